@@ -1,0 +1,59 @@
+// Builds one McpServer per MCP session over the shared Session: the tools, and who is asking (for audit and dialog).
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { Requester } from '../core/session/model';
+import type { Session } from '../core/session/session';
+import type { ToolDefinition, ToolDeps } from './tool';
+import { tools } from './tools/index';
+
+export interface McpServerOptions {
+  version: string;
+  /** Leaves out the tools that write (krr_apply_plan, krr_rollback). */
+  readOnly?: boolean;
+  /** Overrides the requester label; default: the client's name from its initialize request. */
+  clientLabel?: (clientInfo: { name: string; version: string } | undefined) => string;
+  /** Base for relative report paths in krr_load_report. */
+  workspaceRoot?: string;
+  /** Default 'editor' (VS Code shows the diff and the modal); the stdio server uses 'elicitation'. */
+  approvalVia?: 'editor' | 'elicitation';
+}
+
+const instructions =
+  'Right-size Kubernetes workloads with krr. Typical flow: krr_status → krr_scan → krr_list_recommendations → krr_propose_changes → (only when the user asks) krr_apply_plan, which a person must approve; krr_rollback undoes an apply. ' +
+  'You cannot approve changes; never claim a change was applied unless krr_apply_plan returned status "applied".';
+
+export function isWriteTool(tool: ToolDefinition): boolean {
+  return tool.annotations.readOnlyHint === false;
+}
+
+export function createMcpServer(session: Session, options: McpServerOptions): McpServer {
+  const server = new McpServer({ name: 'krr', title: 'KRR right-sizing', version: options.version }, { instructions });
+  // The requester comes from this connection's initialize request, never from a tool argument.
+  const requester = (): Requester => {
+    const clientInfo = server.server.getClientVersion();
+    const via = options.clientLabel ? options.clientLabel(clientInfo) : (clientInfo?.name ?? 'unknown MCP client');
+    return { type: 'model', via: via.slice(0, 100) };
+  };
+  const deps: ToolDeps = {
+    session,
+    requester,
+    approvalVia: options.approvalVia ?? 'editor',
+    ...(options.workspaceRoot ? { workspaceRoot: options.workspaceRoot } : {}),
+  };
+  for (const tool of tools) {
+    if (options.readOnly && isWriteTool(tool)) continue;
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        // strict: `{planId, approved: true}` is an error, not a silently dropped key the model believes was honoured.
+        inputSchema: z.object(tool.inputSchema).strict(),
+        outputSchema: z.object(tool.outputSchema),
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      (args: unknown, extra) => tool.handler(args as never, extra, deps),
+    );
+  }
+  return server;
+}

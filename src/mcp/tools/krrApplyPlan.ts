@@ -1,0 +1,29 @@
+// krr_apply_plan: asks a person to approve a stored plan and writes it. The only input is the plan id.
+import { generatedId } from '../arguments';
+import { applyOutcomeOutput, keepAlive, outcomeResult } from '../outcome';
+import { defineTool, errorResult } from '../tool';
+
+export const krrApplyPlan = defineTool({
+  name: 'krr_apply_plan',
+  title: 'Apply a proposed plan (needs a person’s approval)',
+  description:
+    'Applies a plan from krr_propose_changes to the cluster, after a person approves that exact plan in a dialog you cannot see or answer. ' +
+    'Takes only the planId: the plan is executed as stored; nothing you send can change it or approve it. The call waits for the decision. ' +
+    'Returns status: applied (with snapshotId for krr_rollback), declined, expired, stale (propose again), used, unknown, failed, restored or refused, with a message. ' +
+    'Only call it when the user asked to apply. Never retry a declined plan on your own.',
+  inputSchema: {
+    planId: generatedId.describe('the planId returned by krr_propose_changes'),
+  },
+  outputSchema: applyOutcomeOutput,
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  async handler(args, extra, { session, requester }) {
+    const stop = keepAlive(extra, 'waiting for a person to approve the plan');
+    try {
+      return outcomeResult(await session.apply(args.planId, requester(), extra.signal));
+    } catch (error) {
+      return errorResult(error);
+    } finally {
+      stop();
+    }
+  },
+});

@@ -1,0 +1,36 @@
+// krr_status: which krr, kubectl and cluster this server talks to; the first call of a conversation.
+import { z } from 'zod';
+import { defineTool, errorResult, okResult } from '../tool';
+
+export const krrStatus = defineTool({
+  name: 'krr_status',
+  title: 'KRR status',
+  description:
+    'Shows what this server works with: the krr and kubectl versions, the kube context and API server, whether the cluster is reachable, and whether changes are disabled (read-only). ' +
+    'Call it first, or when another tool reports a krr or kubectl problem. Next: krr_scan to get recommendations.',
+  inputSchema: {},
+  outputSchema: {
+    krr: z.looseObject({ path: z.string(), version: z.string().nullable(), warning: z.string().nullable(), error: z.string().nullable() }),
+    kubectl: z.looseObject({ path: z.string(), client: z.string().nullable(), server: z.string().nullable(), error: z.string().nullable() }),
+    context: z.string().nullable(),
+    server: z.string().nullable(),
+    reachable: z.boolean(),
+    readOnly: z.boolean(),
+    readOnlyReason: z.string().nullable(),
+  },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+  async handler(_args, extra, { session }) {
+    try {
+      const status = await session.status(extra.signal);
+      const lines = [
+        `krr: ${status.krr.version ?? 'not found'} (${status.krr.path})${status.krr.error ? ` — ${status.krr.error}` : ''}${status.krr.warning ? ` — ${status.krr.warning}` : ''}`,
+        `kubectl: client ${status.kubectl.client ?? 'not found'}, server ${status.kubectl.server ?? 'unknown'}${status.kubectl.error ? ` — ${status.kubectl.error}` : ''}`,
+        `context: ${status.context ?? '(none)'}  server: ${status.server ?? '(unknown)'}  reachable: ${status.reachable ? 'yes' : 'no'}`,
+        status.readOnly ? `read-only: changes are disabled${status.readOnlyReason ? ` (${status.readOnlyReason})` : ''}` : 'read-only: no (every change needs a person’s approval)',
+      ];
+      return okResult(lines.join('\n'), status);
+    } catch (error) {
+      return errorResult(error);
+    }
+  },
+});
