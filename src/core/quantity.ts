@@ -20,10 +20,10 @@ const binarySuffixes: Record<string, number> = {
   Ei: 2 ** 60,
 };
 
+// Fractional suffixes are divisors: 87 / 1000 is exactly 0.087, while 87 * 1e-3 is 0.08700000000000001.
+const fractionalSuffixes: Record<string, number> = { n: 1e9, u: 1e6, m: 1e3 };
+
 const decimalSuffixes: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
   '': 1,
   k: 1e3,
   M: 1e6,
@@ -55,6 +55,7 @@ export function parseQuantity(input: string | number): number {
   let value: number;
   if (binary !== undefined) value = base * (binarySuffixes[binary] ?? 1);
   else if (exponent !== undefined) value = base * 10 ** Number(exponent);
+  else if (decimal !== undefined && decimal in fractionalSuffixes) value = base / (fractionalSuffixes[decimal] ?? 1);
   else value = base * (decimalSuffixes[decimal ?? ''] ?? 1);
   if (!Number.isFinite(value)) throw new QuantityError(`quantity "${truncate(input)}" is too large`);
   return value;

@@ -1,0 +1,105 @@
+// The plan: exactly what would be written, to which objects, in which cluster. Approval binds to its digest.
+import type { AllocationKind, ResourceName, WorkloadKind } from '../krr/model';
+import type { JsonPatchOp } from './patch';
+
+export interface ObjectIdentity {
+  namespace: string;
+  kind: WorkloadKind;
+  name: string;
+}
+
+/** One of the four values of one container, before and after. Quantities as written in the manifest. */
+export interface FieldChange {
+  container: string;
+  allocation: AllocationKind;
+  resource: ResourceName;
+  /** Quantity string as found in the live object; null when unset. */
+  from: string | null;
+  /** Quantity string to write; null removes the field. */
+  to: string | null;
+  /** Base units (cores, bytes) for arithmetic; null when unset. */
+  fromAmount: number | null;
+  toAmount: number | null;
+}
+
+export type FindingSeverity = 'block' | 'warn' | 'info';
+
+export interface PolicyFinding {
+  severity: FindingSeverity;
+  rule: string;
+  /** A sentence a person can read: what, why, and how to change it. */
+  message: string;
+  container?: string;
+}
+
+export interface ObjectChange extends ObjectIdentity {
+  apiVersion: string;
+  uid: string | null;
+  /** resourceVersion of the live object the plan was built from; a different one at apply time = stale. */
+  resourceVersion: string;
+  changes: FieldChange[];
+  ops: JsonPatchOp[];
+  /** The live object as fetched, and as it would be after the patch (YAML, for the diff). */
+  liveManifest: string;
+  proposedManifest: string;
+  /** Pods that the cost estimate multiplies by, and where that number came from. */
+  pods: number | null;
+  podsSource: string;
+  /** Monthly cost delta in the configured currency; null when not estimated (see podsSource). */
+  monthlyCostDelta: number | null;
+  findings: PolicyFinding[];
+  /** Stage number for staged applies (1 = first); 1 for every object of an unstaged plan. */
+  stage: number;
+}
+
+export interface BlockedWorkload {
+  namespace: string;
+  kind: string;
+  name: string;
+  reasons: string[];
+}
+
+export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
+
+export interface PlanTotals {
+  objects: number;
+  containers: number;
+  changes: number;
+  /** Sum over objects of (Δ request × pods), in cores and bytes. */
+  cpuRequestDelta: number;
+  memoryRequestDelta: number;
+  cpuLimitDelta: number;
+  memoryLimitDelta: number;
+  monthlyCostDelta: number;
+  blocked: number;
+}
+
+export type PlanKind = 'apply' | 'rollback' | 'restore';
+
+export interface PlanRequester {
+  type: 'human' | 'model';
+  /** Which UI or which MCP client asked: 'command palette', 'review panel', 'Visual Studio Code', 'claude-code'. */
+  via: string;
+}
+
+export interface Plan {
+  id: string;
+  digest: string;
+  kind: PlanKind;
+  context: string;
+  server: string;
+  createdAt: string;
+  expiresAt: string;
+  requestedBy: PlanRequester;
+  objects: ObjectChange[];
+  blocked: BlockedWorkload[];
+  warnings: PolicyFinding[];
+  totals: PlanTotals;
+  risk: RiskLevel;
+  riskReasons: string[];
+  staged: boolean;
+  /** For rollback plans: the snapshot they restore. */
+  sourceSnapshotId?: string;
+  /** For apply plans: the report they came from. */
+  sourceReportId?: string;
+}

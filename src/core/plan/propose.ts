@@ -1,0 +1,184 @@
+// Selection + live objects -> a checked plan: built, policy-checked and validated by a server-side dry-run.
+import { randomBytes } from 'node:crypto';
+import type { ClusterAccess } from '../apply';
+import { mapBounded } from '../apply';
+import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
+import { KubectlError, type ObjectRef } from '../kube/kubectl';
+import type { KubeObject } from '../kube/object';
+import { containersPathByKind } from '../kube/object';
+import { assessRisk, evaluatePolicies, isBlocked, maxRisk } from '../policy';
+import { matchesAnyGlob, type SessionSettings } from '../session/settings';
+import { buildObjectPatch, manifestYaml, readContainerResources, type DesiredResources } from './build';
+import { monthlyCostOfChanges, podCount } from './cost';
+import { planDigest } from './digest';
+import type { BlockedWorkload, ObjectChange, Plan, PlanKind, PlanRequester, PlanTotals, PolicyFinding } from './model';
+
+export interface PlanTarget {
+  ref: { namespace: string; kind: WorkloadKind; name: string };
+  /** Desired values per container name. */
+  desired: Map<string, DesiredResources>;
+  notes: PolicyFinding[];
+  /** From the report, when the target came from one (HPA details, allow-removal opt-in). */
+  workload?: Workload;
+}
+
+export interface ProposeContext {
+  cluster: ClusterAccess & { listObjects(kind: 'HorizontalPodAutoscaler', namespace: string, signal?: AbortSignal): Promise<KubeObject[]> };
+  settings: SessionSettings;
+  context: string;
+  server: string;
+  requester: PlanRequester;
+  kind: PlanKind;
+  staged: boolean;
+  allowLimitRemoval: boolean;
+  now: Date;
+  signal?: AbortSignal;
+  /** Workloads refused before reading anything (e.g. not in the report); carried into `blocked`. */
+  blocked?: BlockedWorkload[];
+  sourceReportId?: string;
+  sourceSnapshotId?: string;
+}
+
+export async function proposePlan(targets: readonly PlanTarget[], input: ProposeContext): Promise<Plan> {
+  const blocked: BlockedWorkload[] = [...(input.blocked ?? [])];
+  const warnings: PolicyFinding[] = [];
+  const hpaTargetsByNamespace = new Map<string, Promise<Map<string, ResourceName[]>>>();
+  const hpaTargetsIn = (namespace: string) => {
+    let pending = hpaTargetsByNamespace.get(namespace);
+    if (!pending) {
+      pending = input.cluster.listObjects('HorizontalPodAutoscaler', namespace, input.signal).then(hpaUtilizationTargets, () => new Map());
+      hpaTargetsByNamespace.set(namespace, pending);
+    }
+    return pending;
+  };
+
+  const built = await mapBounded(targets, input.settings.applyConcurrency, async (target): Promise<ObjectChange | null> => {
+    const { ref } = target;
+    const refuse = (reasons: string[]) => {
+      blocked.push({ namespace: ref.namespace, kind: ref.kind, name: ref.name, reasons });
+      return null;
+    };
+    if (!containersPathByKind[ref.kind] || ref.kind === 'Rollout') return refuse([`${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob).`]);
+    let live: KubeObject;
+    try {
+      live = await input.cluster.getObject(ref as ObjectRef, input.signal);
+    } catch (error) {
+      return refuse([`could not read the live object: ${(error as Error).message}`]);
+    }
+    const patch = buildObjectPatch(live, ref, target.desired);
+    const notes = [...target.notes];
+    for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: `container ${missing} is in the report but not in the live object; skipped.` });
+    if (patch.changes.length === 0) {
+      warnings.push({ severity: 'info', rule: 'no-change', message: `${ref.kind} ${ref.namespace}/${ref.name}: nothing to change (the live values already match).` }, ...notes);
+      return null;
+    }
+    const hpaTargets = new Set<ResourceName>((await hpaTargetsIn(ref.namespace)).get(`${ref.kind}/${ref.name}`) ?? []);
+    if (target.workload?.hpa?.targetCpuUtilizationPercentage != null) hpaTargets.add('cpu');
+    if (target.workload?.hpa?.targetMemoryUtilizationPercentage != null) hpaTargets.add('memory');
+    const findings = [
+      ...evaluatePolicies({ identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: [...hpaTargets], allowLimitRemoval: input.allowLimitRemoval }, input.settings.policy),
+      ...notes,
+    ];
+    if (isBlocked(findings)) return refuse(findings.filter((finding) => finding.severity === 'block').map((finding) => finding.message));
+
+    // The server-side dry-run runs admission (validation, LimitRanges, webhooks) without storing anything.
+    try {
+      const dryRun = await input.cluster.patchJson(ref as ObjectRef, patch.ops, { dryRun: true, signal: input.signal });
+      const expected = readContainerResources(patch.proposed, ref.kind);
+      const admitted = readContainerResources(dryRun, ref.kind);
+      if (JSON.stringify(expected) !== JSON.stringify(admitted)) {
+        findings.push({ severity: 'warn', rule: 'admission-changed', message: `The API server's dry-run changed the resources of ${ref.name} (a LimitRange or webhook?): review the result after applying.` });
+      }
+    } catch (error) {
+      const detail = error instanceof KubectlError ? error.message : (error as Error).message;
+      return refuse([`the server-side dry-run rejected the change: ${detail}`]);
+    }
+    const hpaReplicas = target.workload?.hpa ? { currentReplicas: target.workload.hpa.currentReplicas } : null;
+    const pods = podCount(ref, live, hpaReplicas);
+    return {
+      ...ref,
+      apiVersion: live.apiVersion,
+      uid: live.metadata.uid ?? null,
+      resourceVersion: live.metadata.resourceVersion,
+      changes: patch.changes,
+      ops: patch.ops,
+      liveManifest: manifestYaml(live),
+      proposedManifest: manifestYaml(patch.proposed),
+      pods: pods.pods,
+      podsSource: pods.source,
+      monthlyCostDelta: monthlyCostOfChanges(patch.changes, pods.pods, input.settings.prices),
+      findings,
+      stage: input.staged ? stageOf(ref.namespace, input.settings) : 1,
+    };
+  });
+
+  const objects = built.filter((object): object is ObjectChange => object !== null).sort((a, b) => a.stage - b.stage || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const risks = objects.map((object) => ({ object, ...assessRisk(object.changes, object.findings) }));
+  const risk = maxRisk(risks.map((entry) => entry.level));
+  const riskReasons = [...new Set(risks.filter((entry) => entry.level === risk && risk !== 'low').flatMap((entry) => entry.reasons.map((reason) => `${entry.object.name}: ${reason}`)))];
+  const digest = planDigest({ context: input.context, server: input.server, staged: input.staged, objects });
+  return {
+    id: `plan-${randomBytes(6).toString('hex')}`,
+    digest,
+    kind: input.kind,
+    context: input.context,
+    server: input.server,
+    createdAt: input.now.toISOString(),
+    expiresAt: new Date(input.now.getTime() + input.settings.planTtlSeconds * 1000).toISOString(),
+    requestedBy: input.requester,
+    objects,
+    blocked,
+    warnings,
+    totals: totalsOf(objects, blocked.length),
+    risk,
+    riskReasons,
+    staged: input.staged,
+    ...(input.sourceReportId ? { sourceReportId: input.sourceReportId } : {}),
+    ...(input.sourceSnapshotId ? { sourceSnapshotId: input.sourceSnapshotId } : {}),
+  };
+}
+
+/** Staging rule: dev/test-looking namespaces first, production-looking last, the rest in between. */
+function stageOf(namespace: string, settings: SessionSettings): number {
+  if (matchesAnyGlob(namespace, ['*dev*', '*test*', '*sandbox*', '*preview*'])) return 1;
+  if (matchesAnyGlob(namespace, ['*stag*', '*qa*', '*uat*'])) return 2;
+  if (matchesAnyGlob(namespace, settings.policy.productionNamespacePatterns)) return 4;
+  return 3;
+}
+
+function totalsOf(objects: readonly ObjectChange[], blocked: number): PlanTotals {
+  const totals: PlanTotals = { objects: objects.length, containers: 0, changes: 0, cpuRequestDelta: 0, memoryRequestDelta: 0, cpuLimitDelta: 0, memoryLimitDelta: 0, monthlyCostDelta: 0, blocked };
+  for (const object of objects) {
+    totals.containers += new Set(object.changes.map((change) => change.container)).size;
+    totals.changes += object.changes.length;
+    totals.monthlyCostDelta += object.monthlyCostDelta ?? 0;
+    const pods = object.pods ?? 1;
+    for (const change of object.changes) {
+      const delta = ((change.toAmount ?? 0) - (change.fromAmount ?? 0)) * pods;
+      if (change.allocation === 'requests' && change.resource === 'cpu') totals.cpuRequestDelta += delta;
+      if (change.allocation === 'requests' && change.resource === 'memory') totals.memoryRequestDelta += delta;
+      if (change.allocation === 'limits' && change.resource === 'cpu') totals.cpuLimitDelta += delta;
+      if (change.allocation === 'limits' && change.resource === 'memory') totals.memoryLimitDelta += delta;
+    }
+  }
+  totals.monthlyCostDelta = Math.round(totals.monthlyCostDelta * 100) / 100;
+  return totals;
+}
+
+/** `Kind/name` -> resources an HPA (autoscaling/v2) scales it on by utilisation. */
+function hpaUtilizationTargets(hpas: KubeObject[]): Map<string, ResourceName[]> {
+  const targets = new Map<string, ResourceName[]>();
+  for (const hpa of hpas) {
+    const spec = (hpa.spec ?? {}) as { scaleTargetRef?: { kind?: string; name?: string }; metrics?: Array<{ type?: string; resource?: { name?: string; target?: { type?: string } } }>; targetCPUUtilizationPercentage?: number };
+    const ref = spec.scaleTargetRef;
+    if (!ref?.kind || !ref.name) continue;
+    const resources: ResourceName[] = [];
+    for (const metric of spec.metrics ?? []) {
+      const name = metric.resource?.name;
+      if (metric.type === 'Resource' && metric.resource?.target?.type === 'Utilization' && (name === 'cpu' || name === 'memory')) resources.push(name);
+    }
+    if (spec.targetCPUUtilizationPercentage !== undefined) resources.push('cpu');
+    targets.set(`${ref.kind}/${ref.name}`, resources);
+  }
+  return targets;
+}

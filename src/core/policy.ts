@@ -1,0 +1,133 @@
+// Rules that block a change (not warnings) or warn about it, each with a reason a person can act on.
+// Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan.
+import type { ResourceName } from './krr/model';
+import { describeCpu, describeMemory } from './quantity';
+import type { FieldChange, ObjectIdentity, PolicyFinding, RiskLevel } from './plan/model';
+import { matchesAnyGlob, type PolicySettings } from './session/settings';
+
+export interface ResultingResources {
+  container: string;
+  requests: { cpu: number | null; memory: number | null };
+  limits: { cpu: number | null; memory: number | null };
+}
+
+export interface PolicySubject {
+  identity: ObjectIdentity;
+  changes: FieldChange[];
+  /** Every changed container's four values after the change (base units). */
+  resulting: ResultingResources[];
+  /** Resources an HPA scales this workload on by utilisation (utilisation is relative to requests). */
+  hpaUtilizationTargets: ResourceName[];
+  allowLimitRemoval: boolean;
+}
+
+const mebibyte = 2 ** 20;
+
+export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings): PolicyFinding[] {
+  const findings: PolicyFinding[] = [];
+  const { identity } = subject;
+  const where = `${identity.kind} ${identity.namespace}/${identity.name}`;
+
+  if (policy.protectedNamespaces.includes(identity.namespace)) {
+    findings.push(block('protected-namespace', `Namespace ${identity.namespace} is protected (setting krr.policy.protectedNamespaces); ${where} is not changed.`));
+  }
+  if (identity.kind === 'Job') {
+    findings.push(block('job-immutable', `A Job's pod template cannot be changed after creation; change the manifest or CronJob that creates ${identity.name} instead.`));
+  }
+
+  for (const change of subject.changes) {
+    const field = `${change.allocation}.${change.resource}`;
+    const label = `container ${change.container}: ${field}`;
+    const describe = change.resource === 'cpu' ? describeCpu : describeMemory;
+
+    if (change.allocation === 'limits' && change.to === null && change.from !== null && !subject.allowLimitRemoval) {
+      findings.push(block('limit-removal', `${label}: removing the limit needs the explicit opt-in (allowLimitRemoval).`, change.container));
+    }
+    if (change.fromAmount !== null && change.toAmount !== null && change.fromAmount > 0) {
+      const percent = ((change.toAmount - change.fromAmount) / change.fromAmount) * 100;
+      if (percent > policy.maxIncreasePercent) {
+        findings.push(block('max-increase', `${label}: ${describe(change.fromAmount)} → ${describe(change.toAmount)} is +${Math.round(percent)}%, above the allowed +${policy.maxIncreasePercent}% (krr.policy.maxIncreasePercent).`, change.container));
+      }
+      if (-percent > policy.maxDecreasePercent) {
+        findings.push(block('max-decrease', `${label}: ${describe(change.fromAmount)} → ${describe(change.toAmount)} is ${Math.round(percent)}%, beyond the allowed -${policy.maxDecreasePercent}% (krr.policy.maxDecreasePercent).`, change.container));
+      }
+    }
+    if (change.toAmount !== null) {
+      const minimum = change.resource === 'cpu' ? policy.minCpuMillicores / 1000 : policy.minMemoryMiB * mebibyte;
+      if (change.toAmount < minimum) {
+        findings.push(block('minimum', `${label}: ${describe(change.toAmount)} is below the minimum ${describe(minimum)} (krr.policy.min${change.resource === 'cpu' ? 'CpuMillicores' : 'MemoryMiB'}).`, change.container));
+      }
+    }
+    if (change.allocation === 'requests' && subject.hpaUtilizationTargets.includes(change.resource)) {
+      findings.push(block('hpa-target', `${label}: an HorizontalPodAutoscaler scales ${identity.name} on ${change.resource} utilisation, which is measured against this request; changing it would change the scaling. Adjust the HPA and the request together, by hand.`, change.container));
+    }
+  }
+
+  for (const resources of subject.resulting) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const request = resources.requests[resource];
+      const limit = resources.limits[resource];
+      if (request !== null && limit !== null && request > limit) {
+        const describe = resource === 'cpu' ? describeCpu : describeMemory;
+        findings.push(block('request-above-limit', `container ${resources.container}: the ${resource} request ${describe(request)} would exceed its limit ${describe(limit)}; include limits in the proposal or lower the request.`, resources.container));
+      }
+    }
+  }
+
+  if (matchesAnyGlob(identity.namespace, policy.productionNamespacePatterns)) {
+    findings.push(warn('production-namespace', `Namespace ${identity.namespace} looks like production (krr.policy.productionNamespacePatterns).`));
+  }
+  if (matchesAnyGlob(identity.name, policy.criticalWorkloadPatterns)) {
+    findings.push(warn('critical-workload', `${identity.name} looks like a critical workload (krr.policy.criticalWorkloadPatterns).`));
+  }
+  return findings;
+}
+
+export function isBlocked(findings: readonly PolicyFinding[]): boolean {
+  return findings.some((finding) => finding.severity === 'block');
+}
+
+const riskOrder: readonly RiskLevel[] = ['low', 'medium', 'high', 'critical'];
+
+/**
+ * Risk of one object's change. Stated rule: decreases are what can break a workload (OOMKill, throttling),
+ * so risk grows with the size of the largest decrease, and with production-looking or critical-looking targets.
+ */
+export function assessRisk(changes: readonly FieldChange[], findings: readonly PolicyFinding[]): { level: RiskLevel; reasons: string[] } {
+  const reasons: string[] = [];
+  let largestMemoryDecrease = 0;
+  let largestCpuDecrease = 0;
+  for (const change of changes) {
+    if (change.fromAmount === null || change.toAmount === null || change.fromAmount <= 0) continue;
+    const decrease = ((change.fromAmount - change.toAmount) / change.fromAmount) * 100;
+    if (change.resource === 'memory') largestMemoryDecrease = Math.max(largestMemoryDecrease, decrease);
+    else largestCpuDecrease = Math.max(largestCpuDecrease, decrease);
+  }
+  const production = findings.some((finding) => finding.rule === 'production-namespace');
+  const critical = findings.some((finding) => finding.rule === 'critical-workload');
+  let level: RiskLevel = 'low';
+  const raise = (to: RiskLevel, reason: string) => {
+    reasons.push(reason);
+    if (riskOrder.indexOf(to) > riskOrder.indexOf(level)) level = to;
+  };
+  if (largestMemoryDecrease >= 30) raise('medium', `memory cut by up to ${Math.round(largestMemoryDecrease)}%`);
+  if (largestCpuDecrease >= 50) raise('medium', `CPU cut by up to ${Math.round(largestCpuDecrease)}%`);
+  if (production) raise(largestMemoryDecrease > 0 || largestCpuDecrease > 0 ? 'high' : 'medium', 'production-looking namespace');
+  if (critical) raise('high', 'critical-looking workload');
+  if (production && critical && largestMemoryDecrease >= 30) raise('critical', 'large memory cut on a critical workload in production');
+  return { level, reasons };
+}
+
+export function maxRisk(levels: Iterable<RiskLevel>): RiskLevel {
+  let worst: RiskLevel = 'low';
+  for (const level of levels) if (riskOrder.indexOf(level) > riskOrder.indexOf(worst)) worst = level;
+  return worst;
+}
+
+function block(rule: string, message: string, container?: string): PolicyFinding {
+  return container === undefined ? { severity: 'block', rule, message } : { severity: 'block', rule, message, container };
+}
+
+function warn(rule: string, message: string): PolicyFinding {
+  return { severity: 'warn', rule, message };
+}

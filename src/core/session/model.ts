@@ -1,0 +1,148 @@
+// What the use cases take and return: the contract between the core and its two hosts (MCP, VS Code).
+import type { Plan, PlanRequester } from '../plan/model';
+import type { Severity, WorkloadKind } from '../krr/model';
+
+/** Who is asking. Recorded in the audit log and shown in the approval dialog. */
+export type Requester = PlanRequester;
+
+export type ApprovalDecision =
+  | { outcome: 'approved'; digest: string }
+  | { outcome: 'declined'; reason: string }
+  | { outcome: 'timeout' }
+  /** No human can be asked (e.g. an MCP client without elicitation): every write is refused. */
+  | { outcome: 'unavailable'; reason: string };
+
+/** The text of the approval dialog, computed from the stored plan only (never from a tool argument). */
+export interface ApprovalText {
+  title: string;
+  detail: string;
+  confirmLabel: string;
+  /** When set, the person must also type this (the context name) to approve. */
+  typeToConfirm: string | null;
+}
+
+/**
+ * The human side of the safety invariant. Implementations show UI the model cannot drive (a VS Code modal,
+ * an MCP elicitation answered by the user). Nothing a tool call passes can produce an `approved` decision.
+ */
+export interface Approver {
+  /** Shows the plan (VS Code: opens the diff). Returns without waiting for a decision. */
+  show(plan: Plan): Promise<void>;
+  /** Asks a person to approve this exact plan; the returned digest must equal the plan's. */
+  requestApproval(plan: Plan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision>;
+}
+
+export interface ScanArguments {
+  context?: string;
+  namespaces?: string[];
+  selector?: string;
+  strategy?: 'simple' | 'simple_limit';
+  prometheusUrl?: string;
+  historyHours?: number;
+  cpuPercentile?: number;
+  memoryBufferPercent?: number;
+  refresh?: boolean;
+}
+
+export interface ReportSummary {
+  reportId: string;
+  source: string;
+  cluster: string | null;
+  strategy: string;
+  score: number;
+  workloads: number;
+  containers: number;
+  bySeverity: Record<Severity, number>;
+  /** Sum of monthly cost deltas of all rows whose recommendation is known (negative = savings). */
+  monthlyCostDelta: number;
+  errors: string[];
+  cached: boolean;
+}
+
+export interface RecommendationQuery {
+  reportId: string;
+  namespace?: string;
+  kind?: string;
+  /** Substring or glob (`*`, `?`) matched against the workload name. */
+  name?: string;
+  minSeverity?: Severity;
+  /** Only rows whose largest relative change of a request is at least this percentage. */
+  minChangePercent?: number;
+  sort?: 'savings' | 'severity' | 'name';
+  page?: number;
+  pageSize?: number;
+}
+
+export interface QuantityView {
+  requests: { cpu: string | null; memory: string | null };
+  limits: { cpu: string | null; memory: string | null };
+}
+
+export interface RecommendationRow {
+  namespace: string;
+  kind: WorkloadKind;
+  name: string;
+  container: string;
+  /** Quantities; null = unset. */
+  current: QuantityView;
+  /** Quantities; null = krr recommends unset; "?" = unknown (never touched). */
+  recommended: QuantityView;
+  severity: Severity;
+  monthlyCostDelta: number | null;
+  notes: string[];
+}
+
+export interface RecommendationPage {
+  rows: RecommendationRow[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface ProposeArguments {
+  reportId: string;
+  workloads: Array<{ namespace: string; kind: string; name: string }>;
+  includeLimits?: boolean;
+  allowLimitRemoval?: boolean;
+  staged?: boolean;
+}
+
+export type ApplyStatus =
+  | 'applied'
+  | 'declined'
+  | 'expired'
+  | 'stale'
+  | 'used'
+  | 'unknown'
+  | 'failed'
+  | 'restored'
+  | 'refused';
+
+export interface ObjectOutcome {
+  namespace: string;
+  kind: string;
+  name: string;
+  result: 'written' | 'not-written' | 'failed' | 'restored' | 'restore-failed' | 'unchanged';
+  message?: string;
+  resourceVersion?: string;
+}
+
+export interface RolloutReport {
+  namespace: string;
+  kind: string;
+  name: string;
+  healthy: boolean;
+  message: string;
+}
+
+export interface ApplyOutcome {
+  status: ApplyStatus;
+  planId: string;
+  snapshotId?: string;
+  objects: ObjectOutcome[];
+  verified: boolean;
+  rollouts: RolloutReport[];
+  /** A plan id that would undo this apply (after a bad rollout); needs its own approval. */
+  rollbackPlanId?: string;
+  message: string;
+}

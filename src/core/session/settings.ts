@@ -1,0 +1,89 @@
+// Settings of the use cases, validated once per read. VS Code's `krr.*` and the CLI's flags both end here.
+import { z } from 'zod';
+
+const glob = z.string().min(1).max(200);
+
+export const sessionSettingsSchema = z.object({
+  krrPath: z.string().min(1).default('krr'),
+  kubectlPath: z.string().min(1).default('kubectl'),
+  kubeconfig: z.string().min(1).optional(),
+  context: z.string().min(1).optional(),
+  namespaces: z.array(z.string().min(1).max(253)).max(200).default([]),
+  selector: z.string().min(1).max(1000).optional(),
+  strategy: z.enum(['simple', 'simple_limit']).default('simple'),
+  prometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
+  historyHours: z.number().positive().max(24 * 365).optional(),
+  cpuPercentile: z.number().min(1).max(100).optional(),
+  memoryBufferPercent: z.number().min(0).max(1000).optional(),
+  policy: z
+    .object({
+      protectedNamespaces: z.array(z.string()).default(['kube-system', 'kube-public', 'kube-node-lease']),
+      maxIncreasePercent: z.number().positive().default(500),
+      maxDecreasePercent: z.number().min(0).max(100).default(80),
+      minCpuMillicores: z.number().min(0).default(10),
+      minMemoryMiB: z.number().min(0).default(32),
+      productionNamespacePatterns: z.array(glob).default(['*prod*', 'production', 'live']),
+      criticalWorkloadPatterns: z
+        .array(glob)
+        .default(['*postgres*', '*mysql*', '*mariadb*', '*redis*', '*kafka*', '*etcd*', '*zookeeper*', '*elastic*', '*mongo*', '*-db', 'db-*', '*ingress*', '*gateway*']),
+    })
+    .default({
+      protectedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
+      maxIncreasePercent: 500,
+      maxDecreasePercent: 80,
+      minCpuMillicores: 10,
+      minMemoryMiB: 32,
+      productionNamespacePatterns: ['*prod*', 'production', 'live'],
+      criticalWorkloadPatterns: ['*postgres*', '*mysql*', '*mariadb*', '*redis*', '*kafka*', '*etcd*', '*zookeeper*', '*elastic*', '*mongo*', '*-db', 'db-*', '*ingress*', '*gateway*'],
+    }),
+  prices: z
+    .object({
+      cpuHour: z.number().min(0).default(0.0316),
+      memoryGiBHour: z.number().min(0).default(0.00424),
+    })
+    .default({ cpuHour: 0.0316, memoryGiBHour: 0.00424 }),
+  confirmByTyping: z.array(glob).default(['*prod*']),
+  readOnly: z.boolean().default(false),
+  readOnlyReason: z.string().optional(),
+  planTtlSeconds: z.number().int().min(30).max(24 * 3600).default(600),
+  applyConcurrency: z.number().int().min(1).max(64).default(8),
+  snapshotRetentionDays: z.number().int().min(1).max(3650).default(30),
+  scanCacheTtlSeconds: z.number().int().min(0).max(24 * 3600).default(900),
+  approvalTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
+  rolloutWatch: z
+    .object({ enabled: z.boolean().default(false), timeoutSeconds: z.number().int().min(5).max(3600).default(120) })
+    .default({ enabled: false, timeoutSeconds: 120 }),
+});
+
+export type SessionSettings = z.infer<typeof sessionSettingsSchema>;
+export type PolicySettings = SessionSettings['policy'];
+export type Prices = SessionSettings['prices'];
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+  constructor(
+    message: string,
+    readonly key: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Validates settings; the error names the first offending key as the user would write it (`krr.policy.maxIncreasePercent`). */
+export function parseSessionSettings(input: unknown): SessionSettings {
+  const result = sessionSettingsSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const key = issue ? issue.path.map(String).join('.') : '';
+  throw new SettingsError(`Setting krr.${key} is invalid: ${issue?.message ?? 'unknown problem'}. Fix it in Settings (search "krr.${key}").`, key);
+}
+
+/** Glob match with `*` and `?` only, case-insensitive; used for namespace, workload and context patterns. */
+export function matchesGlob(value: string, pattern: string): boolean {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`, 'i').test(value);
+}
+
+export function matchesAnyGlob(value: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => matchesGlob(value, pattern));
+}

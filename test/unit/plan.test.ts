@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+
+import { approvalText } from '../../src/core/approval';
+import type { ContainerRecommendation } from '../../src/core/krr/model';
+import type { KubeObject } from '../../src/core/kube/object';
+import { applyOps, buildObjectPatch, desiredFromRecommendation, restoreOps, type DesiredResources } from '../../src/core/plan/build';
+import { monthlyCostOfChanges, podCount } from '../../src/core/plan/cost';
+import { planDigest } from '../../src/core/plan/digest';
+import type { ObjectChange, Plan } from '../../src/core/plan/model';
+import { parseSessionSettings } from '../../src/core/session/settings';
+
+function deployment(resources: Record<string, unknown> | undefined, resourceVersion = '42'): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'checkout-api', namespace: 'shop', resourceVersion, uid: 'u-1' },
+    spec: {
+      replicas: 3,
+      template: { spec: { containers: [{ name: 'sidecar', image: 'envoy' }, { name: 'api', image: 'api:1', ...(resources ? { resources } : {}) }] } },
+    },
+  };
+}
+
+const identity = { namespace: 'shop', kind: 'Deployment' as const, name: 'checkout-api' };
+const want = (requests: DesiredResources['requests'], limits: DesiredResources['limits'] = {}) => new Map([['api', { requests, limits }]]);
+
+describe('plan: building the patch', () => {
+  it('pins resourceVersion, the container name at its index and the current resources, then replaces', () => {
+    const live = deployment({ requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } });
+    const patch = buildObjectPatch(live, identity, want({ cpu: '87m', memory: '347Mi' }));
+    assert.deepEqual(patch.ops, [
+      { op: 'test', path: '/metadata/resourceVersion', value: '42' },
+      { op: 'test', path: '/spec/template/spec/containers/1/name', value: 'api' },
+      { op: 'test', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      { op: 'replace', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '87m', memory: '347Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+    ]);
+    assert.deepEqual(patch.changes.map((c) => `${c.allocation}.${c.resource}:${c.from}->${c.to}`), ['requests.cpu:500m->87m', 'requests.memory:512Mi->347Mi']);
+    assert.deepEqual(patch.resulting[0]?.requests, { cpu: 0.087, memory: 347 * 2 ** 20 });
+    const spec = patch.proposed.spec as { template: { spec: { containers: Array<{ resources?: unknown }> } } };
+    assert.deepEqual(spec.template.spec.containers[1]?.resources, { requests: { cpu: '87m', memory: '347Mi' }, limits: { cpu: '1', memory: '1Gi' } });
+    assert.equal((live.spec as typeof spec).template.spec.containers[1]?.resources && 'live untouched', 'live untouched');
+  });
+
+  it('adds resources when the container has none, and leaves equal values alone', () => {
+    const patch = buildObjectPatch(deployment(undefined), identity, want({ cpu: '100m' }));
+    assert.deepEqual(patch.ops.at(-1), { op: 'add', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '100m' } } });
+    const same = buildObjectPatch(deployment({ requests: { cpu: '0.1' } }), identity, want({ cpu: '100m' }));
+    assert.deepEqual(same.ops, [], '0.1 equals 100m: nothing to write');
+  });
+
+  it('removes a field only when asked (null) and drops empty maps', () => {
+    const patch = buildObjectPatch(deployment({ requests: { cpu: '500m' }, limits: { cpu: '1' } }), identity, want({}, { cpu: null }));
+    assert.deepEqual(patch.ops.at(-1), { op: 'replace', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '500m' } } });
+  });
+
+  it('reports containers that are not in the live object', () => {
+    const patch = buildObjectPatch(deployment({}), identity, new Map([['gone', { requests: { cpu: '1' }, limits: {} }]]));
+    assert.deepEqual(patch.missingContainers, ['gone']);
+    assert.deepEqual(patch.ops, []);
+  });
+
+  it('the test ops make the patch fail when the object moved', () => {
+    const live = deployment({ requests: { cpu: '500m' } });
+    const patch = buildObjectPatch(live, identity, want({ cpu: '250m' }));
+    assert.throws(() => applyOps(deployment({ requests: { cpu: '500m' } }, '43'), patch.ops), /does not apply/);
+    assert.throws(() => applyOps(deployment({ requests: { cpu: '600m' } }), patch.ops), /does not apply/);
+  });
+
+  it('restoreOps undo the patch, pinned to what was written', () => {
+    const live = deployment({ requests: { cpu: '500m' }, limits: { memory: '1Gi' } });
+    const patch = buildObjectPatch(live, identity, want({ cpu: '250m' }));
+    const after = applyOps(live, patch.ops);
+    after.metadata.resourceVersion = '43';
+    const restored = applyOps(after, restoreOps(patch.ops));
+    assert.deepEqual(restored.spec, live.spec);
+    const movedAgain = applyOps(after, [{ op: 'replace', path: '/spec/template/spec/containers/1/resources/requests/cpu', value: '300m' }]);
+    assert.throws(() => applyOps(movedAgain, restoreOps(patch.ops)), /does not apply/, 'a restore must not overwrite someone else’s later change');
+    const added = buildObjectPatch(deployment(undefined), identity, want({ cpu: '100m' }));
+    const restoredAdd = applyOps(applyOps(deployment(undefined), added.ops), restoreOps(added.ops));
+    assert.deepEqual(restoredAdd.spec, deployment(undefined).spec);
+  });
+});
+
+describe('plan: recommendations to desired values', () => {
+  const recommendation: ContainerRecommendation = {
+    container: 'api',
+    current: { requests: { cpu: 0.5, memory: 536870912 }, limits: { cpu: 1, memory: 1073741824 } },
+    recommended: { requests: { cpu: { kind: 'value', amount: 0.087 }, memory: { kind: 'unknown' } }, limits: { cpu: { kind: 'unset' }, memory: { kind: 'value', amount: 363855872 } } },
+    severities: { requests: { cpu: 'WARNING', memory: 'UNKNOWN' }, limits: { cpu: 'WARNING', memory: 'CRITICAL' } },
+    severity: 'CRITICAL',
+    info: { cpu: null, memory: 'Not enough data' },
+    warnings: [],
+    pods: { running: 2, deleted: 1 },
+  };
+
+  it('never touches "?", and leaves limits alone unless asked', () => {
+    const { desired, notes } = desiredFromRecommendation(recommendation, { includeLimits: false, allowLimitRemoval: false });
+    assert.deepEqual(desired, { requests: { cpu: '87m' }, limits: {} });
+    assert.ok(notes.some((note) => note.rule === 'unknown-recommendation' && /Not enough data/.test(note.message)));
+  });
+
+  it('removes a limit (null) only with the explicit opt-in', () => {
+    assert.deepEqual(desiredFromRecommendation(recommendation, { includeLimits: true, allowLimitRemoval: false }).desired.limits, { memory: '347Mi' });
+    assert.deepEqual(desiredFromRecommendation(recommendation, { includeLimits: true, allowLimitRemoval: true }).desired.limits, { cpu: null, memory: '347Mi' });
+  });
+});
+
+describe('plan: cost', () => {
+  const prices = parseSessionSettings({}).prices;
+  it('multiplies request deltas by pods and hours', () => {
+    const changes = [{ container: 'a', allocation: 'requests' as const, resource: 'cpu' as const, from: '1', to: '500m', fromAmount: 1, toAmount: 0.5 }];
+    assert.equal(monthlyCostOfChanges(changes, 2, prices), Math.round(-0.5 * 0.0316 * 730 * 2 * 100) / 100);
+    assert.equal(monthlyCostOfChanges(changes, null, prices), null);
+  });
+  it('counts pods from the HPA, spec.replicas or the DaemonSet status; not for CronJobs', () => {
+    assert.equal(podCount(identity, deployment({}), null).pods, 3);
+    assert.equal(podCount(identity, deployment({}), { currentReplicas: 7 }).pods, 7);
+    assert.equal(podCount({ ...identity, kind: 'DaemonSet' }, { ...deployment({}), status: { desiredNumberScheduled: 5 } }, null).pods, 5);
+    assert.equal(podCount({ ...identity, kind: 'CronJob' }, deployment({}), null).pods, null);
+  });
+});
+
+describe('plan: digest and approval text', () => {
+  const object = (overrides: Partial<ObjectChange> = {}): ObjectChange => ({
+    ...identity, apiVersion: 'apps/v1', uid: 'u-1', resourceVersion: '42',
+    changes: [{ container: 'api', allocation: 'requests', resource: 'cpu', from: '500m', to: '87m', fromAmount: 0.5, toAmount: 0.087 }],
+    ops: [{ op: 'replace', path: '/x', value: '87m' }], liveManifest: '', proposedManifest: '', pods: 3, podsSource: 'spec.replicas',
+    monthlyCostDelta: -30.15, findings: [], stage: 1, ...overrides,
+  });
+  const base = { context: 'prod-eu-1', server: 'https://k8s.example', staged: false };
+
+  it('changes when the context, server, resourceVersion or any op changes, not when order does', () => {
+    const digest = planDigest({ ...base, objects: [object()] });
+    assert.match(digest, /^[0-9a-f]{64}$/);
+    assert.notEqual(planDigest({ ...base, context: 'staging', objects: [object()] }), digest);
+    assert.notEqual(planDigest({ ...base, server: 'https://other', objects: [object()] }), digest);
+    assert.notEqual(planDigest({ ...base, objects: [object({ resourceVersion: '43' })] }), digest);
+    assert.notEqual(planDigest({ ...base, objects: [object({ ops: [{ op: 'replace', path: '/x', value: '88m' }] })] }), digest);
+    const other = object({ name: 'frontend' });
+    assert.equal(planDigest({ ...base, objects: [object(), other] }), planDigest({ ...base, objects: [other, object()] }));
+  });
+
+  it('words the dialog from the plan: context, server, objects, totals, who asked', () => {
+    const plan: Plan = {
+      id: 'plan-1', digest: 'a'.repeat(64), kind: 'apply', ...base, createdAt: new Date(0).toISOString(), expiresAt: new Date(600_000).toISOString(),
+      requestedBy: { type: 'model', via: 'Visual Studio Code' }, objects: [object()], blocked: [], warnings: [],
+      totals: { objects: 1, containers: 1, changes: 1, cpuRequestDelta: -1.239, memoryRequestDelta: 0, cpuLimitDelta: 0, memoryLimitDelta: 0, monthlyCostDelta: -30.15, blocked: 0 },
+      risk: 'medium', riskReasons: ['checkout-api: CPU cut by up to 83%'], staged: false,
+    };
+    const text = approvalText(plan, ['*prod*'], new Date(0));
+    assert.equal(text.title, 'Apply resource changes to 1 object in prod-eu-1?');
+    assert.equal(text.confirmLabel, 'Apply 1 change');
+    assert.equal(text.typeToConfirm, 'prod-eu-1');
+    assert.match(text.detail, /Requested by the AI chat \(Visual Studio Code\)/);
+    assert.match(text.detail, /https:\/\/k8s\.example/);
+    assert.match(text.detail, /Deployment shop\/checkout-api/);
+    assert.match(text.detail, /api: cpu request 500m → 87m/);
+    assert.match(text.detail, /−\$30\.15\/month/);
+    assert.match(text.detail, /expires in 10 min/);
+    assert.equal(approvalText(plan, ['*staging*']).typeToConfirm, null);
+  });
+});
