@@ -29,7 +29,7 @@ async function writeLines(filePath: string, lines: string[]): Promise<void> {
 }
 
 /** An attacker's line: correct seq, prev and hash for its position, so only the next line can tell. */
-function forgeLine(previousLine: string, fields: Record<string, unknown>): string {
+function forgeLine(previousLine: string, fields: AuditRecord): string {
   const previous = JSON.parse(previousLine) as { seq: number };
   const unsigned = { ...fields, seq: previous.seq + 1, time: new Date().toISOString(), prev: sha256(previousLine) };
   return canonicalJson({ ...unsigned, hash: sha256(canonicalJson(unsigned)) });
@@ -96,8 +96,8 @@ describe('audit log', () => {
   it('detects a modified line whose own hash was recomputed, at the next line', async () => {
     const log = await logWith(5);
     const lines = await linesOf(file);
-    const entry = JSON.parse(lines[1]!) as Record<string, unknown>;
-    const { hash: _hash, ...rest } = { ...entry, outcome: 'declined' };
+    const edited: Record<string, unknown> = { ...(JSON.parse(lines[1]!) as Record<string, unknown>), outcome: 'declined' };
+    const { hash: _hash, ...rest } = edited;
     lines[1] = canonicalJson({ ...rest, hash: sha256(canonicalJson(rest)) });
     await writeLines(file, lines);
     const result = await log.verify();
