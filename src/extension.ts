@@ -1,8 +1,185 @@
-// Composition root: builds the session and wires the editor layer and the MCP server.
-import type * as vscode from 'vscode';
+// Composition root: reads settings, builds the session with the editor's approver, wires commands, views,
+// the MCP provider and Claude Code's discovery file. Activation is cheap: no process runs and no port opens here.
+import { mkdirSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { Session } from './core/session/session';
+import type { SessionSettings } from './core/session/settings';
+import { modalApprovalDialog, EditorApprover, type ApprovalDialog } from './editor/approver';
+import { discoveryPath, removeDiscoveryFile, setUpClaudeCode, writeDiscoveryFile } from './editor/claudeCode';
+import { prometheusSecretKey, registerAuditDocument, registerCommands, showProblem } from './editor/commands';
+import { PlanDiff } from './editor/diff';
+import { KrrMcpServerProvider, LazyHost, mcpProviderId } from './editor/mcpProvider';
+import { ReviewPanel } from './editor/reviewPanel';
+import { readSessionSettings } from './editor/settings';
+import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
+import { startHttpHost } from './mcp/http';
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // Wired in the editor issue.
+/** Returned by activate() only in extension-test mode: the seam that answers the approval dialog in tests. */
+export interface KrrTestApi {
+  session(): Session;
+  settings(): SessionSettings;
+  stateDir: string;
+  globalStorage: string;
+  discoveryFile: string | undefined;
+  provider: KrrMcpServerProvider;
+  host: LazyHost;
+  diff: PlanDiff;
+  setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
 }
 
-export function deactivate(): void {}
+const claudeCodeFlag = 'krr.claudeCode.enabled';
+let onDeactivate: (() => Promise<void>) | undefined;
+
+export function activate(context: vscode.ExtensionContext): KrrTestApi | undefined {
+  const output = vscode.window.createOutputChannel('KRR', { log: true });
+  const log = (line: string) => output.info(line);
+  // Workspace state belongs with the workspace; with no folder open there is no storageUri, so use global storage.
+  const stateDir = (context.storageUri ?? context.globalStorageUri).fsPath;
+  const globalStorage = context.globalStorageUri.fsPath;
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const discoveryFile = folder ? discoveryPath(globalStorage, folder.toString()) : undefined;
+
+  const settings = () => readSessionSettings((key) => vscode.workspace.getConfiguration('krr').get(key), vscode.workspace.isTrusted);
+  const readOnly = (): { readOnly: boolean; reason: string | null } => {
+    try {
+      const current = settings();
+      return { readOnly: current.readOnly, reason: current.readOnly ? (current.readOnlyReason ?? 'krr.readOnly is set') : null };
+    } catch {
+      return { readOnly: true, reason: 'a krr.* setting is invalid' };
+    }
+  };
+
+  const diff = new PlanDiff();
+  let dialog: ApprovalDialog = modalApprovalDialog;
+  const approver = new EditorApprover(diff, () => dialog, log);
+
+  const recommendations = new RecommendationTree(() => session);
+  const snapshots = new SnapshotTree(() => session);
+  const status = new ContextStatus();
+  const updateStatus = () => {
+    const reportId = session?.latestReportId();
+    const cluster = reportId ? (session?.reportSummary(reportId).cluster ?? null) : null;
+    let configured: string | null;
+    try {
+      configured = settings().context ?? null;
+    } catch {
+      configured = null;
+    }
+    void vscode.commands.executeCommand('setContext', 'krr.readOnly', readOnly().readOnly);
+    status.update(cluster ?? configured, readOnly());
+  };
+  const refreshViews = () => {
+    recommendations.refresh();
+    snapshots.refresh();
+    updateStatus();
+  };
+
+  // Built on first use: the constructor reads settings, and a bad setting must surface as a message, not a failed activation.
+  let session: Session | undefined;
+  const getSession = (): Session => {
+    if (session) return session;
+    mkdirSync(stateDir, { recursive: true });
+    const created = new Session({
+      settings,
+      approver,
+      stateDir,
+      log,
+      secrets: { prometheusAuthHeader: async () => (await context.secrets.get(prometheusSecretKey)) || undefined },
+    });
+    created.onDidChange(() => refreshViews());
+    session = created;
+    return created;
+  };
+
+  const host = new LazyHost(async () => {
+    const started = await startHttpHost(getSession(), {
+      version: String(context.extension.packageJSON.version ?? '0.0.0'),
+      readOnly: readOnly().readOnly,
+      ...(folder ? { workspaceRoot: folder.fsPath } : {}),
+      log,
+      onInitialize: (client) => log(`MCP client connected: ${client ? `${client.name} ${client.version}` : 'unknown'}`),
+    });
+    log(`MCP server listening on ${started.url}`);
+    return started;
+  });
+  const provider = new KrrMcpServerProvider(host);
+  host.onDidStart((started) => {
+    if (discoveryFile && context.globalState.get<boolean>(claudeCodeFlag)) {
+      writeDiscoveryFile(discoveryFile, started).catch((error: unknown) => log(`could not write the discovery file: ${String(error)}`));
+    }
+  });
+  // The MCP server leaves out write tools when read-only: a change of trust or krr.readOnly restarts it.
+  const restartHost = () => {
+    updateStatus();
+    if (host.isStarted()) void host.restart().catch((error: unknown) => showProblem(error, output));
+  };
+
+  context.subscriptions.push(
+    output,
+    diff,
+    recommendations,
+    snapshots,
+    status,
+    host,
+    provider,
+    vscode.lm.registerMcpServerDefinitionProvider(mcpProviderId, provider),
+    vscode.window.registerTreeDataProvider('krr.recommendations', recommendations),
+    vscode.window.registerTreeDataProvider('krr.snapshots', snapshots),
+    registerAuditDocument(getSession),
+    ...registerCommands({
+      extensionUri: context.extensionUri,
+      session: getSession,
+      settings,
+      readOnly,
+      secrets: context.secrets,
+      output,
+      refreshViews,
+      setUpClaudeCode: async () => {
+        const done = await setUpClaudeCode({ extensionPath: context.extensionPath, globalStorage, workspaceFolder: folder, startHost: () => host.get(), log });
+        if (done) await context.globalState.update(claudeCodeFlag, true);
+      },
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(restartHost),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration('krr')) return;
+      if (event.affectsConfiguration('krr.readOnly')) restartHost();
+      else updateStatus();
+      try {
+        settings();
+      } catch (error) {
+        void showProblem(error, output);
+      }
+    }),
+    { dispose: () => ReviewPanel.current?.dispose() },
+    { dispose: () => session?.dispose() },
+  );
+  updateStatus();
+
+  // Claude Code's relay needs a running server: after a consented setup, start it soon after (not during) activation.
+  if (discoveryFile && context.globalState.get<boolean>(claudeCodeFlag)) {
+    const timer = setTimeout(() => void host.get().catch((error: unknown) => log(`MCP server did not start: ${String(error)}`)), 3000);
+    context.subscriptions.push({ dispose: () => clearTimeout(timer) });
+  }
+  onDeactivate = async () => {
+    if (discoveryFile) await removeDiscoveryFile(discoveryFile);
+  };
+
+  if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
+  return {
+    session: getSession,
+    settings,
+    stateDir,
+    globalStorage,
+    discoveryFile,
+    provider,
+    host,
+    diff,
+    setApprovalDialogForTests: (replacement) => {
+      dialog = replacement ?? modalApprovalDialog;
+    },
+  };
+}
+
+export async function deactivate(): Promise<void> {
+  await onDeactivate?.();
+}

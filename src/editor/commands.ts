@@ -1,0 +1,297 @@
+// Every `KRR: …` command, registered in one place; each is a few lines that delegate to the session.
+import * as vscode from 'vscode';
+import { listContexts } from '../core/kube/kubectl';
+import type { Plan } from '../core/plan/model';
+import type { ApplyOutcome, Requester } from '../core/session/model';
+import type { Session } from '../core/session/session';
+import type { SessionSettings } from '../core/session/settings';
+import { explainProblem, type ProblemAction } from './problem';
+import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
+import type { RecommendationNode, SnapshotNode } from './tree';
+
+export const auditScheme = 'krr-audit';
+const palette: Requester = { type: 'human', via: 'command palette' };
+const reviewPanel: Requester = { type: 'human', via: 'review panel' };
+
+export interface CommandHost {
+  extensionUri: vscode.Uri;
+  /** Builds the session on first use; throws SettingsError when a setting is invalid. */
+  session(): Session;
+  settings(): SessionSettings;
+  readOnly(): { readOnly: boolean; reason: string | null };
+  secrets: vscode.SecretStorage;
+  output: vscode.LogOutputChannel;
+  setUpClaudeCode(): Promise<void>;
+  refreshViews(): void;
+}
+
+/** Shows an error as a sentence plus the buttons that fix it (install, open the setting, show output). */
+export async function showProblem(error: unknown, output: vscode.LogOutputChannel): Promise<void> {
+  const problem = explainProblem(error);
+  output.error(problem.message);
+  const chosen = await vscode.window.showErrorMessage(`KRR: ${problem.message}`, ...problem.actions.map((action) => action.label));
+  const action = problem.actions.find((candidate) => candidate.label === chosen);
+  if (action) await runAction(action);
+}
+
+async function runAction(action: ProblemAction): Promise<void> {
+  if (action.type === 'open-url') await vscode.env.openExternal(vscode.Uri.parse(action.url));
+  else if (action.type === 'open-setting') await vscode.commands.executeCommand('workbench.action.openSettings', action.setting);
+  else await vscode.commands.executeCommand(action.command);
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || /aborted|cancel/i.test(error.message));
+}
+
+/** Runs `task` under a cancellable notification; cancelling aborts the krr/kubectl process through the signal. */
+function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, report: (message: string) => void) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+    const controller = new AbortController();
+    token.onCancellationRequested(() => controller.abort());
+    return task(controller.signal, (message) => progress.report({ message }));
+  });
+}
+
+export function describeOutcome(outcome: ApplyOutcome): string {
+  const written = outcome.objects.filter((object) => object.result === 'written').length;
+  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${written} objects written${outcome.verified ? ', verified' : ''})` : ''}`;
+}
+
+async function reportOutcome(outcome: ApplyOutcome): Promise<void> {
+  const text = `KRR: ${describeOutcome(outcome)}`;
+  if (outcome.status === 'applied') {
+    const choice = await vscode.window.showInformationMessage(text, 'Show Snapshots');
+    if (choice) await vscode.commands.executeCommand('krr.snapshots.focus');
+  } else if (outcome.status === 'declined') {
+    void vscode.window.showInformationMessage(text);
+  } else {
+    void vscode.window.showWarningMessage(text);
+  }
+}
+
+export function registerCommands(host: CommandHost): vscode.Disposable[] {
+  const guard =
+    <A extends unknown[]>(run: (...args: A) => Promise<unknown>) =>
+    async (...args: A): Promise<void> => {
+      try {
+        await run(...args);
+      } catch (error) {
+        if (isAbort(error)) {
+          void vscode.window.showInformationMessage('KRR: cancelled.');
+          return;
+        }
+        await showProblem(error, host.output);
+      }
+    };
+
+  const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester): Promise<Plan> => {
+    const session = host.session();
+    const plan = await withCancellableProgress(`KRR: previewing ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) => session.propose({ reportId, workloads }, requester, signal));
+    const blocked = plan.blocked.map((item) => `${item.namespace}/${item.name}: ${item.reasons.join('; ')}`);
+    if (plan.objects.length === 0) {
+      void vscode.window.showWarningMessage(`KRR: nothing to change.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`);
+    } else {
+      const buttons = host.readOnly().readOnly ? [] : ['Apply…'];
+      void vscode.window
+        .showInformationMessage(`KRR: plan ${plan.id.slice(0, 8)} — ${plan.objects.length} objects, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
+        .then((choice) => (choice ? vscode.commands.executeCommand('krr.applyPlan', plan.id) : undefined));
+    }
+    return plan;
+  };
+
+  const apply = async (planId: string, requester: Requester): Promise<ApplyOutcome> => {
+    const session = host.session();
+    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: waiting for approval' }, () => session.apply(planId, requester));
+    await reportOutcome(outcome);
+    host.refreshViews();
+    return outcome;
+  };
+
+  const reviewActions: ReviewActions = {
+    preview: async (reportId, workloads) => {
+      try {
+        return await preview(reportId, workloads, reviewPanel);
+      } catch (error) {
+        if (!isAbort(error)) await showProblem(error, host.output);
+        return undefined;
+      }
+    },
+    apply: async (planId) => {
+      try {
+        return await apply(planId, reviewPanel);
+      } catch (error) {
+        await showProblem(error, host.output);
+        return undefined;
+      }
+    },
+    isReadOnly: () => host.readOnly(),
+  };
+
+  const showPanel = () => ReviewPanel.show(host.extensionUri, host.session(), reviewActions);
+
+  const afterReport = async (summary: { workloads: number; containers: number; monthlyCostDelta: number; errors: string[]; cached: boolean }) => {
+    host.refreshViews();
+    showPanel();
+    const errors = summary.errors.length ? ` krr reported: ${summary.errors.join('; ')}` : '';
+    void vscode.window.showInformationMessage(`KRR: ${summary.workloads} workloads, ${summary.containers} containers${summary.cached ? ' (cached scan)' : ''}.${errors}`);
+  };
+
+  const commands: Record<string, (...args: never[]) => Promise<void>> = {
+    'krr.scan': guard(async () => {
+      const settings = host.settings();
+      const session = host.session();
+      const contexts = await listContexts({ kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) });
+      if (contexts.names.length === 0) {
+        await showProblem(new Error('No context is set: the kubeconfig has no contexts. Point krr.kubeconfig at a kubeconfig with a context.'), host.output);
+        return;
+      }
+      const preferred = settings.context ?? contexts.current;
+      const items = [...contexts.names]
+        .sort((a, b) => Number(b === preferred) - Number(a === preferred))
+        .map((name) => ({ label: name, description: [name === contexts.current ? 'current' : '', name === settings.context ? 'krr.context' : ''].filter(Boolean).join(', ') }));
+      const context = await vscode.window.showQuickPick(items, { title: 'KRR: Scan — 1/3 context', placeHolder: 'Kubernetes context to scan' });
+      if (!context) return;
+      const namespaceText = await vscode.window.showInputBox({
+        title: 'KRR: Scan — 2/3 namespaces',
+        prompt: 'Namespaces to scan, separated by commas. Empty: all namespaces.',
+        value: settings.namespaces.join(', '),
+      });
+      if (namespaceText === undefined) return;
+      const strategies = [settings.strategy, ...(['simple', 'simple_limit'] as const).filter((strategy) => strategy !== settings.strategy)];
+      const strategy = await vscode.window.showQuickPick(
+        strategies.map((label) => ({ label, description: label === 'simple' ? 'requests; no CPU limit' : 'requests and CPU limits' })),
+        { title: 'KRR: Scan — 3/3 strategy' },
+      );
+      if (!strategy) return;
+      const namespaces = namespaceText.split(',').map((name) => name.trim()).filter(Boolean);
+      const summary = await withCancellableProgress(`KRR: scanning ${context.label}`, (signal, report) =>
+        session.scan({ context: context.label, namespaces, strategy: strategy.label as 'simple' | 'simple_limit', refresh: true }, palette, { signal, onProgress: (p) => report(p.message) }),
+      );
+      await afterReport(summary);
+    }),
+    'krr.openReport': guard(async () => {
+      const picked = await vscode.window.showOpenDialog({ title: 'Open a krr report (krr … -f json)', canSelectMany: false, filters: { 'krr report': ['json', 'yaml', 'yml'] } });
+      const file = picked?.[0];
+      if (!file) return;
+      await afterReport(await host.session().loadReport(file.fsPath, palette));
+    }),
+    'krr.showRecommendations': guard(async () => {
+      showPanel();
+    }),
+    'krr.previewSelection': guard(async (node?: RecommendationNode, nodes?: RecommendationNode[]) => {
+      const session = host.session();
+      const reportId = session.latestReportId();
+      if (!reportId) {
+        const choice = await vscode.window.showWarningMessage('KRR: no report yet. Scan a cluster or open a krr report first.', 'Scan Cluster…', 'Open krr Report File…');
+        if (choice) await vscode.commands.executeCommand(choice === 'Scan Cluster…' ? 'krr.scan' : 'krr.openReport');
+        return;
+      }
+      let workloads = workloadsOfNodes(nodes ?? (node ? [node] : []));
+      if (workloads.length === 0) workloads = ReviewPanel.current?.selectedWorkloads().workloads ?? [];
+      if (workloads.length === 0) {
+        const picks = await vscode.window.showQuickPick(
+          session.getReport(reportId).workloads.map((workload) => ({ label: workload.name, description: `${workload.kind} · ${workload.namespace} · ${workload.severity}`, workload })),
+          { title: 'KRR: workloads to preview', canPickMany: true, matchOnDescription: true },
+        );
+        workloads = (picks ?? []).map(({ workload }) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name }));
+      }
+      if (workloads.length > 0) await preview(reportId, workloads, palette);
+    }),
+    'krr.applyPlan': guard(async (planId?: string) => {
+      const session = host.session();
+      const id = typeof planId === 'string' ? planId : session.latestPlanId();
+      if (!id) {
+        void vscode.window.showWarningMessage('KRR: there is no previewed plan. Run "KRR: Preview Changes for Selection" first.');
+        return;
+      }
+      await apply(id, palette);
+    }),
+    'krr.rollBack': guard(async (node?: SnapshotNode) => {
+      const session = host.session();
+      let snapshotId = node && typeof node.id === 'string' ? node.id : undefined;
+      if (!snapshotId) {
+        const snapshots = await session.listSnapshots();
+        if (snapshots.length === 0) {
+          void vscode.window.showInformationMessage('KRR: there are no snapshots yet; one is taken before every apply.');
+          return;
+        }
+        const pick = await vscode.window.showQuickPick(
+          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${snapshot.objects} objects · plan ${snapshot.planId.slice(0, 8)}`, id: snapshot.id })),
+          { title: 'KRR: roll back to the state before…' },
+        );
+        snapshotId = pick?.id;
+      }
+      if (!snapshotId) return;
+      const id = snapshotId;
+      const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, palette));
+      await reportOutcome(outcome);
+      host.refreshViews();
+    }),
+    'krr.showAuditLog': guard(async () => {
+      const uri = vscode.Uri.from({ scheme: auditScheme, path: '/audit-log.jsonl', query: String(Date.now()) });
+      const document = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(document, { preview: false });
+    }),
+    'krr.verifyAuditLog': guard(async () => {
+      const result = await host.session().verifyAudit();
+      if (result.valid) void vscode.window.showInformationMessage(`KRR: the audit log is intact (${result.entries} entries, hash chain verified${result.tornTail ? '; an unfinished last line was ignored' : ''}).`);
+      else void vscode.window.showErrorMessage(`KRR: the audit log was modified: the hash chain breaks at line ${result.firstBrokenLine ?? '?'}${result.reason ? ` (${result.reason})` : ''}.`);
+    }),
+    'krr.exportAuditLog': guard(async () => {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const target = await vscode.window.showSaveDialog({
+        title: 'Export the KRR audit log',
+        filters: { 'JSON Lines': ['jsonl'], CSV: ['csv'] },
+        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, 'krr-audit.jsonl') } : {}),
+      });
+      if (!target) return;
+      const format = target.path.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
+      await vscode.workspace.fs.writeFile(target, Buffer.from(await host.session().exportAudit(format), 'utf8'));
+      void vscode.window.showInformationMessage(`KRR: audit log exported to ${target.fsPath} (${format.toUpperCase()}).`);
+    }),
+    'krr.setPrometheusAuthHeader': guard(async () => {
+      const value = await vscode.window.showInputBox({
+        title: 'KRR: Prometheus auth header',
+        prompt: 'Value of the Authorization header krr sends to Prometheus, e.g. "Bearer eyJ…". Stored in VS Code\'s secret storage, never in settings or logs. Empty: remove it.',
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (value === undefined) return;
+      if (value.trim() === '') {
+        await host.secrets.delete(prometheusSecretKey);
+        void vscode.window.showInformationMessage('KRR: Prometheus auth header removed.');
+      } else {
+        await host.secrets.store(prometheusSecretKey, value.trim());
+        void vscode.window.showInformationMessage('KRR: Prometheus auth header stored in secret storage.');
+      }
+    }),
+    'krr.setUpClaudeCode': guard(() => host.setUpClaudeCode()),
+    'krr.showOutput': guard(async () => host.output.show()),
+    'krr.refresh': guard(async () => host.refreshViews()),
+  };
+  return Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run));
+}
+
+export const prometheusSecretKey = 'krr.prometheusAuthHeader';
+
+function workloadsOfNodes(nodes: readonly RecommendationNode[]): WorkloadRef[] {
+  const seen = new Map<string, WorkloadRef>();
+  for (const node of nodes) {
+    const workloads = node.type === 'namespace' ? node.workloads : [node.workload];
+    for (const workload of workloads) seen.set(workload.key, { namespace: workload.namespace, kind: workload.kind, name: workload.name });
+  }
+  return [...seen.values()];
+}
+
+/** The audit log as a read-only document: newest first, one JSON entry per line, chain status on top. */
+export function registerAuditDocument(session: () => Session): vscode.Disposable {
+  return vscode.workspace.registerTextDocumentContentProvider(auditScheme, {
+    provideTextDocumentContent: async () => {
+      const log = await session().auditLog({ pageSize: 200 });
+      const status = log.chainValid ? 'hash chain intact' : `HASH CHAIN BROKEN at line ${log.firstBrokenLine ?? '?'}`;
+      const header = `// KRR audit log: ${log.total} entries, ${status}; showing the newest ${log.entries.length}, newest first.`;
+      return [header, ...log.entries.map((entry) => JSON.stringify(entry))].join('\n') + '\n';
+    },
+  });
+}

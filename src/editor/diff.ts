@@ -1,0 +1,94 @@
+// Read-only diff of a plan: live manifest (left) against proposed manifest (right), one pair per object.
+import * as vscode from 'vscode';
+import type { ObjectChange, Plan } from '../core/plan/model';
+
+export const liveScheme = 'krr-live';
+export const proposedScheme = 'krr-proposed';
+
+/** Plans whose documents are kept; older ones drop out so memory stays bounded in long sessions. */
+const keptPlans = 20;
+
+export function objectDiffTitle(plan: Pick<Plan, 'context' | 'kind'>, object: Pick<ObjectChange, 'kind' | 'name' | 'namespace'>): string {
+  const right = plan.kind === 'apply' ? 'proposed' : 'restored';
+  return `${object.kind}/${object.name} (${object.namespace}) — live ↔ ${right} · ${plan.context}`;
+}
+
+export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 'id'>): string {
+  const right = plan.kind === 'apply' ? 'proposed' : 'restored';
+  return `KRR plan ${plan.id.slice(0, 8)}: ${plan.objects.length} objects — live ↔ ${right} · ${plan.context}`;
+}
+
+export class PlanDiff implements vscode.Disposable {
+  private readonly documents = new Map<string, string>();
+  private readonly planOrder: string[] = [];
+  private readonly planUris = new Map<string, string[]>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly registrations: vscode.Disposable[];
+
+  constructor() {
+    const provider: vscode.TextDocumentContentProvider = {
+      onDidChange: this.changed.event,
+      provideTextDocumentContent: (uri) => this.documents.get(uri.toString()) ?? '# This plan is no longer kept in memory. Preview the changes again.\n',
+    };
+    this.registrations = [
+      vscode.workspace.registerTextDocumentContentProvider(liveScheme, provider),
+      vscode.workspace.registerTextDocumentContentProvider(proposedScheme, provider),
+    ];
+  }
+
+  /** URIs of one object's two sides; the path ends in .yaml so the editor highlights YAML. */
+  uris(plan: Plan, object: ObjectChange): { live: vscode.Uri; proposed: vscode.Uri } {
+    const path = `/${encodeURIComponent(plan.id)}/${encodeURIComponent(object.namespace)}/${encodeURIComponent(object.kind)}/${encodeURIComponent(object.name)}.yaml`;
+    return { live: vscode.Uri.from({ scheme: liveScheme, path }), proposed: vscode.Uri.from({ scheme: proposedScheme, path }) };
+  }
+
+  private remember(plan: Plan): Array<{ object: ObjectChange; live: vscode.Uri; proposed: vscode.Uri }> {
+    const pairs = plan.objects.map((object) => ({ object, ...this.uris(plan, object) }));
+    if (!this.planUris.has(plan.id)) {
+      this.planOrder.push(plan.id);
+      while (this.planOrder.length > keptPlans) {
+        const dropped = this.planOrder.shift();
+        for (const uri of (dropped && this.planUris.get(dropped)) || []) this.documents.delete(uri);
+        if (dropped) this.planUris.delete(dropped);
+      }
+    }
+    const keys: string[] = [];
+    for (const { object, live, proposed } of pairs) {
+      this.documents.set(live.toString(), object.liveManifest);
+      this.documents.set(proposed.toString(), object.proposedManifest);
+      keys.push(live.toString(), proposed.toString());
+      this.changed.fire(live);
+      this.changed.fire(proposed);
+    }
+    this.planUris.set(plan.id, keys);
+    return pairs;
+  }
+
+  /** The text a diff side shows (tests read it back through the document provider too). */
+  content(uri: vscode.Uri): string | undefined {
+    return this.documents.get(uri.toString());
+  }
+
+  /** One object: the normal diff editor; several: the multi-file diff editor (`vscode.changes`). */
+  async show(plan: Plan): Promise<void> {
+    const pairs = this.remember(plan);
+    const first = pairs[0];
+    if (!first) {
+      void vscode.window.showInformationMessage(`KRR: the plan changes nothing${plan.blocked.length ? ` (${plan.blocked.length} workloads blocked by policy)` : ''}.`);
+      return;
+    }
+    const options: vscode.TextDocumentShowOptions = { preview: false, preserveFocus: false };
+    if (pairs.length === 1) {
+      await vscode.commands.executeCommand('vscode.diff', first.live, first.proposed, objectDiffTitle(plan, first.object), options);
+      return;
+    }
+    const resources = pairs.map(({ live, proposed }) => [proposed, live, proposed]);
+    await vscode.commands.executeCommand('vscode.changes', planDiffTitle(plan), resources);
+  }
+
+  dispose(): void {
+    for (const registration of this.registrations) registration.dispose();
+    this.changed.dispose();
+    this.documents.clear();
+  }
+}

@@ -1,0 +1,237 @@
+// The review panel: a table of the report's containers, filters, selection totals, Preview and Apply.
+//
+// Data flow choice: the whole row set is posted to the webview once per report (paged out of
+// session.listRecommendations, 500 at a time) and the webview filters, sorts and renders it in chunks of
+// 200 rows with "Show more". 5,000 rows are ~1.5 MB of JSON, posted once; filtering in the page is instant,
+// whereas a round trip to the extension host per keystroke would make typing in the filter lag.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { Plan } from '../core/plan/model';
+import type { ApplyOutcome } from '../core/session/model';
+import type { Session } from '../core/session/session';
+import { allRows } from './reviewRows';
+
+export interface WorkloadRef {
+  namespace: string;
+  kind: string;
+  name: string;
+}
+
+export interface ReviewActions {
+  /** Proposes the selected workloads (the session opens the diff); undefined when it failed (already reported). */
+  preview(reportId: string, workloads: WorkloadRef[]): Promise<Plan | undefined>;
+  apply(planId: string): Promise<ApplyOutcome | undefined>;
+  isReadOnly(): { readOnly: boolean; reason: string | null };
+}
+
+type Incoming =
+  | { type: 'ready' }
+  | { type: 'selection'; workloads: WorkloadRef[] }
+  | { type: 'preview'; workloads: WorkloadRef[] }
+  | { type: 'apply' }
+  | { type: 'command'; command: 'krr.scan' | 'krr.openReport' };
+
+function isWorkloadList(value: unknown): value is WorkloadRef[] {
+  return (
+    Array.isArray(value) &&
+    value.length <= 10_000 &&
+    value.every((item: unknown) => typeof item === 'object' && item !== null && ['namespace', 'kind', 'name'].every((key) => typeof (item as Record<string, unknown>)[key] === 'string'))
+  );
+}
+
+/** Messages from the webview are untrusted input: only known shapes pass. */
+function parseIncoming(message: unknown): Incoming | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const record = message as Record<string, unknown>;
+  switch (record.type) {
+    case 'ready':
+    case 'apply':
+      return { type: record.type };
+    case 'selection':
+    case 'preview':
+      return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads } : undefined;
+    case 'command':
+      return record.command === 'krr.scan' || record.command === 'krr.openReport' ? { type: 'command', command: record.command } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export class ReviewPanel implements vscode.Disposable {
+  static current: ReviewPanel | undefined;
+  private selection: WorkloadRef[] = [];
+  private reportId: string | null = null;
+  private planId: string | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  static show(extensionUri: vscode.Uri, session: Session, actions: ReviewActions): ReviewPanel {
+    if (ReviewPanel.current) {
+      ReviewPanel.current.panel.reveal();
+      ReviewPanel.current.postRows();
+      return ReviewPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel('krr.review', 'KRR Recommendations', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')],
+    });
+    ReviewPanel.current = new ReviewPanel(panel, extensionUri, session, actions);
+    return ReviewPanel.current;
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly session: Session,
+    private readonly actions: ReviewActions,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'krr.svg');
+    panel.webview.html = reviewHtml(panel.webview, extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)),
+    );
+    const unsubscribe = session.onDidChange((event) => {
+      if (event.type === 'report') this.postRows();
+    });
+    this.disposables.push({ dispose: unsubscribe });
+  }
+
+  /** The workloads ticked in the panel, for "KRR: Preview Changes for Selection". */
+  selectedWorkloads(): { reportId: string | null; workloads: WorkloadRef[] } {
+    return { reportId: this.reportId, workloads: this.selection };
+  }
+
+  private post(message: unknown): void {
+    void this.panel.webview.postMessage(message);
+  }
+
+  postRows(): void {
+    const reportId = this.session.latestReportId();
+    const readOnly = this.actions.isReadOnly();
+    if (!reportId) {
+      this.post({ type: 'empty', readOnly });
+      return;
+    }
+    if (reportId !== this.reportId) {
+      this.planId = null;
+      this.selection = [];
+    }
+    this.reportId = reportId;
+    const summary = this.session.reportSummary(reportId);
+    const rows = allRows((page) => this.session.listRecommendations({ reportId, page, pageSize: 500, sort: 'savings' }));
+    this.post({ type: 'rows', reportId, summary, rows, readOnly });
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const message = parseIncoming(raw);
+    if (!message) return;
+    switch (message.type) {
+      case 'ready':
+        this.postRows();
+        return;
+      case 'selection':
+        this.selection = message.workloads;
+        return;
+      case 'command':
+        await vscode.commands.executeCommand(message.command);
+        return;
+      case 'preview': {
+        if (!this.reportId) return;
+        this.selection = message.workloads;
+        this.post({ type: 'busy', message: `Previewing ${message.workloads.length} workloads…` });
+        const plan = await this.actions.preview(this.reportId, message.workloads);
+        this.planId = plan && plan.objects.length > 0 ? plan.id : null;
+        this.post({ type: 'plan', plan: plan ? planView(plan) : null });
+        return;
+      }
+      case 'apply': {
+        if (!this.planId) return;
+        this.post({ type: 'busy', message: 'Waiting for your approval…' });
+        const outcome = await this.actions.apply(this.planId);
+        this.planId = null;
+        this.post({ type: 'outcome', outcome: outcome ? { status: outcome.status, message: outcome.message } : null });
+        return;
+      }
+    }
+  }
+
+  dispose(): void {
+    if (ReviewPanel.current === this) ReviewPanel.current = undefined;
+    for (const disposable of this.disposables.splice(0)) disposable.dispose();
+    this.panel.dispose();
+  }
+}
+
+function planView(plan: Plan) {
+  return {
+    id: plan.id,
+    objects: plan.objects.length,
+    blocked: plan.blocked.map((item) => ({ workload: `${item.namespace}/${item.kind}/${item.name}`, reasons: item.reasons })),
+    warnings: plan.warnings.map((finding) => finding.message),
+    risk: plan.risk,
+    monthlyCostDelta: plan.totals.monthlyCostDelta,
+    expiresAt: plan.expiresAt,
+  };
+}
+
+function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'review.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'review.css'));
+  const csp = `default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}'; img-src ${webview.cspSource};`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}">
+<title>KRR Recommendations</title>
+</head>
+<body>
+<header>
+  <h1>KRR recommendations</h1>
+  <p id="summary" role="status" aria-live="polite">Loading…</p>
+  <p id="readonly" class="banner" hidden></p>
+</header>
+<section id="empty" hidden>
+  <p>No krr report yet.</p>
+  <button type="button" data-command="krr.scan">Scan Cluster…</button>
+  <button type="button" data-command="krr.openReport" class="secondary">Open krr Report File…</button>
+</section>
+<section id="main" hidden>
+  <form id="filters" class="filters" role="search" aria-label="Filter recommendations">
+    <label>Namespace <select id="f-namespace"><option value="">All</option></select></label>
+    <label>Kind <select id="f-kind"><option value="">All</option></select></label>
+    <label>Severity <select id="f-severity">
+      <option value="">All</option><option value="CRITICAL">Critical</option><option value="WARNING">Warning or worse</option><option value="OK">OK or worse</option><option value="GOOD">Good or worse</option>
+    </select></label>
+    <label>Search <input id="f-text" type="search" placeholder="workload or container"></label>
+    <label>Sort <select id="f-sort"><option value="savings">Savings</option><option value="severity">Severity</option><option value="name">Name</option></select></label>
+  </form>
+  <div class="toolbar">
+    <button type="button" id="select-visible" class="secondary">Select all matching</button>
+    <button type="button" id="select-none" class="secondary">Clear selection</button>
+    <span id="totals" role="status" aria-live="polite"></span>
+    <span class="spacer"></span>
+    <button type="button" id="preview" disabled>Preview</button>
+    <button type="button" id="apply" disabled>Apply…</button>
+  </div>
+  <p id="plan" class="plan" role="status" aria-live="polite" hidden></p>
+  <table id="table" aria-label="Recommendations per container">
+    <thead><tr>
+      <th scope="col" class="select"><span class="visually-hidden">Selected</span></th>
+      <th scope="col">Workload / container</th>
+      <th scope="col">CPU request</th><th scope="col">CPU limit</th>
+      <th scope="col">Memory request</th><th scope="col">Memory limit</th>
+      <th scope="col">Severity</th><th scope="col" class="num">Monthly Δ</th><th scope="col">Notes</th>
+    </tr></thead>
+    <tbody id="rows"></tbody>
+  </table>
+  <div class="more"><span id="shown"></span> <button type="button" id="show-more" class="secondary" hidden>Show more</button></div>
+</section>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+}

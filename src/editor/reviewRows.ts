@@ -1,0 +1,73 @@
+// Rows as the review panel shows them: current -> recommended per field with the relative change. Pure.
+import type { RecommendationRow } from '../core/session/model';
+import { parseQuantity } from '../core/quantity';
+
+export interface PanelCell {
+  from: string | null;
+  /** null: krr recommends unset; "?": unknown (never touched). */
+  to: string | null;
+  /** Relative change in percent; null when either side is unset or unknown. */
+  percent: number | null;
+}
+
+export interface PanelRow {
+  workload: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  container: string;
+  cpuRequest: PanelCell;
+  cpuLimit: PanelCell;
+  memoryRequest: PanelCell;
+  memoryLimit: PanelCell;
+  severity: string;
+  monthlyCostDelta: number | null;
+  notes: string[];
+}
+
+function amount(value: string | null): number | null {
+  if (value === null || value === '?') return null;
+  try {
+    return parseQuantity(value);
+  } catch {
+    return null;
+  }
+}
+
+export function panelCell(from: string | null, to: string | null): PanelCell {
+  const before = amount(from);
+  const after = amount(to);
+  const percent = before !== null && after !== null && before > 0 ? Math.round(((after - before) / before) * 1000) / 10 : null;
+  return { from, to, percent };
+}
+
+export function workloadKeyOf(row: Pick<RecommendationRow, 'namespace' | 'kind' | 'name'>): string {
+  return `${row.namespace}/${row.kind}/${row.name}`;
+}
+
+export function toPanelRow(row: RecommendationRow): PanelRow {
+  return {
+    workload: workloadKeyOf(row),
+    namespace: row.namespace,
+    kind: row.kind,
+    name: row.name,
+    container: row.container,
+    cpuRequest: panelCell(row.current.requests.cpu, row.recommended.requests.cpu),
+    cpuLimit: panelCell(row.current.limits.cpu, row.recommended.limits.cpu),
+    memoryRequest: panelCell(row.current.requests.memory, row.recommended.requests.memory),
+    memoryLimit: panelCell(row.current.limits.memory, row.recommended.limits.memory),
+    severity: row.severity,
+    monthlyCostDelta: row.monthlyCostDelta,
+    notes: row.notes,
+  };
+}
+
+/** Every row of a report, fetched page by page (the session caps a page at 500). */
+export function allRows(list: (page: number) => { rows: RecommendationRow[]; total: number; pageSize: number }): PanelRow[] {
+  const rows: PanelRow[] = [];
+  for (let page = 1; ; page++) {
+    const result = list(page);
+    rows.push(...result.rows.map(toPanelRow));
+    if (result.rows.length === 0 || rows.length >= result.total) return rows;
+  }
+}

@@ -1,0 +1,60 @@
+// `krr.*` settings -> SessionSettings. Pure (no `vscode` import) so the trust decision is testable anywhere.
+import { parseSessionSettings, type SessionSettings } from '../core/session/settings';
+
+/** Reads one setting by its key below `krr.` (e.g. `policy.maxIncreasePercent`). */
+export type SettingReader = (key: string) => unknown;
+
+export const untrustedReason = 'workspace is not trusted';
+export const readOnlySettingReason = 'the setting krr.readOnly is on';
+
+/** VS Code offers "" and null as "unset" for optional settings; the core wants the key absent. */
+function optional(value: unknown): unknown {
+  return value === '' || value === null ? undefined : value;
+}
+
+/** Every write is disabled in an untrusted workspace; scans still work (untrustedWorkspaces: limited). */
+export function decideReadOnly(trusted: boolean, readOnlySetting: boolean): { readOnly: boolean; readOnlyReason?: string } {
+  if (!trusted) return { readOnly: true, readOnlyReason: untrustedReason };
+  if (readOnlySetting) return { readOnly: true, readOnlyReason: readOnlySettingReason };
+  return { readOnly: false };
+}
+
+/** Builds the raw settings object from `krr.*` keys, then validates it; throws SettingsError naming the key. */
+export function readSessionSettings(get: SettingReader, trusted: boolean): SessionSettings {
+  const readOnlySetting = get('readOnly');
+  const input = {
+    krrPath: optional(get('krrPath')),
+    kubectlPath: optional(get('kubectlPath')),
+    kubeconfig: optional(get('kubeconfig')),
+    context: optional(get('context')),
+    namespaces: optional(get('namespaces')),
+    selector: optional(get('selector')),
+    strategy: optional(get('strategy')),
+    prometheusUrl: optional(get('prometheusUrl')),
+    historyHours: optional(get('historyHours')),
+    cpuPercentile: optional(get('cpuPercentile')),
+    memoryBufferPercent: optional(get('memoryBufferPercent')),
+    policy: {
+      protectedNamespaces: optional(get('policy.protectedNamespaces')),
+      maxIncreasePercent: optional(get('policy.maxIncreasePercent')),
+      maxDecreasePercent: optional(get('policy.maxDecreasePercent')),
+      minCpuMillicores: optional(get('policy.minCpuMillicores')),
+      minMemoryMiB: optional(get('policy.minMemoryMiB')),
+      productionNamespacePatterns: optional(get('policy.productionNamespacePatterns')),
+      criticalWorkloadPatterns: optional(get('policy.criticalWorkloadPatterns')),
+    },
+    prices: { cpuHour: optional(get('prices.cpuHour')), memoryGiBHour: optional(get('prices.memoryGiBHour')) },
+    confirmByTyping: optional(get('confirmByTyping')),
+    planTtlSeconds: optional(get('planTtlSeconds')),
+    applyConcurrency: optional(get('applyConcurrency')),
+    snapshotRetentionDays: optional(get('snapshotRetentionDays')),
+    scanCacheTtlSeconds: optional(get('scanCacheTtlSeconds')),
+    approvalTimeoutSeconds: optional(get('approvalTimeoutSeconds')),
+    rolloutWatch: { enabled: optional(get('rolloutWatch.enabled')), timeoutSeconds: optional(get('rolloutWatch.timeoutSeconds')) },
+    // A non-boolean readOnly is passed through so validation names it instead of silently allowing writes.
+    ...(typeof readOnlySetting === 'boolean' || readOnlySetting === undefined || readOnlySetting === null
+      ? decideReadOnly(trusted, readOnlySetting === true)
+      : { readOnly: readOnlySetting }),
+  };
+  return parseSessionSettings(input);
+}

@@ -1,0 +1,153 @@
+// The KRR side bar: recommendations by namespace -> workload -> container, and the snapshots to roll back to.
+import * as vscode from 'vscode';
+import type { ContainerRecommendation, RecommendedValue, Workload } from '../core/krr/model';
+import { describeCpu, describeMemory } from '../core/quantity';
+import type { Session } from '../core/session/session';
+
+export type RecommendationNode =
+  | { type: 'namespace'; namespace: string; workloads: Workload[] }
+  | { type: 'workload'; workload: Workload }
+  | { type: 'container'; workload: Workload; container: ContainerRecommendation };
+
+function describe(value: RecommendedValue, format: (amount: number) => string): string {
+  if (value.kind === 'unknown') return '?';
+  if (value.kind === 'unset') return 'unset';
+  return format(value.amount);
+}
+
+function containerDescription(container: ContainerRecommendation): string {
+  const cpu = `cpu ${describeCpu(container.current.requests.cpu)}→${describe(container.recommended.requests.cpu, describeCpu)}`;
+  const memory = `mem ${describeMemory(container.current.requests.memory)}→${describe(container.recommended.requests.memory, describeMemory)}`;
+  return `${cpu} · ${memory}`;
+}
+
+const severityIcon: Record<string, vscode.ThemeIcon> = {
+  CRITICAL: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
+  WARNING: new vscode.ThemeIcon('warning', new vscode.ThemeColor('editorWarning.foreground')),
+  OK: new vscode.ThemeIcon('pass'),
+  GOOD: new vscode.ThemeIcon('pass-filled'),
+  UNKNOWN: new vscode.ThemeIcon('question'),
+};
+
+export class RecommendationTree implements vscode.TreeDataProvider<RecommendationNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly session: () => Session | undefined) {}
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  getChildren(node?: RecommendationNode): RecommendationNode[] {
+    if (!node) {
+      const session = this.session();
+      const reportId = session?.latestReportId();
+      if (!session || !reportId) return [];
+      const byNamespace = new Map<string, Workload[]>();
+      for (const workload of session.getReport(reportId).workloads) {
+        const list = byNamespace.get(workload.namespace) ?? [];
+        list.push(workload);
+        byNamespace.set(workload.namespace, list);
+      }
+      return [...byNamespace.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([namespace, workloads]) => ({ type: 'namespace', namespace, workloads }));
+    }
+    if (node.type === 'namespace') return node.workloads.map((workload) => ({ type: 'workload', workload }));
+    if (node.type === 'workload') return node.workload.containers.map((container) => ({ type: 'container', workload: node.workload, container }));
+    return [];
+  }
+
+  getTreeItem(node: RecommendationNode): vscode.TreeItem {
+    if (node.type === 'namespace') {
+      const item = new vscode.TreeItem(node.namespace, vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = `${node.workloads.length} workloads`;
+      item.iconPath = new vscode.ThemeIcon('symbol-namespace');
+      item.contextValue = 'namespace';
+      return item;
+    }
+    if (node.type === 'workload') {
+      const item = new vscode.TreeItem(node.workload.name, vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = node.workload.key;
+      item.description = `${node.workload.kind} · ${node.workload.severity}`;
+      item.iconPath = severityIcon[node.workload.severity];
+      item.contextValue = 'workload';
+      item.tooltip = `${node.workload.kind} ${node.workload.namespace}/${node.workload.name}${node.workload.hpa ? ' (HPA)' : ''}`;
+      return item;
+    }
+    const item = new vscode.TreeItem(node.container.container, vscode.TreeItemCollapsibleState.None);
+    item.description = containerDescription(node.container);
+    item.iconPath = severityIcon[node.container.severity];
+    item.contextValue = 'container';
+    const notes = [node.container.info.cpu, node.container.info.memory, ...node.container.warnings].filter((note): note is string => Boolean(note));
+    item.tooltip = `${node.container.container}: ${item.description}${notes.length ? `\n${notes.join('\n')}` : ''}`;
+    return item;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+export interface SnapshotNode {
+  id: string;
+  createdAt: string;
+  context: string;
+  planId: string;
+  kind: string;
+  objects: number;
+}
+
+export class SnapshotTree implements vscode.TreeDataProvider<SnapshotNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly session: () => Session | undefined) {}
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  async getChildren(node?: SnapshotNode): Promise<SnapshotNode[]> {
+    if (node) return [];
+    const session = this.session();
+    if (!session) return [];
+    const snapshots = await session.listSnapshots();
+    return [...snapshots].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  getTreeItem(node: SnapshotNode): vscode.TreeItem {
+    const item = new vscode.TreeItem(new Date(node.createdAt).toLocaleString(), vscode.TreeItemCollapsibleState.None);
+    item.id = node.id;
+    item.description = `${node.context} · ${node.objects} objects${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
+    item.tooltip = `Snapshot ${node.id}\nTaken before plan ${node.planId} in ${node.context}.\nRoll back: proposes restoring these ${node.objects} objects (needs your approval).`;
+    item.iconPath = new vscode.ThemeIcon('history');
+    item.contextValue = 'snapshot';
+    return item;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+/** Status bar: the context the next scan/apply targets and whether writes are disabled; click scans. */
+export class ContextStatus implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('krr.status', vscode.StatusBarAlignment.Left, 50);
+
+  constructor() {
+    this.item.name = 'KRR context';
+    this.item.command = 'krr.scan';
+    this.update(null, { readOnly: false, reason: null });
+    this.item.show();
+  }
+
+  update(context: string | null, readOnly: { readOnly: boolean; reason: string | null }): void {
+    const name = context ?? 'current context';
+    this.item.text = `$(pulse) KRR: ${name}${readOnly.readOnly ? ' $(lock)' : ''}`;
+    this.item.tooltip = `KRR targets ${name}.${readOnly.readOnly ? ` Read-only: ${readOnly.reason ?? 'writes are disabled'}.` : ''} Click to scan.`;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
