@@ -1,20 +1,103 @@
-// The standalone command line: `krr-mcp serve --stdio` (MCP server outside VS Code) and `krr-mcp relay`.
+// The standalone command line: `krr-mcp serve --stdio` (MCP server outside VS Code) and `krr-mcp relay`
+// (stdio ↔ the running extension). stdout carries MCP messages only; everything else goes to stderr.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { version } from '../package.json';
+import { parseSessionSettings, SettingsError } from './core/session/settings';
+import { runRelay } from './mcp/relay';
+import { serveStdio } from './mcp/stdio';
+
 const usage = `krr-mcp — Kubernetes right-sizing with krr, as an MCP server
 
 Usage:
   krr-mcp serve --stdio --state-dir <dir> [--kubeconfig <file>] [--context <name>]
-                [--krr <path>] [--kubectl <path>] [--read-only]
-  krr-mcp relay            forward stdio to the running VS Code extension
+                [--krr <path>] [--kubectl <path>] [--settings <file.json>] [--read-only]
+      An MCP server on stdin/stdout. Writes need a person's approval through the MCP client
+      (elicitation); clients without elicitation get every write refused.
+      --settings takes the krr.* settings as JSON (policy, prices, approvalTimeoutSeconds, ...);
+      the other flags override it.
+  krr-mcp relay [--discovery <file>]
+      Forwards stdio to the MCP server of the KRR extension running in VS Code, found through its
+      discovery file (default: $KRR_MCP_DISCOVERY). Approval happens in VS Code.
   krr-mcp --help
 `;
 
-function main(argv: string[]): number {
-  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+function log(line: string): void {
+  process.stderr.write(`krr-mcp: ${line}\n`);
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stdio: { type: 'boolean' },
+      'state-dir': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      krr: { type: 'string' },
+      kubectl: { type: 'string' },
+      settings: { type: 'string' },
+      'read-only': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.stdio) throw new UsageError('serve needs --stdio (the only transport of the standalone server)');
+  const stateDir = values['state-dir'];
+  if (!stateDir) throw new UsageError('serve needs --state-dir <dir> (the audit log and snapshots are kept there)');
+  const fromFile: Record<string, unknown> = values.settings ? readSettingsFile(values.settings) : {};
+  const readOnly = values['read-only'] === true || fromFile.readOnly === true;
+  const settings = parseSessionSettings({
+    ...fromFile,
+    ...(values.krr ? { krrPath: values.krr } : {}),
+    ...(values.kubectl ? { kubectlPath: values.kubectl } : {}),
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values.context ? { context: values.context } : {}),
+    readOnly,
+    ...(values['read-only'] ? { readOnlyReason: 'started with --read-only' } : {}),
+  });
+  await serveStdio({ settings, stateDir, version, log });
+  return 0;
+}
+
+function readSettingsFile(file: string): Record<string, unknown> {
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--settings ${file} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+async function relay(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { discovery: { type: 'string' } }, strict: true });
+  const discoveryFile = values.discovery ?? process.env.KRR_MCP_DISCOVERY;
+  await runRelay({ discoveryFile, log });
+  return 0;
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || rest.includes('--help')) {
     process.stdout.write(usage);
     return 0;
   }
-  process.stderr.write(`krr-mcp: unknown command "${argv[0]}"\n\n${usage}`);
-  return 2;
+  try {
+    if (command === 'serve') return await serve(rest);
+    if (command === 'relay') return await relay(rest);
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (error) {
+    if (error instanceof SettingsError) log(error.message);
+    else if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) log(`${error.message}\n\n${usage}`);
+    else log(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (error: unknown) => {
+    log(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

@@ -32,7 +32,8 @@ export function createMcpServer(session: Session, options: McpServerOptions): Mc
   const requester = (): Requester => {
     const clientInfo = server.server.getClientVersion();
     const via = options.clientLabel ? options.clientLabel(clientInfo) : (clientInfo?.name ?? 'unknown MCP client');
-    return { type: 'model', via: via.slice(0, 100) };
+    // The client's name reaches the approval dialog: one line, bounded, no control characters.
+    return { type: 'model', via: via.replace(/\p{Cc}/gu, ' ').trim().slice(0, 100) || 'unknown MCP client' };
   };
   const deps: ToolDeps = {
     session,

@@ -1,0 +1,44 @@
+// The standalone MCP server on stdin/stdout: one process, one MCP session, approval by elicitation.
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { Session } from '../core/session/session';
+import type { SessionSettings } from '../core/session/settings';
+import { ElicitationApprover } from './elicitationApprover';
+import { createMcpServer } from './server';
+
+export interface StdioServeOptions {
+  settings: SessionSettings;
+  stateDir: string;
+  version: string;
+  /** stderr only: stdout is the MCP channel. */
+  log: (line: string) => void;
+  /** Base for relative report paths; default: the working directory. */
+  workspaceRoot?: string;
+}
+
+/** Serves until stdin closes. */
+export async function serveStdio(options: StdioServeOptions): Promise<void> {
+  const approver = new ElicitationApprover(() => options.settings.approvalTimeoutSeconds);
+  const session = new Session({ settings: () => options.settings, approver, stateDir: options.stateDir, log: options.log });
+  const server = createMcpServer(session, {
+    version: options.version,
+    readOnly: options.settings.readOnly,
+    approvalVia: 'elicitation',
+    workspaceRoot: options.workspaceRoot ?? process.cwd(),
+  });
+  // Exactly one MCP session per process, so the approver can belong to this server.
+  approver.bind(server.server);
+  server.server.oninitialized = () => {
+    const client = server.server.getClientVersion();
+    const elicitation = server.server.getClientCapabilities()?.elicitation ? 'with' : 'WITHOUT';
+    options.log(`client ${client?.name ?? 'unknown'} ${client?.version ?? ''} connected ${elicitation} elicitation${elicitation === 'WITHOUT' ? ' (every write will be refused)' : ''}`);
+  };
+  const closed = new Promise<void>((resolve) => {
+    process.stdin.once('end', resolve);
+    process.stdin.once('close', resolve);
+  });
+  await server.connect(new StdioServerTransport());
+  options.log(`serving MCP on stdio (state in ${options.stateDir}${options.settings.readOnly ? ', read-only' : ''})`);
+  await closed;
+  session.dispose();
+  await server.close();
+}
