@@ -336,6 +336,7 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
 }
 
 async function syncDirectory(directory: string): Promise<void> {
+  if (process.platform === 'win32') return; // a directory cannot be opened for fsync there
   const handle = await open(directory, 'r');
   try {
     await handle.sync();
