@@ -28,7 +28,8 @@ function parseQuantity(value) {
   if (typeof value === 'number') return value;
   const match = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(String(value).trim());
   if (!match) throw new Error(`cannot parse quantity ${JSON.stringify(value)}`);
-  return Number(match[1]) * SUFFIXES[match[2] ?? ''];
+  // Dividing keeps 87m at 0.087 exactly (87 * 1e-3 is 0.08700000000000001).
+  return match[2] === 'm' ? Number(match[1]) / 1000 : Number(match[1]) * SUFFIXES[match[2] ?? ''];
 }
 
 function readKubeconfig(kubeconfigPath, contextName) {

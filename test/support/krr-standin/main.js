@@ -8,7 +8,9 @@
 //   KRR_STANDIN_SLOW_MS=<ms>         how long `slow` sleeps (default 30000), logging to stderr meanwhile
 //   KRR_STANDIN_PID_FILE=<file>      `slow` writes {"pid","childPid"} here (it also starts a child process)
 //   KRR_STANDIN_ARGV_LOG=<file>      append {"argv":[...]} (one JSON line per run)
-//   KRR_STANDIN_VERSION=<v>          what `krr version` prints (default 1.29.0)
+//   KRR_STANDIN_VERSION=<v>          what `krr version` prints (default 1.29.0); below 1.18 there is no
+//                                    simple_limit (exit 2, like the real older krr)
+//   KRR_STANDIN_ECHO_ARGS=1          log the argv as a DEBUG line on stderr (a krr that leaks its arguments)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -71,7 +73,7 @@ function main(argv) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (command !== 'simple' && command !== 'simple_limit') {
+  if (command !== 'simple' && (command !== 'simple_limit' || versionBelow(1, 18))) {
     return usageError('krr [OPTIONS] COMMAND [ARGS]...', "krr --help", `No such command '${command}'.`);
   }
   let parsed;
@@ -82,6 +84,11 @@ function main(argv) {
     throw error;
   }
   return run(command, parsed);
+}
+
+function versionBelow(major, minor) {
+  const [have, haveMinor] = VERSION.split('.').map(Number);
+  return have < major || (have === major && haveMinor < minor);
 }
 
 function usageError(usage, help, message) {
@@ -212,6 +219,7 @@ function makeLogger(options) {
     info: (message) => {
       if (!options.quiet) write('INFO', message);
     },
+    debug: (message) => write('DEBUG', message),
     warning: (message) => write('WARNING', message),
     error: (message) => write('ERROR', message),
     banner: () => {
@@ -227,6 +235,7 @@ async function run(command, { options, strategy }) {
   if (invalid !== null) return invalid;
   const log = makeLogger(options);
   log.banner();
+  if (process.env.KRR_STANDIN_ECHO_ARGS === '1') log.debug(`argv: ${JSON.stringify(process.argv.slice(2))}`);
   log.info(`Using strategy: ${command === 'simple' ? 'Simple' : 'Simple Limit'}`);
   log.info(`Using formatter: ${options.format ?? 'table'}`);
 
@@ -407,7 +416,7 @@ function applyStrategy(report, command, strategy, options) {
 
 function formatReport(report, format) {
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  if (format === 'yaml') return require('yaml').stringify(report);
+  if (format === 'yaml') return require('yaml').stringify(report, { indentSeq: false }); // PyYAML's layout
   const rows = report.scans.map((s) => `${s.object.namespace}\t${s.object.name}\t${s.object.container}\t${s.severity}`);
   return `${rows.join('\n')}\n${report.scans.length} scans, score ${report.score}\n`;
 }
