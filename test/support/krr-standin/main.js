@@ -327,7 +327,8 @@ function kubeconfigError(log, detail) {
 async function slowDown(log) {
   const total = Number(process.env.KRR_STANDIN_SLOW_MS || 30000);
   // Real krr runs worker threads/processes; a child lets tests check the whole tree dies on cancel.
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  // It outlives krr when only krr is killed (what tests check), but never by more than a few seconds.
+  const child = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${total + 5000})`], { stdio: 'ignore' });
   if (process.env.KRR_STANDIN_PID_FILE) {
     fs.writeFileSync(process.env.KRR_STANDIN_PID_FILE, JSON.stringify({ pid: process.pid, childPid: child.pid }));
   }
