@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { strictInput } from '../src/mcp/server';
 import type { ToolDefinition } from '../src/mcp/tool';
 import { tools } from '../src/mcp/tools/index';
 
@@ -63,7 +64,7 @@ function constraintsOf(schema: JsonSchema): string {
 }
 
 function describeTool(tool: ToolDefinition): string {
-  const schema = z.toJSONSchema(z.object(tool.inputSchema).strict()) as JsonSchema;
+  const schema = z.toJSONSchema(strictInput(tool)) as JsonSchema;
   const required = new Set(schema.required ?? []);
   const annotations = Object.entries(tool.annotations)
     .map(([key, value]) => `\`${key}: ${String(value)}\``)

@@ -148,7 +148,6 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
     });
   });
   port = (httpServer.address() as AddressInfo).port;
-  log(`MCP server listening on http://127.0.0.1:${port}/mcp`);
 
   return {
     url: `http://127.0.0.1:${port}/mcp`,

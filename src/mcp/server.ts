@@ -26,6 +26,21 @@ export function isWriteTool(tool: ToolDefinition): boolean {
   return tool.annotations.readOnlyHint === false;
 }
 
+/**
+ * Unknown keys are an error, not silently dropped: a model sending `{planId, approved: true}` must learn that
+ * nothing it sends approves a change or words the approval dialog.
+ */
+export function strictInput(tool: ToolDefinition) {
+  const allowed = Object.keys(tool.inputSchema);
+  return z.strictObject(tool.inputSchema, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `Unrecognized key(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}: ${tool.name} takes ${allowed.length > 0 ? `only ${allowed.join(', ')}` : 'no arguments'}.` +
+          (isWriteTool(tool) ? ' No argument can approve a change or word the approval dialog; a person approves it in their own UI.' : '')
+        : undefined,
+  });
+}
+
 export function createMcpServer(session: Session, options: McpServerOptions): McpServer {
   const server = new McpServer({ name: 'krr', title: 'KRR right-sizing', version: options.version }, { instructions });
   // The requester comes from this connection's initialize request, never from a tool argument.
@@ -48,8 +63,7 @@ export function createMcpServer(session: Session, options: McpServerOptions): Mc
       {
         title: tool.title,
         description: tool.description,
-        // strict: `{planId, approved: true}` is an error, not a silently dropped key the model believes was honoured.
-        inputSchema: z.object(tool.inputSchema).strict(),
+        inputSchema: strictInput(tool),
         outputSchema: z.object(tool.outputSchema),
         annotations: { title: tool.title, ...tool.annotations },
       },
