@@ -24,6 +24,7 @@ export interface KrrTestApi {
   provider: KrrMcpServerProvider;
   host: LazyHost;
   diff: PlanDiff;
+  approver: EditorApprover;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
 }
 
@@ -174,6 +175,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     provider,
     host,
     diff,
+    approver,
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },

@@ -8,7 +8,10 @@ export type ApprovalDialog = (plan: Plan, text: ApprovalText, signal: AbortSigna
 
 /** Waits for `promise` unless `signal` aborts first: an abandoned approval counts as a timeout, never an approval. */
 function unlessAborted<T>(promise: Thenable<T>, signal: AbortSignal): Promise<T | 'aborted'> {
-  if (signal.aborted) return Promise.resolve('aborted');
+  if (signal.aborted) {
+    promise.then(undefined, () => undefined);
+    return Promise.resolve('aborted');
+  }
   return new Promise((resolve, reject) => {
     const onAbort = () => resolve('aborted');
     signal.addEventListener('abort', onAbort, { once: true });
@@ -27,6 +30,7 @@ function unlessAborted<T>(promise: Thenable<T>, signal: AbortSignal): Promise<T 
 
 /** The modal: its text comes from `session.approvalText(plan)` (computed from the plan, never from a tool argument). */
 export const modalApprovalDialog: ApprovalDialog = async (plan, text, signal) => {
+  if (signal.aborted) return { outcome: 'timeout' };
   const answer = await unlessAborted(vscode.window.showWarningMessage(text.title, { modal: true, detail: text.detail }, text.confirmLabel), signal);
   if (answer === 'aborted') return { outcome: 'timeout' };
   if (answer !== text.confirmLabel) return { outcome: 'declined', reason: 'dismissed the approval dialog' };

@@ -38,8 +38,10 @@ export class PlanDiff implements vscode.Disposable {
 
   /** URIs of one object's two sides; the path ends in .yaml so the editor highlights YAML. */
   uris(plan: Plan, object: ObjectChange): { live: vscode.Uri; proposed: vscode.Uri } {
-    const path = `/${encodeURIComponent(plan.id)}/${encodeURIComponent(object.namespace)}/${encodeURIComponent(object.kind)}/${encodeURIComponent(object.name)}.yaml`;
-    return { live: vscode.Uri.from({ scheme: liveScheme, path }), proposed: vscode.Uri.from({ scheme: proposedScheme, path }) };
+    // The plan id goes in the query so the multi-diff editor labels each file "name.yaml  namespace/Kind".
+    const path = `/${encodeURIComponent(object.namespace)}/${encodeURIComponent(object.kind)}/${encodeURIComponent(object.name)}.yaml`;
+    const query = `plan=${encodeURIComponent(plan.id)}`;
+    return { live: vscode.Uri.from({ scheme: liveScheme, path, query }), proposed: vscode.Uri.from({ scheme: proposedScheme, path, query }) };
   }
 
   private remember(plan: Plan): Array<{ object: ObjectChange; live: vscode.Uri; proposed: vscode.Uri }> {

@@ -38,7 +38,8 @@ export function explainProblem(error: unknown): Problem {
   const code = text(fields.code) || text(fields.kind);
   const full = hint && !message.includes(hint) ? `${message} ${hint}` : message;
   const lower = `${name} ${code} ${message} ${hint}`.toLowerCase();
-  const missing = /not[- ]found|enoent|no such file|not installed|cannot find|not executable/.test(lower);
+  // Only a missing executable, not a missing object (KubectlError kind 'not-found' is about a workload).
+  const missing = code === 'not-installed' || /enoent|spawn|command not found|not installed|was not found at|no such file|not executable/.test(lower);
 
   if (name === 'SettingsError') {
     const key = text(fields.key);
@@ -55,7 +56,7 @@ export function explainProblem(error: unknown): Problem {
       ],
     };
   }
-  if (isKubectl && missing && !/context|namespace|deployment|statefulset|daemonset|(server|object|resource).*not found/.test(lower)) {
+  if (isKubectl && missing) {
     return {
       message: `kubectl was not found. ${full} Install kubectl, or point the setting krr.kubectlPath at it.`,
       actions: [

@@ -219,6 +219,7 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <button type="button" id="apply" disabled>Apply…</button>
   </div>
   <p id="plan" class="plan" role="status" aria-live="polite" hidden></p>
+  <div class="table-wrap">
   <table id="table" aria-label="Recommendations per container">
     <thead><tr>
       <th scope="col" class="select"><span class="visually-hidden">Selected</span></th>
@@ -230,6 +231,7 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <tbody id="rows"></tbody>
   </table>
   <div class="more"><span id="shown"></span> <button type="button" id="show-more" class="secondary" hidden>Show more</button></div>
+  </div>
 </section>
 <script nonce="${nonce}" src="${script.toString()}"></script>
 </body>
