@@ -4,8 +4,6 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { version } from '../package.json';
 import { parseSessionSettings, SettingsError } from './core/session/settings';
-import { runRelay } from './mcp/relay';
-import { serveStdio } from './mcp/stdio';
 
 const usage = `krr-mcp — Kubernetes right-sizing with krr, as an MCP server
 
@@ -55,6 +53,8 @@ async function serve(argv: string[]): Promise<number> {
     readOnly,
     ...(values['read-only'] ? { readOnlyReason: 'started with --read-only' } : {}),
   });
+  // Loaded on demand: the relay and --help never load the core.
+  const { serveStdio } = await import('./mcp/stdio');
   await serveStdio({ settings, stateDir, version, log });
   return 0;
 }
@@ -68,6 +68,7 @@ function readSettingsFile(file: string): Record<string, unknown> {
 async function relay(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { discovery: { type: 'string' } }, strict: true });
   const discoveryFile = values.discovery ?? process.env.KRR_MCP_DISCOVERY;
+  const { runRelay } = await import('./mcp/relay');
   await runRelay({ discoveryFile, log });
   return 0;
 }
