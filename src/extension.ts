@@ -112,7 +112,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   // The MCP server leaves out write tools when read-only: a change of trust or krr.readOnly restarts it.
   const restartHost = () => {
     updateStatus();
-    if (host.isStarted()) void host.restart().catch((error: unknown) => showProblem(error, output));
+    if (host.isStarted()) host.restart().catch((error: unknown) => showProblem(error, output));
   };
 
   context.subscriptions.push(
@@ -148,7 +148,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       try {
         settings();
       } catch (error) {
-        void showProblem(error, output);
+        showProblem(error, output);
       }
     }),
     { dispose: () => ReviewPanel.current?.dispose() },

@@ -25,13 +25,17 @@ export interface CommandHost {
   refreshViews(): void;
 }
 
-/** Shows an error as a sentence plus the buttons that fix it (install, open the setting, show output). */
-export async function showProblem(error: unknown, output: vscode.LogOutputChannel): Promise<void> {
+/**
+ * Shows an error as a sentence plus the buttons that fix it (install, open the setting, show output).
+ * Does not wait for the notification: a command (or the review panel) must finish while it is still shown.
+ */
+export function showProblem(error: unknown, output: vscode.LogOutputChannel): void {
   const problem = explainProblem(error);
   output.error(problem.message);
-  const chosen = await vscode.window.showErrorMessage(`KRR: ${problem.message}`, ...problem.actions.map((action) => action.label));
-  const action = problem.actions.find((candidate) => candidate.label === chosen);
-  if (action) await runAction(action);
+  void vscode.window.showErrorMessage(`KRR: ${problem.message}`, ...problem.actions.map((action) => action.label)).then((chosen) => {
+    const action = problem.actions.find((candidate) => candidate.label === chosen);
+    return action ? runAction(action) : undefined;
+  });
 }
 
 async function runAction(action: ProblemAction): Promise<void> {
@@ -81,7 +85,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
           void vscode.window.showInformationMessage('KRR: cancelled.');
           return;
         }
-        await showProblem(error, host.output);
+        showProblem(error, host.output);
       }
     };
 
@@ -113,7 +117,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       try {
         return await preview(reportId, workloads, reviewPanel);
       } catch (error) {
-        if (!isAbort(error)) await showProblem(error, host.output);
+        if (!isAbort(error)) showProblem(error, host.output);
         return undefined;
       }
     },
@@ -121,7 +125,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       try {
         return await apply(planId, reviewPanel);
       } catch (error) {
-        await showProblem(error, host.output);
+        showProblem(error, host.output);
         return undefined;
       }
     },
@@ -143,7 +147,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       const session = host.session();
       const contexts = await listContexts({ kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) });
       if (contexts.names.length === 0) {
-        await showProblem(new Error('No context is set: the kubeconfig has no contexts. Point krr.kubeconfig at a kubeconfig with a context.'), host.output);
+        showProblem(new Error('No context is set: the kubeconfig has no contexts. Point krr.kubeconfig at a kubeconfig with a context.'), host.output);
         return;
       }
       const preferred = settings.context ?? contexts.current;

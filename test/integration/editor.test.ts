@@ -109,6 +109,24 @@ describe('activation and contributions', () => {
   });
 });
 
+describe('commands from a cold start', () => {
+  it('finish (with a message, not an exception or a hang) when something is missing', async () => {
+    await krrApi();
+    // No previewed plan: explains, returns.
+    await vscode.commands.executeCommand('krr.applyPlan');
+    await vscode.commands.executeCommand('krr.verifyAuditLog');
+    const config = vscode.workspace.getConfiguration('krr');
+    await config.update('strategy', 'bogus', vscode.ConfigurationTarget.Global);
+    try {
+      // The error notification stays up; the command must still return.
+      const settled = await Promise.race([vscode.commands.executeCommand('krr.scan').then(() => 'done'), new Promise((resolve) => setTimeout(() => resolve('hung'), 5000))]);
+      assert.equal(settled, 'done');
+    } finally {
+      await config.update('strategy', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+});
+
 describe('MCP server definition provider', () => {
   it('provides the URL without the token and resolves a fresh definition with the bearer header', async () => {
     const api = await krrApi();
