@@ -200,7 +200,7 @@
       const plan = message.plan;
       if (!plan) {
         state.planReady = false;
-        showPlanText('The preview failed; see the notification for why.', 'error');
+        showPlanText('Preview failed: ' + (message.error || 'unknown error'), 'error');
       } else {
         state.planReady = plan.objects > 0;
         const blocked = plan.blocked.length ? ' ' + plan.blocked.length + ' blocked: ' + plan.blocked.map((item) => item.workload + ' (' + item.reasons.join('; ') + ')').join(', ') + '.' : '';
@@ -211,7 +211,7 @@
       state.busy = false;
       state.planReady = false;
       const outcome = message.outcome;
-      showPlanText(outcome ? outcome.status + ': ' + outcome.message : 'The apply failed; see the notification for why.', outcome && outcome.status === 'applied' ? 'ok' : 'error');
+      showPlanText(outcome.status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
       renderTotals();
     }
   });

@@ -117,8 +117,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       try {
         return await preview(reportId, workloads, reviewPanel);
       } catch (error) {
-        if (!isAbort(error)) showProblem(error, host.output);
-        return undefined;
+        if (isAbort(error)) return 'cancelled';
+        showProblem(error, host.output);
+        return explainProblem(error).message;
       }
     },
     apply: async (planId) => {
@@ -126,7 +127,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         return await apply(planId, reviewPanel);
       } catch (error) {
         showProblem(error, host.output);
-        return undefined;
+        return explainProblem(error).message;
       }
     },
     isReadOnly: () => host.readOnly(),

@@ -18,9 +18,9 @@ export interface WorkloadRef {
 }
 
 export interface ReviewActions {
-  /** Proposes the selected workloads (the session opens the diff); undefined when it failed (already reported). */
-  preview(reportId: string, workloads: WorkloadRef[]): Promise<Plan | undefined>;
-  apply(planId: string): Promise<ApplyOutcome | undefined>;
+  /** Proposes the selected workloads (the session opens the diff); a string says why it failed (also notified). */
+  preview(reportId: string, workloads: WorkloadRef[]): Promise<Plan | string>;
+  apply(planId: string): Promise<ApplyOutcome | string>;
   isReadOnly(): { readOnly: boolean; reason: string | null };
 }
 
@@ -141,8 +141,13 @@ export class ReviewPanel implements vscode.Disposable {
         this.selection = message.workloads;
         this.post({ type: 'busy', message: `Previewing ${message.workloads.length} workloads…` });
         const plan = await this.actions.preview(this.reportId, message.workloads);
-        this.planId = plan && plan.objects.length > 0 ? plan.id : null;
-        this.post({ type: 'plan', plan: plan ? planView(plan) : null });
+        if (typeof plan === 'string') {
+          this.planId = null;
+          this.post({ type: 'plan', plan: null, error: plan });
+          return;
+        }
+        this.planId = plan.objects.length > 0 ? plan.id : null;
+        this.post({ type: 'plan', plan: planView(plan) });
         return;
       }
       case 'apply': {
@@ -150,7 +155,7 @@ export class ReviewPanel implements vscode.Disposable {
         this.post({ type: 'busy', message: 'Waiting for your approval…' });
         const outcome = await this.actions.apply(this.planId);
         this.planId = null;
-        this.post({ type: 'outcome', outcome: outcome ? { status: outcome.status, message: outcome.message } : null });
+        this.post({ type: 'outcome', outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: outcome.message } });
         return;
       }
     }
