@@ -134,9 +134,10 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
         return;
       }
       res.writeHead(rejection.status, { 'Content-Type': 'application/json', Connection: 'close' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: rejection.code, message: rejection.message }, id: null }));
-      // Draining a refused oversized body would let a client keep us busy; close instead.
-      if (rejection.status === 413) req.destroy();
+      // After a refused oversized body, close instead of draining it: a client must not keep us reading.
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: rejection.code, message: rejection.message }, id: null }), () => {
+        if (rejection.status === 413) req.destroy();
+      });
     });
   });
 
