@@ -1,0 +1,261 @@
+// Executes an approved plan: re-read, snapshot, write with preconditions, restore on partial failure, verify.
+// This module never asks for approval: the session calls it only with a plan whose digest a human approved.
+import { isDeepStrictEqual } from 'node:util';
+import type { AuditActor, AuditLog } from './audit';
+import type { KubeObject } from './kube/object';
+import { containersPathByKind } from './kube/object';
+import type { ObjectRef } from './kube/kubectl';
+import { KubectlError } from './kube/kubectl';
+import { readPath, restoreOps } from './plan/build';
+import type { ObjectChange, Plan } from './plan/model';
+import type { JsonPatchOp } from './plan/patch';
+import type { SnapshotObject, SnapshotStore } from './snapshots';
+import type { ApplyOutcome, ObjectOutcome, RolloutReport } from './session/model';
+
+/** The part of the kubectl runner that apply needs (the real one is `Kubectl`). */
+export interface ClusterAccess {
+  getObject(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject>;
+  patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<KubeObject>;
+  rolloutStatus(ref: ObjectRef, timeoutSeconds: number, signal?: AbortSignal): Promise<{ ok: boolean; message: string }>;
+}
+
+export interface ApplyDependencies {
+  cluster: ClusterAccess;
+  snapshots: SnapshotStore;
+  audit: AuditLog;
+  actor: AuditActor;
+  concurrency: number;
+  rolloutWatch: { enabled: boolean; timeoutSeconds: number };
+  signal?: AbortSignal;
+}
+
+type WriteState = { object: ObjectChange; result: 'pending' | 'written' | 'failed' | 'not-written'; resourceVersion?: string; message?: string; uncertain?: boolean };
+
+export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<ApplyOutcome> {
+  const base = { planId: plan.id, verified: false, rollouts: [] as RolloutReport[] };
+  const auditObjects = (objects: readonly ObjectChange[]) => objects.map((o) => ({ namespace: o.namespace, kind: o.kind, name: o.name, resourceVersion: o.resourceVersion }));
+
+  // 1. Re-read every target; anything that moved since the proposal makes the whole plan stale (nothing written).
+  const live = await mapBounded(plan.objects, deps.concurrency, async (object) => {
+    try {
+      return { object, live: await deps.cluster.getObject(refOf(object), deps.signal) };
+    } catch (error) {
+      return { object, error: describeError(error) };
+    }
+  });
+  const moved = live.filter((entry) => 'error' in entry || entry.live.metadata.resourceVersion !== entry.object.resourceVersion);
+  if (moved.length > 0) {
+    const objects: ObjectOutcome[] = moved.map((entry) => ({
+      ...identityOf(entry.object),
+      result: 'not-written',
+      message: 'error' in entry ? `could not re-read: ${entry.error}` : `changed since the proposal (resourceVersion ${entry.object.resourceVersion} → ${entry.live.metadata.resourceVersion})`,
+    }));
+    await deps.audit.append({ action: 'refuse', actor: deps.actor, context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, objects: auditObjects(plan.objects), outcome: 'stale', detail: { changed: objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`) } });
+    return { ...base, status: 'stale', objects, message: `The plan is stale: ${objects.length} object(s) changed since it was proposed. Nothing was written; propose the changes again.` };
+  }
+
+  // 2. Snapshot what will be replaced; if it cannot be stored, nothing is written.
+  const snapshotObjects: SnapshotObject[] = live.map((entry) => {
+    const current = (entry as { live: KubeObject }).live;
+    return {
+      ref: identityOf(entry.object),
+      apiVersion: entry.object.apiVersion,
+      resourceVersionBefore: current.metadata.resourceVersion,
+      replaced: replacedValues(current, entry.object.ops),
+      before: current as unknown as Record<string, unknown>,
+      written: false,
+    };
+  });
+  const snapshot = await deps.snapshots.save({ context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, objects: snapshotObjects, kind: plan.kind === 'apply' ? 'apply' : 'rollback' });
+  await deps.audit.append({ action: 'apply', actor: deps.actor, context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: 'started', detail: { kind: plan.kind, staged: plan.staged } });
+
+  // 3. Write, stage by stage; after the first failure no new write starts.
+  const states: WriteState[] = plan.objects.map((object) => ({ object, result: 'pending' }));
+  const stages = [...new Set(plan.objects.map((object) => object.stage))].sort((a, b) => a - b);
+  const rollouts: RolloutReport[] = [];
+  let failed = false;
+  let failedStage: number | null = null;
+  for (const stage of stages) {
+    const stageStates = states.filter((state) => state.object.stage === stage);
+    await mapBounded(stageStates, deps.concurrency, async (state) => {
+      if (failed || deps.signal?.aborted) {
+        state.result = 'not-written';
+        state.message = failed ? 'not attempted: an earlier write failed' : 'not attempted: cancelled';
+        return;
+      }
+      await writeObject(state, deps);
+      if (state.result === 'failed') failed = true;
+      await deps.audit.append({ action: state.result === 'written' ? 'write' : 'write-failed', actor: deps.actor, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: [{ ...identityOf(state.object), ...(state.resourceVersion ? { resourceVersion: state.resourceVersion } : {}) }], outcome: state.result, ...(state.message ? { detail: { message: state.message } } : {}) });
+    });
+    if (!failed && (plan.staged || deps.rolloutWatch.enabled)) {
+      const stageRollouts = await watchRollouts(stageStates, deps);
+      rollouts.push(...stageRollouts);
+      if (plan.staged && stageRollouts.some((rollout) => !rollout.healthy)) {
+        failed = true;
+        failedStage = stage;
+      }
+    }
+    if (failed) break;
+  }
+  for (const state of states) if (state.result === 'pending') Object.assign(state, { result: 'not-written', message: 'not attempted: an earlier step failed' });
+
+  await deps.snapshots.update(snapshot.id, (current) => ({
+    ...current,
+    objects: current.objects.map((object, index) => {
+      const state = states[index];
+      return state?.result === 'written' ? { ...object, written: true, ...(state.resourceVersion ? { resourceVersionAfter: state.resourceVersion } : {}) } : object;
+    }),
+  }));
+
+  // 4. All-or-nothing: restoring what was written is part of the approved operation (for a staged plan,
+  //    the failing stage only; healthy earlier stages stay and get a rollback proposal from the session).
+  if (failed) {
+    const toRestore = states.filter((state) => (state.result === 'written' || state.uncertain) && (failedStage === null || state.object.stage === failedStage));
+    const restored = await mapBounded(toRestore, deps.concurrency, (state) => restoreObject(state.object, deps));
+    const outcomes: ObjectOutcome[] = states.map((state) => {
+      const restoreIndex = toRestore.indexOf(state);
+      if (restoreIndex >= 0) {
+        const restore = restored[restoreIndex];
+        return { ...identityOf(state.object), result: restore?.ok ? 'restored' : 'restore-failed', message: restore?.message ?? '' };
+      }
+      return { ...identityOf(state.object), result: state.result === 'written' ? 'written' : state.result === 'failed' ? 'failed' : 'not-written', ...(state.message ? { message: state.message } : {}) };
+    });
+    for (const [index, state] of toRestore.entries()) {
+      const restore = restored[index];
+      await deps.audit.append({ action: restore?.ok ? 'restore' : 'restore-failed', actor: { type: 'system', via: 'automatic restore after a failed write' }, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: [identityOf(state.object)], outcome: restore?.ok ? 'restored' : 'failed', detail: { message: restore?.message ?? '' } });
+    }
+    const allRestored = restored.every((restore) => restore.ok);
+    const keptStages = failedStage !== null && states.some((state) => state.result === 'written' && state.object.stage !== failedStage);
+    const status = allRestored && !keptStages ? 'restored' : 'failed';
+    const firstFailure = states.find((state) => state.result === 'failed');
+    const message =
+      failedStage !== null
+        ? `Stage ${failedStage} did not become healthy; it was ${allRestored ? 'restored' : 'NOT fully restored'} and later stages were not written.${keptStages ? ' Earlier stages remain applied.' : ''}`
+        : `A write failed (${firstFailure ? `${firstFailure.object.kind} ${firstFailure.object.namespace}/${firstFailure.object.name}: ${firstFailure.message}` : 'cancelled'}). ${toRestore.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : 'could NOT all be restored — check them now'}.`;
+    await deps.audit.append({ action: 'apply', actor: deps.actor, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: status, detail: { message } });
+    return { ...base, status, snapshotId: snapshot.id, objects: outcomes, rollouts, message };
+  }
+
+  // 5. Verify: every written object now has exactly the proposed resources.
+  const verification = await mapBounded(states, deps.concurrency, async (state) => {
+    try {
+      const after = await deps.cluster.getObject(refOf(state.object), deps.signal);
+      return sameContainers(after, state.object);
+    } catch {
+      return false;
+    }
+  });
+  const verified = verification.every(Boolean);
+  const objects: ObjectOutcome[] = states.map((state) => ({ ...identityOf(state.object), result: 'written', ...(state.resourceVersion ? { resourceVersion: state.resourceVersion } : {}) }));
+  const unhealthy = rollouts.filter((rollout) => !rollout.healthy);
+  const message = `Applied ${states.length} object(s)${verified ? ', verified by re-reading them' : ', but verification found a difference: re-check the objects'}.${unhealthy.length > 0 ? ` ${unhealthy.length} rollout(s) not healthy.` : ''}`;
+  await deps.audit.append({ action: 'verify', actor: { type: 'system', via: 'verification read' }, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: verified ? 'ok' : 'mismatch', detail: { rollouts: rollouts.map((r) => `${r.namespace}/${r.name}: ${r.healthy ? 'healthy' : r.message}`) } });
+  return { ...base, status: 'applied', snapshotId: snapshot.id, objects, verified, rollouts, message };
+}
+
+async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<void> {
+  try {
+    const written = await deps.cluster.patchJson(refOf(state.object), state.object.ops, { dryRun: false, signal: deps.signal });
+    state.result = 'written';
+    state.resourceVersion = written.metadata.resourceVersion;
+  } catch (error) {
+    state.message = describeError(error);
+    if (isDefiniteRejection(error)) {
+      state.result = 'failed';
+      return;
+    }
+    // The outcome is unknown (connection dropped, timeout, kubectl killed): read the object to find out.
+    state.result = 'failed';
+    try {
+      const after = await deps.cluster.getObject(refOf(state.object));
+      if (after.metadata.resourceVersion !== state.object.resourceVersion && sameContainers(after, state.object)) {
+        state.result = 'written';
+        state.resourceVersion = after.metadata.resourceVersion;
+        state.message = `${state.message} (the write did reach the server)`;
+      }
+    } catch (readError) {
+      // Still unknown: the restore below is attempted too; its preconditions make it a no-op if nothing landed.
+      state.uncertain = true;
+      state.message = `${state.message}; re-reading it also failed: ${describeError(readError)}`;
+    }
+  }
+}
+
+async function restoreObject(object: ObjectChange, deps: ApplyDependencies): Promise<{ ok: boolean; message: string }> {
+  try {
+    await deps.cluster.patchJson(refOf(object), restoreOps(object.ops), { dryRun: false });
+    return { ok: true, message: 'restored to the values before this apply' };
+  } catch (error) {
+    return { ok: false, message: `restore failed: ${describeError(error)}` };
+  }
+}
+
+async function watchRollouts(states: readonly WriteState[], deps: ApplyDependencies): Promise<RolloutReport[]> {
+  const watchable = states.filter((state) => state.result === 'written' && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(state.object.kind));
+  return mapBounded(watchable, deps.concurrency, async (state) => {
+    try {
+      const status = await deps.cluster.rolloutStatus(refOf(state.object), deps.rolloutWatch.timeoutSeconds, deps.signal);
+      return { ...identityOf(state.object), healthy: status.ok, message: status.message };
+    } catch (error) {
+      return { ...identityOf(state.object), healthy: false, message: describeError(error) };
+    }
+  });
+}
+
+/** The values each `replace`/`add` op will overwrite, by JSON pointer (absent ones marked), for the snapshot. */
+function replacedValues(live: KubeObject, ops: readonly JsonPatchOp[]): SnapshotObject['replaced'] {
+  return ops
+    .filter((op) => op.op === 'replace' || op.op === 'add' || op.op === 'remove')
+    .map((op) => {
+      const segments = op.path.split('/').slice(1).map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+      const value = readPath(live, segments.map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment)));
+      return value === undefined ? { path: op.path, absent: true } : { path: op.path, value };
+    });
+}
+
+/** Do the object's containers carry exactly the resources the plan writes? */
+function sameContainers(object: KubeObject, change: ObjectChange): boolean {
+  const containersPath = containersPathByKind[change.kind];
+  if (!containersPath) return false;
+  for (const op of change.ops) {
+    if (op.op !== 'replace' && op.op !== 'add') continue;
+    const segments = op.path.split('/').slice(1).map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+    if (!isDeepStrictEqual(normalise(readPath(object, segments)), normalise(op.value))) return false;
+  }
+  return true;
+}
+
+function normalise(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value ?? null));
+}
+
+function isDefiniteRejection(error: unknown): boolean {
+  return error instanceof KubectlError && ['precondition-failed', 'conflict', 'forbidden', 'invalid', 'not-found', 'auth'].includes(error.kind);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function refOf(object: ObjectChange): ObjectRef {
+  return { kind: object.kind, namespace: object.namespace, name: object.name };
+}
+
+function identityOf(object: { namespace: string; kind: string; name: string }): { namespace: string; kind: string; name: string } {
+  return { namespace: object.namespace, kind: object.kind, name: object.name };
+}
+
+/** Runs `task` over `items` with at most `limit` in flight, keeping the order of results. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+

@@ -1,0 +1,575 @@
+// The use cases — scan, review, propose, approve, apply, roll back, audit — over an Approver interface.
+// Both hosts (the MCP tools and the VS Code commands) call only this class.
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { executePlan, type ApplyDependencies } from '../apply';
+import { approvalText } from '../approval';
+import { AuditLog, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
+import type { Report, WorkloadKind } from '../krr/model';
+import { severityOrder } from '../krr/model';
+import { parseReportFile } from '../krr/report';
+import { KrrError, readKrrVersion, runKrrScan, type KrrScanOptions } from '../krr/runner';
+import { Kubectl, KubectlError, resolveContext } from '../kube/kubectl';
+import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
+import { containersPathByKind, containerSchema } from '../kube/object';
+import { desiredFromRecommendation, readPath, type DesiredResources } from '../plan/build';
+import type { BlockedWorkload, Plan } from '../plan/model';
+import { proposePlan, type PlanTarget } from '../plan/propose';
+import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
+import { SnapshotStore } from '../snapshots';
+import type { ApplyOutcome, ApprovalText, Approver, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
+import type { SessionSettings } from './settings';
+
+export type SessionErrorCode = 'unknown-report' | 'unknown-plan' | 'unknown-snapshot' | 'invalid-argument' | 'read-only' | 'busy' | 'krr' | 'kubectl' | 'storage';
+
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SessionOptions {
+  settings: () => SessionSettings;
+  approver: Approver;
+  stateDir: string;
+  secrets?: { prometheusAuthHeader(): Promise<string | undefined> };
+  log?: (line: string) => void;
+  env?: Record<string, string>;
+  /** kubectl's discovery cache; tests isolate it per run. */
+  kubectlCacheDir?: string;
+  now?: () => Date;
+}
+
+export interface StatusResult {
+  krr: { path: string; version: string | null; warning: string | null; error: string | null };
+  kubectl: { path: string; client: string | null; server: string | null; error: string | null };
+  context: string | null;
+  server: string | null;
+  reachable: boolean;
+  readOnly: boolean;
+  readOnlyReason: string | null;
+}
+
+type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary };
+type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used' };
+type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
+
+export class Session {
+  private readonly reports = new Map<string, StoredReport>();
+  private readonly scanCache = new Map<string, { reportId: string; at: number }>();
+  private readonly plans = new Map<string, StoredPlan>();
+  private readonly applying = new Set<string>();
+  private readonly listeners = new Set<(event: ChangeEvent) => void>();
+  private auditOpening: Promise<AuditLog> | undefined;
+  private latestReport: string | null = null;
+  private latestPlan: string | null = null;
+  private snapshotStore: SnapshotStore | undefined;
+
+  /** Reads no settings and starts nothing: a bad setting surfaces on the first call, as a message. */
+  constructor(private readonly options: SessionOptions) {}
+
+  get snapshots(): SnapshotStore {
+    this.snapshotStore ??= new SnapshotStore(path.join(this.options.stateDir, 'snapshots'), { retentionDays: this.options.settings().snapshotRetentionDays });
+    return this.snapshotStore;
+  }
+
+  // ── status ────────────────────────────────────────────────────────────────────────────────────────
+  async status(signal?: AbortSignal): Promise<StatusResult> {
+    const settings = this.options.settings();
+    const result: StatusResult = {
+      krr: { path: settings.krrPath, version: null, warning: null, error: null },
+      kubectl: { path: settings.kubectlPath, client: null, server: null, error: null },
+      context: null,
+      server: null,
+      reachable: false,
+      readOnly: settings.readOnly,
+      readOnlyReason: settings.readOnly ? (settings.readOnlyReason ?? 'krr.readOnly is set') : null,
+    };
+    await Promise.all([
+      readKrrVersion(settings.krrPath, signal).then(
+        (version) => Object.assign(result.krr, { version: version.version, warning: version.warning }),
+        (error: unknown) => (result.krr.error = messageOf(error)),
+      ),
+      this.resolveTarget(settings, undefined)
+        .then(async (target) => {
+          result.context = target.context;
+          result.server = target.server;
+          const version = await this.kubectlFor(settings, target.context).version(signal);
+          result.kubectl.client = version.client;
+          result.kubectl.server = version.server;
+          result.reachable = version.server !== null;
+        })
+        .catch((error: unknown) => (result.kubectl.error = messageOf(error))),
+    ]);
+    return result;
+  }
+
+  // ── scan and reports ──────────────────────────────────────────────────────────────────────────────
+  async scan(args: ScanArguments, requester: Requester, control: { signal?: AbortSignal; onProgress?: (p: { message: string; progress: number; total?: number }) => void } = {}): Promise<ReportSummary> {
+    const settings = this.options.settings();
+    const target = await this.resolveTarget(settings, args.context);
+    const scanOptions: KrrScanOptions = {
+      krrPath: settings.krrPath,
+      strategy: args.strategy ?? settings.strategy,
+      context: target.context,
+      ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}),
+      ...((args.namespaces ?? settings.namespaces).length > 0 ? { namespaces: args.namespaces ?? settings.namespaces } : {}),
+      ...((args.selector ?? settings.selector) ? { selector: args.selector ?? settings.selector } : {}),
+      ...((args.prometheusUrl ?? settings.prometheusUrl) ? { prometheusUrl: args.prometheusUrl ?? settings.prometheusUrl } : {}),
+      ...((args.historyHours ?? settings.historyHours) !== undefined ? { historyHours: args.historyHours ?? settings.historyHours } : {}),
+      ...((args.cpuPercentile ?? settings.cpuPercentile) !== undefined ? { cpuPercentile: args.cpuPercentile ?? settings.cpuPercentile } : {}),
+      ...((args.memoryBufferPercent ?? settings.memoryBufferPercent) !== undefined ? { memoryBufferPercent: args.memoryBufferPercent ?? settings.memoryBufferPercent } : {}),
+    };
+    // The cache key holds no secret: the auth header is added after it is computed.
+    const cacheKey = JSON.stringify({ ...scanOptions, server: target.server });
+    const cached = this.scanCache.get(cacheKey);
+    const now = this.now().getTime();
+    if (!args.refresh && cached && now - cached.at < settings.scanCacheTtlSeconds * 1000 && this.reports.has(cached.reportId)) {
+      const stored = this.reports.get(cached.reportId) as StoredReport;
+      return { ...stored.summary, cached: true };
+    }
+    const authHeader = await this.options.secrets?.prometheusAuthHeader();
+    let progress = 0;
+    control.onProgress?.({ message: `Running krr ${scanOptions.strategy} on ${target.context}`, progress });
+    let result;
+    try {
+      result = await runKrrScan(authHeader ? { ...scanOptions, prometheusAuthHeader: authHeader } : scanOptions, {
+        ...(control.signal ? { signal: control.signal } : {}),
+        onProgress: (message) => control.onProgress?.({ message, progress: ++progress }),
+        onCommand: (argv) => this.log(`krr ${argv.join(' ')}`),
+        ...(this.options.env ? { env: this.options.env } : {}),
+      });
+    } catch (error) {
+      if (error instanceof KrrError) throw new SessionError('krr', error.message, error.hint);
+      throw error;
+    }
+    this.log(`krr finished in ${result.durationMs} ms: ${result.report.containerCount} containers`);
+    const summary = this.storeReport(result.report, `krr scan of ${target.context}`);
+    this.scanCache.set(cacheKey, { reportId: summary.reportId, at: now });
+    await this.audit({ action: 'scan', actor: actorOf(requester), context: target.context, server: target.server, outcome: 'ok', detail: { reportId: summary.reportId, workloads: summary.workloads, containers: summary.containers } });
+    return summary;
+  }
+
+  async loadReport(filePath: string, requester: Requester): Promise<ReportSummary> {
+    let report: Report;
+    try {
+      report = await parseReportFile(filePath);
+    } catch (error) {
+      throw new SessionError('invalid-argument', messageOf(error), 'Pick a file written by `krr … -f json` (or -f yaml).');
+    }
+    const summary = this.storeReport(report, path.basename(filePath));
+    await this.audit({ action: 'scan', actor: actorOf(requester), outcome: 'loaded', detail: { reportId: summary.reportId, file: path.basename(filePath), containers: summary.containers } });
+    return summary;
+  }
+
+  getReport(reportId: string): Report {
+    return this.storedReport(reportId).report;
+  }
+
+  reportSummary(reportId: string): ReportSummary {
+    return this.storedReport(reportId).summary;
+  }
+
+  latestReportId(): string | null {
+    return this.latestReport;
+  }
+
+  listRecommendations(query: RecommendationQuery): RecommendationPage {
+    return queryRows(this.storedReport(query.reportId).rows, query);
+  }
+
+  // ── propose ───────────────────────────────────────────────────────────────────────────────────────
+  async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<Plan> {
+    const settings = this.options.settings();
+    const stored = this.storedReport(args.reportId);
+    if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
+    const target = await this.resolveTarget(settings, undefined);
+    const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
+    const blocked: BlockedWorkload[] = [];
+    const targets: PlanTarget[] = [];
+    const includeLimits = args.includeLimits ?? false;
+    const allowLimitRemoval = args.allowLimitRemoval ?? false;
+    for (const selected of dedupe(args.workloads)) {
+      validateIdentity(selected);
+      const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
+      if (!workload) {
+        blocked.push({ ...selected, reasons: ['not in the report (check namespace, kind and name with krr_list_recommendations)'] });
+        continue;
+      }
+      if (workload.cluster !== null && workload.cluster !== target.context) {
+        blocked.push({ ...selected, reasons: [`the report is from cluster ${workload.cluster}, but the current context is ${target.context}; scan this context first`] });
+        continue;
+      }
+      const desired = new Map<string, DesiredResources>();
+      const notes = [];
+      for (const container of workload.containers) {
+        const wanted = desiredFromRecommendation(container, { includeLimits, allowLimitRemoval });
+        desired.set(container.container, wanted.desired);
+        notes.push(...wanted.notes);
+      }
+      targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
+    }
+    const plan = await proposePlan(targets, {
+      cluster: this.kubectlFor(settings, target.context),
+      settings,
+      context: target.context,
+      server: target.server,
+      requester,
+      kind: 'apply',
+      staged: args.staged ?? false,
+      allowLimitRemoval,
+      now: this.now(),
+      blocked,
+      sourceReportId: args.reportId,
+      ...(signal ? { signal } : {}),
+    });
+    return this.storePlan(plan);
+  }
+
+  getPlan(planId: string): Plan | undefined {
+    return this.plans.get(planId)?.plan;
+  }
+
+  latestPlanId(): string | null {
+    return this.latestPlan;
+  }
+
+  approvalText(plan: Plan): ApprovalText {
+    return approvalText(plan, this.options.settings().confirmByTyping, this.now());
+  }
+
+  // ── apply ─────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * Safety invariant, in order: the stored plan only (by id); not read-only; single use; not expired; one
+   * apply per context; a human's approval of this digest; then executePlan re-reads, snapshots, writes with
+   * test preconditions, restores on partial failure. Never throws for a refusal: returns a status.
+   */
+  async apply(planId: string, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
+    const settings = this.options.settings();
+    const actor = actorOf(requester);
+    const stored = this.plans.get(planId);
+    const refuse = async (status: ApplyOutcome['status'], message: string, plan?: Plan, action: AuditAction = 'refuse'): Promise<ApplyOutcome> => {
+      await this.audit({ action, actor, outcome: status, planId, ...(plan ? { context: plan.context, digest: plan.digest, objects: plan.objects.map(identityOf) } : {}), detail: { message } });
+      return { status, planId, objects: [], verified: false, rollouts: [], message };
+    };
+    if (!stored) return refuse('unknown', `There is no plan ${truncate(planId)}. Propose the changes first (krr_propose_changes) and use the plan id it returns.`);
+    const { plan } = stored;
+    if (settings.readOnly) return refuse('refused', `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.`, plan);
+    if (stored.state !== 'proposed') return refuse('used', 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.', plan);
+    if (this.isExpired(plan)) {
+      stored.state = 'used';
+      return refuse('expired', `The plan expired at ${plan.expiresAt}. Propose the changes again.`, plan);
+    }
+    if (plan.objects.length === 0) {
+      stored.state = 'used';
+      return refuse('refused', 'The plan contains no changes (everything was blocked or already matches).', plan);
+    }
+    if (this.applying.has(plan.context)) return refuse('refused', `Another apply is running in context ${plan.context}; wait for it to finish.`, plan);
+    stored.state = 'approving';
+    this.applying.add(plan.context);
+    try {
+      const decision = await this.askApproval(plan, settings, signal);
+      if (decision.outcome !== 'approved') {
+        stored.state = 'used';
+        const status = decision.outcome === 'unavailable' ? 'refused' : 'declined';
+        const message =
+          decision.outcome === 'declined' ? `The change was declined in the approval dialog${decision.reason ? ` (${decision.reason})` : ''}. Nothing was written.`
+          : decision.outcome === 'timeout' ? `Nobody answered the approval dialog within ${settings.approvalTimeoutSeconds} s. Nothing was written; propose again when the person is ready.`
+          : `No human can approve here: ${decision.reason}. Nothing was written.`;
+        return refuse(status, message, plan, 'decline');
+      }
+      if (decision.digest !== plan.digest) {
+        stored.state = 'used';
+        return refuse('refused', 'The approval does not match this plan (digest differs). Nothing was written.', plan);
+      }
+      if (this.isExpired(plan)) {
+        stored.state = 'used';
+        return refuse('expired', `The plan expired at ${plan.expiresAt} while waiting for approval. Nothing was written; propose again.`, plan);
+      }
+      stored.state = 'used';
+      await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, context: plan.context, server: plan.server, planId, digest: plan.digest, objects: plan.objects.map(identityOf), outcome: 'approved', detail: { requestedBy: `${requester.type}:${requester.via}` } });
+      // The kubeconfig may have changed since the proposal: the context must still point at the same server.
+      const target = await this.resolveTarget(settings, plan.context).catch(() => null);
+      if (!target || target.server !== plan.server) {
+        return refuse('stale', `Context ${plan.context} no longer points at ${plan.server}. Nothing was written; propose again.`, plan);
+      }
+      const deps: ApplyDependencies = {
+        cluster: this.kubectlFor(settings, plan.context),
+        snapshots: this.snapshots,
+        audit: await this.openAudit(),
+        actor,
+        concurrency: settings.applyConcurrency,
+        rolloutWatch: settings.rolloutWatch,
+        ...(signal ? { signal } : {}),
+      };
+      let outcome: ApplyOutcome;
+      try {
+        outcome = await executePlan(plan, deps);
+      } catch (error) {
+        // Snapshot or audit storage failed before any write, or something unexpected: report, never retry silently.
+        await this.audit({ action: 'write-failed', actor, context: plan.context, planId, digest: plan.digest, outcome: 'failed', detail: { message: messageOf(error) } }).catch(() => undefined);
+        return { status: 'failed', planId, objects: [], verified: false, rollouts: [], message: `Apply stopped: ${messageOf(error)}` };
+      }
+      if (outcome.snapshotId && outcome.rollouts.some((rollout) => !rollout.healthy) && outcome.status === 'applied') {
+        const rollback = await this.proposeRollback(outcome.snapshotId, { type: 'human', via: 'rollout watch' }).catch(() => null);
+        if (rollback) outcome = { ...outcome, rollbackPlanId: rollback.id, message: `${outcome.message} A rollback plan ${rollback.id} is ready; it needs its own approval.` };
+      }
+      this.emit({ type: 'apply' });
+      this.emit({ type: 'snapshot' });
+      return outcome;
+    } finally {
+      this.applying.delete(plan.context);
+    }
+  }
+
+  // ── rollback ──────────────────────────────────────────────────────────────────────────────────────
+  /** A rollback is a plan built from a snapshot: the same diff, approval and apply path as any other. */
+  async proposeRollback(snapshotId: string, requester: Requester, objects?: Array<{ namespace: string; kind: string; name: string }>): Promise<Plan> {
+    const settings = this.options.settings();
+    let snapshot;
+    try {
+      snapshot = await this.snapshots.get(snapshotId);
+    } catch (error) {
+      throw new SessionError('unknown-snapshot', `Snapshot ${truncate(snapshotId)} cannot be read: ${messageOf(error)}`, 'List snapshots (krr_list_snapshots) and pick an id from there.');
+    }
+    const wanted = objects ? new Set(objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`)) : null;
+    const targets: PlanTarget[] = [];
+    for (const object of snapshot.objects) {
+      if (wanted && !wanted.has(`${object.ref.namespace}/${object.ref.kind}/${object.ref.name}`)) continue;
+      const kind = object.ref.kind as WorkloadKind;
+      const containersPath = containersPathByKind[kind];
+      const containers = containersPath ? readPath(object.before, containersPath) : undefined;
+      const desired = new Map<string, DesiredResources>();
+      for (const raw of Array.isArray(containers) ? containers : []) {
+        const container = containerSchema.safeParse(raw);
+        if (!container.success) continue;
+        const resources = container.data.resources ?? {};
+        const valueOf = (allocation: 'requests' | 'limits', resource: 'cpu' | 'memory') => {
+          const value = resources[allocation]?.[resource];
+          return value === undefined ? null : String(value);
+        };
+        desired.set(container.data.name, {
+          requests: { cpu: valueOf('requests', 'cpu'), memory: valueOf('requests', 'memory') },
+          limits: { cpu: valueOf('limits', 'cpu'), memory: valueOf('limits', 'memory') },
+        });
+      }
+      targets.push({ ref: { namespace: object.ref.namespace, kind, name: object.ref.name }, desired, notes: [] });
+    }
+    if (targets.length === 0) throw new SessionError('invalid-argument', 'None of the requested objects is in that snapshot.', 'Omit `objects` to roll back the whole snapshot.');
+    const target = await this.resolveTarget(settings, snapshot.context);
+    if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
+    const plan = await proposePlan(targets, {
+      cluster: this.kubectlFor(settings, snapshot.context),
+      settings,
+      context: snapshot.context,
+      server: snapshot.server,
+      requester,
+      kind: 'rollback',
+      staged: false,
+      // Restoring the prior state may remove a limit this extension added; that is what rollback means.
+      allowLimitRemoval: true,
+      now: this.now(),
+      sourceSnapshotId: snapshotId,
+    });
+    return this.storePlan(plan);
+  }
+
+  async rollback(snapshotId: string, requester: Requester, options: { objects?: Array<{ namespace: string; kind: string; name: string }>; signal?: AbortSignal } = {}): Promise<ApplyOutcome> {
+    const plan = await this.proposeRollback(snapshotId, requester, options.objects);
+    return this.apply(plan.id, requester, options.signal);
+  }
+
+  async listSnapshots(): Promise<Array<{ id: string; createdAt: string; context: string; planId: string; kind: string; objects: number }>> {
+    return this.snapshots.list();
+  }
+
+  // ── audit ─────────────────────────────────────────────────────────────────────────────────────────
+  async auditLog(query: { page?: number; pageSize?: number; since?: string; until?: string; actions?: string[]; outcome?: string } = {}): Promise<{ entries: AuditEntry[]; total: number; chainValid: boolean; firstBrokenLine?: number }> {
+    const log = await this.openAudit();
+    const pageSize = Math.min(Math.max(query.pageSize ?? 20, 1), 200);
+    const page = Math.max(query.page ?? 1, 1);
+    const [read, verification] = await Promise.all([
+      log.read({
+        newestFirst: true,
+        offset: (page - 1) * pageSize,
+        limit: pageSize,
+        ...(query.since ? { since: query.since } : {}),
+        ...(query.until ? { until: query.until } : {}),
+        ...(query.actions ? { actions: query.actions as AuditAction[] } : {}),
+        ...(query.outcome ? { outcome: query.outcome } : {}),
+      }),
+      log.verify(),
+    ]);
+    return { entries: read.entries, total: read.total, chainValid: verification.valid, ...(verification.firstBrokenLine !== undefined ? { firstBrokenLine: verification.firstBrokenLine } : {}) };
+  }
+
+  async verifyAudit(): ReturnType<AuditLog['verify']> {
+    return (await this.openAudit()).verify();
+  }
+
+  async exportAudit(format: 'jsonl' | 'csv'): Promise<string> {
+    return (await this.openAudit()).export(format);
+  }
+
+  onDidChange(listener: (event: ChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  dispose(): void {
+    this.listeners.clear();
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────────────────────────────────
+  private async askApproval(plan: Plan, settings: SessionSettings, signal?: AbortSignal) {
+    const timeout = AbortSignal.timeout(settings.approvalTimeoutSeconds * 1000);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const text = this.approvalText(plan);
+    const timedOut = new Promise<{ outcome: 'timeout' }>((resolve) => combined.addEventListener('abort', () => resolve({ outcome: 'timeout' }), { once: true }));
+    try {
+      return await Promise.race([this.options.approver.requestApproval(plan, text, combined), timedOut]);
+    } catch (error) {
+      return { outcome: 'declined' as const, reason: `the approval dialog failed: ${messageOf(error)}` };
+    }
+  }
+
+  private storeReport(report: Report, source: string): ReportSummary {
+    const settings = this.options.settings();
+    const reportId = `report-${randomBytes(6).toString('hex')}`;
+    const rows = rowsOfReport(report, settings.prices);
+    const bySeverity = Object.fromEntries(severityOrder.map((severity) => [severity, 0])) as ReportSummary['bySeverity'];
+    let monthlyCostDelta = 0;
+    for (const row of rows) {
+      bySeverity[row.severity] += 1;
+      monthlyCostDelta += row.monthlyCostDelta ?? 0;
+    }
+    const summary: ReportSummary = {
+      reportId,
+      source,
+      cluster: report.clusters[0] ?? null,
+      strategy: report.strategy.name,
+      score: report.score,
+      workloads: report.workloads.length,
+      containers: report.containerCount,
+      bySeverity,
+      monthlyCostDelta: Math.round(monthlyCostDelta * 100) / 100,
+      errors: report.errors.map((error) => error.name),
+      cached: false,
+    };
+    this.reports.set(reportId, { report, rows, summary });
+    this.latestReport = reportId;
+    this.emit({ type: 'report' });
+    return summary;
+  }
+
+  private async storePlan(plan: Plan): Promise<Plan> {
+    this.plans.set(plan.id, { plan, state: 'proposed' });
+    this.latestPlan = plan.id;
+    await this.audit({
+      action: 'propose',
+      actor: actorOf(plan.requestedBy),
+      context: plan.context,
+      server: plan.server,
+      planId: plan.id,
+      digest: plan.digest,
+      objects: plan.objects.map(identityOf),
+      outcome: 'proposed',
+      detail: { kind: plan.kind, risk: plan.risk, changes: plan.totals.changes, blocked: plan.blocked.length, monthlyCostDelta: plan.totals.monthlyCostDelta },
+    });
+    this.emit({ type: 'plan' });
+    if (plan.objects.length > 0) await this.options.approver.show(plan).catch((error: unknown) => this.log(`could not show the plan: ${messageOf(error)}`));
+    return plan;
+  }
+
+  private storedReport(reportId: string): StoredReport {
+    const stored = this.reports.get(reportId);
+    if (!stored) throw new SessionError('unknown-report', `There is no report ${truncate(reportId)}.`, 'Run krr_scan or krr_load_report first and use the reportId it returns.');
+    return stored;
+  }
+
+  private isExpired(plan: Plan): boolean {
+    return this.now().getTime() >= Date.parse(plan.expiresAt);
+  }
+
+  private async resolveTarget(settings: SessionSettings, context: string | undefined): Promise<{ context: string; server: string }> {
+    try {
+      const resolved = await resolveContext({ kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}), ...((context ?? settings.context) ? { context: context ?? settings.context } : {}) });
+      return { context: resolved.context, server: resolved.server };
+    } catch (error) {
+      if (error instanceof KubectlError) throw new SessionError('kubectl', error.message, 'Check krr.kubeconfig / krr.context (or the current context of your kubeconfig) and that kubectl is installed (krr.kubectlPath).');
+      throw error;
+    }
+  }
+
+  private kubectlFor(settings: SessionSettings, context: string): Kubectl {
+    return new Kubectl({
+      kubectlPath: settings.kubectlPath,
+      context,
+      ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}),
+      ...(this.options.kubectlCacheDir ? { cacheDir: this.options.kubectlCacheDir } : {}),
+      onCommand: (event) => this.log(`kubectl ${event.argv.join(' ')} (${event.durationMs} ms, exit ${event.exitCode ?? '?'})`),
+    });
+  }
+
+  private openAudit(): Promise<AuditLog> {
+    this.auditOpening ??= AuditLog.open(path.join(this.options.stateDir, 'audit.jsonl'));
+    return this.auditOpening;
+  }
+
+  private async audit(record: Parameters<AuditLog['append']>[0]): Promise<void> {
+    const log = await this.openAudit();
+    await log.append(record);
+  }
+
+  private emit(event: ChangeEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+}
+
+function actorOf(requester: Requester): AuditActor {
+  return { type: requester.type, via: requester.via };
+}
+
+function identityOf(object: { namespace: string; kind: string; name: string }) {
+  return { namespace: object.namespace, kind: object.kind, name: object.name };
+}
+
+function validateIdentity(ref: { namespace: string; kind: string; name: string }): void {
+  try {
+    assertDnsLabel(ref.namespace, 'namespace');
+    assertDnsSubdomain(ref.name, 'workload name');
+  } catch (error) {
+    throw new SessionError('invalid-argument', messageOf(error), 'Use the namespace and name exactly as krr_list_recommendations shows them.');
+  }
+}
+
+function dedupe<T extends { namespace: string; kind: string; name: string }>(items: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = `${item.namespace}/${item.kind}/${item.name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

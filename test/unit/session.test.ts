@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { human, model, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
+
+const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
+const postgres = { namespace: 'data', kind: 'StatefulSet', name: 'postgres' };
+const checkout = { namespace: 'shop', kind: 'Deployment', name: 'checkout-api' };
+
+describe('session: scan → propose → approve → apply → rollback (real kubectl, test API server, krr stand-in)', function () {
+  this.timeout(60_000);
+  let f: SessionFixture;
+  beforeEach(async () => {
+    f = await startSessionFixture();
+  });
+  afterEach(async () => f.close());
+
+  async function proposeTwo(requester = model) {
+    const scan = await f.session.scan({}, requester);
+    return f.session.propose({ reportId: scan.reportId, workloads: [frontend, postgres, checkout], includeLimits: true }, requester);
+  }
+
+  it('scans with krr, lists rows, and caches the scan per arguments', async () => {
+    const scan = await f.session.scan({}, human);
+    assert.equal(scan.workloads, 6);
+    assert.equal(scan.containers, 7);
+    assert.equal(scan.cluster, 'prod-eu-1');
+    const page = f.session.listRecommendations({ reportId: scan.reportId, namespace: 'data', sort: 'name' });
+    assert.deepEqual(page.rows.map((row) => row.container), ['metrics', 'postgresql']);
+    assert.deepEqual(page.rows[1]?.recommended.requests, { cpu: '618m', memory: '808Mi' });
+    assert.equal(page.rows[1]?.current.limits.cpu, null);
+    const again = await f.session.scan({}, human);
+    assert.equal(again.cached, true);
+    assert.equal(again.reportId, scan.reportId);
+    assert.equal((await f.session.scan({ refresh: true }, human)).cached, false);
+    assert.ok(f.logs.some((line) => line.startsWith('krr simple') && line.includes('--context=prod-eu-1')));
+  });
+
+  it('proposes: dry-runs on the server, blocks by policy, opens the diff, writes nothing', async () => {
+    const plan = await proposeTwo();
+    assert.deepEqual(plan.objects.map((o) => o.name).sort(), ['frontend', 'postgres']);
+    assert.deepEqual(plan.blocked.map((b) => b.name), ['checkout-api']);
+    assert.match(plan.blocked[0]?.reasons.join(' ') ?? '', /-80%/);
+    assert.equal(f.human.shown.length, 1, 'the diff is shown once');
+    const mutations = f.cluster.mutations();
+    assert.ok(mutations.length >= 2 && mutations.every((m) => m.dryRun), 'only dry-runs reach the server');
+    assert.equal(f.cluster.writes().length, 0);
+    assert.match(plan.digest, /^[0-9a-f]{64}$/);
+    assert.equal(plan.context, 'prod-eu-1');
+    assert.equal(plan.server, f.cluster.url);
+    const pg = plan.objects.find((o) => o.name === 'postgres');
+    assert.ok(pg?.findings.some((finding) => finding.rule === 'critical-workload'));
+    assert.match(pg?.proposedManifest ?? '', /memory: 808Mi/);
+    assert.match(pg?.liveManifest ?? '', /memory: 256Mi/);
+  });
+
+  it('applies only after the human approves the digest, then verifies; rollback restores the objects', async () => {
+    const before = {
+      frontend: resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'),
+      postgres: resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'),
+    };
+    const plan = await proposeTwo();
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    assert.equal(outcome.verified, true);
+    assert.ok(outcome.snapshotId);
+    assert.equal(f.cluster.writes().length, 2);
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'), {
+      postgresql: { requests: { cpu: '618m', memory: '808Mi' }, limits: { memory: '808Mi' } },
+      metrics: { requests: { cpu: '10m', memory: '100Mi' }, limits: { memory: '100Mi' } },
+    });
+    assert.match(f.human.asked[0]?.text.detail ?? '', /Requested by the AI chat \(test-client\)/);
+
+    const again = await f.session.apply(plan.id, model);
+    assert.equal(again.status, 'used', 'a plan is single-use');
+
+    const snapshots = await f.session.listSnapshots();
+    assert.equal(snapshots.length, 1);
+    const rollback = await f.session.rollback(outcome.snapshotId as string, human);
+    assert.equal(rollback.status, 'applied', rollback.message);
+    assert.equal(f.human.asked.length, 2, 'rollback goes through the same approval');
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'), before.frontend);
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'), before.postgres);
+
+    const audit = await f.session.auditLog({ pageSize: 100 });
+    assert.equal(audit.chainValid, true);
+    const actions = audit.entries.map((entry) => entry.action);
+    for (const action of ['scan', 'propose', 'approve', 'apply', 'write', 'verify', 'refuse']) assert.ok(actions.includes(action as never), `audit has ${action}`);
+    const raw = readFileSync(path.join(f.stateDir, 'audit.jsonl'), 'utf8');
+    assert.ok(!raw.includes(f.cluster.tokens.admin), 'no bearer token in the audit log');
+  });
+
+  it('writes nothing when the human declines, the approval times out, or the approval is for another digest', async () => {
+    for (const answer of ['decline', 'never', 'wrong-digest'] as const) {
+      if (answer === 'never') f.settings.approvalTimeoutSeconds = 5;
+      const plan = await proposeTwo();
+      f.human.answer = answer;
+      const outcome = await f.session.apply(plan.id, model);
+      assert.equal(outcome.status, answer === 'wrong-digest' ? 'refused' : 'declined', `${answer}: ${outcome.message}`);
+      assert.equal(f.cluster.writes().length, 0, answer);
+      assert.equal((await f.session.apply(plan.id, model)).status, 'used', `${answer}: a declined plan cannot be retried`);
+    }
+  });
+
+  it('refuses unknown, expired and read-only applies without asking anyone', async () => {
+    assert.equal((await f.session.apply('plan-forged', model)).status, 'unknown');
+    const plan = await proposeTwo();
+    f.settings.readOnly = true;
+    f.settings.readOnlyReason = 'workspace is not trusted';
+    const readOnly = await f.session.apply(plan.id, model);
+    assert.equal(readOnly.status, 'refused');
+    assert.match(readOnly.message, /not trusted/);
+    f.settings.readOnly = false;
+    let clock = Date.now() + 11 * 60_000;
+    const late = await startSessionFixture({ session: { now: () => new Date(clock) } });
+    try {
+      clock = Date.now();
+      const latePlan = await (async () => {
+        const scan = await late.session.scan({}, model);
+        return late.session.propose({ reportId: scan.reportId, workloads: [frontend] }, model);
+      })();
+      clock = Date.now() + 11 * 60_000;
+      late.human.answer = 'approve';
+      assert.equal((await late.session.apply(latePlan.id, model)).status, 'expired');
+      assert.equal(late.human.asked.length, 0);
+      assert.equal(late.cluster.writes().length, 0);
+    } finally {
+      await late.close();
+    }
+    assert.equal(f.human.asked.length, 0);
+    assert.equal(f.cluster.writes().length, 0);
+  });
+
+  it('refuses a stale plan: the target changed after the proposal', async () => {
+    const plan = await proposeTwo();
+    const live = f.cluster.getObject('apps/v1', 'Deployment', 'shop', 'frontend') as { spec: { replicas: number } };
+    live.spec.replicas = 6;
+    f.cluster.putObject(live);
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'stale');
+    assert.equal(f.cluster.writes().length, 0);
+  });
+
+  it('lets only one of two concurrent applies of a plan through', async () => {
+    const plan = await proposeTwo();
+    f.human.answer = 'approve';
+    const [first, second] = await Promise.all([f.session.apply(plan.id, model), f.session.apply(plan.id, model)]);
+    assert.deepEqual([first.status, second.status].sort(), ['applied', 'used']);
+    assert.equal(f.cluster.writes().length, 2);
+  });
+
+  it('restores what was written when a later write fails (all-or-nothing)', async () => {
+    const before = {
+      frontend: resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'),
+      postgres: resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'),
+    };
+    f.settings.applyConcurrency = 1;
+    const plan = await proposeTwo();
+    f.cluster.faults.failNthWrite(2, 500);
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'restored', outcome.message);
+    assert.deepEqual(outcome.objects.map((o) => o.result).sort(), ['failed', 'restored']);
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'), before.frontend);
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'), before.postgres);
+    const audit = await f.session.auditLog({ pageSize: 100 });
+    assert.ok(audit.entries.some((entry) => entry.action === 'restore'));
+  });
+});
