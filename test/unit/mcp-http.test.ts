@@ -10,7 +10,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
-import { parseSessionSettings } from '../../src/core/session/settings';
 import { resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -63,18 +62,6 @@ function raw(port: number, options: { method?: string; path?: string; headers?: 
 const initializeBody = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
 
 
-/**
- * startSessionFixture's Session reads settings in its constructor, before the fixture object exists;
- * a holder makes that first read safe (it only needs defaults) and later reads see the fixture's settings.
- */
-async function startFixture(options: Parameters<typeof startSessionFixture>[0] = {}): Promise<SessionFixture> {
-  const holder: { fixture?: SessionFixture } = {};
-  const defaults = parseSessionSettings({});
-  const fixture = await startSessionFixture({ ...options, session: { ...options.session, settings: () => holder.fixture?.settings ?? defaults } });
-  holder.fixture = fixture;
-  return fixture;
-}
-
 describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', function () {
   this.timeout(60_000);
   let f: SessionFixture;
@@ -82,7 +69,7 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
   let client: Client;
 
   beforeEach(async () => {
-    f = await startFixture();
+    f = await startSessionFixture();
     host = await startHttpHost(f.session, { version: 'test' });
     client = await connect(host);
   });
@@ -300,7 +287,7 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
 
     it('expired plan: zero writes, nobody asked', async () => {
       let clock = Date.now();
-      const late = await startFixture({ session: { now: () => new Date(clock) } });
+      const late = await startSessionFixture({ session: { now: () => new Date(clock) } });
       const lateHost = await startHttpHost(late.session, { version: 'test' });
       const lateClient = await connect(lateHost);
       try {
@@ -363,7 +350,7 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
     it('a client cancelling a scan stops krr (extra.signal reaches the session)', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'krr-cancel-'));
       const pidFile = path.join(dir, 'pid.json');
-      const slow = await startFixture({ session: { env: { KRR_STANDIN_FAIL: 'slow', KRR_STANDIN_SLOW_MS: '30000', KRR_STANDIN_PID_FILE: pidFile } } });
+      const slow = await startSessionFixture({ session: { env: { KRR_STANDIN_FAIL: 'slow', KRR_STANDIN_SLOW_MS: '30000', KRR_STANDIN_PID_FILE: pidFile } } });
       const slowHost = await startHttpHost(slow.session, { version: 'test' });
       const slowClient = await connect(slowHost);
       try {

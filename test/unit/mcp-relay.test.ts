@@ -8,7 +8,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
-import { parseSessionSettings } from '../../src/core/session/settings';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -24,18 +23,6 @@ function relayTransport(discovery: string | undefined): StdioClientTransport {
 }
 
 
-/**
- * startSessionFixture's Session reads settings in its constructor, before the fixture object exists;
- * a holder makes that first read safe (it only needs defaults) and later reads see the fixture's settings.
- */
-async function startFixture(options: Parameters<typeof startSessionFixture>[0] = {}): Promise<SessionFixture> {
-  const holder: { fixture?: SessionFixture } = {};
-  const defaults = parseSessionSettings({});
-  const fixture = await startSessionFixture({ ...options, session: { ...options.session, settings: () => holder.fixture?.settings ?? defaults } });
-  holder.fixture = fixture;
-  return fixture;
-}
-
 describe('mcp relay: stdio → the extension’s loopback HTTP server', function () {
   this.timeout(60_000);
   let f: SessionFixture;
@@ -43,7 +30,7 @@ describe('mcp relay: stdio → the extension’s loopback HTTP server', function
   let dir: string;
 
   beforeEach(async () => {
-    f = await startFixture();
+    f = await startSessionFixture();
     host = await startHttpHost(f.session, { version: 'test' });
     dir = mkdtempSync(path.join(tmpdir(), 'krr-relay-'));
   });
