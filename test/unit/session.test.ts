@@ -33,7 +33,7 @@ describe('session: scan → propose → approve → apply → rollback (real kub
     assert.equal(again.cached, true);
     assert.equal(again.reportId, scan.reportId);
     assert.equal((await f.session.scan({ refresh: true }, human)).cached, false);
-    assert.ok(f.logs.some((line) => line.startsWith('krr simple') && line.includes('--context=prod-eu-1')));
+    assert.ok(f.logs.some((line) => line.startsWith('krr ') && line.includes(' simple ') && line.includes('--context=prod-eu-1')), f.logs.join('\n'));
   });
 
   it('proposes: dry-runs on the server, blocks by policy, opens the diff, writes nothing', async () => {
