@@ -2,7 +2,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/e2e/node_modules/**', 'test/e2e/.cache/**', 'reports/**', 'media/**/*.min.js'] },
+  { ignores: ['dist/**', 'out/**', '**/out/**', 'node_modules/**', 'test/e2e/node_modules/**', 'test/e2e/.cache/**', 'reports/**', 'media/**/*.min.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { human, model, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
@@ -167,5 +167,54 @@ describe('session: scan → propose → approve → apply → rollback (real kub
     assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'), before.postgres);
     const audit = await f.session.auditLog({ pageSize: 100 });
     assert.ok(audit.entries.some((entry) => entry.action === 'restore'));
+  });
+});
+
+describe('session: staged applies and the rollout watch', function () {
+  this.timeout(60_000);
+  let f: SessionFixture;
+  afterEach(async () => f?.close());
+
+  /** The sample report plus a scan of dev/sandbox-api (seeded in the test cluster), written to a file. */
+  async function loadStagedReport(fixture: SessionFixture): Promise<string> {
+    const sample = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'sample-report.json'), 'utf8')) as { scans: Array<Record<string, unknown>> };
+    const frontendScan = structuredClone(sample.scans.find((scan) => (scan.object as { name: string }).name === 'frontend')) as { object: Record<string, unknown> };
+    Object.assign(frontendScan.object, { name: 'sandbox-api', namespace: 'dev', container: 'api', hpa: null, allocations: { requests: { cpu: 0.1, memory: 134217728 }, limits: { cpu: 0.5, memory: 268435456 }, info: {} } });
+    sample.scans.push(frontendScan);
+    const file = path.join(fixture.stateDir, 'staged-report.json');
+    writeFileSync(file, JSON.stringify(sample));
+    return (await fixture.session.loadReport(file, human)).reportId;
+  }
+
+  it('orders stages dev first, and stops when a stage does not roll out healthy', async () => {
+    f = await startSessionFixture({ settings: { rolloutWatch: { enabled: true, timeoutSeconds: 5 } } });
+    const reportId = await loadStagedReport(f);
+    const plan = await f.session.propose({ reportId, workloads: [frontend, { namespace: 'dev', kind: 'Deployment', name: 'sandbox-api' }], staged: true }, human);
+    assert.deepEqual(plan.objects.map((o) => [o.name, o.stage]), [['sandbox-api', 1], ['frontend', 3]]);
+    assert.match(f.session.approvalText(plan).detail, /Staged/);
+    const sandboxBefore = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api');
+    // Stage 1's rollout never completes (a stuck controller).
+    f.cluster.faults.stallRollouts('dev', 'sandbox-api');
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, human);
+    assert.equal(outcome.status, 'restored', outcome.message);
+    assert.match(outcome.message, /Stage 1 did not become healthy/);
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api'), sandboxBefore);
+    assert.equal(f.cluster.writes().filter((w) => w.path.includes('/frontend')).length, 0, 'later stages are not written');
+  });
+
+  it('reports an unhealthy rollout with a ready rollback plan, and never undoes it silently', async () => {
+    f = await startSessionFixture({ settings: { rolloutWatch: { enabled: true, timeoutSeconds: 5 } } });
+    const scan = await f.session.scan({}, human);
+    const plan = await f.session.propose({ reportId: scan.reportId, workloads: [frontend] }, human);
+    f.cluster.faults.stallRollouts('shop', 'frontend');
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, human);
+    assert.equal(outcome.status, 'applied');
+    assert.equal(outcome.rollouts[0]?.healthy, false);
+    assert.ok(outcome.rollbackPlanId, outcome.message);
+    const rollbackPlan = f.session.getPlan(outcome.rollbackPlanId as string);
+    assert.equal(rollbackPlan?.kind, 'rollback');
+    assert.equal(f.cluster.writes().length, 1, 'the rollback waits for its own approval');
   });
 });

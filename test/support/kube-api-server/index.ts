@@ -44,6 +44,8 @@ export interface TestClusterFaults {
   hangNthWrite(n: number, ms: number): void;
   /** Every write (dry-run too) in `namespace` gets 403 Forbidden. */
   forbidNamespace(namespace: string): void;
+  /** From now on, changes to this Deployment/StatefulSet never finish rolling out (a stuck controller). */
+  stallRollouts(namespace: string, name: string): void;
   clear(): void;
 }
 
@@ -131,7 +133,13 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       delayMs: (ms) => server.delayMs(ms),
       hangNthWrite: (n, ms) => server.hangNthWrite(n, ms),
       forbidNamespace: (namespace) => server.forbidNamespace(namespace),
-      clear: () => server.clearFaults(),
+      stallRollouts: (namespace, name) => {
+        store.stalledRollouts.add(`${namespace}/${name}`);
+      },
+      clear: () => {
+        store.stalledRollouts.clear();
+        server.clearFaults();
+      },
     },
     getObject: (apiVersion, kind, namespace, name) => {
       const resource = findResourceByKind(apiVersion, kind);

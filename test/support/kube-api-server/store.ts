@@ -38,8 +38,11 @@ export function orderObject(obj: JsonObject, withTypeMeta: boolean): JsonObject 
   return result;
 }
 
-/** What the controllers would report once a change has fully rolled out, so `kubectl rollout status` completes. */
-function simulateStatus(resource: ApiResource, obj: JsonObject): void {
+/**
+ * What the controllers would report once a change has fully rolled out, so `kubectl rollout status` completes;
+ * for a stalled workload (a test's fault), what a stuck controller reports: observed, but no pod updated.
+ */
+function simulateStatus(resource: ApiResource, obj: JsonObject, stalled = false): void {
   const spec = isObject(obj.spec) ? obj.spec : {};
   const metadata = metadataOf(obj);
   const previous = isObject(obj.status) ? obj.status : {};
@@ -96,12 +99,18 @@ function simulateStatus(resource: ApiResource, obj: JsonObject): void {
     default:
       break;
   }
+  if (stalled && isObject(obj.status) && (resource.kind === 'Deployment' || resource.kind === 'StatefulSet')) {
+    obj.status = { ...obj.status, updatedReplicas: 0, readyReplicas: 0, availableReplicas: 0, conditions: undefined };
+    delete (obj.status as JsonObject).conditions;
+  }
 }
 
 export class Store {
   private readonly objects = new Map<string, JsonObject>();
   private counter = 1000;
   private readonly listeners = new Set<WatchListener>();
+  /** `namespace/name` of workloads whose rollouts never finish (fault injection). */
+  readonly stalledRollouts = new Set<string>();
 
   get resourceVersion(): string {
     return String(this.counter);
@@ -135,7 +144,7 @@ export class Store {
     metadata.creationTimestamp = typeof metadata.creationTimestamp === 'string' ? metadata.creationTimestamp : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     metadata.generation = 1;
     delete metadata.resourceVersion;
-    simulateStatus(resource, obj);
+    simulateStatus(resource, obj, this.stalledRollouts.has(`${String(metadata.namespace)}/${String(metadata.name)}`));
     if (dryRun) return orderObject(obj, true);
     metadata.resourceVersion = this.nextVersion();
     const stored = orderObject(obj, true);
@@ -161,7 +170,7 @@ export class Store {
       // Status is owned by the controllers: a write to the main resource cannot change it.
       if ('status' in current) obj.status = structuredClone(current.status);
       else delete obj.status;
-      simulateStatus(resource, obj);
+      simulateStatus(resource, obj, this.stalledRollouts.has(`${String(metadata.namespace)}/${String(metadata.name)}`));
     }
     const ordered = orderObject(obj, true);
     if (isDeepStrictEqual(ordered, orderObject(current, true)) || dryRun) return ordered;
