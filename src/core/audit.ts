@@ -21,6 +21,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { canonicalJson } from './canonicalJson';
 
 export type AuditActor =
   | { type: 'human'; via: string }
@@ -131,21 +132,7 @@ const entrySchema = z.looseObject({
   detail: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** JSON with object keys sorted at every depth, so the same value always gives the same bytes. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const source = value as Record<string, unknown>;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(source).sort()) sorted[key] = sortKeys(source[key]);
-    return sorted;
-  }
-  return value;
-}
+export { canonicalJson };
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');

@@ -2,6 +2,7 @@
 // every target object's identity + resourceVersion, every JSON-patch op). Apply runs only the stored plan
 // whose digest was approved, never anything a caller re-sends.
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonicalJson';
 import type { ObjectChange } from './model';
 
 export function planDigest(input: { context: string; server: string; staged: boolean; objects: readonly ObjectChange[] }): string {
@@ -18,24 +19,6 @@ export function planDigest(input: { context: string; server: string; staged: boo
     }))
     .sort((a, b) => identityKey(a).localeCompare(identityKey(b)));
   return createHash('sha256').update(canonicalJson({ context: input.context, server: input.server, staged: input.staged, objects })).digest('hex');
-}
-
-/** JSON with object keys sorted at every level, so equal values always hash equally. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>)
-        .filter(([, entry]) => entry !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([key, entry]) => [key, sortKeys(entry)]),
-    );
-  }
-  return value;
 }
 
 function identityKey(object: { namespace: string; kind: string; name: string }): string {
