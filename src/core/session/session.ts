@@ -380,7 +380,14 @@ export class Session {
   }
 
   async rollback(snapshotId: string, requester: Requester, options: { objects?: Array<{ namespace: string; kind: string; name: string }>; signal?: AbortSignal } = {}): Promise<ApplyOutcome> {
-    const plan = await this.proposeRollback(snapshotId, requester, options.objects);
+    let plan: Plan;
+    try {
+      plan = await this.proposeRollback(snapshotId, requester, options.objects);
+    } catch (error) {
+      // A refused rollback is a denied write request: it is audited like a refused apply.
+      await this.audit({ action: 'refuse', actor: actorOf(requester), outcome: error instanceof SessionError ? error.code : 'failed', detail: { snapshotId: truncate(snapshotId), message: messageOf(error) } });
+      throw error;
+    }
     return this.apply(plan.id, requester, options.signal);
   }
 
