@@ -1,0 +1,58 @@
+// The abuse suite's measured figures: every test counts what it tried and what went wrong here, and a mocha
+// root `after` hook prints the table and writes reports/abuse.json. Nothing here is hard-coded but the keys.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+export const figureKeys = [
+  'bypass_scenarios',
+  'unapproved_writes',
+  'fault_runs',
+  'mixed_state_runs',
+  'fuzz_cases',
+  'crashes',
+  'unvalidated_argv',
+  'audit_kill_iterations',
+  'audit_lost_entries',
+  'tampering_cases',
+  'tampering_detected',
+  'load_sessions',
+  'load_errors',
+] as const;
+
+export type FigureKey = (typeof figureKeys)[number];
+
+/** Extra measurements reported beside the figures (not counters). */
+export type ExtraKey = 'bypass_schema_rejected' | 'http_bad_requests' | 'load_rss_start_mb' | 'load_rss_end_mb' | 'load_calls' | 'load_seconds';
+
+const figures = new Map<string, number>(figureKeys.map((key) => [key, 0]));
+
+/** Adds n (default 1) to a counted figure. */
+export function count(key: FigureKey | ExtraKey, n = 1): void {
+  figures.set(key, (figures.get(key) ?? 0) + n);
+}
+
+/** Records a measured value (RSS, durations), not a count. */
+export function record(key: ExtraKey, value: number): void {
+  figures.set(key, value);
+}
+
+export function figure(key: FigureKey | ExtraKey): number {
+  return figures.get(key) ?? 0;
+}
+
+export const reportPath = path.resolve(__dirname, '..', '..', 'reports', 'abuse.json');
+
+function table(): string {
+  const rows = [...figures.entries()].map(([key, value]) => `| ${key} | ${value} |`);
+  return ['| figure | value |', '| --- | ---: |', ...rows].join('\n');
+}
+
+// A root hook: figures.ts is imported by every abuse test file, so this registers once, after all of them.
+if (typeof after === 'function') {
+  after(function writeFigures() {
+    const json = Object.fromEntries(figures);
+    mkdirSync(path.dirname(reportPath), { recursive: true });
+    writeFileSync(reportPath, `${JSON.stringify(json, null, 2)}\n`);
+    process.stdout.write(`\nAbuse figures (also in ${path.relative(process.cwd(), reportPath)}):\n\n${table()}\n`);
+  });
+}
