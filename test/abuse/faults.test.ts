@@ -1,0 +1,209 @@
+// Faults during an approved apply of a 4-object plan: the API server fails the k-th write (500, dropped
+// connection, a hang past kubectl's timeout, 409, 403), kubectl is SIGKILLed mid-batch, snapshot or audit
+// storage fails before the first write, krr is killed mid-scan. Every run ends with the cluster either
+// all applied or all as before, checked object by object (mixed_state_runs must be 0).
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import fastJsonPatch from 'fast-json-patch';
+import { parseCpu, parseMemory } from '../../src/core/quantity';
+import type { Plan } from '../../src/core/plan/model';
+import type { ApplyOutcome } from '../../src/core/session/model';
+import { invalidKubectlArguments, wrapKubectl, type WrapperOptions } from '../support/kubectl-wrapper';
+import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
+import { count } from './figures';
+import { waitFor } from './harness';
+
+const apiVersionOf: Record<string, string> = { Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1' };
+// Wider than the default policy so checkout-api and node-exporter join: a plan of four objects.
+const settings = { applyConcurrency: 1, policy: { protectedNamespaces: ['kube-system'], maxIncreasePercent: 500, maxDecreasePercent: 95, minCpuMillicores: 10, minMemoryMiB: 32, productionNamespacePatterns: [], criticalWorkloadPatterns: [] } };
+
+type Resources = Record<string, unknown>;
+
+/** Container resources with quantities as numbers, so "1000m" and "1" compare equal. */
+function normalised(object: unknown): Resources {
+  const containers = (object as { spec: { template: { spec: { containers: Array<{ name: string; resources?: Record<string, Record<string, string>> }> } } } }).spec.template.spec.containers;
+  return Object.fromEntries(
+    containers.map((container) => [
+      container.name,
+      Object.fromEntries(
+        Object.entries(container.resources ?? {}).map(([allocation, values]) => [
+          allocation,
+          Object.fromEntries(Object.entries(values).map(([resource, value]) => [resource, resource === 'cpu' ? parseCpu(value) : resource === 'memory' ? parseMemory(value) : value])),
+        ]),
+      ),
+    ]),
+  );
+}
+
+interface Run {
+  f: SessionFixture;
+  plan: Plan;
+  before: Resources[];
+  after: Resources[];
+  dir: string;
+}
+
+async function prepare(wrapper: Omit<WrapperOptions, 'dir'> = {}, session: Record<string, unknown> = {}): Promise<Run> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'krr-abuse-fault-'));
+  const kubectl = wrapKubectl({ dir, ...wrapper });
+  const f = await startSessionFixture({ settings: { ...settings, kubectlPath: kubectl.path }, session });
+  const scan = await f.session.scan({}, model);
+  const workloads = f.session.getReport(scan.reportId).workloads.filter((w) => w.kind in apiVersionOf).map((w) => ({ namespace: w.namespace, kind: w.kind, name: w.name }));
+  const plan = await f.session.propose({ reportId: scan.reportId, workloads, includeLimits: true }, model);
+  assert.equal(plan.objects.length, 4, `a four-object plan; blocked: ${JSON.stringify(plan.blocked)}`);
+  const live = plan.objects.map((o) => f.cluster.getObject(apiVersionOf[o.kind] as string, o.kind, o.namespace, o.name));
+  const before = live.map(normalised);
+  // What each object looks like once its patch is applied (the test ops pin exactly the live values).
+  const after = plan.objects.map((o, i) => normalised(fastJsonPatch.applyPatch(structuredClone(live[i]), o.ops, true, false).newDocument));
+  f.human.answer = 'approve';
+  const originalClose = f.close.bind(f);
+  f.close = async () => {
+    for (const argv of kubectl.argvs()) {
+      const bad = invalidKubectlArguments(argv).length > 0;
+      count('unvalidated_argv', bad ? 1 : 0);
+      assert.equal(bad, false, argv.join(' '));
+    }
+    await originalClose();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { f, plan, before, after, dir };
+}
+
+/** Counts the run and whether the cluster ended mixed; returns each object's state. */
+function judge(run: Run, label: string, outcome: ApplyOutcome): Array<'applied' | 'before' | 'other'> {
+  count('fault_runs');
+  const states = run.plan.objects.map((o, i) => {
+    const now = normalised(run.f.cluster.getObject(apiVersionOf[o.kind] as string, o.kind, o.namespace, o.name));
+    return isDeepStrictEqual(now, run.after[i]) ? 'applied' : isDeepStrictEqual(now, run.before[i]) ? 'before' : 'other';
+  });
+  const mixed = !(states.every((s) => s === 'applied') || states.every((s) => s === 'before'));
+  if (mixed) count('mixed_state_runs');
+  assert.equal(mixed, false, `${label}: mixed final state ${JSON.stringify(states)}; outcome ${outcome.status}: ${outcome.message}`);
+  // The outcome tells the truth about the cluster.
+  if (states.every((s) => s === 'before')) assert.ok(['restored', 'failed', 'stale'].includes(outcome.status), `${label}: ${outcome.status} but nothing is applied`);
+  else assert.equal(outcome.status, 'applied', `${label}: all objects applied but the outcome says ${outcome.status}: ${outcome.message}`);
+  return states;
+}
+
+describe('abuse: faults during an approved apply', function () {
+  this.timeout(120_000);
+
+  const serverFaults: Array<{ name: string; ks: number[]; arm: (run: Run, k: number) => void; wrapper?: Omit<WrapperOptions, 'dir'> }> = [
+    { name: '500 on the k-th write', ks: [1, 2, 4], arm: (run, k) => run.f.cluster.faults.failNthWrite(k, 500) },
+    { name: 'connection dropped on the k-th write', ks: [1, 3, 4], arm: (run, k) => run.f.cluster.faults.dropNthWrite(k) },
+    { name: '409 conflict on the k-th write', ks: [1, 2, 4], arm: (run, k) => run.f.cluster.faults.failNthWrite(k, 409) },
+    // kubectl gives up after 2 s (--request-timeout, appended by the wrapper); the server holds the write for 5 s.
+    { name: 'k-th write hangs past kubectl\'s timeout', ks: [2, 4], arm: (run, k) => run.f.cluster.faults.hangNthWrite(k, 5000), wrapper: { appendArgs: ['--request-timeout=2s'] } },
+  ];
+  for (const fault of serverFaults) {
+    for (const k of fault.ks) {
+      it(`${fault.name} (k=${k} of 4): all restored, never mixed`, async () => {
+        const run = await prepare(fault.wrapper);
+        try {
+          fault.arm(run, k);
+          const outcome = await run.f.session.apply(run.plan.id, model);
+          const states = judge(run, `${fault.name} k=${k}`, outcome);
+          assert.deepEqual(states, ['before', 'before', 'before', 'before'], outcome.message);
+          assert.equal(outcome.status, 'restored', outcome.message);
+        } finally {
+          await run.f.close();
+        }
+      });
+    }
+  }
+
+  it('403 for the namespace of the k-th object (k = first object of each namespace): restored, never mixed', async () => {
+    const probe = await prepare();
+    const firsts = probe.plan.objects.map((o, i) => ({ namespace: o.namespace, k: i + 1 })).filter((entry, i, all) => all.findIndex((other) => other.namespace === entry.namespace) === i && entry.k > 1);
+    await probe.f.close();
+    assert.ok(firsts.length >= 1);
+    for (const { namespace, k } of firsts) {
+      const run = await prepare();
+      try {
+        run.f.cluster.faults.forbidNamespace(namespace);
+        const outcome = await run.f.session.apply(run.plan.id, model);
+        assert.deepEqual(judge(run, `403 in ${namespace} (k=${k})`, outcome), ['before', 'before', 'before', 'before']);
+      } finally {
+        await run.f.close();
+      }
+    }
+  });
+
+  for (const k of [1, 3]) {
+    it(`kubectl SIGKILLed with the k-th write on the wire (k=${k}): restored, never mixed`, async () => {
+      const run = await prepare({ killOnPatch: { k, mode: 'in-flight' } });
+      try {
+        run.f.cluster.faults.hangNthWrite(k, 1500);
+        const outcome = await run.f.session.apply(run.plan.id, model);
+        assert.deepEqual(judge(run, `kubectl killed in flight k=${k}`, outcome), ['before', 'before', 'before', 'before'], outcome.message);
+      } finally {
+        await run.f.close();
+      }
+    });
+    it(`kubectl SIGKILLed after the k-th write landed (k=${k}): the re-read finds it, all applied`, async () => {
+      const run = await prepare({ killOnPatch: { k: k + 1, mode: 'after-write' } });
+      try {
+        const outcome = await run.f.session.apply(run.plan.id, model);
+        judge(run, `kubectl killed after write k=${k + 1}`, outcome);
+      } finally {
+        await run.f.close();
+      }
+    });
+  }
+
+  it('snapshot storage fails (the snapshots dir is a regular file): no write reaches the cluster', async () => {
+    const run = await prepare();
+    try {
+      rmSync(path.join(run.f.stateDir, 'snapshots'), { recursive: true, force: true });
+      writeFileSync(path.join(run.f.stateDir, 'snapshots'), 'not a directory');
+      const outcome = await run.f.session.apply(run.plan.id, model);
+      assert.equal(outcome.status, 'failed', outcome.message);
+      assert.equal(run.f.cluster.writes().length, 0);
+      judge(run, 'snapshot storage', outcome);
+    } finally {
+      await run.f.close();
+    }
+  });
+
+  it('audit storage fails before the first write (the log is replaced by a directory): no write reaches the cluster', async () => {
+    const run = await prepare();
+    try {
+      const auditFile = path.join(run.f.stateDir, 'audit.jsonl');
+      rmSync(auditFile, { force: true });
+      mkdirSync(auditFile);
+      const outcome = await run.f.session.apply(run.plan.id, model).catch((error: unknown) => ({ status: 'failed', message: String(error) }) as ApplyOutcome);
+      assert.notEqual(outcome.status, 'applied');
+      assert.equal(run.f.cluster.writes().length, 0);
+      judge(run, 'audit storage', outcome);
+    } finally {
+      await run.f.close();
+    }
+  });
+
+  it('krr killed mid-scan: a clear error, no report stored', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'krr-abuse-krr-'));
+    const pidFile = path.join(dir, 'pid.json');
+    const f = await startSessionFixture({ session: { env: { KRR_STANDIN_FAIL: 'slow', KRR_STANDIN_SLOW_MS: '30000', KRR_STANDIN_PID_FILE: pidFile } } });
+    try {
+      count('fault_runs');
+      const scanning = f.session.scan({}, model);
+      const { pid } = await waitFor(() => {
+        try {
+          return JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number };
+        } catch {
+          return undefined;
+        }
+      });
+      process.kill(pid, 'SIGKILL');
+      await assert.rejects(scanning, (error: Error & { code?: string }) => error.name === 'SessionError' && error.code === 'krr' && error.message.length > 0);
+      assert.equal(f.session.latestReportId(), null, 'nothing stored');
+      assert.equal((await f.session.auditLog({ actions: ['scan'] })).total, 0, 'no scan recorded as done');
+    } finally {
+      await f.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
