@@ -81,20 +81,38 @@ async function runUiTest(test: UiTest, vsix: string, outDir: string): Promise<vo
   }
 }
 
-/** `vsce package` into the run folder; esbuild bundles, so no node_modules go in. */
+/** What the root extension ships, unless its package.json lists `files`: esbuild bundles everything into dist/. */
+const shippedByDefault = ['package.json', 'dist', 'media', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md'];
+
+/**
+ * `vsce package` of a staged copy holding only what the extension ships: vsce walks the whole folder otherwise
+ * (test/e2e/node_modules alone is 27,000 files), and no node_modules go in since esbuild bundles.
+ */
 async function packageExtension(extensionPath: string, runDir: string): Promise<string> {
   const { execa } = await loadExeca();
   if (extensionPath === repoRoot) {
     await execa('node', ['esbuild.mjs', '--production'], { cwd: repoRoot, stdio: 'inherit', timeout: 120_000 });
   }
-  const manifest = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8')) as { name: string; version: string };
+  const manifest = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    files?: string[];
+  };
+  const stage = path.join(runDir, `stage-${manifest.name}`);
+  const shipped = extensionPath === repoRoot ? ['package.json', ...(manifest.files ?? shippedByDefault)] : fs.readdirSync(extensionPath);
+  for (const entry of new Set(shipped)) {
+    if (extensionPath !== repoRoot && ['out', 'integration', 'node_modules'].includes(entry)) continue;
+    const source = path.join(extensionPath, entry);
+    if (fs.existsSync(source)) fs.cpSync(source, path.join(stage, entry), { recursive: true, filter: (file) => !file.endsWith('.map') });
+  }
   const vsix = path.join(runDir, `${manifest.name}-${manifest.version}.vsix`);
   const result = await execa(
     node24,
     [vsceEntry, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', vsix],
-    { cwd: extensionPath, all: true, reject: false, timeout: 120_000 },
+    { cwd: stage, all: true, reject: false, timeout: 120_000 },
   );
-  if (result.exitCode !== 0) throw new Error(`vsce package failed in ${extensionPath}:\n${result.all ?? ''}`);
+  fs.rmSync(stage, { recursive: true, force: true });
+  if (result.exitCode !== 0) throw new Error(`vsce package failed for ${extensionPath}:\n${result.all ?? ''}`);
   return vsix;
 }
 
