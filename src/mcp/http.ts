@@ -141,6 +141,11 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
     });
   });
 
+  // A client must send its whole request promptly (a slow, never-finished body would otherwise hold a socket for
+  // Node's default 300 s). Only receiving the request is bounded: a response may wait minutes for a human.
+  httpServer.headersTimeout = 10_000;
+  httpServer.requestTimeout = 30_000;
+
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(0, '127.0.0.1', () => {
