@@ -1,0 +1,134 @@
+// `npm run bench`: every benchmark on deterministic generated data; prints a Markdown table and writes
+// reports/bench.json. Figures are ratios measured side by side in one run, or medians of repeated runs.
+// Options: --only <name>[,<name>…] runs a subset; BENCH_APPLY_RUNS (default 3) repeats apply_throughput.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildProduction, measureInExtensionHost } from './activation';
+import { benchmarkApply } from './apply';
+import { generateLargeReport } from './generate';
+import { describeMachine, machineLine } from './machine';
+import { benchmarkMcp } from './mcp';
+import { benchmarkParse } from './parse';
+import { benchmarkQueries } from './query';
+
+type Figures = Record<string, unknown>;
+interface Row {
+  benchmark: string;
+  figure: string;
+  value: string;
+  target: string;
+  met: string;
+}
+
+const benchmarks = ['large_cluster_simulation', 'caching_performance', 'apply_throughput', 'concurrent_request_handling', 'memory_usage_optimization', 'activation'] as const;
+type Benchmark = (typeof benchmarks)[number];
+
+function selected(): Set<Benchmark> {
+  const index = process.argv.indexOf('--only');
+  if (index < 0) return new Set(benchmarks);
+  const names = (process.argv[index + 1] ?? '').split(',').filter(Boolean);
+  for (const name of names) if (!(benchmarks as readonly string[]).includes(name)) throw new Error(`unknown benchmark ${name}; one of ${benchmarks.join(', ')}`);
+  return new Set(names as Benchmark[]);
+}
+
+function check(value: number, target: number, direction: '<=' | '>=' | '<' | '=='): string {
+  const met = direction === '<=' ? value <= target : direction === '>=' ? value >= target : direction === '<' ? value < target : value === target;
+  return met ? 'yes' : 'NO';
+}
+
+async function main(): Promise<void> {
+  const only = selected();
+  const machine = await describeMachine();
+  console.log(`machine: ${machineLine(machine)}; load average at start ${machine.loadAverageAtStart.join(' ')}`);
+  if ((machine.loadAverageAtStart[0] ?? 0) > machine.cores) console.log(`warning: load average ${machine.loadAverageAtStart[0]} > ${machine.cores} cores; timings will be noisy`);
+  const results: Record<string, Figures> = {};
+  const rows: Row[] = [];
+  const row = (benchmark: string, figure: string, value: number | string, target: string, met: string) => rows.push({ benchmark, figure, value: String(value), target, met });
+  const workDir = mkdtempSync(path.join(tmpdir(), 'krr-bench-'));
+  try {
+    const large = generateLargeReport({ scans: 5000, seed: 42 });
+    const reportFile = path.join(workDir, 'krr-5000.json');
+    writeFileSync(reportFile, large.text);
+    console.log(`generated: 5,000 scans, ${large.workloads} workloads, ${(Buffer.byteLength(large.text) / 1024 / 1024).toFixed(1)} MB`);
+
+    if (only.has('large_cluster_simulation')) {
+      console.log('large_cluster_simulation…');
+      const figures = await benchmarkParse({ text: large.text, file: reportFile, workloads: large.workloads, scans: 5000 });
+      results.large_cluster_simulation = { ...figures };
+      row('large_cluster_simulation', 'parseReport / JSON.parse (median)', `${figures.ratio_vs_json_parse}×`, '≤ 3×', check(figures.ratio_vs_json_parse, 3, '<='));
+      row('large_cluster_simulation', 'peak RSS, one parse in a fresh process', `${figures.peak_rss_mb} MB`, '≤ 250 MB', check(figures.peak_rss_mb, 250, '<='));
+    }
+    if (only.has('caching_performance')) {
+      console.log('caching_performance…');
+      const figures = await benchmarkQueries(reportFile);
+      results.caching_performance = { ...figures };
+      row('caching_performance', 'listRecommendations p50', `${figures.p50_ms} ms`, '', '');
+      row('caching_performance', 'listRecommendations p99', `${figures.p99_ms} ms`, '≤ 20 ms', check(figures.p99_ms, 20, '<='));
+    }
+    if (only.has('apply_throughput')) {
+      console.log('apply_throughput… (200 Deployments, 20 ms latency; a few minutes)');
+      const figures = await benchmarkApply({ runs: Number(process.env.BENCH_APPLY_RUNS ?? 3) });
+      results.apply_throughput = { ...figures };
+      row('apply_throughput', `apply (approval → verified), concurrency ${figures.concurrency}`, `${figures.apply_ms} ms`, '', '');
+      row('apply_throughput', 'sequential kubectl patch baseline', `${figures.baseline_sequential_patch_ms} ms`, '', '');
+      row('apply_throughput', 'apply speed-up vs sequential', `${figures.speedup_vs_sequential}×`, '≥ 4×', check(figures.speedup_vs_sequential, 4, '>='));
+      row('apply_throughput', 'proposal / sequential baseline', `${figures.propose_vs_sequential}×`, '≤ 2×', check(figures.propose_vs_sequential, 2, '<='));
+    }
+    if (only.has('concurrent_request_handling')) {
+      console.log('concurrent_request_handling…');
+      const figures = await benchmarkMcp(reportFile);
+      results.concurrent_request_handling = { ...figures };
+      row('concurrent_request_handling', '20 clients × 50 calls, p50', `${figures.p50_ms} ms`, '', '');
+      row('concurrent_request_handling', '20 clients × 50 calls, p99', `${figures.p99_ms} ms`, '', '');
+      row('concurrent_request_handling', 'errors', figures.errors, '0', check(figures.errors, 0, '=='));
+    }
+    if (only.has('activation') || only.has('memory_usage_optimization')) {
+      console.log('activation / memory_usage_optimization… (production build, then code-server)');
+      const build = await buildProduction();
+      try {
+        results.activation = { bundle_bytes: build.figures.bundle_bytes, cli_bundle_bytes: build.figures.cli_bundle_bytes };
+        row('activation', 'dist/extension.js (--production)', `${(build.figures.bundle_bytes / 1024 / 1024).toFixed(2)} MB`, '< 1.5 MB', check(build.figures.bundle_bytes, 1.5 * 1024 * 1024, '<'));
+        const host = await measureInExtensionHost(build.dir, reportFile);
+        if ('figures' in host) {
+          const f = host.figures;
+          Object.assign(results.activation, { ms: f.ms, require_ms: f.require_ms, vscode: f.vscode });
+          results.memory_usage_optimization = { host_rss_before_mb: f.host_rss_before_mb, host_rss_after_mb: f.host_rss_after_mb, rss_delta_mb: f.rss_delta_mb, heap_used_delta_mb: f.heap_used_delta_mb, activation_heap_delta_mb: f.activation_heap_delta_mb, load_report_ms: f.load_report_ms };
+          row('activation', `activate() incl. loading the bundle (VS Code ${f.vscode})`, `${f.ms} ms`, '< 50 ms', check(f.ms, 50, '<'));
+          row('activation', 'of which loading the bundle', `${f.require_ms} ms`, '', '');
+          row('memory_usage_optimization', 'extension host RSS growth: activate + 5,000-scan report + review panel', `${f.rss_delta_mb} MB`, '', '');
+          row('memory_usage_optimization', 'extension host heap growth (after GC)', `${f.heap_used_delta_mb} MB`, '', '');
+        } else {
+          Object.assign(results.activation, { ms: null, not_measured: host.notMeasured });
+          results.memory_usage_optimization = { not_measured: host.notMeasured };
+          row('activation', 'activate()', 'not measured', '< 50 ms', '—');
+          row('memory_usage_optimization', 'extension host memory', 'not measured', '', '—');
+        }
+      } finally {
+        rmSync(build.dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const table = [
+    '| benchmark | figure | value | target | met? |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.benchmark} | ${r.figure} | ${r.value} | ${r.target} | ${r.met} |`),
+  ].join('\n');
+  const loadAtEnd = loadavg().map((value) => Math.round(value * 100) / 100);
+  console.log(`\n${table}\n\nMachine: ${machineLine(machine)}; load average ${machine.loadAverageAtStart[0]} at start, ${loadAtEnd[0]} at end.`);
+  const reports = path.join(__dirname, '..', 'reports');
+  mkdirSync(reports, { recursive: true });
+  writeFileSync(path.join(reports, 'bench.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadAtEnd }, ...results }, null, 2)}\n`);
+  console.log(`written: ${path.relative(process.cwd(), path.join(reports, 'bench.json'))}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);
