@@ -26,14 +26,14 @@ async function main(): Promise<number> {
   for (const file of files) {
     const test = await loadUiTest(path.join(e2eRoot, 'ui', file));
     const extensionPath = path.resolve(test.extensionPath ?? repoRoot);
-    let vsix = vsixByFolder.get(extensionPath);
-    if (!vsix) {
-      vsix = await packageExtension(extensionPath, runDir);
-      vsixByFolder.set(extensionPath, vsix);
-    }
     const testStarted = Date.now();
     const outDir = path.join(runDir, path.basename(file, '.ui.ts'));
     try {
+      let vsix = vsixByFolder.get(extensionPath);
+      if (!vsix) {
+        vsix = await packageExtension(extensionPath, runDir);
+        vsixByFolder.set(extensionPath, vsix);
+      }
       await runUiTest(test, vsix, outDir);
       passed += 1;
       console.log(`  ✔ ${file}: ${test.title} (${seconds(testStarted)}s)`);
@@ -90,25 +90,33 @@ const shippedByDefault = ['package.json', 'dist', 'media', 'README.md', 'LICENSE
  */
 async function packageExtension(extensionPath: string, runDir: string): Promise<string> {
   const { execa } = await loadExeca();
-  if (extensionPath === repoRoot) {
-    await execa('node', ['esbuild.mjs', '--production'], { cwd: repoRoot, stdio: 'inherit', timeout: 120_000 });
-  }
-  const manifest = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8')) as {
+  const manifestFile = path.join(extensionPath, 'package.json');
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
     name: string;
     version: string;
     files?: string[];
+    scripts?: Record<string, string>;
   };
+  // vsce would run the prepublish script inside the stage, where the sources are not: run it here instead.
+  if (manifest.scripts?.['vscode:prepublish']) {
+    await execa('npm', ['run', '--silent', 'vscode:prepublish'], { cwd: extensionPath, stdio: 'inherit', timeout: 180_000 });
+  } else if (extensionPath === repoRoot) {
+    await execa('node', ['esbuild.mjs', '--production'], { cwd: repoRoot, stdio: 'inherit', timeout: 180_000 });
+  }
   const stage = path.join(runDir, `stage-${manifest.name}`);
-  const shipped = extensionPath === repoRoot ? ['package.json', ...(manifest.files ?? shippedByDefault)] : fs.readdirSync(extensionPath);
+  const shipped = extensionPath === repoRoot ? (manifest.files ?? shippedByDefault) : fs.readdirSync(extensionPath);
   for (const entry of new Set(shipped)) {
-    if (extensionPath !== repoRoot && ['out', 'integration', 'node_modules'].includes(entry)) continue;
+    if (entry === 'package.json' || (extensionPath !== repoRoot && ['out', 'integration', 'node_modules'].includes(entry))) continue;
     const source = path.join(extensionPath, entry);
     if (fs.existsSync(source)) fs.cpSync(source, path.join(stage, entry), { recursive: true, filter: (file) => !file.endsWith('.map') });
   }
+  const { scripts: _scripts, ...stagedManifest } = manifest;
+  fs.mkdirSync(stage, { recursive: true });
+  fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(stagedManifest, null, 2) + '\n');
   const vsix = path.join(runDir, `${manifest.name}-${manifest.version}.vsix`);
   const result = await execa(
     node24,
-    [vsceEntry, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', vsix],
+    [vsceEntry, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', vsix],
     { cwd: stage, all: true, reject: false, timeout: 120_000 },
   );
   fs.rmSync(stage, { recursive: true, force: true });

@@ -80,17 +80,30 @@ export class Workbench {
     return file;
   }
 
-  /** Runs a command from the palette by its exact title ("Category: Title" as shown). */
-  async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
+  /**
+   * Runs a command from the palette by its exact title ("Category: Title" as shown). Commands appear only once
+   * their contribution or extension has loaded, so the palette is reopened until the title shows up (bounded).
+   */
+  async runCommand(title: string, timeoutMs = this.timeoutMs): Promise<void> {
     const input = this.page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
     const row = this.page
       .locator('.quick-input-widget .monaco-list-row')
       .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) })
       .first();
-    await row.waitFor({ state: 'visible' });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: Math.max(1_000, deadline - Date.now()) });
+      await input.fill(`>${title}`);
+      try {
+        await row.waitFor({ state: 'visible', timeout: Math.min(3_000, Math.max(1, deadline - Date.now())) });
+        break;
+      } catch (error) {
+        await this.page.keyboard.press('Escape');
+        if (Date.now() >= deadline) throw new Error(`command "${title}" not in the palette after ${timeoutMs} ms`, { cause: error });
+        await input.waitFor({ state: 'hidden' });
+      }
+    }
     await row.click();
     await input.waitFor({ state: 'hidden' });
   }
