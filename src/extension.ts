@@ -75,7 +75,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     updateStatus();
   };
 
-  // Built on first use: the constructor reads settings, and a bad setting must surface as a message, not a failed activation.
+  // Built on first use, so activation creates no state directory and a bad setting surfaces on the first command.
   let session: Session | undefined;
   const getSession = (): Session => {
     if (session) return session;
