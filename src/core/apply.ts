@@ -15,6 +15,8 @@ import type { ApplyOutcome, ObjectOutcome, RolloutReport } from './session/model
 /** The part of the kubectl runner that apply needs (the real one is `Kubectl`). */
 export interface ClusterAccess {
   getObject(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject>;
+  /** Several objects of one kind in one namespace at once; throws if any cannot be read. */
+  getObjects(kind: ObjectRef['kind'], namespace: string, names: readonly string[], signal?: AbortSignal): Promise<KubeObject[]>;
   patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<KubeObject>;
   rolloutStatus(ref: ObjectRef, timeoutSeconds: number, signal?: AbortSignal): Promise<{ ok: boolean; message: string }>;
 }
@@ -36,12 +38,10 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   const auditObjects = (objects: readonly ObjectChange[]) => objects.map((o) => ({ namespace: o.namespace, kind: o.kind, name: o.name, resourceVersion: o.resourceVersion }));
 
   // 1. Re-read every target; anything that moved since the proposal makes the whole plan stale (nothing written).
-  const live = await mapBounded(plan.objects, deps.concurrency, async (object) => {
-    try {
-      return { object, live: await deps.cluster.getObject(refOf(object), deps.signal) };
-    } catch (error) {
-      return { object, error: describeError(error) };
-    }
+  const reread = await readLiveObjects(deps.cluster, plan.objects.map(refOf), deps.concurrency, deps.signal);
+  const live = plan.objects.map((object, index) => {
+    const entry = reread[index] as ReadResult;
+    return 'live' in entry ? { object, live: entry.live } : { object, error: entry.error };
   });
   const moved = live.filter((entry) => 'error' in entry || entry.live.metadata.resourceVersion !== entry.object.resourceVersion);
   if (moved.length > 0) {
@@ -137,14 +137,9 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   }
 
   // 5. Verify: every written object now has exactly the proposed resources.
-  const verification = await mapBounded(states, deps.concurrency, async (state) => {
-    try {
-      const after = await deps.cluster.getObject(refOf(state.object), deps.signal);
-      return sameContainers(after, state.object);
-    } catch {
-      return false;
-    }
-  });
+  const verification = (await readLiveObjects(deps.cluster, states.map((state) => refOf(state.object)), deps.concurrency, deps.signal)).map((entry, index) =>
+    'live' in entry ? sameContainers(entry.live, (states[index] as WriteState).object) : false,
+  );
   const verified = verification.every(Boolean);
   const objects: ObjectOutcome[] = states.map((state) => ({ ...identityOf(state.object), result: 'written', ...(state.resourceVersion ? { resourceVersion: state.resourceVersion } : {}) }));
   const unhealthy = rollouts.filter((rollout) => !rollout.healthy);
@@ -243,6 +238,52 @@ function refOf(object: ObjectChange): ObjectRef {
 
 function identityOf(object: { namespace: string; kind: string; name: string }): { namespace: string; kind: string; name: string } {
   return { namespace: object.namespace, kind: object.kind, name: object.name };
+}
+
+export type ReadResult = { live: KubeObject } | { error: string };
+
+/** Names per batched read: bounds one kubectl process's run time (it GETs the names one by one). */
+const readBatchSize = 10;
+
+/**
+ * Reads objects in as few kubectl processes as possible (one per kind, namespace and batch of names), in
+ * the order of `refs`. A batch that fails is read again object by object, so each object gets its own error.
+ */
+export async function readLiveObjects(cluster: ClusterAccess, refs: readonly ObjectRef[], concurrency: number, signal?: AbortSignal): Promise<ReadResult[]> {
+  const groups = new Map<string, number[]>();
+  refs.forEach((ref, index) => {
+    const key = `${ref.kind}\u0000${ref.namespace}`;
+    const group = groups.get(key) ?? [];
+    group.push(index);
+    groups.set(key, group);
+  });
+  const batches: number[][] = [];
+  for (const group of groups.values()) for (let start = 0; start < group.length; start += readBatchSize) batches.push(group.slice(start, start + readBatchSize));
+  const results = new Array<ReadResult>(refs.length);
+  const retry: number[] = [];
+  await mapBounded(batches, concurrency, async (batch) => {
+    const first = refs[batch[0] as number] as ObjectRef;
+    const names = batch.map((index) => (refs[index] as ObjectRef).name);
+    try {
+      const objects = await cluster.getObjects(first.kind, first.namespace, names, signal);
+      const byName = new Map(objects.map((object) => [object.metadata.name, object]));
+      if (names.every((name) => byName.has(name))) {
+        for (const index of batch) results[index] = { live: byName.get((refs[index] as ObjectRef).name) as KubeObject };
+        return;
+      }
+    } catch {
+      // read again one by one below: each object gets its own error message
+    }
+    retry.push(...batch);
+  });
+  await mapBounded(retry, concurrency, async (index) => {
+    try {
+      results[index] = { live: await cluster.getObject(refs[index] as ObjectRef, signal) };
+    } catch (error) {
+      results[index] = { error: describeError(error) };
+    }
+  });
+  return results;
 }
 
 /** Runs `task` over `items` with at most `limit` in flight, keeping the order of results. */

@@ -223,6 +223,20 @@ export class Kubectl {
     return parseJson(stdout, kubeObjectSchema, this.argv(args), `a ${ref.kind}`);
   }
 
+  /**
+   * Several named objects of one kind in one namespace, in one kubectl process (kubectl start-up, not the
+   * API server, dominates a single get). Throws if any of them cannot be read; callers fall back to getObject.
+   */
+  async getObjects(kind: ObjectRef['kind'], namespace: string, names: readonly string[], signal?: AbortSignal): Promise<KubeObject[]> {
+    for (const name of names) assertRef({ kind, namespace, name });
+    if (names.length === 0) return [];
+    const args = ['get', kubectlResource(kind), ...names, '-n', namespace, '-o', 'json'];
+    const { stdout } = await this.run(args, signal);
+    // One name prints the object itself; several print a List.
+    const printed = parseJson(stdout, z.union([listSchema, kubeObjectSchema]), this.argv(args), `${kind} objects`);
+    return 'items' in printed && Array.isArray(printed.items) ? (printed.items as KubeObject[]) : [printed as KubeObject];
+  }
+
   async listObjects(kind: 'HorizontalPodAutoscaler' | WorkloadKind, namespace: string, signal?: AbortSignal): Promise<KubeObject[]> {
     assertDnsLabel(namespace, 'namespace');
     const args = ['get', kubectlResource(kind), '-n', namespace, '-o', 'json'];

@@ -1,7 +1,7 @@
 // Selection + live objects -> a checked plan: built, policy-checked and validated by a server-side dry-run.
 import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from '../apply';
-import { mapBounded } from '../apply';
+import { mapBounded, readLiveObjects, type ReadResult } from '../apply';
 import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';
 import type { KubeObject } from '../kube/object';
@@ -52,19 +52,22 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     return pending;
   };
 
+  const supported = (target: PlanTarget) => Boolean(containersPathByKind[target.ref.kind]) && target.ref.kind !== 'Rollout';
+  // All live objects first, batched per namespace: one kubectl process per batch instead of one per object.
+  const readable = targets.filter(supported);
+  const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), input.settings.applyConcurrency, input.signal);
+  const liveByTarget = new Map<PlanTarget, ReadResult>(readable.map((target, index) => [target, reads[index] as ReadResult]));
+
   const built = await mapBounded(targets, input.settings.applyConcurrency, async (target): Promise<ObjectChange | null> => {
     const { ref } = target;
     const refuse = (reasons: string[]) => {
       blocked.push({ namespace: ref.namespace, kind: ref.kind, name: ref.name, reasons });
       return null;
     };
-    if (!containersPathByKind[ref.kind] || ref.kind === 'Rollout') return refuse([`${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob).`]);
-    let live: KubeObject;
-    try {
-      live = await input.cluster.getObject(ref as ObjectRef, input.signal);
-    } catch (error) {
-      return refuse([`could not read the live object: ${(error as Error).message}`]);
-    }
+    const read = liveByTarget.get(target);
+    if (!supported(target) || !read) return refuse([`${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob).`]);
+    if ('error' in read) return refuse([`could not read the live object: ${read.error}`]);
+    const live: KubeObject = read.live;
     const patch = buildObjectPatch(live, ref, target.desired);
     const notes = [...target.notes];
     for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: `container ${missing} is in the report but not in the live object; skipped.` });
