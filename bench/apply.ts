@@ -2,7 +2,8 @@
 // through the real kubectl. Proposal (reads + server-side dry-runs) and approval→verified completion
 // (re-read, snapshot, writes with test ops, verification) against a naive sequential `kubectl patch` per
 // object on a fresh cluster, measured side by side in the same run.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startTestCluster } from '../test/support/kube-api-server';
@@ -27,7 +28,26 @@ export interface ApplyFigures {
   /** kubectl processes per phase (from the session log), to see where time goes. */
   kubectl_calls_propose: number;
   kubectl_calls_apply: number;
+  /** CPU time (user + system) of the kubectl processes, per process, during apply and during the baseline. */
+  kubectl_cpu_ms_per_process_apply: number | null;
+  kubectl_cpu_ms_per_process_baseline: number | null;
+  /**
+   * Best speed-up the cores allow when every kubectl process needs that much CPU: the baseline's time over
+   * (apply's kubectl CPU / cores). Shows whether a miss is the machine or the code.
+   */
+  cpu_bound_speedup_limit: number | null;
   verified: boolean;
+}
+
+/** CPU of waited-for child processes so far, in ms (Linux /proc; null elsewhere). */
+function childrenCpuMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // After "pid (comm) ", cutime and cstime are fields 16 and 17 of stat(5), i.e. indexes 13 and 14 here; in clock ticks (100/s).
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return null;
+  }
 }
 
 export async function benchmarkApply(options: { objects?: number; latencyMs?: number; runs?: number; concurrency?: number } = {}): Promise<ApplyFigures> {
@@ -40,6 +60,8 @@ export async function benchmarkApply(options: { objects?: number; latencyMs?: nu
   const baselineSamples: number[] = [];
   let callsPropose = 0;
   let callsApply = 0;
+  const applyCpu: number[] = [];
+  const baselineCpu: number[] = [];
   let verified = true;
   let concurrency = 0;
   for (let index = 0; index < runs; index += 1) {
@@ -60,10 +82,13 @@ export async function benchmarkApply(options: { objects?: number; latencyMs?: nu
       if (plan.objects.length !== count) throw new Error(`the plan has ${plan.objects.length} objects, expected ${count}; blocked: ${JSON.stringify(plan.blocked.slice(0, 3))}`);
 
       logStart = fixture.logs.length;
+      const cpuBefore = childrenCpuMs();
       started = performance.now();
       const outcome = await fixture.session.apply(plan.id, requester);
       applySamples.push(performance.now() - started);
       callsApply = countKubectl(fixture.logs.slice(logStart));
+      const cpuAfter = childrenCpuMs();
+      if (cpuBefore !== null && cpuAfter !== null) applyCpu.push((cpuAfter - cpuBefore) / callsApply);
       if (outcome.status !== 'applied') throw new Error(`apply ended ${outcome.status}: ${outcome.message}`);
       verified &&= outcome.verified && fixture.cluster.writes().length === count;
       // The naive tool writes the same values, without the test preconditions.
@@ -71,7 +96,10 @@ export async function benchmarkApply(options: { objects?: number; latencyMs?: nu
     } finally {
       await fixture.close();
     }
+    const cpuBefore = childrenCpuMs();
     baselineSamples.push(await sequentialPatch(fleet.objects, replaceOps, latencyMs));
+    const cpuAfter = childrenCpuMs();
+    if (cpuBefore !== null && cpuAfter !== null) baselineCpu.push((cpuAfter - cpuBefore) / replaceOps.length);
   }
   const proposeMs = median(proposeSamples);
   const applyMs = median(applySamples);
@@ -88,6 +116,9 @@ export async function benchmarkApply(options: { objects?: number; latencyMs?: nu
     propose_vs_sequential: round(proposeMs / baselineMs),
     kubectl_calls_propose: callsPropose,
     kubectl_calls_apply: callsApply,
+    kubectl_cpu_ms_per_process_apply: applyCpu.length > 0 ? round(median(applyCpu), 1) : null,
+    kubectl_cpu_ms_per_process_baseline: baselineCpu.length > 0 ? round(median(baselineCpu), 1) : null,
+    cpu_bound_speedup_limit: applyCpu.length > 0 ? round(baselineMs / ((median(applyCpu) * callsApply) / cpus().length)) : null,
     verified,
   };
 }

@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       row('apply_throughput', `apply (approval → verified), concurrency ${figures.concurrency}`, `${figures.apply_ms} ms`, '', '');
       row('apply_throughput', 'sequential kubectl patch baseline', `${figures.baseline_sequential_patch_ms} ms`, '', '');
       row('apply_throughput', 'apply speed-up vs sequential', `${figures.speedup_vs_sequential}×`, '≥ 4×', check(figures.speedup_vs_sequential, 4, '>='));
+      if (figures.cpu_bound_speedup_limit !== null) row('apply_throughput', `limit set by kubectl CPU (${figures.kubectl_cpu_ms_per_process_apply} ms/process × ${figures.kubectl_calls_apply} processes / cores)`, `${figures.cpu_bound_speedup_limit}×`, '', '');
       row('apply_throughput', 'proposal / sequential baseline', `${figures.propose_vs_sequential}×`, '≤ 2×', check(figures.propose_vs_sequential, 2, '<='));
     }
     if (only.has('concurrent_request_handling')) {
