@@ -74,7 +74,7 @@ export async function measureInExtensionHost(buildDir: string, reportFile: strin
       extensionPath: extensionDir,
       testsPath: path.join(runnerDir, 'index.js'),
       outDir,
-      env: { KRR_BENCH_OUT: outFile, KRR_BENCH_REPORT: reportFile },
+      env: { KRR_BENCH_OUT: outFile, KRR_BENCH_REPORT: reportFile, ...(process.env.KRR_BENCH_PROFILE ? { KRR_BENCH_PROFILE: process.env.KRR_BENCH_PROFILE } : {}) },
       timeoutMs: 180_000,
     });
     if (code !== 0 || !existsSync(outFile)) return { notMeasured: `the extension-host run failed (exit ${code}); logs in ${outDir}` };

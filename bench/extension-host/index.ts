@@ -2,6 +2,7 @@
 // extension's activation, then loads the 5,000-scan report, opens the review panel and reads the host's memory.
 // Writes its figures as JSON to KRR_BENCH_OUT.
 import { writeFileSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -32,9 +33,22 @@ export async function run(): Promise<void> {
   await settle(1000);
   const before = memory();
   // Module load + activate(), as the extension host does it on the first activation event.
+  // KRR_BENCH_PROFILE=<file>: a CPU profile of the activation (slows it down; the time is then not comparable).
+  const profileFile = process.env.KRR_BENCH_PROFILE;
+  const inspector = profileFile ? new InspectorSession() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
   const started = performance.now();
   const api = await extension.activate();
   const activationMs = performance.now() - started;
+  if (inspector && profileFile) {
+    const { profile } = await inspector.post('Profiler.stop');
+    writeFileSync(profileFile, JSON.stringify(profile));
+    inspector.disconnect();
+  }
   if (!api) throw new Error('activate() returned no test API (not in extension-test mode?)');
   await settle(500);
   const activated = memory();
