@@ -1,4 +1,4 @@
-// The krr stand-in must behave like krr v1.29.0 as /work/shared/krr/README.md describes it, since every
+// The krr stand-in must behave like krr v1.29.0 as docs/krr-facts.md describes it, since every
 // krr-facing test trusts it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

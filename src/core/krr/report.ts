@@ -1,5 +1,5 @@
 // krr's JSON report (`krr simple|simple_limit -f json`, v1.x): one zod schema, and its normalisation
-// into our Report (model.ts). Facts from /work/shared/krr/README.md (krr v1.29.0 source).
+// into our Report (model.ts). Facts from docs/krr-facts.md (krr v1.29.0 source).
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';

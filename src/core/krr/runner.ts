@@ -1,5 +1,5 @@
 // Runs krr (robusta-dev/krr, a Python CLI) with an argument array, never a shell, and turns its exit
-// code and stderr into a Report or a KrrError that says what to do. Facts: /work/shared/krr/README.md.
+// code and stderr into a Report or a KrrError that says what to do. Facts: docs/krr-facts.md.
 import type { Report, WorkloadKind } from './model';
 import { ReportParseError, parseReport } from './report';
 

@@ -1,5 +1,5 @@
 // A stand-in for robusta-dev/krr v1.29.0 (which cannot be installed here): same subcommands, flags,
-// stdout/stderr split, exit codes and messages as /work/shared/krr/README.md describes.
+// stdout/stderr split, exit codes and messages as docs/krr-facts.md describes.
 // Environment knobs (tests only):
 //   KRR_STANDIN_REPORT=<file>        report to start from (default: the sample report beside this file)
 //   KRR_STANDIN_FROM_CLUSTER=1       read allocations from the live objects (-k/-c kubeconfig, bearer token)
