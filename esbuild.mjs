@@ -5,8 +5,18 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 /** One bundle per entry point: the extension host loads the first, a terminal or MCP client runs the second. */
+// The engine (core, MCP SDK, zod) is its own bundle, required by the extension on first use: activation
+// then loads only the thin editor layer.
+const engineExternal = {
+  name: 'engine-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/engine\.js$/ }, () => ({ path: './engine.js', external: true }));
+  },
+};
+
 const entries = [
-  { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', plugins: [engineExternal] },
+  { entryPoints: ['src/engine.ts'], outfile: 'dist/engine.js' },
   { entryPoints: ['src/cli.ts'], outfile: 'dist/krr-mcp.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 

@@ -2,7 +2,7 @@
 // the MCP provider and Claude Code's discovery file. Activation is cheap: no process runs and no port opens here.
 import { mkdirSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { Session } from './core/session/session';
+import type { Session } from './core/session/session';
 import type { SessionSettings } from './core/session/settings';
 import { modalApprovalDialog, EditorApprover, type ApprovalDialog } from './editor/approver';
 import { discoveryPath, removeDiscoveryFile, setUpClaudeCode, writeDiscoveryFile } from './editor/claudeCode';
@@ -10,9 +10,9 @@ import { prometheusSecretKey, registerAuditDocument, registerCommands, showProbl
 import { PlanDiff } from './editor/diff';
 import { KrrMcpServerProvider, LazyHost, mcpProviderId } from './editor/mcpProvider';
 import { ReviewPanel } from './editor/reviewPanel';
-import { readSessionSettings } from './editor/settings';
+import { loadEngine } from './editor/engine';
+import { decideReadOnly } from './editor/trust';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
-import { startHttpHost } from './mcp/http';
 
 /** Returned by activate() only in extension-test mode: the seam that answers the approval dialog in tests. */
 export interface KrrTestApi {
@@ -40,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const discoveryFile = folder ? discoveryPath(globalStorage, folder.toString()) : undefined;
 
-  const settings = () => readSessionSettings((key) => vscode.workspace.getConfiguration('krr').get(key), vscode.workspace.isTrusted);
+  const settings = () => loadEngine().readSessionSettings((key) => vscode.workspace.getConfiguration('krr').get(key), vscode.workspace.isTrusted);
   const readOnly = (): { readOnly: boolean; reason: string | null } => {
     try {
       const current = settings();
@@ -57,17 +57,15 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   const recommendations = new RecommendationTree(() => session);
   const snapshots = new SnapshotTree(() => session);
   const status = new ContextStatus();
+  // The status bar reads raw configuration (no schema): it is drawn at activation, before the engine loads.
   const updateStatus = () => {
     const reportId = session?.latestReportId();
     const cluster = reportId ? (session?.reportSummary(reportId).cluster ?? null) : null;
-    let configured: string | null;
-    try {
-      configured = settings().context ?? null;
-    } catch {
-      configured = null;
-    }
-    void vscode.commands.executeCommand('setContext', 'krr.readOnly', readOnly().readOnly);
-    status.update(cluster ?? configured, readOnly());
+    const configuration = vscode.workspace.getConfiguration('krr');
+    const configured = configuration.get<string>('context') || null;
+    const gate = decideReadOnly(vscode.workspace.isTrusted, configuration.get('readOnly') === true);
+    void vscode.commands.executeCommand('setContext', 'krr.readOnly', gate.readOnly);
+    status.update(cluster ?? configured, { readOnly: gate.readOnly, reason: gate.readOnlyReason ?? null });
   };
   const refreshViews = () => {
     recommendations.refresh();
@@ -80,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   const getSession = (): Session => {
     if (session) return session;
     mkdirSync(stateDir, { recursive: true });
-    const created = new Session({
+    const created = new (loadEngine().Session)({
       settings,
       approver,
       stateDir,
@@ -93,7 +91,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   };
 
   const host = new LazyHost(async () => {
-    const started = await startHttpHost(getSession(), {
+    const started = await loadEngine().startHttpHost(getSession(), {
       version: String(context.extension.packageJSON.version ?? '0.0.0'),
       readOnly: readOnly().readOnly,
       ...(folder ? { workspaceRoot: folder.fsPath } : {}),

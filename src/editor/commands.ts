@@ -1,10 +1,10 @@
 // Every `KRR: …` command, registered in one place; each is a few lines that delegate to the session.
 import * as vscode from 'vscode';
-import { listContexts } from '../core/kube/kubectl';
 import type { Plan } from '../core/plan/model';
 import type { ApplyOutcome, Requester } from '../core/session/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
+import { loadEngine } from './engine';
 import { explainProblem, type ProblemAction } from './problem';
 import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
@@ -146,7 +146,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.scan': guard(async () => {
       const settings = host.settings();
       const session = host.session();
-      const contexts = await listContexts({ kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) });
+      const contexts = await loadEngine().listContexts({ kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) });
       if (contexts.names.length === 0) {
         showProblem(new Error('No context is set: the kubeconfig has no contexts. Point krr.kubeconfig at a kubeconfig with a context.'), host.output);
         return;

@@ -1,22 +1,15 @@
 // `krr.*` settings -> SessionSettings. Pure (no `vscode` import) so the trust decision is testable anywhere.
 import { parseSessionSettings, type SessionSettings } from '../core/session/settings';
+import { decideReadOnly } from './trust';
+
+export { decideReadOnly, readOnlySettingReason, untrustedReason } from './trust';
 
 /** Reads one setting by its key below `krr.` (e.g. `policy.maxIncreasePercent`). */
 export type SettingReader = (key: string) => unknown;
 
-export const untrustedReason = 'workspace is not trusted';
-export const readOnlySettingReason = 'the setting krr.readOnly is on';
-
 /** VS Code offers "" and null as "unset" for optional settings; the core wants the key absent. */
 function optional(value: unknown): unknown {
   return value === '' || value === null ? undefined : value;
-}
-
-/** Every write is disabled in an untrusted workspace; scans still work (untrustedWorkspaces: limited). */
-export function decideReadOnly(trusted: boolean, readOnlySetting: boolean): { readOnly: boolean; readOnlyReason?: string } {
-  if (!trusted) return { readOnly: true, readOnlyReason: untrustedReason };
-  if (readOnlySetting) return { readOnly: true, readOnlyReason: readOnlySettingReason };
-  return { readOnly: false };
 }
 
 /** Builds the raw settings object from `krr.*` keys, then validates it; throws SettingsError naming the key. */
