@@ -251,7 +251,9 @@
     render();
     selectionChanged();
   });
-  $('preview').addEventListener('click', () => vscode.postMessage({ type: 'preview', workloads: selectedWorkloads() }));
+  $('preview').addEventListener('click', () => vscode.postMessage({ type: 'preview', workloads: selectedWorkloads(), includeLimits: $('include-limits').checked }));
+  // A plan covers requests only or requests and limits: changing the choice needs a new preview.
+  $('include-limits').addEventListener('change', selectionChanged);
   $('apply').addEventListener('click', () => vscode.postMessage({ type: 'apply' }));
   for (const button of document.querySelectorAll('[data-command]')) {
     button.addEventListener('click', () => vscode.postMessage({ type: 'command', command: button.getAttribute('data-command') }));

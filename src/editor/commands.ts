@@ -89,9 +89,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       }
     };
 
-  const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester): Promise<Plan> => {
+  const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester, includeLimits = false): Promise<Plan> => {
     const session = host.session();
-    const plan = await withCancellableProgress(`KRR: previewing ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) => session.propose({ reportId, workloads }, requester, signal));
+    const plan = await withCancellableProgress(`KRR: previewing ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) => session.propose({ reportId, workloads, includeLimits }, requester, signal));
     const blocked = plan.blocked.map((item) => `${item.namespace}/${item.name}: ${item.reasons.join('; ')}`);
     if (plan.objects.length === 0) {
       void vscode.window.showWarningMessage(`KRR: nothing to change.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`);
@@ -113,9 +113,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
   };
 
   const reviewActions: ReviewActions = {
-    preview: async (reportId, workloads) => {
+    preview: async (reportId, workloads, options) => {
       try {
-        return await preview(reportId, workloads, reviewPanel);
+        return await preview(reportId, workloads, reviewPanel, options.includeLimits);
       } catch (error) {
         if (isAbort(error)) return 'cancelled';
         showProblem(error, host.output);

@@ -19,7 +19,7 @@ export interface WorkloadRef {
 
 export interface ReviewActions {
   /** Proposes the selected workloads (the session opens the diff); a string says why it failed (also notified). */
-  preview(reportId: string, workloads: WorkloadRef[]): Promise<Plan | string>;
+  preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean }): Promise<Plan | string>;
   apply(planId: string): Promise<ApplyOutcome | string>;
   isReadOnly(): { readOnly: boolean; reason: string | null };
 }
@@ -27,7 +27,7 @@ export interface ReviewActions {
 type Incoming =
   | { type: 'ready' }
   | { type: 'selection'; workloads: WorkloadRef[] }
-  | { type: 'preview'; workloads: WorkloadRef[] }
+  | { type: 'preview'; workloads: WorkloadRef[]; includeLimits: boolean }
   | { type: 'apply' }
   | { type: 'command'; command: 'krr.scan' | 'krr.openReport' };
 
@@ -48,8 +48,9 @@ function parseIncoming(message: unknown): Incoming | undefined {
     case 'apply':
       return { type: record.type };
     case 'selection':
-    case 'preview':
       return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads } : undefined;
+    case 'preview':
+      return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads, includeLimits: record.includeLimits === true } : undefined;
     case 'command':
       return record.command === 'krr.scan' || record.command === 'krr.openReport' ? { type: 'command', command: record.command } : undefined;
     default:
@@ -140,7 +141,7 @@ export class ReviewPanel implements vscode.Disposable {
         if (!this.reportId) return;
         this.selection = message.workloads;
         this.post({ type: 'busy', message: `Previewing ${message.workloads.length} workloads…` });
-        const plan = await this.actions.preview(this.reportId, message.workloads);
+        const plan = await this.actions.preview(this.reportId, message.workloads, { includeLimits: message.includeLimits });
         if (typeof plan === 'string') {
           this.planId = null;
           this.post({ type: 'plan', plan: null, error: plan });
@@ -220,6 +221,7 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <button type="button" id="select-none" class="secondary">Clear selection</button>
     <span id="totals" role="status" aria-live="polite"></span>
     <span class="spacer"></span>
+    <label title="Also change limits (krr's limit recommendations); without it only requests change, and a request above its limit is blocked."><input type="checkbox" id="include-limits"> Include limits</label>
     <button type="button" id="preview" disabled>Preview</button>
     <button type="button" id="apply" disabled>Apply…</button>
   </div>
