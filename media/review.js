@@ -204,7 +204,7 @@
       } else {
         state.planReady = plan.objects > 0;
         const blocked = plan.blocked.length ? ' ' + plan.blocked.length + ' blocked: ' + plan.blocked.map((item) => item.workload + ' (' + item.reasons.join('; ') + ')').join(', ') + '.' : '';
-        showPlanText('Plan ' + plan.id.slice(0, 8) + ': ' + plan.objects + ' objects, risk ' + plan.risk + ', monthly Δ ' + money(plan.monthlyCostDelta) + '. The diff is open.' + blocked, plan.objects > 0 ? '' : 'error');
+        showPlanText(plan.id + ': ' + plan.objects + ' objects, risk ' + plan.risk + ', monthly Δ ' + money(plan.monthlyCostDelta) + '. The diff is open.' + blocked, plan.objects > 0 ? '' : 'error');
       }
       renderTotals();
     } else if (message.type === 'outcome') {

@@ -98,7 +98,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     } else {
       const buttons = host.readOnly().readOnly ? [] : ['Apply…'];
       void vscode.window
-        .showInformationMessage(`KRR: plan ${plan.id.slice(0, 8)} — ${plan.objects.length} objects, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
+        .showInformationMessage(`KRR: ${plan.id} — ${plan.objects.length} objects, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
         .then((choice) => (choice ? vscode.commands.executeCommand('krr.applyPlan', plan.id) : undefined));
     }
     return plan;
@@ -222,7 +222,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
           return;
         }
         const pick = await vscode.window.showQuickPick(
-          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${snapshot.objects} objects · plan ${snapshot.planId.slice(0, 8)}`, id: snapshot.id })),
+          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${snapshot.objects} objects · ${snapshot.planId}`, id: snapshot.id })),
           { title: 'KRR: roll back to the state before…' },
         );
         snapshotId = pick?.id;

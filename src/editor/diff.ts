@@ -15,7 +15,7 @@ export function objectDiffTitle(plan: Pick<Plan, 'context' | 'kind'>, object: Pi
 
 export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 'id'>): string {
   const right = plan.kind === 'apply' ? 'proposed' : 'restored';
-  return `KRR plan ${plan.id.slice(0, 8)}: ${plan.objects.length} objects — live ↔ ${right} · ${plan.context}`;
+  return `KRR ${plan.id}: ${plan.objects.length} objects — live ↔ ${right} · ${plan.context}`;
 }
 
 export class PlanDiff implements vscode.Disposable {
