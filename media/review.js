@@ -186,7 +186,7 @@
       state.busy = false;
       $('plan').hidden = true;
       const s = message.summary;
-      $('summary').textContent = s.source + (s.cluster ? ' · ' + s.cluster : '') + ' · strategy ' + s.strategy + ' · ' + s.workloads + ' workloads, ' + s.containers + ' containers · monthly Δ if all applied ' + money(s.monthlyCostDelta) + (s.errors.length ? ' · ' + s.errors.length + ' krr errors' : '');
+      $('summary').textContent = s.source + (s.cluster && !s.source.includes(s.cluster) ? ' · ' + s.cluster : '') + ' · strategy ' + s.strategy + ' · ' + s.workloads + ' workloads, ' + s.containers + ' containers · monthly Δ if all applied ' + money(s.monthlyCostDelta) + (s.errors.length ? ' · ' + s.errors.length + ' krr errors' : '');
       fillSelect($('f-namespace'), [...new Set(state.groups.map((group) => group.namespace))].sort());
       fillSelect($('f-kind'), [...new Set(state.groups.map((group) => group.kind))].sort());
       setReadOnly(message.readOnly);
