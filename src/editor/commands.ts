@@ -62,11 +62,11 @@ export function describeOutcome(outcome: ApplyOutcome): string {
   return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${written} objects written${outcome.verified ? ', verified' : ''})` : ''}`;
 }
 
-async function reportOutcome(outcome: ApplyOutcome): Promise<void> {
+/** Does not wait for the notification: the apply (and the review panel's "Waiting for your approval…") ends now. */
+function reportOutcome(outcome: ApplyOutcome): void {
   const text = `KRR: ${describeOutcome(outcome)}`;
   if (outcome.status === 'applied') {
-    const choice = await vscode.window.showInformationMessage(text, 'Show Snapshots');
-    if (choice) await vscode.commands.executeCommand('krr.snapshots.focus');
+    void vscode.window.showInformationMessage(text, 'Show Snapshots').then((choice) => (choice ? vscode.commands.executeCommand('krr.snapshots.focus') : undefined));
   } else if (outcome.status === 'declined') {
     void vscode.window.showInformationMessage(text);
   } else {
@@ -107,7 +107,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
   const apply = async (planId: string, requester: Requester): Promise<ApplyOutcome> => {
     const session = host.session();
     const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: waiting for approval' }, () => session.apply(planId, requester));
-    await reportOutcome(outcome);
+    reportOutcome(outcome);
     host.refreshViews();
     return outcome;
   };
@@ -230,7 +230,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       if (!snapshotId) return;
       const id = snapshotId;
       const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, palette));
-      await reportOutcome(outcome);
+      reportOutcome(outcome);
       host.refreshViews();
     }),
     'krr.showAuditLog': guard(async () => {
