@@ -60,7 +60,7 @@ export class RecommendationTree implements vscode.TreeDataProvider<Recommendatio
   getTreeItem(node: RecommendationNode): vscode.TreeItem {
     if (node.type === 'namespace') {
       const item = new vscode.TreeItem(node.namespace, vscode.TreeItemCollapsibleState.Collapsed);
-      item.description = `${node.workloads.length} workloads`;
+      item.description = `${node.workloads.length} ${node.workloads.length === 1 ? 'workload' : 'workloads'}`;
       item.iconPath = new vscode.ThemeIcon('symbol-namespace');
       item.contextValue = 'namespace';
       return item;
@@ -116,10 +116,10 @@ export class SnapshotTree implements vscode.TreeDataProvider<SnapshotNode>, vsco
   }
 
   getTreeItem(node: SnapshotNode): vscode.TreeItem {
-    const item = new vscode.TreeItem(new Date(node.createdAt).toLocaleString(), vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(snapshotLabel(new Date(node.createdAt)), vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     item.description = `${node.context} · ${node.objects} objects${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
-    item.tooltip = `Snapshot ${node.id}\nTaken before plan ${node.planId} in ${node.context}.\nRoll back: proposes restoring these ${node.objects} objects (needs your approval).`;
+    item.tooltip = `Snapshot ${node.id}\nTaken ${new Date(node.createdAt).toLocaleString()}, before plan ${node.planId} in ${node.context}.\nRoll back: proposes restoring these ${node.objects} objects (needs your approval).`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'snapshot';
     return item;
@@ -128,6 +128,12 @@ export class SnapshotTree implements vscode.TreeDataProvider<SnapshotNode>, vsco
   dispose(): void {
     this.changed.dispose();
   }
+}
+
+/** The side bar is narrow: today's snapshots show the time only, older ones a short date and time; the tooltip has the id. */
+export function snapshotLabel(created: Date, now: Date = new Date()): string {
+  if (created.toDateString() === now.toDateString()) return created.toLocaleTimeString();
+  return created.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }
 
 /** Status bar: the context the next scan/apply targets and whether writes are disabled; click scans. */
