@@ -229,7 +229,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       }
       if (!snapshotId) return;
       const id = snapshotId;
-      const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, palette));
+      // The inline action passes the tree node: the dialog and the audit log say where the request came from.
+      const requester: Requester = node ? { type: 'human', via: 'snapshots view' } : palette;
+      const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester));
       reportOutcome(outcome);
       host.refreshViews();
     }),
