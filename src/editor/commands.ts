@@ -98,7 +98,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     } else {
       const buttons = host.readOnly().readOnly ? [] : ['Apply…'];
       void vscode.window
-        .showInformationMessage(`KRR: ${plan.id} — ${plan.objects.length} objects, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
+        .showInformationMessage(`KRR: ${plan.id} — ${plan.objects.length} ${plan.objects.length === 1 ? 'object' : 'objects'}, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
         .then((choice) => (choice ? vscode.commands.executeCommand('krr.applyPlan', plan.id) : undefined));
     }
     return plan;
