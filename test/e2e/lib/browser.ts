@@ -105,7 +105,8 @@ export class Workbench {
       }
     }
     await row.click();
-    await input.waitFor({ state: 'hidden' });
+    // The palette is gone once its input is hidden or another quick input (the command's own) took its place.
+    await this.page.locator('.quick-input-widget .quick-input-box input[placeholder="Type the name of a command to run."]').waitFor({ state: 'hidden' });
   }
 
   /** Waits for a modal dialog, clicks the button named exactly `buttonName`, returns the dialog's text. */
