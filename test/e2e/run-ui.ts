@@ -3,12 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Workbench } from './lib/browser';
-import { CodeServer, e2eRoot, loadExeca, node24, repoRoot } from './lib/codeServer';
+import { CodeServer, e2eRoot, repoRoot } from './lib/codeServer';
 import type { RunEnvironment } from './lib/hooks';
 import { createRunDir } from './lib/output';
+import { packageExtension } from './lib/packageExtension';
 import type { UiTest } from './lib/uiTest';
-
-const vsceEntry = path.join(e2eRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
 
 async function main(): Promise<number> {
   const started = Date.now();
@@ -79,49 +78,6 @@ async function runUiTest(test: UiTest, vsix: string, outDir: string): Promise<vo
     if (ok) server.removeRoot();
     else fs.writeFileSync(path.join(outDir, 'code-server-root.txt'), server.root + '\n');
   }
-}
-
-/** What the root extension ships, unless its package.json lists `files`: esbuild bundles everything into dist/. */
-const shippedByDefault = ['package.json', 'dist', 'media', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md'];
-
-/**
- * `vsce package` of a staged copy holding only what the extension ships: vsce walks the whole folder otherwise
- * (test/e2e/node_modules alone is 27,000 files), and no node_modules go in since esbuild bundles.
- */
-async function packageExtension(extensionPath: string, runDir: string): Promise<string> {
-  const { execa } = await loadExeca();
-  const manifestFile = path.join(extensionPath, 'package.json');
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
-    name: string;
-    version: string;
-    files?: string[];
-    scripts?: Record<string, string>;
-  };
-  // vsce would run the prepublish script inside the stage, where the sources are not: run it here instead.
-  if (manifest.scripts?.['vscode:prepublish']) {
-    await execa('npm', ['run', '--silent', 'vscode:prepublish'], { cwd: extensionPath, stdio: 'inherit', timeout: 180_000 });
-  } else if (extensionPath === repoRoot) {
-    await execa('node', ['esbuild.mjs', '--production'], { cwd: repoRoot, stdio: 'inherit', timeout: 180_000 });
-  }
-  const stage = path.join(runDir, `stage-${manifest.name}`);
-  const shipped = extensionPath === repoRoot ? (manifest.files ?? shippedByDefault) : fs.readdirSync(extensionPath);
-  for (const entry of new Set(shipped)) {
-    if (entry === 'package.json' || (extensionPath !== repoRoot && ['out', 'integration', 'node_modules'].includes(entry))) continue;
-    const source = path.join(extensionPath, entry);
-    if (fs.existsSync(source)) fs.cpSync(source, path.join(stage, entry), { recursive: true, filter: (file) => !file.endsWith('.map') });
-  }
-  const { scripts: _scripts, ...stagedManifest } = manifest;
-  fs.mkdirSync(stage, { recursive: true });
-  fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(stagedManifest, null, 2) + '\n');
-  const vsix = path.join(runDir, `${manifest.name}-${manifest.version}.vsix`);
-  const result = await execa(
-    node24,
-    [vsceEntry, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', vsix],
-    { cwd: stage, all: true, reject: false, timeout: 120_000 },
-  );
-  fs.rmSync(stage, { recursive: true, force: true });
-  if (result.exitCode !== 0) throw new Error(`vsce package failed for ${extensionPath}:\n${result.all ?? ''}`);
-  return vsix;
 }
 
 async function loadUiTest(file: string): Promise<UiTest> {

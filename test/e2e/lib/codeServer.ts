@@ -40,6 +40,8 @@ export interface CodeServerOptions {
   logFile?: string;
   /** Bound on the wait for /healthz. */
   startTimeoutMs?: number;
+  /** Port to bind on 127.0.0.1; a free one when omitted. */
+  port?: number;
 }
 
 export class CodeServer {
@@ -115,7 +117,7 @@ export class CodeServer {
   async start(): Promise<void> {
     if (this.pgid !== undefined) throw new Error('code-server already started');
     const { execa } = await loadExeca();
-    this.portNumber = await findFreePort();
+    this.portNumber = this.options.port ?? (await findFreePort());
     const args = [
       codeServerEntry,
       ...this.commonArgs(),
