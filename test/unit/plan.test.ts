@@ -160,3 +160,13 @@ describe('plan: digest and approval text', () => {
     assert.equal(approvalText(plan, ['*staging*']).typeToConfirm, null);
   });
 });
+
+describe('plan: the proposed manifest keeps the live key order', () => {
+  it('changes only the changed lines (limits listed before requests stay so)', () => {
+    const live = deployment({ limits: { memory: '1Gi', cpu: '1' }, requests: { memory: '512Mi', cpu: '500m' } });
+    const patch = buildObjectPatch(live, identity, want({ memory: '347Mi' }));
+    const resources = (patch.proposed.spec as { template: { spec: { containers: Array<{ resources: Record<string, Record<string, string>> }> } } }).template.spec.containers[1]?.resources;
+    assert.deepEqual(Object.keys(resources ?? {}), ['limits', 'requests']);
+    assert.deepEqual(Object.keys(resources?.requests ?? {}), ['memory', 'cpu']);
+  });
+});

@@ -50,8 +50,10 @@ export function buildObjectPatch(live: KubeObject, identity: ObjectIdentity, des
       missingContainers.push(name);
       continue;
     }
-    const container = containerSchema.parse(containers[index]);
-    const current = (container.resources ?? undefined) as ContainerResources | undefined;
+    // Validated, but read from the raw object: zod's output orders keys as its schema does, and the diff
+    // must show the live key order (limits before requests stays so).
+    containerSchema.parse(containers[index]);
+    const current = (containers[index] as { resources?: ContainerResources }).resources;
     const next: ContainerResources = structuredClone(current ?? {});
     const containerChanges: FieldChange[] = [];
     for (const allocation of allocationKinds) {
