@@ -47,9 +47,10 @@ export const uiTest: UiTest = {
       const shown = await readDiffEditors(workbench);
       return shown.length >= 2 && shown.every((diff) => diff.original.length > 0) ? shown : undefined;
     });
-    const frontendDiff = diffs.find((diff) => /name: web/.test(diff.original));
-    const postgresDiff = diffs.find((diff) => /name: postgresql/.test(diff.original));
-    assert.ok(frontendDiff && postgresDiff, `diffs of frontend and postgres, got:\n${diffs.map((diff) => diff.original.slice(0, 200)).join('\n---\n')}`);
+    // The diff shows only changed lines with a little context, so each object is told apart by its proposed values.
+    const frontendDiff = diffs.find((diff) => /memory: 198Mi/.test(diff.modified));
+    const postgresDiff = diffs.find((diff) => /memory: 808Mi/.test(diff.modified));
+    assert.ok(frontendDiff && postgresDiff, `diffs of frontend and postgres, got:\n${diffs.map((diff) => diff.modified.slice(0, 300)).join('\n---\n')}`);
     assert.match(frontendDiff.original, /memory: 256Mi/);
     assert.match(frontendDiff.modified, /memory: 198Mi/);
     assert.doesNotMatch(frontendDiff.modified, /memory: 256Mi/);
