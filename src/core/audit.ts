@@ -22,6 +22,7 @@ import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { canonicalJson } from './canonicalJson';
+import { syncDirectory, writeAll } from './durableFile';
 
 export type AuditActor =
   | { type: 'human'; via: string }
@@ -311,25 +312,6 @@ function findTail(filePath: string, buffer: Buffer, start: number, size: number)
     return { size, goodLength: start + end + 1, lastSeq: entry.data.seq, lastLineHash: sha256(bytes), torn };
   }
   return undefined;
-}
-
-async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
-  // A write may be short (file size limit, disk nearly full); the next one then reports the error.
-  for (let written = 0; written < data.length; ) {
-    const { bytesWritten } = await handle.write(data, written, data.length - written);
-    if (bytesWritten <= 0) throw new Error('write made no progress');
-    written += bytesWritten;
-  }
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  if (process.platform === 'win32') return; // a directory cannot be opened for fsync there
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 // One queue per resolved path, so two AuditLog objects on the same file never fork the chain.

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { syncDirectory, writeAll } from './durableFile';
 
 export interface SnapshotObject {
   ref: { namespace: string; kind: string; name: string };
@@ -112,25 +113,6 @@ function trimObject(object: SnapshotObject): SnapshotObject {
     if (annotations && typeof annotations === 'object') delete (annotations as Record<string, unknown>)[lastApplied];
   }
   return { ...object, before };
-}
-
-async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
-  // A write may be short (file size limit, disk nearly full); the next one then reports the error.
-  for (let written = 0; written < data.length; ) {
-    const { bytesWritten } = await handle.write(data, written, data.length - written);
-    if (bytesWritten <= 0) throw new Error('write made no progress');
-    written += bytesWritten;
-  }
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  if (process.platform === 'win32') return; // a directory cannot be opened for fsync there
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** temp file in the same directory, fsync, rename over the target, fsync the directory. */

@@ -36,6 +36,19 @@ export type WorkloadKind =
   | 'StrimziPodSet'
   | 'GroupedJob';
 
+/** Every kind krr reports (krr v1.29). */
+export const workloadKinds = [
+  'Deployment',
+  'DaemonSet',
+  'StatefulSet',
+  'Job',
+  'CronJob',
+  'Rollout',
+  'DeploymentConfig',
+  'StrimziPodSet',
+  'GroupedJob',
+] as const satisfies readonly WorkloadKind[];
+
 export interface WorkloadRef {
   namespace: string;
   kind: WorkloadKind;

@@ -13,8 +13,8 @@ import {
   type ReportError,
   type Severity,
   type Workload,
-  type WorkloadKind,
   severityOrder,
+  workloadKinds,
   workloadKey,
   worstSeverity,
 } from './model';
@@ -41,17 +41,6 @@ const recommendedValueSchema = z.union(
 const severitySchema = z.enum(severityOrder as [Severity, ...Severity[]], {
   error: `expected one of ${severityOrder.join(', ')}`,
 });
-const workloadKinds = [
-  'Deployment',
-  'DaemonSet',
-  'StatefulSet',
-  'Job',
-  'CronJob',
-  'Rollout',
-  'DeploymentConfig',
-  'StrimziPodSet',
-  'GroupedJob',
-] as const satisfies readonly WorkloadKind[];
 const kindSchema = z.enum(workloadKinds, { error: `expected one of ${workloadKinds.join(', ')}` });
 
 const pairOf = <T extends z.ZodType>(schema: T) => z.object({ cpu: schema, memory: schema });

@@ -1,6 +1,6 @@
 // Runs krr (robusta-dev/krr, a Python CLI) with an argument array, never a shell, and turns its exit
 // code and stderr into a Report or a KrrError that says what to do. Facts: docs/krr-facts.md.
-import type { Report, WorkloadKind } from './model';
+import { workloadKinds, type Report, type WorkloadKind } from './model';
 import { ReportParseError, parseReport } from './report';
 
 export interface KrrScanOptions {
@@ -85,17 +85,7 @@ const installHint =
   'Install krr (`pip install krr` or `brew install robusta-dev/homebrew-krr/krr`, or the release binary), ' +
   'or point the setting `krr.krrPath` at the krr executable.';
 
-const krrKinds: readonly WorkloadKind[] = [
-  'Deployment',
-  'DaemonSet',
-  'StatefulSet',
-  'Job',
-  'CronJob',
-  'Rollout',
-  'DeploymentConfig',
-  'StrimziPodSet',
-  'GroupedJob',
-];
+const krrKinds: readonly WorkloadKind[] = workloadKinds;
 
 // ---- arguments ----
 
