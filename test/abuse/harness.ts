@@ -11,6 +11,9 @@ import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type Elic
 import type { HttpHost } from '../../src/mcp/http';
 import type { TestCluster } from '../support/kube-api-server';
 import { krrStandIn } from '../support/session-fixture';
+import { waitFor } from '../support/wait';
+
+export { waitFor };
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -88,14 +91,4 @@ export async function proposeTwo(client: Client): Promise<{ planId: string; dige
   const proposed = await call(client, 'krr_propose_changes', { reportId: scan.reportId, workloads: [frontend, postgres], includeLimits: true });
   assert.equal(proposed.isError, undefined, textOf(proposed));
   return data<{ planId: string; digest: string }>(proposed);
-}
-
-export async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
+import { waitFor } from '../support/wait';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 const postgres = { namespace: 'data', kind: 'StatefulSet', name: 'postgres' };
@@ -438,15 +439,6 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
   });
 });
 
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function isAlive(pid: number): boolean {
   try {
