@@ -203,6 +203,23 @@ describe('session: staged applies and the rollout watch', function () {
     assert.equal(f.cluster.writes().filter((w) => w.path.includes('/frontend')).length, 0, 'later stages are not written');
   });
 
+  it('keeps a healthy earlier stage when a later one fails, and offers its rollback as a plan', async () => {
+    f = await startSessionFixture({ settings: { rolloutWatch: { enabled: true, timeoutSeconds: 5 } } });
+    const reportId = await loadStagedReport(f);
+    const plan = await f.session.propose({ reportId, workloads: [frontend, { namespace: 'dev', kind: 'Deployment', name: 'sandbox-api' }], staged: true }, human);
+    const frontendBefore = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend');
+    f.cluster.faults.stallRollouts('shop', 'frontend');
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, human);
+    assert.equal(outcome.status, 'failed', outcome.message);
+    assert.match(outcome.message, /Stage 3 did not become healthy.*Earlier stages remain applied/);
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'), frontendBefore, 'the failing stage is restored');
+    assert.deepEqual(outcome.objects.map((o) => [o.name, o.result]).sort(), [['frontend', 'restored'], ['sandbox-api', 'written']]);
+    const rollback = f.session.getPlan(outcome.rollbackPlanId ?? '');
+    assert.equal(rollback?.kind, 'rollback', outcome.message);
+    assert.deepEqual(rollback?.objects.map((o) => o.name), ['sandbox-api'], 'only what stayed written needs rolling back');
+  });
+
   it('reports an unhealthy rollout with a ready rollback plan, and never undoes it silently', async () => {
     f = await startSessionFixture({ settings: { rolloutWatch: { enabled: true, timeoutSeconds: 5 } } });
     const scan = await f.session.scan({}, human);

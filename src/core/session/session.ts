@@ -315,7 +315,10 @@ export class Session {
         await this.audit({ action: 'write-failed', actor, context: plan.context, planId, digest: plan.digest, outcome: 'failed', detail: { message: messageOf(error) } }).catch(() => undefined);
         return { status: 'failed', planId, objects: [], verified: false, rollouts: [], message: `Apply stopped: ${messageOf(error)}` };
       }
-      if (outcome.snapshotId && outcome.rollouts.some((rollout) => !rollout.healthy) && outcome.status === 'applied') {
+      // A bad rollout, or a staged apply whose earlier stages stay written, gets a ready rollback plan — never a silent undo.
+      const unhealthyApplied = outcome.status === 'applied' && outcome.rollouts.some((rollout) => !rollout.healthy);
+      const keptAfterFailure = outcome.status === 'failed' && outcome.objects.some((object) => object.result === 'written');
+      if (outcome.snapshotId && (unhealthyApplied || keptAfterFailure)) {
         const rollback = await this.proposeRollback(outcome.snapshotId, { type: 'human', via: 'rollout watch' }).catch(() => null);
         if (rollback) outcome = { ...outcome, rollbackPlanId: rollback.id, message: `${outcome.message} A rollback plan ${rollback.id} is ready; it needs its own approval.` };
       }
