@@ -236,7 +236,8 @@ function refOf(object: ObjectChange): ObjectRef {
   return { kind: object.kind, namespace: object.namespace, name: object.name };
 }
 
-function identityOf(object: { namespace: string; kind: string; name: string }): { namespace: string; kind: string; name: string } {
+/** The namespace/kind/name of an object, without the rest (for outcomes and audit entries). */
+export function identityOf(object: { namespace: string; kind: string; name: string }): { namespace: string; kind: string; name: string } {
   return { namespace: object.namespace, kind: object.kind, name: object.name };
 }
 

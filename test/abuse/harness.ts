@@ -7,10 +7,11 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpHost } from '../../src/mcp/http';
 import type { TestCluster } from '../support/kube-api-server';
 import { krrStandIn } from '../support/session-fixture';
+import { connectStdioClient } from '../support/stdio-client';
 import { waitFor } from '../support/wait';
 
 export { waitFor };
@@ -72,16 +73,7 @@ export async function startStdio(cluster: TestCluster, options: { elicitation?: 
     stderr: 'pipe',
   });
   transport.stderr?.on('data', () => undefined);
-  const elicitations: Array<ElicitRequest['params']> = [];
-  const client = new Client({ name: options.name ?? 'abuse-stdio-client', version: '1.0.0' }, { capabilities: options.elicitation ? { elicitation: { form: {} } } : {} });
-  const answer = options.elicitation;
-  if (answer) {
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
-      elicitations.push(request.params);
-      return answer(request.params);
-    });
-  }
-  await client.connect(transport);
+  const { client, elicitations } = await connectStdioClient(transport, options.name ?? 'abuse-stdio-client', options.elicitation);
   return { client, stateDir, auditFile: path.join(stateDir, 'audit.jsonl'), elicitations, close: () => client.close() };
 }
 

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { resourcesOf, krrStandIn } from '../support/session-fixture';
 import { startTestCluster, type TestCluster } from '../support/kube-api-server';
+import { connectStdioClient } from '../support/stdio-client';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -61,16 +62,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
     });
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-    const elicitations: Array<ElicitRequest['params']> = [];
-    const client = new Client({ name: 'stdio-test-client', version: '1.0.0' }, { capabilities: options.elicitation ? { elicitation: { form: {} } } : {} });
-    const answer = options.elicitation;
-    if (answer) {
-      client.setRequestHandler(ElicitRequestSchema, async (request) => {
-        elicitations.push(request.params);
-        return answer(request.params);
-      });
-    }
-    await client.connect(transport);
+    const { client, elicitations } = await connectStdioClient(transport, 'stdio-test-client', options.elicitation);
     started = { client, stderr, elicitations };
     return started;
   }

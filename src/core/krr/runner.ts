@@ -1,6 +1,6 @@
 // Runs krr (robusta-dev/krr, a Python CLI) with an argument array, never a shell, and turns its exit
 // code and stderr into a Report or a KrrError that says what to do. Facts: docs/krr-facts.md.
-import { workloadKinds, type Report, type WorkloadKind } from './model';
+import { workloadKinds, type Report } from './model';
 import { ReportParseError, parseReport } from './report';
 
 export interface KrrScanOptions {
@@ -85,7 +85,6 @@ const installHint =
   'Install krr (`pip install krr` or `brew install robusta-dev/homebrew-krr/krr`, or the release binary), ' +
   'or point the setting `krr.krrPath` at the krr executable.';
 
-const krrKinds: readonly WorkloadKind[] = workloadKinds;
 
 // ---- arguments ----
 
@@ -148,8 +147,8 @@ export function buildKrrArgs(options: KrrScanOptions): string[] {
     args.push(`--namespace=${namespace}`);
   }
   for (const resource of options.resources ?? []) {
-    if (!krrKinds.includes(resource as WorkloadKind)) {
-      throw usage(`krr cannot scan the kind ${JSON.stringify(resource)}.`, `Use one of ${krrKinds.join(', ')}.`);
+    if (!(workloadKinds as readonly string[]).includes(resource)) {
+      throw usage(`krr cannot scan the kind ${JSON.stringify(resource)}.`, `Use one of ${workloadKinds.join(', ')}.`);
     }
     args.push(`--resource=${resource}`);
   }

@@ -2,7 +2,7 @@
 // Both hosts (the MCP tools and the VS Code commands) call only this class.
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { executePlan, type ApplyDependencies } from '../apply';
+import { executePlan, identityOf, type ApplyDependencies } from '../apply';
 import { approvalText } from '../approval';
 import { AuditLog, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import type { Report, WorkloadKind } from '../krr/model';
@@ -551,10 +551,6 @@ export class Session {
 
 function actorOf(requester: Requester): AuditActor {
   return { type: requester.type, via: requester.via };
-}
-
-function identityOf(object: { namespace: string; kind: string; name: string }) {
-  return { namespace: object.namespace, kind: object.kind, name: object.name };
 }
 
 function validateIdentity(ref: { namespace: string; kind: string; name: string }): void {
