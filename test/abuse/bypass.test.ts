@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
-import { startTestCluster, type TestCluster } from '../support/kube-api-server';
+import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { invalidKubectlArguments, wrapKubectl, type Wrapper } from '../support/kubectl-wrapper';
 import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { count } from './figures';
