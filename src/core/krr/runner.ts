@@ -159,9 +159,11 @@ export function buildKrrArgs(options: KrrScanOptions): string[] {
     args.push(`--selector=${options.selector}`);
   }
   if (options.prometheusUrl !== undefined) {
-    const url = options.prometheusUrl;
+    // krr (pydantic) checks `startswith('http://')` case-sensitively: `HTTP://` would exit 0 without a
+    // report, so the scheme is passed lower-cased (the same URL).
+    const url = options.prometheusUrl.replace(/^https?(?=:\/\/)/i, (scheme) => scheme.toLowerCase());
     checkText('the Prometheus URL', url, { max: 4096 });
-    let valid = /^https?:\/\//i.test(url) && !/\s/.test(url);
+    let valid = /^https?:\/\//.test(url) && !/\s/.test(url);
     try {
       new URL(url);
     } catch {
