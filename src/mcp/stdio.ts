@@ -13,12 +13,21 @@ export interface StdioServeOptions {
   log: (line: string) => void;
   /** Base for relative report paths; default: the working directory. */
   workspaceRoot?: string;
+  /** From KRR_PROMETHEUS_AUTH_HEADER; sent only to settings.prometheusUrl. */
+  prometheusAuthHeader?: string;
 }
 
 /** Serves until stdin closes. */
 export async function serveStdio(options: StdioServeOptions): Promise<void> {
   const approver = new ElicitationApprover(() => options.settings.approvalTimeoutSeconds);
-  const session = new Session({ settings: () => options.settings, approver, stateDir: options.stateDir, log: options.log });
+  const header = options.prometheusAuthHeader;
+  const session = new Session({
+    settings: () => options.settings,
+    approver,
+    stateDir: options.stateDir,
+    log: options.log,
+    ...(header ? { secrets: { prometheusAuthHeader: async () => header } } : {}),
+  });
   const server = createMcpServer(session, {
     version: options.version,
     readOnly: options.settings.readOnly,

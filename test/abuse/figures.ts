@@ -17,6 +17,10 @@ export const figureKeys = [
   'tampering_detected',
   'load_sessions',
   'load_errors',
+  'secret_leak_attempts',
+  'secrets_leaked',
+  'resource_exhaustion_cases',
+  'hangs',
 ] as const;
 
 export type FigureKey = (typeof figureKeys)[number];

@@ -57,6 +57,8 @@ export interface ReportSummary {
   monthlyCostDelta: number;
   errors: string[];
   cached: boolean;
+  /** Scans only: whether the stored Prometheus auth header went with this scan, and why not (never the header). */
+  prometheusAuth?: string;
 }
 
 export interface RecommendationQuery {

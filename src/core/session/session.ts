@@ -7,7 +7,8 @@ import { approvalText } from '../approval';
 import { AuditLog, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import type { Report, WorkloadKind } from '../krr/model';
 import { severityOrder } from '../krr/model';
-import { parseReportFile } from '../krr/report';
+import { readReportFile } from '../krr/report';
+import { decidePrometheusAuth } from '../krr/prometheusAuth';
 import { KrrError, readKrrVersion, runKrrScan, type KrrScanOptions } from '../krr/runner';
 import { Kubectl, KubectlError, resolveContext } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
@@ -43,7 +44,22 @@ export interface SessionOptions {
   /** kubectl's discovery cache; tests isolate it per run. */
   kubectlCacheDir?: string;
   now?: () => Date;
+  /** How many reports and plans are kept in memory (oldest evicted first); defaults: sessionLimits. */
+  limits?: Partial<SessionLimits>;
 }
+
+export interface SessionLimits {
+  reports: number;
+  /** Estimated from the size of krr's JSON (a report may be 200 MB); the newest report is always kept. */
+  reportBytes: number;
+  plans: number;
+  planBytes: number;
+}
+
+/** A report may be 200 MB: keep a few, never an unbounded history (the model is told when an id is gone). */
+export const sessionLimits: SessionLimits = { reports: 20, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024 };
+/** Evicted ids remembered so the model hears "evicted" rather than "no such report"; bounded too. */
+const rememberedEvictions = 1000;
 
 export interface StatusResult {
   krr: { path: string; version: string | null; warning: string | null; error: string | null };
@@ -55,8 +71,8 @@ export interface StatusResult {
   readOnlyReason: string | null;
 }
 
-type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary };
-type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used' };
+type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number };
+type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
 
 export class Session {
@@ -69,9 +85,13 @@ export class Session {
   private latestReport: string | null = null;
   private latestPlan: string | null = null;
   private snapshotStore: SnapshotStore | undefined;
+  private readonly evicted = new Map<string, string>();
+  private readonly limits: SessionLimits;
 
   /** Reads no settings and starts nothing: a bad setting surfaces on the first call, as a message. */
-  constructor(private readonly options: SessionOptions) {}
+  constructor(private readonly options: SessionOptions) {
+    this.limits = { ...sessionLimits, ...options.limits };
+  }
 
   get snapshots(): SnapshotStore {
     this.snapshotStore ??= new SnapshotStore(path.join(this.options.stateDir, 'snapshots'), { retentionDays: this.options.settings().snapshotRetentionDays });
@@ -125,44 +145,47 @@ export class Session {
       ...((args.cpuPercentile ?? settings.cpuPercentile) !== undefined ? { cpuPercentile: args.cpuPercentile ?? settings.cpuPercentile } : {}),
       ...((args.memoryBufferPercent ?? settings.memoryBufferPercent) !== undefined ? { memoryBufferPercent: args.memoryBufferPercent ?? settings.memoryBufferPercent } : {}),
     };
+    // The header goes only to the Prometheus URL the person configured, never to one a tool call names.
+    const authHeader = await this.options.secrets?.prometheusAuthHeader();
+    const auth = decidePrometheusAuth({ header: authHeader, configuredUrl: settings.prometheusUrl, effectiveUrl: scanOptions.prometheusUrl });
+    if (authHeader && !auth.send) this.log(`Prometheus auth header ${auth.note}`);
     // The cache key holds no secret: the auth header is added after it is computed.
-    const cacheKey = JSON.stringify({ ...scanOptions, server: target.server });
+    const cacheKey = JSON.stringify({ ...scanOptions, server: target.server, auth: auth.note });
     const cached = this.scanCache.get(cacheKey);
     const now = this.now().getTime();
     if (!args.refresh && cached && now - cached.at < settings.scanCacheTtlSeconds * 1000 && this.reports.has(cached.reportId)) {
       const stored = this.reports.get(cached.reportId) as StoredReport;
       return { ...stored.summary, cached: true };
     }
-    const authHeader = await this.options.secrets?.prometheusAuthHeader();
     let progress = 0;
     control.onProgress?.({ message: `Running krr ${scanOptions.strategy} on ${target.context}`, progress });
     let result;
     try {
-      result = await runKrrScan(authHeader ? { ...scanOptions, prometheusAuthHeader: authHeader } : scanOptions, {
+      result = await runKrrScan(auth.send && authHeader ? { ...scanOptions, prometheusAuthHeader: authHeader } : scanOptions, {
         ...(control.signal ? { signal: control.signal } : {}),
         onProgress: (message) => control.onProgress?.({ message, progress: ++progress }),
         onCommand: (argv) => this.log(`krr ${argv.join(' ')}`),
         ...(this.options.env ? { env: this.options.env } : {}),
       });
     } catch (error) {
-      if (error instanceof KrrError) throw new SessionError('krr', error.message, error.hint);
+      if (error instanceof KrrError) throw new SessionError('krr', error.message, auth.send || !authHeader ? error.hint : `${error.hint} The Prometheus auth header was ${auth.note}.`);
       throw error;
     }
     this.log(`krr finished in ${result.durationMs} ms: ${result.report.containerCount} containers`);
-    const summary = this.storeReport(result.report, `krr scan of ${target.context}`);
+    const summary = this.storeReport(result.report, `krr scan of ${target.context}`, result.bytes, auth.note);
     this.scanCache.set(cacheKey, { reportId: summary.reportId, at: now });
     await this.audit({ action: 'scan', actor: actorOf(requester), context: target.context, server: target.server, outcome: 'ok', detail: { reportId: summary.reportId, workloads: summary.workloads, containers: summary.containers } });
     return summary;
   }
 
   async loadReport(filePath: string, requester: Requester): Promise<ReportSummary> {
-    let report: Report;
+    let loaded: { report: Report; bytes: number };
     try {
-      report = await parseReportFile(filePath);
+      loaded = await readReportFile(filePath);
     } catch (error) {
       throw new SessionError('invalid-argument', messageOf(error), 'Pick a file written by `krr … -f json` (or -f yaml).');
     }
-    const summary = this.storeReport(report, path.basename(filePath));
+    const summary = this.storeReport(loaded.report, path.basename(filePath), loaded.bytes);
     await this.audit({ action: 'scan', actor: actorOf(requester), outcome: 'loaded', detail: { reportId: summary.reportId, file: path.basename(filePath), containers: summary.containers } });
     return summary;
   }
@@ -257,7 +280,10 @@ export class Session {
       await this.audit({ action, actor, outcome: status, planId, ...(plan ? { context: plan.context, digest: plan.digest, objects: plan.objects.map(identityOf) } : {}), detail: { message } });
       return { status, planId, objects: [], verified: false, rollouts: [], message };
     };
-    if (!stored) return refuse('unknown', `There is no plan ${truncate(planId)}. Propose the changes first (krr_propose_changes) and use the plan id it returns.`);
+    if (!stored) {
+      const evicted = this.evicted.get(planId);
+      return refuse('unknown', evicted ? `${evicted} Propose the changes again.` : `There is no plan ${truncate(planId)}. Propose the changes first (krr_propose_changes) and use the plan id it returns.`);
+    }
     const { plan } = stored;
     if (settings.readOnly) return refuse('refused', `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.`, plan);
     if (stored.state !== 'proposed') return refuse('used', 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.', plan);
@@ -448,7 +474,7 @@ export class Session {
     }
   }
 
-  private storeReport(report: Report, source: string): ReportSummary {
+  private storeReport(report: Report, source: string, bytes: number, prometheusAuth?: string): ReportSummary {
     const settings = this.options.settings();
     const reportId = `report-${randomBytes(6).toString('hex')}`;
     const rows = rowsOfReport(report, settings.prices);
@@ -470,16 +496,22 @@ export class Session {
       monthlyCostDelta: Math.round(monthlyCostDelta * 100) / 100,
       errors: report.errors.map((error) => error.name),
       cached: false,
+      ...(prometheusAuth ? { prometheusAuth } : {}),
     };
-    this.reports.set(reportId, { report, rows, summary });
+    this.reports.set(reportId, { report, rows, summary, bytes });
     this.latestReport = reportId;
+    this.evictOldest(this.reports, this.limits.reports, this.limits.reportBytes, (id) =>
+      `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,
+    );
+    for (const [key, entry] of this.scanCache) if (!this.reports.has(entry.reportId)) this.scanCache.delete(key);
     this.emit({ type: 'report' });
     return summary;
   }
 
   private async storePlan(plan: Plan): Promise<Plan> {
-    this.plans.set(plan.id, { plan, state: 'proposed' });
+    this.plans.set(plan.id, { plan, state: 'proposed', bytes: JSON.stringify(plan).length });
     this.latestPlan = plan.id;
+    this.evictOldest(this.plans, this.limits.plans, this.limits.planBytes, (id) => `Plan ${id} was evicted (limit ${this.limits.plans} plans / ${megabytes(this.limits.planBytes)} MB).`);
     await this.audit({
       action: 'propose',
       actor: actorOf(plan.requestedBy),
@@ -496,8 +528,28 @@ export class Session {
     return plan;
   }
 
+  /**
+   * Drops the oldest entries (Map order = insertion order) until both bounds hold. The newest entry always
+   * stays, and a plan waiting for its approval is never dropped under the person's dialog.
+   */
+  private evictOldest<T extends { bytes: number; state?: string }>(store: Map<string, T>, maxCount: number, maxBytes: number, message: (id: string) => string): void {
+    let bytes = 0;
+    for (const entry of store.values()) bytes += entry.bytes;
+    const newest = [...store.keys()].at(-1);
+    for (const [id, entry] of store) {
+      if (store.size <= maxCount && bytes <= maxBytes) break;
+      if (id === newest || entry.state === 'approving') continue;
+      store.delete(id);
+      bytes -= entry.bytes;
+      this.evicted.set(id, message(id));
+      if (this.evicted.size > rememberedEvictions) this.evicted.delete(this.evicted.keys().next().value as string);
+    }
+  }
+
   private storedReport(reportId: string): StoredReport {
     const stored = this.reports.get(reportId);
+    const evicted = stored ? undefined : this.evicted.get(reportId);
+    if (evicted) throw new SessionError('unknown-report', evicted, 'Run krr_scan (refresh: true) or krr_load_report again and use the new reportId.');
     if (!stored) throw new SessionError('unknown-report', `There is no report ${truncate(reportId)}.`, 'Run krr_scan or krr_load_report first and use the reportId it returns.');
     return stored;
   }
@@ -574,6 +626,10 @@ function dedupe<T extends { namespace: string; kind: string; name: string }>(ite
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function megabytes(bytes: number): number {
+  return Math.round(bytes / 1024 / 1024);
 }
 
 function truncate(text: string): string {
