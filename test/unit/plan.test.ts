@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { approvalText } from '../../src/core/approval';
 import type { ContainerRecommendation } from '../../src/core/krr/model';
 import type { KubeObject } from '../../src/core/kube/object';
-import { applyOps, buildObjectPatch, desiredFromRecommendation, restoreOps, type DesiredResources } from '../../src/core/plan/build';
+import { applyOps, buildObjectPatch, desiredFromRecommendation, restoreOps, sameResources, type DesiredResources } from '../../src/core/plan/build';
 import { monthlyCostOfChanges, podCount } from '../../src/core/plan/cost';
 import { planDigest } from '../../src/core/plan/digest';
 import type { ObjectChange, Plan } from '../../src/core/plan/model';
@@ -78,6 +78,27 @@ describe('plan: building the patch', () => {
     const added = buildObjectPatch(deployment(undefined), identity, want({ cpu: '100m' }));
     const restoredAdd = applyOps(applyOps(deployment(undefined), added.ops), restoreOps(added.ops));
     assert.deepEqual(restoredAdd.spec, deployment(undefined).spec);
+  });
+});
+
+describe('plan: quantities compared by value', () => {
+  it('sameResources compares quantities by value and everything else exactly', () => {
+    assert.ok(sameResources({ requests: { cpu: '1000', memory: '100000000' } }, { requests: { cpu: '1k', memory: '100M' } }));
+    assert.ok(sameResources({ limits: { memory: '1024Mi' } }, { limits: { memory: '1Gi' } }));
+    assert.ok(!sameResources({ requests: { cpu: '1k' } }, { requests: { cpu: '1001' } }));
+    assert.ok(!sameResources({ requests: { cpu: '1' } }, { requests: { cpu: '1' }, limits: { cpu: '1' } }), 'an extra field is a difference');
+    assert.ok(!sameResources({ requests: { cpu: 'abc' } }, { requests: { cpu: 'abd' } }));
+  });
+
+  it('a restore pins the values the server stored, not our spelling of them (its test compares JSON literally)', () => {
+    const live = deployment({ requests: { cpu: '500m' } });
+    const patch = buildObjectPatch(live, identity, want({ cpu: '250m' }));
+    // As if the server had stored what we wrote in another spelling: our own op.value would not match it.
+    const stored = applyOps(live, [{ op: 'replace', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '0.25' } } }]);
+    assert.throws(() => applyOps(stored, restoreOps(patch.ops)), /does not apply/);
+    assert.deepEqual(applyOps(stored, restoreOps(patch.ops, stored)).spec, live.spec);
+    const someoneElse = applyOps(live, [{ op: 'replace', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '300m' } } }]);
+    assert.throws(() => applyOps(someoneElse, restoreOps(patch.ops, someoneElse)), /does not apply/, 'a value that differs by amount is still pinned');
   });
 });
 
