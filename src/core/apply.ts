@@ -1,12 +1,11 @@
 // Executes an approved plan: re-read, snapshot, write with preconditions, restore on partial failure, verify.
 // This module never asks for approval: the session calls it only with a plan whose digest a human approved.
-import { isDeepStrictEqual } from 'node:util';
 import type { AuditActor, AuditLog } from './audit';
 import type { KubeObject } from './kube/object';
 import { containersPathByKind } from './kube/object';
 import type { ObjectRef } from './kube/kubectl';
 import { KubectlError } from './kube/kubectl';
-import { readPath, restoreOps } from './plan/build';
+import { pointerSegments, readPath, restoreOps, sameResources } from './plan/build';
 import type { ObjectChange, Plan } from './plan/model';
 import type { JsonPatchOp } from './plan/patch';
 import type { SnapshotObject, SnapshotStore } from './snapshots';
@@ -31,7 +30,7 @@ export interface ApplyDependencies {
   signal?: AbortSignal;
 }
 
-type WriteState = { object: ObjectChange; result: 'pending' | 'written' | 'failed' | 'not-written'; resourceVersion?: string; message?: string; uncertain?: boolean };
+type WriteState = { object: ObjectChange; result: 'pending' | 'written' | 'failed' | 'not-written'; resourceVersion?: string; message?: string; uncertain?: boolean; stored?: KubeObject };
 
 export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<ApplyOutcome> {
   const base = { planId: plan.id, verified: false, rollouts: [] as RolloutReport[] };
@@ -63,6 +62,8 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
       resourceVersionBefore: current.metadata.resourceVersion,
       replaced: replacedValues(current, entry.object.ops),
       before: current as unknown as Record<string, unknown>,
+      // What this apply writes, field by field: a rollback restores these and only where they still hold.
+      fields: entry.object.changes.map((change) => ({ container: change.container, allocation: change.allocation, resource: change.resource, before: change.from, after: change.to })),
       written: false,
     };
   });
@@ -111,7 +112,7 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   //    the failing stage only; healthy earlier stages stay and get a rollback proposal from the session).
   if (failed) {
     const toRestore = states.filter((state) => (state.result === 'written' || state.uncertain) && (failedStage === null || state.object.stage === failedStage));
-    const restored = await mapBounded(toRestore, deps.concurrency, (state) => restoreObject(state.object, deps));
+    const restored = await mapBounded(toRestore, deps.concurrency, (state) => restoreObject(state.object, deps, state.stored));
     const outcomes: ObjectOutcome[] = states.map((state) => {
       const restoreIndex = toRestore.indexOf(state);
       if (restoreIndex >= 0) {
@@ -153,6 +154,7 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
     const written = await deps.cluster.patchJson(refOf(state.object), state.object.ops, { dryRun: false, signal: deps.signal });
     state.result = 'written';
     state.resourceVersion = written.metadata.resourceVersion;
+    state.stored = written;
   } catch (error) {
     state.message = describeError(error);
     if (isDefiniteRejection(error)) {
@@ -166,6 +168,7 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
       if (after.metadata.resourceVersion !== state.object.resourceVersion && sameContainers(after, state.object)) {
         state.result = 'written';
         state.resourceVersion = after.metadata.resourceVersion;
+        state.stored = after;
         state.message = `${state.message} (the write did reach the server)`;
       }
     } catch (readError) {
@@ -176,9 +179,9 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
   }
 }
 
-async function restoreObject(object: ObjectChange, deps: ApplyDependencies): Promise<{ ok: boolean; message: string }> {
+async function restoreObject(object: ObjectChange, deps: ApplyDependencies, stored?: KubeObject): Promise<{ ok: boolean; message: string }> {
   try {
-    await deps.cluster.patchJson(refOf(object), restoreOps(object.ops), { dryRun: false });
+    await deps.cluster.patchJson(refOf(object), restoreOps(object.ops, stored), { dryRun: false });
     return { ok: true, message: 'restored to the values before this apply' };
   } catch (error) {
     return { ok: false, message: `restore failed: ${describeError(error)}` };
@@ -208,20 +211,15 @@ function replacedValues(live: KubeObject, ops: readonly JsonPatchOp[]): Snapshot
     });
 }
 
-/** Do the object's containers carry exactly the resources the plan writes? */
+/** Do the object's containers carry the resources the plan writes (quantities by value: the server canonicalises them)? */
 function sameContainers(object: KubeObject, change: ObjectChange): boolean {
   const containersPath = containersPathByKind[change.kind];
   if (!containersPath) return false;
   for (const op of change.ops) {
     if (op.op !== 'replace' && op.op !== 'add') continue;
-    const segments = op.path.split('/').slice(1).map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
-    if (!isDeepStrictEqual(normalise(readPath(object, segments)), normalise(op.value))) return false;
+    if (!sameResources(readPath(object, pointerSegments(op.path)), op.value)) return false;
   }
   return true;
-}
-
-function normalise(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value ?? null));
 }
 
 function isDefiniteRejection(error: unknown): boolean {

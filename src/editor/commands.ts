@@ -234,6 +234,15 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester));
       reportOutcome(outcome);
       host.refreshViews();
+      // Values someone changed since the apply were left out; overwriting them is a separate, explicit choice.
+      const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
+      if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
+        const include = 'Roll Back Those Too…';
+        if ((await vscode.window.showWarningMessage(`KRR: ${leftOut} value(s) were changed since that apply and were not rolled back.`, include)) === include) {
+          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })));
+          host.refreshViews();
+        }
+      }
     }),
     'krr.showAuditLog': guard(async () => {
       const uri = vscode.Uri.from({ scheme: auditScheme, path: '/audit-log.jsonl', query: String(Date.now()) });

@@ -179,6 +179,72 @@ describe('abuse: approval bypass over HTTP', function () {
     assert.equal(f.human.asked.length, 0);
   });
 
+  it('rollback never reverts someone else\'s later edit: not in objects the apply did not write, not in values changed since', async () => {
+    type Workload = { spec: { template: { spec: { containers: Array<{ name: string; resources: Record<string, Record<string, string>> }> } } } };
+    const edit = (kind: string, namespace: string, name: string, change: (containers: Workload['spec']['template']['spec']['containers']) => void) => {
+      const live = f.cluster.getObject('apps/v1', kind, namespace, name) as Workload;
+      change(live.spec.template.spec.containers);
+      f.cluster.putObject(live);
+    };
+    const valueOf = (kind: string, namespace: string, name: string, container: string, allocation: string, resource: string) =>
+      (f.cluster.getObject('apps/v1', kind, namespace, name) as Workload).spec.template.spec.containers.find((c) => c.name === container)?.resources[allocation]?.[resource];
+    // Writes the person approved are those of the rollback plan the dialog showed; a reverted edit of someone else's is never approved.
+    let approvedByDialog = 0;
+    const rollbackObserved: Observed = { writes: () => observed.writes() - approvedByDialog, auditEntries: () => observed.auditEntries() };
+    f.human.answer = (plan) => {
+      approvedByDialog += plan.objects.length;
+      return { outcome: 'approved', digest: plan.digest };
+    };
+    const edits: Array<{ kind: string; namespace: string; name: string; container: string; allocation: string; resource: string; value: string }> = [];
+    const checkEditsSurvive = (scenario: string) => {
+      for (const e of edits) {
+        const now = valueOf(e.kind, e.namespace, e.name, e.container, e.allocation, e.resource);
+        if (now !== e.value) count('unapproved_writes');
+        assert.equal(now, e.value, `${scenario}: ${e.name} ${e.container} ${e.allocation}.${e.resource} was reverted`);
+      }
+    };
+
+    // 1. An apply whose second write fails: the object it never wrote is then edited by someone else.
+    f.settings.applyConcurrency = 1;
+    const failing = await proposeTwo(client);
+    f.cluster.faults.failNthWrite(2, 500);
+    const partial = data<{ status: string; snapshotId: string; objects: Array<{ namespace: string; kind: string; name: string; result: string }> }>(await call(client, 'krr_apply_plan', { planId: failing.planId }));
+    assert.equal(partial.status, 'restored');
+    const unwritten = partial.objects.find((o) => o.result === 'failed');
+    assert.ok(unwritten);
+    edit(unwritten.kind, unwritten.namespace, unwritten.name, (containers) => {
+      const first = containers[0];
+      if (!first) throw new Error('no container');
+      first.resources.limits = { ...first.resources.limits, memory: '321Mi' };
+      edits.push({ ...unwritten, container: first.name, allocation: 'limits', resource: 'memory', value: '321Mi' });
+    });
+    approvedByDialog = 0;
+    await attempt('rollback of an apply that never wrote the edited object', rollbackObserved, async () => {
+      const result = await call(client, 'krr_rollback', { snapshotId: partial.snapshotId });
+      checkEditsSurvive('never-written object');
+      assert.notEqual(statusOf(result), 'applied', textOf(result));
+    });
+
+    // 2. A full apply (it may overwrite the edit above: that one the person approved); afterwards someone else
+    //    changes a value it wrote (frontend's memory limit).
+    edits.length = 0;
+    const applied = data<{ status: string; snapshotId: string }>(await call(client, 'krr_apply_plan', { planId: (await proposeTwo(client)).planId }));
+    assert.equal(applied.status, 'applied');
+    edit('Deployment', 'shop', 'frontend', (containers) => {
+      const web = containers.find((c) => c.name === 'web');
+      if (!web) throw new Error('no web container');
+      web.resources.limits = { ...web.resources.limits, memory: '301Mi' };
+      edits.push({ kind: 'Deployment', namespace: 'shop', name: 'frontend', container: 'web', allocation: 'limits', resource: 'memory', value: '301Mi' });
+    });
+    approvedByDialog = 0;
+    await attempt('rollback over a value changed since the apply', rollbackObserved, async () => {
+      const result = await call(client, 'krr_rollback', { snapshotId: applied.snapshotId });
+      checkEditsSurvive('changed value');
+      assert.match(textOf(result), /conflict \(left as it is\): Deployment shop\/frontend: web limits\.memory was changed since the apply/);
+      assert.match(f.human.asked.at(-1)?.text.detail ?? '', /Not rolled back: 1 value\(s\) changed since the apply/, 'the person saw what was left out');
+    });
+  });
+
   it('propose with workload names that try to inject kubectl flags or shell: rejected, never in an argv', async () => {
     const scan = data<{ reportId: string }>(await call(client, 'krr_scan'));
     const hostile = [

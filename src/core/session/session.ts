@@ -12,10 +12,11 @@ import { decidePrometheusAuth } from '../krr/prometheusAuth';
 import { KrrError, readKrrVersion, runKrrScan, type KrrScanOptions } from '../krr/runner';
 import { Kubectl, KubectlError, resolveContext } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
-import { containersPathByKind, containerSchema } from '../kube/object';
-import { desiredFromRecommendation, readPath, type DesiredResources } from '../plan/build';
+import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { BlockedWorkload, Plan } from '../plan/model';
 import { proposePlan, type PlanTarget } from '../plan/propose';
+import { describeConflict, rollbackTarget } from '../plan/rollback';
+import { QuantityError } from '../quantity';
 import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
@@ -69,6 +70,13 @@ export interface StatusResult {
   reachable: boolean;
   readOnly: boolean;
   readOnlyReason: string | null;
+}
+
+export interface RollbackOptions {
+  /** Only these objects of the snapshot; default: every object the apply wrote. */
+  objects?: Array<{ namespace: string; kind: string; name: string }>;
+  /** Also restore fields someone changed since the apply (overwrites their change); default false. */
+  includeConflicts?: boolean;
 }
 
 type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number };
@@ -230,10 +238,17 @@ export class Session {
       }
       const desired = new Map<string, DesiredResources>();
       const notes = [];
-      for (const container of workload.containers) {
-        const wanted = desiredFromRecommendation(container, { includeLimits, allowLimitRemoval });
-        desired.set(container.container, wanted.desired);
-        notes.push(...wanted.notes);
+      try {
+        for (const container of workload.containers) {
+          const wanted = desiredFromRecommendation(container, { includeLimits, allowLimitRemoval });
+          desired.set(container.container, wanted.desired);
+          notes.push(...wanted.notes);
+        }
+      } catch (error) {
+        // A value no quantity can hold exactly (a crafted 1e300) blocks this workload, not the whole proposal.
+        if (!(error instanceof QuantityError)) throw error;
+        blocked.push({ ...selected, reasons: [`krr's recommendation cannot be written: ${error.message}`] });
+        continue;
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
@@ -357,8 +372,12 @@ export class Session {
   }
 
   // ── rollback ──────────────────────────────────────────────────────────────────────────────────────
-  /** A rollback is a plan built from a snapshot: the same diff, approval and apply path as any other. */
-  async proposeRollback(snapshotId: string, requester: Requester, objects?: Array<{ namespace: string; kind: string; name: string }>): Promise<Plan> {
+  /**
+   * A rollback is a plan built from a snapshot: the same diff, approval and apply path as any other. It restores
+   * only objects the apply wrote, and in them only the fields it wrote that still hold what it wrote; a field
+   * someone changed since is a conflict, left as it is unless `includeConflicts` (the person asked for it).
+   */
+  async proposeRollback(snapshotId: string, requester: Requester, options: RollbackOptions = {}): Promise<Plan> {
     const settings = this.options.settings();
     let snapshot;
     try {
@@ -366,30 +385,16 @@ export class Session {
     } catch (error) {
       throw new SessionError('unknown-snapshot', `Snapshot ${truncate(snapshotId)} cannot be read: ${messageOf(error)}`, 'List snapshots (krr_list_snapshots) and pick an id from there.');
     }
-    const wanted = objects ? new Set(objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`)) : null;
-    const targets: PlanTarget[] = [];
-    for (const object of snapshot.objects) {
-      if (wanted && !wanted.has(`${object.ref.namespace}/${object.ref.kind}/${object.ref.name}`)) continue;
-      const kind = object.ref.kind as WorkloadKind;
-      const containersPath = containersPathByKind[kind];
-      const containers = containersPath ? readPath(object.before, containersPath) : undefined;
-      const desired = new Map<string, DesiredResources>();
-      for (const raw of Array.isArray(containers) ? containers : []) {
-        const container = containerSchema.safeParse(raw);
-        if (!container.success) continue;
-        const resources = container.data.resources ?? {};
-        const valueOf = (allocation: 'requests' | 'limits', resource: 'cpu' | 'memory') => {
-          const value = resources[allocation]?.[resource];
-          return value === undefined ? null : String(value);
-        };
-        desired.set(container.data.name, {
-          requests: { cpu: valueOf('requests', 'cpu'), memory: valueOf('requests', 'memory') },
-          limits: { cpu: valueOf('limits', 'cpu'), memory: valueOf('limits', 'memory') },
-        });
-      }
-      targets.push({ ref: { namespace: object.ref.namespace, kind, name: object.ref.name }, desired, notes: [] });
-    }
-    if (targets.length === 0) throw new SessionError('invalid-argument', 'None of the requested objects is in that snapshot.', 'Omit `objects` to roll back the whole snapshot.');
+    const wanted = options.objects ? new Set(options.objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`)) : null;
+    const selected = snapshot.objects.filter((object) => !wanted || wanted.has(`${object.ref.namespace}/${object.ref.kind}/${object.ref.name}`));
+    if (selected.length === 0) throw new SessionError('invalid-argument', 'None of the requested objects is in that snapshot.', 'Omit `objects` to roll back the whole snapshot.');
+    // An object the apply did not write holds nobody's change of ours: restoring it could only revert someone else's.
+    const written = selected.filter((object) => object.written);
+    if (written.length === 0) throw new SessionError('invalid-argument', `The apply of snapshot ${snapshot.id} wrote none of ${wanted ? 'these objects' : 'its objects'}; there is nothing to roll back.`, 'Pick a snapshot whose apply wrote something (krr_list_snapshots).');
+    const targets: PlanTarget[] = written.map((object) => {
+      const ref = { namespace: object.ref.namespace, kind: object.ref.kind as WorkloadKind, name: object.ref.name };
+      return { ref, desired: new Map(), notes: [], resolve: (live) => rollbackTarget(object, live, ref, options.includeConflicts ?? false) };
+    });
     const target = await this.resolveTarget(settings, snapshot.context);
     if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
     const plan = await proposePlan(targets, {
@@ -408,16 +413,27 @@ export class Session {
     return this.storePlan(plan);
   }
 
-  async rollback(snapshotId: string, requester: Requester, options: { objects?: Array<{ namespace: string; kind: string; name: string }>; signal?: AbortSignal } = {}): Promise<ApplyOutcome> {
+  async rollback(snapshotId: string, requester: Requester, options: RollbackOptions & { signal?: AbortSignal } = {}): Promise<ApplyOutcome> {
     let plan: Plan;
     try {
-      plan = await this.proposeRollback(snapshotId, requester, options.objects);
+      plan = await this.proposeRollback(snapshotId, requester, options);
     } catch (error) {
       // A refused rollback is a denied write request: it is audited like a refused apply.
       await this.audit({ action: 'refuse', actor: actorOf(requester), outcome: error instanceof SessionError ? error.code : 'failed', detail: { snapshotId: truncate(snapshotId), message: messageOf(error) } });
       throw error;
     }
-    return this.apply(plan.id, requester, options.signal);
+    const conflicts = plan.conflicts ?? [];
+    const excluded = conflicts.filter((conflict) => !conflict.included);
+    const conflictNote =
+      excluded.length === 0 ? ''
+      : ` ${excluded.length} field(s) changed since the apply were left as they are: ${excluded.slice(0, 5).map(describeConflict).join('; ')}${excluded.length > 5 ? '; …' : ''}. To restore them too (overwriting those changes), roll back again with includeConflicts — only if the person asks for it.`;
+    if (plan.objects.length === 0 && excluded.length > 0) {
+      const message = `Nothing was rolled back: every field this apply wrote was changed since.${conflictNote}`;
+      await this.audit({ action: 'refuse', actor: actorOf(requester), context: plan.context, planId: plan.id, digest: plan.digest, outcome: 'conflict', detail: { snapshotId, message } });
+      return { status: 'refused', planId: plan.id, objects: [], verified: false, rollouts: [], conflicts, message };
+    }
+    const outcome = await this.apply(plan.id, requester, options.signal);
+    return { ...outcome, ...(conflicts.length > 0 ? { conflicts } : {}), message: `${outcome.message}${conflictNote}` };
   }
 
   async listSnapshots(): Promise<Array<{ id: string; createdAt: string; context: string; planId: string; kind: string; objects: number }>> {
