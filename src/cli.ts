@@ -41,7 +41,7 @@ async function serve(argv: string[]): Promise<number> {
   });
   if (!values.stdio) throw new UsageError('serve needs --stdio (the only transport of the standalone server)');
   const stateDir = values['state-dir'];
-  if (!stateDir) throw new UsageError('serve needs --state-dir <dir> (the audit log and snapshots are kept there)');
+  if (!stateDir) throw new UsageError('serve needs --state-dir <dir> (the audit log, its key and head, and snapshots are kept there)');
   const fromFile: Record<string, unknown> = values.settings ? readSettingsFile(values.settings) : {};
   const readOnly = values['read-only'] === true || fromFile.readOnly === true;
   const settings = parseSessionSettings({
