@@ -2,7 +2,7 @@
 // Each attempt is counted (bypass_scenarios); writes beyond those a human approved are counted
 // (unapproved_writes, must be 0); every attempt that reaches the session must be in the audit log.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -290,6 +290,12 @@ describe('abuse: approval bypass over stdio (elicitation)', function () {
       await attempt(`stdio extra ${Object.keys(extra).join()}`, observe(server), async () => assert.equal((await call(server.client, 'krr_apply_plan', { planId, ...extra })).isError, true));
     }
     await attempt('stdio rollback traversal', observe(server), async () => assert.equal((await call(server.client, 'krr_rollback', { snapshotId: '../../etc/passwd' })).isError, true));
+    // No SecretStorage here: the chain's key is a 0600 file in the state directory, and never in the log.
+    const keyFile = path.join(server.stateDir, 'audit.key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    const key = (JSON.parse(readFileSync(keyFile, 'utf8')) as { key: string }).key;
+    assert.ok(!readFileSync(server.auditFile, 'utf8').includes(key) && !readFileSync(`${server.auditFile}.head`, 'utf8').includes(key));
+    assert.match(readFileSync(server.auditFile, 'utf8'), /"mac":"[0-9a-f]{64}"/);
   });
 
   it('declined, dismissed, approve:"true" (a string), {approve:true} without the typed prod context: zero writes', async () => {
