@@ -842,7 +842,7 @@ export class AuditLog {
     return result({ valid: true });
   }
 
-  /** jsonl: the stored lines byte for byte (torn tail left out), so an export verifies on its own. */
+  /** jsonl: the stored lines byte for byte (torn tail left out): an export can be checked line by line (chain, and MACs with the key); its end is pinned only by the head, which stays here. */
   async export(format: 'jsonl' | 'csv'): Promise<string> {
     if (format === 'jsonl') {
       const lines: Buffer[] = [];
