@@ -46,7 +46,7 @@ async function serve(argv: string[]): Promise<number> {
   });
   if (!values.stdio) throw new UsageError('serve needs --stdio (the only transport of the standalone server)');
   const stateDir = values['state-dir'];
-  if (!stateDir) throw new UsageError('serve needs --state-dir <dir> (the audit log and snapshots are kept there)');
+  if (!stateDir) throw new UsageError('serve needs --state-dir <dir> (the audit log, its key and head, and snapshots are kept there)');
   const fromFile: Record<string, unknown> = values.settings ? readSettingsFile(values.settings) : {};
   if (Object.keys(fromFile).some((key) => /auth.?header/i.test(key))) {
     throw new UsageError(`--settings ${values.settings ?? ''} holds a Prometheus auth header: a settings file is no place for a secret; set the environment variable ${authHeaderVariable} instead`);

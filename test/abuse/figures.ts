@@ -26,7 +26,7 @@ export const figureKeys = [
 export type FigureKey = (typeof figureKeys)[number];
 
 /** Extra measurements reported beside the figures (not counters). */
-export type ExtraKey = 'bypass_schema_rejected' | 'http_bad_requests' | 'load_rss_start_mb' | 'load_rss_end_mb' | 'load_calls' | 'load_seconds';
+export type ExtraKey = 'http_bad_requests' | 'load_rss_start_mb' | 'load_rss_end_mb' | 'load_calls' | 'load_seconds';
 
 const figures = new Map<string, number>(figureKeys.map((key) => [key, 0]));
 

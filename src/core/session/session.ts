@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { executePlan, identityOf, type ApplyDependencies } from '../apply';
 import { approvalText } from '../approval';
-import { AuditLog, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
+import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
+import { fileKeyStore, type AuditKeyStore } from '../auditKey';
 import type { Report, WorkloadKind } from '../krr/model';
 import { severityOrder } from '../krr/model';
 import { readReportFile } from '../krr/report';
@@ -40,6 +41,8 @@ export interface SessionOptions {
   approver: Approver;
   stateDir: string;
   secrets?: { prometheusAuthHeader(): Promise<string | undefined> };
+  /** Where the audit log's HMAC key is kept: SecretStorage in VS Code; default a 0600 file `audit.key` in stateDir. */
+  auditKeys?: AuditKeyStore;
   log?: (line: string) => void;
   env?: Record<string, string>;
   /** kubectl's discovery cache; tests isolate it per run. */
@@ -441,7 +444,7 @@ export class Session {
   }
 
   // ── audit ─────────────────────────────────────────────────────────────────────────────────────────
-  async auditLog(query: { page?: number; pageSize?: number; since?: string; until?: string; actions?: string[]; outcome?: string } = {}): Promise<{ entries: AuditEntry[]; total: number; chainValid: boolean; firstBrokenLine?: number }> {
+  async auditLog(query: { page?: number; pageSize?: number; since?: string; until?: string; actions?: string[]; outcome?: string } = {}): Promise<{ entries: AuditEntry[]; total: number; chainValid: boolean; firstBrokenLine?: number; chainProblem?: string; legacyEntries: number }> {
     const log = await this.openAudit();
     const pageSize = Math.min(Math.max(query.pageSize ?? 20, 1), 200);
     const page = Math.max(query.page ?? 1, 1);
@@ -457,7 +460,27 @@ export class Session {
       }),
       log.verify(),
     ]);
-    return { entries: read.entries, total: read.total, chainValid: verification.valid, ...(verification.firstBrokenLine !== undefined ? { firstBrokenLine: verification.firstBrokenLine } : {}) };
+    return {
+      entries: read.entries,
+      total: read.total,
+      chainValid: verification.valid,
+      legacyEntries: verification.legacyEntries,
+      ...(verification.firstBrokenLine !== undefined ? { firstBrokenLine: verification.firstBrokenLine } : {}),
+      ...(verification.reason !== undefined ? { chainProblem: verification.reason } : {}),
+    };
+  }
+
+  /**
+   * A tool call its input schema refused (an extra `approved: true`, a malformed id): it never reached a use
+   * case, but it is an attempt and goes in the log, with its arguments redacted and bounded.
+   */
+  async auditRefusedCall(tool: string, args: unknown, requester: Requester, problem: string, outcome: 'invalid-arguments' | 'unknown-tool' = 'invalid-arguments'): Promise<void> {
+    await this.audit({
+      action: 'refuse',
+      actor: actorOf(requester),
+      outcome,
+      detail: { tool: truncate(tool), arguments: boundedArguments(args), problem: truncate(problem, 500) },
+    });
   }
 
   async verifyAudit(): ReturnType<AuditLog['verify']> {
@@ -595,7 +618,9 @@ export class Session {
   }
 
   private openAudit(): Promise<AuditLog> {
-    this.auditOpening ??= AuditLog.open(path.join(this.options.stateDir, 'audit.jsonl'));
+    this.auditOpening ??= AuditLog.open(path.join(this.options.stateDir, 'audit.jsonl'), {
+      keys: this.options.auditKeys ?? fileKeyStore(path.join(this.options.stateDir, 'audit.key')),
+    });
     return this.auditOpening;
   }
 
@@ -648,6 +673,6 @@ function megabytes(bytes: number): number {
   return Math.round(bytes / 1024 / 1024);
 }
 
-function truncate(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+function truncate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
