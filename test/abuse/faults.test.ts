@@ -13,6 +13,7 @@ import type { Plan } from '../../src/core/plan/model';
 import type { ApplyOutcome } from '../../src/core/session/model';
 import { invalidKubectlArguments, wrapKubectl, type WrapperOptions } from '../support/kubectl-wrapper';
 import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
+import { asControlPlane, wantsLightCluster } from '../support/test-cluster';
 import { count } from './figures';
 import { waitFor } from './harness';
 
@@ -108,6 +109,27 @@ describe('abuse: faults during an approved apply', function () {
           const states = judge(run, `${fault.name} k=${k}`, outcome);
           assert.deepEqual(states, ['before', 'before', 'before', 'before'], outcome.message);
           assert.equal(outcome.status, 'restored', outcome.message);
+        } finally {
+          await run.f.close();
+        }
+      });
+    }
+  }
+
+  // Only the real control plane behind the fault proxy can do this one: the API server commits the k-th write,
+  // then the reply is lost. kubectl fails without knowing; the apply must find out by reading, and end all applied
+  // (the last write landed) or all restored, never mixed.
+  if (!wantsLightCluster()) {
+    for (const k of [1, 2, 4]) {
+      it(`k-th write committed, then its reply lost (k=${k} of 4): all applied or all restored, never mixed`, async () => {
+        const run = await prepare();
+        try {
+          const plane = asControlPlane(run.f.cluster);
+          assert.ok(plane, 'needs the real control plane');
+          plane.faults.commitThenDropNthWrite(k);
+          const outcome = await run.f.session.apply(run.plan.id, model);
+          judge(run, `commit-then-lose-reply k=${k}`, outcome);
+          assert.ok(plane.writes().length >= k, 'the k-th write reached the API server');
         } finally {
           await run.f.close();
         }

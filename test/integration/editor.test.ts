@@ -34,6 +34,7 @@ function objectChange(name: string) {
     apiVersion: 'apps/v1',
     uid: 'uid-' + name,
     resourceVersion: '42',
+    generation: 1,
     changes: [],
     ops: [],
     liveManifest: `kind: Deployment\nmetadata:\n  name: ${name}\n# live\n`,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { approvalText } from '../../src/core/approval';
 import type { ContainerRecommendation } from '../../src/core/krr/model';
 import type { KubeObject } from '../../src/core/kube/object';
-import { applyOps, buildObjectPatch, desiredFromRecommendation, restoreOps, sameResources, type DesiredResources } from '../../src/core/plan/build';
+import { applyOps, buildObjectPatch, desiredFromRecommendation, restoreOps, sameResources, specMoved, type DesiredResources } from '../../src/core/plan/build';
 import { monthlyCostOfChanges, podCount } from '../../src/core/plan/cost';
 import { planDigest } from '../../src/core/plan/digest';
 import { rollbackTarget } from '../../src/core/plan/rollback';
@@ -26,6 +26,15 @@ const identity = { namespace: 'shop', kind: 'Deployment' as const, name: 'checko
 const want = (requests: DesiredResources['requests'], limits: DesiredResources['limits'] = {}) => new Map([['api', { requests, limits }]]);
 
 describe('plan: building the patch', () => {
+  it('pins metadata.generation instead of the resourceVersion when the object has one (status updates change only the latter)', () => {
+    const live = { ...deployment({ requests: { cpu: '500m' } }), metadata: { ...deployment({}).metadata, generation: 7 } };
+    const patch = buildObjectPatch(live, identity, want({ cpu: '87m' }));
+    assert.deepEqual(patch.ops[0], { op: 'test', path: '/metadata/generation', value: 7 });
+    assert.equal(specMoved({ ...live, metadata: { ...live.metadata, resourceVersion: '99' } }, { generation: 7, resourceVersion: '42' }), false, 'a status update is not a move');
+    assert.equal(specMoved({ ...live, metadata: { ...live.metadata, generation: 8 } }, { generation: 7, resourceVersion: '42' }), true, 'a spec change is');
+    assert.equal(specMoved(deployment({}), { generation: null, resourceVersion: '41' }), true, 'without a generation the resourceVersion decides');
+  });
+
   it('pins resourceVersion, the container name at its index and the current resources, then replaces', () => {
     const live = deployment({ requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } });
     const patch = buildObjectPatch(live, identity, want({ cpu: '87m', memory: '347Mi' }));
@@ -177,7 +186,7 @@ describe('plan: cost', () => {
 
 describe('plan: digest and approval text', () => {
   const object = (overrides: Partial<ObjectChange> = {}): ObjectChange => ({
-    ...identity, apiVersion: 'apps/v1', uid: 'u-1', resourceVersion: '42',
+    ...identity, apiVersion: 'apps/v1', uid: 'u-1', resourceVersion: '42', generation: 3,
     changes: [{ container: 'api', allocation: 'requests', resource: 'cpu', from: '500m', to: '87m', fromAmount: 0.5, toAmount: 0.087 }],
     ops: [{ op: 'replace', path: '/x', value: '87m' }], liveManifest: '', proposedManifest: '', pods: 3, podsSource: 'spec.replicas',
     monthlyCostDelta: -30.15, findings: [], stage: 1, ...overrides,

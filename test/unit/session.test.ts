@@ -152,13 +152,13 @@ describe('session: scan → propose → approve → apply → rollback (real kub
     assert.ok(failed, JSON.stringify(outcome.objects));
     // The object whose write failed gets someone else's edit; the rollback must leave it alone.
     const apiVersion = 'apps/v1';
-    editBehindTheBack(apiVersion, failed.kind, failed.namespace, failed.name, 'requests', 'memory', '999Mi');
+    editBehindTheBack(apiVersion, failed.kind, failed.namespace, failed.name, 'requests', 'memory', '99Mi');
     const writes = f.cluster.writes().length;
     await assert.rejects(f.session.rollback(outcome.snapshotId as string, human, { objects: [failed] }), /wrote none of these objects/);
     const whole = await f.session.rollback(outcome.snapshotId as string, human);
     assert.equal(whole.status, 'refused', 'the restored object already holds its old values: nothing to roll back');
     assert.equal(f.cluster.writes().length, writes);
-    assert.equal((resourcesOf(f.cluster, apiVersion, failed.kind, failed.namespace, failed.name) as Record<string, { requests: { memory: string } }>)[Object.keys(resourcesOf(f.cluster, apiVersion, failed.kind, failed.namespace, failed.name))[0] as string]?.requests.memory, '999Mi');
+    assert.equal((resourcesOf(f.cluster, apiVersion, failed.kind, failed.namespace, failed.name) as Record<string, { requests: { memory: string } }>)[Object.keys(resourcesOf(f.cluster, apiVersion, failed.kind, failed.namespace, failed.name))[0] as string]?.requests.memory, '99Mi');
 
     // A fresh apply whose every written value is then changed: the rollback is refused with the conflicts.
     const second = await f.session.propose({ reportId: plan.sourceReportId as string, workloads: [postgres], includeLimits: true }, model);

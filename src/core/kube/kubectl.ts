@@ -89,6 +89,10 @@ function firstLine(text: string): string {
   return text.split('\n').find((line) => line.trim() !== '' && !/^[EWI]\d{4} /.test(line))?.trim() ?? text.trim();
 }
 
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1)?.trim() ?? '';
+}
+
 /** Maps kubectl's stderr (and how the process ended) to an error a person can act on. */
 export function classifyFailure(stderr: string, where: { context: string | undefined; kubeconfig: string | undefined }): { kind: KubectlErrorKind; message: string } {
   const context = where.context ? `context "${where.context}"` : 'the current context';
@@ -259,7 +263,8 @@ export class Kubectl {
     const args = ['rollout', 'status', `${kubectlResource(ref.kind)}/${ref.name}`, '-n', ref.namespace, `--timeout=${seconds}s`];
     try {
       const { stdout } = await this.run(args, signal, Math.max(this.options.timeoutMs ?? defaultTimeoutMs, seconds * 1000 + 15_000));
-      return { ok: true, message: stdout.trim() };
+      // kubectl prints a "Waiting for … rollout to finish" line per change it sees, then the result: keep the result.
+      return { ok: true, message: lastLine(stdout) };
     } catch (error) {
       if (error instanceof KubectlError && error.kind === 'unknown') return { ok: false, message: firstLine(error.stderr) || error.message };
       throw error;

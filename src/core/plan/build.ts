@@ -29,9 +29,12 @@ type ResourceMap = Record<string, string | number>;
 type ContainerResources = { requests?: ResourceMap; limits?: ResourceMap } & Record<string, unknown>;
 
 /**
- * Builds the patch from `live` to the desired resources. The ops first `test` the resourceVersion the plan
- * was built from, each container's name at its index, and its whole current `resources` block, so the API
- * server itself rejects the write if anything previewed moved (safety invariant: test ops pin the preview).
+ * Builds the patch from `live` to the desired resources. The ops first `test` the object's spec version (its
+ * metadata.generation; the resourceVersion for an object without one), each container's name at its index, and
+ * its whole current `resources` block, so the API server itself rejects the write if anything previewed moved
+ * (safety invariant: test ops pin the preview). Not the resourceVersion when there is a generation: controllers
+ * change it with every status update — during a rollout, several times a second — which would make every plan
+ * for a workload that is rolling out or scaling fail its preconditions although nothing it changes moved.
  */
 export function buildObjectPatch(live: KubeObject, identity: ObjectIdentity, desired: ReadonlyMap<string, DesiredResources>): ObjectPatch {
   const containersPath = containersPathByKind[identity.kind];
@@ -89,9 +92,21 @@ export function buildObjectPatch(live: KubeObject, identity: ObjectIdentity, des
   }
 
   const ops: JsonPatchOp[] =
-    containerOps.length === 0 ? [] : [{ op: 'test', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion }, ...containerOps];
+    containerOps.length === 0 ? [] : [specVersionTest(live), ...containerOps];
   const proposed = ops.length === 0 ? live : applyOps(live, ops);
   return { changes, ops, proposed, resulting, missingContainers };
+}
+
+/** The `test` op that pins the spec the plan was built from (see buildObjectPatch). */
+export function specVersionTest(live: KubeObject): JsonPatchOp {
+  return live.metadata.generation !== undefined
+    ? { op: 'test', path: '/metadata/generation', value: live.metadata.generation }
+    : { op: 'test', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion };
+}
+
+/** Has the object's spec moved since `change` was built from it? (generation, else resourceVersion) */
+export function specMoved(live: KubeObject, change: { generation: number | null; resourceVersion: string }): boolean {
+  return change.generation !== null && live.metadata.generation !== undefined ? live.metadata.generation !== change.generation : live.metadata.resourceVersion !== change.resourceVersion;
 }
 
 /** Applies ops to a copy of `object` exactly as the API server would (tests included). */

@@ -59,8 +59,14 @@ export interface PolicyFinding {
 export interface ObjectChange extends ObjectIdentity {
   apiVersion: string;
   uid: string | null;
-  /** resourceVersion of the live object the plan was built from; a different one at apply time = stale. */
+  /** resourceVersion of the live object the plan was built from (recorded; status updates change it too). */
   resourceVersion: string;
+  /**
+   * metadata.generation of the live object the plan was built from: it changes with every spec change and
+   * never with status, so a different one at apply time = stale. null when the object has none (then the
+   * resourceVersion decides).
+   */
+  generation: number | null;
   changes: FieldChange[];
   ops: JsonPatchOp[];
   /** The live object as fetched, and as it would be after the patch (YAML, for the diff). */

@@ -125,6 +125,7 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       apiVersion: live.apiVersion,
       uid: live.metadata.uid ?? null,
       resourceVersion: live.metadata.resourceVersion,
+      generation: live.metadata.generation ?? null,
       changes: patch.changes,
       ops: patch.ops,
       liveManifest: manifestYaml(live),

@@ -139,6 +139,8 @@ export class FaultProxy implements ProxyFaults {
         return;
       }
       response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+      // Node holds the headers until the first body byte; a watch with no event yet must still get them at once.
+      response.flushHeaders();
       upstreamResponse.pipe(response);
     });
     upstreamRequest.on('error', () => request.socket.destroy());
