@@ -12,13 +12,18 @@ Usage:
                 [--krr <path>] [--kubectl <path>] [--settings <file.json>] [--read-only]
       An MCP server on stdin/stdout. Writes need a person's approval through the MCP client
       (elicitation); clients without elicitation get every write refused.
-      --settings takes the krr.* settings as JSON (policy, prices, approvalTimeoutSeconds, ...);
-      the other flags override it.
+      --settings takes the krr.* settings as JSON (policy, prices, prometheusUrl, ...);
+      the other flags override it. A Prometheus auth header is read only from the environment
+      variable KRR_PROMETHEUS_AUTH_HEADER (never from a flag or the settings file) and is sent
+      only to the configured prometheusUrl.
   krr-mcp relay [--discovery <file>]
       Forwards stdio to the MCP server of the KRR extension running in VS Code, found through its
       discovery file (default: $KRR_MCP_DISCOVERY). Approval happens in VS Code.
   krr-mcp --help
 `;
+
+/** The standalone server has no SecretStorage: the header comes from the environment, like a token. */
+const authHeaderVariable = 'KRR_PROMETHEUS_AUTH_HEADER';
 
 function log(line: string): void {
   process.stderr.write(`krr-mcp: ${line}\n`);
@@ -41,8 +46,14 @@ async function serve(argv: string[]): Promise<number> {
   });
   if (!values.stdio) throw new UsageError('serve needs --stdio (the only transport of the standalone server)');
   const stateDir = values['state-dir'];
-  if (!stateDir) throw new UsageError('serve needs --state-dir <dir> (the audit log and snapshots are kept there)');
+  if (!stateDir) throw new UsageError('serve needs --state-dir <dir> (the audit log, its key and head, and snapshots are kept there)');
   const fromFile: Record<string, unknown> = values.settings ? readSettingsFile(values.settings) : {};
+  if (Object.keys(fromFile).some((key) => /auth.?header/i.test(key))) {
+    throw new UsageError(`--settings ${values.settings ?? ''} holds a Prometheus auth header: a settings file is no place for a secret; set the environment variable ${authHeaderVariable} instead`);
+  }
+  // Read once and removed from this process's environment, so kubectl and krr do not inherit it.
+  const prometheusAuthHeader = process.env[authHeaderVariable] || undefined;
+  delete process.env[authHeaderVariable];
   const readOnly = values['read-only'] === true || fromFile.readOnly === true;
   const settings = parseSessionSettings({
     ...fromFile,
@@ -55,7 +66,7 @@ async function serve(argv: string[]): Promise<number> {
   });
   // Loaded on demand: the relay and --help never load the core.
   const { serveStdio } = await import('./mcp/stdio');
-  await serveStdio({ settings, stateDir, version, log });
+  await serveStdio({ settings, stateDir, version, log, ...(prometheusAuthHeader ? { prometheusAuthHeader } : {}) });
   return 0;
 }
 

@@ -10,6 +10,7 @@ import { prometheusSecretKey, registerAuditDocument, registerCommands, showProbl
 import { PlanDiff } from './editor/diff';
 import { KrrMcpServerProvider, LazyHost, mcpProviderId } from './editor/mcpProvider';
 import { ReviewPanel } from './editor/reviewPanel';
+import { secretAuditKeyStore } from './editor/auditKeys';
 import { loadEngine } from './editor/engine';
 import { decideReadOnly } from './editor/trust';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
@@ -84,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       stateDir,
       log,
       secrets: { prometheusAuthHeader: async () => (await context.secrets.get(prometheusSecretKey)) || undefined },
+      auditKeys: secretAuditKeyStore(context.secrets, stateDir),
     });
     created.onDidChange(() => refreshViews());
     session = created;

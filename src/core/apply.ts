@@ -1,12 +1,11 @@
 // Executes an approved plan: re-read, snapshot, write with preconditions, restore on partial failure, verify.
 // This module never asks for approval: the session calls it only with a plan whose digest a human approved.
-import { isDeepStrictEqual } from 'node:util';
 import type { AuditActor, AuditLog } from './audit';
 import type { KubeObject } from './kube/object';
 import { containersPathByKind } from './kube/object';
 import type { ObjectRef } from './kube/kubectl';
 import { KubectlError } from './kube/kubectl';
-import { readPath, restoreOps } from './plan/build';
+import { pointerSegments, readPath, restoreOps, sameResources } from './plan/build';
 import type { ObjectChange, Plan } from './plan/model';
 import type { JsonPatchOp } from './plan/patch';
 import type { SnapshotObject, SnapshotStore } from './snapshots';
@@ -41,6 +40,8 @@ type WriteState = {
   resourceVersion?: string;
   message?: string;
   uncertain?: boolean;
+  /** the object as the write stored it (the restore tests the stored values, canonicalised by the server) */
+  stored?: KubeObject;
   /** set once the automatic restore of this object was attempted */
   restore?: { ok: boolean; message: string };
 };
@@ -75,6 +76,8 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
       resourceVersionBefore: current.metadata.resourceVersion,
       replaced: replacedValues(current, entry.object.ops),
       before: current as unknown as Record<string, unknown>,
+      // What this apply writes, field by field: a rollback restores these and only where they still hold.
+      fields: entry.object.changes.map((change) => ({ container: change.container, allocation: change.allocation, resource: change.resource, before: change.from, after: change.to })),
       written: false,
     };
   });
@@ -148,7 +151,7 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   //    stage was unhealthy, the failing stage only (healthy earlier stages stay and get a rollback proposal
   //    from the session); when storage failed, everything written, because the apply cannot be recorded.
   const restore = async (targets: WriteState[]): Promise<void> => {
-    const results = await mapBounded(targets, deps.concurrency, (state) => restoreObject(state.object, deps));
+    const results = await mapBounded(targets, deps.concurrency, (state) => restoreObject(state.object, deps, state.stored));
     targets.forEach((state, index) => (state.restore = results[index]));
     for (const state of targets) {
       const ok = state.restore?.ok === true;
@@ -237,6 +240,7 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
     const written = await deps.cluster.patchJson(refOf(state.object), state.object.ops, { dryRun: false, signal: deps.signal });
     state.result = 'written';
     state.resourceVersion = written.metadata.resourceVersion;
+    state.stored = written;
   } catch (error) {
     state.message = describeError(error);
     if (isDefiniteRejection(error)) {
@@ -250,6 +254,7 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
       if (after.metadata.resourceVersion !== state.object.resourceVersion && sameContainers(after, state.object)) {
         state.result = 'written';
         state.resourceVersion = after.metadata.resourceVersion;
+        state.stored = after;
         state.message = `${state.message} (the write did reach the server)`;
       }
     } catch (readError) {
@@ -260,9 +265,9 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
   }
 }
 
-async function restoreObject(object: ObjectChange, deps: ApplyDependencies): Promise<{ ok: boolean; message: string }> {
+async function restoreObject(object: ObjectChange, deps: ApplyDependencies, stored?: KubeObject): Promise<{ ok: boolean; message: string }> {
   try {
-    await deps.cluster.patchJson(refOf(object), restoreOps(object.ops), { dryRun: false });
+    await deps.cluster.patchJson(refOf(object), restoreOps(object.ops, stored), { dryRun: false });
     return { ok: true, message: 'restored to the values before this apply' };
   } catch (error) {
     return { ok: false, message: `restore failed: ${describeError(error)}` };
@@ -292,20 +297,15 @@ function replacedValues(live: KubeObject, ops: readonly JsonPatchOp[]): Snapshot
     });
 }
 
-/** Do the object's containers carry exactly the resources the plan writes? */
+/** Do the object's containers carry the resources the plan writes (quantities by value: the server canonicalises them)? */
 function sameContainers(object: KubeObject, change: ObjectChange): boolean {
   const containersPath = containersPathByKind[change.kind];
   if (!containersPath) return false;
   for (const op of change.ops) {
     if (op.op !== 'replace' && op.op !== 'add') continue;
-    const segments = op.path.split('/').slice(1).map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
-    if (!isDeepStrictEqual(normalise(readPath(object, segments)), normalise(op.value))) return false;
+    if (!sameResources(readPath(object, pointerSegments(op.path)), op.value)) return false;
   }
   return true;
-}
-
-function normalise(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value ?? null));
 }
 
 function isDefiniteRejection(error: unknown): boolean {

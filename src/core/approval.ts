@@ -2,6 +2,7 @@
 // not be able to word the dialog, so nothing here reads a tool argument — only plan fields the extension built.
 import { describeCpu, describeMemory } from './quantity';
 import type { FieldChange, Plan } from './plan/model';
+import { describeConflict } from './plan/rollback';
 import type { ApprovalText } from './session/model';
 import { matchesAnyGlob } from './session/settings';
 
@@ -28,6 +29,13 @@ export function approvalText(plan: Plan, confirmByTyping: readonly string[], now
   const warnings = [...new Set(plan.objects.flatMap((object) => object.findings.filter((finding) => finding.severity === 'warn').map((finding) => finding.message)))];
   for (const warning of warnings.slice(0, 5)) lines.push(`⚠ ${warning}`);
   if (plan.blocked.length > 0) lines.push(`${plan.blocked.length} workload(s) blocked by policy are not included.`);
+  // Rollback conflicts: values someone changed since the apply. The person must see which are overwritten.
+  const conflicts = plan.conflicts ?? [];
+  const overwritten = conflicts.filter((conflict) => conflict.included);
+  const kept = conflicts.filter((conflict) => !conflict.included);
+  if (overwritten.length > 0) lines.push(`⚠ OVERWRITES ${overwritten.length} value(s) changed since the apply:`, ...overwritten.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
+  if (kept.length > 0) lines.push(`Not rolled back: ${kept.length} value(s) changed since the apply are left as they are:`, ...kept.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
+  if (overwritten.length > 5 || kept.length > 5) lines.push('   …(see the diff)');
   if (plan.staged) lines.push('Staged: stages are applied in order; a stage must roll out healthy before the next one starts.');
   lines.push('', 'Already-written objects are restored automatically if a later write fails.');
   const minutes = Math.max(0, Math.round((Date.parse(plan.expiresAt) - now.getTime()) / 60000));

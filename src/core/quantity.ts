@@ -3,9 +3,12 @@
 // Rounding rules, stated once:
 // - parse is exact up to double precision; no rounding.
 // - formatCpu rounds *up* to whole millicores (the API server cannot store less than 1m, and rounding a
-//   request down could starve a container) and prints whole cores without a suffix ("2"), else "250m".
-// - formatMemory rounds *up* to whole bytes, then picks the largest binary suffix (Ki, Mi, Gi, Ti) that
-//   divides the value exactly, so "512Mi" stays "512Mi" and 363855872 prints as "347Mi".
+//   request down could starve a container) and prints the canonical decimal form ("250m", "2", "1k").
+// - formatMemory rounds *up* to whole bytes, then picks the largest binary suffix (Ki … Pi) that divides
+//   the value exactly, so "512Mi" stays "512Mi" and 363855872 prints as "347Mi"; other amounts print in
+//   the canonical decimal form (1e8 bytes -> "100M").
+// Both print exactly what the API server stores for that input (resource.Quantity.CanonicalizeBytes), so a
+// value written is read back unchanged. Amounts beyond 2^53 base units cannot be written exactly: refused.
 
 export class QuantityError extends Error {
   override readonly name = 'QuantityError';
@@ -71,24 +74,48 @@ export function parseMemory(input: string | number): number {
   return parseQuantity(input);
 }
 
-/** Cores -> the canonical form the API server would print ("250m", "2"). Rounds up to 1m. */
+/** Cores -> the canonical form the API server stores ("250m", "2", "1k"). Rounds up to 1m. */
 export function formatCpu(cores: number): string {
   assertNonNegativeFinite(cores, 'CPU');
   const millicores = Math.ceil(roundAwayFloatNoise(cores * 1000));
-  if (millicores % 1000 === 0) return String(millicores / 1000);
-  return `${millicores}m`;
+  assertExact(millicores, 'CPU', `${cores} cores`);
+  return canonicalDecimal(BigInt(millicores), -3);
 }
 
-/** Bytes -> the largest exact binary unit ("512Mi", "1Gi", "1000"). Rounds up to whole bytes. */
+/** Bytes -> the largest exact binary unit ("512Mi", "1Gi"), else canonical decimal ("1k", "100M"). Rounds up to whole bytes. */
 export function formatMemory(bytes: number): string {
   assertNonNegativeFinite(bytes, 'memory');
   const whole = Math.ceil(roundAwayFloatNoise(bytes));
+  assertExact(whole, 'memory', `${bytes} bytes`);
   if (whole === 0) return '0';
-  for (const suffix of ['Ti', 'Gi', 'Mi', 'Ki'] as const) {
+  for (const suffix of ['Pi', 'Ti', 'Gi', 'Mi', 'Ki'] as const) {
     const unit = binarySuffixes[suffix] ?? 1;
     if (whole % unit === 0) return `${whole / unit}${suffix}`;
   }
-  return String(whole);
+  return canonicalDecimal(BigInt(whole), 0);
+}
+
+const decimalSuffixByExponent = new Map<number, string>([[-9, 'n'], [-6, 'u'], [-3, 'm'], [0, ''], [3, 'k'], [6, 'M'], [9, 'G'], [12, 'T'], [15, 'P'], [18, 'E']]);
+
+/**
+ * mantissa × 10^exponent as the API server prints a DecimalSI quantity: every factor of ten moved into the
+ * exponent, which is then lowered to a multiple of three with its SI suffix (1000 -> "1k", 1200m -> "1200m").
+ */
+function canonicalDecimal(mantissa: bigint, exponent: number): string {
+  if (mantissa === 0n) return '0';
+  let digits = mantissa;
+  let power = exponent;
+  while (digits % 10n === 0n) {
+    digits /= 10n;
+    power += 1;
+  }
+  while (((power % 3) + 3) % 3 !== 0) {
+    digits *= 10n;
+    power -= 1;
+  }
+  const suffix = decimalSuffixByExponent.get(power);
+  if (suffix === undefined) throw new QuantityError(`${digits}e${power} has no SI suffix`);
+  return `${digits}${suffix}`;
 }
 
 /** A short human form for tables: "250m", "1.5 cores"; "347Mi", "1.2Gi". Not for manifests. */
@@ -127,6 +154,11 @@ function assertNonNegativeFinite(value: number, what: string): void {
   if (!Number.isFinite(value) || value < 0) {
     throw new QuantityError(`${what} amount ${value} cannot be written as a quantity (must be a finite number ≥ 0)`);
   }
+}
+
+// Beyond 2^53 a double no longer holds every integer: what we printed would not be what was recommended.
+function assertExact(units: number, what: string, input: string): void {
+  if (!Number.isSafeInteger(units)) throw new QuantityError(`${what} amount ${input} is too large to write exactly as a quantity`);
 }
 
 function truncate(text: string): string {

@@ -2,7 +2,7 @@
 import type { RecommendedValue, Report, Severity } from './krr/model';
 import { severityOrder } from './krr/model';
 import { monthlyCostOfRecommendation } from './plan/cost';
-import { formatCpu, formatMemory } from './quantity';
+import { formatCpu, formatMemory, QuantityError } from './quantity';
 import type { QuantityView, RecommendationPage, RecommendationQuery, RecommendationRow } from './session/model';
 import { matchesGlob, type Prices } from './session/settings';
 
@@ -84,7 +84,7 @@ function stripIndex(row: IndexedRow): RecommendationRow {
 
 function recommendedView(recommended: { requests: Record<'cpu' | 'memory', RecommendedValue>; limits: Record<'cpu' | 'memory', RecommendedValue> }): QuantityView {
   const view = (value: RecommendedValue, resource: 'cpu' | 'memory'): string | null =>
-    value.kind === 'unknown' ? '?' : value.kind === 'unset' ? null : resource === 'cpu' ? formatCpu(value.amount) : formatMemory(value.amount);
+    value.kind === 'unknown' ? '?' : value.kind === 'unset' ? null : shown(resource === 'cpu' ? formatCpu : formatMemory, value.amount);
   return {
     requests: { cpu: view(recommended.requests.cpu, 'cpu'), memory: view(recommended.requests.memory, 'memory') },
     limits: { cpu: view(recommended.limits.cpu, 'cpu'), memory: view(recommended.limits.memory, 'memory') },
@@ -92,9 +92,19 @@ function recommendedView(recommended: { requests: Record<'cpu' | 'memory', Recom
 }
 
 function cpuOrNull(value: number | null): string | null {
-  return value === null ? null : formatCpu(value);
+  return value === null ? null : shown(formatCpu, value);
 }
 
 function memoryOrNull(value: number | null): string | null {
-  return value === null ? null : formatMemory(value);
+  return value === null ? null : shown(formatMemory, value);
+}
+
+/** A listing shows an amount that cannot be written (a crafted 1e300) as such; proposing it blocks that workload. */
+function shown(format: (amount: number) => string, amount: number): string {
+  try {
+    return format(amount);
+  } catch (error) {
+    if (error instanceof QuantityError) return `not writable (${amount})`;
+    throw error;
+  }
 }

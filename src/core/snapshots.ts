@@ -8,6 +8,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import path from 'node:path';
 import { z } from 'zod';
 import { syncDirectory, writeAll } from './durableFile';
+import type { WrittenField } from './plan/model';
 
 export interface SnapshotObject {
   ref: { namespace: string; kind: string; name: string };
@@ -17,6 +18,8 @@ export interface SnapshotObject {
   replaced: Array<{ path: string; value?: unknown; absent?: boolean }>;
   /** the full prior object as read (without managedFields and the last-applied annotation) */
   before: Record<string, unknown>;
+  /** the values this apply wrote, field by field (rollback restores only these); absent in older snapshots */
+  fields?: WrittenField[];
   /** filled in after the write */
   resourceVersionAfter?: string;
   written: boolean;
@@ -64,6 +67,9 @@ const snapshotObjectSchema = z.object({
   resourceVersionBefore: z.string(),
   replaced: z.array(z.object({ path: z.string().regex(/^(\/.*)?$/), value: z.unknown().optional(), absent: z.boolean().optional() })),
   before: z.record(z.string(), z.unknown()),
+  fields: z
+    .array(z.object({ container: z.string(), allocation: z.enum(['requests', 'limits']), resource: z.enum(['cpu', 'memory']), before: z.string().nullable(), after: z.string().nullable() }))
+    .optional(),
   resourceVersionAfter: z.string().optional(),
   written: z.boolean(),
 });

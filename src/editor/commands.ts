@@ -234,6 +234,15 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester));
       reportOutcome(outcome);
       host.refreshViews();
+      // Values someone changed since the apply were left out; overwriting them is a separate, explicit choice.
+      const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
+      if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
+        const include = 'Roll Back Those Too…';
+        if ((await vscode.window.showWarningMessage(`KRR: ${leftOut} value(s) were changed since that apply and were not rolled back.`, include)) === include) {
+          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })));
+          host.refreshViews();
+        }
+      }
     }),
     'krr.showAuditLog': guard(async () => {
       const uri = vscode.Uri.from({ scheme: auditScheme, path: '/audit-log.jsonl', query: String(Date.now()) });
@@ -242,8 +251,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     }),
     'krr.verifyAuditLog': guard(async () => {
       const result = await host.session().verifyAudit();
-      if (result.valid) void vscode.window.showInformationMessage(`KRR: the audit log is intact (${result.entries} entries, hash chain verified${result.tornTail ? '; an unfinished last line was ignored' : ''}).`);
-      else void vscode.window.showErrorMessage(`KRR: the audit log was modified: the hash chain breaks at line ${result.firstBrokenLine ?? '?'}${result.reason ? ` (${result.reason})` : ''}.`);
+      const legacy = result.legacyEntries > 0 ? `; entries 1–${result.legacyEntries} were written before the log was keyed (hash chain only)` : '';
+      if (result.valid) void vscode.window.showInformationMessage(`KRR: the audit log is intact (${result.entries} entries, keyed chain and head verified${legacy}${result.tornTail ? '; an unfinished last line (a crash mid-write) is cut on the next entry' : ''}).`);
+      else void vscode.window.showErrorMessage(`KRR: the audit log was modified: ${result.firstBrokenLine ? `the chain breaks at line ${result.firstBrokenLine}` : 'its end, head or key does not match'}${result.reason ? ` (${result.reason})` : ''}.`);
     }),
     'krr.exportAuditLog': guard(async () => {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;

@@ -13,9 +13,12 @@ export function objectDiffTitle(plan: Pick<Plan, 'context' | 'kind'>, object: Pi
   return `${object.kind}/${object.name} (${object.namespace}) — live ↔ ${right} · ${plan.context}`;
 }
 
-export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 'id'>): string {
+export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 'id' | 'conflicts'>): string {
   const right = plan.kind === 'apply' ? 'proposed' : 'restored';
-  return `KRR ${plan.id}: ${plan.objects.length} objects — live ↔ ${right} · ${plan.context}`;
+  const kept = (plan.conflicts ?? []).filter((conflict) => !conflict.included).length;
+  const overwritten = (plan.conflicts ?? []).length - kept;
+  const conflicts = [kept > 0 ? `${kept} changed since the apply, left out` : '', overwritten > 0 ? `${overwritten} changed since the apply, OVERWRITTEN` : ''].filter(Boolean).join(', ');
+  return `KRR ${plan.id}: ${plan.objects.length} objects — live ↔ ${right} · ${plan.context}${conflicts ? ` · ${conflicts}` : ''}`;
 }
 
 export class PlanDiff implements vscode.Disposable {

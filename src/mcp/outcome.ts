@@ -1,5 +1,6 @@
 // How krr_apply_plan and krr_rollback report an ApplyOutcome: one sentence per status on what happened and what next.
 import { z } from 'zod';
+import { describeConflict } from '../core/plan/rollback';
 import type { ApplyOutcome, ApplyStatus } from '../core/session/model';
 import { notOkResult, okResult, type ToolExtra } from './tool';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -12,6 +13,9 @@ export const applyOutcomeOutput = {
   verified: z.boolean(),
   rollouts: z.array(z.looseObject({ namespace: z.string(), kind: z.string(), name: z.string(), healthy: z.boolean(), message: z.string() })),
   rollbackPlanId: z.string().optional(),
+  conflicts: z
+    .array(z.looseObject({ namespace: z.string(), kind: z.string(), name: z.string(), container: z.string(), allocation: z.string(), resource: z.string(), wrote: z.string().nullable().optional(), live: z.string().nullable(), restore: z.string().nullable(), included: z.boolean() }))
+    .optional(),
   message: z.string(),
 };
 
@@ -38,6 +42,7 @@ export function outcomeResult(outcome: ApplyOutcome): CallToolResult {
   for (const rollout of outcome.rollouts.filter((entry) => !entry.healthy)) {
     lines.push(`rollout unhealthy: ${rollout.namespace}/${rollout.kind}/${rollout.name}: ${rollout.message}`);
   }
+  for (const conflict of (outcome.conflicts ?? []).slice(0, 30)) lines.push(`conflict (${conflict.included ? 'restored on request' : 'left as it is'}): ${describeConflict(conflict)}`);
   if (outcome.rollbackPlanId) lines.push(`A rollback plan is ready: ${outcome.rollbackPlanId} (krr_apply_plan with it needs its own approval).`);
   lines.push(nextByStatus[outcome.status]);
   const text = lines.join('\n');

@@ -3,6 +3,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Requester } from '../core/session/model';
 import type { Session } from '../core/session/session';
+import { handleToolCalls } from './call';
 import type { ToolDefinition, ToolDeps } from './tool';
 import { tools } from './tools/index';
 
@@ -16,6 +17,8 @@ export interface McpServerOptions {
   workspaceRoot?: string;
   /** Default 'editor' (VS Code shows the diff and the modal); the stdio server uses 'elicitation'. */
   approvalVia?: 'editor' | 'elicitation';
+  /** Where a failure to audit a refused call is reported (the output channel, stderr). */
+  log?: (line: string) => void;
 }
 
 const instructions =
@@ -56,19 +59,20 @@ export function createMcpServer(session: Session, options: McpServerOptions): Mc
     approvalVia: options.approvalVia ?? 'editor',
     ...(options.workspaceRoot ? { workspaceRoot: options.workspaceRoot } : {}),
   };
+  const registered = new Map<string, { tool: ToolDefinition; input: z.ZodType; output: z.ZodType }>();
   for (const tool of tools) {
     if (options.readOnly && isWriteTool(tool)) continue;
+    const input = strictInput(tool);
+    const output = z.object(tool.outputSchema);
+    registered.set(tool.name, { tool, input, output });
+    // Registered for tools/list (the schemas clients see); tools/call is answered by handleToolCalls.
     server.registerTool(
       tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: strictInput(tool),
-        outputSchema: z.object(tool.outputSchema),
-        annotations: { title: tool.title, ...tool.annotations },
-      },
+      { title: tool.title, description: tool.description, inputSchema: input, outputSchema: output, annotations: { title: tool.title, ...tool.annotations } },
       (args: unknown, extra) => tool.handler(args as never, extra, deps),
     );
   }
+  // Schema-refused calls are audited too (McpServer's own handler refuses them before any of our code runs).
+  handleToolCalls(server, registered, deps, options.log);
   return server;
 }

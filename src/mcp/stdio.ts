@@ -1,5 +1,7 @@
 // The standalone MCP server on stdin/stdout: one process, one MCP session, approval by elicitation.
+import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { fileKeyStore } from '../core/auditKey';
 import { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { ElicitationApprover } from './elicitationApprover';
@@ -13,16 +15,29 @@ export interface StdioServeOptions {
   log: (line: string) => void;
   /** Base for relative report paths; default: the working directory. */
   workspaceRoot?: string;
+  /** From KRR_PROMETHEUS_AUTH_HEADER; sent only to settings.prometheusUrl. */
+  prometheusAuthHeader?: string;
 }
 
 /** Serves until stdin closes. */
 export async function serveStdio(options: StdioServeOptions): Promise<void> {
   const approver = new ElicitationApprover(() => options.settings.approvalTimeoutSeconds);
-  const session = new Session({ settings: () => options.settings, approver, stateDir: options.stateDir, log: options.log });
+  const header = options.prometheusAuthHeader;
+  // No SecretStorage outside VS Code: the audit key is a 0600 file in the state directory.
+  const auditKeys = fileKeyStore(path.join(options.stateDir, 'audit.key'));
+  const session = new Session({
+    settings: () => options.settings,
+    approver,
+    stateDir: options.stateDir,
+    log: options.log,
+    auditKeys,
+    ...(header ? { secrets: { prometheusAuthHeader: async () => header } } : {}),
+  });
   const server = createMcpServer(session, {
     version: options.version,
     readOnly: options.settings.readOnly,
     approvalVia: 'elicitation',
+    log: options.log,
     workspaceRoot: options.workspaceRoot ?? process.cwd(),
   });
   // Exactly one MCP session per process, so the approver can belong to this server.

@@ -14,6 +14,7 @@ export const reportSummaryOutput = {
   monthlyCostDelta: z.number(),
   errors: z.array(z.string()),
   cached: z.boolean(),
+  prometheusAuth: z.string().optional(),
 };
 
 export function describeSummary(summary: ReportSummary): string {
@@ -25,6 +26,7 @@ export function describeSummary(summary: ReportSummary): string {
     `Report ${summary.reportId}${summary.cached ? ' (cached scan)' : ''}: ${summary.workloads} workloads, ${summary.containers} containers, cluster ${summary.cluster ?? '(in-cluster)'}, strategy ${summary.strategy}, score ${summary.score}.`,
     `Severity: ${severities || 'none'}. Estimated monthly cost change if all were applied: ${formatMoney(summary.monthlyCostDelta)}.`,
   ];
+  if (summary.prometheusAuth && summary.prometheusAuth !== 'none stored') lines.push(`Prometheus auth header: ${summary.prometheusAuth}.`);
   if (summary.errors.length > 0) lines.push(`krr reported errors: ${summary.errors.slice(0, 5).join('; ')}`);
   lines.push(`Next: krr_list_recommendations with reportId "${summary.reportId}" (filter by namespace or minSeverity, sort by savings).`);
   return lines.join('\n');

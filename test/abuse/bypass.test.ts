@@ -2,13 +2,14 @@
 // Each attempt is counted (bypass_scenarios); writes beyond those a human approved are counted
 // (unapproved_writes, must be 0); every attempt that reaches the session must be in the audit log.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { AuditEntry } from '../../src/core/audit';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
-import { startTestCluster, type TestCluster } from '../support/kube-api-server';
+import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { invalidKubectlArguments, wrapKubectl, type Wrapper } from '../support/kubectl-wrapper';
 import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { count } from './figures';
@@ -61,13 +62,13 @@ describe('abuse: approval bypass over HTTP', function () {
     });
   });
 
-  it('unknown and forged plan ids: refused; those in the id alphabet are audited, the rest never reach the session', async () => {
+  it('unknown and forged plan ids: refused and audited (those outside the id alphabet by the schema, before the session)', async () => {
     f.human.answer = 'approve';
     for (const planId of ['plan-does-not-exist', 'a'.repeat(128), 'plan-000000000000']) {
       await attempt(`unknown ${planId}`, observed, async () => assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId })), 'unknown'));
     }
     for (const planId of ['../../etc/passwd', 'plan x; rm -rf /', '', 'a'.repeat(129), '$(id)']) {
-      await attempt(`forged ${planId}`, observed, async () => assert.equal((await call(client, 'krr_apply_plan', { planId })).isError, true), { audited: false });
+      await attempt(`forged ${planId}`, observed, async () => assert.equal((await call(client, 'krr_apply_plan', { planId })).isError, true));
     }
     assert.equal(f.human.asked.length, 0, 'nobody was asked');
   });
@@ -133,7 +134,7 @@ describe('abuse: approval bypass over HTTP', function () {
     await attempt('stale', observed, async () => assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId })), 'stale'));
   });
 
-  it('extra arguments that try to approve or word the dialog (incl. __proto__): rejected before the session, nobody asked', async () => {
+  it('extra arguments that try to approve or word the dialog (incl. __proto__): rejected before the session, audited, nobody asked', async () => {
     const { planId } = await proposeTwo(client);
     f.human.answer = 'approve';
     for (const extra of extraArguments) {
@@ -141,9 +142,9 @@ describe('abuse: approval bypass over HTTP', function () {
         const result = await call(client, 'krr_apply_plan', { planId, ...extra });
         assert.equal(result.isError, true);
         assert.match(textOf(result), /Unrecognized key/i);
-      }, { audited: false });
+      });
     }
-    await attempt('rollback approved:true', observed, async () => assert.equal((await call(client, 'krr_rollback', { snapshotId: 'snap-20250101T000000Z-abcdef', approved: true })).isError, true), { audited: false });
+    await attempt('rollback approved:true', observed, async () => assert.equal((await call(client, 'krr_rollback', { snapshotId: 'snap-20250101T000000Z-abcdef', approved: true })).isError, true));
     assert.equal(f.human.asked.length, 0);
     // Nothing was consumed: the clean call still reaches the human (who declines).
     // A `__proto__` key is dropped by JSON-schema parsing, not rejected: it must not approve anything either.
@@ -158,10 +159,10 @@ describe('abuse: approval bypass over HTTP', function () {
     assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId })), 'used');
   });
 
-  it('rollback of forged or traversal snapshot ids: refused (tool and session), audited when the session saw it', async () => {
+  it('rollback of forged or traversal snapshot ids: refused (tool and session), audited', async () => {
     f.human.answer = 'approve';
     for (const snapshotId of ['../../etc/passwd', 'snap-20250101T000000Z-abcdef/../x', 'snap-../../x', '/etc/passwd']) {
-      await attempt(`rollback ${snapshotId}`, observed, async () => assert.equal((await call(client, 'krr_rollback', { snapshotId })).isError, true), { audited: false });
+      await attempt(`rollback ${snapshotId}`, observed, async () => assert.equal((await call(client, 'krr_rollback', { snapshotId })).isError, true));
     }
     for (const snapshotId of ['snap-20250101T000000Z-abcdef', 'snap-20250101T000000Z-abcdef..', '..', 'snap-x']) {
       await attempt(`rollback ${snapshotId}`, observed, async () => {
@@ -177,6 +178,72 @@ describe('abuse: approval bypass over HTTP', function () {
       });
     }
     assert.equal(f.human.asked.length, 0);
+  });
+
+  it('rollback never reverts someone else\'s later edit: not in objects the apply did not write, not in values changed since', async () => {
+    type Workload = { spec: { template: { spec: { containers: Array<{ name: string; resources: Record<string, Record<string, string>> }> } } } };
+    const edit = (kind: string, namespace: string, name: string, change: (containers: Workload['spec']['template']['spec']['containers']) => void) => {
+      const live = f.cluster.getObject('apps/v1', kind, namespace, name) as Workload;
+      change(live.spec.template.spec.containers);
+      f.cluster.putObject(live);
+    };
+    const valueOf = (kind: string, namespace: string, name: string, container: string, allocation: string, resource: string) =>
+      (f.cluster.getObject('apps/v1', kind, namespace, name) as Workload).spec.template.spec.containers.find((c) => c.name === container)?.resources[allocation]?.[resource];
+    // Writes the person approved are those of the rollback plan the dialog showed; a reverted edit of someone else's is never approved.
+    let approvedByDialog = 0;
+    const rollbackObserved: Observed = { writes: () => observed.writes() - approvedByDialog, auditEntries: () => observed.auditEntries() };
+    f.human.answer = (plan) => {
+      approvedByDialog += plan.objects.length;
+      return { outcome: 'approved', digest: plan.digest };
+    };
+    const edits: Array<{ kind: string; namespace: string; name: string; container: string; allocation: string; resource: string; value: string }> = [];
+    const checkEditsSurvive = (scenario: string) => {
+      for (const e of edits) {
+        const now = valueOf(e.kind, e.namespace, e.name, e.container, e.allocation, e.resource);
+        if (now !== e.value) count('unapproved_writes');
+        assert.equal(now, e.value, `${scenario}: ${e.name} ${e.container} ${e.allocation}.${e.resource} was reverted`);
+      }
+    };
+
+    // 1. An apply whose second write fails: the object it never wrote is then edited by someone else.
+    f.settings.applyConcurrency = 1;
+    const failing = await proposeTwo(client);
+    f.cluster.faults.failNthWrite(2, 500);
+    const partial = data<{ status: string; snapshotId: string; objects: Array<{ namespace: string; kind: string; name: string; result: string }> }>(await call(client, 'krr_apply_plan', { planId: failing.planId }));
+    assert.equal(partial.status, 'restored');
+    const unwritten = partial.objects.find((o) => o.result === 'failed');
+    assert.ok(unwritten);
+    edit(unwritten.kind, unwritten.namespace, unwritten.name, (containers) => {
+      const first = containers[0];
+      if (!first) throw new Error('no container');
+      first.resources.limits = { ...first.resources.limits, memory: '321Mi' };
+      edits.push({ ...unwritten, container: first.name, allocation: 'limits', resource: 'memory', value: '321Mi' });
+    });
+    approvedByDialog = 0;
+    await attempt('rollback of an apply that never wrote the edited object', rollbackObserved, async () => {
+      const result = await call(client, 'krr_rollback', { snapshotId: partial.snapshotId });
+      checkEditsSurvive('never-written object');
+      assert.notEqual(statusOf(result), 'applied', textOf(result));
+    });
+
+    // 2. A full apply (it may overwrite the edit above: that one the person approved); afterwards someone else
+    //    changes a value it wrote (frontend's memory limit).
+    edits.length = 0;
+    const applied = data<{ status: string; snapshotId: string }>(await call(client, 'krr_apply_plan', { planId: (await proposeTwo(client)).planId }));
+    assert.equal(applied.status, 'applied');
+    edit('Deployment', 'shop', 'frontend', (containers) => {
+      const web = containers.find((c) => c.name === 'web');
+      if (!web) throw new Error('no web container');
+      web.resources.limits = { ...web.resources.limits, memory: '301Mi' };
+      edits.push({ kind: 'Deployment', namespace: 'shop', name: 'frontend', container: 'web', allocation: 'limits', resource: 'memory', value: '301Mi' });
+    });
+    approvedByDialog = 0;
+    await attempt('rollback over a value changed since the apply', rollbackObserved, async () => {
+      const result = await call(client, 'krr_rollback', { snapshotId: applied.snapshotId });
+      checkEditsSurvive('changed value');
+      assert.match(textOf(result), /conflict \(left as it is\): Deployment shop\/frontend: web limits\.memory was changed since the apply/);
+      assert.match(f.human.asked.at(-1)?.text.detail ?? '', /Not rolled back: 1 value\(s\) changed since the apply/, 'the person saw what was left out');
+    });
   });
 
   it('propose with workload names that try to inject kubectl flags or shell: rejected, never in an argv', async () => {
@@ -203,9 +270,42 @@ describe('abuse: approval bypass over HTTP', function () {
           () => 0,
         );
         assert.equal(direct, 0, JSON.stringify(workload));
-      }, { audited: false });
+      });
     }
     for (const argv of kubectl.argvs()) for (const workload of hostile) assert.ok(!argv.includes(workload.name) || workload.name === 'frontend', argv.join(' '));
+  });
+
+  it('calls refused by the input schema are audited: who sent what, with secrets removed and size bounded', async () => {
+    const { planId } = await proposeTwo(client);
+    f.human.answer = 'approve';
+    const secrets = ['qwz-bearer-secret', 'qwz-header-secret', 'qwz-password', 'qwz-query-token', 'qwz-kubeconfig-token', 'qwz-userinfo'];
+    let deep: Record<string, unknown> = { token: 'qwz-query-token' };
+    for (let level = 0; level < 200; level++) deep = { level: deep };
+    const attempts: Array<[string, string, Record<string, unknown>]> = [
+      ['approved:true with an auth header', 'krr_apply_plan', { planId, approved: true, authorization: 'Bearer qwz-bearer-secret', headers: { 'X-Api-Key': 'qwz-header-secret' } }],
+      ['krr config and a password', 'krr_scan', { config: { prometheus_auth_header: 'Bearer qwz-bearer-secret', token: 'qwz-kubeconfig-token' }, password: 'qwz-password' }],
+      ['secrets inside free text', 'krr_rollback', { snapshotId: 'snap-20250101T000000Z-abcdef', note: 'curl "http://prom/?token=qwz-query-token" -u admin:x https://admin:qwz-userinfo@prom.example' }],
+      ['a 1 MB string and 200 levels of nesting', 'krr_apply_plan', { planId, message: 'm'.repeat(1_000_000), deep }],
+      ['made-up tool on purpose', 'krr_approve_plan', { planId, approved: true, authorization: 'Bearer qwz-bearer-secret' }],
+    ];
+    const auditFile = path.join(f.stateDir, 'audit.jsonl');
+    for (const [name, tool, args] of attempts) {
+      await attempt(`schema-refused ${name}`, observed, async () => {
+        const result = await call(client, tool, args);
+        assert.equal(result.isError, true);
+        // What the client sees is what the SDK answered before: an error naming the bad argument.
+        assert.match(textOf(result), tool === 'krr_approve_plan' ? /^MCP error -32602: Tool krr_approve_plan not found$/ : new RegExp(`^MCP error -32602: Input validation error: Invalid arguments for tool ${tool}: `));
+        const entry = JSON.parse(readFileSync(auditFile, 'utf8').trimEnd().split('\n').at(-1) as string) as AuditEntry;
+        assert.deepEqual([entry.action, entry.outcome, entry.actor], ['refuse', tool === 'krr_approve_plan' ? 'unknown-tool' : 'invalid-arguments', { type: 'model', via: 'abuse-client' }]);
+        assert.equal(entry.detail?.tool, tool);
+        assert.ok(JSON.stringify(entry).length < 6000, `${name}: the entry is bounded (${JSON.stringify(entry).length} characters)`);
+      });
+    }
+    const log = readFileSync(auditFile, 'utf8');
+    for (const secret of secrets) assert.ok(!log.includes(secret), `${secret} reached the audit log`);
+    assert.ok(log.includes('"approved":true'), 'what the model tried is there');
+    assert.equal(f.human.asked.length, 0);
+    assert.equal((await f.session.verifyAudit()).valid, true);
   });
 
   it('a human approving plan A while the model applies plan B: refused, zero writes, audited', async () => {
@@ -253,9 +353,15 @@ describe('abuse: approval bypass over stdio (elicitation)', function () {
     });
     await attempt('stdio unknown id', observe(server), async () => assert.equal(statusOf(await call(server.client, 'krr_apply_plan', { planId: 'plan-nope' })), 'unknown'));
     for (const extra of extraArguments) {
-      await attempt(`stdio extra ${Object.keys(extra).join()}`, observe(server), async () => assert.equal((await call(server.client, 'krr_apply_plan', { planId, ...extra })).isError, true), { audited: false });
+      await attempt(`stdio extra ${Object.keys(extra).join()}`, observe(server), async () => assert.equal((await call(server.client, 'krr_apply_plan', { planId, ...extra })).isError, true));
     }
-    await attempt('stdio rollback traversal', observe(server), async () => assert.equal((await call(server.client, 'krr_rollback', { snapshotId: '../../etc/passwd' })).isError, true), { audited: false });
+    await attempt('stdio rollback traversal', observe(server), async () => assert.equal((await call(server.client, 'krr_rollback', { snapshotId: '../../etc/passwd' })).isError, true));
+    // No SecretStorage here: the chain's key is a 0600 file in the state directory, and never in the log.
+    const keyFile = path.join(server.stateDir, 'audit.key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    const key = (JSON.parse(readFileSync(keyFile, 'utf8')) as { key: string }).key;
+    assert.ok(!readFileSync(server.auditFile, 'utf8').includes(key) && !readFileSync(`${server.auditFile}.head`, 'utf8').includes(key));
+    assert.match(readFileSync(server.auditFile, 'utf8'), /"mac":"[0-9a-f]{64}"/);
   });
 
   it('declined, dismissed, approve:"true" (a string), {approve:true} without the typed prod context: zero writes', async () => {

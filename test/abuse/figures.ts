@@ -17,12 +17,16 @@ export const figureKeys = [
   'tampering_detected',
   'load_sessions',
   'load_errors',
+  'secret_leak_attempts',
+  'secrets_leaked',
+  'resource_exhaustion_cases',
+  'hangs',
 ] as const;
 
 export type FigureKey = (typeof figureKeys)[number];
 
 /** Extra measurements reported beside the figures (not counters). */
-export type ExtraKey = 'bypass_schema_rejected' | 'http_bad_requests' | 'load_rss_start_mb' | 'load_rss_end_mb' | 'load_calls' | 'load_seconds';
+export type ExtraKey = 'http_bad_requests' | 'load_rss_start_mb' | 'load_rss_end_mb' | 'load_calls' | 'load_seconds';
 
 const figures = new Map<string, number>(figureKeys.map((key) => [key, 0]));
 

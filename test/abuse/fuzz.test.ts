@@ -1,12 +1,19 @@
-// Bad input, property-based (fast-check): krr reports into parseReport, tool arguments through the real MCP
-// server, and garbage kubectl output into the kubectl runner. Nothing may crash: parseReport parses or throws
-// ReportParseError; every tool call returns a result; the runner throws KubectlError 'bad-output'.
+// Bad input, property-based (fast-check): krr reports into parseReport, report file paths (FIFOs, devices,
+// directories, symlinks) into parseReportFile, name globs into the matcher, Prometheus URLs into the
+// auth-header rule and krr's argv, tool arguments through the real MCP server, and garbage kubectl output
+// into the kubectl runner. Nothing may crash: parseReport parses or throws ReportParseError; every tool call
+// returns a result; the runner throws KubectlError 'bad-output'; the header only ever goes with the
+// configured URL.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { parseReport, ReportParseError } from '../../src/core/krr/report';
+import { decidePrometheusAuth, normalisePrometheusUrl } from '../../src/core/krr/prometheusAuth';
+import { parseReport, parseReportFile, ReportParseError } from '../../src/core/krr/report';
+import { buildKrrArgs, KrrError } from '../../src/core/krr/runner';
+import { matchesGlob } from '../../src/core/session/settings';
 import { Kubectl, KubectlError } from '../../src/core/kube/kubectl';
 import { startHttpHost } from '../../src/mcp/http';
 import { invalidKrrArguments, invalidKubectlArguments, wrapKrr, wrapKubectl } from '../support/kubectl-wrapper';
@@ -50,6 +57,65 @@ const mutatedReport = fc
     return JSON.stringify(report).replace(marker, token);
   });
 
+/** Glob characters and name characters, biased towards the backtracking shapes (`*a*a*…`). */
+const globText = fc.oneof(
+  fc.string({ unit: fc.constantFrom('a', 'b', '-', '.', '*', '?', 'A'), maxLength: 40 }),
+  fc.nat(60).map((n) => `${'*a'.repeat(n)}b`),
+  fc.nat(120).map((n) => `*${'?'.repeat(n)}*`),
+);
+const nameText = fc.oneof(fc.string({ unit: fc.constantFrom('a', 'b', '-', '.', 'A'), maxLength: 60 }), fc.nat(253).map((n) => 'a'.repeat(n)));
+
+/** Reference semantics, by dynamic programming (slow, obviously right): `*` any run, `?` one character. */
+function globReference(value: string, pattern: string): boolean {
+  const v = value.toLowerCase();
+  const p = pattern.toLowerCase();
+  let row = Array.from({ length: v.length + 1 }, (_, j) => j === 0);
+  for (const char of p) {
+    const next = Array.from({ length: v.length + 1 }, () => false);
+    for (let j = 0; j <= v.length; j += 1) {
+      if (char === '*') next[j] = (row[j] ?? false) || (j > 0 && (next[j - 1] ?? false));
+      else next[j] = j > 0 && (row[j - 1] ?? false) && (char === '?' || char === v[j - 1]);
+    }
+    row = next;
+  }
+  return row[v.length] ?? false;
+}
+
+const configuredUrl = 'http://127.0.0.1:9/prom';
+/** URLs that are, or nearly are, the configured one, and plain hostile text. */
+const prometheusUrl = fc.oneof(
+  fc.webUrl({ withQueryParameters: true, withFragments: true }),
+  fc
+    .record({
+      scheme: fc.constantFrom('http', 'https', 'HTTP', 'ftp', 'file', 'javascript'),
+      userinfo: fc.constantFrom('', 'u@', 'u:p@', '%40@', 'a@b@'),
+      host: fc.constantFrom('127.0.0.1', '127.0.0.1.', '0x7f.1', '2130706433', 'localhost', 'LOCALHOST', 'localhost.', '[::1]', 'evil.example', '127.0.0.1@evil.example', 'evil.example#@127.0.0.1'),
+      port: fc.constantFrom('', ':9', ':09', ':80', ':9090', ':65536', ':'),
+      path: fc.constantFrom('', '/', '/prom', '/prom/', '/PROM', '/prom/..', '/prom/../prom', '/%70rom', '/prom//', '/prom?', '/prom?x=1', '/prom#f', '/prom\\x', '/prom%2f..'),
+    })
+    .map(({ scheme, userinfo, host, port, path: p }) => `${scheme}://${userinfo}${host}${port}${p}`),
+  hostileString,
+);
+
+/** Paths to special files (made per run) and to hostile names; parseReportFile must refuse or parse, quickly. */
+function specialFiles(dir: string): string[] {
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const sub = path.join(dir, 'sub');
+  mkdirSync(sub);
+  const links: string[] = [];
+  for (const [name, target] of [['zero.json', '/dev/zero'], ['fifo.yaml', fifo], ['loop.json', path.join(dir, 'loop.json')], ['dangling.json', path.join(dir, 'absent')], ['dir.json', sub]] as const) {
+    const link = path.join(dir, name);
+    symlinkSync(target, link);
+    links.push(link);
+  }
+  const good = path.join(dir, 'good.json');
+  writeFileSync(good, sample);
+  const truncated = path.join(dir, 'truncated.json');
+  writeFileSync(truncated, sample.slice(0, 9000));
+  return [fifo, sub, good, truncated, ...links, '/dev/zero', '/dev/urandom', '/dev/null', '/dev/stdin', '/proc/self/environ', '/proc/self/mem', '/', '/etc', '/nonexistent'];
+}
+
 function expectParseOrReportError(text: string): void {
   count('fuzz_cases');
   try {
@@ -66,9 +132,9 @@ describe('abuse: fuzzing bad input', function () {
   this.timeout(180_000);
 
   it(`krr reports: parse or ReportParseError, never anything else (seed ${seed})`, () => {
-    fc.assert(fc.property(mutatedReport, expectParseOrReportError), { numRuns: 400, seed });
-    fc.assert(fc.property(fc.json({ maxDepth: 6 }), expectParseOrReportError), { numRuns: 200, seed });
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), expectParseOrReportError), { numRuns: 100, seed });
+    fc.assert(fc.property(mutatedReport, expectParseOrReportError), { numRuns: 3000, seed });
+    fc.assert(fc.property(fc.json({ maxDepth: 6 }), expectParseOrReportError), { numRuns: 1000, seed });
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), expectParseOrReportError), { numRuns: 1000, seed });
     const scans = (JSON.parse(sample) as { scans: unknown[] }).scans;
     const special = [
       JSON.stringify({ ...JSON.parse(sample), scans: [...scans, ...scans, ...scans] }), // duplicate rows
@@ -84,11 +150,82 @@ describe('abuse: fuzzing bad input', function () {
     for (const text of special) expectParseOrReportError(text);
   });
 
+  it(`report file paths (FIFOs, devices, directories, symlinks, hostile names): parse or ReportParseError, quickly (seed ${seed})`, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'krr-abuse-fuzz-files-'));
+    try {
+      const special = specialFiles(dir);
+      const filePath = fc.oneof(fc.constantFrom(...special), hostileString.map((s) => path.join(dir, s)), hostileString.map((s) => `/dev/${s}`));
+      await fc.assert(
+        fc.asyncProperty(filePath, async (file) => {
+          count('fuzz_cases');
+          const started = Date.now();
+          try {
+            await parseReportFile(file);
+          } catch (error) {
+            if (!(error instanceof ReportParseError)) {
+              count('crashes');
+              throw error;
+            }
+          }
+          assert.ok(Date.now() - started < 5000, `${file} took ${Date.now() - started} ms`);
+        }),
+        { numRuns: 1000, seed },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(`name globs: the iterative matcher agrees with the reference and never takes long (seed ${seed})`, () => {
+    fc.assert(
+      fc.property(nameText, globText, (name, glob) => {
+        count('fuzz_cases');
+        const started = performance.now();
+        let got: boolean;
+        try {
+          got = matchesGlob(name, glob);
+        } catch (error) {
+          count('crashes');
+          throw error;
+        }
+        assert.ok(performance.now() - started < 50, `${glob} over a ${name.length}-character name took ${performance.now() - started} ms`);
+        assert.equal(got, globReference(name, glob), `${JSON.stringify(glob)} vs ${JSON.stringify(name)}`);
+      }),
+      { numRuns: 2000, seed },
+    );
+  });
+
+  it(`Prometheus URLs: the header goes only with the configured URL, and krr's argv stays valid (seed ${seed})`, () => {
+    fc.assert(
+      fc.property(prometheusUrl, (url) => {
+        count('fuzz_cases');
+        let args: string[];
+        try {
+          const decision = decidePrometheusAuth({ header: 'Bearer fuzz-secret', configuredUrl, effectiveUrl: url });
+          if (decision.send) assert.equal(normalisePrometheusUrl(url), normalisePrometheusUrl(configuredUrl), `${url} got the header`);
+          args = buildKrrArgs({ krrPath: 'krr', strategy: 'simple', prometheusUrl: url, ...(decision.send ? { prometheusAuthHeader: 'Bearer fuzz-secret' } : {}) });
+        } catch (error) {
+          if (error instanceof KrrError && error.kind === 'usage') return;
+          count('crashes');
+          throw error;
+        }
+        const bad = invalidKrrArguments(args, { configuredPrometheusUrl: configuredUrl });
+        count('unvalidated_argv', bad.length > 0 ? 1 : 0);
+        assert.deepEqual(bad, [], args.join(' '));
+      }),
+      { numRuns: 2000, seed },
+    );
+  });
+
   it(`tool arguments through the real MCP server: every call returns a result, no argv with an invalid name (seed ${seed})`, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'krr-abuse-fuzz-'));
     const kubectl = wrapKubectl({ dir });
     const krr = wrapKrr({ dir });
-    const f = await startSessionFixture({ settings: { kubectlPath: kubectl.path, krrPath: krr.path } });
+    const f = await startSessionFixture({
+      settings: { kubectlPath: kubectl.path, krrPath: krr.path, prometheusUrl: configuredUrl },
+      session: { secrets: { prometheusAuthHeader: async () => 'Bearer fuzz-secret' } },
+    });
+    const special = specialFiles(dir);
     const host = await startHttpHost(f.session, { version: 'test' });
     const client = await connectHttp(host, 'fuzz-client');
     try {
@@ -96,6 +233,9 @@ describe('abuse: fuzzing bad input', function () {
       const workload = fc.record({ namespace: fc.oneof(hostileString, fc.constant('shop')), kind: fc.oneof(fc.constantFrom('Deployment', 'StatefulSet'), hostileString), name: fc.oneof(hostileString, fc.constant('frontend')) });
       const calls = fc.oneof(
         fc.record({ tool: fc.constant('krr_scan'), args: fc.record({ context: hostileString, namespaces: fc.array(hostileString, { maxLength: 3 }), selector: hostileString, prometheusUrl: hostileString }, { requiredKeys: [] }) }),
+        fc.record({ tool: fc.constant('krr_scan'), args: fc.record({ prometheusUrl: prometheusUrl, refresh: fc.boolean() }) }),
+        fc.record({ tool: fc.constant('krr_list_recommendations'), args: fc.record({ reportId: fc.constant(reportId), name: globText }) }),
+        fc.record({ tool: fc.constant('krr_load_report'), args: fc.record({ path: fc.constantFrom(...special) }) }),
         fc.record({ tool: fc.constant('krr_propose_changes'), args: fc.record({ reportId: fc.oneof(fc.constant(reportId), hostileString), workloads: fc.array(workload, { minLength: 0, maxLength: 3 }) }) }),
         fc.record({ tool: fc.constant('krr_load_report'), args: fc.record({ path: fc.oneof(hostileString, hostileString.map((s) => `/tmp/${s}`), fc.constantFrom('/etc/shadow', '/proc/self/environ', '/dev/zero', '/', 'x'.repeat(5000))) }) }),
         fc.record({ tool: fc.constant('krr_list_recommendations'), args: fc.record({ reportId: fc.oneof(fc.constant(reportId), hostileString), namespace: hostileString, pageSize: fc.oneof(fc.integer(), fc.double()), page: fc.integer() }, { requiredKeys: ['reportId'] }) }),
@@ -116,7 +256,7 @@ describe('abuse: fuzzing bad input', function () {
             throw error;
           }
         }),
-        { numRuns: 150, seed },
+        { numRuns: 300, seed },
       );
       // Still serving, and nothing was written (the human declines by default; nothing could approve).
       assert.equal(data<{ reachable: boolean }>(await call(client, 'krr_status')).reachable, true);
@@ -127,7 +267,7 @@ describe('abuse: fuzzing bad input', function () {
         assert.deepEqual(bad, [], argv.join(' '));
       }
       for (const argv of krr.argvs()) {
-        const bad = invalidKrrArguments(argv);
+        const bad = invalidKrrArguments(argv, { configuredPrometheusUrl: configuredUrl });
         count('unvalidated_argv', bad.length > 0 ? 1 : 0);
         assert.deepEqual(bad, [], argv.join(' '));
       }

@@ -60,7 +60,7 @@ export interface StdioServer {
 }
 
 /** `krr-mcp serve --stdio` from source, with the SDK client; `elicitation` absent = a client without that capability. */
-export async function startStdio(cluster: TestCluster, options: { elicitation?: Answer; settings?: Record<string, unknown>; name?: string; kubectl?: string; krr?: string } = {}): Promise<StdioServer> {
+export async function startStdio(cluster: TestCluster, options: { elicitation?: Answer; settings?: Record<string, unknown>; name?: string; kubectl?: string; krr?: string; env?: Record<string, string>; onStderr?: (text: string) => void } = {}): Promise<StdioServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'krr-abuse-stdio-'));
   const settingsFile = path.join(dir, 'settings.json');
   writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], ...options.settings }));
@@ -69,10 +69,10 @@ export async function startStdio(cluster: TestCluster, options: { elicitation?: 
     command: process.execPath,
     args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', options.krr ?? krrStandIn, '--kubectl', options.kubectl ?? 'kubectl', '--settings', settingsFile],
     cwd: repoRoot,
-    env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
+    env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home'), ...options.env },
     stderr: 'pipe',
   });
-  transport.stderr?.on('data', () => undefined);
+  transport.stderr?.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString()));
   const { client, elicitations } = await connectStdioClient(transport, options.name ?? 'abuse-stdio-client', options.elicitation);
   return { client, stateDir, auditFile: path.join(stateDir, 'audit.jsonl'), elicitations, close: () => client.close() };
 }

@@ -1,5 +1,5 @@
 // One bypass attempt, measured: the writes it caused beyond those a human approved (must be 0) and whether
-// the audit log recorded it (it must, whenever the attempt reached the session).
+// the audit log recorded it (it must: also a call its input schema refused).
 import assert from 'node:assert/strict';
 import { count } from './figures';
 
@@ -10,7 +10,7 @@ export interface Observed {
   auditEntries(): Promise<number> | number;
 }
 
-export async function attempt(name: string, observed: Observed, run: () => Promise<void>, options: { audited?: boolean; approvedWrites?: number } = {}): Promise<void> {
+export async function attempt(name: string, observed: Observed, run: () => Promise<void>, options: { approvedWrites?: number } = {}): Promise<void> {
   const writesBefore = observed.writes();
   const auditBefore = await observed.auditEntries();
   count('bypass_scenarios');
@@ -18,6 +18,5 @@ export async function attempt(name: string, observed: Observed, run: () => Promi
   const unapproved = observed.writes() - writesBefore - (options.approvedWrites ?? 0);
   count('unapproved_writes', Math.max(unapproved, 0));
   assert.equal(unapproved, 0, `${name}: writes beyond the approved ones`);
-  if (options.audited ?? true) assert.ok((await observed.auditEntries()) > auditBefore, `${name}: the attempt is in the audit log`);
-  else count('bypass_schema_rejected');
+  assert.ok((await observed.auditEntries()) > auditBefore, `${name}: the attempt is in the audit log`);
 }

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   try {
     console.log('krr demo: building and packaging the extension…');
     const vsix = await packageExtension(repoRoot, temp);
-    environment = await startKrrEnvironment();
+    // The demo starts in seconds on our own API test server; the test suites use the real control plane.
+    environment = await startKrrEnvironment({ light: true });
     console.log(`krr demo: Kubernetes API test server at ${environment.cluster.url} (context ${testContext}, kubeconfig ${environment.cluster.kubeconfigPath})`);
     server = CodeServer.create({
       root: path.join(temp, 'code-server'),

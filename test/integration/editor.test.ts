@@ -97,6 +97,13 @@ describe('activation and contributions', () => {
     const summary = await api.session().loadReport(report, { type: 'human', via: 'integration test' });
     assert.equal(summary.containers, 7);
     assert.ok(existsSync(join(api.stateDir, 'audit.jsonl')), 'the audit log is written inside the state directory');
+    // Keyed with a key from SecretStorage: no key file beside the log, a head file, a MAC on every entry.
+    assert.equal(existsSync(join(api.stateDir, 'audit.key')) || existsSync(join(api.stateDir, 'audit.jsonl.key')), false, 'no key file in the storage folder');
+    assert.ok(existsSync(join(api.stateDir, 'audit.jsonl.head')));
+    const lines = readFileSync(join(api.stateDir, 'audit.jsonl'), 'utf8').trimEnd().split('\n');
+    for (const line of lines) assert.match(line, /"mac":"[0-9a-f]{64}"/);
+    const verified = await api.session().verifyAudit();
+    assert.equal(verified.valid, true, verified.reason);
   });
 
   it('opens the review panel for a loaded report', async () => {

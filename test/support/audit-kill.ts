@@ -1,10 +1,28 @@
 // kill -9 a process in the middle of audit appends, many times over, and count acknowledged entries
 // that did not survive. Shared by the audit unit test and the abuse suite.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditLog } from '../../src/core/audit';
 
 const writerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'audit-writer.ts');
+
+let bundled: Promise<string> | undefined;
+
+/**
+ * The writer bundled once with esbuild and run by plain node: starting node with the tsx loader costs
+ * ~0.5 s per process, which would make the 100+ kills of the abuse suite take minutes for nothing.
+ */
+function writerBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const esbuild = await import('esbuild');
+    const outfile = path.join(mkdtempSync(path.join(tmpdir(), 'krr-audit-writer-')), 'audit-writer.cjs');
+    await esbuild.build({ entryPoints: [writerScript], outfile, bundle: true, format: 'cjs', platform: 'node', target: 'node22', logLevel: 'error' });
+    return outfile;
+  })();
+  return bundled;
+}
 
 export interface AuditKillResult {
   iterations: number;
@@ -28,8 +46,9 @@ export async function runAuditKillTest(
   const { execa } = await import('execa');
   const acknowledged: number[] = [];
   const maxDelayMs = options.maxDelayMs ?? 60;
+  const script = await writerBundle();
   for (let iteration = 0; iteration < iterations; iteration += 1) {
-    const writer = execa(process.execPath, ['--import', 'tsx', writerScript, options.filePath], { reject: false, buffer: false, stderr: 'inherit' });
+    const writer = execa(process.execPath, [script, options.filePath], { reject: false, buffer: false, stderr: 'inherit' });
     let firstAck!: () => void;
     const acked = new Promise<void>((resolve) => (firstAck = resolve));
     let pending = '';

@@ -1,6 +1,6 @@
 // Child process for the kill -9 tests: appends audit entries in a loop and prints each seq on its own
 // line only after append() resolved (i.e. after fsync), so every printed seq is an acknowledged write.
-// Usage: node --import tsx test/support/audit-writer.ts <log file> [max entries]
+// Usage: node --import tsx test/support/audit-writer.ts <log file> [max entries] (audit-kill.ts runs it bundled)
 import { AuditLog } from '../../src/core/audit';
 
 async function writeForever(filePath: string, maxEntries: number): Promise<void> {

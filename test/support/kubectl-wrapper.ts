@@ -127,9 +127,23 @@ export function invalidKubectlArguments(argv: readonly string[]): string[] {
   return bad;
 }
 
-/** The same for krr: --context, --namespace (a name or krr's regex, but never a flag) and --selector values. */
-export function invalidKrrArguments(argv: readonly string[]): string[] {
+/**
+ * The same for krr: --context, --namespace (a name or krr's regex, but never a flag), --selector and
+ * --prometheus-url values; and, given the configured Prometheus URL, a --prometheus-auth-header that
+ * goes with any other URL (or with none).
+ */
+export function invalidKrrArguments(argv: readonly string[], options: { configuredPrometheusUrl?: string } = {}): string[] {
   const bad: string[] = [];
+  const url = argv.find((arg) => arg.startsWith('--prometheus-url='))?.slice('--prometheus-url='.length);
+  if (url !== undefined && (!/^https?:\/\/[^\s\p{Cc}]+$/u.test(url) || !URL.canParse(url))) bad.push(`--prometheus-url=${url}`);
+  if (argv.some((arg) => arg.startsWith('--prometheus-auth-header='))) {
+    const where = (u: string) => {
+      const parsed = new URL(u);
+      return `${parsed.protocol}//${parsed.username}:${parsed.password}@${parsed.host}${parsed.pathname.replace(/(.)\/$/, '$1')}${parsed.search}`;
+    };
+    const same = url !== undefined && options.configuredPrometheusUrl !== undefined && URL.canParse(url) && where(url) === where(options.configuredPrometheusUrl);
+    if (!same) bad.push(`--prometheus-auth-header with ${url ?? 'no URL'}`);
+  }
   for (const arg of argv) {
     const [flag, ...rest] = arg.split('=');
     const value = rest.join('=');

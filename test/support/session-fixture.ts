@@ -7,7 +7,7 @@ import type { Plan } from '../../src/core/plan/model';
 import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/session/model';
 import { Session, type SessionOptions } from '../../src/core/session/session';
 import { parseSessionSettings, type SessionSettings } from '../../src/core/session/settings';
-import { startTestCluster, type TestCluster, type TestClusterOptions } from './kube-api-server';
+import { startTestCluster, type StartClusterOptions, type TestCluster } from './test-cluster';
 
 export const krrStandIn = path.resolve(__dirname, 'bin', 'krr');
 
@@ -44,7 +44,7 @@ export interface SessionFixture {
   close(): Promise<void>;
 }
 
-export async function startSessionFixture(options: { settings?: Record<string, unknown>; cluster?: TestClusterOptions; session?: Partial<SessionOptions> } = {}): Promise<SessionFixture> {
+export async function startSessionFixture(options: { settings?: Record<string, unknown>; cluster?: StartClusterOptions; session?: Partial<SessionOptions> } = {}): Promise<SessionFixture> {
   const cluster = await startTestCluster(options.cluster ?? {});
   const stateDir = mkdtempSync(path.join(tmpdir(), 'krr-session-'));
   const human = new ScriptedHuman();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AuditLog, AuditLogError, canonicalJson, redactSecrets, type AuditRecord } from '../../src/core/audit';
+import { AuditLog, AuditLogError, canonicalJson, redactSecrets, type AuditEntry, type AuditRecord } from '../../src/core/audit';
 import { runAuditKillTest } from '../support/audit-kill';
 
 const record = (overrides: Partial<AuditRecord> = {}): AuditRecord => ({
@@ -63,7 +63,7 @@ describe('audit log', () => {
     const third = JSON.parse(lines[2]!) as { seq: number; prev: string };
     assert.equal(third.seq, 3);
     assert.equal(third.prev, sha256(lines[1]!));
-    assert.deepEqual(await log.verify(), { valid: true, entries: 5, tornTail: false });
+    assert.deepEqual(await log.verify(), { valid: true, entries: 5, legacyEntries: 0, tornTail: false });
     // A fresh open continues the chain from the file, not from memory.
     const reopened = await AuditLog.open(file);
     const sixth = await reopened.append(record());
@@ -93,16 +93,18 @@ describe('audit log', () => {
     assert.equal(result.entries, 2);
   });
 
-  it('detects a modified line whose own hash was recomputed, at the next line', async () => {
+  it('detects a modified line whose own hash was recomputed, at that line (its MAC no longer matches)', async () => {
     const log = await logWith(5);
     const lines = await linesOf(file);
     const edited: Record<string, unknown> = { ...(JSON.parse(lines[1]!) as Record<string, unknown>), outcome: 'declined' };
     const { hash: _hash, ...rest } = edited;
-    lines[1] = canonicalJson({ ...rest, hash: sha256(canonicalJson(rest)) });
+    const { mac: _mac, ...unkeyed } = rest;
+    lines[1] = canonicalJson({ ...rest, hash: sha256(canonicalJson(unkeyed)) });
     await writeLines(file, lines);
     const result = await log.verify();
     assert.equal(result.valid, false);
-    assert.equal(result.firstBrokenLine, 3);
+    assert.equal(result.firstBrokenLine, 2);
+    assert.match(result.reason ?? '', /MAC does not match/);
   });
 
   it('detects a whitespace-only edit (lines must stay canonical)', async () => {
@@ -147,10 +149,11 @@ describe('audit log', () => {
     await writeLines(file, lines);
     const result = await log.verify();
     assert.equal(result.valid, false);
-    assert.equal(result.firstBrokenLine, 4, result.reason);
+    assert.equal(result.firstBrokenLine, 3, result.reason);
+    assert.match(result.reason ?? '', /no MAC after keyed entries/);
   });
 
-  it('tolerates a torn last line (no newline): reports it, ignores it, and the next append chains to the last complete entry', async () => {
+  it('tolerates a torn last line (no newline): reports it, and the next append cuts it, records the cut, and chains to the last complete entry', async () => {
     await logWith(3);
     const complete = await readFile(file, 'utf8');
     const half = forgeLine((await linesOf(file))[2]!, record()).slice(0, 40);
@@ -158,14 +161,18 @@ describe('audit log', () => {
 
     const log = await AuditLog.open(file);
     assert.equal(log.tornTail, true);
-    assert.deepEqual(await log.verify(), { valid: true, entries: 3, tornTail: true });
+    assert.deepEqual(await log.verify(), { valid: true, entries: 3, legacyEntries: 0, tornTail: true });
     assert.equal((await log.read()).total, 3);
     assert.equal(await log.export('jsonl'), complete);
 
-    const fourth = await log.append(record());
-    assert.equal(fourth.seq, 4);
-    assert.equal(fourth.prev, sha256((await linesOf(file))[2]!));
-    assert.deepEqual(await log.verify(), { valid: true, entries: 4, tornTail: false });
+    const fifth = await log.append(record());
+    const after = await linesOf(file);
+    const repair = JSON.parse(after[3]!) as AuditEntry;
+    assert.equal(repair.seq, 4);
+    assert.equal(repair.prev, sha256(after[2]!));
+    assert.deepEqual([repair.action, repair.outcome, repair.detail?.bytes, repair.detail?.afterSeq], ['repair', 'torn-tail-cut', half.length, 3]);
+    assert.equal(fifth.seq, 5);
+    assert.deepEqual(await log.verify(), { valid: true, entries: 5, legacyEntries: 0, tornTail: false });
     // The torn bytes are kept beside the log, not silently destroyed.
     const sideFiles = (await readdir(path.dirname(file))).filter((name) => name.startsWith('audit.jsonl.torn-'));
     assert.equal(sideFiles.length, 1);
@@ -177,9 +184,9 @@ describe('audit log', () => {
     await appendFile(file, Buffer.concat([Buffer.alloc(300), Buffer.from('\n')]));
     const log = await AuditLog.open(file);
     assert.equal(log.tornTail, true);
-    assert.deepEqual(await log.verify(), { valid: true, entries: 2, tornTail: true });
-    assert.equal((await log.append(record())).seq, 3);
-    assert.deepEqual(await log.verify(), { valid: true, entries: 3, tornTail: false });
+    assert.deepEqual(await log.verify(), { valid: true, entries: 2, legacyEntries: 0, tornTail: true });
+    assert.equal((await log.append(record())).seq, 4, 'after the entry that records the cut');
+    assert.deepEqual(await log.verify(), { valid: true, entries: 4, legacyEntries: 0, tornTail: false });
   });
 
   it('refuses to open a log whose last complete line is JSON but not an entry', async () => {
@@ -208,7 +215,7 @@ describe('audit log', () => {
       entries.map((entry) => entry.seq).sort((a, b) => a - b),
       Array.from({ length: 200 }, (_, index) => index + 1),
     );
-    assert.deepEqual(await first.verify(), { valid: true, entries: 200, tornTail: false });
+    assert.deepEqual(await first.verify(), { valid: true, entries: 200, legacyEntries: 0, tornTail: false });
   });
 
   it('throws when the entry cannot be written, so callers can refuse the cluster write', async () => {
@@ -256,7 +263,7 @@ describe('audit log', () => {
       record({
         server: 'https://admin:hunter2@10.0.0.1:6443',
         detail: {
-          authorization: 'Bearer abc',
+          authorization: 'Bearer qwz-secret', // not hex: a hash or MAC in the line cannot contain it by chance
           prometheus_auth_header: 'Bearer promsecret',
           config: { prometheus_url: 'http://prom', token: 'inner' },
           nested: { 'X-Auth-Token': 'tok123', list: [{ password: 'pw1' }] },
@@ -266,7 +273,7 @@ describe('audit log', () => {
       }),
     );
     const text = await readFile(file, 'utf8');
-    for (const secret of ['abc', 'promsecret', 'inner', 'prometheus_url', 'tok123', 'pw1', 'eyJhbGciOi', 'hunter2']) {
+    for (const secret of ['qwz-secret', 'promsecret', 'inner', 'prometheus_url', 'tok123', 'pw1', 'eyJhbGciOi', 'hunter2']) {
       assert.ok(!text.includes(secret), `${secret} reached the file`);
     }
     assert.ok(text.includes('resources changed'));
@@ -283,6 +290,75 @@ describe('audit log', () => {
       circular: { name: 'x', self: '[circular]' },
       when: '1970-01-01T00:00:00.000Z',
     });
+  });
+
+  it('keys the chain: a 0600 key file and an HMAC\'d head beside the log, and the key in neither the log nor the head', async () => {
+    await logWith(3);
+    const { stat } = await import('node:fs/promises');
+    assert.equal((await stat(`${file}.key`)).mode & 0o777, 0o600);
+    assert.equal((await stat(`${file}.head`)).mode & 0o777, 0o600);
+    const key = (JSON.parse(await readFile(`${file}.key`, 'utf8')) as { key: string }).key;
+    const keyHex = Buffer.from(key, 'base64').toString('hex');
+    for (const text of [await readFile(file, 'utf8'), await readFile(`${file}.head`, 'utf8')]) {
+      assert.ok(!text.includes(key) && !text.includes(keyHex), 'the key is not written next to what it protects');
+    }
+    const head = JSON.parse(await readFile(`${file}.head`, 'utf8')) as { seq: number; line: string };
+    assert.equal(head.seq, 3);
+    assert.equal(head.line, sha256((await linesOf(file))[2]!));
+    for (const line of await linesOf(file)) assert.match((JSON.parse(line) as { mac?: string }).mac ?? '', /^[0-9a-f]{64}$/);
+  });
+
+  it('keeps a key store it is given (SecretStorage in VS Code) and writes no key file then', async () => {
+    let stored: string | undefined;
+    const keys = { description: 'test secret storage', read: async () => stored, write: async (record: string) => void (stored = record) };
+    const log = await AuditLog.open(file, { keys });
+    await log.append(record());
+    assert.ok(stored, 'the key record went to the store');
+    assert.equal((await readdir(path.dirname(file))).includes('audit.jsonl.key'), false);
+    assert.equal((await log.verify()).valid, true);
+    stored = undefined;
+    const lost = await log.verify();
+    assert.equal(lost.valid, false);
+    assert.match(lost.reason ?? '', /key is missing/);
+    assert.ok(!JSON.stringify(lost).includes('"key":'), 'no key material in the result');
+  });
+
+  it('reads a log written before keying as "legacy, unkeyed up to entry N" and continues it keyed', async () => {
+    // The format before keying: sha256 chain, no mac, no head, no key.
+    const legacy: string[] = [];
+    let prev = '0'.repeat(64);
+    for (let seq = 1; seq <= 4; seq += 1) {
+      const unsigned = { ...record({ planId: `old-${seq}` }), seq, time: new Date(0).toISOString(), prev };
+      const line = canonicalJson({ ...unsigned, hash: sha256(canonicalJson(unsigned)) });
+      legacy.push(line);
+      prev = sha256(line);
+    }
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeLines(file, legacy);
+    const log = await AuditLog.open(file);
+    assert.deepEqual(await log.verify(), { valid: true, entries: 4, legacyEntries: 4, tornTail: false });
+    const fifth = await log.append(record());
+    assert.equal(fifth.seq, 5);
+    assert.equal(fifth.prev, sha256(legacy[3]!));
+    assert.match(fifth.mac ?? '', /^[0-9a-f]{64}$/);
+    assert.deepEqual(await log.verify(), { valid: true, entries: 5, legacyEntries: 4, tornTail: false });
+    // The legacy part is pinned from now on: cutting the keyed entry, or the last legacy one, shows.
+    await writeLines(file, legacy);
+    assert.equal((await log.verify()).valid, false);
+    await writeLines(file, legacy.slice(0, 3));
+    assert.equal((await log.verify()).valid, false);
+  });
+
+  it('refuses to append when the log ends before its head (truncated), so the evidence stays', async () => {
+    const log = await logWith(4);
+    const lines = await linesOf(file);
+    await writeLines(file, lines.slice(0, 3));
+    const reopened = await AuditLog.open(file);
+    await assert.rejects(reopened.append(record()), (error: unknown) => error instanceof AuditLogError && error.code === 'damaged' && /deleted from the end/.test(error.message));
+    assert.deepEqual(await linesOf(file), lines.slice(0, 3));
+    const result = await log.verify();
+    assert.equal(result.valid, false);
+    assert.match(result.reason ?? '', /ends at entry 3 but its head records entry 4/);
   });
 
   it('reads with filters and paging, oldest or newest first', async () => {
@@ -320,7 +396,7 @@ describe('audit log', () => {
   it('reads an empty or missing log as empty and valid', async () => {
     const log = await AuditLog.open(file);
     assert.deepEqual(await log.read(), { entries: [], total: 0 });
-    assert.deepEqual(await log.verify(), { valid: true, entries: 0, tornTail: false });
+    assert.deepEqual(await log.verify(), { valid: true, entries: 0, legacyEntries: 0, tornTail: false });
     assert.equal(await log.export('jsonl'), '');
   });
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -259,6 +260,28 @@ describe('krr report', () => {
       await assert.rejects(parseReportFile(path), /over the 200 MB limit/);
     });
 
+    it('never echoes file content in a parse error: V8 snippets, unexpected characters, record keys', async () => {
+      const secret = 'tok3n-0123456789abcdefghijklmnop';
+      const raw = await sampleJson();
+      (raw.scans[0]!.object as unknown as { labels: Record<string, unknown> }).labels = { [secret]: 5 };
+      const texts = [
+        `{"scans": [1, 2, "${secret}" x "${secret} plus enough text for V8 to truncate its quoted snippet"]}`,
+        `{"scans": [${secret}]}`,
+        `{"scans": ["${secret}\u0001"]}`,
+        `{"scans": [1] "${secret}"`,
+        JSON.stringify(raw),
+      ];
+      for (const [index, text] of texts.entries()) {
+        const path = join(dir, `leak-${index}.json`);
+        await writeFile(path, text);
+        await assert.rejects(parseReportFile(path), (error: Error) => {
+          assert.ok(error instanceof ReportParseError);
+          assert.ok(!error.message.includes(secret.slice(0, 8)), `case ${index} echoes the file: ${error.message}`);
+          return true;
+        });
+      }
+    });
+
     it('says when the file is missing', async () => {
       await assert.rejects(parseReportFile(join(dir, 'absent.json')), /Cannot read the krr report .*ENOENT/);
     });
@@ -267,6 +290,24 @@ describe('krr report', () => {
       const path = join(dir, 'bad.yml');
       await writeFile(path, 'scans:\n  - object: [unclosed\n');
       await assert.rejects(parseReportFile(path), /not valid YAML \(line \d+, column \d+\)/);
+    });
+
+    it('bounds names as Kubernetes does, naming the path', async () => {
+      for (const [field, length, limit] of [['name', 254, 253], ['namespace', 64, 63], ['container', 64, 63]] as const) {
+        const raw = await sampleJson();
+        (raw.scans[1]!.object as unknown as Record<string, string>)[field] = 'a'.repeat(length);
+        assertParseError(raw, new RegExp(`scans\\[1\\]\\.object\\.${field}: expected at most ${limit} characters`));
+        (raw.scans[1]!.object as unknown as Record<string, string>)[field] = 'a'.repeat(limit);
+        assert.doesNotThrow(() => parseReport(JSON.stringify(raw)));
+      }
+    });
+
+    it('refuses what is not a regular file (FIFO, device, directory) without blocking', async () => {
+      const fifo = join(dir, 'fifo.json');
+      execFileSync('mkfifo', [fifo]);
+      await assert.rejects(parseReportFile(fifo), /is a FIFO; only a regular file/);
+      await assert.rejects(parseReportFile('/dev/zero'), /is a device/);
+      await assert.rejects(parseReportFile(dir), /is a directory/);
     });
 
     it('rejects .nan in YAML as an invalid amount, naming the path', async () => {

@@ -132,7 +132,8 @@ describe('krr runner', function () {
       for (const url of ['localhost:9090', 'ftp://prom:21', 'http://', 'http://exa mple', '-p', 'javascript:alert(1)']) {
         throwsUsage({ krrPath, strategy: 'simple', prometheusUrl: url }, /Prometheus URL|must not start/);
       }
-      assert.ok(buildKrrArgs({ krrPath, strategy: 'simple', prometheusUrl: 'HTTPS://prom.example/prometheus' }).includes('--prometheus-url=HTTPS://prom.example/prometheus'));
+      // krr checks the scheme case-sensitively: the same URL goes with a lower-case scheme.
+      assert.ok(buildKrrArgs({ krrPath, strategy: 'simple', prometheusUrl: 'HTTPS://prom.example/prometheus' }).includes('--prometheus-url=https://prom.example/prometheus'));
     });
 
     it('rejects selectors, contexts and kubeconfig paths starting with - or holding control characters', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readLiveObjects } from '../../src/core/apply';
 import { Kubectl, KubectlError, type ObjectRef } from '../../src/core/kube/kubectl';
 import { InvalidNameError } from '../../src/core/kube/names';
-import { startTestCluster, type TestCluster } from '../support/kube-api-server';
+import { startTestCluster, type TestCluster } from '../support/test-cluster';
 
 const checkout: ObjectRef = { kind: 'Deployment', namespace: 'shop', name: 'checkout-api' };
 const frontend: ObjectRef = { kind: 'Deployment', namespace: 'shop', name: 'frontend' };

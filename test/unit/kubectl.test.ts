@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Kubectl, KubectlError, listContexts, resolveContext, type KubectlOptions, type ObjectRef } from '../../src/core/kube/kubectl';
 import { InvalidNameError } from '../../src/core/kube/names';
 import type { JsonPatchOp } from '../../src/core/plan/patch';
-import { startTestCluster, type TestCluster } from '../support/kube-api-server';
+import { startTestCluster, type TestCluster } from '../support/test-cluster';
 
 const kubectlPath = '/usr/bin/kubectl';
 const checkout: ObjectRef = { kind: 'Deployment', namespace: 'shop', name: 'checkout-api' };

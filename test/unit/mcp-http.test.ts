@@ -104,7 +104,7 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
       assert.ok(tool.outputSchema, `${tool.name} declares its structured output`);
     }
     assert.deepEqual(Object.keys(byName.get('krr_apply_plan')?.inputSchema.properties ?? {}), ['planId']);
-    assert.deepEqual(Object.keys(byName.get('krr_rollback')?.inputSchema.properties ?? {}).sort(), ['objects', 'snapshotId']);
+    assert.deepEqual(Object.keys(byName.get('krr_rollback')?.inputSchema.properties ?? {}).sort(), ['includeConflicts', 'objects', 'snapshotId']);
   });
 
   it('leaves the writing tools out in read-only mode', async () => {

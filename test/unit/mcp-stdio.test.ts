@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { resourcesOf, krrStandIn } from '../support/session-fixture';
-import { startTestCluster, type TestCluster } from '../support/kube-api-server';
+import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { connectStdioClient } from '../support/stdio-client';
 
 const repoRoot = path.resolve(__dirname, '..', '..');

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { approvalText } from '../../src/core/approval';
 import type { ContainerRecommendation } from '../../src/core/krr/model';
 import type { KubeObject } from '../../src/core/kube/object';
-import { applyOps, buildObjectPatch, desiredFromRecommendation, restoreOps, type DesiredResources } from '../../src/core/plan/build';
+import { applyOps, buildObjectPatch, desiredFromRecommendation, restoreOps, sameResources, type DesiredResources } from '../../src/core/plan/build';
 import { monthlyCostOfChanges, podCount } from '../../src/core/plan/cost';
 import { planDigest } from '../../src/core/plan/digest';
+import { rollbackTarget } from '../../src/core/plan/rollback';
 import type { ObjectChange, Plan } from '../../src/core/plan/model';
 import { parseSessionSettings } from '../../src/core/session/settings';
 
@@ -78,6 +79,60 @@ describe('plan: building the patch', () => {
     const added = buildObjectPatch(deployment(undefined), identity, want({ cpu: '100m' }));
     const restoredAdd = applyOps(applyOps(deployment(undefined), added.ops), restoreOps(added.ops));
     assert.deepEqual(restoredAdd.spec, deployment(undefined).spec);
+  });
+});
+
+describe('plan: quantities compared by value', () => {
+  it('sameResources compares quantities by value and everything else exactly', () => {
+    assert.ok(sameResources({ requests: { cpu: '1000', memory: '100000000' } }, { requests: { cpu: '1k', memory: '100M' } }));
+    assert.ok(sameResources({ limits: { memory: '1024Mi' } }, { limits: { memory: '1Gi' } }));
+    assert.ok(!sameResources({ requests: { cpu: '1k' } }, { requests: { cpu: '1001' } }));
+    assert.ok(!sameResources({ requests: { cpu: '1' } }, { requests: { cpu: '1' }, limits: { cpu: '1' } }), 'an extra field is a difference');
+    assert.ok(!sameResources({ requests: { cpu: 'abc' } }, { requests: { cpu: 'abd' } }));
+  });
+
+  it('a restore pins the values the server stored, not our spelling of them (its test compares JSON literally)', () => {
+    const live = deployment({ requests: { cpu: '500m' } });
+    const patch = buildObjectPatch(live, identity, want({ cpu: '250m' }));
+    // As if the server had stored what we wrote in another spelling: our own op.value would not match it.
+    const stored = applyOps(live, [{ op: 'replace', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '0.25' } } }]);
+    assert.throws(() => applyOps(stored, restoreOps(patch.ops)), /does not apply/);
+    assert.deepEqual(applyOps(stored, restoreOps(patch.ops, stored)).spec, live.spec);
+    const someoneElse = applyOps(live, [{ op: 'replace', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '300m' } } }]);
+    assert.throws(() => applyOps(someoneElse, restoreOps(patch.ops, someoneElse)), /does not apply/, 'a value that differs by amount is still pinned');
+  });
+});
+
+describe('plan: rollback targets', () => {
+  const before = deployment({ requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } });
+  const fields = [
+    { container: 'api', allocation: 'requests' as const, resource: 'cpu' as const, before: '500m', after: '250m' },
+    { container: 'api', allocation: 'requests' as const, resource: 'memory' as const, before: '512Mi', after: '100M' },
+    { container: 'api', allocation: 'limits' as const, resource: 'memory' as const, before: '1Gi', after: '2Gi' },
+  ];
+  const record = { replaced: [{ path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } } }], before: before as unknown as Record<string, unknown>, fields };
+
+  it('restores a value still as written (by value), skips one already back, and flags one changed since', () => {
+    // cpu still as written; memory written as 100M, stored as 100000000 here (same value); the limit is already back; a
+    // limits.cpu nobody wrote was added by someone else.
+    const live = deployment({ requests: { cpu: '250m', memory: '100000000' }, limits: { memory: '1Gi', cpu: '3' } });
+    const plain = rollbackTarget(record, live, identity, false);
+    assert.deepEqual(plain.desired.get('api'), { requests: { cpu: '500m', memory: '512Mi' }, limits: {} });
+    assert.deepEqual(plain.conflicts, []);
+    const changed = deployment({ requests: { cpu: '300m', memory: '100M' }, limits: { memory: '2Gi' } });
+    const withConflict = rollbackTarget(record, changed, identity, false);
+    assert.deepEqual(withConflict.desired.get('api'), { requests: { memory: '512Mi' }, limits: { memory: '1Gi' } });
+    assert.deepEqual(withConflict.conflicts.map((c) => [c.resource, c.wrote, c.live, c.restore, c.included]), [['cpu', '250m', '300m', '500m', false]]);
+    const included = rollbackTarget(record, changed, identity, true);
+    assert.equal(included.desired.get('api')?.requests.cpu, '500m');
+    assert.ok(included.notes.some((note) => note.severity === 'warn' && /overwrites that change/.test(note.message)));
+  });
+
+  it('an older snapshot without field records treats every difference as a conflict', () => {
+    const live = deployment({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } });
+    const legacy = rollbackTarget({ replaced: record.replaced, before: record.before }, live, identity, false);
+    assert.equal(legacy.desired.size, 0);
+    assert.deepEqual(legacy.conflicts.map((c) => [c.resource, c.wrote, c.live]), [['cpu', undefined, '250m']]);
   });
 });
 

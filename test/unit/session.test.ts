@@ -91,6 +91,90 @@ describe('session: scan → propose → approve → apply → rollback (real kub
     assert.ok(!raw.includes(f.cluster.tokens.admin), 'no bearer token in the audit log');
   });
 
+  /** Sets one resource value of a workload's container (default: the first) behind the session's back (another user). */
+  function editBehindTheBack(apiVersion: string, kind: string, namespace: string, name: string, allocation: 'requests' | 'limits', resource: 'cpu' | 'memory', value: string, containerName?: string): void {
+    const live = f.cluster.getObject(apiVersion, kind, namespace, name) as { spec: { template: { spec: { containers: Array<{ name: string; resources: Record<string, Record<string, string>> }> } } } };
+    const containers = live.spec.template.spec.containers;
+    const container = containerName ? containers.find((entry) => entry.name === containerName) : containers[0];
+    if (!container) throw new Error(`${name} has no container`);
+    container.resources[allocation] = { ...container.resources[allocation], [resource]: value };
+    f.cluster.putObject(live);
+  }
+
+  it('rollback restores only what the apply wrote; a value changed since is a conflict, left out unless included', async () => {
+    const before = resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres');
+    const plan = await proposeTwo();
+    const changes = plan.objects.find((o) => o.name === 'frontend')?.changes ?? [];
+    const wrote = changes.find((c) => c.allocation === 'limits' && c.resource === 'memory');
+    const untouched = (['cpu', 'memory'] as const).flatMap((resource) => (['requests', 'limits'] as const).map((allocation) => ({ allocation, resource }))).find((field) => !changes.some((c) => c.allocation === field.allocation && c.resource === field.resource));
+    assert.ok(wrote && untouched, JSON.stringify(changes));
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    // Someone else changes a value the apply wrote (frontend's memory limit) and one it did not write.
+    editBehindTheBack('apps/v1', 'Deployment', 'shop', 'frontend', 'limits', 'memory', '300Mi');
+    editBehindTheBack('apps/v1', 'Deployment', 'shop', 'frontend', untouched.allocation, untouched.resource, untouched.resource === 'cpu' ? '333m' : '333Mi');
+    type Resources = Record<string, Record<string, Record<string, string>>>;
+    const edited = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend') as Resources;
+    const container = wrote.container;
+
+    const rollback = await f.session.rollback(outcome.snapshotId as string, human);
+    assert.equal(rollback.status, 'applied', rollback.message);
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'), before, 'untouched since: fully restored');
+    const frontendNow = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend') as Resources;
+    assert.equal(frontendNow[container]?.limits?.memory, '300Mi', 'the later edit of a value the apply wrote survives');
+    assert.equal(frontendNow[container]?.[untouched.allocation]?.[untouched.resource], edited[container]?.[untouched.allocation]?.[untouched.resource], 'a value the apply never wrote is never touched');
+    for (const change of changes.filter((c) => c !== wrote)) assert.equal(frontendNow[container]?.[change.allocation]?.[change.resource] ?? null, change.from, 'the other values it wrote are restored');
+    assert.deepEqual(rollback.conflicts?.map((c) => [c.name, c.allocation, c.resource, c.wrote, c.live, c.included]), [['frontend', 'limits', 'memory', wrote.to, '300Mi', false]]);
+    assert.match(rollback.message, /changed since the apply were left as they are.*includeConflicts/);
+    const dialog = f.human.asked[1]?.text.detail ?? '';
+    assert.match(dialog, /Not rolled back: 1 value\(s\) changed since the apply/);
+    assert.ok(dialog.includes(`frontend: ${container} limits.memory was changed since the apply (it wrote ${wrote.to}, it is now 300Mi; rollback would set ${wrote.from})`), dialog);
+
+    // The person asks for it explicitly: now the conflicting value is restored, and the dialog says it overwrites.
+    const forced = await f.session.rollback(outcome.snapshotId as string, human, { includeConflicts: true });
+    assert.equal(forced.status, 'applied', forced.message);
+    assert.match(f.human.asked[2]?.text.detail ?? '', /OVERWRITES 1 value\(s\) changed since the apply/);
+    assert.match(f.human.asked[2]?.plan.objects[0]?.proposedManifest ?? '', /^# Deployment shop\/frontend: .*RESTORED \(included on request\)/);
+    const restored = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend') as Resources;
+    assert.equal(restored[container]?.limits?.memory, wrote.from);
+    assert.equal(restored[container]?.[untouched.allocation]?.[untouched.resource], edited[container]?.[untouched.allocation]?.[untouched.resource], 'still not a value the apply wrote');
+  });
+
+  it('rollback refuses, writing nothing, when every value the apply wrote was changed since; never touches objects it did not write', async () => {
+    f.settings.applyConcurrency = 1;
+    const plan = await proposeTwo();
+    f.cluster.faults.failNthWrite(2, 500);
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'restored', outcome.message);
+    const failed = outcome.objects.find((o) => o.result === 'failed');
+    assert.ok(failed, JSON.stringify(outcome.objects));
+    // The object whose write failed gets someone else's edit; the rollback must leave it alone.
+    const apiVersion = 'apps/v1';
+    editBehindTheBack(apiVersion, failed.kind, failed.namespace, failed.name, 'requests', 'memory', '999Mi');
+    const writes = f.cluster.writes().length;
+    await assert.rejects(f.session.rollback(outcome.snapshotId as string, human, { objects: [failed] }), /wrote none of these objects/);
+    const whole = await f.session.rollback(outcome.snapshotId as string, human);
+    assert.equal(whole.status, 'refused', 'the restored object already holds its old values: nothing to roll back');
+    assert.equal(f.cluster.writes().length, writes);
+    assert.equal((resourcesOf(f.cluster, apiVersion, failed.kind, failed.namespace, failed.name) as Record<string, { requests: { memory: string } }>)[Object.keys(resourcesOf(f.cluster, apiVersion, failed.kind, failed.namespace, failed.name))[0] as string]?.requests.memory, '999Mi');
+
+    // A fresh apply whose every written value is then changed: the rollback is refused with the conflicts.
+    const second = await f.session.propose({ reportId: plan.sourceReportId as string, workloads: [postgres], includeLimits: true }, model);
+    const applied = await f.session.apply(second.id, model);
+    assert.equal(applied.status, 'applied', applied.message);
+    const written = second.objects[0]?.changes ?? [];
+    assert.ok(written.length > 0);
+    for (const change of written) editBehindTheBack('apps/v1', 'StatefulSet', 'data', 'postgres', change.allocation, change.resource, change.resource === 'cpu' ? '777m' : '777Mi', change.container);
+    const asked = f.human.asked.length;
+    const refused = await f.session.rollback(applied.snapshotId as string, human);
+    assert.equal(refused.status, 'refused', refused.message);
+    assert.match(refused.message, /every field this apply wrote was changed since/);
+    assert.equal(refused.conflicts?.length, written.length);
+    assert.equal(f.human.asked.length, asked, 'nobody is asked to approve an empty rollback');
+  });
+
   it('writes nothing when the human declines, the approval times out, or the approval is for another digest', async () => {
     for (const answer of ['decline', 'never', 'wrong-digest'] as const) {
       if (answer === 'never') f.settings.approvalTimeoutSeconds = 5;
@@ -167,6 +251,43 @@ describe('session: scan → propose → approve → apply → rollback (real kub
     assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'StatefulSet', 'data', 'postgres'), before.postgres);
     const audit = await f.session.auditLog({ pageSize: 100 });
     assert.ok(audit.entries.some((entry) => entry.action === 'restore'));
+  });
+});
+
+describe('session: quantities as the API server stores them', function () {
+  this.timeout(60_000);
+  let f: SessionFixture;
+  beforeEach(async () => {
+    f = await startSessionFixture();
+  });
+  afterEach(async () => f.close());
+
+  it('writes canonical quantities and verifies by value; a crafted 1e300 blocks only its workload', async () => {
+    const sample = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'sample-report.json'), 'utf8')) as { scans: Array<{ object: { name: string; container: string }; recommended: Record<string, Record<string, { value: unknown }>> }> };
+    for (const scan of sample.scans) {
+      // 2e8 and 3e8 bytes are not whole Ki: the API server stores them as "200M" and "300M".
+      if (scan.object.name === 'frontend') Object.assign(scan.recommended, { requests: { ...scan.recommended.requests, memory: { value: 2e8, severity: 'OK' } }, limits: { ...scan.recommended.limits, memory: { value: 3e8, severity: 'OK' } } });
+      if (scan.object.container === 'postgresql') scan.recommended.requests = { ...scan.recommended.requests, memory: { value: 1e300, severity: 'OK' } } as never;
+    }
+    const file = path.join(f.stateDir, 'crafted-report.json');
+    writeFileSync(file, JSON.stringify(sample));
+    const { reportId } = await f.session.loadReport(file, human);
+    const plan = await f.session.propose({ reportId, workloads: [frontend, postgres], includeLimits: true }, model);
+    assert.deepEqual(plan.objects.map((o) => o.name), ['frontend']);
+    assert.deepEqual(plan.blocked.map((b) => b.name), ['postgres']);
+    assert.match(plan.blocked[0]?.reasons.join(' ') ?? '', /cannot be written: memory amount 1e\+300 bytes is too large/);
+    const memory = plan.objects[0]?.changes.filter((c) => c.resource === 'memory').map((c) => c.to);
+    assert.deepEqual(memory?.sort(), ['200M', '300M'], 'the canonical form the API server stores, not "200000000"');
+
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    assert.equal(outcome.verified, true, outcome.message);
+    const web = (resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend') as Record<string, { requests: { memory: string }; limits: { memory: string } }>).web;
+    assert.deepEqual([web?.requests.memory, web?.limits.memory], ['200M', '300M']);
+    const rollback = await f.session.rollback(outcome.snapshotId as string, human);
+    assert.equal(rollback.status, 'applied', rollback.message);
+    assert.equal(rollback.conflicts, undefined, 'values stored in the canonical form are not conflicts');
   });
 });
 

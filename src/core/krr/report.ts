@@ -1,6 +1,7 @@
 // krr's JSON report (`krr simple|simple_limit -f json`, v1.x): one zod schema, and its normalisation
 // into our Report (model.ts). Facts from docs/krr-facts.md (krr v1.29.0 source).
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -58,11 +59,13 @@ const hpaSchema = z.object({
 const scanSchema = z.object({
   object: z.object({
     cluster: z.string().nullable(),
-    name: z.string().min(1),
-    container: z.string().min(1),
+    // Kubernetes bounds (object names are DNS subdomains, namespaces and containers DNS labels): a longer
+    // name is not from a cluster, and every later step (filters, policy globs, kubectl argv) stays small.
+    name: z.string().min(1).max(253, { error: 'expected at most 253 characters (a Kubernetes object name)' }),
+    container: z.string().min(1).max(63, { error: 'expected at most 63 characters (a Kubernetes container name)' }),
     pods: z.array(z.object({ name: z.string(), deleted: z.boolean() })).default([]),
     hpa: hpaSchema.nullable().optional(),
-    namespace: z.string().min(1),
+    namespace: z.string().min(1).max(63, { error: 'expected at most 63 characters (a Kubernetes namespace)' }),
     kind: kindSchema,
     allocations: z.object({ requests: pairOf(currentAmountSchema), limits: pairOf(currentAmountSchema) }),
     // krr < 1.7 has no object warnings; krr writes a Python set, so order means nothing.
@@ -109,35 +112,80 @@ export function parseReport(text: string): Report {
   return normaliseReport(validateReport(parseJsonOutput(text)));
 }
 
-/** Reads a saved krr report: JSON (`-f json`), or YAML (`-f yaml`) when the file ends in .yaml/.yml. */
+/**
+ * Reads a saved krr report: JSON (`-f json`), or YAML (`-f yaml`) when the file ends in .yaml/.yml. Only a
+ * regular file: O_NONBLOCK so opening a FIFO cannot wait for a writer, fstat of the opened descriptor (a
+ * symlink to /dev/zero is judged by what it opened), and at most maxReportFileBytes are read whatever the
+ * size claimed (a file growing under us, /proc files that report size 0).
+ */
 export async function parseReportFile(path: string): Promise<Report> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (error) {
-    throw new ReportParseError(`Cannot read the krr report ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`);
-  }
-  if (size > maxReportFileBytes) {
-    throw new ReportParseError(
-      `The krr report ${path} is ${Math.round(size / 1024 / 1024)} MB, over the ${maxReportFileBytes / 1024 / 1024} MB limit. ` +
-        'Scan fewer namespaces (krr -n) or split the report.',
-    );
-  }
-  const text = await readFile(path, 'utf8');
+  return (await readReportFile(path)).report;
+}
+
+/** parseReportFile, plus the file's size in bytes (the session bounds what it keeps by it). */
+export async function readReportFile(path: string): Promise<{ report: Report; bytes: number }> {
+  const text = await readBoundedRegularFile(path);
+  const bytes = Buffer.byteLength(text);
   if (/\.ya?ml$/i.test(path)) {
     let raw: unknown;
     try {
       raw = parseYaml(text);
     } catch (error) {
-      // The yaml library's messages quote only its own position info, never whole values.
+      // The yaml library's messages quote the input; only its position info is used.
       const line = (error as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
       throw new ReportParseError(
         `The krr report ${path} is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}. Is this krr's -f yaml output?`,
       );
     }
-    return normaliseReport(validateReport(raw));
+    return { report: normaliseReport(validateReport(raw)), bytes };
   }
-  return parseReport(text);
+  return { report: parseReport(text), bytes };
+}
+
+function tooLarge(path: string, size: number): ReportParseError {
+  return new ReportParseError(
+    `The krr report ${path} is ${size > maxReportFileBytes ? `${Math.round(size / 1024 / 1024)} MB, ` : ''}over the ${maxReportFileBytes / 1024 / 1024} MB limit. ` +
+      'Scan fewer namespaces (krr -n) or split the report.',
+  );
+}
+
+async function readBoundedRegularFile(path: string): Promise<string> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    throw new ReportParseError(`Cannot read the krr report ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}.`);
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      const what = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : stats.isSocket() ? 'a socket' : 'not a regular file';
+      throw new ReportParseError(`The krr report ${path} is ${what}; only a regular file can be loaded.`);
+    }
+    if (stats.size > maxReportFileBytes) throw tooLarge(path, stats.size);
+    // One byte more than the bound tells "over the limit" from "exactly at it".
+    const buffer = Buffer.allocUnsafe(Math.min(Math.max(stats.size, 64 * 1024), maxReportFileBytes) + 1);
+    let length = 0;
+    let target = buffer;
+    for (;;) {
+      if (length === target.length) {
+        if (length > maxReportFileBytes) throw tooLarge(path, length);
+        const grown = Buffer.allocUnsafe(Math.min(target.length * 2, maxReportFileBytes + 1));
+        target.copy(grown, 0, 0, length);
+        target = grown;
+      }
+      const { bytesRead } = await handle.read(target, length, target.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxReportFileBytes) throw tooLarge(path, length);
+    return target.toString('utf8', 0, length);
+  } catch (error) {
+    if (error instanceof ReportParseError) throw error;
+    throw new ReportParseError(`Cannot read the krr report ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}.`);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 function parseJsonOutput(text: string): unknown {
@@ -170,8 +218,9 @@ function findJsonStart(text: string): number {
 }
 
 function describeJsonError(text: string, start: number, message: string): string {
-  // Never echo the text: V8 quotes a snippet of the input, which could be part of krr's `config`.
-  const reason = message.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+  // Never echo the text: V8 quotes a snippet of the input (and the unexpected character), which could be
+  // part of krr's `config` or any file a model names. Only a fixed description of the error kind is kept.
+  const reason = describeJsonSyntaxError(message);
   const position = /at position (\d+)/.exec(message);
   // V8 gives no position for an unexpected token: find it with a small scanner.
   let offset = start + (position?.[1] ? Number(position[1]) : findJsonErrorOffset(text.slice(start)));
@@ -182,6 +231,24 @@ function describeJsonError(text: string, start: number, message: string): string
     return `The krr output is not valid JSON: ${nonFinite[0]} at ${lineAndColumn(text, offset)} is not a valid amount. ${whatToDo}`;
   }
   return `The krr output is not valid JSON at ${lineAndColumn(text, offset)}: ${reason}. ${whatToDo}`;
+}
+
+/** A fixed phrase for V8's JSON.parse message; nothing of the message's quoted input survives. */
+function describeJsonSyntaxError(message: string): string {
+  if (/^Unexpected end of JSON input/.test(message)) return 'the text ends before the JSON does';
+  if (/^Unterminated string/.test(message)) return 'unterminated string';
+  if (/^Bad control character in string literal/.test(message)) return 'control character in a string';
+  if (/^Bad escaped character/.test(message)) return 'bad escape in a string';
+  if (/^Bad Unicode escape/.test(message)) return 'bad \\u escape in a string';
+  if (/^Expected property name or '\}'/.test(message)) return "expected a property name or '}'";
+  if (/^Expected ',' or '\}' after property value/.test(message)) return "expected ',' or '}' after a property value";
+  if (/^Expected ',' or '\]' after array element/.test(message)) return "expected ',' or ']' after an array element";
+  if (/^Expected ':' after property name/.test(message)) return "expected ':' after a property name";
+  if (/^Expected double-quoted property name/.test(message)) return 'expected a double-quoted property name';
+  if (/^(?:Exponent part is missing|Unterminated fractional number|No number after minus sign)/.test(message)) return 'malformed number';
+  if (/^Unexpected non-whitespace character after JSON/.test(message)) return 'text after the JSON';
+  if (/^Unexpected token|^Unexpected character/.test(message)) return 'unexpected character';
+  return 'syntax error';
 }
 
 // JSON forbids raw control characters inside strings.
@@ -266,11 +333,12 @@ function describeIssue(issue: z.core.$ZodRawIssue): string {
     case 'too_small':
       return `expected ${issue.origin === 'string' ? 'a non-empty string' : `a value ≥ ${String(issue.minimum)}`}`;
     case 'too_big':
-      return `expected a value ≤ ${String(issue.maximum)}`;
+      return issue.origin === 'string' ? `expected at most ${String(issue.maximum)} characters` : `expected a value ≤ ${String(issue.maximum)}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
     default:
-      return issue.message ?? 'invalid value';
+      // Other zod messages may quote the input (e.g. a record's key); a fixed text is safe.
+      return 'invalid value';
   }
 }
 
@@ -281,11 +349,29 @@ function describeType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** Every key the schema declares; any other path segment (a label's key, a strategy setting) is the file's text. */
+const schemaKeys = new Set<string>();
+(function collectKeys(schema: unknown): void {
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  if (!def) return;
+  if (def.type === 'object') {
+    for (const [key, inner] of Object.entries(def.shape as Record<string, unknown>)) {
+      schemaKeys.add(key);
+      collectKeys(inner);
+    }
+  }
+  for (const field of ['innerType', 'element', 'valueType', 'in', 'out']) if (def[field]) collectKeys(def[field]);
+  if (Array.isArray(def.options)) for (const option of def.options) collectKeys(option);
+})(krrReportSchema);
+
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out ? `.${String(segment)}` : String(segment);
+    else {
+      const name = typeof segment === 'string' && schemaKeys.has(segment) ? segment : '<key>';
+      out += out ? `.${name}` : name;
+    }
   }
   return out;
 }

@@ -47,6 +47,8 @@ export interface KrrScanResult {
   /** The last part of krr's stderr (secrets masked), for the output channel. */
   stderrTail: string;
   durationMs: number;
+  /** Size of krr's JSON output, for the session's memory bound. */
+  bytes: number;
 }
 
 export type KrrErrorKind =
@@ -157,9 +159,11 @@ export function buildKrrArgs(options: KrrScanOptions): string[] {
     args.push(`--selector=${options.selector}`);
   }
   if (options.prometheusUrl !== undefined) {
-    const url = options.prometheusUrl;
+    // krr (pydantic) checks `startswith('http://')` case-sensitively: `HTTP://` would exit 0 without a
+    // report, so the scheme is passed lower-cased (the same URL).
+    const url = options.prometheusUrl.replace(/^https?(?=:\/\/)/i, (scheme) => scheme.toLowerCase());
     checkText('the Prometheus URL', url, { max: 4096 });
-    let valid = /^https?:\/\//i.test(url) && !/\s/.test(url);
+    let valid = /^https?:\/\//.test(url) && !/\s/.test(url);
     try {
       new URL(url);
     } catch {
@@ -204,6 +208,16 @@ export function maskKrrArgs(args: readonly string[]): string[] {
   return args.map((arg) => (arg.startsWith('--prometheus-auth-header=') ? `--prometheus-auth-header=${masked}` : arg));
 }
 
+/**
+ * Replaces the header, and each long part of it (the token of `Bearer <token>`, which krr may log on its own),
+ * by `***`. Longest first, so a part never leaves a piece of the whole behind.
+ */
+function maskerOf(secret: string | undefined): (text: string) => string {
+  if (!secret) return (text) => text;
+  const parts = [secret, ...secret.split(/[\s:,;=]+/).filter((part) => part.length >= 8)].sort((a, b) => b.length - a.length);
+  return (text) => parts.reduce((done, part) => done.split(part).join(masked), text);
+}
+
 // ---- running ----
 
 // execa is ESM-only and one of its dependencies exports only an `import` condition: a static import
@@ -215,8 +229,7 @@ async function loadExeca() {
 /** Runs one krr scan; resolves with the parsed report or rejects with a KrrError. */
 export async function runKrrScan(options: KrrScanOptions, control: KrrScanControl = {}): Promise<KrrScanResult> {
   const args = buildKrrArgs(options);
-  const secret = options.prometheusAuthHeader;
-  const mask = (text: string) => (secret ? text.split(secret).join(masked) : text);
+  const mask = maskerOf(options.prometheusAuthHeader);
   if (!options.krrPath) throw new KrrError('not-installed', 'No krr executable is configured.', installHint);
   if (control.signal?.aborted) throw new KrrError('aborted', 'The krr scan was cancelled.', 'Start the scan again when ready.');
   control.onCommand?.([options.krrPath, ...maskKrrArgs(args)]);
@@ -300,7 +313,7 @@ export async function runKrrScan(options: KrrScanOptions, control: KrrScanContro
   }
   if (result.exitCode === 0) {
     try {
-      return { report: parseReport(stdout), stderrTail, durationMs };
+      return { report: parseReport(stdout), stderrTail, durationMs, bytes: Buffer.byteLength(stdout) };
     } catch (error) {
       if (!(error instanceof ReportParseError)) throw error;
       if (/No JSON object found/.test(error.message)) {

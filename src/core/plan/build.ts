@@ -133,8 +133,12 @@ export function desiredFromRecommendation(
   return { desired, notes };
 }
 
-/** Inverse of the plan's patch, pinned to what this apply wrote: if someone changed it since, the restore is refused. */
-export function restoreOps(ops: readonly JsonPatchOp[]): JsonPatchOp[] {
+/**
+ * Inverse of the plan's patch, pinned to what this apply wrote: if someone changed it since, the restore is refused.
+ * The server's `test` compares JSON literally, so the pinned values are taken from `stored` (the object as the
+ * server returned it after the write) when known, not from our own spelling of them.
+ */
+export function restoreOps(ops: readonly JsonPatchOp[], stored?: KubeObject): JsonPatchOp[] {
   const inverse: JsonPatchOp[] = [];
   for (let index = 0; index < ops.length; index++) {
     const op = ops[index];
@@ -143,7 +147,8 @@ export function restoreOps(ops: readonly JsonPatchOp[]): JsonPatchOp[] {
     const namePath = op.path.replace(/\/resources$/, '/name');
     const nameTest = ops.find((candidate) => candidate.op === 'test' && candidate.path === namePath);
     if (nameTest) inverse.push(nameTest);
-    inverse.push({ op: 'test', path: op.path, value: op.value });
+    const storedValue = stored ? readPath(stored, pointerSegments(op.path)) : undefined;
+    inverse.push({ op: 'test', path: op.path, value: storedValue !== undefined && sameResources(storedValue, op.value) ? storedValue : op.value });
     if (op.op === 'replace' && previousTest && previousTest.op === 'test') inverse.push({ op: 'replace', path: op.path, value: previousTest.value });
     else inverse.push({ op: 'remove', path: op.path });
   }
@@ -155,6 +160,36 @@ export function manifestYaml(object: KubeObject): string {
   const copy = structuredClone(object) as KubeObject & { metadata: { managedFields?: unknown } };
   delete copy.metadata.managedFields;
   return stringify(copy, { lineWidth: 0 });
+}
+
+/** A JSON pointer's segments, with array indexes as numbers (for readPath). */
+export function pointerSegments(path: string): Array<string | number> {
+  return path
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+}
+
+/**
+ * Deep equality where leaves compare as quantities by value ("100M" equals "100000000", "1k" equals "1000"),
+ * for resources blocks: the API server stores a quantity in its canonical form, not as it was sent.
+ */
+export function sameResources(a: unknown, b: unknown): boolean {
+  if (isRecord(a) && isRecord(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => key in b && sameResources(a[key], b[key]));
+  }
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => sameResources(item, b[index]));
+  if (a === b) return true;
+  if ((typeof a === 'string' || typeof a === 'number') && (typeof b === 'string' || typeof b === 'number')) {
+    try {
+      return sameQuantity(a, b);
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 export function readPath(object: unknown, path: ReadonlyArray<string | number>): unknown {

@@ -22,6 +22,30 @@ export interface FieldChange {
   toAmount: number | null;
 }
 
+/** One value an apply wrote, as the snapshot records it: rollback restores `before` only where `after` still holds. */
+export interface WrittenField {
+  container: string;
+  allocation: AllocationKind;
+  resource: ResourceName;
+  before: string | null;
+  after: string | null;
+}
+
+/** A field a rollback would restore that someone changed since the apply. */
+export interface RollbackConflict extends ObjectIdentity {
+  container: string;
+  allocation: AllocationKind;
+  resource: ResourceName;
+  /** What the apply wrote; absent when the snapshot does not record it (an older snapshot). */
+  wrote?: string | null;
+  /** What the field holds now. */
+  live: string | null;
+  /** What rolling back would set. */
+  restore: string | null;
+  /** Restored anyway because the person asked for it (includeConflicts); otherwise left as it is. */
+  included: boolean;
+}
+
 export type FindingSeverity = 'block' | 'warn' | 'info';
 
 export interface PolicyFinding {
@@ -100,6 +124,8 @@ export interface Plan {
   staged: boolean;
   /** For rollback plans: the snapshot they restore. */
   sourceSnapshotId?: string;
+  /** For rollback plans: fields changed since the apply (left out unless `included`). */
+  conflicts?: RollbackConflict[];
   /** For apply plans: the report they came from. */
   sourceReportId?: string;
 }

@@ -8,10 +8,13 @@ import type { KubeObject } from '../kube/object';
 import { containersPathByKind } from '../kube/object';
 import { assessRisk, evaluatePolicies, isBlocked, maxRisk } from '../policy';
 import { matchesAnyGlob, type SessionSettings } from '../session/settings';
-import { buildObjectPatch, manifestYaml, readContainerResources, type DesiredResources } from './build';
+import { ZodError } from 'zod';
+import { QuantityError } from '../quantity';
+import { buildObjectPatch, manifestYaml, PlanBuildError, readContainerResources, type DesiredResources } from './build';
 import { monthlyCostOfChanges, podCount } from './cost';
 import { planDigest } from './digest';
-import type { BlockedWorkload, ObjectChange, Plan, PlanKind, PlanRequester, PlanTotals, PolicyFinding } from './model';
+import type { BlockedWorkload, ObjectChange, Plan, PlanKind, PlanRequester, PlanTotals, PolicyFinding, RollbackConflict } from './model';
+import { describeConflict } from './rollback';
 
 export interface PlanTarget {
   ref: { namespace: string; kind: WorkloadKind; name: string };
@@ -20,6 +23,8 @@ export interface PlanTarget {
   notes: PolicyFinding[];
   /** From the report, when the target came from one (HPA details, allow-removal opt-in). */
   workload?: Workload;
+  /** Rollback: the desired values depend on the live object (only fields still as the apply wrote them). */
+  resolve?: (live: KubeObject) => { desired: Map<string, DesiredResources>; notes: PolicyFinding[]; conflicts: RollbackConflict[] };
 }
 
 export interface ProposeContext {
@@ -41,6 +46,7 @@ export interface ProposeContext {
 
 export async function proposePlan(targets: readonly PlanTarget[], input: ProposeContext): Promise<Plan> {
   const blocked: BlockedWorkload[] = [...(input.blocked ?? [])];
+  const conflicts: RollbackConflict[] = [];
   const warnings: PolicyFinding[] = [];
   const hpaTargetsByNamespace = new Map<string, Promise<Map<string, ResourceName[]>>>();
   const hpaTargetsIn = (namespace: string) => {
@@ -68,10 +74,26 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     if (!supported(target) || !read) return refuse([`${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob).`]);
     if ('error' in read) return refuse([`could not read the live object: ${read.error}`]);
     const live: KubeObject = read.live;
-    const patch = buildObjectPatch(live, ref, target.desired);
-    const notes = [...target.notes];
+    // Resolved against the same read the patch pins, so a conflict cannot slip in between two reads.
+    const resolved = target.resolve?.(live);
+    const objectConflicts = resolved?.conflicts ?? [];
+    conflicts.push(...objectConflicts);
+    let patch;
+    try {
+      patch = buildObjectPatch(live, ref, resolved?.desired ?? target.desired);
+    } catch (error) {
+      // A live value or container no quantity/schema check accepts blocks this workload, not the whole plan.
+      if (!(error instanceof PlanBuildError || error instanceof QuantityError || error instanceof ZodError)) throw error;
+      return refuse([`cannot build the change: ${error instanceof ZodError ? (error.issues[0]?.message ?? 'invalid container') : error.message}`]);
+    }
+    const notes = [...target.notes, ...(resolved?.notes ?? [])];
     for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: `container ${missing} is in the report but not in the live object; skipped.` });
     if (patch.changes.length === 0) {
+      // A rollback whose every field was changed since says so through its conflicts, not "already matches".
+      if (objectConflicts.length > 0) {
+        warnings.push(...notes);
+        return null;
+      }
       warnings.push({ severity: 'info', rule: 'no-change', message: `${ref.kind} ${ref.namespace}/${ref.name}: nothing to change (the live values already match).` }, ...notes);
       return null;
     }
@@ -106,7 +128,8 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       changes: patch.changes,
       ops: patch.ops,
       liveManifest: manifestYaml(live),
-      proposedManifest: manifestYaml(patch.proposed),
+      // The diff's right side says which fields changed since the apply and whether they are restored.
+      proposedManifest: objectConflicts.map((conflict) => `# ${describeConflict(conflict)}: ${conflict.included ? 'RESTORED (included on request)' : 'left as it is'}\n`).join('') + manifestYaml(patch.proposed),
       pods: pods.pods,
       podsSource: pods.source,
       monthlyCostDelta: monthlyCostOfChanges(patch.changes, pods.pods, input.settings.prices),
@@ -138,6 +161,7 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     staged: input.staged,
     ...(input.sourceReportId ? { sourceReportId: input.sourceReportId } : {}),
     ...(input.sourceSnapshotId ? { sourceSnapshotId: input.sourceSnapshotId } : {}),
+    ...(input.kind === 'rollback' ? { conflicts } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 // What the use cases take and return: the contract between the core and its two hosts (MCP, VS Code).
-import type { Plan, PlanRequester } from '../plan/model';
+import type { Plan, PlanRequester, RollbackConflict } from '../plan/model';
 import type { Severity, WorkloadKind } from '../krr/model';
 
 /** Who is asking. Recorded in the audit log and shown in the approval dialog. */
@@ -57,6 +57,8 @@ export interface ReportSummary {
   monthlyCostDelta: number;
   errors: string[];
   cached: boolean;
+  /** Scans only: whether the stored Prometheus auth header went with this scan, and why not (never the header). */
+  prometheusAuth?: string;
 }
 
 export interface RecommendationQuery {
@@ -144,5 +146,7 @@ export interface ApplyOutcome {
   rollouts: RolloutReport[];
   /** A plan id that would undo this apply (after a bad rollout); needs its own approval. */
   rollbackPlanId?: string;
+  /** Rollback: fields changed since the apply (restored only when `included`). */
+  conflicts?: RollbackConflict[];
   message: string;
 }

@@ -4,17 +4,20 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { executePlan, identityOf, type ApplyDependencies } from '../apply';
 import { approvalText } from '../approval';
-import { AuditLog, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
+import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
+import { fileKeyStore, type AuditKeyStore } from '../auditKey';
 import type { Report, WorkloadKind } from '../krr/model';
 import { severityOrder } from '../krr/model';
-import { parseReportFile } from '../krr/report';
+import { readReportFile } from '../krr/report';
+import { decidePrometheusAuth } from '../krr/prometheusAuth';
 import { KrrError, readKrrVersion, runKrrScan, type KrrScanOptions } from '../krr/runner';
 import { Kubectl, KubectlError, resolveContext } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
-import { containersPathByKind, containerSchema } from '../kube/object';
-import { desiredFromRecommendation, readPath, type DesiredResources } from '../plan/build';
+import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { BlockedWorkload, Plan } from '../plan/model';
 import { proposePlan, type PlanTarget } from '../plan/propose';
+import { describeConflict, rollbackTarget } from '../plan/rollback';
+import { QuantityError } from '../quantity';
 import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
@@ -38,12 +41,29 @@ export interface SessionOptions {
   approver: Approver;
   stateDir: string;
   secrets?: { prometheusAuthHeader(): Promise<string | undefined> };
+  /** Where the audit log's HMAC key is kept: SecretStorage in VS Code; default a 0600 file `audit.key` in stateDir. */
+  auditKeys?: AuditKeyStore;
   log?: (line: string) => void;
   env?: Record<string, string>;
   /** kubectl's discovery cache; tests isolate it per run. */
   kubectlCacheDir?: string;
   now?: () => Date;
+  /** How many reports and plans are kept in memory (oldest evicted first); defaults: sessionLimits. */
+  limits?: Partial<SessionLimits>;
 }
+
+export interface SessionLimits {
+  reports: number;
+  /** Estimated from the size of krr's JSON (a report may be 200 MB); the newest report is always kept. */
+  reportBytes: number;
+  plans: number;
+  planBytes: number;
+}
+
+/** A report may be 200 MB: keep a few, never an unbounded history (the model is told when an id is gone). */
+export const sessionLimits: SessionLimits = { reports: 20, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024 };
+/** Evicted ids remembered so the model hears "evicted" rather than "no such report"; bounded too. */
+const rememberedEvictions = 1000;
 
 export interface StatusResult {
   krr: { path: string; version: string | null; warning: string | null; error: string | null };
@@ -55,8 +75,15 @@ export interface StatusResult {
   readOnlyReason: string | null;
 }
 
-type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary };
-type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used' };
+export interface RollbackOptions {
+  /** Only these objects of the snapshot; default: every object the apply wrote. */
+  objects?: Array<{ namespace: string; kind: string; name: string }>;
+  /** Also restore fields someone changed since the apply (overwrites their change); default false. */
+  includeConflicts?: boolean;
+}
+
+type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number };
+type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
 
 export class Session {
@@ -69,9 +96,13 @@ export class Session {
   private latestReport: string | null = null;
   private latestPlan: string | null = null;
   private snapshotStore: SnapshotStore | undefined;
+  private readonly evicted = new Map<string, string>();
+  private readonly limits: SessionLimits;
 
   /** Reads no settings and starts nothing: a bad setting surfaces on the first call, as a message. */
-  constructor(private readonly options: SessionOptions) {}
+  constructor(private readonly options: SessionOptions) {
+    this.limits = { ...sessionLimits, ...options.limits };
+  }
 
   get snapshots(): SnapshotStore {
     this.snapshotStore ??= new SnapshotStore(path.join(this.options.stateDir, 'snapshots'), { retentionDays: this.options.settings().snapshotRetentionDays });
@@ -125,44 +156,47 @@ export class Session {
       ...((args.cpuPercentile ?? settings.cpuPercentile) !== undefined ? { cpuPercentile: args.cpuPercentile ?? settings.cpuPercentile } : {}),
       ...((args.memoryBufferPercent ?? settings.memoryBufferPercent) !== undefined ? { memoryBufferPercent: args.memoryBufferPercent ?? settings.memoryBufferPercent } : {}),
     };
+    // The header goes only to the Prometheus URL the person configured, never to one a tool call names.
+    const authHeader = await this.options.secrets?.prometheusAuthHeader();
+    const auth = decidePrometheusAuth({ header: authHeader, configuredUrl: settings.prometheusUrl, effectiveUrl: scanOptions.prometheusUrl });
+    if (authHeader && !auth.send) this.log(`Prometheus auth header ${auth.note}`);
     // The cache key holds no secret: the auth header is added after it is computed.
-    const cacheKey = JSON.stringify({ ...scanOptions, server: target.server });
+    const cacheKey = JSON.stringify({ ...scanOptions, server: target.server, auth: auth.note });
     const cached = this.scanCache.get(cacheKey);
     const now = this.now().getTime();
     if (!args.refresh && cached && now - cached.at < settings.scanCacheTtlSeconds * 1000 && this.reports.has(cached.reportId)) {
       const stored = this.reports.get(cached.reportId) as StoredReport;
       return { ...stored.summary, cached: true };
     }
-    const authHeader = await this.options.secrets?.prometheusAuthHeader();
     let progress = 0;
     control.onProgress?.({ message: `Running krr ${scanOptions.strategy} on ${target.context}`, progress });
     let result;
     try {
-      result = await runKrrScan(authHeader ? { ...scanOptions, prometheusAuthHeader: authHeader } : scanOptions, {
+      result = await runKrrScan(auth.send && authHeader ? { ...scanOptions, prometheusAuthHeader: authHeader } : scanOptions, {
         ...(control.signal ? { signal: control.signal } : {}),
         onProgress: (message) => control.onProgress?.({ message, progress: ++progress }),
         onCommand: (argv) => this.log(`krr ${argv.join(' ')}`),
         ...(this.options.env ? { env: this.options.env } : {}),
       });
     } catch (error) {
-      if (error instanceof KrrError) throw new SessionError('krr', error.message, error.hint);
+      if (error instanceof KrrError) throw new SessionError('krr', error.message, auth.send || !authHeader ? error.hint : `${error.hint} The Prometheus auth header was ${auth.note}.`);
       throw error;
     }
     this.log(`krr finished in ${result.durationMs} ms: ${result.report.containerCount} containers`);
-    const summary = this.storeReport(result.report, `krr scan of ${target.context}`);
+    const summary = this.storeReport(result.report, `krr scan of ${target.context}`, result.bytes, auth.note);
     this.scanCache.set(cacheKey, { reportId: summary.reportId, at: now });
     await this.audit({ action: 'scan', actor: actorOf(requester), context: target.context, server: target.server, outcome: 'ok', detail: { reportId: summary.reportId, workloads: summary.workloads, containers: summary.containers } });
     return summary;
   }
 
   async loadReport(filePath: string, requester: Requester): Promise<ReportSummary> {
-    let report: Report;
+    let loaded: { report: Report; bytes: number };
     try {
-      report = await parseReportFile(filePath);
+      loaded = await readReportFile(filePath);
     } catch (error) {
       throw new SessionError('invalid-argument', messageOf(error), 'Pick a file written by `krr … -f json` (or -f yaml).');
     }
-    const summary = this.storeReport(report, path.basename(filePath));
+    const summary = this.storeReport(loaded.report, path.basename(filePath), loaded.bytes);
     await this.audit({ action: 'scan', actor: actorOf(requester), outcome: 'loaded', detail: { reportId: summary.reportId, file: path.basename(filePath), containers: summary.containers } });
     return summary;
   }
@@ -207,10 +241,17 @@ export class Session {
       }
       const desired = new Map<string, DesiredResources>();
       const notes = [];
-      for (const container of workload.containers) {
-        const wanted = desiredFromRecommendation(container, { includeLimits, allowLimitRemoval });
-        desired.set(container.container, wanted.desired);
-        notes.push(...wanted.notes);
+      try {
+        for (const container of workload.containers) {
+          const wanted = desiredFromRecommendation(container, { includeLimits, allowLimitRemoval });
+          desired.set(container.container, wanted.desired);
+          notes.push(...wanted.notes);
+        }
+      } catch (error) {
+        // A value no quantity can hold exactly (a crafted 1e300) blocks this workload, not the whole proposal.
+        if (!(error instanceof QuantityError)) throw error;
+        blocked.push({ ...selected, reasons: [`krr's recommendation cannot be written: ${error.message}`] });
+        continue;
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
@@ -257,7 +298,10 @@ export class Session {
       await this.audit({ action, actor, outcome: status, planId, ...(plan ? { context: plan.context, digest: plan.digest, objects: plan.objects.map(identityOf) } : {}), detail: { message } });
       return { status, planId, objects: [], verified: false, rollouts: [], message };
     };
-    if (!stored) return refuse('unknown', `There is no plan ${truncate(planId)}. Propose the changes first (krr_propose_changes) and use the plan id it returns.`);
+    if (!stored) {
+      const evicted = this.evicted.get(planId);
+      return refuse('unknown', evicted ? `${evicted} Propose the changes again.` : `There is no plan ${truncate(planId)}. Propose the changes first (krr_propose_changes) and use the plan id it returns.`);
+    }
     const { plan } = stored;
     if (settings.readOnly) return refuse('refused', `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.`, plan);
     if (stored.state !== 'proposed') return refuse('used', 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.', plan);
@@ -335,8 +379,12 @@ export class Session {
   }
 
   // ── rollback ──────────────────────────────────────────────────────────────────────────────────────
-  /** A rollback is a plan built from a snapshot: the same diff, approval and apply path as any other. */
-  async proposeRollback(snapshotId: string, requester: Requester, objects?: Array<{ namespace: string; kind: string; name: string }>): Promise<Plan> {
+  /**
+   * A rollback is a plan built from a snapshot: the same diff, approval and apply path as any other. It restores
+   * only objects the apply wrote, and in them only the fields it wrote that still hold what it wrote; a field
+   * someone changed since is a conflict, left as it is unless `includeConflicts` (the person asked for it).
+   */
+  async proposeRollback(snapshotId: string, requester: Requester, options: RollbackOptions = {}): Promise<Plan> {
     const settings = this.options.settings();
     let snapshot;
     try {
@@ -344,30 +392,16 @@ export class Session {
     } catch (error) {
       throw new SessionError('unknown-snapshot', `Snapshot ${truncate(snapshotId)} cannot be read: ${messageOf(error)}`, 'List snapshots (krr_list_snapshots) and pick an id from there.');
     }
-    const wanted = objects ? new Set(objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`)) : null;
-    const targets: PlanTarget[] = [];
-    for (const object of snapshot.objects) {
-      if (wanted && !wanted.has(`${object.ref.namespace}/${object.ref.kind}/${object.ref.name}`)) continue;
-      const kind = object.ref.kind as WorkloadKind;
-      const containersPath = containersPathByKind[kind];
-      const containers = containersPath ? readPath(object.before, containersPath) : undefined;
-      const desired = new Map<string, DesiredResources>();
-      for (const raw of Array.isArray(containers) ? containers : []) {
-        const container = containerSchema.safeParse(raw);
-        if (!container.success) continue;
-        const resources = container.data.resources ?? {};
-        const valueOf = (allocation: 'requests' | 'limits', resource: 'cpu' | 'memory') => {
-          const value = resources[allocation]?.[resource];
-          return value === undefined ? null : String(value);
-        };
-        desired.set(container.data.name, {
-          requests: { cpu: valueOf('requests', 'cpu'), memory: valueOf('requests', 'memory') },
-          limits: { cpu: valueOf('limits', 'cpu'), memory: valueOf('limits', 'memory') },
-        });
-      }
-      targets.push({ ref: { namespace: object.ref.namespace, kind, name: object.ref.name }, desired, notes: [] });
-    }
-    if (targets.length === 0) throw new SessionError('invalid-argument', 'None of the requested objects is in that snapshot.', 'Omit `objects` to roll back the whole snapshot.');
+    const wanted = options.objects ? new Set(options.objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`)) : null;
+    const selected = snapshot.objects.filter((object) => !wanted || wanted.has(`${object.ref.namespace}/${object.ref.kind}/${object.ref.name}`));
+    if (selected.length === 0) throw new SessionError('invalid-argument', 'None of the requested objects is in that snapshot.', 'Omit `objects` to roll back the whole snapshot.');
+    // An object the apply did not write holds nobody's change of ours: restoring it could only revert someone else's.
+    const written = selected.filter((object) => object.written);
+    if (written.length === 0) throw new SessionError('invalid-argument', `The apply of snapshot ${snapshot.id} wrote none of ${wanted ? 'these objects' : 'its objects'}; there is nothing to roll back.`, 'Pick a snapshot whose apply wrote something (krr_list_snapshots).');
+    const targets: PlanTarget[] = written.map((object) => {
+      const ref = { namespace: object.ref.namespace, kind: object.ref.kind as WorkloadKind, name: object.ref.name };
+      return { ref, desired: new Map(), notes: [], resolve: (live) => rollbackTarget(object, live, ref, options.includeConflicts ?? false) };
+    });
     const target = await this.resolveTarget(settings, snapshot.context);
     if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
     const plan = await proposePlan(targets, {
@@ -386,16 +420,27 @@ export class Session {
     return this.storePlan(plan);
   }
 
-  async rollback(snapshotId: string, requester: Requester, options: { objects?: Array<{ namespace: string; kind: string; name: string }>; signal?: AbortSignal } = {}): Promise<ApplyOutcome> {
+  async rollback(snapshotId: string, requester: Requester, options: RollbackOptions & { signal?: AbortSignal } = {}): Promise<ApplyOutcome> {
     let plan: Plan;
     try {
-      plan = await this.proposeRollback(snapshotId, requester, options.objects);
+      plan = await this.proposeRollback(snapshotId, requester, options);
     } catch (error) {
       // A refused rollback is a denied write request: it is audited like a refused apply.
       await this.audit({ action: 'refuse', actor: actorOf(requester), outcome: error instanceof SessionError ? error.code : 'failed', detail: { snapshotId: truncate(snapshotId), message: messageOf(error) } });
       throw error;
     }
-    return this.apply(plan.id, requester, options.signal);
+    const conflicts = plan.conflicts ?? [];
+    const excluded = conflicts.filter((conflict) => !conflict.included);
+    const conflictNote =
+      excluded.length === 0 ? ''
+      : ` ${excluded.length} field(s) changed since the apply were left as they are: ${excluded.slice(0, 5).map(describeConflict).join('; ')}${excluded.length > 5 ? '; …' : ''}. To restore them too (overwriting those changes), roll back again with includeConflicts — only if the person asks for it.`;
+    if (plan.objects.length === 0 && excluded.length > 0) {
+      const message = `Nothing was rolled back: every field this apply wrote was changed since.${conflictNote}`;
+      await this.audit({ action: 'refuse', actor: actorOf(requester), context: plan.context, planId: plan.id, digest: plan.digest, outcome: 'conflict', detail: { snapshotId, message } });
+      return { status: 'refused', planId: plan.id, objects: [], verified: false, rollouts: [], conflicts, message };
+    }
+    const outcome = await this.apply(plan.id, requester, options.signal);
+    return { ...outcome, ...(conflicts.length > 0 ? { conflicts } : {}), message: `${outcome.message}${conflictNote}` };
   }
 
   async listSnapshots(): Promise<Array<{ id: string; createdAt: string; context: string; planId: string; kind: string; objects: number }>> {
@@ -403,7 +448,7 @@ export class Session {
   }
 
   // ── audit ─────────────────────────────────────────────────────────────────────────────────────────
-  async auditLog(query: { page?: number; pageSize?: number; since?: string; until?: string; actions?: string[]; outcome?: string } = {}): Promise<{ entries: AuditEntry[]; total: number; chainValid: boolean; firstBrokenLine?: number }> {
+  async auditLog(query: { page?: number; pageSize?: number; since?: string; until?: string; actions?: string[]; outcome?: string } = {}): Promise<{ entries: AuditEntry[]; total: number; chainValid: boolean; firstBrokenLine?: number; chainProblem?: string; legacyEntries: number }> {
     const log = await this.openAudit();
     const pageSize = Math.min(Math.max(query.pageSize ?? 20, 1), 200);
     const page = Math.max(query.page ?? 1, 1);
@@ -419,7 +464,27 @@ export class Session {
       }),
       log.verify(),
     ]);
-    return { entries: read.entries, total: read.total, chainValid: verification.valid, ...(verification.firstBrokenLine !== undefined ? { firstBrokenLine: verification.firstBrokenLine } : {}) };
+    return {
+      entries: read.entries,
+      total: read.total,
+      chainValid: verification.valid,
+      legacyEntries: verification.legacyEntries,
+      ...(verification.firstBrokenLine !== undefined ? { firstBrokenLine: verification.firstBrokenLine } : {}),
+      ...(verification.reason !== undefined ? { chainProblem: verification.reason } : {}),
+    };
+  }
+
+  /**
+   * A tool call its input schema refused (an extra `approved: true`, a malformed id): it never reached a use
+   * case, but it is an attempt and goes in the log, with its arguments redacted and bounded.
+   */
+  async auditRefusedCall(tool: string, args: unknown, requester: Requester, problem: string, outcome: 'invalid-arguments' | 'unknown-tool' = 'invalid-arguments'): Promise<void> {
+    await this.audit({
+      action: 'refuse',
+      actor: actorOf(requester),
+      outcome,
+      detail: { tool: truncate(tool), arguments: boundedArguments(args), problem: truncate(problem, 500) },
+    });
   }
 
   async verifyAudit(): ReturnType<AuditLog['verify']> {
@@ -452,7 +517,7 @@ export class Session {
     }
   }
 
-  private storeReport(report: Report, source: string): ReportSummary {
+  private storeReport(report: Report, source: string, bytes: number, prometheusAuth?: string): ReportSummary {
     const settings = this.options.settings();
     const reportId = `report-${randomBytes(6).toString('hex')}`;
     const rows = rowsOfReport(report, settings.prices);
@@ -474,16 +539,22 @@ export class Session {
       monthlyCostDelta: Math.round(monthlyCostDelta * 100) / 100,
       errors: report.errors.map((error) => error.name),
       cached: false,
+      ...(prometheusAuth ? { prometheusAuth } : {}),
     };
-    this.reports.set(reportId, { report, rows, summary });
+    this.reports.set(reportId, { report, rows, summary, bytes });
     this.latestReport = reportId;
+    this.evictOldest(this.reports, this.limits.reports, this.limits.reportBytes, (id) =>
+      `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,
+    );
+    for (const [key, entry] of this.scanCache) if (!this.reports.has(entry.reportId)) this.scanCache.delete(key);
     this.emit({ type: 'report' });
     return summary;
   }
 
   private async storePlan(plan: Plan): Promise<Plan> {
-    this.plans.set(plan.id, { plan, state: 'proposed' });
+    this.plans.set(plan.id, { plan, state: 'proposed', bytes: JSON.stringify(plan).length });
     this.latestPlan = plan.id;
+    this.evictOldest(this.plans, this.limits.plans, this.limits.planBytes, (id) => `Plan ${id} was evicted (limit ${this.limits.plans} plans / ${megabytes(this.limits.planBytes)} MB).`);
     await this.audit({
       action: 'propose',
       actor: actorOf(plan.requestedBy),
@@ -500,8 +571,28 @@ export class Session {
     return plan;
   }
 
+  /**
+   * Drops the oldest entries (Map order = insertion order) until both bounds hold. The newest entry always
+   * stays, and a plan waiting for its approval is never dropped under the person's dialog.
+   */
+  private evictOldest<T extends { bytes: number; state?: string }>(store: Map<string, T>, maxCount: number, maxBytes: number, message: (id: string) => string): void {
+    let bytes = 0;
+    for (const entry of store.values()) bytes += entry.bytes;
+    const newest = [...store.keys()].at(-1);
+    for (const [id, entry] of store) {
+      if (store.size <= maxCount && bytes <= maxBytes) break;
+      if (id === newest || entry.state === 'approving') continue;
+      store.delete(id);
+      bytes -= entry.bytes;
+      this.evicted.set(id, message(id));
+      if (this.evicted.size > rememberedEvictions) this.evicted.delete(this.evicted.keys().next().value as string);
+    }
+  }
+
   private storedReport(reportId: string): StoredReport {
     const stored = this.reports.get(reportId);
+    const evicted = stored ? undefined : this.evicted.get(reportId);
+    if (evicted) throw new SessionError('unknown-report', evicted, 'Run krr_scan (refresh: true) or krr_load_report again and use the new reportId.');
     if (!stored) throw new SessionError('unknown-report', `There is no report ${truncate(reportId)}.`, 'Run krr_scan or krr_load_report first and use the reportId it returns.');
     return stored;
   }
@@ -531,7 +622,9 @@ export class Session {
   }
 
   private openAudit(): Promise<AuditLog> {
-    this.auditOpening ??= AuditLog.open(path.join(this.options.stateDir, 'audit.jsonl'));
+    this.auditOpening ??= AuditLog.open(path.join(this.options.stateDir, 'audit.jsonl'), {
+      keys: this.options.auditKeys ?? fileKeyStore(path.join(this.options.stateDir, 'audit.key')),
+    });
     return this.auditOpening;
   }
 
@@ -580,6 +673,10 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function truncate(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+function megabytes(bytes: number): number {
+  return Math.round(bytes / 1024 / 1024);
+}
+
+function truncate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -78,10 +78,39 @@ export function parseSessionSettings(input: unknown): SessionSettings {
   throw new SettingsError(`Setting krr.${key} is invalid: ${issue?.message ?? 'unknown problem'}. Fix it in Settings (search "krr.${key}").`, key);
 }
 
-/** Glob match with `*` and `?` only, case-insensitive; used for namespace, workload and context patterns. */
+/**
+ * Glob match with `*` and `?` only, case-insensitive; used for namespace, workload and context patterns.
+ * An iterative matcher, no regex: a regex from `*a*a*a…` backtracks polynomially (587 ms for a 60-character
+ * name). Here a mismatch resumes only after the most recent `*`, so a match takes at most
+ * name × pattern steps — and names (≤ 253) and patterns (≤ 253) are bounded.
+ */
 export function matchesGlob(value: string, pattern: string): boolean {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'i').test(value);
+  const text = value.toLowerCase();
+  const glob = pattern.toLowerCase();
+  let t = 0;
+  let g = 0;
+  let star = -1; // index in glob just after the last `*` seen
+  let resume = 0; // where in text that `*` currently stops
+  while (t < text.length) {
+    const char = glob[g];
+    if (char === '*') {
+      star = g + 1;
+      resume = t;
+      g += 1;
+    } else if (g < glob.length && (char === '?' || char === text[t])) {
+      t += 1;
+      g += 1;
+    } else if (star >= 0) {
+      // Let the last `*` swallow one more character and retry the rest of the pattern from there.
+      resume += 1;
+      t = resume;
+      g = star;
+    } else {
+      return false;
+    }
+  }
+  while (glob[g] === '*') g += 1;
+  return g === glob.length;
 }
 
 export function matchesAnyGlob(value: string, patterns: readonly string[]): boolean {

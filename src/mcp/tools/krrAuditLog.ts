@@ -11,7 +11,7 @@ export const krrAuditLog = defineTool({
   title: 'Audit log',
   description:
     'Reads the audit log: every scan, proposal, approval, decline, write, failure and rollback, with who asked (a person or which AI client), newest first, 20 per page. ' +
-    'Filter by time (ISO 8601 since/until), action or outcome. chainValid says whether the hash chain is intact (false = the file was edited or damaged: tell the user). ' +
+    'Filter by time (ISO 8601 since/until), action or outcome. chainValid says whether the keyed hash chain is intact and ends where its head says (false = the file was edited, cut short or damaged, chainProblem says how: tell the user). ' +
     'Use it to answer "what changed and who approved it".',
   inputSchema: {
     page: z.number().int().min(1).max(100000).optional().describe('1-based page; default 1'),
@@ -27,6 +27,7 @@ export const krrAuditLog = defineTool({
     pageSize: z.number(),
     chainValid: z.boolean(),
     firstBrokenLine: z.number().optional(),
+    chainProblem: z.string().optional(),
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handler(args, _extra, { session }) {
@@ -48,12 +49,15 @@ export const krrAuditLog = defineTool({
         pageSize,
         chainValid: result.chainValid,
         ...(result.firstBrokenLine === undefined ? {} : { firstBrokenLine: result.firstBrokenLine }),
+        ...(result.chainProblem === undefined ? {} : { chainProblem: result.chainProblem }),
       };
       const lines = entries.map(
         (entry) =>
           `#${entry.seq} ${entry.time} ${entry.action} ${entry.outcome} by ${entry.actor.type} (${entry.actor.via})${entry.context ? ` ctx ${entry.context}` : ''}${entry.planId ? ` plan ${entry.planId}` : ''}${entry.snapshotId ? ` snapshot ${entry.snapshotId}` : ''}${entry.objects ? ` ${entry.objects.length} objects` : ''}`,
       );
-      const chain = result.chainValid ? 'hash chain intact' : `HASH CHAIN BROKEN${result.firstBrokenLine ? ` at line ${result.firstBrokenLine}` : ''}: the log was edited or damaged — tell the user`;
+      const chain = result.chainValid
+        ? 'hash chain intact'
+        : `HASH CHAIN BROKEN${result.firstBrokenLine ? ` at line ${result.firstBrokenLine}` : ''}${result.chainProblem ? ` (${result.chainProblem})` : ''}: the log was edited, cut short or damaged — tell the user`;
       return okResult([`${result.total} entries, page ${page}; ${chain}.`, ...lines].join('\n'), structured);
     } catch (error) {
       return errorResult(error);

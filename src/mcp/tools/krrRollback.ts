@@ -8,20 +8,23 @@ export const krrRollback = defineTool({
   name: 'krr_rollback',
   title: 'Roll back to a snapshot (needs a person’s approval)',
   description:
-    'Restores the resource values a previous apply replaced, from its snapshot (ids from krr_list_snapshots or from krr_apply_plan). ' +
+    'Undoes a previous apply from its snapshot (ids from krr_list_snapshots or from krr_apply_plan): restores only the objects that apply wrote, ' +
+    'and in them only the resource values it wrote. A value someone changed since the apply is a conflict: it is left as it is and listed in the result ' +
+    '(`conflicts`); pass includeConflicts: true only when the user asks to overwrite those changes too. ' +
     'Builds a rollback plan, shows its diff, and asks a person to approve it in a dialog you cannot answer; then writes it. ' +
-    'Optionally only some objects of the snapshot. If an object changed since the snapshot, the rollback is refused as stale. ' +
+    'Optionally only some objects of the snapshot. If an object changes between this plan and the write, nothing is written (stale). ' +
     'Returns the same status shape as krr_apply_plan. Only call it when the user asked to undo.',
   inputSchema: {
     snapshotId: generatedId.describe('the snapshot id from krr_list_snapshots or krr_apply_plan'),
-    objects: z.array(workloadRef).min(1).max(200).optional().describe('only these objects of the snapshot; default: all'),
+    objects: z.array(workloadRef).min(1).max(200).optional().describe('only these objects of the snapshot; default: every object the apply wrote'),
+    includeConflicts: z.boolean().optional().describe('also restore values someone changed since the apply, overwriting their change (default false; only when the user asked)'),
   },
   outputSchema: applyOutcomeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(args, extra, { session, requester }) {
     const stop = keepAlive(extra, 'waiting for a person to approve the rollback');
     try {
-      const options = { signal: extra.signal, ...(args.objects ? { objects: args.objects } : {}) };
+      const options = { signal: extra.signal, ...(args.objects ? { objects: args.objects } : {}), ...(args.includeConflicts ? { includeConflicts: true } : {}) };
       return outcomeResult(await session.rollback(args.snapshotId, requester(), options));
     } catch (error) {
       return errorResult(error);

@@ -11,13 +11,16 @@ export const krrScan = defineTool({
     'Runs krr (Prometheus-based resource recommendations) against the current or given kube context and keeps the report. ' +
     'Returns a reportId and a summary (workload and container counts, severities, estimated monthly cost change). ' +
     'A recent scan with the same arguments is reused unless refresh is true. Scans can take minutes; progress is reported. ' +
+    'The Prometheus auth header the person stored is sent only to the configured Prometheus URL (krr.prometheusUrl): ' +
+    'a scan with a different prometheusUrl runs without it (not refused, so an open Prometheus still works, but a credential never follows a URL ' +
+    'from a tool call), and the result\'s prometheusAuth says whether it was sent. ' +
     'Next: krr_list_recommendations with the reportId. This tool changes nothing in the cluster.',
   inputSchema: {
     context: contextName.optional().describe('kube context to scan; default: the configured/current context'),
     namespaces: z.array(namespaceName).min(1).max(100).optional().describe('only these namespaces; default: all (or the configured list)'),
     selector: labelSelector.optional().describe('label selector for workloads, e.g. "app=web"'),
     strategy: z.enum(['simple', 'simple_limit']).optional().describe('krr strategy; simple_limit also recommends limits'),
-    prometheusUrl: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('Prometheus URL; default: krr auto-discovery or the configured URL'),
+    prometheusUrl: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('Prometheus URL; default: the configured URL, else krr auto-discovery. The auth header goes only to the configured URL'),
     historyHours: z.number().positive().max(24 * 90).optional().describe('hours of history to analyse (krr default 336 = 14 days)'),
     cpuPercentile: z.number().min(1).max(100).optional().describe('CPU percentile for the request recommendation (krr default 95)'),
     memoryBufferPercent: z.number().min(0).max(500).optional().describe('extra memory buffer in percent (krr default 15)'),

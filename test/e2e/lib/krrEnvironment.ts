@@ -1,9 +1,9 @@
-// The Kubernetes API test server plus the krr stand-in, wired into the extension's user settings: what the UI tests,
+// The test cluster (the real control plane; our light API test server for the demo) plus the krr stand-in, wired into the extension's user settings: what the UI tests,
 // the integration route and `npm run demo` run the extension against.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestCluster, type TestCluster } from '../../support/kube-api-server';
+import { startTestCluster, type TestCluster } from '../../support/test-cluster';
 import { repoRoot } from './codeServer';
 import type { RunEnvironment } from './hooks';
 
@@ -23,6 +23,8 @@ export interface KrrEnvironmentOptions {
   workspace?: string;
   /** Fixed port for the test cluster; an ephemeral one when omitted. */
   port?: number;
+  /** Our own API test server instead of the real control plane: starts at once and needs no Go build (the demo). */
+  light?: boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface KrrEnvironmentOptions {
  */
 export async function startKrrEnvironment(options: KrrEnvironmentOptions = {}): Promise<KrrEnvironment> {
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'krr-e2e-env-'));
-  const cluster = await startTestCluster({ kubeconfigPath: path.join(temp, 'kubeconfig'), ...(options.port ? { port: options.port } : {}) });
+  const cluster = await startTestCluster({ kubeconfigPath: path.join(temp, 'kubeconfig'), ...(options.port ? { port: options.port } : {}), ...(options.light ? { light: true } : {}) });
   const workspace = options.workspace ?? path.join(temp, 'workspace');
   if (!options.workspace) {
     fs.mkdirSync(workspace, { recursive: true });

@@ -4,13 +4,17 @@
 //   KRR_STANDIN_REPORT=<file>        report to start from (default: the sample report beside this file)
 //   KRR_STANDIN_FROM_CLUSTER=1       read allocations from the live objects (-k/-c kubeconfig, bearer token)
 //   KRR_STANDIN_FAIL=<mode>          kubeconfig | no-prometheus | prometheus-unreachable | no-objects |
-//                                    all-scans-failed | multiple-clusters | exit0-no-json | slow | crash
+//                                    all-scans-failed | multiple-clusters | exit0-no-json | slow | crash |
+//                                    echo-auth-header (pydantic's error quoting the header, its token logged alone)
 //   KRR_STANDIN_SLOW_MS=<ms>         how long `slow` sleeps (default 30000), logging to stderr meanwhile
 //   KRR_STANDIN_PID_FILE=<file>      `slow` writes {"pid","childPid"} here (it also starts a child process)
 //   KRR_STANDIN_ARGV_LOG=<file>      append {"argv":[...]} (one JSON line per run)
 //   KRR_STANDIN_VERSION=<v>          what `krr version` prints (default 1.29.0); below 1.18 there is no
 //                                    simple_limit (exit 2, like the real older krr)
 //   KRR_STANDIN_ECHO_ARGS=1          log the argv as a DEBUG line on stderr (a krr that leaks its arguments)
+//   KRR_STANDIN_QUERY_PROMETHEUS=1   with -p, query <url>/api/v1/query?query=up first, like krr does, sending
+//                                    --prometheus-auth-header as the Authorization header (and -H headers);
+//                                    an unreachable URL fails as krr does ("Couldn't connect to Prometheus …")
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -252,6 +256,11 @@ async function run(command, { options, strategy }) {
     );
     return 1;
   }
+  if (fail === 'echo-auth-header' && options.prometheus_auth_header) {
+    // pydantic quotes the input in its messages; a log line may carry just the token of `Bearer <token>`.
+    log.error(`Prometheus rejected the token ${options.prometheus_auth_header.split(' ').pop()}`);
+    return validationError('prometheus_auth_header', `Value error, unsupported header [type=value_error, input_value='${options.prometheus_auth_header}', input_type=str]`);
+  }
   if (fail === 'exit0-no-json') {
     return validationError('namespaces', 'Value error, invalid namespace [type=value_error]');
   }
@@ -288,6 +297,13 @@ async function run(command, { options, strategy }) {
     );
     return 1;
   }
+  if (process.env.KRR_STANDIN_QUERY_PROMETHEUS === '1' && options.prometheus_url && fail !== 'prometheus-unreachable') {
+    const problem = await queryPrometheus(options);
+    if (problem) {
+      log.error(`Couldn't connect to Prometheus found under ${options.prometheus_url}\nCaused by ${problem}`);
+      return 1;
+    }
+  }
   if (fail === 'prometheus-unreachable') {
     const url = options.prometheus_url ?? 'http://prometheus-server.monitoring.svc.cluster.local:80';
     log.error(
@@ -316,6 +332,31 @@ async function run(command, { options, strategy }) {
     process.stdout.write(output);
   }
   return 0;
+}
+
+/** krr's connection check: one instant query, with the auth header as `Authorization` (krr's PrometheusMetricsService). */
+async function queryPrometheus(options) {
+  const headers = {};
+  for (const header of options.prometheus_other_headers ?? []) {
+    const at = header.indexOf(':');
+    if (at > 0) headers[header.slice(0, at).trim()] = header.slice(at + 1).trim();
+  }
+  try {
+    // requests sends a URL's user:password as Basic auth; fetch refuses credentials in the URL.
+    const url = new URL(options.prometheus_url);
+    if (url.username) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+    if (options.prometheus_auth_header) headers.Authorization = options.prometheus_auth_header;
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/query`;
+    url.searchParams.set('query', 'up');
+    const response = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+    await response.arrayBuffer();
+    if (response.status === 401 || response.status === 403) return `PrometheusApiClientException: HTTP Status Code ${response.status}`;
+    return null;
+  } catch (error) {
+    return `ConnectionError: ${error && error.cause ? error.cause.code || error.cause.message : String(error)}`;
+  }
 }
 
 function kubeconfigError(log, detail) {

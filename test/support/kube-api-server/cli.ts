@@ -1,7 +1,10 @@
-// npm run test-cluster -- --port <n|0> --kubeconfig <out path> [--seed <file>] [--context <name>] [--log]
-// Prints exactly one line "ready <url>" once listening; serves until SIGINT/SIGTERM.
+// npm run test-cluster -- --port <n|0> --kubeconfig <out path> [--seed <file>] [--context <name>] [--light] [--log]
+// Starts the real control plane (kube-apiserver, etcd, kube-controller-manager built by
+// `npm run control-plane:build`) behind a loopback fault proxy, or with --light our own API test server.
+// Prints "ready <url>" once serving and, for the real one, "audit <path>" (the API server's audit log: a
+// write is an event with a write verb, no dry run and a response code below 300); serves until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
-import { startTestCluster } from './index';
+import { asControlPlane, startTestCluster } from '../test-cluster';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -10,6 +13,7 @@ async function main(): Promise<void> {
       kubeconfig: { type: 'string' },
       seed: { type: 'string' },
       context: { type: 'string' },
+      light: { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
     },
     strict: true,
@@ -18,6 +22,7 @@ async function main(): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
   const cluster = await startTestCluster({
+    light: values.light,
     port,
     kubeconfigPath: values.kubeconfig,
     ...(values.seed ? { seed: values.seed } : {}),
@@ -25,6 +30,8 @@ async function main(): Promise<void> {
     ...(values.log ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
   process.stdout.write(`ready ${cluster.url}\n`);
+  const plane = asControlPlane(cluster);
+  if (plane) process.stdout.write(`audit ${plane.auditLogPath}\n`);
   const stop = (): void => {
     void cluster.close().then(() => process.exit(0));
   };

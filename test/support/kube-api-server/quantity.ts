@@ -69,7 +69,8 @@ export function formatQuantity(q: Quantity): string {
   }
   let exponent = -9;
   let mantissa = abs;
-  while (exponent < 18 && mantissa % 1000n === 0n) {
+  // DecimalSI stops at E (the largest suffix); an exponent has no such limit ("1e21", as resource.Quantity prints).
+  while ((q.format === 'DecimalExponent' || exponent < 18) && mantissa % 1000n === 0n) {
     mantissa /= 1000n;
     exponent += 3;
   }
