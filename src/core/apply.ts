@@ -27,10 +27,24 @@ export interface ApplyDependencies {
   actor: AuditActor;
   concurrency: number;
   rolloutWatch: { enabled: boolean; timeoutSeconds: number };
+  /** When the human approved, and for how long that approval may start a stage (the plan's lifetime). */
+  approval: { at: Date; maxAgeMs: number };
+  /** The clock the approval's age is read from (the session's, so tests need not wait out a lifetime). */
+  now: () => Date;
   signal?: AbortSignal;
 }
 
-type WriteState = { object: ObjectChange; result: 'pending' | 'written' | 'failed' | 'not-written'; resourceVersion?: string; message?: string; uncertain?: boolean; stored?: KubeObject };
+type WriteState = {
+  object: ObjectChange;
+  result: 'pending' | 'written' | 'failed' | 'not-written';
+  resourceVersion?: string;
+  message?: string;
+  uncertain?: boolean;
+  /** the object as the write stored it (the restore tests the stored values, canonicalised by the server) */
+  stored?: KubeObject;
+  /** set once the automatic restore of this object was attempted */
+  restore?: { ok: boolean; message: string };
+};
 
 export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<ApplyOutcome> {
   const base = { planId: plan.id, verified: false, rollouts: [] as RolloutReport[] };
@@ -70,25 +84,47 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   const snapshot = await deps.snapshots.save({ context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, objects: snapshotObjects, kind: plan.kind === 'apply' ? 'apply' : 'rollback' });
   await deps.audit.append({ action: 'apply', actor: deps.actor, context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: 'started', detail: { kind: plan.kind, staged: plan.staged } });
 
-  // 3. Write, stage by stage; after the first failure no new write starts.
+  // 3. Write, stage by stage. After the first failed write, a cancel, or a failed storage step no new write
+  //    starts; a stage starts only while the human's approval is younger than the plan's lifetime.
   const states: WriteState[] = plan.objects.map((object) => ({ object, result: 'pending' }));
   const stages = [...new Set(plan.objects.map((object) => object.stage))].sort((a, b) => a - b);
   const rollouts: RolloutReport[] = [];
+  const storageFailures: string[] = [];
   let failed = false;
   let failedStage: number | null = null;
+  let lapsedStage: number | null = null;
+  const stopped = () => failed || storageFailures.length > 0;
+  // Storage after the first write never throws out of here: a throw would skip the restore and leave workers writing.
+  const store = async (step: string, run: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await run();
+      return true;
+    } catch (error) {
+      storageFailures.push(`${step}: ${describeError(error)}`);
+      return false;
+    }
+  };
+  const lifetimeSeconds = Math.round(deps.approval.maxAgeMs / 1000);
   for (const stage of stages) {
+    if (deps.now().getTime() - deps.approval.at.getTime() > deps.approval.maxAgeMs) {
+      lapsedStage = stage;
+      break;
+    }
     const stageStates = states.filter((state) => state.object.stage === stage);
     await mapBounded(stageStates, deps.concurrency, async (state) => {
-      if (failed || deps.signal?.aborted) {
+      if (deps.signal?.aborted) failed = true;
+      if (stopped()) {
         state.result = 'not-written';
-        state.message = failed ? 'not attempted: an earlier write failed' : 'not attempted: cancelled';
+        state.message = storageFailures.length > 0 ? 'not attempted: storage failed' : deps.signal?.aborted ? 'not attempted: cancelled' : 'not attempted: an earlier write failed';
         return;
       }
       await writeObject(state, deps);
       if (state.result === 'failed') failed = true;
-      await deps.audit.append({ action: state.result === 'written' ? 'write' : 'write-failed', actor: deps.actor, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: [{ ...identityOf(state.object), ...(state.resourceVersion ? { resourceVersion: state.resourceVersion } : {}) }], outcome: state.result, ...(state.message ? { detail: { message: state.message } } : {}) });
+      await store(`audit entry for the write of ${describeObject(state.object)}`, () =>
+        deps.audit.append({ action: state.result === 'written' ? 'write' : 'write-failed', actor: deps.actor, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: [{ ...identityOf(state.object), ...(state.resourceVersion ? { resourceVersion: state.resourceVersion } : {}) }], outcome: state.result, ...(state.message ? { detail: { message: state.message } } : {}) }),
+      );
     });
-    if (!failed && (plan.staged || deps.rolloutWatch.enabled)) {
+    if (!stopped() && (plan.staged || deps.rolloutWatch.enabled)) {
       const stageRollouts = await watchRollouts(stageStates, deps);
       rollouts.push(...stageRollouts);
       if (plan.staged && stageRollouts.some((rollout) => !rollout.healthy)) {
@@ -96,57 +132,107 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
         failedStage = stage;
       }
     }
-    if (failed) break;
+    if (stopped()) break;
   }
-  for (const state of states) if (state.result === 'pending') Object.assign(state, { result: 'not-written', message: 'not attempted: an earlier step failed' });
+  const lapsedMessage = `not written: the approval is older than the plan's lifetime (${lifetimeSeconds} s)`;
+  for (const state of states) if (state.result === 'pending') Object.assign(state, { result: 'not-written', message: lapsedStage !== null && !stopped() ? lapsedMessage : 'not attempted: an earlier step failed' });
 
-  await deps.snapshots.update(snapshot.id, (current) => ({
-    ...current,
-    objects: current.objects.map((object, index) => {
-      const state = states[index];
-      return state?.result === 'written' ? { ...object, written: true, ...(state.resourceVersion ? { resourceVersionAfter: state.resourceVersion } : {}) } : object;
-    }),
-  }));
-
-  // 4. All-or-nothing: restoring what was written is part of the approved operation (for a staged plan,
-  //    the failing stage only; healthy earlier stages stay and get a rollback proposal from the session).
-  if (failed) {
-    const toRestore = states.filter((state) => (state.result === 'written' || state.uncertain) && (failedStage === null || state.object.stage === failedStage));
-    const restored = await mapBounded(toRestore, deps.concurrency, (state) => restoreObject(state.object, deps, state.stored));
-    const outcomes: ObjectOutcome[] = states.map((state) => {
-      const restoreIndex = toRestore.indexOf(state);
-      if (restoreIndex >= 0) {
-        const restore = restored[restoreIndex];
-        return { ...identityOf(state.object), result: restore?.ok ? 'restored' : 'restore-failed', message: restore?.message ?? '' };
-      }
-      return { ...identityOf(state.object), result: state.result === 'written' ? 'written' : state.result === 'failed' ? 'failed' : 'not-written', ...(state.message ? { message: state.message } : {}) };
-    });
-    for (const [index, state] of toRestore.entries()) {
-      const restore = restored[index];
-      await deps.audit.append({ action: restore?.ok ? 'restore' : 'restore-failed', actor: { type: 'system', via: 'automatic restore after a failed write' }, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: [identityOf(state.object)], outcome: restore?.ok ? 'restored' : 'failed', detail: { message: restore?.message ?? '' } });
-    }
-    const allRestored = restored.every((restore) => restore.ok);
-    const keptStages = failedStage !== null && states.some((state) => state.result === 'written' && state.object.stage !== failedStage);
-    const status = allRestored && !keptStages ? 'restored' : 'failed';
-    const firstFailure = states.find((state) => state.result === 'failed');
-    const message =
-      failedStage !== null
-        ? `Stage ${failedStage} did not become healthy; it was ${allRestored ? 'restored' : 'NOT fully restored'} and later stages were not written.${keptStages ? ' Earlier stages remain applied.' : ''}`
-        : `A write failed (${firstFailure ? `${firstFailure.object.kind} ${firstFailure.object.namespace}/${firstFailure.object.name}: ${firstFailure.message}` : 'cancelled'}). ${toRestore.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : 'could NOT all be restored — check them now'}.`;
-    await deps.audit.append({ action: 'apply', actor: deps.actor, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: status, detail: { message } });
-    return { ...base, status, snapshotId: snapshot.id, objects: outcomes, rollouts, message };
-  }
-
-  // 5. Verify: every written object now has exactly the proposed resources.
-  const verification = (await readLiveObjects(deps.cluster, states.map((state) => refOf(state.object)), deps.concurrency, deps.signal)).map((entry, index) =>
-    'live' in entry ? sameContainers(entry.live, (states[index] as WriteState).object) : false,
+  await store('snapshot update', () =>
+    deps.snapshots.update(snapshot.id, (current) => ({
+      ...current,
+      objects: current.objects.map((object, index) => {
+        const state = states[index];
+        return state?.result === 'written' ? { ...object, written: true, ...(state.resourceVersion ? { resourceVersionAfter: state.resourceVersion } : {}) } : object;
+      }),
+    })),
   );
-  const verified = verification.every(Boolean);
-  const objects: ObjectOutcome[] = states.map((state) => ({ ...identityOf(state.object), result: 'written', ...(state.resourceVersion ? { resourceVersion: state.resourceVersion } : {}) }));
-  const unhealthy = rollouts.filter((rollout) => !rollout.healthy);
-  const message = `Applied ${states.length} object(s)${verified ? ', verified by re-reading them' : ', but verification found a difference: re-check the objects'}.${unhealthy.length > 0 ? ` ${unhealthy.length} rollout(s) not healthy.` : ''}`;
-  await deps.audit.append({ action: 'verify', actor: { type: 'system', via: 'verification read' }, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: verified ? 'ok' : 'mismatch', detail: { rollouts: rollouts.map((r) => `${r.namespace}/${r.name}: ${r.healthy ? 'healthy' : r.message}`) } });
-  return { ...base, status: 'applied', snapshotId: snapshot.id, objects, verified, rollouts, message };
+
+  // 4. All-or-nothing: restoring what was written is part of the approved operation. For a staged plan whose
+  //    stage was unhealthy, the failing stage only (healthy earlier stages stay and get a rollback proposal
+  //    from the session); when storage failed, everything written, because the apply cannot be recorded.
+  const restore = async (targets: WriteState[]): Promise<void> => {
+    const results = await mapBounded(targets, deps.concurrency, (state) => restoreObject(state.object, deps, state.stored));
+    targets.forEach((state, index) => (state.restore = results[index]));
+    for (const state of targets) {
+      const ok = state.restore?.ok === true;
+      await store(`audit entry for the restore of ${describeObject(state.object)}`, () =>
+        deps.audit.append({ action: ok ? 'restore' : 'restore-failed', actor: { type: 'system', via: 'automatic restore after a failed write' }, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: [identityOf(state.object)], outcome: ok ? 'restored' : 'failed', detail: { message: state.restore?.message ?? '' } }),
+      );
+    }
+  };
+  const unrestored = () => states.filter((state) => (state.result === 'written' || state.uncertain) && !state.restore);
+  if (storageFailures.length > 0) await restore(unrestored());
+  else if (failed) await restore(unrestored().filter((state) => failedStage === null || state.object.stage === failedStage));
+
+  // 5. Verify a complete apply: every written object now has exactly the proposed resources.
+  const complete = !stopped() && lapsedStage === null;
+  let verified = false;
+  if (complete) {
+    const verification = (await readLiveObjects(deps.cluster, states.map((state) => refOf(state.object)), deps.concurrency, deps.signal)).map((entry, index) =>
+      'live' in entry ? sameContainers(entry.live, (states[index] as WriteState).object) : false,
+    );
+    verified = verification.every(Boolean);
+  }
+
+  // 6. The closing entry. If it cannot be stored while objects stay written, they are restored too (nothing
+  //    may stay changed that the log does not account for); the result says which entries are missing.
+  const summary = summarise(states, { complete, verified, rollouts, storageFailures, failedStage, lapsedStage, lifetimeSeconds });
+  const closed = complete
+    ? await store('the final verify audit entry', () =>
+        deps.audit.append({ action: 'verify', actor: { type: 'system', via: 'verification read' }, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: verified ? 'ok' : 'mismatch', detail: { rollouts: rollouts.map((r) => `${r.namespace}/${r.name}: ${r.healthy ? 'healthy' : r.message}`) } }),
+      )
+    : await store('the final apply audit entry', () =>
+        deps.audit.append({ action: 'apply', actor: deps.actor, context: plan.context, planId: plan.id, digest: plan.digest, snapshotId: snapshot.id, objects: auditObjects(plan.objects), outcome: summary.status, detail: { message: summary.message } }),
+      );
+  if (closed) return { ...base, status: summary.status, snapshotId: snapshot.id, objects: summary.objects, verified: summary.status === 'applied' && verified, rollouts, message: summary.message };
+  await restore(unrestored());
+  const after = summarise(states, { complete: false, verified: false, rollouts, storageFailures, failedStage, lapsedStage, lifetimeSeconds });
+  return { ...base, status: after.status, snapshotId: snapshot.id, objects: after.objects, rollouts, message: after.message };
+}
+
+/** Status, per-object outcomes and message of an apply, from the final state of each write. */
+function summarise(
+  states: readonly WriteState[],
+  run: { complete: boolean; verified: boolean; rollouts: readonly RolloutReport[]; storageFailures: readonly string[]; failedStage: number | null; lapsedStage: number | null; lifetimeSeconds: number },
+): { status: ApplyOutcome['status']; objects: ObjectOutcome[]; message: string } {
+  const objects: ObjectOutcome[] = states.map((state) =>
+    state.restore
+      ? { ...identityOf(state.object), result: state.restore.ok ? 'restored' : 'restore-failed', message: state.restore.message }
+      : { ...identityOf(state.object), result: state.result === 'written' ? 'written' : state.result === 'failed' ? 'failed' : 'not-written', ...(state.message ? { message: state.message } : {}), ...(state.result === 'written' && state.resourceVersion ? { resourceVersion: state.resourceVersion } : {}) },
+  );
+  if (run.complete && run.storageFailures.length === 0) {
+    const unhealthy = run.rollouts.filter((rollout) => !rollout.healthy);
+    return { status: 'applied', objects, message: `Applied ${states.length} object(s)${run.verified ? ', verified by re-reading them' : ', but verification found a difference: re-check the objects'}.${unhealthy.length > 0 ? ` ${unhealthy.length} rollout(s) not healthy.` : ''}` };
+  }
+  const restores = states.filter((state) => state.restore);
+  const allRestored = restores.every((state) => state.restore?.ok);
+  const kept = objects.some((object) => object.result === 'written');
+  const anyWritten = states.some((state) => state.result === 'written' || state.uncertain);
+  const restoredText = `${restores.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : 'could NOT all be restored — check them now'}.`;
+  const firstFailure = states.find((state) => state.result === 'failed');
+  const listed = run.storageFailures.slice(0, 3).join('; ') + (run.storageFailures.length > 3 ? `; and ${run.storageFailures.length - 3} more` : '');
+  const missing = 'The audit log or the snapshot may be missing entries for this apply: check the disk of the state directory (krr_audit_log shows whether the chain is intact).';
+  // What stopped the apply comes first; a storage failure that came on top of it is added after.
+  let message: string;
+  let storageSaid = false;
+  if (run.failedStage !== null) {
+    message = `Stage ${run.failedStage} did not become healthy; it was ${allRestored ? 'restored' : 'NOT fully restored'} and later stages were not written.${kept ? ' Earlier stages remain applied.' : ''}`;
+  } else if (firstFailure) {
+    message = `A write failed (${describeObject(firstFailure.object)}: ${firstFailure.message}). ${restoredText}`;
+  } else if (run.storageFailures.length > 0) {
+    message = `Storage failed after the first write (${listed}). ${restoredText} ${missing}`;
+    storageSaid = true;
+  } else if (run.lapsedStage !== null) {
+    message = `Stage ${run.lapsedStage} and later were not written: the approval is older than the plan's lifetime (${run.lifetimeSeconds} s).${kept ? ' Earlier stages remain applied.' : ' Nothing was written.'} Propose the remaining changes again for a new approval.`;
+  } else {
+    message = `The apply was cancelled. ${restoredText}`;
+  }
+  if (run.storageFailures.length > 0 && !storageSaid) {
+    const earlierRestored = run.failedStage !== null && restores.some((state) => state.object.stage !== run.failedStage);
+    message += ` Storage also failed (${listed}).${earlierRestored ? ` Earlier stages were restored too, as the apply could not be recorded: ${restoredText}` : ''} ${missing}`;
+  }
+  const status: ApplyOutcome['status'] = kept || !allRestored ? 'failed' : !anyWritten && run.lapsedStage !== null && run.storageFailures.length === 0 ? 'expired' : 'restored';
+  return { status, objects, message };
 }
 
 async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<void> {
@@ -230,6 +316,10 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function describeObject(object: ObjectChange): string {
+  return `${object.kind} ${object.namespace}/${object.name}`;
+}
+
 function refOf(object: ObjectChange): ObjectRef {
   return { kind: object.kind, namespace: object.namespace, name: object.name };
 }
@@ -285,17 +375,27 @@ export async function readLiveObjects(cluster: ClusterAccess, refs: readonly Obj
   return results;
 }
 
-/** Runs `task` over `items` with at most `limit` in flight, keeping the order of results. */
+/**
+ * Runs `task` over `items` with at most `limit` in flight, keeping the order of results. After a task throws
+ * no new task starts, and the call rejects (with the first error) only once every started task has settled:
+ * nothing keeps running behind a caller that has moved on (e.g. released the per-context apply lock).
+ */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const index = next++;
-      results[index] = await task(items[index] as T, index);
+      try {
+        results[index] = await task(items[index] as T, index);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
   return results;
 }
 

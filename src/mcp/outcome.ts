@@ -22,12 +22,12 @@ export const applyOutcomeOutput = {
 const nextByStatus: Record<ApplyStatus, string> = {
   applied: 'Done. To undo it later: krr_rollback with the snapshotId.',
   declined: 'The person declined. Nothing was written. Do not retry on your own; ask the user what to change.',
-  expired: 'The plan expired before approval. Nothing was written. Call krr_propose_changes again if the user still wants it.',
+  expired: 'The plan expired before approval, or its approval aged past the plan lifetime before the first stage. Nothing was written. Call krr_propose_changes again if the user still wants it.',
   stale: 'A target object changed since the proposal. Nothing was written. Call krr_propose_changes again to get a fresh diff.',
   used: 'This plan was already used (plans are single-use). Nothing was written by this call. Propose again for a new change.',
   unknown: 'There is no such plan (ids come from krr_propose_changes). Nothing was written.',
   failed: 'The write failed; see the per-object results. Tell the user; check krr_status and the audit log (krr_audit_log).',
-  restored: 'A write failed, so the objects already written were restored to their previous values (part of the approved operation). Tell the user the error.',
+  restored: 'A write (or the extension\'s storage) failed, so the objects already written were restored to their previous values (part of the approved operation). Tell the user the error.',
   refused: 'Refused before anything was written; the message says why. Tell the user instead of retrying.',
 };
 

@@ -30,7 +30,11 @@ export interface Wrapper {
 
 const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
-/** Each run appends: the argument count, a newline, then each argument NUL-terminated (any byte survives). */
+/**
+ * Each run appends: the argument count, a newline, then each argument NUL-terminated (any byte survives).
+ * A record takes several writes, so it is appended under an exclusive flock of the log: concurrent runs
+ * (an apply with applyConcurrency > 1) would otherwise interleave their records.
+ */
 function script(options: WrapperOptions, name: string, defaultReal: string): Wrapper {
   const scriptPath = path.join(options.dir, name);
   const logPath = path.join(options.dir, `${name}.argv`);
@@ -39,7 +43,7 @@ function script(options: WrapperOptions, name: string, defaultReal: string): Wra
   const append = (options.appendArgs ?? []).map(quote).join(' ');
   const lines = [
     '#!/bin/bash',
-    `{ printf '%d\\n' "$#"; for a in "$@"; do printf '%s\\0' "$a"; done; } >> ${quote(logPath)}`,
+    `{ flock 9; printf '%d\\n' "$#" >&9; for a in "$@"; do printf '%s\\0' "$a" >&9; done; } 9>> ${quote(logPath)}`,
   ];
   if (options.printFile) lines.push(`cat ${quote(options.printFile)}`, 'exit 0');
   if (options.killOnPatch) {
@@ -76,13 +80,17 @@ export function readArgvLog(logPath: string): string[][] {
   const bytes = readFileSync(logPath);
   const argvs: string[][] = [];
   let at = 0;
+  // A malformed record throws: a search that found nothing (-1) must never send `at` back to the start.
+  const malformed = (where: number) => new Error(`${logPath}: malformed argv record at byte ${where}`);
   while (at < bytes.length) {
     const newline = bytes.indexOf(0x0a, at);
-    const n = Number(bytes.subarray(at, newline).toString('utf8'));
+    const n = newline === -1 ? Number.NaN : Number(bytes.subarray(at, newline).toString('utf8'));
+    if (!Number.isInteger(n) || n < 0) throw malformed(at);
     at = newline + 1;
     const argv: string[] = [];
     for (let i = 0; i < n; i++) {
       const end = bytes.indexOf(0, at);
+      if (end === -1) throw malformed(at);
       argv.push(bytes.subarray(at, end).toString('utf8'));
       at = end + 1;
     }

@@ -324,6 +324,38 @@ describe('session: staged applies and the rollout watch', function () {
     assert.equal(f.cluster.writes().filter((w) => w.path.includes('/frontend')).length, 0, 'later stages are not written');
   });
 
+  it('writes no later stage once the approval is older than the plan lifetime; earlier stages stay, with a rollback plan', async () => {
+    // The session's clock jumps past the plan lifetime (600 s) once the apply's first write reached the cluster,
+    // as if stage 1's rollout had taken that long: deterministic, no waiting.
+    const start = Date.now();
+    let fixture: SessionFixture | undefined;
+    let writesBeforeApply = Number.POSITIVE_INFINITY; // set just before the apply
+    const clock = () => new Date(start + (fixture && Number.isFinite(writesBeforeApply) && fixture.cluster.writes().length > writesBeforeApply ? 601_000 : 0));
+    f = fixture = await startSessionFixture({ settings: { rolloutWatch: { enabled: true, timeoutSeconds: 5 } }, session: { now: clock } });
+    const reportId = await loadStagedReport(f);
+    const plan = await f.session.propose({ reportId, workloads: [frontend, { namespace: 'dev', kind: 'Deployment', name: 'sandbox-api' }], staged: true }, human);
+    assert.deepEqual(plan.objects.map((o) => [o.name, o.stage]), [['sandbox-api', 1], ['frontend', 3]]);
+    const frontendBefore = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend');
+    const sandboxBefore = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api');
+    f.human.answer = 'approve';
+    writesBeforeApply = f.cluster.writes().length;
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'failed', outcome.message);
+    assert.match(outcome.message, /Stage 3 and later were not written: the approval is older than the plan's lifetime \(600 s\)\. Earlier stages remain applied\./);
+    assert.deepEqual(outcome.objects.map((o) => [o.name, o.result]), [['sandbox-api', 'written'], ['frontend', 'not-written']]);
+    assert.match(outcome.objects[1]?.message ?? '', /older than the plan's lifetime/);
+    assert.equal(f.cluster.writes().slice(writesBeforeApply).filter((w) => w.path.includes('/frontend')).length, 0, 'the later stage is not written');
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'), frontendBefore);
+    const rollback = f.session.getPlan(outcome.rollbackPlanId ?? '');
+    assert.equal(rollback?.kind, 'rollback', outcome.message);
+    assert.deepEqual(rollback?.objects.map((o) => o.name), ['sandbox-api'], 'the stage that stayed written can be rolled back');
+    const closing = (await f.session.auditLog({ actions: ['apply'], pageSize: 100 })).entries.find((entry) => entry.outcome === 'failed');
+    assert.match(String(closing?.detail?.message), /approval is older than the plan's lifetime/, 'the audit log records why the apply stopped');
+    // The proposed rollback takes the kept stage back, with its own (fresh) approval.
+    assert.equal((await f.session.apply(rollback?.id ?? '', human)).status, 'applied');
+    assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api'), sandboxBefore);
+  });
+
   it('keeps a healthy earlier stage when a later one fails, and offers its rollback as a plan', async () => {
     f = await startSessionFixture({ settings: { rolloutWatch: { enabled: true, timeoutSeconds: 5 } } });
     const reportId = await loadStagedReport(f);

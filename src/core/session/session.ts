@@ -336,6 +336,8 @@ export class Session {
         return refuse('expired', `The plan expired at ${plan.expiresAt} while waiting for approval. Nothing was written; propose again.`, plan);
       }
       stored.state = 'used';
+      // A staged apply may run long; each stage starts only while this approval is younger than the plan's lifetime.
+      const approvedAt = this.now();
       await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, context: plan.context, server: plan.server, planId, digest: plan.digest, objects: plan.objects.map(identityOf), outcome: 'approved', detail: { requestedBy: `${requester.type}:${requester.via}` } });
       // The kubeconfig may have changed since the proposal: the context must still point at the same server.
       const target = await this.resolveTarget(settings, plan.context).catch(() => null);
@@ -349,6 +351,8 @@ export class Session {
         actor,
         concurrency: settings.applyConcurrency,
         rolloutWatch: settings.rolloutWatch,
+        approval: { at: approvedAt, maxAgeMs: settings.planTtlSeconds * 1000 },
+        now: () => this.now(),
         ...(signal ? { signal } : {}),
       };
       let outcome: ApplyOutcome;
