@@ -13,6 +13,7 @@ import { ReviewPanel } from './editor/reviewPanel';
 import { loadEngine } from './editor/engine';
 import { decideReadOnly } from './editor/trust';
 import { readOnlyFromLayers } from './core/session/settingsScope';
+import { displayText } from './core/text';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
 
 /** Returned by activate() only in extension-test mode: the seam that answers the approval dialog in tests. */
@@ -101,7 +102,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       readOnly: readOnly().readOnly,
       ...(folder ? { workspaceRoot: folder.fsPath } : {}),
       log,
-      onInitialize: (client) => log(`MCP client connected: ${client ? `${client.name} ${client.version}` : 'unknown'}`),
+      onInitialize: (client) => log(`MCP client connected: ${client ? displayText(`${client.name} ${client.version}`, 100) : 'unknown'}`),
     });
     log(`MCP server listening on ${started.url}`);
     return started;

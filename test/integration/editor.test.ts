@@ -67,7 +67,7 @@ function fakePlan(names: string[]): Plan {
   };
 }
 
-const text: ApprovalText = { title: 'Apply 1 change to kind-test?', detail: 'Deployment shop/web', confirmLabel: 'Apply', typeToConfirm: null };
+const text: ApprovalText = { title: 'Apply 1 change to kind-test?', detail: 'Deployment shop/web', confirmLabel: 'Apply', typeToConfirm: null, notice: null };
 
 async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -191,6 +191,24 @@ describe('approver', () => {
     assert.ok(openTabLabels().includes(objectDiffTitle(plan, plan.objects[0]!)), `tabs: ${openTabLabels().join(', ')}`);
   });
 
+  it("a model's request opens nothing by itself: the diff opens only when the person chooses to review", async () => {
+    const api = await krrApi();
+    const plan = fakePlan(['model-asked']);
+    const title = objectDiffTitle(plan, plan.objects[0]!);
+    const modelText: ApprovalText = { ...text, notice: `KRR: the AI chat (test) asks to apply ${plan.id} (1 change in kind-test).` };
+    let tabsWhenAsked: string[] = [];
+    api.setApprovalDialogForTests(async (_shown, dialogText, _signal, review) => {
+      tabsWhenAsked = openTabLabels();
+      assert.equal(dialogText.notice, modelText.notice);
+      await review();
+      return { outcome: 'declined', reason: 'test' };
+    });
+    await api.approver.requestApproval(plan, modelText, new AbortController().signal);
+    assert.ok(!tabsWhenAsked.includes(title), `no diff before the notice was answered: ${tabsWhenAsked.join(', ')}`);
+    await until(() => openTabLabels().includes(title));
+    assert.ok(openTabLabels().includes(title), `Review opened the diff: ${openTabLabels().join(', ')}`);
+  });
+
   it('dismissing the dialog declines', async () => {
     const api = await krrApi();
     api.setApprovalDialogForTests(async () => ({ outcome: 'declined', reason: 'dismissed the approval dialog' }));
@@ -215,7 +233,7 @@ describe('approver', () => {
   });
 
   it('an aborted wait is a timeout, not an approval', async () => {
-    const decision = await modalApprovalDialog(fakePlan(['db']), text, AbortSignal.abort());
+    const decision = await modalApprovalDialog(fakePlan(['db']), text, AbortSignal.abort(), async () => undefined);
     assert.equal(decision.outcome, 'timeout');
   });
 });
