@@ -285,6 +285,32 @@ describe('settings and trust', () => {
     assert.throws(() => readSessionSettings(defaults({ readOnly: 'yes' }), false), /krr\.readOnly/);
   });
 
+  it('a workspace .vscode/settings.json cannot loosen the gate: readOnly stays on, confirmByTyping keeps the user\'s, kubectlPath is user-only', async () => {
+    const api = await krrApi();
+    const config = vscode.workspace.getConfiguration('krr');
+    const userKubectl = api.settings().kubectlPath;
+    assert.equal(config.inspect('kubectlPath')?.defaultValue, 'kubectl');
+    try {
+      await config.update('readOnly', true, vscode.ConfigurationTarget.Global);
+      await config.update('readOnly', false, vscode.ConfigurationTarget.Workspace);
+      await config.update('confirmByTyping', ['*prod*'], vscode.ConfigurationTarget.Global);
+      await config.update('confirmByTyping', [], vscode.ConfigurationTarget.Workspace);
+      // VS Code resolves the workspace's false over the user's true; the gate does not.
+      assert.equal(vscode.workspace.getConfiguration('krr').get('readOnly'), false);
+      const settings = api.settings();
+      assert.equal(settings.readOnly, true);
+      assert.deepEqual(settings.confirmByTyping, ['*prod*']);
+      // A machine-scoped setting cannot be written to the workspace at all (and would be ignored if it were there).
+      await assert.rejects(async () => config.update('kubectlPath', '/tmp/kubectl-wrapper', vscode.ConfigurationTarget.Workspace));
+      assert.equal(api.settings().kubectlPath, userKubectl);
+    } finally {
+      await config.update('readOnly', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('confirmByTyping', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('readOnly', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('confirmByTyping', [], vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('reports an invalid user setting by name instead of failing', async () => {
     const api = await krrApi();
     const config = vscode.workspace.getConfiguration('krr');
