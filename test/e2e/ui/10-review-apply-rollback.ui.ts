@@ -1,5 +1,5 @@
 // The human path end to end against the Kubernetes API test server: scan from the palette → review panel → Preview
-// (diff) → Apply… → Cancel (nothing written) → Apply… → Apply (objects changed, audited) → Roll back from the side bar.
+// (diff) → Apply… → Enter (Decline is focused: nothing written) → Apply… → Apply (objects changed, audited) → Roll back from the side bar.
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import type { TestCluster } from '../../support/kube-api-server';
@@ -13,7 +13,7 @@ const frontend = ['apps/v1', 'Deployment', 'shop', 'frontend'] as const;
 const postgres = ['apps/v1', 'StatefulSet', 'data', 'postgres'] as const;
 
 export const uiTest: UiTest = {
-  title: 'scan → review → preview diff → Cancel writes nothing → Apply writes the plan → roll back from the side bar',
+  title: 'scan → review → preview diff → Enter declines (writes nothing) → Apply writes the plan → roll back from the side bar',
   timeoutMs: 180_000,
   async prepare() {
     const environment = await startKrrEnvironment();

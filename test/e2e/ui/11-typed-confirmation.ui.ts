@@ -17,7 +17,8 @@ async function previewFrontend(workbench: Workbench): Promise<void> {
   await widget.locator('.quick-input-title', { hasText: 'workloads to preview' }).waitFor({ state: 'visible' });
   await widget.locator('.quick-input-box input').fill('frontend');
   // Clicking a row of a multi-select pick toggles it.
-  await widget.locator('.monaco-list-row', { hasText: 'frontend' }).first().locator('.label-name').click();
+  // Rows are reused between picks: a row may still hold a hidden detail line of the plan pick, so match the label itself.
+  await widget.locator('.monaco-list-row .label-name', { hasText: /^frontend$/ }).first().click();
   await widget.locator('.quick-input-count', { hasText: '1 Selected' }).waitFor({ state: 'visible' });
   await workbench.page.keyboard.press('Enter');
   await workbench.page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible' });
