@@ -1,6 +1,6 @@
 // A model's apply request, as the person sees it: an MCP client (here the SDK, through the same loopback server Claude
 // Code's relay uses) proposes and asks to apply. No modal opens by itself — a notice names the client, the plan and
-// the context; the modal opens only after "Review…", where Enter presses Decline. The model's next request for that
+// the context; the modal opens only after "Review…", where an early click on Apply is asked again and Enter presses Decline. The model's next request for that
 // context is then refused without showing anything.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -66,6 +66,11 @@ export const uiTest: UiTest = {
       assert.match(text, /Proposed by the AI chat \(Copilot\)\.\s+Apply requested by the AI chat \(Copilot\)\./);
       assert.equal(await focusedDialogButton(workbench), 'Decline');
       await workbench.screenshot('model-request-modal');
+      // A stray click on Apply as the dialog appears is not an approval: the dialog asks again.
+      await dialog.getByRole('button', { name: 'Apply 1 change', exact: true }).click();
+      await dialog.locator('.dialog-message-detail', { hasText: 'as the dialog opened' }).waitFor({ state: 'visible' });
+      assert.equal(test.writes().length, 0, 'the early click wrote nothing');
+      assert.equal(await focusedDialogButton(workbench), 'Decline');
       await workbench.page.keyboard.press('Enter');
       await dialog.waitFor({ state: 'hidden' });
       const declined = structured(await applying);
