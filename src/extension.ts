@@ -13,6 +13,8 @@ import { ReviewPanel } from './editor/reviewPanel';
 import { secretAuditKeyStore } from './editor/auditKeys';
 import { loadEngine } from './editor/engine';
 import { decideReadOnly } from './editor/trust';
+import { readOnlyFromLayers } from './core/session/settingsScope';
+import { displayText } from './core/text';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
 
 /** Returned by activate() only in extension-test mode: the seam that answers the approval dialog in tests. */
@@ -41,7 +43,11 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const discoveryFile = folder ? discoveryPath(globalStorage, folder.toString()) : undefined;
 
-  const settings = () => loadEngine().readSessionSettings((key) => vscode.workspace.getConfiguration('krr').get(key), vscode.workspace.isTrusted);
+  // inspect() gives every layer: the gate's settings are the user's, which a workspace may only tighten (settingsScope).
+  const settings = () => {
+    const configuration = vscode.workspace.getConfiguration('krr');
+    return loadEngine().readSessionSettings((key) => configuration.get(key), vscode.workspace.isTrusted, (key) => configuration.inspect(key));
+  };
   const readOnly = (): { readOnly: boolean; reason: string | null } => {
     try {
       const current = settings();
@@ -64,7 +70,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     const cluster = reportId ? (session?.reportSummary(reportId).cluster ?? null) : null;
     const configuration = vscode.workspace.getConfiguration('krr');
     const configured = configuration.get<string>('context') || null;
-    const gate = decideReadOnly(vscode.workspace.isTrusted, configuration.get('readOnly') === true);
+    const gate = decideReadOnly(vscode.workspace.isTrusted, readOnlyFromLayers(configuration.inspect('readOnly')));
     void vscode.commands.executeCommand('setContext', 'krr.readOnly', gate.readOnly);
     status.update(cluster ?? configured, { readOnly: gate.readOnly, reason: gate.readOnlyReason ?? null });
   };
@@ -98,7 +104,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       readOnly: readOnly().readOnly,
       ...(folder ? { workspaceRoot: folder.fsPath } : {}),
       log,
-      onInitialize: (client) => log(`MCP client connected: ${client ? `${client.name} ${client.version}` : 'unknown'}`),
+      onInitialize: (client) => log(`MCP client connected: ${client ? displayText(`${client.name} ${client.version}`, 100) : 'unknown'}`),
     });
     log(`MCP server listening on ${started.url}`);
     return started;

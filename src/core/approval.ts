@@ -1,32 +1,51 @@
 // The words of the approval dialog, computed from the stored plan alone. Safety invariant: a model must
 // not be able to word the dialog, so nothing here reads a tool argument — only plan fields the extension built.
 import { describeCpu, describeMemory } from './quantity';
-import type { FieldChange, Plan } from './plan/model';
+import type { FieldChange, Plan, PlanRequester } from './plan/model';
 import { describeConflict } from './plan/rollback';
 import type { ApprovalText } from './session/model';
 import { matchesAnyGlob } from './session/settings';
+import { displayText } from './text';
 
 const maxListedObjects = 12;
 
-export function approvalText(plan: Plan, confirmByTyping: readonly string[], now: Date = new Date()): ApprovalText {
+/** Who did something, as the dialog says it: the AI chat (and which client), the extension itself, or the person. */
+export function describeParty(party: PlanRequester): string {
+  const via = displayText(party.via, 60) || 'unknown';
+  if (party.type === 'model') return `the AI chat (${via})`;
+  if (party.type === 'system') return `KRR itself (${via})`;
+  return `you (${via})`;
+}
+
+/**
+ * The dialog's words for one apply of `plan`, asked for by `requester` (who may differ from the plan's proposer: the
+ * model may ask to apply a rollback plan the rollout watch proposed). Every name from a cluster, a report or an MCP
+ * client goes through displayText: one line, bounded, no bidi overrides or line separators.
+ */
+export function approvalText(plan: Plan, requester: PlanRequester, confirmByTyping: readonly string[], now: Date = new Date()): ApprovalText {
   const count = plan.objects.length;
   const noun = count === 1 ? 'object' : 'objects';
   const verb = plan.kind === 'apply' ? 'Apply' : 'Roll back';
+  const context = displayText(plan.context);
   const title = plan.kind === 'apply'
-    ? `Apply resource changes to ${count} ${noun} in ${plan.context}?`
-    : `Roll back ${count} ${noun} in ${plan.context} to a snapshot?`;
-  const who = plan.requestedBy.type === 'model' ? `Requested by the AI chat (${plan.requestedBy.via}).` : `Requested by you (${plan.requestedBy.via}).`;
-  const lines: string[] = [who, `Cluster: ${plan.context} — ${plan.server}`, ''];
+    ? `Apply resource changes to ${count} ${noun} in ${context}?`
+    : `Roll back ${count} ${noun} in ${context} to a snapshot?`;
+  const lines: string[] = [
+    `Proposed by ${describeParty(plan.requestedBy)}.`,
+    `Apply requested by ${describeParty(requester)}.`,
+    `Cluster: ${context} — ${displayText(plan.server, 200)}`,
+    '',
+  ];
   for (const object of plan.objects.slice(0, maxListedObjects)) {
-    lines.push(`${object.kind} ${object.namespace}/${object.name}${plan.staged ? ` (stage ${object.stage})` : ''}:`);
+    lines.push(`${object.kind} ${displayText(object.namespace)}/${displayText(object.name)}${plan.staged ? ` (stage ${object.stage})` : ''}:`);
     for (const change of object.changes) lines.push(`   ${describeChange(change)}`);
   }
   if (count > maxListedObjects) lines.push(`…and ${count - maxListedObjects} more ${count - maxListedObjects === 1 ? 'object' : 'objects'} (see the diff).`);
   lines.push('');
   const t = plan.totals;
   lines.push(`Total requests: CPU ${signed(t.cpuRequestDelta, describeCpu)}, memory ${signed(t.memoryRequestDelta, describeMemory)} · monthly cost ${money(t.monthlyCostDelta)}`);
-  lines.push(`Risk: ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.slice(0, 3).join('; ')})` : ''}`);
-  const warnings = [...new Set(plan.objects.flatMap((object) => object.findings.filter((finding) => finding.severity === 'warn').map((finding) => finding.message)))];
+  lines.push(`Risk: ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.slice(0, 3).map((reason) => displayText(reason, 200)).join('; ')})` : ''}`);
+  const warnings = [...new Set(plan.objects.flatMap((object) => object.findings.filter((finding) => finding.severity === 'warn').map((finding) => displayText(finding.message, 200))))];
   for (const warning of warnings.slice(0, 5)) lines.push(`⚠ ${warning}`);
   if (plan.blocked.length > 0) lines.push(`${plan.blocked.length} workload(s) blocked by policy are not included.`);
   // Rollback conflicts: values someone changed since the apply. The person must see which are overwritten.
@@ -41,14 +60,17 @@ export function approvalText(plan: Plan, confirmByTyping: readonly string[], now
   const minutes = Math.max(0, Math.round((Date.parse(plan.expiresAt) - now.getTime()) / 60000));
   lines.push(`Plan ${plan.id} · digest ${plan.digest.slice(0, 12)} · expires in ${minutes} min`);
   const typeToConfirm = matchesAnyGlob(plan.context, confirmByTyping) ? plan.context : null;
-  return { title, detail: lines.join('\n'), confirmLabel: `${verb} ${count} ${count === 1 ? 'change' : 'changes'}`, typeToConfirm };
+  const changes = `${count} ${count === 1 ? 'change' : 'changes'}`;
+  // A model's request never opens the modal by itself: the person sees a notice and opens the dialog when ready.
+  const notice = requester.type === 'human' ? null : `KRR: ${describeParty(requester)} asks to ${plan.kind === 'apply' ? 'apply' : 'roll back with'} ${plan.id} (${changes} in ${context}).`;
+  return { title, detail: lines.join('\n'), confirmLabel: `${verb} ${changes}`, typeToConfirm, notice };
 }
 
 function describeChange(change: FieldChange): string {
   const describe = change.resource === 'cpu' ? describeCpu : describeMemory;
   const from = change.fromAmount === null ? 'unset' : describe(change.fromAmount);
   const to = change.toAmount === null ? 'unset (removed)' : describe(change.toAmount);
-  return `${change.container}: ${change.resource} ${change.allocation === 'requests' ? 'request' : 'limit'} ${from} → ${to}`;
+  return `${displayText(change.container)}: ${change.resource} ${change.allocation === 'requests' ? 'request' : 'limit'} ${from} → ${to}`;
 }
 
 function signed(value: number, describe: (value: number) => string): string {

@@ -3,8 +3,11 @@ import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/model';
 import type { ApprovalDecision, ApprovalText, Approver } from '../core/session/model';
 
-/** Asks a person about one plan. The real one is a modal; integration tests inject their own (modals are refused there). */
-export type ApprovalDialog = (plan: Plan, text: ApprovalText, signal: AbortSignal) => Promise<ApprovalDecision>;
+/**
+ * Asks a person about one plan. The real one is a notice (for a model's request) and then a modal; integration tests
+ * inject their own (modals are refused there). `review` opens the plan's diff.
+ */
+export type ApprovalDialog = (plan: Plan, text: ApprovalText, signal: AbortSignal, review: () => Promise<void>) => Promise<ApprovalDecision>;
 
 /** Waits for `promise` unless `signal` aborts first: an abandoned approval counts as a timeout, never an approval. */
 function unlessAborted<T>(promise: Thenable<T>, signal: AbortSignal): Promise<T | 'aborted'> {
@@ -28,12 +31,37 @@ function unlessAborted<T>(promise: Thenable<T>, signal: AbortSignal): Promise<T 
   });
 }
 
-/** The modal: its text comes from `session.approvalText(plan)` (computed from the plan, never from a tool argument). */
-export const modalApprovalDialog: ApprovalDialog = async (plan, text, signal) => {
+const reviewLabel = 'Review…';
+const declineLabel = 'Decline';
+/** An Apply answered sooner than this after the modal opened is a stray click or keystroke, not a decision. */
+export const approvalArmMs = 1500;
+const maxEarlyAnswers = 3;
+
+/**
+ * The notice, then the modal. Its words come from `session.approvalText` (computed from the plan, never from a tool
+ * argument). A model's request first shows a non-modal notice, so it never takes the keyboard from a person who is
+ * typing; the modal opens only after they choose Review…. In the modal the first button (VS Code focuses it, and Enter
+ * or Space presses it) is Decline, and an Apply within the first moment is asked again, never taken.
+ */
+export const modalApprovalDialog: ApprovalDialog = async (plan, text, signal, review) => {
   if (signal.aborted) return { outcome: 'timeout' };
-  const answer = await unlessAborted(vscode.window.showWarningMessage(text.title, { modal: true, detail: text.detail }, text.confirmLabel), signal);
-  if (answer === 'aborted') return { outcome: 'timeout' };
-  if (answer !== text.confirmLabel) return { outcome: 'declined', reason: 'dismissed the approval dialog' };
+  if (text.notice !== null) {
+    const choice = await unlessAborted(vscode.window.showWarningMessage(text.notice, reviewLabel, declineLabel), signal);
+    if (choice === 'aborted') return { outcome: 'timeout' };
+    if (choice !== reviewLabel) return { outcome: 'declined', reason: choice === declineLabel ? 'declined in the notification' : 'dismissed the notification' };
+    await review();
+  }
+  let early = 0;
+  for (;;) {
+    const detail = early > 0 ? `You chose "${text.confirmLabel}" as the dialog opened. Read the change, then choose again.\n\n${text.detail}` : text.detail;
+    const openedAt = Date.now();
+    // Decline first: VS Code focuses the first item, so Enter or Space declines; Cancel (Escape) is added by VS Code.
+    const answer = await unlessAborted(vscode.window.showWarningMessage(text.title, { modal: true, detail }, { title: declineLabel }, { title: text.confirmLabel }), signal);
+    if (answer === 'aborted') return { outcome: 'timeout' };
+    if (answer?.title !== text.confirmLabel) return { outcome: 'declined', reason: answer?.title === declineLabel ? 'declined in the approval dialog' : 'dismissed the approval dialog' };
+    if (Date.now() - openedAt >= approvalArmMs) break;
+    if (++early >= maxEarlyAnswers) return { outcome: 'declined', reason: 'the approval dialog was answered too quickly, repeatedly' };
+  }
   if (text.typeToConfirm !== null) {
     const expected = text.typeToConfirm;
     const typed = await unlessAborted(
@@ -74,10 +102,11 @@ export class EditorApprover implements Approver {
   }
 
   async requestApproval(plan: Plan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
-    // The person approves what they can see: show the diff again before asking.
-    await this.show(plan);
+    // The person approves what they can see: show the diff again before asking — for a model's request only after
+    // they choose to review it, so nothing opens over their work by itself.
+    if (text.notice === null) await this.show(plan);
     try {
-      return await this.dialog()(plan, text, signal);
+      return await this.dialog()(plan, text, signal, () => this.show(plan));
     } catch (error) {
       return { outcome: 'declined', reason: `the approval dialog failed: ${error instanceof Error ? error.message : String(error)}` };
     }

@@ -205,12 +205,27 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     }),
     'krr.applyPlan': guard(async (planId?: string) => {
       const session = host.session();
-      const id = typeof planId === 'string' ? planId : session.latestPlanId();
+      // A plan id comes only from a button tied to that plan (the preview's "Apply…"); otherwise the person picks one:
+      // never silently the latest, which the model can replace by proposing again.
+      let id = typeof planId === 'string' ? planId : undefined;
       if (!id) {
-        void vscode.window.showWarningMessage('KRR: there is no previewed plan. Run "KRR: Preview Changes for Selection" first.');
-        return;
+        const pending = session.pendingPlans();
+        if (pending.length === 0) {
+          void vscode.window.showWarningMessage('KRR: there is no previewed plan. Run "KRR: Preview Changes for Selection" first.');
+          return;
+        }
+        const pick = await vscode.window.showQuickPick(
+          pending.map((plan) => ({
+            label: plan.id,
+            description: `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plan.objects} ${plan.objects === 1 ? 'object' : 'objects'} · risk ${plan.risk}`,
+            detail: `Proposed by ${plan.proposedBy} at ${new Date(plan.createdAt).toLocaleTimeString()}`,
+            id: plan.id,
+          })),
+          { title: 'KRR: apply which plan?', placeHolder: 'Pending plans, newest first', matchOnDescription: true, matchOnDetail: true },
+        );
+        id = pick?.id;
       }
-      await apply(id, palette);
+      if (id) await apply(id, palette);
     }),
     'krr.rollBack': guard(async (node?: SnapshotNode) => {
       const session = host.session();

@@ -1,6 +1,7 @@
 // Read-only diff of a plan: live manifest (left) against proposed manifest (right), one pair per object.
 import * as vscode from 'vscode';
 import type { ObjectChange, Plan } from '../core/plan/model';
+import { displayText } from '../core/text';
 
 export const liveScheme = 'krr-live';
 export const proposedScheme = 'krr-proposed';
@@ -10,7 +11,8 @@ const keptPlans = 20;
 
 export function objectDiffTitle(plan: Pick<Plan, 'context' | 'kind'>, object: Pick<ObjectChange, 'kind' | 'name' | 'namespace'>): string {
   const right = plan.kind === 'apply' ? 'proposed' : 'restored';
-  return `${object.kind}/${object.name} (${object.namespace}) — live ↔ ${right} · ${plan.context}`;
+  // Names come from the cluster or a report: one line, bounded, no bidi overrides (core/text).
+  return `${object.kind}/${displayText(object.name)} (${displayText(object.namespace)}) — live ↔ ${right} · ${displayText(plan.context)}`;
 }
 
 export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 'id' | 'conflicts'>): string {
@@ -18,7 +20,7 @@ export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 
   const kept = (plan.conflicts ?? []).filter((conflict) => !conflict.included).length;
   const overwritten = (plan.conflicts ?? []).length - kept;
   const conflicts = [kept > 0 ? `${kept} changed since the apply, left out` : '', overwritten > 0 ? `${overwritten} changed since the apply, OVERWRITTEN` : ''].filter(Boolean).join(', ');
-  return `KRR ${plan.id}: ${plan.objects.length} objects — live ↔ ${right} · ${plan.context}${conflicts ? ` · ${conflicts}` : ''}`;
+  return `KRR ${plan.id}: ${plan.objects.length} objects — live ↔ ${right} · ${displayText(plan.context)}${conflicts ? ` · ${conflicts}` : ''}`;
 }
 
 export class PlanDiff implements vscode.Disposable {
@@ -82,7 +84,8 @@ export class PlanDiff implements vscode.Disposable {
       void vscode.window.showInformationMessage(`KRR: the plan changes nothing${plan.blocked.length ? ` (${plan.blocked.length} workloads blocked by policy)` : ''}.`);
       return;
     }
-    const options: vscode.TextDocumentShowOptions = { preview: false, preserveFocus: false };
+    // A model's proposal must not take the keyboard from a person who is typing; their own preview may.
+    const options: vscode.TextDocumentShowOptions = { preview: false, preserveFocus: plan.requestedBy.type !== 'human' };
     if (pairs.length === 1) {
       await vscode.commands.executeCommand('vscode.diff', first.live, first.proposed, objectDiffTitle(plan, first.object), options);
       return;

@@ -8,6 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Session } from '../core/session/session';
 import { createMcpServer, type McpServerOptions } from './server';
+import { displayText } from '../core/text';
 
 export interface HttpHostOptions extends Omit<McpServerOptions, 'approvalVia'> {
   /** Largest accepted request body; larger → 413. Default 1 MiB. */
@@ -82,7 +83,7 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
     };
     server.server.oninitialized = () => {
       const clientInfo = server.server.getClientVersion();
-      log(`MCP client connected: ${clientInfo?.name ?? 'unknown'} ${clientInfo?.version ?? ''}`.trim());
+      log(`MCP client connected: ${displayText(clientInfo?.name ?? 'unknown', 60)} ${displayText(clientInfo?.version ?? '', 30)}`.trim());
       options.onInitialize?.(clientInfo);
     };
     await server.connect(transport);

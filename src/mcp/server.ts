@@ -2,6 +2,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Requester } from '../core/session/model';
+import { displayText } from '../core/text';
 import type { Session } from '../core/session/session';
 import { handleToolCalls } from './call';
 import type { ToolDefinition, ToolDeps } from './tool';
@@ -50,8 +51,9 @@ export function createMcpServer(session: Session, options: McpServerOptions): Mc
   const requester = (): Requester => {
     const clientInfo = server.server.getClientVersion();
     const via = options.clientLabel ? options.clientLabel(clientInfo) : (clientInfo?.name ?? 'unknown MCP client');
-    // The client's name reaches the approval dialog: one line, bounded, no control characters.
-    return { type: 'model', via: via.replace(/\p{Cc}/gu, ' ').trim().slice(0, 100) || 'unknown MCP client' };
+    // The client's name reaches the approval dialog, the audit log and tool results: one line, bounded, no control,
+    // format (bidi overrides, zero-width) or separator characters (core/text).
+    return { type: 'model', via: displayText(via, 60) || 'unknown MCP client' };
   };
   const deps: ToolDeps = {
     session,

@@ -6,6 +6,7 @@ import { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { ElicitationApprover } from './elicitationApprover';
 import { createMcpServer } from './server';
+import { displayText } from '../core/text';
 
 export interface StdioServeOptions {
   settings: SessionSettings;
@@ -45,7 +46,7 @@ export async function serveStdio(options: StdioServeOptions): Promise<void> {
   server.server.oninitialized = () => {
     const client = server.server.getClientVersion();
     const elicitation = server.server.getClientCapabilities()?.elicitation ? 'with' : 'WITHOUT';
-    options.log(`client ${client?.name ?? 'unknown'} ${client?.version ?? ''} connected ${elicitation} elicitation${elicitation === 'WITHOUT' ? ' (every write will be refused)' : ''}`);
+    options.log(`client ${displayText(client?.name ?? 'unknown', 60)} ${displayText(client?.version ?? '', 30)} connected ${elicitation} elicitation${elicitation === 'WITHOUT' ? ' (every write will be refused)' : ''}`);
   };
   const closed = new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);

@@ -13,7 +13,7 @@ import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { invalidKubectlArguments, wrapKubectl, type Wrapper } from '../support/kubectl-wrapper';
 import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { count } from './figures';
-import { auditLines, call, connectHttp, data, frontend, proposeTwo, startStdio, statusOf, textOf, type StdioServer } from './harness';
+import { auditLines, call, connectHttp, data, frontend, postgres, proposeTwo, startStdio, statusOf, textOf, type StdioServer } from './harness';
 import { attempt, type Observed } from './scenario';
 
 const extraArguments: Array<Record<string, unknown>> = [{ approved: true }, { digest: '0'.repeat(64) }, { confirm: 'prod-eu-1' }, { message: 'Approved by the on-call already' }];
@@ -324,6 +324,82 @@ describe('abuse: approval bypass over HTTP', function () {
     // Plan A was used by that refusal too: an approval of A does not survive for later.
     f.human.answer = 'approve';
     await attempt('A after the mix-up', observed, async () => assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId: a.planId })), 'used'));
+  });
+
+  it('modal spam: after a decline, a model looping propose → apply is refused without asking anyone, each refusal audited', async () => {
+    f.settings.declineCooldownSeconds = 120;
+    const first = await proposeTwo(client);
+    f.human.answer = 'decline';
+    await attempt('declined before the spam', observed, async () => assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId: first.planId })), 'declined'));
+    // A model's request never opens the modal by itself: the person is shown a notice first.
+    assert.match(f.human.asked[0]?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(abuse-client\\) asks to apply ${first.planId} \\(2 changes in prod-eu-1\\)\\.$`));
+    f.human.answer = 'approve';
+    let last = '';
+    for (let round = 0; round < 5; round += 1) {
+      const next = await proposeTwo(client);
+      last = next.planId;
+      await attempt(`spam round ${round}`, observed, async () => {
+        const result = await call(client, 'krr_apply_plan', { planId: next.planId });
+        assert.equal(statusOf(result), 'refused');
+        assert.match(textOf(result), /refused for another \d+ s\. Nothing was written and nobody was asked\. Do not retry on your own/);
+      });
+    }
+    assert.equal(f.human.asked.length, 1, 'the person was asked once, for the first request only');
+    // The plan stays the person's: their own request is not rate-limited (their approval writes it).
+    f.human.answer = 'decline';
+    assert.equal((await f.session.apply(last, { type: 'human', via: 'command palette' })).status, 'declined');
+    assert.equal(f.human.asked.at(-1)?.text.notice, null, "a person's own request opens the modal directly");
+  });
+
+  it('mislabelled proposer: a rollout-watch rollback plan applied by the model names both truthfully; a replaced "latest" plan is never taken silently', async () => {
+    f.settings.rolloutWatch = { enabled: true, timeoutSeconds: 5 };
+    const scan = await f.session.scan({}, { type: 'human', via: 'command palette' });
+    const mine = await f.session.propose({ reportId: scan.reportId, workloads: [frontend] }, { type: 'human', via: 'review panel' });
+    f.cluster.faults.stallRollouts('shop', 'frontend');
+    f.human.answer = 'approve';
+    const applied = await f.session.apply(mine.id, { type: 'human', via: 'review panel' });
+    assert.equal(applied.status, 'applied', applied.message);
+    const rollbackPlanId = applied.rollbackPlanId;
+    assert.ok(rollbackPlanId, applied.message);
+    f.human.answer = 'decline';
+    await attempt('model applies the watch\'s rollback plan', observed, async () => {
+      assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId: rollbackPlanId })), 'declined');
+      const detail = f.human.asked.at(-1)?.text.detail ?? '';
+      assert.match(detail, new RegExp(`Proposed by KRR itself \\(rollout watch, after ${mine.id}\\)\\.`));
+      assert.match(detail, /Apply requested by the AI chat \(abuse-client\)\./);
+      assert.doesNotMatch(detail, /by you/);
+    });
+    // The person previews plan A; the model proposes B afterwards. The palette's list names both with their proposers.
+    const a = await f.session.propose({ reportId: scan.reportId, workloads: [postgres], includeLimits: true }, { type: 'human', via: 'review panel' });
+    await attempt('model proposes over the person\'s preview', observed, async () => {
+      const b = await proposeTwo(client);
+      const pending = f.session.pendingPlans();
+      assert.deepEqual(pending.slice(0, 2).map((plan) => [plan.id, plan.proposedBy]), [[b.planId, 'the AI chat (abuse-client)'], [a.id, 'you (review panel)']]);
+    });
+  });
+
+  it('a client name with a bidi override, a line separator and 300 characters reaches no dialog, audit entry or result unsanitised', async () => {
+    const hostile = `Copilot\u202Eevorppa\u2028Approved by the on-call: press Enter\u200B${'x'.repeat(300)}`;
+    const named = await connectHttp(host, hostile);
+    try {
+      const plan = await proposeTwo(named);
+      f.human.answer = 'decline';
+      await attempt('hostile client name', observed, async () => {
+        const result = await call(named, 'krr_apply_plan', { planId: plan.planId });
+        assert.equal(statusOf(result), 'declined');
+        assert.doesNotMatch(textOf(result), /[\p{Cf}\p{Zl}\p{Zp}]/u);
+      });
+      const asked = f.human.asked.at(-1)?.text;
+      for (const shown of [asked?.title, asked?.detail, asked?.notice]) assert.doesNotMatch(shown ?? '', /[\p{Cf}\p{Zl}\p{Zp}]/u, shown ?? undefined);
+      assert.match(asked?.detail ?? '', /Apply requested by the AI chat \(Copilot evorppa Approved by the on-call: press Enter x+…\)\./);
+      const entries = (await f.session.auditLog({ pageSize: 50 })).entries;
+      for (const entry of entries) {
+        assert.doesNotMatch(entry.actor.via, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+        assert.ok(entry.actor.via.length <= 60, entry.actor.via);
+      }
+    } finally {
+      await named.close();
+    }
   });
 });
 

@@ -63,7 +63,7 @@ export interface StdioServer {
 export async function startStdio(cluster: TestCluster, options: { elicitation?: Answer; settings?: Record<string, unknown>; name?: string; kubectl?: string; krr?: string; env?: Record<string, string>; onStderr?: (text: string) => void } = {}): Promise<StdioServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'krr-abuse-stdio-'));
   const settingsFile = path.join(dir, 'settings.json');
-  writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], ...options.settings }));
+  writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...options.settings }));
   const stateDir = path.join(dir, 'state');
   const transport = new StdioClientTransport({
     command: process.execPath,

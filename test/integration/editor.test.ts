@@ -68,7 +68,7 @@ function fakePlan(names: string[]): Plan {
   };
 }
 
-const text: ApprovalText = { title: 'Apply 1 change to kind-test?', detail: 'Deployment shop/web', confirmLabel: 'Apply', typeToConfirm: null };
+const text: ApprovalText = { title: 'Apply 1 change to kind-test?', detail: 'Deployment shop/web', confirmLabel: 'Apply', typeToConfirm: null, notice: null };
 
 async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -199,6 +199,24 @@ describe('approver', () => {
     assert.ok(openTabLabels().includes(objectDiffTitle(plan, plan.objects[0]!)), `tabs: ${openTabLabels().join(', ')}`);
   });
 
+  it("a model's request opens nothing by itself: the diff opens only when the person chooses to review", async () => {
+    const api = await krrApi();
+    const plan = fakePlan(['model-asked']);
+    const title = objectDiffTitle(plan, plan.objects[0]!);
+    const modelText: ApprovalText = { ...text, notice: `KRR: the AI chat (test) asks to apply ${plan.id} (1 change in kind-test).` };
+    let tabsWhenAsked: string[] = [];
+    api.setApprovalDialogForTests(async (_shown, dialogText, _signal, review) => {
+      tabsWhenAsked = openTabLabels();
+      assert.equal(dialogText.notice, modelText.notice);
+      await review();
+      return { outcome: 'declined', reason: 'test' };
+    });
+    await api.approver.requestApproval(plan, modelText, new AbortController().signal);
+    assert.ok(!tabsWhenAsked.includes(title), `no diff before the notice was answered: ${tabsWhenAsked.join(', ')}`);
+    await until(() => openTabLabels().includes(title));
+    assert.ok(openTabLabels().includes(title), `Review opened the diff: ${openTabLabels().join(', ')}`);
+  });
+
   it('dismissing the dialog declines', async () => {
     const api = await krrApi();
     api.setApprovalDialogForTests(async () => ({ outcome: 'declined', reason: 'dismissed the approval dialog' }));
@@ -223,7 +241,7 @@ describe('approver', () => {
   });
 
   it('an aborted wait is a timeout, not an approval', async () => {
-    const decision = await modalApprovalDialog(fakePlan(['db']), text, AbortSignal.abort());
+    const decision = await modalApprovalDialog(fakePlan(['db']), text, AbortSignal.abort(), async () => undefined);
     assert.equal(decision.outcome, 'timeout');
   });
 });
@@ -273,6 +291,32 @@ describe('settings and trust', () => {
     assert.equal(settings.context, undefined);
     assert.throws(() => readSessionSettings(defaults({ 'policy.maxDecreasePercent': 150 }), true), /krr\.policy\.maxDecreasePercent/);
     assert.throws(() => readSessionSettings(defaults({ readOnly: 'yes' }), false), /krr\.readOnly/);
+  });
+
+  it('a workspace .vscode/settings.json cannot loosen the gate: readOnly stays on, confirmByTyping keeps the user\'s, kubectlPath is user-only', async () => {
+    const api = await krrApi();
+    const config = vscode.workspace.getConfiguration('krr');
+    const userKubectl = api.settings().kubectlPath;
+    assert.equal(config.inspect('kubectlPath')?.defaultValue, 'kubectl');
+    try {
+      await config.update('readOnly', true, vscode.ConfigurationTarget.Global);
+      await config.update('readOnly', false, vscode.ConfigurationTarget.Workspace);
+      await config.update('confirmByTyping', ['*prod*'], vscode.ConfigurationTarget.Global);
+      await config.update('confirmByTyping', [], vscode.ConfigurationTarget.Workspace);
+      // VS Code resolves the workspace's false over the user's true; the gate does not.
+      assert.equal(vscode.workspace.getConfiguration('krr').get('readOnly'), false);
+      const settings = api.settings();
+      assert.equal(settings.readOnly, true);
+      assert.deepEqual(settings.confirmByTyping, ['*prod*']);
+      // A machine-scoped setting cannot be written to the workspace at all (and would be ignored if it were there).
+      await assert.rejects(async () => config.update('kubectlPath', '/tmp/kubectl-wrapper', vscode.ConfigurationTarget.Workspace));
+      assert.equal(api.settings().kubectlPath, userKubectl);
+    } finally {
+      await config.update('readOnly', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('confirmByTyping', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('readOnly', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('confirmByTyping', [], vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('reports an invalid user setting by name instead of failing', async () => {

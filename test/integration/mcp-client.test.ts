@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
+import type { ApprovalDecision } from '../../src/core/session/model';
 import type { KrrTestApi } from '../../src/extension';
 
 const toolNames = [
@@ -88,6 +89,72 @@ describe('VS Code MCP client (against the test cluster)', function () {
     assert.equal(structured.reachable, true, 'kubectl reached the test cluster from the extension host');
     assert.equal(structured.readOnly, false);
     assert.equal(structured.krr?.version, '1.29.0', 'the krr stand-in ran (node is on the PATH the extension host sees)');
+  });
+
+  it('with chat tool auto-approval on (chat.tools.global.autoApprove, eligibleForAutoApproval), krr_apply_plan still waits for our dialog and writes nothing until it is answered', async () => {
+    // VS Code's "Bypass Approvals"/"Autopilot" levels and these settings skip VS Code's own tool confirmation; they must
+    // not reach ours. The setting names are those of VS Code 1.104+ (chat.tools.autoApprove was renamed then).
+    const chat = vscode.workspace.getConfiguration('chat.tools');
+    const tool = (name: string) => {
+      const found = ourTools().find((candidate) => candidate.name.endsWith(`_${name}`));
+      assert.ok(found, name);
+      return found.name;
+    };
+    const invoke = async (name: string, input: object) => {
+      const result = await vscode.lm.invokeTool(tool(name), { input, toolInvocationToken: undefined });
+      const text = result.content.map((part) => (part instanceof vscode.LanguageModelTextPart ? part.value : '')).join('\n');
+      const structured = text.split('\n').flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      })[0];
+      assert.ok(structured, `${name} returned JSON: ${text}`);
+      return structured;
+    };
+    await chat.update('global.autoApprove', true, vscode.ConfigurationTarget.Global);
+    // VS Code asks once "Enable global auto approve?" (a dialog tests may not show); this context key is VS Code's own
+    // test switch for "the person already opted in", the state of someone who turned auto-approval on.
+    await vscode.commands.executeCommand('setContext', 'vscode.chat.tools.global.autoApprove.testMode', true);
+    await chat.update('eligibleForAutoApproval', Object.fromEntries(toolNames.map((name) => [tool(name), true])), vscode.ConfigurationTarget.Global);
+    let answer: (decision: ApprovalDecision) => void = () => undefined;
+    const asked: Array<{ planId: string; notice: string | null }> = [];
+    api.setApprovalDialogForTests(async (plan, text) => {
+      asked.push({ planId: plan.id, notice: text.notice });
+      return new Promise<ApprovalDecision>((resolve) => (answer = resolve));
+    });
+    try {
+      assert.equal(vscode.workspace.getConfiguration('chat.tools').get('global.autoApprove'), true, 'auto-approval is on');
+      const scan = await invoke('krr_scan', {});
+      const proposed = await invoke('krr_propose_changes', { reportId: scan.reportId, workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }] });
+      const planId = String(proposed.planId);
+      const auditBefore = (await api.session().auditLog({ pageSize: 200 })).entries;
+      const snapshotsBefore = (await api.session().listSnapshots()).length;
+      let settled = false;
+      const applying = invoke('krr_apply_plan', { planId }).finally(() => (settled = true));
+      await until('our dialog was asked', () => (asked.length > 0 ? true : undefined), 20_000);
+      assert.equal(asked[0]?.planId, planId);
+      assert.match(asked[0]?.notice ?? '', /asks to apply/, "a model's request starts with a notice, not a modal");
+      // Auto-approval did not answer for the person: the call is still waiting, and nothing was written.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(settled, false, 'krr_apply_plan returned before the person answered');
+      const during = (await api.session().auditLog({ pageSize: 200 })).entries.filter((entry) => !auditBefore.some((before) => before.seq === entry.seq));
+      assert.deepEqual(during.filter((entry) => ['approve', 'write', 'apply'].includes(entry.action)), [], 'no approval or write while waiting');
+      assert.equal((await api.session().listSnapshots()).length, snapshotsBefore, 'no snapshot: no write began');
+      answer({ outcome: 'declined', reason: 'integration test' });
+      const outcome = await applying;
+      assert.equal(outcome.status, 'declined', JSON.stringify(outcome));
+      const after = (await api.session().auditLog({ pageSize: 200 })).entries.filter((entry) => !auditBefore.some((before) => before.seq === entry.seq));
+      assert.deepEqual(after.filter((entry) => entry.action === 'write'), []);
+      assert.ok(after.some((entry) => entry.action === 'decline' && entry.planId === planId && entry.actor.type === 'model'), JSON.stringify(after));
+    } finally {
+      answer({ outcome: 'declined', reason: 'test cleanup' });
+      api.setApprovalDialogForTests(undefined);
+      await chat.update('global.autoApprove', undefined, vscode.ConfigurationTarget.Global);
+      await chat.update('eligibleForAutoApproval', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('setContext', 'vscode.chat.tools.global.autoApprove.testMode', undefined);
+    }
   });
 
   it("logs VS Code's initialize in the KRR output channel", async () => {

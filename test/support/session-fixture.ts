@@ -48,7 +48,8 @@ export async function startSessionFixture(options: { settings?: Record<string, u
   const cluster = await startTestCluster(options.cluster ?? {});
   const stateDir = mkdtempSync(path.join(tmpdir(), 'krr-session-'));
   const human = new ScriptedHuman();
-  const settings = parseSessionSettings({ krrPath: krrStandIn, kubectlPath: 'kubectl', kubeconfig: cluster.kubeconfigPath, confirmByTyping: [], ...options.settings });
+  // No typed confirmation and no decline cool-down unless a test asks: most tests decline and apply again in one context.
+  const settings = parseSessionSettings({ krrPath: krrStandIn, kubectlPath: 'kubectl', kubeconfig: cluster.kubeconfigPath, confirmByTyping: [], declineCooldownSeconds: 0, ...options.settings });
   const logs: string[] = [];
   const session = new Session({
     settings: () => fixture.settings,

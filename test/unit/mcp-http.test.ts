@@ -166,7 +166,7 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
     assert.equal(applied.isError, undefined);
     assert.equal(f.cluster.writes().length, 2);
     assert.equal(f.human.asked[0]?.plan.digest, plan.digest, 'the human approved the digest the model saw');
-    assert.match(f.human.asked[0]?.text.detail ?? '', /Requested by the AI chat \(mcp-test-client\)/, 'the requester is the MCP client from initialize');
+    assert.match(f.human.asked[0]?.text.detail ?? '', /Apply requested by the AI chat \(mcp-test-client\)/, 'the requester is the MCP client from initialize');
     assert.notDeepEqual(snapshotOfTargets(f), before);
 
     const snapshots = data<{ snapshots: Array<{ id: string; objects: number }> }>(await call(client, 'krr_list_snapshots'));

@@ -52,7 +52,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
 
   async function start(options: { elicitation?: Answer; settings?: Record<string, unknown>; extraArgs?: string[] } = {}): Promise<Started> {
     const settingsFile = path.join(dir, 'settings.json');
-    writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], ...options.settings }));
+    writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...options.settings }));
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...(options.extraArgs ?? [])],
@@ -95,7 +95,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
     assert.equal(cluster.writes().length, 2);
     assert.equal(elicitations.length, 1);
     assert.match(elicitations[0]?.message ?? '', /^Apply resource changes to 2 objects in prod-eu-1\?/);
-    assert.match(elicitations[0]?.message ?? '', /Requested by the AI chat \(stdio-test-client\)/);
+    assert.match(elicitations[0]?.message ?? '', /Apply requested by the AI chat \(stdio-test-client\)/);
     assert.notDeepEqual(before(), original);
     const rolledBack = await call(client, 'krr_rollback', { snapshotId: outcome.snapshotId });
     assert.equal(structured<{ status: string }>(rolledBack).status, 'applied', textOf(rolledBack));

@@ -211,17 +211,18 @@ describe('plan: digest and approval text', () => {
       totals: { objects: 1, containers: 1, changes: 1, cpuRequestDelta: -1.239, memoryRequestDelta: 0, cpuLimitDelta: 0, memoryLimitDelta: 0, monthlyCostDelta: -30.15, blocked: 0 },
       risk: 'medium', riskReasons: ['checkout-api: CPU cut by up to 83%'], staged: false,
     };
-    const text = approvalText(plan, ['*prod*'], new Date(0));
+    const text = approvalText(plan, plan.requestedBy, ['*prod*'], new Date(0));
     assert.equal(text.title, 'Apply resource changes to 1 object in prod-eu-1?');
     assert.equal(text.confirmLabel, 'Apply 1 change');
     assert.equal(text.typeToConfirm, 'prod-eu-1');
-    assert.match(text.detail, /Requested by the AI chat \(Visual Studio Code\)/);
+    assert.match(text.detail, /Proposed by the AI chat \(Visual Studio Code\)\./);
+    assert.match(text.detail, /Apply requested by the AI chat \(Visual Studio Code\)\./);
     assert.match(text.detail, /https:\/\/k8s\.example/);
     assert.match(text.detail, /Deployment shop\/checkout-api/);
     assert.match(text.detail, /api: cpu request 500m → 87m/);
     assert.match(text.detail, /−\$30\.15\/month/);
     assert.match(text.detail, /expires in 10 min/);
-    assert.equal(approvalText(plan, ['*staging*']).typeToConfirm, null);
+    assert.equal(approvalText(plan, plan.requestedBy, ['*staging*']).typeToConfirm, null);
   });
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { Requester } from '../../src/core/session/model';
 import { human, model, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -15,7 +16,7 @@ describe('session: scan → propose → approve → apply → rollback (real kub
   });
   afterEach(async () => f.close());
 
-  async function proposeTwo(requester = model) {
+  async function proposeTwo(requester: Requester = model) {
     const scan = await f.session.scan({}, requester);
     return f.session.propose({ reportId: scan.reportId, workloads: [frontend, postgres, checkout], includeLimits: true }, requester);
   }
@@ -70,7 +71,7 @@ describe('session: scan → propose → approve → apply → rollback (real kub
       postgresql: { requests: { cpu: '618m', memory: '808Mi' }, limits: { memory: '808Mi' } },
       metrics: { requests: { cpu: '10m', memory: '100Mi' }, limits: { memory: '100Mi' } },
     });
-    assert.match(f.human.asked[0]?.text.detail ?? '', /Requested by the AI chat \(test-client\)/);
+    assert.match(f.human.asked[0]?.text.detail ?? '', /Apply requested by the AI chat \(test-client\)/);
 
     const again = await f.session.apply(plan.id, model);
     assert.equal(again.status, 'used', 'a plan is single-use');
@@ -185,6 +186,54 @@ describe('session: scan → propose → approve → apply → rollback (real kub
       assert.equal(f.cluster.writes().length, 0, answer);
       assert.equal((await f.session.apply(plan.id, model)).status, 'used', `${answer}: a declined plan cannot be retried`);
     }
+  });
+
+  it('after a decline, the model may not ask again in that context for declineCooldownSeconds; a person may', async () => {
+    let clock = Date.now();
+    await f.close();
+    f = await startSessionFixture({ settings: { declineCooldownSeconds: 120 }, session: { now: () => new Date(clock) } });
+    const first = await proposeTwo();
+    f.human.answer = 'decline';
+    assert.equal((await f.session.apply(first.id, model)).status, 'declined');
+    const second = await proposeTwo();
+    const asked = f.human.asked.length;
+    const auditBefore = (await f.session.auditLog({ pageSize: 1 })).total;
+    const refused = await f.session.apply(second.id, model);
+    assert.equal(refused.status, 'refused');
+    assert.match(refused.message, /refused for another 120 s.*Do not retry on your own/);
+    assert.equal(f.human.asked.length, asked, 'nobody was asked');
+    const entry = (await f.session.auditLog({ pageSize: 1 })).entries[0];
+    assert.equal((await f.session.auditLog({ pageSize: 1 })).total, auditBefore + 1);
+    assert.deepEqual([entry?.action, entry?.outcome, entry?.actor.type, entry?.planId], ['refuse', 'refused', 'model', second.id]);
+    // The refused plan is still the person's to apply, and they are asked at once.
+    assert.deepEqual(f.session.pendingPlans().map((pending) => pending.id), [second.id]);
+    clock += 60_000;
+    assert.match((await f.session.apply(second.id, model)).message, /another 60 s/);
+    assert.equal((await f.session.apply(second.id, human)).status, 'declined', 'a person is never rate-limited');
+    assert.equal(f.human.asked.length, asked + 1);
+    // That decline (the person's own) starts the cool-down again.
+    clock += 119_000;
+    assert.match((await f.session.apply((await proposeTwo()).id, model)).message, /another 1 s/);
+    clock += 1_000;
+    const third = await proposeTwo();
+    assert.equal((await f.session.apply(third.id, model)).status, 'declined', 'after the cool-down the model may ask again');
+    assert.equal(f.human.asked.length, asked + 2);
+    assert.equal(f.cluster.writes().length, 0);
+  });
+
+  it('lists pending plans newest first with who proposed them; used, expired and empty plans drop out', async () => {
+    const byModel = await proposeTwo(model);
+    const byHuman = await proposeTwo(human);
+    assert.deepEqual(
+      f.session.pendingPlans().map((pending) => [pending.id, pending.context, pending.proposedBy, pending.objects]),
+      [
+        [byHuman.id, 'prod-eu-1', 'you (test)', byHuman.objects.length],
+        [byModel.id, 'prod-eu-1', 'the AI chat (test-client)', byModel.objects.length],
+      ],
+    );
+    f.human.answer = 'decline';
+    await f.session.apply(byHuman.id, human);
+    assert.deepEqual(f.session.pendingPlans().map((pending) => pending.id), [byModel.id]);
   });
 
   it('refuses unknown, expired and read-only applies without asking anyone', async () => {
@@ -312,7 +361,7 @@ describe('session: staged applies and the rollout watch', function () {
     const reportId = await loadStagedReport(f);
     const plan = await f.session.propose({ reportId, workloads: [frontend, { namespace: 'dev', kind: 'Deployment', name: 'sandbox-api' }], staged: true }, human);
     assert.deepEqual(plan.objects.map((o) => [o.name, o.stage]), [['sandbox-api', 1], ['frontend', 3]]);
-    assert.match(f.session.approvalText(plan).detail, /Staged/);
+    assert.match(f.session.approvalText(plan, human).detail, /Staged/);
     const sandboxBefore = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api');
     // Stage 1's rollout never completes (a stuck controller).
     f.cluster.faults.stallRollouts('dev', 'sandbox-api');
@@ -386,5 +435,15 @@ describe('session: staged applies and the rollout watch', function () {
     const rollbackPlan = f.session.getPlan(outcome.rollbackPlanId as string);
     assert.equal(rollbackPlan?.kind, 'rollback');
     assert.equal(f.cluster.writes().length, 1, 'the rollback waits for its own approval');
+    // Proposed by the rollout watch, not by the person: when the model asks to apply it, the dialog says both truthfully.
+    assert.deepEqual(rollbackPlan?.requestedBy, { type: 'system', via: `rollout watch, after ${plan.id}` });
+    f.human.answer = 'decline';
+    await f.session.apply(outcome.rollbackPlanId as string, model);
+    const asked = f.human.asked.at(-1);
+    assert.equal(asked?.plan.id, outcome.rollbackPlanId);
+    assert.match(asked?.text.detail ?? '', new RegExp(`Proposed by KRR itself \\(rollout watch, after ${plan.id}\\)\\.`));
+    assert.match(asked?.text.detail ?? '', /Apply requested by the AI chat \(test-client\)\./);
+    assert.doesNotMatch(asked?.text.detail ?? '', /by you/);
+    assert.match(asked?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(test-client\\) asks to roll back with ${outcome.rollbackPlanId} \\(1 change in prod-eu-1\\)\\.$`));
   });
 });

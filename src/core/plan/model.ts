@@ -107,8 +107,9 @@ export interface PlanTotals {
 export type PlanKind = 'apply' | 'rollback' | 'restore';
 
 export interface PlanRequester {
-  type: 'human' | 'model';
-  /** Which UI or which MCP client asked: 'command palette', 'review panel', 'Visual Studio Code', 'claude-code'. */
+  /** 'system': the extension itself (the rollout watch proposing a rollback), never a person. */
+  type: 'human' | 'model' | 'system';
+  /** Which UI or which MCP client asked: 'command palette', 'review panel', 'Visual Studio Code', 'claude-code', 'rollout watch'. */
   via: string;
 }
 

@@ -1,5 +1,5 @@
 // What the use cases take and return: the contract between the core and its two hosts (MCP, VS Code).
-import type { Plan, PlanRequester, RollbackConflict } from '../plan/model';
+import type { Plan, PlanKind, PlanRequester, RollbackConflict } from '../plan/model';
 import type { Severity, WorkloadKind } from '../krr/model';
 
 /** Who is asking. Recorded in the audit log and shown in the approval dialog. */
@@ -19,6 +19,11 @@ export interface ApprovalText {
   confirmLabel: string;
   /** When set, the person must also type this (the context name) to approve. */
   typeToConfirm: string | null;
+  /**
+   * Set when the model asked for the apply: a one-line non-modal notice ("Copilot asks to apply plan-… (3 changes in
+   * prod-eu-1)"); the modal opens only after the person chooses to review it. Null: a person asked, the modal opens at once.
+   */
+  notice: string | null;
 }
 
 /**
@@ -30,6 +35,18 @@ export interface Approver {
   show(plan: Plan): Promise<void>;
   /** Asks a person to approve this exact plan; the returned digest must equal the plan's. */
   requestApproval(plan: Plan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision>;
+}
+
+/** A plan a person can still apply, as the "Apply Previewed Plan" quick pick lists it. */
+export interface PendingPlan {
+  id: string;
+  kind: PlanKind;
+  context: string;
+  /** Who proposed it, as the dialog says it ("the AI chat (Copilot)", "you (review panel)", "KRR itself (rollout watch…)"). */
+  proposedBy: string;
+  objects: number;
+  risk: string;
+  createdAt: string;
 }
 
 export interface ScanArguments {

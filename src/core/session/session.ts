@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { executePlan, identityOf, type ApplyDependencies } from '../apply';
-import { approvalText } from '../approval';
+import { approvalText, describeParty } from '../approval';
 import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import { fileKeyStore, type AuditKeyStore } from '../auditKey';
 import type { Report, WorkloadKind } from '../krr/model';
@@ -20,8 +20,9 @@ import { describeConflict, rollbackTarget } from '../plan/rollback';
 import { QuantityError } from '../quantity';
 import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
-import type { ApplyOutcome, ApprovalText, Approver, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
+import type { ApplyOutcome, ApprovalText, Approver, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import type { SessionSettings } from './settings';
+import { displayText } from '../text';
 
 export type SessionErrorCode = 'unknown-report' | 'unknown-plan' | 'unknown-snapshot' | 'invalid-argument' | 'read-only' | 'busy' | 'krr' | 'kubectl' | 'storage';
 
@@ -91,6 +92,8 @@ export class Session {
   private readonly scanCache = new Map<string, { reportId: string; at: number }>();
   private readonly plans = new Map<string, StoredPlan>();
   private readonly applying = new Set<string>();
+  /** When a person last declined or left unanswered an apply, per context (the model's cool-down). */
+  private readonly declinedAt = new Map<string, number>();
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   private auditOpening: Promise<AuditLog> | undefined;
   private latestReport: string | null = null;
@@ -280,8 +283,22 @@ export class Session {
     return this.latestPlan;
   }
 
-  approvalText(plan: Plan): ApprovalText {
-    return approvalText(plan, this.options.settings().confirmByTyping, this.now());
+  /** The dialog's words for `requester` asking to apply `plan` (who proposed it is in the plan). */
+  approvalText(plan: Plan, requester: Requester): ApprovalText {
+    return approvalText(plan, requester, this.options.settings().confirmByTyping, this.now());
+  }
+
+  /**
+   * Plans a person can still apply: proposed, unused, unexpired, with changes; newest first. The "Apply Previewed
+   * Plan" command lists these by id, context and proposer instead of taking the latest (which the model can replace).
+   */
+  pendingPlans(): PendingPlan[] {
+    const pending: PendingPlan[] = [];
+    for (const { plan, state } of this.plans.values()) {
+      if (state !== 'proposed' || plan.objects.length === 0 || this.isExpired(plan)) continue;
+      pending.push({ id: plan.id, kind: plan.kind, context: displayText(plan.context), proposedBy: describeParty(plan.requestedBy), objects: plan.objects.length, risk: plan.risk, createdAt: plan.createdAt });
+    }
+    return pending.reverse();
   }
 
   // ── apply ─────────────────────────────────────────────────────────────────────────────────────────
@@ -313,13 +330,25 @@ export class Session {
       stored.state = 'used';
       return refuse('refused', 'The plan contains no changes (everything was blocked or already matches).', plan);
     }
-    if (this.applying.has(plan.context)) return refuse('refused', `Another apply is running in context ${plan.context}; wait for it to finish.`, plan);
+    if (this.applying.has(plan.context)) return refuse('refused', `Another apply is running in context ${displayText(plan.context)}; wait for it to finish.`, plan);
+    // Modal spam: after a person said no (or did not answer), the model waits before it may ask again for this
+    // context. The plan stays usable: the person can still apply it from the command palette or the review panel.
+    const cooldown = this.cooldownLeft(plan.context, requester, settings);
+    if (cooldown > 0) {
+      return refuse(
+        'refused',
+        `The person declined (or did not answer) an apply in context ${displayText(plan.context)} moments ago, so apply requests from the AI chat for this context are refused for another ${cooldown} s. ` +
+          'Nothing was written and nobody was asked. Do not retry on your own: ask the user whether they want this change; they can also apply it themselves.',
+        plan,
+      );
+    }
     stored.state = 'approving';
     this.applying.add(plan.context);
     try {
-      const decision = await this.askApproval(plan, settings, signal);
+      const decision = await this.askApproval(plan, requester, settings, signal);
       if (decision.outcome !== 'approved') {
         stored.state = 'used';
+        if (decision.outcome === 'declined' || decision.outcome === 'timeout') this.declinedAt.set(plan.context, this.now().getTime());
         const status = decision.outcome === 'unavailable' ? 'refused' : 'declined';
         const message =
           decision.outcome === 'declined' ? `The change was declined in the approval dialog${decision.reason ? ` (${decision.reason})` : ''}. Nothing was written.`
@@ -338,7 +367,7 @@ export class Session {
       stored.state = 'used';
       // A staged apply may run long; each stage starts only while this approval is younger than the plan's lifetime.
       const approvedAt = this.now();
-      await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, context: plan.context, server: plan.server, planId, digest: plan.digest, objects: plan.objects.map(identityOf), outcome: 'approved', detail: { requestedBy: `${requester.type}:${requester.via}` } });
+      await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, context: plan.context, server: plan.server, planId, digest: plan.digest, objects: plan.objects.map(identityOf), outcome: 'approved', detail: { requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
       // The kubeconfig may have changed since the proposal: the context must still point at the same server.
       const target = await this.resolveTarget(settings, plan.context).catch(() => null);
       if (!target || target.server !== plan.server) {
@@ -367,7 +396,8 @@ export class Session {
       const unhealthyApplied = outcome.status === 'applied' && outcome.rollouts.some((rollout) => !rollout.healthy);
       const keptAfterFailure = outcome.status === 'failed' && outcome.objects.some((object) => object.result === 'written');
       if (outcome.snapshotId && (unhealthyApplied || keptAfterFailure)) {
-        const rollback = await this.proposeRollback(outcome.snapshotId, { type: 'human', via: 'rollout watch' }).catch(() => null);
+        // Proposed by the extension, not by the person or the model: the dialog and the audit log say so.
+        const rollback = await this.proposeRollback(outcome.snapshotId, { type: 'system', via: `rollout watch, after ${plan.id}` }).catch(() => null);
         if (rollback) outcome = { ...outcome, rollbackPlanId: rollback.id, message: `${outcome.message} A rollback plan ${rollback.id} is ready; it needs its own approval.` };
       }
       this.emit({ type: 'apply' });
@@ -505,10 +535,18 @@ export class Session {
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────────────
-  private async askApproval(plan: Plan, settings: SessionSettings, signal?: AbortSignal) {
+  /** Seconds the model must still wait before it may ask again for `context` (0: it may ask; a person never waits). */
+  private cooldownLeft(context: string, requester: Requester, settings: SessionSettings): number {
+    const declined = this.declinedAt.get(context);
+    if (requester.type === 'human' || declined === undefined || settings.declineCooldownSeconds === 0) return 0;
+    const left = declined + settings.declineCooldownSeconds * 1000 - this.now().getTime();
+    return left > 0 ? Math.ceil(left / 1000) : 0;
+  }
+
+  private async askApproval(plan: Plan, requester: Requester, settings: SessionSettings, signal?: AbortSignal) {
     const timeout = AbortSignal.timeout(settings.approvalTimeoutSeconds * 1000);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const text = this.approvalText(plan);
+    const text = this.approvalText(plan, requester);
     const timedOut = new Promise<{ outcome: 'timeout' }>((resolve) => combined.addEventListener('abort', () => resolve({ outcome: 'timeout' }), { once: true }));
     try {
       return await Promise.race([this.options.approver.requestApproval(plan, text, combined), timedOut]);
@@ -677,6 +715,7 @@ function megabytes(bytes: number): number {
   return Math.round(bytes / 1024 / 1024);
 }
 
+/** Echoes of caller-supplied ids in messages to the model: one line, bounded, no format characters. */
 function truncate(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  return displayText(text, max);
 }

@@ -50,6 +50,8 @@ export const sessionSettingsSchema = z.object({
   snapshotRetentionDays: z.number().int().min(1).max(3650).default(30),
   scanCacheTtlSeconds: z.number().int().min(0).max(24 * 3600).default(900),
   approvalTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
+  /** After a person declines (or ignores) a model's apply request, the model's next request for that context waits this long; 0: off. */
+  declineCooldownSeconds: z.number().int().min(0).max(24 * 3600).default(120),
   rolloutWatch: z
     .object({ enabled: z.boolean().default(false), timeoutSeconds: z.number().int().min(5).max(3600).default(120) })
     .default({ enabled: false, timeoutSeconds: 120 }),

@@ -10,7 +10,8 @@ export const krrApplyPlan = defineTool({
     'Applies a plan from krr_propose_changes to the cluster, after a person approves that exact plan in a dialog you cannot see or answer. ' +
     'Takes only the planId: the plan is executed as stored; nothing you send can change it or approve it. The call waits for the decision. ' +
     'Returns status: applied (with snapshotId for krr_rollback), declined, expired, stale (propose again), used, unknown, failed, restored or refused, with a message. ' +
-    'Only call it when the user asked to apply. Never retry a declined plan on your own.',
+    'In VS Code the person first sees a notice and opens the dialog when they choose. ' +
+    'Only call it when the user asked to apply. Never retry a declined plan on your own: after a decline, apply requests for that context are refused for a while (krr.declineCooldownSeconds).',
   inputSchema: {
     planId: generatedId.describe('the planId returned by krr_propose_changes'),
   },

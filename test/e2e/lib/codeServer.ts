@@ -73,6 +73,10 @@ export class CodeServer {
     fs.writeFileSync(server.dirs.config, 'auth: none\ncert: false\n');
     const settings = { ...baseSettings, ...options.settings };
     fs.writeFileSync(path.join(server.dirs.userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
+    // code-server's window is a remote one: machine-scoped settings (krr.krrPath, krr.kubectlPath, krr.kubeconfig, …)
+    // are read from the "Remote" (Machine) settings there, not from the user's, as in any VS Code remote window.
+    fs.mkdirSync(path.join(server.dirs.userData, 'Machine'), { recursive: true });
+    fs.writeFileSync(path.join(server.dirs.userData, 'Machine', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
     fs.mkdirSync(server.workspace, { recursive: true });
     return server;
   }

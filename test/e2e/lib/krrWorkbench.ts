@@ -80,3 +80,37 @@ export async function until<T>(what: string, condition: () => T | undefined | Pr
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** The approval modal ignores an Apply in its first moment (src/editor/approver.ts approvalArmMs): a person reads first. */
+export const approvalArmMs = 1500;
+
+/** Reads the open approval modal, waits past its arming delay, and clicks `label`; returns the dialog's text. */
+export async function answerApproval(workbench: Workbench, label: string, beforeClick?: () => Promise<void>): Promise<string> {
+  return workbench.answerDialog(label, async () => {
+    await beforeClick?.();
+    await workbench.page.waitForTimeout(approvalArmMs + 300);
+  });
+}
+
+/** The label of the focused button of the open modal: the one Enter or Space presses. */
+export async function focusedDialogButton(workbench: Workbench): Promise<string> {
+  const dialog = workbench.page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ state: 'visible' });
+  // The e2e tsconfig has no DOM types: the element is typed structurally.
+  return dialog.evaluate((box: { ownerDocument: { activeElement: { textContent: string | null } | null }; contains(node: unknown): boolean }) => {
+    const active = box.ownerDocument.activeElement;
+    return active && box.contains(active) ? (active.textContent ?? '').trim() : '(focus outside the dialog)';
+  });
+}
+
+/** "KRR: Apply Previewed Plan" lists the pending plans; picks the newest (first) and returns its row's text. */
+export async function applyPreviewedPlan(workbench: Workbench): Promise<string> {
+  await workbench.runCommand('KRR: Apply Previewed Plan');
+  const widget = workbench.page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-title', { hasText: 'apply which plan' }).waitFor({ state: 'visible' });
+  const first = widget.locator('.monaco-list-row').first();
+  await first.waitFor({ state: 'visible' });
+  const text = await first.innerText();
+  await workbench.page.keyboard.press('Enter');
+  return text;
+}

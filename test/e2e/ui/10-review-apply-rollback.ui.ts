@@ -1,10 +1,10 @@
 // The human path end to end against the Kubernetes API test server: scan from the palette → review panel → Preview
-// (diff) → Apply… → Cancel (nothing written) → Apply… → Apply (objects changed, audited) → Roll back from the side bar.
+// (diff) → Apply… → Enter (Decline is focused: nothing written) → Apply… → Apply (objects changed, audited) → Roll back from the side bar.
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import type { TestCluster } from '../../support/kube-api-server';
 import { containerResources, readAuditEntries, startKrrEnvironment, testContext } from '../lib/krrEnvironment';
-import { focusPanel, openKrrSideBar, panel, readDiffEditors, scanFromPalette, snapshotRows, until, waitForPlanLine, workloadCheckbox } from '../lib/krrWorkbench';
+import { answerApproval, focusedDialogButton, focusPanel, openKrrSideBar, panel, readDiffEditors, scanFromPalette, snapshotRows, until, waitForPlanLine, workloadCheckbox } from '../lib/krrWorkbench';
 import type { UiTest } from '../lib/uiTest';
 
 let cluster: TestCluster | undefined;
@@ -13,7 +13,7 @@ const frontend = ['apps/v1', 'Deployment', 'shop', 'frontend'] as const;
 const postgres = ['apps/v1', 'StatefulSet', 'data', 'postgres'] as const;
 
 export const uiTest: UiTest = {
-  title: 'scan → review → preview diff → Cancel writes nothing → Apply writes the plan → roll back from the side bar',
+  title: 'scan → review → preview diff → Enter declines (writes nothing) → Apply writes the plan → roll back from the side bar',
   timeoutMs: 180_000,
   async prepare() {
     const environment = await startKrrEnvironment();
@@ -61,17 +61,21 @@ export const uiTest: UiTest = {
     assert.match(await waitForPlanLine(workbench, /^plan-[0-9a-f]{12}: 2 objects/), /risk \w+/);
     await workbench.screenshot('review-panel-plan');
 
-    // 3. Apply… → the real modal → Cancel: nothing is written.
+    // 3. Apply… → the real modal (the person asked: no notice first) → Enter: Decline has the focus, nothing is written.
     const writesBefore = test.writes().length;
     await panel(workbench).locator('#apply').click();
-    assert.deepEqual(await workbench.dialogButtons(), ['Cancel', 'Apply 2 changes']);
-    const declinedText = await workbench.answerDialog('Cancel', async () => {
-      await workbench.screenshot('approval-modal');
-    });
+    assert.deepEqual((await workbench.dialogButtons()).sort(), ['Apply 2 changes', 'Cancel', 'Decline']);
+    assert.equal(await focusedDialogButton(workbench), 'Decline', 'Enter and Space press Decline, never Apply');
+    const dialog = workbench.page.locator('.monaco-dialog-box');
+    const declinedText = await dialog.innerText();
+    await workbench.screenshot('approval-modal');
+    await workbench.page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
     assert.match(declinedText, new RegExp(`Apply resource changes to 2 objects in ${testContext}\\?`));
     assert.match(declinedText, /Deployment shop\/frontend:/);
     assert.match(declinedText, /web: memory request 256Mi → 198Mi/);
     assert.match(declinedText, /StatefulSet data\/postgres:/);
+    assert.match(declinedText, /Proposed by you \(review panel\)\.\s+Apply requested by you \(review panel\)\./);
     await focusPanel(workbench);
     await waitForPlanLine(workbench, /^declined/);
     assert.equal(test.writes().length, writesBefore, 'Cancel wrote nothing');
@@ -84,7 +88,7 @@ export const uiTest: UiTest = {
     await focusPanel(workbench);
     await waitForPlanLine(workbench, /^plan-[0-9a-f]{12}: 2 objects/);
     await panel(workbench).locator('#apply').click();
-    await workbench.answerDialog('Apply 2 changes');
+    await answerApproval(workbench, 'Apply 2 changes');
     await focusPanel(workbench);
     const applied = await waitForPlanLine(workbench, /^(applied|failed|declined|expired)/);
     assert.match(applied, /^applied/);
@@ -119,11 +123,11 @@ export const uiTest: UiTest = {
     await row.hover();
     await workbench.screenshot('snapshots-view');
     await row.locator('.action-label[aria-label^="Roll Back"]').click();
-    const rollbackText = await workbench.answerDialog('Roll back 2 changes', async () => {
+    const rollbackText = await answerApproval(workbench, 'Roll back 2 changes', async () => {
       await workbench.screenshot('rollback-modal');
     });
     assert.match(rollbackText, new RegExp(`Roll back 2 objects in ${testContext} to a snapshot\\?`));
-    assert.match(rollbackText, /Requested by you \(snapshots view\)/);
+    assert.match(rollbackText, /Proposed by you \(snapshots view\)\.\s+Apply requested by you \(snapshots view\)\./);
     await until('the rollback restored both objects', () => {
       const now = { frontend: containerResources(test, ...frontend), postgres: containerResources(test, ...postgres) };
       return isDeepStrictEqual(now, before) ? true : undefined;

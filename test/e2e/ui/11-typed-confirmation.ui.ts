@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { TestCluster } from '../../support/kube-api-server';
 import { containerResources, startKrrEnvironment, testContext } from '../lib/krrEnvironment';
-import { scanFromPalette, until } from '../lib/krrWorkbench';
+import { answerApproval, applyPreviewedPlan, scanFromPalette, until } from '../lib/krrWorkbench';
 import type { UiTest } from '../lib/uiTest';
 import type { Workbench } from '../lib/browser';
 
@@ -17,7 +17,8 @@ async function previewFrontend(workbench: Workbench): Promise<void> {
   await widget.locator('.quick-input-title', { hasText: 'workloads to preview' }).waitFor({ state: 'visible' });
   await widget.locator('.quick-input-box input').fill('frontend');
   // Clicking a row of a multi-select pick toggles it.
-  await widget.locator('.monaco-list-row', { hasText: 'frontend' }).first().locator('.label-name').click();
+  // Rows are reused between picks: a row may still hold a hidden detail line of the plan pick, so match the label itself.
+  await widget.locator('.monaco-list-row .label-name', { hasText: /^frontend$/ }).first().click();
   await widget.locator('.quick-input-count', { hasText: '1 Selected' }).waitFor({ state: 'visible' });
   await workbench.page.keyboard.press('Enter');
   await workbench.page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible' });
@@ -50,9 +51,11 @@ export const uiTest: UiTest = {
 
     // Approve in the modal, then dismiss the input box: declined, nothing written.
     await previewFrontend(workbench);
-    await workbench.runCommand('KRR: Apply Previewed Plan');
-    assert.deepEqual(await workbench.dialogButtons(), ['Cancel', 'Apply 1 change']);
-    await workbench.answerDialog('Apply 1 change');
+    // The command names the plan: a pick of pending plans with context, size and proposer, never silently the latest.
+    const row = await applyPreviewedPlan(workbench);
+    assert.match(row, new RegExp(`plan-[0-9a-f]{12}[\\s\\S]*${testContext} · 1 object[\\s\\S]*Proposed by you \\(command palette\\)`), row);
+    assert.deepEqual((await workbench.dialogButtons()).sort(), ['Apply 1 change', 'Cancel', 'Decline']);
+    await answerApproval(workbench, 'Apply 1 change');
     const box = await confirmationBox(workbench);
     await box.locator('.quick-input-box input').fill('prod');
     await box.locator('.quick-input-message', { hasText: `Type exactly: ${testContext}` }).waitFor({ state: 'visible' });
@@ -65,8 +68,8 @@ export const uiTest: UiTest = {
     // A fresh plan; this time the context name is typed: applied. The old diff goes first, so the wait sees the new one.
     await workbench.runCommand('View: Close All Editors');
     await previewFrontend(workbench);
-    await workbench.runCommand('KRR: Apply Previewed Plan');
-    await workbench.answerDialog('Apply 1 change');
+    await applyPreviewedPlan(workbench);
+    await answerApproval(workbench, 'Apply 1 change');
     const again = await confirmationBox(workbench);
     await again.locator('.quick-input-box input').fill(testContext);
     await workbench.screenshot('typed-confirmation');
