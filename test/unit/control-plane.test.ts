@@ -108,6 +108,32 @@ describe('real control plane (kube-apiserver, etcd, kube-controller-manager from
     assert.match(stuck.stderr + stuck.stdout, /timed out|Waiting for deployment/);
   });
 
+  it('npm run test-cluster starts it as a CLI: "ready <url>" and "audit <path>" lines, writes in that audit log, clean stop on SIGTERM', async () => {
+    const kubeconfig = path.join(cacheDir, 'cli-kubeconfig');
+    const { execa } = await import('execa');
+    const child = execa(process.execPath, ['--import', 'tsx', 'test/support/kube-api-server/cli.ts', '--port', '0', '--kubeconfig', kubeconfig], { reject: false });
+    let output = '';
+    const lines = await Promise.race([
+      new Promise<string[]>((resolve) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString('utf8');
+          if (/^audit .+\n/m.test(output)) resolve(output.trimEnd().split('\n'));
+        });
+      }),
+      child.then((result) => Promise.reject(new Error(`cli exited early: ${String(result.stderr)}`))),
+    ]);
+    assert.match(lines[0] ?? '', /^ready https:\/\/127\.0\.0\.1:\d+$/);
+    const auditPath = (lines[1] ?? '').replace(/^audit /, '');
+    const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...patchCpu('321m')]);
+    assert.match(stdout, /patched/);
+    const { readFileSync } = await import('node:fs');
+    const events = readFileSync(auditPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { verb: string; requestURI: string; responseStatus?: { code: number }; user: { username: string } });
+    assert.ok(events.some((event) => event.verb === 'patch' && event.user.username === 'kubernetes-admin' && !event.requestURI.includes('dryRun') && event.requestURI.includes('/deployments/frontend') && (event.responseStatus?.code ?? 0) < 300), 'the write is an audit event with a write verb, no dry run, a code below 300');
+    child.kill('SIGTERM');
+    const result = await child;
+    assert.equal(result.exitCode, 0, String(result.stderr));
+  });
+
   it('a reset puts every workload back as seeded, fields a test added included', async () => {
     const added = [{ op: 'add', path: '/spec/template/spec/containers/0/resources/limits/ephemeral-storage', value: '1Gi' }];
     assert.equal((await kubectl(['patch', 'deployment', 'frontend', '-n', 'shop', '--type=json', '-p', JSON.stringify(added)])).code, 0);
