@@ -267,7 +267,12 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
 
 async function restoreObject(object: ObjectChange, deps: ApplyDependencies, stored?: KubeObject): Promise<{ ok: boolean; message: string }> {
   try {
-    await deps.cluster.patchJson(refOf(object), restoreOps(object.ops, stored), { dryRun: false });
+    const ops = restoreOps(object.ops, stored);
+    const written = await deps.cluster.patchJson(refOf(object), ops, { dryRun: false });
+    // The reply is the object as stored. Admission (a mutating policy or webhook) may have changed what the restore
+    // wrote; then the object is not back as it was, and the person must be told rather than read "restored".
+    const differs = ops.filter((op) => (op.op === 'replace' || op.op === 'add') && !sameResources(readPath(written, pointerSegments(op.path)), op.value));
+    if (differs.length > 0) return { ok: false, message: `the restore was written, but the API server stored different values at ${differs.map((op) => op.path).join(', ')} (a mutating admission policy or webhook?): check this object now` };
     return { ok: true, message: 'restored to the values before this apply' };
   } catch (error) {
     return { ok: false, message: `restore failed: ${describeError(error)}` };

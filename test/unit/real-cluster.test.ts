@@ -147,6 +147,35 @@ describe('real control plane: admission policies and kubectl version skew', func
     assert.ok(audit.entries.some((entry) => entry.action === 'verify' && entry.outcome === 'mismatch'));
   });
 
+  it('a restore that admission rewrites is reported as not restored, never as "restored"', async () => {
+    f = await startSessionFixture({ settings: { applyConcurrency: 1 } });
+    const plane = asControlPlane(f.cluster);
+    assert.ok(plane);
+    // postgres (container 0, postgresql, memory limit 512Mi) is written first; the write after it fails.
+    const limitAfterDryRun = (value: string): string => JSON.parse(plane.harnessKubectl(['patch', 'statefulset', 'postgres', '-n', 'data', '--dry-run=server', '-o', 'json', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/resources/limits/memory', value }])])).spec.template.spec.containers[0].resources.limits.memory;
+    // Only a write that sets a memory limit of exactly 512Mi (what the restore writes back) is rewritten.
+    const restoreRewrite = memoryLimitPolicy
+      .replaceAll('krr-test-memory-limit', 'krr-test-restore-rewrite')
+      .replace('resources: ["deployments"]', 'resources: ["statefulsets"]')
+      .replace('{kubernetes.io/metadata.name: shop}', '{kubernetes.io/metadata.name: data}')
+      .replace('has(object.spec.template.spec.containers[i].resources.limits.memory)', "has(object.spec.template.spec.containers[i].resources.limits.memory) && object.spec.template.spec.containers[i].resources.limits.memory == '512Mi'")
+      .replace('value: "2Gi"', 'value: "600Mi"');
+    await install(restoreRewrite, () => limitAfterDryRun('512Mi') === '600Mi');
+    released = () => limitAfterDryRun('512Mi') === '512Mi';
+    assert.equal(limitAfterDryRun('900Mi'), '900Mi', 'other values are not rewritten');
+    const scan = await f.session.scan({}, model);
+    const plan = await f.session.propose({ reportId: scan.reportId, workloads: [frontend, postgres], includeLimits: true }, model);
+    assert.deepEqual(plan.objects.map((o) => o.name), ['postgres', 'frontend']);
+    f.cluster.faults.failNthWrite(2, 500);
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, model);
+    assert.equal(outcome.status, 'failed', outcome.message);
+    assert.match(outcome.message, /could NOT all be restored/);
+    const restored = outcome.objects.find((o) => o.name === 'postgres');
+    assert.equal(restored?.result, 'restore-failed', JSON.stringify(outcome.objects));
+    assert.match(restored?.message ?? '', /the API server stored different values .*mutating admission/);
+  });
+
   it('a status update between proposal and apply (a rollout in progress) does not make the plan stale; a spec change does', async () => {
     f = await startSessionFixture();
     const plane = asControlPlane(f.cluster);
