@@ -221,7 +221,8 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
   if (options.latencyMs) proxy.delayMs(options.latencyMs);
   const url = await proxy.listen(options.port ?? 0);
   const context = options.contextName ?? 'prod-eu-1';
-  const kubeconfigPath = options.kubeconfigPath ?? join(mkdtempSync(join(tmpdir(), 'kube-test-cluster-')), 'kubeconfig');
+  const ownDir = options.kubeconfigPath ? undefined : mkdtempSync(join(tmpdir(), 'kube-test-cluster-'));
+  const kubeconfigPath = options.kubeconfigPath ?? join(ownDir as string, 'kubeconfig');
   writeKubeconfig(kubeconfigPath, { server: url, contextName: context, adminToken: plane.tokens.admin, readOnlyToken: plane.tokens.readOnly, caPem: proxyCertificate.certPem });
   const audit = new AuditLogReader(plane.auditLogPath);
   audit.markNow();
@@ -272,6 +273,7 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
       simulator?.clearStalls();
       await proxy.close();
       await release();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
   };
 }
