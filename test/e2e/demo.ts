@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     const vsix = await packageExtension(repoRoot, temp);
     // The demo starts in seconds on our own API test server; the test suites use the real control plane.
     environment = await startKrrEnvironment({ light: true });
+    // The demo shows the product as it ships: the default krr.confirmByTyping ("*prod*") applies to prod-eu-1.
+    delete environment.settings['krr.confirmByTyping'];
     console.log(`krr demo: Kubernetes API test server at ${environment.cluster.url} (context ${testContext}, kubeconfig ${environment.cluster.kubeconfigPath})`);
     server = CodeServer.create({
       root: path.join(temp, 'code-server'),
