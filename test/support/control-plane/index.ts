@@ -222,6 +222,8 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
   const url = await proxy.listen(options.port ?? 0);
   const context = options.contextName ?? 'prod-eu-1';
   const ownDir = options.kubeconfigPath ? undefined : mkdtempSync(join(tmpdir(), 'kube-test-cluster-'));
+  // Kept after close (a test may point kubectl at a cluster that is gone); removed when the process exits.
+  if (ownDir) onExit(ownDir);
   const kubeconfigPath = options.kubeconfigPath ?? join(ownDir as string, 'kubeconfig');
   writeKubeconfig(kubeconfigPath, { server: url, contextName: context, adminToken: plane.tokens.admin, readOnlyToken: plane.tokens.readOnly, caPem: proxyCertificate.certPem });
   const audit = new AuditLogReader(plane.auditLogPath);
@@ -273,7 +275,6 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
       simulator?.clearStalls();
       await proxy.close();
       await release();
-      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
   };
 }
