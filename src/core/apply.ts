@@ -5,7 +5,7 @@ import type { KubeObject } from './kube/object';
 import { containersPathByKind } from './kube/object';
 import type { ObjectRef } from './kube/kubectl';
 import { KubectlError } from './kube/kubectl';
-import { pointerSegments, readPath, restoreOps, sameResources, specMoved } from './plan/build';
+import { pointerSegments, readPath, restoreOps, sameResources, specMove, specMoved } from './plan/build';
 import type { ObjectChange, Plan } from './plan/model';
 import type { JsonPatchOp } from './plan/patch';
 import type { SnapshotObject, SnapshotStore } from './snapshots';
@@ -56,13 +56,12 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
     const entry = reread[index] as ReadResult;
     return 'live' in entry ? { object, live: entry.live } : { object, error: entry.error };
   });
-  const moved = live.filter((entry) => 'error' in entry || specMoved(entry.live, entry.object));
+  const moved = live.flatMap((entry) => {
+    const why = 'error' in entry ? `could not re-read: ${entry.error}` : specMove(entry.live, entry.object);
+    return why === null ? [] : [{ object: entry.object, why }];
+  });
   if (moved.length > 0) {
-    const objects: ObjectOutcome[] = moved.map((entry) => ({
-      ...identityOf(entry.object),
-      result: 'not-written',
-      message: 'error' in entry ? `could not re-read: ${entry.error}` : entry.object.generation !== null && entry.live.metadata.generation !== undefined ? `its spec changed since the proposal (generation ${entry.object.generation} → ${entry.live.metadata.generation})` : `changed since the proposal (resourceVersion ${entry.object.resourceVersion} → ${entry.live.metadata.resourceVersion})`,
-    }));
+    const objects: ObjectOutcome[] = moved.map((entry) => ({ ...identityOf(entry.object), result: 'not-written', message: entry.why }));
     await deps.audit.append({ action: 'refuse', actor: deps.actor, context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, objects: auditObjects(plan.objects), outcome: 'stale', detail: { changed: objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`) } });
     return { ...base, status: 'stale', objects, message: `The plan is stale: ${objects.length} object(s) changed since it was proposed. Nothing was written; propose the changes again.` };
   }

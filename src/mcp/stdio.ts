@@ -1,7 +1,5 @@
 // The standalone MCP server on stdin/stdout: one process, one MCP session, approval by elicitation.
-import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { fileKeyStore } from '../core/auditKey';
 import { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { ElicitationApprover } from './elicitationApprover';
@@ -24,14 +22,12 @@ export interface StdioServeOptions {
 export async function serveStdio(options: StdioServeOptions): Promise<void> {
   const approver = new ElicitationApprover(() => options.settings.approvalTimeoutSeconds);
   const header = options.prometheusAuthHeader;
-  // No SecretStorage outside VS Code: the audit key is a 0600 file in the state directory.
-  const auditKeys = fileKeyStore(path.join(options.stateDir, 'audit.key'));
+  // No SecretStorage outside VS Code: the session's default keeps the audit key in a 0600 file in the state directory.
   const session = new Session({
     settings: () => options.settings,
     approver,
     stateDir: options.stateDir,
     log: options.log,
-    auditKeys,
     ...(header ? { secrets: { prometheusAuthHeader: async () => header } } : {}),
   });
   const server = createMcpServer(session, {

@@ -17,9 +17,9 @@ export function wantsLightCluster(options: { light?: boolean } = {}): boolean {
 }
 
 export async function startTestCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
-  const { light, controllers, apiserverArgs, ...common } = options;
+  const { light, apiserverArgs, ...common } = options;
   if (wantsLightCluster({ light })) return startLightTestCluster(common);
-  return startControlPlane({ ...common, ...(controllers === undefined ? {} : { controllers }), ...(apiserverArgs ? { apiserverArgs } : {}) });
+  return startControlPlane({ ...common, ...(apiserverArgs ? { apiserverArgs } : {}) });
 }
 
 /** The real control plane's extras (audit log, harness kubectl), or undefined on the light server. */

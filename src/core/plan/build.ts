@@ -104,9 +104,17 @@ export function specVersionTest(live: KubeObject): JsonPatchOp {
     : { op: 'test', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion };
 }
 
-/** Has the object's spec moved since `change` was built from it? (generation, else resourceVersion) */
+/** How the object's spec moved since `change` was built from it (generation, else resourceVersion); null if it did not. */
+export function specMove(live: KubeObject, change: { generation: number | null; resourceVersion: string }): string | null {
+  if (change.generation !== null && live.metadata.generation !== undefined) {
+    return live.metadata.generation === change.generation ? null : `its spec changed since the proposal (generation ${change.generation} → ${live.metadata.generation})`;
+  }
+  return live.metadata.resourceVersion === change.resourceVersion ? null : `changed since the proposal (resourceVersion ${change.resourceVersion} → ${live.metadata.resourceVersion})`;
+}
+
+/** Has the object's spec moved since `change` was built from it? */
 export function specMoved(live: KubeObject, change: { generation: number | null; resourceVersion: string }): boolean {
-  return change.generation !== null && live.metadata.generation !== undefined ? live.metadata.generation !== change.generation : live.metadata.resourceVersion !== change.resourceVersion;
+  return specMove(live, change) !== null;
 }
 
 /** Applies ops to a copy of `object` exactly as the API server would (tests included). */

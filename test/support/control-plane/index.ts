@@ -30,8 +30,6 @@ export const harnessUser = 'krr-test-harness';
 const controllerManagerUser = 'system:kube-controller-manager';
 
 export interface ControlPlaneOptions extends TestClusterOptions {
-  /** Run kube-controller-manager and the node simulator (real rollouts). Default true. */
-  controllers?: boolean;
   /** Extra kube-apiserver flags (e.g. feature gates for a test). */
   apiserverArgs?: string[];
 }
@@ -57,7 +55,7 @@ interface RunningPlane {
   auditLogPath: string;
   tokens: { admin: string; readOnly: string; harness: string };
   harnessKubectl(args: readonly string[], input?: string): string;
-  simulator: NodeSimulator | undefined;
+  simulator: NodeSimulator;
   seed: JsonObject[];
   stop(): Promise<void>;
 }
@@ -67,11 +65,11 @@ let shared: Promise<RunningPlane> | undefined;
 /**
  * A control plane for one test: by default the process-wide shared one, reset to the seed (starting the
  * plane takes seconds, resetting it a fraction of that), with a fault proxy and a kubeconfig of its own.
- * Options that change the plane itself (a custom seed, extra API server flags, no controllers) get a
+ * Options that change the plane itself (a custom seed, extra API server flags) get a
  * dedicated plane that `close()` stops.
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const dedicated = options.seed !== undefined || (options.apiserverArgs?.length ?? 0) > 0 || options.controllers === false;
+  const dedicated = options.seed !== undefined || (options.apiserverArgs?.length ?? 0) > 0;
   if (dedicated) {
     const plane = await launchPlane(options);
     return attach(plane, options, () => plane.stop());
@@ -178,34 +176,31 @@ async function launchPlane(options: ControlPlaneOptions): Promise<RunningPlane> 
     harnessKubectl(['create', 'clusterrolebinding', 'krr-test-read-only', '--clusterrole=krr-test-read-only', `--user=${readOnlyUser}`]);
 
     // --- kube-controller-manager and simulated nodes
-    const controllers = options.controllers ?? true;
-    if (controllers) {
-      const kcmKubeconfig = join(dir, 'kcm.kubeconfig');
-      writeKubeconfigFor(kcmKubeconfig, apiserverUrl, serving.certPem, controllerManagerUser, tokens.controllerManager);
-      const kcm = startProcess('kube-controller-manager', binaries.kubeControllerManager, [
-        '--kubeconfig', kcmKubeconfig,
-        '--authentication-kubeconfig', kcmKubeconfig,
-        '--authorization-kubeconfig', kcmKubeconfig,
-        '--leader-elect=false',
-        '--bind-address', '127.0.0.1',
-        '--secure-port', String(await freePort()),
-        '--service-account-private-key-file', join(dir, 'sa.key'),
-        '--root-ca-file', join(dir, 'serving.crt'),
-        '--use-service-account-credentials=false',
-        // The controllers a rollout needs, and the service accounts pods need. Not the HPA controller (no
-        // metrics API here: HPA status is seeded like a metrics pipeline would leave it) nor node lifecycle
-        // (the simulated nodes post no heartbeats).
-        '--controllers', 'deployment,replicaset,statefulset,daemonset,job,cronjob,serviceaccount,serviceaccount-token,garbagecollector,namespace',
-      ], join(dir, 'kube-controller-manager.log'));
-      processes.push(kcm);
-      simulator = new NodeSimulator(apiserverUrl, serving.certPem, tokens.harness);
-      await simulator.start(3);
-    }
+    const kcmKubeconfig = join(dir, 'kcm.kubeconfig');
+    writeKubeconfigFor(kcmKubeconfig, apiserverUrl, serving.certPem, controllerManagerUser, tokens.controllerManager);
+    const kcm = startProcess('kube-controller-manager', binaries.kubeControllerManager, [
+      '--kubeconfig', kcmKubeconfig,
+      '--authentication-kubeconfig', kcmKubeconfig,
+      '--authorization-kubeconfig', kcmKubeconfig,
+      '--leader-elect=false',
+      '--bind-address', '127.0.0.1',
+      '--secure-port', String(await freePort()),
+      '--service-account-private-key-file', join(dir, 'sa.key'),
+      '--root-ca-file', join(dir, 'serving.crt'),
+      '--use-service-account-credentials=false',
+      // The controllers a rollout needs, and the service accounts pods need. Not the HPA controller (no
+      // metrics API here: HPA status is seeded like a metrics pipeline would leave it) nor node lifecycle
+      // (the simulated nodes post no heartbeats).
+      '--controllers', 'deployment,replicaset,statefulset,daemonset,job,cronjob,serviceaccount,serviceaccount-token,garbagecollector,namespace',
+    ], join(dir, 'kube-controller-manager.log'));
+    processes.push(kcm);
+    simulator = new NodeSimulator(apiserverUrl, serving.certPem, tokens.harness);
+    await simulator.start(3);
 
 
     // --- seed with the real kubectl apply
     const seed = loadSeed(options.seed ?? defaultSeedPath);
-    seedCluster(seed, harnessKubectl, dir, controllers);
+    seedCluster(seed, harnessKubectl, dir);
 
     return { dir, apiserverUrl, servingCaPem: serving.certPem, auditLogPath, tokens, harnessKubectl, simulator, seed, stop };
   } catch (error) {
@@ -254,12 +249,11 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
       hangNthWrite: (n, ms) => proxy.hangNthWrite(n, ms),
       forbidNamespace: (namespace) => proxy.forbidNamespace(namespace),
       stallRollouts: (namespace, name) => {
-        if (!simulator) throw new Error('stallRollouts needs the controllers and simulated nodes');
         simulator.stall(namespace, name);
       },
       clear: () => {
         proxy.clear();
-        simulator?.clearStalls();
+        simulator.clearStalls();
       },
     },
     getObject: (apiVersion, kind, namespace, name) => {
@@ -272,7 +266,7 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
     },
     putObject: (obj) => JSON.parse(harnessKubectl(['replace', '-f', '-', '-o', 'json'], JSON.stringify(obj))) as JsonObject,
     close: async () => {
-      simulator?.clearStalls();
+      simulator.clearStalls();
       await proxy.close();
       await release();
     },
@@ -287,7 +281,7 @@ const resettableKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Cron
  * re-seeds the statuses no controller manages here; objects a test deleted are created again.
  */
 function resetToSeed(plane: RunningPlane): void {
-  plane.simulator?.clearStalls();
+  plane.simulator.clearStalls();
   const objects = plane.seed.filter((object) => resettableKinds.has(String(object.kind)));
   const path = join(plane.dir, 'reset.yaml');
   writeFileSync(path, objects.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
@@ -296,7 +290,7 @@ function resetToSeed(plane: RunningPlane): void {
   const recreate = join(plane.dir, 'recreate.yaml');
   writeFileSync(recreate, missing.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
   plane.harnessKubectl(['apply', '-f', recreate]);
-  seedStatuses(objects, plane.harnessKubectl, plane.simulator !== undefined);
+  seedStatuses(objects, plane.harnessKubectl);
 }
 
 const cleanupDirs = new Set<string>();
@@ -342,7 +336,7 @@ export function objectPath(apiVersion: string, kind: string, namespace: string, 
  * the status subresource — what a metrics pipeline (HPA) or a finished Job would have left there. Pods and
  * workloads the controllers manage get their status from the controllers and the node simulator instead.
  */
-function seedCluster(objects: JsonObject[], kubectl: (args: readonly string[], input?: string) => string, dir: string, controllers: boolean): void {
+function seedCluster(objects: JsonObject[], kubectl: (args: readonly string[], input?: string) => string, dir: string): void {
   const namespaces = new Set<string>();
   for (const object of objects) {
     const metadata = (object.metadata ?? {}) as { namespace?: string };
@@ -357,7 +351,7 @@ function seedCluster(objects: JsonObject[], kubectl: (args: readonly string[], i
     kubectl(['apply', '-f', path]);
   };
   apply(namespaceDocs, 'seed-namespaces.yaml');
-  // Pods need their namespace's default service account; the controller makes it, or we do.
+  // Pods need their namespace's default service account, which the service-account controller makes.
   for (const namespace of namespaces) {
     if (namespace === 'default') continue;
     waitSync(() => {
@@ -365,20 +359,19 @@ function seedCluster(objects: JsonObject[], kubectl: (args: readonly string[], i
         kubectl(['get', 'serviceaccount', 'default', '-n', namespace]);
         return true;
       } catch {
-        if (!controllers) kubectl(['create', 'serviceaccount', 'default', '-n', namespace]);
         return false;
       }
     }, 20_000, `service account default in ${namespace}`);
   }
   const rest = objects.filter((object) => object.kind !== 'Namespace');
   apply(rest.map(withoutStatus), 'seed-objects.yaml');
-  seedStatuses(rest, kubectl, controllers);
+  seedStatuses(rest, kubectl);
 }
 
-function seedStatuses(objects: JsonObject[], kubectl: (args: readonly string[], input?: string) => string, controllers: boolean): void {
+function seedStatuses(objects: JsonObject[], kubectl: (args: readonly string[], input?: string) => string): void {
   for (const object of objects) {
     const status = object.status;
-    const managed = controllers && ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(String(object.kind));
+    const managed = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(String(object.kind));
     if (!status || managed) continue;
     const resource = findResourceByKind(String(object.apiVersion), String(object.kind));
     if (!resource) continue;
