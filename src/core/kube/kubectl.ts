@@ -94,36 +94,52 @@ function lastLine(text: string): string {
 }
 
 /** Maps kubectl's stderr (and how the process ended) to an error a person can act on. */
-export function classifyFailure(stderr: string, where: { context: string | undefined; kubeconfig: string | undefined }): { kind: KubectlErrorKind; message: string } {
+export function classifyFailure(stderr: string, where: FailureWhere): { kind: KubectlErrorKind; message: string } {
+  const line = firstLine(stderr);
+  const kind: KubectlErrorKind =
+    /Error from server \(Forbidden\)|is forbidden: User/.test(stderr) ? 'forbidden'
+    : /Error from server \(NotFound\)/.test(stderr) ? 'not-found'
+    : /Error from server \(Conflict\)/.test(stderr) ? 'conflict'
+    // A JSON patch that does not apply (a `test` op that failed, a path that is gone) comes back as this generic 422.
+    : /the server rejected our request due to an error in our request/.test(stderr) ? 'precondition-failed'
+    : /Error from server \(Invalid\)|is invalid|The request is invalid/.test(stderr) ? 'invalid'
+    : /You must be logged in|\(Unauthorized\)|provide credentials|Unauthorized/.test(stderr) ? 'auth'
+    : /Unable to connect to the server|connection refused|was refused - did you specify the right host|dial tcp|no such host|i\/o timeout|TLS handshake|connection reset|EOF$/m.test(stderr) ? 'unreachable'
+    : 'unknown';
+  if (kind === 'unknown' && /context was not found|context ".*" does not exist|no context exists/.test(stderr)) {
+    const context = where.context ? `context "${where.context}"` : 'the current context';
+    return { kind, message: `The ${context} is not in ${where.kubeconfig ? `kubeconfig ${where.kubeconfig}` : 'the default kubeconfig'}: ${line}. Pick an existing context (kubectl config get-contexts).` };
+  }
+  return { kind, message: failureMessage(kind, line, where) };
+}
+
+export type FailureWhere = { context: string | undefined; kubeconfig: string | undefined };
+
+/**
+ * What a person reads for each class of failure, whichever way it arrived (kubectl's stderr, or an HTTP Status
+ * through the API channel, whose `line` is worded the way kubectl prints it: `Error from server (Reason): …`).
+ */
+export function failureMessage(kind: KubectlErrorKind, line: string, where: FailureWhere): string {
   const context = where.context ? `context "${where.context}"` : 'the current context';
   const kubeconfig = where.kubeconfig ? `kubeconfig ${where.kubeconfig}` : 'the default kubeconfig';
-  const line = firstLine(stderr);
-  if (/Error from server \(Forbidden\)|is forbidden: User/.test(stderr)) {
-    return { kind: 'forbidden', message: `The cluster of ${context} refused the request: ${line}. The user of this context lacks permission; ask a cluster admin or use another context.` };
+  switch (kind) {
+    case 'forbidden':
+      return `The cluster of ${context} refused the request: ${line}. The user of this context lacks permission; ask a cluster admin or use another context.`;
+    case 'not-found':
+      return `${line} (in ${context}). It may have been deleted or renamed since the scan; rescan and try again.`;
+    case 'conflict':
+      return `The object changed on the server during the write (in ${context}): ${line}. Nothing was written; build a new proposal from the current state.`;
+    case 'precondition-failed':
+      return `The live object in ${context} no longer has the values this change was built from (a JSON-patch test failed). Nothing was written; build a new proposal.`;
+    case 'invalid':
+      return `The API server of ${context} rejected the change as invalid: ${line}`;
+    case 'auth':
+      return `kubectl is not authenticated for ${context} (${kubeconfig}): ${line}. Refresh the credentials (for example your cloud CLI login) and try again.`;
+    case 'unreachable':
+      return `Cannot reach the Kubernetes API server of ${context}: ${line}. Check the network or VPN, and that the cluster is running.`;
+    default:
+      return `kubectl failed for ${context}: ${line || 'no error output'}`;
   }
-  if (/Error from server \(NotFound\)/.test(stderr)) {
-    return { kind: 'not-found', message: `${line} (in ${context}). It may have been deleted or renamed since the scan; rescan and try again.` };
-  }
-  if (/Error from server \(Conflict\)/.test(stderr)) {
-    return { kind: 'conflict', message: `The object changed on the server during the write (in ${context}): ${line}. Nothing was written; build a new proposal from the current state.` };
-  }
-  // A JSON patch that does not apply (a `test` op that failed, a path that is gone) comes back as this generic 422.
-  if (/the server rejected our request due to an error in our request/.test(stderr)) {
-    return { kind: 'precondition-failed', message: `The live object in ${context} no longer has the values this change was built from (a JSON-patch test failed). Nothing was written; build a new proposal.` };
-  }
-  if (/Error from server \(Invalid\)|is invalid|The request is invalid/.test(stderr)) {
-    return { kind: 'invalid', message: `The API server of ${context} rejected the change as invalid: ${line}` };
-  }
-  if (/You must be logged in|\(Unauthorized\)|provide credentials|Unauthorized/.test(stderr)) {
-    return { kind: 'auth', message: `kubectl is not authenticated for ${context} (${kubeconfig}): ${line}. Refresh the credentials (for example your cloud CLI login) and try again.` };
-  }
-  if (/Unable to connect to the server|connection refused|was refused - did you specify the right host|dial tcp|no such host|i\/o timeout|TLS handshake|connection reset|EOF$/m.test(stderr)) {
-    return { kind: 'unreachable', message: `Cannot reach the Kubernetes API server of ${context}: ${line}. Check the network or VPN, and that the cluster is running.` };
-  }
-  if (/context was not found|context ".*" does not exist|no context exists/.test(stderr)) {
-    return { kind: 'unknown', message: `The ${context} is not in ${kubeconfig}: ${line}. Pick an existing context (kubectl config get-contexts).` };
-  }
-  return { kind: 'unknown', message: `kubectl failed for ${context}: ${line || 'no error output'}` };
 }
 
 async function runKubectl(options: RunOptions): Promise<RunResult> {

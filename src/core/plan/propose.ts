@@ -42,7 +42,22 @@ export interface ProposeContext {
   blocked?: BlockedWorkload[];
   sourceReportId?: string;
   sourceSnapshotId?: string;
+  /** Called at the start, after each target's proposal is complete (read, policies, dry-run), and at the end. */
+  onProgress?: (progress: ProposeProgress) => void;
 }
+
+/** How far a proposal is: `done` of `total` selected workloads are read, checked and dry-run (or blocked). */
+export interface ProposeProgress {
+  done: number;
+  total: number;
+}
+
+/**
+ * Targets read per window: reads are batched per namespace inside a window (fewer kubectl processes when
+ * there is no API channel), and each window's targets are checked before the next is read, so progress
+ * moves all the time rather than only after every object has been read.
+ */
+const windowPerWorker = 10;
 
 export async function proposePlan(targets: readonly PlanTarget[], input: ProposeContext): Promise<Plan> {
   const blocked: BlockedWorkload[] = [...(input.blocked ?? [])];
@@ -59,12 +74,11 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
   };
 
   const supported = (target: PlanTarget) => Boolean(containersPathByKind[target.ref.kind]) && target.ref.kind !== 'Rollout';
-  // All live objects first, batched per namespace: one kubectl process per batch instead of one per object.
-  const readable = targets.filter(supported);
-  const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), input.settings.applyConcurrency, input.signal);
-  const liveByTarget = new Map<PlanTarget, ReadResult>(readable.map((target, index) => [target, reads[index] as ReadResult]));
+  const liveByTarget = new Map<PlanTarget, ReadResult>();
+  const progress = { done: 0, total: targets.length };
+  input.onProgress?.({ ...progress });
 
-  const built = await mapBounded(targets, input.settings.applyConcurrency, async (target): Promise<ObjectChange | null> => {
+  const buildOne = async (target: PlanTarget): Promise<ObjectChange | null> => {
     const { ref } = target;
     const refuse = (reasons: string[]) => {
       blocked.push({ namespace: ref.namespace, kind: ref.kind, name: ref.name, reasons });
@@ -137,7 +151,26 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       findings,
       stage: input.staged ? stageOf(ref.namespace, input.settings) : 1,
     };
-  });
+  };
+
+  const built: Array<ObjectChange | null> = [];
+  const window = Math.max(1, input.settings.applyConcurrency) * windowPerWorker;
+  for (let start = 0; start < targets.length; start += window) {
+    const slice = targets.slice(start, start + window);
+    // This window's live objects first, batched per namespace: one kubectl process per batch instead of one per object.
+    const readable = slice.filter(supported);
+    const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), input.settings.applyConcurrency, input.signal);
+    readable.forEach((target, index) => liveByTarget.set(target, reads[index] as ReadResult));
+    built.push(
+      ...(await mapBounded(slice, input.settings.applyConcurrency, async (target) => {
+        const change = await buildOne(target);
+        progress.done += 1;
+        input.onProgress?.({ ...progress });
+        return change;
+      })),
+    );
+    for (const target of slice) liveByTarget.delete(target);
+  }
 
   const objects = built.filter((object): object is ObjectChange => object !== null).sort((a, b) => a.stage - b.stage || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const risks = objects.map((object) => ({ object, ...assessRisk(object.changes, object.findings) }));

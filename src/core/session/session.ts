@@ -11,11 +11,12 @@ import { severityOrder } from '../krr/model';
 import { readReportFile } from '../krr/report';
 import { decidePrometheusAuth } from '../krr/prometheusAuth';
 import { KrrError, readKrrVersion, runKrrScan, type KrrScanOptions } from '../krr/runner';
-import { Kubectl, KubectlError, resolveContext } from '../kube/kubectl';
+import { ApiChannel, ChannelledCluster } from '../kube/apiChannel';
+import { Kubectl, KubectlError, resolveContext, type ObjectRef } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
 import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { BlockedWorkload, Plan } from '../plan/model';
-import { proposePlan, type PlanTarget } from '../plan/propose';
+import { proposePlan, type PlanTarget, type ProposeProgress } from '../plan/propose';
 import { describeConflict, rollbackTarget } from '../plan/rollback';
 import { QuantityError } from '../quantity';
 import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
@@ -48,6 +49,14 @@ export interface SessionOptions {
   env?: Record<string, string>;
   /** kubectl's discovery cache; tests isolate it per run. */
   kubectlCacheDir?: string;
+  /**
+   * The API channel of each apply, rollback and proposal (`kubectl proxy` on a private Unix socket): true by
+   * default; false uses one kubectl process per request throughout. Where the channel cannot start (no Unix
+   * sockets, a kubectl that cannot proxy), the operation uses kubectl processes and the log says so.
+   */
+  apiChannel?: boolean;
+  /** Per request through the API channel; default 30000 (tests shorten it to provoke timeouts). */
+  apiChannelTimeoutMs?: number;
   now?: () => Date;
   /** How many reports and plans are kept in memory (oldest evicted first); defaults: sessionLimits. */
   limits?: Partial<SessionLimits>;
@@ -221,7 +230,11 @@ export class Session {
   }
 
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
-  async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<Plan> {
+  /**
+   * `onProgress` is called with `{ done, total }` (workloads whose proposal is complete, of those selected) when
+   * the proposal starts, after each workload, and when it ends; an editor can show "312 / 2,500".
+   */
+  async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: ProposeProgress) => void): Promise<Plan> {
     const settings = this.options.settings();
     const stored = this.storedReport(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
@@ -258,20 +271,27 @@ export class Session {
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
-    const plan = await proposePlan(targets, {
-      cluster: this.kubectlFor(settings, target.context),
-      settings,
-      context: target.context,
-      server: target.server,
-      requester,
-      kind: 'apply',
-      staged: args.staged ?? false,
-      allowLimitRemoval,
-      now: this.now(),
-      blocked,
-      sourceReportId: args.reportId,
-      ...(signal ? { signal } : {}),
-    });
+    const cluster = await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run');
+    let plan: Plan;
+    try {
+      plan = await proposePlan(targets, {
+        cluster,
+        settings,
+        context: target.context,
+        server: target.server,
+        requester,
+        kind: 'apply',
+        staged: args.staged ?? false,
+        allowLimitRemoval,
+        now: this.now(),
+        blocked,
+        sourceReportId: args.reportId,
+        ...(signal ? { signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
+    } finally {
+      await cluster.close();
+    }
     return this.storePlan(plan);
   }
 
@@ -373,10 +393,13 @@ export class Session {
       if (!target || target.server !== plan.server) {
         return refuse('stale', `Context ${plan.context} no longer points at ${plan.server}. Nothing was written; propose again.`, plan);
       }
+      const audit = await this.openAudit();
+      // One API channel for every read and write of this apply, reaching only the plan's objects; closed below.
+      const cluster = await this.clusterFor(settings, plan.context, plan.objects.map((object) => ({ kind: object.kind, namespace: object.namespace, name: object.name })), 'approved');
       const deps: ApplyDependencies = {
-        cluster: this.kubectlFor(settings, plan.context),
+        cluster,
         snapshots: this.snapshots,
-        audit: await this.openAudit(),
+        audit,
         actor,
         concurrency: settings.applyConcurrency,
         rolloutWatch: settings.rolloutWatch,
@@ -391,6 +414,8 @@ export class Session {
         // Snapshot or audit storage failed before any write, or something unexpected: report, never retry silently.
         await this.audit({ action: 'write-failed', actor, context: plan.context, planId, digest: plan.digest, outcome: 'failed', detail: { message: messageOf(error) } }).catch(() => undefined);
         return { status: 'failed', planId, objects: [], verified: false, rollouts: [], message: `Apply stopped: ${messageOf(error)}` };
+      } finally {
+        await cluster.close();
       }
       // A bad rollout, or a staged apply whose earlier stages stay written, gets a ready rollback plan — never a silent undo.
       const unhealthyApplied = outcome.status === 'applied' && outcome.rollouts.some((rollout) => !rollout.healthy);
@@ -434,19 +459,25 @@ export class Session {
     });
     const target = await this.resolveTarget(settings, snapshot.context);
     if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
-    const plan = await proposePlan(targets, {
-      cluster: this.kubectlFor(settings, snapshot.context),
-      settings,
-      context: snapshot.context,
-      server: snapshot.server,
-      requester,
-      kind: 'rollback',
-      staged: false,
-      // Restoring the prior state may remove a limit this extension added; that is what rollback means.
-      allowLimitRemoval: true,
-      now: this.now(),
-      sourceSnapshotId: snapshotId,
-    });
+    const cluster = await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run');
+    let plan: Plan;
+    try {
+      plan = await proposePlan(targets, {
+        cluster,
+        settings,
+        context: snapshot.context,
+        server: snapshot.server,
+        requester,
+        kind: 'rollback',
+        staged: false,
+        // Restoring the prior state may remove a limit this extension added; that is what rollback means.
+        allowLimitRemoval: true,
+        now: this.now(),
+        sourceSnapshotId: snapshotId,
+      });
+    } finally {
+      await cluster.close();
+    }
     return this.storePlan(plan);
   }
 
@@ -657,6 +688,34 @@ export class Session {
       ...(this.options.kubectlCacheDir ? { cacheDir: this.options.kubectlCacheDir } : {}),
       onCommand: (event) => this.log(`kubectl ${event.argv.join(' ')} (${event.durationMs} ms, exit ${event.exitCode ?? '?'})`),
     });
+  }
+
+  /**
+   * The cluster access of one operation: an API channel reaching only `objects` (GET, and PATCH — dry-run only
+   * unless `writes` is 'approved', which only an approved apply asks for), kubectl processes for the rest and as
+   * the fallback. The caller closes it when the operation ends.
+   */
+  private async clusterFor(settings: SessionSettings, context: string, objects: readonly ObjectRef[], writes: 'dry-run' | 'approved'): Promise<ChannelledCluster> {
+    const kubectl = this.kubectlFor(settings, context);
+    const reachable = objects.filter((ref) => ref.kind !== 'Rollout');
+    if (this.options.apiChannel === false || reachable.length === 0) return new ChannelledCluster(null, kubectl);
+    try {
+      const channel = await ApiChannel.open({
+        kubectlPath: settings.kubectlPath,
+        context,
+        objects: reachable,
+        writes,
+        maxSockets: settings.applyConcurrency,
+        ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}),
+        ...(this.options.kubectlCacheDir ? { cacheDir: this.options.kubectlCacheDir } : {}),
+        ...(this.options.apiChannelTimeoutMs ? { timeoutMs: this.options.apiChannelTimeoutMs } : {}),
+        log: (line) => this.log(line),
+      });
+      return new ChannelledCluster(channel, kubectl);
+    } catch (error) {
+      this.log(`API channel not available (${messageOf(error)}); using one kubectl process per request`);
+      return new ChannelledCluster(null, kubectl);
+    }
   }
 
   private openAudit(): Promise<AuditLog> {
