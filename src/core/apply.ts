@@ -16,7 +16,8 @@ export interface ClusterAccess {
   getObject(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject>;
   /** Several objects of one kind in one namespace at once; throws if any cannot be read. */
   getObjects(kind: ObjectRef['kind'], namespace: string, names: readonly string[], signal?: AbortSignal): Promise<KubeObject[]>;
-  patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<KubeObject>;
+  /** `restore`: the automatic restore of an object this apply wrote (still sent when the apply's API channel broke). */
+  patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal; restore?: boolean }): Promise<KubeObject>;
   rolloutStatus(ref: ObjectRef, timeoutSeconds: number, signal?: AbortSignal): Promise<{ ok: boolean; message: string }>;
 }
 
@@ -267,7 +268,7 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
 async function restoreObject(object: ObjectChange, deps: ApplyDependencies, stored?: KubeObject): Promise<{ ok: boolean; message: string }> {
   try {
     const ops = restoreOps(object.ops, stored);
-    const written = await deps.cluster.patchJson(refOf(object), ops, { dryRun: false });
+    const written = await deps.cluster.patchJson(refOf(object), ops, { dryRun: false, restore: true });
     // The reply is the object as stored. Admission (a mutating policy or webhook) may have changed what the restore
     // wrote; then the object is not back as it was, and the person must be told rather than read "restored".
     const differs = ops.filter((op) => (op.op === 'replace' || op.op === 'add') && !sameResources(readPath(written, pointerSegments(op.path)), op.value));

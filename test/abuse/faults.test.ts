@@ -1,5 +1,6 @@
 // Faults during an approved apply of a 4-object plan: the API server fails the k-th write (500, dropped
-// connection, a hang past kubectl's timeout, 409, 403), kubectl is SIGKILLed mid-batch, snapshot or audit
+// connection, a hang past the request timeout, 409, 403), the API channel (kubectl proxy) is SIGKILLed with a
+// write on the wire or between writes, kubectl is SIGKILLed mid-batch (without the channel), snapshot or audit
 // storage fails before the first write, storage fails after it (an audit entry, the snapshot update, the
 // final verify entry, the restore entries), krr is killed mid-scan. Every run ends with the cluster either
 // all applied or all as before, checked object by object (mixed_state_runs must be 0).
@@ -122,17 +123,17 @@ async function assertQuietAfterReturn(run: Run, label: string): Promise<void> {
 describe('abuse: faults during an approved apply', function () {
   this.timeout(120_000);
 
-  const serverFaults: Array<{ name: string; ks: number[]; arm: (run: Run, k: number) => void; wrapper?: Omit<WrapperOptions, 'dir'> }> = [
+  const serverFaults: Array<{ name: string; ks: number[]; arm: (run: Run, k: number) => void; wrapper?: Omit<WrapperOptions, 'dir'>; session?: Record<string, unknown> }> = [
     { name: '500 on the k-th write', ks: [1, 2, 4], arm: (run, k) => run.f.cluster.faults.failNthWrite(k, 500) },
     { name: 'connection dropped on the k-th write', ks: [1, 3, 4], arm: (run, k) => run.f.cluster.faults.dropNthWrite(k) },
     { name: '409 conflict on the k-th write', ks: [1, 2, 4], arm: (run, k) => run.f.cluster.faults.failNthWrite(k, 409) },
-    // kubectl gives up after 2 s (--request-timeout, appended by the wrapper); the server holds the write for 5 s.
-    { name: 'k-th write hangs past kubectl\'s timeout', ks: [2, 4], arm: (run, k) => run.f.cluster.faults.hangNthWrite(k, 5000), wrapper: { appendArgs: ['--request-timeout=2s'] } },
+    // The API channel (and kubectl, were it used: --request-timeout appended by the wrapper) gives up after 2 s; the server holds the write for 5 s.
+    { name: 'k-th write hangs past the request timeout', ks: [2, 4], arm: (run, k) => run.f.cluster.faults.hangNthWrite(k, 5000), wrapper: { appendArgs: ['--request-timeout=2s'] }, session: { apiChannelTimeoutMs: 2000 } },
   ];
   for (const fault of serverFaults) {
     for (const k of fault.ks) {
       it(`${fault.name} (k=${k} of 4): all restored, never mixed`, async () => {
-        const run = await prepare(fault.wrapper);
+        const run = await prepare(fault.wrapper, fault.session);
         try {
           fault.arm(run, k);
           const outcome = await run.f.session.apply(run.plan.id, model);
@@ -184,9 +185,70 @@ describe('abuse: faults during an approved apply', function () {
     }
   });
 
+  // The API channel dying mid-apply is a failed write: what was written is restored (through kubectl processes,
+  // since the channel is gone), the result names every object, and nothing is left half-done.
+  const proxyKills: Array<{ name: string; k: number; onWire: boolean }> = [
+    { name: 'with the 1st write on the wire', k: 1, onWire: true },
+    { name: 'with the 3rd write on the wire', k: 3, onWire: true },
+    { name: 'right after the 2nd write was recorded, before the 3rd', k: 2, onWire: false },
+  ];
+  for (const kill of proxyKills) {
+    it(`the API channel's kubectl proxy SIGKILLed ${kill.name}: a failed write, all restored, reported exactly, never mixed`, async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'krr-abuse-proxy-'));
+      const pidFile = path.join(dir, 'proxy.pids');
+      const run = await prepare({ proxyPidFile: pidFile });
+      const proxyPids = () => readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+      assert.equal(proxyPids().length, 1, 'the proposal ran through its own channel, now closed');
+      let killed: number | undefined;
+      const original = AuditLog.prototype.append;
+      let writesRecorded = 0;
+      // The trigger is the audit entry before the k-th write starts (concurrency 1): 'started' for k=1, else write k-1's.
+      AuditLog.prototype.append = function (this: AuditLog, record: AuditRecord) {
+        if (record.action === 'write') writesRecorded += 1;
+        const trigger = kill.onWire ? (kill.k === 1 ? record.action === 'apply' && record.outcome === 'started' : record.action === 'write' && writesRecorded === kill.k - 1) : record.action === 'write' && writesRecorded === kill.k;
+        if (trigger && killed === undefined) {
+          killed = proxyPids()[1];
+          assert.ok(killed, 'the apply opened its own channel');
+          // On the wire: the write after this entry is held by the server for 3 s; kill it 500 ms in.
+          if (kill.onWire) setTimeout(() => process.kill(killed as number, 'SIGKILL'), 500);
+          else process.kill(killed, 'SIGKILL');
+        }
+        return original.call(this, record);
+      };
+      try {
+        if (kill.onWire) run.f.cluster.faults.hangNthWrite(kill.k, 3000);
+        const outcome = await run.f.session.apply(run.plan.id, model);
+        AuditLog.prototype.append = original;
+        await assertQuietAfterReturn(run, `proxy killed ${kill.name}`);
+        assert.ok(killed, 'the proxy was killed');
+        assert.throws(() => process.kill(killed as number, 0), /ESRCH/, 'the proxy is gone');
+        assert.deepEqual(judge(run, `proxy killed ${kill.name}`, outcome), ['before', 'before', 'before', 'before'], outcome.message);
+        assert.equal(outcome.status, 'restored', outcome.message);
+        const restored = kill.onWire ? kill.k - 1 : kill.k;
+        assert.deepEqual(
+          outcome.objects.map((o) => o.result),
+          run.plan.objects.map((_, i) => (i < restored ? 'restored' : i === restored ? 'failed' : 'not-written')),
+          JSON.stringify(outcome.objects),
+        );
+        assert.match(outcome.objects[restored]?.message ?? '', /API channel|Cannot reach/, 'the failed write says the channel went away');
+        assert.match(outcome.message, new RegExp(`^A write failed \\(.*\\)\\. ${restored} already-written object\\(s\\) were restored to their previous values\\.`));
+        assert.ok(run.f.logs.some((line) => /API channel unusable/.test(line)), 'the log says the channel broke');
+        const audit = await run.f.session.auditLog({ pageSize: 200 });
+        assert.equal(audit.chainValid, true);
+        assert.equal(audit.entries.filter((e) => e.action === 'restore').length, restored, 'each restore is recorded');
+        assert.equal(audit.entries.filter((e) => e.action === 'write-failed').length, 1, 'the failed write is recorded');
+      } finally {
+        AuditLog.prototype.append = original;
+        await run.f.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  // Without the API channel (where it cannot start), every request is a kubectl process: killing one mid-write.
   for (const k of [1, 3]) {
-    it(`kubectl SIGKILLed with the k-th write on the wire (k=${k}): restored, never mixed`, async () => {
-      const run = await prepare({ killOnPatch: { k, mode: 'in-flight' } });
+    it(`kubectl SIGKILLed with the k-th write on the wire (k=${k}, no API channel): restored, never mixed`, async () => {
+      const run = await prepare({ killOnPatch: { k, mode: 'in-flight' } }, { apiChannel: false });
       try {
         run.f.cluster.faults.hangNthWrite(k, 1500);
         const outcome = await run.f.session.apply(run.plan.id, model);
@@ -195,8 +257,8 @@ describe('abuse: faults during an approved apply', function () {
         await run.f.close();
       }
     });
-    it(`kubectl SIGKILLed after the k-th write landed (k=${k}): the re-read finds it, all applied`, async () => {
-      const run = await prepare({ killOnPatch: { k: k + 1, mode: 'after-write' } });
+    it(`kubectl SIGKILLed after the k-th write landed (k=${k}, no API channel): the re-read finds it, all applied`, async () => {
+      const run = await prepare({ killOnPatch: { k: k + 1, mode: 'after-write' } }, { apiChannel: false });
       try {
         const outcome = await run.f.session.apply(run.plan.id, model);
         judge(run, `kubectl killed after write k=${k + 1}`, outcome);

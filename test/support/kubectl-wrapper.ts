@@ -19,6 +19,8 @@ export interface WrapperOptions {
   appendArgs?: string[];
   /** Replace kubectl entirely: print this file to stdout and exit 0 (garbage-output tests). */
   printFile?: string;
+  /** Append the pid of every `kubectl proxy` (the API channel) to this file, one a line (the wrapper execs, so it is kubectl's). */
+  proxyPidFile?: string;
 }
 
 export interface Wrapper {
@@ -46,6 +48,7 @@ function script(options: WrapperOptions, name: string, defaultReal: string): Wra
     `{ flock 9; printf '%d\\n' "$#" >&9; for a in "$@"; do printf '%s\\0' "$a" >&9; done; } 9>> ${quote(logPath)}`,
   ];
   if (options.printFile) lines.push(`cat ${quote(options.printFile)}`, 'exit 0');
+  if (options.proxyPidFile) lines.push(`for a in "$@"; do if [ "$a" = proxy ]; then echo $$ >> ${quote(options.proxyPidFile)}; fi; done`);
   if (options.killOnPatch) {
     const { k, mode } = options.killOnPatch;
     lines.push(

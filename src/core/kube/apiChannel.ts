@@ -243,7 +243,9 @@ export class ApiChannel {
             }
             chunks.push(chunk);
           });
-          res.on('error', (error) => fail(this.connectionError(error, describe)));
+          res.on('error', (error) => {
+            if (!settled) fail(this.connectionError(error, describe));
+          });
           res.on('end', () => {
             if (settled) return;
             const text = Buffer.concat(chunks).toString('utf8');
@@ -265,6 +267,8 @@ export class ApiChannel {
         fail(new KubectlError('timeout', `The API server did not answer within ${Math.round(timeoutMs / 1000)} s (context "${this.options.context}"); the cluster may be slow or unreachable.`, '', describe));
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
+        // Our own destroy (a timeout, an oversized answer) ends in a "socket hang up" here too: not the channel's fault.
+        if (settled) return;
         if (signal?.aborted || error.name === 'AbortError') fail(new KubectlError('aborted', 'The request was cancelled.', '', describe));
         else fail(this.connectionError(error, describe));
       });
@@ -456,7 +460,15 @@ export class ChannelledCluster {
     return channel?.getObjects(kind, namespace, names, signal) ?? this.kubectl.getObjects(kind, namespace, names, signal);
   }
 
-  patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<KubeObject> {
+  /**
+   * A write of the plan after the channel broke is not sent at all: the channel dying is a failed write, which
+   * stops the apply. Restores (`restore: true`), dry-runs and reads go on through kubectl processes.
+   */
+  patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal; restore?: boolean }): Promise<KubeObject> {
+    const broken = this.channel?.broken;
+    if (broken && !options.dryRun && !options.restore && this.channel?.covers(ref)) {
+      return Promise.reject(new KubectlError('unreachable', `The API channel of this apply is gone (${broken}); this write was not sent.`, '', ['PATCH', objectPath(ref)]));
+    }
     return this.via(ref)?.patchJson(ref, ops, options) ?? this.kubectl.patchJson(ref, ops, options);
   }
 
