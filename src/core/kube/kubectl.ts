@@ -36,6 +36,12 @@ export type KubectlErrorKind =
   | 'bad-output'
   | 'unknown';
 
+/**
+ * kubectl drops metadata.managedFields from `get -o json` unless asked; they tell which GitOps controller last applied
+ * a workload's containers (core/gitops/owner). Diffs, snapshots and the audit log strip them again.
+ */
+const showManagedFields = '--show-managed-fields';
+
 export class KubectlError extends Error {
   override readonly name = 'KubectlError';
   constructor(
@@ -222,7 +228,7 @@ export class Kubectl {
 
   async getObject(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject> {
     assertRef(ref);
-    const args = ['get', kubectlResource(ref.kind), ref.name, '-n', ref.namespace, '-o', 'json'];
+    const args = ['get', kubectlResource(ref.kind), ref.name, '-n', ref.namespace, '-o', 'json', showManagedFields];
     const { stdout } = await this.run(args, signal);
     return parseJson(stdout, kubeObjectSchema, this.argv(args), `a ${ref.kind}`);
   }
@@ -234,7 +240,7 @@ export class Kubectl {
   async getObjects(kind: ObjectRef['kind'], namespace: string, names: readonly string[], signal?: AbortSignal): Promise<KubeObject[]> {
     for (const name of names) assertRef({ kind, namespace, name });
     if (names.length === 0) return [];
-    const args = ['get', kubectlResource(kind), ...names, '-n', namespace, '-o', 'json'];
+    const args = ['get', kubectlResource(kind), ...names, '-n', namespace, '-o', 'json', showManagedFields];
     const { stdout } = await this.run(args, signal);
     // One name prints the object itself; several print a List.
     const printed = parseJson(stdout, z.union([listSchema, kubeObjectSchema]), this.argv(args), `${kind} objects`);
@@ -243,7 +249,7 @@ export class Kubectl {
 
   async listObjects(kind: 'HorizontalPodAutoscaler' | WorkloadKind, namespace: string, signal?: AbortSignal): Promise<KubeObject[]> {
     assertDnsLabel(namespace, 'namespace');
-    const args = ['get', kubectlResource(kind), '-n', namespace, '-o', 'json'];
+    const args = ['get', kubectlResource(kind), '-n', namespace, '-o', 'json', showManagedFields];
     const { stdout } = await this.run(args, signal);
     return parseJson(stdout, listSchema, this.argv(args), `a list of ${kind} objects`).items;
   }

@@ -1,4 +1,5 @@
 // What the use cases take and return: the contract between the core and its two hosts (MCP, VS Code).
+import type { GitOpsOwner } from '../gitops/owner';
 import type { Plan, PlanKind, PlanRequester, RollbackConflict } from '../plan/model';
 import type { Severity, WorkloadKind } from '../krr/model';
 
@@ -109,6 +110,8 @@ export interface RecommendationRow {
   severity: Severity;
   monthlyCostDelta: number | null;
   notes: string[];
+  /** Argo CD or Flux reconciles the live object (null: neither); absent while the live object has not been read. */
+  gitopsOwner?: GitOpsOwner | null;
 }
 
 export interface RecommendationPage {

@@ -6,6 +6,7 @@ import { executePlan, identityOf, type ApplyDependencies } from '../apply';
 import { approvalText, describeParty } from '../approval';
 import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import { fileKeyStore, type AuditKeyStore } from '../auditKey';
+import { ownerKey, readGitOpsOwners, type GitOpsOwner } from '../gitops/owner';
 import type { Report, WorkloadKind } from '../krr/model';
 import { severityOrder } from '../krr/model';
 import { readReportFile } from '../krr/report';
@@ -83,7 +84,9 @@ export interface RollbackOptions {
   includeConflicts?: boolean;
 }
 
-type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number };
+/** GitOps owners learned from live objects (proposals, listings), per workload key; a failed read waits a minute. */
+type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number };
+type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number; gitops: OwnerCache };
 type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
 
@@ -217,7 +220,44 @@ export class Session {
   }
 
   listRecommendations(query: RecommendationQuery): RecommendationPage {
-    return queryRows(this.storedReport(query.reportId).rows, query);
+    const stored = this.storedReport(query.reportId);
+    const page = queryRows(stored.rows, query);
+    const owners = stored.gitops.owners;
+    if (owners.size === 0) return page;
+    return { ...page, rows: page.rows.map((row) => (owners.has(ownerKey(row)) ? { ...row, gitopsOwner: owners.get(ownerKey(row)) ?? null } : row)) };
+  }
+
+  /**
+   * Reads who reconciles the report's workloads (or the given ones) from Git — one `kubectl get` list per kind and
+   * namespace — so listings show it. Best effort and read-only: only for a report of the current context, never
+   * twice for a known workload, not again within a minute of a failed read. Returns why nothing was read, or null.
+   */
+  async readGitOpsOwners(reportId: string, workloads?: ReadonlyArray<{ namespace: string; kind: string; name: string }>, signal?: AbortSignal): Promise<string | null> {
+    const stored = this.storedReport(reportId);
+    const cache = stored.gitops;
+    const known = new Map(stored.report.workloads.map((workload) => [ownerKey(workload), workload]));
+    const wanted = (workloads ?? stored.report.workloads).flatMap((asked) => {
+      const workload = known.get(ownerKey(asked));
+      return workload && !cache.owners.has(ownerKey(workload)) ? [workload] : [];
+    });
+    if (wanted.length === 0) return null;
+    if (cache.failedAt !== undefined && this.now().getTime() - cache.failedAt < 60_000) return 'the live objects could not be read a moment ago';
+    const settings = this.options.settings();
+    let target;
+    try {
+      target = await this.resolveTarget(settings, undefined);
+    } catch (error) {
+      cache.failedAt = this.now().getTime();
+      return messageOf(error);
+    }
+    if (wanted.some((workload) => workload.cluster !== null && workload.cluster !== target.context)) return `the report is from another cluster than the current context ${target.context}`;
+    const read = await readGitOpsOwners(this.kubectlFor(settings, target.context), wanted.map(({ namespace, kind, name }) => ({ namespace, kind, name })), { concurrency: settings.applyConcurrency, ...(signal ? { signal } : {}) });
+    for (const [key, owner] of read) cache.owners.set(key, owner);
+    if (read.size < wanted.length) {
+      cache.failedAt = this.now().getTime();
+      return `${wanted.length - read.size} of ${wanted.length} live objects could not be read`;
+    }
+    return null;
   }
 
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
@@ -270,6 +310,7 @@ export class Session {
       now: this.now(),
       blocked,
       sourceReportId: args.reportId,
+      observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
       ...(signal ? { signal } : {}),
     });
     return this.storePlan(plan);
@@ -382,6 +423,7 @@ export class Session {
         rolloutWatch: settings.rolloutWatch,
         approval: { at: approvedAt, maxAgeMs: settings.planTtlSeconds * 1000 },
         now: () => this.now(),
+        gitopsDirectPatch: settings.gitops.directPatch,
         ...(signal ? { signal } : {}),
       };
       let outcome: ApplyOutcome;
@@ -579,7 +621,7 @@ export class Session {
       cached: false,
       ...(prometheusAuth ? { prometheusAuth } : {}),
     };
-    this.reports.set(reportId, { report, rows, summary, bytes });
+    this.reports.set(reportId, { report, rows, summary, bytes, gitops: { owners: new Map() } });
     this.latestReport = reportId;
     this.evictOldest(this.reports, this.limits.reports, this.limits.reportBytes, (id) =>
       `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,

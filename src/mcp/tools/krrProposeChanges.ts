@@ -1,11 +1,16 @@
 // krr_propose_changes: builds, dry-runs and policy-checks a plan, shows the diff; writes nothing.
 import { z } from 'zod';
+import { describeOwner, type GitOpsOwner } from '../../core/gitops/owner';
 import type { Plan } from '../../core/plan/model';
 import { generatedId, workloadRef } from '../arguments';
 import { formatMoney } from '../summary';
 import { defineTool, errorResult, okResult } from '../tool';
 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
+const gitopsOwner = z
+  .looseObject({ tool: z.enum(['argocd', 'flux-kustomize', 'flux-helm']), name: z.string().nullable(), namespace: z.string().optional(), evidence: z.array(z.string()), confidence: z.enum(['certain', 'hint']) })
+  .optional()
+  .describe('Argo CD or Flux reconciles this object from Git (read from its labels, annotations and managedFields)');
 
 export const krrProposeChanges = defineTool({
   name: 'krr_propose_changes',
@@ -34,9 +39,10 @@ export const krrProposeChanges = defineTool({
         changes: z.array(z.looseObject({ container: z.string(), allocation: z.string(), resource: z.string(), from: z.string().nullable(), to: z.string().nullable() })),
         monthlyCostDelta: z.number().nullable(),
         findings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })),
+        gitopsOwner,
       }),
     ),
-    blocked: z.array(z.looseObject({ ...identity, reasons: z.array(z.string()) })),
+    blocked: z.array(z.looseObject({ ...identity, reasons: z.array(z.string()), gitopsOwner })),
     warnings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })),
     totals: z.looseObject({ objects: z.number(), changes: z.number(), monthlyCostDelta: z.number(), blocked: z.number() }),
     expiresAt: z.string(),
@@ -68,12 +74,21 @@ export function planView(plan: Plan) {
       changes: object.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })),
       monthlyCostDelta: object.monthlyCostDelta,
       findings: object.findings.map(({ severity, rule, message }) => ({ severity, rule, message })),
+      ...ownerField(object.gitopsOwner),
     })),
-    blocked: plan.blocked.map(({ namespace, kind, name, reasons }) => ({ namespace, kind, name, reasons })),
+    blocked: plan.blocked.map(({ namespace, kind, name, reasons, gitopsOwner }) => ({ namespace, kind, name, reasons, ...ownerField(gitopsOwner) })),
     warnings: plan.warnings.map(({ severity, rule, message }) => ({ severity, rule, message })),
     totals: plan.totals,
     expiresAt: plan.expiresAt,
   };
+}
+
+function ownerField(owner: GitOpsOwner | undefined) {
+  return owner ? { gitopsOwner: { tool: owner.tool, name: owner.name, ...(owner.namespace ? { namespace: owner.namespace } : {}), evidence: owner.evidence, confidence: owner.confidence } } : {};
+}
+
+function ownerNote(owner: GitOpsOwner | undefined): string {
+  return owner ? ` [${owner.confidence === 'hint' ? 'maybe ' : ''}reconciled from Git by ${describeOwner(owner)}]` : '';
 }
 
 function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string {
@@ -82,10 +97,10 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string
   ];
   for (const object of plan.objects.slice(0, 20)) {
     const changes = object.changes.map((change) => `${change.container} ${change.allocation}.${change.resource} ${change.from ?? 'unset'}→${change.to ?? 'unset'}`).join(', ');
-    lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${changes || 'no change'} (${formatMoney(object.monthlyCostDelta)})`);
+    lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${changes || 'no change'} (${formatMoney(object.monthlyCostDelta)})${ownerNote(object.gitopsOwner)}`);
   }
   if (plan.objects.length > 20) lines.push(`- … and ${plan.objects.length - 20} more objects (see structured content)`);
-  for (const blocked of plan.blocked) lines.push(`BLOCKED ${blocked.namespace}/${blocked.kind}/${blocked.name}: ${blocked.reasons.join('; ')}`);
+  for (const blocked of plan.blocked) lines.push(`BLOCKED ${blocked.namespace}/${blocked.kind}/${blocked.name}: ${blocked.reasons.join('; ')}${ownerNote(blocked.gitopsOwner)}`);
   for (const warning of plan.warnings) lines.push(`warning: ${warning.message}`);
   if (plan.objects.length === 0) {
     lines.push('Nothing to apply: every requested workload is blocked or already matches. Tell the user the reasons above.');
