@@ -152,7 +152,7 @@ export async function readManifestText(folder: WorkspaceFolder, relativePath: st
   if (bytes.includes(0)) throw new WorkspaceInputError(`${relativePath} is a binary file (it holds NUL bytes); it is not read or edited.`);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new WorkspaceInputError(`${relativePath} is not UTF-8 text; it is not read or edited.`);
   }
