@@ -207,13 +207,19 @@ function strip(info: KustomizationInfo, name: string): string {
   return result;
 }
 
-/** Does the kube context name the overlay? (`prod-eu-1` names `overlays/prod`, `staging` names `envs/staging`.) */
-function contextNames(dir: string, contextName: string): boolean {
-  const tokens = new Set(contextName.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
-  return dir
-    .toLowerCase()
-    .split('/')
-    .some((segment) => segment === contextName.toLowerCase() || tokens.has(segment));
+/**
+ * How well the kube context names the overlay: the length of the longest directory segment that appears in the
+ * context name between separators (`gke_acme_prod-eu-1` names `overlays/prod-eu` better than `overlays/prod`); 0: not.
+ */
+function contextScore(dir: string, contextName: string): number {
+  const context = contextName.toLowerCase();
+  let best = 0;
+  for (const segment of dir.toLowerCase().split('/')) {
+    if (!segment) continue;
+    const escaped = segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (new RegExp(`(^|[^a-z0-9])${escaped}($|[^a-z0-9])`).test(context)) best = Math.max(best, segment.length);
+  }
+  return best;
 }
 
 function label(info: KustomizationInfo): string {
@@ -234,8 +240,11 @@ export const kustomizeFinder: ManifestSourceFinder = {
     // An overlay renders what its base renders: the environment is the one no other renderer includes.
     let roots = renderers.filter((candidate) => !renderers.some((other) => other !== candidate && closureOf(other.info).has(candidate.info)));
     if (roots.length > 1 && target.context) {
-      const named = roots.filter((root) => contextNames(root.info.dir, target.context as string));
-      if (named.length === 1) roots = named;
+      // Several environments render the same namespace and name: the context names the one it deploys to.
+      const scores = roots.map((root) => contextScore(root.info.dir, target.context as string));
+      const best = Math.max(...scores);
+      const named = roots.filter((_, index) => scores[index] === best);
+      if (best > 0 && named.length === 1) roots = named;
     }
     return roots.map(({ info, object }) => candidateFor(info, object, set, target));
   },
