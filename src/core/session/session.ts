@@ -24,6 +24,12 @@ import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import type { SessionSettings } from './settings';
 import { displayText } from '../text';
+import { executeManifestPlan, type ManifestWriter } from '../gitops/apply';
+import { manifestApprovalText } from '../gitops/approval';
+import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
+import { proposeManifestPlan } from '../gitops/propose';
+import { groupByKind } from '../gitops/workload';
+import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
 
 export type SessionErrorCode = 'unknown-report' | 'unknown-plan' | 'unknown-snapshot' | 'invalid-argument' | 'read-only' | 'busy' | 'krr' | 'kubectl' | 'storage';
 
@@ -52,6 +58,8 @@ export interface SessionOptions {
   now?: () => Date;
   /** How many reports and plans are kept in memory (oldest evicted first); defaults: sessionLimits. */
   limits?: Partial<SessionLimits>;
+  /** The manifest target (GitOps): the workspace folders, how files are written, and extra source finders (Helm). */
+  workspace?: { folders(): readonly string[]; writer: ManifestWriter; finders?: readonly ManifestSourceFinder[] };
 }
 
 export interface SessionLimits {
@@ -94,6 +102,8 @@ export class Session {
   private readonly reports = new Map<string, StoredReport>();
   private readonly scanCache = new Map<string, { reportId: string; at: number }>();
   private readonly plans = new Map<string, StoredPlan>();
+  /** Manifest plans (target "manifests"): same ids, lifetime, single use and approval as cluster plans. */
+  private readonly manifestPlans = new Map<string, { plan: ManifestPlan; state: StoredPlan['state'] }>();
   private readonly applying = new Set<string>();
   /** When a person last declined or left unanswered an apply, per context (the model's cool-down). */
   private readonly declinedAt = new Map<string, number>();
@@ -262,6 +272,7 @@ export class Session {
 
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
   async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<Plan> {
+    if (args.target === 'manifests') throw new SessionError('invalid-argument', 'A manifest proposal is built by proposeManifests.', 'Call proposeManifests for target "manifests".');
     const settings = this.options.settings();
     const stored = this.storedReport(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
@@ -316,6 +327,97 @@ export class Session {
     return this.storePlan(plan);
   }
 
+  /**
+   * The manifest target: finds where each workload's resources are decided in the workspace folders and proposes the
+   * edits as a plan of files (digest over each file's path, content hash and edits). Writes nothing.
+   */
+  async proposeManifests(args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<ManifestPlan> {
+    const settings = this.options.settings();
+    const workspace = this.options.workspace;
+    const roots = workspace?.folders() ?? [];
+    if (!workspace || roots.length === 0) throw new SessionError('invalid-argument', 'There is no workspace folder to write manifests in.', 'Open the folder that holds the manifests (VS Code), or start the stdio server with --workspace <dir>.');
+    const stored = this.storedReport(args.reportId);
+    if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
+    let folders;
+    try {
+      folders = await workspaceFolders(roots);
+    } catch (error) {
+      if (error instanceof WorkspaceInputError) throw new SessionError('invalid-argument', error.message, 'Check the workspace folders.');
+      throw error;
+    }
+    // The context only picks between overlays that render the same workload; a manifest write needs no cluster.
+    const context = await this.resolveTarget(settings, undefined).then((target) => target.context, () => settings.context ?? null);
+    const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
+    const unresolved: UnresolvedWorkload[] = [];
+    const targets: WorkloadTarget[] = [];
+    for (const selected of dedupe(args.workloads)) {
+      validateIdentity(selected);
+      const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
+      const refuse = (reason: string) => unresolved.push({ ...selected, reason, candidates: [] });
+      if (!workload) {
+        refuse('not in the report (check namespace, kind and name with krr_list_recommendations)');
+        continue;
+      }
+      const group = groupByKind[workload.kind];
+      if (group === undefined) {
+        refuse(`${workload.kind} objects are not written to manifests (supported: ${Object.keys(groupByKind).join(', ')})`);
+        continue;
+      }
+      const desired = new Map<string, DesiredResources>();
+      try {
+        for (const container of workload.containers) desired.set(container.container, desiredFromRecommendation(container, { includeLimits: args.includeLimits ?? false, allowLimitRemoval: false }).desired);
+      } catch (error) {
+        if (!(error instanceof QuantityError)) throw error;
+        refuse(`krr's recommendation cannot be written: ${error.message}`);
+        continue;
+      }
+      targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired });
+    }
+    let plan: ManifestPlan;
+    try {
+      plan = await proposeManifestPlan(targets, {
+        folders,
+        kubectlPath: settings.kubectlPath,
+        requester,
+        now: this.now(),
+        ttlSeconds: settings.planTtlSeconds,
+        context,
+        unresolved,
+        sourceReportId: args.reportId,
+        ...(workspace.finders ? { finders: workspace.finders } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (error instanceof KubectlError) throw new SessionError('kubectl', error.message, 'Kustomize sources are rendered with kubectl kustomize: install kubectl or set krr.kubectlPath.');
+      throw error;
+    }
+    this.manifestPlans.set(plan.id, { plan, state: 'proposed' });
+    while (this.manifestPlans.size > this.limits.plans) {
+      const oldest = this.manifestPlans.keys().next().value as string;
+      if (this.manifestPlans.get(oldest)?.state === 'approving') break;
+      this.manifestPlans.delete(oldest);
+      this.evicted.set(oldest, `Plan ${oldest} was evicted (limit ${this.limits.plans} manifest plans).`);
+    }
+    this.latestPlan = plan.id;
+    await this.audit({
+      action: 'propose',
+      actor: actorOf(requester),
+      ...(plan.context ? { context: plan.context } : {}),
+      planId: plan.id,
+      digest: plan.digest,
+      objects: plan.workloads.map(({ namespace, kind, name }) => ({ namespace, kind, name })),
+      outcome: 'proposed',
+      detail: { target: 'manifests', files: plan.files.map((file) => `${file.folder}/${file.path}`), unresolved: plan.unresolved.length },
+    });
+    this.emit({ type: 'plan' });
+    if (plan.files.length > 0) await this.options.approver.showManifests?.(plan).catch((error: unknown) => this.log(`could not show the plan: ${messageOf(error)}`));
+    return plan;
+  }
+
+  getManifestPlan(planId: string): ManifestPlan | undefined {
+    return this.manifestPlans.get(planId)?.plan;
+  }
+
   getPlan(planId: string): Plan | undefined {
     return this.plans.get(planId)?.plan;
   }
@@ -349,6 +451,7 @@ export class Session {
    * test preconditions, restores on partial failure. Never throws for a refusal: returns a status.
    */
   async apply(planId: string, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
+    if (this.manifestPlans.has(planId)) return this.applyManifests(planId, requester, signal);
     const settings = this.options.settings();
     const actor = actorOf(requester);
     const stored = this.plans.get(planId);
@@ -447,6 +550,68 @@ export class Session {
       return outcome;
     } finally {
       this.applying.delete(plan.context);
+    }
+  }
+
+  /**
+   * A manifest plan goes through the same gate as a cluster plan: not read-only, single use, not expired, the model's
+   * cool-down after a decline, a person's approval of this digest; then a stale check of every file and the write.
+   */
+  private async applyManifests(planId: string, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
+    const settings = this.options.settings();
+    const actor = actorOf(requester);
+    const stored = this.manifestPlans.get(planId) as { plan: ManifestPlan; state: StoredPlan['state'] };
+    const { plan } = stored;
+    const cooldownKey = 'workspace manifests';
+    const refuse = async (status: ApplyOutcome['status'], message: string, action: AuditAction = 'refuse'): Promise<ApplyOutcome> => {
+      await this.audit({ action, actor, outcome: status, planId, digest: plan.digest, ...(plan.context ? { context: plan.context } : {}), detail: { target: 'manifests', message } });
+      return { status, planId, objects: [], verified: false, rollouts: [], files: [], message };
+    };
+    if (settings.readOnly) return refuse('refused', `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.`);
+    if (stored.state !== 'proposed') return refuse('used', 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.');
+    if (this.isExpired(plan)) {
+      stored.state = 'used';
+      return refuse('expired', `The plan expired at ${plan.expiresAt}. Propose the changes again.`);
+    }
+    if (plan.files.length === 0) {
+      stored.state = 'used';
+      return refuse('refused', 'The plan writes no file (no source was found, or every workload already has these values).');
+    }
+    const writer = this.options.workspace?.writer;
+    if (!writer) return refuse('refused', 'This host cannot write workspace files.');
+    if (this.applying.has(cooldownKey)) return refuse('refused', 'Another manifest write is running; wait for it to finish.');
+    const cooldown = this.cooldownLeft(cooldownKey, requester, settings);
+    if (cooldown > 0) return refuse('refused', `The person declined (or did not answer) a manifest write moments ago, so write requests from the AI chat are refused for another ${cooldown} s. Nothing was written and nobody was asked. Do not retry on your own: ask the user.`);
+    stored.state = 'approving';
+    this.applying.add(cooldownKey);
+    try {
+      const approver = this.options.approver;
+      const text = manifestApprovalText(plan, requester, this.now());
+      let decision: Awaited<ReturnType<NonNullable<Approver['requestManifestApproval']>>>;
+      if (!approver.requestManifestApproval) decision = { outcome: 'unavailable', reason: 'this host cannot ask a person to approve a manifest write' };
+      else {
+        const timeout = AbortSignal.timeout(settings.approvalTimeoutSeconds * 1000);
+        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+        const timedOut = new Promise<{ outcome: 'timeout' }>((resolve) => combined.addEventListener('abort', () => resolve({ outcome: 'timeout' }), { once: true }));
+        decision = await Promise.race([approver.requestManifestApproval(plan, text, combined), timedOut]).catch((error: unknown) => ({ outcome: 'declined' as const, reason: `the approval dialog failed: ${messageOf(error)}` }));
+      }
+      stored.state = 'used';
+      if (decision.outcome !== 'approved') {
+        if (decision.outcome === 'declined' || decision.outcome === 'timeout') this.declinedAt.set(cooldownKey, this.now().getTime());
+        const message =
+          decision.outcome === 'declined' ? `The write was declined in the approval dialog${decision.reason ? ` (${decision.reason})` : ''}. Nothing was written.`
+          : decision.outcome === 'timeout' ? `Nobody answered the approval dialog within ${settings.approvalTimeoutSeconds} s. Nothing was written; propose again when the person is ready.`
+          : `No human can approve here: ${decision.reason}. Nothing was written.`;
+        return refuse(decision.outcome === 'unavailable' ? 'refused' : 'declined', message, 'decline');
+      }
+      if (decision.digest !== plan.digest) return refuse('refused', 'The approval does not match this plan (digest differs). Nothing was written.');
+      if (this.isExpired(plan)) return refuse('expired', `The plan expired at ${plan.expiresAt} while waiting for approval. Nothing was written; propose again.`);
+      await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, ...(plan.context ? { context: plan.context } : {}), planId, digest: plan.digest, outcome: 'approved', detail: { target: 'manifests', files: plan.files.map((file) => `${file.folder}/${file.path}`), requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
+      const result = await executeManifestPlan(plan, { writer, audit: await this.openAudit(), actor });
+      this.emit({ type: 'apply' });
+      return { status: result.status, planId, objects: [], verified: result.status === 'applied', rollouts: [], files: result.files, message: result.message };
+    } finally {
+      this.applying.delete(cooldownKey);
     }
   }
 
@@ -677,7 +842,7 @@ export class Session {
     return stored;
   }
 
-  private isExpired(plan: Plan): boolean {
+  private isExpired(plan: Pick<Plan, 'expiresAt'>): boolean {
     return this.now().getTime() >= Date.parse(plan.expiresAt);
   }
 
