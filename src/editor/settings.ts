@@ -37,6 +37,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
   const input = {
     krrPath: optional(get('krrPath')),
     kubectlPath: optional(get('kubectlPath')),
+    helmPath: optional(get('helmPath')),
     kubeconfig: optional(get('kubeconfig')),
     context: optional(get('context')),
     namespaces: optional(get('namespaces')),

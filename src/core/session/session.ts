@@ -27,7 +27,8 @@ import { displayText } from '../text';
 import { executeManifestPlan, type ManifestWriter } from '../gitops/apply';
 import { manifestApprovalText } from '../gitops/approval';
 import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
-import { proposeManifestPlan } from '../gitops/propose';
+import { helmFinder } from '../gitops/helm';
+import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
 import { groupByKind } from '../gitops/workload';
 import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
 
@@ -324,7 +325,45 @@ export class Session {
       observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
       ...(signal ? { signal } : {}),
     });
+    await this.nameGitOpsSources(plan, targets, target.context, settings, signal);
     return this.storePlan(plan);
+  }
+
+  /**
+   * A workload blocked because Argo CD or Flux owns it: when the workspace holds its source, the reason names the file
+   * to edit instead (found by the manifest finders, nothing written). Best effort: without a workspace, or when the
+   * search fails, the reason names the owner only.
+   */
+  private async nameGitOpsSources(plan: Plan, targets: readonly PlanTarget[], context: string, settings: SessionSettings, signal?: AbortSignal): Promise<void> {
+    const roots = this.options.workspace?.folders() ?? [];
+    const owned = plan.blocked.filter((blocked) => blocked.gitopsOwner?.confidence === 'certain' && blocked.reasons.some((reason) => reason.includes('krr.gitops.directPatch')));
+    if (roots.length === 0 || owned.length === 0) return;
+    const wanted: WorkloadTarget[] = [];
+    for (const blocked of owned) {
+      const planned = targets.find((candidate) => ownerKey(candidate.ref) === ownerKey(blocked));
+      const group = planned ? groupByKind[planned.ref.kind] : undefined;
+      if (planned && group !== undefined) wanted.push({ ...planned.ref, group, context, desired: planned.desired });
+    }
+    try {
+      const found = await proposeManifestPlan(wanted, {
+        folders: await workspaceFolders(roots),
+        kubectlPath: settings.kubectlPath,
+        requester: plan.requestedBy,
+        now: this.now(),
+        ttlSeconds: settings.planTtlSeconds,
+        context,
+        finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(this.options.workspace?.finders ?? [])],
+        ...(signal ? { signal } : {}),
+      });
+      for (const blocked of owned) {
+        const source = found.workloads.find((workload) => ownerKey(workload) === ownerKey(blocked))?.source;
+        const candidates = found.unresolved.find((workload) => ownerKey(workload) === ownerKey(blocked))?.candidates ?? [];
+        if (source) blocked.reasons.push(`Its source in the workspace: ${source.label}${source.guess ? ' (a guess)' : ''} — write the change there with target "manifests" (KRR: Write Recommendations to Manifests…).`);
+        else if (candidates.length > 1) blocked.reasons.push(`Possible sources in the workspace: ${candidates.slice(0, 3).join(', ')}.`);
+      }
+    } catch (error) {
+      this.log(`could not look for the manifests of GitOps-owned workloads: ${messageOf(error)}`);
+    }
   }
 
   /**
@@ -384,7 +423,8 @@ export class Session {
         context,
         unresolved,
         sourceReportId: args.reportId,
-        ...(workspace.finders ? { finders: workspace.finders } : {}),
+        // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
+        finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(workspace.finders ?? [])],
         ...(signal ? { signal } : {}),
       });
     } catch (error) {

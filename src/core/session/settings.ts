@@ -6,6 +6,8 @@ const glob = z.string().min(1).max(200);
 export const sessionSettingsSchema = z.object({
   krrPath: z.string().min(1).default('krr'),
   kubectlPath: z.string().min(1).default('kubectl'),
+  /** helm renders charts to find the values key that feeds a container's resources; without it keys are guessed. */
+  helmPath: z.string().min(1).default('helm'),
   kubeconfig: z.string().min(1).optional(),
   context: z.string().min(1).optional(),
   namespaces: z.array(z.string().min(1).max(253)).max(200).default([]),

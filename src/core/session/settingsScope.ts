@@ -27,6 +27,7 @@ const modeOrder: readonly unknown[] = ['allow', 'warn', 'block'];
 export const gateRules: Readonly<Record<string, GateRule>> = {
   krrPath: 'user-only',
   kubectlPath: 'user-only',
+  helmPath: 'user-only',
   kubeconfig: 'user-only',
   prometheusUrl: 'user-only',
   readOnly: 'any-true',
