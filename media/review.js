@@ -27,7 +27,7 @@
     for (const row of rows) {
       let group = byKey.get(row.workload);
       if (!group) {
-        group = { key: row.workload, namespace: row.namespace, kind: row.kind, name: row.name, rows: [], severity: 'UNKNOWN', cost: null, search: '' };
+        group = { key: row.workload, namespace: row.namespace, kind: row.kind, name: row.name, rows: [], severity: 'UNKNOWN', cost: null, search: '', owner: row.owner };
         byKey.set(row.workload, group);
       }
       group.rows.push(row);
@@ -101,6 +101,11 @@
     name.scope = 'rowgroup';
     name.colSpan = 5;
     name.append(el('span', 'kind', group.kind + ' '), el('span', '', group.namespace + '/'), el('strong', '', group.name), el('span', 'muted', ' · ' + group.rows.length + (group.rows.length === 1 ? ' container' : ' containers')));
+    if (group.owner) {
+      const badge = el('span', 'owner' + (group.owner.certain ? ' certain' : ''), 'GitOps: ' + group.owner.label);
+      badge.title = group.owner.title;
+      name.append(' ', badge);
+    }
     const severity = el('td', '');
     severity.append(el('span', 'severity ' + group.severity.toLowerCase(), group.severity));
     tr.append(select, name, severity, el('td', 'num cost', money(group.cost)), el('td', ''));
@@ -191,6 +196,9 @@
       fillSelect($('f-kind'), [...new Set(state.groups.map((group) => group.kind))].sort());
       setReadOnly(message.readOnly);
       applyFilters();
+    } else if (message.type === 'owners') {
+      for (const group of state.groups) if (Object.prototype.hasOwnProperty.call(message.owners, group.key)) group.owner = message.owners[group.key];
+      render();
     } else if (message.type === 'busy') {
       state.busy = true;
       showPlanText(message.message, 'busy');

@@ -10,12 +10,15 @@ const usage = `krr-mcp — Kubernetes right-sizing with krr, as an MCP server
 Usage:
   krr-mcp serve --stdio --state-dir <dir> [--kubeconfig <file>] [--context <name>]
                 [--krr <path>] [--kubectl <path>] [--settings <file.json>] [--read-only]
+                [--workspace <dir>]...
       An MCP server on stdin/stdout. Writes need a person's approval through the MCP client
       (elicitation); clients without elicitation get every write refused.
       --settings takes the krr.* settings as JSON (policy, prices, prometheusUrl, ...);
       the other flags override it. A Prometheus auth header is read only from the environment
       variable KRR_PROMETHEUS_AUTH_HEADER (never from a flag or the settings file) and is sent
       only to the configured prometheusUrl.
+      --workspace (repeatable) names the folders whose manifests krr_propose_changes with
+      target "manifests" edits (GitOps); paths in results are relative to them.
   krr-mcp relay [--discovery <file>]
       Forwards stdio to the MCP server of the KRR extension running in VS Code, found through its
       discovery file (default: $KRR_MCP_DISCOVERY). Approval happens in VS Code.
@@ -41,6 +44,7 @@ async function serve(argv: string[]): Promise<number> {
       kubectl: { type: 'string' },
       settings: { type: 'string' },
       'read-only': { type: 'boolean' },
+      workspace: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -66,7 +70,7 @@ async function serve(argv: string[]): Promise<number> {
   });
   // Loaded on demand: the relay and --help never load the core.
   const { serveStdio } = await import('./mcp/stdio');
-  await serveStdio({ settings, stateDir, version, log, ...(prometheusAuthHeader ? { prometheusAuthHeader } : {}) });
+  await serveStdio({ settings, stateDir, version, log, ...(prometheusAuthHeader ? { prometheusAuthHeader } : {}), ...(values.workspace ? { workspaceFolders: values.workspace } : {}) });
   return 0;
 }
 

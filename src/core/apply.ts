@@ -1,6 +1,7 @@
 // Executes an approved plan: re-read, snapshot, write with preconditions, restore on partial failure, verify.
 // This module never asks for approval: the session calls it only with a plan whose digest a human approved.
 import type { AuditActor, AuditLog } from './audit';
+import { describeOwner, gitOpsOwner } from './gitops/owner';
 import type { KubeObject } from './kube/object';
 import { containersPathByKind } from './kube/object';
 import type { ObjectRef } from './kube/kubectl';
@@ -32,6 +33,8 @@ export interface ApplyDependencies {
   approval: { at: Date; maxAgeMs: number };
   /** The clock the approval's age is read from (the session's, so tests need not wait out a lifetime). */
   now: () => Date;
+  /** krr.gitops.directPatch now: under `block`, an apply plan never writes an object Argo CD or Flux reconciles. */
+  gitopsDirectPatch?: 'block' | 'warn' | 'allow';
   signal?: AbortSignal;
 }
 
@@ -58,7 +61,7 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
     return 'live' in entry ? { object, live: entry.live } : { object, error: entry.error };
   });
   const moved = live.flatMap((entry) => {
-    const why = 'error' in entry ? `could not re-read: ${entry.error}` : specMove(entry.live, entry.object);
+    const why = 'error' in entry ? `could not re-read: ${entry.error}` : (specMove(entry.live, entry.object) ?? gitOpsRefusal(plan, entry.live, entry.object, deps));
     return why === null ? [] : [{ object: entry.object, why }];
   });
   if (moved.length > 0) {
@@ -188,6 +191,17 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   await restore(unrestored());
   const after = summarise(states, { complete: false, verified: false, rollouts, storageFailures, failedStage, lapsedStage, lifetimeSeconds });
   return { ...base, status: after.status, snapshotId: snapshot.id, objects: after.objects, rollouts, message: after.message };
+}
+
+/**
+ * Proposals already block GitOps-owned objects; this re-check at the re-read catches an object that Argo CD or Flux
+ * took over after the proposal (labels do not move metadata.generation) or a setting tightened since.
+ */
+function gitOpsRefusal(plan: Plan, live: KubeObject, object: ObjectChange, deps: ApplyDependencies): string | null {
+  if (plan.kind !== 'apply' || (deps.gitopsDirectPatch ?? 'block') !== 'block') return null;
+  const owner = gitOpsOwner(live, object.kind);
+  if (!owner || owner.confidence !== 'certain' || owner.reconcileDisabled) return null;
+  return `it is reconciled from Git by ${describeOwner(owner)} and krr.gitops.directPatch is "block"`;
 }
 
 /** Status, per-object outcomes and message of an apply, from the final state of each write. */

@@ -1,9 +1,10 @@
 // Rules that block a change (not warnings) or warn about it, each with a reason a person can act on.
 // Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan.
+import { describeOwner, type GitOpsOwner } from './gitops/owner';
 import type { ResourceName } from './krr/model';
 import { describeCpu, describeMemory } from './quantity';
 import type { FieldChange, ObjectIdentity, PolicyFinding, RiskLevel } from './plan/model';
-import { matchesAnyGlob, type PolicySettings } from './session/settings';
+import { matchesAnyGlob, type DirectPatchMode, type PolicySettings } from './session/settings';
 
 export interface ResultingResources {
   container: string;
@@ -19,6 +20,8 @@ export interface PolicySubject {
   /** Resources an HPA scales this workload on by utilisation (utilisation is relative to requests). */
   hpaUtilizationTargets: ResourceName[];
   allowLimitRemoval: boolean;
+  /** Who reconciles the live object from Git (null: nobody seen), what krr.gitops.directPatch says, and the manifests found for it. */
+  gitops?: { owner: GitOpsOwner | null; directPatch: DirectPatchMode; manifests?: readonly string[] };
 }
 
 const mebibyte = 2 ** 20;
@@ -74,6 +77,8 @@ export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings)
     }
   }
 
+  if (subject.gitops) findings.push(...gitOpsFindings(where, subject.gitops));
+
   if (matchesAnyGlob(identity.namespace, policy.productionNamespacePatterns)) {
     findings.push(warn('production-namespace', `Namespace ${identity.namespace} looks like production (krr.policy.productionNamespacePatterns).`));
   }
@@ -81,6 +86,33 @@ export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings)
     findings.push(warn('critical-workload', `${identity.name} looks like a critical workload (krr.policy.criticalWorkloadPatterns).`));
   }
   return findings;
+}
+
+/**
+ * A direct patch of an object Argo CD or Flux reconciles is reverted at the next sync (or drift correction), so by
+ * default it is blocked and the message points at Git. A hint (only `app.kubernetes.io/instance`) warns, never blocks;
+ * Flux with reconciliation disabled keeps the patch until it is re-enabled, so it warns too.
+ */
+export function gitOpsFindings(where: string, gitops: NonNullable<PolicySubject['gitops']>): PolicyFinding[] {
+  const { owner, directPatch } = gitops;
+  if (!owner || directPatch === 'allow') return [];
+  const owned = describeOwner(owner);
+  const evidence = owner.evidence.join('; ');
+  if (owner.confidence === 'hint') {
+    return [warn('gitops-owner-hint', `${where} may be reconciled from Git by ${/^[AEIOU]/.test(owned) ? 'an' : 'a'} ${owned} (${evidence}); if so, the next sync reverts a direct patch.`)];
+  }
+  if (owner.reconcileDisabled) {
+    return [warn('gitops-reconcile-disabled', `${where} belongs to ${owned} (${evidence}); Flux leaves it alone while reconciliation is disabled, and reverts the patch when it is enabled again. Change the manifest too.`)];
+  }
+  const manifests = gitops.manifests ?? [];
+  const instead =
+    manifests.length > 0
+      ? `Change ${manifests.length === 1 ? 'its manifest' : 'one of its manifests'} instead: ${manifests.slice(0, 3).join(', ')}${manifests.length > 3 ? ', …' : ''}.`
+      : `Change it in the Git repository the ${owned} syncs from instead (its manifest, overlay or values file).`;
+  const message = `${where} is reconciled from Git by ${owned} (${evidence}): a direct patch would be reverted at the next sync. ${instead}`;
+  return directPatch === 'block'
+    ? [block('gitops-owned', `${message} To patch the cluster anyway, set krr.gitops.directPatch to "warn" in your user settings.`)]
+    : [warn('gitops-owned', `${message} Patched anyway: krr.gitops.directPatch is "warn".`)];
 }
 
 export function isBlocked(findings: readonly PolicyFinding[]): boolean {

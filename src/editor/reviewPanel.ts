@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/model';
 import type { ApplyOutcome } from '../core/session/model';
 import type { Session } from '../core/session/session';
-import { allRows } from './reviewRows';
+import { allRows, ownerView } from './reviewRows';
 
 export interface WorkloadRef {
   namespace: string;
@@ -122,6 +122,16 @@ export class ReviewPanel implements vscode.Disposable {
     const summary = this.session.reportSummary(reportId);
     const rows = allRows((page) => this.session.listRecommendations({ reportId, page, pageSize: 500, sort: 'savings' }));
     this.post({ type: 'rows', reportId, summary, rows, readOnly });
+    if (rows.some((row) => row.owner === undefined)) void this.postOwners(reportId);
+  }
+
+  /** GitOps owners arrive after the rows (one kubectl list per kind and namespace), without resetting the selection. */
+  private async postOwners(reportId: string): Promise<void> {
+    const unknown = await this.session.readGitOpsOwners(reportId).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+    if (this.reportId !== reportId) return;
+    const owners: Record<string, ReturnType<typeof ownerView>> = {};
+    for (const row of allRows((page) => this.session.listRecommendations({ reportId, page, pageSize: 500, sort: 'savings' }))) if (row.owner !== undefined) owners[row.workload] = row.owner;
+    this.post({ type: 'owners', owners, unknown });
   }
 
   private async receive(raw: unknown): Promise<void> {

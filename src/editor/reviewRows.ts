@@ -1,4 +1,5 @@
 // Rows as the review panel shows them: current -> recommended per field with the relative change. Pure.
+import { describeOwner, type GitOpsOwner } from '../core/gitops/owner';
 import type { RecommendationRow } from '../core/session/model';
 import { parseQuantity } from '../core/quantity';
 
@@ -23,6 +24,21 @@ export interface PanelRow {
   severity: string;
   monthlyCostDelta: number | null;
   notes: string[];
+  /** Who reconciles the workload from Git; null: nobody; absent: not read yet. */
+  owner?: OwnerView | null;
+}
+
+/** A GitOps owner as the panel shows it: a short badge, the evidence as its tooltip. */
+export interface OwnerView {
+  label: string;
+  title: string;
+  certain: boolean;
+}
+
+export function ownerView(owner: GitOpsOwner | null | undefined): OwnerView | null | undefined {
+  if (!owner) return owner;
+  const certain = owner.confidence === 'certain';
+  return { label: `${certain ? '' : 'maybe '}${describeOwner(owner)}`, title: `${certain ? 'Reconciled from Git' : 'Possibly reconciled from Git (a hint only)'}: ${owner.evidence.join('; ')}`, certain };
 }
 
 function amount(value: string | null): number | null {
@@ -59,6 +75,7 @@ export function toPanelRow(row: RecommendationRow): PanelRow {
     severity: row.severity,
     monthlyCostDelta: row.monthlyCostDelta,
     notes: row.notes,
+    ...(row.gitopsOwner !== undefined ? { owner: ownerView(row.gitopsOwner) } : {}),
   };
 }
 

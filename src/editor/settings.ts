@@ -37,6 +37,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
   const input = {
     krrPath: optional(get('krrPath')),
     kubectlPath: optional(get('kubectlPath')),
+    helmPath: optional(get('helmPath')),
     kubeconfig: optional(get('kubeconfig')),
     context: optional(get('context')),
     namespaces: optional(get('namespaces')),
@@ -64,6 +65,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
     approvalTimeoutSeconds: optional(get('approvalTimeoutSeconds')),
     declineCooldownSeconds: optional(get('declineCooldownSeconds')),
     rolloutWatch: { enabled: optional(get('rolloutWatch.enabled')), timeoutSeconds: optional(get('rolloutWatch.timeoutSeconds')) },
+    gitops: { directPatch: optional(get('gitops.directPatch')) },
     // A non-boolean readOnly is passed through so validation names it instead of silently allowing writes.
     ...(typeof readOnlySetting === 'boolean' || readOnlySetting === undefined || readOnlySetting === null
       ? decideReadOnly(trusted, readOnlySetting === true)

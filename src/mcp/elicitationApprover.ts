@@ -3,6 +3,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
 import type { ApprovalDecision, ApprovalText, Approver } from '../core/session/model';
 
@@ -26,6 +27,15 @@ export class ElicitationApprover implements Approver {
   async show(): Promise<void> {}
 
   async requestApproval(plan: Plan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
+    return this.ask(plan.digest, text, signal);
+  }
+
+  /** Writing manifests: the same question, naming files instead of a cluster. */
+  async requestManifestApproval(plan: ManifestPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
+    return this.ask(plan.digest, text, signal);
+  }
+
+  private async ask(digest: string, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
     const server = this.server;
     if (!server?.getClientCapabilities()?.elicitation?.form) return { outcome: 'unavailable', reason: noElicitationReason };
     const properties: Record<string, { type: 'boolean'; title: string } | { type: 'string'; title: string; description: string }> = {
@@ -51,6 +61,6 @@ export class ElicitationApprover implements Approver {
     const answer = answerSchema.safeParse(result.content ?? {});
     if (!answer.success || answer.data.approve !== true) return { outcome: 'declined', reason: 'not approved' };
     if (text.typeToConfirm !== null && answer.data.context !== text.typeToConfirm) return { outcome: 'declined', reason: 'the typed context name did not match' };
-    return { outcome: 'approved', digest: plan.digest };
+    return { outcome: 'approved', digest };
   }
 }

@@ -16,14 +16,15 @@ export const applyOutcomeOutput = {
   conflicts: z
     .array(z.looseObject({ namespace: z.string(), kind: z.string(), name: z.string(), container: z.string(), allocation: z.string(), resource: z.string(), wrote: z.string().nullable().optional(), live: z.string().nullable(), restore: z.string().nullable(), included: z.boolean() }))
     .optional(),
+  files: z.array(z.looseObject({ folder: z.string(), path: z.string(), result: z.string(), message: z.string().optional() })).optional(),
   message: z.string(),
 };
 
 const nextByStatus: Record<ApplyStatus, string> = {
-  applied: 'Done. To undo it later: krr_rollback with the snapshotId.',
+  applied: 'Done. To undo a cluster apply later: krr_rollback with the snapshotId (a manifest write is undone in Git or the editor).',
   declined: 'The person declined. Nothing was written. Do not retry on your own; ask the user what to change.',
   expired: 'The plan expired before approval, or its approval aged past the plan lifetime before the first stage. Nothing was written. Call krr_propose_changes again if the user still wants it.',
-  stale: 'A target object changed since the proposal. Nothing was written. Call krr_propose_changes again to get a fresh diff.',
+  stale: 'A target object (or manifest file) changed since the proposal. Nothing was written. Call krr_propose_changes again to get a fresh diff.',
   used: 'This plan was already used (plans are single-use). Nothing was written by this call. Propose again for a new change.',
   unknown: 'There is no such plan (ids come from krr_propose_changes). Nothing was written.',
   failed: 'The write failed; see the per-object results. Tell the user; check krr_status and the audit log (krr_audit_log).',
@@ -39,6 +40,7 @@ export function outcomeResult(outcome: ApplyOutcome): CallToolResult {
     lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${object.result}${object.message ? ` (${object.message})` : ''}`);
   }
   if (outcome.objects.length > 30) lines.push(`- … and ${outcome.objects.length - 30} more (see structured content)`);
+  for (const file of (outcome.files ?? []).slice(0, 30)) lines.push(`- ${file.folder}/${file.path}: ${file.result}${file.message ? ` (${file.message})` : ''}`);
   for (const rollout of outcome.rollouts.filter((entry) => !entry.healthy)) {
     lines.push(`rollout unhealthy: ${rollout.namespace}/${rollout.kind}/${rollout.name}: ${rollout.message}`);
   }

@@ -1,5 +1,6 @@
 // The standalone MCP server on stdin/stdout: one process, one MCP session, approval by elicitation.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { fileManifestWriter } from '../core/gitops/apply';
 import { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { ElicitationApprover } from './elicitationApprover';
@@ -16,6 +17,8 @@ export interface StdioServeOptions {
   workspaceRoot?: string;
   /** From KRR_PROMETHEUS_AUTH_HEADER; sent only to settings.prometheusUrl. */
   prometheusAuthHeader?: string;
+  /** --workspace: folders whose manifests the "manifests" target edits (files written atomically). */
+  workspaceFolders?: string[];
 }
 
 /** Serves until stdin closes. */
@@ -29,6 +32,7 @@ export async function serveStdio(options: StdioServeOptions): Promise<void> {
     stateDir: options.stateDir,
     log: options.log,
     ...(header ? { secrets: { prometheusAuthHeader: async () => header } } : {}),
+    ...(options.workspaceFolders && options.workspaceFolders.length > 0 ? { workspace: { folders: () => options.workspaceFolders ?? [], writer: fileManifestWriter() } } : {}),
   });
   const server = createMcpServer(session, {
     version: options.version,

@@ -9,6 +9,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEntry } from '../../src/core/audit';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
+import { gitopsWorkloads, writeGitOpsReport } from '../support/gitops-report';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { invalidKubectlArguments, wrapKubectl, type Wrapper } from '../support/kubectl-wrapper';
 import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
@@ -132,6 +133,43 @@ describe('abuse: approval bypass over HTTP', function () {
     f.cluster.putObject(live);
     f.human.answer = 'approve';
     await attempt('stale', observed, async () => assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId })), 'stale'));
+  });
+
+  it('GitOps-owned workloads under krr.gitops.directPatch "block": no plan patches them, however the model asks', async () => {
+    const report = data<{ reportId: string }>(await call(client, 'krr_load_report', { path: writeGitOpsReport(dir) }));
+    const owned = Object.values(gitopsWorkloads);
+    // The spec only: the controllers move the status while the test runs.
+    const specs = () => owned.map((ref) => JSON.stringify((f.cluster.getObject('apps/v1', 'Deployment', ref.namespace, ref.name) as { spec: unknown }).spec));
+    const before = specs();
+    f.human.answer = 'approve';
+    for (const ref of owned) {
+      await attempt(`propose and apply ${ref.name}`, observed, async () => {
+        const proposed = await call(client, 'krr_propose_changes', { reportId: report.reportId, workloads: [ref], includeLimits: true });
+        const plan = data<{ planId: string; objects: unknown[]; blocked: Array<{ name: string; reasons: string[]; gitopsOwner?: { tool: string } }> }>(proposed);
+        assert.deepEqual(plan.objects, []);
+        assert.match(plan.blocked[0]?.reasons.join(' ') ?? '', /reconciled from Git by (Argo CD Application|Flux Kustomization|Flux HelmRelease)/);
+        assert.ok(plan.blocked[0]?.gitopsOwner, 'the blocked row names the owner');
+        assert.notEqual(statusOf(await call(client, 'krr_apply_plan', { planId: plan.planId })), 'applied');
+      });
+    }
+    // Mixed with a workload nobody reconciles: the approved plan writes only that one.
+    await attempt(
+      'owned beside unowned',
+      observed,
+      async () => {
+        const proposed = data<{ planId: string; objects: Array<{ name: string }> }>(await call(client, 'krr_propose_changes', { reportId: report.reportId, workloads: [...owned, frontend], includeLimits: true }));
+        assert.deepEqual(proposed.objects.map((o) => o.name), ['frontend']);
+        assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId: proposed.planId })), 'applied');
+      },
+      { approvedWrites: 1 },
+    );
+    // The setting is the person's: a tool argument cannot loosen it.
+    await attempt('argument to loosen', observed, async () => {
+      const result = await call(client, 'krr_propose_changes', { reportId: report.reportId, workloads: [gitopsWorkloads.cart], gitops: { directPatch: 'allow' } });
+      assert.equal(result.isError, true);
+    });
+    assert.deepEqual(specs(), before);
+    assert.equal(f.cluster.writes().filter((w) => w.path.includes('/namespaces/gitops/')).length, 0);
   });
 
   it('extra arguments that try to approve or word the dialog (incl. __proto__): rejected before the session, audited, nobody asked', async () => {

@@ -64,7 +64,7 @@ describe('Kubectl runner (real kubectl against the test cluster)', function () {
     const [command] = commands;
     assert.ok(command);
     assert.deepEqual(command.argv.slice(0, 4), ['--kubeconfig', cluster.kubeconfigPath, '--context', 'prod-eu-1']);
-    assert.deepEqual(command.argv.slice(6), ['get', 'deployments.apps', 'checkout-api', '-n', 'shop', '-o', 'json']);
+    assert.deepEqual(command.argv.slice(6), ['get', 'deployments.apps', 'checkout-api', '-n', 'shop', '-o', 'json', '--show-managed-fields']);
     assert.equal(command.exitCode, 0);
     assert.ok(!command.argv.join(' ').includes(cluster.tokens.admin));
     const hpa = await kubectl().getObject({ kind: 'HorizontalPodAutoscaler', namespace: 'shop', name: 'frontend' });

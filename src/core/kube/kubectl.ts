@@ -36,6 +36,12 @@ export type KubectlErrorKind =
   | 'bad-output'
   | 'unknown';
 
+/**
+ * kubectl drops metadata.managedFields from `get -o json` unless asked; they tell which GitOps controller last applied
+ * a workload's containers (core/gitops/owner). Diffs, snapshots and the audit log strip them again.
+ */
+const showManagedFields = '--show-managed-fields';
+
 export class KubectlError extends Error {
   override readonly name = 'KubectlError';
   constructor(
@@ -238,7 +244,7 @@ export class Kubectl {
 
   async getObject(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject> {
     assertRef(ref);
-    const args = ['get', kubectlResource(ref.kind), ref.name, '-n', ref.namespace, '-o', 'json'];
+    const args = ['get', kubectlResource(ref.kind), ref.name, '-n', ref.namespace, '-o', 'json', showManagedFields];
     const { stdout } = await this.run(args, signal);
     return parseJson(stdout, kubeObjectSchema, this.argv(args), `a ${ref.kind}`);
   }
@@ -250,7 +256,7 @@ export class Kubectl {
   async getObjects(kind: ObjectRef['kind'], namespace: string, names: readonly string[], signal?: AbortSignal): Promise<KubeObject[]> {
     for (const name of names) assertRef({ kind, namespace, name });
     if (names.length === 0) return [];
-    const args = ['get', kubectlResource(kind), ...names, '-n', namespace, '-o', 'json'];
+    const args = ['get', kubectlResource(kind), ...names, '-n', namespace, '-o', 'json', showManagedFields];
     const { stdout } = await this.run(args, signal);
     // One name prints the object itself; several print a List.
     const printed = parseJson(stdout, z.union([listSchema, kubeObjectSchema]), this.argv(args), `${kind} objects`);
@@ -259,7 +265,7 @@ export class Kubectl {
 
   async listObjects(kind: 'HorizontalPodAutoscaler' | WorkloadKind, namespace: string, signal?: AbortSignal): Promise<KubeObject[]> {
     assertDnsLabel(namespace, 'namespace');
-    const args = ['get', kubectlResource(kind), '-n', namespace, '-o', 'json'];
+    const args = ['get', kubectlResource(kind), '-n', namespace, '-o', 'json', showManagedFields];
     const { stdout } = await this.run(args, signal);
     return parseJson(stdout, listSchema, this.argv(args), `a list of ${kind} objects`).items;
   }
@@ -346,4 +352,22 @@ export async function listContexts(options: { kubectlPath: string; kubeconfig?: 
   const view = parseJson(stdout, configViewSchema, argv, 'a kubeconfig view');
   const current = view['current-context'];
   return { names: (view.contexts ?? []).map((c) => c.name), current: current ? current : null };
+}
+
+/**
+ * `kubectl kustomize DIR` (Kustomize built into kubectl): renders a kustomization offline, with kustomize's default
+ * load restrictions (no file outside DIR's tree), no Helm inflation and no plugins. Needs no context or cluster.
+ */
+export async function kubectlKustomize(options: { kubectlPath: string; directory: string; timeoutMs?: number; signal?: AbortSignal }): Promise<string> {
+  const argv = ['kustomize', options.directory];
+  try {
+    const { stdout } = await runKubectl({ kubectlPath: options.kubectlPath, argv, context: undefined, kubeconfig: undefined, timeoutMs: options.timeoutMs ?? defaultTimeoutMs, signal: options.signal, onCommand: undefined });
+    return stdout;
+  } catch (error) {
+    // kustomize's own messages say what is wrong (a missing file, a bad patch); classifyFailure words cluster errors.
+    if (error instanceof KubectlError && error.kind !== 'not-installed' && error.kind !== 'timeout' && error.kind !== 'aborted') {
+      throw new KubectlError('invalid', `kubectl kustomize ${options.directory} failed: ${firstLine(error.stderr) || error.message}`, error.stderr, argv);
+    }
+    throw error;
+  }
 }

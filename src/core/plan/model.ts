@@ -1,4 +1,5 @@
 // The plan: exactly what would be written, to which objects, in which cluster. Approval binds to its digest.
+import type { GitOpsOwner } from '../gitops/owner';
 import type { AllocationKind, ResourceName, WorkloadKind } from '../krr/model';
 import type { JsonPatchOp } from './patch';
 
@@ -80,6 +81,8 @@ export interface ObjectChange extends ObjectIdentity {
   findings: PolicyFinding[];
   /** Stage number for staged applies (1 = first); 1 for every object of an unstaged plan. */
   stage: number;
+  /** Argo CD or Flux, when the live object says one reconciles it from Git (shown; not part of the digest). */
+  gitopsOwner?: GitOpsOwner;
 }
 
 export interface BlockedWorkload {
@@ -87,6 +90,8 @@ export interface BlockedWorkload {
   kind: string;
   name: string;
   reasons: string[];
+  /** When the live object was read and names a GitOps owner. */
+  gitopsOwner?: GitOpsOwner;
 }
 
 export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';

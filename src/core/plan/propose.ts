@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from '../apply';
 import { mapBounded, readLiveObjects, type ReadResult } from '../apply';
 import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
+import { gitOpsOwner, type GitOpsOwner } from '../gitops/owner';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';
 import type { KubeObject } from '../kube/object';
 import { containersPathByKind } from '../kube/object';
@@ -44,6 +45,8 @@ export interface ProposeContext {
   sourceSnapshotId?: string;
   /** Called at the start, after each target's proposal is complete (read, policies, dry-run), and at the end. */
   onProgress?: (progress: ProposeProgress) => void;
+  /** Told who (if anyone) reconciles each live object read from Git, so listings can show it without another read. */
+  observeOwner?: (ref: PlanTarget['ref'], owner: GitOpsOwner | null) => void;
 }
 
 /** How far a proposal is: `done` of `total` selected workloads are read, checked and dry-run (or blocked). */
@@ -80,14 +83,17 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
 
   const buildOne = async (target: PlanTarget): Promise<ObjectChange | null> => {
     const { ref } = target;
+    let owner: GitOpsOwner | null = null;
     const refuse = (reasons: string[]) => {
-      blocked.push({ namespace: ref.namespace, kind: ref.kind, name: ref.name, reasons });
+      blocked.push({ namespace: ref.namespace, kind: ref.kind, name: ref.name, reasons, ...(owner ? { gitopsOwner: owner } : {}) });
       return null;
     };
     const read = liveByTarget.get(target);
     if (!supported(target) || !read) return refuse([`${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob).`]);
     if ('error' in read) return refuse([`could not read the live object: ${read.error}`]);
     const live: KubeObject = read.live;
+    owner = gitOpsOwner(live, ref.kind);
+    input.observeOwner?.(ref, owner);
     // Resolved against the same read the patch pins, so a conflict cannot slip in between two reads.
     const resolved = target.resolve?.(live);
     const objectConflicts = resolved?.conflicts ?? [];
@@ -114,8 +120,13 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     const hpaTargets = new Set<ResourceName>((await hpaTargetsIn(ref.namespace)).get(`${ref.kind}/${ref.name}`) ?? []);
     if (target.workload?.hpa?.targetCpuUtilizationPercentage != null) hpaTargets.add('cpu');
     if (target.workload?.hpa?.targetMemoryUtilizationPercentage != null) hpaTargets.add('memory');
+    // A rollback puts back what an apply of ours wrote, towards what Git holds: GitOps ownership does not block it.
+    const gitops = input.kind === 'apply' ? { gitops: { owner, directPatch: input.settings.gitops.directPatch } } : {};
     const findings = [
-      ...evaluatePolicies({ identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: [...hpaTargets], allowLimitRemoval: input.allowLimitRemoval }, input.settings.policy),
+      ...evaluatePolicies(
+        { identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: [...hpaTargets], allowLimitRemoval: input.allowLimitRemoval, ...gitops },
+        input.settings.policy,
+      ),
       ...notes,
     ];
     if (isBlocked(findings)) return refuse(findings.filter((finding) => finding.severity === 'block').map((finding) => finding.message));
@@ -150,6 +161,7 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       monthlyCostDelta: monthlyCostOfChanges(patch.changes, pods.pods, input.settings.prices),
       findings,
       stage: input.staged ? stageOf(ref.namespace, input.settings) : 1,
+      ...(owner ? { gitopsOwner: owner } : {}),
     };
   };
 

@@ -1,5 +1,8 @@
 // What the use cases take and return: the contract between the core and its two hosts (MCP, VS Code).
+import type { GitOpsOwner } from '../gitops/owner';
 import type { Plan, PlanKind, PlanRequester, RollbackConflict } from '../plan/model';
+import type { ManifestPlan } from '../gitops/model';
+import type { ManifestFileResult } from '../gitops/apply';
 import type { Severity, WorkloadKind } from '../krr/model';
 
 /** Who is asking. Recorded in the audit log and shown in the approval dialog. */
@@ -35,6 +38,10 @@ export interface Approver {
   show(plan: Plan): Promise<void>;
   /** Asks a person to approve this exact plan; the returned digest must equal the plan's. */
   requestApproval(plan: Plan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision>;
+  /** Manifest plans (GitOps): shows the files' diff. Optional: a host without it shows nothing. */
+  showManifests?(plan: ManifestPlan): Promise<void>;
+  /** Asks a person to approve writing these files; a host without it refuses every manifest write. */
+  requestManifestApproval?(plan: ManifestPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision>;
 }
 
 /** A plan a person can still apply, as the "Apply Previewed Plan" quick pick lists it. */
@@ -109,6 +116,8 @@ export interface RecommendationRow {
   severity: Severity;
   monthlyCostDelta: number | null;
   notes: string[];
+  /** Argo CD or Flux reconciles the live object (null: neither); absent while the live object has not been read. */
+  gitopsOwner?: GitOpsOwner | null;
 }
 
 export interface RecommendationPage {
@@ -124,6 +133,8 @@ export interface ProposeArguments {
   includeLimits?: boolean;
   allowLimitRemoval?: boolean;
   staged?: boolean;
+  /** Where the change goes: the live objects (default) or the manifests in the workspace folders. */
+  target?: 'cluster' | 'manifests';
 }
 
 export type ApplyStatus =
@@ -165,5 +176,7 @@ export interface ApplyOutcome {
   rollbackPlanId?: string;
   /** Rollback: fields changed since the apply (restored only when `included`). */
   conflicts?: RollbackConflict[];
+  /** Manifest plans: what happened to each file (paths relative to their workspace folder). */
+  files?: ManifestFileResult[];
   message: string;
 }

@@ -6,6 +6,7 @@ import { executePlan, identityOf, type ApplyDependencies } from '../apply';
 import { approvalText, describeParty } from '../approval';
 import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import { fileKeyStore, type AuditKeyStore } from '../auditKey';
+import { ownerKey, readGitOpsOwners, type GitOpsOwner } from '../gitops/owner';
 import type { Report, WorkloadKind } from '../krr/model';
 import { severityOrder } from '../krr/model';
 import { readReportFile } from '../krr/report';
@@ -24,6 +25,13 @@ import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import type { SessionSettings } from './settings';
 import { displayText } from '../text';
+import { executeManifestPlan, type ManifestWriter } from '../gitops/apply';
+import { manifestApprovalText } from '../gitops/approval';
+import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
+import { helmFinder } from '../gitops/helm';
+import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
+import { groupByKind } from '../gitops/workload';
+import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
 
 export type SessionErrorCode = 'unknown-report' | 'unknown-plan' | 'unknown-snapshot' | 'invalid-argument' | 'read-only' | 'busy' | 'krr' | 'kubectl' | 'storage';
 
@@ -60,6 +68,8 @@ export interface SessionOptions {
   now?: () => Date;
   /** How many reports and plans are kept in memory (oldest evicted first); defaults: sessionLimits. */
   limits?: Partial<SessionLimits>;
+  /** The manifest target (GitOps): the workspace folders, how files are written, and extra source finders (Helm). */
+  workspace?: { folders(): readonly string[]; writer: ManifestWriter; finders?: readonly ManifestSourceFinder[] };
 }
 
 export interface SessionLimits {
@@ -92,7 +102,9 @@ export interface RollbackOptions {
   includeConflicts?: boolean;
 }
 
-type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number };
+/** GitOps owners learned from live objects (proposals, listings), per workload key; a failed read waits a minute. */
+type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number };
+type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number; gitops: OwnerCache };
 type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
 
@@ -100,6 +112,8 @@ export class Session {
   private readonly reports = new Map<string, StoredReport>();
   private readonly scanCache = new Map<string, { reportId: string; at: number }>();
   private readonly plans = new Map<string, StoredPlan>();
+  /** Manifest plans (target "manifests"): same ids, lifetime, single use and approval as cluster plans. */
+  private readonly manifestPlans = new Map<string, { plan: ManifestPlan; state: StoredPlan['state'] }>();
   private readonly applying = new Set<string>();
   /** When a person last declined or left unanswered an apply, per context (the model's cool-down). */
   private readonly declinedAt = new Map<string, number>();
@@ -226,7 +240,44 @@ export class Session {
   }
 
   listRecommendations(query: RecommendationQuery): RecommendationPage {
-    return queryRows(this.storedReport(query.reportId).rows, query);
+    const stored = this.storedReport(query.reportId);
+    const page = queryRows(stored.rows, query);
+    const owners = stored.gitops.owners;
+    if (owners.size === 0) return page;
+    return { ...page, rows: page.rows.map((row) => (owners.has(ownerKey(row)) ? { ...row, gitopsOwner: owners.get(ownerKey(row)) ?? null } : row)) };
+  }
+
+  /**
+   * Reads who reconciles the report's workloads (or the given ones) from Git — one `kubectl get` list per kind and
+   * namespace — so listings show it. Best effort and read-only: only for a report of the current context, never
+   * twice for a known workload, not again within a minute of a failed read. Returns why nothing was read, or null.
+   */
+  async readGitOpsOwners(reportId: string, workloads?: ReadonlyArray<{ namespace: string; kind: string; name: string }>, signal?: AbortSignal): Promise<string | null> {
+    const stored = this.storedReport(reportId);
+    const cache = stored.gitops;
+    const known = new Map(stored.report.workloads.map((workload) => [ownerKey(workload), workload]));
+    const wanted = (workloads ?? stored.report.workloads).flatMap((asked) => {
+      const workload = known.get(ownerKey(asked));
+      return workload && !cache.owners.has(ownerKey(workload)) ? [workload] : [];
+    });
+    if (wanted.length === 0) return null;
+    if (cache.failedAt !== undefined && this.now().getTime() - cache.failedAt < 60_000) return 'the live objects could not be read a moment ago';
+    const settings = this.options.settings();
+    let target;
+    try {
+      target = await this.resolveTarget(settings, undefined);
+    } catch (error) {
+      cache.failedAt = this.now().getTime();
+      return messageOf(error);
+    }
+    if (wanted.some((workload) => workload.cluster !== null && workload.cluster !== target.context)) return `the report is from another cluster than the current context ${target.context}`;
+    const read = await readGitOpsOwners(this.kubectlFor(settings, target.context), wanted.map(({ namespace, kind, name }) => ({ namespace, kind, name })), { concurrency: settings.applyConcurrency, ...(signal ? { signal } : {}) });
+    for (const [key, owner] of read) cache.owners.set(key, owner);
+    if (read.size < wanted.length) {
+      cache.failedAt = this.now().getTime();
+      return `${wanted.length - read.size} of ${wanted.length} live objects could not be read`;
+    }
+    return null;
   }
 
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
@@ -235,6 +286,7 @@ export class Session {
    * the proposal starts, after each workload, and when it ends; an editor can show "312 / 2,500".
    */
   async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: ProposeProgress) => void): Promise<Plan> {
+    if (args.target === 'manifests') throw new SessionError('invalid-argument', 'A manifest proposal is built by proposeManifests.', 'Call proposeManifests for target "manifests".');
     const settings = this.options.settings();
     const stored = this.storedReport(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
@@ -286,13 +338,144 @@ export class Session {
         now: this.now(),
         blocked,
         sourceReportId: args.reportId,
+        observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
         ...(signal ? { signal } : {}),
         ...(onProgress ? { onProgress } : {}),
       });
     } finally {
       await cluster.close();
     }
+    await this.nameGitOpsSources(plan, targets, target.context, settings, signal);
     return this.storePlan(plan);
+  }
+
+  /**
+   * A workload blocked because Argo CD or Flux owns it: when the workspace holds its source, the reason names the file
+   * to edit instead (found by the manifest finders, nothing written). Best effort: without a workspace, or when the
+   * search fails, the reason names the owner only.
+   */
+  private async nameGitOpsSources(plan: Plan, targets: readonly PlanTarget[], context: string, settings: SessionSettings, signal?: AbortSignal): Promise<void> {
+    const roots = this.options.workspace?.folders() ?? [];
+    const owned = plan.blocked.filter((blocked) => blocked.gitopsOwner?.confidence === 'certain' && blocked.reasons.some((reason) => reason.includes('krr.gitops.directPatch')));
+    if (roots.length === 0 || owned.length === 0) return;
+    const wanted: WorkloadTarget[] = [];
+    for (const blocked of owned) {
+      const planned = targets.find((candidate) => ownerKey(candidate.ref) === ownerKey(blocked));
+      const group = planned ? groupByKind[planned.ref.kind] : undefined;
+      if (planned && group !== undefined) wanted.push({ ...planned.ref, group, context, desired: planned.desired });
+    }
+    try {
+      const found = await proposeManifestPlan(wanted, {
+        folders: await workspaceFolders(roots),
+        kubectlPath: settings.kubectlPath,
+        requester: plan.requestedBy,
+        now: this.now(),
+        ttlSeconds: settings.planTtlSeconds,
+        context,
+        finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(this.options.workspace?.finders ?? [])],
+        ...(signal ? { signal } : {}),
+      });
+      for (const blocked of owned) {
+        const source = found.workloads.find((workload) => ownerKey(workload) === ownerKey(blocked))?.source;
+        const candidates = found.unresolved.find((workload) => ownerKey(workload) === ownerKey(blocked))?.candidates ?? [];
+        if (source) blocked.reasons.push(`Its source in the workspace: ${source.label}${source.guess ? ' (a guess)' : ''} — write the change there with target "manifests" (KRR: Write Recommendations to Manifests…).`);
+        else if (candidates.length > 1) blocked.reasons.push(`Possible sources in the workspace: ${candidates.slice(0, 3).join(', ')}.`);
+      }
+    } catch (error) {
+      this.log(`could not look for the manifests of GitOps-owned workloads: ${messageOf(error)}`);
+    }
+  }
+
+  /**
+   * The manifest target: finds where each workload's resources are decided in the workspace folders and proposes the
+   * edits as a plan of files (digest over each file's path, content hash and edits). Writes nothing.
+   */
+  async proposeManifests(args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<ManifestPlan> {
+    const settings = this.options.settings();
+    const workspace = this.options.workspace;
+    const roots = workspace?.folders() ?? [];
+    if (!workspace || roots.length === 0) throw new SessionError('invalid-argument', 'There is no workspace folder to write manifests in.', 'Open the folder that holds the manifests (VS Code), or start the stdio server with --workspace <dir>.');
+    const stored = this.storedReport(args.reportId);
+    if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
+    let folders;
+    try {
+      folders = await workspaceFolders(roots);
+    } catch (error) {
+      if (error instanceof WorkspaceInputError) throw new SessionError('invalid-argument', error.message, 'Check the workspace folders.');
+      throw error;
+    }
+    // The context only picks between overlays that render the same workload; a manifest write needs no cluster.
+    const context = await this.resolveTarget(settings, undefined).then((target) => target.context, () => settings.context ?? null);
+    const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
+    const unresolved: UnresolvedWorkload[] = [];
+    const targets: WorkloadTarget[] = [];
+    for (const selected of dedupe(args.workloads)) {
+      validateIdentity(selected);
+      const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
+      const refuse = (reason: string) => unresolved.push({ ...selected, reason, candidates: [] });
+      if (!workload) {
+        refuse('not in the report (check namespace, kind and name with krr_list_recommendations)');
+        continue;
+      }
+      const group = groupByKind[workload.kind];
+      if (group === undefined) {
+        refuse(`${workload.kind} objects are not written to manifests (supported: ${Object.keys(groupByKind).join(', ')})`);
+        continue;
+      }
+      const desired = new Map<string, DesiredResources>();
+      try {
+        for (const container of workload.containers) desired.set(container.container, desiredFromRecommendation(container, { includeLimits: args.includeLimits ?? false, allowLimitRemoval: false }).desired);
+      } catch (error) {
+        if (!(error instanceof QuantityError)) throw error;
+        refuse(`krr's recommendation cannot be written: ${error.message}`);
+        continue;
+      }
+      targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired });
+    }
+    let plan: ManifestPlan;
+    try {
+      plan = await proposeManifestPlan(targets, {
+        folders,
+        kubectlPath: settings.kubectlPath,
+        requester,
+        now: this.now(),
+        ttlSeconds: settings.planTtlSeconds,
+        context,
+        unresolved,
+        sourceReportId: args.reportId,
+        // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
+        finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(workspace.finders ?? [])],
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (error instanceof KubectlError) throw new SessionError('kubectl', error.message, 'Kustomize sources are rendered with kubectl kustomize: install kubectl or set krr.kubectlPath.');
+      throw error;
+    }
+    this.manifestPlans.set(plan.id, { plan, state: 'proposed' });
+    while (this.manifestPlans.size > this.limits.plans) {
+      const oldest = this.manifestPlans.keys().next().value as string;
+      if (this.manifestPlans.get(oldest)?.state === 'approving') break;
+      this.manifestPlans.delete(oldest);
+      this.evicted.set(oldest, `Plan ${oldest} was evicted (limit ${this.limits.plans} manifest plans).`);
+    }
+    this.latestPlan = plan.id;
+    await this.audit({
+      action: 'propose',
+      actor: actorOf(requester),
+      ...(plan.context ? { context: plan.context } : {}),
+      planId: plan.id,
+      digest: plan.digest,
+      objects: plan.workloads.map(({ namespace, kind, name }) => ({ namespace, kind, name })),
+      outcome: 'proposed',
+      detail: { target: 'manifests', files: plan.files.map((file) => `${file.folder}/${file.path}`), unresolved: plan.unresolved.length },
+    });
+    this.emit({ type: 'plan' });
+    if (plan.files.length > 0) await this.options.approver.showManifests?.(plan).catch((error: unknown) => this.log(`could not show the plan: ${messageOf(error)}`));
+    return plan;
+  }
+
+  getManifestPlan(planId: string): ManifestPlan | undefined {
+    return this.manifestPlans.get(planId)?.plan;
   }
 
   getPlan(planId: string): Plan | undefined {
@@ -328,6 +511,7 @@ export class Session {
    * test preconditions, restores on partial failure. Never throws for a refusal: returns a status.
    */
   async apply(planId: string, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
+    if (this.manifestPlans.has(planId)) return this.applyManifests(planId, requester, signal);
     const settings = this.options.settings();
     const actor = actorOf(requester);
     const stored = this.plans.get(planId);
@@ -405,6 +589,7 @@ export class Session {
         rolloutWatch: settings.rolloutWatch,
         approval: { at: approvedAt, maxAgeMs: settings.planTtlSeconds * 1000 },
         now: () => this.now(),
+        gitopsDirectPatch: settings.gitops.directPatch,
         ...(signal ? { signal } : {}),
       };
       let outcome: ApplyOutcome;
@@ -430,6 +615,68 @@ export class Session {
       return outcome;
     } finally {
       this.applying.delete(plan.context);
+    }
+  }
+
+  /**
+   * A manifest plan goes through the same gate as a cluster plan: not read-only, single use, not expired, the model's
+   * cool-down after a decline, a person's approval of this digest; then a stale check of every file and the write.
+   */
+  private async applyManifests(planId: string, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
+    const settings = this.options.settings();
+    const actor = actorOf(requester);
+    const stored = this.manifestPlans.get(planId) as { plan: ManifestPlan; state: StoredPlan['state'] };
+    const { plan } = stored;
+    const cooldownKey = 'workspace manifests';
+    const refuse = async (status: ApplyOutcome['status'], message: string, action: AuditAction = 'refuse'): Promise<ApplyOutcome> => {
+      await this.audit({ action, actor, outcome: status, planId, digest: plan.digest, ...(plan.context ? { context: plan.context } : {}), detail: { target: 'manifests', message } });
+      return { status, planId, objects: [], verified: false, rollouts: [], files: [], message };
+    };
+    if (settings.readOnly) return refuse('refused', `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.`);
+    if (stored.state !== 'proposed') return refuse('used', 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.');
+    if (this.isExpired(plan)) {
+      stored.state = 'used';
+      return refuse('expired', `The plan expired at ${plan.expiresAt}. Propose the changes again.`);
+    }
+    if (plan.files.length === 0) {
+      stored.state = 'used';
+      return refuse('refused', 'The plan writes no file (no source was found, or every workload already has these values).');
+    }
+    const writer = this.options.workspace?.writer;
+    if (!writer) return refuse('refused', 'This host cannot write workspace files.');
+    if (this.applying.has(cooldownKey)) return refuse('refused', 'Another manifest write is running; wait for it to finish.');
+    const cooldown = this.cooldownLeft(cooldownKey, requester, settings);
+    if (cooldown > 0) return refuse('refused', `The person declined (or did not answer) a manifest write moments ago, so write requests from the AI chat are refused for another ${cooldown} s. Nothing was written and nobody was asked. Do not retry on your own: ask the user.`);
+    stored.state = 'approving';
+    this.applying.add(cooldownKey);
+    try {
+      const approver = this.options.approver;
+      const text = manifestApprovalText(plan, requester, this.now());
+      let decision: Awaited<ReturnType<NonNullable<Approver['requestManifestApproval']>>>;
+      if (!approver.requestManifestApproval) decision = { outcome: 'unavailable', reason: 'this host cannot ask a person to approve a manifest write' };
+      else {
+        const timeout = AbortSignal.timeout(settings.approvalTimeoutSeconds * 1000);
+        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+        const timedOut = new Promise<{ outcome: 'timeout' }>((resolve) => combined.addEventListener('abort', () => resolve({ outcome: 'timeout' }), { once: true }));
+        decision = await Promise.race([approver.requestManifestApproval(plan, text, combined), timedOut]).catch((error: unknown) => ({ outcome: 'declined' as const, reason: `the approval dialog failed: ${messageOf(error)}` }));
+      }
+      stored.state = 'used';
+      if (decision.outcome !== 'approved') {
+        if (decision.outcome === 'declined' || decision.outcome === 'timeout') this.declinedAt.set(cooldownKey, this.now().getTime());
+        const message =
+          decision.outcome === 'declined' ? `The write was declined in the approval dialog${decision.reason ? ` (${decision.reason})` : ''}. Nothing was written.`
+          : decision.outcome === 'timeout' ? `Nobody answered the approval dialog within ${settings.approvalTimeoutSeconds} s. Nothing was written; propose again when the person is ready.`
+          : `No human can approve here: ${decision.reason}. Nothing was written.`;
+        return refuse(decision.outcome === 'unavailable' ? 'refused' : 'declined', message, 'decline');
+      }
+      if (decision.digest !== plan.digest) return refuse('refused', 'The approval does not match this plan (digest differs). Nothing was written.');
+      if (this.isExpired(plan)) return refuse('expired', `The plan expired at ${plan.expiresAt} while waiting for approval. Nothing was written; propose again.`);
+      await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, ...(plan.context ? { context: plan.context } : {}), planId, digest: plan.digest, outcome: 'approved', detail: { target: 'manifests', files: plan.files.map((file) => `${file.folder}/${file.path}`), requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
+      const result = await executeManifestPlan(plan, { writer, audit: await this.openAudit(), actor });
+      this.emit({ type: 'apply' });
+      return { status: result.status, planId, objects: [], verified: result.status === 'applied', rollouts: [], files: result.files, message: result.message };
+    } finally {
+      this.applying.delete(cooldownKey);
     }
   }
 
@@ -610,7 +857,7 @@ export class Session {
       cached: false,
       ...(prometheusAuth ? { prometheusAuth } : {}),
     };
-    this.reports.set(reportId, { report, rows, summary, bytes });
+    this.reports.set(reportId, { report, rows, summary, bytes, gitops: { owners: new Map() } });
     this.latestReport = reportId;
     this.evictOldest(this.reports, this.limits.reports, this.limits.reportBytes, (id) =>
       `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,
@@ -666,7 +913,7 @@ export class Session {
     return stored;
   }
 
-  private isExpired(plan: Plan): boolean {
+  private isExpired(plan: Pick<Plan, 'expiresAt'>): boolean {
     return this.now().getTime() >= Date.parse(plan.expiresAt);
   }
 

@@ -6,6 +6,8 @@ const glob = z.string().min(1).max(200);
 export const sessionSettingsSchema = z.object({
   krrPath: z.string().min(1).default('krr'),
   kubectlPath: z.string().min(1).default('kubectl'),
+  /** helm renders charts to find the values key that feeds a container's resources; without it keys are guessed. */
+  helmPath: z.string().min(1).default('helm'),
   kubeconfig: z.string().min(1).optional(),
   context: z.string().min(1).optional(),
   namespaces: z.array(z.string().min(1).max(253)).max(200).default([]),
@@ -55,11 +57,14 @@ export const sessionSettingsSchema = z.object({
   rolloutWatch: z
     .object({ enabled: z.boolean().default(false), timeoutSeconds: z.number().int().min(5).max(3600).default(120) })
     .default({ enabled: false, timeoutSeconds: 120 }),
+  /** A direct cluster patch of an object Argo CD or Flux reconciles from Git: `block` (default), `warn` or `allow`. */
+  gitops: z.object({ directPatch: z.enum(['block', 'warn', 'allow']).default('block') }).default({ directPatch: 'block' }),
 });
 
 export type SessionSettings = z.infer<typeof sessionSettingsSchema>;
 export type PolicySettings = SessionSettings['policy'];
 export type Prices = SessionSettings['prices'];
+export type DirectPatchMode = SessionSettings['gitops']['directPatch'];
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';

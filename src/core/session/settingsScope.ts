@@ -17,13 +17,17 @@ export interface SettingLayers {
  * - `any-true`: on if the user or a workspace turns it on (read-only).
  * - `union`: the user's list (or the default) plus whatever a workspace adds (protected namespaces, typed confirmation).
  * - `min` / `max`: the stricter of the user's and the workspace's number.
+ * - `strictest-mode`: the stricter of `allow` < `warn` < `block` (a GitOps-owned object's direct patch).
  */
-export type GateRule = 'user-only' | 'any-true' | 'union' | 'min' | 'max';
+export type GateRule = 'user-only' | 'any-true' | 'union' | 'min' | 'max' | 'strictest-mode';
+
+const modeOrder: readonly unknown[] = ['allow', 'warn', 'block'];
 
 /** Keys below `krr.`; every other setting is read as VS Code resolves it (workspace over user). */
 export const gateRules: Readonly<Record<string, GateRule>> = {
   krrPath: 'user-only',
   kubectlPath: 'user-only',
+  helmPath: 'user-only',
   kubeconfig: 'user-only',
   prometheusUrl: 'user-only',
   readOnly: 'any-true',
@@ -39,6 +43,7 @@ export const gateRules: Readonly<Record<string, GateRule>> = {
   planTtlSeconds: 'min',
   declineCooldownSeconds: 'max',
   'rolloutWatch.enabled': 'any-true',
+  'gitops.directPatch': 'strictest-mode',
 };
 
 /** "" and null mean unset in VS Code's settings UI. */
@@ -77,6 +82,10 @@ function tighten(rule: Exclude<GateRule, 'user-only'>, current: unknown, workspa
       if (typeof workspace !== 'number' || Number.isNaN(workspace)) return workspace;
       if (typeof current !== 'number') return workspace;
       return rule === 'min' ? Math.min(current, workspace) : Math.max(current, workspace);
+    }
+    case 'strictest-mode': {
+      if (!modeOrder.includes(workspace)) return workspace;
+      return modeOrder.indexOf(current) > modeOrder.indexOf(workspace) ? current : workspace;
     }
   }
 }

@@ -1,5 +1,6 @@
 // krr_list_recommendations: one page of a report's rows, filtered and sorted, small enough for a model's context.
 import { z } from 'zod';
+import { describeOwner } from '../../core/gitops/owner';
 import type { QuantityView, RecommendationRow } from '../../core/session/model';
 import { generatedId, namespaceName, severity, workloadKind } from '../arguments';
 import { formatMoney } from '../summary';
@@ -17,6 +18,7 @@ export const krrListRecommendations = defineTool({
     'Lists one page of recommendations from a report (per container: current and recommended CPU/memory requests and limits, severity, estimated monthly cost change, krr notes). ' +
     'Filter by namespace, kind, name (substring or glob), minSeverity or minChangePercent; sort by savings (default), severity or name. ' +
     'Page through with page/pageSize instead of asking for everything. In "recommended", null means krr recommends unset and "?" means unknown (never changed). ' +
+    'Each row says whether Argo CD or Flux reconciles the workload from Git (gitopsOwner, read from the live objects of the current context; null: neither; absent: unknown); such a workload is not patched in the cluster by default (change its manifests instead). ' +
     'Next: krr_propose_changes with the workloads the user wants to change.',
   inputSchema: {
     reportId: generatedId.describe('the reportId from krr_scan or krr_load_report'),
@@ -41,18 +43,29 @@ export const krrListRecommendations = defineTool({
         severity: z.string(),
         monthlyCostDelta: z.number().nullable(),
         notes: z.array(z.string()),
+        gitopsOwner: z
+          .looseObject({ tool: z.enum(['argocd', 'flux-kustomize', 'flux-helm']), name: z.string().nullable(), namespace: z.string().optional(), evidence: z.array(z.string()), confidence: z.enum(['certain', 'hint']) })
+          .nullable()
+          .optional(),
       }),
     ),
+    gitopsOwnersUnknown: z.string().optional().describe('why the GitOps owner of some rows is unknown'),
     total: z.number(),
     page: z.number(),
     pageSize: z.number(),
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async handler(args, _extra, { session }) {
+  async handler(args, extra, { session }) {
     try {
-      const page = session.listRecommendations({ ...args, pageSize: args.pageSize ?? 20, page: args.page ?? 1 });
+      const query = { ...args, pageSize: args.pageSize ?? 20, page: args.page ?? 1 };
+      let page = session.listRecommendations(query);
+      // Owners of this page only (one list per kind and namespace, cached per report), within a few seconds.
+      const unknown = page.rows.some((row) => row.gitopsOwner === undefined)
+        ? await session.readGitOpsOwners(args.reportId, page.rows, AbortSignal.any([extra.signal, AbortSignal.timeout(ownerReadBudgetMs)])).catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
+        : null;
+      page = session.listRecommendations(query);
       const rows = page.rows.map(compactRow);
-      const structured = { rows, total: page.total, page: page.page, pageSize: page.pageSize };
+      const structured = { rows, total: page.total, page: page.page, pageSize: page.pageSize, ...(unknown !== null ? { gitopsOwnersUnknown: unknown } : {}) };
       return okResult(describePage(structured), structured);
     } catch (error) {
       return errorResult(error);
@@ -60,6 +73,7 @@ export const krrListRecommendations = defineTool({
   },
 });
 
+const ownerReadBudgetMs = 10_000;
 const maxNotes = 3;
 const maxNoteLength = 120;
 
@@ -84,15 +98,23 @@ function quantities(current: QuantityView, recommended: QuantityView): string {
   ].join(' | ');
 }
 
-function describePage(page: { rows: RecommendationRow[]; total: number; page: number; pageSize: number }): string {
+function ownerText(row: RecommendationRow): string {
+  if (row.gitopsOwner === undefined) return ' | GitOps owner unknown';
+  if (row.gitopsOwner === null) return '';
+  return ` | ${row.gitopsOwner.confidence === 'hint' ? 'maybe ' : ''}reconciled from Git by ${describeOwner(row.gitopsOwner)}`;
+}
+
+function describePage(page: { rows: RecommendationRow[]; total: number; page: number; pageSize: number; gitopsOwnersUnknown?: string }): string {
   const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
   const header = `${page.total} rows, page ${page.page}/${pages} (requests current→recommended, then limits):`;
   if (page.rows.length === 0) return `${header}\n(no rows match these filters)`;
   const lines = page.rows.map(
     (row) =>
       `${row.namespace}/${row.kind}/${row.name} [${row.container}] ${row.severity} ${formatMoney(row.monthlyCostDelta)} | ${quantities(row.current, row.recommended)}` +
-      (row.notes.length > 0 ? ` | ${row.notes.join('; ')}` : ''),
+      (row.notes.length > 0 ? ` | ${row.notes.join('; ')}` : '') +
+      ownerText(row),
   );
+  if (page.gitopsOwnersUnknown) lines.push(`GitOps owners unknown for some rows: ${page.gitopsOwnersUnknown}.`);
   const next = page.page < pages ? `More: page ${page.page + 1}.` : 'Last page.';
   return [header, ...lines, `${next} To change workloads: krr_propose_changes with their namespace, kind and name.`].join('\n');
 }

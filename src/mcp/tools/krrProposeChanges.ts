@@ -1,11 +1,18 @@
-// krr_propose_changes: builds, dry-runs and policy-checks a plan, shows the diff; writes nothing.
+// krr_propose_changes: builds, dry-runs and policy-checks a plan (or, target "manifests", the edits of the workspace
+// manifests), shows the diff; writes nothing.
 import { z } from 'zod';
+import type { ManifestPlan } from '../../core/gitops/model';
+import { describeOwner, type GitOpsOwner } from '../../core/gitops/owner';
 import type { Plan } from '../../core/plan/model';
 import { generatedId, workloadRef } from '../arguments';
 import { formatMoney } from '../summary';
 import { defineTool, errorResult, okResult } from '../tool';
 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
+const gitopsOwner = z
+  .looseObject({ tool: z.enum(['argocd', 'flux-kustomize', 'flux-helm']), name: z.string().nullable(), namespace: z.string().optional(), evidence: z.array(z.string()), confidence: z.enum(['certain', 'hint']) })
+  .optional()
+  .describe('Argo CD or Flux reconciles this object from Git (read from its labels, annotations and managedFields)');
 
 export const krrProposeChanges = defineTool({
   name: 'krr_propose_changes',
@@ -13,37 +20,57 @@ export const krrProposeChanges = defineTool({
   description:
     'Builds a change plan for the given workloads from a report: reads the live objects, computes the JSON patches, dry-runs them on the API server and checks policies. ' +
     'Writes nothing. The diff is shown to the person (in the editor when running in VS Code). Returns planId, digest, risk, per-object changes and cost, blocked workloads with reasons, totals and expiresAt. ' +
-    'Blocked workloads are left out of the plan; tell the user why. Next: if the user wants it, krr_apply_plan with the planId — a person must approve it; you cannot approve it.',
+    'Blocked workloads are left out of the plan; tell the user why. Next: if the user wants it, krr_apply_plan with the planId — a person must approve it; you cannot approve it. ' +
+    'With target "manifests" (GitOps: the cluster is reconciled from Git) nothing is read from or written to the cluster: it finds where each workload\'s resources are decided in the workspace folders (plain manifests, Kustomize overlays) and returns per workload the files and edits ({folder, path, edits}, paths relative to the workspace folder), or why no single source was found and the candidates; the edits are checked by rendering again. krr_apply_plan then writes the files after the same approval.',
   inputSchema: {
     reportId: generatedId.describe('the reportId from krr_scan or krr_load_report'),
     workloads: z.array(workloadRef).min(1).max(200).describe('workloads to change: {namespace, kind, name}, as listed by krr_list_recommendations'),
     includeLimits: z.boolean().optional().describe('also change limits (default: requests only)'),
     allowLimitRemoval: z.boolean().optional().describe('allow removing limits when krr recommends unset (default: blocked)'),
     staged: z.boolean().optional().describe('apply in stages (one object first, then the rest)'),
+    target: z.enum(['cluster', 'manifests']).optional().describe('"cluster" (default): patch the live objects; "manifests": edit the manifests in the workspace folders (GitOps)'),
   },
   outputSchema: {
     planId: z.string(),
     digest: z.string(),
-    context: z.string(),
-    server: z.string(),
-    risk: z.string(),
-    riskReasons: z.array(z.string()),
+    target: z.enum(['cluster', 'manifests']).optional(),
+    context: z.string().nullable(),
+    server: z.string().optional(),
+    risk: z.string().optional(),
+    riskReasons: z.array(z.string()).optional(),
+    workloads: z
+      .array(
+        z.looseObject({
+          ...identity,
+          source: z.looseObject({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean() }).optional(),
+          files: z.array(z.looseObject({ folder: z.string(), path: z.string(), edits: z.array(z.looseObject({ line: z.number(), field: z.string(), from: z.string().nullable(), to: z.string() })) })),
+          reason: z.string().optional(),
+          candidates: z.array(z.string()).optional(),
+        }),
+      )
+      .optional(),
+    files: z.array(z.looseObject({ folder: z.string(), path: z.string(), created: z.boolean(), edits: z.number() })).optional(),
     objects: z.array(
       z.looseObject({
         ...identity,
         changes: z.array(z.looseObject({ container: z.string(), allocation: z.string(), resource: z.string(), from: z.string().nullable(), to: z.string().nullable() })),
         monthlyCostDelta: z.number().nullable(),
         findings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })),
+        gitopsOwner,
       }),
-    ),
-    blocked: z.array(z.looseObject({ ...identity, reasons: z.array(z.string()) })),
-    warnings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })),
-    totals: z.looseObject({ objects: z.number(), changes: z.number(), monthlyCostDelta: z.number(), blocked: z.number() }),
+    ).optional(),
+    blocked: z.array(z.looseObject({ ...identity, reasons: z.array(z.string()), gitopsOwner })).optional(),
+    warnings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })).optional(),
+    totals: z.looseObject({ objects: z.number().optional(), changes: z.number(), monthlyCostDelta: z.number().optional(), blocked: z.number().optional() }),
     expiresAt: z.string(),
   },
   annotations: { readOnlyHint: true, openWorldHint: true },
   async handler(args, extra, { session, requester, approvalVia }) {
     try {
+      if (args.target === 'manifests') {
+        const plan = await session.proposeManifests(args, requester(), extra.signal);
+        return okResult(describeManifestPlan(plan, approvalVia), manifestPlanView(plan));
+      }
       const plan = await session.propose(args, requester(), extra.signal);
       const structured = planView(plan);
       return okResult(describePlan(plan, approvalVia), structured);
@@ -68,12 +95,21 @@ export function planView(plan: Plan) {
       changes: object.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })),
       monthlyCostDelta: object.monthlyCostDelta,
       findings: object.findings.map(({ severity, rule, message }) => ({ severity, rule, message })),
+      ...ownerField(object.gitopsOwner),
     })),
-    blocked: plan.blocked.map(({ namespace, kind, name, reasons }) => ({ namespace, kind, name, reasons })),
+    blocked: plan.blocked.map(({ namespace, kind, name, reasons, gitopsOwner }) => ({ namespace, kind, name, reasons, ...ownerField(gitopsOwner) })),
     warnings: plan.warnings.map(({ severity, rule, message }) => ({ severity, rule, message })),
     totals: plan.totals,
     expiresAt: plan.expiresAt,
   };
+}
+
+function ownerField(owner: GitOpsOwner | undefined) {
+  return owner ? { gitopsOwner: { tool: owner.tool, name: owner.name, ...(owner.namespace ? { namespace: owner.namespace } : {}), evidence: owner.evidence, confidence: owner.confidence } } : {};
+}
+
+function ownerNote(owner: GitOpsOwner | undefined): string {
+  return owner ? ` [${owner.confidence === 'hint' ? 'maybe ' : ''}reconciled from Git by ${describeOwner(owner)}]` : '';
 }
 
 function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string {
@@ -82,10 +118,10 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string
   ];
   for (const object of plan.objects.slice(0, 20)) {
     const changes = object.changes.map((change) => `${change.container} ${change.allocation}.${change.resource} ${change.from ?? 'unset'}→${change.to ?? 'unset'}`).join(', ');
-    lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${changes || 'no change'} (${formatMoney(object.monthlyCostDelta)})`);
+    lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${changes || 'no change'} (${formatMoney(object.monthlyCostDelta)})${ownerNote(object.gitopsOwner)}`);
   }
   if (plan.objects.length > 20) lines.push(`- … and ${plan.objects.length - 20} more objects (see structured content)`);
-  for (const blocked of plan.blocked) lines.push(`BLOCKED ${blocked.namespace}/${blocked.kind}/${blocked.name}: ${blocked.reasons.join('; ')}`);
+  for (const blocked of plan.blocked) lines.push(`BLOCKED ${blocked.namespace}/${blocked.kind}/${blocked.name}: ${blocked.reasons.join('; ')}${ownerNote(blocked.gitopsOwner)}`);
   for (const warning of plan.warnings) lines.push(`warning: ${warning.message}`);
   if (plan.objects.length === 0) {
     lines.push('Nothing to apply: every requested workload is blocked or already matches. Tell the user the reasons above.');
@@ -98,5 +134,44 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string
       'Applying needs a person’s approval: if the user wants these changes, call krr_apply_plan with this planId; your client will ask the person to approve. You cannot approve it.',
     );
   }
+  return lines.join('\n');
+}
+
+export function manifestPlanView(plan: ManifestPlan) {
+  return {
+    planId: plan.id,
+    digest: plan.digest,
+    target: 'manifests' as const,
+    context: plan.context,
+    workloads: [
+      ...plan.workloads.map((workload) => ({
+        namespace: workload.namespace,
+        kind: workload.kind,
+        name: workload.name,
+        source: workload.source,
+        files: workload.files,
+        ...(workload.notes.length > 0 ? { notes: workload.notes } : {}),
+      })),
+      ...plan.unresolved.map(({ namespace, kind, name, reason, candidates }) => ({ namespace, kind, name, files: [], reason, candidates })),
+    ],
+    files: plan.files.map((file) => ({ folder: file.folder, path: file.path, created: file.beforeHash === null, edits: file.edits.length })),
+    totals: { workloads: plan.workloads.length, files: plan.files.length, changes: plan.workloads.reduce((sum, workload) => sum + workload.changes.length, 0), unresolved: plan.unresolved.length },
+    expiresAt: plan.expiresAt,
+  };
+}
+
+function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elicitation'): string {
+  const lines = [`Plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…) writes ${plan.files.length} file(s) in the workspace for ${plan.workloads.length} workload(s). Nothing is sent to a cluster. Expires ${plan.expiresAt}.`];
+  for (const workload of plan.workloads.slice(0, 20)) {
+    lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} ← ${workload.source.label}${workload.source.guess ? ' (a guess)' : ''}`);
+    for (const file of workload.files) {
+      lines.push(`    ${file.folder}/${file.path}: ${file.edits.map((edit) => `line ${edit.line} ${edit.field} ${edit.from ?? '(added)'}→${edit.to}`).join('; ')}`);
+    }
+    for (const note of workload.notes) lines.push(`    note: ${note}`);
+  }
+  for (const entry of plan.unresolved) lines.push(`NOT WRITTEN ${entry.namespace}/${entry.kind}/${entry.name}: ${entry.reason}${entry.candidates.length > 0 ? ` (candidates: ${entry.candidates.join('; ')})` : ''}`);
+  if (plan.files.length === 0) lines.push('Nothing to write: tell the user the reasons above.');
+  else if (approvalVia === 'editor') lines.push('The diff of the files is open in the editor. Writing them needs the human’s approval: if the user wants it, call krr_apply_plan with this planId. You cannot approve it.');
+  else lines.push('Writing the files needs a person’s approval: if the user wants it, call krr_apply_plan with this planId; your client will ask the person. You cannot approve it.');
   return lines.join('\n');
 }

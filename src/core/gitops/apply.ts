@@ -1,0 +1,163 @@
+// Writes an approved manifest plan: refuse a stale plan (any file changed since the proposal), then write every file
+// through the host's writer — a WorkspaceEdit in VS Code (undo, dirty editors), atomic file replacement for stdio.
+// Like core/apply, this module never asks for approval: the session calls it only after a person approved the digest.
+import { randomBytes } from 'node:crypto';
+import { lstat, open, realpath, rename, rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { AuditActor, AuditLog } from '../audit';
+import { syncDirectory, writeAll } from '../durableFile';
+import type { ManifestFileChange, ManifestPlan } from './model';
+import { isInside, readManifestText, WorkspaceInputError } from './workspace';
+
+export interface ManifestWrite {
+  absolutePath: string;
+  folderRoot: string;
+  /** Relative to the folder, for messages. */
+  path: string;
+  content: string;
+  /** The hash the file must still have (null: it must not exist). */
+  expectedHash: string | null;
+}
+
+/**
+ * The host's way of reading and writing workspace files. `currentHash` sees what the person sees: in VS Code an open
+ * editor's unsaved text counts, so a dirty editor makes the plan stale rather than being overwritten.
+ */
+export interface ManifestWriter {
+  currentHash(absolutePath: string, folderRoot: string): Promise<string | null>;
+  /** Writes all files or none as far as the host can; throws with a message on failure. */
+  write(files: readonly ManifestWrite[]): Promise<void>;
+}
+
+export type ManifestFileResult = { folder: string; path: string; result: 'written' | 'not-written' | 'unchanged'; message?: string };
+
+export interface ManifestApplyResult {
+  status: 'applied' | 'stale' | 'failed';
+  files: ManifestFileResult[];
+  message: string;
+}
+
+/** Where a file of the plan lives on disk; refuses a path that leaves its folder. */
+export function absolutePathOf(file: Pick<ManifestFileChange, 'folderRoot' | 'path'>): string {
+  const absolute = path.resolve(file.folderRoot, file.path);
+  if (!isInside(file.folderRoot, absolute)) throw new WorkspaceInputError(`${file.path} is outside the workspace folder.`);
+  return absolute;
+}
+
+export async function executeManifestPlan(plan: ManifestPlan, deps: { writer: ManifestWriter; audit: AuditLog; actor: AuditActor }): Promise<ManifestApplyResult> {
+  const auditBase = { actor: deps.actor, ...(plan.context ? { context: plan.context } : {}), planId: plan.id, digest: plan.digest };
+  // 1. Every file as it is now must be what the plan was built from; otherwise nothing is written.
+  const changed: ManifestFileResult[] = [];
+  for (const file of plan.files) {
+    let current: string | null;
+    try {
+      current = await deps.writer.currentHash(absolutePathOf(file), file.folderRoot);
+    } catch (error) {
+      changed.push({ folder: file.folder, path: file.path, result: 'not-written', message: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
+    if (current !== file.beforeHash) {
+      changed.push({ folder: file.folder, path: file.path, result: 'not-written', message: file.beforeHash === null ? 'created since the proposal' : current === null ? 'deleted since the proposal' : 'changed since the proposal (on disk or in an unsaved editor)' });
+    }
+  }
+  if (changed.length > 0) {
+    await deps.audit.append({ ...auditBase, action: 'refuse', outcome: 'stale', detail: { target: 'manifests', changed: changed.map((file) => `${file.folder}/${file.path}: ${file.message ?? ''}`) } });
+    const untouched = plan.files.filter((file) => !changed.some((entry) => entry.folder === file.folder && entry.path === file.path)).map((file) => ({ folder: file.folder, path: file.path, result: 'not-written' as const }));
+    return { status: 'stale', files: [...changed, ...untouched], message: `The plan is stale: ${changed.map((file) => `${file.path} (${file.message})`).join('; ')}. Nothing was written; propose the changes again.` };
+  }
+  // 2. Write; the writer replaces all files or none.
+  const writes: ManifestWrite[] = plan.files.map((file) => ({ absolutePath: absolutePathOf(file), folderRoot: file.folderRoot, path: file.path, content: file.after, expectedHash: file.beforeHash }));
+  try {
+    await deps.writer.write(writes);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await deps.audit.append({ ...auditBase, action: 'write-failed', outcome: 'failed', detail: { target: 'manifests', message } });
+    return { status: 'failed', files: plan.files.map((file) => ({ folder: file.folder, path: file.path, result: 'not-written' })), message: `Nothing was written: ${message}` };
+  }
+  for (const file of plan.files) {
+    await deps.audit.append({ ...auditBase, action: 'write', outcome: 'written', detail: { target: 'manifests', folder: file.folderRoot, file: file.path, beforeHash: file.beforeHash, afterHash: file.afterHash, edits: file.edits.length } });
+  }
+  const workloads = plan.workloads.map((workload) => `${workload.kind} ${workload.namespace}/${workload.name}`);
+  return {
+    status: 'applied',
+    files: plan.files.map((file) => ({ folder: file.folder, path: file.path, result: 'written' })),
+    message: `Wrote ${plan.files.length} file(s) for ${workloads.join(', ')}. Nothing was sent to a cluster: commit and push the change so your GitOps controller applies it.`,
+  };
+}
+
+/**
+ * The stdio server's writer: every file written to a temporary file beside it, fsync'd; then each checked once more
+ * and renamed over the original (atomic per file); if a rename fails, the files already replaced get their previous
+ * content back. Refuses symbolic links that leave the folder, files over the size bound and binary files.
+ */
+export function fileManifestWriter(): ManifestWriter {
+  return {
+    async currentHash(absolutePath, folderRoot) {
+      const exists = await lstat(absolutePath).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) return null;
+      return (await readManifestText({ name: path.basename(folderRoot), root: folderRoot }, path.relative(folderRoot, absolutePath))).hash;
+    },
+    async write(files) {
+      const staged: Array<{ file: ManifestWrite; temp: string; target: string; previous: string | null }> = [];
+      try {
+        for (const file of files) {
+          const folder = { name: path.basename(file.folderRoot), root: file.folderRoot };
+          let target = file.absolutePath;
+          let previous: string | null = null;
+          if (file.expectedHash !== null) {
+            const read = await readManifestText(folder, file.path);
+            if (read.hash !== file.expectedHash) throw new WorkspaceInputError(`${file.path} changed since the proposal`);
+            previous = read.text;
+            target = await realpath(file.absolutePath);
+          } else {
+            const exists = await lstat(file.absolutePath).then(() => true, () => false);
+            if (exists) throw new WorkspaceInputError(`${file.path} was created since the proposal`);
+            const directory = await realpath(path.dirname(file.absolutePath));
+            if (!isInside(file.folderRoot, directory)) throw new WorkspaceInputError(`${file.path} would be written outside the workspace folder`);
+          }
+          const temp = path.join(path.dirname(target), `.${path.basename(target)}.krr-${randomBytes(4).toString('hex')}.tmp`);
+          const handle = await open(temp, 'wx', 0o644);
+          try {
+            await writeAll(handle, Buffer.from(file.content, 'utf8'));
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+          staged.push({ file, temp, target, previous });
+        }
+      } catch (error) {
+        await Promise.all(staged.map((entry) => rm(entry.temp, { force: true })));
+        throw error;
+      }
+      const done: typeof staged = [];
+      try {
+        for (const entry of staged) {
+          const now = entry.previous === null ? null : (await readManifestText({ name: '', root: entry.file.folderRoot }, entry.file.path)).hash;
+          if (entry.previous !== null && now !== entry.file.expectedHash) throw new WorkspaceInputError(`${entry.file.path} changed while the plan was being written`);
+          await rename(entry.temp, entry.target);
+          done.push(entry);
+          await syncDirectory(path.dirname(entry.target));
+        }
+      } catch (error) {
+        // All or nothing: put back what was replaced, remove what was created, drop the remaining temp files.
+        for (const entry of done.reverse()) {
+          if (entry.previous === null) await rm(entry.target, { force: true });
+          else {
+            const handle = await open(entry.target, 'w');
+            try {
+              await writeAll(handle, Buffer.from(entry.previous, 'utf8'));
+              await handle.sync();
+            } finally {
+              await handle.close();
+            }
+          }
+        }
+        await Promise.all(staged.filter((entry) => !done.includes(entry)).map((entry) => rm(entry.temp, { force: true })));
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,259 @@
+// Helm charts in the workspace: which values key feeds a workload container's `resources`, and the values file to edit.
+// With helm installed the key is found by rendering (`helm template` with a distinct marker per candidate key);
+// without it, by convention (a `resources:` block under a key named like the container or the workload's
+// component), marked as a guess. Rules, stated:
+// - A chart is a directory with Chart.yaml; its values files are values.yaml and values-<env>.yaml beside it.
+// - The environment's file is the values-<env>.yaml whose <env> occurs in the kube context or the namespace; several
+//   such files are several candidates (the caller refuses to pick); none: values.yaml alone.
+// - The release is named after the chart (as `helm install <chart>` users usually do); the workload must render with
+//   the target's kind and name.
+// - The edit goes into the environment's file when there is one (adding the block if it lacks it, so other
+//   environments keep theirs), else into values.yaml; the edited chart is rendered again and must give the workload
+//   exactly the recommended values.
+import * as path from 'node:path';
+import { isMap, parseAllDocuments, type Document, type YAMLMap } from 'yaml';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
+import type { WorkspaceFolder } from './workspace';
+import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } from './workload';
+import { applySplices, insertIntoMap, lineOf, ManifestEditError, parseManifestFile, setResources, type TextSplice } from './yamlEdit';
+import { readPath } from '../plan/build';
+
+export interface HelmFinderOptions {
+  /** The helm binary; when it cannot be run, keys are guessed by convention. */
+  helmPath?: string;
+  timeoutMs?: number;
+}
+
+interface Chart {
+  folder: WorkspaceFolder;
+  /** Relative to the folder, POSIX; '' for the folder itself. */
+  dir: string;
+  name: string;
+  valuesFiles: string[];
+}
+
+/** Key paths (from the values root) of every mapping that holds a `resources` mapping. */
+function resourceKeyPaths(values: unknown, prefix: string[] = [], depth = 0): string[][] {
+  if (!values || typeof values !== 'object' || Array.isArray(values) || depth > 6) return [];
+  const found: string[][] = [];
+  for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
+    if (key === 'resources' && value && typeof value === 'object' && !Array.isArray(value)) found.push(prefix);
+    else found.push(...resourceKeyPaths(value, [...prefix, key], depth + 1));
+  }
+  return found;
+}
+
+function charts(context: FinderContext): Chart[] {
+  const byDir = new Map<string, Chart>();
+  for (const file of context.index.files) {
+    if (path.posix.basename(file.relativePath) !== 'Chart.yaml') continue;
+    const dir = path.posix.dirname(file.relativePath) === '.' ? '' : path.posix.dirname(file.relativePath);
+    byDir.set(`${file.folder.root}\0${dir}`, { folder: file.folder, dir, name: path.posix.basename(dir || file.folder.name), valuesFiles: [] });
+  }
+  for (const file of context.index.files) {
+    const dir = path.posix.dirname(file.relativePath) === '.' ? '' : path.posix.dirname(file.relativePath);
+    const chart = byDir.get(`${file.folder.root}\0${dir}`);
+    if (chart && /^values(-[A-Za-z0-9_.-]+)?\.ya?ml$/.test(path.posix.basename(file.relativePath))) chart.valuesFiles.push(file.relativePath);
+  }
+  return [...byDir.values()];
+}
+
+async function chartName(context: FinderContext, chart: Chart): Promise<string> {
+  const text = await context.files.read(chart.folder, path.posix.join(chart.dir, 'Chart.yaml'));
+  const name = (parseManifestFile(text, 'Chart.yaml').documents[0]?.toJS() as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) ? name : chart.name;
+}
+
+/** The environment files for this target: values-<env>.yaml whose <env> occurs in the context or the namespace. */
+function environmentFiles(chart: Chart, target: WorkloadTarget): string[] {
+  const where = `${target.context ?? ''} ${target.namespace}`.toLowerCase();
+  return chart.valuesFiles.filter((file) => {
+    const env = /^values-(.+)\.ya?ml$/.exec(path.posix.basename(file))?.[1]?.toLowerCase();
+    return env !== undefined && where.includes(env);
+  });
+}
+
+async function helmTemplate(options: HelmFinderOptions, chartDir: string, release: string, namespace: string, valuesFiles: readonly string[], sets: readonly string[], signal?: AbortSignal): Promise<unknown[]> {
+  const args = ['template', release, chartDir, '--namespace', namespace, ...valuesFiles.flatMap((file) => ['-f', file]), ...sets.flatMap((set) => ['--set-json', set])];
+  // execa is ESM-only (see core/kube/kubectl): loaded on first use. Never a shell: an argv array.
+  const { execa } = await import('execa');
+  const result = await execa(options.helmPath ?? 'helm', args, { timeout: options.timeoutMs ?? 60_000, reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  if (result.failed) {
+    const code = (result as { code?: string }).code;
+    if (code === 'ENOENT') throw new HelmMissing();
+    throw new ManifestEditError(`helm template ${path.basename(chartDir)} failed: ${String(result.stderr).split('\n')[0] ?? ''}`);
+  }
+  return parseAllDocuments(String(result.stdout)).map((document: Document.Parsed) => document.toJS() as unknown);
+}
+
+class HelmMissing extends Error {}
+
+function renderedWorkload(documents: readonly unknown[], target: WorkloadTarget): unknown {
+  return documents.find((document) => {
+    const identity = identityOf(document);
+    return identity !== null && sameWorkload(identity, target);
+  });
+}
+
+/** The container's requests.cpu as rendered (the marker channel). */
+function renderedCpu(workload: unknown, kind: string, container: string): unknown {
+  const containers = readPath(workload, containersPath(kind));
+  const found = Array.isArray(containers) ? (containers.find((item) => (item as { name?: unknown }).name === container) as Record<string, unknown> | undefined) : undefined;
+  return (found?.resources as { requests?: { cpu?: unknown } } | undefined)?.requests?.cpu;
+}
+
+export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinder {
+  return {
+    name: 'helm',
+    async find(target, context) {
+      const candidates: SourceCandidate[] = [];
+      for (const chart of charts(context)) {
+        if (!chart.valuesFiles.some((file) => path.posix.basename(file).startsWith('values.'))) continue;
+        const base = chart.valuesFiles.find((file) => /^values\.ya?ml$/.test(path.posix.basename(file))) as string;
+        const release = await chartName(context, chart);
+        const envs = environmentFiles(chart, target);
+        for (const env of envs.length > 0 ? envs : [null]) {
+          const located = await locate(options, context, chart, release, base, env, target).catch((error: unknown) => {
+            if (error instanceof ManifestEditError) return null;
+            throw error;
+          });
+          if (located) candidates.push(candidateFor(options, chart, release, base, env, located, target));
+        }
+      }
+      return candidates;
+    },
+  };
+}
+
+interface Located {
+  /** container name -> key path (from the values root) of the mapping holding its `resources` */
+  keys: Map<string, string[]>;
+  guess: boolean;
+  before: unknown;
+}
+
+async function locate(options: HelmFinderOptions, context: FinderContext, chart: Chart, release: string, base: string, env: string | null, target: WorkloadTarget): Promise<Located | null> {
+  const values = parseManifestFile(await context.files.read(chart.folder, base), base).documents[0]?.toJS() as unknown;
+  const keyPaths = resourceKeyPaths(values);
+  if (keyPaths.length === 0) return null;
+  const root = await context.stagedRoot(chart.folder);
+  const chartDir = path.join(root, chart.dir);
+  const files = [base, ...(env ? [env] : [])].map((file) => path.join(root, file));
+  const containers = [...target.desired.keys()];
+  try {
+    const before = renderedWorkload(await helmTemplate(options, chartDir, release, target.namespace, files, [], context.signal), target);
+    if (!before) return null;
+    // One render with a distinct CPU marker per candidate key: the marker a container renders with names its key.
+    const markers = keyPaths.map((keys, index) => `${keys.length === 0 ? 'resources' : `${keys.map(escapeSetKey).join('.')}.resources`}.requests.cpu="${7_000_001 + index}m"`);
+    const marked = renderedWorkload(await helmTemplate(options, chartDir, release, target.namespace, files, markers, context.signal), target);
+    const keys = new Map<string, string[]>();
+    for (const container of containers) {
+      const cpu = String(renderedCpu(marked, target.kind, container) ?? '');
+      const index = Number(/^(\d+)m$/.exec(cpu)?.[1] ?? NaN) - 7_000_001;
+      const keyPath = keyPaths[index];
+      if (keyPath) keys.set(container, keyPath);
+    }
+    return keys.size === 0 ? null : { keys, guess: false, before };
+  } catch (error) {
+    if (!(error instanceof HelmMissing)) throw error;
+    // No helm: the convention — `<container>.resources`, `<component>.resources` (the workload name after the
+    // release), or a top-level `resources` for a single container. A guess, shown as one.
+    const component = target.name.startsWith(`${release}-`) ? target.name.slice(release.length + 1) : target.name;
+    const keys = new Map<string, string[]>();
+    for (const container of containers) {
+      const match = keyPaths.find((keys) => keys.at(-1) === container) ?? keyPaths.find((keys) => keys.at(-1) === component) ?? (containers.length === 1 && keyPaths.some((keys) => keys.length === 0) ? [] : undefined);
+      if (match) keys.set(container, match);
+    }
+    return keys.size === 0 ? null : { keys, guess: true, before: null };
+  }
+}
+
+function escapeSetKey(key: string): string {
+  return key.replace(/([.,=\\])/g, '\\$1');
+}
+
+function candidateFor(options: HelmFinderOptions, chart: Chart, release: string, base: string, env: string | null, located: Located, target: WorkloadTarget): SourceCandidate {
+  const file = env ?? base;
+  return {
+    finder: 'helm',
+    folder: chart.folder,
+    label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? '; a guess: helm is not installed, the key is matched by its name' : ''})`,
+    ...(located.guess ? { guess: true } : {}),
+    async prepare(context): Promise<PreparedChange> {
+      const text = await context.files.read(chart.folder, file);
+      const parsed = parseManifestFile(text, file);
+      const document = parsed.documents[0];
+      if (!document || !isMap(document.contents)) throw new ManifestEditError(`${file} is not a YAML mapping`);
+      // The values the workload has now: as rendered (helm), else what the values files say.
+      const merged = located.before ?? (await mergedValuesWorkload(context, chart, base, env, located, target));
+      const { changes, missing } = changesFor(merged, target.kind, target.desired);
+      const notes = missing.map((container) => `container ${container} is not fed by a values key of chart ${release}; skipped`);
+      if (env) notes.push(`edited ${env}, the values file for this environment (applied after ${base}), so other environments keep their values`);
+      const splices: TextSplice[] = [];
+      const edits = [];
+      for (const container of new Set(changes.map((change) => change.container))) {
+        const keyPath = located.keys.get(container);
+        if (!keyPath) continue;
+        const fields = changes.filter((change) => change.container === container).map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+        const resources = document.getIn([...keyPath, 'resources'], true);
+        const prefix = [...keyPath, 'resources'].join('.');
+        if (isMap(resources)) {
+          const result = setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false);
+          splices.push(...result.splices);
+          edits.push(...result.edits);
+          continue;
+        }
+        // The file lacks the block: add it under the deepest mapping it has on the key path.
+        let depth = keyPath.length;
+        while (depth > 0 && !isMap(document.getIn(keyPath.slice(0, depth), true))) depth--;
+        const parent = (depth === 0 ? document.contents : document.getIn(keyPath.slice(0, depth), true)) as YAMLMap;
+        const block: Record<string, Record<string, string>> = {};
+        for (const field of fields) (block[field.allocation] ??= {})[field.resource] = field.value;
+        let value: unknown = { resources: block };
+        for (const key of [...keyPath.slice(depth)].reverse()) value = { [key]: value };
+        const [key, inner] = Object.entries(value as Record<string, unknown>)[0] as [string, unknown];
+        const splice = insertIntoMap(text, parent, key, inner, false);
+        splices.push(splice);
+        for (const field of fields) edits.push({ line: lineOf(text, splice.start) + 1, field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value });
+      }
+      const after = applySplices(text, splices);
+      return {
+        files: splices.length === 0 ? [] : [{ relativePath: file, text: after, edits }],
+        changes,
+        notes,
+        async verify(stagedRoot, verifyContext) {
+          if (located.guess) {
+            const rendered = await mergedValuesWorkload(verifyContext, chart, base, env, located, target, { [file]: after });
+            const problem = checkRendered(merged, rendered, target.kind, changes);
+            return problem ? `the edited values would not carry the recommended values: ${problem}` : null;
+          }
+          const files = [base, ...(env ? [env] : [])].map((name) => path.join(stagedRoot, name));
+          const rendered = renderedWorkload(await helmTemplate(options, path.join(stagedRoot, chart.dir), release, target.namespace, files, [], verifyContext.signal), target);
+          const problem = checkRendered(merged, rendered, target.kind, changes);
+          return problem ? `helm template of the edited chart does not give the recommended values: ${problem}` : null;
+        },
+      };
+    },
+  };
+}
+
+/** Without helm: the workload as far as the values files decide it (each container's resources, later files winning). */
+async function mergedValuesWorkload(context: FinderContext, chart: Chart, base: string, env: string | null, located: Located, target: WorkloadTarget, overrides: Record<string, string> = {}): Promise<unknown> {
+  const layers = await Promise.all([base, ...(env ? [env] : [])].map(async (name) => parseManifestFile(overrides[name] ?? (await context.files.read(chart.folder, name)), name).documents[0]?.toJS() as unknown));
+  const containers = [...located.keys].map(([container, keyPath]) => {
+    const resources: Record<string, Record<string, unknown>> = {};
+    for (const layer of layers) {
+      const block = readPath(layer, [...keyPath, 'resources']) as Record<string, Record<string, unknown>> | undefined;
+      for (const allocation of ['requests', 'limits'] as const) if (block?.[allocation]) resources[allocation] = { ...(resources[allocation] ?? {}), ...block[allocation] };
+    }
+    return { name: container, resources };
+  });
+  const object: Record<string, unknown> = { apiVersion: 'apps/v1', kind: target.kind, metadata: { name: target.name } };
+  let node = object;
+  const segments = containersPath(target.kind);
+  segments.forEach((segment, index) => {
+    if (index === segments.length - 1) node[segment] = containers;
+    else node = (node[segment] ??= {}) as Record<string, unknown>;
+  });
+  return object;
+}

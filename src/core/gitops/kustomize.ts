@@ -1,0 +1,556 @@
+// Kustomize sources: render every kustomization with `kubectl kustomize`, find the overlay that renders the workload,
+// and the layer that decides each resources field there.
+//
+// The rule (docs/ARCHITECTURE.md, README): edit the layer that decides the value for that environment. A patch in the
+// overlay, or a layer only that overlay uses, is edited in place. When the value comes from a layer other overlays
+// share (a base), the change goes into a strategic-merge patch in the overlay that renders the workload — an existing
+// one for that workload, or a new file listed under `patches:` — so the other environments keep their values. Every
+// edit is checked by rendering again: the workload must carry exactly the new values, and every other top-level
+// kustomization must render exactly as before; otherwise the edit is not offered.
+import * as path from 'node:path';
+import { isMap, isScalar, isSeq, parse, parseAllDocuments, stringify, type Document, type YAMLMap } from 'yaml';
+import { z } from 'zod';
+import { KubectlError, kubectlKustomize } from '../kube/kubectl';
+import type { AllocationKind, ResourceName } from '../krr/model';
+import type { FieldChange } from '../plan/model';
+import { pointerSegments } from '../plan/build';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, SourceCandidate, WorkloadTarget } from './model';
+import type { WorkspaceFolder } from './workspace';
+import { WorkspaceInputError } from './workspace';
+import { appendToSeq, applySplices, lineOf, ManifestEditError, parseManifestFile, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
+import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
+
+export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+const selectorSchema = z.looseObject({ group: z.string().optional(), version: z.string().optional(), kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() });
+const kustomizationSchema = z.looseObject({
+  namespace: z.string().optional(),
+  namePrefix: z.string().optional(),
+  nameSuffix: z.string().optional(),
+  resources: z.array(z.string()).optional(),
+  bases: z.array(z.string()).optional(),
+  components: z.array(z.string()).optional(),
+  patches: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema.optional() })).optional(),
+  patchesStrategicMerge: z.array(z.string()).optional(),
+  patchesJson6902: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema })).optional(),
+  replacements: z.array(z.unknown()).optional(),
+});
+type Selector = z.infer<typeof selectorSchema>;
+
+interface PatchEntry {
+  /** Where it is listed, for messages: "patches[0]". */
+  where: string;
+  /** Relative to the folder; undefined for an inline patch. */
+  file?: string;
+  inline?: string;
+  target?: Selector;
+  /** Index in the `patches:` list (for finding an existing strategic-merge patch to extend). */
+  listed: 'patches' | 'patchesStrategicMerge' | 'patchesJson6902';
+}
+
+export interface KustomizationInfo {
+  folder: WorkspaceFolder;
+  /** Relative to the folder ('' = the folder itself). */
+  dir: string;
+  file: string;
+  namespace?: string;
+  namePrefix: string;
+  nameSuffix: string;
+  /** Directories of other kustomizations it includes (resources, bases, components). */
+  includes: KustomizationInfo[];
+  resourceFiles: string[];
+  patches: PatchEntry[];
+  hasReplacements: boolean;
+  /** Why it cannot be used: invalid YAML, a remote base (never fetched), an entry outside the folder. */
+  error?: string;
+}
+
+export interface KustomizationSet {
+  list: KustomizationInfo[];
+  /** Kustomizations no other one includes: the environments. */
+  tops: KustomizationInfo[];
+  /** `${folder.root}\0${relativePath}` of every file some kustomization uses (those are not plain manifests). */
+  used: Set<string>;
+}
+
+type Rendered = { text: string; objects: unknown[] } | { error: string };
+
+const remotePattern = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/[^/]/i;
+
+export function fileKey(folder: WorkspaceFolder, relativePath: string): string {
+  return `${folder.root}\0${relativePath}`;
+}
+
+/** Every kustomization in the workspace, with what it includes. Cached per proposal. */
+export async function loadKustomizations(context: FinderContext): Promise<KustomizationSet> {
+  const cached = context.cache.get('kustomize:set') as KustomizationSet | undefined;
+  if (cached) return cached;
+  const list: KustomizationInfo[] = [];
+  const byDir = new Map<string, KustomizationInfo>();
+  const raw = new Map<KustomizationInfo, z.infer<typeof kustomizationSchema>>();
+  for (const file of context.index.files) {
+    if (!kustomizationFileNames.includes(path.posix.basename(file.relativePath))) continue;
+    const dir = path.posix.dirname(file.relativePath) === '.' ? '' : path.posix.dirname(file.relativePath);
+    if (byDir.has(fileKey(file.folder, dir))) continue;
+    const info: KustomizationInfo = { folder: file.folder, dir, file: file.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], patches: [], hasReplacements: false };
+    list.push(info);
+    byDir.set(fileKey(file.folder, dir), info);
+    try {
+      const parsed = kustomizationSchema.safeParse(parse(await context.files.read(file.folder, file.relativePath)) ?? {});
+      if (!parsed.success) throw new Error(`not a kustomization: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+      raw.set(info, parsed.data);
+    } catch (error) {
+      info.error = `${file.relativePath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    }
+  }
+  const used = new Set<string>();
+  for (const [info, spec] of raw) {
+    used.add(fileKey(info.folder, info.file));
+    if (spec.namespace !== undefined) info.namespace = spec.namespace;
+    info.namePrefix = spec.namePrefix ?? '';
+    info.nameSuffix = spec.nameSuffix ?? '';
+    info.hasReplacements = (spec.replacements ?? []).length > 0;
+    const local = (entry: string): string | null => {
+      const joined = path.posix.normalize(path.posix.join(info.dir, entry));
+      return joined.startsWith('../') || joined === '..' || path.posix.isAbsolute(entry) ? null : joined === '.' ? '' : joined;
+    };
+    for (const entry of [...(spec.resources ?? []), ...(spec.bases ?? []), ...(spec.components ?? [])]) {
+      if (remotePattern.test(entry)) {
+        info.error = `${info.file} refers to the remote resource ${entry}; remote bases are never fetched, so it is not rendered`;
+        break;
+      }
+      const resolved = local(entry);
+      if (resolved === null) {
+        info.error = `${info.file} refers to ${entry}, outside the workspace folder`;
+        break;
+      }
+      const base = byDir.get(fileKey(info.folder, resolved));
+      if (base) info.includes.push(base);
+      else {
+        info.resourceFiles.push(resolved);
+        used.add(fileKey(info.folder, resolved));
+      }
+    }
+    const addPatch = (entry: { path?: string | undefined; patch?: string | undefined; target?: Selector | undefined }, listed: PatchEntry['listed'], index: number) => {
+      const patch: PatchEntry = { where: `${listed}[${index}]`, listed, ...(entry.target ? { target: entry.target } : {}) };
+      if (entry.path !== undefined) {
+        const resolved = local(entry.path);
+        if (resolved === null) info.error = `${info.file} refers to the patch ${entry.path}, outside the workspace folder`;
+        else {
+          patch.file = resolved;
+          used.add(fileKey(info.folder, resolved));
+        }
+      } else if (entry.patch !== undefined) patch.inline = entry.patch;
+      info.patches.push(patch);
+    };
+    (spec.patches ?? []).forEach((entry, index) => addPatch(entry, 'patches', index));
+    (spec.patchesStrategicMerge ?? []).forEach((entry, index) => addPatch(entry.includes('\n') ? { patch: entry } : { path: entry }, 'patchesStrategicMerge', index));
+    (spec.patchesJson6902 ?? []).forEach((entry, index) => addPatch(entry, 'patchesJson6902', index));
+  }
+  const included = new Set(list.flatMap((info) => info.includes));
+  const set: KustomizationSet = { list, tops: list.filter((info) => !included.has(info)), used };
+  context.cache.set('kustomize:set', set);
+  return set;
+}
+
+/** Every kustomization `info` includes, directly or through others. */
+export function closureOf(info: KustomizationInfo): Set<KustomizationInfo> {
+  const seen = new Set<KustomizationInfo>();
+  const queue = [...info.includes];
+  while (queue.length > 0) {
+    const next = queue.shift() as KustomizationInfo;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    queue.push(...next.includes);
+  }
+  return seen;
+}
+
+async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
+  try {
+    const text = await kubectlKustomize({ kubectlPath: context.kubectlPath, directory: path.join(root, info.dir), ...(context.signal ? { signal: context.signal } : {}) });
+    const documents = parseAllDocuments(text);
+    const objects = (Array.isArray(documents) ? documents : []).map((document) => document.toJS() as unknown);
+    return { text, objects };
+  } catch (error) {
+    if (error instanceof KubectlError && error.kind === 'not-installed') throw error;
+    return { error: `${info.dir || '.'} does not render: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** The kustomization rendered from the staged copy (edits accepted so far included); cached per proposal. */
+export async function render(context: FinderContext, info: KustomizationInfo): Promise<Rendered> {
+  if (info.error) return { error: info.error };
+  const key = `kustomize:render:${fileKey(info.folder, info.dir)}`;
+  const cached = context.cache.get(key) as Rendered | undefined;
+  if (cached) return cached;
+  const rendered = await renderAt(context, await context.stagedRoot(info.folder), info);
+  context.cache.set(key, rendered);
+  return rendered;
+}
+
+function renderedNamespace(object: unknown): string {
+  return identityOf(object)?.namespace ?? 'default';
+}
+
+function findRendered(objects: readonly unknown[], target: WorkloadTarget): unknown {
+  return objects.find((object) => {
+    const identity = identityOf(object);
+    return identity !== null && sameWorkload(identity, target) && renderedNamespace(object) === target.namespace;
+  });
+}
+
+function strip(info: KustomizationInfo, name: string): string {
+  let result = name;
+  if (info.namePrefix && result.startsWith(info.namePrefix)) result = result.slice(info.namePrefix.length);
+  if (info.nameSuffix && result.endsWith(info.nameSuffix)) result = result.slice(0, result.length - info.nameSuffix.length);
+  return result;
+}
+
+/**
+ * How well the kube context names the overlay: the length of the longest directory segment that appears in the
+ * context name between separators (`gke_acme_prod-eu-1` names `overlays/prod-eu` better than `overlays/prod`); 0: not.
+ */
+function contextScore(dir: string, contextName: string): number {
+  const context = contextName.toLowerCase();
+  let best = 0;
+  for (const segment of dir.toLowerCase().split('/')) {
+    if (!segment) continue;
+    const escaped = segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (new RegExp(`(^|[^a-z0-9])${escaped}($|[^a-z0-9])`).test(context)) best = Math.max(best, segment.length);
+  }
+  return best;
+}
+
+function label(info: KustomizationInfo): string {
+  return `${info.folder.name}/${info.dir || '.'} (Kustomize)`;
+}
+
+export const kustomizeFinder: ManifestSourceFinder = {
+  name: 'kustomize',
+  async find(target, context) {
+    const set = await loadKustomizations(context);
+    const renderers: Array<{ info: KustomizationInfo; object: unknown }> = [];
+    for (const info of set.list) {
+      const rendered = await render(context, info);
+      if ('error' in rendered) continue;
+      const object = findRendered(rendered.objects, target);
+      if (object) renderers.push({ info, object });
+    }
+    // An overlay renders what its base renders: the environment is the one no other renderer includes.
+    let roots = renderers.filter((candidate) => !renderers.some((other) => other !== candidate && closureOf(other.info).has(candidate.info)));
+    if (roots.length > 1 && target.context) {
+      // Several environments render the same namespace and name: the context names the one it deploys to.
+      const scores = roots.map((root) => contextScore(root.info.dir, target.context as string));
+      const best = Math.max(...scores);
+      const named = roots.filter((_, index) => scores[index] === best);
+      if (best > 0 && named.length === 1) roots = named;
+    }
+    return roots.map(({ info, object }) => candidateFor(info, object, set, target));
+  },
+  async problems(context) {
+    const set = await loadKustomizations(context);
+    const problems: string[] = [];
+    for (const info of set.list) {
+      const rendered = await render(context, info);
+      if ('error' in rendered) problems.push(rendered.error);
+    }
+    return problems;
+  },
+};
+
+type Site =
+  | { type: 'document'; info: KustomizationInfo; file: string; documentIndex: number; what: string }
+  | { type: 'json6902'; info: KustomizationInfo; file: string; opIndex: number; suffix: Array<string | number>; what: string };
+
+function candidateFor(root: KustomizationInfo, before: unknown, set: KustomizationSet, target: WorkloadTarget): SourceCandidate {
+  return {
+    finder: 'kustomize',
+    folder: root.folder,
+    label: label(root),
+    async prepare(context): Promise<PreparedChange> {
+      const { changes, missing } = changesFor(before, target.kind, target.desired);
+      const notes = missing.map((container) => `container ${container} is not in what ${root.dir || '.'} renders; skipped`);
+      const nameInRoot = strip(root, target.name);
+      const containers = (readContainers(before, target.kind) ?? []).map((container) => container.name);
+      // Tops that include the root render this same environment; every other one must not change.
+      const exclusive = (info: KustomizationInfo) => set.tops.filter((top) => top === info || closureOf(top).has(info)).every((top) => top === root || closureOf(top).has(root));
+      const decided: Array<{ change: FieldChange; site: Site | 'overlay-patch' }> = [];
+      for (const change of changes) {
+        const site = await locate(context, root, nameInRoot, change, containers.indexOf(change.container), target);
+        if (site.info === root || exclusive(site.info)) decided.push({ change, site });
+        else {
+          decided.push({ change, site: 'overlay-patch' });
+          notes.push(`${change.container} ${change.allocation}.${change.resource} comes from ${site.info.dir || '.'}, which other environments share: written as a patch in ${root.dir || '.'}`);
+        }
+      }
+      const files = new Map<string, { parsed: ParsedFile; splices: TextSplice[]; edits: FieldEdit[] }>();
+      const fileFor = async (relativePath: string) => {
+        let entry = files.get(relativePath);
+        if (!entry) {
+          entry = { parsed: parseManifestFile(await context.files.read(root.folder, relativePath), relativePath), splices: [], edits: [] };
+          files.set(relativePath, entry);
+        }
+        return entry;
+      };
+      const newFiles: PreparedFile[] = [];
+      // Group by place: one edit per container of one document (two edits must not both create `resources:`).
+      const groups = new Map<string, { site: Site; changes: FieldChange[] }>();
+      for (const { change, site } of decided) {
+        if (site === 'overlay-patch') continue;
+        const key = site.type === 'document' ? `${site.file}\0${site.documentIndex}\0${change.container}` : `${site.file}\0op${site.opIndex}`;
+        const group = groups.get(key) ?? { site, changes: [] };
+        group.changes.push(change);
+        groups.set(key, group);
+      }
+      for (const { site, changes: siteChanges } of groups.values()) {
+        const entry = await fileFor(site.file);
+        const document = entry.parsed.documents[site.type === 'document' ? site.documentIndex : 0];
+        if (!document) throw new ManifestEditError(`${site.file} changed while it was read`);
+        const json = site.file.toLowerCase().endsWith('.json');
+        const fields = siteChanges.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+        let result;
+        if (site.type === 'document') {
+          const container = siteChanges[0]?.container as string;
+          const node = containerNode(document, target.kind, container);
+          if (!node) throw new ManifestEditError(`${site.file} has no container ${container} in ${site.what}`);
+          result = setContainerResources(entry.parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json);
+        } else {
+          result = editJson6902(entry.parsed, document, site, fields, json);
+        }
+        entry.splices.push(...result.splices);
+        entry.edits.push(...result.edits);
+      }
+      const overlayChanges = decided.filter((entry) => entry.site === 'overlay-patch').map((entry) => entry.change);
+      if (overlayChanges.length > 0) await writeOverlayPatch(context, root, nameInRoot, before, overlayChanges, target, fileFor, newFiles);
+      const prepared: PreparedFile[] = [...newFiles];
+      for (const [relativePath, entry] of files) {
+        if (entry.splices.length === 0) continue;
+        prepared.push({ relativePath, text: applySplices(entry.parsed.text, entry.splices), edits: entry.edits });
+      }
+      return {
+        files: prepared,
+        changes,
+        notes,
+        async verify(stagedRoot, verifyContext) {
+          const after = await renderAt(verifyContext, stagedRoot, root);
+          if ('error' in after) return after.error;
+          const problem = checkRendered(before, findRendered(after.objects, target), target.kind, changes);
+          if (problem) return `after the edit, ${root.dir || '.'} renders ${target.kind} ${target.namespace}/${target.name} differently than recommended: ${problem}`;
+          for (const top of set.tops) {
+            if (top === root || closureOf(top).has(root) || top.folder !== root.folder) continue;
+            const previous = await render(verifyContext, top);
+            if ('error' in previous) continue;
+            const now = await renderAt(verifyContext, stagedRoot, top);
+            if ('error' in now || now.text !== previous.text) return `the edit would also change what ${top.dir || '.'} renders`;
+          }
+          return null;
+        },
+      };
+    },
+  };
+}
+
+interface RenderedContainer {
+  name: string;
+}
+
+function readContainers(object: unknown, kind: string): RenderedContainer[] | null {
+  let node: unknown = object;
+  for (const segment of containersPath(kind)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
+  return Array.isArray(node) ? (node as RenderedContainer[]) : null;
+}
+
+function selects(selector: Selector | undefined, target: WorkloadTarget, names: readonly string[]): boolean {
+  if (!selector) return false;
+  if (selector.kind !== undefined && selector.kind !== target.kind) return false;
+  if (selector.group !== undefined && selector.group !== target.group) return false;
+  if (selector.name !== undefined) {
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(`^(?:${selector.name})$`);
+    } catch {
+      return false;
+    }
+    if (!names.some((name) => pattern.test(name))) return false;
+  }
+  return true;
+}
+
+/**
+ * The layer that decides one field for the workload as `info` sees it (named `name` there): the last patch of `info`
+ * that sets it, else the resource file or the included kustomization the workload comes from (recursively).
+ */
+async function locate(context: FinderContext, info: KustomizationInfo, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget): Promise<Site> {
+  const names = [name, `${info.namePrefix}${name}${info.nameSuffix}`];
+  const field = `${change.container} ${change.allocation}.${change.resource}`;
+  if (info.hasReplacements) {
+    const rendered = await render(context, info);
+    if (!('error' in rendered)) {
+      // A replacement that writes resources: its source decides, and it may feed other workloads too.
+      const text = await context.files.read(info.folder, info.file);
+      if (/fieldPaths:[\s\S]*resources/.test(text)) throw new ManifestEditError(`${info.file} sets resources through replacements; KRR does not edit a replacement's source — change it by hand`);
+    }
+  }
+  for (const patch of [...info.patches].reverse()) {
+    const text = patch.file !== undefined ? await context.files.read(info.folder, patch.file) : (patch.inline as string);
+    const where = patch.file ?? `${info.file} ${patch.where}`;
+    const documents = parseManifestFile(text, where).documents;
+    const first = documents[0]?.contents;
+    if (isSeq(first)) {
+      if (!selects(patch.target, target, names)) continue;
+      const ops = first.items;
+      for (let opIndex = ops.length - 1; opIndex >= 0; opIndex--) {
+        const op = ops[opIndex];
+        if (!isMap(op)) continue;
+        const pathValue = op.get('path');
+        const opName = op.get('op');
+        if (typeof pathValue !== 'string' || typeof opName !== 'string') continue;
+        const segments = pointerSegments(pathValue);
+        const base = [...containersPath(target.kind), containerIndex];
+        if (segments.length < base.length || base.some((segment, index) => String(segments[index]) !== String(segment))) continue;
+        const suffix = segments.slice(base.length);
+        const wanted = ['resources', change.allocation, change.resource];
+        if (!wanted.slice(0, suffix.length).every((segment, index) => segment === suffix[index]) && suffix.length > 0) continue;
+        if (suffix.length === 0 || suffix.length > 3) continue;
+        if (opName === 'remove') throw new ManifestEditError(`${where} removes ${field} (JSON6902 op ${opIndex}); KRR does not rewrite a removal`);
+        if (opName !== 'add' && opName !== 'replace') continue;
+        const value = op.get('value', true);
+        const rest = wanted.slice(suffix.length);
+        if (rest.length > 0 && !(isMap(value) && hasPath(value, rest))) continue;
+        if (patch.file === undefined) throw new ManifestEditError(`${field} is set by an inline patch in ${info.file} (${patch.where}); move it to a file to let KRR edit it, or edit it by hand`);
+        return { type: 'json6902', info, file: patch.file, opIndex, suffix, what: `JSON6902 op ${opIndex}` };
+      }
+      continue;
+    }
+    for (let documentIndex = documents.length - 1; documentIndex >= 0; documentIndex--) {
+      const document = documents[documentIndex] as Document.Parsed;
+      const identity = identityOf(document.toJS());
+      const applies = patch.target ? selects(patch.target, target, names) : identity !== null && identity.kind === target.kind && names.includes(identity.name);
+      if (!applies) continue;
+      const container = containerNode(document, target.kind, change.container);
+      if (!container || !hasPath(container, ['resources', change.allocation, change.resource])) continue;
+      if (patch.file === undefined) throw new ManifestEditError(`${field} is set by an inline patch in ${info.file} (${patch.where}); move it to a file to let KRR edit it, or edit it by hand`);
+      return { type: 'document', info, file: patch.file, documentIndex, what: `the strategic-merge patch ${patch.file}` };
+    }
+  }
+  for (const file of info.resourceFiles) {
+    let parsed: ParsedFile;
+    try {
+      parsed = parseManifestFile(await context.files.read(info.folder, file), file);
+    } catch (error) {
+      if (error instanceof WorkspaceInputError || error instanceof ManifestEditError) throw new ManifestEditError(error.message);
+      throw error;
+    }
+    const documentIndex = parsed.documents.findIndex((document) => {
+      const identity = identityOf(document.toJS());
+      return identity !== null && sameWorkload(identity, target, name);
+    });
+    if (documentIndex >= 0) return { type: 'document', info, file, documentIndex, what: `${target.kind} ${name}` };
+  }
+  for (const base of info.includes) {
+    const rendered = await render(context, base);
+    if ('error' in rendered) continue;
+    const found = rendered.objects.some((object) => {
+      const identity = identityOf(object);
+      return identity !== null && sameWorkload(identity, target, name);
+    });
+    if (found) return locate(context, base, strip(base, name), change, containerIndex, target);
+  }
+  throw new ManifestEditError(`cannot tell which layer of ${info.dir || '.'} provides ${target.kind} ${name}`);
+}
+
+function hasPath(map: YAMLMap, keys: readonly string[]): boolean {
+  let node: unknown = map;
+  for (const key of keys) {
+    if (!isMap(node)) return false;
+    node = node.get(key, true);
+  }
+  return isScalar(node);
+}
+
+function editJson6902(parsed: ParsedFile, document: Document.Parsed, site: Extract<Site, { type: 'json6902' }>, fields: Array<{ allocation: AllocationKind; resource: ResourceName; value: string }>, json: boolean) {
+  const ops = document.contents;
+  const op = isSeq(ops) ? ops.items[site.opIndex] : undefined;
+  if (!isMap(op)) throw new ManifestEditError(`${site.file} changed while it was read`);
+  const value = op.get('value', true);
+  const prefix = `${site.file} op ${site.opIndex} value (${site.suffix.join('.')})`;
+  if (site.suffix.length === 3) {
+    if (!isScalar(value) || fields.length !== 1) throw new ManifestEditError(`${prefix} is not a single quantity`);
+    const [start, end] = value.range as [number, number, number];
+    const field = fields[0] as { value: string };
+    return { splices: [{ start, end, text: json || value.type === 'QUOTE_DOUBLE' ? JSON.stringify(field.value) : value.type === 'QUOTE_SINGLE' ? `'${field.value}'` : field.value }], edits: [{ line: lineOf(parsed.text, start), field: prefix, from: value.value === null ? null : String(value.value), to: field.value }] };
+  }
+  if (!isMap(value)) throw new ManifestEditError(`${prefix} is not a mapping`);
+  const holder: ResourcesHolder = site.suffix.length === 2 ? { level: 'allocation', allocation: site.suffix[1] as AllocationKind, node: value } : { level: 'resources', node: value };
+  return setResources(parsed, document, holder, fields, prefix, json);
+}
+
+/** Adds the changes to the overlay's strategic-merge patch for the workload, or creates one and lists it. */
+async function writeOverlayPatch(
+  context: FinderContext,
+  root: KustomizationInfo,
+  name: string,
+  before: unknown,
+  changes: readonly FieldChange[],
+  target: WorkloadTarget,
+  fileFor: (relativePath: string) => Promise<{ parsed: ParsedFile; splices: TextSplice[]; edits: FieldEdit[] }>,
+  newFiles: PreparedFile[],
+): Promise<void> {
+  const byContainer = new Map<string, FieldChange[]>();
+  for (const change of changes) byContainer.set(change.container, [...(byContainer.get(change.container) ?? []), change]);
+  const fieldsOf = (list: FieldChange[]) => list.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+  const resourcesOf = (list: FieldChange[]) => {
+    const resources: Record<string, Record<string, string>> = {};
+    for (const change of list) (resources[change.allocation] ??= {})[change.resource] = change.to as string;
+    return resources;
+  };
+  // An existing strategic-merge patch file of this overlay for this workload, with a container list to extend.
+  for (const patch of root.patches) {
+    if (patch.file === undefined || patch.listed === 'patchesJson6902' || patch.target) continue;
+    const entry = await fileFor(patch.file);
+    const documentIndex = entry.parsed.documents.findIndex((document) => {
+      const identity = identityOf(document.toJS());
+      return identity !== null && identity.kind === target.kind && identity.name === name;
+    });
+    const document = entry.parsed.documents[documentIndex];
+    if (!document) continue;
+    const containers = document.getIn([...containersPath(target.kind)], true);
+    if (!isSeq(containers)) continue;
+    const json = patch.file.toLowerCase().endsWith('.json');
+    for (const [container, list] of byContainer) {
+      const node = containerNode(document, target.kind, container);
+      if (node) {
+        const result = setContainerResources(entry.parsed, document, node, fieldsOf(list), `${containersPath(target.kind).join('.')}[${container}]`, json);
+        entry.splices.push(...result.splices);
+        entry.edits.push(...result.edits);
+      } else {
+        entry.splices.push(appendToSeq(entry.parsed.text, containers, { name: container, resources: resourcesOf(list) }, json));
+        for (const change of list) entry.edits.push({ line: lineOf(entry.parsed.text, containers.range?.[0] ?? 0), field: `${containersPath(target.kind).join('.')}[${container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string });
+      }
+    }
+    return;
+  }
+  // A new patch file in the overlay, listed under `patches:`.
+  const fileName = `krr-${target.kind.toLowerCase()}-${name}-resources.yaml`;
+  const relativePath = root.dir ? `${root.dir}/${fileName}` : fileName;
+  if (await context.files.exists(root.folder, relativePath)) throw new ManifestEditError(`${relativePath} exists but ${root.file} does not list it as a patch; list it or remove it, then propose again`);
+  const apiVersion = identityOf(before)?.apiVersion ?? 'apps/v1';
+  const containers = [...byContainer].map(([container, list]) => ({ name: container, resources: resourcesOf(list) }));
+  let spec: Record<string, unknown> = { containers };
+  for (const segment of [...containersPath(target.kind)].slice(0, -1).reverse()) spec = { [segment]: spec };
+  const body = { apiVersion, kind: target.kind, metadata: { name }, ...spec };
+  const text = `# Container resources for ${target.kind} ${name} in this environment (krr's recommendation, written by KRR).\n# A strategic-merge patch: containers merge by name, so only these values change.\n${stringify(body, { indent: 2, lineWidth: 0 })}`;
+  const edits: FieldEdit[] = changes.map((change) => ({ line: 1, field: `${containersPath(target.kind).join('.')}[${change.container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string }));
+  newFiles.push({ relativePath, text, edits });
+  const kustomization = await fileFor(root.file);
+  const document = kustomization.parsed.documents[0];
+  const patches = document?.get('patches', true);
+  if (isSeq(patches) && patches.items.length > 0) kustomization.splices.push(appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false));
+  else if ((patches === undefined || patches === null) && !document?.has('patches')) {
+    const text = kustomization.parsed.text;
+    const separator = text.length === 0 || text.endsWith('\n') ? '' : '\n';
+    kustomization.splices.push({ start: text.length, end: text.length, text: `${separator}patches:\n  - path: ${fileName}\n` });
+  } else throw new ManifestEditError(`${root.file} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
+  kustomization.edits.push({ line: lineOf(kustomization.parsed.text, kustomization.parsed.text.length), field: 'patches', from: null, to: `- path: ${fileName}` });
+}

@@ -1,0 +1,114 @@
+// Plain manifests: YAML/JSON files (several documents each) that no kustomization uses. A workload matches on group,
+// kind, name and namespace; a document without a namespace takes the enclosing kustomization's `namespace:`, else
+// "default".
+import * as path from 'node:path';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
+import { fileKey, kustomizationFileNames, loadKustomizations } from './kustomize';
+import type { WorkspaceFile } from './workspace';
+import { applySplices, ManifestEditError, parseManifestFile, setContainerResources } from './yamlEdit';
+import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
+
+/** The namespace a kustomization in the file's directory or above would give it (nearest first). */
+async function enclosingNamespace(context: FinderContext, file: WorkspaceFile): Promise<string | null> {
+  const set = await loadKustomizations(context);
+  let dir = path.posix.dirname(file.relativePath);
+  for (;;) {
+    const normalized = dir === '.' ? '' : dir;
+    const info = set.list.find((candidate) => candidate.folder === file.folder && candidate.dir === normalized);
+    if (info?.namespace) return info.namespace;
+    if (normalized === '') return null;
+    dir = path.posix.dirname(normalized);
+  }
+}
+
+async function documentsMatching(context: FinderContext, file: WorkspaceFile, target: WorkloadTarget): Promise<number[]> {
+  const text = await context.files.read(file.folder, file.relativePath);
+  // Cheap filter first: most files of a repository do not mention the workload at all.
+  if (!text.includes(target.name)) return [];
+  const parsed = parseManifestFile(text, file.relativePath);
+  const matches: number[] = [];
+  for (const [index, document] of parsed.documents.entries()) {
+    const identity = identityOf(document.toJS());
+    if (!identity || !sameWorkload(identity, target)) continue;
+    const namespace = identity.namespace ?? (await enclosingNamespace(context, file)) ?? 'default';
+    if (namespace === target.namespace) matches.push(index);
+  }
+  return matches;
+}
+
+export const plainManifestFinder: ManifestSourceFinder = {
+  name: 'manifest',
+  async find(target, context) {
+    const set = await loadKustomizations(context);
+    const candidates: SourceCandidate[] = [];
+    for (const file of context.index.files) {
+      if (set.used.has(fileKey(file.folder, file.relativePath)) || kustomizationFileNames.includes(path.posix.basename(file.relativePath))) continue;
+      let matches: number[];
+      try {
+        matches = await documentsMatching(context, file, target);
+      } catch {
+        continue; // reported by problems()
+      }
+      for (const documentIndex of matches) candidates.push(candidateFor(file, documentIndex, target));
+    }
+    return candidates;
+  },
+  async problems(context) {
+    const problems: string[] = [];
+    const set = await loadKustomizations(context);
+    for (const file of context.index.files) {
+      if (set.used.has(fileKey(file.folder, file.relativePath))) continue;
+      try {
+        parseManifestFile(await context.files.read(file.folder, file.relativePath), `${file.folder.name}/${file.relativePath}`);
+      } catch (error) {
+        problems.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+    return problems;
+  },
+};
+
+function candidateFor(file: WorkspaceFile, documentIndex: number, target: WorkloadTarget): SourceCandidate {
+  return {
+    finder: 'manifest',
+    folder: file.folder,
+    label: `${file.folder.name}/${file.relativePath}${documentIndex > 0 ? ` (document ${documentIndex + 1})` : ''}`,
+    async prepare(context): Promise<PreparedChange> {
+      const parsed = parseManifestFile(await context.files.read(file.folder, file.relativePath), file.relativePath);
+      const document = parsed.documents[documentIndex];
+      const before = document?.toJS() as unknown;
+      const identity = identityOf(before);
+      if (!document || !identity || !sameWorkload(identity, target)) throw new ManifestEditError(`${file.relativePath} changed while it was read`);
+      const { changes, missing } = changesFor(before, target.kind, target.desired);
+      const notes = missing.map((container) => `container ${container} is not in ${file.relativePath}; skipped`);
+      const json = file.relativePath.toLowerCase().endsWith('.json');
+      const splices = [];
+      const edits = [];
+      for (const container of new Set(changes.map((change) => change.container))) {
+        const node = containerNode(document, target.kind, container);
+        if (!node) throw new ManifestEditError(`${file.relativePath} has no container ${container}`);
+        const fields = changes.filter((change) => change.container === container).map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+        const result = setContainerResources(parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json);
+        splices.push(...result.splices);
+        edits.push(...result.edits);
+      }
+      const text = applySplices(parsed.text, splices);
+      return {
+        files: splices.length === 0 ? [] : [{ relativePath: file.relativePath, text, edits }],
+        changes,
+        notes,
+        async verify() {
+          // No renderer for a plain manifest: the edited file itself must parse and carry exactly the new values.
+          let after: unknown;
+          try {
+            after = parseManifestFile(text, file.relativePath).documents[documentIndex]?.toJS();
+          } catch (error) {
+            return error instanceof Error ? error.message : String(error);
+          }
+          const problem = checkRendered(before, after, target.kind, changes);
+          return problem ? `the edited ${file.relativePath} would not carry the recommended values: ${problem}` : null;
+        },
+      };
+    },
+  };
+}

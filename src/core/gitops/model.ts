@@ -1,0 +1,130 @@
+// The manifest target: where a workload's resources are written in the workspace, and the plan a person approves.
+import type { WorkloadKind } from '../krr/model';
+import type { DesiredResources } from '../plan/build';
+import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
+import type { FieldEdit } from './yamlEdit';
+import type { WorkspaceFolder, WorkspaceIndex } from './workspace';
+
+/** One workload to write, with the values krr recommends (canonical quantities) per container. */
+export interface WorkloadTarget {
+  namespace: string;
+  kind: WorkloadKind;
+  name: string;
+  /** The API group of the kind ('apps', 'batch', 'argoproj.io'). */
+  group: string;
+  /** The kube context the recommendation is for; picks the overlay when several render the same workload. */
+  context: string | null;
+  desired: ReadonlyMap<string, DesiredResources>;
+}
+
+/** A file as the finders see it during one proposal: edits of earlier workloads already applied in memory. */
+export interface FileSource {
+  /** Current text (pending edits included); throws WorkspaceInputError for a file that must not be read. */
+  read(folder: WorkspaceFolder, relativePath: string): Promise<string>;
+  exists(folder: WorkspaceFolder, relativePath: string): Promise<boolean>;
+}
+
+export interface FinderContext {
+  index: WorkspaceIndex;
+  files: FileSource;
+  kubectlPath: string;
+  /**
+   * A private copy of the folder holding the edits accepted so far in this proposal: render from here (kubectl
+   * kustomize, helm template), never from the workspace itself.
+   */
+  stagedRoot(folder: WorkspaceFolder): Promise<string>;
+  /** Per proposal, cleared whenever the staged copy changes: what finders computed once (renders, parsed files). */
+  cache: Map<string, unknown>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Finds where a workload's resources are decided in the workspace. One per source kind: plain manifests, Kustomize,
+ * Helm (values files). Returns every candidate it sees; the caller refuses to pick between several.
+ */
+export interface ManifestSourceFinder {
+  readonly name: string;
+  find(target: WorkloadTarget, context: FinderContext): Promise<SourceCandidate[]>;
+  /** Why nothing was found by this finder, for the "no source" message (files that failed to parse or render). */
+  problems?(context: FinderContext): Promise<string[]>;
+}
+
+export interface SourceCandidate {
+  finder: string;
+  folder: WorkspaceFolder;
+  /** One line for a person: "apps/shop.yaml (document 2)", "overlays/prod (Kustomize)". */
+  label: string;
+  /** A conventional match that could not be confirmed by rendering (Helm without helm): shown as a guess. */
+  guess?: boolean;
+  /** The edits that give the workload the desired values, computed from the files as they are now. */
+  prepare(context: FinderContext): Promise<PreparedChange>;
+}
+
+export interface PreparedFile {
+  relativePath: string;
+  /** The whole new content. */
+  text: string;
+  edits: FieldEdit[];
+}
+
+export interface PreparedChange {
+  files: PreparedFile[];
+  /** Per field: the value the source gives the workload now and the one it will give. */
+  changes: FieldChange[];
+  /** Rules applied and values left alone, for the person ("created a patch in overlays/prod because base/ is shared"). */
+  notes: string[];
+  /**
+   * Checks, on a copy of the folder holding the edited files, that the workload now renders with exactly the desired
+   * values (and nothing else changed). Returns null when it does, otherwise why not; the change is then not offered.
+   */
+  verify(stagedRoot: string, context: FinderContext): Promise<string | null>;
+}
+
+/** A file a manifest plan writes: its content hash at proposal time binds the approval. */
+export interface ManifestFileChange {
+  folder: string;
+  folderRoot: string;
+  /** Relative to the folder, POSIX separators. */
+  path: string;
+  /** sha256 of the bytes read at proposal time; null for a file the plan creates. */
+  beforeHash: string | null;
+  before: string | null;
+  after: string;
+  afterHash: string;
+  edits: FieldEdit[];
+}
+
+export interface ManifestWorkload {
+  namespace: string;
+  kind: string;
+  name: string;
+  source: { finder: string; label: string; folder: string; guess: boolean };
+  files: Array<{ folder: string; path: string; edits: FieldEdit[] }>;
+  changes: FieldChange[];
+  notes: string[];
+}
+
+export interface UnresolvedWorkload {
+  namespace: string;
+  kind: string;
+  name: string;
+  /** Why no edit is offered: no source, several candidates, invalid input, a failed re-render check, policy. */
+  reason: string;
+  candidates: string[];
+}
+
+export interface ManifestPlan {
+  id: string;
+  digest: string;
+  target: 'manifests';
+  context: string | null;
+  createdAt: string;
+  expiresAt: string;
+  requestedBy: PlanRequester;
+  folders: Array<{ name: string; root: string }>;
+  files: ManifestFileChange[];
+  workloads: ManifestWorkload[];
+  unresolved: UnresolvedWorkload[];
+  warnings: PolicyFinding[];
+  sourceReportId?: string;
+}

@@ -1,0 +1,144 @@
+// What the finders share: a workload's identity in a manifest, its containers, and the check that an edited
+// manifest (or rendering) carries exactly the desired values and nothing else changed.
+import { isMap, type Document, type YAMLMap } from 'yaml';
+import type { AllocationKind, ResourceName, WorkloadKind } from '../krr/model';
+import { allocationKinds, resourceNames } from '../krr/model';
+import { containersPathByKind } from '../kube/object';
+import { readPath, sameResources, type DesiredResources } from '../plan/build';
+import type { FieldChange } from '../plan/model';
+import { parseQuantity, sameQuantity } from '../quantity';
+import type { WorkloadTarget } from './model';
+import { findContainer } from './yamlEdit';
+
+export const groupByKind: Partial<Record<WorkloadKind, string>> = {
+  Deployment: 'apps',
+  StatefulSet: 'apps',
+  DaemonSet: 'apps',
+  Job: 'batch',
+  CronJob: 'batch',
+  Rollout: 'argoproj.io',
+};
+
+export function groupOf(apiVersion: unknown): string | null {
+  if (typeof apiVersion !== 'string') return null;
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
+}
+
+export interface ManifestIdentity {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string | null;
+}
+
+export function identityOf(value: unknown): ManifestIdentity | null {
+  if (!value || typeof value !== 'object') return null;
+  const object = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || typeof object.metadata?.name !== 'string') return null;
+  return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace: typeof object.metadata.namespace === 'string' ? object.metadata.namespace : null };
+}
+
+/** Same kind, group and name; the namespace is compared by the caller (its default depends on the source). */
+export function sameWorkload(identity: ManifestIdentity, target: Pick<WorkloadTarget, 'kind' | 'group' | 'name'>, name = target.name): boolean {
+  return identity.kind === target.kind && groupOf(identity.apiVersion) === target.group && identity.name === name;
+}
+
+export function containersPath(kind: string): readonly string[] {
+  const path = containersPathByKind[kind as WorkloadKind];
+  if (!path) throw new Error(`${kind} objects have no known container list`);
+  return path;
+}
+
+/** The container mapping in a parsed manifest document. */
+export function containerNode(document: Document.Parsed, kind: string, container: string): YAMLMap | undefined {
+  return findContainer(document.getIn([...containersPath(kind)], true), container);
+}
+
+export function hasContainersNode(document: Document.Parsed, kind: string): boolean {
+  const node = document.getIn([...containersPath(kind)], true);
+  return node !== undefined && !isMap(node);
+}
+
+type Resources = Partial<Record<AllocationKind, Record<string, unknown>>>;
+
+function resourcesOf(object: unknown, kind: string, container: string): Resources | null {
+  const containers = readPath(object, containersPath(kind));
+  if (!Array.isArray(containers)) return null;
+  const found = containers.find((item) => item && typeof item === 'object' && (item as { name?: unknown }).name === container) as { resources?: Resources } | undefined;
+  return found ? (found.resources ?? {}) : null;
+}
+
+/** The fields to write for one container: only string values (a removal is never written to a manifest). */
+export function wantedFields(desired: DesiredResources): Array<{ allocation: AllocationKind; resource: ResourceName; value: string }> {
+  const fields = [];
+  for (const allocation of allocationKinds) {
+    for (const resource of resourceNames) {
+      const value = desired[allocation][resource];
+      if (typeof value === 'string') fields.push({ allocation, resource, value });
+    }
+  }
+  return fields;
+}
+
+/**
+ * The field changes that give `object` (a manifest or a rendered workload) the desired values; fields that already
+ * hold the value (by quantity) are left out. Containers missing from the object are returned by name.
+ */
+export function changesFor(object: unknown, kind: string, desired: ReadonlyMap<string, DesiredResources>): { changes: FieldChange[]; missing: string[] } {
+  const changes: FieldChange[] = [];
+  const missing: string[] = [];
+  for (const [container, wanted] of desired) {
+    const resources = resourcesOf(object, kind, container);
+    if (resources === null) {
+      missing.push(container);
+      continue;
+    }
+    for (const { allocation, resource, value } of wantedFields(wanted)) {
+      const raw = resources[allocation]?.[resource];
+      const from = raw === undefined || raw === null ? null : String(raw);
+      if (from !== null && safeSame(from, value)) continue;
+      changes.push({ container, allocation, resource, from, to: value, fromAmount: from === null ? null : safeParse(from), toAmount: parseQuantity(value) });
+    }
+  }
+  return { changes, missing };
+}
+
+/**
+ * null when `after` equals `before` with exactly `changes` applied (quantities compared by value), otherwise what
+ * differs: the re-render check that decides whether an edit is offered.
+ */
+export function checkRendered(before: unknown, after: unknown, kind: string, changes: readonly FieldChange[]): string | null {
+  if (after === undefined || after === null) return 'the workload is no longer rendered';
+  const expected = structuredClone(before) as Record<string, unknown>;
+  const containers = readPath(expected, containersPath(kind));
+  for (const change of changes) {
+    const container = Array.isArray(containers) ? (containers.find((item) => (item as { name?: unknown }).name === change.container) as Record<string, unknown> | undefined) : undefined;
+    if (!container) return `container ${change.container} is missing`;
+    const resources = (container.resources ??= {}) as Record<string, Record<string, unknown>>;
+    const block = (resources[change.allocation] ??= {});
+    block[change.resource] = change.to;
+  }
+  if (sameResources(expected, after)) return null;
+  for (const change of changes) {
+    const actual = resourcesOf(after, kind, change.container)?.[change.allocation]?.[change.resource];
+    if (actual === undefined || !safeSame(String(actual), change.to ?? '')) return `${change.container} ${change.allocation}.${change.resource} renders as ${actual === undefined ? 'unset' : String(actual)}, not ${change.to}`;
+  }
+  return 'other fields of the workload would change too';
+}
+
+function safeSame(a: string, b: string): boolean {
+  try {
+    return sameQuantity(a, b);
+  } catch {
+    return a === b;
+  }
+}
+
+function safeParse(value: string): number | null {
+  try {
+    return parseQuantity(value);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,255 @@
+// Edits of YAML (and JSON) manifests that change only the bytes of the values they mean. The yaml library's Document
+// API finds the nodes and their source ranges; the edit is a splice of those ranges, so comments, blank lines, key
+// order, quoting, anchors and every other document of the file stay byte for byte (a re-printed document would not:
+// the printer normalises indentation and flow style).
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, stringify, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
+import type { AllocationKind, ResourceName } from '../krr/model';
+
+/** Replace text[start, end) with `text`; an insertion has start === end. Offsets are string indices. */
+export interface TextSplice {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export class ManifestEditError extends Error {
+  override readonly name = 'ManifestEditError';
+}
+
+export interface ParsedFile {
+  text: string;
+  documents: Document.Parsed[];
+}
+
+/** Every document of a file; a syntax error anywhere is an error for the whole file (never a partial edit). */
+export function parseManifestFile(text: string, where: string): ParsedFile {
+  const documents = parseAllDocuments(text, { uniqueKeys: false });
+  if (!Array.isArray(documents)) return { text, documents: [] };
+  for (const document of documents) {
+    const error = document.errors[0];
+    if (error) throw new ManifestEditError(`${where} is not valid YAML: ${error.message.split('\n')[0] ?? error.code}`);
+  }
+  return { text, documents };
+}
+
+/** Applies splices (computed against the same original text); overlapping replacements are a bug in the caller. */
+export function applySplices(text: string, splices: readonly TextSplice[]): string {
+  const ordered = [...splices].map((splice, index) => ({ splice, index })).sort((a, b) => b.splice.start - a.splice.start || b.index - a.index);
+  let result = text;
+  let limit = Number.POSITIVE_INFINITY;
+  for (const { splice } of ordered) {
+    if (splice.end > limit) throw new ManifestEditError('two edits overlap in the same file');
+    result = result.slice(0, splice.start) + splice.text + result.slice(splice.end);
+    limit = splice.start;
+  }
+  return result;
+}
+
+export function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let index = text.indexOf('\n'); index !== -1 && index < offset; index = text.indexOf('\n', index + 1)) line++;
+  return line;
+}
+
+function columnOf(text: string, offset: number): number {
+  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
+}
+
+function rangeOf(node: YamlNode): [number, number, number] {
+  if (!node.range) throw new ManifestEditError('a YAML node has no source position');
+  return node.range;
+}
+
+/** Where a new last entry of a block collection goes: the end of the line its last item ends on. */
+function blockAppendOffset(text: string, lastEnd: number): number {
+  if (lastEnd > 0 && text[lastEnd - 1] === '\n') return lastEnd - 1;
+  const newline = text.indexOf('\n', lastEnd);
+  return newline === -1 ? text.length : newline;
+}
+
+/** A quantity as a scalar in the style of the scalar it replaces (plain, 'single' or "double"). */
+export function scalarText(value: string, style: Scalar.Type | undefined, json: boolean): string {
+  if (json || style === Scalar.QUOTE_DOUBLE) return JSON.stringify(value);
+  if (style === Scalar.QUOTE_SINGLE) return `'${value.replace(/'/g, "''")}'`;
+  // A plain "1" is a YAML number; Kubernetes accepts it, but a new value is written as the string it is.
+  if (style === undefined && /^[0-9.+-]+$/.test(value)) return `"${value}"`;
+  return value;
+}
+
+/** The nested YAML of `value` as block lines at `indent` (for insertions). */
+function blockLines(value: Record<string, unknown>, indent: number): string {
+  const printed = stringify(value, { indent: 2, lineWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' }).replace(/\n$/, '');
+  return printed
+    .split('\n')
+    .map((line) => ' '.repeat(indent) + line)
+    .join('\n');
+}
+
+function flowText(value: unknown, json: boolean): string {
+  if (typeof value === 'string') return json ? JSON.stringify(value) : scalarText(value, undefined, false);
+  const entries = Object.entries(value as Record<string, unknown>).map(([key, inner]) => `${json ? JSON.stringify(key) : key}: ${flowText(inner, json)}`);
+  return `{ ${entries.join(', ')} }`;
+}
+
+/** Inserts `key: value` as the last entry of `map` (block or flow). */
+export function insertIntoMap(text: string, map: YAMLMap, key: string, value: unknown, json: boolean): TextSplice {
+  const last = map.items.at(-1);
+  if (map.flow) {
+    const [start, end] = rangeOf(map as unknown as YamlNode);
+    if (!last) {
+      const open = text.indexOf('{', start);
+      return { start: open + 1, end: open + 1, text: ` ${json ? JSON.stringify(key) : key}: ${flowText(value, json)} ` };
+    }
+    const lastNode = (last.value ?? last.key) as YamlNode;
+    const lastEnd = Math.min(rangeOf(lastNode)[1], end);
+    const multiline = text.slice(start, end).includes('\n');
+    const keyColumn = columnOf(text, rangeOf(last.key as YamlNode)[0]);
+    const separator = multiline ? `,\n${' '.repeat(keyColumn)}` : ', ';
+    return { start: lastEnd, end: lastEnd, text: `${separator}${json ? JSON.stringify(key) : key}: ${flowText(value, json)}` };
+  }
+  if (!last) throw new ManifestEditError('cannot add to an empty block mapping');
+  const indent = columnOf(text, rangeOf(last.key as YamlNode)[0]);
+  const lastEnd = rangeOf((last.value ?? last.key) as YamlNode)[1];
+  const at = blockAppendOffset(text, lastEnd);
+  const body = typeof value === 'string' ? `${' '.repeat(indent)}${key}: ${scalarText(value, undefined, false)}` : blockLines({ [key]: value }, indent);
+  return { start: at, end: at, text: `\n${body}` };
+}
+
+/** Appends an item (a mapping) to a block or flow sequence. */
+export function appendToSeq(text: string, seq: YAMLSeq, item: Record<string, unknown>, json: boolean): TextSplice {
+  const last = seq.items.at(-1) as YamlNode | undefined;
+  if (!last) throw new ManifestEditError('cannot add to an empty sequence');
+  if (seq.flow) {
+    const end = rangeOf(last)[1];
+    return { start: end, end, text: `, ${flowText(item, json)}` };
+  }
+  const dashColumn = columnOf(text, rangeOf(seq as unknown as YamlNode)[0]);
+  const itemColumn = columnOf(text, rangeOf(last)[0]);
+  const at = blockAppendOffset(text, rangeOf(last)[1]);
+  const lines = blockLines(item, itemColumn).split('\n');
+  const first = `${' '.repeat(dashColumn)}-${' '.repeat(Math.max(1, itemColumn - dashColumn - 1))}${(lines[0] ?? '').trimStart()}`;
+  return { start: at, end: at, text: `\n${[first, ...lines.slice(1)].join('\n')}` };
+}
+
+/** A value edit a person can read: where in the file, which field, from → to. */
+export interface FieldEdit {
+  line: number;
+  /** e.g. spec.template.spec.containers[app].resources.requests.cpu */
+  field: string;
+  from: string | null;
+  to: string;
+}
+
+export interface ResourceEditResult {
+  splices: TextSplice[];
+  edits: FieldEdit[];
+}
+
+/** Where the resources are set: in a container mapping, in a `resources` mapping, or in one allocation's mapping. */
+export type ResourcesHolder = { level: 'container'; node: YAMLMap } | { level: 'resources'; node: YAMLMap } | { level: 'allocation'; allocation: AllocationKind; node: YAMLMap };
+
+/**
+ * Sets resources under `holder`, creating `resources`, `requests` or `limits` when missing. Refuses to write through
+ * a YAML alias or into an anchored node another node refers to: that value is shared, and changing it would change
+ * the other users too.
+ */
+export function setResources(
+  file: ParsedFile,
+  document: Document.Parsed,
+  holder: ResourcesHolder,
+  values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string }>,
+  fieldPrefix: string,
+  json: boolean,
+): ResourceEditResult {
+  const { text } = file;
+  const splices: TextSplice[] = [];
+  const edits: FieldEdit[] = [];
+  const shared = sharedAnchors(document);
+  const guard = (node: unknown, what: string): void => {
+    if (isAlias(node)) throw new ManifestEditError(`${what} is a YAML alias (*${node.source}); the value is shared with another place in the file, so it is not edited here`);
+    const anchor = (node as { anchor?: string } | null)?.anchor;
+    if (anchor && shared.has(anchor)) throw new ManifestEditError(`${what} carries the YAML anchor &${anchor} that other nodes refer to; editing it would change them too`);
+  };
+  guard(holder.node, fieldPrefix);
+  const resources: unknown = holder.level === 'container' ? holder.node.get('resources', true) : holder.level === 'resources' ? holder.node : undefined;
+  const resourcesField = holder.level === 'container' ? `${fieldPrefix}.resources` : fieldPrefix;
+  if (holder.level === 'container') guard(resources, resourcesField);
+  const missing: Record<string, Record<string, string>> = {};
+  const byAllocation = new Map<AllocationKind, Array<{ resource: ResourceName; value: string }>>();
+  for (const entry of values) byAllocation.set(entry.allocation, [...(byAllocation.get(entry.allocation) ?? []), entry]);
+  for (const [allocation, entries] of byAllocation) {
+    if (holder.level === 'allocation' && holder.allocation !== allocation) throw new ManifestEditError(`${fieldPrefix} sets only ${holder.allocation}, not ${allocation}`);
+    const blockField = holder.level === 'allocation' ? fieldPrefix : `${resourcesField}.${allocation}`;
+    const block: unknown = holder.level === 'allocation' ? holder.node : isMap(resources) ? resources.get(allocation, true) : undefined;
+    guard(block, blockField);
+    const toInsert: Record<string, string> = {};
+    for (const { resource, value } of entries) {
+      const field = `${blockField}.${resource}`;
+      const node: unknown = isMap(block) ? block.get(resource, true) : undefined;
+      guard(node, field);
+      if (isScalar(node)) {
+        const [start, end] = rangeOf(node);
+        const from = node.value === null ? null : String(node.value);
+        if (from === value) continue;
+        splices.push({ start, end, text: scalarText(value, node.type, json && node.type === Scalar.QUOTE_DOUBLE) });
+        edits.push({ line: lineOf(text, start), field, from, to: value });
+      } else if (node !== undefined && node !== null) {
+        throw new ManifestEditError(`${field} is not a scalar`);
+      } else if (isMap(block)) {
+        splices.push(insertIntoMap(text, block, resource, value, json));
+        edits.push({ line: lineOf(text, rangeOf(block as unknown as YamlNode)[0]), field, from: null, to: value });
+      } else {
+        toInsert[resource] = value;
+        edits.push({ line: lineOf(text, rangeOf(holder.node as unknown as YamlNode)[0]), field, from: null, to: value });
+      }
+    }
+    if (Object.keys(toInsert).length === 0) continue;
+    if (block !== undefined && block !== null && !isMap(block)) throw new ManifestEditError(`${blockField} is not a mapping`);
+    if (isMap(resources)) splices.push(insertIntoMap(text, resources, allocation, toInsert, json));
+    else missing[allocation] = toInsert;
+  }
+  if (Object.keys(missing).length > 0) {
+    if (holder.level !== 'container' || (resources !== undefined && resources !== null && !isMap(resources))) throw new ManifestEditError(`${resourcesField} is not a mapping`);
+    splices.push(insertIntoMap(text, holder.node, 'resources', missing, json));
+  }
+  return { splices, edits };
+}
+
+/** Sets resources inside a container mapping (one with `name`). */
+export function setContainerResources(
+  file: ParsedFile,
+  document: Document.Parsed,
+  container: YAMLMap,
+  values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string }>,
+  fieldPrefix: string,
+  json: boolean,
+): ResourceEditResult {
+  return setResources(file, document, { level: 'container', node: container }, values, fieldPrefix, json);
+}
+
+/** Anchors that some alias in the document refers to. */
+function sharedAnchors(document: Document.Parsed): Set<string> {
+  const used = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (isAlias(node)) used.add(node.source);
+    else if (isMap(node) || isSeq(node)) {
+      for (const item of node.items as unknown[]) {
+        if (item && typeof item === 'object' && 'key' in item) {
+          visit((item as { key: unknown }).key);
+          visit((item as unknown as { value: unknown }).value);
+        } else visit(item);
+      }
+    }
+  };
+  visit(document.contents);
+  return used;
+}
+
+/** The container mapping named `name` in a sequence of containers, or undefined. */
+export function findContainer(containers: unknown, name: string): YAMLMap | undefined {
+  if (!isSeq(containers)) return undefined;
+  for (const item of containers.items) {
+    if (isMap(item) && item.get('name') === name) return item;
+  }
+  return undefined;
+}

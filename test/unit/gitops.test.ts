@@ -1,0 +1,311 @@
+// The manifest target (GitOps) against the fixtures in test/fixtures/gitops and the real `kubectl kustomize`: where a
+// workload's resources are decided, edits that change only those values, the re-render check, the plan's digest and
+// stale check, and bad input (nothing written).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { AuditLog } from '../../src/core/audit';
+import { fileKeyStore } from '../../src/core/auditKey';
+import { executeManifestPlan, fileManifestWriter } from '../../src/core/gitops/apply';
+import type { ManifestPlan, ManifestSourceFinder, WorkloadTarget } from '../../src/core/gitops/model';
+import { manifestPlanDigest, proposeManifestPlan } from '../../src/core/gitops/propose';
+import { indexWorkspace, workspaceFolders } from '../../src/core/gitops/workspace';
+import type { WorkloadKind } from '../../src/core/krr/model';
+import type { DesiredResources } from '../../src/core/plan/build';
+
+const fixtures = path.resolve(__dirname, '..', 'fixtures', 'gitops');
+
+type Values = { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: string; memory?: string } };
+
+function target(namespace: string, kind: WorkloadKind, name: string, containers: Record<string, Values>, context: string | null = null): WorkloadTarget {
+  const desired = new Map<string, DesiredResources>(Object.entries(containers).map(([container, values]) => [container, { requests: { ...values.requests }, limits: { ...values.limits } }]));
+  return { namespace, kind, name, group: kind === 'CronJob' || kind === 'Job' ? 'batch' : 'apps', context, desired };
+}
+
+function kustomize(dir: string): string {
+  return execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+}
+
+/** Every file of a tree, path -> content. */
+function snapshot(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files.set(path.relative(root, full), readFileSync(full, 'utf8'));
+    }
+  };
+  walk(root);
+  return files;
+}
+
+/**
+ * The lines of `after` that differ from `before` (longest common subsequence of lines): the test that a file is
+ * byte for byte the same outside the edited values.
+ */
+function changedLines(before: string, after: string): { removed: string[]; added: string[] } {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  const table = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) table[i]![j] = a[i] === b[j] ? table[i + 1]![j + 1]! + 1 : Math.max(table[i + 1]![j]!, table[i]![j + 1]!);
+  const removed: string[] = [];
+  const added: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      i++;
+      j++;
+    } else if (table[i + 1]![j]! >= table[i]![j + 1]!) removed.push(a[i++]!);
+    else added.push(b[j++]!);
+  }
+  removed.push(...a.slice(i));
+  added.push(...b.slice(j));
+  return { removed, added };
+}
+
+const resourceLine = /^\s*(?:-\s+)?(?:"?(?:name|resources|requests|limits)"?:.*|"?(?:cpu|memory)"?:\s*\S.*)$/;
+
+describe('gitops: writing recommendations into workspace manifests', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let stateDir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-gitops-'));
+    stateDir = mkdtempSync(path.join(tmpdir(), 'krr-gitops-state-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  function copy(fixture: string, name = fixture): string {
+    const destination = path.join(dir, name);
+    cpSync(path.join(fixtures, fixture), destination, { recursive: true });
+    return destination;
+  }
+
+  async function propose(roots: string[], targets: WorkloadTarget[], finders?: readonly ManifestSourceFinder[]): Promise<ManifestPlan> {
+    return proposeManifestPlan(targets, { folders: await workspaceFolders(roots), kubectlPath: 'kubectl', requester: { type: 'model', via: 'test' }, now: new Date(), ttlSeconds: 600, context: null, ...(finders ? { finders } : {}) });
+  }
+
+  async function write(plan: ManifestPlan) {
+    const audit = await AuditLog.open(path.join(stateDir, 'audit.jsonl'), { keys: fileKeyStore(path.join(stateDir, 'audit.key')) });
+    return { result: await executeManifestPlan(plan, { writer: fileManifestWriter(), audit, actor: { type: 'human', via: 'test' } }), audit };
+  }
+
+  describe('plain manifests', () => {
+    it('edits only the resources values of the right document; comments, quoting, anchors and other documents stay byte for byte', async () => {
+      const root = copy('plain');
+      const before = readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8');
+      const plan = await propose([root], [target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '250m', memory: '300Mi' }, limits: { cpu: '1', memory: '1Gi' } }, proxy: { requests: { cpu: '50m' } } })]);
+      assert.deepEqual(plan.unresolved, []);
+      assert.equal(plan.workloads[0]?.source.label, 'plain/apps/shop.yaml (document 2)');
+      assert.deepEqual(plan.files.map((file) => file.path), ['apps/shop.yaml']);
+      const { result } = await write(plan);
+      assert.equal(result.status, 'applied', result.message);
+      const after = readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8');
+      const { removed, added } = changedLines(before, after);
+      // Replaced in place, in the quoting style each value had; memory limit already 1Gi: untouched.
+      assert.deepEqual(removed, ["            cpu: '500m'", '            memory: "512Mi"']);
+      assert.deepEqual(added, ["            cpu: '250m'", '            memory: "300Mi"', '            cpu: "1"', '        resources:', '          requests:', '            cpu: 50m']);
+      // The canary Deployment with the same name in another namespace is not touched.
+      assert.equal(after.split('---')[2], before.split('---')[2]);
+    });
+
+    it('edits JSON in JSON style, and takes a missing namespace from the enclosing kustomization', async () => {
+      const root = copy('plain');
+      const json = readFileSync(path.join(root, 'apps/postgres.json'), 'utf8');
+      const plan = await propose([root], [target('data', 'StatefulSet', 'postgres', { postgres: { requests: { cpu: '500m' }, limits: { cpu: '2' } } }), target('batch', 'Deployment', 'worker', { worker: { requests: { cpu: '10m', memory: '32Mi' } } })]);
+      assert.deepEqual(plan.unresolved, []);
+      await write(plan);
+      const after = readFileSync(path.join(root, 'apps/postgres.json'), 'utf8');
+      assert.deepEqual(JSON.parse(after).spec.template.spec.containers[0].resources, { requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '4Gi', cpu: '2' } });
+      const { removed, added } = changedLines(json, after);
+      assert.deepEqual(removed, ['              "requests": { "cpu": "1", "memory": "2Gi" },', '              "limits": { "memory": "4Gi" }']);
+      assert.deepEqual(added, ['              "requests": { "cpu": "500m", "memory": "2Gi" },', '              "limits": { "memory": "4Gi", "cpu": "2" }']);
+      const worker = readFileSync(path.join(root, 'batch/worker.yaml'), 'utf8');
+      assert.match(worker, /resources:\n {12}requests:\n {14}cpu: 10m\n {14}memory: 32Mi\n$/);
+    });
+
+    it('two files defining the same workload: no edit, both named as candidates', async () => {
+      const first = copy('plain', 'one');
+      const second = copy('plain', 'two');
+      const plan = await propose([first, second], [target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '100m' } } })]);
+      assert.equal(plan.files.length, 0);
+      assert.match(plan.unresolved[0]?.reason ?? '', /2 sources could define Deployment shop\/frontend; KRR does not pick one/);
+      assert.deepEqual(plan.unresolved[0]?.candidates, ['one/apps/shop.yaml (document 2)', 'two/apps/shop.yaml (document 2)']);
+    });
+
+    it('a value shared through a YAML anchor is not edited', async () => {
+      const root = path.join(dir, 'anchored');
+      cpSync(path.join(fixtures, 'plain', 'apps'), root, { recursive: true });
+      writeFileSync(
+        path.join(root, 'apps.yaml'),
+        ['x-defaults: &sizing', '  requests:', '    cpu: 100m', '---', 'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: api, namespace: shop}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: api', '          resources: &res', '            requests:', '              cpu: 100m', '        - name: sidecar', '          resources: *res', ''].join('\n'),
+      );
+      const plan = await propose([root], [target('shop', 'Deployment', 'api', { api: { requests: { cpu: '200m' } } })]);
+      assert.equal(plan.files.length, 0);
+      assert.match(plan.unresolved[0]?.reason ?? '', /anchor &res that other nodes refer to/);
+    });
+  });
+
+  describe('Kustomize (rendered with kubectl kustomize)', () => {
+    it('prod: edits the overlay\'s strategic-merge patch, and adds the base-decided values to it instead of the shared base', async () => {
+      const root = copy('kustomize');
+      const files = snapshot(root);
+      const stagingBefore = kustomize(path.join(root, 'overlays/staging'));
+      const plan = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '750m', memory: '768Mi' }, limits: { memory: '1Gi' } }, metrics: { requests: { cpu: '20m' } } })]);
+      assert.deepEqual(plan.unresolved, []);
+      assert.deepEqual(plan.files.map((file) => file.path), ['overlays/prod/web-resources.yaml']);
+      assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /app limits\.memory comes from base, which other environments share: written as a patch in overlays\/prod/);
+      const { result } = await write(plan);
+      assert.equal(result.status, 'applied', result.message);
+      const rendered = kustomize(path.join(root, 'overlays/prod'));
+      assert.match(rendered, /name: app\n {8}resources:\n {10}limits:\n {12}memory: 1Gi\n {10}requests:\n {12}cpu: 750m\n {12}memory: 768Mi/);
+      assert.match(rendered, /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 20m\n {12}memory: 64Mi/);
+      // Staging and the base are exactly as before; only the prod patch changed.
+      assert.equal(kustomize(path.join(root, 'overlays/staging')), stagingBefore);
+      const after = snapshot(root);
+      for (const [file, content] of files) if (file !== 'overlays/prod/web-resources.yaml') assert.equal(after.get(file), content, file);
+      const { removed, added } = changedLines(files.get('overlays/prod/web-resources.yaml') as string, after.get('overlays/prod/web-resources.yaml') as string);
+      // memory: 1Gi moves from requests to limits: the line diff sees it kept.
+      assert.deepEqual(removed, ['              cpu: "1"']);
+      assert.deepEqual(added, ['              cpu: "750m"', '              memory: 768Mi', '            limits:', '        - name: metrics', '          resources:', '            requests:', '              cpu: 20m']);
+      for (const line of added) assert.match(line, resourceLine);
+    });
+
+    it('staging: edits the JSON6902 op that decides the memory limit, and creates a patch for a value of the shared base', async () => {
+      const root = copy('kustomize');
+      const prodBefore = kustomize(path.join(root, 'overlays/prod'));
+      const kustomizationBefore = readFileSync(path.join(root, 'overlays/staging/kustomization.yaml'), 'utf8');
+      const plan = await propose([root], [target('staging', 'Deployment', 'stg-web', { app: { requests: { cpu: '100m' }, limits: { memory: '256Mi' } } })]);
+      assert.deepEqual(plan.unresolved, []);
+      assert.deepEqual(plan.files.map((file) => [file.path, file.beforeHash === null]).sort(), [
+        ['overlays/staging/krr-deployment-web-resources.yaml', true],
+        ['overlays/staging/kustomization.yaml', false],
+        ['overlays/staging/memory-limit.json6902.yaml', false],
+      ]);
+      await write(plan);
+      const rendered = kustomize(path.join(root, 'overlays/staging'));
+      assert.match(rendered, /name: stg-web\n {2}namespace: staging/);
+      assert.match(rendered, /limits:\n {12}memory: 256Mi\n {10}requests:\n {12}cpu: 100m\n {12}memory: 256Mi/);
+      assert.equal(kustomize(path.join(root, 'overlays/prod')), prodBefore);
+      const kustomizationAfter = readFileSync(path.join(root, 'overlays/staging/kustomization.yaml'), 'utf8');
+      assert.equal(kustomizationAfter, `${kustomizationBefore.replace(/\n$/, '')}\n  - path: krr-deployment-web-resources.yaml\n`);
+      assert.equal(readFileSync(path.join(root, 'overlays/staging/memory-limit.json6902.yaml'), 'utf8'), readFileSync(path.join(fixtures, 'kustomize/overlays/staging/memory-limit.json6902.yaml'), 'utf8').replace('value: 384Mi', 'value: 256Mi'));
+    });
+
+    it('a resource file only one overlay uses is edited in place', async () => {
+      const root = copy('kustomize');
+      const plan = await propose([root], [target('prod', 'Deployment', 'worker', { worker: { requests: { cpu: '250m' } } })]);
+      assert.deepEqual(plan.files.map((file) => file.path), ['overlays/prod/worker.yaml']);
+      assert.deepEqual(plan.files[0]?.edits.map(({ line, from, to }) => ({ line, from, to })), [{ line: 19, from: '300m', to: '250m' }]);
+    });
+
+    it('two overlays render the same workload: the kube context picks one, otherwise both are named', async () => {
+      const root = copy('kustomize');
+      cpSync(path.join(root, 'overlays/prod'), path.join(root, 'overlays/prod-us'), { recursive: true });
+      const wanted = { app: { requests: { cpu: '900m' } } };
+      const ambiguous = await propose([root], [target('prod', 'Deployment', 'web', wanted)]);
+      assert.deepEqual(ambiguous.unresolved[0]?.candidates, ['kustomize/overlays/prod (Kustomize)', 'kustomize/overlays/prod-us (Kustomize)']);
+      const picked = await propose([root], [target('prod', 'Deployment', 'web', wanted, 'gke_acme_prod-us')]);
+      assert.deepEqual(picked.files.map((file) => file.path), ['overlays/prod-us/web-resources.yaml']);
+    });
+  });
+
+  describe('the re-render check and bad input: a clear reason, nothing written', () => {
+    it('an edit whose result does not carry the recommended values is not offered', async () => {
+      const root = copy('plain');
+      // A finder whose edit writes the wrong value: only the re-render check stands between it and the plan.
+      const wrong: ManifestSourceFinder = {
+        name: 'wrong',
+        async find(workload, context) {
+          const folder = context.index.folders[0]!;
+          return [
+            {
+              finder: 'wrong',
+              folder,
+              label: 'apps/postgres.json',
+              async prepare() {
+                const text = readFileSync(path.join(root, 'apps/postgres.json'), 'utf8');
+                const changes = [{ container: 'postgres', allocation: 'requests' as const, resource: 'cpu' as const, from: '1', to: '500m', fromAmount: 1, toAmount: 0.5 }];
+                const edited = text.replace('"cpu": "1"', '"cpu": "600m"');
+                return {
+                  files: [{ relativePath: 'apps/postgres.json', text: edited, edits: [] }],
+                  changes,
+                  notes: [],
+                  verify: async () => (JSON.parse(edited).spec.template.spec.containers[0].resources.requests.cpu === workload.desired.get('postgres')?.requests.cpu ? null : 'renders 600m, not 500m'),
+                };
+              },
+            },
+          ];
+        },
+      };
+      const plan = await propose([root], [target('data', 'StatefulSet', 'postgres', { postgres: { requests: { cpu: '500m' } } })], [wrong]);
+      assert.equal(plan.files.length, 0);
+      assert.match(plan.unresolved[0]?.reason ?? '', /the edit was not offered: renders 600m, not 500m/);
+    });
+
+    it('invalid YAML, a kustomization that does not render, a link out of the workspace, an oversized and a binary file are named', async () => {
+      const root = copy('kustomize');
+      writeFileSync(path.join(root, 'broken.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ghost, namespace: prod\n');
+      writeFileSync(path.join(root, 'overlays/prod/kustomization.yaml'), `${readFileSync(path.join(root, 'overlays/prod/kustomization.yaml'), 'utf8')}  - path: missing-patch.yaml\n`.replace('replicas:\n  - name: web\n    count: 6\n', ''));
+      const outside = path.join(dir, 'outside.yaml');
+      writeFileSync(outside, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ghost, namespace: prod}\n');
+      symlinkSync(outside, path.join(root, 'linked.yaml'));
+      writeFileSync(path.join(root, 'huge.yaml'), `# ${'x'.repeat(1024 * 1024)}\n`);
+      writeFileSync(path.join(root, 'binary.yaml'), Buffer.from([0x61, 0x3a, 0x00, 0x01]));
+      const plan = await propose([root], [target('prod', 'Deployment', 'ghost', { app: { requests: { cpu: '1' } } })]);
+      assert.equal(plan.files.length, 0);
+      const unresolved = plan.unresolved[0];
+      assert.match(unresolved?.reason ?? '', /no manifest in the workspace folders \(kustomize\) defines Deployment prod\/ghost/);
+      const candidates = unresolved?.candidates.join('\n') ?? '';
+      assert.match(candidates, /broken\.yaml is not valid YAML/);
+      assert.match(candidates, /overlays\/prod does not render: kubectl kustomize .* failed/);
+      assert.match(candidates, /linked\.yaml: a symbolic link leading outside the workspace folder/);
+      assert.match(candidates, /huge\.yaml: larger than 1024 KiB/);
+      assert.match(candidates, /binary\.yaml is a binary file/);
+    });
+
+    it('a file changed between proposal and apply makes the plan stale: nothing is written, and it is audited', async () => {
+      const root = copy('kustomize');
+      const plan = await propose([root], [target('staging', 'Deployment', 'stg-web', { app: { requests: { cpu: '100m' }, limits: { memory: '256Mi' } } })]);
+      assert.equal(plan.files.length, 3);
+      const files = snapshot(root);
+      const edited = `${files.get('overlays/staging/memory-limit.json6902.yaml') ?? ''}# a colleague's edit\n`;
+      writeFileSync(path.join(root, 'overlays/staging/memory-limit.json6902.yaml'), edited);
+      const { result, audit } = await write(plan);
+      assert.equal(result.status, 'stale');
+      assert.match(result.message, /memory-limit\.json6902\.yaml \(changed since the proposal/);
+      const after = snapshot(root);
+      assert.deepEqual([...after.keys()].sort(), [...files.keys()].sort(), 'no file created');
+      for (const [file, content] of files) assert.equal(after.get(file), file.endsWith('json6902.yaml') ? edited : content, file);
+      const entries = (await audit.read({ newestFirst: true, limit: 1 })).entries;
+      assert.equal(entries[0]?.action, 'refuse');
+      assert.equal(entries[0]?.outcome, 'stale');
+    });
+
+    it('the digest covers each file\'s path, its hash at proposal time and the edits', async () => {
+      const root = copy('plain');
+      const plan = await propose([root], [target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '250m' } } })]);
+      assert.equal(manifestPlanDigest(plan), plan.digest);
+      const file = plan.files[0]!;
+      assert.notEqual(manifestPlanDigest({ ...plan, files: [{ ...file, beforeHash: '0'.repeat(64) }] }), plan.digest);
+      assert.notEqual(manifestPlanDigest({ ...plan, files: [{ ...file, path: 'apps/other.yaml' }] }), plan.digest);
+      assert.notEqual(manifestPlanDigest({ ...plan, files: [{ ...file, edits: file.edits.map((edit) => ({ ...edit, to: '1' })) }] }), plan.digest);
+    });
+
+    it('the index skips node_modules and .git', async () => {
+      const root = copy('plain');
+      cpSync(path.join(root, 'apps'), path.join(root, 'node_modules', 'apps'), { recursive: true });
+      cpSync(path.join(root, 'apps'), path.join(root, '.git', 'apps'), { recursive: true });
+      const index = await indexWorkspace(await workspaceFolders([root]));
+      assert.deepEqual(index.files.map((file) => file.relativePath), ['apps/postgres.json', 'apps/shop.yaml', 'batch/kustomization.yaml', 'batch/reports.yaml', 'batch/worker.yaml']);
+    });
+  });
+});
