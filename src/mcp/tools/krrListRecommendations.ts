@@ -2,12 +2,14 @@
 import { z } from 'zod';
 import type { QuantityView, RecommendationRow } from '../../core/session/model';
 import { generatedId, namespaceName, severity, workloadKind } from '../arguments';
+import { orNull } from '../portable';
 import { formatMoney } from '../summary';
 import { defineTool, errorResult, okResult } from '../tool';
 
+const quantity = orNull(z.string(), 'unset (current) or krr recommends unset (recommended)');
 const quantityView = z.object({
-  requests: z.object({ cpu: z.string().nullable(), memory: z.string().nullable() }),
-  limits: z.object({ cpu: z.string().nullable(), memory: z.string().nullable() }),
+  requests: z.object({ cpu: quantity, memory: quantity }),
+  limits: z.object({ cpu: quantity, memory: quantity }),
 });
 
 export const krrListRecommendations = defineTool({
@@ -31,7 +33,7 @@ export const krrListRecommendations = defineTool({
   },
   outputSchema: {
     rows: z.array(
-      z.looseObject({
+      z.object({
         namespace: z.string(),
         kind: z.string(),
         name: z.string(),
@@ -39,7 +41,7 @@ export const krrListRecommendations = defineTool({
         current: quantityView,
         recommended: quantityView,
         severity: z.string(),
-        monthlyCostDelta: z.number().nullable(),
+        monthlyCostDelta: orNull(z.number(), 'not estimated (CronJob, Job, or no pod count)'),
         notes: z.array(z.string()),
       }),
     ),

@@ -2,10 +2,12 @@
 import { z } from 'zod';
 import type { Plan } from '../../core/plan/model';
 import { generatedId, workloadRef } from '../arguments';
+import { orNull } from '../portable';
 import { formatMoney } from '../summary';
 import { defineTool, errorResult, okResult } from '../tool';
 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
+const finding = z.object({ severity: z.enum(['block', 'warn', 'info']), rule: z.string(), message: z.string() });
 
 export const krrProposeChanges = defineTool({
   name: 'krr_propose_changes',
@@ -29,16 +31,34 @@ export const krrProposeChanges = defineTool({
     risk: z.string(),
     riskReasons: z.array(z.string()),
     objects: z.array(
-      z.looseObject({
+      z.object({
         ...identity,
-        changes: z.array(z.looseObject({ container: z.string(), allocation: z.string(), resource: z.string(), from: z.string().nullable(), to: z.string().nullable() })),
-        monthlyCostDelta: z.number().nullable(),
-        findings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })),
+        changes: z.array(
+          z.object({
+            container: z.string(),
+            allocation: z.enum(['requests', 'limits']),
+            resource: z.enum(['cpu', 'memory']),
+            from: orNull(z.string(), 'unset now'),
+            to: orNull(z.string(), 'the apply removes the field'),
+          }),
+        ),
+        monthlyCostDelta: orNull(z.number(), 'not estimated (CronJob, Job, or no pod count)'),
+        findings: z.array(finding),
       }),
     ),
-    blocked: z.array(z.looseObject({ ...identity, reasons: z.array(z.string()) })),
-    warnings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })),
-    totals: z.looseObject({ objects: z.number(), changes: z.number(), monthlyCostDelta: z.number(), blocked: z.number() }),
+    blocked: z.array(z.object({ ...identity, reasons: z.array(z.string()) })),
+    warnings: z.array(finding),
+    totals: z.object({
+      objects: z.number(),
+      containers: z.number(),
+      changes: z.number(),
+      cpuRequestDelta: z.number().describe('Σ Δ CPU request × pods, in cores'),
+      memoryRequestDelta: z.number().describe('Σ Δ memory request × pods, in bytes'),
+      cpuLimitDelta: z.number(),
+      memoryLimitDelta: z.number(),
+      monthlyCostDelta: z.number(),
+      blocked: z.number(),
+    }),
     expiresAt: z.string(),
   },
   annotations: { readOnlyHint: true, openWorldHint: true },
