@@ -52,6 +52,8 @@ export const krrListRecommendations = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handler(args, _extra, { session }) {
     try {
+      // The report may have been stored by another process (a client that starts the server per call).
+      await session.openReport(args.reportId);
       const page = session.listRecommendations({ ...args, pageSize: args.pageSize ?? 20, page: args.page ?? 1 });
       const rows = page.rows.map(compactRow);
       const structured = { rows, total: page.total, page: page.page, pageSize: page.pageSize };
