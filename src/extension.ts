@@ -1,6 +1,7 @@
 // Composition root: reads settings, builds the session with the editor's approver, wires commands, views,
 // the MCP provider and Claude Code's discovery file. Activation is cheap: no process runs and no port opens here.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Session } from './core/session/session';
 import type { SessionSettings } from './core/session/settings';
@@ -167,6 +168,14 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     { dispose: () => session?.dispose() },
   );
   updateStatus();
+
+  // A window reload keeps the review: an earlier window's reports and plans are in the state directory (only then is
+  // the engine loaded here, so a first activation stays cheap and creates nothing).
+  if (existsSync(path.join(stateDir, 'reports')) || existsSync(path.join(stateDir, 'plans'))) {
+    void Promise.resolve()
+      .then(() => getSession().restore())
+      .then(refreshViews, (error: unknown) => log(`could not load the stored reports and plans: ${String(error)}`));
+  }
 
   // Claude Code's relay needs a running server: after a consented setup, start it soon after (not during) activation.
   if (discoveryFile && context.globalState.get<boolean>(claudeCodeFlag)) {

@@ -1,5 +1,7 @@
-// Durable writes for the audit log and the snapshots: every byte written, and the directory entry synced.
-import { open, type FileHandle } from 'node:fs/promises';
+// Durable writes for the audit log, the snapshots and the session state: every byte written, and the directory entry synced.
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 
 export async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
   // A write may be short (file size limit, disk nearly full); the next one then reports the error.
@@ -17,5 +19,24 @@ export async function syncDirectory(directory: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** temp file in the same directory, fsync, rename over the target, fsync the directory. */
+export async function writeFileAtomically(directory: string, fileName: string, data: string | Buffer): Promise<void> {
+  const temp = path.join(directory, `.${fileName}.${randomBytes(4).toString('hex')}.tmp`);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, 'wx', 0o600);
+    await writeAll(handle, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, path.join(directory, fileName));
+    await syncDirectory(directory);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
   }
 }

@@ -4,10 +4,10 @@
 // so every write here is atomic and durable: temp file in the same directory, fsync, rename, fsync
 // the directory. Ids are validated strictly before they touch a path (they come from tool calls).
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { syncDirectory, writeAll } from './durableFile';
+import { syncDirectory, writeFileAtomically } from './durableFile';
 import type { WrittenField } from './plan/model';
 
 export interface SnapshotObject {
@@ -119,25 +119,6 @@ function trimObject(object: SnapshotObject): SnapshotObject {
     if (annotations && typeof annotations === 'object') delete (annotations as Record<string, unknown>)[lastApplied];
   }
   return { ...object, before };
-}
-
-/** temp file in the same directory, fsync, rename over the target, fsync the directory. */
-async function writeFileAtomically(directory: string, fileName: string, text: string): Promise<void> {
-  const temp = path.join(directory, `.${fileName}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(temp, 'wx', 0o600);
-    await writeAll(handle, Buffer.from(text, 'utf8'));
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temp, path.join(directory, fileName));
-    await syncDirectory(directory);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw error;
-  }
 }
 
 export class SnapshotStore {

@@ -53,12 +53,14 @@ export function handleToolCalls(
         throw new McpError(ErrorCode.InvalidParams, `Input validation error: Invalid arguments for tool ${name}: ${problem}`);
       }
       const result = await entry.tool.handler(parsed.data as never, extra, deps);
-      if (!result.isError) {
-        if (!result.structuredContent) throw new McpError(ErrorCode.InvalidParams, `Output validation error: Tool ${name} has an output schema but no structured content was provided`);
-        const output = await entry.output.safeParseAsync(result.structuredContent);
-        if (!output.success) throw new McpError(ErrorCode.InvalidParams, `Output validation error: Invalid structured content for tool ${name}: ${issuesText(output.error)}`);
-      }
-      return result;
+      if (!result.isError && !result.structuredContent) throw new McpError(ErrorCode.InvalidParams, `Output validation error: Tool ${name} has an output schema but no structured content was provided`);
+      if (!result.structuredContent) return result;
+      // Clients validate structured content whenever it is present, errors included (the SDK's Client does).
+      const output = await entry.output.safeParseAsync(result.structuredContent);
+      if (!output.success) throw new McpError(ErrorCode.InvalidParams, `Output validation error: Invalid structured content for tool ${name}: ${issuesText(output.error)}`);
+      // The listed output schemas close every object (additionalProperties: false, which strict clients enforce):
+      // send exactly what they declare, so a field added to a core type never breaks a client's validation.
+      return { ...result, structuredContent: output.data as Record<string, unknown> };
     } catch (error) {
       return toolError(error instanceof Error ? error.message : String(error));
     }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { describeConflict } from '../core/plan/rollback';
 import type { ApplyOutcome, ApplyStatus } from '../core/session/model';
+import { orNull } from './portable';
 import { notOkResult, okResult, type ToolExtra } from './tool';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
@@ -9,12 +10,34 @@ export const applyOutcomeOutput = {
   status: z.enum(['applied', 'declined', 'expired', 'stale', 'used', 'unknown', 'failed', 'restored', 'refused']),
   planId: z.string(),
   snapshotId: z.string().optional(),
-  objects: z.array(z.looseObject({ namespace: z.string(), kind: z.string(), name: z.string(), result: z.string(), message: z.string().optional() })),
+  objects: z.array(
+    z.object({
+      namespace: z.string(),
+      kind: z.string(),
+      name: z.string(),
+      result: z.enum(['written', 'not-written', 'failed', 'restored', 'restore-failed', 'unchanged']),
+      message: z.string().optional(),
+      resourceVersion: z.string().optional(),
+    }),
+  ),
   verified: z.boolean(),
-  rollouts: z.array(z.looseObject({ namespace: z.string(), kind: z.string(), name: z.string(), healthy: z.boolean(), message: z.string() })),
+  rollouts: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), healthy: z.boolean(), message: z.string() })),
   rollbackPlanId: z.string().optional(),
   conflicts: z
-    .array(z.looseObject({ namespace: z.string(), kind: z.string(), name: z.string(), container: z.string(), allocation: z.string(), resource: z.string(), wrote: z.string().nullable().optional(), live: z.string().nullable(), restore: z.string().nullable(), included: z.boolean() }))
+    .array(
+      z.object({
+        namespace: z.string(),
+        kind: z.string(),
+        name: z.string(),
+        container: z.string(),
+        allocation: z.string(),
+        resource: z.string(),
+        wrote: orNull(z.string(), 'the apply removed the field').optional(),
+        live: orNull(z.string(), 'unset now'),
+        restore: orNull(z.string(), 'rolling back removes the field'),
+        included: z.boolean(),
+      }),
+    )
     .optional(),
   files: z.array(z.looseObject({ folder: z.string(), path: z.string(), result: z.string(), message: z.string().optional() })).optional(),
   message: z.string(),

@@ -1,13 +1,14 @@
 // The report summary both krr_scan and krr_load_report return (structured and as text).
 import { z } from 'zod';
 import type { ReportSummary } from '../core/session/model';
+import { orNull } from './portable';
 
 export const reportSummaryOutput = {
   reportId: z.string(),
   workloads: z.number(),
   containers: z.number(),
   source: z.string(),
-  cluster: z.string().nullable(),
+  cluster: orNull(z.string(), 'krr ran in-cluster (no kube context)'),
   strategy: z.string(),
   score: z.number(),
   bySeverity: z.record(z.string(), z.number()),

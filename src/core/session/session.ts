@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { executePlan, identityOf, type ApplyDependencies } from '../apply';
 import { approvalText, describeParty } from '../approval';
 import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
-import { fileKeyStore, type AuditKeyStore } from '../auditKey';
+import { fileKeyStore, hmac, parseAuditKey, type AuditKeyStore } from '../auditKey';
 import { ownerKey, readGitOpsOwners, type GitOpsOwner } from '../gitops/owner';
 import type { Report, WorkloadKind } from '../krr/model';
 import { severityOrder } from '../krr/model';
@@ -24,6 +24,7 @@ import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import type { SessionSettings } from './settings';
+import { StateStore, planIdPattern, reportIdPattern, type PersistedReport } from './store';
 import { displayText } from '../text';
 import { executeManifestPlan, type ManifestWriter } from '../gitops/apply';
 import { manifestApprovalText } from '../gitops/approval';
@@ -66,7 +67,7 @@ export interface SessionOptions {
   /** Per request through the API channel; default 30000 (tests shorten it to provoke timeouts). */
   apiChannelTimeoutMs?: number;
   now?: () => Date;
-  /** How many reports and plans are kept in memory (oldest evicted first); defaults: sessionLimits. */
+  /** How many reports and plans are kept, in memory and in the state directory (oldest evicted first); defaults: sessionLimits. */
   limits?: Partial<SessionLimits>;
   /** The manifest target (GitOps): the workspace folders, how files are written, and extra source finders (Helm). */
   workspace?: { folders(): readonly string[]; writer: ManifestWriter; finders?: readonly ManifestSourceFinder[] };
@@ -78,10 +79,12 @@ export interface SessionLimits {
   reportBytes: number;
   plans: number;
   planBytes: number;
+  /** How long a report stays in the state directory (it outlives the process for that long, no longer). */
+  reportTtlMs: number;
 }
 
 /** A report may be 200 MB: keep a few, never an unbounded history (the model is told when an id is gone). */
-export const sessionLimits: SessionLimits = { reports: 20, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024 };
+export const sessionLimits: SessionLimits = { reports: 20, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024, reportTtlMs: 24 * 60 * 60 * 1000 };
 /** Evicted ids remembered so the model hears "evicted" rather than "no such report"; bounded too. */
 const rememberedEvictions = 1000;
 
@@ -104,7 +107,7 @@ export interface RollbackOptions {
 
 /** GitOps owners learned from live objects (proposals, listings), per workload key; a failed read waits a minute. */
 type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number };
-type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number; gitops: OwnerCache };
+type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number; source: string; savedAt: string; gitops: OwnerCache };
 type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
 
@@ -124,10 +127,47 @@ export class Session {
   private snapshotStore: SnapshotStore | undefined;
   private readonly evicted = new Map<string, string>();
   private readonly limits: SessionLimits;
+  /** Reports and plans in the state directory, so that they outlive this process (see store.ts). */
+  private readonly store: StateStore;
+  private stateKey: Buffer | undefined;
 
   /** Reads no settings and starts nothing: a bad setting surfaces on the first call, as a message. */
   constructor(private readonly options: SessionOptions) {
     this.limits = { ...sessionLimits, ...options.limits };
+    this.store = new StateStore({ stateDir: options.stateDir, key: () => this.readStateKey(), limits: this.limits, now: () => this.now(), log: (line) => this.log(line) });
+  }
+
+  /**
+   * Loads what an earlier process left in the state directory: the newest report (the review after a window reload;
+   * older ones load when asked for) and the plans. Files that fail their signature or schema are logged and skipped.
+   */
+  async restore(): Promise<void> {
+    let restored = false;
+    for (const id of await this.store.reportIds()) {
+      if (this.reports.has(id)) break;
+      const record = await this.store.readReport(id);
+      if (!record) continue;
+      this.adoptReport(record);
+      this.latestReport = id;
+      restored = true;
+      break;
+    }
+    for (const id of (await this.store.planIds()).reverse()) {
+      if (this.plans.has(id)) continue;
+      const plan = await this.store.readPlan(id);
+      if (!plan || this.isExpired(plan)) continue;
+      this.adoptPlan(plan);
+      restored = true;
+    }
+    if (restored) this.emit({ type: 'report' });
+  }
+
+  /**
+   * Makes sure a report is at hand — in memory, or stored by another process (a stdio server started per call) or
+   * before a reload — and returns its summary. Throws unknown-report like the synchronous accessors.
+   */
+  async openReport(reportId: string): Promise<ReportSummary> {
+    return (await this.reportById(reportId)).summary;
   }
 
   get snapshots(): SnapshotStore {
@@ -212,6 +252,8 @@ export class Session {
     const summary = this.storeReport(result.report, `krr scan of ${target.context}`, result.bytes, auth.note);
     this.scanCache.set(cacheKey, { reportId: summary.reportId, at: now });
     await this.audit({ action: 'scan', actor: actorOf(requester), context: target.context, server: target.server, outcome: 'ok', detail: { reportId: summary.reportId, workloads: summary.workloads, containers: summary.containers } });
+    // After the audit entry: the files are signed with a key derived from the audit key, which the first entry creates.
+    await this.persistReport(summary.reportId);
     return summary;
   }
 
@@ -224,6 +266,7 @@ export class Session {
     }
     const summary = this.storeReport(loaded.report, path.basename(filePath), loaded.bytes);
     await this.audit({ action: 'scan', actor: actorOf(requester), outcome: 'loaded', detail: { reportId: summary.reportId, file: path.basename(filePath), containers: summary.containers } });
+    await this.persistReport(summary.reportId);
     return summary;
   }
 
@@ -288,7 +331,7 @@ export class Session {
   async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: ProposeProgress) => void): Promise<Plan> {
     if (args.target === 'manifests') throw new SessionError('invalid-argument', 'A manifest proposal is built by proposeManifests.', 'Call proposeManifests for target "manifests".');
     const settings = this.options.settings();
-    const stored = this.storedReport(args.reportId);
+    const stored = await this.reportById(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
     const target = await this.resolveTarget(settings, undefined);
     const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
@@ -498,7 +541,7 @@ export class Session {
   pendingPlans(): PendingPlan[] {
     const pending: PendingPlan[] = [];
     for (const { plan, state } of this.plans.values()) {
-      if (state !== 'proposed' || plan.objects.length === 0 || this.isExpired(plan)) continue;
+      if (state !== 'proposed' || plan.objects.length === 0 || this.isExpired(plan) || this.store.isClaimed(plan.id)) continue;
       pending.push({ id: plan.id, kind: plan.kind, context: displayText(plan.context), proposedBy: describeParty(plan.requestedBy), objects: plan.objects.length, risk: plan.risk, createdAt: plan.createdAt });
     }
     return pending.reverse();
@@ -514,7 +557,8 @@ export class Session {
     if (this.manifestPlans.has(planId)) return this.applyManifests(planId, requester, signal);
     const settings = this.options.settings();
     const actor = actorOf(requester);
-    const stored = this.plans.get(planId);
+    // Another process (a stdio server started per call) may have proposed it: the state directory has it then.
+    const stored = this.plans.get(planId) ?? (await this.planFromState(planId));
     const refuse = async (status: ApplyOutcome['status'], message: string, plan?: Plan, action: AuditAction = 'refuse'): Promise<ApplyOutcome> => {
       await this.audit({ action, actor, outcome: status, planId, ...(plan ? { context: plan.context, digest: plan.digest, objects: plan.objects.map(identityOf) } : {}), detail: { message } });
       return { status, planId, objects: [], verified: false, rollouts: [], message };
@@ -549,6 +593,18 @@ export class Session {
     stored.state = 'approving';
     this.applying.add(plan.context);
     try {
+      // Single use across processes: claim the plan in the state directory before anyone is asked.
+      let claim: string | null;
+      try {
+        claim = await this.store.claim(plan);
+      } catch (error) {
+        stored.state = 'proposed'; // nobody was asked: the person may try again once the state directory is writable
+        return await refuse('refused', `Cannot record that plan ${plan.id} is being used, so its single use cannot be guaranteed: ${messageOf(error)}. Nothing was written and nobody was asked.`, plan);
+      }
+      if (claim === null) {
+        stored.state = 'used';
+        return await refuse('used', 'This plan was already used (applied, declined or being approved, possibly by another krr-mcp process sharing this state directory); plans are single-use. Propose again for a new plan.', plan);
+      }
       const decision = await this.askApproval(plan, requester, settings, signal);
       if (decision.outcome !== 'approved') {
         stored.state = 'used';
@@ -569,6 +625,10 @@ export class Session {
         return refuse('expired', `The plan expired at ${plan.expiresAt} while waiting for approval. Nothing was written; propose again.`, plan);
       }
       stored.state = 'used';
+      // Checked again before the first write: the claim must still be this apply's own.
+      if (!(await this.store.holdsClaim(plan.id, claim))) {
+        return refuse('used', `Plan ${plan.id} is no longer claimed by this apply (its claim in the state directory changed while the approval was open). Nothing was written; propose again.`, plan);
+      }
       // A staged apply may run long; each stage starts only while this approval is younger than the plan's lifetime.
       const approvedAt = this.now();
       await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, context: plan.context, server: plan.server, planId, digest: plan.digest, objects: plan.objects.map(identityOf), outcome: 'approved', detail: { requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
@@ -834,8 +894,16 @@ export class Session {
   }
 
   private storeReport(report: Report, source: string, bytes: number, prometheusAuth?: string): ReportSummary {
+    const summary = this.adoptReport({ id: `report-${randomBytes(6).toString('hex')}`, savedAt: this.now().toISOString(), source, bytes, report, ...(prometheusAuth ? { prometheusAuth } : {}) });
+    this.latestReport = summary.reportId;
+    this.emit({ type: 'report' });
+    return summary;
+  }
+
+  /** Into memory (rows and summary computed with the current prices), within the bounds; not the latest by itself. */
+  private adoptReport(record: PersistedReport): ReportSummary {
+    const { id: reportId, report, source, bytes, prometheusAuth } = record;
     const settings = this.options.settings();
-    const reportId = `report-${randomBytes(6).toString('hex')}`;
     const rows = rowsOfReport(report, settings.prices);
     const bySeverity = Object.fromEntries(severityOrder.map((severity) => [severity, 0])) as ReportSummary['bySeverity'];
     let monthlyCostDelta = 0;
@@ -857,14 +925,61 @@ export class Session {
       cached: false,
       ...(prometheusAuth ? { prometheusAuth } : {}),
     };
-    this.reports.set(reportId, { report, rows, summary, bytes, gitops: { owners: new Map() } });
+    this.reports.set(reportId, { report, rows, summary, bytes, source, savedAt: record.savedAt, gitops: { owners: new Map() } });
     this.latestReport = reportId;
+    this.evicted.delete(reportId);
     this.evictOldest(this.reports, this.limits.reports, this.limits.reportBytes, (id) =>
       `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,
     );
     for (const [key, entry] of this.scanCache) if (!this.reports.has(entry.reportId)) this.scanCache.delete(key);
-    this.emit({ type: 'report' });
     return summary;
+  }
+
+  private async persistReport(reportId: string): Promise<void> {
+    const stored = this.reports.get(reportId);
+    if (!stored) return;
+    await this.store.saveReport({ id: reportId, savedAt: stored.savedAt, source: stored.source, bytes: stored.bytes, report: stored.report, ...(stored.summary.prometheusAuth ? { prometheusAuth: stored.summary.prometheusAuth } : {}) });
+  }
+
+  /** In memory, else from the state directory (stored by another process or before a reload), else unknown-report. */
+  private async reportById(reportId: string): Promise<StoredReport> {
+    if (!this.reports.has(reportId) && reportIdPattern.test(reportId)) {
+      const record = await this.store.readReport(reportId);
+      if (record && !this.reports.has(reportId)) {
+        this.adoptReport(record);
+        this.latestReport ??= reportId;
+      }
+    }
+    return this.storedReport(reportId);
+  }
+
+  private async planFromState(planId: string): Promise<StoredPlan | undefined> {
+    if (!planIdPattern.test(planId)) return undefined;
+    const plan = await this.store.readPlan(planId);
+    if (!plan) return undefined;
+    return this.plans.get(planId) ?? this.adoptPlan(plan);
+  }
+
+  private adoptPlan(plan: Plan): StoredPlan {
+    const stored: StoredPlan = { plan, state: 'proposed', bytes: JSON.stringify(plan).length };
+    this.plans.set(plan.id, stored);
+    this.evicted.delete(plan.id);
+    this.evictOldest(this.plans, this.limits.plans, this.limits.planBytes, (id) => `Plan ${id} was evicted (limit ${this.limits.plans} plans / ${megabytes(this.limits.planBytes)} MB).`);
+    return stored;
+  }
+
+  /** The state files' key: derived from the audit log's key, so only whoever holds that can write a file we trust. */
+  private async readStateKey(): Promise<Buffer | undefined> {
+    if (this.stateKey) return this.stateKey;
+    const keys = this.auditKeyStore();
+    const record = await keys.read();
+    if (record === undefined) return undefined;
+    this.stateKey = Buffer.from(hmac(parseAuditKey(record, keys.description).key, 'krr-mcp state files v1'), 'hex');
+    return this.stateKey;
+  }
+
+  private auditKeyStore(): AuditKeyStore {
+    return this.options.auditKeys ?? fileKeyStore(path.join(this.options.stateDir, 'audit.key'));
   }
 
   private async storePlan(plan: Plan): Promise<Plan> {
@@ -882,6 +997,7 @@ export class Session {
       outcome: 'proposed',
       detail: { kind: plan.kind, risk: plan.risk, changes: plan.totals.changes, blocked: plan.blocked.length, monthlyCostDelta: plan.totals.monthlyCostDelta },
     });
+    await this.store.savePlan(plan);
     this.emit({ type: 'plan' });
     if (plan.objects.length > 0) await this.options.approver.show(plan).catch((error: unknown) => this.log(`could not show the plan: ${messageOf(error)}`));
     return plan;
@@ -967,7 +1083,7 @@ export class Session {
 
   private openAudit(): Promise<AuditLog> {
     this.auditOpening ??= AuditLog.open(path.join(this.options.stateDir, 'audit.jsonl'), {
-      keys: this.options.auditKeys ?? fileKeyStore(path.join(this.options.stateDir, 'audit.key')),
+      keys: this.auditKeyStore(),
     });
     return this.auditOpening;
   }

@@ -21,7 +21,20 @@ export const krrAuditLog = defineTool({
     outcome: z.string().min(1).max(40).regex(/^[a-z-]+$/, 'must be an outcome word such as ok, declined, stale, failed').optional(),
   },
   outputSchema: {
-    entries: z.array(z.looseObject({ seq: z.number(), time: z.string(), action: z.string(), outcome: z.string() })),
+    entries: z.array(
+      z.object({
+        seq: z.number(),
+        time: z.string(),
+        action: z.string(),
+        outcome: z.string(),
+        actor: z.object({ type: z.string(), via: z.string() }),
+        context: z.string().optional(),
+        planId: z.string().optional(),
+        digest: z.string().optional(),
+        snapshotId: z.string().optional(),
+        objects: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string() })).optional(),
+      }),
+    ),
     total: z.number(),
     page: z.number(),
     pageSize: z.number(),

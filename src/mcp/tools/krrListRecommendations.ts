@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { describeOwner } from '../../core/gitops/owner';
 import type { QuantityView, RecommendationRow } from '../../core/session/model';
 import { generatedId, namespaceName, severity, workloadKind } from '../arguments';
+import { gitopsOwnerSchema } from '../gitopsOwnerSchema';
+import { orNull } from '../portable';
 import { formatMoney } from '../summary';
 import { defineTool, errorResult, okResult } from '../tool';
 
+const quantity = orNull(z.string(), 'unset (current) or krr recommends unset (recommended)');
 const quantityView = z.object({
-  requests: z.object({ cpu: z.string().nullable(), memory: z.string().nullable() }),
-  limits: z.object({ cpu: z.string().nullable(), memory: z.string().nullable() }),
+  requests: z.object({ cpu: quantity, memory: quantity }),
+  limits: z.object({ cpu: quantity, memory: quantity }),
 });
 
 export const krrListRecommendations = defineTool({
@@ -33,7 +36,7 @@ export const krrListRecommendations = defineTool({
   },
   outputSchema: {
     rows: z.array(
-      z.looseObject({
+      z.object({
         namespace: z.string(),
         kind: z.string(),
         name: z.string(),
@@ -41,12 +44,9 @@ export const krrListRecommendations = defineTool({
         current: quantityView,
         recommended: quantityView,
         severity: z.string(),
-        monthlyCostDelta: z.number().nullable(),
+        monthlyCostDelta: orNull(z.number(), 'not estimated (CronJob, Job, or no pod count)'),
         notes: z.array(z.string()),
-        gitopsOwner: z
-          .looseObject({ tool: z.enum(['argocd', 'flux-kustomize', 'flux-helm']), name: z.string().nullable(), namespace: z.string().optional(), evidence: z.array(z.string()), confidence: z.enum(['certain', 'hint']) })
-          .nullable()
-          .optional(),
+        gitopsOwner: orNull(gitopsOwnerSchema, 'neither Argo CD nor Flux reconciles it').optional().describe('absent: not known yet'),
       }),
     ),
     gitopsOwnersUnknown: z.string().optional().describe('why the GitOps owner of some rows is unknown'),
@@ -57,6 +57,8 @@ export const krrListRecommendations = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handler(args, extra, { session }) {
     try {
+      // The report may have been stored by another process (a client that starts the server per call).
+      await session.openReport(args.reportId);
       const query = { ...args, pageSize: args.pageSize ?? 20, page: args.page ?? 1 };
       let page = session.listRecommendations(query);
       // Owners of this page only (one list per kind and namespace, cached per report), within a few seconds.

@@ -10,7 +10,7 @@ export const krrListSnapshots = defineTool({
     'A snapshot is what krr_rollback restores. Next: krr_rollback with a snapshot id, only if the user asks to undo a change.',
   inputSchema: {},
   outputSchema: {
-    snapshots: z.array(z.looseObject({ id: z.string(), createdAt: z.string(), context: z.string(), objects: z.number() })),
+    snapshots: z.array(z.object({ id: z.string(), createdAt: z.string(), context: z.string(), planId: z.string(), kind: z.enum(['apply', 'rollback']), objects: z.number() })),
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handler(_args, _extra, { session }) {

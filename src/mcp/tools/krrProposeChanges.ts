@@ -5,14 +5,15 @@ import type { ManifestPlan } from '../../core/gitops/model';
 import { describeOwner, type GitOpsOwner } from '../../core/gitops/owner';
 import type { Plan } from '../../core/plan/model';
 import { generatedId, workloadRef } from '../arguments';
+import { gitopsOwnerSchema } from '../gitopsOwnerSchema';
+import { orNull } from '../portable';
 import { formatMoney } from '../summary';
 import { defineTool, errorResult, okResult } from '../tool';
 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
-const gitopsOwner = z
-  .looseObject({ tool: z.enum(['argocd', 'flux-kustomize', 'flux-helm']), name: z.string().nullable(), namespace: z.string().optional(), evidence: z.array(z.string()), confidence: z.enum(['certain', 'hint']) })
-  .optional()
-  .describe('Argo CD or Flux reconciles this object from Git (read from its labels, annotations and managedFields)');
+const gitopsOwner = gitopsOwnerSchema.optional();
+const finding = z.object({ severity: z.enum(['block', 'warn', 'info']), rule: z.string(), message: z.string() });
+const fieldEdit = z.object({ line: z.number(), field: z.string(), from: orNull(z.string(), 'the field is added'), to: z.string() });
 
 export const krrProposeChanges = defineTool({
   name: 'krr_propose_changes',
@@ -34,34 +35,59 @@ export const krrProposeChanges = defineTool({
     planId: z.string(),
     digest: z.string(),
     target: z.enum(['cluster', 'manifests']).optional(),
-    context: z.string().nullable(),
+    context: orNull(z.string(), 'a manifest plan for a report without a kube context'),
     server: z.string().optional(),
     risk: z.string().optional(),
     riskReasons: z.array(z.string()).optional(),
     workloads: z
       .array(
-        z.looseObject({
+        z.object({
           ...identity,
-          source: z.looseObject({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean() }).optional(),
-          files: z.array(z.looseObject({ folder: z.string(), path: z.string(), edits: z.array(z.looseObject({ line: z.number(), field: z.string(), from: z.string().nullable(), to: z.string() })) })),
+          source: z.object({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean() }).optional(),
+          files: z.array(z.object({ folder: z.string(), path: z.string(), edits: z.array(fieldEdit) })),
+          notes: z.array(z.string()).optional(),
           reason: z.string().optional(),
           candidates: z.array(z.string()).optional(),
         }),
       )
-      .optional(),
-    files: z.array(z.looseObject({ folder: z.string(), path: z.string(), created: z.boolean(), edits: z.number() })).optional(),
+      .optional()
+      .describe('manifest plans: per workload, the files and edits, or why no single source was found'),
+    files: z.array(z.object({ folder: z.string(), path: z.string(), created: z.boolean(), edits: z.number() })).optional(),
     objects: z.array(
-      z.looseObject({
+      z.object({
         ...identity,
-        changes: z.array(z.looseObject({ container: z.string(), allocation: z.string(), resource: z.string(), from: z.string().nullable(), to: z.string().nullable() })),
-        monthlyCostDelta: z.number().nullable(),
-        findings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })),
+        changes: z.array(
+          z.object({
+            container: z.string(),
+            allocation: z.enum(['requests', 'limits']),
+            resource: z.enum(['cpu', 'memory']),
+            from: orNull(z.string(), 'unset now'),
+            to: orNull(z.string(), 'the apply removes the field'),
+          }),
+        ),
+        monthlyCostDelta: orNull(z.number(), 'not estimated (CronJob, Job, or no pod count)'),
+        findings: z.array(finding),
         gitopsOwner,
       }),
     ).optional(),
-    blocked: z.array(z.looseObject({ ...identity, reasons: z.array(z.string()), gitopsOwner })).optional(),
-    warnings: z.array(z.looseObject({ severity: z.string(), rule: z.string(), message: z.string() })).optional(),
-    totals: z.looseObject({ objects: z.number().optional(), changes: z.number(), monthlyCostDelta: z.number().optional(), blocked: z.number().optional() }),
+    blocked: z.array(z.object({ ...identity, reasons: z.array(z.string()), gitopsOwner })).optional(),
+    warnings: z.array(finding).optional(),
+    totals: z
+      .object({
+        objects: z.number().optional(),
+        containers: z.number().optional(),
+        changes: z.number(),
+        cpuRequestDelta: z.number().optional().describe('Σ Δ CPU request × pods, in cores'),
+        memoryRequestDelta: z.number().optional().describe('Σ Δ memory request × pods, in bytes'),
+        cpuLimitDelta: z.number().optional(),
+        memoryLimitDelta: z.number().optional(),
+        monthlyCostDelta: z.number().optional(),
+        blocked: z.number().optional(),
+        workloads: z.number().optional().describe('manifest plans: workloads with edits'),
+        files: z.number().optional().describe('manifest plans: files written'),
+        unresolved: z.number().optional().describe('manifest plans: workloads without a single source'),
+      })
+      .describe('cluster plans: objects, containers, resource and cost deltas, blocked; manifest plans: workloads, files, unresolved'),
     expiresAt: z.string(),
   },
   annotations: { readOnlyHint: true, openWorldHint: true },

@@ -1,5 +1,6 @@
 // krr_status: which krr, kubectl and cluster this server talks to; the first call of a conversation.
 import { z } from 'zod';
+import { orNull } from '../portable';
 import { defineTool, errorResult, okResult } from '../tool';
 
 export const krrStatus = defineTool({
@@ -10,13 +11,13 @@ export const krrStatus = defineTool({
     'Call it first, or when another tool reports a krr or kubectl problem. Next: krr_scan to get recommendations.',
   inputSchema: {},
   outputSchema: {
-    krr: z.looseObject({ path: z.string(), version: z.string().nullable(), warning: z.string().nullable(), error: z.string().nullable() }),
-    kubectl: z.looseObject({ path: z.string(), client: z.string().nullable(), server: z.string().nullable(), error: z.string().nullable() }),
-    context: z.string().nullable(),
-    server: z.string().nullable(),
+    krr: z.object({ path: z.string(), version: orNull(z.string(), 'not found'), warning: orNull(z.string(), 'none'), error: orNull(z.string(), 'none') }),
+    kubectl: z.object({ path: z.string(), client: orNull(z.string(), 'not found'), server: orNull(z.string(), 'unknown (not reachable)'), error: orNull(z.string(), 'none') }),
+    context: orNull(z.string(), 'no context resolved'),
+    server: orNull(z.string(), 'no context resolved'),
     reachable: z.boolean(),
     readOnly: z.boolean(),
-    readOnlyReason: z.string().nullable(),
+    readOnlyReason: orNull(z.string(), 'writes are enabled'),
   },
   annotations: { readOnlyHint: true, openWorldHint: true },
   async handler(_args, extra, { session }) {
