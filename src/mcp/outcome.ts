@@ -39,7 +39,7 @@ export const applyOutcomeOutput = {
       }),
     )
     .optional(),
-  files: z.array(z.looseObject({ folder: z.string(), path: z.string(), result: z.string(), message: z.string().optional() })).optional(),
+  files: z.array(z.object({ folder: z.string(), path: z.string(), result: z.string(), message: z.string().optional() })).optional(),
   message: z.string(),
 };
 
