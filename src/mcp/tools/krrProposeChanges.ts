@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Plan } from '../../core/plan/model';
 import { generatedId, workloadRef } from '../arguments';
 import { formatMoney } from '../summary';
-import { defineTool, errorResult, okResult } from '../tool';
+import { defineTool, errorResult, okResult, type ApprovalChannel } from '../tool';
 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
 
@@ -42,11 +42,11 @@ export const krrProposeChanges = defineTool({
     expiresAt: z.string(),
   },
   annotations: { readOnlyHint: true, openWorldHint: true },
-  async handler(args, extra, { session, requester, approvalVia }) {
+  async handler(args, extra, { session, requester, approvalVia, approvalChannel }) {
     try {
       const plan = await session.propose(args, requester(), extra.signal);
       const structured = planView(plan);
-      return okResult(describePlan(plan, approvalVia), structured);
+      return okResult(describePlan(plan, approvalVia, approvalChannel()), structured);
     } catch (error) {
       return errorResult(error);
     }
@@ -76,7 +76,7 @@ export function planView(plan: Plan) {
   };
 }
 
-function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string {
+function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation', channel: ApprovalChannel): string {
   const lines = [
     `Plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…) for context ${plan.context} (${plan.server}): ${plan.totals.objects} objects, ${plan.totals.changes} changes, ${formatMoney(plan.totals.monthlyCostDelta)}, risk ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.join('; ')})` : ''}. Expires ${plan.expiresAt}.`,
   ];
@@ -93,9 +93,12 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string
     lines.push(
       'The diff is open in the editor. Applying needs the human’s approval in the editor: if the user wants these changes, call krr_apply_plan with this planId; the person approves or declines there. You cannot approve it.',
     );
+  } else if (!channel.canApprove) {
+    // Never promise a question nobody can be asked: this client cannot show an approval form.
+    lines.push(`Applying needs a person’s approval, and none can be asked in this session: ${channel.how} Tell the user; calling krr_apply_plan here will be refused. You cannot approve it.`);
   } else {
     lines.push(
-      'Applying needs a person’s approval: if the user wants these changes, call krr_apply_plan with this planId; your client will ask the person to approve. You cannot approve it.',
+      `Applying needs a person’s approval: if the user wants these changes, call krr_apply_plan with this planId. ${channel.how} You cannot approve it.`,
     );
   }
   return lines.join('\n');
