@@ -1,7 +1,7 @@
 // The words of the approval dialog, computed from the stored plan alone. Safety invariant: a model must
 // not be able to word the dialog, so nothing here reads a tool argument — only plan fields the extension built.
 import { describeCpu, describeMemory } from './quantity';
-import type { FieldChange, Plan, PlanRequester } from './plan/model';
+import type { FieldChange, ObjectChange, Plan, PlanRequester } from './plan/model';
 import { describeConflict } from './plan/rollback';
 import type { ApprovalText } from './session/model';
 import { matchesAnyGlob } from './session/settings';
@@ -37,13 +37,15 @@ export function approvalText(plan: Plan, requester: PlanRequester, confirmByTypi
     '',
   ];
   for (const object of plan.objects.slice(0, maxListedObjects)) {
-    lines.push(`${object.kind} ${displayText(object.namespace)}/${displayText(object.name)}${plan.staged ? ` (stage ${object.stage})` : ''}:`);
-    for (const change of object.changes) lines.push(`   ${describeChange(change)}`);
+    lines.push(`${object.kind} ${displayText(object.namespace)}/${displayText(object.name)}${plan.staged ? ` (stage ${object.stage})` : ''} — ${describeRestart(object)}:`);
+    for (const change of object.changes) lines.push(`   ${describeChange(change, object.pods)}`);
   }
   if (count > maxListedObjects) lines.push(`…and ${count - maxListedObjects} more ${count - maxListedObjects === 1 ? 'object' : 'objects'} (see the diff).`);
   lines.push('');
   const t = plan.totals;
-  lines.push(`Total requests: CPU ${signed(t.cpuRequestDelta, describeCpu)}, memory ${signed(t.memoryRequestDelta, describeMemory)} · monthly cost ${money(t.monthlyCostDelta)}`);
+  const restarted = plan.objects.filter((object) => restarts(object) && object.pods !== null).reduce((sum, object) => sum + (object.pods ?? 0), 0);
+  if (restarted > 0) lines.push(`Rolling out restarts ${restarted} ${restarted === 1 ? 'pod' : 'pods'} in total (replaced one after another as each workload's rollout strategy allows).`);
+  lines.push(`Total requests over all pods: CPU ${signed(t.cpuRequestDelta, describeCpu)}, memory ${signed(t.memoryRequestDelta, describeMemory)} · monthly cost ${money(t.monthlyCostDelta)}`);
   lines.push(`Risk: ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.slice(0, 3).map((reason) => displayText(reason, 200)).join('; ')})` : ''}`);
   const warnings = [...new Set(plan.objects.flatMap((object) => object.findings.filter((finding) => finding.severity === 'warn').map((finding) => displayText(finding.message, 200))))];
   for (const warning of warnings.slice(0, 5)) lines.push(`⚠ ${warning}`);
@@ -66,11 +68,33 @@ export function approvalText(plan: Plan, requester: PlanRequester, confirmByTypi
   return { title, detail: lines.join('\n'), confirmLabel: `${verb} ${changes}`, typeToConfirm, notice };
 }
 
-function describeChange(change: FieldChange): string {
+/** Kinds whose pods run on a schedule: a changed template applies to the next run and restarts nothing now. */
+function restarts(object: ObjectChange): boolean {
+  return object.kind !== 'CronJob' && object.kind !== 'Job' && object.kind !== 'GroupedJob';
+}
+
+/**
+ * What writing the pod template does to running pods, with the count read from the live object (HPA current replicas,
+ * spec.replicas, a DaemonSet's desiredNumberScheduled): a person deciding about production needs to know.
+ */
+function describeRestart(object: ObjectChange): string {
+  if (!restarts(object)) return 'applies from its next run (no running pod is restarted)';
+  if (object.pods === null) return `the rollout restarts its pods (how many is unknown: ${displayText(object.podsSource, 80)})`;
+  if (object.pods === 0) return `0 pods now (${displayText(object.podsSource, 80)}); new pods get the new values`;
+  return `the rollout restarts its ${object.pods} ${object.pods === 1 ? 'pod' : 'pods'} (${displayText(object.podsSource, 80)})`;
+}
+
+/** One value, before → after, and per pod versus in total: "−58Mi per pod × 4 pods = −232Mi". */
+function describeChange(change: FieldChange, pods: number | null): string {
   const describe = change.resource === 'cpu' ? describeCpu : describeMemory;
   const from = change.fromAmount === null ? 'unset' : describe(change.fromAmount);
   const to = change.toAmount === null ? 'unset (removed)' : describe(change.toAmount);
-  return `${displayText(change.container)}: ${change.resource} ${change.allocation === 'requests' ? 'request' : 'limit'} ${from} → ${to}`;
+  let amounts = '';
+  if (change.fromAmount !== null && change.toAmount !== null && change.toAmount !== change.fromAmount) {
+    const delta = change.toAmount - change.fromAmount;
+    amounts = pods !== null && pods > 1 ? ` (${signed(delta, describe)} per pod × ${pods} pods = ${signed(delta * pods, describe)})` : ` (${signed(delta, describe)}${pods === 1 ? ', 1 pod' : ' per pod'})`;
+  }
+  return `${displayText(change.container)}: ${change.resource} ${change.allocation === 'requests' ? 'request' : 'limit'} ${from} → ${to}${amounts}`;
 }
 
 function signed(value: number, describe: (value: number) => string): string {

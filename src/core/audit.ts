@@ -50,7 +50,9 @@ import { syncDirectory, writeAll } from './durableFile';
 export type AuditActor =
   | { type: 'human'; via: string }
   | { type: 'model'; via: string }
-  | { type: 'system'; via: string };
+  | { type: 'system'; via: string }
+  /** An MCP client's answer to an approval request: a person or automation behind it (the protocol cannot tell). */
+  | { type: 'client'; via: string };
 
 export const auditActions = [
   'scan',
@@ -149,7 +151,7 @@ const entrySchema = z.looseObject({
   hash: hexHash,
   mac: hexHash.optional(),
   action: z.enum(auditActions),
-  actor: z.object({ type: z.enum(['human', 'model', 'system']), via: z.string() }),
+  actor: z.object({ type: z.enum(['human', 'model', 'system', 'client']), via: z.string() }),
   context: z.string().optional(),
   server: z.string().optional(),
   planId: z.string().optional(),

@@ -8,6 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Session } from '../core/session/session';
 import { createMcpServer, type McpServerOptions } from './server';
+import { errorCodes, isModernMessage, metaKeys, ModernDispatcher, modernVersion } from './modern';
 import { displayText } from '../core/text';
 
 export interface HttpHostOptions extends Omit<McpServerOptions, 'approvalVia'> {
@@ -40,9 +41,42 @@ class HttpRejection extends Error {
     readonly status: number,
     readonly code: number,
     message: string,
+    readonly id?: string | number,
   ) {
     super(message);
   }
+}
+
+interface ModernBody {
+  id?: string | number;
+  method: string;
+  params?: { name?: unknown; _meta?: Record<string, unknown> };
+}
+
+/** An `=?base64?…?=` header value decoded (the revision's encoding of non-ASCII names), else the value itself. */
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  const encoded = text === undefined ? null : /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/.exec(text);
+  return encoded ? Buffer.from(encoded[1] ?? '', 'base64').toString('utf8') : text;
+}
+
+/**
+ * Streamable HTTP, 2026-07-28: MCP-Protocol-Version, Mcp-Method and (tools/call) Mcp-Name are required and must match
+ * the body, so nothing routing on headers sees a different request than the one executed. Returns what is wrong.
+ */
+function headerMismatch(req: IncomingMessage, body: ModernBody): string | null {
+  const version = body.params?._meta?.[metaKeys.protocolVersion];
+  const versionHeader = headerValue(req.headers['mcp-protocol-version']);
+  if (versionHeader === undefined) return 'the MCP-Protocol-Version header is missing';
+  if (typeof version === 'string' && versionHeader !== version) return `MCP-Protocol-Version header ${JSON.stringify(versionHeader.slice(0, 40))} does not match _meta ${JSON.stringify(version.slice(0, 40))}`;
+  const methodHeader = headerValue(req.headers['mcp-method']);
+  if (methodHeader !== body.method) return methodHeader === undefined ? 'the Mcp-Method header is missing' : 'the Mcp-Method header does not match the body';
+  if (body.method === 'tools/call') {
+    const nameHeader = headerValue(req.headers['mcp-name']);
+    if (nameHeader === undefined) return 'the Mcp-Name header is missing';
+    if (nameHeader !== body.params?.name) return 'the Mcp-Name header does not match params.name';
+  }
+  return null;
 }
 
 const defaultMaxBodyBytes = 1024 * 1024;
@@ -55,6 +89,9 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
   const maxSessions = options.maxSessions ?? 32;
   const log = options.log ?? (() => undefined);
   let port = 0;
+  // 2026-07-28 requests: no session, answered per request from the same tools (approval: the VS Code modal).
+  const modern = new ModernDispatcher(session, { ...options, approvalVia: 'editor', stateTtlMs: () => 0 });
+  const modernClients = new Set<string>();
 
   const authorized = (header: string | undefined): boolean => {
     if (header === undefined) return false;
@@ -114,6 +151,12 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     let body: unknown;
     if (method === 'POST') body = parseJson(await readBody(req, maxBodyBytes));
+    // The era is decided per request by what the request carries (the spec's dual-era server); a session id, if a
+    // client sends one with a 2026-07-28 request, is ignored.
+    if (method === 'POST' && isModernMessage(body)) {
+      await answerModern(req, res, body as ModernBody);
+      return;
+    }
     if (sessionId === undefined) {
       if (method !== 'POST' || !isInitializeRequest(body)) throw new HttpRejection(400, -32000, 'Bad Request: no mcp-session-id; start with an initialize request');
       const open = await openSession();
@@ -126,6 +169,50 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
     await open.transport.handleRequest(req, res, body);
   };
 
+  const answerModern = async (req: IncomingMessage, res: ServerResponse, body: ModernBody): Promise<void> => {
+    const id = body.id;
+    if (id === undefined) {
+      // No client notification is defined on this transport for the revision; accepted and ignored.
+      res.writeHead(202).end();
+      return;
+    }
+    const mismatch = headerMismatch(req, body);
+    if (mismatch) throw new HttpRejection(400, errorCodes.headerMismatch, `Header mismatch: ${mismatch}`, id);
+    const info = body.params?._meta?.[metaKeys.clientInfo] as { name?: unknown; version?: unknown } | undefined;
+    const who = `${typeof info?.name === 'string' ? info.name : 'unknown'} ${typeof info?.version === 'string' ? info.version : ''}`.trim();
+    if (!modernClients.has(who) && modernClients.size < 100) {
+      modernClients.add(who);
+      log(`MCP client (${modernVersion}, per request): ${displayText(who, 90)}`);
+    }
+    const controller = new AbortController();
+    // Closing the response stream is the cancellation of this request on Streamable HTTP.
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    let streaming = false;
+    const sse = (message: unknown) => res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    const reply = await modern.handle(body as never, {
+      signal: controller.signal,
+      notify: async (notification) => {
+        // Progress while a person decides: switch this response to an SSE stream the first time there is something to say.
+        if (controller.signal.aborted) return;
+        if (!streaming && !res.headersSent) {
+          streaming = (req.headers.accept ?? '').includes('text/event-stream');
+          if (!streaming) return;
+          res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+        }
+        if (streaming) sse(notification);
+      },
+    });
+    if (controller.signal.aborted) return;
+    if (streaming) {
+      sse(reply.response);
+      res.end();
+      return;
+    }
+    res.writeHead(reply.httpStatus, { 'Content-Type': 'application/json' }).end(JSON.stringify(reply.response));
+  };
+
   const httpServer = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       const rejection = error instanceof HttpRejection ? error : new HttpRejection(500, -32603, 'Internal error');
@@ -136,7 +223,7 @@ export async function startHttpHost(session: Session, options: HttpHostOptions):
       }
       res.writeHead(rejection.status, { 'Content-Type': 'application/json', Connection: 'close' });
       // After a refused oversized body, close instead of draining it: a client must not keep us reading.
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: rejection.code, message: rejection.message }, id: null }), () => {
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: rejection.code, message: rejection.message }, id: rejection.id ?? null }), () => {
         if (rejection.status === 413) req.destroy();
       });
     });

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { InitializeResultSchema, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { isModernMessage, metaKeys, modernVersion } from './modern';
 
 export const notRunningMessage = 'the KRR extension is not running in VS Code — open the workspace in VS Code';
 
@@ -91,7 +92,53 @@ export async function runRelay(options: RelayOptions): Promise<void> {
     }
   };
 
+  // 2026-07-28 requests are independent (no session): each is its own POST with the revision's headers, forwarded at
+  // once so a request waiting for a person's approval holds up nothing else.
+  const modernInFlight = new Map<string | number, AbortController>();
+  const forwardModern = async (message: JSONRPCMessage & { id: string | number; method: string; params?: Record<string, unknown> }): Promise<void> => {
+    const controller = new AbortController();
+    modernInFlight.set(message.id, controller);
+    try {
+      const discovery = readDiscovery(options.discoveryFile);
+      const meta = message.params?._meta as Record<string, unknown> | undefined;
+      const version = meta?.[metaKeys.protocolVersion];
+      const headers: Record<string, string> = {
+        Authorization: `Bearer ${discovery.token}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'MCP-Protocol-Version': typeof version === 'string' ? version : modernVersion,
+        'Mcp-Method': message.method,
+      };
+      const name = message.params?.name;
+      if (message.method === 'tools/call' && typeof name === 'string') headers['Mcp-Name'] = /^[\x21-\x7e]*$/.test(name) && !name.startsWith('=?base64?') ? name : `=?base64?${Buffer.from(name, 'utf8').toString('base64')}?=`;
+      const response = await fetch(discovery.url, { method: 'POST', headers, body: JSON.stringify(message), signal: controller.signal });
+      if ((response.headers.get('content-type') ?? '').includes('text/event-stream') && response.body) {
+        await relayEvents(response.body, (data) => stdio.send(data as JSONRPCMessage));
+      } else {
+        const text = await response.text();
+        await stdio.send((text ? JSON.parse(text) : { jsonrpc: '2.0', id: message.id, error: { code: -32603, message: `HTTP ${response.status} without a body` } }) as JSONRPCMessage);
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      const reason = error instanceof RelayError ? error.message : `${notRunningMessage} (${error instanceof Error ? error.message : String(error)})`;
+      options.log(reason);
+      await stdio.send({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: reason } }).catch(() => undefined);
+    } finally {
+      modernInFlight.delete(message.id);
+    }
+  };
+
   stdio.onmessage = (message) => {
+    const raw = message as { id?: string | number; method?: string; params?: { requestId?: string | number } };
+    // Cancelling a forwarded 2026-07-28 request = closing its HTTP response stream.
+    if (raw.method === 'notifications/cancelled' && raw.id === undefined && raw.params?.requestId !== undefined && modernInFlight.has(raw.params.requestId)) {
+      modernInFlight.get(raw.params.requestId)?.abort();
+      return;
+    }
+    if (isModernMessage(message) && raw.id !== undefined && raw.method !== undefined) {
+      void forwardModern(message as JSONRPCMessage & { id: string | number; method: string });
+      return;
+    }
     queue = queue.then(() => forward(message));
   };
   stdio.onerror = (error) => options.log(`relay: ${error.message}`);
@@ -107,4 +154,27 @@ export async function runRelay(options: RelayOptions): Promise<void> {
     await upstream.terminateSession().catch(() => undefined);
     await upstream.close().catch(() => undefined);
   }
+}
+
+/** Reads an SSE response body and hands each event's JSON data on, in order. */
+async function relayEvents(body: ReadableStream<Uint8Array>, send: (message: unknown) => Promise<void>): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const flush = async (event: string) => {
+    const data = event
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).replace(/^ /, ''))
+      .join('\n');
+    if (data) await send(JSON.parse(data) as unknown);
+  };
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = /\r?\n\r?\n/.exec(buffer); end; end = /\r?\n\r?\n/.exec(buffer)) {
+      const event = buffer.slice(0, end.index);
+      buffer = buffer.slice(end.index + end[0].length);
+      await flush(event);
+    }
+  }
+  if (buffer.trim()) await flush(buffer);
 }

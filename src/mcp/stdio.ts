@@ -1,9 +1,12 @@
-// The standalone MCP server on stdin/stdout: one process, one MCP session, approval by elicitation.
+// The standalone MCP server on stdin/stdout, approval by elicitation: 2025-era clients (initialize) get the SDK's
+// server, one session per process; 2026-07-28 requests (server/discover, _meta protocol version) are answered per request.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { fileManifestWriter } from '../core/gitops/apply';
 import { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
-import { ElicitationApprover } from './elicitationApprover';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { describeElicitation, ElicitationApprover } from './elicitationApprover';
+import { isModernMessage, metaKeys, ModernDispatcher, modernVersion } from './modern';
 import { createMcpServer } from './server';
 import { displayText } from '../core/text';
 
@@ -41,20 +44,73 @@ export async function serveStdio(options: StdioServeOptions): Promise<void> {
     log: options.log,
     workspaceRoot: options.workspaceRoot ?? process.cwd(),
   });
-  // Exactly one MCP session per process, so the approver can belong to this server.
+  // Exactly one 2025-era MCP session per process, so the approver can belong to this server.
   approver.bind(server.server);
   server.server.oninitialized = () => {
     const client = server.server.getClientVersion();
-    const elicitation = server.server.getClientCapabilities()?.elicitation ? 'with' : 'WITHOUT';
-    options.log(`client ${displayText(client?.name ?? 'unknown', 60)} ${displayText(client?.version ?? '', 30)} connected ${elicitation} elicitation${elicitation === 'WITHOUT' ? ' (every write will be refused)' : ''}`);
+    options.log(`client ${displayText(client?.name ?? 'unknown', 60)} ${displayText(client?.version ?? '', 30)} connected (2025 era, initialize) ${describeElicitation(server.server.getClientCapabilities())}`);
   };
+  const modern = new ModernDispatcher(session, {
+    version: options.version,
+    readOnly: options.settings.readOnly,
+    approvalVia: 'elicitation',
+    log: options.log,
+    workspaceRoot: options.workspaceRoot ?? process.cwd(),
+    stateTtlMs: () => options.settings.approvalTimeoutSeconds * 1000,
+  });
   const closed = new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);
     process.stdin.once('close', resolve);
   });
-  await server.connect(new StdioServerTransport());
+  const transport = new StdioServerTransport();
+  await server.connect(transport);
+  serveModernOnStdio(transport, modern, options.log);
   options.log(`serving MCP on stdio (state in ${options.stateDir}${options.settings.readOnly ? ', read-only' : ''})`);
   await closed;
   session.dispose();
   await server.close();
+}
+
+/**
+ * Puts the 2026-07-28 dispatch in front of the SDK on one stdio transport: a modern request is answered by `modern`,
+ * anything else reaches the SDK's handler as before. Both eras may share the process (the spec's dual-era server).
+ */
+export function serveModernOnStdio(transport: StdioServerTransport, modern: ModernDispatcher, log: (line: string) => void): void {
+  const sdk = transport.onmessage;
+  const inFlight = new Map<string | number, AbortController>();
+  const seen = new Set<string>();
+  transport.onmessage = (message: JSONRPCMessage) => {
+    const raw = message as { id?: string | number; method?: string; params?: Record<string, unknown> };
+    // stdio cancellation of a modern request (the only client notification the revision keeps).
+    if (raw.method === 'notifications/cancelled' && raw.id === undefined) {
+      const controller = inFlight.get(raw.params?.requestId as string | number);
+      if (controller) {
+        controller.abort();
+        return;
+      }
+    }
+    if (!isModernMessage(message) || raw.id === undefined) {
+      sdk?.(message);
+      return;
+    }
+    const request = message as Parameters<ModernDispatcher['handle']>[0];
+    const info = (raw.params?._meta as Record<string, unknown> | undefined)?.[metaKeys.clientInfo] as { name?: unknown; version?: unknown } | undefined;
+    const who = `${typeof info?.name === 'string' ? info.name : 'unknown'} ${typeof info?.version === 'string' ? info.version : ''}`.trim();
+    if (!seen.has(who) && seen.size < 100) {
+      seen.add(who);
+      const capabilities = (raw.params?._meta as Record<string, unknown> | undefined)?.[metaKeys.clientCapabilities];
+      log(`client ${displayText(who, 90)} speaks ${modernVersion} (per request) ${describeElicitation(capabilities)}`);
+    }
+    const controller = new AbortController();
+    inFlight.set(request.id, controller);
+    modern
+      .handle(request, { signal: controller.signal, notify: (notification) => transport.send(notification) })
+      .then((reply) => {
+        // After a cancellation the spec wants no response for that request.
+        if (!controller.signal.aborted) return transport.send(reply.response as JSONRPCMessage);
+        return undefined;
+      })
+      .catch((error: unknown) => log(`could not answer a ${modernVersion} request: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => inFlight.delete(request.id));
+  };
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { Session } from '../core/session/session';
 import type { Requester } from '../core/session/model';
 import { PathError } from './arguments';
+import type { RequestStateSigner } from './requestState';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -16,6 +17,58 @@ export interface ToolDeps {
   workspaceRoot?: string;
   /** Where the person sees and approves a plan: the editor (VS Code host) or the MCP client (elicitation, stdio). */
   approvalVia: 'editor' | 'elicitation';
+  /** Whether a write can be approved for this request, and how (krr_status and the proposal text say it). */
+  approvalChannel(): ApprovalChannel;
+  /**
+   * Set for a 2026-07-28 request whose approval travels as an input request (multi round-trip): the retry's answer
+   * and request state, and what the request declared. Absent on the 2025 era and in VS Code (the modal asks).
+   */
+  round?: InputRoundRequest;
+}
+
+export interface ApprovalChannel {
+  /** False: every write is refused in this session (read-only, or the client cannot ask anyone). */
+  canApprove: boolean;
+  /** One sentence: who is asked and how, or why nobody can be. */
+  how: string;
+  /** 'editor' | 'elicitation' | 'input-request' | 'none': the approval path, for krr_status. */
+  path: 'editor' | 'elicitation' | 'input-request' | 'none';
+}
+
+export interface InputRoundRequest {
+  requestState?: string;
+  inputResponses?: Record<string, unknown>;
+  /** io.modelcontextprotocol/clientCapabilities declared form elicitation on this request. */
+  formElicitation: boolean;
+  /** "name version" from the request's clientInfo. */
+  client: string;
+  signer: RequestStateSigner;
+  /** How long a minted request state is honoured: the approval timeout. */
+  stateTtlMs: number;
+}
+
+/** The 2026-07-28 result that asks the client for input and to call again with the answers and the state. */
+export interface InputRequiredResult {
+  resultType: 'input_required';
+  inputRequests: Record<string, { method: string; params: Record<string, unknown> }>;
+  requestState: string;
+}
+
+export type ToolResult = CallToolResult | InputRequiredResult;
+
+export function isInputRequired(result: ToolResult): result is InputRequiredResult {
+  return (result as { resultType?: unknown }).resultType === 'input_required';
+}
+
+/** A refusal the protocol itself defines (e.g. -32021 missing client capability): a JSON-RPC error, not a tool result. */
+export class ProtocolRefusal extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
 }
 
 export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
@@ -27,7 +80,7 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   inputSchema: Shape;
   outputSchema: z.ZodRawShape;
   annotations: ToolAnnotations & { readOnlyHint: boolean };
-  handler(args: z.output<z.ZodObject<Shape>>, extra: ToolExtra, deps: ToolDeps): Promise<CallToolResult>;
+  handler(args: z.output<z.ZodObject<Shape>>, extra: ToolExtra, deps: ToolDeps): Promise<ToolResult>;
 }
 
 /** Keeps each tool file's handler typed against its own shape. */

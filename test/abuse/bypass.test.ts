@@ -463,7 +463,7 @@ describe('abuse: approval bypass over stdio (elicitation)', function () {
     await attempt('stdio no elicitation', observe(server), async () => {
       const result = await call(server.client, 'krr_apply_plan', { planId });
       assert.equal(statusOf(result), 'refused');
-      assert.match(textOf(result), /no elicitation support/);
+      assert.match(textOf(result), /no form elicitation support/);
     });
     await attempt('stdio unknown id', observe(server), async () => assert.equal(statusOf(await call(server.client, 'krr_apply_plan', { planId: 'plan-nope' })), 'unknown'));
     for (const extra of extraArguments) {

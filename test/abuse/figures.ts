@@ -6,6 +6,8 @@ import * as path from 'node:path';
 export const figureKeys = [
   'bypass_scenarios',
   'unapproved_writes',
+  'request_state_attacks',
+  'request_states_accepted',
   'fault_runs',
   'mixed_state_runs',
   'fuzz_cases',

@@ -8,6 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
+import { ModernClient } from '../support/modern-client';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -54,6 +55,28 @@ describe('mcp relay: stdio → the extension’s loopback HTTP server', function
       f.human.answer = 'approve';
       const applied = (await client.callTool({ name: 'krr_apply_plan', arguments: { planId } })) as CallToolResult;
       assert.equal((applied.structuredContent as { status: string }).status, 'applied');
+      assert.equal(f.cluster.writes().length, 1);
+      assert.match(f.human.asked[0]?.text.detail ?? '', /\(claude-code\)/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a 2026-07-28 client (Claude Code sends server/discover first) goes through statelessly; approval on the host side', async () => {
+    const discovery = path.join(dir, 'discovery.json');
+    writeFileSync(discovery, JSON.stringify({ url: host.url, token: host.token, pid: process.pid }), { mode: 0o600 });
+    const { client } = ModernClient.stdio(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'relay', '--discovery', discovery], { cwd: repoRoot, env: { ...getDefaultEnvironment() } }, { name: 'claude-code', version: '3.0.0' });
+    try {
+      const discover = await client.request('server/discover');
+      assert.deepEqual(discover.result?.supportedVersions, ['2026-07-28'], JSON.stringify(discover));
+      const scan = await client.callTool('krr_scan');
+      const reportId = (scan.result?.structuredContent as { reportId: string }).reportId;
+      const plan = await client.callTool('krr_propose_changes', { reportId, workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }] });
+      const planId = (plan.result?.structuredContent as { planId: string }).planId;
+      f.human.answer = 'approve';
+      const applied = await client.callTool('krr_apply_plan', { planId });
+      assert.equal((applied.result?.structuredContent as { status: string }).status, 'applied', JSON.stringify(applied).slice(0, 300));
+      assert.equal(applied.result?.resultType, 'complete');
       assert.equal(f.cluster.writes().length, 1);
       assert.match(f.human.asked[0]?.text.detail ?? '', /\(claude-code\)/);
     } finally {

@@ -101,7 +101,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
     assert.equal(structured<{ status: string }>(rolledBack).status, 'applied', textOf(rolledBack));
     assert.equal(elicitations.length, 2);
     assert.deepEqual(before(), original);
-    assert.ok(stderr.join('').includes('with elicitation'), 'logs go to stderr');
+    assert.ok(stderr.join('').includes('with form elicitation'), 'logs go to stderr');
   });
 
   it('refuses every write for a client without elicitation: zero writes', async () => {
@@ -110,7 +110,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
     const result = await call(client, 'krr_apply_plan', { planId });
     assert.equal(result.isError, true);
     assert.equal(structured<{ status: string }>(result).status, 'refused');
-    assert.match(textOf(result), /no elicitation support/);
+    assert.match(textOf(result), /no form elicitation support/);
     assert.equal(cluster.writes().length, 0);
   });
 

@@ -224,6 +224,28 @@ describe('plan: digest and approval text', () => {
     assert.match(text.detail, /expires in 10 min/);
     assert.equal(approvalText(plan, plan.requestedBy, ['*staging*']).typeToConfirm, null);
   });
+
+  it('says which pods the rollout restarts and per pod versus total amounts', () => {
+    const mi = 1024 * 1024;
+    const memory = { container: 'web', allocation: 'requests' as const, resource: 'memory' as const, from: '512Mi', to: '454Mi', fromAmount: 512 * mi, toAmount: 454 * mi };
+    const plan: Plan = {
+      id: 'plan-2', digest: 'b'.repeat(64), kind: 'apply', ...base, createdAt: new Date(0).toISOString(), expiresAt: new Date(600_000).toISOString(),
+      requestedBy: { type: 'model', via: 'claude-code' },
+      objects: [
+        object({ name: 'frontend', changes: [memory], pods: 4, podsSource: 'spec.replicas' }),
+        object({ kind: 'CronJob', name: 'nightly', changes: [memory], pods: null, podsSource: 'not estimated: runs on a schedule' }),
+      ],
+      blocked: [], warnings: [],
+      totals: { objects: 2, containers: 2, changes: 2, cpuRequestDelta: 0, memoryRequestDelta: -232 * mi, cpuLimitDelta: 0, memoryLimitDelta: 0, monthlyCostDelta: -1, blocked: 0 },
+      risk: 'low', riskReasons: [], staged: false,
+    };
+    const detail = approvalText(plan, plan.requestedBy, [], new Date(0)).detail;
+    assert.match(detail, /Deployment shop\/frontend — the rollout restarts its 4 pods \(spec\.replicas\):/);
+    assert.match(detail, /web: memory request 512Mi → 454Mi \(−58Mi per pod × 4 pods = −232Mi\)/);
+    assert.match(detail, /CronJob shop\/nightly — applies from its next run \(no running pod is restarted\):/);
+    assert.match(detail, /Rolling out restarts 4 pods in total/);
+    assert.match(detail, /Total requests over all pods: CPU ±0, memory −232Mi/);
+  });
 });
 
 describe('plan: the proposed manifest keeps the live key order', () => {

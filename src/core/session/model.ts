@@ -9,7 +9,11 @@ import type { Severity, WorkloadKind } from '../krr/model';
 export type Requester = PlanRequester;
 
 export type ApprovalDecision =
-  | { outcome: 'approved'; digest: string }
+  /**
+   * `by` says who answered, as honestly as the channel allows (an MCP elicitation can be answered by automation, so
+   * it is recorded as the client's answer, not a person's); default: a person in the VS Code approval dialog.
+   */
+  | { outcome: 'approved'; digest: string; by?: { type: 'human' | 'client'; via: string } }
   | { outcome: 'declined'; reason: string }
   | { outcome: 'timeout' }
   /** No human can be asked (e.g. an MCP client without elicitation): every write is refused. */

@@ -34,6 +34,12 @@ import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
 import { groupByKind } from '../gitops/workload';
 import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
 
+/**
+ * Why a call was refused before it reached a use case: its input schema, an unknown tool, a 2026-07-28 request
+ * state that failed verification (forged, replayed, expired, for another call), a client capability it lacks.
+ */
+export type RefusedCallOutcome = 'invalid-arguments' | 'unknown-tool' | 'invalid-request-state' | 'missing-capability';
+
 export type SessionErrorCode = 'unknown-report' | 'unknown-plan' | 'unknown-snapshot' | 'invalid-argument' | 'read-only' | 'busy' | 'krr' | 'kubectl' | 'storage';
 
 export class SessionError extends Error {
@@ -517,6 +523,17 @@ export class Session {
     return plan;
   }
 
+  /** A stored plan of either target (cluster or manifests), for hosts that ask about any of them. */
+  getAnyPlan(planId: string): Plan | ManifestPlan | undefined {
+    return this.getPlan(planId) ?? this.getManifestPlan(planId);
+  }
+
+  /** Whether a manifest plan can still be approved (proposed, with files, not expired). */
+  isManifestPlanPending(planId: string): boolean {
+    const stored = this.manifestPlans.get(planId);
+    return stored !== undefined && stored.state === 'proposed' && stored.plan.files.length > 0 && Date.parse(stored.plan.expiresAt) > this.now().getTime();
+  }
+
   getManifestPlan(planId: string): ManifestPlan | undefined {
     return this.manifestPlans.get(planId)?.plan;
   }
@@ -530,8 +547,9 @@ export class Session {
   }
 
   /** The dialog's words for `requester` asking to apply `plan` (who proposed it is in the plan). */
-  approvalText(plan: Plan, requester: Requester): ApprovalText {
-    return approvalText(plan, requester, this.options.settings().confirmByTyping, this.now());
+  approvalText(plan: Plan | ManifestPlan, requester: Requester): ApprovalText {
+    if ('target' in plan && plan.target === 'manifests') return manifestApprovalText(plan, requester, this.now());
+    return approvalText(plan as Plan, requester, this.options.settings().confirmByTyping, this.now());
   }
 
   /**
@@ -631,7 +649,7 @@ export class Session {
       }
       // A staged apply may run long; each stage starts only while this approval is younger than the plan's lifetime.
       const approvedAt = this.now();
-      await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, context: plan.context, server: plan.server, planId, digest: plan.digest, objects: plan.objects.map(identityOf), outcome: 'approved', detail: { requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
+      await this.audit({ action: 'approve', actor: decision.by ?? { type: 'human', via: 'approval dialog' }, context: plan.context, server: plan.server, planId, digest: plan.digest, objects: plan.objects.map(identityOf), outcome: 'approved', detail: { requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
       // The kubeconfig may have changed since the proposal: the context must still point at the same server.
       const target = await this.resolveTarget(settings, plan.context).catch(() => null);
       if (!target || target.server !== plan.server) {
@@ -789,14 +807,23 @@ export class Session {
   }
 
   async rollback(snapshotId: string, requester: Requester, options: RollbackOptions & { signal?: AbortSignal } = {}): Promise<ApplyOutcome> {
-    let plan: Plan;
+    const plan = await this.proposeRollbackAudited(snapshotId, requester, options);
+    return this.applyRollback(plan, requester, options.signal);
+  }
+
+  /** proposeRollback for a write request: a refused rollback is a denied write request, audited like a refused apply. */
+  async proposeRollbackAudited(snapshotId: string, requester: Requester, options: RollbackOptions = {}): Promise<Plan> {
     try {
-      plan = await this.proposeRollback(snapshotId, requester, options);
+      return await this.proposeRollback(snapshotId, requester, options);
     } catch (error) {
-      // A refused rollback is a denied write request: it is audited like a refused apply.
       await this.audit({ action: 'refuse', actor: actorOf(requester), outcome: error instanceof SessionError ? error.code : 'failed', detail: { snapshotId: truncate(snapshotId), message: messageOf(error) } });
       throw error;
     }
+  }
+
+  /** Asks approval for and applies a rollback plan from proposeRollback, saying which changed values it leaves alone. */
+  async applyRollback(plan: Plan, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
+    const snapshotId = plan.sourceSnapshotId ?? '';
     const conflicts = plan.conflicts ?? [];
     const excluded = conflicts.filter((conflict) => !conflict.included);
     const conflictNote =
@@ -807,7 +834,7 @@ export class Session {
       await this.audit({ action: 'refuse', actor: actorOf(requester), context: plan.context, planId: plan.id, digest: plan.digest, outcome: 'conflict', detail: { snapshotId, message } });
       return { status: 'refused', planId: plan.id, objects: [], verified: false, rollouts: [], conflicts, message };
     }
-    const outcome = await this.apply(plan.id, requester, options.signal);
+    const outcome = await this.apply(plan.id, requester, signal);
     return { ...outcome, ...(conflicts.length > 0 ? { conflicts } : {}), message: `${outcome.message}${conflictNote}` };
   }
 
@@ -846,7 +873,7 @@ export class Session {
    * A tool call its input schema refused (an extra `approved: true`, a malformed id): it never reached a use
    * case, but it is an attempt and goes in the log, with its arguments redacted and bounded.
    */
-  async auditRefusedCall(tool: string, args: unknown, requester: Requester, problem: string, outcome: 'invalid-arguments' | 'unknown-tool' = 'invalid-arguments'): Promise<void> {
+  async auditRefusedCall(tool: string, args: unknown, requester: Requester, problem: string, outcome: RefusedCallOutcome = 'invalid-arguments'): Promise<void> {
     await this.audit({
       action: 'refuse',
       actor: actorOf(requester),

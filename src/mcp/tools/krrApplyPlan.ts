@@ -1,7 +1,8 @@
 // krr_apply_plan: asks a person to approve a stored plan and writes it. The only input is the plan id.
 import { generatedId } from '../arguments';
+import { approvalRound } from '../approvalRound';
 import { applyOutcomeOutput, keepAlive, outcomeResult } from '../outcome';
-import { defineTool, errorResult } from '../tool';
+import { defineTool, errorResult, ProtocolRefusal } from '../tool';
 
 export const krrApplyPlan = defineTool({
   name: 'krr_apply_plan',
@@ -11,17 +12,36 @@ export const krrApplyPlan = defineTool({
     'Takes only the planId: the plan is executed as stored; nothing you send can change it or approve it. The call waits for the decision. ' +
     'Returns status: applied (with snapshotId for krr_rollback), declined, expired, stale (propose again), used, unknown, failed, restored or refused, with a message. ' +
     'In VS Code the person first sees a notice and opens the dialog when they choose. ' +
+    'On the 2026-07-28 protocol outside VS Code the first call answers input_required with the approval form; your client shows it and calls again with the answer and the requestState. ' +
     'Only call it when the user asked to apply. Never retry a declined plan on your own: after a decline, apply requests for that context are refused for a while (krr.declineCooldownSeconds).',
   inputSchema: {
     planId: generatedId.describe('the planId returned by krr_propose_changes'),
   },
   outputSchema: applyOutcomeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-  async handler(args, extra, { session, requester }) {
+  async handler(args, extra, deps) {
+    const { session, requester } = deps;
     const stop = keepAlive(extra, 'waiting for a person to approve the plan');
     try {
+      const round = deps.round;
+      if (round) {
+        return await approvalRound({
+          tool: 'krr_apply_plan',
+          args,
+          deps: { ...deps, round },
+          // A plan that is not pending (unknown, used, expired, empty) is refused and audited by the session without asking anyone.
+          prepare: async () => {
+            const plan = session.getAnyPlan(args.planId);
+            const pending = session.pendingPlans().some((entry) => entry.id === args.planId) || session.isManifestPlanPending(args.planId);
+            return plan && pending ? { plan } : { outcome: await session.apply(args.planId, requester(), extra.signal) };
+          },
+          run: (plan) => session.apply(plan.id, requester(), extra.signal),
+        });
+      }
       return outcomeResult(await session.apply(args.planId, requester(), extra.signal));
     } catch (error) {
+      // A refusal the protocol defines (-32021: no form elicitation declared) is a JSON-RPC error, not a tool result.
+      if (error instanceof ProtocolRefusal) throw error;
       return errorResult(error);
     } finally {
       stop();

@@ -8,7 +8,7 @@ import { generatedId, workloadRef } from '../arguments';
 import { gitopsOwnerSchema } from '../gitopsOwnerSchema';
 import { orNull } from '../portable';
 import { formatMoney } from '../summary';
-import { defineTool, errorResult, okResult } from '../tool';
+import { defineTool, errorResult, okResult, type ApprovalChannel } from '../tool';
 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
 const gitopsOwner = gitopsOwnerSchema.optional();
@@ -91,15 +91,15 @@ export const krrProposeChanges = defineTool({
     expiresAt: z.string(),
   },
   annotations: { readOnlyHint: true, openWorldHint: true },
-  async handler(args, extra, { session, requester, approvalVia }) {
+  async handler(args, extra, { session, requester, approvalVia, approvalChannel }) {
     try {
       if (args.target === 'manifests') {
         const plan = await session.proposeManifests(args, requester(), extra.signal);
-        return okResult(describeManifestPlan(plan, approvalVia), manifestPlanView(plan));
+        return okResult(describeManifestPlan(plan, approvalVia, approvalChannel()), manifestPlanView(plan));
       }
       const plan = await session.propose(args, requester(), extra.signal);
       const structured = planView(plan);
-      return okResult(describePlan(plan, approvalVia), structured);
+      return okResult(describePlan(plan, approvalVia, approvalChannel()), structured);
     } catch (error) {
       return errorResult(error);
     }
@@ -138,7 +138,7 @@ function ownerNote(owner: GitOpsOwner | undefined): string {
   return owner ? ` [${owner.confidence === 'hint' ? 'maybe ' : ''}reconciled from Git by ${describeOwner(owner)}]` : '';
 }
 
-function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string {
+function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation', channel: ApprovalChannel): string {
   const lines = [
     `Plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…) for context ${plan.context} (${plan.server}): ${plan.totals.objects} objects, ${plan.totals.changes} changes, ${formatMoney(plan.totals.monthlyCostDelta)}, risk ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.join('; ')})` : ''}. Expires ${plan.expiresAt}.`,
   ];
@@ -155,9 +155,12 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation'): string
     lines.push(
       'The diff is open in the editor. Applying needs the human’s approval in the editor: if the user wants these changes, call krr_apply_plan with this planId; the person approves or declines there. You cannot approve it.',
     );
+  } else if (!channel.canApprove) {
+    // Never promise a question nobody can be asked: this client cannot show an approval form.
+    lines.push(`Applying needs a person’s approval, and none can be asked in this session: ${channel.how} Tell the user; calling krr_apply_plan here will be refused. You cannot approve it.`);
   } else {
     lines.push(
-      'Applying needs a person’s approval: if the user wants these changes, call krr_apply_plan with this planId; your client will ask the person to approve. You cannot approve it.',
+      `Applying needs a person’s approval: if the user wants these changes, call krr_apply_plan with this planId. ${channel.how} You cannot approve it.`,
     );
   }
   return lines.join('\n');
@@ -186,7 +189,7 @@ export function manifestPlanView(plan: ManifestPlan) {
   };
 }
 
-function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elicitation'): string {
+function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elicitation', channel: ApprovalChannel): string {
   const lines = [`Plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…) writes ${plan.files.length} file(s) in the workspace for ${plan.workloads.length} workload(s). Nothing is sent to a cluster. Expires ${plan.expiresAt}.`];
   for (const workload of plan.workloads.slice(0, 20)) {
     lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} ← ${workload.source.label}${workload.source.guess ? ' (a guess)' : ''}`);
@@ -198,6 +201,7 @@ function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elici
   for (const entry of plan.unresolved) lines.push(`NOT WRITTEN ${entry.namespace}/${entry.kind}/${entry.name}: ${entry.reason}${entry.candidates.length > 0 ? ` (candidates: ${entry.candidates.join('; ')})` : ''}`);
   if (plan.files.length === 0) lines.push('Nothing to write: tell the user the reasons above.');
   else if (approvalVia === 'editor') lines.push('The diff of the files is open in the editor. Writing them needs the human’s approval: if the user wants it, call krr_apply_plan with this planId. You cannot approve it.');
-  else lines.push('Writing the files needs a person’s approval: if the user wants it, call krr_apply_plan with this planId; your client will ask the person. You cannot approve it.');
+  else if (!channel.canApprove) lines.push(`Writing the files needs a person’s approval, and none can be asked in this session: ${channel.how} Tell the user; calling krr_apply_plan here will be refused. You cannot approve it.`);
+  else lines.push(`Writing the files needs a person’s approval: if the user wants it, call krr_apply_plan with this planId. ${channel.how} You cannot approve it.`);
   return lines.join('\n');
 }
