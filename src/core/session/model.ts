@@ -58,7 +58,43 @@ export interface ScanArguments {
   historyHours?: number;
   cpuPercentile?: number;
   memoryBufferPercent?: number;
+  /** krr --allow-hpa (default: krr.allowHpa). */
+  allowHpa?: boolean;
+  /** krr --use_oomkill_data (default: krr.useOomKillData). */
+  useOomKillData?: boolean;
+  oomMemoryBufferPercent?: number;
+  jobGroupingLabels?: string[];
+  jobGroupingLimit?: number;
+  maxWorkers?: number;
+  /** Centralized Prometheus: label NAME (default: krr.prometheusLabel). */
+  prometheusLabel?: string;
+  /** Centralized Prometheus: this cluster's VALUE (default: krr.prometheusClusterLabels[context] ?? krr.prometheusClusterLabel). */
+  prometheusClusterLabel?: string;
   refresh?: boolean;
+}
+
+/** One context of a fleet scan: its report, or why it has none (other contexts are not affected). */
+export interface FleetScanEntry {
+  context: string;
+  reportId?: string;
+  /** The API server the context pointed at when scanned. */
+  server?: string;
+  clusterLabel?: string;
+  error?: string;
+  cached?: boolean;
+}
+
+export interface FleetSummary {
+  fleetId: string;
+  reports: FleetScanEntry[];
+  /** Over the reports that succeeded. */
+  totals: ClusterTotals;
+}
+
+export interface ClusterTotals {
+  rows: number;
+  bySeverity: Record<Severity, number>;
+  monthlyCostDelta: number;
 }
 
 export interface ReportSummary {
@@ -76,10 +112,21 @@ export interface ReportSummary {
   cached: boolean;
   /** Scans only: whether the stored Prometheus auth header went with this scan, and why not (never the header). */
   prometheusAuth?: string;
+  /** Scans only: the kube context and API server scanned; a proposal from this report goes to exactly these. */
+  context?: string;
+  server?: string;
+  /** Scans of a centralized Prometheus: the label selector krr used, `name="value"`. */
+  clusterLabel?: string;
+  /** Things to check before trusting the report (a swapped cluster label, the HPA feedback loop). */
+  warnings?: string[];
 }
 
 export interface RecommendationQuery {
   reportId: string;
+  /** Several reports (a fleet) listed as one; rows carry their cluster. */
+  reportIds?: string[];
+  /** Only rows of this cluster (the kube context krr scanned). */
+  cluster?: string;
   namespace?: string;
   kind?: string;
   /** Substring or glob (`*`, `?`) matched against the workload name. */
@@ -98,6 +145,8 @@ export interface QuantityView {
 }
 
 export interface RecommendationRow {
+  /** The kube context krr scanned (null: krr ran in-cluster). */
+  cluster: string | null;
   namespace: string;
   kind: WorkloadKind;
   name: string;
@@ -109,6 +158,8 @@ export interface RecommendationRow {
   severity: Severity;
   monthlyCostDelta: number | null;
   notes: string[];
+  /** false: listed for information only (GroupedJob, kinds without a pod template we patch); `notes` says why. */
+  patchable: boolean;
 }
 
 export interface RecommendationPage {
@@ -116,6 +167,8 @@ export interface RecommendationPage {
   total: number;
   page: number;
   pageSize: number;
+  /** Over all rows that match the filters (not just this page): per cluster and for the whole selection. */
+  totals?: { fleet: ClusterTotals; clusters: Array<{ cluster: string | null } & ClusterTotals> };
 }
 
 export interface ProposeArguments {

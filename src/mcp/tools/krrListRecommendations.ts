@@ -1,8 +1,10 @@
 // krr_list_recommendations: one page of a report's rows, filtered and sorted, small enough for a model's context.
 import { z } from 'zod';
-import type { QuantityView, RecommendationRow } from '../../core/session/model';
+import type { QuantityView, RecommendationPage, RecommendationRow } from '../../core/session/model';
 import { generatedId, namespaceName, severity, workloadKind } from '../arguments';
 import { formatMoney } from '../summary';
+import { SessionError } from '../../core/session/session';
+import { displayText } from '../../core/text';
 import { defineTool, errorResult, okResult } from '../tool';
 
 const quantityView = z.object({
@@ -17,9 +19,13 @@ export const krrListRecommendations = defineTool({
     'Lists one page of recommendations from a report (per container: current and recommended CPU/memory requests and limits, severity, estimated monthly cost change, krr notes). ' +
     'Filter by namespace, kind, name (substring or glob), minSeverity or minChangePercent; sort by savings (default), severity or name. ' +
     'Page through with page/pageSize instead of asking for everything. In "recommended", null means krr recommends unset and "?" means unknown (never changed). ' +
+    'Several clusters: pass a fleetId as reportId, or reportIds; every row carries its cluster, filter with cluster; totals per cluster and for the fleet (rows, counts by severity, monthly cost change) cover every matching row. ' +
+    'Rows with patchable false (GroupedJob, Job, kinds without a template this extension patches) are listed for information only. ' +
     'Next: krr_propose_changes with the workloads the user wants to change.',
   inputSchema: {
-    reportId: generatedId.describe('the reportId from krr_scan or krr_load_report'),
+    reportId: generatedId.optional().describe('the reportId from krr_scan or krr_load_report, or the fleetId of a krr_scan with contexts (every cluster of it)'),
+    reportIds: z.array(generatedId).min(1).max(50).optional().describe('several reportIds listed as one (rows carry their cluster); instead of reportId'),
+    cluster: z.string().min(1).max(253).optional().describe('only rows of this cluster (kube context name as in each row\'s cluster)'),
     namespace: namespaceName.optional(),
     kind: workloadKind.optional(),
     name: z.string().min(1).max(253).regex(/^[a-z0-9.*?-]+$/, 'must be a workload name, substring or glob (*, ?)').optional().describe('substring or glob of the workload name'),
@@ -32,6 +38,7 @@ export const krrListRecommendations = defineTool({
   outputSchema: {
     rows: z.array(
       z.looseObject({
+        cluster: z.string().nullable(),
         namespace: z.string(),
         kind: z.string(),
         name: z.string(),
@@ -41,18 +48,27 @@ export const krrListRecommendations = defineTool({
         severity: z.string(),
         monthlyCostDelta: z.number().nullable(),
         notes: z.array(z.string()),
+        patchable: z.boolean(),
       }),
     ),
     total: z.number(),
     page: z.number(),
     pageSize: z.number(),
+    totals: z
+      .object({
+        fleet: z.looseObject({ rows: z.number(), monthlyCostDelta: z.number(), bySeverity: z.record(z.string(), z.number()) }),
+        clusters: z.array(z.looseObject({ cluster: z.string().nullable(), rows: z.number(), monthlyCostDelta: z.number(), bySeverity: z.record(z.string(), z.number()) })),
+      })
+      .optional(),
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handler(args, _extra, { session }) {
     try {
-      const page = session.listRecommendations({ ...args, pageSize: args.pageSize ?? 20, page: args.page ?? 1 });
+      const reportId = args.reportId ?? args.reportIds?.[0];
+      if (reportId === undefined) return errorResult(new SessionError('invalid-argument', 'Give reportId (a report or fleet id) or reportIds.', 'Use the reportId or fleetId krr_scan returned.'));
+      const page = session.listRecommendations({ ...args, reportId, pageSize: args.pageSize ?? 20, page: args.page ?? 1 });
       const rows = page.rows.map(compactRow);
-      const structured = { rows, total: page.total, page: page.page, pageSize: page.pageSize };
+      const structured = { rows, total: page.total, page: page.page, pageSize: page.pageSize, ...(page.totals ? { totals: page.totals } : {}) };
       return okResult(describePage(structured), structured);
     } catch (error) {
       return errorResult(error);
@@ -84,15 +100,25 @@ function quantities(current: QuantityView, recommended: QuantityView): string {
   ].join(' | ');
 }
 
-function describePage(page: { rows: RecommendationRow[]; total: number; page: number; pageSize: number }): string {
+function describePage(page: { rows: RecommendationRow[]; total: number; page: number; pageSize: number; totals?: RecommendationPage['totals'] }): string {
   const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
   const header = `${page.total} rows, page ${page.page}/${pages} (requests current→recommended, then limits):`;
-  if (page.rows.length === 0) return `${header}\n(no rows match these filters)`;
+  const totals = page.totals
+    ? [
+        `Fleet: ${page.totals.fleet.rows} rows, ${formatMoney(page.totals.fleet.monthlyCostDelta)}, ${severities(page.totals.fleet.bySeverity)}.`,
+        ...page.totals.clusters.map((cluster) => `Cluster ${displayText(cluster.cluster ?? '(in-cluster)', 120)}: ${cluster.rows} rows, ${formatMoney(cluster.monthlyCostDelta)}, ${severities(cluster.bySeverity)}.`),
+      ]
+    : [];
+  if (page.rows.length === 0) return [...totals, header, '(no rows match these filters)'].join('\n');
   const lines = page.rows.map(
     (row) =>
-      `${row.namespace}/${row.kind}/${row.name} [${row.container}] ${row.severity} ${formatMoney(row.monthlyCostDelta)} | ${quantities(row.current, row.recommended)}` +
+      `${page.totals ? `[${displayText(row.cluster ?? '(in-cluster)', 120)}] ` : ''}${row.patchable ? '' : '(not patchable) '}${row.namespace}/${row.kind}/${row.name} [${row.container}] ${row.severity} ${formatMoney(row.monthlyCostDelta)} | ${quantities(row.current, row.recommended)}` +
       (row.notes.length > 0 ? ` | ${row.notes.join('; ')}` : ''),
   );
   const next = page.page < pages ? `More: page ${page.page + 1}.` : 'Last page.';
-  return [header, ...lines, `${next} To change workloads: krr_propose_changes with their namespace, kind and name.`].join('\n');
+  return [...totals, header, ...lines, `${next} To change workloads: krr_propose_changes with their namespace, kind and name${page.totals ? ' and the reportId of their cluster\'s report' : ''}.`].join('\n');
+}
+
+function severities(bySeverity: Record<string, number>): string {
+  return Object.entries(bySeverity).filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`).join(', ') || 'no rows';
 }
