@@ -1,10 +1,11 @@
 // A report as rows (one per container), and the filter/sort/page the review panel and the model both use.
-import type { RecommendedValue, Report, Severity, WorkloadKind } from './krr/model';
+import type { ContainerRecommendation, RecommendedValue, Report, Severity, WorkloadKind } from './krr/model';
 import { severityOrder } from './krr/model';
 import { monthlyCostOfRecommendation } from './plan/cost';
 import { formatCpu, formatMemory, QuantityError } from './quantity';
 import type { ClusterTotals, QuantityView, RecommendationPage, RecommendationQuery, RecommendationRow } from './session/model';
-import { matchesGlob, type Prices } from './session/settings';
+import { largestAllowedStep } from './policy';
+import { matchesGlob, type PolicySettings, type Prices } from './session/settings';
 
 export interface IndexedRow extends RecommendationRow {
   /** Largest relative change of a request, in percent (for the minChangePercent filter). */
@@ -33,7 +34,7 @@ export function notPatchableReason(kind: WorkloadKind): string | null {
 }
 
 /** Built once per report; queries then filter this array (no re-parsing, no per-call allocation of rows). */
-export function rowsOfReport(report: Report, prices: Prices, cluster?: string | null): IndexedRow[] {
+export function rowsOfReport(report: Report, prices: Prices, cluster?: string | null, policy?: PolicySettings): IndexedRow[] {
   const rows: IndexedRow[] = [];
   for (const workload of report.workloads) {
     const notPatchable = notPatchableReason(workload.kind);
@@ -49,6 +50,8 @@ export function rowsOfReport(report: Report, prices: Prices, cluster?: string | 
         const recommended = container.recommended.requests[resource];
         if (current && recommended.kind === 'value') largestChangePercent = Math.max(largestChangePercent, (Math.abs(recommended.amount - current) / current) * 100);
       }
+      const steps = policy?.onLimit === 'step' && notPatchable === null ? partialSteps(container, policy) : [];
+      for (const step of steps) notes.add(`partial step: ${step.field} ${step.from} → ${step.to} (limit ${step.limit}); krr's full recommendation is ${step.recommended}`);
       rows.push({
         cluster: cluster === undefined ? workload.cluster : cluster,
         namespace: workload.namespace,
@@ -64,6 +67,7 @@ export function rowsOfReport(report: Report, prices: Prices, cluster?: string | 
         monthlyCostDelta: monthlyCostOfRecommendation(container, workload.hpa, workload.kind, prices),
         notes: [...notes],
         patchable: notPatchable === null,
+        ...(steps.length > 0 ? { steps } : {}),
         largestChangePercent,
       });
     }
@@ -136,6 +140,30 @@ export class RowIndex {
     this.positions ??= new Map(this.rows.map((candidate, index) => [candidate, index]));
     return this.positions.get(row) as number;
   }
+}
+
+/** The partial steps a proposal would take for this container (krr.policy.onLimit "step"), per field beyond the limits. */
+function partialSteps(container: ContainerRecommendation, policy: PolicySettings): NonNullable<RecommendationRow['steps']> {
+  const steps: NonNullable<RecommendationRow['steps']> = [];
+  for (const allocation of ['requests', 'limits'] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const current = container.current[allocation][resource];
+      const recommended = container.recommended[allocation][resource];
+      if (current === null || recommended.kind !== 'value') continue;
+      const format = resource === 'cpu' ? formatCpu : formatMemory;
+      let to: string;
+      let from: string;
+      try {
+        to = format(recommended.amount);
+        from = format(current);
+      } catch {
+        continue;
+      }
+      const step = largestAllowedStep({ resource, from, fromAmount: current, to, toAmount: recommended.amount }, policy);
+      if (step) steps.push({ field: `${allocation}.${resource}`, from, to: step.to, recommended: step.recommended, limit: `${step.rule === 'max-decrease' ? '-' : '+'}${step.limitPercent}%` });
+    }
+  }
+  return steps;
 }
 
 function emptyTotals(): ClusterTotals {

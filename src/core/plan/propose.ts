@@ -6,14 +6,15 @@ import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';
 import type { KubeObject } from '../kube/object';
 import { containersPathByKind } from '../kube/object';
-import { assessRisk, evaluatePolicies, isBlocked, maxRisk } from '../policy';
+import { assessRisk, describeStep, evaluatePolicies, isBlocked, largestAllowedStep, maxRisk } from '../policy';
 import { matchesAnyGlob, type SessionSettings } from '../session/settings';
 import { ZodError } from 'zod';
 import { QuantityError } from '../quantity';
 import { buildObjectPatch, manifestYaml, PlanBuildError, readContainerResources, type DesiredResources } from './build';
 import { monthlyCostOfChanges, podCount } from './cost';
 import { planDigest } from './digest';
-import type { BlockedWorkload, ObjectChange, Plan, PlanKind, PlanRequester, PlanTotals, PolicyFinding, RollbackConflict } from './model';
+import type { BlockedWorkload, FieldChange, ObjectChange, Plan, PlanKind, PlanRequester, PlanTotals, PolicyFinding, RollbackConflict } from './model';
+import type { PolicyStep } from '../policy';
 import { describeConflict } from './rollback';
 
 export interface PlanTarget {
@@ -42,6 +43,8 @@ export interface ProposeContext {
   blocked?: BlockedWorkload[];
   sourceReportId?: string;
   sourceSnapshotId?: string;
+  /** Beyond maxIncrease/maxDecreasePercent: block (default), or write the largest step the limits allow. */
+  onLimit?: 'block' | 'step';
 }
 
 export async function proposePlan(targets: readonly PlanTarget[], input: ProposeContext): Promise<Plan> {
@@ -79,14 +82,28 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     const objectConflicts = resolved?.conflicts ?? [];
     conflicts.push(...objectConflicts);
     let patch;
+    const stepNotes: PolicyFinding[] = [];
     try {
       patch = buildObjectPatch(live, ref, resolved?.desired ?? target.desired);
+      // A rollback restores what was there; only a recommendation is stepped.
+      if (input.onLimit === 'step' && input.kind === 'apply') {
+        const stepped = stepTowardRecommendation(patch.changes, resolved?.desired ?? target.desired, input.settings.policy);
+        if (stepped) {
+          patch = buildObjectPatch(live, ref, stepped.desired);
+          for (const change of patch.changes) {
+            const step = stepped.steps.get(fieldKey(change));
+            if (!step) continue;
+            change.step = { recommended: step.recommended, rule: step.rule, limitPercent: step.limitPercent };
+            stepNotes.push({ severity: 'info', rule: 'partial-step', container: change.container, message: `container ${change.container}: ${change.allocation}.${change.resource} ${change.from ?? 'unset'} → ${change.to ?? 'unset'} is a ${describeStep(step)}.` });
+          }
+        }
+      }
     } catch (error) {
       // A live value or container no quantity/schema check accepts blocks this workload, not the whole plan.
       if (!(error instanceof PlanBuildError || error instanceof QuantityError || error instanceof ZodError)) throw error;
       return refuse([`cannot build the change: ${error instanceof ZodError ? (error.issues[0]?.message ?? 'invalid container') : error.message}`]);
     }
-    const notes = [...target.notes, ...(resolved?.notes ?? [])];
+    const notes = [...target.notes, ...(resolved?.notes ?? []), ...stepNotes];
     for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: `container ${missing} is in the report but not in the live object; skipped.` });
     if (patch.changes.length === 0) {
       // A rollback whose every field was changed since says so through its conflicts, not "already matches".
@@ -164,6 +181,32 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     ...(input.sourceSnapshotId ? { sourceSnapshotId: input.sourceSnapshotId } : {}),
     ...(input.kind === 'rollback' ? { conflicts } : {}),
   };
+}
+
+function fieldKey(change: { container: string; allocation: string; resource: string }): string {
+  return `${change.container}\u0000${change.allocation}\u0000${change.resource}`;
+}
+
+/** The desired values with every change beyond the policy's limits replaced by the largest allowed step; null if none is beyond. */
+function stepTowardRecommendation(changes: readonly FieldChange[], desired: ReadonlyMap<string, DesiredResources>, policy: SessionSettings['policy']) {
+  const steps = new Map<string, PolicyStep>();
+  for (const change of changes) {
+    const step = largestAllowedStep(change, policy);
+    if (step) steps.set(fieldKey(change), step);
+  }
+  if (steps.size === 0) return null;
+  const stepped = new Map<string, DesiredResources>();
+  for (const [container, wanted] of desired) {
+    const copy: DesiredResources = { requests: { ...wanted.requests }, limits: { ...wanted.limits } };
+    for (const allocation of ['requests', 'limits'] as const) {
+      for (const resource of ['cpu', 'memory'] as const) {
+        const step = steps.get(fieldKey({ container, allocation, resource }));
+        if (step) copy[allocation][resource] = step.to;
+      }
+    }
+    stepped.set(container, copy);
+  }
+  return { desired: stepped, steps };
 }
 
 /** Staging rule: dev/test-looking namespaces first, production-looking last, the rest in between. */

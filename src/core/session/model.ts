@@ -160,6 +160,8 @@ export interface RecommendationRow {
   notes: string[];
   /** false: listed for information only (GroupedJob, kinds without a pod template we patch); `notes` says why. */
   patchable: boolean;
+  /** krr.policy.onLimit "step": fields beyond the policy's limits and the partial step a proposal takes instead. */
+  steps?: Array<{ field: string; from: string; to: string; recommended: string; limit: string }>;
 }
 
 export interface RecommendationPage {
@@ -177,6 +179,8 @@ export interface ProposeArguments {
   includeLimits?: boolean;
   allowLimitRemoval?: boolean;
   staged?: boolean;
+  /** Beyond the policy's max increase/decrease: block (default krr.policy.onLimit) or take the largest allowed step. */
+  onLimit?: 'block' | 'step';
 }
 
 export type ApplyStatus =

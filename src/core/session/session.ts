@@ -419,6 +419,7 @@ export class Session {
       now: this.now(),
       blocked,
       sourceReportId: args.reportId,
+      onLimit: args.onLimit ?? settings.policy.onLimit,
       ...(signal ? { signal } : {}),
     });
     return this.storePlan(plan);
@@ -708,7 +709,7 @@ export class Session {
     const settings = this.options.settings();
     const reportId = `report-${randomBytes(6).toString('hex')}`;
     // A scanned report's rows carry the context scanned (krr names it too, but null when it ran in-cluster).
-    const rows = rowsOfReport(report, settings.prices, identity.context);
+    const rows = rowsOfReport(report, settings.prices, identity.context, settings.policy);
     const bySeverity = Object.fromEntries(severityOrder.map((severity) => [severity, 0])) as ReportSummary['bySeverity'];
     let monthlyCostDelta = 0;
     for (const row of rows) {

@@ -49,6 +49,7 @@ export const krrListRecommendations = defineTool({
         monthlyCostDelta: z.number().nullable(),
         notes: z.array(z.string()),
         patchable: z.boolean(),
+        steps: z.array(z.object({ field: z.string(), from: z.string(), to: z.string(), recommended: z.string(), limit: z.string() })).optional(),
       }),
     ),
     total: z.number(),
@@ -81,7 +82,8 @@ const maxNoteLength = 120;
 
 /** Notes are krr's free text: bounded so one page stays a few KB. */
 function compactRow(row: RecommendationRow): RecommendationRow {
-  const notes = row.notes.slice(0, maxNotes).map((note) => (note.length > maxNoteLength ? `${note.slice(0, maxNoteLength - 1)}…` : note));
+  // The steps are described from their structured form; their note would only repeat them.
+  const notes = row.notes.filter((note) => !(row.steps && note.startsWith('partial step:'))).slice(0, maxNotes).map((note) => (note.length > maxNoteLength ? `${note.slice(0, maxNoteLength - 1)}…` : note));
   return { ...row, notes };
 }
 
@@ -113,6 +115,7 @@ function describePage(page: { rows: RecommendationRow[]; total: number; page: nu
   const lines = page.rows.map(
     (row) =>
       `${page.totals ? `[${displayText(row.cluster ?? '(in-cluster)', 120)}] ` : ''}${row.patchable ? '' : '(not patchable) '}${row.namespace}/${row.kind}/${row.name} [${row.container}] ${row.severity} ${formatMoney(row.monthlyCostDelta)} | ${quantities(row.current, row.recommended)}` +
+      (row.steps ? ` | PARTIAL STEP (krr.policy.onLimit step): ${row.steps.map((step) => `${step.field} ${step.from}→${step.to}, limit ${step.limit}, full recommendation ${step.recommended}`).join('; ')}` : '') +
       (row.notes.length > 0 ? ` | ${row.notes.join('; ')}` : ''),
   );
   const next = page.page < pages ? `More: page ${page.page + 1}.` : 'Last page.';
