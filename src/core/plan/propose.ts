@@ -61,7 +61,8 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     return pending;
   };
 
-  const supported = (target: PlanTarget) => Boolean(containersPathByKind[target.ref.kind]) && target.ref.kind !== 'Rollout';
+  // Argo Rollouts are patched like Deployments when the cluster serves their CRD; the read says whether it does.
+  const supported = (target: PlanTarget) => Boolean(containersPathByKind[target.ref.kind]);
   // All live objects first, batched per namespace: one kubectl process per batch instead of one per object.
   const readable = targets.filter(supported);
   const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), input.settings.applyConcurrency, input.signal);
@@ -74,8 +75,14 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       return null;
     };
     const read = liveByTarget.get(target);
-    if (!supported(target) || !read) return refuse([`${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob).`]);
-    if ('error' in read) return refuse([`could not read the live object: ${read.error}`]);
+    if (!supported(target) || !read) return refuse([`not patchable here: ${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob, and Argo Rollouts where their CRD is served).`]);
+    if ('error' in read) {
+      if (ref.kind === 'Rollout' && crdNotServed.test(read.error)) return refuse(['not patchable here: this cluster does not serve the Argo Rollouts CRD (rollouts.argoproj.io, v1alpha1); install Argo Rollouts or change the Rollout where it is managed.']);
+      return refuse([`could not read the live object: ${read.error}`]);
+    }
+    if (ref.kind === 'Rollout' && read.live.apiVersion !== 'argoproj.io/v1alpha1') {
+      return refuse([`not patchable here: the Rollout is served as ${read.live.apiVersion}, not argoproj.io/v1alpha1 (the version whose pod template this extension knows).`]);
+    }
     const live: KubeObject = read.live;
     // Resolved against the same read the patch pins, so a conflict cannot slip in between two reads.
     const resolved = target.resolve?.(live);
@@ -182,6 +189,9 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     ...(input.kind === 'rollback' ? { conflicts } : {}),
   };
 }
+
+/** kubectl's and the API server's words for a resource type the cluster does not serve. */
+const crdNotServed = /doesn't have a resource type|could not find the requested resource|no matches for kind|the server could not find/i;
 
 function fieldKey(change: { container: string; allocation: string; resource: string }): string {
   return `${change.container}\u0000${change.allocation}\u0000${change.resource}`;
