@@ -2,7 +2,7 @@
 // Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan.
 import { describeOwner, type GitOpsOwner } from './gitops/owner';
 import type { ResourceName } from './krr/model';
-import { describeCpu, describeMemory } from './quantity';
+import { describeCpu, describeMemory, formatCpu, formatMemory } from './quantity';
 import type { FieldChange, ObjectIdentity, PolicyFinding, RiskLevel } from './plan/model';
 import { matchesAnyGlob, type DirectPatchMode, type PolicySettings } from './session/settings';
 
@@ -25,6 +25,57 @@ export interface PolicySubject {
 }
 
 const mebibyte = 2 ** 20;
+const limitTolerance = 1e-9;
+
+/** The largest change the policy allows toward a recommendation that exceeds maxIncrease/maxDecreasePercent. */
+export interface PolicyStep {
+  /** The quantity to write now, as the manifest would spell it. */
+  to: string;
+  toAmount: number;
+  /** krr's full recommendation, which the step stops short of. */
+  recommended: string;
+  rule: 'max-decrease' | 'max-increase';
+  /** The limit that set the step, in percent (80 for -80%). */
+  limitPercent: number;
+}
+
+/**
+ * krr.policy.onLimit "step": instead of blocking 500m → 87m at -80%, offer 500m → 100m. The amount is rounded toward
+ * the current value (whole millicores, whole MiB), so the step itself is always within the limit; null when the
+ * change is within the limits, or cannot be stepped (an unset side).
+ */
+export function largestAllowedStep(change: Pick<FieldChange, 'resource' | 'from' | 'fromAmount' | 'toAmount' | 'to'>, policy: PolicySettings): PolicyStep | null {
+  const { fromAmount, toAmount } = change;
+  if (fromAmount === null || toAmount === null || fromAmount <= 0 || change.to === null) return null;
+  const percent = ((toAmount - fromAmount) / fromAmount) * 100;
+  const cpu = change.resource === 'cpu';
+  const unit = cpu ? 0.001 : mebibyte;
+  let amount: number;
+  let rule: PolicyStep['rule'];
+  let limitPercent: number;
+  if (-percent > policy.maxDecreasePercent + limitTolerance) {
+    rule = 'max-decrease';
+    limitPercent = policy.maxDecreasePercent;
+    const floor = fromAmount * (1 - policy.maxDecreasePercent / 100);
+    amount = Math.ceil(floor / unit - 1e-9) * unit;
+  } else if (percent > policy.maxIncreasePercent + limitTolerance) {
+    rule = 'max-increase';
+    limitPercent = policy.maxIncreasePercent;
+    const ceiling = fromAmount * (1 + policy.maxIncreasePercent / 100);
+    amount = Math.floor(ceiling / unit + 1e-9) * unit;
+  } else {
+    return null;
+  }
+  // Rounded to the unit, a tiny current value may have no step left in the allowed direction.
+  if (cpu) amount = Math.round(amount * 1000) / 1000;
+  if (amount <= 0 || amount === fromAmount) return null;
+  return { to: cpu ? formatCpu(amount) : formatMemory(amount), toAmount: amount, recommended: change.to, rule, limitPercent };
+}
+
+/** How a plan row says it is a partial step: "partial step (limit -80%); krr recommends 87m". */
+export function describeStep(step: Pick<PolicyStep, 'rule' | 'limitPercent' | 'recommended'>): string {
+  return `partial step (limit ${step.rule === 'max-decrease' ? '-' : '+'}${step.limitPercent}%, krr.policy.${step.rule === 'max-decrease' ? 'maxDecreasePercent' : 'maxIncreasePercent'}); krr's full recommendation is ${step.recommended}`;
+}
 
 export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings): PolicyFinding[] {
   const findings: PolicyFinding[] = [];
@@ -48,10 +99,11 @@ export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings)
     }
     if (change.fromAmount !== null && change.toAmount !== null && change.fromAmount > 0) {
       const percent = ((change.toAmount - change.fromAmount) / change.fromAmount) * 100;
-      if (percent > policy.maxIncreasePercent) {
+      // A step built to the exact limit must not trip it on a float's last bit.
+      if (percent > policy.maxIncreasePercent + limitTolerance) {
         findings.push(block('max-increase', `${label}: ${describe(change.fromAmount)} → ${describe(change.toAmount)} is +${Math.round(percent)}%, above the allowed +${policy.maxIncreasePercent}% (krr.policy.maxIncreasePercent).`, change.container));
       }
-      if (-percent > policy.maxDecreasePercent) {
+      if (-percent > policy.maxDecreasePercent + limitTolerance) {
         findings.push(block('max-decrease', `${label}: ${describe(change.fromAmount)} → ${describe(change.toAmount)} is ${Math.round(percent)}%, beyond the allowed -${policy.maxDecreasePercent}% (krr.policy.maxDecreasePercent).`, change.container));
       }
     }

@@ -28,6 +28,18 @@ export interface KrrScanOptions {
   /** simple_limit only. */
   cpuLimitPercentile?: number;
   maxWorkers?: number;
+  /** Centralized Prometheus: the label NAME that tells clusters apart (krr --prometheus-label), e.g. `cluster`. */
+  prometheusLabel?: string;
+  /** Centralized Prometheus: this cluster's VALUE of that label (krr -l/--prometheus-cluster-label), e.g. `prod-eu-1`. */
+  prometheusClusterLabel?: string;
+  /** Secret: extra `Name: value` headers for Prometheus (krr -H), never logged, never in an error message. */
+  prometheusHeaders?: string[];
+  /** With useOomKillData: headroom over the memory an OOM-killed container had (krr default 25). */
+  oomMemoryBufferPercent?: number;
+  /** Jobs sharing one of these labels are reported as one GroupedJob row (krr --job-grouping-labels). */
+  jobGroupingLabels?: string[];
+  /** Most Jobs krr reads per GroupedJob group (krr --job-grouping-limit, default 500). */
+  jobGroupingLimit?: number;
 }
 
 export interface KrrScanControl {
@@ -95,6 +107,12 @@ const controlCharacters = /[\u0000-\u001f\u007f]/;
 // A namespace is an RFC 1123 label, but krr reads -n as a regex: allow the label characters plus regex
 // syntax, never whitespace or control characters, and never a leading '-' (it would read as a flag).
 const namespacePattern = /^[a-z0-9.*+?^$()[\]{}|\\-]+$/;
+/** A Prometheus label name (PromQL): krr puts it unquoted into every query. */
+const prometheusLabelNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A Kubernetes label key (optional DNS prefix + name), for --job-grouping-labels. */
+const labelKeyPattern = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** An HTTP header name (RFC 9110 token). */
+const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function usage(message: string, hint: string): KrrError {
   return new KrrError('usage', message, hint);
@@ -181,6 +199,36 @@ export function buildKrrArgs(options: KrrScanOptions): string[] {
     }
     args.push(`--prometheus-auth-header=${options.prometheusAuthHeader}`);
   }
+  if (options.prometheusLabel !== undefined || options.prometheusClusterLabel !== undefined) {
+    // krr builds `{<label>="<value>"}` into every query; one without the other selects no series (or all clusters' series).
+    if (options.prometheusLabel === undefined || options.prometheusClusterLabel === undefined) {
+      throw usage(
+        'A centralized Prometheus needs both the label name (krr.prometheusLabel, e.g. "cluster") and this cluster\'s value of it (krr.prometheusClusterLabel, e.g. "prod-eu-1").',
+        'Set both, or neither for a Prometheus that holds one cluster.',
+      );
+    }
+    checkText('the Prometheus label name', options.prometheusLabel, { max: 200 });
+    if (!prometheusLabelNamePattern.test(options.prometheusLabel)) {
+      throw usage(`The Prometheus label name ${JSON.stringify(options.prometheusLabel)} is not a label name.`, 'Use the label that tells clusters apart in your central Prometheus, e.g. cluster (letters, digits and _).');
+    }
+    checkText('the Prometheus cluster label value', options.prometheusClusterLabel, { max: 1024 });
+    if (options.prometheusClusterLabel.includes('"') || options.prometheusClusterLabel.includes('\\')) {
+      throw usage('The Prometheus cluster label value contains " or \\.', 'krr puts it in double quotes into its queries; use the plain cluster name.');
+    }
+    args.push(`--prometheus-label=${options.prometheusLabel}`, `--prometheus-cluster-label=${options.prometheusClusterLabel}`);
+  }
+  for (const header of options.prometheusHeaders ?? []) {
+    // Never echo the value: headers carry tenant ids and tokens. krr splits each on ':' into exactly two parts
+    // (a second ':' makes its settings invalid and it exits 0 without a report), so that is checked here first.
+    const parts = header.split(':');
+    if (parts.length !== 2 || !headerNamePattern.test((parts[0] ?? '').trim()) || controlCharacters.test(header) || (parts[1] ?? '').trim() === '') {
+      throw usage(
+        `A Prometheus header (number ${(options.prometheusHeaders ?? []).indexOf(header) + 1}) is not "Name: value" with exactly one ':' (its value is not shown).`,
+        'Check krr.prometheusHeaders: krr accepts "Name: value" with a single colon, no line breaks.',
+      );
+    }
+    args.push(`--prometheus-headers=${header}`);
+  }
   if (options.cpuMinMillicores !== undefined) args.push(`--cpu-min=${checkNumber('cpuMinMillicores', options.cpuMinMillicores, 0, 100_000, true)}`);
   if (options.memMinMib !== undefined) args.push(`--mem-min=${checkNumber('memMinMib', options.memMinMib, 0, 1_048_576, true)}`);
   if (options.maxWorkers !== undefined) args.push(`--max-workers=${checkNumber('maxWorkers', options.maxWorkers, 1, 256, true)}`);
@@ -191,6 +239,22 @@ export function buildKrrArgs(options: KrrScanOptions): string[] {
   }
   if (options.allowHpa) args.push('--allow-hpa');
   if (options.useOomKillData) args.push('--use_oomkill_data');
+  if (options.oomMemoryBufferPercent !== undefined) {
+    if (!options.useOomKillData) throw usage('The OOM memory buffer applies only with OOMKill data.', 'Turn on krr.useOomKillData or drop krr.oomMemoryBufferPercent.');
+    args.push(`--oom_memory_buffer_percentage=${checkNumber('oomMemoryBufferPercent', options.oomMemoryBufferPercent, 0, 1000)}`);
+  }
+  if (options.jobGroupingLabels !== undefined && options.jobGroupingLabels.length > 0) {
+    for (const label of options.jobGroupingLabels) {
+      if (label.length > 317 || !labelKeyPattern.test(label)) {
+        throw usage(`The job grouping label ${JSON.stringify(label.slice(0, 80))} is not a Kubernetes label key.`, 'Use label keys such as app or batch.example.com/pipeline in krr.jobGroupingLabels.');
+      }
+    }
+    args.push(`--job-grouping-labels=${options.jobGroupingLabels.join(',')}`);
+  }
+  if (options.jobGroupingLimit !== undefined) {
+    if (!options.jobGroupingLabels?.length) throw usage('The job grouping limit applies only with job grouping labels.', 'Set krr.jobGroupingLabels or drop krr.jobGroupingLimit.');
+    args.push(`--job-grouping-limit=${checkNumber('jobGroupingLimit', options.jobGroupingLimit, 1, 100_000, true)}`);
+  }
   if (options.cpuRequestPercentile !== undefined || options.cpuLimitPercentile !== undefined) {
     if (strategy !== 'simple_limit') {
       throw usage('CPU request/limit percentiles apply only to the simple_limit strategy.', 'Choose simple_limit or drop those settings.');
@@ -203,19 +267,32 @@ export function buildKrrArgs(options: KrrScanOptions): string[] {
   return args;
 }
 
-/** The argument list with the Prometheus auth header's value replaced by `***`. */
+const secretFlags = ['--prometheus-auth-header=', '--prometheus-headers='];
+
+/** The argument list with the values of the Prometheus auth header and extra headers replaced by `***`. */
 export function maskKrrArgs(args: readonly string[]): string[] {
-  return args.map((arg) => (arg.startsWith('--prometheus-auth-header=') ? `--prometheus-auth-header=${masked}` : arg));
+  return args.map((arg) => {
+    const flag = secretFlags.find((prefix) => arg.startsWith(prefix));
+    return flag ? `${flag}${masked}` : arg;
+  });
 }
 
 /**
  * Replaces the header, and each long part of it (the token of `Bearer <token>`, which krr may log on its own),
  * by `***`. Longest first, so a part never leaves a piece of the whole behind.
  */
-function maskerOf(secret: string | undefined): (text: string) => string {
-  if (!secret) return (text) => text;
-  const parts = [secret, ...secret.split(/[\s:,;=]+/).filter((part) => part.length >= 8)].sort((a, b) => b.length - a.length);
+function maskerOf(secrets: ReadonlyArray<string | undefined>): (text: string) => string {
+  const present = secrets.filter((secret): secret is string => Boolean(secret));
+  if (present.length === 0) return (text) => text;
+  // A header's value alone too (`X-Scope-OrgID: tenant-a` is logged as `tenant-a` by some clients).
+  const parts = [...new Set(present.flatMap((secret) => [secret, ...secret.split(/[\s:,;=]+/).filter((part) => part.length >= 8), ...headerValues(secret)]))].sort((a, b) => b.length - a.length);
   return (text) => parts.reduce((done, part) => done.split(part).join(masked), text);
+}
+
+function headerValues(header: string): string[] {
+  const at = header.indexOf(':');
+  const value = at > 0 ? header.slice(at + 1).trim() : '';
+  return value.length >= 4 ? [value] : [];
 }
 
 // ---- running ----
@@ -229,7 +306,7 @@ async function loadExeca() {
 /** Runs one krr scan; resolves with the parsed report or rejects with a KrrError. */
 export async function runKrrScan(options: KrrScanOptions, control: KrrScanControl = {}): Promise<KrrScanResult> {
   const args = buildKrrArgs(options);
-  const mask = maskerOf(options.prometheusAuthHeader);
+  const mask = maskerOf([options.prometheusAuthHeader, ...(options.prometheusHeaders ?? [])]);
   if (!options.krrPath) throw new KrrError('not-installed', 'No krr executable is configured.', installHint);
   if (control.signal?.aborted) throw new KrrError('aborted', 'The krr scan was cancelled.', 'Start the scan again when ready.');
   control.onCommand?.([options.krrPath, ...maskKrrArgs(args)]);

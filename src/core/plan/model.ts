@@ -21,6 +21,11 @@ export interface FieldChange {
   /** Base units (cores, bytes) for arithmetic; null when unset. */
   fromAmount: number | null;
   toAmount: number | null;
+  /**
+   * Set when `to` is a partial step (krr.policy.onLimit "step"): krr recommended `recommended`, beyond the policy's
+   * limit; `to` is the largest step the limit allows.
+   */
+  step?: { recommended: string; rule: 'max-decrease' | 'max-increase'; limitPercent: number };
 }
 
 /** One value an apply wrote, as the snapshot records it: rollback restores `before` only where `after` still holds. */

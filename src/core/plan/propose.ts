@@ -7,14 +7,15 @@ import { gitOpsOwner, type GitOpsOwner } from '../gitops/owner';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';
 import type { KubeObject } from '../kube/object';
 import { containersPathByKind } from '../kube/object';
-import { assessRisk, evaluatePolicies, isBlocked, maxRisk } from '../policy';
+import { assessRisk, describeStep, evaluatePolicies, isBlocked, largestAllowedStep, maxRisk } from '../policy';
 import { matchesAnyGlob, type SessionSettings } from '../session/settings';
 import { ZodError } from 'zod';
 import { QuantityError } from '../quantity';
 import { buildObjectPatch, manifestYaml, PlanBuildError, readContainerResources, type DesiredResources } from './build';
 import { monthlyCostOfChanges, podCount } from './cost';
 import { planDigest } from './digest';
-import type { BlockedWorkload, ObjectChange, Plan, PlanKind, PlanRequester, PlanTotals, PolicyFinding, RollbackConflict } from './model';
+import type { BlockedWorkload, FieldChange, ObjectChange, Plan, PlanKind, PlanRequester, PlanTotals, PolicyFinding, RollbackConflict } from './model';
+import type { PolicyStep } from '../policy';
 import { describeConflict } from './rollback';
 
 export interface PlanTarget {
@@ -47,6 +48,8 @@ export interface ProposeContext {
   onProgress?: (progress: ProposeProgress) => void;
   /** Told who (if anyone) reconciles each live object read from Git, so listings can show it without another read. */
   observeOwner?: (ref: PlanTarget['ref'], owner: GitOpsOwner | null) => void;
+  /** Beyond maxIncrease/maxDecreasePercent: block (default), or write the largest step the limits allow. */
+  onLimit?: 'block' | 'step';
 }
 
 /** How far a proposal is: `done` of `total` selected workloads are read, checked and dry-run (or blocked). */
@@ -76,7 +79,8 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     return pending;
   };
 
-  const supported = (target: PlanTarget) => Boolean(containersPathByKind[target.ref.kind]) && target.ref.kind !== 'Rollout';
+  // Argo Rollouts are patched like Deployments when the cluster serves their CRD; the read says whether it does.
+  const supported = (target: PlanTarget) => Boolean(containersPathByKind[target.ref.kind]);
   const liveByTarget = new Map<PlanTarget, ReadResult>();
   const progress = { done: 0, total: targets.length };
   input.onProgress?.({ ...progress });
@@ -89,8 +93,14 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       return null;
     };
     const read = liveByTarget.get(target);
-    if (!supported(target) || !read) return refuse([`${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob).`]);
-    if ('error' in read) return refuse([`could not read the live object: ${read.error}`]);
+    if (!supported(target) || !read) return refuse([`not patchable here: ${ref.kind} objects cannot be changed by this extension (supported: Deployment, StatefulSet, DaemonSet, CronJob, and Argo Rollouts where their CRD is served).`]);
+    if ('error' in read) {
+      if (ref.kind === 'Rollout' && crdNotServed.test(read.error)) return refuse(['not patchable here: this cluster does not serve the Argo Rollouts CRD (rollouts.argoproj.io, v1alpha1); install Argo Rollouts or change the Rollout where it is managed.']);
+      return refuse([`could not read the live object: ${read.error}`]);
+    }
+    if (ref.kind === 'Rollout' && read.live.apiVersion !== 'argoproj.io/v1alpha1') {
+      return refuse([`not patchable here: the Rollout is served as ${read.live.apiVersion}, not argoproj.io/v1alpha1 (the version whose pod template this extension knows).`]);
+    }
     const live: KubeObject = read.live;
     owner = gitOpsOwner(live, ref.kind);
     input.observeOwner?.(ref, owner);
@@ -99,14 +109,28 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     const objectConflicts = resolved?.conflicts ?? [];
     conflicts.push(...objectConflicts);
     let patch;
+    const stepNotes: PolicyFinding[] = [];
     try {
       patch = buildObjectPatch(live, ref, resolved?.desired ?? target.desired);
+      // A rollback restores what was there; only a recommendation is stepped.
+      if (input.onLimit === 'step' && input.kind === 'apply') {
+        const stepped = stepTowardRecommendation(patch.changes, resolved?.desired ?? target.desired, input.settings.policy);
+        if (stepped) {
+          patch = buildObjectPatch(live, ref, stepped.desired);
+          for (const change of patch.changes) {
+            const step = stepped.steps.get(fieldKey(change));
+            if (!step) continue;
+            change.step = { recommended: step.recommended, rule: step.rule, limitPercent: step.limitPercent };
+            stepNotes.push({ severity: 'info', rule: 'partial-step', container: change.container, message: `container ${change.container}: ${change.allocation}.${change.resource} ${change.from ?? 'unset'} → ${change.to ?? 'unset'} is a ${describeStep(step)}.` });
+          }
+        }
+      }
     } catch (error) {
       // A live value or container no quantity/schema check accepts blocks this workload, not the whole plan.
       if (!(error instanceof PlanBuildError || error instanceof QuantityError || error instanceof ZodError)) throw error;
       return refuse([`cannot build the change: ${error instanceof ZodError ? (error.issues[0]?.message ?? 'invalid container') : error.message}`]);
     }
-    const notes = [...target.notes, ...(resolved?.notes ?? [])];
+    const notes = [...target.notes, ...(resolved?.notes ?? []), ...stepNotes];
     for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: `container ${missing} is in the report but not in the live object; skipped.` });
     if (patch.changes.length === 0) {
       // A rollback whose every field was changed since says so through its conflicts, not "already matches".
@@ -209,6 +233,35 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     ...(input.sourceSnapshotId ? { sourceSnapshotId: input.sourceSnapshotId } : {}),
     ...(input.kind === 'rollback' ? { conflicts } : {}),
   };
+}
+
+/** kubectl's and the API server's words for a resource type the cluster does not serve. */
+const crdNotServed = /doesn't have a resource type|could not find the requested resource|no matches for kind|the server could not find/i;
+
+function fieldKey(change: { container: string; allocation: string; resource: string }): string {
+  return `${change.container}\u0000${change.allocation}\u0000${change.resource}`;
+}
+
+/** The desired values with every change beyond the policy's limits replaced by the largest allowed step; null if none is beyond. */
+function stepTowardRecommendation(changes: readonly FieldChange[], desired: ReadonlyMap<string, DesiredResources>, policy: SessionSettings['policy']) {
+  const steps = new Map<string, PolicyStep>();
+  for (const change of changes) {
+    const step = largestAllowedStep(change, policy);
+    if (step) steps.set(fieldKey(change), step);
+  }
+  if (steps.size === 0) return null;
+  const stepped = new Map<string, DesiredResources>();
+  for (const [container, wanted] of desired) {
+    const copy: DesiredResources = { requests: { ...wanted.requests }, limits: { ...wanted.limits } };
+    for (const allocation of ['requests', 'limits'] as const) {
+      for (const resource of ['cpu', 'memory'] as const) {
+        const step = steps.get(fieldKey({ container, allocation, resource }));
+        if (step) copy[allocation][resource] = step.to;
+      }
+    }
+    stepped.set(container, copy);
+  }
+  return { desired: stepped, steps };
 }
 
 /** Staging rule: dev/test-looking namespaces first, production-looking last, the rest in between. */

@@ -69,7 +69,43 @@ export interface ScanArguments {
   historyHours?: number;
   cpuPercentile?: number;
   memoryBufferPercent?: number;
+  /** krr --allow-hpa (default: krr.allowHpa). */
+  allowHpa?: boolean;
+  /** krr --use_oomkill_data (default: krr.useOomKillData). */
+  useOomKillData?: boolean;
+  oomMemoryBufferPercent?: number;
+  jobGroupingLabels?: string[];
+  jobGroupingLimit?: number;
+  maxWorkers?: number;
+  /** Centralized Prometheus: label NAME (default: krr.prometheusLabel). */
+  prometheusLabel?: string;
+  /** Centralized Prometheus: this cluster's VALUE (default: krr.prometheusClusterLabels[context] ?? krr.prometheusClusterLabel). */
+  prometheusClusterLabel?: string;
   refresh?: boolean;
+}
+
+/** One context of a fleet scan: its report, or why it has none (other contexts are not affected). */
+export interface FleetScanEntry {
+  context: string;
+  reportId?: string;
+  /** The API server the context pointed at when scanned. */
+  server?: string;
+  clusterLabel?: string;
+  error?: string;
+  cached?: boolean;
+}
+
+export interface FleetSummary {
+  fleetId: string;
+  reports: FleetScanEntry[];
+  /** Over the reports that succeeded. */
+  totals: ClusterTotals;
+}
+
+export interface ClusterTotals {
+  rows: number;
+  bySeverity: Record<Severity, number>;
+  monthlyCostDelta: number;
 }
 
 export interface ReportSummary {
@@ -87,10 +123,21 @@ export interface ReportSummary {
   cached: boolean;
   /** Scans only: whether the stored Prometheus auth header went with this scan, and why not (never the header). */
   prometheusAuth?: string;
+  /** Scans only: the kube context and API server scanned; a proposal from this report goes to exactly these. */
+  context?: string;
+  server?: string;
+  /** Scans of a centralized Prometheus: the label selector krr used, `name="value"`. */
+  clusterLabel?: string;
+  /** Things to check before trusting the report (a swapped cluster label, the HPA feedback loop). */
+  warnings?: string[];
 }
 
 export interface RecommendationQuery {
   reportId: string;
+  /** Several reports (a fleet) listed as one; rows carry their cluster. */
+  reportIds?: string[];
+  /** Only rows of this cluster (the kube context krr scanned). */
+  cluster?: string;
   namespace?: string;
   kind?: string;
   /** Substring or glob (`*`, `?`) matched against the workload name. */
@@ -109,6 +156,8 @@ export interface QuantityView {
 }
 
 export interface RecommendationRow {
+  /** The kube context krr scanned (null: krr ran in-cluster). */
+  cluster: string | null;
   namespace: string;
   kind: WorkloadKind;
   name: string;
@@ -122,6 +171,10 @@ export interface RecommendationRow {
   notes: string[];
   /** Argo CD or Flux reconciles the live object (null: neither); absent while the live object has not been read. */
   gitopsOwner?: GitOpsOwner | null;
+  /** false: listed for information only (GroupedJob, kinds without a pod template we patch); `notes` says why. */
+  patchable: boolean;
+  /** krr.policy.onLimit "step": fields beyond the policy's limits and the partial step a proposal takes instead. */
+  steps?: Array<{ field: string; from: string; to: string; recommended: string; limit: string }>;
 }
 
 export interface RecommendationPage {
@@ -129,6 +182,8 @@ export interface RecommendationPage {
   total: number;
   page: number;
   pageSize: number;
+  /** Over all rows that match the filters (not just this page): per cluster and for the whole selection. */
+  totals?: { fleet: ClusterTotals; clusters: Array<{ cluster: string | null } & ClusterTotals> };
 }
 
 export interface ProposeArguments {
@@ -139,6 +194,8 @@ export interface ProposeArguments {
   staged?: boolean;
   /** Where the change goes: the live objects (default) or the manifests in the workspace folders. */
   target?: 'cluster' | 'manifests';
+  /** Beyond the policy's max increase/decrease: block (default krr.policy.onLimit) or take the largest allowed step. */
+  onLimit?: 'block' | 'step';
 }
 
 export type ApplyStatus =

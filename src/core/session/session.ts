@@ -1,8 +1,8 @@
 // The use cases — scan, review, propose, approve, apply, roll back, audit — over an Approver interface.
 // Both hosts (the MCP tools and the VS Code commands) call only this class.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { executePlan, identityOf, type ApplyDependencies } from '../apply';
+import { executePlan, identityOf, mapBounded, type ApplyDependencies } from '../apply';
 import { approvalText, describeParty } from '../approval';
 import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import { fileKeyStore, hmac, parseAuditKey, type AuditKeyStore } from '../auditKey';
@@ -10,6 +10,7 @@ import { ownerKey, readGitOpsOwners, type GitOpsOwner } from '../gitops/owner';
 import type { Report, WorkloadKind } from '../krr/model';
 import { severityOrder } from '../krr/model';
 import { readReportFile } from '../krr/report';
+import { clusterLabelWarnings } from '../krr/centralPrometheus';
 import { decidePrometheusAuth } from '../krr/prometheusAuth';
 import { KrrError, readKrrVersion, runKrrScan, type KrrScanOptions } from '../krr/runner';
 import { ApiChannel, ChannelledCluster } from '../kube/apiChannel';
@@ -20,11 +21,11 @@ import type { BlockedWorkload, Plan } from '../plan/model';
 import { proposePlan, type PlanTarget, type ProposeProgress } from '../plan/propose';
 import { describeConflict, rollbackTarget } from '../plan/rollback';
 import { QuantityError } from '../quantity';
-import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
+import { notPatchableReason, RowIndex, rowsOfReport } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
-import type { ApplyOutcome, ApprovalText, Approver, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
+import type { ApplyOutcome, ApprovalText, Approver, ClusterTotals, FleetScanEntry, FleetSummary, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import type { SessionSettings } from './settings';
-import { StateStore, planIdPattern, reportIdPattern, type PersistedReport } from './store';
+import { StateStore, planIdPattern, reportIdPattern, type PersistedReport, type ReportIdentity } from './store';
 import { displayText } from '../text';
 import { executeManifestPlan, type ManifestWriter } from '../gitops/apply';
 import { manifestApprovalText } from '../gitops/approval';
@@ -113,7 +114,23 @@ export interface RollbackOptions {
 
 /** GitOps owners learned from live objects (proposals, listings), per workload key; a failed read waits a minute. */
 type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number };
-type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number; source: string; savedAt: string; gitops: OwnerCache };
+type StoredReport = { report: Report; index: RowIndex; summary: ReportSummary; bytes: number; source: string; savedAt: string; gitops: OwnerCache };
+
+export interface ScanControl {
+  signal?: AbortSignal;
+  onProgress?: (p: { message: string; progress: number; total?: number }) => void;
+}
+
+export interface FleetScanControl {
+  /** Cancels the whole fleet scan. */
+  signal?: AbortSignal;
+  /** Cancels one context's scan (the others go on). */
+  signalFor?: (context: string) => AbortSignal | undefined;
+  onProgress?: (p: { context: string; message: string; done: boolean }) => void;
+}
+
+/** Indexes over several reports (a fleet listed as one), newest last; a few are kept, each costs an array of row references. */
+const fleetIndexCache = 4;
 type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
 
@@ -129,6 +146,9 @@ export class Session {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   private auditOpening: Promise<AuditLog> | undefined;
   private latestReport: string | null = null;
+  private readonly fleets = new Map<string, FleetSummary>();
+  private latestFleet: string | null = null;
+  private readonly combinedIndexes = new Map<string, RowIndex>();
   private latestPlan: string | null = null;
   private snapshotStore: SnapshotStore | undefined;
   private readonly evicted = new Map<string, string>();
@@ -213,9 +233,75 @@ export class Session {
   }
 
   // ── scan and reports ──────────────────────────────────────────────────────────────────────────────
-  async scan(args: ScanArguments, requester: Requester, control: { signal?: AbortSignal; onProgress?: (p: { message: string; progress: number; total?: number }) => void } = {}): Promise<ReportSummary> {
+  async scan(args: ScanArguments, requester: Requester, control: ScanControl = {}): Promise<ReportSummary> {
     const settings = this.options.settings();
     const target = await this.resolveTarget(settings, args.context);
+    // One context: krr.prometheusClusterLabel is this cluster's value unless the per-context map names another.
+    const clusterLabel = args.prometheusClusterLabel ?? settings.prometheusClusterLabels[target.context] ?? settings.prometheusClusterLabel;
+    return this.scanTarget(args, target, clusterLabel, requester, control);
+  }
+
+  /**
+   * Scans several contexts, at most krr.scanParallelism at a time. Each context gets its own report (its identity:
+   * context, API server, cluster label); one that fails or is cancelled does not stop the others.
+   */
+  async scanFleet(args: ScanArguments & { contexts: string[] }, requester: Requester, control: FleetScanControl = {}): Promise<FleetSummary> {
+    const settings = this.options.settings();
+    const contexts = [...new Set(args.contexts)];
+    if (contexts.length === 0) throw new SessionError('invalid-argument', 'No contexts to scan.', 'Name at least one kube context (or set krr.contexts).');
+    if (args.prometheusClusterLabel !== undefined && contexts.length > 1) {
+      throw new SessionError('invalid-argument', 'One Prometheus cluster label value cannot hold for several contexts.', 'Set krr.prometheusClusterLabels (context → that cluster\'s value) and scan without prometheusClusterLabel.');
+    }
+    const entries = await mapBounded(contexts, settings.scanParallelism, async (context): Promise<FleetScanEntry> => {
+      const signal = control.signalFor?.(context);
+      const combined = signal && control.signal ? AbortSignal.any([signal, control.signal]) : (signal ?? control.signal);
+      try {
+        const target = await this.resolveTarget(settings, context);
+        const label = args.prometheusClusterLabel ?? settings.prometheusClusterLabels[context] ?? (contexts.length === 1 ? settings.prometheusClusterLabel : undefined);
+        if ((args.prometheusLabel ?? settings.prometheusLabel) !== undefined && label === undefined) {
+          throw new SessionError('invalid-argument', `No Prometheus cluster label value for context ${displayText(context, 120)}.`, 'Add the context to krr.prometheusClusterLabels (context → that cluster\'s value of krr.prometheusLabel).');
+        }
+        control.onProgress?.({ context, message: 'starting', done: false });
+        const summary = await this.scanTarget(args, target, label, requester, {
+          ...(combined ? { signal: combined } : {}),
+          onProgress: (progress) => control.onProgress?.({ context, message: progress.message, done: false }),
+        });
+        control.onProgress?.({ context, message: 'done', done: true });
+        return { context, reportId: summary.reportId, server: target.server, ...(summary.clusterLabel ? { clusterLabel: summary.clusterLabel } : {}), cached: summary.cached };
+      } catch (error) {
+        const message = error instanceof SessionError ? `${error.message} ${error.hint}` : messageOf(error);
+        control.onProgress?.({ context, message: `failed: ${message}`, done: true });
+        return { context, error: displayText(message, 1000) };
+      }
+    });
+    const fleetId = `fleet-${randomBytes(6).toString('hex')}`;
+    const reportIds = entries.flatMap((entry) => (entry.reportId ? [entry.reportId] : []));
+    const totals = reportIds.length > 0 ? (this.rowIndex(reportIds).query({ pageSize: 1 }).totals?.fleet ?? emptyTotals()) : emptyTotals();
+    const summary: FleetSummary = { fleetId, reports: entries, totals };
+    this.fleets.set(fleetId, summary);
+    if (this.fleets.size > this.limits.reports) this.fleets.delete(this.fleets.keys().next().value as string);
+    this.latestFleet = fleetId;
+    this.emit({ type: 'report' });
+    return summary;
+  }
+
+  getFleet(fleetId: string): FleetSummary {
+    const fleet = this.fleets.get(fleetId);
+    if (!fleet) throw new SessionError('unknown-report', `There is no fleet ${truncate(fleetId)}.`, 'Run krr_scan with contexts first and use the fleetId it returns.');
+    return fleet;
+  }
+
+  latestFleetId(): string | null {
+    return this.latestFleet;
+  }
+
+  private async scanTarget(args: ScanArguments, target: { context: string; server: string }, clusterLabel: string | undefined, requester: Requester, control: ScanControl): Promise<ReportSummary> {
+    const settings = this.options.settings();
+    const pick = <T,>(fromArgs: T | undefined, fromSettings: T | undefined): T | undefined => (fromArgs !== undefined ? fromArgs : fromSettings);
+    const prometheusLabel = pick(args.prometheusLabel, settings.prometheusLabel);
+    const useOomKillData = pick(args.useOomKillData, settings.useOomKillData) ?? false;
+    const jobGroupingLabels = pick(args.jobGroupingLabels, settings.jobGroupingLabels) ?? [];
+    const optional = <K extends keyof KrrScanOptions>(key: K, value: KrrScanOptions[K] | undefined): Partial<KrrScanOptions> => (value === undefined ? {} : ({ [key]: value } as Partial<KrrScanOptions>));
     const scanOptions: KrrScanOptions = {
       krrPath: settings.krrPath,
       strategy: args.strategy ?? settings.strategy,
@@ -224,16 +310,30 @@ export class Session {
       ...((args.namespaces ?? settings.namespaces).length > 0 ? { namespaces: args.namespaces ?? settings.namespaces } : {}),
       ...((args.selector ?? settings.selector) ? { selector: args.selector ?? settings.selector } : {}),
       ...((args.prometheusUrl ?? settings.prometheusUrl) ? { prometheusUrl: args.prometheusUrl ?? settings.prometheusUrl } : {}),
-      ...((args.historyHours ?? settings.historyHours) !== undefined ? { historyHours: args.historyHours ?? settings.historyHours } : {}),
-      ...((args.cpuPercentile ?? settings.cpuPercentile) !== undefined ? { cpuPercentile: args.cpuPercentile ?? settings.cpuPercentile } : {}),
-      ...((args.memoryBufferPercent ?? settings.memoryBufferPercent) !== undefined ? { memoryBufferPercent: args.memoryBufferPercent ?? settings.memoryBufferPercent } : {}),
+      ...optional('historyHours', pick(args.historyHours, settings.historyHours)),
+      ...optional('cpuPercentile', pick(args.cpuPercentile, settings.cpuPercentile)),
+      ...optional('memoryBufferPercent', pick(args.memoryBufferPercent, settings.memoryBufferPercent)),
+      ...optional('prometheusLabel', prometheusLabel),
+      ...optional('prometheusClusterLabel', clusterLabel),
+      ...((pick(args.allowHpa, settings.allowHpa) ?? false) ? { allowHpa: true } : {}),
+      ...(useOomKillData ? { useOomKillData: true } : {}),
+      ...optional('oomMemoryBufferPercent', useOomKillData ? pick(args.oomMemoryBufferPercent, settings.oomMemoryBufferPercent) : undefined),
+      ...(jobGroupingLabels.length > 0 ? { jobGroupingLabels } : {}),
+      ...optional('jobGroupingLimit', jobGroupingLabels.length > 0 ? pick(args.jobGroupingLimit, settings.jobGroupingLimit) : undefined),
+      ...optional('maxWorkers', pick(args.maxWorkers, settings.maxWorkers)),
     };
-    // The header goes only to the Prometheus URL the person configured, never to one a tool call names.
+    const warnings = clusterLabelWarnings(scanOptions.prometheusLabel, scanOptions.prometheusClusterLabel);
+    // The header and the extra headers go only to the Prometheus URL the person configured, never to one a tool call names.
     const authHeader = await this.options.secrets?.prometheusAuthHeader();
     const auth = decidePrometheusAuth({ header: authHeader, configuredUrl: settings.prometheusUrl, effectiveUrl: scanOptions.prometheusUrl });
     if (authHeader && !auth.send) this.log(`Prometheus auth header ${auth.note}`);
-    // The cache key holds no secret: the auth header is added after it is computed.
-    const cacheKey = JSON.stringify({ ...scanOptions, server: target.server, auth: auth.note });
+    const headers = settings.prometheusHeaders.length > 0 ? decidePrometheusAuth({ header: 'set', configuredUrl: settings.prometheusUrl, effectiveUrl: scanOptions.prometheusUrl }) : null;
+    if (headers && !headers.send) {
+      this.log(`Prometheus headers (krr.prometheusHeaders) ${headers.note}`);
+      warnings.push(`The Prometheus headers of krr.prometheusHeaders were ${headers.note.replace('not sent: ', 'not sent (')}${headers.note.startsWith('not sent: ') ? ')' : ''}.`);
+    }
+    // The cache key holds no secret: the headers are added after it is computed (only a digest of them is in it).
+    const cacheKey = JSON.stringify({ ...scanOptions, server: target.server, auth: auth.note, headers: headers?.send ? digestOf(settings.prometheusHeaders) : null });
     const cached = this.scanCache.get(cacheKey);
     const now = this.now().getTime();
     if (!args.refresh && cached && now - cached.at < settings.scanCacheTtlSeconds * 1000 && this.reports.has(cached.reportId)) {
@@ -242,9 +342,14 @@ export class Session {
     }
     let progress = 0;
     control.onProgress?.({ message: `Running krr ${scanOptions.strategy} on ${target.context}`, progress });
+    const withSecrets: KrrScanOptions = {
+      ...scanOptions,
+      ...(auth.send && authHeader ? { prometheusAuthHeader: authHeader } : {}),
+      ...(headers?.send ? { prometheusHeaders: settings.prometheusHeaders } : {}),
+    };
     let result;
     try {
-      result = await runKrrScan(auth.send && authHeader ? { ...scanOptions, prometheusAuthHeader: authHeader } : scanOptions, {
+      result = await runKrrScan(withSecrets, {
         ...(control.signal ? { signal: control.signal } : {}),
         onProgress: (message) => control.onProgress?.({ message, progress: ++progress }),
         onCommand: (argv) => this.log(`krr ${argv.join(' ')}`),
@@ -255,7 +360,17 @@ export class Session {
       throw error;
     }
     this.log(`krr finished in ${result.durationMs} ms: ${result.report.containerCount} containers`);
-    const summary = this.storeReport(result.report, `krr scan of ${target.context}`, result.bytes, auth.note);
+    if (scanOptions.allowHpa) {
+      const scaled = result.report.workloads.filter((workload) => workload.hpa && (workload.hpa.targetCpuUtilizationPercentage !== null || workload.hpa.targetMemoryUtilizationPercentage !== null)).length;
+      if (scaled > 0) warnings.push(`${scaled} workload(s) are scaled by an HPA on CPU or memory utilisation (krr.allowHpa is on): the HPA measures utilisation against the request, so cutting that request makes the HPA see higher utilisation and add replicas (and raising it, remove them). Such requests stay blocked in proposals; change the HPA and the request together.`);
+    }
+    for (const warning of warnings) this.log(`warning: ${warning}`);
+    const summary = this.storeReport(result.report, `krr scan of ${target.context}`, result.bytes, auth.note, {
+      context: target.context,
+      server: target.server,
+      ...(scanOptions.prometheusLabel !== undefined && scanOptions.prometheusClusterLabel !== undefined ? { clusterLabel: `${scanOptions.prometheusLabel}="${scanOptions.prometheusClusterLabel}"` } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    });
     this.scanCache.set(cacheKey, { reportId: summary.reportId, at: now });
     await this.audit({ action: 'scan', actor: actorOf(requester), context: target.context, server: target.server, outcome: 'ok', detail: { reportId: summary.reportId, workloads: summary.workloads, containers: summary.containers } });
     // After the audit entry: the files are signed with a key derived from the audit key, which the first entry creates.
@@ -288,10 +403,13 @@ export class Session {
     return this.latestReport;
   }
 
+  /** One report's rows, or several reports' (`reportIds`, or a fleet id as `reportId`) as one list whose rows carry their cluster. */
   listRecommendations(query: RecommendationQuery): RecommendationPage {
-    const stored = this.storedReport(query.reportId);
-    const page = queryRows(stored.rows, query);
-    const owners = stored.gitops.owners;
+    const ids = query.reportIds && query.reportIds.length > 0 ? query.reportIds : query.reportId.startsWith('fleet-') ? this.fleetReportIds(query.reportId) : [query.reportId];
+    const page = this.rowIndex(ids).query(query);
+    if (ids.length === 1 && query.cluster === undefined) delete page.totals;
+    const owners = new Map<string, GitOpsOwner | null>();
+    for (const id of ids) for (const [key, owner] of this.storedReport(id).gitops.owners) owners.set(key, owner);
     if (owners.size === 0) return page;
     return { ...page, rows: page.rows.map((row) => (owners.has(ownerKey(row)) ? { ...row, gitopsOwner: owners.get(ownerKey(row)) ?? null } : row)) };
   }
@@ -329,6 +447,26 @@ export class Session {
     return null;
   }
 
+  private fleetReportIds(fleetId: string): string[] {
+    const ids = this.getFleet(fleetId).reports.flatMap((entry) => (entry.reportId ? [entry.reportId] : []));
+    if (ids.length === 0) throw new SessionError('unknown-report', `Fleet ${truncate(fleetId)} has no report: every context failed.`, 'Check the errors of the fleet scan and scan again.');
+    return ids;
+  }
+
+  private rowIndex(reportIds: readonly string[]): RowIndex {
+    const ids = [...new Set(reportIds)];
+    if (ids.length === 1) return this.storedReport(ids[0] as string).index;
+    const stored = ids.map((id) => this.storedReport(id));
+    const key = [...ids].sort().join(',');
+    let index = this.combinedIndexes.get(key);
+    if (!index) {
+      index = new RowIndex(stored.flatMap((entry) => entry.index.rows));
+      this.combinedIndexes.set(key, index);
+      if (this.combinedIndexes.size > fleetIndexCache) this.combinedIndexes.delete(this.combinedIndexes.keys().next().value as string);
+    }
+    return index;
+  }
+
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
   /**
    * `onProgress` is called with `{ done, total }` (workloads whose proposal is complete, of those selected) when
@@ -339,13 +477,23 @@ export class Session {
     const settings = this.options.settings();
     const stored = await this.reportById(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
-    const target = await this.resolveTarget(settings, undefined);
+    // A scanned report is bound to the context and API server it came from: the proposal goes there, or nowhere.
+    const target = await this.resolveTarget(settings, stored.summary.context);
+    if (stored.summary.server !== undefined && stored.summary.server !== target.server) {
+      throw new SessionError('kubectl', `Context ${stored.summary.context ?? ''} now points at ${target.server}, not ${stored.summary.server} where report ${stored.summary.reportId} was scanned.`, 'Scan that context again; a proposal goes only to the cluster its report came from.');
+    }
     const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
     const blocked: BlockedWorkload[] = [];
     const targets: PlanTarget[] = [];
     const includeLimits = args.includeLimits ?? false;
     const allowLimitRemoval = args.allowLimitRemoval ?? false;
     for (const selected of dedupe(args.workloads)) {
+      const notPatchable = selected.kind === 'Job' ? null : notPatchableReason(selected.kind as WorkloadKind);
+      if (notPatchable) {
+        // Listed, never patched: a GroupedJob's "name" is a label selector, not an object (checked before the name rules).
+        blocked.push({ namespace: truncate(selected.namespace, 63), kind: selected.kind, name: truncate(selected.name, 253), reasons: [notPatchable] });
+        continue;
+      }
       validateIdentity(selected);
       const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
       if (!workload) {
@@ -387,6 +535,7 @@ export class Session {
         now: this.now(),
         blocked,
         sourceReportId: args.reportId,
+        onLimit: args.onLimit ?? settings.policy.onLimit,
         observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
         ...(signal ? { signal } : {}),
         ...(onProgress ? { onProgress } : {}),
@@ -920,8 +1069,9 @@ export class Session {
     }
   }
 
-  private storeReport(report: Report, source: string, bytes: number, prometheusAuth?: string): ReportSummary {
-    const summary = this.adoptReport({ id: `report-${randomBytes(6).toString('hex')}`, savedAt: this.now().toISOString(), source, bytes, report, ...(prometheusAuth ? { prometheusAuth } : {}) });
+  private storeReport(report: Report, source: string, bytes: number, prometheusAuth?: string, identity: ReportIdentity = {}): ReportSummary {
+    const hasIdentity = Object.keys(identity).length > 0;
+    const summary = this.adoptReport({ id: `report-${randomBytes(6).toString('hex')}`, savedAt: this.now().toISOString(), source, bytes, report, ...(prometheusAuth ? { prometheusAuth } : {}), ...(hasIdentity ? { identity } : {}) });
     this.latestReport = summary.reportId;
     this.emit({ type: 'report' });
     return summary;
@@ -930,8 +1080,10 @@ export class Session {
   /** Into memory (rows and summary computed with the current prices), within the bounds; not the latest by itself. */
   private adoptReport(record: PersistedReport): ReportSummary {
     const { id: reportId, report, source, bytes, prometheusAuth } = record;
+    const identity: ReportIdentity = record.identity ?? {};
     const settings = this.options.settings();
-    const rows = rowsOfReport(report, settings.prices);
+    // A scanned report's rows carry the context scanned (krr names it too, but null when it ran in-cluster).
+    const rows = rowsOfReport(report, settings.prices, identity.context, settings.policy);
     const bySeverity = Object.fromEntries(severityOrder.map((severity) => [severity, 0])) as ReportSummary['bySeverity'];
     let monthlyCostDelta = 0;
     for (const row of rows) {
@@ -951,21 +1103,24 @@ export class Session {
       errors: report.errors.map((error) => error.name),
       cached: false,
       ...(prometheusAuth ? { prometheusAuth } : {}),
+      ...identity,
     };
-    this.reports.set(reportId, { report, rows, summary, bytes, source, savedAt: record.savedAt, gitops: { owners: new Map() } });
-    this.latestReport = reportId;
+    this.reports.set(reportId, { report, index: new RowIndex(rows), summary, bytes, source, savedAt: record.savedAt, gitops: { owners: new Map() } });
     this.evicted.delete(reportId);
     this.evictOldest(this.reports, this.limits.reports, this.limits.reportBytes, (id) =>
       `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,
     );
     for (const [key, entry] of this.scanCache) if (!this.reports.has(entry.reportId)) this.scanCache.delete(key);
+    for (const key of this.combinedIndexes.keys()) if (!key.split(',').every((id) => this.reports.has(id))) this.combinedIndexes.delete(key);
     return summary;
   }
 
   private async persistReport(reportId: string): Promise<void> {
     const stored = this.reports.get(reportId);
     if (!stored) return;
-    await this.store.saveReport({ id: reportId, savedAt: stored.savedAt, source: stored.source, bytes: stored.bytes, report: stored.report, ...(stored.summary.prometheusAuth ? { prometheusAuth: stored.summary.prometheusAuth } : {}) });
+    const { context, server, clusterLabel, warnings } = stored.summary;
+    const identity: ReportIdentity = { ...(context ? { context } : {}), ...(server ? { server } : {}), ...(clusterLabel ? { clusterLabel } : {}), ...(warnings ? { warnings } : {}) };
+    await this.store.saveReport({ id: reportId, savedAt: stored.savedAt, source: stored.source, bytes: stored.bytes, report: stored.report, ...(stored.summary.prometheusAuth ? { prometheusAuth: stored.summary.prometheusAuth } : {}), ...(Object.keys(identity).length > 0 ? { identity } : {}) });
   }
 
   /** In memory, else from the state directory (stored by another process or before a reload), else unknown-report. */
@@ -1131,6 +1286,14 @@ export class Session {
   private now(): Date {
     return this.options.now?.() ?? new Date();
   }
+}
+
+function digestOf(values: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(values)).digest('hex');
+}
+
+function emptyTotals(): ClusterTotals {
+  return { rows: 0, bySeverity: Object.fromEntries(severityOrder.map((severity) => [severity, 0])) as ClusterTotals['bySeverity'], monthlyCostDelta: 0 };
 }
 
 function actorOf(requester: Requester): AuditActor {

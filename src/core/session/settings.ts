@@ -17,6 +17,28 @@ export const sessionSettingsSchema = z.object({
   historyHours: z.number().positive().max(24 * 365).optional(),
   cpuPercentile: z.number().min(1).max(100).optional(),
   memoryBufferPercent: z.number().min(0).max(1000).optional(),
+  /** Centralized Prometheus (Thanos, Mimir, VictoriaMetrics): the label NAME that tells clusters apart, e.g. `cluster`. */
+  prometheusLabel: z.string().min(1).max(200).optional(),
+  /** Centralized Prometheus: this cluster's VALUE of that label, e.g. `prod-eu-1` (krr -l). */
+  prometheusClusterLabel: z.string().min(1).max(1024).optional(),
+  /** Per kube context: that cluster's value of the label (fleet scans); wins over prometheusClusterLabel. */
+  prometheusClusterLabels: z.record(z.string().min(1).max(253), z.string().min(1).max(1024)).default({}),
+  /** Secret: extra `Name: value` headers sent to krr.prometheusUrl only (krr -H); machine-scoped. */
+  prometheusHeaders: z.array(z.string().min(1).max(8192)).max(20).default([]),
+  /** krr --allow-hpa: recommend for workloads an HPA scales on CPU/memory (krr otherwise says "?"). */
+  allowHpa: z.boolean().default(false),
+  /** krr --use_oomkill_data: memory at least the OOM-killed size plus oomMemoryBufferPercent. */
+  useOomKillData: z.boolean().default(false),
+  oomMemoryBufferPercent: z.number().min(0).max(1000).optional(),
+  /** krr --job-grouping-labels: Jobs sharing one of these labels become one GroupedJob row (listed, never patchable). */
+  jobGroupingLabels: z.array(z.string().min(1).max(317)).max(20).default([]),
+  jobGroupingLimit: z.number().int().min(1).max(100_000).optional(),
+  /** krr -w/--max-workers. */
+  maxWorkers: z.number().int().min(1).max(256).optional(),
+  /** Kube contexts a fleet scan covers (Scan command's default selection; krr_scan `contexts`). */
+  contexts: z.array(z.string().min(1).max(253)).max(200).default([]),
+  /** How many contexts a fleet scan runs krr on at the same time. */
+  scanParallelism: z.number().int().min(1).max(32).default(4),
   policy: z
     .object({
       protectedNamespaces: z.array(z.string()).default(['kube-system', 'kube-public', 'kube-node-lease']),
@@ -24,6 +46,8 @@ export const sessionSettingsSchema = z.object({
       maxDecreasePercent: z.number().min(0).max(100).default(80),
       minCpuMillicores: z.number().min(0).default(10),
       minMemoryMiB: z.number().min(0).default(32),
+      /** Beyond maxIncrease/maxDecreasePercent: block the change, or offer the largest step the limits allow. */
+      onLimit: z.enum(['block', 'step']).default('block'),
       productionNamespacePatterns: z.array(glob).default(['*prod*', 'production', 'live']),
       criticalWorkloadPatterns: z
         .array(glob)
@@ -35,6 +59,7 @@ export const sessionSettingsSchema = z.object({
       maxDecreasePercent: 80,
       minCpuMillicores: 10,
       minMemoryMiB: 32,
+      onLimit: 'block',
       productionNamespacePatterns: ['*prod*', 'production', 'live'],
       criticalWorkloadPatterns: ['*postgres*', '*mysql*', '*mariadb*', '*redis*', '*kafka*', '*etcd*', '*zookeeper*', '*elastic*', '*mongo*', '*-db', 'db-*', '*ingress*', '*gateway*'],
     }),

@@ -30,6 +30,8 @@ export const gateRules: Readonly<Record<string, GateRule>> = {
   helmPath: 'user-only',
   kubeconfig: 'user-only',
   prometheusUrl: 'user-only',
+  // Secrets that follow the Prometheus URL: a repository must not add a header (or read one by pointing the URL elsewhere).
+  prometheusHeaders: 'user-only',
   readOnly: 'any-true',
   confirmByTyping: 'union',
   'policy.protectedNamespaces': 'union',

@@ -42,6 +42,15 @@ export interface PersistedReport {
   /** Size of krr's output it came from (the session's memory bound counts these). */
   bytes: number;
   report: Report;
+  /** Where a scanned report came from (fleet scans keep each report's identity across a reload). */
+  identity?: ReportIdentity;
+}
+
+export interface ReportIdentity {
+  context?: string;
+  server?: string;
+  clusterLabel?: string;
+  warnings?: string[];
 }
 
 export interface StateStoreOptions {
@@ -119,6 +128,9 @@ const reportFileSchema = z.object({
   prometheusAuth: z.string().max(200).optional(),
   bytes: z.number().int().min(0),
   report: reportSchema,
+  identity: z
+    .object({ context: z.string().max(253).optional(), server: z.string().max(2048).optional(), clusterLabel: z.string().max(1000).optional(), warnings: z.array(z.string().max(2000)).max(50).optional() })
+    .optional(),
 });
 
 const identity = { namespace: z.string(), kind: z.enum(workloadKinds), name: z.string() };
@@ -196,7 +208,7 @@ export class StateStore {
   // ── reports ─────────────────────────────────────────────────────────────────────────────────────────────────
   /** Stores a report (never krr's `config`: our Report model has none). False when it could not (logged). */
   async saveReport(record: PersistedReport): Promise<boolean> {
-    const body = { kind: 'report' as const, id: record.id, savedAt: record.savedAt, source: record.source, ...(record.prometheusAuth ? { prometheusAuth: record.prometheusAuth } : {}), bytes: record.bytes, report: record.report };
+    const body = { kind: 'report' as const, id: record.id, savedAt: record.savedAt, source: record.source, ...(record.prometheusAuth ? { prometheusAuth: record.prometheusAuth } : {}), bytes: record.bytes, report: record.report, ...(record.identity ? { identity: record.identity } : {}) };
     return this.save('report', record.id, body);
   }
 

@@ -30,6 +30,7 @@ export const krrProposeChanges = defineTool({
     allowLimitRemoval: z.boolean().optional().describe('allow removing limits when krr recommends unset (default: blocked)'),
     staged: z.boolean().optional().describe('apply in stages (one object first, then the rest)'),
     target: z.enum(['cluster', 'manifests']).optional().describe('"cluster" (default): patch the live objects; "manifests": edit the manifests in the workspace folders (GitOps)'),
+    onLimit: z.enum(['block', 'step']).optional().describe('a recommendation beyond krr.policy.maxDecreasePercent/maxIncreasePercent: "block" it, or "step": propose the largest step the limit allows (e.g. 500m → 100m instead of → 87m), labelled as a partial step; default krr.policy.onLimit'),
   },
   outputSchema: {
     planId: z.string(),
@@ -63,6 +64,10 @@ export const krrProposeChanges = defineTool({
             resource: z.enum(['cpu', 'memory']),
             from: orNull(z.string(), 'unset now'),
             to: orNull(z.string(), 'the apply removes the field'),
+            partialStep: z
+              .object({ recommended: z.string(), limit: z.string() })
+              .optional()
+              .describe('krr.policy.onLimit "step": this is the largest step the policy allows; krr recommends `recommended`'),
           }),
         ),
         monthlyCostDelta: orNull(z.number(), 'not estimated (CronJob, Job, or no pod count)'),
@@ -118,7 +123,7 @@ export function planView(plan: Plan) {
       namespace: object.namespace,
       kind: object.kind,
       name: object.name,
-      changes: object.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })),
+      changes: object.changes.map(({ container, allocation, resource, from, to, step }) => ({ container, allocation, resource, from, to, ...(step ? { partialStep: { recommended: step.recommended, limit: `${step.rule === 'max-decrease' ? '-' : '+'}${step.limitPercent}%` } } : {}) })),
       monthlyCostDelta: object.monthlyCostDelta,
       findings: object.findings.map(({ severity, rule, message }) => ({ severity, rule, message })),
       ...ownerField(object.gitopsOwner),
@@ -143,7 +148,9 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation', channel
     `Plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…) for context ${plan.context} (${plan.server}): ${plan.totals.objects} objects, ${plan.totals.changes} changes, ${formatMoney(plan.totals.monthlyCostDelta)}, risk ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.join('; ')})` : ''}. Expires ${plan.expiresAt}.`,
   ];
   for (const object of plan.objects.slice(0, 20)) {
-    const changes = object.changes.map((change) => `${change.container} ${change.allocation}.${change.resource} ${change.from ?? 'unset'}→${change.to ?? 'unset'}`).join(', ');
+    const changes = object.changes
+      .map((change) => `${change.container} ${change.allocation}.${change.resource} ${change.from ?? 'unset'}→${change.to ?? 'unset'}${change.step ? ` (PARTIAL STEP: limit ${change.step.rule === 'max-decrease' ? '-' : '+'}${change.step.limitPercent}%; krr recommends ${change.step.recommended})` : ''}`)
+      .join(', ');
     lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${changes || 'no change'} (${formatMoney(object.monthlyCostDelta)})${ownerNote(object.gitopsOwner)}`);
   }
   if (plan.objects.length > 20) lines.push(`- … and ${plan.objects.length - 20} more objects (see structured content)`);

@@ -12,6 +12,7 @@
 //   KRR_STANDIN_VERSION=<v>          what `krr version` prints (default 1.29.0); below 1.18 there is no
 //                                    simple_limit (exit 2, like the real older krr)
 //   KRR_STANDIN_ECHO_ARGS=1          log the argv as a DEBUG line on stderr (a krr that leaks its arguments)
+//   KRR_STANDIN_CENTRAL, KRR_STANDIN_OOMKILLED, KRR_STANDIN_OBJECT_MS, KRR_STANDIN_TRACE: see simulation.js
 //   KRR_STANDIN_QUERY_PROMETHEUS=1   with -p, query <url>/api/v1/query?query=up first, like krr does, sending
 //                                    --prometheus-auth-header as the Authorization header (and -H headers);
 //                                    an unreachable URL fails as krr does ("Couldn't connect to Prometheus …")
@@ -21,6 +22,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { loadLiveAllocations, KubeConfigError } = require('./cluster');
 const { recomputeSeverities, computeScore } = require('./severity');
+const { simulateRecommendations, groupJobs, gatherMetrics, headerProblem, parseHeaders } = require('./simulation');
 
 const VERSION = process.env.KRR_STANDIN_VERSION || '1.29.0';
 const FORMATTERS = ['table', 'json', 'yaml', 'pprint', 'csv', 'csv-raw', 'html'];
@@ -36,6 +38,10 @@ const COMMON_OPTIONS = {
   prometheus_url: { flags: ['--prometheus-url', '-p'], type: 'string' },
   prometheus_auth_header: { flags: ['--prometheus-auth-header'], type: 'string' },
   prometheus_other_headers: { flags: ['--prometheus-headers', '-H'], type: 'string', multiple: true },
+  prometheus_label: { flags: ['--prometheus-label'], type: 'string' },
+  prometheus_cluster_label: { flags: ['--prometheus-cluster-label', '-l'], type: 'string' },
+  job_grouping_labels: { flags: ['--job-grouping-labels'], type: 'string' },
+  job_grouping_limit: { flags: ['--job-grouping-limit'], type: 'int' },
   cpu_min_value: { flags: ['--cpu-min'], type: 'int' },
   memory_min_value: { flags: ['--mem-min'], type: 'int' },
   max_workers: { flags: ['--max-workers', '-w'], type: 'int' },
@@ -202,6 +208,11 @@ function validate(options, strategy) {
       return validationError(`other_args.${name}`, `Input should be less than or equal to 100 [type=less_than_equal, input_value=${strategy[name]}]`);
     }
   }
+  const headers = headerProblem(options.prometheus_other_headers);
+  if (headers !== null) {
+    // pydantic quotes the input: krr's own error repeats the headers in clear (the runner masks them).
+    return validationError('prometheus_other_headers', `Value error, ${headers} [type=value_error, input_value=${JSON.stringify(options.prometheus_other_headers)}, input_type=list]`);
+  }
   if (options.cpu_min_value !== undefined && options.cpu_min_value < 0) {
     return validationError('cpu_min_value', 'Input should be greater than or equal to 0 [type=greater_than_equal]');
   }
@@ -322,6 +333,9 @@ async function run(command, { options, strategy }) {
     return 1;
   }
 
+  groupJobs(report, options);
+  await gatherMetrics(report, options);
+  if (simulateRecommendations(report, strategy, options)) recomputeSeverities(report);
   applyStrategy(report, command, strategy, options);
   log.info(`Calculating recommendations for ${report.scans.length} objects`);
   const output = formatReport(report, options.format ?? 'table');
@@ -336,11 +350,7 @@ async function run(command, { options, strategy }) {
 
 /** krr's connection check: one instant query, with the auth header as `Authorization` (krr's PrometheusMetricsService). */
 async function queryPrometheus(options) {
-  const headers = {};
-  for (const header of options.prometheus_other_headers ?? []) {
-    const at = header.indexOf(':');
-    if (at > 0) headers[header.slice(0, at).trim()] = header.slice(at + 1).trim();
-  }
+  const headers = parseHeaders(options.prometheus_other_headers);
   try {
     // requests sends a URL's user:password as Basic auth; fetch refuses credentials in the URL.
     const url = new URL(options.prometheus_url);
