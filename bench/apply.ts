@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AuditLog } from '../src/core/audit';
+import { proposeConcurrency } from '../src/core/plan/propose';
 import { fileKeyStore } from '../src/core/auditKey';
 import { startTestCluster } from '../test/support/kube-api-server';
 import { startSessionFixture } from '../test/support/session-fixture';
@@ -252,11 +253,11 @@ export interface ProposeScaleFigures {
 }
 
 /** One proposal over `count` generated Deployments (20 ms latency per request), with its progress reports timed. */
-export async function benchmarkProposeScale(options: { count?: number; latencyMs?: number } = {}): Promise<ProposeScaleFigures> {
+export async function benchmarkProposeScale(options: { count?: number; latencyMs?: number; concurrency?: number } = {}): Promise<ProposeScaleFigures> {
   const count = options.count ?? 2500;
   const latencyMs = options.latencyMs ?? 20;
   const fleet = generateDeploymentFleet({ count, seed: 25, cluster: 'prod-eu-1', namespaces: 25 });
-  const fixture = await startSessionFixture({ cluster: { seed: fleet.objects, latencyMs, light: true } });
+  const fixture = await startSessionFixture({ cluster: { seed: fleet.objects, latencyMs, light: true }, settings: options.concurrency ? { applyConcurrency: options.concurrency } : {} });
   try {
     const reportFile = path.join(fixture.stateDir, 'fleet-report.json');
     writeFileSync(reportFile, fleet.reportText);
@@ -276,7 +277,7 @@ export async function benchmarkProposeScale(options: { count?: number; latencyMs
     return {
       workloads: count,
       latency_ms: latencyMs,
-      concurrency: fixture.settings.applyConcurrency,
+      concurrency: proposeConcurrency(fixture.settings),
       ms: round(ms, 0),
       objects: plan.objects.length,
       blocked: plan.blocked.length,

@@ -35,7 +35,8 @@ async function caught(promise: Promise<unknown>): Promise<KubectlError> {
 /** A raw request through the channel's socket, as anything else on the machine could send it. */
 function raw(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path, headers: { Host: 'localhost', ...(body ? { 'Content-Type': 'application/json-patch+json' } : {}) } }, (res) => {
+    // A connection per request: the proxy may refuse without reading a body, which would spoil a reused connection.
+    const req = http.request({ socketPath, method, path, agent: false, headers: { Host: 'localhost', Connection: 'close', ...(body ? { 'Content-Type': 'application/json-patch+json' } : {}) } }, (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
@@ -157,6 +158,22 @@ describe('API channel (kubectl proxy on a Unix socket; real kubectl against the 
     await c.close();
     assert.equal(existsSync(c.directory), false, 'the socket directory is removed');
     assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the proxy is gone');
+  });
+
+  it('a proposal reads the HPA lists of its namespaces through a second, GET-only proxy', async () => {
+    const c = await channel({ writes: 'dry-run', hpaListNamespaces: ['shop'] });
+    assert.equal(c.pids.length, 2);
+    assert.ok(Array.isArray(await c.listHpas('shop')));
+    const lists = join(c.directory, 's1');
+    const path = '/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers';
+    assert.equal((await raw(lists, 'GET', path)).status, 200);
+    for (const method of ['PATCH', 'DELETE', 'POST', 'PUT']) assert.equal((await raw(lists, method, path, method === 'GET' ? undefined : '{}')).status, 403, method);
+    for (const other of ['/apis/autoscaling/v2/namespaces/data/horizontalpodautoscalers', `${path}/checkout-api`, '/apis/apps/v1/namespaces/shop/deployments/checkout-api']) assert.equal((await raw(lists, 'GET', other)).status, 403, other);
+    // The objects' proxy does not serve the lists either.
+    assert.equal((await raw(join(c.directory, 's0'), 'GET', path)).status, 403);
+    const outside = await caught(c.listHpas('data'));
+    assert.equal(outside.kind, 'forbidden');
+    assert.deepEqual(cluster.mutations(), []);
   });
 
   it('a proposal channel sends dry-runs only, never a write', async () => {
