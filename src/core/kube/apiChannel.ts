@@ -152,6 +152,7 @@ export class ApiChannel {
     const paths = options.objects.map((ref) => ({ ref, path: objectPath(ref) }));
     // 0700 from creation (mkdtemp): only this user can reach the sockets inside.
     const directory = mkdtempSync(path.join(tmpdir(), 'krr-channel-'));
+    liveDirectories.add(directory);
     const proxies: ProxyProcess[] = [];
     const assigned: Array<{ path: string; proxy: ProxyProcess }> = [];
     try {
@@ -170,6 +171,7 @@ export class ApiChannel {
     } catch (error) {
       await Promise.all(proxies.map(stopProxy));
       rmSync(directory, { recursive: true, force: true });
+      liveDirectories.delete(directory);
       throw error;
     }
     return new ApiChannel(options, directory, proxies, assigned);
@@ -230,6 +232,7 @@ export class ApiChannel {
       this.agent.destroy();
       await Promise.all(this.proxies.map(stopProxy));
       rmSync(this.directory, { recursive: true, force: true });
+      liveDirectories.delete(this.directory);
     })();
     return this.closing;
   }
@@ -466,6 +469,9 @@ async function startProxy(options: ApiChannelOptions, socketPath: string, accept
     });
   });
   options.log?.(`kubectl proxy started (pid ${child.pid ?? '?'}) for ${acceptPaths.length} characters of accepted paths`);
+  killLiveProxiesOnExit();
+  live.add(child);
+  void exited.then(() => live.delete(child));
   return {
     socketPath,
     pid: child.pid,
@@ -477,6 +483,19 @@ async function startProxy(options: ApiChannelOptions, socketPath: string, accept
       return ended;
     },
   };
+}
+
+/** Proxies still running: if the host process exits mid-operation, they go with it (and no socket outlives it). */
+const live = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
+const liveDirectories = new Set<string>();
+let exitHook = false;
+function killLiveProxiesOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+    for (const directory of liveDirectories) rmSync(directory, { recursive: true, force: true });
+  });
 }
 
 async function stopProxy(proxy: ProxyProcess): Promise<void> {
