@@ -211,11 +211,15 @@ export class ApiChannel {
     return (await this.request('GET', hpaListPath(namespace), `the HorizontalPodAutoscalers of ${namespace}`, parseList, undefined, signal)).items;
   }
 
-  /** One GET per name, one after another: the caller's concurrency bounds the requests in flight. */
+  /**
+   * One GET per name, all issued at once: the connection pool (maxSockets, the operation's concurrency) bounds
+   * what is in flight. Settles every GET before it throws the first failure (nothing left running behind it).
+   */
   async getObjects(kind: ObjectRef['kind'], namespace: string, names: readonly string[], signal?: AbortSignal): Promise<KubeObject[]> {
-    const objects: KubeObject[] = [];
-    for (const name of names) objects.push(await this.getObject({ kind, namespace, name }, signal));
-    return objects;
+    const settled = await Promise.allSettled(names.map((name) => this.getObject({ kind, namespace, name }, signal)));
+    const failure = settled.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<KubeObject>).value);
   }
 
   async patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<KubeObject> {

@@ -163,9 +163,13 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
 
   const built: Array<ObjectChange | null> = [];
   const concurrency = proposeConcurrency(input.settings);
-  const window = concurrency * windowPerWorker;
+  // The first window is small, so the first workloads are counted soon after the start.
   const windows: PlanTarget[][] = [];
-  for (let start = 0; start < targets.length; start += window) windows.push(targets.slice(start, start + window));
+  for (let start = 0; start < targets.length; ) {
+    const size = start === 0 ? concurrency : concurrency * windowPerWorker;
+    windows.push(targets.slice(start, start + size));
+    start += size;
+  }
   // A window's live objects are read together, batched per namespace (one kubectl process per batch instead of one
   // per object when there is no API channel; through the channel, its connection limit bounds both pools).
   const readWindow = async (slice: readonly PlanTarget[]): Promise<void> => {
