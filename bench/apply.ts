@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AuditLog } from '../src/core/audit';
+import { proposeConcurrency } from '../src/core/plan/propose';
 import { fileKeyStore } from '../src/core/auditKey';
 import { startTestCluster } from '../test/support/kube-api-server';
 import { startSessionFixture } from '../test/support/session-fixture';
@@ -246,42 +247,51 @@ export interface ProposeScaleFigures {
   objects: number;
   blocked: number;
   progress_reports: number;
-  /** The longest time without a progress report (from the call to the last report). */
+  /** The longest time without a progress report, from the call to its return. */
   max_progress_gap_ms: number;
+  /** The count reported at the end of that longest gap (0: before the first workload was done). */
+  max_gap_ends_at: number;
+  /** From the last progress report to the proposal's return (digest, plan storage). */
+  end_after_last_report_ms: number;
   kubectl_processes: number;
 }
 
 /** One proposal over `count` generated Deployments (20 ms latency per request), with its progress reports timed. */
-export async function benchmarkProposeScale(options: { count?: number; latencyMs?: number } = {}): Promise<ProposeScaleFigures> {
+export async function benchmarkProposeScale(options: { count?: number; latencyMs?: number; concurrency?: number } = {}): Promise<ProposeScaleFigures> {
   const count = options.count ?? 2500;
   const latencyMs = options.latencyMs ?? 20;
   const fleet = generateDeploymentFleet({ count, seed: 25, cluster: 'prod-eu-1', namespaces: 25 });
-  const fixture = await startSessionFixture({ cluster: { seed: fleet.objects, latencyMs, light: true } });
+  const fixture = await startSessionFixture({ cluster: { seed: fleet.objects, latencyMs, light: true }, settings: options.concurrency ? { applyConcurrency: options.concurrency } : {} });
   try {
     const reportFile = path.join(fixture.stateDir, 'fleet-report.json');
     writeFileSync(reportFile, fleet.reportText);
     const summary = await fixture.session.loadReport(reportFile, requester);
     const reports: number[] = [];
+    const counts: number[] = [];
     let last = { done: 0, total: 0 };
     const logStart = fixture.logs.length;
     const started = performance.now();
     const plan = await fixture.session.propose({ reportId: summary.reportId, workloads: fleet.refs }, requester, undefined, (progress) => {
       reports.push(performance.now());
+      counts.push(progress.done);
       last = progress;
     });
     const ms = performance.now() - started;
     if (last.done !== count || last.total !== count) throw new Error(`the last progress report was ${last.done} / ${last.total}, expected ${count} / ${count}`);
-    const times = [started, ...reports];
+    // The call's start, every report, and its return: a silent stretch at either end counts too.
+    const times = [started, ...reports, started + ms];
     const gaps = times.slice(1).map((time, index) => time - (times[index] as number));
     return {
       workloads: count,
       latency_ms: latencyMs,
-      concurrency: fixture.settings.applyConcurrency,
+      concurrency: proposeConcurrency(fixture.settings),
       ms: round(ms, 0),
       objects: plan.objects.length,
       blocked: plan.blocked.length,
       progress_reports: reports.length,
       max_progress_gap_ms: round(Math.max(...gaps), 0),
+      max_gap_ends_at: counts[gaps.indexOf(Math.max(...gaps))] ?? 0,
+      end_after_last_report_ms: round(ms - ((reports.at(-1) ?? started) - started), 0),
       kubectl_processes: countKubectl(fixture.logs.slice(logStart)),
     };
   } finally {

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { ApiChannel, acceptPathsPattern, kindOfStatus, rejectMethodsPattern, type ApiChannelOptions } from '../../src/core/kube/apiChannel';
 import { Kubectl, KubectlError, type ObjectRef } from '../../src/core/kube/kubectl';
 import type { JsonPatchOp } from '../../src/core/plan/patch';
+import { wrapKubectl } from '../support/kubectl-wrapper';
+import { human, startSessionFixture } from '../support/session-fixture';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 
 const kubectlPath = '/usr/bin/kubectl';
@@ -35,7 +37,8 @@ async function caught(promise: Promise<unknown>): Promise<KubectlError> {
 /** A raw request through the channel's socket, as anything else on the machine could send it. */
 function raw(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path, headers: { Host: 'localhost', ...(body ? { 'Content-Type': 'application/json-patch+json' } : {}) } }, (res) => {
+    // A connection per request: the proxy may refuse without reading a body, which would spoil a reused connection.
+    const req = http.request({ socketPath, method, path, agent: false, headers: { Host: 'localhost', Connection: 'close', ...(body ? { 'Content-Type': 'application/json-patch+json' } : {}) } }, (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
@@ -159,6 +162,22 @@ describe('API channel (kubectl proxy on a Unix socket; real kubectl against the 
     assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the proxy is gone');
   });
 
+  it('a proposal reads the HPA lists of its namespaces through a second, GET-only proxy', async () => {
+    const c = await channel({ writes: 'dry-run', hpaListNamespaces: ['shop'] });
+    assert.equal(c.pids.length, 2);
+    assert.ok(Array.isArray(await c.listHpas('shop')));
+    const lists = join(c.directory, 's1');
+    const path = '/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers';
+    assert.equal((await raw(lists, 'GET', path)).status, 200);
+    for (const method of ['PATCH', 'DELETE', 'POST', 'PUT']) assert.equal((await raw(lists, method, path, method === 'GET' ? undefined : '{}')).status, 403, method);
+    for (const other of ['/apis/autoscaling/v2/namespaces/data/horizontalpodautoscalers', `${path}/checkout-api`, '/apis/apps/v1/namespaces/shop/deployments/checkout-api']) assert.equal((await raw(lists, 'GET', other)).status, 403, other);
+    // The objects' proxy does not serve the lists either.
+    assert.equal((await raw(join(c.directory, 's0'), 'GET', path)).status, 403);
+    const outside = await caught(c.listHpas('data'));
+    assert.equal(outside.kind, 'forbidden');
+    assert.deepEqual(cluster.mutations(), []);
+  });
+
   it('a proposal channel sends dry-runs only, never a write', async () => {
     const c = await channel({ writes: 'dry-run' });
     await c.patchJson(checkout, lowerCpu, { dryRun: true });
@@ -242,5 +261,65 @@ describe('API channel (kubectl proxy on a Unix socket; real kubectl against the 
     assert.equal(kindOfStatus(422, { message: 'the server rejected our request due to an error in our request' }), 'precondition-failed');
     assert.equal(kindOfStatus(422, { message: 'Deployment.apps "x" is invalid: spec…' }), 'invalid');
     assert.equal(kindOfStatus(500, { reason: 'InternalError' }), 'unknown');
+  });
+});
+
+describe('API channel in the session: one channel per operation', function () {
+  this.timeout(120_000);
+
+  it('an approved apply runs every read and write through one proxy reaching exactly its objects, then closes it; the proposal reports progress', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'krr-channel-session-'));
+    const pidFile = join(dir, 'proxy.pids');
+    const kubectl = wrapKubectl({ dir, proxyPidFile: pidFile });
+    const f = await startSessionFixture({ settings: { kubectlPath: kubectl.path, policy: { protectedNamespaces: [], maxIncreasePercent: 500, maxDecreasePercent: 95, minCpuMillicores: 10, minMemoryMiB: 32, productionNamespacePatterns: [], criticalWorkloadPatterns: [] } } });
+    try {
+      const scan = await f.session.scan({}, human);
+      const workloads = f.session.getReport(scan.reportId).workloads.filter((w) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(w.kind)).map((w) => ({ namespace: w.namespace, kind: w.kind, name: w.name }));
+      const progress: Array<{ done: number; total: number }> = [];
+      const plan = await f.session.propose({ reportId: scan.reportId, workloads, includeLimits: true }, human, undefined, (p) => progress.push(p));
+      assert.ok(plan.objects.length >= 2, JSON.stringify(plan.blocked));
+      assert.deepEqual(progress[0], { done: 0, total: workloads.length });
+      assert.deepEqual(progress.at(-1), { done: workloads.length, total: workloads.length });
+      assert.ok(progress.every((p, i) => i === 0 || p.done >= (progress[i - 1] as { done: number }).done), 'the count never goes back');
+      const before = kubectl.argvs().length;
+      f.human.answer = 'approve';
+      const outcome = await f.session.apply(plan.id, human);
+      assert.equal(outcome.status, 'applied', outcome.message);
+      assert.equal(outcome.verified, true);
+      const during = kubectl.argvs().slice(before);
+      const proxies = during.filter((argv) => argv.includes('proxy'));
+      assert.equal(proxies.length, 1, `one channel: ${JSON.stringify(during.map((argv) => argv.slice(4, 6)))}`);
+      assert.deepEqual(during.filter((argv) => argv.includes('patch') || argv.includes('get')), [], 'no kubectl process per read or write');
+      const argv = proxies[0] as string[];
+      const flag = (name: string) => argv[argv.indexOf(name) + 1];
+      assert.equal(flag('--accept-paths'), acceptPathsPattern(plan.objects.map((o) => ({ kind: o.kind, namespace: o.namespace, name: o.name }))), 'exactly the plan\'s objects');
+      assert.equal(flag('--reject-methods'), rejectMethodsPattern);
+      assert.equal(flag('--context'), f.cluster.context);
+      const socket = flag('--unix-socket') as string;
+      assert.equal(existsSync(join(socket, '..')), false, 'the socket directory is gone after the apply');
+      const pids = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+      assert.equal(pids.length, 3, 'the proposal\'s channel (its objects, and a GET-only proxy for HPA lists) and the apply\'s');
+      for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, 'every proxy stopped');
+      assert.equal(f.cluster.writes().length, plan.objects.length);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('without the channel (apiChannel: false, or where kubectl proxy cannot start) the same apply runs one kubectl process per request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'krr-channel-session-'));
+    const kubectl = wrapKubectl({ dir });
+    const f = await startSessionFixture({ settings: { kubectlPath: kubectl.path }, session: { apiChannel: false } });
+    try {
+      const scan = await f.session.scan({}, human);
+      const plan = await f.session.propose({ reportId: scan.reportId, workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }], includeLimits: true }, human);
+      f.human.answer = 'approve';
+      const outcome = await f.session.apply(plan.id, human);
+      assert.equal(outcome.status, 'applied', outcome.message);
+      assert.equal(kubectl.argvs().filter((argv) => argv.includes('proxy')).length, 0);
+      assert.ok(kubectl.argvs().some((argv) => argv.includes('patch') && !argv.some((a) => a.startsWith('--dry-run'))), 'the write was a kubectl patch');
+    } finally {
+      await f.close();
+    }
   });
 });

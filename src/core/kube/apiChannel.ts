@@ -59,6 +59,23 @@ export function acceptPathsPattern(refs: readonly ObjectRef[]): string {
  */
 export const rejectMethodsPattern = '^(?s:[^GP].*|G(?:[^E].*)?|GE(?:[^T].*)?|GET.+|P(?:[^A].*)?|PA(?:[^T].*)?|PAT(?:[^C].*)?|PATC(?:[^H].*)?|PATCH.+)?$';
 
+/** `--reject-methods` of the read-only proxy (HPA lists): every method but GET. */
+export const rejectAllButGetPattern = '^(?s:[^G].*|G(?:[^E].*)?|GE(?:[^T].*)?|GET.+)?$';
+
+/** The HPA list of a namespace: a proposal reads it for its policy (HPA-targeted resources). */
+export function hpaListPath(namespace: string): string {
+  assertDnsLabel(namespace, 'namespace');
+  return `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers`;
+}
+
+/** `--accept-paths` of the read-only proxy: exactly the HPA lists of these namespaces. */
+export function hpaListsPattern(namespaces: readonly string[]): string {
+  for (const namespace of namespaces) assertDnsLabel(namespace, 'namespace');
+  return `^/apis/autoscaling/v2/namespaces/(?:${[...new Set(namespaces)].join('|')})/horizontalpodautoscalers$`;
+}
+
+const listSchema = z.object({ apiVersion: z.string(), items: z.array(z.record(z.string(), z.unknown())) }).passthrough();
+
 /** One argv element stays below Linux's 128 KiB limit (MAX_ARG_STRLEN): a larger plan gets more proxies. */
 const maxPatternLength = 96 * 1024;
 
@@ -69,6 +86,11 @@ export interface ApiChannelOptions {
   cacheDir?: string;
   /** The only objects the channel reaches. */
   objects: readonly ObjectRef[];
+  /**
+   * Namespaces whose HPA list a proposal reads, through a second proxy that accepts those list paths and GET
+   * only (an apply's channel has none).
+   */
+  hpaListNamespaces?: readonly string[];
   /**
    * 'dry-run': every PATCH carries dryRun=All (a proposal); 'approved': real writes too (an approved apply or
    * rollback). The proxy cannot filter query strings, so this guard is in the channel's code.
@@ -130,17 +152,26 @@ export class ApiChannel {
     const paths = options.objects.map((ref) => ({ ref, path: objectPath(ref) }));
     // 0700 from creation (mkdtemp): only this user can reach the sockets inside.
     const directory = mkdtempSync(path.join(tmpdir(), 'krr-channel-'));
+    liveDirectories.add(directory);
     const proxies: ProxyProcess[] = [];
     const assigned: Array<{ path: string; proxy: ProxyProcess }> = [];
     try {
-      for (const group of partition(paths)) {
-        const proxy = await startProxy(options, path.join(directory, `s${proxies.length}`), acceptPathsPattern(group.map((entry) => entry.ref)));
-        proxies.push(proxy);
-        for (const entry of group) assigned.push({ path: entry.path, proxy });
-      }
+      const groups: Array<{ paths: string[]; acceptPaths: string; rejectMethods: string }> = partition(paths).map((group) => ({ paths: group.map((entry) => entry.path), acceptPaths: acceptPathsPattern(group.map((entry) => entry.ref)), rejectMethods: rejectMethodsPattern }));
+      const namespaces = [...new Set(options.hpaListNamespaces ?? [])];
+      if (namespaces.length > 0) groups.push({ paths: namespaces.map(hpaListPath), acceptPaths: hpaListsPattern(namespaces), rejectMethods: rejectAllButGetPattern });
+      // Started side by side: each waits for its own "Starting to serve".
+      const started = await Promise.allSettled(groups.map((group, index) => startProxy(options, path.join(directory, `s${index}`), group.acceptPaths, group.rejectMethods)));
+      started.forEach((result, index) => {
+        if (result.status !== 'fulfilled') return;
+        proxies.push(result.value);
+        for (const url of groups[index]?.paths ?? []) assigned.push({ path: url, proxy: result.value });
+      });
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       await Promise.all(proxies.map(stopProxy));
       rmSync(directory, { recursive: true, force: true });
+      liveDirectories.delete(directory);
       throw error;
     }
     return new ApiChannel(options, directory, proxies, assigned);
@@ -165,21 +196,37 @@ export class ApiChannel {
   }
 
   async getObject(ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject> {
-    return this.request('GET', ref, undefined, signal);
+    return this.request('GET', objectPath(ref), `${ref.kind} ${ref.namespace}/${ref.name}`, parseObject, undefined, signal);
   }
 
-  /** One GET per name, one after another: the caller's concurrency bounds the requests in flight. */
+  coversHpaList(namespace: string): boolean {
+    try {
+      return this.byPath.has(hpaListPath(namespace));
+    } catch {
+      return false;
+    }
+  }
+
+  async listHpas(namespace: string, signal?: AbortSignal): Promise<KubeObject[]> {
+    return (await this.request('GET', hpaListPath(namespace), `the HorizontalPodAutoscalers of ${namespace}`, parseList, undefined, signal)).items;
+  }
+
+  /**
+   * One GET per name, all issued at once: the connection pool (maxSockets, the operation's concurrency) bounds
+   * what is in flight. Settles every GET before it throws the first failure (nothing left running behind it).
+   */
   async getObjects(kind: ObjectRef['kind'], namespace: string, names: readonly string[], signal?: AbortSignal): Promise<KubeObject[]> {
-    const objects: KubeObject[] = [];
-    for (const name of names) objects.push(await this.getObject({ kind, namespace, name }, signal));
-    return objects;
+    const settled = await Promise.allSettled(names.map((name) => this.getObject({ kind, namespace, name }, signal)));
+    const failure = settled.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<KubeObject>).value);
   }
 
   async patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<KubeObject> {
     if (!options.dryRun && this.options.writes !== 'approved') {
       throw new KubectlError('forbidden', 'This API channel was opened for a proposal: it sends server-side dry-runs only, never a write.', '', ['PATCH', objectPath(ref)]);
     }
-    return this.request('PATCH', ref, JSON.stringify(ops), options.signal, options.dryRun);
+    return this.request('PATCH', objectPath(ref), `${ref.kind} ${ref.namespace}/${ref.name}`, parseObject, JSON.stringify(ops), options.signal, options.dryRun);
   }
 
   /** Stops the proxies, drops the connections and removes the socket directory; safe to call twice. */
@@ -189,6 +236,7 @@ export class ApiChannel {
       this.agent.destroy();
       await Promise.all(this.proxies.map(stopProxy));
       rmSync(this.directory, { recursive: true, force: true });
+      liveDirectories.delete(this.directory);
     })();
     return this.closing;
   }
@@ -201,16 +249,15 @@ export class ApiChannel {
     for (const proxy of this.proxies) proxy.kill('SIGKILL');
   }
 
-  private request(method: 'GET' | 'PATCH', ref: ObjectRef, body: string | undefined, signal: AbortSignal | undefined, dryRun = false): Promise<KubeObject> {
-    const objectUrl = objectPath(ref);
+  private request<T>(method: 'GET' | 'PATCH', objectUrl: string, what: string, parse: (text: string) => T | null, body: string | undefined, signal: AbortSignal | undefined, dryRun = false): Promise<T> {
     const describe = [method, objectUrl];
     const proxy = this.byPath.get(objectUrl);
-    if (!proxy) return Promise.reject(new KubectlError('forbidden', `${ref.kind} ${ref.namespace}/${ref.name} is not part of this operation; the API channel does not reach it.`, '', describe));
+    if (!proxy) return Promise.reject(new KubectlError('forbidden', `${what} is not part of this operation; the API channel does not reach it.`, '', describe));
     if (this.brokenReason) return Promise.reject(new KubectlError('unreachable', failureMessage('unreachable', `the API channel is gone (${this.brokenReason})`, this.where), '', describe));
     if (signal?.aborted) return Promise.reject(new KubectlError('aborted', 'The request was cancelled before it started.', '', describe));
     const query = method === 'PATCH' ? `?${dryRun ? 'dryRun=All&' : ''}fieldManager=krr-mcp` : '';
     const timeoutMs = this.options.timeoutMs ?? 30_000;
-    return new Promise<KubeObject>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let settled = false;
       const fail = (error: KubectlError) => {
         if (settled) return;
@@ -238,7 +285,7 @@ export class ApiChannel {
             size += chunk.length;
             if (size > maxResponseBytes) {
               req.destroy();
-              fail(new KubectlError('bad-output', `The API server's answer for ${ref.kind} ${ref.namespace}/${ref.name} exceeds ${maxResponseBytes / 1024 / 1024} MB.`, '', describe));
+              fail(new KubectlError('bad-output', `The API server's answer for ${what} exceeds ${maxResponseBytes / 1024 / 1024} MB.`, '', describe));
               return;
             }
             chunks.push(chunk);
@@ -251,11 +298,11 @@ export class ApiChannel {
             const text = Buffer.concat(chunks).toString('utf8');
             const code = res.statusCode ?? 0;
             if (code >= 200 && code < 300) {
-              const parsed = parseObject(text);
+              const parsed = parse(text);
               if (parsed) {
                 settled = true;
                 resolve(parsed);
-              } else fail(new KubectlError('bad-output', `The API server answered with something that is not a ${ref.kind} for ${ref.namespace}/${ref.name}.`, '', describe));
+              } else fail(new KubectlError('bad-output', `The API server answered with something unexpected for ${what}.`, '', describe));
               return;
             }
             fail(this.statusError(code, text, res.headers['content-type'] ?? '', describe));
@@ -320,6 +367,18 @@ function parseStatus(text: string): z.infer<typeof statusSchema> | null {
   }
 }
 
+/** An HPA list; the API server leaves kind and apiVersion off the items (kubectl fills them in, so do we). */
+function parseList(text: string): { items: KubeObject[] } | null {
+  try {
+    const list = listSchema.safeParse(JSON.parse(text));
+    if (!list.success) return null;
+    const items = z.array(kubeObjectSchema).safeParse(list.data.items.map((item) => ({ apiVersion: list.data.apiVersion, kind: 'HorizontalPodAutoscaler', ...item })));
+    return items.success ? { items: items.data } : null;
+  } catch {
+    return null;
+  }
+}
+
 function parseObject(text: string): KubeObject | null {
   try {
     const parsed = kubeObjectSchema.safeParse(JSON.parse(text));
@@ -347,7 +406,7 @@ function partition<T extends { ref: ObjectRef; path: string }>(entries: readonly
   return groups;
 }
 
-async function startProxy(options: ApiChannelOptions, socketPath: string, acceptPaths: string): Promise<ProxyProcess> {
+async function startProxy(options: ApiChannelOptions, socketPath: string, acceptPaths: string, rejectMethods = rejectMethodsPattern): Promise<ProxyProcess> {
   const argv = [
     ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
     '--context',
@@ -359,7 +418,7 @@ async function startProxy(options: ApiChannelOptions, socketPath: string, accept
     '--accept-paths',
     acceptPaths,
     '--reject-methods',
-    rejectMethodsPattern,
+    rejectMethods,
     // The default rejects exec/attach paths; none of them can match the accept list anyway, and stay refused.
     '--reject-paths',
     '^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach',
@@ -414,6 +473,9 @@ async function startProxy(options: ApiChannelOptions, socketPath: string, accept
     });
   });
   options.log?.(`kubectl proxy started (pid ${child.pid ?? '?'}) for ${acceptPaths.length} characters of accepted paths`);
+  killLiveProxiesOnExit();
+  live.add(child);
+  void exited.then(() => live.delete(child));
   return {
     socketPath,
     pid: child.pid,
@@ -425,6 +487,19 @@ async function startProxy(options: ApiChannelOptions, socketPath: string, accept
       return ended;
     },
   };
+}
+
+/** Proxies still running: if the host process exits mid-operation, they go with it (and no socket outlives it). */
+const live = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
+const liveDirectories = new Set<string>();
+let exitHook = false;
+function killLiveProxiesOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+    for (const directory of liveDirectories) rmSync(directory, { recursive: true, force: true });
+  });
 }
 
 async function stopProxy(proxy: ProxyProcess): Promise<void> {
@@ -473,7 +548,8 @@ export class ChannelledCluster {
   }
 
   listObjects(kind: 'HorizontalPodAutoscaler', namespace: string, signal?: AbortSignal): Promise<KubeObject[]> {
-    return this.kubectl.listObjects(kind, namespace, signal);
+    const channel = this.channel && !this.channel.broken && this.channel.coversHpaList(namespace) ? this.channel : null;
+    return channel?.listHpas(namespace, signal) ?? this.kubectl.listObjects(kind, namespace, signal);
   }
 
   rolloutStatus(ref: ObjectRef, timeoutSeconds: number, signal?: AbortSignal): Promise<{ ok: boolean; message: string }> {

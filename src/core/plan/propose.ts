@@ -65,6 +65,14 @@ export interface ProposeProgress {
  */
 const windowPerWorker = 10;
 
+/**
+ * Requests in flight during a proposal: twice the apply's. A proposal writes nothing (reads and server-side
+ * dry-runs), so there is nothing in flight to restore when one fails, and its time is mostly waiting on the server.
+ */
+export function proposeConcurrency(settings: Pick<SessionSettings, 'applyConcurrency'>): number {
+  return Math.max(1, settings.applyConcurrency) * 2;
+}
+
 export async function proposePlan(targets: readonly PlanTarget[], input: ProposeContext): Promise<Plan> {
   const blocked: BlockedWorkload[] = [...(input.blocked ?? [])];
   const conflicts: RollbackConflict[] = [];
@@ -190,22 +198,41 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
   };
 
   const built: Array<ObjectChange | null> = [];
-  const window = Math.max(1, input.settings.applyConcurrency) * windowPerWorker;
-  for (let start = 0; start < targets.length; start += window) {
-    const slice = targets.slice(start, start + window);
-    // This window's live objects first, batched per namespace: one kubectl process per batch instead of one per object.
+  const concurrency = proposeConcurrency(input.settings);
+  // The first window is small, so the first workloads are counted soon after the start.
+  const windows: PlanTarget[][] = [];
+  for (let start = 0; start < targets.length; ) {
+    const size = start === 0 ? concurrency : concurrency * windowPerWorker;
+    windows.push(targets.slice(start, start + size));
+    start += size;
+  }
+  // A window's live objects are read together, batched per namespace (one kubectl process per batch instead of one
+  // per object when there is no API channel; through the channel, its connection limit bounds both pools).
+  const readWindow = async (slice: readonly PlanTarget[]): Promise<void> => {
     const readable = slice.filter(supported);
-    const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), input.settings.applyConcurrency, input.signal);
+    const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), concurrency, input.signal);
     readable.forEach((target, index) => liveByTarget.set(target, reads[index] as ReadResult));
-    built.push(
-      ...(await mapBounded(slice, input.settings.applyConcurrency, async (target) => {
-        const change = await buildOne(target);
-        progress.done += 1;
-        input.onProgress?.({ ...progress });
-        return change;
-      })),
-    );
-    for (const target of slice) liveByTarget.delete(target);
+  };
+  let reading: Promise<void> = windows[0] ? readWindow(windows[0]) : Promise.resolve();
+  try {
+    for (const [index, slice] of windows.entries()) {
+      await reading;
+      // The next window is read while this one is checked, so the count keeps moving.
+      const next = windows[index + 1];
+      reading = next ? readWindow(next) : Promise.resolve();
+      built.push(
+        ...(await mapBounded(slice, concurrency, async (target) => {
+          const change = await buildOne(target);
+          progress.done += 1;
+          input.onProgress?.({ ...progress });
+          return change;
+        })),
+      );
+      for (const target of slice) liveByTarget.delete(target);
+    }
+  } finally {
+    // Nothing keeps reading behind a proposal that failed.
+    await reading.catch(() => undefined);
   }
 
   const objects = built.filter((object): object is ObjectChange => object !== null).sort((a, b) => a.stage - b.stage || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));

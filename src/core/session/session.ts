@@ -18,7 +18,7 @@ import { Kubectl, KubectlError, resolveContext, type ObjectRef } from '../kube/k
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
 import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { BlockedWorkload, Plan } from '../plan/model';
-import { proposePlan, type PlanTarget, type ProposeProgress } from '../plan/propose';
+import { proposeConcurrency, proposePlan, type PlanTarget, type ProposeProgress } from '../plan/propose';
 import { describeConflict, rollbackTarget } from '../plan/rollback';
 import { QuantityError } from '../quantity';
 import { notPatchableReason, RowIndex, rowsOfReport } from '../recommendations';
@@ -520,7 +520,8 @@ export class Session {
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
-    const cluster = await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run');
+    onProgress?.({ done: 0, total: targets.length });
+    const cluster = await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]);
     let plan: Plan;
     try {
       plan = await proposePlan(targets, {
@@ -933,7 +934,7 @@ export class Session {
     });
     const target = await this.resolveTarget(settings, snapshot.context);
     if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
-    const cluster = await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run');
+    const cluster = await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]);
     let plan: Plan;
     try {
       plan = await proposePlan(targets, {
@@ -1240,7 +1241,7 @@ export class Session {
    * unless `writes` is 'approved', which only an approved apply asks for), kubectl processes for the rest and as
    * the fallback. The caller closes it when the operation ends.
    */
-  private async clusterFor(settings: SessionSettings, context: string, objects: readonly ObjectRef[], writes: 'dry-run' | 'approved'): Promise<ChannelledCluster> {
+  private async clusterFor(settings: SessionSettings, context: string, objects: readonly ObjectRef[], writes: 'dry-run' | 'approved', hpaListNamespaces: readonly string[] = []): Promise<ChannelledCluster> {
     const kubectl = this.kubectlFor(settings, context);
     const reachable = objects.filter((ref) => ref.kind !== 'Rollout');
     if (this.options.apiChannel === false || reachable.length === 0) return new ChannelledCluster(null, kubectl);
@@ -1250,7 +1251,9 @@ export class Session {
         context,
         objects: reachable,
         writes,
-        maxSockets: settings.applyConcurrency,
+        hpaListNamespaces,
+        // A proposal's dry-runs go twice as wide as an apply's writes (proposeConcurrency).
+        maxSockets: writes === 'dry-run' ? proposeConcurrency(settings) : settings.applyConcurrency,
         ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}),
         ...(this.options.kubectlCacheDir ? { cacheDir: this.options.kubectlCacheDir } : {}),
         ...(this.options.apiChannelTimeoutMs ? { timeoutMs: this.options.apiChannelTimeoutMs } : {}),

@@ -73,7 +73,9 @@ export const sessionSettingsSchema = z.object({
   readOnly: z.boolean().default(false),
   readOnlyReason: z.string().optional(),
   planTtlSeconds: z.number().int().min(30).max(24 * 3600).default(600),
-  applyConcurrency: z.number().int().min(1).max(64).default(8),
+  // 16: through the API channel a request costs an HTTP round trip, not a kubectl process, so waiting on the
+  // server, not local CPU, bounds an apply (bench: apply_throughput).
+  applyConcurrency: z.number().int().min(1).max(64).default(16),
   snapshotRetentionDays: z.number().int().min(1).max(3650).default(30),
   scanCacheTtlSeconds: z.number().int().min(0).max(24 * 3600).default(900),
   approvalTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
