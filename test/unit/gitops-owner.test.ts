@@ -10,6 +10,7 @@ import type { KubeObject } from '../../src/core/kube/object';
 import { evaluatePolicies, gitOpsFindings } from '../../src/core/policy';
 import { gateValue } from '../../src/core/session/settingsScope';
 import { parseSessionSettings } from '../../src/core/session/settings';
+import { toPanelRow } from '../../src/editor/reviewRows';
 import { readSessionSettings } from '../../src/editor/settings';
 import { gitopsWorkloads, writeGitOpsReport } from '../support/gitops-report';
 import { human, model, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
@@ -174,6 +175,12 @@ describe('session: GitOps-owned workloads in proposals and listings', function (
     assert.deepEqual(plan.objects.map((o) => o.name), ['frontend']);
     assert.deepEqual(plan.blocked.map((b) => [b.name, b.gitopsOwner?.tool]).sort(), [['cart', 'argocd'], ['payments', 'flux-kustomize'], ['search', 'flux-helm']]);
     assert.match(plan.blocked.find((b) => b.name === 'cart')?.reasons.join(' ') ?? '', /reconciled from Git by Argo CD Application shop-gitops/);
+
+    // The review panel's rows: a badge with the evidence as its tooltip; no badge for nobody; unknown stays absent.
+    const panel = rows.map(toPanelRow);
+    assert.deepEqual(panel.find((row) => row.name === 'payments')?.owner, { label: 'Flux Kustomization flux-system/apps', title: 'Reconciled from Git: label kustomize.toolkit.fluxcd.io/name=apps; label kustomize.toolkit.fluxcd.io/namespace=flux-system', certain: true });
+    assert.equal(panel.find((row) => row.name === 'frontend')?.owner, null);
+    assert.equal('owner' in (before.rows.map(toPanelRow)[0] ?? {}), false);
   });
 
   it('warn: the workload is proposed with a warning and its owner; tightening to block before the apply refuses it, nothing written', async () => {

@@ -94,7 +94,7 @@ export interface RollbackOptions {
 }
 
 /** GitOps owners learned from live objects (proposals, listings), per workload key; a failed read waits a minute. */
-type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number };
+type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number; reading?: Promise<string | null> };
 type StoredReport = { report: Report; rows: IndexedRow[]; summary: ReportSummary; bytes: number; gitops: OwnerCache };
 type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
@@ -244,6 +244,19 @@ export class Session {
    * twice for a known workload, not again within a minute of a failed read. Returns why nothing was read, or null.
    */
   async readGitOpsOwners(reportId: string, workloads?: ReadonlyArray<{ namespace: string; kind: string; name: string }>, signal?: AbortSignal): Promise<string | null> {
+    const cache = this.storedReport(reportId).gitops;
+    // One read at a time per report: concurrent listings (several MCP sessions) wait for it instead of repeating it.
+    while (cache.reading) await cache.reading.catch(() => undefined);
+    const reading = this.readOwnersNow(reportId, workloads, signal);
+    cache.reading = reading;
+    try {
+      return await reading;
+    } finally {
+      if (cache.reading === reading) delete cache.reading;
+    }
+  }
+
+  private async readOwnersNow(reportId: string, workloads: ReadonlyArray<{ namespace: string; kind: string; name: string }> | undefined, signal?: AbortSignal): Promise<string | null> {
     const stored = this.storedReport(reportId);
     const cache = stored.gitops;
     const known = new Map(stored.report.workloads.map((workload) => [ownerKey(workload), workload]));

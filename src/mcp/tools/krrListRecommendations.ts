@@ -54,7 +54,8 @@ export const krrListRecommendations = defineTool({
     page: z.number(),
     pageSize: z.number(),
   },
-  annotations: { readOnlyHint: true, openWorldHint: false },
+  // Reads the live objects of the page's workloads (kubectl get) for their GitOps owner.
+  annotations: { readOnlyHint: true, openWorldHint: true },
   async handler(args, extra, { session }) {
     try {
       const query = { ...args, pageSize: args.pageSize ?? 20, page: args.page ?? 1 };
