@@ -4,3 +4,4 @@ export { Session } from './core/session/session';
 export { listContexts } from './core/kube/kubectl';
 export { startHttpHost } from './mcp/http';
 export { readSessionSettings } from './editor/settings';
+export { readManifestText } from './core/gitops/workspace';

@@ -8,6 +8,7 @@ import { modalApprovalDialog, EditorApprover, type ApprovalDialog } from './edit
 import { discoveryPath, removeDiscoveryFile, setUpClaudeCode, writeDiscoveryFile } from './editor/claudeCode';
 import { prometheusSecretKey, registerAuditDocument, registerCommands, showProblem } from './editor/commands';
 import { PlanDiff } from './editor/diff';
+import { ManifestDiff, workspaceEditWriter } from './editor/manifests';
 import { KrrMcpServerProvider, LazyHost, mcpProviderId } from './editor/mcpProvider';
 import { ReviewPanel } from './editor/reviewPanel';
 import { secretAuditKeyStore } from './editor/auditKeys';
@@ -27,6 +28,7 @@ export interface KrrTestApi {
   provider: KrrMcpServerProvider;
   host: LazyHost;
   diff: PlanDiff;
+  manifestDiff: ManifestDiff;
   approver: EditorApprover;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
 }
@@ -58,8 +60,9 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   };
 
   const diff = new PlanDiff();
+  const manifestDiff = new ManifestDiff();
   let dialog: ApprovalDialog = modalApprovalDialog;
-  const approver = new EditorApprover(diff, () => dialog, log);
+  const approver = new EditorApprover(diff, () => dialog, log, manifestDiff);
 
   const recommendations = new RecommendationTree(() => session);
   const snapshots = new SnapshotTree(() => session);
@@ -92,6 +95,8 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       log,
       secrets: { prometheusAuthHeader: async () => (await context.secrets.get(prometheusSecretKey)) || undefined },
       auditKeys: secretAuditKeyStore(context.secrets, stateDir),
+      // The manifest target (GitOps): the open folders, written through a WorkspaceEdit.
+      workspace: { folders: () => (vscode.workspace.workspaceFolders ?? []).filter((entry) => entry.uri.scheme === 'file').map((entry) => entry.uri.fsPath), writer: workspaceEditWriter() },
     });
     created.onDidChange(() => refreshViews());
     session = created;
@@ -124,6 +129,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   context.subscriptions.push(
     output,
     diff,
+    manifestDiff,
     recommendations,
     snapshots,
     status,
@@ -181,6 +187,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     provider,
     host,
     diff,
+    manifestDiff,
     approver,
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;

@@ -1,5 +1,6 @@
 // The VS Code side of the safety invariant: a modal dialog only a person can answer, bound to the plan digest.
 import * as vscode from 'vscode';
+import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
 import type { ApprovalDecision, ApprovalText, Approver } from '../core/session/model';
 
@@ -7,7 +8,7 @@ import type { ApprovalDecision, ApprovalText, Approver } from '../core/session/m
  * Asks a person about one plan. The real one is a notice (for a model's request) and then a modal; integration tests
  * inject their own (modals are refused there). `review` opens the plan's diff.
  */
-export type ApprovalDialog = (plan: Plan, text: ApprovalText, signal: AbortSignal, review: () => Promise<void>) => Promise<ApprovalDecision>;
+export type ApprovalDialog = (plan: Pick<Plan, 'id' | 'digest'>, text: ApprovalText, signal: AbortSignal, review: () => Promise<void>) => Promise<ApprovalDecision>;
 
 /** Waits for `promise` unless `signal` aborts first: an abandoned approval counts as a timeout, never an approval. */
 function unlessAborted<T>(promise: Thenable<T>, signal: AbortSignal): Promise<T | 'aborted'> {
@@ -90,7 +91,26 @@ export class EditorApprover implements Approver {
     private readonly diff: DiffShower,
     private readonly dialog: () => ApprovalDialog,
     private readonly log: (line: string) => void = () => undefined,
+    private readonly manifestDiff?: { show(plan: ManifestPlan): Promise<void> },
   ) {}
+
+  async showManifests(plan: ManifestPlan): Promise<void> {
+    try {
+      await this.manifestDiff?.show(plan);
+    } catch (error) {
+      this.log(`could not open the diff for plan ${plan.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Writing manifests: the same notice and modal (its words name the files), with the files' diff to review. */
+  async requestManifestApproval(plan: ManifestPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
+    if (text.notice === null) await this.showManifests(plan);
+    try {
+      return await this.dialog()(plan, text, signal, () => this.showManifests(plan));
+    } catch (error) {
+      return { outcome: 'declined', reason: `the approval dialog failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
 
   async show(plan: Plan): Promise<void> {
     try {

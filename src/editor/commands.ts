@@ -5,6 +5,7 @@ import type { ApplyOutcome, Requester } from '../core/session/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { loadEngine } from './engine';
+import { writeToManifests } from './manifests';
 import { explainProblem, type ProblemAction } from './problem';
 import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
@@ -297,6 +298,10 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         await host.secrets.store(prometheusSecretKey, value.trim());
         void vscode.window.showInformationMessage('KRR: Prometheus auth header stored in secret storage.');
       }
+    }),
+    'krr.writeToManifests': guard(async () => {
+      await writeToManifests(host.session(), palette, { readOnly: host.readOnly().readOnly });
+      host.refreshViews();
     }),
     'krr.setUpClaudeCode': guard(() => host.setUpClaudeCode()),
     'krr.showOutput': guard(async () => host.output.show()),

@@ -7,7 +7,8 @@ import { approvalText, describeParty } from '../approval';
 import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import { fileKeyStore, type AuditKeyStore } from '../auditKey';
 import { ownerKey, readGitOpsOwners, type GitOpsOwner } from '../gitops/owner';
-import type { Report, WorkloadKind } from '../krr/model';
+import type { Report, ResourceName, WorkloadKind } from '../krr/model';
+import { evaluatePolicies } from '../policy';
 import { severityOrder } from '../krr/model';
 import { readReportFile } from '../krr/report';
 import { decidePrometheusAuth } from '../krr/prometheusAuth';
@@ -436,6 +437,14 @@ export class Session {
         context,
         unresolved,
         sourceReportId: args.reportId,
+        // The same policies as a cluster change: the manifests are deployed too, just later.
+        policy: (target, subject) => {
+          const workload = byKey.get(`${target.namespace}/${target.kind}/${target.name}`);
+          const hpa: ResourceName[] = [];
+          if (workload?.hpa?.targetCpuUtilizationPercentage != null) hpa.push('cpu');
+          if (workload?.hpa?.targetMemoryUtilizationPercentage != null) hpa.push('memory');
+          return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval: false }, settings.policy);
+        },
         // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
         finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(workspace.finders ?? [])],
         ...(signal ? { signal } : {}),
@@ -494,7 +503,11 @@ export class Session {
       if (state !== 'proposed' || plan.objects.length === 0 || this.isExpired(plan)) continue;
       pending.push({ id: plan.id, kind: plan.kind, context: displayText(plan.context), proposedBy: describeParty(plan.requestedBy), objects: plan.objects.length, risk: plan.risk, createdAt: plan.createdAt });
     }
-    return pending.reverse();
+    for (const { plan, state } of this.manifestPlans.values()) {
+      if (state !== 'proposed' || plan.files.length === 0 || this.isExpired(plan)) continue;
+      pending.push({ id: plan.id, kind: 'manifests', context: 'workspace', proposedBy: describeParty(plan.requestedBy), objects: plan.files.length, risk: 'n/a', createdAt: plan.createdAt });
+    }
+    return pending.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).reverse();
   }
 
   // ── apply ─────────────────────────────────────────────────────────────────────────────────────────

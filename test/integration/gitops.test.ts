@@ -1,0 +1,145 @@
+// Extension-host tests of the manifest target (GitOps): the files' diff opens, the approval dialog names files, the
+// write goes through a WorkspaceEdit (undo works), and an open editor with unsaved changes makes the plan stale.
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { ApprovalText } from '../../src/core/session/model';
+import type { KrrTestApi } from '../../src/extension';
+
+const extensionId = 'krr-mcp.krr-mcp';
+const person = { type: 'human' as const, via: 'integration test' };
+const mi = 2 ** 20;
+
+async function krrApi(): Promise<KrrTestApi> {
+  const extension = vscode.extensions.getExtension<KrrTestApi>(extensionId);
+  assert.ok(extension);
+  const api = await extension.activate();
+  assert.ok(api);
+  return api;
+}
+
+function openTabLabels(): string[] {
+  return vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((tab) => tab.label));
+}
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** A krr report recommending new requests for prod/web's app container. */
+function reportFile(cpu: number): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'krr-gitops-it-')), 'report.json');
+  const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      scans: [
+        {
+          object: { cluster: 'prod-eu-1', name: 'web', container: 'app', pods: [{ name: 'web-0', deleted: false }], hpa: null, namespace: 'prod', kind: 'Deployment', allocations: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: 512 * mi }, info: {} } },
+          recommended: { requests: { cpu: value(cpu), memory: value(768 * mi) }, limits: { cpu: value(null), memory: value(512 * mi) }, info: { cpu: null, memory: null } },
+          severity: 'WARNING',
+        },
+      ],
+      score: 50,
+      resources: ['cpu', 'memory'],
+      description: null,
+      strategy: { name: 'simple', settings: {} },
+    }),
+  );
+  return file;
+}
+
+describe('GitOps: writing recommendations into the workspace manifests', function () {
+  this.timeout(120_000);
+  let root: string;
+  let patchFile: string;
+
+  before(async () => {
+    const api = await krrApi();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    assert.ok(folder, 'the integration run opens a workspace folder');
+    const extension = vscode.extensions.getExtension(extensionId);
+    root = join(folder, `gitops-${Date.now()}`);
+    cpSync(join(extension!.extensionPath, 'test', 'fixtures', 'gitops', 'kustomize'), root, { recursive: true });
+    patchFile = join(root, 'overlays', 'prod', 'web-resources.yaml');
+    assert.ok(api.session());
+  });
+
+  afterEach(async () => {
+    (await krrApi()).setApprovalDialogForTests(undefined);
+  });
+
+  it('opens the diff of the files, asks with a dialog that names files, and writes through a WorkspaceEdit that undo reverts', async () => {
+    const api = await krrApi();
+    const session = api.session();
+    const { reportId } = await session.loadReport(reportFile(0.75), person);
+    const before = readFileSync(patchFile, 'utf8');
+    const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'prod', kind: 'Deployment', name: 'web' }], target: 'manifests' }, person);
+    assert.deepEqual(plan.unresolved, []);
+    assert.deepEqual(plan.files.map((file) => file.path.replace(/^gitops-\d+\//, '')), ['overlays/prod/web-resources.yaml']);
+    const file = plan.files[0]!;
+    // The diff shows the file as it is and as it will be.
+    const uris = api.manifestDiff.uris(plan, file);
+    assert.equal(api.manifestDiff.content(uris.before), before);
+    assert.equal(api.manifestDiff.content(uris.after), file.after);
+    await until(() => openTabLabels().some((label) => label.includes(plan.id)));
+    assert.ok(openTabLabels().some((label) => label.includes(plan.id)), `tabs: ${openTabLabels().join(', ')}`);
+
+    const asked: ApprovalText[] = [];
+    api.setApprovalDialogForTests(async (shown, text) => {
+      asked.push(text);
+      return { outcome: 'approved', digest: shown.digest };
+    });
+    const outcome = await session.apply(plan.id, person);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    assert.equal(asked[0]?.title, 'Write resource changes to 1 file in the workspace?');
+    assert.match(asked[0]?.detail ?? '', /web-resources\.yaml/);
+    assert.doesNotMatch(asked[0]?.detail ?? '', /Cluster:/);
+    assert.equal(asked[0]?.typeToConfirm, null);
+    assert.equal(readFileSync(patchFile, 'utf8'), file.after, 'written and saved');
+    assert.match(file.after, /cpu: "750m"\n {14}memory: 768Mi/);
+
+    // Undo works: the edit came through VS Code, not behind its back.
+    const document = await vscode.workspace.openTextDocument(patchFile);
+    await vscode.window.showTextDocument(document);
+    await vscode.commands.executeCommand('undo');
+    await until(() => document.getText() === before);
+    assert.equal(document.getText(), before);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('an editor with unsaved changes makes the plan stale: nothing is written, the person\'s text stays', async () => {
+    const api = await krrApi();
+    const session = api.session();
+    const { reportId } = await session.loadReport(reportFile(0.6), person);
+    const onDisk = readFileSync(patchFile, 'utf8');
+    const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'prod', kind: 'Deployment', name: 'web' }], target: 'manifests' }, person);
+    assert.equal(plan.files.length, 1);
+    const document = await vscode.workspace.openTextDocument(patchFile);
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(document.uri, new vscode.Position(0, 0), '# my unsaved note\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.ok(document.isDirty);
+    let asked = 0;
+    api.setApprovalDialogForTests(async (shown) => {
+      asked += 1;
+      return { outcome: 'approved', digest: shown.digest };
+    });
+    const outcome = await session.apply(plan.id, person);
+    assert.equal(asked, 1);
+    assert.equal(outcome.status, 'stale', outcome.message);
+    assert.match(outcome.message, /changed since the proposal \(on disk or in an unsaved editor\)/);
+    assert.equal(readFileSync(patchFile, 'utf8'), onDisk);
+    assert.ok(document.getText().startsWith('# my unsaved note\n'));
+    await vscode.window.showTextDocument(document);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('"KRR: Write Recommendations to Manifests…" is a registered command', async () => {
+    await krrApi();
+    assert.ok((await vscode.commands.getCommands(true)).includes('krr.writeToManifests'));
+  });
+});

@@ -1,0 +1,176 @@
+// The manifest target over MCP: `krr-mcp serve --stdio --workspace <dir>...` with the SDK's Client. krr_propose_changes
+// with target "manifests" lists per workload the files and edits (paths relative to the workspace folder) or why no
+// source was found; krr_apply_plan writes them only after the person approves through elicitation. No cluster at all.
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { connectStdioClient } from '../support/stdio-client';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'gitops');
+
+type Amounts = { requests: { cpu: number | null; memory: number | null }; limits: { cpu: number | null; memory: number | null } };
+
+/** A krr JSON report (one scan per container), as `krr simple -f json` writes it. */
+function report(workloads: Array<{ namespace: string; kind: string; name: string; containers: Record<string, { current: Amounts; recommended: Amounts }> }>): string {
+  const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+  const scans = workloads.flatMap((workload) =>
+    Object.entries(workload.containers).map(([container, { current, recommended }]) => ({
+      object: { cluster: 'prod-eu-1', name: workload.name, container, pods: [{ name: `${workload.name}-0`, deleted: false }], hpa: null, namespace: workload.namespace, kind: workload.kind, allocations: { ...current, info: {} } },
+      recommended: { requests: { cpu: value(recommended.requests.cpu), memory: value(recommended.requests.memory) }, limits: { cpu: value(recommended.limits.cpu), memory: value(recommended.limits.memory) }, info: { cpu: null, memory: null } },
+      severity: 'WARNING',
+    })),
+  );
+  return JSON.stringify({ scans, score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } });
+}
+
+const mi = 2 ** 20;
+
+function textOf(result: CallToolResult): string {
+  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+}
+
+function structured<T>(result: CallToolResult): T {
+  assert.ok(result.structuredContent, textOf(result));
+  return result.structuredContent as T;
+}
+
+interface WorkloadView {
+  namespace: string;
+  kind: string;
+  name: string;
+  files: Array<{ folder: string; path: string; edits: Array<{ line: number; field: string; from: string | null; to: string }> }>;
+  reason?: string;
+  candidates?: string[];
+}
+
+describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_plan (--workspace)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let client: Client | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-mcp-gitops-'));
+    cpSync(path.join(fixtures, 'kustomize'), path.join(dir, 'ws', 'kustomize'), { recursive: true });
+    cpSync(path.join(fixtures, 'plain'), path.join(dir, 'ws', 'plain'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'report.json'),
+      report([
+        {
+          namespace: 'prod',
+          kind: 'Deployment',
+          name: 'web',
+          containers: {
+            app: { current: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: 512 * mi } }, recommended: { requests: { cpu: 0.75, memory: 768 * mi }, limits: { cpu: null, memory: 1024 * mi } } },
+            metrics: { current: { requests: { cpu: 0.05, memory: 64 * mi }, limits: { cpu: null, memory: null } }, recommended: { requests: { cpu: 0.02, memory: 64 * mi }, limits: { cpu: null, memory: null } } },
+          },
+        },
+        { namespace: 'data', kind: 'StatefulSet', name: 'postgres', containers: { postgres: { current: { requests: { cpu: 1, memory: 2048 * mi }, limits: { cpu: null, memory: 4096 * mi } }, recommended: { requests: { cpu: 0.5, memory: 2048 * mi }, limits: { cpu: null, memory: 4096 * mi } } } } },
+        { namespace: 'shop', kind: 'Deployment', name: 'checkout', containers: { api: { current: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: null } }, recommended: { requests: { cpu: 0.1, memory: 256 * mi }, limits: { cpu: null, memory: null } } } } },
+      ]),
+    );
+  });
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(elicitation?: (request: ElicitRequest['params']) => ElicitResult) {
+    writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ confirmByTyping: ['*prod*'], declineCooldownSeconds: 0 }));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')],
+      cwd: repoRoot,
+      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
+      stderr: 'pipe',
+    });
+    const connected = await connectStdioClient(transport, 'gitops-test-client', elicitation);
+    client = connected.client;
+    return connected;
+  }
+
+  async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+    return (await (client as Client).callTool({ name, arguments: args }, undefined, { timeout: 90_000 })) as CallToolResult;
+  }
+
+  async function proposeManifests(): Promise<{ planId: string; workloads: WorkloadView[]; result: CallToolResult }> {
+    const loaded = structured<{ reportId: string }>(await call('krr_load_report', { path: path.join(dir, 'report.json') }));
+    const result = await call('krr_propose_changes', {
+      reportId: loaded.reportId,
+      target: 'manifests',
+      includeLimits: true,
+      workloads: [
+        { namespace: 'prod', kind: 'Deployment', name: 'web' },
+        { namespace: 'data', kind: 'StatefulSet', name: 'postgres' },
+        { namespace: 'shop', kind: 'Deployment', name: 'checkout' },
+      ],
+    });
+    assert.equal(result.isError, undefined, textOf(result));
+    return { ...structured<{ planId: string; workloads: WorkloadView[] }>(result), result };
+  }
+
+  it('lists files and edits per workload, or why no source was found; applies only after the person approves', async () => {
+    const { elicitations } = await start(() => ({ action: 'accept', content: { approve: true } }));
+    const { planId, workloads, result } = await proposeManifests();
+    const byName = new Map(workloads.map((workload) => [workload.name, workload]));
+    assert.deepEqual(
+      byName.get('web')?.files.map((file) => [file.folder, file.path]),
+      [['kustomize', 'overlays/prod/web-resources.yaml']],
+    );
+    assert.deepEqual(byName.get('web')?.files[0]?.edits.map(({ field, from, to }) => [field, from, to]), [
+      ['spec.template.spec.containers[app].resources.requests.cpu', '1', '750m'],
+      ['spec.template.spec.containers[app].resources.requests.memory', '1Gi', '768Mi'],
+      ['spec.template.spec.containers[app].resources.limits.memory', null, '1Gi'],
+      ['spec.template.spec.containers[metrics].resources.requests.cpu', null, '20m'],
+    ]);
+    assert.deepEqual(byName.get('postgres')?.files.map((file) => [file.folder, file.path]), [['plain', 'apps/postgres.json']]);
+    assert.match(byName.get('checkout')?.reason ?? '', /no manifest in the workspace folders \(kustomize, plain\) defines Deployment shop\/checkout/);
+    assert.match(textOf(result), /NOT WRITTEN shop\/Deployment\/checkout/);
+    // Nothing was written by the proposal.
+    assert.equal(readFileSync(path.join(dir, 'ws/kustomize/overlays/prod/web-resources.yaml'), 'utf8'), readFileSync(path.join(fixtures, 'kustomize/overlays/prod/web-resources.yaml'), 'utf8'));
+
+    const applied = await call('krr_apply_plan', { planId });
+    assert.equal(structured<{ status: string }>(applied).status, 'applied', textOf(applied));
+    assert.equal(elicitations.length, 1);
+    const message = elicitations[0]?.message ?? '';
+    assert.match(message, /^Write resource changes to 2 files in the workspace\?/);
+    assert.match(message, /kustomize\/overlays\/prod\/web-resources\.yaml:/);
+    assert.match(message, /Nothing is sent to a cluster/);
+    assert.doesNotMatch(message, /Cluster:/);
+    const schema = (elicitations[0] && 'requestedSchema' in elicitations[0] ? elicitations[0].requestedSchema : undefined) as { required: string[] } | undefined;
+    assert.deepEqual(schema?.required, ['approve'], 'no context to type: the dialog names files, not a cluster');
+    const rendered = execFileSync('kubectl', ['kustomize', path.join(dir, 'ws/kustomize/overlays/prod')], { encoding: 'utf8' });
+    assert.match(rendered, /name: app\n {8}resources:\n {10}limits:\n {12}memory: 1Gi\n {10}requests:\n {12}cpu: 750m\n {12}memory: 768Mi/);
+    assert.equal(JSON.parse(readFileSync(path.join(dir, 'ws/plain/apps/postgres.json'), 'utf8')).spec.template.spec.containers[0].resources.requests.cpu, '500m');
+
+    const again = await call('krr_apply_plan', { planId });
+    assert.equal(structured<{ status: string }>(again).status, 'used');
+    // Audit entries as for cluster writes: proposal, approval, one write per file (read from the log itself).
+    const entries = readFileSync(path.join(dir, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { action: string; planId?: string; detail?: { target?: string; file?: string } });
+    const ofPlan = entries.filter((entry) => entry.planId === planId);
+    assert.deepEqual(ofPlan.map((entry) => entry.action), ['propose', 'approve', 'write', 'write', 'refuse']);
+    assert.deepEqual(ofPlan.filter((entry) => entry.action === 'write').map((entry) => entry.detail?.file).sort(), ['apps/postgres.json', 'overlays/prod/web-resources.yaml']);
+  });
+
+  it('declined, or a client without elicitation: nothing written', async () => {
+    const { elicitations } = await start(() => ({ action: 'decline' }));
+    const { planId } = await proposeManifests();
+    const declined = await call('krr_apply_plan', { planId });
+    assert.equal(structured<{ status: string }>(declined).status, 'declined');
+    assert.equal(elicitations.length, 1);
+    await client?.close();
+    await start();
+    const second = await proposeManifests();
+    const refused = await call('krr_apply_plan', { planId: second.planId });
+    assert.equal(structured<{ status: string }>(refused).status, 'refused');
+    assert.match(textOf(refused), /no elicitation support/);
+    assert.equal(readFileSync(path.join(dir, 'ws/plain/apps/postgres.json'), 'utf8'), readFileSync(path.join(fixtures, 'plain/apps/postgres.json'), 'utf8'));
+    assert.equal(readFileSync(path.join(dir, 'ws/kustomize/overlays/prod/web-resources.yaml'), 'utf8'), readFileSync(path.join(fixtures, 'kustomize/overlays/prod/web-resources.yaml'), 'utf8'));
+  });
+});
