@@ -211,3 +211,41 @@ describe('session: GitOps-owned workloads in proposals and listings', function (
     assert.equal(outcome.status, 'applied', outcome.message);
   });
 });
+
+describe('MCP: krr_list_recommendations rows carry the GitOps owner', function () {
+  this.timeout(120_000);
+  let f: SessionFixture | undefined;
+  let close: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await close?.();
+    await f?.close();
+  });
+
+  it('reads the owners of the page (structured and in the text); unknown when the cluster cannot be read', async () => {
+    const { startHttpHost } = await import('../../src/mcp/http');
+    const { connectHttp, call, data, textOf } = await import('../abuse/harness');
+    f = await startSessionFixture();
+    const host = await startHttpHost(f.session, { version: 'test' });
+    const client = await connectHttp(host);
+    close = async () => {
+      await client.close();
+      await host.close();
+    };
+    const { reportId } = data<{ reportId: string }>(await call(client, 'krr_load_report', { path: writeGitOpsReport(f.stateDir) }));
+    const listed = await call(client, 'krr_list_recommendations', { reportId, namespace: 'gitops', sort: 'name' });
+    const rows = data<{ rows: Array<{ name: string; gitopsOwner?: { tool: string; name: string | null; confidence: string } | null }> }>(listed).rows;
+    assert.deepEqual(rows.map((row) => [row.name, row.gitopsOwner?.tool, row.gitopsOwner?.confidence]), [['cart', 'argocd', 'certain'], ['payments', 'flux-kustomize', 'certain'], ['search', 'flux-helm', 'certain']]);
+    assert.match(textOf(listed), /gitops\/Deployment\/cart \[api\].*reconciled from Git by Argo CD Application shop-gitops/);
+    const shop = data<{ rows: Array<{ name: string; gitopsOwner?: unknown }> }>(await call(client, 'krr_list_recommendations', { reportId, namespace: 'shop' })).rows;
+    assert.ok(shop.every((row) => row.gitopsOwner === null), 'nobody owns the shop workloads');
+
+    // Another report, the cluster gone: the rows say unknown (no owner field) and why.
+    const second = data<{ reportId: string }>(await call(client, 'krr_load_report', { path: writeGitOpsReport(f.stateDir) }));
+    f.settings = { ...f.settings, kubeconfig: path.join(f.stateDir, 'no-such-kubeconfig') };
+    const unknown = await call(client, 'krr_list_recommendations', { reportId: second.reportId, namespace: 'gitops' });
+    const structured = data<{ rows: Array<Record<string, unknown>>; gitopsOwnersUnknown?: string }>(unknown);
+    assert.ok(structured.rows.every((row) => !('gitopsOwner' in row)));
+    assert.ok(structured.gitopsOwnersUnknown);
+    assert.match(textOf(unknown), /GitOps owner unknown/);
+  });
+});
