@@ -10,6 +10,7 @@ import type { KubeObject } from '../../src/core/kube/object';
 import { evaluatePolicies, gitOpsFindings } from '../../src/core/policy';
 import { gateValue } from '../../src/core/session/settingsScope';
 import { parseSessionSettings } from '../../src/core/session/settings';
+import { toPanelRow } from '../../src/editor/reviewRows';
 import { readSessionSettings } from '../../src/editor/settings';
 import { gitopsWorkloads, writeGitOpsReport } from '../support/gitops-report';
 import { human, model, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
@@ -174,6 +175,12 @@ describe('session: GitOps-owned workloads in proposals and listings', function (
     assert.deepEqual(plan.objects.map((o) => o.name), ['frontend']);
     assert.deepEqual(plan.blocked.map((b) => [b.name, b.gitopsOwner?.tool]).sort(), [['cart', 'argocd'], ['payments', 'flux-kustomize'], ['search', 'flux-helm']]);
     assert.match(plan.blocked.find((b) => b.name === 'cart')?.reasons.join(' ') ?? '', /reconciled from Git by Argo CD Application shop-gitops/);
+
+    // The review panel's rows: a badge with the evidence as its tooltip; no badge for nobody; unknown stays absent.
+    const panel = rows.map(toPanelRow);
+    assert.deepEqual(panel.find((row) => row.name === 'payments')?.owner, { label: 'Flux Kustomization flux-system/apps', title: 'Reconciled from Git: label kustomize.toolkit.fluxcd.io/name=apps; label kustomize.toolkit.fluxcd.io/namespace=flux-system', certain: true });
+    assert.equal(panel.find((row) => row.name === 'frontend')?.owner, null);
+    assert.equal('owner' in (before.rows.map(toPanelRow)[0] ?? {}), false);
   });
 
   it('warn: the workload is proposed with a warning and its owner; tightening to block before the apply refuses it, nothing written', async () => {
@@ -202,5 +209,43 @@ describe('session: GitOps-owned workloads in proposals and listings', function (
     f.human.answer = 'approve';
     const outcome = await f.session.apply(plan.id, human);
     assert.equal(outcome.status, 'applied', outcome.message);
+  });
+});
+
+describe('MCP: krr_list_recommendations rows carry the GitOps owner', function () {
+  this.timeout(120_000);
+  let f: SessionFixture | undefined;
+  let close: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await close?.();
+    await f?.close();
+  });
+
+  it('reads the owners of the page (structured and in the text); unknown when the cluster cannot be read', async () => {
+    const { startHttpHost } = await import('../../src/mcp/http');
+    const { connectHttp, call, data, textOf } = await import('../abuse/harness');
+    f = await startSessionFixture();
+    const host = await startHttpHost(f.session, { version: 'test' });
+    const client = await connectHttp(host);
+    close = async () => {
+      await client.close();
+      await host.close();
+    };
+    const { reportId } = data<{ reportId: string }>(await call(client, 'krr_load_report', { path: writeGitOpsReport(f.stateDir) }));
+    const listed = await call(client, 'krr_list_recommendations', { reportId, namespace: 'gitops', sort: 'name' });
+    const rows = data<{ rows: Array<{ name: string; gitopsOwner?: { tool: string; name: string | null; confidence: string } | null }> }>(listed).rows;
+    assert.deepEqual(rows.map((row) => [row.name, row.gitopsOwner?.tool, row.gitopsOwner?.confidence]), [['cart', 'argocd', 'certain'], ['payments', 'flux-kustomize', 'certain'], ['search', 'flux-helm', 'certain']]);
+    assert.match(textOf(listed), /gitops\/Deployment\/cart \[api\].*reconciled from Git by Argo CD Application shop-gitops/);
+    const shop = data<{ rows: Array<{ name: string; gitopsOwner?: unknown }> }>(await call(client, 'krr_list_recommendations', { reportId, namespace: 'shop' })).rows;
+    assert.ok(shop.every((row) => row.gitopsOwner === null), 'nobody owns the shop workloads');
+
+    // Another report, the cluster gone: the rows say unknown (no owner field) and why.
+    const second = data<{ reportId: string }>(await call(client, 'krr_load_report', { path: writeGitOpsReport(f.stateDir) }));
+    f.settings = { ...f.settings, kubeconfig: path.join(f.stateDir, 'no-such-kubeconfig') };
+    const unknown = await call(client, 'krr_list_recommendations', { reportId: second.reportId, namespace: 'gitops' });
+    const structured = data<{ rows: Array<Record<string, unknown>>; gitopsOwnersUnknown?: string }>(unknown);
+    assert.ok(structured.rows.every((row) => !('gitopsOwner' in row)));
+    assert.ok(structured.gitopsOwnersUnknown);
+    assert.match(textOf(unknown), /GitOps owner unknown/);
   });
 });

@@ -14,6 +14,9 @@ import { manifestPlanDigest, proposeManifestPlan } from '../../src/core/gitops/p
 import { indexWorkspace, workspaceFolders } from '../../src/core/gitops/workspace';
 import type { WorkloadKind } from '../../src/core/krr/model';
 import type { DesiredResources } from '../../src/core/plan/build';
+import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/session/model';
+import { Session } from '../../src/core/session/session';
+import { parseSessionSettings } from '../../src/core/session/settings';
 
 const fixtures = path.resolve(__dirname, '..', 'fixtures', 'gitops');
 
@@ -146,7 +149,7 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       cpSync(path.join(fixtures, 'plain', 'apps'), root, { recursive: true });
       writeFileSync(
         path.join(root, 'apps.yaml'),
-        ['x-defaults: &sizing', '  requests:', '    cpu: 100m', '---', 'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: api, namespace: shop}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: api', '          resources: &res', '            requests:', '              cpu: 100m', '        - name: sidecar', '          resources: *res', ''].join('\n'),
+        ['x-defaults: &sizing', '  requests:', '    cpu: 100m', '---', 'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: api, namespace: shop}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: api', '          image: api:1', '          resources: &res', '            requests:', '              cpu: 100m', '        - name: sidecar', '          image: proxy:1', '          resources: *res', ''].join('\n'),
       );
       const plan = await propose([root], [target('shop', 'Deployment', 'api', { api: { requests: { cpu: '200m' } } })]);
       assert.equal(plan.files.length, 0);
@@ -236,6 +239,7 @@ describe('gitops: writing recommendations into workspace manifests', function ()
                 const changes = [{ container: 'postgres', allocation: 'requests' as const, resource: 'cpu' as const, from: '1', to: '500m', fromAmount: 1, toAmount: 0.5 }];
                 const edited = text.replace('"cpu": "1"', '"cpu": "600m"');
                 return {
+                  before: JSON.parse(text),
                   files: [{ relativePath: 'apps/postgres.json', text: edited, edits: [] }],
                   changes,
                   notes: [],
@@ -290,6 +294,41 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.equal(entries[0]?.outcome, 'stale');
     });
 
+    it('policies apply as to a cluster change: a blocked workload is not written', async () => {
+      const root = copy('plain');
+      const folders = await workspaceFolders([root]);
+      const { evaluatePolicies } = await import('../../src/core/policy');
+      const { parseSessionSettings } = await import('../../src/core/session/settings');
+      const policy = parseSessionSettings({}).policy;
+      const plan = await proposeManifestPlan([target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '10m' } } })], {
+        folders,
+        kubectlPath: 'kubectl',
+        requester: { type: 'model', via: 'test' },
+        now: new Date(),
+        ttlSeconds: 600,
+        context: null,
+        policy: (workload, subject) => evaluatePolicies({ identity: workload, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: [], allowLimitRemoval: false }, policy),
+      });
+      assert.equal(plan.files.length, 0);
+      assert.match(plan.unresolved[0]?.reason ?? '', /blocked by policy: .*500m → 10m is -98%, beyond the allowed -80%/);
+    });
+
+    it('values set by an inline patch or by replacements are reported, not edited', async () => {
+      const root = copy('kustomize');
+      const prod = path.join(root, 'overlays/prod/kustomization.yaml');
+      writeFileSync(prod, readFileSync(prod, 'utf8').replace('  - path: web-resources.yaml   # strategic merge\n', '  - patch: |-\n      apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: web}\n      spec: {template: {spec: {containers: [{name: app, resources: {requests: {cpu: 900m}}}]}}}\n'));
+      const inline = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '700m' } } })]);
+      assert.equal(inline.files.length, 0);
+      assert.match(inline.unresolved[0]?.reason ?? '', /app requests\.cpu is set by an inline patch in overlays\/prod\/kustomization\.yaml \(patches\[0\]\); move it to a file/);
+      const staging = path.join(root, 'overlays/staging/kustomization.yaml');
+      writeFileSync(path.join(root, 'overlays/staging/sizing.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sizing}\ndata: {cpu: 300m}\n');
+      writeFileSync(staging, `${readFileSync(staging, 'utf8').replace('  - ../../base\n', '  - ../../base\n  - sizing.yaml\n')}replacements:\n  - source: {kind: ConfigMap, name: sizing, fieldPath: data.cpu}\n    targets:\n      - select: {kind: Deployment}\n        fieldPaths: [spec.template.spec.containers.0.resources.requests.cpu]\n`);
+      assert.match(kustomize(path.join(root, 'overlays/staging')), /cpu: 300m/, 'the replacement renders');
+      const replaced = await propose([root], [target('staging', 'Deployment', 'stg-web', { app: { requests: { cpu: '100m' } } })]);
+      assert.equal(replaced.files.length, 0);
+      assert.match(replaced.unresolved[0]?.reason ?? '', /sets resources through replacements/);
+    });
+
     it('the digest covers each file\'s path, its hash at proposal time and the edits', async () => {
       const root = copy('plain');
       const plan = await propose([root], [target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '250m' } } })]);
@@ -306,6 +345,79 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       cpSync(path.join(root, 'apps'), path.join(root, '.git', 'apps'), { recursive: true });
       const index = await indexWorkspace(await workspaceFolders([root]));
       assert.deepEqual(index.files.map((file) => file.relativePath), ['apps/postgres.json', 'apps/shop.yaml', 'batch/kustomization.yaml', 'batch/reports.yaml', 'batch/worker.yaml']);
+    });
+  });
+
+  describe('the session: the same gate as a cluster plan', () => {
+    const mi = 2 ** 20;
+    function reportFile(): string {
+      const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+      const file = path.join(dir, 'report.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          scans: [
+            {
+              object: { cluster: null, name: 'frontend', container: 'app', pods: [], hpa: null, namespace: 'shop', kind: 'Deployment', allocations: { requests: { cpu: 0.5, memory: 512 * mi }, limits: { cpu: null, memory: 1024 * mi }, info: {} } },
+              recommended: { requests: { cpu: value(0.25), memory: value(384 * mi) }, limits: { cpu: value(null), memory: value(1024 * mi) }, info: { cpu: null, memory: null } },
+              severity: 'WARNING',
+            },
+          ],
+          score: 50,
+          resources: ['cpu', 'memory'],
+          description: null,
+          strategy: { name: 'simple', settings: {} },
+        }),
+      );
+      return file;
+    }
+
+    it('single use, the model\'s cool-down after a decline, a person\'s approval of the digest; a host that cannot ask refuses', async () => {
+      const root = copy('plain');
+      const original = readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8');
+      const asked: Array<{ digest: string; text: ApprovalText }> = [];
+      let answer: 'approve' | 'decline' = 'decline';
+      const approver: Approver = {
+        show: async () => undefined,
+        requestApproval: async () => ({ outcome: 'declined', reason: 'not a cluster plan' }),
+        requestManifestApproval: async (plan, text): Promise<ApprovalDecision> => {
+          asked.push({ digest: plan.digest, text });
+          return answer === 'approve' ? { outcome: 'approved', digest: plan.digest } : { outcome: 'declined', reason: 'Decline clicked' };
+        },
+      };
+      const settings = parseSessionSettings({ kubectlPath: 'kubectl', kubeconfig: path.join(dir, 'no-kubeconfig'), declineCooldownSeconds: 120 });
+      const session = new Session({ settings: () => settings, approver, stateDir, workspace: { folders: () => [root], writer: fileManifestWriter() } });
+      const model = { type: 'model' as const, via: 'test-client' };
+      const person = { type: 'human' as const, via: 'command palette' };
+      const { reportId } = await session.loadReport(reportFile(), person);
+      const selection = { reportId, workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }], target: 'manifests' as const };
+
+      const first = await session.proposeManifests(selection, model);
+      assert.equal(first.files.length, 1);
+      assert.equal((await session.apply(first.id, model)).status, 'declined');
+      assert.equal(asked.length, 1);
+      assert.match(asked[0]?.text.notice ?? '', /the AI chat \(test-client\) asks to write plan-/);
+      assert.equal((await session.apply(first.id, person)).status, 'used', 'single use');
+      const second = await session.proposeManifests(selection, model);
+      const cooled = await session.apply(second.id, model);
+      assert.equal(cooled.status, 'refused');
+      assert.match(cooled.message, /refused for another \d+ s/);
+      assert.equal(asked.length, 1, 'nobody was asked during the cool-down');
+      assert.equal(readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8'), original);
+      answer = 'approve';
+      const applied = await session.apply(second.id, person);
+      assert.equal(applied.status, 'applied', applied.message);
+      assert.equal(asked[1]?.digest, second.digest);
+      assert.equal(asked[1]?.text.notice, null);
+      assert.match(readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8'), /cpu: '250m'\n {12}memory: "384Mi"/);
+
+      writeFileSync(path.join(root, 'apps/shop.yaml'), original);
+      const noDialog = new Session({ settings: () => settings, approver: { show: approver.show, requestApproval: approver.requestApproval }, stateDir: path.join(stateDir, 'other'), workspace: { folders: () => [root], writer: fileManifestWriter() } });
+      const { reportId: otherReport } = await noDialog.loadReport(reportFile(), person);
+      const third = await noDialog.proposeManifests({ ...selection, reportId: otherReport }, person);
+      const refused = await noDialog.apply(third.id, person);
+      assert.equal(refused.status, 'refused');
+      assert.match(refused.message, /cannot ask a person to approve a manifest write/);
     });
   });
 });

@@ -218,6 +218,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
       }
       const after = applySplices(text, splices);
       return {
+        before: merged,
         files: splices.length === 0 ? [] : [{ relativePath: file, text: after, edits }],
         changes,
         notes,

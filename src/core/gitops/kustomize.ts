@@ -329,6 +329,7 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
         prepared.push({ relativePath, text: applySplices(entry.parsed.text, entry.splices), edits: entry.edits });
       }
       return {
+        before,
         files: prepared,
         changes,
         notes,

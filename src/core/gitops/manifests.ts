@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
 import { fileKey, kustomizationFileNames, loadKustomizations } from './kustomize';
 import type { WorkspaceFile } from './workspace';
+import { readPath } from '../plan/build';
 import { applySplices, ManifestEditError, parseManifestFile, setContainerResources } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
 
@@ -28,12 +29,22 @@ async function documentsMatching(context: FinderContext, file: WorkspaceFile, ta
   const parsed = parseManifestFile(text, file.relativePath);
   const matches: number[] = [];
   for (const [index, document] of parsed.documents.entries()) {
-    const identity = identityOf(document.toJS());
-    if (!identity || !sameWorkload(identity, target)) continue;
+    const object = document.toJS() as unknown;
+    const identity = identityOf(object);
+    if (!identity || !sameWorkload(identity, target) || !deployable(object, target.kind)) continue;
     const namespace = identity.namespace ?? (await enclosingNamespace(context, file)) ?? 'default';
     if (namespace === target.namespace) matches.push(index);
   }
   return matches;
+}
+
+/**
+ * A workload the API server would accept has an image in every container; a strategic-merge patch left in the tree
+ * (same kind and name, only resources) does not, and is not a source.
+ */
+function deployable(object: unknown, kind: string): boolean {
+  const containers = readPath(object, containersPath(kind));
+  return Array.isArray(containers) && containers.length > 0 && containers.every((container) => typeof (container as { image?: unknown })?.image === 'string');
 }
 
 export const plainManifestFinder: ManifestSourceFinder = {
@@ -94,6 +105,7 @@ function candidateFor(file: WorkspaceFile, documentIndex: number, target: Worklo
       }
       const text = applySplices(parsed.text, splices);
       return {
+        before,
         files: splices.length === 0 ? [] : [{ relativePath: file.relativePath, text, edits }],
         changes,
         notes,

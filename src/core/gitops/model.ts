@@ -68,6 +68,8 @@ export interface PreparedFile {
 }
 
 export interface PreparedChange {
+  /** The workload as the source gives it now (a manifest document, or the rendered object). */
+  before: unknown;
   files: PreparedFile[];
   /** Per field: the value the source gives the workload now and the one it will give. */
   changes: FieldChange[];

@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
 import { KubectlError } from '../kube/kubectl';
-import type { PlanRequester } from '../plan/model';
+import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
+import type { ResultingResources } from '../policy';
+import { readContainerResources } from '../plan/build';
+import type { KubeObject } from '../kube/object';
+import { withChanges } from './workload';
 import { QuantityError } from '../quantity';
 import { kustomizeFinder } from './kustomize';
 import { plainManifestFinder } from './manifests';
@@ -31,6 +35,11 @@ export interface ProposeManifestOptions {
   signal?: AbortSignal;
   /** For tests: a smaller index bound. */
   index?: WorkspaceIndex;
+  /**
+   * The same policies as a cluster change (protected namespaces, maximum increase/decrease, minimums, HPA-targeted
+   * requests): a workload with a `block` finding is not written; warnings go into the plan.
+   */
+  policy?: (target: WorkloadTarget, subject: { changes: FieldChange[]; resulting: ResultingResources[] }) => PolicyFinding[];
 }
 
 /** The digest a person approves: every file's folder, path, content hash at proposal time, new content hash, and edits. */
@@ -88,6 +97,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
   };
   const workloads: ManifestWorkload[] = [];
   const unresolved: UnresolvedWorkload[] = [...(options.unresolved ?? [])];
+  const warnings: PolicyFinding[] = [];
   try {
     for (const target of targets) {
       const identity = { namespace: target.namespace, kind: target.kind, name: target.name };
@@ -109,6 +119,17 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
         if (prepared.files.length === 0) {
           refuse(prepared.changes.length === 0 ? `${candidate.label} already has these values; nothing to change` : `${candidate.label}: nothing to write`, [candidate.label]);
           continue;
+        }
+        if (options.policy) {
+          const changed = new Set(prepared.changes.map((change) => change.container));
+          const resulting = readContainerResources(withChanges(prepared.before, target.kind, prepared.changes) as unknown as KubeObject, target.kind).filter((entry) => changed.has(entry.container));
+          const findings = options.policy(target, { changes: prepared.changes, resulting });
+          const blocking = findings.filter((finding) => finding.severity === 'block');
+          if (blocking.length > 0) {
+            refuse(`blocked by policy: ${blocking.map((finding) => finding.message).join(' ')}`, [candidate.label]);
+            continue;
+          }
+          warnings.push(...findings.filter((finding) => finding.severity === 'warn'));
         }
         // Stage the edits in the private copy, check them by rendering, and keep them only if they check out.
         const root = await context.stagedRoot(candidate.folder);
@@ -177,7 +198,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
     files,
     workloads,
     unresolved,
-    warnings: [],
+    warnings,
     ...(options.sourceReportId ? { sourceReportId: options.sourceReportId } : {}),
   };
   return { ...plan, digest: manifestPlanDigest(plan) };

@@ -110,14 +110,11 @@ export function changesFor(object: unknown, kind: string, desired: ReadonlyMap<s
  */
 export function checkRendered(before: unknown, after: unknown, kind: string, changes: readonly FieldChange[]): string | null {
   if (after === undefined || after === null) return 'the workload is no longer rendered';
-  const expected = structuredClone(before) as Record<string, unknown>;
-  const containers = readPath(expected, containersPath(kind));
-  for (const change of changes) {
-    const container = Array.isArray(containers) ? (containers.find((item) => (item as { name?: unknown }).name === change.container) as Record<string, unknown> | undefined) : undefined;
-    if (!container) return `container ${change.container} is missing`;
-    const resources = (container.resources ??= {}) as Record<string, Record<string, unknown>>;
-    const block = (resources[change.allocation] ??= {});
-    block[change.resource] = change.to;
+  let expected: unknown;
+  try {
+    expected = withChanges(before, kind, changes);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
   if (sameResources(expected, after)) return null;
   for (const change of changes) {
@@ -125,6 +122,20 @@ export function checkRendered(before: unknown, after: unknown, kind: string, cha
     if (actual === undefined || !safeSame(String(actual), change.to ?? '')) return `${change.container} ${change.allocation}.${change.resource} renders as ${actual === undefined ? 'unset' : String(actual)}, not ${change.to}`;
   }
   return 'other fields of the workload would change too';
+}
+
+/** `object` (a manifest or a rendered workload) with `changes` applied, as a new object. */
+export function withChanges(object: unknown, kind: string, changes: readonly FieldChange[]): Record<string, unknown> {
+  const expected = structuredClone(object) as Record<string, unknown>;
+  const containers = readPath(expected, containersPath(kind));
+  for (const change of changes) {
+    const container = Array.isArray(containers) ? (containers.find((item) => (item as { name?: unknown }).name === change.container) as Record<string, unknown> | undefined) : undefined;
+    if (!container) throw new Error(`container ${change.container} is missing`);
+    const resources = (container.resources ??= {}) as Record<string, Record<string, unknown>>;
+    const block = (resources[change.allocation] ??= {});
+    block[change.resource] = change.to;
+  }
+  return expected;
 }
 
 function safeSame(a: string, b: string): boolean {

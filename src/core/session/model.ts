@@ -51,7 +51,8 @@ export interface Approver {
 /** A plan a person can still apply, as the "Apply Previewed Plan" quick pick lists it. */
 export interface PendingPlan {
   id: string;
-  kind: PlanKind;
+  /** 'manifests': a plan of workspace files (GitOps); `objects` then counts files and `context` is "workspace". */
+  kind: PlanKind | 'manifests';
   context: string;
   /** Who proposed it, as the dialog says it ("the AI chat (Copilot)", "you (review panel)", "KRR itself (rollout watch…)"). */
   proposedBy: string;

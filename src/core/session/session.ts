@@ -7,7 +7,8 @@ import { approvalText, describeParty } from '../approval';
 import { AuditLog, boundedArguments, type AuditActor, type AuditEntry, type AuditAction } from '../audit';
 import { fileKeyStore, hmac, parseAuditKey, type AuditKeyStore } from '../auditKey';
 import { ownerKey, readGitOpsOwners, type GitOpsOwner } from '../gitops/owner';
-import type { Report, WorkloadKind } from '../krr/model';
+import type { Report, ResourceName, WorkloadKind } from '../krr/model';
+import { evaluatePolicies } from '../policy';
 import { severityOrder } from '../krr/model';
 import { readReportFile } from '../krr/report';
 import { clusterLabelWarnings } from '../krr/centralPrometheus';
@@ -113,7 +114,7 @@ export interface RollbackOptions {
 }
 
 /** GitOps owners learned from live objects (proposals, listings), per workload key; a failed read waits a minute. */
-type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number };
+type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number; reading?: Promise<string | null> };
 type StoredReport = { report: Report; index: RowIndex; summary: ReportSummary; bytes: number; source: string; savedAt: string; gitops: OwnerCache };
 
 export interface ScanControl {
@@ -420,6 +421,19 @@ export class Session {
    * twice for a known workload, not again within a minute of a failed read. Returns why nothing was read, or null.
    */
   async readGitOpsOwners(reportId: string, workloads?: ReadonlyArray<{ namespace: string; kind: string; name: string }>, signal?: AbortSignal): Promise<string | null> {
+    const cache = this.storedReport(reportId).gitops;
+    // One read at a time per report: concurrent listings (several MCP sessions) wait for it instead of repeating it.
+    while (cache.reading) await cache.reading.catch(() => undefined);
+    const reading = this.readOwnersNow(reportId, workloads, signal);
+    cache.reading = reading;
+    try {
+      return await reading;
+    } finally {
+      if (cache.reading === reading) delete cache.reading;
+    }
+  }
+
+  private async readOwnersNow(reportId: string, workloads: ReadonlyArray<{ namespace: string; kind: string; name: string }> | undefined, signal?: AbortSignal): Promise<string | null> {
     const stored = this.storedReport(reportId);
     const cache = stored.gitops;
     const known = new Map(stored.report.workloads.map((workload) => [ownerKey(workload), workload]));
@@ -642,6 +656,14 @@ export class Session {
         context,
         unresolved,
         sourceReportId: args.reportId,
+        // The same policies as a cluster change: the manifests are deployed too, just later.
+        policy: (target, subject) => {
+          const workload = byKey.get(`${target.namespace}/${target.kind}/${target.name}`);
+          const hpa: ResourceName[] = [];
+          if (workload?.hpa?.targetCpuUtilizationPercentage != null) hpa.push('cpu');
+          if (workload?.hpa?.targetMemoryUtilizationPercentage != null) hpa.push('memory');
+          return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval: false }, settings.policy);
+        },
         // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
         finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(workspace.finders ?? [])],
         ...(signal ? { signal } : {}),
@@ -712,7 +734,11 @@ export class Session {
       if (state !== 'proposed' || plan.objects.length === 0 || this.isExpired(plan) || this.store.isClaimed(plan.id)) continue;
       pending.push({ id: plan.id, kind: plan.kind, context: displayText(plan.context), proposedBy: describeParty(plan.requestedBy), objects: plan.objects.length, risk: plan.risk, createdAt: plan.createdAt });
     }
-    return pending.reverse();
+    for (const { plan, state } of this.manifestPlans.values()) {
+      if (state !== 'proposed' || plan.files.length === 0 || this.isExpired(plan)) continue;
+      pending.push({ id: plan.id, kind: 'manifests', context: 'workspace', proposedBy: describeParty(plan.requestedBy), objects: plan.files.length, risk: 'n/a', createdAt: plan.createdAt });
+    }
+    return pending.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).reverse();
   }
 
   // ── apply ─────────────────────────────────────────────────────────────────────────────────────────

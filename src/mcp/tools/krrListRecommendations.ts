@@ -69,7 +69,8 @@ export const krrListRecommendations = defineTool({
       })
       .optional(),
   },
-  annotations: { readOnlyHint: true, openWorldHint: false },
+  // Reads the live objects of the page's workloads (kubectl get) for their GitOps owner.
+  annotations: { readOnlyHint: true, openWorldHint: true },
   async handler(args, extra, { session }) {
     try {
       const reportId = args.reportId ?? args.reportIds?.[0];
