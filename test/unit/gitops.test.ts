@@ -276,6 +276,17 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(candidates, /binary\.yaml is a binary file/);
     });
 
+    it('a remote base is never fetched: the kustomization is reported, not rendered', async () => {
+      const root = copy('kustomize');
+      const prod = path.join(root, 'overlays/prod/kustomization.yaml');
+      for (const remote of ['github.com/example/shop//base?ref=v1', 'https://example.com/shop.git', 'git@example.com:shop/base.git', 'example.com/shop/base']) {
+        writeFileSync(prod, readFileSync(path.join(fixtures, 'kustomize/overlays/prod/kustomization.yaml'), 'utf8').replace('  - ../../base\n', `  - ../../base\n  - ${remote}\n`));
+        const plan = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '700m' } } })]);
+        assert.equal(plan.files.length, 0, remote);
+        assert.ok(plan.unresolved[0]?.candidates.some((line) => line.includes(`refers to the remote resource ${remote}; remote bases are never fetched`)), `${remote}: ${plan.unresolved[0]?.candidates.join(' | ')}`);
+      }
+    });
+
     it('a file changed between proposal and apply makes the plan stale: nothing is written, and it is audited', async () => {
       const root = copy('kustomize');
       const plan = await propose([root], [target('staging', 'Deployment', 'stg-web', { app: { requests: { cpu: '100m' }, limits: { memory: '256Mi' } } })]);

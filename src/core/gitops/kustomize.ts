@@ -75,7 +75,8 @@ export interface KustomizationSet {
 
 type Rendered = { text: string; objects: unknown[] } | { error: string };
 
-const remotePattern = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/[^/]/i;
+// Anything kustomize would fetch: URLs, git specs (git::, git@host:, host/org/repo.git, //subdir, ?ref=), known hosts.
+const remotePattern = /^(?:[a-z][a-z0-9+.-]*:\/\/|git::|git@|[a-z0-9-]+(?:\.[a-z0-9-]+)+\/)|\?ref=|\/\/[^/]|\.git(?:$|[/?])/i;
 
 export function fileKey(folder: WorkspaceFolder, relativePath: string): string {
   return `${folder.root}\0${relativePath}`;
@@ -104,6 +105,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     }
   }
   const used = new Set<string>();
+  const indexed = new Set(context.index.files.map((file) => fileKey(file.folder, file.relativePath)));
   for (const [info, spec] of raw) {
     used.add(fileKey(info.folder, info.file));
     if (spec.namespace !== undefined) info.namespace = spec.namespace;
@@ -115,7 +117,9 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
       return joined.startsWith('../') || joined === '..' || path.posix.isAbsolute(entry) ? null : joined === '.' ? '' : joined;
     };
     for (const entry of [...(spec.resources ?? []), ...(spec.bases ?? []), ...(spec.components ?? [])]) {
-      if (remotePattern.test(entry)) {
+      const near = local(entry);
+      const exists = near !== null && (byDir.has(fileKey(info.folder, near)) || indexed.has(fileKey(info.folder, near)));
+      if (!exists && remotePattern.test(entry)) {
         info.error = `${info.file} refers to the remote resource ${entry}; remote bases are never fetched, so it is not rendered`;
         break;
       }
