@@ -210,6 +210,25 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.deepEqual(plan.files[0]?.edits.map(({ line, from, to }) => ({ line, from, to })), [{ line: 19, from: '300m', to: '250m' }]);
     });
 
+    it('several workloads in one proposal: each is checked against the edits accepted before it', async () => {
+      const root = copy('kustomize');
+      const plan = await propose([root], [
+        target('prod', 'Deployment', 'web', { app: { requests: { cpu: '600m' } } }),
+        target('prod', 'Deployment', 'worker', { worker: { requests: { memory: '256Mi' } } }),
+        target('staging', 'Deployment', 'stg-web', { metrics: { requests: { cpu: '10m' } } }),
+        target('prod', 'Deployment', 'web', { metrics: { requests: { memory: '32Mi' } } }),
+      ]);
+      assert.deepEqual(plan.unresolved, []);
+      assert.deepEqual(plan.files.map((file) => file.path).sort(), ['overlays/prod/web-resources.yaml', 'overlays/prod/worker.yaml', 'overlays/staging/krr-deployment-web-resources.yaml', 'overlays/staging/kustomization.yaml']);
+      await write(plan);
+      const prod = kustomize(path.join(root, 'overlays/prod'));
+      assert.match(prod, /name: app\n {8}resources:\n {10}limits:\n {12}memory: 512Mi\n {10}requests:\n {12}cpu: 600m\n {12}memory: 1Gi/);
+      assert.match(prod, /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 50m\n {12}memory: 32Mi/);
+      assert.match(prod, /name: worker\n {8}resources:\n {10}requests:\n {12}cpu: 300m\n {12}memory: 256Mi/);
+      assert.match(kustomize(path.join(root, 'overlays/staging')), /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 10m\n {12}memory: 64Mi/);
+      assert.match(kustomize(path.join(root, 'base')), /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 50m\n {12}memory: 64Mi/, 'the base is untouched');
+    });
+
     it('two overlays render the same workload: the kube context picks one, otherwise both are named', async () => {
       const root = copy('kustomize');
       cpSync(path.join(root, 'overlays/prod'), path.join(root, 'overlays/prod-us'), { recursive: true });
