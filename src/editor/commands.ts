@@ -231,7 +231,10 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         const pick = await vscode.window.showQuickPick(
           pending.map((plan) => ({
             label: plan.id,
-            description: `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plan.objects} ${plan.objects === 1 ? 'object' : 'objects'} · risk ${plan.risk}`,
+            description:
+              plan.kind === 'manifests'
+                ? `manifests · ${plan.objects} ${plan.objects === 1 ? 'file' : 'files'} in the workspace`
+                : `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plan.objects} ${plan.objects === 1 ? 'object' : 'objects'} · risk ${plan.risk}`,
             detail: `Proposed by ${plan.proposedBy} at ${new Date(plan.createdAt).toLocaleTimeString()}`,
             id: plan.id,
           })),

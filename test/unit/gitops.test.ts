@@ -442,6 +442,9 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8'), /cpu: '250m'\n {12}memory: "384Mi"/);
 
       writeFileSync(path.join(root, 'apps/shop.yaml'), original);
+      const noWorkspace = new Session({ settings: () => settings, approver, stateDir: path.join(stateDir, 'none') });
+      const { reportId: noWorkspaceReport } = await noWorkspace.loadReport(reportFile(), person);
+      await assert.rejects(noWorkspace.proposeManifests({ ...selection, reportId: noWorkspaceReport }, model), /There is no workspace folder to write manifests in/);
       const noDialog = new Session({ settings: () => settings, approver: { show: approver.show, requestApproval: approver.requestApproval }, stateDir: path.join(stateDir, 'other'), workspace: { folders: () => [root], writer: fileManifestWriter() } });
       const { reportId: otherReport } = await noDialog.loadReport(reportFile(), person);
       const third = await noDialog.proposeManifests({ ...selection, reportId: otherReport }, person);
