@@ -140,6 +140,44 @@ describe('GitOps: writing recommendations into the workspace manifests', functio
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
+  it('creates a patch file in the staging overlay and lists it: the overlay renders the new values, prod does not change', async () => {
+    const api = await krrApi();
+    const session = api.session();
+    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+    const file = join(mkdtempSync(join(tmpdir(), 'krr-gitops-it-')), 'report.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        scans: [
+          {
+            object: { cluster: 'staging', name: 'stg-web', container: 'metrics', pods: [], hpa: null, namespace: 'staging', kind: 'Deployment', allocations: { requests: { cpu: 0.05, memory: 64 * mi }, limits: { cpu: null, memory: null }, info: {} } },
+            recommended: { requests: { cpu: value(0.01), memory: value(64 * mi) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
+            severity: 'WARNING',
+          },
+        ],
+        score: 50,
+        resources: ['cpu', 'memory'],
+        description: null,
+        strategy: { name: 'simple', settings: {} },
+      }),
+    );
+    const { reportId } = await session.loadReport(file, person);
+    const prodBefore = execFileSync('kubectl', ['kustomize', join(root, 'overlays', 'prod')], { encoding: 'utf8' });
+    const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'staging', kind: 'Deployment', name: 'stg-web' }], target: 'manifests' }, person);
+    assert.deepEqual(plan.unresolved, []);
+    assert.deepEqual(plan.files.map((entry) => [entry.path.replace(/^gitops-\d+\//, ''), entry.beforeHash === null]).sort(), [
+      ['overlays/staging/krr-deployment-web-resources.yaml', true],
+      ['overlays/staging/kustomization.yaml', false],
+    ]);
+    api.setApprovalDialogForTests(async (shown) => ({ outcome: 'approved', digest: shown.digest }));
+    const outcome = await session.apply(plan.id, person);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    assert.equal(readFileSync(join(root, 'overlays', 'staging', 'krr-deployment-web-resources.yaml'), 'utf8'), plan.files.find((entry) => entry.beforeHash === null)?.after);
+    const rendered = execFileSync('kubectl', ['kustomize', join(root, 'overlays', 'staging')], { encoding: 'utf8' });
+    assert.match(rendered, /name: app\n[\s\S]*name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 10m\n {12}memory: 64Mi/);
+    assert.equal(execFileSync('kubectl', ['kustomize', join(root, 'overlays', 'prod')], { encoding: 'utf8' }), prodBefore);
+  });
+
   it('commits the written files on a new branch through the Git extension, with every value change in the message; never pushes', async () => {
     const api = await krrApi();
     const session = api.session();
