@@ -211,8 +211,9 @@
         showPlanText('Preview failed: ' + (message.error || 'unknown error'), 'error');
       } else {
         state.planReady = plan.objects > 0;
-        const blocked = plan.blocked.length ? ' ' + plan.blocked.length + ' blocked: ' + plan.blocked.map((item) => item.workload + ' (' + item.reasons.join('; ') + ')').join(', ') + '.' : '';
-        showPlanText(plan.id + ': ' + plan.objects + ' objects, risk ' + plan.risk + ', monthly Δ ' + money(plan.monthlyCostDelta) + '. The diff is open.' + blocked, plan.objects > 0 ? '' : 'error');
+        const blocked = plan.blocked.length ? ' ' + plan.blocked.length + (plan.target === 'manifests' ? ' not written: ' : ' blocked: ') + plan.blocked.map((item) => item.workload + ' (' + item.reasons.join('; ') + ')').join(', ') + '.' : '';
+        const what = plan.target === 'manifests' ? plan.objects + ' files in the workspace (nothing is sent to the cluster)' : plan.objects + ' objects, risk ' + plan.risk + ', monthly Δ ' + money(plan.monthlyCostDelta);
+        showPlanText(plan.id + ': ' + what + '. The diff is open.' + blocked, plan.objects > 0 ? '' : 'error');
       }
       renderTotals();
     } else if (message.type === 'outcome') {
@@ -259,9 +260,10 @@
     render();
     selectionChanged();
   });
-  $('preview').addEventListener('click', () => vscode.postMessage({ type: 'preview', workloads: selectedWorkloads(), includeLimits: $('include-limits').checked }));
-  // A plan covers requests only or requests and limits: changing the choice needs a new preview.
+  $('preview').addEventListener('click', () => vscode.postMessage({ type: 'preview', workloads: selectedWorkloads(), includeLimits: $('include-limits').checked, target: $('target').value }));
+  // A plan covers requests only or requests and limits, the cluster or the manifests: changing either needs a new preview.
   $('include-limits').addEventListener('change', selectionChanged);
+  $('target').addEventListener('change', selectionChanged);
   $('apply').addEventListener('click', () => vscode.postMessage({ type: 'apply' }));
   for (const button of document.querySelectorAll('[data-command]')) {
     button.addEventListener('click', () => vscode.postMessage({ type: 'command', command: button.getAttribute('data-command') }));

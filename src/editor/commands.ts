@@ -5,7 +5,7 @@ import type { ApplyOutcome, Requester } from '../core/session/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { loadEngine } from './engine';
-import { writeToManifests } from './manifests';
+import { reportManifestOutcome, writeToManifests } from './manifests';
 import { explainProblem, type ProblemAction } from './problem';
 import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
@@ -59,6 +59,7 @@ function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, r
 }
 
 export function describeOutcome(outcome: ApplyOutcome): string {
+  if (outcome.files) return `${outcome.status}: ${outcome.message}`;
   const written = outcome.objects.filter((object) => object.result === 'written').length;
   return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${written} objects written${outcome.verified ? ', verified' : ''})` : ''}`;
 }
@@ -108,7 +109,8 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
   const apply = async (planId: string, requester: Requester): Promise<ApplyOutcome> => {
     const session = host.session();
     const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: waiting for approval' }, () => session.apply(planId, requester));
-    reportOutcome(outcome);
+    if (outcome.files) reportManifestOutcome(session, outcome);
+    else reportOutcome(outcome);
     host.refreshViews();
     return outcome;
   };
@@ -117,6 +119,17 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     preview: async (reportId, workloads, options) => {
       try {
         return await preview(reportId, workloads, reviewPanel, options.includeLimits);
+      } catch (error) {
+        if (isAbort(error)) return 'cancelled';
+        showProblem(error, host.output);
+        return explainProblem(error).message;
+      }
+    },
+    previewManifests: async (reportId, workloads, options) => {
+      try {
+        return await withCancellableProgress(`KRR: finding the manifests of ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) =>
+          host.session().proposeManifests({ reportId, workloads, includeLimits: options.includeLimits, target: 'manifests' }, reviewPanel, signal),
+        );
       } catch (error) {
         if (isAbort(error)) return 'cancelled';
         showProblem(error, host.output);
@@ -218,7 +231,10 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         const pick = await vscode.window.showQuickPick(
           pending.map((plan) => ({
             label: plan.id,
-            description: `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plan.objects} ${plan.objects === 1 ? 'object' : 'objects'} · risk ${plan.risk}`,
+            description:
+              plan.kind === 'manifests'
+                ? `manifests · ${plan.objects} ${plan.objects === 1 ? 'file' : 'files'} in the workspace`
+                : `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plan.objects} ${plan.objects === 1 ? 'object' : 'objects'} · risk ${plan.risk}`,
             detail: `Proposed by ${plan.proposedBy} at ${new Date(plan.createdAt).toLocaleTimeString()}`,
             id: plan.id,
           })),

@@ -130,12 +130,14 @@ export function commitMessage(plan: ManifestPlan): string {
 
 /** Commits the written files on a new branch through VS Code's built-in Git extension. Never pushes. */
 export async function commitOnNewBranch(plan: ManifestPlan): Promise<string> {
-  const git = vscode.extensions.getExtension<{ getAPI(version: 1): { getRepository(uri: vscode.Uri): GitRepository | null } }>('vscode.git');
+  const git = vscode.extensions.getExtension<{ getAPI(version: 1): { getRepository(uri: vscode.Uri): GitRepository | null; openRepository?(root: vscode.Uri): Promise<GitRepository | null> } }>('vscode.git');
   if (!git) throw new Error('the built-in Git extension is not available');
   const api = (git.isActive ? git.exports : await git.activate()).getAPI(1);
   const first = plan.files[0];
   if (!first) throw new Error('the plan wrote no file');
-  const repository = api.getRepository(vscode.Uri.file(path.join(first.folderRoot, first.path)));
+  const file = vscode.Uri.file(path.join(first.folderRoot, first.path));
+  // The Git extension may not have scanned the folder yet: ask it to open the repository holding the file.
+  const repository = api.getRepository(file) ?? (await api.openRepository?.(vscode.Uri.file(path.dirname(file.fsPath)))) ?? api.getRepository(file);
   if (!repository) throw new Error(`${first.folder} is not in a Git repository`);
   const branch = `krr/right-size-${plan.id.replace(/^plan-/, '')}`;
   await repository.createBranch(branch, true);
@@ -164,10 +166,16 @@ export async function writeToManifests(session: Session, requester: Requester, o
     if (!picked || picked.length === 0) return undefined;
     workloads = picked.map(({ workload }) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name }));
   }
+  let includeLimits = options.includeLimits;
+  if (includeLimits === undefined) {
+    const scope = await vscode.window.showQuickPick(['Requests only', 'Requests and limits'], { title: 'KRR: which values to write' });
+    if (!scope) return undefined;
+    includeLimits = scope === 'Requests and limits';
+  }
   const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'KRR: finding the manifests', cancellable: true }, (_progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
-    return session.proposeManifests({ reportId, workloads, includeLimits: options.includeLimits ?? false, target: 'manifests' }, requester, controller.signal);
+    return session.proposeManifests({ reportId, workloads, includeLimits, target: 'manifests' }, requester, controller.signal);
   });
   const unresolved = plan.unresolved.map((entry) => `${entry.namespace}/${entry.name}: ${entry.reason}${entry.candidates.length > 0 ? ` (${entry.candidates.slice(0, 3).join('; ')})` : ''}`);
   if (plan.files.length === 0) {
@@ -178,9 +186,16 @@ export async function writeToManifests(session: Session, requester: Requester, o
   const choice = await vscode.window.showInformationMessage(`KRR: ${plan.id} — ${plan.files.length} file(s) for ${plan.workloads.length} workload(s).${unresolved.length > 0 ? ` Not written: ${unresolved.join(' · ')}` : ''}`, ...(options.readOnly ? [] : [write]));
   if (choice !== write) return undefined;
   const outcome = await session.apply(plan.id, requester);
-  if (outcome.status !== 'applied') {
-    void vscode.window.showWarningMessage(`KRR: ${outcome.status}: ${outcome.message}`);
-    return outcome;
+  reportManifestOutcome(session, outcome);
+  return outcome;
+}
+
+/** After a manifest write: the result, and for a written plan the offer to commit it on a new branch (never pushed). */
+export function reportManifestOutcome(session: Session, outcome: ApplyOutcome): void {
+  const plan = session.getManifestPlan(outcome.planId);
+  if (outcome.status !== 'applied' || !plan) {
+    void (outcome.status === 'declined' ? vscode.window.showInformationMessage(`KRR: ${outcome.status}: ${outcome.message}`) : vscode.window.showWarningMessage(`KRR: ${outcome.status}: ${outcome.message}`));
+    return;
   }
   const commit = 'Commit on a New Branch…';
   void vscode.window.showInformationMessage(`KRR: ${outcome.message}`, commit).then(async (answer) => {
@@ -192,5 +207,4 @@ export async function writeToManifests(session: Session, requester: Requester, o
       void vscode.window.showErrorMessage(`KRR: could not commit: ${error instanceof Error ? error.message : String(error)}`);
     }
   });
-  return outcome;
 }

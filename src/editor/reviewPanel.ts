@@ -6,6 +6,7 @@
 // whereas a round trip to the extension host per keystroke would make typing in the filter lag.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
 import type { ApplyOutcome } from '../core/session/model';
 import type { Session } from '../core/session/session';
@@ -20,6 +21,8 @@ export interface WorkloadRef {
 export interface ReviewActions {
   /** Proposes the selected workloads (the session opens the diff); a string says why it failed (also notified). */
   preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean }): Promise<Plan | string>;
+  /** Target "Manifests": proposes edits of the workspace manifests (the session opens the files' diff). */
+  previewManifests?(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean }): Promise<ManifestPlan | string>;
   apply(planId: string): Promise<ApplyOutcome | string>;
   isReadOnly(): { readOnly: boolean; reason: string | null };
 }
@@ -27,7 +30,7 @@ export interface ReviewActions {
 type Incoming =
   | { type: 'ready' }
   | { type: 'selection'; workloads: WorkloadRef[] }
-  | { type: 'preview'; workloads: WorkloadRef[]; includeLimits: boolean }
+  | { type: 'preview'; workloads: WorkloadRef[]; includeLimits: boolean; target: 'cluster' | 'manifests' }
   | { type: 'apply' }
   | { type: 'command'; command: 'krr.scan' | 'krr.openReport' };
 
@@ -50,7 +53,7 @@ function parseIncoming(message: unknown): Incoming | undefined {
     case 'selection':
       return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads } : undefined;
     case 'preview':
-      return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads, includeLimits: record.includeLimits === true } : undefined;
+      return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads, includeLimits: record.includeLimits === true, target: record.target === 'manifests' ? 'manifests' : 'cluster' } : undefined;
     case 'command':
       return record.command === 'krr.scan' || record.command === 'krr.openReport' ? { type: 'command', command: record.command } : undefined;
     default:
@@ -151,6 +154,12 @@ export class ReviewPanel implements vscode.Disposable {
         if (!this.reportId) return;
         this.selection = message.workloads;
         this.post({ type: 'busy', message: `Previewing ${message.workloads.length} workloads…` });
+        if (message.target === 'manifests' && this.actions.previewManifests) {
+          const manifests = await this.actions.previewManifests(this.reportId, message.workloads, { includeLimits: message.includeLimits });
+          this.planId = typeof manifests === 'string' || manifests.files.length === 0 ? null : manifests.id;
+          this.post(typeof manifests === 'string' ? { type: 'plan', plan: null, error: manifests } : { type: 'plan', plan: manifestPlanView(manifests) });
+          return;
+        }
         const plan = await this.actions.preview(this.reportId, message.workloads, { includeLimits: message.includeLimits });
         if (typeof plan === 'string') {
           this.planId = null;
@@ -187,6 +196,19 @@ function planView(plan: Plan) {
     warnings: plan.warnings.map((finding) => finding.message),
     risk: plan.risk,
     monthlyCostDelta: plan.totals.monthlyCostDelta,
+    expiresAt: plan.expiresAt,
+  };
+}
+
+function manifestPlanView(plan: ManifestPlan) {
+  return {
+    id: plan.id,
+    target: 'manifests',
+    objects: plan.files.length,
+    blocked: plan.unresolved.map((item) => ({ workload: `${item.namespace}/${item.kind}/${item.name}`, reasons: [item.reason, ...item.candidates.slice(0, 3)] })),
+    warnings: plan.warnings.map((finding) => finding.message),
+    risk: 'n/a',
+    monthlyCostDelta: 0,
     expiresAt: plan.expiresAt,
   };
 }
@@ -232,6 +254,7 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <span id="totals" role="status" aria-live="polite"></span>
     <span class="spacer"></span>
     <label title="Also change limits (krr's limit recommendations); without it only requests change, and a request above its limit is blocked."><input type="checkbox" id="include-limits"> Include limits</label>
+    <label title="Cluster: patch the live objects. Manifests: edit the manifests in the workspace folders (GitOps: Argo CD or Flux apply them from Git)."><span>Target</span> <select id="target"><option value="cluster">Cluster</option><option value="manifests">Manifests</option></select></label>
     <button type="button" id="preview" disabled>Preview</button>
     <button type="button" id="apply" disabled>Apply…</button>
   </div>

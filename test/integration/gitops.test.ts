@@ -5,7 +5,9 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { execFileSync } from 'node:child_process';
 import type { ApprovalText } from '../../src/core/session/model';
+import { commitMessage, commitOnNewBranch } from '../../src/editor/manifests';
 import type { KrrTestApi } from '../../src/extension';
 
 const extensionId = 'krr-mcp.krr-mcp';
@@ -39,7 +41,7 @@ function reportFile(cpu: number): string {
       scans: [
         {
           object: { cluster: 'prod-eu-1', name: 'web', container: 'app', pods: [{ name: 'web-0', deleted: false }], hpa: null, namespace: 'prod', kind: 'Deployment', allocations: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: 512 * mi }, info: {} } },
-          recommended: { requests: { cpu: value(cpu), memory: value(768 * mi) }, limits: { cpu: value(null), memory: value(512 * mi) }, info: { cpu: null, memory: null } },
+          recommended: { requests: { cpu: value(cpu), memory: value(384 * mi) }, limits: { cpu: value(null), memory: value(512 * mi) }, info: { cpu: null, memory: null } },
           severity: 'WARNING',
         },
       ],
@@ -100,7 +102,7 @@ describe('GitOps: writing recommendations into the workspace manifests', functio
     assert.doesNotMatch(asked[0]?.detail ?? '', /Cluster:/);
     assert.equal(asked[0]?.typeToConfirm, null);
     assert.equal(readFileSync(patchFile, 'utf8'), file.after, 'written and saved');
-    assert.match(file.after, /cpu: "750m"\n {14}memory: 768Mi/);
+    assert.match(file.after, /cpu: "750m"\n {14}memory: 384Mi/);
 
     // Undo works: the edit came through VS Code, not behind its back.
     const document = await vscode.workspace.openTextDocument(patchFile);
@@ -136,6 +138,67 @@ describe('GitOps: writing recommendations into the workspace manifests', functio
     assert.ok(document.getText().startsWith('# my unsaved note\n'));
     await vscode.window.showTextDocument(document);
     await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('creates a patch file in the staging overlay and lists it: the overlay renders the new values, prod does not change', async () => {
+    const api = await krrApi();
+    const session = api.session();
+    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+    const file = join(mkdtempSync(join(tmpdir(), 'krr-gitops-it-')), 'report.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        scans: [
+          {
+            object: { cluster: 'staging', name: 'stg-web', container: 'metrics', pods: [], hpa: null, namespace: 'staging', kind: 'Deployment', allocations: { requests: { cpu: 0.05, memory: 64 * mi }, limits: { cpu: null, memory: null }, info: {} } },
+            recommended: { requests: { cpu: value(0.01), memory: value(64 * mi) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
+            severity: 'WARNING',
+          },
+        ],
+        score: 50,
+        resources: ['cpu', 'memory'],
+        description: null,
+        strategy: { name: 'simple', settings: {} },
+      }),
+    );
+    const { reportId } = await session.loadReport(file, person);
+    const prodBefore = execFileSync('kubectl', ['kustomize', join(root, 'overlays', 'prod')], { encoding: 'utf8' });
+    const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'staging', kind: 'Deployment', name: 'stg-web' }], target: 'manifests' }, person);
+    assert.deepEqual(plan.unresolved, []);
+    assert.deepEqual(plan.files.map((entry) => [entry.path.replace(/^gitops-\d+\//, ''), entry.beforeHash === null]).sort(), [
+      ['overlays/staging/krr-deployment-web-resources.yaml', true],
+      ['overlays/staging/kustomization.yaml', false],
+    ]);
+    api.setApprovalDialogForTests(async (shown) => ({ outcome: 'approved', digest: shown.digest }));
+    const outcome = await session.apply(plan.id, person);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    assert.equal(readFileSync(join(root, 'overlays', 'staging', 'krr-deployment-web-resources.yaml'), 'utf8'), plan.files.find((entry) => entry.beforeHash === null)?.after);
+    const rendered = execFileSync('kubectl', ['kustomize', join(root, 'overlays', 'staging')], { encoding: 'utf8' });
+    assert.match(rendered, /name: app\n[\s\S]*name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 10m\n {12}memory: 64Mi/);
+    assert.equal(execFileSync('kubectl', ['kustomize', join(root, 'overlays', 'prod')], { encoding: 'utf8' }), prodBefore);
+  });
+
+  it('commits the written files on a new branch through the Git extension, with every value change in the message; never pushes', async () => {
+    const api = await krrApi();
+    const session = api.session();
+    const git = (...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
+    git('init', '-q', '-b', 'main');
+    git('config', 'user.email', 'test@example.com');
+    git('config', 'user.name', 'Integration Test');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'fixtures');
+    const { reportId } = await session.loadReport(reportFile(0.5), person);
+    const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'prod', kind: 'Deployment', name: 'web' }], target: 'manifests' }, person);
+    api.setApprovalDialogForTests(async (shown) => ({ outcome: 'approved', digest: shown.digest }));
+    assert.equal((await session.apply(plan.id, person)).status, 'applied');
+    const message = commitMessage(plan);
+    assert.match(message, /Deployment prod\/web \(.*overlays\/prod \(Kustomize\)\):\n {2}app requests\.cpu: \S+ -> 500m/);
+    const branch = await commitOnNewBranch(plan);
+    assert.equal(git('branch', '--show-current'), branch);
+    assert.match(branch, /^krr\/right-size-/);
+    assert.equal(git('log', '-1', '--format=%B'), message.trim());
+    assert.equal(git('status', '--porcelain'), '', 'everything written is committed');
+    assert.equal(git('remote'), '', 'nothing to push to, and nothing pushed');
   });
 
   it('"KRR: Write Recommendations to Manifests…" is a registered command', async () => {

@@ -210,6 +210,25 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.deepEqual(plan.files[0]?.edits.map(({ line, from, to }) => ({ line, from, to })), [{ line: 19, from: '300m', to: '250m' }]);
     });
 
+    it('several workloads in one proposal: each is checked against the edits accepted before it', async () => {
+      const root = copy('kustomize');
+      const plan = await propose([root], [
+        target('prod', 'Deployment', 'web', { app: { requests: { cpu: '600m' } } }),
+        target('prod', 'Deployment', 'worker', { worker: { requests: { memory: '256Mi' } } }),
+        target('staging', 'Deployment', 'stg-web', { metrics: { requests: { cpu: '10m' } } }),
+        target('prod', 'Deployment', 'web', { metrics: { requests: { memory: '32Mi' } } }),
+      ]);
+      assert.deepEqual(plan.unresolved, []);
+      assert.deepEqual(plan.files.map((file) => file.path).sort(), ['overlays/prod/web-resources.yaml', 'overlays/prod/worker.yaml', 'overlays/staging/krr-deployment-web-resources.yaml', 'overlays/staging/kustomization.yaml']);
+      await write(plan);
+      const prod = kustomize(path.join(root, 'overlays/prod'));
+      assert.match(prod, /name: app\n {8}resources:\n {10}limits:\n {12}memory: 512Mi\n {10}requests:\n {12}cpu: 600m\n {12}memory: 1Gi/);
+      assert.match(prod, /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 50m\n {12}memory: 32Mi/);
+      assert.match(prod, /name: worker\n {8}resources:\n {10}requests:\n {12}cpu: 300m\n {12}memory: 256Mi/);
+      assert.match(kustomize(path.join(root, 'overlays/staging')), /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 10m\n {12}memory: 64Mi/);
+      assert.match(kustomize(path.join(root, 'base')), /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 50m\n {12}memory: 64Mi/, 'the base is untouched');
+    });
+
     it('two overlays render the same workload: the kube context picks one, otherwise both are named', async () => {
       const root = copy('kustomize');
       cpSync(path.join(root, 'overlays/prod'), path.join(root, 'overlays/prod-us'), { recursive: true });
@@ -274,6 +293,17 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(candidates, /linked\.yaml: a symbolic link leading outside the workspace folder/);
       assert.match(candidates, /huge\.yaml: larger than 1024 KiB/);
       assert.match(candidates, /binary\.yaml is a binary file/);
+    });
+
+    it('a remote base is never fetched: the kustomization is reported, not rendered', async () => {
+      const root = copy('kustomize');
+      const prod = path.join(root, 'overlays/prod/kustomization.yaml');
+      for (const remote of ['github.com/example/shop//base?ref=v1', 'https://example.com/shop.git', 'git@example.com:shop/base.git', 'example.com/shop/base']) {
+        writeFileSync(prod, readFileSync(path.join(fixtures, 'kustomize/overlays/prod/kustomization.yaml'), 'utf8').replace('  - ../../base\n', `  - ../../base\n  - ${remote}\n`));
+        const plan = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '700m' } } })]);
+        assert.equal(plan.files.length, 0, remote);
+        assert.ok(plan.unresolved[0]?.candidates.some((line) => line.includes(`refers to the remote resource ${remote}; remote bases are never fetched`)), `${remote}: ${plan.unresolved[0]?.candidates.join(' | ')}`);
+      }
     });
 
     it('a file changed between proposal and apply makes the plan stale: nothing is written, and it is audited', async () => {
@@ -412,6 +442,9 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8'), /cpu: '250m'\n {12}memory: "384Mi"/);
 
       writeFileSync(path.join(root, 'apps/shop.yaml'), original);
+      const noWorkspace = new Session({ settings: () => settings, approver, stateDir: path.join(stateDir, 'none') });
+      const { reportId: noWorkspaceReport } = await noWorkspace.loadReport(reportFile(), person);
+      await assert.rejects(noWorkspace.proposeManifests({ ...selection, reportId: noWorkspaceReport }, model), /There is no workspace folder to write manifests in/);
       const noDialog = new Session({ settings: () => settings, approver: { show: approver.show, requestApproval: approver.requestApproval }, stateDir: path.join(stateDir, 'other'), workspace: { folders: () => [root], writer: fileManifestWriter() } });
       const { reportId: otherReport } = await noDialog.loadReport(reportFile(), person);
       const third = await noDialog.proposeManifests({ ...selection, reportId: otherReport }, person);

@@ -75,7 +75,8 @@ export interface KustomizationSet {
 
 type Rendered = { text: string; objects: unknown[] } | { error: string };
 
-const remotePattern = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/[^/]/i;
+// Anything kustomize would fetch: URLs, git specs (git::, git@host:, host/org/repo.git, //subdir, ?ref=), known hosts.
+const remotePattern = /^(?:[a-z][a-z0-9+.-]*:\/\/|git::|git@|[a-z0-9-]+(?:\.[a-z0-9-]+)+\/)|\?ref=|\/\/[^/]|\.git(?:$|[/?])/i;
 
 export function fileKey(folder: WorkspaceFolder, relativePath: string): string {
   return `${folder.root}\0${relativePath}`;
@@ -104,6 +105,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     }
   }
   const used = new Set<string>();
+  const indexed = new Set(context.index.files.map((file) => fileKey(file.folder, file.relativePath)));
   for (const [info, spec] of raw) {
     used.add(fileKey(info.folder, info.file));
     if (spec.namespace !== undefined) info.namespace = spec.namespace;
@@ -115,7 +117,9 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
       return joined.startsWith('../') || joined === '..' || path.posix.isAbsolute(entry) ? null : joined === '.' ? '' : joined;
     };
     for (const entry of [...(spec.resources ?? []), ...(spec.bases ?? []), ...(spec.components ?? [])]) {
-      if (remotePattern.test(entry)) {
+      const near = local(entry);
+      const exists = near !== null && (byDir.has(fileKey(info.folder, near)) || indexed.has(fileKey(info.folder, near)));
+      if (!exists && remotePattern.test(entry)) {
         info.error = `${info.file} refers to the remote resource ${entry}; remote bases are never fetched, so it is not rendered`;
         break;
       }
@@ -247,6 +251,18 @@ export const kustomizeFinder: ManifestSourceFinder = {
       if (best > 0 && named.length === 1) roots = named;
     }
     return roots.map(({ info, object }) => candidateFor(info, object, set, target));
+  },
+  invalidate(context, folder, editedPaths) {
+    const set = context.cache.get('kustomize:set') as KustomizationSet | undefined;
+    if (!set) return;
+    // A rendering changes when a file under its directory, or under a directory it includes, changed.
+    const under = (dir: string) => editedPaths.some((edited) => dir === '' || edited.startsWith(`${dir}/`));
+    for (const info of set.list) {
+      if (info.folder.root !== folder.root) continue;
+      if (under(info.dir) || [...closureOf(info)].some((included) => under(included.dir))) context.cache.delete(`kustomize:render:${fileKey(info.folder, info.dir)}`);
+    }
+    // A kustomization file or a new file changes what is listed where: read them all again.
+    if (editedPaths.some((edited) => kustomizationFileNames.includes(path.posix.basename(edited)) || !set.used.has(fileKey(folder, edited)))) context.cache.delete('kustomize:set');
   },
   async problems(context) {
     const set = await loadKustomizations(context);
@@ -537,7 +553,12 @@ async function writeOverlayPatch(
   const relativePath = root.dir ? `${root.dir}/${fileName}` : fileName;
   if (await context.files.exists(root.folder, relativePath)) throw new ManifestEditError(`${relativePath} exists but ${root.file} does not list it as a patch; list it or remove it, then propose again`);
   const apiVersion = identityOf(before)?.apiVersion ?? 'apps/v1';
-  const containers = [...byContainer].map(([container, list]) => ({ name: container, resources: resourcesOf(list) }));
+  // Every container, in the rendered order: a strategic merge puts the patch's containers first, so listing only the
+  // changed one would reorder the pod template (and shift the index a JSON6902 patch uses).
+  const order = (readContainers(before, target.kind) ?? []).map((container) => container.name);
+  const containers = [...order.filter((name) => !byContainer.has(name)).map((name) => [name, [] as FieldChange[]] as const), ...byContainer]
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([container, list]) => (list.length === 0 ? { name: container } : { name: container, resources: resourcesOf(list) }));
   let spec: Record<string, unknown> = { containers };
   for (const segment of [...containersPath(target.kind)].slice(0, -1).reverse()) spec = { [segment]: spec };
   const body = { apiVersion, kind: target.kind, metadata: { name }, ...spec };

@@ -64,6 +64,8 @@ export const plainManifestFinder: ManifestSourceFinder = {
     }
     return candidates;
   },
+  // Keeps nothing of its own between workloads (it reads files through context.files, which sees pending edits).
+  invalidate() {},
   async problems(context) {
     const problems: string[] = [];
     const set = await loadKustomizations(context);

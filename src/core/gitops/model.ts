@@ -45,6 +45,11 @@ export interface FinderContext {
 export interface ManifestSourceFinder {
   readonly name: string;
   find(target: WorkloadTarget, context: FinderContext): Promise<SourceCandidate[]>;
+  /**
+   * Drops what this finder cached that the edited files change (they are now in the staged copy). Without it the
+   * whole cache is cleared after each workload.
+   */
+  invalidate?(context: FinderContext, folder: WorkspaceFolder, editedPaths: readonly string[]): void;
   /** Why nothing was found by this finder, for the "no source" message (files that failed to parse or render). */
   problems?(context: FinderContext): Promise<string[]>;
 }

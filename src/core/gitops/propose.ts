@@ -159,7 +159,9 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
             pending.set(key(candidate.folder, file.relativePath), { folder: candidate.folder, path: file.relativePath, text: original?.text ?? null, hash: original?.hash ?? null, current: file.text });
           }
         }
-        context.cache.clear();
+        const edited = prepared.files.map((file) => file.relativePath);
+        if (finders.every((finder) => finder.invalidate)) for (const finder of finders) finder.invalidate?.(context, candidate.folder, edited);
+        else context.cache.clear();
         workloads.push({
           ...identity,
           source: { finder: candidate.finder, label: candidate.label, folder: candidate.folder.name, guess: candidate.guess ?? false },

@@ -121,6 +121,11 @@ export function checkRendered(before: unknown, after: unknown, kind: string, cha
     const actual = resourcesOf(after, kind, change.container)?.[change.allocation]?.[change.resource];
     if (actual === undefined || !safeSame(String(actual), change.to ?? '')) return `${change.container} ${change.allocation}.${change.resource} renders as ${actual === undefined ? 'unset' : String(actual)}, not ${change.to}`;
   }
+  const names = (object: unknown) => {
+    const containers = readPath(object, containersPath(kind));
+    return Array.isArray(containers) ? containers.map((container) => (container as { name?: unknown }).name).join(',') : '';
+  };
+  if (names(expected) !== names(after)) return `the containers would be reordered (${names(expected)} → ${names(after)})`;
   return 'other fields of the workload would change too';
 }
 
