@@ -231,6 +231,17 @@ describe('mcp eras: 2026-07-28 client on the loopback HTTP host (approval in the
     assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'), original);
   });
 
+  it('while the person decides, a call that asked for progress gets it on an SSE stream of its own, then the result', async () => {
+    const client = ModernClient.http(host.url, host.token, { name: 'modern-http-client' });
+    const { planId } = await scanAndPropose(client);
+    // The person takes longer than one keep-alive interval (10 s) before approving.
+    f.human.answer = (plan) => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'approved', digest: plan.digest }), 11_000));
+    const reply = await client.request('tools/call', { name: 'krr_apply_plan', arguments: { planId }, _meta: { progressToken: 'apply-1' } });
+    assert.equal(structured<{ status: string }>(reply).status, 'applied');
+    assert.ok(reply.notifications.length >= 1, 'a progress notification before the result');
+    assert.deepEqual((reply.notifications[0] as { method: string; params: { progressToken: string } }).params.progressToken, 'apply-1');
+  });
+
   it('refuses what the revision says to refuse: header mismatch (400 -32020), unsupported version (400 -32022), missing _meta (400 -32602), unknown method (404 -32601)', async () => {
     const client = ModernClient.http(host.url, host.token);
     const mismatch = await client.request('tools/call', { name: 'krr_status', arguments: {} }, { headers: { 'Mcp-Name': 'krr_apply_plan' } });
