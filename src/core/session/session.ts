@@ -309,6 +309,18 @@ export class Session {
 
   // ── apply ─────────────────────────────────────────────────────────────────────────────────────────
   /**
+   * Whether apply(planId) would ask a person now, or refuse first (unknown, used, expired or empty plan, read-only,
+   * another apply in the context, the model's cool-down after a decline). For hosts that show the question before
+   * calling apply (the 2026-07-28 approval round trip): they must not show what apply would refuse without asking.
+   */
+  wouldAskApproval(planId: string, requester: Requester): boolean {
+    const settings = this.options.settings();
+    const stored = this.plans.get(planId);
+    if (!stored || settings.readOnly || stored.state !== 'proposed' || this.isExpired(stored.plan) || stored.plan.objects.length === 0) return false;
+    return !this.applying.has(stored.plan.context) && this.cooldownLeft(stored.plan.context, requester, settings) === 0;
+  }
+
+  /**
    * Safety invariant, in order: the stored plan only (by id); not read-only; single use; not expired; one
    * apply per context; a human's approval of this digest; then executePlan re-reads, snapshots, writes with
    * test preconditions, restores on partial failure. Never throws for a refusal: returns a status.
