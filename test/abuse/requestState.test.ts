@@ -164,4 +164,19 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     assert.equal(invented.result?.resultType, 'input_required');
     assert.equal(cluster.writes().length, writes);
   });
+
+  it('modal spam: after a declined form, the next apply in that context gets no form (cool-down), refused and audited', async () => {
+    const server = start('one', { declineCooldownSeconds: 120 });
+    const planId = await propose(server.client);
+    const declined = await server.client.callTool('krr_apply_plan', { planId }, () => ({ approval: { action: 'decline' } }));
+    assert.equal(status(declined), 'declined');
+    const again = await propose(server.client);
+    await attempt('apply during the cool-down', observe(server), async () => {
+      count('request_state_attacks');
+      const reply = await server.client.callTool('krr_apply_plan', { planId: again });
+      if (reply.result?.resultType === 'input_required') count('request_states_accepted');
+      assert.equal(status(reply), 'refused', JSON.stringify(reply).slice(0, 300));
+      assert.match(textOf(reply), /refused for another \d+ s/);
+    });
+  });
 });

@@ -37,7 +37,7 @@ export interface ModernClientOptions {
 }
 
 interface Wire {
-  send(body: Record<string, unknown>, headers: Record<string, string>): Promise<RpcReply>;
+  send(body: Record<string, unknown>, headers: Record<string, string>, signal?: AbortSignal): Promise<RpcReply>;
   close(): Promise<void>;
 }
 
@@ -92,8 +92,9 @@ export class ModernClient {
 
   static http(url: string, token: string, options: ModernClientOptions = {}): ModernClient {
     const wire: Wire = {
-      send: async (body, headers) => {
+      send: async (body, headers, signal) => {
         const response = await fetch(url, {
+          ...(signal ? { signal } : {}),
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Authorization: `Bearer ${token}`, ...headers },
           body: JSON.stringify(body),
@@ -139,6 +140,25 @@ export class ModernClient {
     const headers: Record<string, string> = { 'MCP-Protocol-Version': modernVersion, 'Mcp-Method': method };
     if (method === 'tools/call' && typeof params.name === 'string') headers['Mcp-Name'] = params.name;
     return this.wire.send(body, { ...headers, ...raw?.headers });
+  }
+
+  /**
+   * A request that can be cancelled the way the revision says: on stdio a notifications/cancelled naming its id, on
+   * HTTP by closing its response stream.
+   */
+  cancellable(method: string, params: Record<string, unknown> = {}): { reply: Promise<RpcReply>; cancel(): Promise<void> } {
+    const id = this.nextId++;
+    const controller = new AbortController();
+    const headers: Record<string, string> = { 'MCP-Protocol-Version': modernVersion, 'Mcp-Method': method };
+    if (method === 'tools/call' && typeof params.name === 'string') headers['Mcp-Name'] = params.name;
+    const reply = this.wire.send({ jsonrpc: '2.0', id, method, params: { ...params, _meta: this.meta() } }, headers, controller.signal);
+    return {
+      reply,
+      cancel: async () => {
+        controller.abort();
+        await this.wire.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'test' } }, {}).catch(() => undefined);
+      },
+    };
   }
 
   /**

@@ -12,6 +12,7 @@ import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { approveAll, ModernClient, type RpcReply } from '../support/modern-client';
 import { krrStandIn, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { connectStdioClient } from '../support/stdio-client';
+import { waitFor } from '../support/wait';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -28,6 +29,26 @@ function structured<T = Record<string, unknown>>(reply: RpcReply): T {
 function textOf(reply: RpcReply | CallToolResult): string {
   const result = ('content' in reply ? reply : reply.result) as { content?: Array<{ type: string; text?: string }> } | undefined;
   return (result?.content ?? []).map((part) => part.text ?? '').join('\n');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid the krr stand-in writes when it starts (KRR_STANDIN_PID_FILE). */
+async function standInPid(pidFile: string): Promise<number> {
+  return waitFor(() => {
+    try {
+      return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 function auditEntries(stateDir: string): AuditEntry[] {
@@ -63,8 +84,8 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     return ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile];
   }
 
-  function startModern(options: { capabilities?: Record<string, unknown>; settings?: Record<string, unknown> } = {}) {
-    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings), { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') } }, { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
+  function startModern(options: { capabilities?: Record<string, unknown>; settings?: Record<string, unknown>; env?: Record<string, string> } = {}) {
+    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings), { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home'), ...options.env } }, { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
     closers.push(() => started.client.close());
     return started;
   }
@@ -133,6 +154,17 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     // The same request declaring a form works: capabilities are per request.
     client.setCapabilities({ elicitation: {} });
     assert.equal(structured<{ status: string }>(await client.callTool('krr_apply_plan', { planId }, approveAll())).status, 'applied');
+  });
+
+  it('2026-07-28 on stdio: notifications/cancelled naming a request stops its work (krr is stopped)', async () => {
+    const pidFile = path.join(dir, 'krr.pid');
+    const { client } = startModern({ env: { KRR_STANDIN_FAIL: 'slow', KRR_STANDIN_SLOW_MS: '30000', KRR_STANDIN_PID_FILE: pidFile } });
+    const scan = client.cancellable('tools/call', { name: 'krr_scan', arguments: {} });
+    const pid = await standInPid(pidFile);
+    await scan.cancel();
+    await waitFor(() => (isAlive(pid) ? undefined : true));
+    // The server still answers other requests afterwards.
+    assert.equal((await client.request('server/discover')).result?.resultType, 'complete');
   });
 
   it('2026-07-28 request errors: missing _meta, unsupported version, unknown method', async () => {
@@ -229,6 +261,36 @@ describe('mcp eras: 2026-07-28 client on the loopback HTTP host (approval in the
     const rolledBack = await client.callTool('krr_rollback', { snapshotId: outcome.snapshotId });
     assert.equal(structured<{ status: string }>(rolledBack).status, 'applied');
     assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend'), original);
+  });
+
+  it('while the person decides, a call that asked for progress gets it on an SSE stream of its own, then the result', async () => {
+    const client = ModernClient.http(host.url, host.token, { name: 'modern-http-client' });
+    const { planId } = await scanAndPropose(client);
+    // The person takes longer than one keep-alive interval (10 s) before approving.
+    f.human.answer = (plan) => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'approved', digest: plan.digest }), 11_000));
+    const reply = await client.request('tools/call', { name: 'krr_apply_plan', arguments: { planId }, _meta: { progressToken: 'apply-1' } });
+    assert.equal(structured<{ status: string }>(reply).status, 'applied');
+    assert.ok(reply.notifications.length >= 1, 'a progress notification before the result');
+    assert.deepEqual((reply.notifications[0] as { method: string; params: { progressToken: string } }).params.progressToken, 'apply-1');
+  });
+
+  it('closing the response stream cancels the request (krr is stopped)', async () => {
+    const pidFile = path.join(mkdtempSync(path.join(tmpdir(), 'krr-eras-cancel-')), 'krr.pid');
+    const slow = await startSessionFixture({ session: { env: { KRR_STANDIN_FAIL: 'slow', KRR_STANDIN_SLOW_MS: '30000', KRR_STANDIN_PID_FILE: pidFile } } });
+    const slowHost = await startHttpHost(slow.session, { version: 'test' });
+    try {
+      const client = ModernClient.http(slowHost.url, slowHost.token);
+      const scan = client.cancellable('tools/call', { name: 'krr_scan', arguments: {} });
+      const rejected = assert.rejects(scan.reply);
+      const pid = await standInPid(pidFile);
+      await scan.cancel();
+      await rejected;
+      await waitFor(() => (isAlive(pid) ? undefined : true));
+    } finally {
+      await slowHost.close();
+      await slow.close();
+      rmSync(path.dirname(pidFile), { recursive: true, force: true });
+    }
   });
 
   it('refuses what the revision says to refuse: header mismatch (400 -32020), unsupported version (400 -32022), missing _meta (400 -32602), unknown method (404 -32601)', async () => {

@@ -79,6 +79,13 @@ describe('mcp relay: stdio → the extension’s loopback HTTP server', function
       assert.equal(applied.result?.resultType, 'complete');
       assert.equal(f.cluster.writes().length, 1);
       assert.match(f.human.asked[0]?.text.detail ?? '', /\(claude-code\)/);
+      // A person who takes longer than a keep-alive interval: the progress comes through the relay as it happens.
+      const second = await client.callTool('krr_propose_changes', { reportId, workloads: [{ namespace: 'data', kind: 'StatefulSet', name: 'postgres' }], includeLimits: true });
+      const secondId = (second.result?.structuredContent as { planId: string }).planId;
+      f.human.answer = (pending) => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'approved', digest: pending.digest }), 11_000));
+      const slow = await client.request('tools/call', { name: 'krr_apply_plan', arguments: { planId: secondId }, _meta: { progressToken: 'relay-1' } });
+      assert.equal((slow.result?.structuredContent as { status: string }).status, 'applied', JSON.stringify(slow.result).slice(0, 400));
+      assert.ok(slow.notifications.length >= 1, 'progress relayed from the SSE stream');
     } finally {
       await client.close();
     }

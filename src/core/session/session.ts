@@ -132,6 +132,8 @@ export interface FleetScanControl {
 
 /** Indexes over several reports (a fleet listed as one), newest last; a few are kept, each costs an array of row references. */
 const fleetIndexCache = 4;
+/** Manifest writes share one lock and one decline cool-down (the workspace), apart from every cluster context. */
+const manifestCooldownKey = 'workspace manifests';
 type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
 
@@ -700,12 +702,6 @@ export class Session {
     return this.getPlan(planId) ?? this.getManifestPlan(planId);
   }
 
-  /** Whether a manifest plan can still be approved (proposed, with files, not expired). */
-  isManifestPlanPending(planId: string): boolean {
-    const stored = this.manifestPlans.get(planId);
-    return stored !== undefined && stored.state === 'proposed' && stored.plan.files.length > 0 && Date.parse(stored.plan.expiresAt) > this.now().getTime();
-  }
-
   getManifestPlan(planId: string): ManifestPlan | undefined {
     return this.manifestPlans.get(planId)?.plan;
   }
@@ -742,6 +738,23 @@ export class Session {
   }
 
   // ── apply ─────────────────────────────────────────────────────────────────────────────────────────
+  /**
+   * Whether apply(planId) would ask a person now, or refuse first (unknown, used, expired or empty plan, read-only,
+   * another apply in the context, the model's cool-down after a decline). For hosts that show the question before
+   * calling apply (the 2026-07-28 approval round trip): they must not show what apply would refuse without asking.
+   */
+  wouldAskApproval(planId: string, requester: Requester): boolean {
+    const settings = this.options.settings();
+    const manifest = this.manifestPlans.get(planId);
+    if (manifest) {
+      if (settings.readOnly || manifest.state !== 'proposed' || this.isExpired(manifest.plan) || manifest.plan.files.length === 0 || !this.options.workspace?.writer) return false;
+      return !this.applying.has(manifestCooldownKey) && this.cooldownLeft(manifestCooldownKey, requester, settings) === 0;
+    }
+    const stored = this.plans.get(planId);
+    if (!stored || settings.readOnly || stored.state !== 'proposed' || this.isExpired(stored.plan) || stored.plan.objects.length === 0) return false;
+    return !this.applying.has(stored.plan.context) && this.cooldownLeft(stored.plan.context, requester, settings) === 0;
+  }
+
   /**
    * Safety invariant, in order: the stored plan only (by id); not read-only; single use; not expired; one
    * apply per context; a human's approval of this digest; then executePlan re-reads, snapshots, writes with
@@ -881,7 +894,7 @@ export class Session {
     const actor = actorOf(requester);
     const stored = this.manifestPlans.get(planId) as { plan: ManifestPlan; state: StoredPlan['state'] };
     const { plan } = stored;
-    const cooldownKey = 'workspace manifests';
+    const cooldownKey = manifestCooldownKey;
     const refuse = async (status: ApplyOutcome['status'], message: string, action: AuditAction = 'refuse'): Promise<ApplyOutcome> => {
       await this.audit({ action, actor, outcome: status, planId, digest: plan.digest, ...(plan.context ? { context: plan.context } : {}), detail: { target: 'manifests', message } });
       return { status, planId, objects: [], verified: false, rollouts: [], files: [], message };

@@ -29,11 +29,10 @@ export const krrApplyPlan = defineTool({
           tool: 'krr_apply_plan',
           args,
           deps: { ...deps, round },
-          // A plan that is not pending (unknown, used, expired, empty) is refused and audited by the session without asking anyone.
+          // What apply would refuse without asking (unknown or used plan, cool-down, ...) is refused and audited now: no form is shown.
           prepare: async () => {
             const plan = session.getAnyPlan(args.planId);
-            const pending = session.pendingPlans().some((entry) => entry.id === args.planId) || session.isManifestPlanPending(args.planId);
-            return plan && pending ? { plan } : { outcome: await session.apply(args.planId, requester(), extra.signal) };
+            return plan && session.wouldAskApproval(args.planId, requester()) ? { plan } : { outcome: await session.apply(args.planId, requester(), extra.signal) };
           },
           run: (plan) => session.apply(plan.id, requester(), extra.signal),
         });
