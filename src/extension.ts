@@ -28,6 +28,8 @@ export interface KrrTestApi {
   host: LazyHost;
   diff: PlanDiff;
   approver: EditorApprover;
+  /** The side bar's recommendation tree (clusters of a fleet, namespaces, workloads). */
+  recommendations: RecommendationTree;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
 }
 
@@ -182,6 +184,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     host,
     diff,
     approver,
+    recommendations,
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },
