@@ -50,7 +50,13 @@ export class RecommendationTree implements vscode.TreeDataProvider<Recommendatio
       if ('fleetId' in view) return session.getFleet(view.fleetId).reports.map((entry) => ({ type: 'cluster', context: entry.context, ...(entry.reportId ? { reportId: entry.reportId } : {}), ...(entry.error ? { error: entry.error } : {}), ...(entry.server ? { server: entry.server } : {}) }));
       return this.namespaces(session, view.reportId);
     }
-    if (node.type === 'cluster') return session && node.reportId ? this.namespaces(session, node.reportId, true) : [];
+    if (node.type === 'cluster') {
+      try {
+        return session && node.reportId ? this.namespaces(session, node.reportId, true) : [];
+      } catch {
+        return []; // the report was evicted since the fleet scan
+      }
+    }
     if (node.type === 'namespace') return node.workloads.map((workload) => ({ type: 'workload', workload, ...(node.reportId ? { reportId: node.reportId } : {}) }));
     if (node.type === 'workload') return node.workload.containers.map((container) => ({ type: 'container', workload: node.workload, container }));
     return [];
@@ -70,7 +76,12 @@ export class RecommendationTree implements vscode.TreeDataProvider<Recommendatio
     if (node.type === 'cluster') {
       const item = new vscode.TreeItem(node.context, node.reportId ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
       item.id = `cluster:${node.context}`;
-      const summary = node.reportId ? this.session()?.reportSummary(node.reportId) : undefined;
+      let summary;
+      try {
+        summary = node.reportId ? this.session()?.reportSummary(node.reportId) : undefined;
+      } catch {
+        summary = undefined; // evicted
+      }
       item.description = node.error ? 'scan failed' : summary ? `${summary.workloads} workloads · ${summary.bySeverity.CRITICAL} critical · Δ ${summary.monthlyCostDelta.toFixed(2)}/mo` : '';
       item.tooltip = node.error ? `${node.context}: ${node.error}` : `${node.context} (${node.server ?? ''}): proposals from here change this context only.`;
       item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'server-environment');
