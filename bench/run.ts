@@ -6,6 +6,7 @@ import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildProduction, measureInExtensionHost } from './activation';
 import { benchmarkApply, benchmarkProposeScale } from './apply';
+import { benchmarkFleetScan, benchmarkFleetSimulation } from './fleet';
 import { generateLargeReport } from './generate';
 import { describeMachine, machineLine } from './machine';
 import { benchmarkMcp } from './mcp';
@@ -21,7 +22,7 @@ interface Row {
   met: string;
 }
 
-const benchmarks = ['large_cluster_simulation', 'caching_performance', 'apply_throughput', 'propose_scale', 'concurrent_request_handling', 'memory_usage_optimization', 'activation'] as const;
+const benchmarks = ['large_cluster_simulation', 'caching_performance', 'apply_throughput', 'propose_scale', 'concurrent_request_handling', 'memory_usage_optimization', 'activation', 'fleet_simulation', 'fleet_scan'] as const;
 type Benchmark = (typeof benchmarks)[number];
 
 function selected(): Set<Benchmark> {
@@ -97,6 +98,23 @@ async function main(): Promise<void> {
       row('concurrent_request_handling', '20 clients × 50 calls, p50', `${figures.p50_ms} ms`, '', '');
       row('concurrent_request_handling', '20 clients × 50 calls, p99', `${figures.p99_ms} ms`, '', '');
       row('concurrent_request_handling', 'errors', figures.errors, '0', check(figures.errors, 0, '=='));
+    }
+    if (only.has('fleet_simulation')) {
+      console.log('fleet_simulation… (20 clusters × 2,500 containers)');
+      const figures = await benchmarkFleetSimulation();
+      results.fleet_simulation = { ...figures };
+      row('fleet_simulation', `list/filter/sort over ${figures.rows} rows of ${figures.clusters} clusters, p50`, `${figures.p50_ms} ms`, '', '');
+      row('fleet_simulation', 'list/filter/sort p99 (wall)', `${figures.p99_ms} ms`, '≤ 20 ms', check(figures.p99_ms, 20, '<='));
+      row('fleet_simulation', 'list/filter/sort p99 (this process\'s CPU time)', `${figures.p99_cpu_ms} ms`, '', '');
+      row('fleet_simulation', 'heap growth: 20 reports + fleet index (after GC)', `${figures.heap_growth_mb} MB`, '≤ 150 MB', check(figures.heap_growth_mb, 150, '<='));
+    }
+    if (only.has('fleet_scan')) {
+      console.log('fleet_scan… (20 contexts, stand-in 5 s each)');
+      const figures = await benchmarkFleetScan();
+      results.fleet_scan = { ...figures };
+      row('fleet_scan', `20 contexts in one scan, parallelism ${figures.parallelism} (wall)`, `${figures.fleet_wall_ms} ms`, '', '');
+      row('fleet_scan', 'slowest single scan alone', `${figures.slowest_single_ms} ms`, '', '');
+      row('fleet_scan', 'fleet wall time / slowest single', `${figures.ratio_vs_slowest_single}×`, '≤ 1.5×', check(figures.ratio_vs_slowest_single, 1.5, '<='));
     }
     if (only.has('activation') || only.has('memory_usage_optimization')) {
       console.log('activation / memory_usage_optimization… (production build, then code-server)');

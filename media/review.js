@@ -27,7 +27,7 @@
     for (const row of rows) {
       let group = byKey.get(row.workload);
       if (!group) {
-        group = { key: row.workload, namespace: row.namespace, kind: row.kind, name: row.name, rows: [], severity: 'UNKNOWN', cost: null, search: '', owner: row.owner };
+        group = { key: row.workload, cluster: row.cluster, namespace: row.namespace, kind: row.kind, name: row.name, rows: [], severity: 'UNKNOWN', cost: null, search: '', owner: row.owner };
         byKey.set(row.workload, group);
       }
       group.rows.push(row);
@@ -35,7 +35,7 @@
       if (row.monthlyCostDelta !== null) group.cost = (group.cost || 0) + row.monthlyCostDelta;
     }
     for (const group of byKey.values()) {
-      group.search = (group.namespace + '/' + group.kind + '/' + group.name + ' ' + group.rows.map((row) => row.container).join(' ')).toLowerCase();
+      group.search = ((group.cluster ? group.cluster + ' ' : '') + group.namespace + '/' + group.kind + '/' + group.name + ' ' + group.rows.map((row) => row.container).join(' ')).toLowerCase();
     }
     return [...byKey.values()];
   }
@@ -46,6 +46,7 @@
   }
 
   function applyFilters() {
+    const cluster = $('f-cluster').value;
     const namespace = $('f-namespace').value;
     const kind = $('f-kind').value;
     const severity = $('f-severity').value;
@@ -54,6 +55,7 @@
     const min = severity ? severityRank[severity] : -1;
     const visible = state.groups.filter(
       (group) =>
+        (!cluster || group.cluster === cluster) &&
         (!namespace || group.namespace === namespace) &&
         (!kind || group.kind === kind) &&
         severityRank[group.severity] >= min &&
@@ -100,6 +102,7 @@
     const name = el('th', 'name');
     name.scope = 'rowgroup';
     name.colSpan = 5;
+    if (group.cluster) name.append(el('span', 'cluster', '[' + group.cluster + '] '));
     name.append(el('span', 'kind', group.kind + ' '), el('span', '', group.namespace + '/'), el('strong', '', group.name), el('span', 'muted', ' · ' + group.rows.length + (group.rows.length === 1 ? ' container' : ' containers')));
     if (group.owner) {
       const badge = el('span', 'owner' + (group.owner.certain ? ' certain' : ''), 'GitOps: ' + group.owner.label);
@@ -157,7 +160,7 @@
   }
 
   function selectedWorkloads() {
-    return state.groups.filter((group) => state.selected.has(group.key)).map((group) => ({ namespace: group.namespace, kind: group.kind, name: group.name }));
+    return state.groups.filter((group) => state.selected.has(group.key)).map((group) => (group.cluster ? { cluster: group.cluster, namespace: group.namespace, kind: group.kind, name: group.name } : { namespace: group.namespace, kind: group.kind, name: group.name }));
   }
 
   function selectionChanged() {
@@ -192,6 +195,11 @@
       $('plan').hidden = true;
       const s = message.summary;
       $('summary').textContent = s.source + (s.cluster && !s.source.includes(s.cluster) ? ' · ' + s.cluster : '') + ' · strategy ' + s.strategy + ' · ' + s.workloads + ' workloads, ' + s.containers + ' containers · monthly Δ if all applied ' + money(s.monthlyCostDelta) + (s.errors.length ? ' · ' + s.errors.length + ' krr errors' : '');
+      const clusters = message.clusters || [];
+      $('f-cluster-label').hidden = clusters.length === 0;
+      fillSelect($('f-cluster'), clusters.map((cluster) => cluster.cluster));
+      $('clusters').hidden = clusters.length === 0;
+      $('clusters').textContent = clusters.map((cluster) => cluster.cluster + ': ' + cluster.rows + ' containers, monthly Δ ' + money(cluster.monthlyCostDelta) + ', ' + cluster.bySeverity.CRITICAL + ' critical, ' + cluster.bySeverity.WARNING + ' warning').join(' · ') + ((message.failed || []).length ? ' · failed: ' + message.failed.join(' · ') : '');
       fillSelect($('f-namespace'), [...new Set(state.groups.map((group) => group.namespace))].sort());
       fillSelect($('f-kind'), [...new Set(state.groups.map((group) => group.kind))].sort());
       setReadOnly(message.readOnly);
@@ -239,7 +247,7 @@
     else state.selected.delete(box.dataset.key);
     selectionChanged();
   });
-  for (const id of ['f-namespace', 'f-kind', 'f-severity', 'f-sort']) $(id).addEventListener('change', applyFilters);
+  for (const id of ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-sort']) $(id).addEventListener('change', applyFilters);
   let typing;
   $('f-text').addEventListener('input', () => {
     clearTimeout(typing);

@@ -31,6 +31,8 @@ export interface KrrTestApi {
   diff: PlanDiff;
   manifestDiff: ManifestDiff;
   approver: EditorApprover;
+  /** The side bar's recommendation tree (clusters of a fleet, namespaces, workloads). */
+  recommendations: RecommendationTree;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
 }
 
@@ -198,6 +200,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     diff,
     manifestDiff,
     approver,
+    recommendations,
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },

@@ -1,7 +1,7 @@
 // Every `KRR: …` command, registered in one place; each is a few lines that delegate to the session.
 import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/model';
-import type { ApplyOutcome, Requester } from '../core/session/model';
+import type { ApplyOutcome, FleetSummary, Requester } from '../core/session/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { loadEngine } from './engine';
@@ -56,6 +56,40 @@ function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, r
     token.onCancellationRequested(() => controller.abort());
     return task(controller.signal, (message) => progress.report({ message }));
   });
+}
+
+/**
+ * A fleet scan with one notification for the whole fleet (cancels all) and one per running context, whose Cancel
+ * stops that context only; a context that fails or is cancelled leaves the others running.
+ */
+function scanFleet(session: Session, contexts: string[], args: { namespaces: string[]; strategy: 'simple' | 'simple_limit'; refresh: boolean }): Thenable<FleetSummary> {
+  const controllers = new Map(contexts.map((context) => [context, new AbortController()]));
+  const running = new Map<string, { report(message: string): void; finish(): void }>();
+  let finished = 0;
+  return withCancellableProgress(`KRR: scanning ${contexts.length} contexts`, (signal, report) =>
+    session
+      .scanFleet({ ...args, contexts }, palette, {
+        signal,
+        signalFor: (context) => controllers.get(context)?.signal,
+        onProgress: (p) => {
+          if (p.message === 'starting') {
+            void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KRR: ${p.context}`, cancellable: true }, (progress, token) => {
+              token.onCancellationRequested(() => controllers.get(p.context)?.abort());
+              return new Promise<void>((resolve) => running.set(p.context, { report: (message) => progress.report({ message }), finish: resolve }));
+            });
+          } else if (p.done) {
+            running.get(p.context)?.finish();
+            running.delete(p.context);
+            report(`${++finished}/${contexts.length} done (${p.context}: ${p.message})`);
+          } else {
+            running.get(p.context)?.report(p.message);
+          }
+        },
+      })
+      .finally(() => {
+        for (const entry of running.values()) entry.finish();
+      }),
+  );
 }
 
 export function describeOutcome(outcome: ApplyOutcome): string {
@@ -165,12 +199,17 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         showProblem(new Error('No context is set: the kubeconfig has no contexts. Point krr.kubeconfig at a kubeconfig with a context.'), host.output);
         return;
       }
-      const preferred = settings.context ?? contexts.current;
+      // Several contexts may be picked (a fleet); krr.contexts (else krr.context, else the current one) come pre-selected.
+      const preselected = new Set(settings.contexts.length > 0 ? settings.contexts : [settings.context ?? contexts.current]);
       const items = [...contexts.names]
-        .sort((a, b) => Number(b === preferred) - Number(a === preferred))
-        .map((name) => ({ label: name, description: [name === contexts.current ? 'current' : '', name === settings.context ? 'krr.context' : ''].filter(Boolean).join(', ') }));
-      const context = await vscode.window.showQuickPick(items, { title: 'KRR: Scan — 1/3 context', placeHolder: 'Kubernetes context to scan' });
-      if (!context) return;
+        .sort((a, b) => Number(preselected.has(b)) - Number(preselected.has(a)))
+        .map((name) => ({
+          label: name,
+          picked: preselected.has(name),
+          description: [name === contexts.current ? 'current' : '', name === settings.context ? 'krr.context' : '', settings.contexts.includes(name) ? 'krr.contexts' : ''].filter(Boolean).join(', '),
+        }));
+      const picked = await vscode.window.showQuickPick(items, { title: 'KRR: Scan — 1/3 contexts', placeHolder: 'Kubernetes contexts to scan (each gets its own report; a plan changes one context)', canPickMany: true });
+      if (!picked || picked.length === 0) return;
       const namespaceText = await vscode.window.showInputBox({
         title: 'KRR: Scan — 2/3 namespaces',
         prompt: 'Namespaces to scan, separated by commas. Empty: all namespaces.',
@@ -184,10 +223,19 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       );
       if (!strategy) return;
       const namespaces = namespaceText.split(',').map((name) => name.trim()).filter(Boolean);
-      const summary = await withCancellableProgress(`KRR: scanning ${context.label}`, (signal, report) =>
-        session.scan({ context: context.label, namespaces, strategy: strategy.label as 'simple' | 'simple_limit', refresh: true }, palette, { signal, onProgress: (p) => report(p.message) }),
-      );
-      await afterReport(summary);
+      const args = { namespaces, strategy: strategy.label as 'simple' | 'simple_limit', refresh: true };
+      if (picked.length === 1) {
+        const context = (picked[0] as { label: string }).label;
+        const summary = await withCancellableProgress(`KRR: scanning ${context}`, (signal, report) => session.scan({ ...args, context }, palette, { signal, onProgress: (p) => report(p.message) }));
+        await afterReport(summary);
+        return;
+      }
+      const fleet = await scanFleet(session, picked.map((item) => item.label), args);
+      host.refreshViews();
+      showPanel();
+      const failed = fleet.reports.filter((entry) => entry.error);
+      const text = `KRR: ${fleet.reports.length - failed.length} of ${fleet.reports.length} contexts scanned, ${fleet.totals.rows} containers.${failed.length ? ` Failed: ${failed.map((entry) => `${entry.context} (${entry.error ?? ''})`).join(' · ')}` : ''}`;
+      void (failed.length ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
     }),
     'krr.openReport': guard(async () => {
       const picked = await vscode.window.showOpenDialog({ title: 'Open a krr report (krr … -f json)', canSelectMany: false, filters: { 'krr report': ['json', 'yaml', 'yml'] } });
@@ -200,14 +248,33 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     }),
     'krr.previewSelection': guard(async (node?: RecommendationNode, nodes?: RecommendationNode[]) => {
       const session = host.session();
-      const reportId = session.latestReportId();
+      const picked = nodes ?? (node ? [node] : []);
+      // Under a fleet's cluster node the nodes name their report; a plan changes one context, so one report.
+      const nodeReports = [...new Set(picked.flatMap((item) => ('reportId' in item && item.reportId ? [item.reportId] : [])))];
+      if (nodeReports.length > 1) {
+        void vscode.window.showWarningMessage('KRR: select workloads of one cluster: a plan changes exactly one context.');
+        return;
+      }
+      let reportId = nodeReports[0] ?? session.latestReportId();
       if (!reportId) {
         const choice = await vscode.window.showWarningMessage('KRR: no report yet. Scan a cluster or open a krr report first.', 'Scan Cluster…', 'Open krr Report File…');
         if (choice) await vscode.commands.executeCommand(choice === 'Scan Cluster…' ? 'krr.scan' : 'krr.openReport');
         return;
       }
-      let workloads = workloadsOfNodes(nodes ?? (node ? [node] : []));
-      if (workloads.length === 0) workloads = ReviewPanel.current?.selectedWorkloads().workloads ?? [];
+      let workloads = workloadsOfNodes(picked);
+      if (workloads.length === 0) {
+        const fromPanel = ReviewPanel.current?.selectedWorkloads() ?? { reportId: null, workloads: [] };
+        const clusters = [...new Set(fromPanel.workloads.flatMap((workload) => (workload.cluster !== undefined ? [workload.cluster] : [])))];
+        if (fromPanel.reportId?.startsWith('fleet-') && clusters.length > 0) {
+          const entry = clusters.length === 1 ? session.getFleet(fromPanel.reportId).reports.find((report) => report.context === clusters[0]) : undefined;
+          if (!entry?.reportId) {
+            void vscode.window.showWarningMessage('KRR: select workloads of one cluster: a plan changes exactly one context.');
+            return;
+          }
+          reportId = entry.reportId;
+        }
+        workloads = fromPanel.workloads.map(({ namespace, kind, name }) => ({ namespace, kind, name }));
+      }
       if (workloads.length === 0) {
         const picks = await vscode.window.showQuickPick(
           session.getReport(reportId).workloads.map((workload) => ({ label: workload.name, description: `${workload.kind} · ${workload.namespace} · ${workload.severity}`, workload })),
@@ -331,6 +398,7 @@ export const prometheusSecretKey = 'krr.prometheusAuthHeader';
 function workloadsOfNodes(nodes: readonly RecommendationNode[]): WorkloadRef[] {
   const seen = new Map<string, WorkloadRef>();
   for (const node of nodes) {
+    if (node.type === 'cluster') continue;
     const workloads = node.type === 'namespace' ? node.workloads : [node.workload];
     for (const workload of workloads) seen.set(workload.key, { namespace: workload.namespace, kind: workload.kind, name: workload.name });
   }

@@ -16,6 +16,8 @@ export interface WorkloadRef {
   namespace: string;
   kind: string;
   name: string;
+  /** Fleet review: the cluster (kube context) of the row. */
+  cluster?: string;
 }
 
 export interface ReviewActions {
@@ -38,7 +40,13 @@ function isWorkloadList(value: unknown): value is WorkloadRef[] {
   return (
     Array.isArray(value) &&
     value.length <= 10_000 &&
-    value.every((item: unknown) => typeof item === 'object' && item !== null && ['namespace', 'kind', 'name'].every((key) => typeof (item as Record<string, unknown>)[key] === 'string'))
+    value.every(
+      (item: unknown) =>
+        typeof item === 'object' &&
+        item !== null &&
+        ['namespace', 'kind', 'name'].every((key) => typeof (item as Record<string, unknown>)[key] === 'string') &&
+        ['undefined', 'string'].includes(typeof (item as Record<string, unknown>).cluster),
+    )
   );
 }
 
@@ -65,6 +73,8 @@ export class ReviewPanel implements vscode.Disposable {
   static current: ReviewPanel | undefined;
   private selection: WorkloadRef[] = [];
   private reportId: string | null = null;
+  /** Set while the panel shows a fleet: context -> that context's report. */
+  private fleetReports: Map<string, string> | null = null;
   private planId: string | null = null;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -111,21 +121,27 @@ export class ReviewPanel implements vscode.Disposable {
   }
 
   postRows(): void {
-    const reportId = this.session.latestReportId();
+    const view = this.session.currentReview();
     const readOnly = this.actions.isReadOnly();
-    if (!reportId) {
+    if (!view) {
       this.post({ type: 'empty', readOnly });
       return;
     }
-    if (reportId !== this.reportId) {
+    const id = 'fleetId' in view ? view.fleetId : view.reportId;
+    if (id !== this.reportId) {
       this.planId = null;
       this.selection = [];
     }
-    this.reportId = reportId;
-    const summary = this.session.reportSummary(reportId);
-    const rows = allRows((page) => this.session.listRecommendations({ reportId, page, pageSize: 500, sort: 'savings' }));
-    this.post({ type: 'rows', reportId, summary, rows, readOnly });
-    if (rows.some((row) => row.owner === undefined)) void this.postOwners(reportId);
+    this.reportId = id;
+    if ('fleetId' in view) {
+      this.postFleet(view.fleetId, readOnly);
+      return;
+    }
+    this.fleetReports = null;
+    const summary = this.session.reportSummary(id);
+    const rows = allRows((page) => this.session.listRecommendations({ reportId: id, page, pageSize: 500, sort: 'savings' }));
+    this.post({ type: 'rows', reportId: id, summary, rows, readOnly });
+    if (rows.some((row) => row.owner === undefined)) void this.postOwners(id);
   }
 
   /** GitOps owners arrive after the rows (one kubectl list per kind and namespace), without resetting the selection. */
@@ -135,6 +151,25 @@ export class ReviewPanel implements vscode.Disposable {
     const owners: Record<string, ReturnType<typeof ownerView>> = {};
     for (const row of allRows((page) => this.session.listRecommendations({ reportId, page, pageSize: 500, sort: 'savings' }))) if (row.owner !== undefined) owners[row.workload] = row.owner;
     this.post({ type: 'owners', owners, unknown });
+  }
+
+  /** One review of several clusters: rows carry their cluster, the summary has totals per cluster and the failed contexts. */
+  private postFleet(fleetId: string, readOnly: { readOnly: boolean; reason: string | null }): void {
+    const fleet = this.session.getFleet(fleetId);
+    this.fleetReports = new Map(fleet.reports.flatMap((entry) => (entry.reportId ? [[entry.context, entry.reportId] as [string, string]] : [])));
+    const rows = allRows((page) => this.session.listRecommendations({ reportId: fleetId, page, pageSize: 500, sort: 'savings' }), true);
+    const totals = this.session.listRecommendations({ reportId: fleetId, pageSize: 1 }).totals;
+    const failed = fleet.reports.filter((entry) => entry.error).map((entry) => `${entry.context}: ${entry.error ?? ''}`);
+    const summary = {
+      source: `fleet of ${fleet.reports.length} contexts`,
+      cluster: null,
+      strategy: this.session.reportSummary([...this.fleetReports.values()][0] as string).strategy,
+      workloads: new Set(rows.map((row) => row.workload)).size,
+      containers: rows.length,
+      monthlyCostDelta: totals?.fleet.monthlyCostDelta ?? 0,
+      errors: failed,
+    };
+    this.post({ type: 'rows', reportId: fleetId, summary, rows, readOnly, clusters: totals?.clusters ?? [], failed });
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -153,14 +188,26 @@ export class ReviewPanel implements vscode.Disposable {
       case 'preview': {
         if (!this.reportId) return;
         this.selection = message.workloads;
+        let reportId = this.reportId;
+        if (this.fleetReports) {
+          // A plan changes exactly one context: a fleet selection must stay within one cluster.
+          const clusters = [...new Set(message.workloads.map((workload) => workload.cluster ?? ''))];
+          const only = clusters.length === 1 ? this.fleetReports.get(clusters[0] as string) : undefined;
+          if (!only) {
+            this.post({ type: 'plan', plan: null, error: `Select workloads of one cluster (the selection spans ${clusters.length}): a plan changes exactly one context.` });
+            return;
+          }
+          reportId = only;
+        }
         this.post({ type: 'busy', message: `Previewing ${message.workloads.length} workloads…` });
+        const workloads = message.workloads.map(({ namespace, kind, name }) => ({ namespace, kind, name }));
         if (message.target === 'manifests' && this.actions.previewManifests) {
-          const manifests = await this.actions.previewManifests(this.reportId, message.workloads, { includeLimits: message.includeLimits });
+          const manifests = await this.actions.previewManifests(reportId, workloads, { includeLimits: message.includeLimits });
           this.planId = typeof manifests === 'string' || manifests.files.length === 0 ? null : manifests.id;
           this.post(typeof manifests === 'string' ? { type: 'plan', plan: null, error: manifests } : { type: 'plan', plan: manifestPlanView(manifests) });
           return;
         }
-        const plan = await this.actions.preview(this.reportId, message.workloads, { includeLimits: message.includeLimits });
+        const plan = await this.actions.preview(reportId, workloads, { includeLimits: message.includeLimits });
         if (typeof plan === 'string') {
           this.planId = null;
           this.post({ type: 'plan', plan: null, error: plan });
@@ -232,6 +279,7 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   <h1>KRR recommendations</h1>
   <p id="summary" role="status" aria-live="polite">Loading…</p>
   <p id="readonly" class="banner" hidden></p>
+  <p id="clusters" hidden></p>
 </header>
 <section id="empty" hidden>
   <p>No krr report yet.</p>
@@ -240,6 +288,7 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
 </section>
 <section id="main" hidden>
   <form id="filters" class="filters" role="search" aria-label="Filter recommendations">
+    <label id="f-cluster-label" hidden>Cluster <select id="f-cluster"><option value="">All</option></select></label>
     <label>Namespace <select id="f-namespace"><option value="">All</option></select></label>
     <label>Kind <select id="f-kind"><option value="">All</option></select></label>
     <label>Severity <select id="f-severity">

@@ -12,7 +12,10 @@ export interface PanelCell {
 }
 
 export interface PanelRow {
+  /** Unique per workload; in a fleet review prefixed by its cluster (the same workload exists in several). */
   workload: string;
+  /** Set in a fleet review: the kube context the row's report was scanned from. */
+  cluster?: string | null;
   namespace: string;
   kind: string;
   name: string;
@@ -61,9 +64,10 @@ export function workloadKeyOf(row: Pick<RecommendationRow, 'namespace' | 'kind' 
   return `${row.namespace}/${row.kind}/${row.name}`;
 }
 
-export function toPanelRow(row: RecommendationRow): PanelRow {
+export function toPanelRow(row: RecommendationRow, fleet = false): PanelRow {
   return {
-    workload: workloadKeyOf(row),
+    workload: fleet ? `${row.cluster ?? ''}|${workloadKeyOf(row)}` : workloadKeyOf(row),
+    ...(fleet ? { cluster: row.cluster } : {}),
     namespace: row.namespace,
     kind: row.kind,
     name: row.name,
@@ -80,11 +84,11 @@ export function toPanelRow(row: RecommendationRow): PanelRow {
 }
 
 /** Every row of a report, fetched page by page (the session caps a page at 500). */
-export function allRows(list: (page: number) => { rows: RecommendationRow[]; total: number; pageSize: number }): PanelRow[] {
+export function allRows(list: (page: number) => { rows: RecommendationRow[]; total: number; pageSize: number }, fleet = false): PanelRow[] {
   const rows: PanelRow[] = [];
   for (let page = 1; ; page++) {
     const result = list(page);
-    rows.push(...result.rows.map(toPanelRow));
+    rows.push(...result.rows.map((row) => toPanelRow(row, fleet)));
     if (result.rows.length === 0 || rows.length >= result.total) return rows;
   }
 }

@@ -4,9 +4,11 @@ import type { ContainerRecommendation, RecommendedValue, Workload } from '../cor
 import { describeCpu, describeMemory } from '../core/quantity';
 import type { Session } from '../core/session/session';
 
+/** `reportId` is set under a fleet's cluster node: a preview from there uses that cluster's report. */
 export type RecommendationNode =
-  | { type: 'namespace'; namespace: string; workloads: Workload[] }
-  | { type: 'workload'; workload: Workload }
+  | { type: 'cluster'; context: string; reportId?: string; error?: string; server?: string }
+  | { type: 'namespace'; namespace: string; workloads: Workload[]; reportId?: string }
+  | { type: 'workload'; workload: Workload; reportId?: string }
   | { type: 'container'; workload: Workload; container: ContainerRecommendation };
 
 function describe(value: RecommendedValue, format: (amount: number) => string): string {
@@ -40,24 +42,52 @@ export class RecommendationTree implements vscode.TreeDataProvider<Recommendatio
   }
 
   getChildren(node?: RecommendationNode): RecommendationNode[] {
+    const session = this.session();
     if (!node) {
-      const session = this.session();
-      const reportId = session?.latestReportId();
-      if (!session || !reportId) return [];
-      const byNamespace = new Map<string, Workload[]>();
-      for (const workload of session.getReport(reportId).workloads) {
-        const list = byNamespace.get(workload.namespace) ?? [];
-        list.push(workload);
-        byNamespace.set(workload.namespace, list);
-      }
-      return [...byNamespace.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([namespace, workloads]) => ({ type: 'namespace', namespace, workloads }));
+      const view = session?.currentReview();
+      if (!session || !view) return [];
+      // A fleet: one node per cluster (context), its namespaces below; a failed context shows why.
+      if ('fleetId' in view) return session.getFleet(view.fleetId).reports.map((entry) => ({ type: 'cluster', context: entry.context, ...(entry.reportId ? { reportId: entry.reportId } : {}), ...(entry.error ? { error: entry.error } : {}), ...(entry.server ? { server: entry.server } : {}) }));
+      return this.namespaces(session, view.reportId);
     }
-    if (node.type === 'namespace') return node.workloads.map((workload) => ({ type: 'workload', workload }));
+    if (node.type === 'cluster') {
+      try {
+        return session && node.reportId ? this.namespaces(session, node.reportId, true) : [];
+      } catch {
+        return []; // the report was evicted since the fleet scan
+      }
+    }
+    if (node.type === 'namespace') return node.workloads.map((workload) => ({ type: 'workload', workload, ...(node.reportId ? { reportId: node.reportId } : {}) }));
     if (node.type === 'workload') return node.workload.containers.map((container) => ({ type: 'container', workload: node.workload, container }));
     return [];
   }
 
+  private namespaces(session: Session, reportId: string, fromFleet = false): RecommendationNode[] {
+    const byNamespace = new Map<string, Workload[]>();
+    for (const workload of session.getReport(reportId).workloads) {
+      const list = byNamespace.get(workload.namespace) ?? [];
+      list.push(workload);
+      byNamespace.set(workload.namespace, list);
+    }
+    return [...byNamespace.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([namespace, workloads]) => ({ type: 'namespace', namespace, workloads, ...(fromFleet ? { reportId } : {}) }));
+  }
+
   getTreeItem(node: RecommendationNode): vscode.TreeItem {
+    if (node.type === 'cluster') {
+      const item = new vscode.TreeItem(node.context, node.reportId ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+      item.id = `cluster:${node.context}`;
+      let summary;
+      try {
+        summary = node.reportId ? this.session()?.reportSummary(node.reportId) : undefined;
+      } catch {
+        summary = undefined; // evicted
+      }
+      item.description = node.error ? 'scan failed' : summary ? `${summary.workloads} workloads · ${summary.bySeverity.CRITICAL} critical · Δ ${summary.monthlyCostDelta.toFixed(2)}/mo` : '';
+      item.tooltip = node.error ? `${node.context}: ${node.error}` : `${node.context} (${node.server ?? ''}): proposals from here change this context only.`;
+      item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'server-environment');
+      item.contextValue = 'cluster';
+      return item;
+    }
     if (node.type === 'namespace') {
       const item = new vscode.TreeItem(node.namespace, vscode.TreeItemCollapsibleState.Collapsed);
       item.description = `${node.workloads.length} ${node.workloads.length === 1 ? 'workload' : 'workloads'}`;
@@ -67,7 +97,7 @@ export class RecommendationTree implements vscode.TreeDataProvider<Recommendatio
     }
     if (node.type === 'workload') {
       const item = new vscode.TreeItem(node.workload.name, vscode.TreeItemCollapsibleState.Collapsed);
-      item.id = node.workload.key;
+      item.id = node.reportId ? `${node.reportId}:${node.workload.key}` : node.workload.key;
       item.description = `${node.workload.kind} · ${node.workload.severity}`;
       item.iconPath = severityIcon[node.workload.severity];
       item.contextValue = 'workload';

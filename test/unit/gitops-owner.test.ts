@@ -177,10 +177,10 @@ describe('session: GitOps-owned workloads in proposals and listings', function (
     assert.match(plan.blocked.find((b) => b.name === 'cart')?.reasons.join(' ') ?? '', /reconciled from Git by Argo CD Application shop-gitops/);
 
     // The review panel's rows: a badge with the evidence as its tooltip; no badge for nobody; unknown stays absent.
-    const panel = rows.map(toPanelRow);
+    const panel = rows.map((row) => toPanelRow(row));
     assert.deepEqual(panel.find((row) => row.name === 'payments')?.owner, { label: 'Flux Kustomization flux-system/apps', title: 'Reconciled from Git: label kustomize.toolkit.fluxcd.io/name=apps; label kustomize.toolkit.fluxcd.io/namespace=flux-system', certain: true });
     assert.equal(panel.find((row) => row.name === 'frontend')?.owner, null);
-    assert.equal('owner' in (before.rows.map(toPanelRow)[0] ?? {}), false);
+    assert.equal('owner' in (before.rows.map((row) => toPanelRow(row))[0] ?? {}), false);
   });
 
   it('warn: the workload is proposed with a warning and its owner; tightening to block before the apply refuses it, nothing written', async () => {

@@ -345,6 +345,24 @@ export async function resolveContext(options: { kubectlPath: string; kubeconfig?
   return { context, cluster: entry.context.cluster, server: cluster.cluster.server, namespace: entry.context.namespace ?? null };
 }
 
+/**
+ * Several contexts' clusters and server URLs from one `kubectl config view` (a fleet scan resolves 20 contexts with
+ * one process instead of 20). Without --raw: credentials are never printed. A name not in the kubeconfig maps to null.
+ */
+export async function resolveContexts(options: { kubectlPath: string; kubeconfig?: string }, names: readonly string[]): Promise<Map<string, { context: string; cluster: string; server: string } | null>> {
+  for (const name of names) assertContextName(name);
+  const argv = [...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []), 'config', 'view', '-o', 'json'];
+  const { stdout } = await runKubectl({ kubectlPath: options.kubectlPath, argv, context: undefined, kubeconfig: options.kubeconfig, timeoutMs: defaultTimeoutMs, signal: undefined, onCommand: undefined });
+  const view = parseJson(stdout, configViewSchema, argv, 'a kubeconfig view');
+  const resolved = new Map<string, { context: string; cluster: string; server: string } | null>();
+  for (const name of names) {
+    const entry = view.contexts?.find((candidate) => candidate.name === name);
+    const cluster = entry ? view.clusters?.find((candidate) => candidate.name === entry.context.cluster) : undefined;
+    resolved.set(name, entry && cluster ? { context: name, cluster: entry.context.cluster, server: cluster.cluster.server } : null);
+  }
+  return resolved;
+}
+
 /** Every context name in the kubeconfig, and the current one (null when unset). */
 export async function listContexts(options: { kubectlPath: string; kubeconfig?: string }): Promise<{ names: string[]; current: string | null }> {
   const argv = [...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []), 'config', 'view', '-o', 'json'];

@@ -15,7 +15,7 @@ import { clusterLabelWarnings } from '../krr/centralPrometheus';
 import { decidePrometheusAuth } from '../krr/prometheusAuth';
 import { KrrError, readKrrVersion, runKrrScan, type KrrScanOptions } from '../krr/runner';
 import { ApiChannel, ChannelledCluster } from '../kube/apiChannel';
-import { Kubectl, KubectlError, resolveContext, type ObjectRef } from '../kube/kubectl';
+import { Kubectl, KubectlError, resolveContext, resolveContexts, type ObjectRef } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
 import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { BlockedWorkload, Plan } from '../plan/model';
@@ -151,6 +151,8 @@ export class Session {
   private latestReport: string | null = null;
   private readonly fleets = new Map<string, FleetSummary>();
   private latestFleet: string | null = null;
+  /** The newest report when the newest fleet finished: the fleet is what to review until another report comes. */
+  private latestFleetReport: string | null = null;
   private readonly combinedIndexes = new Map<string, RowIndex>();
   private latestPlan: string | null = null;
   private snapshotStore: SnapshotStore | undefined;
@@ -255,11 +257,16 @@ export class Session {
     if (args.prometheusClusterLabel !== undefined && contexts.length > 1) {
       throw new SessionError('invalid-argument', 'One Prometheus cluster label value cannot hold for several contexts.', 'Set krr.prometheusClusterLabels (context → that cluster\'s value) and scan without prometheusClusterLabel.');
     }
+    // One kubeconfig read for the whole fleet; if it fails, each context is resolved (and fails) on its own.
+    const kubeconfig = settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {};
+    const resolved = await resolveContexts({ kubectlPath: settings.kubectlPath, ...kubeconfig }, contexts).catch(() => null);
     const entries = await mapBounded(contexts, settings.scanParallelism, async (context): Promise<FleetScanEntry> => {
       const signal = control.signalFor?.(context);
       const combined = signal && control.signal ? AbortSignal.any([signal, control.signal]) : (signal ?? control.signal);
       try {
-        const target = await this.resolveTarget(settings, context);
+        const known = resolved?.get(context);
+        if (known === null) throw new SessionError('kubectl', `The kube context ${displayText(context, 120)} is not in ${settings.kubeconfig ?? 'the default kubeconfig'}.`, 'Check the context name (kubectl config get-contexts) or krr.contexts.');
+        const target = known ?? (await this.resolveTarget(settings, context));
         const label = args.prometheusClusterLabel ?? settings.prometheusClusterLabels[context] ?? (contexts.length === 1 ? settings.prometheusClusterLabel : undefined);
         if ((args.prometheusLabel ?? settings.prometheusLabel) !== undefined && label === undefined) {
           throw new SessionError('invalid-argument', `No Prometheus cluster label value for context ${displayText(context, 120)}.`, 'Add the context to krr.prometheusClusterLabels (context → that cluster\'s value of krr.prometheusLabel).');
@@ -284,6 +291,7 @@ export class Session {
     this.fleets.set(fleetId, summary);
     if (this.fleets.size > this.limits.reports) this.fleets.delete(this.fleets.keys().next().value as string);
     this.latestFleet = fleetId;
+    this.latestFleetReport = this.latestReport;
     this.emit({ type: 'report' });
     return summary;
   }
@@ -296,6 +304,15 @@ export class Session {
 
   latestFleetId(): string | null {
     return this.latestFleet;
+  }
+
+  /** What a review shows now: the newest fleet, unless a single report was scanned or loaded after it. */
+  currentReview(): { fleetId: string } | { reportId: string } | null {
+    if (this.latestFleet && this.fleets.has(this.latestFleet) && this.latestReport === this.latestFleetReport) {
+      const fleet = this.fleets.get(this.latestFleet) as FleetSummary;
+      if (fleet.reports.some((entry) => entry.reportId && this.reports.has(entry.reportId))) return { fleetId: this.latestFleet };
+    }
+    return this.latestReport ? { reportId: this.latestReport } : null;
   }
 
   private async scanTarget(args: ScanArguments, target: { context: string; server: string }, clusterLabel: string | undefined, requester: Requester, control: ScanControl): Promise<ReportSummary> {
@@ -464,8 +481,8 @@ export class Session {
   }
 
   private fleetReportIds(fleetId: string): string[] {
-    const ids = this.getFleet(fleetId).reports.flatMap((entry) => (entry.reportId ? [entry.reportId] : []));
-    if (ids.length === 0) throw new SessionError('unknown-report', `Fleet ${truncate(fleetId)} has no report: every context failed.`, 'Check the errors of the fleet scan and scan again.');
+    const ids = this.getFleet(fleetId).reports.flatMap((entry) => (entry.reportId && this.reports.has(entry.reportId) ? [entry.reportId] : []));
+    if (ids.length === 0) throw new SessionError('unknown-report', `Fleet ${truncate(fleetId)} has no report (every context failed, or its reports were evicted).`, 'Scan the contexts again (krr_scan with contexts).');
     return ids;
   }
 

@@ -37,8 +37,11 @@ export const sessionSettingsSchema = z.object({
   maxWorkers: z.number().int().min(1).max(256).optional(),
   /** Kube contexts a fleet scan covers (Scan command's default selection; krr_scan `contexts`). */
   contexts: z.array(z.string().min(1).max(253)).max(200).default([]),
-  /** How many contexts a fleet scan runs krr on at the same time. */
-  scanParallelism: z.number().int().min(1).max(32).default(4),
+  /**
+   * How many contexts a fleet scan runs krr on at the same time. krr spends a scan waiting on Prometheus, so 20 at
+   * once take about as long as the slowest one; each krr process holds its own memory (lower this on a small machine).
+   */
+  scanParallelism: z.number().int().min(1).max(32).default(20),
   policy: z
     .object({
       protectedNamespaces: z.array(z.string()).default(['kube-system', 'kube-public', 'kube-node-lease']),
