@@ -10,6 +10,7 @@ import { prometheusSecretKey, registerAuditDocument, registerCommands, showProbl
 import { PlanDiff } from './editor/diff';
 import { KrrMcpServerProvider, LazyHost, mcpProviderId } from './editor/mcpProvider';
 import { ReviewPanel } from './editor/reviewPanel';
+import { AuditView } from './editor/auditView';
 import { secretAuditKeyStore } from './editor/auditKeys';
 import { loadEngine } from './editor/engine';
 import { decideReadOnly } from './editor/trust';
@@ -78,6 +79,8 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     recommendations.refresh();
     snapshots.refresh();
     updateStatus();
+    // A decline appends to the audit log without a session event: the open audit table is re-read here too.
+    void AuditView.current?.post();
   };
 
   // Built on first use, so activation creates no state directory and a bad setting surfaces on the first command.
@@ -158,6 +161,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       }
     }),
     { dispose: () => ReviewPanel.current?.dispose() },
+    { dispose: () => AuditView.current?.dispose() },
     { dispose: () => session?.dispose() },
   );
   updateStatus();

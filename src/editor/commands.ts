@@ -6,12 +6,18 @@ import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { loadEngine } from './engine';
 import { explainProblem, type ProblemAction } from './problem';
+import { askScanChoice } from './scanFlow';
+import { AuditView } from './auditView';
+import { count } from '../core/count';
 import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
 
 export const auditScheme = 'krr-audit';
 const palette: Requester = { type: 'human', via: 'command palette' };
 const reviewPanel: Requester = { type: 'human', via: 'review panel' };
+/** The "Apply…" button of the notification a preview shows: not the command palette (issue 15). */
+const notification: Requester = { type: 'human', via: 'notification' };
+const recommendationsView: Requester = { type: 'human', via: 'recommendations view' };
 
 export interface CommandHost {
   extensionUri: vscode.Uri;
@@ -59,7 +65,7 @@ function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, r
 
 export function describeOutcome(outcome: ApplyOutcome): string {
   const written = outcome.objects.filter((object) => object.result === 'written').length;
-  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${written} objects written${outcome.verified ? ', verified' : ''})` : ''}`;
+  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${count(written, 'object')} written${outcome.verified ? ', verified' : ''})` : ''}`;
 }
 
 /** Does not wait for the notification: the apply (and the review panel's "Waiting for your approval…") ends now. */
@@ -91,15 +97,16 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
 
   const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester, includeLimits = false): Promise<Plan> => {
     const session = host.session();
-    const plan = await withCancellableProgress(`KRR: previewing ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) => session.propose({ reportId, workloads, includeLimits }, requester, signal));
+    const plan = await withCancellableProgress(`KRR: previewing ${count(workloads.length, 'workload')}`, (signal) => session.propose({ reportId, workloads, includeLimits }, requester, signal));
     const blocked = plan.blocked.map((item) => `${item.namespace}/${item.name}: ${item.reasons.join('; ')}`);
     if (plan.objects.length === 0) {
       void vscode.window.showWarningMessage(`KRR: nothing to change.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`);
     } else {
       const buttons = host.readOnly().readOnly ? [] : ['Apply…'];
       void vscode.window
-        .showInformationMessage(`KRR: ${plan.id} — ${plan.objects.length} ${plan.objects.length === 1 ? 'object' : 'objects'}, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
-        .then((choice) => (choice ? vscode.commands.executeCommand('krr.applyPlan', plan.id) : undefined));
+        .showInformationMessage(`KRR: ${plan.id} — ${count(plan.objects.length, 'object')}, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
+        // The button applies this plan and says so: the dialog and the audit log read "you (notification)".
+        .then((choice) => (choice ? guard(async () => void (await apply(plan.id, notification)))() : undefined));
     }
     return plan;
   };
@@ -139,39 +146,31 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     host.refreshViews();
     showPanel();
     const errors = summary.errors.length ? ` krr reported: ${summary.errors.join('; ')}` : '';
-    void vscode.window.showInformationMessage(`KRR: ${summary.workloads} workloads, ${summary.containers} containers${summary.cached ? ' (cached scan)' : ''}.${errors}`);
+    const text = `KRR: ${count(summary.workloads, 'workload')}, ${count(summary.containers, 'container')}${summary.cached ? ' (cached scan)' : ''}.${errors}`;
+    host.output.info(text);
+    void vscode.window.showInformationMessage(text);
   };
 
   const commands: Record<string, (...args: never[]) => Promise<void>> = {
     'krr.scan': guard(async () => {
       const settings = host.settings();
       const session = host.session();
-      const contexts = await loadEngine().listContexts({ kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) });
+      const kubectl = { kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) };
+      const contexts = await loadEngine().listContexts(kubectl);
       if (contexts.names.length === 0) {
         showProblem(new Error('No context is set: the kubeconfig has no contexts. Point krr.kubeconfig at a kubeconfig with a context.'), host.output);
         return;
       }
-      const preferred = settings.context ?? contexts.current;
-      const items = [...contexts.names]
-        .sort((a, b) => Number(b === preferred) - Number(a === preferred))
-        .map((name) => ({ label: name, description: [name === contexts.current ? 'current' : '', name === settings.context ? 'krr.context' : ''].filter(Boolean).join(', ') }));
-      const context = await vscode.window.showQuickPick(items, { title: 'KRR: Scan — 1/3 context', placeHolder: 'Kubernetes context to scan' });
-      if (!context) return;
-      const namespaceText = await vscode.window.showInputBox({
-        title: 'KRR: Scan — 2/3 namespaces',
-        prompt: 'Namespaces to scan, separated by commas. Empty: all namespaces.',
-        value: settings.namespaces.join(', '),
+      const choice = await askScanChoice({
+        contexts,
+        configuredContext: settings.context ?? null,
+        configuredNamespaces: settings.namespaces,
+        strategy: settings.strategy,
+        namespacesOf: (context) => new (loadEngine().Kubectl)({ ...kubectl, context, timeoutMs: 15_000 }).listNamespaces(),
       });
-      if (namespaceText === undefined) return;
-      const strategies = [settings.strategy, ...(['simple', 'simple_limit'] as const).filter((strategy) => strategy !== settings.strategy)];
-      const strategy = await vscode.window.showQuickPick(
-        strategies.map((label) => ({ label, description: label === 'simple' ? 'requests; no CPU limit' : 'requests and CPU limits' })),
-        { title: 'KRR: Scan — 3/3 strategy' },
-      );
-      if (!strategy) return;
-      const namespaces = namespaceText.split(',').map((name) => name.trim()).filter(Boolean);
-      const summary = await withCancellableProgress(`KRR: scanning ${context.label}`, (signal, report) =>
-        session.scan({ context: context.label, namespaces, strategy: strategy.label as 'simple' | 'simple_limit', refresh: true }, palette, { signal, onProgress: (p) => report(p.message) }),
+      if (!choice) return;
+      const summary = await withCancellableProgress(`KRR: scanning ${choice.context}`, (signal, report) =>
+        session.scan({ context: choice.context, namespaces: choice.namespaces, strategy: choice.strategy, refresh: true }, palette, { signal, onProgress: (p) => report(p.message) }),
       );
       await afterReport(summary);
     }),
@@ -201,7 +200,8 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         );
         workloads = (picks ?? []).map(({ workload }) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name }));
       }
-      if (workloads.length > 0) await preview(reportId, workloads, palette);
+      // From the Recommendations view's inline action (a node is passed) the request came from that view.
+      if (workloads.length > 0) await preview(reportId, workloads, node ? recommendationsView : palette);
     }),
     'krr.applyPlan': guard(async (planId?: string) => {
       const session = host.session();
@@ -217,7 +217,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         const pick = await vscode.window.showQuickPick(
           pending.map((plan) => ({
             label: plan.id,
-            description: `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plan.objects} ${plan.objects === 1 ? 'object' : 'objects'} · risk ${plan.risk}`,
+            description: `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${count(plan.objects, 'object')} · risk ${plan.risk}`,
             detail: `Proposed by ${plan.proposedBy} at ${new Date(plan.createdAt).toLocaleTimeString()}`,
             id: plan.id,
           })),
@@ -237,7 +237,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
           return;
         }
         const pick = await vscode.window.showQuickPick(
-          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${snapshot.objects} objects · ${snapshot.planId}`, id: snapshot.id })),
+          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${count(snapshot.objects, 'object')} · ${snapshot.planId}`, id: snapshot.id })),
           { title: 'KRR: roll back to the state before…' },
         );
         snapshotId = pick?.id;
@@ -253,13 +253,17 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
       if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
         const include = 'Roll Back Those Too…';
-        if ((await vscode.window.showWarningMessage(`KRR: ${leftOut} value(s) were changed since that apply and were not rolled back.`, include)) === include) {
+        if ((await vscode.window.showWarningMessage(`KRR: ${count(leftOut, 'value')} ${leftOut === 1 ? 'was' : 'were'} changed since that apply and ${leftOut === 1 ? 'was' : 'were'} not rolled back.`, include)) === include) {
           reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })));
           host.refreshViews();
         }
       }
     }),
     'krr.showAuditLog': guard(async () => {
+      const view = AuditView.show(host.extensionUri, host.session());
+      await view.post();
+    }),
+    'krr.showAuditLogRaw': guard(async () => {
       const uri = vscode.Uri.from({ scheme: auditScheme, path: '/audit-log.jsonl', query: String(Date.now()) });
       const document = await vscode.workspace.openTextDocument(uri);
       await vscode.window.showTextDocument(document, { preview: false });
