@@ -17,6 +17,7 @@ import { decideReadOnly } from './editor/trust';
 import { readOnlyFromLayers } from './core/session/settingsScope';
 import { displayText } from './core/text';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
+import { hasSnapshots, isExecutable, WalkthroughState, type WalkthroughStep } from './editor/walkthrough';
 
 /** Returned by activate() only in extension-test mode: the seam that answers the approval dialog in tests. */
 export interface KrrTestApi {
@@ -30,6 +31,10 @@ export interface KrrTestApi {
   diff: PlanDiff;
   approver: EditorApprover;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
+  /** The walkthrough's context keys as last set, and a way to wait for the state reads in flight. */
+  walkthrough(): Promise<Record<WalkthroughStep, boolean>>;
+  /** The status-bar item as drawn. */
+  statusBar(): { text: string; tooltip: string; command: string | undefined };
 }
 
 const claudeCodeFlag = 'krr.claudeCode.enabled';
@@ -65,6 +70,34 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   const recommendations = new RecommendationTree(() => session);
   const snapshots = new SnapshotTree(() => session);
   const status = new ContextStatus();
+  const walkthrough = new WalkthroughState();
+  let walkthroughReads: Promise<unknown> = Promise.resolve();
+  const track = (read: Promise<unknown>) => {
+    walkthroughReads = Promise.all([walkthroughReads, read.catch((error: unknown) => log(`walkthrough state: ${String(error)}`))]);
+  };
+  // From settings and the disk only: whether krr is there (no process runs), whether a context is chosen.
+  const readConfiguredState = () => {
+    const configuration = vscode.workspace.getConfiguration('krr');
+    walkthrough.set('contextChosen', Boolean(configuration.get<string>('context')) || walkthrough.values().scanned);
+    track(isExecutable(configuration.get<string>('krrPath') || 'krr').then((found) => walkthrough.set('krrFound', found)));
+  };
+  // From the session: a report, a previewed plan with changes, snapshots of an apply and of a rollback.
+  const readSessionState = (current: Session, event: string) => {
+    if (event === 'report' && current.latestReportId()) {
+      walkthrough.set('scanned', true);
+      // The scan asked for a context: choosing it there completes the "pick a context" step as well as krr.context.
+      walkthrough.set('contextChosen', true);
+    }
+    if (event === 'plan' && current.pendingPlans().some((plan) => plan.kind === 'apply')) walkthrough.set('previewed', true);
+    if (event === 'apply' || event === 'snapshot' || event === 'startup') {
+      track(
+        current.listSnapshots().then((list) => {
+          if (list.some((snapshot) => snapshot.kind === 'apply')) walkthrough.set('applied', true);
+          if (list.some((snapshot) => snapshot.kind === 'rollback')) walkthrough.set('rolledBack', true);
+        }),
+      );
+    }
+  };
   // The status bar reads raw configuration (no schema): it is drawn at activation, before the engine loads.
   const updateStatus = () => {
     const reportId = session?.latestReportId();
@@ -96,7 +129,10 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       secrets: { prometheusAuthHeader: async () => (await context.secrets.get(prometheusSecretKey)) || undefined },
       auditKeys: secretAuditKeyStore(context.secrets, stateDir),
     });
-    created.onDidChange(() => refreshViews());
+    created.onDidChange((event) => {
+      refreshViews();
+      readSessionState(created, event.type);
+    });
     session = created;
     return created;
   };
@@ -144,6 +180,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       secrets: context.secrets,
       output,
       refreshViews,
+      reviewed: () => walkthrough.set('reviewed', true),
       setUpClaudeCode: async () => {
         const done = await setUpClaudeCode({ extensionPath: context.extensionPath, globalStorage, workspaceFolder: folder, startHost: () => host.get(), log });
         if (done) await context.globalState.update(claudeCodeFlag, true);
@@ -154,6 +191,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       if (!event.affectsConfiguration('krr')) return;
       if (event.affectsConfiguration('krr.readOnly')) restartHost();
       else updateStatus();
+      readConfiguredState();
       try {
         settings();
       } catch (error) {
@@ -165,6 +203,13 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     { dispose: () => session?.dispose() },
   );
   updateStatus();
+  readConfiguredState();
+  // Applies and rollbacks of earlier sessions are on disk as snapshots: read them after (not during) activation, and
+  // only when there are any, so a first start loads no engine.
+  const startupRead = setTimeout(() => {
+    track(hasSnapshots(stateDir).then((any) => (any ? readSessionState(getSession(), 'startup') : undefined)));
+  }, 500);
+  context.subscriptions.push({ dispose: () => clearTimeout(startupRead) });
 
   // Claude Code's relay needs a running server: after a consented setup, start it soon after (not during) activation.
   if (discoveryFile && context.globalState.get<boolean>(claudeCodeFlag)) {
@@ -189,6 +234,16 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },
+    walkthrough: async () => {
+      // Reads started by a read that just finished are waited for too (bounded).
+      for (let round = 0; round < 5; round++) {
+        const pending = walkthroughReads;
+        await pending;
+        if (pending === walkthroughReads) break;
+      }
+      return walkthrough.values();
+    },
+    statusBar: () => status.drawn(),
   };
 }
 

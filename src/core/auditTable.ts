@@ -35,19 +35,25 @@ const maxNamedObjects = 3;
 /** Words every entry in `entries` (any order); a plan's kind (apply or rollback) is read from the entries that name it. */
 export function auditRows(entries: readonly AuditEntry[]): AuditRow[] {
   const kinds = new Map<string, PlanKind>();
+  const requesters = new Map<string, AuditActor>();
   for (const entry of entries) {
     const kind = entry.detail?.kind;
     if (entry.planId && (kind === 'apply' || kind === 'rollback' || kind === 'restore')) kinds.set(entry.planId, kind);
+    // The apply's start names who asked for it; its closing verification is written by the extension itself.
+    if (entry.planId && entry.action === 'apply' && entry.outcome === 'started') requesters.set(entry.planId, entry.actor);
   }
-  return entries.map((entry) => auditRow(entry, entry.planId ? kinds.get(entry.planId) : undefined));
+  return entries.map((entry) => auditRow(entry, entry.planId ? { kind: kinds.get(entry.planId), requester: requesters.get(entry.planId) } : {}));
 }
 
-/** Words one entry. `kind` is the plan's kind when another entry told it (a verify entry does not carry it). */
-export function auditRow(entry: AuditEntry, kind?: PlanKind): AuditRow {
+/**
+ * Words one entry. `plan` carries what other entries of the same plan told: its kind (a verify entry does not carry
+ * it) and who asked for the apply (the verify entry's own actor is the verification read).
+ */
+export function auditRow(entry: AuditEntry, plan: { kind?: PlanKind | undefined; requester?: AuditActor | undefined } = {}): AuditRow {
   const detail = entry.detail ?? {};
   const message = typeof detail.message === 'string' ? detail.message : '';
-  const rollback = kind === 'rollback' || detail.kind === 'rollback';
-  const actor = party(entry.actor);
+  const rollback = plan.kind === 'rollback' || detail.kind === 'rollback';
+  const actor = party(entry.action === 'verify' && plan.requester ? plan.requester : entry.actor);
   const base = {
     seq: entry.seq,
     time: entry.time,
@@ -95,8 +101,8 @@ export function auditRow(entry: AuditEntry, kind?: PlanKind): AuditRow {
     case 'verify':
       // A complete apply ends with its verification read: this is the row that says the change happened.
       return entry.outcome === 'ok'
-        ? { ...base, action: rollback ? 'rolled back' : 'applied', outcome: 'verified', tone: 'ok' }
-        : { ...base, action: rollback ? 'rolled back' : 'applied', outcome: 'verification found different values', tone: 'failed' };
+        ? { ...base, action: rollback ? 'rolled back' : 'applied', outcome: 'verified', tone: 'ok', detail: 'verified by re-reading the objects' }
+        : { ...base, action: rollback ? 'rolled back' : 'applied', outcome: 'verification found different values', tone: 'failed', detail: 'the objects read back differ from the plan: check them' };
     case 'rollback':
       return { ...base, action: 'rolled back', outcome, tone: entry.outcome === 'failed' ? 'failed' : 'ok' };
     case 'refuse':

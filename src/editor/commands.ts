@@ -29,6 +29,8 @@ export interface CommandHost {
   output: vscode.LogOutputChannel;
   setUpClaudeCode(): Promise<void>;
   refreshViews(): void;
+  /** The review panel was shown (the walkthrough's "review" step). */
+  reviewed(): void;
 }
 
 /**
@@ -140,7 +142,11 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     isReadOnly: () => host.readOnly(),
   };
 
-  const showPanel = () => ReviewPanel.show(host.extensionUri, host.session(), reviewActions);
+  const showPanel = () => {
+    const panel = ReviewPanel.show(host.extensionUri, host.session(), reviewActions);
+    host.reviewed();
+    return panel;
+  };
 
   const afterReport = async (summary: { workloads: number; containers: number; monthlyCostDelta: number; errors: string[]; cached: boolean }) => {
     host.refreshViews();

@@ -154,6 +154,12 @@ export class ContextStatus implements vscode.Disposable {
     this.item.tooltip = `KRR targets ${name}.${readOnly.readOnly ? ` Read-only: ${readOnly.reason ?? 'writes are disabled'}.` : ''} Click to scan.`;
   }
 
+  /** What the status bar shows (for the extension-host tests). */
+  drawn(): { text: string; tooltip: string; command: string | undefined } {
+    const command = this.item.command;
+    return { text: this.item.text, tooltip: typeof this.item.tooltip === 'string' ? this.item.tooltip : '', command: typeof command === 'string' ? command : command?.command };
+  }
+
   dispose(): void {
     this.item.dispose();
   }

@@ -84,6 +84,8 @@ describe('audit table: the words of each audit entry', function () {
       ['proposed a rollback', 'approved a rollback', 'rollback started', 'restored (rollback)', 'restored (rollback)', 'rolled back'],
     );
     assert.equal(rollbackRows[0]?.outcome, 'verified');
+    // The closing verification is the extension's own read; the row names who asked for the rollback.
+    assert.deepEqual([rollbackRows[0]?.who, rollbackRows[0]?.via], ['you', 'snapshots view']);
     assert.equal(rollbackRows.at(-1)?.via, 'snapshots view');
     assert.equal(rows.filter((row) => row.action === 'rolled back').length, 1);
     assert.equal(rows.filter((row) => row.action === 'applied').length, 1, 'the apply before it stays "applied"');
