@@ -18,6 +18,15 @@ const reviewPanel: Requester = { type: 'human', via: 'review panel' };
 /** The "Apply…" button of the notification a preview shows: not the command palette (issue 15). */
 const notification: Requester = { type: 'human', via: 'notification' };
 const recommendationsView: Requester = { type: 'human', via: 'recommendations view' };
+const walkthrough: Requester = { type: 'human', via: 'walkthrough' };
+
+/**
+ * The walkthrough's buttons pass `{"via":"walkthrough"}` (package.json), so the dialog and the audit log do not say
+ * "command palette" for them. Only this exact marker is recognised; anything else is not a source.
+ */
+export function fromWalkthrough(arg: unknown): boolean {
+  return typeof arg === 'object' && arg !== null && !Array.isArray(arg) && Object.keys(arg).length === 1 && (arg as Record<string, unknown>).via === 'walkthrough';
+}
 
 export interface CommandHost {
   extensionUri: vscode.Uri;
@@ -65,14 +74,18 @@ function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, r
   });
 }
 
-export function describeOutcome(outcome: ApplyOutcome): string {
+/** A rollback that went through reads "rolled back … restored", not "applied" (issue 15). */
+export function describeOutcome(outcome: ApplyOutcome, kind: 'apply' | 'rollback' = 'apply'): string {
   const written = outcome.objects.filter((object) => object.result === 'written').length;
+  if (kind === 'rollback' && outcome.status === 'applied') {
+    return `rolled back: ${outcome.message.replace(/^Applied /, 'Restored ')} (${count(written, 'object')} restored${outcome.verified ? ', verified' : ''})`;
+  }
   return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${count(written, 'object')} written${outcome.verified ? ', verified' : ''})` : ''}`;
 }
 
 /** Does not wait for the notification: the apply (and the review panel's "Waiting for your approval…") ends now. */
-function reportOutcome(outcome: ApplyOutcome): void {
-  const text = `KRR: ${describeOutcome(outcome)}`;
+function reportOutcome(outcome: ApplyOutcome, kind: 'apply' | 'rollback' = 'apply'): void {
+  const text = `KRR: ${describeOutcome(outcome, kind)}`;
   if (outcome.status === 'applied') {
     void vscode.window.showInformationMessage(text, 'Show Snapshots').then((choice) => (choice ? vscode.commands.executeCommand('krr.snapshots.focus') : undefined));
   } else if (outcome.status === 'declined') {
@@ -158,7 +171,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
   };
 
   const commands: Record<string, (...args: never[]) => Promise<void>> = {
-    'krr.scan': guard(async () => {
+    'krr.scan': guard(async (source?: unknown) => {
       const settings = host.settings();
       const session = host.session();
       const kubectl = { kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) };
@@ -176,7 +189,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       });
       if (!choice) return;
       const summary = await withCancellableProgress(`KRR: scanning ${choice.context}`, (signal, report) =>
-        session.scan({ context: choice.context, namespaces: choice.namespaces, strategy: choice.strategy, refresh: true }, palette, { signal, onProgress: (p) => report(p.message) }),
+        session.scan({ context: choice.context, namespaces: choice.namespaces, strategy: choice.strategy, refresh: true }, fromWalkthrough(source) ? walkthrough : palette, { signal, onProgress: (p) => report(p.message) }),
       );
       await afterReport(summary);
     }),
@@ -189,7 +202,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.showRecommendations': guard(async () => {
       showPanel();
     }),
-    'krr.previewSelection': guard(async (node?: RecommendationNode, nodes?: RecommendationNode[]) => {
+    'krr.previewSelection': guard(async (arg?: RecommendationNode | { via: string }, nodes?: RecommendationNode[]) => {
+      const viaWalkthrough = fromWalkthrough(arg);
+      const node = viaWalkthrough ? undefined : (arg as RecommendationNode | undefined);
       const session = host.session();
       const reportId = session.latestReportId();
       if (!reportId) {
@@ -207,9 +222,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         workloads = (picks ?? []).map(({ workload }) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name }));
       }
       // From the Recommendations view's inline action (a node is passed) the request came from that view.
-      if (workloads.length > 0) await preview(reportId, workloads, node ? recommendationsView : palette);
+      if (workloads.length > 0) await preview(reportId, workloads, node ? recommendationsView : viaWalkthrough ? walkthrough : palette);
     }),
-    'krr.applyPlan': guard(async (planId?: string) => {
+    'krr.applyPlan': guard(async (planId?: string | { via: string }) => {
       const session = host.session();
       // A plan id comes only from a button tied to that plan (the preview's "Apply…"); otherwise the person picks one:
       // never silently the latest, which the model can replace by proposing again.
@@ -231,9 +246,11 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         );
         id = pick?.id;
       }
-      if (id) await apply(id, palette);
+      if (id) await apply(id, fromWalkthrough(planId) ? walkthrough : palette);
     }),
-    'krr.rollBack': guard(async (node?: SnapshotNode) => {
+    'krr.rollBack': guard(async (arg?: SnapshotNode | { via: string }) => {
+      const viaWalkthrough = fromWalkthrough(arg);
+      const node = viaWalkthrough ? undefined : (arg as SnapshotNode | undefined);
       const session = host.session();
       let snapshotId = node && typeof node.id === 'string' ? node.id : undefined;
       if (!snapshotId) {
@@ -251,16 +268,16 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       if (!snapshotId) return;
       const id = snapshotId;
       // The inline action passes the tree node: the dialog and the audit log say where the request came from.
-      const requester: Requester = node ? { type: 'human', via: 'snapshots view' } : palette;
+      const requester: Requester = node ? { type: 'human', via: 'snapshots view' } : viaWalkthrough ? walkthrough : palette;
       const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester));
-      reportOutcome(outcome);
+      reportOutcome(outcome, 'rollback');
       host.refreshViews();
       // Values someone changed since the apply were left out; overwriting them is a separate, explicit choice.
       const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
       if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
         const include = 'Roll Back Those Too…';
         if ((await vscode.window.showWarningMessage(`KRR: ${count(leftOut, 'value')} ${leftOut === 1 ? 'was' : 'were'} changed since that apply and ${leftOut === 1 ? 'was' : 'were'} not rolled back.`, include)) === include) {
-          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })));
+          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })), 'rollback');
           host.refreshViews();
         }
       }

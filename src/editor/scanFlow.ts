@@ -90,7 +90,6 @@ async function pickContext(input: ScanFlowInput, current: string, preferred: str
   const answer = await ask(
     (pick) => {
       pick.title = 'KRR: Scan — 1/3 context';
-      pick.placeholder = 'Kubernetes context to scan';
       pick.items = names.map((name) => ({
         label: name,
         value: name,
@@ -137,7 +136,7 @@ async function pickNamespaces(input: ScanFlowInput, context: string, chosen: rea
     const all = [...new Set([...names, ...chosen])];
     pick.items = all.map((name) => ({ label: name, value: name, ...(names.includes(name) ? {} : { description: 'not in the cluster (from krr.namespaces)' }) }));
     pick.selectedItems = pick.items.filter((item) => chosen.includes(item.value));
-    pick.placeholder = `Tick the namespaces to scan; none ticked: all ${names.length} namespaces${invalid > 0 ? ` (${invalid} with invalid names left out)` : ''}. Enter continues.`;
+    pick.placeholder = `None ticked = all ${names.length} namespaces${invalid > 0 ? ` (${invalid} with invalid names left out)` : ''} · Enter continues`;
   } catch (error) {
     // Reading namespaces may be forbidden (RBAC) or the cluster unreachable: scanning all namespaces still works.
     pick.items = chosen.map((name) => ({ label: name, value: name, description: 'from krr.namespaces' }));
