@@ -123,10 +123,9 @@ async function pickNamespaces(input: ScanFlowInput, context: string, chosen: rea
     pick.onDidTriggerButton((button) => {
       if (button === vscode.QuickInputButtons.Back) finish('back');
     });
-    // None ticked means every namespace: the scan's default, and what krr does without --namespace.
-    pick.onDidAccept(() => {
-      if (!pick.busy) finish({ value: pick.selectedItems.map((item) => item.value) });
-    });
+    // None ticked means every namespace: the scan's default, and what krr does without --namespace. Enter while the
+    // list is still loading takes what would be ticked (krr.namespaces; none: all), as a person pressing on expects.
+    pick.onDidAccept(() => finish({ value: pick.busy ? [...chosen] : pick.selectedItems.map((item) => item.value) }));
     pick.onDidHide(() => finish('cancel'));
   });
   pick.show();
