@@ -1,7 +1,7 @@
 // The heavy half of the extension (core, MCP SDK, zod, yaml), bundled apart as dist/engine.js and loaded on
 // first use (src/editor/engine.ts), so that activating the extension only loads the thin editor layer.
 export { Session } from './core/session/session';
-export { listContexts } from './core/kube/kubectl';
+export { Kubectl, listContexts } from './core/kube/kubectl';
 export { startHttpHost } from './mcp/http';
 export { readSessionSettings } from './editor/settings';
 export { readManifestText } from './core/gitops/workspace';

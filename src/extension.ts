@@ -12,12 +12,14 @@ import { PlanDiff } from './editor/diff';
 import { ManifestDiff, workspaceEditWriter } from './editor/manifests';
 import { KrrMcpServerProvider, LazyHost, mcpProviderId } from './editor/mcpProvider';
 import { ReviewPanel } from './editor/reviewPanel';
+import { AuditView } from './editor/auditView';
 import { secretAuditKeyStore } from './editor/auditKeys';
 import { loadEngine } from './editor/engine';
 import { decideReadOnly } from './editor/trust';
 import { readOnlyFromLayers } from './core/session/settingsScope';
 import { displayText } from './core/text';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
+import { hasSnapshots, isExecutable, WalkthroughState, type WalkthroughStep } from './editor/walkthrough';
 
 /** Returned by activate() only in extension-test mode: the seam that answers the approval dialog in tests. */
 export interface KrrTestApi {
@@ -34,6 +36,10 @@ export interface KrrTestApi {
   /** The side bar's recommendation tree (clusters of a fleet, namespaces, workloads). */
   recommendations: RecommendationTree;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
+  /** The walkthrough's context keys as last set, and a way to wait for the state reads in flight. */
+  walkthrough(): Promise<Record<WalkthroughStep, boolean>>;
+  /** The status-bar item as drawn. */
+  statusBar(): { text: string; tooltip: string; command: string | undefined };
 }
 
 const claudeCodeFlag = 'krr.claudeCode.enabled';
@@ -70,6 +76,34 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   const recommendations = new RecommendationTree(() => session);
   const snapshots = new SnapshotTree(() => session);
   const status = new ContextStatus();
+  const walkthrough = new WalkthroughState();
+  let walkthroughReads: Promise<unknown> = Promise.resolve();
+  const track = (read: Promise<unknown>) => {
+    walkthroughReads = Promise.all([walkthroughReads, read.catch((error: unknown) => log(`walkthrough state: ${String(error)}`))]);
+  };
+  // From settings and the disk only: whether krr is there (no process runs), whether a context is chosen.
+  const readConfiguredState = () => {
+    const configuration = vscode.workspace.getConfiguration('krr');
+    walkthrough.set('contextChosen', Boolean(configuration.get<string>('context')) || walkthrough.values().scanned);
+    track(isExecutable(configuration.get<string>('krrPath') || 'krr').then((found) => walkthrough.set('krrFound', found)));
+  };
+  // From the session: a report, a previewed plan with changes, snapshots of an apply and of a rollback.
+  const readSessionState = (current: Session, event: string) => {
+    if (event === 'report' && current.latestReportId()) {
+      walkthrough.set('scanned', true);
+      // The scan asked for a context: choosing it there completes the "pick a context" step as well as krr.context.
+      walkthrough.set('contextChosen', true);
+    }
+    if (event === 'plan' && current.pendingPlans().some((plan) => plan.kind === 'apply')) walkthrough.set('previewed', true);
+    if (event === 'apply' || event === 'snapshot' || event === 'startup') {
+      track(
+        current.listSnapshots().then((list) => {
+          if (list.some((snapshot) => snapshot.kind === 'apply')) walkthrough.set('applied', true);
+          if (list.some((snapshot) => snapshot.kind === 'rollback')) walkthrough.set('rolledBack', true);
+        }),
+      );
+    }
+  };
   // The status bar reads raw configuration (no schema): it is drawn at activation, before the engine loads.
   const updateStatus = () => {
     const reportId = session?.latestReportId();
@@ -84,6 +118,8 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     recommendations.refresh();
     snapshots.refresh();
     updateStatus();
+    // A decline appends to the audit log without a session event: the open audit table is re-read here too.
+    void AuditView.current?.post();
   };
 
   // Built on first use, so activation creates no state directory and a bad setting surfaces on the first command.
@@ -101,7 +137,10 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       // The manifest target (GitOps): the open folders, written through a WorkspaceEdit.
       workspace: { folders: () => (vscode.workspace.workspaceFolders ?? []).filter((entry) => entry.uri.scheme === 'file').map((entry) => entry.uri.fsPath), writer: workspaceEditWriter() },
     });
-    created.onDidChange(() => refreshViews());
+    created.onDidChange((event) => {
+      refreshViews();
+      readSessionState(created, event.type);
+    });
     session = created;
     return created;
   };
@@ -150,6 +189,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       secrets: context.secrets,
       output,
       refreshViews,
+      reviewed: () => walkthrough.set('reviewed', true),
       setUpClaudeCode: async () => {
         const done = await setUpClaudeCode({ extensionPath: context.extensionPath, globalStorage, workspaceFolder: folder, startHost: () => host.get(), log });
         if (done) await context.globalState.update(claudeCodeFlag, true);
@@ -160,6 +200,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       if (!event.affectsConfiguration('krr')) return;
       if (event.affectsConfiguration('krr.readOnly')) restartHost();
       else updateStatus();
+      readConfiguredState();
       try {
         settings();
       } catch (error) {
@@ -167,9 +208,17 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       }
     }),
     { dispose: () => ReviewPanel.current?.dispose() },
+    { dispose: () => AuditView.current?.dispose() },
     { dispose: () => session?.dispose() },
   );
   updateStatus();
+  readConfiguredState();
+  // Applies and rollbacks of earlier sessions are on disk as snapshots: read them after (not during) activation, and
+  // only when there are any, so a first start loads no engine.
+  const startupRead = setTimeout(() => {
+    track(hasSnapshots(stateDir).then((any) => (any ? readSessionState(getSession(), 'startup') : undefined)));
+  }, 500);
+  context.subscriptions.push({ dispose: () => clearTimeout(startupRead) });
 
   // A window reload keeps the review: an earlier window's reports and plans are in the state directory (only then is
   // the engine loaded here, so a first activation stays cheap and creates nothing).
@@ -204,6 +253,16 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },
+    walkthrough: async () => {
+      // Reads started by a read that just finished are waited for too (bounded).
+      for (let round = 0; round < 5; round++) {
+        const pending = walkthroughReads;
+        await pending;
+        if (pending === walkthroughReads) break;
+      }
+      return walkthrough.values();
+    },
+    statusBar: () => status.drawn(),
   };
 }
 

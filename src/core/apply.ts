@@ -1,5 +1,6 @@
 // Executes an approved plan: re-read, snapshot, write with preconditions, restore on partial failure, verify.
 // This module never asks for approval: the session calls it only with a plan whose digest a human approved.
+import { count } from './count';
 import type { AuditActor, AuditLog } from './audit';
 import { describeOwner, gitOpsOwner } from './gitops/owner';
 import type { KubeObject } from './kube/object';
@@ -67,7 +68,7 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   if (moved.length > 0) {
     const objects: ObjectOutcome[] = moved.map((entry) => ({ ...identityOf(entry.object), result: 'not-written', message: entry.why }));
     await deps.audit.append({ action: 'refuse', actor: deps.actor, context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, objects: auditObjects(plan.objects), outcome: 'stale', detail: { changed: objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`) } });
-    return { ...base, status: 'stale', objects, message: `The plan is stale: ${objects.length} object(s) changed since it was proposed. Nothing was written; propose the changes again.` };
+    return { ...base, status: 'stale', objects, message: `The plan is stale: ${count(objects.length, 'object')} changed since it was proposed. Nothing was written; propose the changes again.` };
   }
 
   // 2. Snapshot what will be replaced; if it cannot be stored, nothing is written.
@@ -216,7 +217,7 @@ function summarise(
   );
   if (run.complete && run.storageFailures.length === 0) {
     const unhealthy = run.rollouts.filter((rollout) => !rollout.healthy);
-    return { status: 'applied', objects, message: `Applied ${states.length} object(s)${run.verified ? ', verified by re-reading them' : ', but verification found a difference: re-check the objects'}.${unhealthy.length > 0 ? ` ${unhealthy.length} rollout(s) not healthy.` : ''}` };
+    return { status: 'applied', objects, message: `Applied ${count(states.length, 'object')}${run.verified ? ', verified by re-reading them' : ', but verification found a difference: re-check the objects'}.${unhealthy.length > 0 ? ` ${count(unhealthy.length, 'rollout')} not healthy.` : ''}` };
   }
   const restores = states.filter((state) => state.restore);
   const allRestored = restores.every((state) => state.restore?.ok);

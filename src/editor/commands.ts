@@ -7,12 +7,27 @@ import type { SessionSettings } from '../core/session/settings';
 import { loadEngine } from './engine';
 import { reportManifestOutcome, writeToManifests } from './manifests';
 import { explainProblem, type ProblemAction } from './problem';
+import { askScanChoice } from './scanFlow';
+import { AuditView } from './auditView';
+import { count } from '../core/count';
 import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
 
 export const auditScheme = 'krr-audit';
 const palette: Requester = { type: 'human', via: 'command palette' };
 const reviewPanel: Requester = { type: 'human', via: 'review panel' };
+/** The "Apply…" button of the notification a preview shows: not the command palette (issue 15). */
+const notification: Requester = { type: 'human', via: 'notification' };
+const recommendationsView: Requester = { type: 'human', via: 'recommendations view' };
+const walkthrough: Requester = { type: 'human', via: 'walkthrough' };
+
+/**
+ * The walkthrough's buttons pass `{"via":"walkthrough"}` (package.json), so the dialog and the audit log do not say
+ * "command palette" for them. Only this exact marker is recognised; anything else is not a source.
+ */
+export function fromWalkthrough(arg: unknown): boolean {
+  return typeof arg === 'object' && arg !== null && !Array.isArray(arg) && Object.keys(arg).length === 1 && (arg as Record<string, unknown>).via === 'walkthrough';
+}
 
 export interface CommandHost {
   extensionUri: vscode.Uri;
@@ -24,6 +39,8 @@ export interface CommandHost {
   output: vscode.LogOutputChannel;
   setUpClaudeCode(): Promise<void>;
   refreshViews(): void;
+  /** The review panel was shown (the walkthrough's "review" step). */
+  reviewed(): void;
 }
 
 /**
@@ -92,15 +109,19 @@ function scanFleet(session: Session, contexts: string[], args: { namespaces: str
   );
 }
 
-export function describeOutcome(outcome: ApplyOutcome): string {
+/** A rollback that went through reads "rolled back … restored", not "applied" (issue 15). */
+export function describeOutcome(outcome: ApplyOutcome, kind: 'apply' | 'rollback' = 'apply'): string {
   if (outcome.files) return `${outcome.status}: ${outcome.message}`;
   const written = outcome.objects.filter((object) => object.result === 'written').length;
-  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${written} objects written${outcome.verified ? ', verified' : ''})` : ''}`;
+  if (kind === 'rollback' && outcome.status === 'applied') {
+    return `rolled back: ${outcome.message.replace(/^Applied /, 'Restored ')} (${count(written, 'object')} restored${outcome.verified ? ', verified' : ''})`;
+  }
+  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${count(written, 'object')} written${outcome.verified ? ', verified' : ''})` : ''}`;
 }
 
 /** Does not wait for the notification: the apply (and the review panel's "Waiting for your approval…") ends now. */
-function reportOutcome(outcome: ApplyOutcome): void {
-  const text = `KRR: ${describeOutcome(outcome)}`;
+function reportOutcome(outcome: ApplyOutcome, kind: 'apply' | 'rollback' = 'apply'): void {
+  const text = `KRR: ${describeOutcome(outcome, kind)}`;
   if (outcome.status === 'applied') {
     void vscode.window.showInformationMessage(text, 'Show Snapshots').then((choice) => (choice ? vscode.commands.executeCommand('krr.snapshots.focus') : undefined));
   } else if (outcome.status === 'declined') {
@@ -127,15 +148,16 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
 
   const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester, includeLimits = false): Promise<Plan> => {
     const session = host.session();
-    const plan = await withCancellableProgress(`KRR: previewing ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) => session.propose({ reportId, workloads, includeLimits }, requester, signal));
+    const plan = await withCancellableProgress(`KRR: previewing ${count(workloads.length, 'workload')}`, (signal) => session.propose({ reportId, workloads, includeLimits }, requester, signal));
     const blocked = plan.blocked.map((item) => `${item.namespace}/${item.name}: ${item.reasons.join('; ')}`);
     if (plan.objects.length === 0) {
       void vscode.window.showWarningMessage(`KRR: nothing to change.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`);
     } else {
       const buttons = host.readOnly().readOnly ? [] : ['Apply…'];
       void vscode.window
-        .showInformationMessage(`KRR: ${plan.id} — ${plan.objects.length} ${plan.objects.length === 1 ? 'object' : 'objects'}, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
-        .then((choice) => (choice ? vscode.commands.executeCommand('krr.applyPlan', plan.id) : undefined));
+        .showInformationMessage(`KRR: ${plan.id} — ${count(plan.objects.length, 'object')}, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
+        // The button applies this plan and says so: the dialog and the audit log read "you (notification)".
+        .then((choice) => (choice ? guard(async () => void (await apply(plan.id, notification)))() : undefined));
     }
     return plan;
   };
@@ -181,60 +203,53 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     isReadOnly: () => host.readOnly(),
   };
 
-  const showPanel = () => ReviewPanel.show(host.extensionUri, host.session(), reviewActions);
+  const showPanel = () => {
+    const panel = ReviewPanel.show(host.extensionUri, host.session(), reviewActions);
+    host.reviewed();
+    return panel;
+  };
 
   const afterReport = async (summary: { workloads: number; containers: number; monthlyCostDelta: number; errors: string[]; cached: boolean }) => {
     host.refreshViews();
     showPanel();
     const errors = summary.errors.length ? ` krr reported: ${summary.errors.join('; ')}` : '';
-    void vscode.window.showInformationMessage(`KRR: ${summary.workloads} workloads, ${summary.containers} containers${summary.cached ? ' (cached scan)' : ''}.${errors}`);
+    const text = `KRR: ${count(summary.workloads, 'workload')}, ${count(summary.containers, 'container')}${summary.cached ? ' (cached scan)' : ''}.${errors}`;
+    host.output.info(text);
+    void vscode.window.showInformationMessage(text);
   };
 
   const commands: Record<string, (...args: never[]) => Promise<void>> = {
-    'krr.scan': guard(async () => {
+    'krr.scan': guard(async (source?: unknown) => {
       const settings = host.settings();
       const session = host.session();
-      const contexts = await loadEngine().listContexts({ kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) });
+      const kubectl = { kubectlPath: settings.kubectlPath, ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}) };
+      const contexts = await loadEngine().listContexts(kubectl);
       if (contexts.names.length === 0) {
         showProblem(new Error('No context is set: the kubeconfig has no contexts. Point krr.kubeconfig at a kubeconfig with a context.'), host.output);
         return;
       }
-      // Several contexts may be picked (a fleet); krr.contexts (else krr.context, else the current one) come pre-selected.
-      const preselected = new Set(settings.contexts.length > 0 ? settings.contexts : [settings.context ?? contexts.current]);
-      const items = [...contexts.names]
-        .sort((a, b) => Number(preselected.has(b)) - Number(preselected.has(a)))
-        .map((name) => ({
-          label: name,
-          picked: preselected.has(name),
-          description: [name === contexts.current ? 'current' : '', name === settings.context ? 'krr.context' : '', settings.contexts.includes(name) ? 'krr.contexts' : ''].filter(Boolean).join(', '),
-        }));
-      const picked = await vscode.window.showQuickPick(items, { title: 'KRR: Scan — 1/3 contexts', placeHolder: 'Kubernetes contexts to scan (each gets its own report; a plan changes one context)', canPickMany: true });
-      if (!picked || picked.length === 0) return;
-      const namespaceText = await vscode.window.showInputBox({
-        title: 'KRR: Scan — 2/3 namespaces',
-        prompt: 'Namespaces to scan, separated by commas. Empty: all namespaces.',
-        value: settings.namespaces.join(', '),
+      const choice = await askScanChoice({
+        contexts,
+        configuredContext: settings.context ?? null,
+        configuredContexts: settings.contexts,
+        configuredNamespaces: settings.namespaces,
+        strategy: settings.strategy,
+        namespacesOf: (context) => new (loadEngine().Kubectl)({ ...kubectl, context, timeoutMs: 15_000 }).listNamespaces(),
       });
-      if (namespaceText === undefined) return;
-      const strategies = [settings.strategy, ...(['simple', 'simple_limit'] as const).filter((strategy) => strategy !== settings.strategy)];
-      const strategy = await vscode.window.showQuickPick(
-        strategies.map((label) => ({ label, description: label === 'simple' ? 'requests; no CPU limit' : 'requests and CPU limits' })),
-        { title: 'KRR: Scan — 3/3 strategy' },
-      );
-      if (!strategy) return;
-      const namespaces = namespaceText.split(',').map((name) => name.trim()).filter(Boolean);
-      const args = { namespaces, strategy: strategy.label as 'simple' | 'simple_limit', refresh: true };
-      if (picked.length === 1) {
-        const context = (picked[0] as { label: string }).label;
-        const summary = await withCancellableProgress(`KRR: scanning ${context}`, (signal, report) => session.scan({ ...args, context }, palette, { signal, onProgress: (p) => report(p.message) }));
+      if (!choice) return;
+      const requester = fromWalkthrough(source) ? walkthrough : palette;
+      if (choice.contexts.length === 1) {
+        const summary = await withCancellableProgress(`KRR: scanning ${choice.context}`, (signal, report) =>
+          session.scan({ context: choice.context, namespaces: choice.namespaces, strategy: choice.strategy, refresh: true }, requester, { signal, onProgress: (p) => report(p.message) }),
+        );
         await afterReport(summary);
         return;
       }
-      const fleet = await scanFleet(session, picked.map((item) => item.label), args);
+      const fleet = await scanFleet(session, choice.contexts, { namespaces: choice.namespaces, strategy: choice.strategy, refresh: true });
       host.refreshViews();
       showPanel();
       const failed = fleet.reports.filter((entry) => entry.error);
-      const text = `KRR: ${fleet.reports.length - failed.length} of ${fleet.reports.length} contexts scanned, ${fleet.totals.rows} containers.${failed.length ? ` Failed: ${failed.map((entry) => `${entry.context} (${entry.error ?? ''})`).join(' · ')}` : ''}`;
+      const text = `KRR: ${fleet.reports.length - failed.length} of ${count(fleet.reports.length, 'context')} scanned, ${count(fleet.totals.rows, 'container')}.${failed.length ? ` Failed: ${failed.map((entry) => `${entry.context} (${entry.error ?? ''})`).join(' · ')}` : ''}`;
       void (failed.length ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
     }),
     'krr.openReport': guard(async () => {
@@ -246,7 +261,9 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.showRecommendations': guard(async () => {
       showPanel();
     }),
-    'krr.previewSelection': guard(async (node?: RecommendationNode, nodes?: RecommendationNode[]) => {
+    'krr.previewSelection': guard(async (arg?: RecommendationNode | { via: string }, nodes?: RecommendationNode[]) => {
+      const viaWalkthrough = fromWalkthrough(arg);
+      const node = viaWalkthrough ? undefined : (arg as RecommendationNode | undefined);
       const session = host.session();
       const picked = nodes ?? (node ? [node] : []);
       // Under a fleet's cluster node the nodes name their report; a plan changes one context, so one report.
@@ -282,9 +299,10 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         );
         workloads = (picks ?? []).map(({ workload }) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name }));
       }
-      if (workloads.length > 0) await preview(reportId, workloads, palette);
+      // From the Recommendations view's inline action (a node is passed) the request came from that view.
+      if (workloads.length > 0) await preview(reportId, workloads, node ? recommendationsView : viaWalkthrough ? walkthrough : palette);
     }),
-    'krr.applyPlan': guard(async (planId?: string) => {
+    'krr.applyPlan': guard(async (planId?: string | { via: string }) => {
       const session = host.session();
       // A plan id comes only from a button tied to that plan (the preview's "Apply…"); otherwise the person picks one:
       // never silently the latest, which the model can replace by proposing again.
@@ -300,8 +318,8 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
             label: plan.id,
             description:
               plan.kind === 'manifests'
-                ? `manifests · ${plan.objects} ${plan.objects === 1 ? 'file' : 'files'} in the workspace`
-                : `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plan.objects} ${plan.objects === 1 ? 'object' : 'objects'} · risk ${plan.risk}`,
+                ? `manifests · ${count(plan.objects, 'file')} in the workspace`
+                : `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${count(plan.objects, 'object')} · risk ${plan.risk}`,
             detail: `Proposed by ${plan.proposedBy} at ${new Date(plan.createdAt).toLocaleTimeString()}`,
             id: plan.id,
           })),
@@ -309,9 +327,11 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
         );
         id = pick?.id;
       }
-      if (id) await apply(id, palette);
+      if (id) await apply(id, fromWalkthrough(planId) ? walkthrough : palette);
     }),
-    'krr.rollBack': guard(async (node?: SnapshotNode) => {
+    'krr.rollBack': guard(async (arg?: SnapshotNode | { via: string }) => {
+      const viaWalkthrough = fromWalkthrough(arg);
+      const node = viaWalkthrough ? undefined : (arg as SnapshotNode | undefined);
       const session = host.session();
       let snapshotId = node && typeof node.id === 'string' ? node.id : undefined;
       if (!snapshotId) {
@@ -321,7 +341,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
           return;
         }
         const pick = await vscode.window.showQuickPick(
-          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${snapshot.objects} objects · ${snapshot.planId}`, id: snapshot.id })),
+          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${count(snapshot.objects, 'object')} · ${snapshot.planId}`, id: snapshot.id })),
           { title: 'KRR: roll back to the state before…' },
         );
         snapshotId = pick?.id;
@@ -329,21 +349,25 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       if (!snapshotId) return;
       const id = snapshotId;
       // The inline action passes the tree node: the dialog and the audit log say where the request came from.
-      const requester: Requester = node ? { type: 'human', via: 'snapshots view' } : palette;
+      const requester: Requester = node ? { type: 'human', via: 'snapshots view' } : viaWalkthrough ? walkthrough : palette;
       const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester));
-      reportOutcome(outcome);
+      reportOutcome(outcome, 'rollback');
       host.refreshViews();
       // Values someone changed since the apply were left out; overwriting them is a separate, explicit choice.
       const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
       if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
         const include = 'Roll Back Those Too…';
-        if ((await vscode.window.showWarningMessage(`KRR: ${leftOut} value(s) were changed since that apply and were not rolled back.`, include)) === include) {
-          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })));
+        if ((await vscode.window.showWarningMessage(`KRR: ${count(leftOut, 'value')} ${leftOut === 1 ? 'was' : 'were'} changed since that apply and ${leftOut === 1 ? 'was' : 'were'} not rolled back.`, include)) === include) {
+          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })), 'rollback');
           host.refreshViews();
         }
       }
     }),
     'krr.showAuditLog': guard(async () => {
+      const view = AuditView.show(host.extensionUri, host.session());
+      await view.post();
+    }),
+    'krr.showAuditLogRaw': guard(async () => {
       const uri = vscode.Uri.from({ scheme: auditScheme, path: '/audit-log.jsonl', query: String(Date.now()) });
       const document = await vscode.workspace.openTextDocument(uri);
       await vscode.window.showTextDocument(document, { preview: false });

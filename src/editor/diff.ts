@@ -1,4 +1,5 @@
 // Read-only diff of a plan: live manifest (left) against proposed manifest (right), one pair per object.
+import { count } from '../core/count';
 import * as vscode from 'vscode';
 import type { ObjectChange, Plan } from '../core/plan/model';
 import { displayText } from '../core/text';
@@ -20,7 +21,7 @@ export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 
   const kept = (plan.conflicts ?? []).filter((conflict) => !conflict.included).length;
   const overwritten = (plan.conflicts ?? []).length - kept;
   const conflicts = [kept > 0 ? `${kept} changed since the apply, left out` : '', overwritten > 0 ? `${overwritten} changed since the apply, OVERWRITTEN` : ''].filter(Boolean).join(', ');
-  return `KRR ${plan.id}: ${plan.objects.length} objects — live ↔ ${right} · ${displayText(plan.context)}${conflicts ? ` · ${conflicts}` : ''}`;
+  return `KRR ${plan.id}: ${count(plan.objects.length, 'object')} — live ↔ ${right} · ${displayText(plan.context)}${conflicts ? ` · ${conflicts}` : ''}`;
 }
 
 export class PlanDiff implements vscode.Disposable {
@@ -81,7 +82,7 @@ export class PlanDiff implements vscode.Disposable {
     const pairs = this.remember(plan);
     const first = pairs[0];
     if (!first) {
-      void vscode.window.showInformationMessage(`KRR: the plan changes nothing${plan.blocked.length ? ` (${plan.blocked.length} workloads blocked by policy)` : ''}.`);
+      void vscode.window.showInformationMessage(`KRR: the plan changes nothing${plan.blocked.length ? ` (${count(plan.blocked.length, 'workload')} blocked by policy)` : ''}.`);
       return;
     }
     // A model's proposal must not take the keyboard from a person who is typing; their own preview may.

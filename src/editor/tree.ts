@@ -1,4 +1,5 @@
 // The KRR side bar: recommendations by namespace -> workload -> container, and the snapshots to roll back to.
+import { count } from '../core/count';
 import * as vscode from 'vscode';
 import type { ContainerRecommendation, RecommendedValue, Workload } from '../core/krr/model';
 import { describeCpu, describeMemory } from '../core/quantity';
@@ -148,8 +149,8 @@ export class SnapshotTree implements vscode.TreeDataProvider<SnapshotNode>, vsco
   getTreeItem(node: SnapshotNode): vscode.TreeItem {
     const item = new vscode.TreeItem(snapshotLabel(new Date(node.createdAt)), vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
-    item.description = `${node.context} · ${node.objects} objects${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
-    item.tooltip = `Snapshot ${node.id}\nTaken ${new Date(node.createdAt).toLocaleString()}, before plan ${node.planId} in ${node.context}.\nRoll back: proposes restoring these ${node.objects} objects (needs your approval).`;
+    item.description = `${node.context} · ${count(node.objects, 'object')}${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
+    item.tooltip = `Snapshot ${node.id}\nTaken ${new Date(node.createdAt).toLocaleString()}, before plan ${node.planId} in ${node.context}.\nRoll back: proposes restoring ${node.objects === 1 ? 'this object' : `these ${count(node.objects, 'object')}`} (needs your approval).`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'snapshot';
     return item;
@@ -181,6 +182,12 @@ export class ContextStatus implements vscode.Disposable {
     const name = context ?? 'current context';
     this.item.text = `$(pulse) KRR: ${name}${readOnly.readOnly ? ' $(lock)' : ''}`;
     this.item.tooltip = `KRR targets ${name}.${readOnly.readOnly ? ` Read-only: ${readOnly.reason ?? 'writes are disabled'}.` : ''} Click to scan.`;
+  }
+
+  /** What the status bar shows (for the extension-host tests). */
+  drawn(): { text: string; tooltip: string; command: string | undefined } {
+    const command = this.item.command;
+    return { text: this.item.text, tooltip: typeof this.item.tooltip === 'string' ? this.item.tooltip : '', command: typeof command === 'string' ? command : command?.command };
   }
 
   dispose(): void {

@@ -29,10 +29,10 @@ async function main(): Promise<void> {
   try {
     console.log('krr demo: building and packaging the extension…');
     const vsix = await packageExtension(repoRoot, temp);
-    // The demo starts in seconds on our own API test server; the test suites use the real control plane.
+    // The demo starts in seconds on our own API test server; the test suites use the real control plane. It shows the
+    // product as it ships: no krr.* setting but the paths to the cluster and the krr stand-in, so the default
+    // krr.confirmByTyping ("*prod*") asks to type prod-eu-1 (test/unit/demo-settings.test.ts keeps it that way).
     environment = await startKrrEnvironment({ light: true });
-    // The demo shows the product as it ships: the default krr.confirmByTyping ("*prod*") applies to prod-eu-1.
-    delete environment.settings['krr.confirmByTyping'];
     console.log(`krr demo: Kubernetes API test server at ${environment.cluster.url} (context ${testContext}, kubeconfig ${environment.cluster.kubeconfigPath})`);
     server = CodeServer.create({
       root: path.join(temp, 'code-server'),

@@ -315,7 +315,7 @@ describe('settings and trust', () => {
       await config.update('readOnly', undefined, vscode.ConfigurationTarget.Workspace);
       await config.update('confirmByTyping', undefined, vscode.ConfigurationTarget.Workspace);
       await config.update('readOnly', undefined, vscode.ConfigurationTarget.Global);
-      await config.update('confirmByTyping', [], vscode.ConfigurationTarget.Global);
+      await config.update('confirmByTyping', undefined, vscode.ConfigurationTarget.Global);
     }
   });
 

@@ -270,6 +270,28 @@ export class Kubectl {
     return parseJson(stdout, listSchema, this.argv(args), `a list of ${kind} objects`).items;
   }
 
+  /**
+   * The cluster's namespace names (for the scan's namespace picker), sorted. A name that is not a valid RFC 1123
+   * label cannot have come from a real API server and would not be passed to krr: it is left out and counted.
+   */
+  async listNamespaces(signal?: AbortSignal): Promise<{ names: string[]; invalid: number }> {
+    const { stdout } = await this.run(['get', 'namespaces', '-o', 'name'], signal);
+    const names: string[] = [];
+    let invalid = 0;
+    for (const line of stdout.split('\n')) {
+      const trimmed = line.trim();
+      if (trimmed === '') continue;
+      const name = trimmed.startsWith('namespace/') ? trimmed.slice('namespace/'.length) : trimmed;
+      try {
+        assertDnsLabel(name, 'namespace');
+        names.push(name);
+      } catch {
+        invalid += 1;
+      }
+    }
+    return { names: names.sort(), invalid };
+  }
+
   async patchJson(ref: ObjectRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<KubeObject> {
     assertRef(ref);
     const args = ['patch', kubectlResource(ref.kind), ref.name, '-n', ref.namespace, '--type=json', '-p', JSON.stringify(ops), '-o', 'json'];

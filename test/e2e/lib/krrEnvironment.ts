@@ -17,7 +17,11 @@ export interface KrrEnvironment extends Required<Pick<RunEnvironment, 'env' | 's
 }
 
 export interface KrrEnvironmentOptions {
-  /** Settings merged over the defaults below (e.g. `krr.confirmByTyping`). */
+  /**
+   * Settings merged over the ones below. Those only point the extension at the test cluster and the krr stand-in;
+   * every other setting is the product's default, so a test that needs a looser one (e.g. `krr.confirmByTyping: []`)
+   * says so here, and the demo passes nothing.
+   */
   settings?: Record<string, unknown>;
   /** Folder opened in the workbench; a fresh one with a short README when omitted. */
   workspace?: string;
@@ -47,7 +51,6 @@ export async function startKrrEnvironment(options: KrrEnvironmentOptions = {}): 
     'krr.kubectlPath': fs.existsSync('/usr/bin/kubectl') ? '/usr/bin/kubectl' : 'kubectl',
     'krr.kubeconfig': cluster.kubeconfigPath,
     'krr.context': testContext,
-    'krr.confirmByTyping': [],
     ...options.settings,
   };
   return {

@@ -16,7 +16,8 @@ export const uiTest: UiTest = {
   title: 'scan → review → preview diff → Enter declines (writes nothing) → Apply writes the plan → roll back from the side bar',
   timeoutMs: 180_000,
   async prepare() {
-    const environment = await startKrrEnvironment();
+    // This test is about the modal alone: typed confirmation (ui/11) is turned off here, and only here.
+    const environment = await startKrrEnvironment({ settings: { 'krr.confirmByTyping': [] } });
     cluster = environment.cluster;
     return environment;
   },

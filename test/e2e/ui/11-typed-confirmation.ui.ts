@@ -35,9 +35,8 @@ export const uiTest: UiTest = {
   title: 'typed confirmation: the modal alone writes nothing, Escape declines, typing the context applies',
   timeoutMs: 150_000,
   async prepare() {
-    // The default confirmByTyping (["*prod*"]) applies: the krr.confirmByTyping override is removed.
+    // The default confirmByTyping (["*prod*"]) applies: the environment sets no krr.* policy.
     const environment = await startKrrEnvironment();
-    delete environment.settings['krr.confirmByTyping'];
     cluster = environment.cluster;
     return environment;
   },

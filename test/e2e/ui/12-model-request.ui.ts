@@ -25,7 +25,8 @@ export const uiTest: UiTest = {
   title: "a model's apply request: a notice first, the modal only after Review…, Enter declines, the next request is rate-limited",
   timeoutMs: 150_000,
   async prepare() {
-    const environment = await startKrrEnvironment();
+    // This test is about the modal alone: typed confirmation (ui/11) is turned off here, and only here.
+    const environment = await startKrrEnvironment({ settings: { 'krr.confirmByTyping': [] } });
     cluster = environment.cluster;
     return environment;
   },
