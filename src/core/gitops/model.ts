@@ -81,8 +81,9 @@ export interface PreparedChange {
   /** Rules applied and values left alone, for the person ("created a patch in overlays/prod because base/ is shared"). */
   notes: string[];
   /**
-   * Checks, on a copy of the folder holding the edited files, that the workload now renders with exactly the desired
-   * values (and nothing else changed). Returns null when it does, otherwise why not; the change is then not offered.
+   * Checks, on a copy of the folder holding the edited files (`stagedRoot`), that the workload now renders with exactly
+   * the desired values (and nothing else changed). Returns null when it does, otherwise why not; the change is then not
+   * offered. Plain manifests are checked by parsing the edited text and get '' (no copy is made for them).
    */
   verify(stagedRoot: string, context: FinderContext): Promise<string | null>;
 }

@@ -1,7 +1,7 @@
 // Selection -> manifest plan: find each workload's source with every finder, refuse to choose between several,
 // compute the edits in memory, re-render a private copy of the folder with them, and offer only what checks out.
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { cp, lstat, mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
@@ -43,6 +43,15 @@ export interface ProposeManifestOptions {
 }
 
 /** The digest a person approves: every file's folder, path, content hash at proposal time, new content hash, and edits. */
+/** Files larger than this are not copied for rendering (a kustomization needing one is reported as not rendering). */
+export const stagedFileBytes = 8 * 1024 * 1024;
+
+async function stagedCopyFilter(source: string): Promise<boolean> {
+  if (/[/\\](node_modules|\.git|\.hg|\.svn|\.terraform|\.venv)$/.test(source)) return false;
+  const stats = await lstat(source).catch(() => null);
+  return stats !== null && (stats.isDirectory() || stats.isSymbolicLink() || stats.size <= stagedFileBytes);
+}
+
 export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files'>): string {
   const files = [...plan.files]
     .map((file) => ({ folder: file.folderRoot, path: file.path, beforeHash: file.beforeHash, afterHash: file.afterHash, edits: file.edits }))
@@ -87,9 +96,17 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
     stagedRoot(folder) {
       let copy = staged.get(folder.root);
       if (!copy) {
-        // A private copy to render from: the workspace itself is never written before approval.
+        // A private copy to render from: the workspace itself is never written before approval. Made on first use,
+        // with the edits accepted so far; big files (over stagedFileBytes) and dependency/VCS directories are left out.
         const target = path.join(temp, String(staged.size));
-        copy = cp(folder.root, target, { recursive: true, verbatimSymlinks: true, filter: (source) => !/[/\\](node_modules|\.git)$/.test(source) }).then(() => target);
+        copy = cp(folder.root, target, { recursive: true, verbatimSymlinks: true, filter: stagedCopyFilter }).then(async () => {
+          for (const entry of pending.values()) {
+            if (entry.folder.root !== folder.root) continue;
+            await mkdir(path.dirname(path.join(target, entry.path)), { recursive: true });
+            await writeFile(path.join(target, entry.path), entry.current);
+          }
+          return target;
+        });
         staged.set(folder.root, copy);
       }
       return copy;
@@ -132,18 +149,19 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           warnings.push(...findings.filter((finding) => finding.severity === 'warn'));
         }
         // Stage the edits in the private copy, check them by rendering, and keep them only if they check out.
-        const root = await context.stagedRoot(candidate.folder);
+        // A plain manifest is checked by parsing the edited text: no copy of the folder unless one exists already.
+        const root = candidate.finder === 'manifest' && !staged.has(candidate.folder.root) ? null : await context.stagedRoot(candidate.folder);
         const previous = new Map<string, string | null>();
-        for (const file of prepared.files) {
-          const absolute = path.join(root, file.relativePath);
+        for (const file of root === null ? [] : prepared.files) {
+          const absolute = path.join(root as string, file.relativePath);
           previous.set(file.relativePath, pending.get(key(candidate.folder, file.relativePath))?.current ?? (await context.files.exists(candidate.folder, file.relativePath) ? await context.files.read(candidate.folder, file.relativePath) : null));
           await mkdir(path.dirname(absolute), { recursive: true });
           await writeFile(absolute, file.text);
         }
-        const problem = await prepared.verify(root, context);
+        const problem = await prepared.verify(root ?? '', context);
         if (problem !== null) {
           for (const [relativePath, text] of previous) {
-            const absolute = path.join(root, relativePath);
+            const absolute = path.join(root as string, relativePath);
             if (text === null) await rm(absolute, { force: true });
             else await writeFile(absolute, text);
           }
