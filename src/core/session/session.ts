@@ -231,20 +231,24 @@ export class Session {
 
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
   /**
-   * `onProgress` is called with `{ done, total }` (workloads whose proposal is complete, of those selected) when
-   * the proposal starts, after each workload, and when it ends; an editor can show "312 / 2,500".
+   * `onProgress` is called with `{ done, total }` (workloads whose proposal is complete, of those selected, refused
+   * ones included) when the call starts, after each workload, and when the last is done; an editor can show
+   * "312 / 2,500".
    */
   async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: ProposeProgress) => void): Promise<Plan> {
     const settings = this.options.settings();
     const stored = this.storedReport(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
+    const selection = dedupe(args.workloads);
+    // Reported before anything else runs: the count is there from the first moment.
+    onProgress?.({ done: 0, total: selection.length });
     const target = await this.resolveTarget(settings, undefined);
     const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
     const blocked: BlockedWorkload[] = [];
     const targets: PlanTarget[] = [];
     const includeLimits = args.includeLimits ?? false;
     const allowLimitRemoval = args.allowLimitRemoval ?? false;
-    for (const selected of dedupe(args.workloads)) {
+    for (const selected of selection) {
       validateIdentity(selected);
       const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
       if (!workload) {
@@ -271,7 +275,6 @@ export class Session {
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
-    onProgress?.({ done: 0, total: targets.length });
     const cluster = await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]);
     let plan: Plan;
     try {
@@ -288,7 +291,8 @@ export class Session {
         blocked,
         sourceReportId: args.reportId,
         ...(signal ? { signal } : {}),
-        ...(onProgress ? { onProgress } : {}),
+        // Workloads refused before reading anything (not in the report, …) count as done from the start.
+        ...(onProgress ? { onProgress: (progress: ProposeProgress) => onProgress({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
       });
     } finally {
       await cluster.close();
