@@ -72,6 +72,11 @@ export interface SessionLimits {
 
 /** A report may be 200 MB: keep a few, never an unbounded history (the model is told when an id is gone). */
 export const sessionLimits: SessionLimits = { reports: 20, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024 };
+/**
+ * A proposal of fewer workloads reads and dry-runs them with kubectl processes: starting the channel's proxies costs
+ * about as much as the few processes it would save. An approved apply always uses the channel.
+ */
+export const proposalChannelFrom = 20;
 /** Evicted ids remembered so the model hears "evicted" rather than "no such report"; bounded too. */
 const rememberedEvictions = 1000;
 
@@ -275,7 +280,7 @@ export class Session {
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
-    const cluster = await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]);
+    const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, target.context));
     let plan: Plan;
     try {
       plan = await proposePlan(targets, {
@@ -464,7 +469,7 @@ export class Session {
     });
     const target = await this.resolveTarget(settings, snapshot.context);
     if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
-    const cluster = await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]);
+    const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, snapshot.context));
     let plan: Plan;
     try {
       plan = await proposePlan(targets, {
