@@ -249,7 +249,7 @@ export interface ProposeScaleFigures {
   progress_reports: number;
   /** The longest time without a progress report, from the call to its return. */
   max_progress_gap_ms: number;
-  /** The count reported at the end of that longest gap (0: before the first workload was done). */
+  /** The count reported at the end of that longest gap (-1: it ran from the last report to the call's return). */
   max_gap_ends_at: number;
   /** From the last progress report to the proposal's return (digest, plan storage). */
   end_after_last_report_ms: number;
@@ -290,7 +290,8 @@ export async function benchmarkProposeScale(options: { count?: number; latencyMs
       blocked: plan.blocked.length,
       progress_reports: reports.length,
       max_progress_gap_ms: round(Math.max(...gaps), 0),
-      max_gap_ends_at: counts[gaps.indexOf(Math.max(...gaps))] ?? 0,
+      // -1: the longest stretch is the last one, from the last report to the call's return.
+      max_gap_ends_at: counts[gaps.indexOf(Math.max(...gaps))] ?? -1,
       end_after_last_report_ms: round(ms - ((reports.at(-1) ?? started) - started), 0),
       kubectl_processes: countKubectl(fixture.logs.slice(logStart)),
     };

@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       const figures = await benchmarkProposeScale();
       results.propose_scale = { ...figures };
       row('propose_scale', `proposal over ${figures.workloads} workloads (reads, policies, server-side dry-runs), concurrency ${figures.concurrency}`, `${figures.ms} ms`, '≤ 30,000 ms', check(figures.ms, 30_000, '<='));
-      row('propose_scale', `longest time without a progress report (${figures.progress_reports} reports; that gap ended at ${figures.max_gap_ends_at} done)`, `${figures.max_progress_gap_ms} ms`, '≤ 1,000 ms', check(figures.max_progress_gap_ms, 1000, '<='));
+      row('propose_scale', `longest time without a progress report (${figures.progress_reports} reports; ${figures.max_gap_ends_at < 0 ? 'from the last report to the return' : `ending at ${figures.max_gap_ends_at} done`}; last report → return ${figures.end_after_last_report_ms} ms)`, `${figures.max_progress_gap_ms} ms`, '≤ 1,000 ms', check(figures.max_progress_gap_ms, 1000, '<='));
     }
     if (only.has('concurrent_request_handling')) {
       console.log('concurrent_request_handling…');

@@ -93,6 +93,11 @@ export interface SessionLimits {
 
 /** A report may be 200 MB: keep a few, never an unbounded history (the model is told when an id is gone). */
 export const sessionLimits: SessionLimits = { reports: 20, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024, reportTtlMs: 24 * 60 * 60 * 1000 };
+/**
+ * A proposal of fewer workloads reads and dry-runs them with kubectl processes: starting the channel's proxies costs
+ * about as much as the few processes it would save. An approved apply always uses the channel.
+ */
+export const proposalChannelFrom = 20;
 /** Evicted ids remembered so the model hears "evicted" rather than "no such report"; bounded too. */
 const rememberedEvictions = 1000;
 
@@ -502,14 +507,18 @@ export class Session {
 
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
   /**
-   * `onProgress` is called with `{ done, total }` (workloads whose proposal is complete, of those selected) when
-   * the proposal starts, after each workload, and when it ends; an editor can show "312 / 2,500".
+   * `onProgress` is called with `{ done, total }` (workloads whose proposal is complete, of those selected, refused
+   * ones included) when the call starts, after each workload, and when the last is done; an editor can show
+   * "312 / 2,500".
    */
   async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: ProposeProgress) => void): Promise<Plan> {
     if (args.target === 'manifests') throw new SessionError('invalid-argument', 'A manifest proposal is built by proposeManifests.', 'Call proposeManifests for target "manifests".');
     const settings = this.options.settings();
     const stored = await this.reportById(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
+    const selection = dedupe(args.workloads);
+    // Reported before anything else runs: the count is there from the first moment.
+    onProgress?.({ done: 0, total: selection.length });
     // A scanned report is bound to the context and API server it came from: the proposal goes there, or nowhere.
     const target = await this.resolveTarget(settings, stored.summary.context);
     if (stored.summary.server !== undefined && stored.summary.server !== target.server) {
@@ -520,7 +529,7 @@ export class Session {
     const targets: PlanTarget[] = [];
     const includeLimits = args.includeLimits ?? false;
     const allowLimitRemoval = args.allowLimitRemoval ?? false;
-    for (const selected of dedupe(args.workloads)) {
+    for (const selected of selection) {
       const notPatchable = selected.kind === 'Job' ? null : notPatchableReason(selected.kind as WorkloadKind);
       if (notPatchable) {
         // Listed, never patched: a GroupedJob's "name" is a label selector, not an object (checked before the name rules).
@@ -553,8 +562,7 @@ export class Session {
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
-    onProgress?.({ done: 0, total: targets.length });
-    const cluster = await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]);
+    const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, target.context));
     let plan: Plan;
     try {
       plan = await proposePlan(targets, {
@@ -572,7 +580,8 @@ export class Session {
         onLimit: args.onLimit ?? settings.policy.onLimit,
         observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
         ...(signal ? { signal } : {}),
-        ...(onProgress ? { onProgress } : {}),
+        // Workloads refused before reading anything (not in the report, …) count as done from the start.
+        ...(onProgress ? { onProgress: (progress: ProposeProgress) => onProgress({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
       });
     } finally {
       await cluster.close();
@@ -990,7 +999,7 @@ export class Session {
     });
     const target = await this.resolveTarget(settings, snapshot.context);
     if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
-    const cluster = await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]);
+    const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, snapshot.context));
     let plan: Plan;
     try {
       plan = await proposePlan(targets, {
