@@ -2,7 +2,7 @@
 // kubectl: what it reaches (the plan's objects, GET and PATCH only), where it listens (a 0700 directory, no TCP),
 // and that its failures carry the same classes and words as kubectl's own.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -303,6 +303,7 @@ describe('API channel in the session: one channel per operation', function () {
       assert.equal(f.cluster.writes().length, plan.objects.length);
     } finally {
       await f.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -320,6 +321,7 @@ describe('API channel in the session: one channel per operation', function () {
       assert.ok(kubectl.argvs().some((argv) => argv.includes('patch') && !argv.some((a) => a.startsWith('--dry-run'))), 'the write was a kubectl patch');
     } finally {
       await f.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
