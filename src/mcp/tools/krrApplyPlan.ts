@@ -31,7 +31,8 @@ export const krrApplyPlan = defineTool({
           deps: { ...deps, round },
           // A plan that is not pending (unknown, used, expired, empty) is refused and audited by the session without asking anyone.
           prepare: async () => {
-            const plan = session.getAnyPlan(args.planId);
+            // In memory, or stored by another process (a per-call client proposed in an earlier process).
+            const plan = await session.openAnyPlan(args.planId);
             const pending = session.pendingPlans().some((entry) => entry.id === args.planId) || session.isManifestPlanPending(args.planId);
             return plan && pending ? { plan } : { outcome: await session.apply(args.planId, requester(), extra.signal) };
           },
