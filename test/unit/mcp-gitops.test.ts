@@ -169,7 +169,7 @@ describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_p
     const second = await proposeManifests();
     const refused = await call('krr_apply_plan', { planId: second.planId });
     assert.equal(structured<{ status: string }>(refused).status, 'refused');
-    assert.match(textOf(refused), /no elicitation support/);
+    assert.match(textOf(refused), /no form elicitation support/);
     assert.equal(readFileSync(path.join(dir, 'ws/plain/apps/postgres.json'), 'utf8'), readFileSync(path.join(fixtures, 'plain/apps/postgres.json'), 'utf8'));
     assert.equal(readFileSync(path.join(dir, 'ws/kustomize/overlays/prod/web-resources.yaml'), 'utf8'), readFileSync(path.join(fixtures, 'kustomize/overlays/prod/web-resources.yaml'), 'utf8'));
   });
