@@ -3,7 +3,7 @@
 // process. Each attempt over the real stdio server must write nothing beyond what an answered form approved, must be
 // in the audit log, and is counted (request_state_attacks; request_states_accepted must stay 0).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -44,11 +44,11 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function start(name: string, settings: Record<string, unknown> = {}): Server {
+  function start(name: string, settings: Record<string, unknown> = {}, workspace: string[] = []): Server {
     const settingsFile = path.join(dir, `${name}.json`);
     writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...settings }));
     const stateDir = path.join(dir, name);
-    const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile];
+    const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])];
     const { client } = ModernClient.stdio(process.execPath, args, { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') } }, { name: 'abuse-modern-client', capabilities: { elicitation: { form: {} } } });
     servers.push(client);
     return { client, auditFile: path.join(stateDir, 'audit.jsonl') };
@@ -147,6 +147,53 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     await refusedWith(server, 'rollback state with includeConflicts added', 'krr_rollback', { snapshotId, includeConflicts: true }, rollbackState, /another call/);
     const rolledBack = await server.client.callTool('krr_rollback', { snapshotId }, approveAll());
     assert.equal(status(rolledBack), 'applied');
+  });
+
+  it('swapped across targets: a cluster plan’s state on a manifest plan and a manifest plan’s state on a cluster plan', async () => {
+    const workspace = path.join(dir, 'ws', 'plain');
+    cpSync(path.join(repoRoot, 'test', 'fixtures', 'gitops', 'plain'), workspace, { recursive: true });
+    const files = ['apps/shop.yaml', 'apps/postgres.json'];
+    const original = files.map((file) => readFileSync(path.join(workspace, file), 'utf8'));
+    const changedFiles = () => files.filter((file, index) => readFileSync(path.join(workspace, file), 'utf8') !== original[index]).length;
+    // A krr report for the fixture's containers (the stand-in's sample names other containers than the fixture).
+    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+    const scan = (namespace: string, kind: string, name: string, container: string, recommended: [number, number]) => ({
+      object: { cluster: 'prod-eu-1', name, container, pods: [{ name: `${name}-0`, deleted: false }], hpa: null, namespace, kind, allocations: { requests: { cpu: 1, memory: 2 ** 30 }, limits: { cpu: null, memory: null }, info: {} } },
+      recommended: { requests: { cpu: value(recommended[0]), memory: value(recommended[1]) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
+      severity: 'WARNING',
+    });
+    const reportFile = path.join(dir, 'manifests-report.json');
+    writeFileSync(reportFile, JSON.stringify({ scans: [scan('shop', 'Deployment', 'frontend', 'app', [0.25, 384 * 2 ** 20]), scan('data', 'StatefulSet', 'postgres', 'postgres', [0.5, 2 ** 31])], score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } }));
+
+    const server = start('one', {}, [workspace]);
+    // Writes of either kind count: objects in the cluster and files in the workspace.
+    const observed: Observed = { writes: () => cluster.writes().length + changedFiles(), auditEntries: () => auditLines(server.auditFile) };
+    const clusterPlan = await propose(server.client, [frontend]);
+    const loaded = await server.client.callTool('krr_load_report', { path: reportFile });
+    const proposed = await server.client.callTool('krr_propose_changes', { reportId: (loaded.result?.structuredContent as { reportId: string }).reportId, target: 'manifests', workloads: [frontend, postgres] });
+    const manifestPlan = (proposed.result?.structuredContent as { planId: string; files: unknown[] }).planId;
+    assert.equal((proposed.result?.structuredContent as { files: unknown[] }).files.length, 2, textOf(proposed));
+
+    const clusterState = await firstRound(server.client, 'krr_apply_plan', { planId: clusterPlan });
+    const manifestState = await firstRound(server.client, 'krr_apply_plan', { planId: manifestPlan });
+    for (const [name, planId, state] of [['cluster plan state on a manifest plan', manifestPlan, clusterState], ['manifest plan state on a cluster plan', clusterPlan, manifestState]] as const) {
+      await attempt(name, observed, async () => {
+        count('request_state_attacks');
+        const reply = await server.client.request('tools/call', { name: 'krr_apply_plan', arguments: { planId }, inputResponses: approve, requestState: state });
+        if (status(reply) !== 'refused') count('request_states_accepted');
+        assert.equal(status(reply), 'refused', `${name}: ${JSON.stringify(reply).slice(0, 400)}`);
+        assert.match(textOf(reply), /another call/, name);
+      });
+    }
+    assert.equal(refusals(server).length, 2);
+    assert.deepEqual([cluster.writes().length, changedFiles()], [0, 0], 'nothing written by either swap');
+    // Neither plan was spent by the refused swaps: each applies once its own form is answered.
+    const manifestApplied = await server.client.callTool('krr_apply_plan', { planId: manifestPlan }, approveAll());
+    assert.equal(status(manifestApplied), 'applied', textOf(manifestApplied));
+    assert.deepEqual([cluster.writes().length, changedFiles()], [0, 2]);
+    const clusterApplied = await server.client.callTool('krr_apply_plan', { planId: clusterPlan }, approveAll());
+    assert.equal(status(clusterApplied), 'applied', textOf(clusterApplied));
+    assert.equal(cluster.writes().length, 1);
   });
 
   it('expired: a form answered after the approval timeout; an answer with no state asks again and writes nothing', async () => {

@@ -2,7 +2,7 @@
 // initialize, _meta on every request, approval as an input request) and the SDK's 2025-era Client, each doing
 // scan → propose → apply with approval → rollback; and what each era says about whether writes can be approved.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -78,14 +78,14 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function serverArgs(settings: Record<string, unknown> = {}): string[] {
+  function serverArgs(settings: Record<string, unknown> = {}, workspace: string[] = []): string[] {
     const settingsFile = path.join(dir, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...settings }));
-    return ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile];
+    return ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])];
   }
 
-  function startModern(options: { capabilities?: Record<string, unknown>; settings?: Record<string, unknown>; env?: Record<string, string> } = {}) {
-    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings), { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home'), ...options.env } }, { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
+  function startModern(options: { capabilities?: Record<string, unknown>; settings?: Record<string, unknown>; env?: Record<string, string>; workspace?: string[] } = {}) {
+    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings, options.workspace), { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home'), ...options.env } }, { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
     closers.push(() => started.client.close());
     return started;
   }
@@ -135,6 +135,56 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     assert.equal(approvals[0]?.digest, digest);
     for (const entry of approvals) assert.deepEqual(entry.actor, { type: 'client', via: 'MCP elicitation by client modern-test-client 2.0.0' });
     assert.match(stderr.join(''), /client modern-test-client 2\.0\.0 speaks 2026-07-28 \(per request\) with form elicitation/);
+  });
+
+  it('2026-07-28, target manifests: propose → apply through the input request (files written, nothing sent to the cluster) → used', async () => {
+    const workspace = path.join(dir, 'ws', 'plain');
+    cpSync(path.join(repoRoot, 'test', 'fixtures', 'gitops', 'plain'), workspace, { recursive: true });
+    // A krr report for the fixture's containers (the stand-in's sample names other containers).
+    const mi = 2 ** 20;
+    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+    const scan = (namespace: string, kind: string, name: string, container: string, recommended: [number, number]) => ({
+      object: { cluster: 'prod-eu-1', name, container, pods: [{ name: `${name}-0`, deleted: false }], hpa: null, namespace, kind, allocations: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: null }, info: {} } },
+      recommended: { requests: { cpu: value(recommended[0]), memory: value(recommended[1]) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
+      severity: 'WARNING',
+    });
+    const reportFile = path.join(dir, 'report.json');
+    writeFileSync(reportFile, JSON.stringify({ scans: [scan('shop', 'Deployment', 'frontend', 'app', [0.25, 384 * mi]), scan('data', 'StatefulSet', 'postgres', 'postgres', [0.5, 2048 * mi])], score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } }));
+    const shop = () => readFileSync(path.join(workspace, 'apps', 'shop.yaml'), 'utf8');
+    const postgresJson = () => readFileSync(path.join(workspace, 'apps', 'postgres.json'), 'utf8');
+    const before = { shop: shop(), postgres: postgresJson() };
+    const { client } = startModern({ settings: { confirmByTyping: ['*prod*'] }, workspace: [workspace] });
+    const loaded = structured<{ reportId: string }>(await client.callTool('krr_load_report', { path: reportFile }));
+    const proposed = structured<{ planId: string; digest: string; target: string; files: Array<{ path: string }> }>(await client.callTool('krr_propose_changes', { reportId: loaded.reportId, target: 'manifests', workloads: [frontend, postgres] }));
+    assert.equal(proposed.target, 'manifests');
+    assert.deepEqual(proposed.files.map((file) => file.path).sort(), ['apps/postgres.json', 'apps/shop.yaml'], JSON.stringify(proposed).slice(0, 3000));
+    assert.deepEqual({ shop: shop(), postgres: postgresJson() }, before, 'the proposal writes nothing');
+
+    const applied = await client.callTool('krr_apply_plan', { planId: proposed.planId }, approveAll('prod-eu-1'));
+    const outcome = structured<{ status: string; files: Array<{ path: string; result: string }> }>(applied);
+    assert.equal(outcome.status, 'applied', textOf(applied));
+    assert.deepEqual(outcome.files.map((file) => [file.path, file.result]).sort(), [['apps/postgres.json', 'written'], ['apps/shop.yaml', 'written']]);
+    // One round: the approval form names files, not a cluster, and asks for no typed context.
+    assert.equal(client.rounds.length, 1);
+    const form = client.rounds[0]?.inputRequests.approval;
+    assert.equal(form?.method, 'elicitation/create');
+    assert.match(form?.params.message ?? '', /^Write resource changes to 2 files in the workspace\?/);
+    assert.match(form?.params.message ?? '', /plain\/apps\/shop\.yaml/);
+    assert.deepEqual(form?.params.requestedSchema?.required, ['approve']);
+    assert.notEqual(shop(), before.shop);
+    assert.notEqual(postgresJson(), before.postgres);
+    assert.equal(cluster.writes().length, 0, 'a manifest plan sends nothing to the cluster');
+
+    // Single use on this era too: a second apply is refused without a form.
+    const again = await client.callTool('krr_apply_plan', { planId: proposed.planId }, approveAll('prod-eu-1'));
+    assert.equal(structured<{ status: string }>(again).status, 'used', textOf(again));
+    assert.equal(client.rounds.length, 1);
+    // Honest record: the client's answer to the form, as for a cluster plan.
+    const approvals = auditEntries(path.join(dir, 'state')).filter((entry) => entry.action === 'approve');
+    assert.equal(approvals.length, 1);
+    assert.equal(approvals[0]?.planId, proposed.planId);
+    assert.equal(approvals[0]?.digest, proposed.digest);
+    assert.deepEqual(approvals[0]?.actor, { type: 'client', via: 'MCP elicitation by client modern-test-client 2.0.0' });
   });
 
   it('2026-07-28 without form elicitation: apply is a MissingRequiredClientCapability error, audited, nothing written; krr_status says so', async () => {

@@ -2,7 +2,7 @@
 // `krr-mcp serve --stdio` process with the SDK's Client, on one --state-dir. The chain scan → list → propose → apply
 // works across processes, and two processes racing to apply one plan write it once.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -103,5 +103,132 @@ describe('mcp over stdio, one process per call: state survives the process', fun
     } finally {
       await Promise.all([first.client.close(), second.client.close()]);
     }
+  });
+});
+
+// The manifest target across processes: `--workspace` folders (copies of test/fixtures/gitops), no cluster. The plan
+// is kept in the state directory without the files' content, claimed once across processes, and rebuilt from the
+// workspace (a file changed since the proposal makes it stale before anyone is asked).
+describe('mcp over stdio, one process per call: manifest plans survive the process', function () {
+  this.timeout(120_000);
+  const fixtures = path.join(repoRoot, 'test', 'fixtures', 'gitops');
+  const secret = 'hunter2-never-in-the-state-dir';
+  const mi = 2 ** 20;
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-state-manifests-'));
+    cpSync(path.join(fixtures, 'kustomize'), path.join(dir, 'ws', 'kustomize'), { recursive: true });
+    cpSync(path.join(fixtures, 'plain'), path.join(dir, 'ws', 'plain'), { recursive: true });
+    // A Secret beside the edited Deployment: the stored plan must not carry it out of the workspace.
+    appendFileSync(path.join(dir, 'ws', 'plain', 'apps', 'shop.yaml'), `---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\n  namespace: shop\nstringData:\n  password: ${secret}\n`);
+    writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0 }));
+    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
+    const scan = (namespace: string, kind: string, name: string, container: string, current: [number, number], recommended: [number, number]) => ({
+      object: { cluster: 'prod-eu-1', name, container, pods: [{ name: `${name}-0`, deleted: false }], hpa: null, namespace, kind, allocations: { requests: { cpu: current[0], memory: current[1] }, limits: { cpu: null, memory: null }, info: {} } },
+      recommended: { requests: { cpu: value(recommended[0]), memory: value(recommended[1]) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
+      severity: 'WARNING',
+    });
+    const scans = [scan('shop', 'Deployment', 'frontend', 'app', [0.5, 512 * mi], [0.25, 384 * mi]), scan('data', 'StatefulSet', 'postgres', 'postgres', [1, 2048 * mi], [0.5, 2048 * mi])];
+    writeFileSync(path.join(dir, 'report.json'), JSON.stringify({ scans, score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } }));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function serverProcess(elicitation?: ElicitationAnswer): Promise<{ client: Client; elicitations: Array<ElicitRequest['params']> }> {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')],
+      cwd: repoRoot,
+      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
+      stderr: 'pipe',
+    });
+    return connectStdioClient(transport, 'per-call-client', elicitation);
+  }
+
+  async function callOnce(name: string, args: Record<string, unknown>, elicitation?: ElicitationAnswer): Promise<{ result: CallToolResult; elicitations: number }> {
+    const server = await serverProcess(elicitation);
+    try {
+      const result = (await server.client.callTool({ name, arguments: args }, undefined, { timeout: 90_000 })) as CallToolResult;
+      return { result, elicitations: server.elicitations.length };
+    } finally {
+      await server.client.close();
+    }
+  }
+
+  async function proposeInProcesses(): Promise<string> {
+    const loaded = await callOnce('krr_load_report', { path: path.join(dir, 'report.json') });
+    assert.equal(loaded.result.isError, undefined, textOf(loaded.result));
+    const reportId = (loaded.result.structuredContent as { reportId: string }).reportId;
+    const propose = await callOnce('krr_propose_changes', { reportId, target: 'manifests', workloads: [frontend, { namespace: 'data', kind: 'StatefulSet', name: 'postgres' }] });
+    assert.equal(propose.result.isError, undefined, textOf(propose.result));
+    const proposed = propose.result.structuredContent as { planId: string; files: Array<{ path: string }> };
+    assert.deepEqual(proposed.files.map((file) => file.path).sort(), ['apps/postgres.json', 'apps/shop.yaml'], textOf(propose.result));
+    return proposed.planId;
+  }
+
+  const shop = () => readFileSync(path.join(dir, 'ws', 'plain', 'apps', 'shop.yaml'), 'utf8');
+  const postgres = () => readFileSync(path.join(dir, 'ws', 'plain', 'apps', 'postgres.json'), 'utf8');
+
+  it('load → propose (target manifests) → apply → apply again, each call in a fresh server process; no file content in the state dir', async () => {
+    const before = { shop: shop(), postgres: postgres() };
+    const planId = await proposeInProcesses();
+    const stored = readFileSync(path.join(dir, 'state', 'plans', `${planId}.json`), 'utf8');
+    assert.ok(!stored.includes(secret), 'the Secret beside the edited Deployment is not in the state directory');
+    assert.ok(!stored.includes('registry.example.com/shop/frontend'), 'unchanged lines of an edited file are not kept');
+    assert.ok(stored.includes('250m'), 'the changed lines are');
+
+    const apply = await callOnce('krr_apply_plan', { planId }, approve);
+    assert.equal((apply.result.structuredContent as { status: string }).status, 'applied', textOf(apply.result));
+    assert.equal(apply.elicitations, 1);
+    assert.match(shop(), /requests:\n {12}cpu: '250m'\n {12}memory: "384Mi"/);
+    assert.ok(shop().endsWith(`password: ${secret}\n`), 'the rest of the file is as it was');
+    assert.equal(JSON.parse(postgres()).spec.template.spec.containers[0].resources.requests.cpu, '500m');
+    assert.notEqual(shop(), before.shop);
+
+    const again = await callOnce('krr_apply_plan', { planId }, approve);
+    assert.equal((again.result.structuredContent as { status: string }).status, 'used', textOf(again.result));
+    assert.equal(again.elicitations, 0, 'refused before anyone was asked');
+  });
+
+  it('two server processes applying one manifest plan at once: exactly one asks and writes', async () => {
+    const planId = await proposeInProcesses();
+    const [first, second] = await Promise.all([serverProcess(approve), serverProcess(approve)]);
+    try {
+      const results = (await Promise.all([first, second].map((server) => server.client.callTool({ name: 'krr_apply_plan', arguments: { planId } }, undefined, { timeout: 90_000 })))) as CallToolResult[];
+      const statuses = results.map((result) => (result.structuredContent as { status: string }).status).sort();
+      assert.deepEqual(statuses, ['applied', 'used'], results.map(textOf).join('\n---\n'));
+      assert.equal(first.elicitations.length + second.elicitations.length, 1, 'only the process holding the claim asked');
+    } finally {
+      await Promise.all([first.client.close(), second.client.close()]);
+    }
+    const writes = readFileSync(path.join(dir, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { action: string; planId?: string }).filter((entry) => entry.planId === planId && entry.action === 'write');
+    assert.equal(writes.length, 2, 'two files, written once');
+  });
+
+  it('a file changed between the processes: stale, nobody asked, nothing written', async () => {
+    const planId = await proposeInProcesses();
+    const edited = postgres().replace('"image": "postgres:16"', '"image": "postgres:17"');
+    writeFileSync(path.join(dir, 'ws', 'plain', 'apps', 'postgres.json'), edited);
+    const before = shop();
+    const apply = await callOnce('krr_apply_plan', { planId }, approve);
+    assert.equal((apply.result.structuredContent as { status: string }).status, 'stale', textOf(apply.result));
+    assert.match(textOf(apply.result), /apps\/postgres\.json changed since the proposal/);
+    assert.equal(apply.elicitations, 0);
+    assert.equal(shop(), before);
+    assert.equal(postgres(), edited);
+  });
+
+  it('the claim is checked again before the first file write: a claim replaced while the approval is open writes nothing', async () => {
+    const planId = await proposeInProcesses();
+    const before = { shop: shop(), postgres: postgres() };
+    const claim = path.join(dir, 'state', 'plans', `${planId}.claim`);
+    const apply = await callOnce('krr_apply_plan', { planId }, () => {
+      // Another party's claim (a process that does not honour O_EXCL, or a damaged directory) while the form is open.
+      writeFileSync(claim, `${JSON.stringify({ planId, token: 'someone-else' })}\n`);
+      return { action: 'accept', content: { approve: true } };
+    });
+    assert.equal((apply.result.structuredContent as { status: string }).status, 'used', textOf(apply.result));
+    assert.match(textOf(apply.result), /no longer claimed by this apply/);
+    assert.deepEqual({ shop: shop(), postgres: postgres() }, before);
   });
 });

@@ -33,6 +33,7 @@ import { manifestApprovalText } from '../gitops/approval';
 import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
 import { helmFinder } from '../gitops/helm';
 import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
+import { ManifestPlanNotStored, restoreManifestPlan, storedManifestPlan } from '../gitops/stored';
 import { groupByKind } from '../gitops/workload';
 import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
 
@@ -636,7 +637,8 @@ export class Session {
     const workspace = this.options.workspace;
     const roots = workspace?.folders() ?? [];
     if (!workspace || roots.length === 0) throw new SessionError('invalid-argument', 'There is no workspace folder to write manifests in.', 'Open the folder that holds the manifests (VS Code), or start the stdio server with --workspace <dir>.');
-    const stored = this.storedReport(args.reportId);
+    // In memory, or stored by another process (a per-call client loaded it in an earlier process).
+    const stored = await this.reportById(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
     let folders;
     try {
@@ -701,6 +703,8 @@ export class Session {
       throw error;
     }
     this.manifestPlans.set(plan.id, { plan, state: 'proposed' });
+    // Kept like a cluster plan, so a stdio server started per call can apply it in the next process.
+    if (plan.files.length > 0) await this.persistManifestPlan(plan);
     while (this.manifestPlans.size > this.limits.plans) {
       const oldest = this.manifestPlans.keys().next().value as string;
       if (this.manifestPlans.get(oldest)?.state === 'approving') break;
@@ -721,6 +725,17 @@ export class Session {
     this.emit({ type: 'plan' });
     if (plan.files.length > 0) await this.options.approver.showManifests?.(plan).catch((error: unknown) => this.log(`could not show the plan: ${messageOf(error)}`));
     return plan;
+  }
+
+  /**
+   * getAnyPlan, also looking in the state directory (a plan another process proposed: a stdio server started per
+   * call). Loads it into memory; claims nothing and asks nobody.
+   */
+  async openAnyPlan(planId: string): Promise<Plan | ManifestPlan | undefined> {
+    if (!this.plans.has(planId) && !this.manifestPlans.has(planId)) {
+      if (!(await this.planFromState(planId))) await this.manifestPlanFromState(planId);
+    }
+    return this.getAnyPlan(planId);
   }
 
   /** A stored plan of either target (cluster or manifests), for hosts that ask about any of them. */
@@ -773,11 +788,11 @@ export class Session {
     const settings = this.options.settings();
     const manifest = this.manifestPlans.get(planId);
     if (manifest) {
-      if (settings.readOnly || manifest.state !== 'proposed' || this.isExpired(manifest.plan) || manifest.plan.files.length === 0 || !this.options.workspace?.writer) return false;
+      if (settings.readOnly || manifest.state !== 'proposed' || this.isExpired(manifest.plan) || manifest.plan.files.length === 0 || !this.options.workspace?.writer || this.store.isClaimed(planId)) return false;
       return !this.applying.has(manifestCooldownKey) && this.cooldownLeft(manifestCooldownKey, requester, settings) === 0;
     }
     const stored = this.plans.get(planId);
-    if (!stored || settings.readOnly || stored.state !== 'proposed' || this.isExpired(stored.plan) || stored.plan.objects.length === 0) return false;
+    if (!stored || settings.readOnly || stored.state !== 'proposed' || this.isExpired(stored.plan) || stored.plan.objects.length === 0 || this.store.isClaimed(planId)) return false;
     return !this.applying.has(stored.plan.context) && this.cooldownLeft(stored.plan.context, requester, settings) === 0;
   }
 
@@ -788,6 +803,16 @@ export class Session {
    */
   async apply(planId: string, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
     if (this.manifestPlans.has(planId)) return this.applyManifests(planId, requester, signal);
+    if (!this.plans.has(planId)) {
+      // A manifest plan another process proposed (a stdio server started per call): rebuilt from the workspace.
+      const restored = await this.manifestPlanFromState(planId);
+      if (restored?.ok) return this.applyManifests(planId, requester, signal);
+      if (restored) {
+        const message = `Plan ${planId} cannot be applied here: ${restored.reason}. Nothing was written and nobody was asked; propose the changes again.`;
+        await this.audit({ action: 'refuse', actor: actorOf(requester), outcome: restored.status, planId, digest: restored.digest, detail: { target: 'manifests', message } });
+        return { status: restored.status, planId, objects: [], verified: false, rollouts: [], files: [], message };
+      }
+    }
     const settings = this.options.settings();
     const actor = actorOf(requester);
     // Another process (a stdio server started per call) may have proposed it: the state directory has it then.
@@ -943,6 +968,18 @@ export class Session {
     stored.state = 'approving';
     this.applying.add(cooldownKey);
     try {
+      // Single use across processes, as for a cluster plan: claim the plan in the state directory before anyone is asked.
+      let claim: string | null;
+      try {
+        claim = await this.store.claim(plan);
+      } catch (error) {
+        stored.state = 'proposed'; // nobody was asked: the person may try again once the state directory is writable
+        return await refuse('refused', `Cannot record that plan ${plan.id} is being used, so its single use cannot be guaranteed: ${messageOf(error)}. Nothing was written and nobody was asked.`);
+      }
+      if (claim === null) {
+        stored.state = 'used';
+        return await refuse('used', 'This plan was already used (applied, declined or being approved, possibly by another krr-mcp process sharing this state directory); plans are single-use. Propose again for a new plan.');
+      }
       const approver = this.options.approver;
       const text = manifestApprovalText(plan, requester, this.now());
       let decision: Awaited<ReturnType<NonNullable<Approver['requestManifestApproval']>>>;
@@ -964,7 +1001,9 @@ export class Session {
       }
       if (decision.digest !== plan.digest) return refuse('refused', 'The approval does not match this plan (digest differs). Nothing was written.');
       if (this.isExpired(plan)) return refuse('expired', `The plan expired at ${plan.expiresAt} while waiting for approval. Nothing was written; propose again.`);
-      await this.audit({ action: 'approve', actor: { type: 'human', via: 'approval dialog' }, ...(plan.context ? { context: plan.context } : {}), planId, digest: plan.digest, outcome: 'approved', detail: { target: 'manifests', files: plan.files.map((file) => `${file.folder}/${file.path}`), requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
+      // Checked again before the first file write: the claim must still be this apply's own.
+      if (!(await this.store.holdsClaim(plan.id, claim))) return refuse('used', `Plan ${plan.id} is no longer claimed by this apply (its claim in the state directory changed while the approval was open). Nothing was written; propose again.`);
+      await this.audit({ action: 'approve', actor: decision.by ?? { type: 'human', via: 'approval dialog' }, ...(plan.context ? { context: plan.context } : {}), planId, digest: plan.digest, outcome: 'approved', detail: { target: 'manifests', files: plan.files.map((file) => `${file.folder}/${file.path}`), requestedBy: `${requester.type}:${displayText(requester.via)}`, proposedBy: `${plan.requestedBy.type}:${displayText(plan.requestedBy.via)}` } });
       const result = await executeManifestPlan(plan, { writer, audit: await this.openAudit(), actor });
       this.emit({ type: 'apply' });
       return { status: result.status, planId, objects: [], verified: result.status === 'applied', rollouts: [], files: result.files, message: result.message };
@@ -1206,6 +1245,40 @@ export class Session {
     const plan = await this.store.readPlan(planId);
     if (!plan) return undefined;
     return this.plans.get(planId) ?? this.adoptPlan(plan);
+  }
+
+  /** Keeps a manifest plan in the state directory (no file content: gitops/stored.ts); logged when it cannot. */
+  private async persistManifestPlan(plan: ManifestPlan): Promise<void> {
+    try {
+      await this.store.saveManifestPlan(storedManifestPlan(plan));
+    } catch (error) {
+      if (!(error instanceof ManifestPlanNotStored)) throw error;
+      this.log(`did not keep manifest plan ${plan.id} in the state directory (${error.message}); it can be applied in this process only`);
+    }
+  }
+
+  /**
+   * A manifest plan another process stored, rebuilt from this process's workspace folders and adopted (ok), or why it
+   * cannot be used here; undefined when the state directory has no manifest plan of that id.
+   */
+  private async manifestPlanFromState(planId: string): Promise<{ ok: true } | { ok: false; status: 'stale' | 'refused' | 'used'; reason: string; digest: string } | undefined> {
+    if (!planIdPattern.test(planId)) return undefined;
+    const stored = await this.store.readManifestPlan(planId);
+    if (!stored) return undefined;
+    if (this.manifestPlans.has(planId)) return { ok: true };
+    // Single use first: a plan some process claimed is used, whatever its files look like now (it may have written them).
+    if (this.store.isClaimed(planId)) return { ok: false, status: 'used', reason: 'it was already used (applied, declined or being approved, possibly by another krr-mcp process sharing this state directory); plans are single-use', digest: stored.digest };
+    // Compared as resolved paths: the plan names the real path of each folder it proposed edits in.
+    const roots = await workspaceFolders(this.options.workspace?.folders() ?? []).then((folders) => folders.map((folder) => folder.root), () => []);
+    const restored = await restoreManifestPlan(stored, roots);
+    if (!restored.ok) return { ok: false, status: restored.stale ? 'stale' : 'refused', reason: restored.reason, digest: stored.digest };
+    this.manifestPlans.set(planId, { plan: restored.plan, state: 'proposed' });
+    while (this.manifestPlans.size > this.limits.plans) {
+      const oldest = this.manifestPlans.keys().next().value as string;
+      if (oldest === planId || this.manifestPlans.get(oldest)?.state === 'approving') break;
+      this.manifestPlans.delete(oldest);
+    }
+    return { ok: true };
   }
 
   private adoptPlan(plan: Plan): StoredPlan {

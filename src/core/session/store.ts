@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { hmac, sameDigest } from '../auditKey';
 import { syncDirectory, writeAll, writeFileAtomically } from '../durableFile';
 import { severityOrder, workloadKinds, type Report } from '../krr/model';
+import type { StoredManifestPlan } from '../gitops/stored';
 import { planDigest } from '../plan/digest';
 import type { Plan } from '../plan/model';
 
@@ -196,6 +197,50 @@ const planSchema = z.object({
 
 const planFileSchema = z.object({ kind: z.literal('plan'), id: z.string().regex(planIdPattern), savedAt: z.iso.datetime(), plan: planSchema });
 
+// A manifest plan (target "manifests") without the files' content: hashes, edits and the changed lines (gitops/stored.ts).
+const sha = z.string().regex(/^[0-9a-f]{64}$/);
+const fieldEdit = z.object({ line: z.number().int(), field: z.string(), from: z.string().nullable(), to: z.string() });
+const manifestPlanSchema = z.object({
+  id: z.string().regex(planIdPattern),
+  digest: sha,
+  target: z.literal('manifests'),
+  context: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  requestedBy: z.object({ type: z.enum(['human', 'model', 'system']), via: z.string() }),
+  folders: z.array(z.object({ name: z.string(), root: z.string().min(1) })),
+  files: z.array(
+    z.object({
+      folder: z.string(),
+      folderRoot: z.string().min(1),
+      path: z.string().min(1),
+      beforeHash: sha.nullable(),
+      afterHash: sha,
+      edits: z.array(fieldEdit),
+      hunks: z.array(z.object({ start: z.number().int().min(0), count: z.number().int().min(0), lines: z.array(z.string()) })).nullable(),
+      created: z.string().nullable(),
+    }),
+  ),
+  workloads: z.array(
+    z.object({
+      namespace: z.string(),
+      kind: z.string(),
+      name: z.string(),
+      source: z.object({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean() }),
+      files: z.array(z.object({ folder: z.string(), path: z.string(), edits: z.array(fieldEdit) })),
+      changes: z.array(z.object({ container: z.string(), allocation, resource, from: z.string().nullable(), to: z.string().nullable(), fromAmount: nullableNumber, toAmount: nullableNumber })),
+      notes: z.array(z.string()),
+    }),
+  ),
+  unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()) })),
+  warnings: z.array(finding),
+  sourceReportId: z.string().optional(),
+});
+
+const manifestPlanFileSchema = z.object({ kind: z.literal('manifest-plan'), id: z.string().regex(planIdPattern), savedAt: z.iso.datetime(), plan: manifestPlanSchema });
+/** Both kinds of plan share the plans directory (and the claims: one id space, one single use). */
+const anyPlanFileSchema = z.discriminatedUnion('kind', [planFileSchema, manifestPlanFileSchema]);
+
 type Kind = 'report' | 'plan';
 
 export class StateStore {
@@ -231,11 +276,24 @@ export class StateStore {
     return this.save('plan', plan.id, { kind: 'plan' as const, id: plan.id, savedAt: this.options.now().toISOString(), plan });
   }
 
+  /** Keeps a manifest plan (its stored form holds no workspace file's content; see gitops/stored.ts). */
+  async saveManifestPlan(plan: StoredManifestPlan): Promise<boolean> {
+    return this.save('plan', plan.id, { kind: 'manifest-plan' as const, id: plan.id, savedAt: this.options.now().toISOString(), plan });
+  }
+
+  /** The stored manifest plan, or undefined (none, a cluster plan, or a file this product did not write). */
+  async readManifestPlan(id: string): Promise<StoredManifestPlan | undefined> {
+    if (!planIdPattern.test(id)) return undefined;
+    const body = await this.read('plan', id, anyPlanFileSchema);
+    if (body?.kind !== 'manifest-plan' || body.plan.id !== id) return undefined;
+    return body.plan as StoredManifestPlan;
+  }
+
   /** The stored plan (expired or not: the caller says "expired"), or undefined; its digest is recomputed. */
   async readPlan(id: string): Promise<Plan | undefined> {
     if (!planIdPattern.test(id)) return undefined;
-    const body = await this.read('plan', id, planFileSchema);
-    if (!body) return undefined;
+    const body = await this.read('plan', id, anyPlanFileSchema);
+    if (body?.kind !== 'plan') return undefined;
     const plan = body.plan as Plan;
     if (plan.id !== id || planDigest(plan) !== plan.digest) {
       this.options.log(`ignored the stored plan ${this.fileOf('plan', id)}: its digest does not match its objects`);
@@ -253,7 +311,7 @@ export class StateStore {
    * claim succeeds. Returns the claim's token, or null when the plan was claimed before (applied, declined or being
    * approved). Throws when the claim cannot be recorded; the caller must then not write.
    */
-  async claim(plan: Plan): Promise<string | null> {
+  async claim(plan: Pick<Plan, 'id' | 'expiresAt'>): Promise<string | null> {
     await mkdir(this.directories.plan, { recursive: true, mode: 0o700 });
     const token = randomBytes(16).toString('hex');
     let handle: FileHandle;

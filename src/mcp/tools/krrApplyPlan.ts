@@ -31,7 +31,8 @@ export const krrApplyPlan = defineTool({
           deps: { ...deps, round },
           // What apply would refuse without asking (unknown or used plan, cool-down, ...) is refused and audited now: no form is shown.
           prepare: async () => {
-            const plan = session.getAnyPlan(args.planId);
+            // In memory, or stored by another process (a per-call client proposed in an earlier process).
+            const plan = await session.openAnyPlan(args.planId);
             return plan && session.wouldAskApproval(args.planId, requester()) ? { plan } : { outcome: await session.apply(args.planId, requester(), extra.signal) };
           },
           run: (plan) => session.apply(plan.id, requester(), extra.signal),
