@@ -1,4 +1,5 @@
 // Selection + live objects -> a checked plan: built, policy-checked and validated by a server-side dry-run.
+import type { CountedProgress } from '../progressPulse';
 import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from '../apply';
 import { mapBounded, readLiveObjects, type ReadResult } from '../apply';
@@ -53,10 +54,7 @@ export interface ProposeContext {
 }
 
 /** How far a proposal is: `done` of `total` selected workloads are read, checked and dry-run (or blocked). */
-export interface ProposeProgress {
-  done: number;
-  total: number;
-}
+export type ProposeProgress = CountedProgress;
 
 /**
  * Targets read per window: reads are batched per namespace inside a window (fewer kubectl processes when

@@ -21,6 +21,7 @@ import { desiredFromRecommendation, type DesiredResources } from '../plan/build'
 import type { BlockedWorkload, Plan } from '../plan/model';
 import { proposeConcurrency, proposePlan, type PlanTarget, type ProposeProgress } from '../plan/propose';
 import { describeConflict, rollbackTarget } from '../plan/rollback';
+import { progressPulse, type ProgressPulse } from '../progressPulse';
 import { QuantityError } from '../quantity';
 import { notPatchableReason, RowIndex, rowsOfReport } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
@@ -518,8 +519,18 @@ export class Session {
     const stored = await this.reportById(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
     const selection = dedupe(args.workloads);
-    // Reported before anything else runs: the count is there from the first moment.
-    onProgress?.({ done: 0, total: selection.length });
+    // Reported before anything else runs, and repeated with what runs while no workload finishes (at most every
+    // half second): the count is there from the first moment and never goes quiet for long.
+    const pulse = onProgress ? progressPulse(onProgress) : undefined;
+    try {
+      pulse?.report({ done: 0, total: selection.length, phase: 'resolving the context' });
+      return await this.proposeSelected(args, requester, settings, stored, selection, pulse, signal);
+    } finally {
+      pulse?.stop();
+    }
+  }
+
+  private async proposeSelected(args: ProposeArguments, requester: Requester, settings: SessionSettings, stored: StoredReport, selection: Array<ProposeArguments['workloads'][number]>, pulse: ProgressPulse | undefined, signal?: AbortSignal): Promise<Plan> {
     // A scanned report is bound to the context and API server it came from: the proposal goes there, or nowhere.
     const target = await this.resolveTarget(settings, stored.summary.context);
     if (stored.summary.server !== undefined && stored.summary.server !== target.server) {
@@ -563,6 +574,7 @@ export class Session {
       }
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
+    if (targets.length >= proposalChannelFrom) pulse?.phase('starting the API channel');
     const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, target.context));
     let plan: Plan;
     try {
@@ -582,11 +594,12 @@ export class Session {
         observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
         ...(signal ? { signal } : {}),
         // Workloads refused before reading anything (not in the report, …) count as done from the start.
-        ...(onProgress ? { onProgress: (progress: ProposeProgress) => onProgress({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
+        ...(pulse ? { onProgress: (progress: ProposeProgress) => pulse.report({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
       });
     } finally {
       await cluster.close();
     }
+    pulse?.phase('finishing the plan');
     await this.nameGitOpsSources(plan, targets, target.context, settings, signal);
     return this.storePlan(plan);
   }
