@@ -223,7 +223,10 @@ function summarise(
   const allRestored = restores.every((state) => state.restore?.ok);
   const kept = objects.some((object) => object.result === 'written');
   const anyWritten = states.some((state) => state.result === 'written' || state.uncertain);
-  const restoredText = `${restores.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : 'could NOT all be restored — check them now'}.`;
+  // The objects left changed are named with the reason: the person must know which ones to check, and why.
+  const notRestored = restores.filter((state) => !state.restore?.ok).map((state) => `${describeObject(state.object)}: ${state.restore?.message ?? ''}`);
+  const leftChanged = notRestored.slice(0, 3).join('; ') + (notRestored.length > 3 ? `; and ${notRestored.length - 3} more` : '');
+  const restoredText = `${restores.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : `could NOT all be restored — check them now (${leftChanged})`}.`;
   const firstFailure = states.find((state) => state.result === 'failed');
   const listed = run.storageFailures.slice(0, 3).join('; ') + (run.storageFailures.length > 3 ? `; and ${run.storageFailures.length - 3} more` : '');
   const missing = 'The audit log or the snapshot may be missing entries for this apply: check the disk of the state directory (krr_audit_log shows whether the chain is intact).';
@@ -231,7 +234,7 @@ function summarise(
   let message: string;
   let storageSaid = false;
   if (run.failedStage !== null) {
-    message = `Stage ${run.failedStage} did not become healthy; it was ${allRestored ? 'restored' : 'NOT fully restored'} and later stages were not written.${kept ? ' Earlier stages remain applied.' : ''}`;
+    message = `Stage ${run.failedStage} did not become healthy; it was ${allRestored ? 'restored' : `NOT fully restored (${leftChanged})`} and later stages were not written.${kept ? ' Earlier stages remain applied.' : ''}`;
   } else if (firstFailure) {
     message = `A write failed (${describeObject(firstFailure.object)}: ${firstFailure.message}). ${restoredText}`;
   } else if (run.storageFailures.length > 0) {
