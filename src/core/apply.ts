@@ -223,7 +223,10 @@ function summarise(
   const allRestored = restores.every((state) => state.restore?.ok);
   const kept = objects.some((object) => object.result === 'written');
   const anyWritten = states.some((state) => state.result === 'written' || state.uncertain);
-  const restoredText = `${restores.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : 'could NOT all be restored — check them now'}.`;
+  // The objects left changed are named with the reason: the person must know which ones to check, and why.
+  const notRestored = restores.filter((state) => !state.restore?.ok).map((state) => `${describeObject(state.object)}: ${state.restore?.message ?? ''}`);
+  const leftChanged = notRestored.slice(0, 3).join('; ') + (notRestored.length > 3 ? `; and ${notRestored.length - 3} more` : '');
+  const restoredText = `${restores.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : `could NOT all be restored — check them now (${leftChanged})`}.`;
   const firstFailure = states.find((state) => state.result === 'failed');
   const listed = run.storageFailures.slice(0, 3).join('; ') + (run.storageFailures.length > 3 ? `; and ${run.storageFailures.length - 3} more` : '');
   const missing = 'The audit log or the snapshot may be missing entries for this apply: check the disk of the state directory (krr_audit_log shows whether the chain is intact).';
@@ -231,7 +234,7 @@ function summarise(
   let message: string;
   let storageSaid = false;
   if (run.failedStage !== null) {
-    message = `Stage ${run.failedStage} did not become healthy; it was ${allRestored ? 'restored' : 'NOT fully restored'} and later stages were not written.${kept ? ' Earlier stages remain applied.' : ''}`;
+    message = `Stage ${run.failedStage} did not become healthy; it was ${allRestored ? 'restored' : `NOT fully restored (${leftChanged})`} and later stages were not written.${kept ? ' Earlier stages remain applied.' : ''}`;
   } else if (firstFailure) {
     message = `A write failed (${describeObject(firstFailure.object)}: ${firstFailure.message}). ${restoredText}`;
   } else if (run.storageFailures.length > 0) {
@@ -281,17 +284,57 @@ async function writeObject(state: WriteState, deps: ApplyDependencies): Promise<
 }
 
 async function restoreObject(object: ObjectChange, deps: ApplyDependencies, stored?: KubeObject): Promise<{ ok: boolean; message: string }> {
+  const ops = restoreOps(object.ops, stored);
+  let lost: unknown;
   try {
-    const ops = restoreOps(object.ops, stored);
-    const written = await deps.cluster.patchJson(refOf(object), ops, { dryRun: false, restore: true });
-    // The reply is the object as stored. Admission (a mutating policy or webhook) may have changed what the restore
-    // wrote; then the object is not back as it was, and the person must be told rather than read "restored".
-    const differs = ops.filter((op) => (op.op === 'replace' || op.op === 'add') && !sameResources(readPath(written, pointerSegments(op.path)), op.value));
-    if (differs.length > 0) return { ok: false, message: `the restore was written, but the API server stored different values at ${differs.map((op) => op.path).join(', ')} (a mutating admission policy or webhook?): check this object now` };
-    return { ok: true, message: 'restored to the values before this apply' };
+    return restoredAs(await deps.cluster.patchJson(refOf(object), ops, { dryRun: false, restore: true }), ops);
   } catch (error) {
-    return { ok: false, message: `restore failed: ${describeError(error)}` };
+    if (isDefiniteRejection(error)) return { ok: false, message: `restore failed: ${describeError(error)}` };
+    lost = error;
   }
+  // The answer was lost (a timeout on a slow or loaded API server, a dropped connection, a proxy's 5xx): the restore
+  // may have landed or not. Reporting "NOT restored" without looking would send the person after an object that is
+  // fine, or leave one written that one more try would restore; so read it back, and send the restore once more
+  // only while the object still holds exactly what this apply wrote (its test ops make a second landing impossible).
+  let live: KubeObject;
+  try {
+    live = await deps.cluster.getObject(refOf(object));
+  } catch (readError) {
+    return { ok: false, message: `restore failed: ${describeError(lost)}; re-reading the object also failed (${describeError(readError)}): check this object now` };
+  }
+  if (holdsRestore(live, ops)) return { ok: true, message: `restored to the values before this apply (the answer to the restore was lost: ${describeError(lost)}; re-reading the object shows the previous values)` };
+  if (!holdsWritten(live, ops)) return { ok: false, message: `restore failed: ${describeError(lost)}; the object now holds neither the previous values nor what this apply wrote (changed by someone else?): check this object now` };
+  try {
+    const result = restoredAs(await deps.cluster.patchJson(refOf(object), ops, { dryRun: false, restore: true }), ops);
+    return result.ok ? { ok: true, message: `restored to the values before this apply (on the second try; the first one's answer was lost: ${describeError(lost)})` } : result;
+  } catch (error) {
+    return { ok: false, message: `restore failed twice: ${describeError(lost)}; then ${describeError(error)}: check this object now` };
+  }
+}
+
+/**
+ * The reply is the object as stored. Admission (a mutating policy or webhook) may have changed what the restore
+ * wrote; then the object is not back as it was, and the person must be told rather than read "restored".
+ */
+function restoredAs(written: KubeObject, ops: readonly JsonPatchOp[]): { ok: boolean; message: string } {
+  const differs = ops.filter((op) => (op.op === 'replace' || op.op === 'add') && !sameResources(readPath(written, pointerSegments(op.path)), op.value));
+  if (differs.length > 0) return { ok: false, message: `the restore was written, but the API server stored different values at ${differs.map((op) => op.path).join(', ')} (a mutating admission policy or webhook?): check this object now` };
+  return { ok: true, message: 'restored to the values before this apply' };
+}
+
+/** Does the object hold what the restore writes (previous values back, fields the apply added gone)? */
+function holdsRestore(live: KubeObject, ops: readonly JsonPatchOp[]): boolean {
+  return ops.every((op) => {
+    const value = readPath(live, pointerSegments(op.path));
+    if (op.op === 'replace' || op.op === 'add') return sameResources(value, op.value);
+    if (op.op === 'remove') return value === undefined;
+    return true;
+  });
+}
+
+/** Does the object still hold exactly what this apply wrote (every test op of the restore passes, by value)? */
+function holdsWritten(live: KubeObject, ops: readonly JsonPatchOp[]): boolean {
+  return ops.every((op) => op.op !== 'test' || sameResources(readPath(live, pointerSegments(op.path)), op.value));
 }
 
 async function watchRollouts(states: readonly WriteState[], deps: ApplyDependencies): Promise<RolloutReport[]> {

@@ -400,6 +400,7 @@ describe('abuse: faults during an approved apply', function () {
       const now = normalised(run.f.cluster.getObject(apiVersionOf[object.kind] as string, object.kind, object.namespace, object.name));
       assert.deepEqual(now, run.after[0], 'the object the result names as not restored is the one still changed');
       assert.match(outcome.message, /could NOT all be restored/);
+      assert.match(outcome.message, new RegExp(`check them now \\(${object.kind} ${object.namespace}/${object.name}: restore failed: `), 'the message names the object left changed, and why');
     } finally {
       undo();
       await run.f.close();

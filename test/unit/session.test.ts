@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Requester } from '../../src/core/session/model';
 import { human, model, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
+import { asControlPlane } from '../support/test-cluster';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 const postgres = { namespace: 'data', kind: 'StatefulSet', name: 'postgres' };
@@ -372,6 +373,31 @@ describe('session: staged applies and the rollout watch', function () {
     assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api'), sandboxBefore);
     assert.equal(f.cluster.writes().filter((w) => w.path.includes('/frontend')).length, 0, 'later stages are not written');
   });
+
+  // Under load the answer to a restore can be lost (a timeout, a dropped connection) whether or not it landed; the
+  // apply reads the object back instead of reporting "NOT fully restored" unseen, and sends it once more if it did not land.
+  for (const [fault, landed] of [['commitThenDropNthWrite', true], ['dropNthWrite', false]] as const) {
+    it(`a restore whose answer is lost is read back (${landed ? 'it landed' : 'it did not land: sent once more'}), never reported unseen`, async () => {
+      // The real control plane: its fault proxy can commit a write and drop the answer.
+      f = await startSessionFixture({ cluster: { light: false }, settings: { rolloutWatch: { enabled: true, timeoutSeconds: 5 } } });
+      const plane = asControlPlane(f.cluster);
+      assert.ok(plane, 'the real control plane');
+      const reportId = await loadStagedReport(f);
+      const plan = await f.session.propose({ reportId, workloads: [frontend, { namespace: 'dev', kind: 'Deployment', name: 'sandbox-api' }], staged: true }, human);
+      const sandboxBefore = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api');
+      f.cluster.faults.stallRollouts('dev', 'sandbox-api');
+      // Write 1 is stage 1's change; write 2 is its restore, whose answer never arrives.
+      plane.faults[fault](2);
+      f.human.answer = 'approve';
+      const outcome = await f.session.apply(plan.id, human);
+      assert.equal(outcome.status, 'restored', outcome.message);
+      assert.match(outcome.message, /Stage 1 did not become healthy; it was restored/);
+      assert.match(outcome.objects[0]?.message ?? '', landed ? /answer to the restore was lost.*shows the previous values/ : /on the second try/);
+      assert.deepEqual(resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'dev', 'sandbox-api'), sandboxBefore);
+      assert.equal(f.cluster.writes().filter((w) => w.path.includes('/sandbox-api')).length, 2, 'the write and one restore reached the API server (a dropped one never did)');
+      assert.equal(f.cluster.writes().filter((w) => w.path.includes('/frontend')).length, 0, 'later stages are not written');
+    });
+  }
 
   it('writes no later stage once the approval is older than the plan lifetime; earlier stages stay, with a rollback plan', async () => {
     // The session's clock jumps past the plan lifetime (600 s) once the apply's first write reached the cluster,
