@@ -1,6 +1,9 @@
 // Composition root: reads settings, builds the session with the editor's approver, wires commands, views,
 // the MCP provider and Claude Code's discovery file. Activation is cheap: no process runs and no port opens here.
 import { mkdirSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Report } from './core/krr/model';
 import * as vscode from 'vscode';
 import type { Session } from './core/session/session';
 import type { SessionSettings } from './core/session/settings';
@@ -93,9 +96,39 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       secrets: { prometheusAuthHeader: async () => (await context.secrets.get(prometheusSecretKey)) || undefined },
       auditKeys: secretAuditKeyStore(context.secrets, stateDir),
     });
-    created.onDidChange(() => refreshViews());
+    created.onDidChange((event) => {
+      refreshViews();
+      if (event.type === 'report') void keepReport(created);
+    });
     session = created;
     return created;
+  };
+
+  // The latest report outlives a window reload, so the restored review panel comes back with it (not empty).
+  const keptReportFile = path.join(stateDir, 'review-report.json');
+  const keepReport = async (current: Session) => {
+    const reportId = current.latestReportId();
+    if (!reportId) return;
+    const temp = `${keptReportFile}.${process.pid}.tmp`;
+    try {
+      await writeFile(temp, JSON.stringify({ source: current.reportSummary(reportId).source, report: current.getReport(reportId) }), { mode: 0o600 });
+      await rename(temp, keptReportFile);
+    } catch (error) {
+      log(`could not keep the report for a window reload: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const restoreReport = async (current: Session): Promise<boolean> => {
+    let kept: { source?: unknown; report?: Partial<Report> };
+    try {
+      kept = JSON.parse(await readFile(keptReportFile, 'utf8')) as typeof kept;
+    } catch {
+      return false;
+    }
+    // Our own file, but checked before use: a damaged one is ignored, never half-loaded.
+    const report = kept.report;
+    if (typeof kept.source !== 'string' || !report || !Array.isArray(report.workloads) || !Array.isArray(report.clusters) || !Array.isArray(report.errors) || typeof report.strategy?.name !== 'string') return false;
+    current.restoreReport(report as Report, kept.source);
+    return true;
   };
 
   const host = new LazyHost(async () => {
@@ -141,6 +174,10 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       secrets: context.secrets,
       output,
       refreshViews,
+      closeDiff: async (planId) => {
+        await diff.closeTabs(planId);
+      },
+      restoreReport,
       setUpClaudeCode: async () => {
         const done = await setUpClaudeCode({ extensionPath: context.extensionPath, globalStorage, workspaceFolder: folder, startHost: () => host.get(), log });
         if (done) await context.globalState.update(claudeCodeFlag, true);
@@ -161,6 +198,8 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     { dispose: () => session?.dispose() },
   );
   updateStatus();
+  // Diff tabs a window reload restored show plans the previous extension host held in memory: close them.
+  void diff.closeTabs().catch((error: unknown) => log(`could not close stale diff tabs: ${String(error)}`));
 
   // Claude Code's relay needs a running server: after a consented setup, start it soon after (not during) activation.
   if (discoveryFile && context.globalState.get<boolean>(claudeCodeFlag)) {

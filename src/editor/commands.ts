@@ -6,7 +6,10 @@ import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { loadEngine } from './engine';
 import { explainProblem, type ProblemAction } from './problem';
-import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
+import { groupSkips, planSkips } from '../core/plan/skips';
+import { reportNameProblems } from '../core/reportCheck';
+import { formatCount, formatMonthly, plural } from '../core/text';
+import { ReviewPanel, reviewViewType, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
 
 export const auditScheme = 'krr-audit';
@@ -23,6 +26,10 @@ export interface CommandHost {
   output: vscode.LogOutputChannel;
   setUpClaudeCode(): Promise<void>;
   refreshViews(): void;
+  /** Closes the diff tabs of a plan that was applied, declined or rolled back. */
+  closeDiff?(planId: string): Promise<void>;
+  /** Restores the last report after a window reload (the review panel's serializer); false when there is none. */
+  restoreReport?(session: Session): Promise<boolean>;
 }
 
 /**
@@ -49,12 +56,23 @@ function isAbort(error: unknown): boolean {
 }
 
 /** Runs `task` under a cancellable notification; cancelling aborts the krr/kubectl process through the signal. */
-function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, report: (message: string) => void) => Promise<T>): Thenable<T> {
+function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, report: (message: string, increment?: number) => void) => Promise<T>): Thenable<T> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
-    return task(controller.signal, (message) => progress.report({ message }));
+    return task(controller.signal, (message, increment) => progress.report(increment === undefined ? { message } : { message, increment }));
   });
+}
+
+/** Counted progress ("312 / 2,500") for the notification, advancing its bar by the share done since the last call. */
+function countedProgress(report: (message: string, increment?: number) => void, extra?: (progress: { done: number; total: number }) => void) {
+  let reported = 0;
+  return (progress: { done: number; total: number }) => {
+    const share = progress.total > 0 ? (progress.done / progress.total) * 100 : 0;
+    report(`${formatCount(progress.done)} / ${formatCount(progress.total)}`, share - reported);
+    reported = share;
+    extra?.(progress);
+  };
 }
 
 export function describeOutcome(outcome: ApplyOutcome): string {
@@ -89,19 +107,36 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       }
     };
 
-  const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester, includeLimits = false): Promise<Plan> => {
+  const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester, includeLimits = false, onProgress?: (progress: { done: number; total: number }) => void): Promise<Plan> => {
     const session = host.session();
-    const plan = await withCancellableProgress(`KRR: previewing ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) => session.propose({ reportId, workloads, includeLimits }, requester, signal));
-    const blocked = plan.blocked.map((item) => `${item.namespace}/${item.name}: ${item.reasons.join('; ')}`);
+    const plan = await withCancellableProgress(`KRR: previewing ${plural(workloads.length, 'workload')}`, (signal, report) =>
+      session.propose({ reportId, workloads, includeLimits }, requester, signal, countedProgress(report, onProgress)),
+    );
+    // Nothing is left out silently: every skip in Output, grouped by cause in the notification (bounded).
+    const skips = planSkips(plan);
+    if (skips.length > 0) {
+      host.output.warn(`${plan.id}: ${plural(skips.length, 'item')} not included:`);
+      for (const skip of skips) host.output.warn(`  ${skip.text}`);
+    }
+    const groups = groupSkips(skips);
+    const notIncluded = skips.length === 0 ? '' : ` Not included: ${groups.slice(0, 3).map((group) => group.text).join(' · ')}${groups.length > 3 ? ` · …${plural(groups.length - 3, 'more group')} (Output)` : ''}.`;
+    const risk = `risk ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.slice(0, 2).join('; ')})` : ''}`;
     if (plan.objects.length === 0) {
-      void vscode.window.showWarningMessage(`KRR: nothing to change.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`);
+      void vscode.window.showWarningMessage(`KRR: nothing to change, no diff opened.${notIncluded}`, ...(skips.length > 0 ? ['Show Output'] : [])).then((choice) => (choice ? host.output.show() : undefined));
     } else {
       const buttons = host.readOnly().readOnly ? [] : ['Apply…'];
       void vscode.window
-        .showInformationMessage(`KRR: ${plan.id} — ${plan.objects.length} ${plan.objects.length === 1 ? 'object' : 'objects'}, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
+        .showInformationMessage(`KRR: ${plan.id} — ${plural(plan.objects.length, 'object')}, ${risk}, monthly Δ ${formatMonthly(plan.totals.monthlyCostDelta)}.${notIncluded}`, ...buttons)
         .then((choice) => (choice ? vscode.commands.executeCommand('krr.applyPlan', plan.id) : undefined));
     }
     return plan;
+  };
+
+  /** After any apply or rollback attempt: the plan's diff closes and the review panel shows what is now live. */
+  const afterOutcome = (outcome: ApplyOutcome) => {
+    const plan = host.session().getPlan(outcome.planId);
+    if (plan && ReviewPanel.current) ReviewPanel.current.noteOutcome(plan, outcome);
+    else void host.closeDiff?.(outcome.planId);
   };
 
   const apply = async (planId: string, requester: Requester): Promise<ApplyOutcome> => {
@@ -109,13 +144,15 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: waiting for approval' }, () => session.apply(planId, requester));
     reportOutcome(outcome);
     host.refreshViews();
+    // The review panel notes its own applies itself (it also clears its ticks); everything else here.
+    if (requester !== reviewPanel) afterOutcome(outcome);
     return outcome;
   };
 
   const reviewActions: ReviewActions = {
     preview: async (reportId, workloads, options) => {
       try {
-        return await preview(reportId, workloads, reviewPanel, options.includeLimits);
+        return await preview(reportId, workloads, reviewPanel, options.includeLimits, options.onProgress);
       } catch (error) {
         if (isAbort(error)) return 'cancelled';
         showProblem(error, host.output);
@@ -131,16 +168,44 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       }
     },
     isReadOnly: () => host.readOnly(),
+    settings: () => host.settings(),
+    log: (line) => host.output.info(line),
+    showOutput: () => host.output.show(true),
+    closeDiff: async (planId) => {
+      await host.closeDiff?.(planId);
+    },
   };
 
   const showPanel = () => ReviewPanel.show(host.extensionUri, host.session(), reviewActions);
 
-  const afterReport = async (summary: { workloads: number; containers: number; monthlyCostDelta: number; errors: string[]; cached: boolean }) => {
+  const afterReport = async (summary: { reportId: string; workloads: number; containers: number; monthlyCostDelta: number; errors: string[]; cached: boolean }) => {
     host.refreshViews();
     showPanel();
     const errors = summary.errors.length ? ` krr reported: ${summary.errors.join('; ')}` : '';
-    void vscode.window.showInformationMessage(`KRR: ${summary.workloads} workloads, ${summary.containers} containers${summary.cached ? ' (cached scan)' : ''}.${errors}`);
+    // Invalid names are flagged as the report loads (all of them in Output, listed by the review panel), not at Preview.
+    const invalid = reportNameProblems(host.session().getReport(summary.reportId)).length;
+    const flagged = invalid > 0 ? ` ${plural(invalid, 'invalid name')} (skipped by Preview; listed in the panel and Output).` : '';
+    const message = `KRR: ${plural(summary.workloads, 'workload')}, ${plural(summary.containers, 'container')}${summary.cached ? ' (cached scan)' : ''}.${errors}${flagged}`;
+    if (invalid > 0) void vscode.window.showWarningMessage(message, 'Show Output').then((choice) => (choice ? host.output.show() : undefined));
+    else void vscode.window.showInformationMessage(message);
   };
+
+  // After a window reload VS Code restores the panel: it comes back with the last report and the webview state
+  // (selection, filters, sort). No report to restore: the panel shows "Scan Cluster…" instead of an empty table.
+  const serializer = vscode.window.registerWebviewPanelSerializer(reviewViewType, {
+    deserializeWebviewPanel: async (panel) => {
+      let session: Session;
+      try {
+        session = host.session();
+        if (!session.latestReportId()) await host.restoreReport?.(session);
+      } catch (error) {
+        panel.dispose();
+        showProblem(error, host.output);
+        return;
+      }
+      ReviewPanel.revive(panel, host.extensionUri, session, reviewActions);
+    },
+  });
 
   const commands: Record<string, (...args: never[]) => Promise<void>> = {
     'krr.scan': guard(async () => {
@@ -249,13 +314,16 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester));
       reportOutcome(outcome);
       host.refreshViews();
+      afterOutcome(outcome);
       // Values someone changed since the apply were left out; overwriting them is a separate, explicit choice.
       const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
       if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
         const include = 'Roll Back Those Too…';
         if ((await vscode.window.showWarningMessage(`KRR: ${leftOut} value(s) were changed since that apply and were not rolled back.`, include)) === include) {
-          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })));
+          const again = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true }));
+          reportOutcome(again);
           host.refreshViews();
+          afterOutcome(again);
         }
       }
     }),
@@ -302,7 +370,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.showOutput': guard(async () => host.output.show()),
     'krr.refresh': guard(async () => host.refreshViews()),
   };
-  return Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run));
+  return [serializer, ...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run))];
 }
 
 export const prometheusSecretKey = 'krr.prometheusAuthHeader';

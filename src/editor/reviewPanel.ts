@@ -7,9 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/model';
+import { planSkips } from '../core/plan/skips';
 import type { ApplyOutcome } from '../core/session/model';
 import type { Session } from '../core/session/session';
-import { allRows } from './reviewRows';
+import type { SessionSettings } from '../core/session/settings';
+import { displayName, displayText, formatCount, plural } from '../core/text';
+import { allRows, panelCell, panelListLimit, panelReport, planView, savingsView, selectionText, workloadKeyOf, type PanelCell, type PanelRow, type PanelWorkload } from './reviewRows';
 
 export interface WorkloadRef {
   namespace: string;
@@ -18,17 +21,30 @@ export interface WorkloadRef {
 }
 
 export interface ReviewActions {
-  /** Proposes the selected workloads (the session opens the diff); a string says why it failed (also notified). */
-  preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean }): Promise<Plan | string>;
+  /**
+   * Proposes the selected workloads (the session opens the diff). A string says why it failed (also notified);
+   * 'cancelled' when the person cancelled it. `onProgress` counts the workloads done.
+   */
+  preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean; onProgress?: (progress: { done: number; total: number }) => void }): Promise<Plan | string>;
   apply(planId: string): Promise<ApplyOutcome | string>;
   isReadOnly(): { readOnly: boolean; reason: string | null };
+  settings(): Pick<SessionSettings, 'policy' | 'prices'>;
+  /** The output channel: the full lists the panel only summarises. */
+  log(line: string): void;
+  showOutput(): void;
+  /** Closes the diff tabs of a plan that can no longer be applied. */
+  closeDiff(planId: string): Promise<void>;
 }
+
+export const reviewViewType = 'krr.review';
 
 type Incoming =
   | { type: 'ready' }
   | { type: 'selection'; workloads: WorkloadRef[] }
   | { type: 'preview'; workloads: WorkloadRef[]; includeLimits: boolean }
   | { type: 'apply' }
+  | { type: 'show-output' }
+  | { type: 'open-setting'; setting: string }
   | { type: 'command'; command: 'krr.scan' | 'krr.openReport' };
 
 function isWorkloadList(value: unknown): value is WorkloadRef[] {
@@ -46,11 +62,15 @@ function parseIncoming(message: unknown): Incoming | undefined {
   switch (record.type) {
     case 'ready':
     case 'apply':
+    case 'show-output':
       return { type: record.type };
     case 'selection':
       return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads } : undefined;
     case 'preview':
       return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads, includeLimits: record.includeLimits === true } : undefined;
+    case 'open-setting':
+      // Only our own settings: a webview message must not open arbitrary UI.
+      return typeof record.setting === 'string' && /^krr\.[A-Za-z.]+$/.test(record.setting) ? { type: 'open-setting', setting: record.setting } : undefined;
     case 'command':
       return record.command === 'krr.scan' || record.command === 'krr.openReport' ? { type: 'command', command: record.command } : undefined;
     default:
@@ -58,11 +78,27 @@ function parseIncoming(message: unknown): Incoming | undefined {
   }
 }
 
+/** What the panel remembers of an apply or rollback: the values now live, per workload (reset with a new report). */
+interface Written {
+  label: string;
+  cells: Map<string, PanelCell>;
+}
+
+const fieldOf: Record<string, 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit'> = {
+  'requests/cpu': 'cpuRequest',
+  'limits/cpu': 'cpuLimit',
+  'requests/memory': 'memoryRequest',
+  'limits/memory': 'memoryLimit',
+};
+
 export class ReviewPanel implements vscode.Disposable {
   static current: ReviewPanel | undefined;
   private selection: WorkloadRef[] = [];
   private reportId: string | null = null;
   private planId: string | null = null;
+  private rows: PanelRow[] = [];
+  private workloads: PanelWorkload[] = [];
+  private readonly written = new Map<string, Written>();
   private readonly disposables: vscode.Disposable[] = [];
 
   static show(extensionUri: vscode.Uri, session: Session, actions: ReviewActions): ReviewPanel {
@@ -71,11 +107,15 @@ export class ReviewPanel implements vscode.Disposable {
       ReviewPanel.current.postRows();
       return ReviewPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel('krr.review', 'KRR Recommendations', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(reviewViewType, 'KRR Recommendations', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    ReviewPanel.current = new ReviewPanel(panel, extensionUri, session, actions);
+    return ReviewPanel.current;
+  }
+
+  /** A window reload restored the panel (WebviewPanelSerializer): it takes over that webview, whose state keeps selection, filters and sort. */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, session: Session, actions: ReviewActions): ReviewPanel {
+    ReviewPanel.current?.dispose();
+    panel.webview.options = webviewOptions(extensionUri);
     ReviewPanel.current = new ReviewPanel(panel, extensionUri, session, actions);
     return ReviewPanel.current;
   }
@@ -103,6 +143,16 @@ export class ReviewPanel implements vscode.Disposable {
     return { reportId: this.reportId, workloads: this.selection };
   }
 
+  /** The panel's state as the extension holds it (extension-host tests check the state rules through this). */
+  viewState(): { reportId: string | null; planId: string | null; selection: WorkloadRef[]; written: Record<string, { label: string; cells: Record<string, PanelCell> }> } {
+    return {
+      reportId: this.reportId,
+      planId: this.planId,
+      selection: [...this.selection],
+      written: Object.fromEntries([...this.written].map(([key, entry]) => [key, { label: entry.label, cells: Object.fromEntries(entry.cells) }])),
+    };
+  }
+
   private post(message: unknown): void {
     void this.panel.webview.postMessage(message);
   }
@@ -114,14 +164,72 @@ export class ReviewPanel implements vscode.Disposable {
       this.post({ type: 'empty', readOnly });
       return;
     }
-    if (reportId !== this.reportId) {
+    const fresh = reportId !== this.reportId;
+    if (fresh) {
       this.planId = null;
       this.selection = [];
+      this.written.clear();
     }
     this.reportId = reportId;
     const summary = this.session.reportSummary(reportId);
     const rows = allRows((page) => this.session.listRecommendations({ reportId, page, pageSize: 500, sort: 'savings' }));
-    this.post({ type: 'rows', reportId, summary, rows, readOnly });
+    const report = panelReport(this.session.getReport(reportId), summary, rows, this.actions.settings());
+    this.rows = report.rows;
+    this.workloads = report.workloads;
+    if (fresh && report.problems.length > 0) {
+      // All of them, once per report: the panel shows the first few.
+      this.actions.log(`${plural(report.problems.length, 'name')} in ${displayName(summary.source, 200)} cannot be used with kubectl; proposals skip them:`);
+      for (const problem of report.problems) this.actions.log(`  ${problem.text}`);
+    }
+    this.post({
+      type: 'rows',
+      reportId,
+      summaryText: report.summaryText,
+      rows: this.rows.map((row) => this.withWritten(row)),
+      workloads: this.workloads,
+      marks: Object.fromEntries([...this.written].map(([key, entry]) => [key, entry.label])),
+      problems: { total: report.problems.length, heading: `${plural(report.problems.length, 'invalid name')} in this report: Preview skips them.`, lines: report.problems.slice(0, panelListLimit).map((problem) => problem.text) },
+      savings: savingsView(report.savings),
+      readOnly,
+    });
+  }
+
+  private withWritten(row: PanelRow): PanelRow {
+    const written = this.written.get(row.workload);
+    if (!written) return row;
+    const copy = { ...row };
+    for (const field of Object.values(fieldOf)) {
+      const cell = written.cells.get(`${row.container}\u0000${field}`);
+      if (cell) copy[field] = cell;
+    }
+    return copy;
+  }
+
+  /**
+   * After an apply or a rollback: the workloads it wrote show the values now live (the plan's `to`, which the apply
+   * verified) and a mark ("applied 21:04"), their ticks clear, and the plan's diff tabs close.
+   */
+  noteOutcome(plan: Plan, outcome: ApplyOutcome): void {
+    void this.actions.closeDiff(plan.id);
+    if (plan.id === this.planId) this.planId = null;
+    if (outcome.status !== 'applied') return;
+    const writtenKeys = new Set(outcome.objects.filter((object) => object.result === 'written').map((object) => workloadKeyOf(object)));
+    const label = `${plan.kind === 'apply' ? 'applied' : 'rolled back'} ${new Date().toLocaleTimeString()}`;
+    for (const object of plan.objects) {
+      const key = workloadKeyOf(object);
+      if (!writtenKeys.has(key)) continue;
+      const entry: Written = this.written.get(key) ?? { label, cells: new Map() };
+      entry.label = label;
+      for (const change of object.changes) {
+        const field = fieldOf[`${change.allocation}/${change.resource}`] as keyof Pick<PanelRow, 'cpuRequest'>;
+        const row = this.rows.find((candidate) => candidate.workload === key && candidate.container === change.container);
+        entry.cells.set(`${change.container}\u0000${field}`, panelCell(change.to, row ? row[field].to : change.to));
+      }
+      this.written.set(key, entry);
+    }
+    this.selection = this.selection.filter((workload) => !writtenKeys.has(workloadKeyOf(workload)));
+    if (this.reportId) this.postRows();
+    this.post({ type: 'written', keys: [...writtenKeys] });
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -131,35 +239,68 @@ export class ReviewPanel implements vscode.Disposable {
       case 'ready':
         this.postRows();
         return;
-      case 'selection':
+      case 'selection': {
         this.selection = message.workloads;
+        const keys = new Set(message.workloads.map(workloadKeyOf));
+        this.post({ type: 'totals', text: selectionText(this.workloads, this.rows, keys) });
         return;
+      }
       case 'command':
         await vscode.commands.executeCommand(message.command);
         return;
-      case 'preview': {
-        if (!this.reportId) return;
-        this.selection = message.workloads;
-        this.post({ type: 'busy', message: `Previewing ${message.workloads.length} workloads…` });
-        const plan = await this.actions.preview(this.reportId, message.workloads, { includeLimits: message.includeLimits });
-        if (typeof plan === 'string') {
-          this.planId = null;
-          this.post({ type: 'plan', plan: null, error: plan });
-          return;
-        }
-        this.planId = plan.objects.length > 0 ? plan.id : null;
-        this.post({ type: 'plan', plan: planView(plan) });
+      case 'show-output':
+        this.actions.showOutput();
         return;
-      }
+      case 'open-setting':
+        await vscode.commands.executeCommand('workbench.action.openSettings', message.setting);
+        return;
+      case 'preview':
+        await this.preview(message.workloads, message.includeLimits);
+        return;
       case 'apply': {
         if (!this.planId) return;
+        const planId = this.planId;
         this.post({ type: 'busy', message: 'Waiting for your approval…' });
-        const outcome = await this.actions.apply(this.planId);
+        const outcome = await this.actions.apply(planId);
         this.planId = null;
-        this.post({ type: 'outcome', outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: outcome.message } });
+        const plan = this.session.getPlan(planId);
+        this.post({ type: 'outcome', outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
+        if (plan && typeof outcome !== 'string') this.noteOutcome(plan, outcome);
         return;
       }
     }
+  }
+
+  private async preview(workloads: WorkloadRef[], includeLimits: boolean): Promise<void> {
+    if (!this.reportId) return;
+    this.selection = workloads;
+    this.post({ type: 'busy', message: `Previewing ${plural(workloads.length, 'workload')}…` });
+    // Posted at most every 200 ms: 2,500 workloads must not flood the webview with messages.
+    let last = 0;
+    const onProgress = ({ done, total: count }: { done: number; total: number }) => {
+      const now = Date.now();
+      if (done < count && now - last < 200) return;
+      last = now;
+      this.post({ type: 'busy', message: `Previewing ${formatCount(done)} / ${formatCount(count)} workloads…`, done, total: count });
+    };
+    const plan = await this.actions.preview(this.reportId, workloads, { includeLimits, onProgress });
+    if (plan === 'cancelled') {
+      this.planId = null;
+      this.post({ type: 'cancelled', message: 'Preview cancelled. Nothing was proposed and no diff is open.' });
+      return;
+    }
+    if (typeof plan === 'string') {
+      this.planId = null;
+      this.post({ type: 'plan', plan: null, error: displayText(plan, 600) });
+      return;
+    }
+    this.planId = plan.objects.length > 0 ? plan.id : null;
+    const view = planView(plan);
+    if (view.skipsTotal > 0) {
+      this.actions.log(`${plan.id}: ${plural(view.skipsTotal, 'item')} not included:`);
+      for (const skip of planSkips(plan)) this.actions.log(`  ${skip.text}`);
+    }
+    this.post({ type: 'plan', plan: view });
   }
 
   dispose(): void {
@@ -169,16 +310,8 @@ export class ReviewPanel implements vscode.Disposable {
   }
 }
 
-function planView(plan: Plan) {
-  return {
-    id: plan.id,
-    objects: plan.objects.length,
-    blocked: plan.blocked.map((item) => ({ workload: `${item.namespace}/${item.kind}/${item.name}`, reasons: item.reasons })),
-    warnings: plan.warnings.map((finding) => finding.message),
-    risk: plan.risk,
-    monthlyCostDelta: plan.totals.monthlyCostDelta,
-    expiresAt: plan.expiresAt,
-  };
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
 }
 
 function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
@@ -207,6 +340,15 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   <button type="button" data-command="krr.openReport" class="secondary">Open krr Report File…</button>
 </section>
 <section id="main" hidden>
+  <figure id="savings" class="savings" hidden>
+    <figcaption><span id="savings-title"></span> <span class="legend"><span class="swatch current"></span>current requests <span class="swatch recommended"></span>recommended</span></figcaption>
+    <div id="savings-chart"></div>
+  </figure>
+  <div id="problems" class="banner problems" role="note" hidden>
+    <strong id="problems-heading"></strong>
+    <ul id="problems-list"></ul>
+    <button type="button" class="link" data-output>All of them in Output</button>
+  </div>
   <form id="filters" class="filters" role="search" aria-label="Filter recommendations">
     <label>Namespace <select id="f-namespace"><option value="">All</option></select></label>
     <label>Kind <select id="f-kind"><option value="">All</option></select></label>
@@ -225,9 +367,13 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <button type="button" id="preview" disabled>Preview</button>
     <button type="button" id="apply" disabled>Apply…</button>
   </div>
-  <p id="plan" class="plan" role="status" aria-live="polite" hidden></p>
+  <div id="plan" class="plan" role="status" aria-live="polite" hidden>
+    <p id="plan-text"></p>
+    <div id="plan-skips" hidden><strong id="plan-skips-heading"></strong><ul id="plan-skips-list"></ul><button type="button" class="link" data-output>Full list in Output</button></div>
+  </div>
   <div class="table-wrap">
   <table id="table" aria-label="Recommendations per container">
+    <colgroup><col class="c-select"><col class="c-name"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-severity"><col class="c-cost"><col class="c-notes"></colgroup>
     <thead><tr>
       <th scope="col" class="select"><span class="visually-hidden">Selected</span></th>
       <th scope="col">Workload / container</th>

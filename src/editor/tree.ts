@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { ContainerRecommendation, RecommendedValue, Workload } from '../core/krr/model';
 import { describeCpu, describeMemory } from '../core/quantity';
 import type { Session } from '../core/session/session';
+import { nameText, plural } from '../core/text';
 
 export type RecommendationNode =
   | { type: 'namespace'; namespace: string; workloads: Workload[] }
@@ -59,27 +60,28 @@ export class RecommendationTree implements vscode.TreeDataProvider<Recommendatio
 
   getTreeItem(node: RecommendationNode): vscode.TreeItem {
     if (node.type === 'namespace') {
-      const item = new vscode.TreeItem(node.namespace, vscode.TreeItemCollapsibleState.Collapsed);
-      item.description = `${node.workloads.length} ${node.workloads.length === 1 ? 'workload' : 'workloads'}`;
+      // Names from a report: hidden characters shown as ⟨U+…⟩ and isolated (core/text), in labels and tooltips.
+      const item = new vscode.TreeItem(nameText(node.namespace), vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = plural(node.workloads.length, 'workload');
       item.iconPath = new vscode.ThemeIcon('symbol-namespace');
       item.contextValue = 'namespace';
       return item;
     }
     if (node.type === 'workload') {
-      const item = new vscode.TreeItem(node.workload.name, vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(nameText(node.workload.name), vscode.TreeItemCollapsibleState.Collapsed);
       item.id = node.workload.key;
       item.description = `${node.workload.kind} · ${node.workload.severity}`;
       item.iconPath = severityIcon[node.workload.severity];
       item.contextValue = 'workload';
-      item.tooltip = `${node.workload.kind} ${node.workload.namespace}/${node.workload.name}${node.workload.hpa ? ' (HPA)' : ''}`;
+      item.tooltip = `${node.workload.kind} ${nameText(`${node.workload.namespace}/${node.workload.name}`, 400)}${node.workload.hpa ? ' (HPA)' : ''}`;
       return item;
     }
-    const item = new vscode.TreeItem(node.container.container, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(nameText(node.container.container), vscode.TreeItemCollapsibleState.None);
     item.description = containerDescription(node.container);
     item.iconPath = severityIcon[node.container.severity];
     item.contextValue = 'container';
     const notes = [node.container.info.cpu, node.container.info.memory, ...node.container.warnings].filter((note): note is string => Boolean(note));
-    item.tooltip = `${node.container.container}: ${item.description}${notes.length ? `\n${notes.join('\n')}` : ''}`;
+    item.tooltip = `${nameText(node.container.container)}: ${item.description}${notes.length ? `\n${notes.join('\n')}` : ''}`;
     return item;
   }
 
@@ -118,8 +120,8 @@ export class SnapshotTree implements vscode.TreeDataProvider<SnapshotNode>, vsco
   getTreeItem(node: SnapshotNode): vscode.TreeItem {
     const item = new vscode.TreeItem(snapshotLabel(new Date(node.createdAt)), vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
-    item.description = `${node.context} · ${node.objects} objects${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
-    item.tooltip = `Snapshot ${node.id}\nTaken ${new Date(node.createdAt).toLocaleString()}, before plan ${node.planId} in ${node.context}.\nRoll back: proposes restoring these ${node.objects} objects (needs your approval).`;
+    item.description = `${nameText(node.context)} · ${plural(node.objects, 'object')}${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
+    item.tooltip = `Snapshot ${node.id}\nTaken ${new Date(node.createdAt).toLocaleString()}, before plan ${node.planId} in ${nameText(node.context)}.\nRoll back: proposes restoring these ${plural(node.objects, 'object')} (needs your approval).`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'snapshot';
     return item;

@@ -212,14 +212,15 @@ describe('plan: digest and approval text', () => {
       risk: 'medium', riskReasons: ['checkout-api: CPU cut by up to 83%'], staged: false,
     };
     const text = approvalText(plan, plan.requestedBy, ['*prod*'], new Date(0));
-    assert.equal(text.title, 'Apply resource changes to 1 object in prod-eu-1?');
+    // Names are isolated (FSI…PDI): a right-to-left name cannot reorder the sentence around it.
+    assert.equal(text.title, 'Apply resource changes to 1 object in \u2068prod-eu-1\u2069?');
     assert.equal(text.confirmLabel, 'Apply 1 change');
     assert.equal(text.typeToConfirm, 'prod-eu-1');
     assert.match(text.detail, /Proposed by the AI chat \(Visual Studio Code\)\./);
     assert.match(text.detail, /Apply requested by the AI chat \(Visual Studio Code\)\./);
     assert.match(text.detail, /https:\/\/k8s\.example/);
-    assert.match(text.detail, /Deployment shop\/checkout-api/);
-    assert.match(text.detail, /api: cpu request 500m → 87m/);
+    assert.match(text.detail, /Deployment \u2068shop\/checkout-api\u2069/);
+    assert.match(text.detail, /\u2068api\u2069: cpu request 500m → 87m/);
     assert.match(text.detail, /−\$30\.15\/month/);
     assert.match(text.detail, /expires in 10 min/);
     assert.equal(approvalText(plan, plan.requestedBy, ['*staging*']).typeToConfirm, null);

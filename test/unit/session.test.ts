@@ -444,6 +444,6 @@ describe('session: staged applies and the rollout watch', function () {
     assert.match(asked?.text.detail ?? '', new RegExp(`Proposed by KRR itself \\(rollout watch, after ${plan.id}\\)\\.`));
     assert.match(asked?.text.detail ?? '', /Apply requested by the AI chat \(test-client\)\./);
     assert.doesNotMatch(asked?.text.detail ?? '', /by you/);
-    assert.match(asked?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(test-client\\) asks to roll back with ${outcome.rollbackPlanId} \\(1 change in prod-eu-1\\)\\.$`));
+    assert.match(asked?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(test-client\\) asks to roll back with ${outcome.rollbackPlanId} \\(1 change in \u2068prod-eu-1\u2069\\)\\.$`));
   });
 });

@@ -42,6 +42,8 @@ export interface ProposeContext {
   blocked?: BlockedWorkload[];
   sourceReportId?: string;
   sourceSnapshotId?: string;
+  /** Called as targets are done (read, built, dry-run or blocked): counted progress for long previews. */
+  onProgress?: (progress: { done: number; total: number }) => void;
 }
 
 export async function proposePlan(targets: readonly PlanTarget[], input: ProposeContext): Promise<Plan> {
@@ -64,7 +66,16 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
   const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), input.settings.applyConcurrency, input.signal);
   const liveByTarget = new Map<PlanTarget, ReadResult>(readable.map((target, index) => [target, reads[index] as ReadResult]));
 
+  let done = 0;
+  input.onProgress?.({ done, total: targets.length });
   const built = await mapBounded(targets, input.settings.applyConcurrency, async (target): Promise<ObjectChange | null> => {
+    try {
+      return await buildTarget(target);
+    } finally {
+      input.onProgress?.({ done: ++done, total: targets.length });
+    }
+  });
+  async function buildTarget(target: PlanTarget): Promise<ObjectChange | null> {
     const { ref } = target;
     const refuse = (reasons: string[]) => {
       blocked.push({ namespace: ref.namespace, kind: ref.kind, name: ref.name, reasons });
@@ -87,14 +98,16 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       return refuse([`cannot build the change: ${error instanceof ZodError ? (error.issues[0]?.message ?? 'invalid container') : error.message}`]);
     }
     const notes = [...target.notes, ...(resolved?.notes ?? [])];
-    for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: `container ${missing} is in the report but not in the live object; skipped.` });
+    for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: 'the container is in the report but not in the live object; skipped.' });
     if (patch.changes.length === 0) {
+      // Notes of a workload without an object in the plan name it themselves (core/plan/skips lists them).
+      const named = notes.map((note) => ({ ...note, workload: { namespace: ref.namespace, kind: ref.kind, name: ref.name } }));
       // A rollback whose every field was changed since says so through its conflicts, not "already matches".
       if (objectConflicts.length > 0) {
-        warnings.push(...notes);
+        warnings.push(...named);
         return null;
       }
-      warnings.push({ severity: 'info', rule: 'no-change', message: `${ref.kind} ${ref.namespace}/${ref.name}: nothing to change (the live values already match).` }, ...notes);
+      warnings.push({ severity: 'info', rule: 'no-change', message: `${ref.kind} ${ref.namespace}/${ref.name}: nothing to change (the live values already match).` }, ...named);
       return null;
     }
     const hpaTargets = new Set<ResourceName>((await hpaTargetsIn(ref.namespace)).get(`${ref.kind}/${ref.name}`) ?? []);
@@ -137,7 +150,7 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       findings,
       stage: input.staged ? stageOf(ref.namespace, input.settings) : 1,
     };
-  });
+  }
 
   const objects = built.filter((object): object is ObjectChange => object !== null).sort((a, b) => a.stage - b.stage || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const risks = objects.map((object) => ({ object, ...assessRisk(object.changes, object.findings) }));

@@ -204,6 +204,14 @@ export class Session {
     return summary;
   }
 
+  /**
+   * A report the editor kept across a window reload (the review panel comes back with it): stored again under a
+   * new id. Not audited: nothing was scanned or loaded from a file, the entry for that is already in the log.
+   */
+  restoreReport(report: Report, source: string): ReportSummary {
+    return this.storeReport(report, source, JSON.stringify(report).length);
+  }
+
   getReport(reportId: string): Report {
     return this.storedReport(reportId).report;
   }
@@ -221,7 +229,7 @@ export class Session {
   }
 
   // ── propose ───────────────────────────────────────────────────────────────────────────────────────
-  async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<Plan> {
+  async propose(args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: { done: number; total: number }) => void): Promise<Plan> {
     const settings = this.options.settings();
     const stored = this.storedReport(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
@@ -232,7 +240,12 @@ export class Session {
     const includeLimits = args.includeLimits ?? false;
     const allowLimitRemoval = args.allowLimitRemoval ?? false;
     for (const selected of dedupe(args.workloads)) {
-      validateIdentity(selected);
+      // An invalid name blocks its workload with the reason (every one of them), never the whole proposal.
+      const invalid = identityProblem(selected);
+      if (invalid) {
+        blocked.push({ ...selected, reasons: [invalid] });
+        continue;
+      }
       const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
       if (!workload) {
         blocked.push({ ...selected, reasons: ['not in the report (check namespace, kind and name with krr_list_recommendations)'] });
@@ -246,6 +259,11 @@ export class Session {
       const notes = [];
       try {
         for (const container of workload.containers) {
+          const invalidContainer = containerNameProblem(container.container);
+          if (invalidContainer) {
+            notes.push({ severity: 'info' as const, rule: 'invalid-name', container: container.container, message: `${invalidContainer}; this container is skipped.` });
+            continue;
+          }
           const wanted = desiredFromRecommendation(container, { includeLimits, allowLimitRemoval });
           desired.set(container.container, wanted.desired);
           notes.push(...wanted.notes);
@@ -271,6 +289,8 @@ export class Session {
       blocked,
       sourceReportId: args.reportId,
       ...(signal ? { signal } : {}),
+      // Counted over every selected workload: those refused above are already done.
+      ...(onProgress ? { onProgress: (progress: { done: number; total: number }) => onProgress({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
     });
     return this.storePlan(plan);
   }
@@ -688,12 +708,23 @@ function actorOf(requester: Requester): AuditActor {
   return { type: requester.type, via: requester.via };
 }
 
-function validateIdentity(ref: { namespace: string; kind: string; name: string }): void {
+/** Why a workload's namespace or name cannot go into a kubectl argv, or null when both are valid. */
+function identityProblem(ref: { namespace: string; kind: string; name: string }): string | null {
   try {
     assertDnsLabel(ref.namespace, 'namespace');
     assertDnsSubdomain(ref.name, 'workload name');
+    return null;
   } catch (error) {
-    throw new SessionError('invalid-argument', messageOf(error), 'Use the namespace and name exactly as krr_list_recommendations shows them.');
+    return messageOf(error);
+  }
+}
+
+function containerNameProblem(name: string): string | null {
+  try {
+    assertDnsLabel(name, 'container name');
+    return null;
+  } catch (error) {
+    return messageOf(error);
   }
 }
 
