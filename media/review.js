@@ -257,7 +257,7 @@
     chart.replaceChildren();
     if (savings.groups.length === 0) return;
     $('savings-title').textContent = 'Requests per ' + savings.by + ', now and as recommended';
-    const rowHeight = 24;
+    const rowHeight = 20;
     const top = 18;
     const width = 960;
     const height = top + savings.groups.length * rowHeight + 4;
@@ -267,19 +267,20 @@
       max.cpu = Math.max(max.cpu, group.cpu.current, group.cpu.recommended);
       max.memory = Math.max(max.memory, group.memory.current, group.memory.recommended);
     }
-    const root = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, width: '100%', role: 'img', 'aria-label': $('savings-title').textContent, preserveAspectRatio: 'xMinYMin meet' });
+    // Drawn at its own pixel size (text stays at the editor's size); narrower panes scale it down.
+    const root = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, width, height, role: 'img', 'aria-label': $('savings-title').textContent, preserveAspectRatio: 'xMinYMin meet' });
     root.append(svg('text', { x: area.cpu[0], y: 12, class: 'axis' }, 'CPU requests'), svg('text', { x: area.memory[0], y: 12, class: 'axis' }, 'memory requests'), svg('text', { x: width - 4, y: 12, class: 'axis', 'text-anchor': 'end' }, 'monthly Δ'));
     savings.groups.forEach((group, index) => {
       const y = top + index * rowHeight;
-      const label = svg('text', { x: 0, y: y + 13, class: 'label' }, group.label);
-      label.append(svg('title', {}, group.label + ' · ' + group.workloadsText));
-      root.append(label);
+      const labelled = svg('g');
+      labelled.append(svg('title', {}, group.label + ' · ' + group.workloadsText), svg('text', { x: 0, y: y + 13, class: 'label' }, group.label.length > 26 ? group.label.slice(0, 25) + '…' : group.label));
+      root.append(labelled);
       for (const resource of ['cpu', 'memory']) {
         const [x0, x1] = area[resource];
         const scale = max[resource] > 0 ? (x1 - x0) / max[resource] : 0;
         const title = group[resource + 'Text'];
         for (const [kind, offset] of [['current', 2], ['recommended', 11]]) {
-          const bar = svg('rect', { x: x0, y: y + offset, width: Math.max(1, group[resource][kind] * scale), height: 8, rx: 1, class: 'bar ' + kind });
+          const bar = svg('rect', { x: x0, y: y + offset - 1, width: Math.max(1, group[resource][kind] * scale), height: 7, rx: 1, class: 'bar ' + kind });
           bar.append(svg('title', {}, title));
           root.append(bar);
         }
@@ -300,7 +301,9 @@
       $('empty').hidden = true;
       $('main').hidden = false;
       const sameReport = state.reportId === message.reportId;
-      const restoring = !sameReport && saved.reportId === message.reportId;
+      // The first rows after the page loaded with a saved state: a window reload revived this panel. The report came
+      // back under a new id, so the saved selection is matched by workload, and the filters and sort are taken over.
+      const restoring = state.reportId === null && saved.filters !== undefined;
       state.reportId = message.reportId;
       state.rows = message.rows;
       state.workloads = new Map(message.workloads.map((workload) => [workload.key, workload]));

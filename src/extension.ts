@@ -31,6 +31,8 @@ export interface KrrTestApi {
   host: LazyHost;
   diff: PlanDiff;
   approver: EditorApprover;
+  /** The open review panel, if any (its state rules are tested through it). */
+  reviewPanel(): ReviewPanel | undefined;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
 }
 
@@ -221,6 +223,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     host,
     diff,
     approver,
+    reviewPanel: () => ReviewPanel.current,
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },

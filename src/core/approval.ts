@@ -61,8 +61,8 @@ export function approvalText(plan: Plan, requester: PlanRequester, confirmByTypi
   const conflicts = plan.conflicts ?? [];
   const overwritten = conflicts.filter((conflict) => conflict.included);
   const kept = conflicts.filter((conflict) => !conflict.included);
-  if (overwritten.length > 0) lines.push(`⚠ OVERWRITES ${overwritten.length} value(s) changed since the apply:`, ...overwritten.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
-  if (kept.length > 0) lines.push(`Not rolled back: ${kept.length} value(s) changed since the apply are left as they are:`, ...kept.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
+  if (overwritten.length > 0) lines.push(`⚠ OVERWRITES ${plural(overwritten.length, 'value')} changed since the apply:`, ...overwritten.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
+  if (kept.length > 0) lines.push(`Not rolled back: ${plural(kept.length, 'value')} changed since the apply ${kept.length === 1 ? 'is' : 'are'} left as ${kept.length === 1 ? 'it is' : 'they are'}:`, ...kept.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
   if (overwritten.length > 5 || kept.length > 5) lines.push('   …(see the diff)');
   if (plan.staged) lines.push('Staged: stages are applied in order; a stage must roll out healthy before the next one starts.');
   lines.push('', 'Already-written objects are restored automatically if a later write fails.');

@@ -77,7 +77,7 @@ function countedProgress(report: (message: string, increment?: number) => void, 
 
 export function describeOutcome(outcome: ApplyOutcome): string {
   const written = outcome.objects.filter((object) => object.result === 'written').length;
-  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${written} objects written${outcome.verified ? ', verified' : ''})` : ''}`;
+  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${plural(written, 'object')} written${outcome.verified ? ', verified' : ''})` : ''}`;
 }
 
 /** Does not wait for the notification: the apply (and the review panel's "Waiting for your approval…") ends now. */
@@ -319,7 +319,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
       if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
         const include = 'Roll Back Those Too…';
-        if ((await vscode.window.showWarningMessage(`KRR: ${leftOut} value(s) were changed since that apply and were not rolled back.`, include)) === include) {
+        if ((await vscode.window.showWarningMessage(`KRR: ${plural(leftOut, 'value')} ${leftOut === 1 ? 'was' : 'were'} changed since that apply and ${leftOut === 1 ? 'was' : 'were'} not rolled back.`, include)) === include) {
           const again = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true }));
           reportOutcome(again);
           host.refreshViews();

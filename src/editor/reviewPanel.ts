@@ -130,7 +130,7 @@ export class ReviewPanel implements vscode.Disposable {
     panel.webview.html = reviewHtml(panel.webview, extensionUri);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)),
+      panel.webview.onDidReceiveMessage((message: unknown) => void this.handle(message)),
     );
     const unsubscribe = session.onDidChange((event) => {
       if (event.type === 'report') this.postRows();
@@ -232,7 +232,8 @@ export class ReviewPanel implements vscode.Disposable {
     this.post({ type: 'written', keys: [...writtenKeys] });
   }
 
-  private async receive(raw: unknown): Promise<void> {
+  /** One message from the webview (untrusted: parsed first). Public so extension-host tests drive the same path. */
+  async handle(raw: unknown): Promise<void> {
     const message = parseIncoming(raw);
     if (!message) return;
     switch (message.type) {
@@ -367,10 +368,7 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <button type="button" id="preview" disabled>Preview</button>
     <button type="button" id="apply" disabled>Apply…</button>
   </div>
-  <div id="plan" class="plan" role="status" aria-live="polite" hidden>
-    <p id="plan-text"></p>
-    <div id="plan-skips" hidden><strong id="plan-skips-heading"></strong><ul id="plan-skips-list"></ul><button type="button" class="link" data-output>Full list in Output</button></div>
-  </div>
+  <div id="plan" class="plan" role="status" aria-live="polite" hidden><p id="plan-text"></p><div id="plan-skips" hidden><strong id="plan-skips-heading"></strong><ul id="plan-skips-list"></ul><button type="button" class="link" data-output>Full list in Output</button></div></div>
   <div class="table-wrap">
   <table id="table" aria-label="Recommendations per container">
     <colgroup><col class="c-select"><col class="c-name"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-severity"><col class="c-cost"><col class="c-notes"></colgroup>

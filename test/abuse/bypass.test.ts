@@ -242,7 +242,7 @@ describe('abuse: approval bypass over HTTP', function () {
       const result = await call(client, 'krr_rollback', { snapshotId: applied.snapshotId });
       checkEditsSurvive('changed value');
       assert.match(textOf(result), /conflict \(left as it is\): Deployment shop\/frontend: web limits\.memory was changed since the apply/);
-      assert.match(f.human.asked.at(-1)?.text.detail ?? '', /Not rolled back: 1 value\(s\) changed since the apply/, 'the person saw what was left out');
+      assert.match(f.human.asked.at(-1)?.text.detail ?? '', /Not rolled back: 1 value changed since the apply is left as it is/, 'the person saw what was left out');
     });
   });
 

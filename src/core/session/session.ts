@@ -22,7 +22,7 @@ import { queryRows, rowsOfReport, type IndexedRow } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import type { SessionSettings } from './settings';
-import { displayText } from '../text';
+import { displayText, plural } from '../text';
 
 export type SessionErrorCode = 'unknown-report' | 'unknown-plan' | 'unknown-snapshot' | 'invalid-argument' | 'read-only' | 'busy' | 'krr' | 'kubectl' | 'storage';
 
@@ -483,7 +483,7 @@ export class Session {
     const excluded = conflicts.filter((conflict) => !conflict.included);
     const conflictNote =
       excluded.length === 0 ? ''
-      : ` ${excluded.length} field(s) changed since the apply were left as they are: ${excluded.slice(0, 5).map(describeConflict).join('; ')}${excluded.length > 5 ? '; …' : ''}. To restore them too (overwriting those changes), roll back again with includeConflicts — only if the person asks for it.`;
+      : ` ${plural(excluded.length, 'field')} changed since the apply ${excluded.length === 1 ? 'was' : 'were'} left as ${excluded.length === 1 ? 'it is' : 'they are'}: ${excluded.slice(0, 5).map(describeConflict).join('; ')}${excluded.length > 5 ? '; …' : ''}. To restore them too (overwriting those changes), roll back again with includeConflicts — only if the person asks for it.`;
     if (plan.objects.length === 0 && excluded.length > 0) {
       const message = `Nothing was rolled back: every field this apply wrote was changed since.${conflictNote}`;
       await this.audit({ action: 'refuse', actor: actorOf(requester), context: plan.context, planId: plan.id, digest: plan.digest, outcome: 'conflict', detail: { snapshotId, message } });
