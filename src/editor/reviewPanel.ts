@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/model';
-import { planSkips } from '../core/plan/skips';
 import type { ApplyOutcome } from '../core/session/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
@@ -296,12 +295,8 @@ export class ReviewPanel implements vscode.Disposable {
       return;
     }
     this.planId = plan.objects.length > 0 ? plan.id : null;
-    const view = planView(plan);
-    if (view.skipsTotal > 0) {
-      this.actions.log(`${plan.id}: ${plural(view.skipsTotal, 'item')} not included:`);
-      for (const skip of planSkips(plan)) this.actions.log(`  ${skip.text}`);
-    }
-    this.post({ type: 'plan', plan: view });
+    // The full list of what was left out is in Output (written by the preview command); the panel shows it bounded.
+    this.post({ type: 'plan', plan: planView(plan) });
   }
 
   dispose(): void {
