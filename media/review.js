@@ -132,9 +132,13 @@
     line.append(el('span', 'kind', group.kind + ' '), bdi(shownNamespace), document.createTextNode('/'), bdi(shownName, 'workload-name'), el('span', 'muted', ' · ' + group.rows.length + (group.rows.length === 1 ? ' container' : ' containers')));
     const mark = state.marks[group.key];
     const badges = el('div', 'badges');
-    if (mark) badges.append(el('span', 'badge applied', mark));
+    if (mark) {
+      const badge = el('span', 'badge applied', mark.label);
+      badge.title = mark.title;
+      badges.append(badge);
+    }
     if (group.workload.invalid) badges.append(el('span', 'badge invalid', 'invalid name'));
-    if (blocksOf(group).length > 0) badges.append(el('span', 'badge blocked', 'blocked by policy'));
+    if (blocksOf(group).length > 0) badges.append(el('span', 'badge blocked', 'blocked'));
     name.append(line);
     const severity = el('td', '');
     severity.append(el('span', 'severity ' + group.severity.toLowerCase(), group.severity));
@@ -181,7 +185,11 @@
     const severity = el('td', '');
     severity.append(el('span', 'severity ' + row.severity.toLowerCase(), row.severity));
     const notes = el('td', 'notes');
-    for (const note of row.notes) notes.append(el('span', 'note' + (/oom/i.test(note) ? ' warn' : ''), note));
+    for (const note of row.notes) {
+      const chip = el('span', 'note' + (/oom/i.test(note) ? ' warn' : ''), note);
+      chip.title = note;
+      notes.append(chip);
+    }
     tr.append(severity, el('td', 'num', row.costText), notes);
     return tr;
   }

@@ -80,6 +80,8 @@ function parseIncoming(message: unknown): Incoming | undefined {
 /** What the panel remembers of an apply or rollback: the values now live, per workload (reset with a new report). */
 interface Written {
   label: string;
+  /** Local time of the write, for the badge's tooltip. */
+  at: string;
   cells: Map<string, PanelCell>;
 }
 
@@ -186,7 +188,7 @@ export class ReviewPanel implements vscode.Disposable {
       summaryText: report.summaryText,
       rows: this.rows.map((row) => this.withWritten(row)),
       workloads: this.workloads,
-      marks: Object.fromEntries([...this.written].map(([key, entry]) => [key, entry.label])),
+      marks: Object.fromEntries([...this.written].map(([key, entry]) => [key, { label: entry.label, title: `${entry.label} at ${entry.at}: the values shown are the ones written` }])),
       problems: { total: report.problems.length, heading: `${plural(report.problems.length, 'invalid name')} in this report: Preview skips them.`, lines: report.problems.slice(0, panelListLimit).map((problem) => problem.text) },
       savings: savingsView(report.savings),
       readOnly,
@@ -213,12 +215,15 @@ export class ReviewPanel implements vscode.Disposable {
     if (plan.id === this.planId) this.planId = null;
     if (outcome.status !== 'applied') return;
     const writtenKeys = new Set(outcome.objects.filter((object) => object.result === 'written').map((object) => workloadKeyOf(object)));
-    const label = `${plan.kind === 'apply' ? 'applied' : 'rolled back'} ${new Date().toLocaleTimeString()}`;
+    // The badge stays short ("applied"); its tooltip says when.
+    const label = plan.kind === 'apply' ? 'applied' : 'rolled back';
+    const at = new Date().toLocaleTimeString();
     for (const object of plan.objects) {
       const key = workloadKeyOf(object);
       if (!writtenKeys.has(key)) continue;
-      const entry: Written = this.written.get(key) ?? { label, cells: new Map() };
+      const entry: Written = this.written.get(key) ?? { label, at, cells: new Map() };
       entry.label = label;
+      entry.at = at;
       for (const change of object.changes) {
         const field = fieldOf[`${change.allocation}/${change.resource}`] as keyof Pick<PanelRow, 'cpuRequest'>;
         const row = this.rows.find((candidate) => candidate.workload === key && candidate.container === change.container);

@@ -63,7 +63,7 @@ describe('review panel: state after apply, rollback and reload', function () {
     assert.deepEqual(state.selection, [], 'the tick of the written workload clears');
     const written = state.written[frontendKey];
     assert.ok(written, `marked: ${JSON.stringify(state.written)}`);
-    assert.match(written.label, /^applied /);
+    assert.equal(written.label, 'applied');
     // krr recommends 198Mi for web's memory request (256Mi before): the row now shows 198Mi as the current value.
     assert.deepEqual(written.cells[`web\u0000memoryRequest`], { from: '198Mi', to: '198Mi', percent: 0, same: true });
     await until('the plan diff closes', () => (diffTabsOf(planId).length === 0 ? true : undefined));
@@ -74,7 +74,7 @@ describe('review panel: state after apply, rollback and reload', function () {
     await vscode.commands.executeCommand('krr.rollBack', { id: snapshot.id, createdAt: snapshot.createdAt, context: snapshot.context, planId: snapshot.planId, kind: snapshot.kind, objects: snapshot.objects });
     const rolledBack = await until('the rollback is noted', () => {
       const entry = panel.viewState().written[frontendKey];
-      return entry && /^rolled back /.test(entry.label) ? entry : undefined;
+      return entry?.label === 'rolled back' ? entry : undefined;
     });
     assert.deepEqual(rolledBack.cells[`web\u0000memoryRequest`], { from: '256Mi', to: '198Mi', percent: -22.7, same: false });
   });

@@ -38,7 +38,7 @@ function craftedReport(file: string): void {
 
 export const uiTest: UiTest = {
   title: 'review panel: hostile and long names, flagged skips, policy blocks, savings chart, grouped preview errors, applied rows, restored after reload',
-  timeoutMs: 240_000,
+  timeoutMs: 420_000,
   async prepare(outDir) {
     const environment = await startKrrEnvironment();
     cluster = environment.cluster;
