@@ -11,7 +11,7 @@ import { predictPolicyBlocks, reportNameProblems } from '../../src/core/reportCh
 import { savingsOf } from '../../src/core/savings';
 import { parseSessionSettings } from '../../src/core/session/settings';
 import { displayName, formatMoney, formatMonthly, hasHiddenCharacters, nameText, plural, withoutIsolates } from '../../src/core/text';
-import { panelReport, planView, selectionText, toPanelRow } from '../../src/editor/reviewRows';
+import { clustersText, fleetPanelReport, panelReport, planView, selectionText, toPanelRow } from '../../src/editor/reviewRows';
 
 const sample = JSON.parse(readFileSync('test/fixtures/sample-report.json', 'utf8')) as { scans: Array<{ object: Record<string, unknown> }> };
 const settings = parseSessionSettings({});
@@ -173,5 +173,39 @@ describe('savings per namespace', () => {
     assert.equal(savings.groups.length, 8);
     assert.match(savings.groups.at(-1)?.label ?? '', /^other \(\d+\)$/);
     assert.equal(savings.folded + 7, new Set(reportWith(extra).workloads.map((workload) => workload.namespace)).size);
+  });
+});
+
+describe('the panel text of a fleet review (several clusters in one panel)', () => {
+  const rowsOf = (report: ReturnType<typeof reportWith>, cluster: string) =>
+    report.workloads.flatMap((workload) =>
+      workload.containers.map((container) =>
+        toPanelRow(
+          { cluster, patchable: true, namespace: workload.namespace, kind: workload.kind, name: workload.name, container: container.container, current: { requests: { cpu: null, memory: null }, limits: { cpu: null, memory: null } }, recommended: { requests: { cpu: null, memory: null }, limits: { cpu: null, memory: null } }, severity: container.severity, monthlyCostDelta: -1, notes: [] },
+          true,
+        ),
+      ),
+    );
+  const summaryOf = (report: ReturnType<typeof reportWith>) => ({ reportId: 'r', source: 'scan', cluster: null, strategy: 'simple', score: 1, workloads: report.workloads.length, containers: 7, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: -10, errors: [], cached: false });
+
+  it('checks each cluster on its own, keys rows and workloads by cluster, groups savings per cluster, names failures', () => {
+    const eu = reportWith([{ name: 'Upper_Case' }]);
+    const us = reportWith([]);
+    const rows = [...rowsOf(eu, 'prod-eu-1'), ...rowsOf(us, 'prod-us-1')];
+    const panel = fleetPanelReport([{ cluster: 'prod-eu-1', report: eu, summary: summaryOf(eu) }, { cluster: 'prod-us-1', report: us, summary: summaryOf(us) }], rows, settings, ['prod-ap-1: unreachable']);
+    // The same workload exists in both clusters: one entry each, keyed as the rows are.
+    assert.ok(panel.workloads.some((workload) => workload.key === 'prod-eu-1|shop/Deployment/checkout-api'));
+    assert.ok(panel.workloads.some((workload) => workload.key === 'prod-us-1|shop/Deployment/checkout-api'));
+    assert.equal(panel.workloads.length, eu.workloads.length + us.workloads.length);
+    // An invalid name is flagged in its own cluster only, and the line says which cluster.
+    assert.equal(panel.workloads.find((workload) => workload.key === 'prod-eu-1|shop/Deployment/Upper_Case')?.invalid !== null, true);
+    assert.equal(panel.problems.length, 1);
+    assert.match(panel.problems[0]?.text ?? '', /^prod-eu-1: Deployment/);
+    // Per-workload money and the selection line work with fleet keys.
+    assert.equal(selectionText(panel.workloads, panel.rows, new Set(['prod-us-1|shop/Deployment/checkout-api'])), 'Selected: 1 workload, 1 container, monthly Δ −$1.00/month.');
+    assert.equal(panel.savings.by, 'cluster');
+    assert.deepEqual(panel.savings.groups.map((group) => group.label).sort(), ['prod-eu-1', 'prod-us-1']);
+    assert.match(panel.summaryText, /^fleet of 3 contexts · strategy simple · .* · monthly Δ if all applied −\$20\.00\/month · 1 context failed$/);
+    assert.equal(clustersText([{ cluster: 'prod-eu-1', rows: 8, monthlyCostDelta: -8, bySeverity: { CRITICAL: 1, WARNING: 2 } }], ['prod-ap-1: unreachable']), 'prod-eu-1: 8 containers, monthly Δ −$8.00/month, 1 critical, 2 warning · failed: prod-ap-1: unreachable');
   });
 });
