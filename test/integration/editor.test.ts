@@ -336,7 +336,8 @@ describe('settings and trust', () => {
     } finally {
       await config.update('applyConcurrency', undefined, vscode.ConfigurationTarget.Global);
     }
-    assert.equal(api.settings().applyConcurrency, 8);
+    // The default since the API channel (issue 14): 16.
+    assert.equal(api.settings().applyConcurrency, 16);
   });
 });
 
