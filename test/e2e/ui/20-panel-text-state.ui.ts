@@ -40,7 +40,8 @@ export const uiTest: UiTest = {
   title: 'review panel: hostile and long names, flagged skips, policy blocks, savings chart, grouped preview errors, applied rows, restored after reload',
   timeoutMs: 420_000,
   async prepare(outDir) {
-    const environment = await startKrrEnvironment();
+    // This test is about the panel's text and state: typed confirmation (ui/11) is turned off here, as in ui/10.
+    const environment = await startKrrEnvironment({ settings: { 'krr.confirmByTyping': [] } });
     cluster = environment.cluster;
     const report = path.join(outDir, 'crafted-report.json');
     fs.mkdirSync(outDir, { recursive: true });
