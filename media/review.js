@@ -1,13 +1,18 @@
-/* global Option, HTMLInputElement */
+/* global Option, HTMLInputElement, HTMLButtonElement */
 // Review panel script: filters, sorts and renders the rows posted once by the extension, 200 rows at a time.
-// Everything is built with textContent (never innerHTML), so names from the cluster cannot inject markup.
+// Everything is built with textContent (never innerHTML), so names from the cluster cannot inject markup. Names
+// arrive already made visible by the extension (core/text.displayName: a U+202E shows as ⟨U+202E⟩) and go into
+// <bdi>, so a right-to-left name cannot reorder the text around it. Money and counts arrive formatted (one
+// formatter, core/text). Selection, filters and sort live in the webview state, which a window reload restores.
 (function () {
   'use strict';
   const vscode = acquireVsCodeApi();
   const chunk = 200;
   const severityRank = { UNKNOWN: 0, GOOD: 1, OK: 2, WARNING: 3, CRITICAL: 4 };
+  const filterIds = ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-text', 'f-sort'];
 
-  const state = { rows: [], groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, busy: false };
+  const saved = vscode.getState() || {};
+  const state = { reportId: null, rows: [], workloads: new Map(), groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, busy: false, marks: {} };
   const $ = (id) => document.getElementById(id);
   const el = (tag, className, text) => {
     const node = document.createElement(tag);
@@ -15,11 +20,19 @@
     if (text !== undefined && text !== null) node.textContent = text;
     return node;
   };
+  const svg = (tag, attributes, text) => {
+    const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  /** An untrusted name, isolated: <bdi> keeps its direction from leaking into the text around it. */
+  const bdi = (text, className) => el('bdi', className, text);
 
-  function money(value) {
-    if (value === null || value === undefined) return '–';
-    const sign = value < 0 ? '−' : value > 0 ? '+' : '';
-    return sign + Math.abs(value).toFixed(2);
+  function saveState() {
+    const filters = {};
+    for (const id of filterIds) filters[id] = $(id).value;
+    vscode.setState({ reportId: state.reportId, selected: [...state.selected], filters, includeLimits: $('include-limits').checked });
   }
 
   function groupRows(rows) {
@@ -27,12 +40,12 @@
     for (const row of rows) {
       let group = byKey.get(row.workload);
       if (!group) {
-        group = { key: row.workload, cluster: row.cluster, namespace: row.namespace, kind: row.kind, name: row.name, rows: [], severity: 'UNKNOWN', cost: null, search: '', owner: row.owner };
+        const workload = state.workloads.get(row.workload) || {};
+        group = { key: row.workload, cluster: row.cluster, namespace: row.namespace, kind: row.kind, name: row.name, workload, rows: [], severity: 'UNKNOWN', cost: workload.cost ?? null, search: '', owner: row.owner };
         byKey.set(row.workload, group);
       }
       group.rows.push(row);
       if (severityRank[row.severity] > severityRank[group.severity]) group.severity = row.severity;
-      if (row.monthlyCostDelta !== null) group.cost = (group.cost || 0) + row.monthlyCostDelta;
     }
     for (const group of byKey.values()) {
       group.search = ((group.cluster ? group.cluster + ' ' : '') + group.namespace + '/' + group.kind + '/' + group.name + ' ' + group.rows.map((row) => row.container).join(' ')).toLowerCase();
@@ -68,17 +81,19 @@
     state.visible = visible;
     state.limit = chunk;
     render();
+    saveState();
   }
 
   function cell(value) {
     const td = el('td', 'quantity');
     const from = value.from === null ? 'unset' : value.from;
     const to = value.to === null ? 'unset' : value.to;
+    td.title = value.to === '?' ? from + ' (krr has no data)' : value.same ? from : from + ' → ' + to;
     if (value.to === '?') {
       td.append(el('span', 'from', from), el('span', 'muted', ' (no data)'));
       return td;
     }
-    if (from === to) {
+    if (value.same) {
       td.append(el('span', 'same', from));
       return td;
     }
@@ -90,39 +105,101 @@
     return td;
   }
 
+  function blocksOf(group) {
+    const blocks = group.workload.blocks;
+    if (!blocks) return [];
+    return $('include-limits').checked ? blocks.limits : blocks.requests;
+  }
+
   function workloadRow(group) {
     const tr = el('tr', 'workload');
+    tr.dataset.key = group.key;
     const select = el('td', 'select');
     const box = el('input');
     box.type = 'checkbox';
     box.checked = state.selected.has(group.key);
     box.dataset.key = group.key;
-    box.setAttribute('aria-label', 'Select ' + group.kind + ' ' + group.namespace + '/' + group.name);
+    const shownNamespace = group.workload.shownNamespace || group.namespace;
+    const shownName = group.workload.shownName || group.name;
+    box.setAttribute('aria-label', 'Select ' + group.kind + ' ' + shownNamespace + '/' + shownName);
+    // A workload whose name kubectl cannot take is never proposed: it cannot be ticked.
+    if (group.workload.invalid) box.disabled = true;
     select.append(box);
     const name = el('th', 'name');
     name.scope = 'rowgroup';
     name.colSpan = 5;
-    if (group.cluster) name.append(el('span', 'cluster', '[' + group.cluster + '] '));
-    name.append(el('span', 'kind', group.kind + ' '), el('span', '', group.namespace + '/'), el('strong', '', group.name), el('span', 'muted', ' · ' + group.rows.length + (group.rows.length === 1 ? ' container' : ' containers')));
-    if (group.owner) {
-      const badge = el('span', 'owner' + (group.owner.certain ? ' certain' : ''), 'GitOps: ' + group.owner.label);
-      badge.title = group.owner.title;
-      name.append(' ', badge);
+    // One line with an ellipsis; the whole name is in the tooltip.
+    name.title = (group.cluster ? '[' + group.cluster + '] ' : '') + group.kind + ' ' + shownNamespace + '/' + shownName;
+    const line = el('div', 'ellipsis');
+    if (group.cluster) line.append(el('span', 'cluster', '['), bdi(group.cluster), el('span', 'cluster', '] '));
+    line.append(el('span', 'kind', group.kind + ' '), bdi(shownNamespace), document.createTextNode('/'), bdi(shownName, 'workload-name'), el('span', 'muted', ' · ' + group.rows.length + (group.rows.length === 1 ? ' container' : ' containers')));
+    const mark = state.marks[group.key];
+    const badges = el('div', 'badges');
+    if (mark) {
+      const badge = el('span', 'badge applied', mark.label);
+      badge.title = mark.title;
+      badges.append(badge);
     }
+    if (group.workload.invalid) badges.append(el('span', 'badge invalid', 'invalid name'));
+    if (blocksOf(group).length > 0) badges.append(el('span', 'badge blocked', 'blocked'));
+    if (group.owner) {
+      // Who reconciles the workload from Git: a badge, its evidence in the tooltip.
+      const badge = el('span', 'badge owner' + (group.owner.certain ? ' certain' : ''), 'GitOps: ' + group.owner.label);
+      badge.title = group.owner.title;
+      badges.append(badge);
+    }
+    name.append(line);
     const severity = el('td', '');
     severity.append(el('span', 'severity ' + group.severity.toLowerCase(), group.severity));
-    tr.append(select, name, severity, el('td', 'num cost', money(group.cost)), el('td', ''));
+    const notes = el('td', 'notes');
+    notes.append(badges);
+    tr.append(select, name, severity, el('td', 'num cost', group.workload.costText || '–'), notes);
     return tr;
+  }
+
+  /** Under a workload: why it is blocked or skipped, before any Preview, with the setting that decides it. */
+  function reasonRows(group) {
+    const rows = [];
+    const reasons = [];
+    if (group.workload.invalid) reasons.push({ className: 'invalid', text: 'Skipped: ' + group.workload.invalid, setting: '' });
+    for (const block of blocksOf(group)) reasons.push({ className: 'blocked', text: 'Blocked by policy: ' + block.message, setting: block.setting });
+    for (const reason of reasons) {
+      const tr = el('tr', 'reason ' + reason.className);
+      const td = el('td', 'reason-text');
+      td.colSpan = 8;
+      td.title = reason.text;
+      td.append(el('span', '', reason.text));
+      if (reason.setting) {
+        const link = el('button', 'link', reason.setting);
+        link.type = 'button';
+        link.dataset.setting = reason.setting;
+        link.title = 'Open the setting ' + reason.setting;
+        td.append(document.createTextNode(' '), link);
+      }
+      tr.append(el('td', 'select'), td);
+      rows.push(tr);
+    }
+    return rows;
   }
 
   function containerRow(row) {
     const tr = el('tr', 'container');
-    tr.append(el('td', 'select'), el('td', 'name indent', row.container), cell(row.cpuRequest), cell(row.cpuLimit), cell(row.memoryRequest), cell(row.memoryLimit));
+    const name = el('td', 'name indent');
+    name.title = row.shownContainer;
+    const line = el('div', 'ellipsis');
+    line.append(bdi(row.shownContainer));
+    if (row.invalid) line.append(el('span', 'badge invalid', 'invalid name: skipped'));
+    name.append(line);
+    tr.append(el('td', 'select'), name, cell(row.cpuRequest), cell(row.cpuLimit), cell(row.memoryRequest), cell(row.memoryLimit));
     const severity = el('td', '');
     severity.append(el('span', 'severity ' + row.severity.toLowerCase(), row.severity));
     const notes = el('td', 'notes');
-    for (const note of row.notes) notes.append(el('span', 'note' + (/oom/i.test(note) ? ' warn' : ''), note));
-    tr.append(severity, el('td', 'num', money(row.monthlyCostDelta)), notes);
+    for (const note of row.notes) {
+      const chip = el('span', 'note' + (/oom/i.test(note) ? ' warn' : ''), note);
+      chip.title = note;
+      notes.append(chip);
+    }
+    tr.append(severity, el('td', 'num', row.costText), notes);
     return tr;
   }
 
@@ -133,7 +210,7 @@
     let shownGroups = 0;
     for (const group of state.visible) {
       if (shownRows >= state.limit) break;
-      fragment.append(workloadRow(group));
+      fragment.append(workloadRow(group), ...reasonRows(group));
       for (const row of group.rows) fragment.append(containerRow(row));
       shownRows += group.rows.length;
       shownGroups++;
@@ -142,18 +219,10 @@
     const totalRows = state.visible.reduce((sum, group) => sum + group.rows.length, 0);
     $('shown').textContent = 'Showing ' + shownGroups + ' of ' + state.visible.length + ' workloads (' + shownRows + ' of ' + totalRows + ' containers).';
     $('show-more').hidden = shownGroups >= state.visible.length;
-    renderTotals();
+    renderButtons();
   }
 
-  function renderTotals() {
-    let containers = 0;
-    let cost = 0;
-    for (const group of state.groups) {
-      if (!state.selected.has(group.key)) continue;
-      containers += group.rows.length;
-      cost += group.cost ?? 0;
-    }
-    $('totals').textContent = state.selected.size === 0 ? 'Nothing selected.' : 'Selected: ' + state.selected.size + ' workloads, ' + containers + ' containers, monthly Δ ' + money(cost) + '.';
+  function renderButtons() {
     $('preview').disabled = state.busy || state.selected.size === 0;
     $('apply').disabled = state.busy || !state.planReady || state.readOnly;
     $('apply').title = state.readOnly ? 'Writes are disabled' : state.planReady ? 'Apply the previewed plan (asks for your approval)' : 'Preview first';
@@ -163,18 +232,79 @@
     return state.groups.filter((group) => state.selected.has(group.key)).map((group) => (group.cluster ? { cluster: group.cluster, namespace: group.namespace, kind: group.kind, name: group.name } : { namespace: group.namespace, kind: group.kind, name: group.name }));
   }
 
+  /** The extension answers with the totals line ("Selected: 2 workloads, …"), worded by the one formatter. */
   function selectionChanged() {
     state.planReady = false;
     $('plan').hidden = true;
-    renderTotals();
+    renderButtons();
+    saveState();
     vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
   }
 
-  function showPlanText(text, className) {
+  function showPlan(text, className, skips) {
     const plan = $('plan');
-    plan.textContent = text;
+    $('plan-text').replaceChildren(document.createTextNode(text));
     plan.className = 'plan ' + (className || '');
+    const list = $('plan-skips-list');
+    list.replaceChildren();
+    $('plan-skips').hidden = !skips || skips.lines.length === 0;
+    if (skips && skips.lines.length > 0) {
+      $('plan-skips-heading').textContent = skips.heading;
+      for (const line of skips.lines) list.append(el('li', '', line));
+      if (skips.more > 0) list.append(el('li', 'muted', '…and ' + skips.more + ' more in the KRR output channel.'));
+    }
     plan.hidden = false;
+  }
+
+  function renderProblems(problems) {
+    const box = $('problems');
+    box.hidden = problems.total === 0;
+    if (problems.total === 0) return;
+    $('problems-heading').textContent = problems.heading;
+    const list = $('problems-list');
+    list.replaceChildren(...problems.lines.map((line) => el('li', '', line)));
+    if (problems.total > problems.lines.length) list.append(el('li', 'muted', '…and ' + (problems.total - problems.lines.length) + ' more in the KRR output channel.'));
+  }
+
+  /** Inline SVG, colours from the theme (classes in review.css use --vscode-charts-*), no chart library. */
+  function renderSavings(savings) {
+    const figure = $('savings');
+    const chart = $('savings-chart');
+    figure.hidden = savings.groups.length === 0;
+    chart.replaceChildren();
+    if (savings.groups.length === 0) return;
+    $('savings-title').textContent = 'Requests per ' + savings.by + ', now and as recommended';
+    const rowHeight = 20;
+    const top = 18;
+    const width = 960;
+    const height = top + savings.groups.length * rowHeight + 4;
+    const area = { cpu: [190, 460], memory: [480, 750] };
+    const max = { cpu: 0, memory: 0 };
+    for (const group of savings.groups) {
+      max.cpu = Math.max(max.cpu, group.cpu.current, group.cpu.recommended);
+      max.memory = Math.max(max.memory, group.memory.current, group.memory.recommended);
+    }
+    // Drawn at its own pixel size (text stays at the editor's size); narrower panes scale it down.
+    const root = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, width, height, role: 'img', 'aria-label': $('savings-title').textContent, preserveAspectRatio: 'xMinYMin meet' });
+    root.append(svg('text', { x: area.cpu[0], y: 12, class: 'axis' }, 'CPU requests'), svg('text', { x: area.memory[0], y: 12, class: 'axis' }, 'memory requests'), svg('text', { x: width - 4, y: 12, class: 'axis', 'text-anchor': 'end' }, 'monthly Δ'));
+    savings.groups.forEach((group, index) => {
+      const y = top + index * rowHeight;
+      const labelled = svg('g');
+      labelled.append(svg('title', {}, group.label + ' · ' + group.workloadsText), svg('text', { x: 0, y: y + 13, class: 'label' }, group.label.length > 26 ? group.label.slice(0, 25) + '…' : group.label));
+      root.append(labelled);
+      for (const resource of ['cpu', 'memory']) {
+        const [x0, x1] = area[resource];
+        const scale = max[resource] > 0 ? (x1 - x0) / max[resource] : 0;
+        const title = group[resource + 'Text'];
+        for (const [kind, offset] of [['current', 2], ['recommended', 11]]) {
+          const bar = svg('rect', { x: x0, y: y + offset - 1, width: Math.max(1, group[resource][kind] * scale), height: 7, rx: 1, class: 'bar ' + kind });
+          bar.append(svg('title', {}, title));
+          root.append(bar);
+        }
+      }
+      root.append(svg('text', { x: width - 4, y: y + 13, class: 'money ' + (group.delta < 0 ? 'saving' : group.delta > 0 ? 'cost' : ''), 'text-anchor': 'end' }, group.deltaText));
+    });
+    chart.append(root);
   }
 
   window.addEventListener('message', (event) => {
@@ -187,49 +317,85 @@
     } else if (message.type === 'rows') {
       $('empty').hidden = true;
       $('main').hidden = false;
+      const sameReport = state.reportId === message.reportId;
+      // The first rows after the page loaded with a saved state: a window reload revived this panel. The report came
+      // back under a new id, so the saved selection is matched by workload, and the filters and sort are taken over.
+      const restoring = state.reportId === null && saved.filters !== undefined;
+      state.reportId = message.reportId;
       state.rows = message.rows;
+      state.workloads = new Map(message.workloads.map((workload) => [workload.key, workload]));
+      state.marks = message.marks || {};
       state.groups = groupRows(message.rows);
-      state.selected = new Set();
-      state.planReady = false;
+      const keys = new Set(state.groups.map((group) => group.key));
+      if (restoring) state.selected = new Set((saved.selected || []).filter((key) => keys.has(key)));
+      else if (!sameReport) state.selected = new Set();
       state.busy = false;
-      $('plan').hidden = true;
-      const s = message.summary;
-      $('summary').textContent = s.source + (s.cluster && !s.source.includes(s.cluster) ? ' · ' + s.cluster : '') + ' · strategy ' + s.strategy + ' · ' + s.workloads + ' workloads, ' + s.containers + ' containers · monthly Δ if all applied ' + money(s.monthlyCostDelta) + (s.errors.length ? ' · ' + s.errors.length + ' krr errors' : '');
+      if (!sameReport) {
+        state.planReady = false;
+        $('plan').hidden = true;
+      }
+      $('summary').textContent = message.summaryText;
+      // A fleet review: a cluster filter and the per-cluster totals (worded by the extension).
       const clusters = message.clusters || [];
       $('f-cluster-label').hidden = clusters.length === 0;
-      fillSelect($('f-cluster'), clusters.map((cluster) => cluster.cluster));
+      fillSelect($('f-cluster'), clusters);
       $('clusters').hidden = clusters.length === 0;
-      $('clusters').textContent = clusters.map((cluster) => cluster.cluster + ': ' + cluster.rows + ' containers, monthly Δ ' + money(cluster.monthlyCostDelta) + ', ' + cluster.bySeverity.CRITICAL + ' critical, ' + cluster.bySeverity.WARNING + ' warning').join(' · ') + ((message.failed || []).length ? ' · failed: ' + message.failed.join(' · ') : '');
+      $('clusters').textContent = message.clustersText || '';
       fillSelect($('f-namespace'), [...new Set(state.groups.map((group) => group.namespace))].sort());
       fillSelect($('f-kind'), [...new Set(state.groups.map((group) => group.kind))].sort());
+      if (restoring && saved.filters) {
+        for (const id of filterIds) if (saved.filters[id] !== undefined) $(id).value = saved.filters[id];
+        $('include-limits').checked = saved.includeLimits === true;
+      }
       setReadOnly(message.readOnly);
+      renderProblems(message.problems);
+      renderSavings(message.savings);
       applyFilters();
+      vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
     } else if (message.type === 'owners') {
+      // GitOps owners arrive after the rows: badges are filled in without resetting the selection.
       for (const group of state.groups) if (Object.prototype.hasOwnProperty.call(message.owners, group.key)) group.owner = message.owners[group.key];
       render();
+    } else if (message.type === 'totals') {
+      $('totals').textContent = message.text;
     } else if (message.type === 'busy') {
       state.busy = true;
-      showPlanText(message.message, 'busy');
-      renderTotals();
+      showPlan(message.message, 'busy');
+      if (typeof message.total === 'number' && message.total > 0) {
+        const bar = el('progress');
+        bar.max = message.total;
+        bar.value = message.done;
+        $('plan-text').append(' ', bar);
+      }
+      renderButtons();
+    } else if (message.type === 'cancelled') {
+      state.busy = false;
+      state.planReady = false;
+      showPlan(message.message, 'cancelled');
+      renderButtons();
     } else if (message.type === 'plan') {
       state.busy = false;
       const plan = message.plan;
       if (!plan) {
         state.planReady = false;
-        showPlanText('Preview failed: ' + (message.error || 'unknown error'), 'error');
+        showPlan('Preview failed: ' + (message.error || 'unknown error'), 'error');
       } else {
         state.planReady = plan.objects > 0;
-        const blocked = plan.blocked.length ? ' ' + plan.blocked.length + (plan.target === 'manifests' ? ' not written: ' : ' blocked: ') + plan.blocked.map((item) => item.workload + ' (' + item.reasons.join('; ') + ')').join(', ') + '.' : '';
-        const what = plan.target === 'manifests' ? plan.objects + ' files in the workspace (nothing is sent to the cluster)' : plan.objects + ' objects, risk ' + plan.risk + ', monthly Δ ' + money(plan.monthlyCostDelta);
-        showPlanText(plan.id + ': ' + what + '. The diff is open.' + blocked, plan.objects > 0 ? '' : 'error');
+        showPlan(plan.text, plan.objects > 0 ? '' : 'error', { heading: plan.skipsHeading, lines: plan.skips, more: plan.moreInOutput });
       }
-      renderTotals();
+      renderButtons();
     } else if (message.type === 'outcome') {
       state.busy = false;
       state.planReady = false;
       const outcome = message.outcome;
-      showPlanText(outcome.status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
-      renderTotals();
+      showPlan(outcome.status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
+      renderButtons();
+    } else if (message.type === 'written') {
+      // The ticks of what was written clear; its rows already show the values now live.
+      for (const key of message.keys) state.selected.delete(key);
+      render();
+      saveState();
+      vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
     }
   });
 
@@ -247,6 +413,10 @@
     else state.selected.delete(box.dataset.key);
     selectionChanged();
   });
+  $('rows').addEventListener('click', (event) => {
+    const link = event.target;
+    if (link instanceof HTMLButtonElement && link.dataset.setting) vscode.postMessage({ type: 'open-setting', setting: link.dataset.setting });
+  });
   for (const id of ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-sort']) $(id).addEventListener('change', applyFilters);
   let typing;
   $('f-text').addEventListener('input', () => {
@@ -259,7 +429,7 @@
     render();
   });
   $('select-visible').addEventListener('click', () => {
-    for (const group of state.visible) state.selected.add(group.key);
+    for (const group of state.visible) if (!group.workload.invalid) state.selected.add(group.key);
     render();
     selectionChanged();
   });
@@ -269,12 +439,17 @@
     selectionChanged();
   });
   $('preview').addEventListener('click', () => vscode.postMessage({ type: 'preview', workloads: selectedWorkloads(), includeLimits: $('include-limits').checked, target: $('target').value }));
-  // A plan covers requests only or requests and limits, the cluster or the manifests: changing either needs a new preview.
-  $('include-limits').addEventListener('change', selectionChanged);
+  // A plan covers requests only or requests and limits, the cluster or the manifests: changing either needs a new
+  // preview (and with limits other blocks apply).
+  $('include-limits').addEventListener('change', () => {
+    render();
+    selectionChanged();
+  });
   $('target').addEventListener('change', selectionChanged);
   $('apply').addEventListener('click', () => vscode.postMessage({ type: 'apply' }));
   for (const button of document.querySelectorAll('[data-command]')) {
     button.addEventListener('click', () => vscode.postMessage({ type: 'command', command: button.getAttribute('data-command') }));
   }
+  for (const button of document.querySelectorAll('[data-output]')) button.addEventListener('click', () => vscode.postMessage({ type: 'show-output' }));
   vscode.postMessage({ type: 'ready' });
 })();

@@ -35,6 +35,8 @@ export interface KrrTestApi {
   approver: EditorApprover;
   /** The side bar's recommendation tree (clusters of a fleet, namespaces, workloads). */
   recommendations: RecommendationTree;
+  /** The open review panel, if any (its state rules are tested through it). */
+  reviewPanel(): ReviewPanel | undefined;
   setApprovalDialogForTests(dialog: ApprovalDialog | undefined): void;
   /** The walkthrough's context keys as last set, and a way to wait for the state reads in flight. */
   walkthrough(): Promise<Record<WalkthroughStep, boolean>>;
@@ -145,6 +147,15 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     return created;
   };
 
+  // The review outlives a window reload: the session keeps its reports and plans in the state directory (signed,
+  // bounded, expiring; core/session/store), and the restored review panel comes back with the newest one.
+  const hasStoredState = () => existsSync(path.join(stateDir, 'reports')) || existsSync(path.join(stateDir, 'plans'));
+  let restoring: Promise<boolean> | undefined;
+  const restoreReport = (current: Session): Promise<boolean> => {
+    restoring ??= current.restore().then(() => current.currentReview() !== null);
+    return restoring;
+  };
+
   const host = new LazyHost(async () => {
     const started = await loadEngine().startHttpHost(getSession(), {
       version: String(context.extension.packageJSON.version ?? '0.0.0'),
@@ -190,6 +201,10 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       output,
       refreshViews,
       reviewed: () => walkthrough.set('reviewed', true),
+      closeDiff: async (planId) => {
+        await diff.closeTabs(planId);
+      },
+      restoreReport,
       setUpClaudeCode: async () => {
         const done = await setUpClaudeCode({ extensionPath: context.extensionPath, globalStorage, workspaceFolder: folder, startHost: () => host.get(), log });
         if (done) await context.globalState.update(claudeCodeFlag, true);
@@ -222,11 +237,11 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
 
   // A window reload keeps the review: an earlier window's reports and plans are in the state directory (only then is
   // the engine loaded here, so a first activation stays cheap and creates nothing).
-  if (existsSync(path.join(stateDir, 'reports')) || existsSync(path.join(stateDir, 'plans'))) {
-    void Promise.resolve()
-      .then(() => getSession().restore())
-      .then(refreshViews, (error: unknown) => log(`could not load the stored reports and plans: ${String(error)}`));
+  if (hasStoredState()) {
+    void restoreReport(getSession()).then(refreshViews, (error: unknown) => log(`could not load the stored reports and plans: ${String(error)}`));
   }
+  // Diff tabs a window reload restored show plans the previous extension host held in memory: close them.
+  void diff.closeTabs().catch((error: unknown) => log(`could not close stale diff tabs: ${String(error)}`));
 
   // Claude Code's relay needs a running server: after a consented setup, start it soon after (not during) activation.
   if (discoveryFile && context.globalState.get<boolean>(claudeCodeFlag)) {
@@ -250,6 +265,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     manifestDiff,
     approver,
     recommendations,
+    reviewPanel: () => ReviewPanel.current,
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },

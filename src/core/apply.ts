@@ -1,6 +1,5 @@
 // Executes an approved plan: re-read, snapshot, write with preconditions, restore on partial failure, verify.
 // This module never asks for approval: the session calls it only with a plan whose digest a human approved.
-import { count } from './count';
 import type { AuditActor, AuditLog } from './audit';
 import { describeOwner, gitOpsOwner } from './gitops/owner';
 import type { KubeObject } from './kube/object';
@@ -12,6 +11,7 @@ import type { ObjectChange, Plan } from './plan/model';
 import type { JsonPatchOp } from './plan/patch';
 import type { SnapshotObject, SnapshotStore } from './snapshots';
 import type { ApplyOutcome, ObjectOutcome, RolloutReport } from './session/model';
+import { plural } from './text';
 
 /** The part of the kubectl runner that apply needs (the real one is `Kubectl`). */
 export interface ClusterAccess {
@@ -68,7 +68,7 @@ export async function executePlan(plan: Plan, deps: ApplyDependencies): Promise<
   if (moved.length > 0) {
     const objects: ObjectOutcome[] = moved.map((entry) => ({ ...identityOf(entry.object), result: 'not-written', message: entry.why }));
     await deps.audit.append({ action: 'refuse', actor: deps.actor, context: plan.context, server: plan.server, planId: plan.id, digest: plan.digest, objects: auditObjects(plan.objects), outcome: 'stale', detail: { changed: objects.map((o) => `${o.namespace}/${o.kind}/${o.name}`) } });
-    return { ...base, status: 'stale', objects, message: `The plan is stale: ${count(objects.length, 'object')} changed since it was proposed. Nothing was written; propose the changes again.` };
+    return { ...base, status: 'stale', objects, message: `The plan is stale: ${plural(objects.length, 'object')} changed since it was proposed. Nothing was written; propose the changes again.` };
   }
 
   // 2. Snapshot what will be replaced; if it cannot be stored, nothing is written.
@@ -217,7 +217,7 @@ function summarise(
   );
   if (run.complete && run.storageFailures.length === 0) {
     const unhealthy = run.rollouts.filter((rollout) => !rollout.healthy);
-    return { status: 'applied', objects, message: `Applied ${count(states.length, 'object')}${run.verified ? ', verified by re-reading them' : ', but verification found a difference: re-check the objects'}.${unhealthy.length > 0 ? ` ${count(unhealthy.length, 'rollout')} not healthy.` : ''}` };
+    return { status: 'applied', objects, message: `Applied ${plural(states.length, 'object')}${run.verified ? ', verified by re-reading them' : ', but verification found a difference: re-check the objects'}.${unhealthy.length > 0 ? ` ${plural(unhealthy.length, 'rollout')} not healthy.` : ''}` };
   }
   const restores = states.filter((state) => state.restore);
   const allRestored = restores.every((state) => state.restore?.ok);
@@ -226,7 +226,7 @@ function summarise(
   // The objects left changed are named with the reason: the person must know which ones to check, and why.
   const notRestored = restores.filter((state) => !state.restore?.ok).map((state) => `${describeObject(state.object)}: ${state.restore?.message ?? ''}`);
   const leftChanged = notRestored.slice(0, 3).join('; ') + (notRestored.length > 3 ? `; and ${notRestored.length - 3} more` : '');
-  const restoredText = `${restores.length} already-written object(s) ${allRestored ? 'were restored to their previous values' : `could NOT all be restored — check them now (${leftChanged})`}.`;
+  const restoredText = `${plural(restores.length, 'already-written object')} ${allRestored ? `${restores.length === 1 ? 'was' : 'were'} restored to their previous values` : `could NOT all be restored — check them now (${leftChanged})`}.`;
   const firstFailure = states.find((state) => state.result === 'failed');
   const listed = run.storageFailures.slice(0, 3).join('; ') + (run.storageFailures.length > 3 ? `; and ${run.storageFailures.length - 3} more` : '');
   const missing = 'The audit log or the snapshot may be missing entries for this apply: check the disk of the state directory (krr_audit_log shows whether the chain is intact).';

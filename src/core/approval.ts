@@ -5,9 +5,11 @@ import type { FieldChange, ObjectChange, Plan, PlanRequester } from './plan/mode
 import { describeConflict } from './plan/rollback';
 import type { ApprovalText } from './session/model';
 import { matchesAnyGlob } from './session/settings';
-import { displayText } from './text';
+import { displayText, formatCount, formatMonthly, nameText, plural } from './text';
+import { planSkips } from './plan/skips';
 
 const maxListedObjects = 12;
+const maxListedSkips = 5;
 
 /** Who did something, as the dialog says it: the AI chat (and which client), the extension itself, or the person. */
 export function describeParty(party: PlanRequester): string {
@@ -24,12 +26,13 @@ export function describeParty(party: PlanRequester): string {
  */
 export function approvalText(plan: Plan, requester: PlanRequester, confirmByTyping: readonly string[], now: Date = new Date()): ApprovalText {
   const count = plan.objects.length;
-  const noun = count === 1 ? 'object' : 'objects';
+  const objects = plural(count, 'object');
   const verb = plan.kind === 'apply' ? 'Apply' : 'Roll back';
-  const context = displayText(plan.context);
+  // Names are shown, not cleaned away: a hidden character becomes a visible ⟨U+…⟩ and the name is isolated (core/text).
+  const context = nameText(plan.context);
   const title = plan.kind === 'apply'
-    ? `Apply resource changes to ${count} ${noun} in ${context}?`
-    : `Roll back ${count} ${noun} in ${context} to a snapshot?`;
+    ? `Apply resource changes to ${objects} in ${context}?`
+    : `Roll back ${objects} in ${context} to a snapshot?`;
   const lines: string[] = [
     `Proposed by ${describeParty(plan.requestedBy)}.`,
     `Apply requested by ${describeParty(requester)}.`,
@@ -37,32 +40,38 @@ export function approvalText(plan: Plan, requester: PlanRequester, confirmByTypi
     '',
   ];
   for (const object of plan.objects.slice(0, maxListedObjects)) {
-    lines.push(`${object.kind} ${displayText(object.namespace)}/${displayText(object.name)}${plan.staged ? ` (stage ${object.stage})` : ''} — ${describeRestart(object)}:`);
+    lines.push(`${object.kind} ${nameText(`${object.namespace}/${object.name}`, 200)}${plan.staged ? ` (stage ${object.stage})` : ''} — ${describeRestart(object)}:`);
     for (const change of object.changes) lines.push(`   ${describeChange(change, object.pods)}`);
   }
-  if (count > maxListedObjects) lines.push(`…and ${count - maxListedObjects} more ${count - maxListedObjects === 1 ? 'object' : 'objects'} (see the diff).`);
+  if (count > maxListedObjects) lines.push(`…and ${plural(count - maxListedObjects, 'more object', 'more objects')} (see the diff).`);
   lines.push('');
   const t = plan.totals;
   const restarted = plan.objects.filter((object) => restarts(object) && object.pods !== null).reduce((sum, object) => sum + (object.pods ?? 0), 0);
-  if (restarted > 0) lines.push(`Rolling out restarts ${restarted} ${restarted === 1 ? 'pod' : 'pods'} in total (replaced one after another as each workload's rollout strategy allows).`);
-  lines.push(`Total requests over all pods: CPU ${signed(t.cpuRequestDelta, describeCpu)}, memory ${signed(t.memoryRequestDelta, describeMemory)} · monthly cost ${money(t.monthlyCostDelta)}`);
+  if (restarted > 0) lines.push(`Rolling out restarts ${plural(restarted, 'pod')} in total (replaced one after another as each workload's rollout strategy allows).`);
+  lines.push(`Total requests over all pods: CPU ${signed(t.cpuRequestDelta, describeCpu)}, memory ${signed(t.memoryRequestDelta, describeMemory)} · monthly cost ${formatMonthly(t.monthlyCostDelta)}`);
   lines.push(`Risk: ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.slice(0, 3).map((reason) => displayText(reason, 200)).join('; ')})` : ''}`);
   const warnings = [...new Set(plan.objects.flatMap((object) => object.findings.filter((finding) => finding.severity === 'warn').map((finding) => displayText(finding.message, 200))))];
   for (const warning of warnings.slice(0, 5)) lines.push(`⚠ ${warning}`);
-  if (plan.blocked.length > 0) lines.push(`${plan.blocked.length} workload(s) blocked by policy are not included.`);
+  // Nothing is left out silently: every blocked workload and skipped container is named with its reason.
+  const skips = planSkips(plan);
+  if (skips.length > 0) {
+    lines.push(`Not included (${plural(skips.length, 'item')}):`);
+    for (const skip of skips.slice(0, maxListedSkips)) lines.push(`   ${skip.text}`);
+    if (skips.length > maxListedSkips) lines.push(`   …and ${formatCount(skips.length - maxListedSkips)} more (KRR output channel).`);
+  }
   // Rollback conflicts: values someone changed since the apply. The person must see which are overwritten.
   const conflicts = plan.conflicts ?? [];
   const overwritten = conflicts.filter((conflict) => conflict.included);
   const kept = conflicts.filter((conflict) => !conflict.included);
-  if (overwritten.length > 0) lines.push(`⚠ OVERWRITES ${overwritten.length} value(s) changed since the apply:`, ...overwritten.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
-  if (kept.length > 0) lines.push(`Not rolled back: ${kept.length} value(s) changed since the apply are left as they are:`, ...kept.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
+  if (overwritten.length > 0) lines.push(`⚠ OVERWRITES ${plural(overwritten.length, 'value')} changed since the apply:`, ...overwritten.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
+  if (kept.length > 0) lines.push(`Not rolled back: ${plural(kept.length, 'value')} changed since the apply ${kept.length === 1 ? 'is' : 'are'} left as ${kept.length === 1 ? 'it is' : 'they are'}:`, ...kept.slice(0, 5).map((conflict) => `   ${describeConflict(conflict)}`));
   if (overwritten.length > 5 || kept.length > 5) lines.push('   …(see the diff)');
   if (plan.staged) lines.push('Staged: stages are applied in order; a stage must roll out healthy before the next one starts.');
   lines.push('', 'Already-written objects are restored automatically if a later write fails.');
   const minutes = Math.max(0, Math.round((Date.parse(plan.expiresAt) - now.getTime()) / 60000));
   lines.push(`Plan ${plan.id} · digest ${plan.digest.slice(0, 12)} · expires in ${minutes} min`);
   const typeToConfirm = matchesAnyGlob(plan.context, confirmByTyping) ? plan.context : null;
-  const changes = `${count} ${count === 1 ? 'change' : 'changes'}`;
+  const changes = plural(count, 'change');
   // A model's request never opens the modal by itself: the person sees a notice and opens the dialog when ready.
   const notice = requester.type === 'human' ? null : `KRR: ${describeParty(requester)} asks to ${plan.kind === 'apply' ? 'apply' : 'roll back with'} ${plan.id} (${changes} in ${context}).`;
   return { title, detail: lines.join('\n'), confirmLabel: `${verb} ${changes}`, typeToConfirm, notice };
@@ -92,9 +101,9 @@ function describeChange(change: FieldChange, pods: number | null): string {
   let amounts = '';
   if (change.fromAmount !== null && change.toAmount !== null && change.toAmount !== change.fromAmount) {
     const delta = change.toAmount - change.fromAmount;
-    amounts = pods !== null && pods > 1 ? ` (${signed(delta, describe)} per pod × ${pods} pods = ${signed(delta * pods, describe)})` : ` (${signed(delta, describe)}${pods === 1 ? ', 1 pod' : ' per pod'})`;
+    amounts = pods !== null && pods > 1 ? ` (${signed(delta, describe)} per pod × ${formatCount(pods)} pods = ${signed(delta * pods, describe)})` : ` (${signed(delta, describe)}${pods === 1 ? ', 1 pod' : ' per pod'})`;
   }
-  return `${displayText(change.container)}: ${change.resource} ${change.allocation === 'requests' ? 'request' : 'limit'} ${from} → ${to}${amounts}`;
+  return `${nameText(change.container)}: ${change.resource} ${change.allocation === 'requests' ? 'request' : 'limit'} ${from} → ${to}${amounts}`;
 }
 
 function signed(value: number, describe: (value: number) => string): string {
@@ -102,7 +111,3 @@ function signed(value: number, describe: (value: number) => string): string {
   return `${value > 0 ? '+' : '−'}${describe(Math.abs(value))}`;
 }
 
-export function money(value: number): string {
-  const sign = value > 0 ? '+' : value < 0 ? '−' : '±';
-  return `${sign}$${Math.abs(value).toFixed(2)}/month`;
-}

@@ -2,8 +2,7 @@
 // words. The JSONL stays the record (and one click away in the view); these rows only word it, so every value here is
 // computed from the entry's own fields and every name from outside passes through displayText.
 import type { AuditActor, AuditEntry } from './audit';
-import { count } from './count';
-import { displayText } from './text';
+import { displayText, plural } from './text';
 
 export interface AuditRow {
   seq: number;
@@ -71,12 +70,12 @@ export function auditRow(entry: AuditEntry, plan: { kind?: PlanKind | undefined;
       const file = typeof detail.file === 'string' ? displayText(detail.file, 80) : '';
       return entry.outcome === 'loaded'
         ? { ...base, action: 'loaded a report', outcome: file ? `loaded ${file}` : 'loaded', tone: 'info', detail: base.detail }
-        : { ...base, action: 'scanned', outcome: workloads === undefined ? outcome : count(workloads, 'workload'), tone: 'info' };
+        : { ...base, action: 'scanned', outcome: workloads === undefined ? outcome : plural(workloads, 'workload'), tone: 'info' };
     }
     case 'propose': {
       const risk = typeof detail.risk === 'string' ? `, risk ${displayText(detail.risk, 20)}` : '';
-      const blocked = typeof detail.blocked === 'number' && detail.blocked > 0 ? `, ${count(detail.blocked, 'workload')} blocked` : '';
-      return { ...base, action: rollback ? 'proposed a rollback' : 'proposed', outcome: `${count(base.objectCount, 'object')}${risk}${blocked}`, tone: 'info' };
+      const blocked = typeof detail.blocked === 'number' && detail.blocked > 0 ? `, ${plural(detail.blocked, 'workload')} blocked` : '';
+      return { ...base, action: rollback ? 'proposed a rollback' : 'proposed', outcome: `${plural(base.objectCount, 'object')}${risk}${blocked}`, tone: 'info' };
     }
     case 'approve': {
       // The actor is the dialog; who asked for the apply is in detail.requestedBy ("human:review panel").

@@ -30,3 +30,78 @@ export function displayLines(value: string, maxLineLength: number, maxLines: num
   const lines = value.split(/\r\n|\r|\n/).map((line) => displayText(line, maxLineLength));
   return lines.length <= maxLines ? lines.join('\n') : [...lines.slice(0, maxLines), `…(${lines.length - maxLines} more lines)`].join('\n');
 }
+
+// ── names ────────────────────────────────────────────────────────────────────────────────────────────
+// A name (object, namespace, container, cluster, context) is an identifier: a person must see exactly which one it
+// is. So its control and format characters are not hidden (a space would make `a\u202Egnp.exe` look like a plain
+// `a gnp.exe`) but shown as a visible code (`a⟨U+202E⟩gnp.exe`), and the name is isolated from the text around it
+// (Unicode isolates in plain text, <bdi> in HTML) so right-to-left letters in it cannot reorder that text.
+
+/** Unicode FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: the only format characters the extension adds itself. */
+export const isolateStart = '\u2068';
+export const isolateEnd = '\u2069';
+
+/** U+202E → "⟨U+202E⟩" (U+27E8/U+27E9 are ordinary punctuation, so the marker itself cannot be mistaken for a control). */
+function visibleCode(char: string): string {
+  return `⟨U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩`;
+}
+
+/**
+ * A name as a person must see it: NFC, every control, format, separator, surrogate or private-use code point shown
+ * as ⟨U+XXXX⟩ (so `a\u202Egnp.exe` reads `a⟨U+202E⟩gnp.exe`, never `aexe.png`), bounded to `maxLength` code points
+ * with "…". Pure and total; the result contains no unsafe character and no line break.
+ */
+export function displayName(value: string, maxLength: number = displayTextMaxLength): string {
+  const shown = Array.from(value.normalize('NFC').replace(unsafe, visibleCode));
+  if (shown.length <= maxLength) return shown.join('');
+  return `${shown.slice(0, Math.max(0, maxLength - 1)).join('')}…`;
+}
+
+/** Wraps text in FSI…PDI so its direction cannot leak into the sentence around it (plain-text surfaces). */
+export function isolate(text: string): string {
+  return `${isolateStart}${text}${isolateEnd}`;
+}
+
+/** displayName, isolated: the form of a name inside a dialog, notification, tree label, diff title or log line. */
+export function nameText(value: string, maxLength: number = displayTextMaxLength): string {
+  return isolate(displayName(value, maxLength));
+}
+
+/** True when `value` has a character displayName would show as a code (a name a person could misread). */
+export function hasHiddenCharacters(value: string): boolean {
+  return new RegExp(unsafe.source, 'u').test(value);
+}
+
+/** Removes the isolates nameText added (for checks and for surfaces that cannot show them, e.g. an audit field). */
+export function withoutIsolates(text: string): string {
+  return text.replaceAll(isolateStart, '').replaceAll(isolateEnd, '');
+}
+
+// ── numbers and money ────────────────────────────────────────────────────────────────────────────────
+// One formatter for the panel, the dialog, notifications and tool text, so "$1,234.50" never reads "$1234.5" elsewhere.
+
+const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const moneyFormat = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** 2500 → "2,500". */
+export function formatCount(value: number): string {
+  return integerFormat.format(value);
+}
+
+/** (1, "object") → "1 object"; (2500, "workload") → "2,500 workloads"; an irregular plural may be given. */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatCount(count)} ${count === 1 ? singular : pluralForm}`;
+}
+
+/** −1234.5 → "−$1,234.50" (U+2212 minus), 0 → "±$0.00"; null (not estimated) → "–". */
+export function formatMoney(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '–';
+  const rounded = Math.round(value * 100) / 100;
+  const sign = rounded > 0 ? '+' : rounded < 0 ? '−' : '±';
+  return `${sign}$${moneyFormat.format(Math.abs(rounded))}`;
+}
+
+/** −1234.5 → "−$1,234.50/month". */
+export function formatMonthly(value: number): string {
+  return `${formatMoney(value)}/month`;
+}

@@ -9,8 +9,10 @@ import { reportManifestOutcome, writeToManifests } from './manifests';
 import { explainProblem, type ProblemAction } from './problem';
 import { askScanChoice } from './scanFlow';
 import { AuditView } from './auditView';
-import { count } from '../core/count';
-import { ReviewPanel, type ReviewActions, type WorkloadRef } from './reviewPanel';
+import { groupSkips, planSkips } from '../core/plan/skips';
+import { reportNameProblems } from '../core/reportCheck';
+import { formatCount, formatMonthly, nameText, plural } from '../core/text';
+import { ReviewPanel, reviewViewType, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
 
 export const auditScheme = 'krr-audit';
@@ -41,6 +43,10 @@ export interface CommandHost {
   refreshViews(): void;
   /** The review panel was shown (the walkthrough's "review" step). */
   reviewed(): void;
+  /** Closes the diff tabs of a plan that was applied, declined or rolled back. */
+  closeDiff?(planId: string): Promise<void>;
+  /** Restores the last report after a window reload (the review panel's serializer); false when there is none. */
+  restoreReport?(session: Session): Promise<boolean>;
 }
 
 /**
@@ -67,11 +73,11 @@ function isAbort(error: unknown): boolean {
 }
 
 /** Runs `task` under a cancellable notification; cancelling aborts the krr/kubectl process through the signal. */
-function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, report: (message: string) => void) => Promise<T>): Thenable<T> {
+function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, report: (message: string, increment?: number) => void) => Promise<T>): Thenable<T> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
-    return task(controller.signal, (message) => progress.report({ message }));
+    return task(controller.signal, (message, increment) => progress.report(increment === undefined ? { message } : { message, increment }));
   });
 }
 
@@ -83,21 +89,21 @@ function scanFleet(session: Session, contexts: string[], args: { namespaces: str
   const controllers = new Map(contexts.map((context) => [context, new AbortController()]));
   const running = new Map<string, { report(message: string): void; finish(): void }>();
   let finished = 0;
-  return withCancellableProgress(`KRR: scanning ${contexts.length} contexts`, (signal, report) =>
+  return withCancellableProgress(`KRR: scanning ${plural(contexts.length, 'context')}`, (signal, report) =>
     session
       .scanFleet({ ...args, contexts }, palette, {
         signal,
         signalFor: (context) => controllers.get(context)?.signal,
         onProgress: (p) => {
           if (p.message === 'starting') {
-            void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KRR: ${p.context}`, cancellable: true }, (progress, token) => {
+            void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KRR: ${nameText(p.context)}`, cancellable: true }, (progress, token) => {
               token.onCancellationRequested(() => controllers.get(p.context)?.abort());
               return new Promise<void>((resolve) => running.set(p.context, { report: (message) => progress.report({ message }), finish: resolve }));
             });
           } else if (p.done) {
             running.get(p.context)?.finish();
             running.delete(p.context);
-            report(`${++finished}/${contexts.length} done (${p.context}: ${p.message})`);
+            report(`${formatCount(++finished)}/${formatCount(contexts.length)} done (${nameText(p.context)}: ${p.message})`);
           } else {
             running.get(p.context)?.report(p.message);
           }
@@ -109,14 +115,25 @@ function scanFleet(session: Session, contexts: string[], args: { namespaces: str
   );
 }
 
+/** Counted progress ("312 / 2,500") for the notification, advancing its bar by the share done since the last call. */
+function countedProgress(report: (message: string, increment?: number) => void, extra?: (progress: { done: number; total: number }) => void) {
+  let reported = 0;
+  return (progress: { done: number; total: number }) => {
+    const share = progress.total > 0 ? (progress.done / progress.total) * 100 : 0;
+    report(`${formatCount(progress.done)} / ${formatCount(progress.total)}`, share - reported);
+    reported = share;
+    extra?.(progress);
+  };
+}
+
 /** A rollback that went through reads "rolled back … restored", not "applied" (issue 15). */
 export function describeOutcome(outcome: ApplyOutcome, kind: 'apply' | 'rollback' = 'apply'): string {
   if (outcome.files) return `${outcome.status}: ${outcome.message}`;
   const written = outcome.objects.filter((object) => object.result === 'written').length;
   if (kind === 'rollback' && outcome.status === 'applied') {
-    return `rolled back: ${outcome.message.replace(/^Applied /, 'Restored ')} (${count(written, 'object')} restored${outcome.verified ? ', verified' : ''})`;
+    return `rolled back: ${outcome.message.replace(/^Applied /, 'Restored ')} (${plural(written, 'object')} restored${outcome.verified ? ', verified' : ''})`;
   }
-  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${count(written, 'object')} written${outcome.verified ? ', verified' : ''})` : ''}`;
+  return `${outcome.status}: ${outcome.message}${outcome.status === 'applied' ? ` (${plural(written, 'object')} written${outcome.verified ? ', verified' : ''})` : ''}`;
 }
 
 /** Does not wait for the notification: the apply (and the review panel's "Waiting for your approval…") ends now. */
@@ -146,20 +163,37 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       }
     };
 
-  const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester, includeLimits = false): Promise<Plan> => {
+  const preview = async (reportId: string, workloads: WorkloadRef[], requester: Requester, includeLimits = false, onProgress?: (progress: { done: number; total: number }) => void): Promise<Plan> => {
     const session = host.session();
-    const plan = await withCancellableProgress(`KRR: previewing ${count(workloads.length, 'workload')}`, (signal) => session.propose({ reportId, workloads, includeLimits }, requester, signal));
-    const blocked = plan.blocked.map((item) => `${item.namespace}/${item.name}: ${item.reasons.join('; ')}`);
+    const plan = await withCancellableProgress(`KRR: previewing ${plural(workloads.length, 'workload')}`, (signal, report) =>
+      session.propose({ reportId, workloads, includeLimits }, requester, signal, countedProgress(report, onProgress)),
+    );
+    // Nothing is left out silently: every skip in Output, grouped by cause in the notification (bounded).
+    const skips = planSkips(plan);
+    if (skips.length > 0) {
+      host.output.warn(`${plan.id}: ${plural(skips.length, 'item')} not included:`);
+      for (const skip of skips) host.output.warn(`  ${skip.text}`);
+    }
+    const groups = groupSkips(skips);
+    const notIncluded = skips.length === 0 ? '' : ` Not included: ${groups.slice(0, 3).map((group) => group.text).join(' · ')}${groups.length > 3 ? ` · …${plural(groups.length - 3, 'more group')} (Output)` : ''}.`;
+    const risk = `risk ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.slice(0, 2).join('; ')})` : ''}`;
     if (plan.objects.length === 0) {
-      void vscode.window.showWarningMessage(`KRR: nothing to change.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`);
+      void vscode.window.showWarningMessage(`KRR: nothing to change, no diff opened.${notIncluded}`, ...(skips.length > 0 ? ['Show Output'] : [])).then((choice) => (choice ? host.output.show() : undefined));
     } else {
       const buttons = host.readOnly().readOnly ? [] : ['Apply…'];
       void vscode.window
-        .showInformationMessage(`KRR: ${plan.id} — ${count(plan.objects.length, 'object')}, risk ${plan.risk}.${blocked.length ? ` Blocked: ${blocked.join(' · ')}` : ''}`, ...buttons)
+        .showInformationMessage(`KRR: ${plan.id} — ${plural(plan.objects.length, 'object')}, ${risk}, monthly Δ ${formatMonthly(plan.totals.monthlyCostDelta)}.${notIncluded}`, ...buttons)
         // The button applies this plan and says so: the dialog and the audit log read "you (notification)".
         .then((choice) => (choice ? guard(async () => void (await apply(plan.id, notification)))() : undefined));
     }
     return plan;
+  };
+
+  /** After any apply or rollback attempt: the plan's diff closes and the review panel shows what is now live. */
+  const afterOutcome = (outcome: ApplyOutcome) => {
+    const plan = host.session().getPlan(outcome.planId);
+    if (plan && ReviewPanel.current) ReviewPanel.current.noteOutcome(plan, outcome);
+    else void host.closeDiff?.(outcome.planId);
   };
 
   const apply = async (planId: string, requester: Requester): Promise<ApplyOutcome> => {
@@ -168,13 +202,15 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     if (outcome.files) reportManifestOutcome(session, outcome);
     else reportOutcome(outcome);
     host.refreshViews();
+    // The review panel notes its own applies itself (it also clears its ticks); everything else here.
+    if (requester !== reviewPanel) afterOutcome(outcome);
     return outcome;
   };
 
   const reviewActions: ReviewActions = {
     preview: async (reportId, workloads, options) => {
       try {
-        return await preview(reportId, workloads, reviewPanel, options.includeLimits);
+        return await preview(reportId, workloads, reviewPanel, options.includeLimits, options.onProgress);
       } catch (error) {
         if (isAbort(error)) return 'cancelled';
         showProblem(error, host.output);
@@ -183,7 +219,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     },
     previewManifests: async (reportId, workloads, options) => {
       try {
-        return await withCancellableProgress(`KRR: finding the manifests of ${workloads.length} workload${workloads.length === 1 ? '' : 's'}`, (signal) =>
+        return await withCancellableProgress(`KRR: finding the manifests of ${plural(workloads.length, 'workload')}`, (signal) =>
           host.session().proposeManifests({ reportId, workloads, includeLimits: options.includeLimits, target: 'manifests' }, reviewPanel, signal),
         );
       } catch (error) {
@@ -201,6 +237,12 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       }
     },
     isReadOnly: () => host.readOnly(),
+    settings: () => host.settings(),
+    log: (line) => host.output.info(line),
+    showOutput: () => host.output.show(true),
+    closeDiff: async (planId) => {
+      await host.closeDiff?.(planId);
+    },
   };
 
   const showPanel = () => {
@@ -209,14 +251,35 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     return panel;
   };
 
-  const afterReport = async (summary: { workloads: number; containers: number; monthlyCostDelta: number; errors: string[]; cached: boolean }) => {
+  const afterReport = async (summary: { reportId: string; workloads: number; containers: number; monthlyCostDelta: number; errors: string[]; cached: boolean }) => {
     host.refreshViews();
     showPanel();
     const errors = summary.errors.length ? ` krr reported: ${summary.errors.join('; ')}` : '';
-    const text = `KRR: ${count(summary.workloads, 'workload')}, ${count(summary.containers, 'container')}${summary.cached ? ' (cached scan)' : ''}.${errors}`;
-    host.output.info(text);
-    void vscode.window.showInformationMessage(text);
+    // Invalid names are flagged as the report loads (all of them in Output, listed by the review panel), not at Preview.
+    const invalid = reportNameProblems(host.session().getReport(summary.reportId)).length;
+    const flagged = invalid > 0 ? ` ${plural(invalid, 'invalid name')} (skipped by Preview; listed in the panel and Output).` : '';
+    const message = `KRR: ${plural(summary.workloads, 'workload')}, ${plural(summary.containers, 'container')}${summary.cached ? ' (cached scan)' : ''}.${errors}${flagged}`;
+    host.output.info(message);
+    if (invalid > 0) void vscode.window.showWarningMessage(message, 'Show Output').then((choice) => (choice ? host.output.show() : undefined));
+    else void vscode.window.showInformationMessage(message);
   };
+
+  // After a window reload VS Code restores the panel: it comes back with the last report and the webview state
+  // (selection, filters, sort). No report to restore: the panel shows "Scan Cluster…" instead of an empty table.
+  const serializer = vscode.window.registerWebviewPanelSerializer(reviewViewType, {
+    deserializeWebviewPanel: async (panel) => {
+      let session: Session;
+      try {
+        session = host.session();
+        if (!session.currentReview()) await host.restoreReport?.(session);
+      } catch (error) {
+        panel.dispose();
+        showProblem(error, host.output);
+        return;
+      }
+      ReviewPanel.revive(panel, host.extensionUri, session, reviewActions);
+    },
+  });
 
   const commands: Record<string, (...args: never[]) => Promise<void>> = {
     'krr.scan': guard(async (source?: unknown) => {
@@ -249,7 +312,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       host.refreshViews();
       showPanel();
       const failed = fleet.reports.filter((entry) => entry.error);
-      const text = `KRR: ${fleet.reports.length - failed.length} of ${count(fleet.reports.length, 'context')} scanned, ${count(fleet.totals.rows, 'container')}.${failed.length ? ` Failed: ${failed.map((entry) => `${entry.context} (${entry.error ?? ''})`).join(' · ')}` : ''}`;
+      const text = `KRR: ${fleet.reports.length - failed.length} of ${plural(fleet.reports.length, 'context')} scanned, ${plural(fleet.totals.rows, 'container')}.${failed.length ? ` Failed: ${failed.map((entry) => `${entry.context} (${entry.error ?? ''})`).join(' · ')}` : ''}`;
       void (failed.length ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
     }),
     'krr.openReport': guard(async () => {
@@ -318,8 +381,8 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
             label: plan.id,
             description:
               plan.kind === 'manifests'
-                ? `manifests · ${count(plan.objects, 'file')} in the workspace`
-                : `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${count(plan.objects, 'object')} · risk ${plan.risk}`,
+                ? `manifests · ${plural(plan.objects, 'file')} in the workspace`
+                : `${plan.kind === 'apply' ? '' : `${plan.kind} · `}${plan.context} · ${plural(plan.objects, 'object')} · risk ${plan.risk}`,
             detail: `Proposed by ${plan.proposedBy} at ${new Date(plan.createdAt).toLocaleTimeString()}`,
             id: plan.id,
           })),
@@ -341,7 +404,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
           return;
         }
         const pick = await vscode.window.showQuickPick(
-          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${count(snapshot.objects, 'object')} · ${snapshot.planId}`, id: snapshot.id })),
+          snapshots.map((snapshot) => ({ label: new Date(snapshot.createdAt).toLocaleString(), description: `${snapshot.context} · ${plural(snapshot.objects, 'object')} · ${snapshot.planId}`, id: snapshot.id })),
           { title: 'KRR: roll back to the state before…' },
         );
         snapshotId = pick?.id;
@@ -353,13 +416,16 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester));
       reportOutcome(outcome, 'rollback');
       host.refreshViews();
+      afterOutcome(outcome);
       // Values someone changed since the apply were left out; overwriting them is a separate, explicit choice.
       const leftOut = (outcome.conflicts ?? []).filter((conflict) => !conflict.included).length;
       if (leftOut > 0 && (outcome.status === 'applied' || outcome.status === 'refused')) {
         const include = 'Roll Back Those Too…';
-        if ((await vscode.window.showWarningMessage(`KRR: ${count(leftOut, 'value')} ${leftOut === 1 ? 'was' : 'were'} changed since that apply and ${leftOut === 1 ? 'was' : 'were'} not rolled back.`, include)) === include) {
-          reportOutcome(await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true })), 'rollback');
+        if ((await vscode.window.showWarningMessage(`KRR: ${plural(leftOut, 'value')} ${leftOut === 1 ? 'was' : 'were'} changed since that apply and ${leftOut === 1 ? 'was' : 'were'} not rolled back.`, include)) === include) {
+          const again = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: rolling back (waiting for approval)' }, () => session.rollback(id, requester, { includeConflicts: true }));
+          reportOutcome(again, 'rollback');
           host.refreshViews();
+          afterOutcome(again);
         }
       }
     }),
@@ -414,7 +480,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.showOutput': guard(async () => host.output.show()),
     'krr.refresh': guard(async () => host.refreshViews()),
   };
-  return Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run));
+  return [serializer, ...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run))];
 }
 
 export const prometheusSecretKey = 'krr.prometheusAuthHeader';

@@ -1,8 +1,7 @@
 // Read-only diff of a plan: live manifest (left) against proposed manifest (right), one pair per object.
-import { count } from '../core/count';
 import * as vscode from 'vscode';
 import type { ObjectChange, Plan } from '../core/plan/model';
-import { displayText } from '../core/text';
+import { nameText, plural } from '../core/text';
 
 export const liveScheme = 'krr-live';
 export const proposedScheme = 'krr-proposed';
@@ -12,8 +11,8 @@ const keptPlans = 20;
 
 export function objectDiffTitle(plan: Pick<Plan, 'context' | 'kind'>, object: Pick<ObjectChange, 'kind' | 'name' | 'namespace'>): string {
   const right = plan.kind === 'apply' ? 'proposed' : 'restored';
-  // Names come from the cluster or a report: one line, bounded, no bidi overrides (core/text).
-  return `${object.kind}/${displayText(object.name)} (${displayText(object.namespace)}) — live ↔ ${right} · ${displayText(plan.context)}`;
+  // Names come from the cluster or a report: hidden characters shown as ⟨U+…⟩, each name isolated (core/text).
+  return `${object.kind}/${nameText(object.name)} (${nameText(object.namespace)}) — live ↔ ${right} · ${nameText(plan.context)}`;
 }
 
 export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 'id' | 'conflicts'>): string {
@@ -21,7 +20,7 @@ export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 
   const kept = (plan.conflicts ?? []).filter((conflict) => !conflict.included).length;
   const overwritten = (plan.conflicts ?? []).length - kept;
   const conflicts = [kept > 0 ? `${kept} changed since the apply, left out` : '', overwritten > 0 ? `${overwritten} changed since the apply, OVERWRITTEN` : ''].filter(Boolean).join(', ');
-  return `KRR ${plan.id}: ${count(plan.objects.length, 'object')} — live ↔ ${right} · ${displayText(plan.context)}${conflicts ? ` · ${conflicts}` : ''}`;
+  return `KRR ${plan.id}: ${plural(plan.objects.length, 'object')} — live ↔ ${right} · ${nameText(plan.context)}${conflicts ? ` · ${conflicts}` : ''}`;
 }
 
 export class PlanDiff implements vscode.Disposable {
@@ -82,7 +81,7 @@ export class PlanDiff implements vscode.Disposable {
     const pairs = this.remember(plan);
     const first = pairs[0];
     if (!first) {
-      void vscode.window.showInformationMessage(`KRR: the plan changes nothing${plan.blocked.length ? ` (${count(plan.blocked.length, 'workload')} blocked by policy)` : ''}.`);
+      void vscode.window.showInformationMessage(`KRR: the plan changes nothing${plan.blocked.length ? ` (${plural(plan.blocked.length, 'workload')} blocked by policy)` : ''}.`);
       return;
     }
     // A model's proposal must not take the keyboard from a person who is typing; their own preview may.
@@ -93,6 +92,31 @@ export class PlanDiff implements vscode.Disposable {
     }
     const resources = pairs.map(({ live, proposed }) => [proposed, live, proposed]);
     await vscode.commands.executeCommand('vscode.changes', planDiffTitle(plan), resources);
+  }
+
+  /**
+   * Closes the diff tabs of `planId` (a plan is single-use: once applied, declined or rolled back its diff shows a
+   * change that can no longer happen), or, without an id, every KRR diff tab whose plan this window no longer holds
+   * (tabs a window reload restored: their plans were in the previous extension host's memory).
+   */
+  async closeTabs(planId?: string): Promise<number> {
+    const stale = (query: string) => {
+      const id = new URLSearchParams(query).get('plan');
+      return planId === undefined ? id === null || !this.planUris.has(id) : id === planId;
+    };
+    const ours = (uri: vscode.Uri) => (uri.scheme === liveScheme || uri.scheme === proposedScheme) && stale(uri.query);
+    const labelled = /^KRR (plan-[0-9a-f]+): /;
+    const tabs = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => {
+      const input = tab.input as { original?: unknown; textDiffs?: Array<{ original?: unknown }> } | undefined;
+      if (input instanceof vscode.TabInputTextDiff) return ours(input.original) || ours(input.modified);
+      // The multi-file diff (several objects): its input type is not in the API this extension builds against.
+      const first = input?.textDiffs?.[0]?.original;
+      if (first instanceof vscode.Uri) return ours(first);
+      const match = labelled.exec(tab.label);
+      return match !== null && (planId === undefined ? !this.planUris.has(match[1] as string) : match[1] === planId);
+    });
+    if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
+    return tabs.length;
   }
 
   dispose(): void {

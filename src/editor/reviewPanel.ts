@@ -10,7 +10,9 @@ import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
 import type { ApplyOutcome } from '../core/session/model';
 import type { Session } from '../core/session/session';
-import { allRows, ownerView } from './reviewRows';
+import type { SessionSettings } from '../core/session/settings';
+import { displayName, displayText, formatCount, nameText, plural } from '../core/text';
+import { allRows, clustersText, fleetPanelReport, ownerView, panelCell, panelListLimit, panelReport, planView, savingsView, selectionText, workloadKeyOf, type FleetPart, type PanelCell, type PanelReport, type PanelRow, type PanelWorkload } from './reviewRows';
 
 export interface WorkloadRef {
   namespace: string;
@@ -21,19 +23,32 @@ export interface WorkloadRef {
 }
 
 export interface ReviewActions {
-  /** Proposes the selected workloads (the session opens the diff); a string says why it failed (also notified). */
-  preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean }): Promise<Plan | string>;
+  /**
+   * Proposes the selected workloads (the session opens the diff). A string says why it failed (also notified);
+   * 'cancelled' when the person cancelled it. `onProgress` counts the workloads done.
+   */
+  preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean; onProgress?: (progress: { done: number; total: number }) => void }): Promise<Plan | string>;
   /** Target "Manifests": proposes edits of the workspace manifests (the session opens the files' diff). */
   previewManifests?(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean }): Promise<ManifestPlan | string>;
   apply(planId: string): Promise<ApplyOutcome | string>;
   isReadOnly(): { readOnly: boolean; reason: string | null };
+  settings(): Pick<SessionSettings, 'policy' | 'prices'>;
+  /** The output channel: the full lists the panel only summarises. */
+  log(line: string): void;
+  showOutput(): void;
+  /** Closes the diff tabs of a plan that can no longer be applied. */
+  closeDiff(planId: string): Promise<void>;
 }
+
+export const reviewViewType = 'krr.review';
 
 type Incoming =
   | { type: 'ready' }
   | { type: 'selection'; workloads: WorkloadRef[] }
   | { type: 'preview'; workloads: WorkloadRef[]; includeLimits: boolean; target: 'cluster' | 'manifests' }
   | { type: 'apply' }
+  | { type: 'show-output' }
+  | { type: 'open-setting'; setting: string }
   | { type: 'command'; command: 'krr.scan' | 'krr.openReport' };
 
 function isWorkloadList(value: unknown): value is WorkloadRef[] {
@@ -57,17 +72,36 @@ function parseIncoming(message: unknown): Incoming | undefined {
   switch (record.type) {
     case 'ready':
     case 'apply':
+    case 'show-output':
       return { type: record.type };
     case 'selection':
       return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads } : undefined;
     case 'preview':
       return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads, includeLimits: record.includeLimits === true, target: record.target === 'manifests' ? 'manifests' : 'cluster' } : undefined;
+    case 'open-setting':
+      // Only our own settings: a webview message must not open arbitrary UI.
+      return typeof record.setting === 'string' && /^krr\.[A-Za-z.]+$/.test(record.setting) ? { type: 'open-setting', setting: record.setting } : undefined;
     case 'command':
       return record.command === 'krr.scan' || record.command === 'krr.openReport' ? { type: 'command', command: record.command } : undefined;
     default:
       return undefined;
   }
 }
+
+/** What the panel remembers of an apply or rollback: the values now live, per workload (reset with a new report). */
+interface Written {
+  label: string;
+  /** Local time of the write, for the badge's tooltip. */
+  at: string;
+  cells: Map<string, PanelCell>;
+}
+
+const fieldOf: Record<string, 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit'> = {
+  'requests/cpu': 'cpuRequest',
+  'limits/cpu': 'cpuLimit',
+  'requests/memory': 'memoryRequest',
+  'limits/memory': 'memoryLimit',
+};
 
 export class ReviewPanel implements vscode.Disposable {
   static current: ReviewPanel | undefined;
@@ -76,6 +110,9 @@ export class ReviewPanel implements vscode.Disposable {
   /** Set while the panel shows a fleet: context -> that context's report. */
   private fleetReports: Map<string, string> | null = null;
   private planId: string | null = null;
+  private rows: PanelRow[] = [];
+  private workloads: PanelWorkload[] = [];
+  private readonly written = new Map<string, Written>();
   private readonly disposables: vscode.Disposable[] = [];
 
   static show(extensionUri: vscode.Uri, session: Session, actions: ReviewActions): ReviewPanel {
@@ -84,11 +121,15 @@ export class ReviewPanel implements vscode.Disposable {
       ReviewPanel.current.postRows();
       return ReviewPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel('krr.review', 'KRR Recommendations', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(reviewViewType, 'KRR Recommendations', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    ReviewPanel.current = new ReviewPanel(panel, extensionUri, session, actions);
+    return ReviewPanel.current;
+  }
+
+  /** A window reload restored the panel (WebviewPanelSerializer): it takes over that webview, whose state keeps selection, filters and sort. */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, session: Session, actions: ReviewActions): ReviewPanel {
+    ReviewPanel.current?.dispose();
+    panel.webview.options = webviewOptions(extensionUri);
     ReviewPanel.current = new ReviewPanel(panel, extensionUri, session, actions);
     return ReviewPanel.current;
   }
@@ -103,7 +144,7 @@ export class ReviewPanel implements vscode.Disposable {
     panel.webview.html = reviewHtml(panel.webview, extensionUri);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)),
+      panel.webview.onDidReceiveMessage((message: unknown) => void this.handle(message)),
     );
     const unsubscribe = session.onDidChange((event) => {
       if (event.type === 'report') this.postRows();
@@ -114,6 +155,16 @@ export class ReviewPanel implements vscode.Disposable {
   /** The workloads ticked in the panel, for "KRR: Preview Changes for Selection". */
   selectedWorkloads(): { reportId: string | null; workloads: WorkloadRef[] } {
     return { reportId: this.reportId, workloads: this.selection };
+  }
+
+  /** The panel's state as the extension holds it (extension-host tests check the state rules through this). */
+  viewState(): { reportId: string | null; planId: string | null; selection: WorkloadRef[]; written: Record<string, { label: string; cells: Record<string, PanelCell> }> } {
+    return {
+      reportId: this.reportId,
+      planId: this.planId,
+      selection: [...this.selection],
+      written: Object.fromEntries([...this.written].map(([key, entry]) => [key, { label: entry.label, cells: Object.fromEntries(entry.cells) }])),
+    };
   }
 
   private post(message: unknown): void {
@@ -128,20 +179,54 @@ export class ReviewPanel implements vscode.Disposable {
       return;
     }
     const id = 'fleetId' in view ? view.fleetId : view.reportId;
-    if (id !== this.reportId) {
+    const fresh = id !== this.reportId;
+    if (fresh) {
       this.planId = null;
       this.selection = [];
+      this.written.clear();
     }
     this.reportId = id;
+    let report: PanelReport;
+    let source: string;
+    let fleet: { clusters: string; failed: string[] } | null = null;
     if ('fleetId' in view) {
-      this.postFleet(view.fleetId, readOnly);
-      return;
+      // One review of several clusters: rows carry their cluster, totals per cluster, the failed contexts named.
+      const entries = this.session.getFleet(view.fleetId).reports;
+      this.fleetReports = new Map(entries.flatMap((entry) => (entry.reportId ? [[entry.context, entry.reportId] as [string, string]] : [])));
+      const rows = allRows((page) => this.session.listRecommendations({ reportId: id, page, pageSize: 500, sort: 'savings' }), true);
+      const totals = this.session.listRecommendations({ reportId: id, pageSize: 1 }).totals;
+      const failed = entries.filter((entry) => entry.error).map((entry) => `${displayName(entry.context, 100)}: ${displayText(entry.error ?? '', 200)}`);
+      const parts: FleetPart[] = [...this.fleetReports].map(([cluster, reportId]) => ({ cluster, report: this.session.getReport(reportId), summary: this.session.reportSummary(reportId) }));
+      report = fleetPanelReport(parts, rows, this.actions.settings(), failed);
+      fleet = { clusters: clustersText(totals?.clusters ?? [], failed), failed };
+      source = `the fleet ${id}`;
+    } else {
+      this.fleetReports = null;
+      const summary = this.session.reportSummary(id);
+      const rows = allRows((page) => this.session.listRecommendations({ reportId: id, page, pageSize: 500, sort: 'savings' }));
+      report = panelReport(this.session.getReport(id), summary, rows, this.actions.settings());
+      source = displayName(summary.source, 200);
     }
-    this.fleetReports = null;
-    const summary = this.session.reportSummary(id);
-    const rows = allRows((page) => this.session.listRecommendations({ reportId: id, page, pageSize: 500, sort: 'savings' }));
-    this.post({ type: 'rows', reportId: id, summary, rows, readOnly });
-    if (rows.some((row) => row.owner === undefined)) void this.postOwners(id);
+    this.rows = report.rows;
+    this.workloads = report.workloads;
+    if (fresh && report.problems.length > 0) {
+      // All of them, once per report: the panel shows the first few.
+      this.actions.log(`${plural(report.problems.length, 'name')} in ${source} cannot be used with kubectl; proposals skip them:`);
+      for (const problem of report.problems) this.actions.log(`  ${problem.text}`);
+    }
+    this.post({
+      type: 'rows',
+      reportId: id,
+      summaryText: report.summaryText,
+      rows: this.rows.map((row) => this.withWritten(row)),
+      workloads: this.workloads,
+      marks: Object.fromEntries([...this.written].map(([key, entry]) => [key, { label: entry.label, title: `${entry.label} at ${entry.at}: the values shown are the ones written` }])),
+      problems: { total: report.problems.length, heading: `${plural(report.problems.length, 'invalid name')} in this report: Preview skips them.`, lines: report.problems.slice(0, panelListLimit).map((problem) => problem.text) },
+      savings: savingsView(report.savings),
+      readOnly,
+      ...(fleet ? { clusters: [...this.fleetReports?.keys() ?? []], clustersText: fleet.clusters } : {}),
+    });
+    if (!fleet && report.rows.some((row) => row.owner === undefined)) void this.postOwners(id);
   }
 
   /** GitOps owners arrive after the rows (one kubectl list per kind and namespace), without resetting the selection. */
@@ -150,82 +235,142 @@ export class ReviewPanel implements vscode.Disposable {
     if (this.reportId !== reportId) return;
     const owners: Record<string, ReturnType<typeof ownerView>> = {};
     for (const row of allRows((page) => this.session.listRecommendations({ reportId, page, pageSize: 500, sort: 'savings' }))) if (row.owner !== undefined) owners[row.workload] = row.owner;
+    this.rows = this.rows.map((row) => (owners[row.workload] !== undefined ? { ...row, owner: owners[row.workload] } : row));
     this.post({ type: 'owners', owners, unknown });
   }
 
-  /** One review of several clusters: rows carry their cluster, the summary has totals per cluster and the failed contexts. */
-  private postFleet(fleetId: string, readOnly: { readOnly: boolean; reason: string | null }): void {
-    const fleet = this.session.getFleet(fleetId);
-    this.fleetReports = new Map(fleet.reports.flatMap((entry) => (entry.reportId ? [[entry.context, entry.reportId] as [string, string]] : [])));
-    const rows = allRows((page) => this.session.listRecommendations({ reportId: fleetId, page, pageSize: 500, sort: 'savings' }), true);
-    const totals = this.session.listRecommendations({ reportId: fleetId, pageSize: 1 }).totals;
-    const failed = fleet.reports.filter((entry) => entry.error).map((entry) => `${entry.context}: ${entry.error ?? ''}`);
-    const summary = {
-      source: `fleet of ${fleet.reports.length} contexts`,
-      cluster: null,
-      strategy: this.session.reportSummary([...this.fleetReports.values()][0] as string).strategy,
-      workloads: new Set(rows.map((row) => row.workload)).size,
-      containers: rows.length,
-      monthlyCostDelta: totals?.fleet.monthlyCostDelta ?? 0,
-      errors: failed,
-    };
-    this.post({ type: 'rows', reportId: fleetId, summary, rows, readOnly, clusters: totals?.clusters ?? [], failed });
+  /** The panel's key of a workload: in a fleet review prefixed by its cluster, as the rows are. */
+  private keyOf(workload: { namespace: string; kind: string; name: string; cluster?: string }, context?: string): string {
+    const cluster = workload.cluster ?? context;
+    return this.fleetReports && cluster !== undefined ? `${cluster}|${workloadKeyOf(workload)}` : workloadKeyOf(workload);
   }
 
-  private async receive(raw: unknown): Promise<void> {
+  private withWritten(row: PanelRow): PanelRow {
+    const written = this.written.get(row.workload);
+    if (!written) return row;
+    const copy = { ...row };
+    for (const field of Object.values(fieldOf)) {
+      const cell = written.cells.get(`${row.container}\u0000${field}`);
+      if (cell) copy[field] = cell;
+    }
+    return copy;
+  }
+
+  /**
+   * After an apply or a rollback: the workloads it wrote show the values now live (the plan's `to`, which the apply
+   * verified) and a mark ("applied 21:04"), their ticks clear, and the plan's diff tabs close.
+   */
+  noteOutcome(plan: Plan, outcome: ApplyOutcome): void {
+    void this.actions.closeDiff(plan.id);
+    if (plan.id === this.planId) this.planId = null;
+    if (outcome.status !== 'applied') return;
+    const writtenKeys = new Set(outcome.objects.filter((object) => object.result === 'written').map((object) => this.keyOf(object, plan.context)));
+    // The badge stays short ("applied"); its tooltip says when.
+    const label = plan.kind === 'apply' ? 'applied' : 'rolled back';
+    const at = new Date().toLocaleTimeString();
+    for (const object of plan.objects) {
+      const key = this.keyOf(object, plan.context);
+      if (!writtenKeys.has(key)) continue;
+      const entry: Written = this.written.get(key) ?? { label, at, cells: new Map() };
+      entry.label = label;
+      entry.at = at;
+      for (const change of object.changes) {
+        const field = fieldOf[`${change.allocation}/${change.resource}`] as keyof Pick<PanelRow, 'cpuRequest'>;
+        const row = this.rows.find((candidate) => candidate.workload === key && candidate.container === change.container);
+        entry.cells.set(`${change.container}\u0000${field}`, panelCell(change.to, row ? row[field].to : change.to));
+      }
+      this.written.set(key, entry);
+    }
+    this.selection = this.selection.filter((workload) => !writtenKeys.has(this.keyOf(workload)));
+    if (this.reportId) this.postRows();
+    this.post({ type: 'written', keys: [...writtenKeys] });
+  }
+
+  /** One message from the webview (untrusted: parsed first). Public so extension-host tests drive the same path. */
+  async handle(raw: unknown): Promise<void> {
     const message = parseIncoming(raw);
     if (!message) return;
     switch (message.type) {
       case 'ready':
         this.postRows();
         return;
-      case 'selection':
+      case 'selection': {
         this.selection = message.workloads;
+        const keys = new Set(message.workloads.map((workload) => this.keyOf(workload)));
+        this.post({ type: 'totals', text: selectionText(this.workloads, this.rows, keys) });
         return;
+      }
       case 'command':
         await vscode.commands.executeCommand(message.command);
         return;
-      case 'preview': {
-        if (!this.reportId) return;
-        this.selection = message.workloads;
-        let reportId = this.reportId;
-        if (this.fleetReports) {
-          // A plan changes exactly one context: a fleet selection must stay within one cluster.
-          const clusters = [...new Set(message.workloads.map((workload) => workload.cluster ?? ''))];
-          const only = clusters.length === 1 ? this.fleetReports.get(clusters[0] as string) : undefined;
-          if (!only) {
-            this.post({ type: 'plan', plan: null, error: `Select workloads of one cluster (the selection spans ${clusters.length}): a plan changes exactly one context.` });
-            return;
-          }
-          reportId = only;
-        }
-        this.post({ type: 'busy', message: `Previewing ${message.workloads.length} workloads…` });
-        const workloads = message.workloads.map(({ namespace, kind, name }) => ({ namespace, kind, name }));
-        if (message.target === 'manifests' && this.actions.previewManifests) {
-          const manifests = await this.actions.previewManifests(reportId, workloads, { includeLimits: message.includeLimits });
-          this.planId = typeof manifests === 'string' || manifests.files.length === 0 ? null : manifests.id;
-          this.post(typeof manifests === 'string' ? { type: 'plan', plan: null, error: manifests } : { type: 'plan', plan: manifestPlanView(manifests) });
-          return;
-        }
-        const plan = await this.actions.preview(reportId, workloads, { includeLimits: message.includeLimits });
-        if (typeof plan === 'string') {
-          this.planId = null;
-          this.post({ type: 'plan', plan: null, error: plan });
-          return;
-        }
-        this.planId = plan.objects.length > 0 ? plan.id : null;
-        this.post({ type: 'plan', plan: planView(plan) });
+      case 'show-output':
+        this.actions.showOutput();
         return;
-      }
+      case 'open-setting':
+        await vscode.commands.executeCommand('workbench.action.openSettings', message.setting);
+        return;
+      case 'preview':
+        await this.preview(message.workloads, message.includeLimits, message.target);
+        return;
       case 'apply': {
         if (!this.planId) return;
+        const planId = this.planId;
         this.post({ type: 'busy', message: 'Waiting for your approval…' });
-        const outcome = await this.actions.apply(this.planId);
+        const outcome = await this.actions.apply(planId);
         this.planId = null;
-        this.post({ type: 'outcome', outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: outcome.message } });
+        const plan = this.session.getPlan(planId);
+        this.post({ type: 'outcome', outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
+        if (plan && typeof outcome !== 'string') this.noteOutcome(plan, outcome);
         return;
       }
     }
+  }
+
+  private async preview(selected: WorkloadRef[], includeLimits: boolean, target: 'cluster' | 'manifests'): Promise<void> {
+    if (!this.reportId) return;
+    this.selection = selected;
+    let reportId = this.reportId;
+    if (this.fleetReports) {
+      // A plan changes exactly one context: a fleet selection must stay within one cluster.
+      const clusters = [...new Set(selected.map((workload) => workload.cluster ?? ''))];
+      const only = clusters.length === 1 ? this.fleetReports.get(clusters[0] as string) : undefined;
+      if (!only) {
+        this.planId = null;
+        this.post({ type: 'plan', plan: null, error: `Select workloads of one cluster (the selection spans ${plural(clusters.length, 'cluster')}): a plan changes exactly one context.` });
+        return;
+      }
+      reportId = only;
+    }
+    const workloads = selected.map(({ namespace, kind, name }) => ({ namespace, kind, name }));
+    this.post({ type: 'busy', message: `Previewing ${plural(workloads.length, 'workload')}…` });
+    if (target === 'manifests' && this.actions.previewManifests) {
+      const manifests = await this.actions.previewManifests(reportId, workloads, { includeLimits });
+      this.planId = typeof manifests === 'string' || manifests.files.length === 0 ? null : manifests.id;
+      this.post(typeof manifests === 'string' ? { type: 'plan', plan: null, error: displayText(manifests, 600) } : { type: 'plan', plan: manifestPlanView(manifests) });
+      return;
+    }
+    // Posted at most every 200 ms: 2,500 workloads must not flood the webview with messages.
+    let last = 0;
+    const onProgress = ({ done, total: count }: { done: number; total: number }) => {
+      const now = Date.now();
+      if (done < count && now - last < 200) return;
+      last = now;
+      this.post({ type: 'busy', message: `Previewing ${formatCount(done)} / ${formatCount(count)} workloads…`, done, total: count });
+    };
+    const plan = await this.actions.preview(reportId, workloads, { includeLimits, onProgress });
+    if (plan === 'cancelled') {
+      this.planId = null;
+      this.post({ type: 'cancelled', message: 'Preview cancelled. Nothing was proposed and no diff is open.' });
+      return;
+    }
+    if (typeof plan === 'string') {
+      this.planId = null;
+      this.post({ type: 'plan', plan: null, error: displayText(plan, 600) });
+      return;
+    }
+    this.planId = plan.objects.length > 0 ? plan.id : null;
+    // The full list of what was left out is in Output (written by the preview command); the panel shows it bounded.
+    this.post({ type: 'plan', plan: planView(plan) });
   }
 
   dispose(): void {
@@ -235,28 +380,23 @@ export class ReviewPanel implements vscode.Disposable {
   }
 }
 
-function planView(plan: Plan) {
-  return {
-    id: plan.id,
-    objects: plan.objects.length,
-    blocked: plan.blocked.map((item) => ({ workload: `${item.namespace}/${item.kind}/${item.name}`, reasons: item.reasons })),
-    warnings: plan.warnings.map((finding) => finding.message),
-    risk: plan.risk,
-    monthlyCostDelta: plan.totals.monthlyCostDelta,
-    expiresAt: plan.expiresAt,
-  };
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
 }
 
+/** A manifest plan in the panel's plan line: the files, and every workload whose source was not found, bounded. */
 function manifestPlanView(plan: ManifestPlan) {
+  const files = plan.files.length;
+  const skips = plan.unresolved.map((item) => `${item.kind} ${nameText(`${item.namespace}/${item.name}`, 200)}: ${displayText([item.reason, ...item.candidates.slice(0, 3)].join('; '), 300)}`);
   return {
     id: plan.id,
     target: 'manifests',
-    objects: plan.files.length,
-    blocked: plan.unresolved.map((item) => ({ workload: `${item.namespace}/${item.kind}/${item.name}`, reasons: [item.reason, ...item.candidates.slice(0, 3)] })),
-    warnings: plan.warnings.map((finding) => finding.message),
-    risk: 'n/a',
-    monthlyCostDelta: 0,
-    expiresAt: plan.expiresAt,
+    objects: files,
+    text: `${plan.id}: ${plural(files, 'file')} in the workspace (nothing is sent to the cluster).${files > 0 ? ' The diff is open.' : ' Nothing to change, so no diff is open.'}`,
+    skipsTotal: skips.length,
+    skipsHeading: skips.length > 0 ? `Not written: ${plural(skips.length, 'workload')}:` : '',
+    skips: skips.slice(0, panelListLimit),
+    moreInOutput: Math.max(0, skips.length - panelListLimit),
   };
 }
 
@@ -287,6 +427,15 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   <button type="button" data-command="krr.openReport" class="secondary">Open krr Report File…</button>
 </section>
 <section id="main" hidden>
+  <figure id="savings" class="savings" hidden>
+    <figcaption><span id="savings-title"></span> <span class="legend"><span class="swatch current"></span>current requests <span class="swatch recommended"></span>recommended</span></figcaption>
+    <div id="savings-chart"></div>
+  </figure>
+  <div id="problems" class="banner problems" role="note" hidden>
+    <strong id="problems-heading"></strong>
+    <ul id="problems-list"></ul>
+    <button type="button" class="link" data-output>All of them in Output</button>
+  </div>
   <form id="filters" class="filters" role="search" aria-label="Filter recommendations">
     <label id="f-cluster-label" hidden>Cluster <select id="f-cluster"><option value="">All</option></select></label>
     <label>Namespace <select id="f-namespace"><option value="">All</option></select></label>
@@ -307,9 +456,10 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <button type="button" id="preview" disabled>Preview</button>
     <button type="button" id="apply" disabled>Apply…</button>
   </div>
-  <p id="plan" class="plan" role="status" aria-live="polite" hidden></p>
+  <div id="plan" class="plan" role="status" aria-live="polite" hidden><p id="plan-text"></p><div id="plan-skips" hidden><strong id="plan-skips-heading"></strong><ul id="plan-skips-list"></ul><button type="button" class="link" data-output>Full list in Output</button></div></div>
   <div class="table-wrap">
   <table id="table" aria-label="Recommendations per container">
+    <colgroup><col class="c-select"><col class="c-name"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-severity"><col class="c-cost"><col class="c-notes"></colgroup>
     <thead><tr>
       <th scope="col" class="select"><span class="visually-hidden">Selected</span></th>
       <th scope="col">Workload / container</th>

@@ -1,7 +1,14 @@
 // Rows as the review panel shows them: current -> recommended per field with the relative change. Pure.
 import { describeOwner, type GitOpsOwner } from '../core/gitops/owner';
-import type { RecommendationRow } from '../core/session/model';
-import { parseQuantity } from '../core/quantity';
+import type { Report } from '../core/krr/model';
+import type { Plan } from '../core/plan/model';
+import { groupSkips, planSkips, type PlanSkip } from '../core/plan/skips';
+import { describeCpu, describeMemory, parseQuantity } from '../core/quantity';
+import { predictPolicyBlocks, reportNameProblems, type PredictedBlock } from '../core/reportCheck';
+import { savingsOf, type Savings } from '../core/savings';
+import type { RecommendationRow, ReportSummary } from '../core/session/model';
+import type { SessionSettings } from '../core/session/settings';
+import { displayName, displayText, formatCount, formatMoney, formatMonthly, plural } from '../core/text';
 
 export interface PanelCell {
   from: string | null;
@@ -9,6 +16,8 @@ export interface PanelCell {
   to: string | null;
   /** Relative change in percent; null when either side is unset or unknown. */
   percent: number | null;
+  /** Both sides hold the same amount (compared by value: 1Gi and 1024Mi are the same). */
+  same: boolean;
 }
 
 export interface PanelRow {
@@ -20,6 +29,11 @@ export interface PanelRow {
   kind: string;
   name: string;
   container: string;
+  /** The container name as shown (visible control characters, bounded); `container` stays the identity. */
+  shownContainer: string;
+  costText: string;
+  /** Set when the container's name is invalid: Preview skips it (the reason). */
+  invalid?: string;
   cpuRequest: PanelCell;
   cpuLimit: PanelCell;
   memoryRequest: PanelCell;
@@ -57,10 +71,10 @@ export function panelCell(from: string | null, to: string | null): PanelCell {
   const before = amount(from);
   const after = amount(to);
   const percent = before !== null && after !== null && before > 0 ? Math.round(((after - before) / before) * 1000) / 10 : null;
-  return { from, to, percent };
+  return { from, to, percent, same: from === to || (before !== null && after !== null && before === after) };
 }
 
-export function workloadKeyOf(row: Pick<RecommendationRow, 'namespace' | 'kind' | 'name'>): string {
+export function workloadKeyOf(row: { namespace: string; kind: string; name: string }): string {
   return `${row.namespace}/${row.kind}/${row.name}`;
 }
 
@@ -72,6 +86,8 @@ export function toPanelRow(row: RecommendationRow, fleet = false): PanelRow {
     kind: row.kind,
     name: row.name,
     container: row.container,
+    shownContainer: displayName(row.container, 100),
+    costText: formatMoney(row.monthlyCostDelta),
     cpuRequest: panelCell(row.current.requests.cpu, row.recommended.requests.cpu),
     cpuLimit: panelCell(row.current.limits.cpu, row.recommended.limits.cpu),
     memoryRequest: panelCell(row.current.requests.memory, row.recommended.requests.memory),
@@ -92,3 +108,181 @@ export function allRows(list: (page: number) => { rows: RecommendationRow[]; tot
     if (result.rows.length === 0 || rows.length >= result.total) return rows;
   }
 }
+
+// ── what the panel shows beyond the rows: names as shown, per-workload money, problems, policy, savings ────────
+
+export interface PanelWorkload {
+  key: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  /** Names as a person must see them (core/text.displayName); the webview puts them in <bdi>. */
+  shownNamespace: string;
+  shownName: string;
+  cost: number | null;
+  costText: string;
+  /** Why the workload cannot be changed at all (an invalid name), or null. */
+  invalid: string | null;
+  /** Policy blocks a Preview would hit judging by the report: requests only, and with limits. */
+  blocks: { requests: PredictedBlock[]; limits: PredictedBlock[] };
+}
+
+export interface PanelReport {
+  rows: PanelRow[];
+  workloads: PanelWorkload[];
+  /** Invalid names (all of them), as lines; the panel shows the first few, the output channel all. */
+  problems: PlanSkip[];
+  savings: Savings;
+  summaryText: string;
+}
+
+const shownBlockLength = 400;
+
+function shownBlocks(blocks: PredictedBlock[]): PredictedBlock[] {
+  return blocks.map((block) => ({ ...block, message: displayText(block.message, shownBlockLength) }));
+}
+
+/** Everything the panel needs for one report, computed here (pure) so the webview only renders. */
+export function panelReport(report: Report, summary: ReportSummary, rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>, prefix = ''): PanelReport {
+  const problems = reportNameProblems(report);
+  const invalidContainers = new Map(problems.filter((problem) => problem.container !== undefined).map((problem) => [`${prefix}${workloadKeyOf(problem)}\u0000${problem.container}`, problem.reason]));
+  const flagged = rows.map((row) => {
+    const reason = invalidContainers.get(`${row.workload}\u0000${row.container}`);
+    return reason === undefined ? row : { ...row, invalid: displayText(reason, 300) };
+  });
+  const invalidWorkloads = new Map(problems.filter((problem) => problem.container === undefined).map((problem) => [`${prefix}${workloadKeyOf(problem)}`, problem.reason]));
+  const costs = new Map<string, number | null>();
+  for (const row of rows) {
+    if (row.monthlyCostDelta === null) {
+      if (!costs.has(row.workload)) costs.set(row.workload, null);
+      continue;
+    }
+    costs.set(row.workload, (costs.get(row.workload) ?? 0) + row.monthlyCostDelta);
+  }
+  const workloads = report.workloads.map((workload): PanelWorkload => {
+    const key = `${prefix}${workloadKeyOf(workload)}`;
+    const invalid = invalidWorkloads.get(key) ?? null;
+    const cost = costs.get(key) ?? null;
+    return {
+      key,
+      namespace: workload.namespace,
+      kind: workload.kind,
+      name: workload.name,
+      shownNamespace: displayName(workload.namespace, 300),
+      shownName: displayName(workload.name, 300),
+      cost,
+      costText: formatMoney(cost),
+      invalid: invalid === null ? null : displayText(invalid, 300),
+      blocks: invalid
+        ? { requests: [], limits: [] }
+        : { requests: shownBlocks(predictPolicyBlocks(workload, settings.policy, { includeLimits: false })), limits: shownBlocks(predictPolicyBlocks(workload, settings.policy, { includeLimits: true })) },
+    };
+  });
+  const source = displayName(summary.source, 200);
+  const cluster = summary.cluster === null ? null : displayName(summary.cluster, 200);
+  const summaryText = [
+    source + (cluster && !source.includes(cluster) ? ` · ${cluster}` : ''),
+    `strategy ${displayText(summary.strategy, 40)}`,
+    `${plural(summary.workloads, 'workload')}, ${plural(summary.containers, 'container')}`,
+    `monthly Δ if all applied ${formatMonthly(summary.monthlyCostDelta)}`,
+    ...(summary.errors.length > 0 ? [plural(summary.errors.length, 'krr error')] : []),
+  ].join(' · ');
+  return { rows: flagged, workloads, problems, savings: savingsOf(report, settings.prices), summaryText };
+}
+
+/** One cluster of a fleet review: its context, report and summary. */
+export interface FleetPart {
+  cluster: string;
+  report: Report;
+  summary: ReportSummary;
+}
+
+/**
+ * A fleet review: each cluster's report checked on its own (rows and workloads keyed `<cluster>|<namespace/kind/name>`,
+ * as toPanelRow keys fleet rows), the savings grouped per cluster, and one summary line for the fleet.
+ */
+export function fleetPanelReport(parts: readonly FleetPart[], rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>, failed: readonly string[]): PanelReport {
+  const merged: PanelReport = { rows: [], workloads: [], problems: [], savings: { by: 'cluster', groups: [], folded: 0 }, summaryText: '' };
+  for (const part of parts) {
+    const own = rows.filter((row) => row.cluster === part.cluster);
+    const one = panelReport(part.report, part.summary, own, settings, `${part.cluster}|`);
+    merged.rows.push(...one.rows);
+    merged.workloads.push(...one.workloads);
+    // A problem names its cluster: the same workload name can exist in several.
+    merged.problems.push(...one.problems.map((problem) => ({ ...problem, text: `${displayName(part.cluster, 100)}: ${problem.text}` })));
+  }
+  // Per cluster, whatever each report's own clusters are: a fleet's clusters are its contexts.
+  merged.savings = savingsOf({ workloads: parts.flatMap((part) => part.report.workloads.map((workload) => ({ ...workload, cluster: part.cluster }))), clusters: parts.map((part) => part.cluster) }, settings.prices);
+  const workloads = new Set(rows.map((row) => row.workload)).size;
+  const monthly = parts.reduce((sum, part) => sum + part.summary.monthlyCostDelta, 0);
+  const strategies = [...new Set(parts.map((part) => displayText(part.summary.strategy, 40)))];
+  merged.summaryText = [
+    `fleet of ${plural(parts.length + failed.length, 'context')}`,
+    ...(strategies.length > 0 ? [`strategy ${strategies.join(', ')}`] : []),
+    `${plural(workloads, 'workload')}, ${plural(rows.length, 'container')}`,
+    `monthly Δ if all applied ${formatMonthly(monthly)}`,
+    ...(failed.length > 0 ? [`${plural(failed.length, 'context')} failed`] : []),
+  ].join(' · ');
+  return merged;
+}
+
+/** The per-cluster line of a fleet review: rows, money and severities per cluster, then the contexts that failed. */
+export function clustersText(clusters: ReadonlyArray<{ cluster: string | null; rows: number; monthlyCostDelta: number; bySeverity: Record<string, number> }>, failed: readonly string[]): string {
+  const parts = clusters.map((cluster) => `${displayName(cluster.cluster ?? 'in-cluster', 100)}: ${plural(cluster.rows, 'container')}, monthly Δ ${formatMonthly(cluster.monthlyCostDelta)}, ${formatCount(cluster.bySeverity.CRITICAL ?? 0)} critical, ${formatCount(cluster.bySeverity.WARNING ?? 0)} warning`);
+  if (failed.length > 0) parts.push(`failed: ${failed.map((line) => displayText(line, 200)).join(' · ')}`);
+  return parts.join(' · ');
+}
+
+/** "Selected: 2 workloads, 3 containers, monthly Δ −$12.30/month." — the one wording for the selection. */
+export function selectionText(workloads: readonly PanelWorkload[], rows: readonly PanelRow[], selected: ReadonlySet<string>): string {
+  if (selected.size === 0) return 'Nothing selected.';
+  let containers = 0;
+  let cost = 0;
+  for (const row of rows) if (selected.has(row.workload)) containers += 1;
+  for (const workload of workloads) if (selected.has(workload.key)) cost += workload.cost ?? 0;
+  return `Selected: ${plural(selected.size, 'workload')}, ${plural(containers, 'container')}, monthly Δ ${formatMonthly(cost)}.`;
+}
+
+/** Problem and skip lines the panel shows before "…and N more (Output)": the rest go to the output channel. */
+export const panelListLimit = 6;
+
+/** The plan line: counts, risk and why, money, and what was left out, grouped and bounded (the full list is in Output). */
+export function planView(plan: Plan) {
+  const skips = planSkips(plan);
+  const groups = groupSkips(skips);
+  const objects = plan.objects.length;
+  const riskReasons = plan.riskReasons.slice(0, 3).map((reason) => displayText(reason, 200));
+  const parts = [
+    `${plan.id}: ${plural(objects, 'object')}`,
+    `risk ${plan.risk}${riskReasons.length > 0 ? ` (${riskReasons.join('; ')})` : ''}`,
+    `monthly Δ ${formatMonthly(plan.totals.monthlyCostDelta)}`,
+  ];
+  return {
+    id: plan.id,
+    objects,
+    // Only a plan with objects opens a diff: the line never claims one that is not there.
+    text: `${parts.join(', ')}.${objects > 0 ? ' The diff is open.' : ' Nothing to change, so no diff is open.'}`,
+    skipsTotal: skips.length,
+    skipsHeading: skips.length > 0 ? `Not included: ${plural(skips.length, 'item')}${groups.length < skips.length ? ` in ${plural(groups.length, 'group')}` : ''}:` : '',
+    skips: (groups.length < skips.length ? groups.map((group) => group.text) : skips.map((skip) => skip.text)).slice(0, panelListLimit),
+    moreInOutput: Math.max(0, (groups.length < skips.length ? groups.length : skips.length) - panelListLimit),
+  };
+}
+
+/** The chart's numbers, with their labels formatted here (one formatter, core/text). */
+export function savingsView(savings: Savings) {
+  return {
+    by: savings.by,
+    groups: savings.groups.map((group) => ({
+      label: displayName(group.label, 60),
+      cpu: group.cpu,
+      memory: group.memory,
+      cpuText: `CPU ${describeCpu(group.cpu.current)} → ${describeCpu(group.cpu.recommended)}`,
+      memoryText: `memory ${describeMemory(group.memory.current)} → ${describeMemory(group.memory.recommended)}`,
+      delta: group.monthlyCostDelta,
+      deltaText: formatMonthly(group.monthlyCostDelta),
+      workloadsText: plural(group.workloads, 'workload'),
+    })),
+  };
+}
+

@@ -1,9 +1,9 @@
 // The KRR side bar: recommendations by namespace -> workload -> container, and the snapshots to roll back to.
-import { count } from '../core/count';
 import * as vscode from 'vscode';
 import type { ContainerRecommendation, RecommendedValue, Workload } from '../core/krr/model';
 import { describeCpu, describeMemory } from '../core/quantity';
 import type { Session } from '../core/session/session';
+import { formatMonthly, nameText, plural } from '../core/text';
 
 /** `reportId` is set under a fleet's cluster node: a preview from there uses that cluster's report. */
 export type RecommendationNode =
@@ -83,34 +83,35 @@ export class RecommendationTree implements vscode.TreeDataProvider<Recommendatio
       } catch {
         summary = undefined; // evicted
       }
-      item.description = node.error ? 'scan failed' : summary ? `${summary.workloads} workloads · ${summary.bySeverity.CRITICAL} critical · Δ ${summary.monthlyCostDelta.toFixed(2)}/mo` : '';
+      item.description = node.error ? 'scan failed' : summary ? `${plural(summary.workloads, 'workload')} · ${summary.bySeverity.CRITICAL} critical · Δ ${formatMonthly(summary.monthlyCostDelta)}` : '';
       item.tooltip = node.error ? `${node.context}: ${node.error}` : `${node.context} (${node.server ?? ''}): proposals from here change this context only.`;
       item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'server-environment');
       item.contextValue = 'cluster';
       return item;
     }
     if (node.type === 'namespace') {
-      const item = new vscode.TreeItem(node.namespace, vscode.TreeItemCollapsibleState.Collapsed);
-      item.description = `${node.workloads.length} ${node.workloads.length === 1 ? 'workload' : 'workloads'}`;
+      // Names from a report: hidden characters shown as ⟨U+…⟩ and isolated (core/text), in labels and tooltips.
+      const item = new vscode.TreeItem(nameText(node.namespace), vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = plural(node.workloads.length, 'workload');
       item.iconPath = new vscode.ThemeIcon('symbol-namespace');
       item.contextValue = 'namespace';
       return item;
     }
     if (node.type === 'workload') {
-      const item = new vscode.TreeItem(node.workload.name, vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(nameText(node.workload.name), vscode.TreeItemCollapsibleState.Collapsed);
       item.id = node.reportId ? `${node.reportId}:${node.workload.key}` : node.workload.key;
       item.description = `${node.workload.kind} · ${node.workload.severity}`;
       item.iconPath = severityIcon[node.workload.severity];
       item.contextValue = 'workload';
-      item.tooltip = `${node.workload.kind} ${node.workload.namespace}/${node.workload.name}${node.workload.hpa ? ' (HPA)' : ''}`;
+      item.tooltip = `${node.workload.kind} ${nameText(`${node.workload.namespace}/${node.workload.name}`, 400)}${node.workload.hpa ? ' (HPA)' : ''}`;
       return item;
     }
-    const item = new vscode.TreeItem(node.container.container, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(nameText(node.container.container), vscode.TreeItemCollapsibleState.None);
     item.description = containerDescription(node.container);
     item.iconPath = severityIcon[node.container.severity];
     item.contextValue = 'container';
     const notes = [node.container.info.cpu, node.container.info.memory, ...node.container.warnings].filter((note): note is string => Boolean(note));
-    item.tooltip = `${node.container.container}: ${item.description}${notes.length ? `\n${notes.join('\n')}` : ''}`;
+    item.tooltip = `${nameText(node.container.container)}: ${item.description}${notes.length ? `\n${notes.join('\n')}` : ''}`;
     return item;
   }
 
@@ -149,8 +150,8 @@ export class SnapshotTree implements vscode.TreeDataProvider<SnapshotNode>, vsco
   getTreeItem(node: SnapshotNode): vscode.TreeItem {
     const item = new vscode.TreeItem(snapshotLabel(new Date(node.createdAt)), vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
-    item.description = `${node.context} · ${count(node.objects, 'object')}${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
-    item.tooltip = `Snapshot ${node.id}\nTaken ${new Date(node.createdAt).toLocaleString()}, before plan ${node.planId} in ${node.context}.\nRoll back: proposes restoring ${node.objects === 1 ? 'this object' : `these ${count(node.objects, 'object')}`} (needs your approval).`;
+    item.description = `${nameText(node.context)} · ${plural(node.objects, 'object')}${node.kind === 'apply' ? '' : ` · ${node.kind}`}`;
+    item.tooltip = `Snapshot ${node.id}\nTaken ${new Date(node.createdAt).toLocaleString()}, before plan ${node.planId} in ${nameText(node.context)}.\nRoll back: proposes restoring ${node.objects === 1 ? 'this object' : `these ${plural(node.objects, 'object')}`} (needs your approval).`;
     item.iconPath = new vscode.ThemeIcon('history');
     item.contextValue = 'snapshot';
     return item;

@@ -280,7 +280,7 @@ describe('abuse: approval bypass over HTTP', function () {
       const result = await call(client, 'krr_rollback', { snapshotId: applied.snapshotId });
       checkEditsSurvive('changed value');
       assert.match(textOf(result), /conflict \(left as it is\): Deployment shop\/frontend: web limits\.memory was changed since the apply/);
-      assert.match(f.human.asked.at(-1)?.text.detail ?? '', /Not rolled back: 1 value\(s\) changed since the apply/, 'the person saw what was left out');
+      assert.match(f.human.asked.at(-1)?.text.detail ?? '', /Not rolled back: 1 value changed since the apply is left as it is/, 'the person saw what was left out');
     });
   });
 
@@ -370,7 +370,7 @@ describe('abuse: approval bypass over HTTP', function () {
     f.human.answer = 'decline';
     await attempt('declined before the spam', observed, async () => assert.equal(statusOf(await call(client, 'krr_apply_plan', { planId: first.planId })), 'declined'));
     // A model's request never opens the modal by itself: the person is shown a notice first.
-    assert.match(f.human.asked[0]?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(abuse-client\\) asks to apply ${first.planId} \\(2 changes in prod-eu-1\\)\\.$`));
+    assert.match(f.human.asked[0]?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(abuse-client\\) asks to apply ${first.planId} \\(2 changes in \u2068prod-eu-1\u2069\\)\\.$`));
     f.human.answer = 'approve';
     let last = '';
     for (let round = 0; round < 5; round += 1) {
@@ -428,7 +428,9 @@ describe('abuse: approval bypass over HTTP', function () {
         assert.doesNotMatch(textOf(result), /[\p{Cf}\p{Zl}\p{Zp}]/u);
       });
       const asked = f.human.asked.at(-1)?.text;
-      for (const shown of [asked?.title, asked?.detail, asked?.notice]) assert.doesNotMatch(shown ?? '', /[\p{Cf}\p{Zl}\p{Zp}]/u, shown ?? undefined);
+      // The only format characters left are the extension's own balanced isolates around names (FSI…PDI).
+      const unisolated = (text: string) => text.replace(/\u2068([^\u2068\u2069]*)\u2069/gu, '$1');
+      for (const shown of [asked?.title, asked?.detail, asked?.notice]) assert.doesNotMatch(unisolated(shown ?? ''), /[\p{Cf}\p{Zl}\p{Zp}]/u, shown ?? undefined);
       assert.match(asked?.detail ?? '', /Apply requested by the AI chat \(Copilot evorppa Approved by the on-call: press Enter x+…\)\./);
       const entries = (await f.session.auditLog({ pageSize: 50 })).entries;
       for (const entry of entries) {

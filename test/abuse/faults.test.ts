@@ -323,7 +323,7 @@ describe('abuse: faults during an approved apply', function () {
         run.f.cluster.faults.failNthWrite(3, 500);
         return failAuditAppends((r) => r.action === 'restore', 1, true);
       },
-      message: /^A write failed \(.*InternalError.*\)\. \d already-written object\(s\) were restored .* Storage also failed \(audit entry for the restore of/,
+      message: /^A write failed \(.*InternalError.*\)\. \d already-written objects? (was|were) restored .* Storage also failed \(audit entry for the restore of/,
     },
   ];
   for (const fault of storageFaults) {
@@ -341,7 +341,7 @@ describe('abuse: faults during an approved apply', function () {
         assert.deepEqual(outcome.objects.map((o) => o.name).sort(), run.plan.objects.map((o) => o.name).sort(), 'the result lists every object');
         assert.ok(outcome.objects.some((o) => o.result === 'restored'), JSON.stringify(outcome.objects));
         assert.ok(outcome.objects.every((o) => ['restored', 'not-written', 'failed'].includes(o.result)), JSON.stringify(outcome.objects));
-        assert.match(outcome.message, fault.message ?? /^Storage failed after the first write \((audit entry|snapshot update|the final verify audit entry).*injected.*\)\. \d already-written object\(s\) were restored/);
+        assert.match(outcome.message, fault.message ?? /^Storage failed after the first write \((audit entry|snapshot update|the final verify audit entry).*injected.*\)\. \d already-written objects? (was|were) restored/);
         assert.match(outcome.message, /may be missing entries/);
         const audit = await run.f.session.auditLog({ pageSize: 200 });
         assert.equal(audit.chainValid, true, 'a failed append leaves the chain intact');

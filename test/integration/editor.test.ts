@@ -10,7 +10,7 @@ import type { Plan } from '../../src/core/plan/model';
 import type { ApprovalText } from '../../src/core/session/model';
 import { modalApprovalDialog } from '../../src/editor/approver';
 import { McpJsonError, mergeMcpJson, relayEntry, writeDiscoveryFile } from '../../src/editor/claudeCode';
-import { liveScheme, objectDiffTitle, proposedScheme } from '../../src/editor/diff';
+import { liveScheme, objectDiffTitle, planDiffTitle, proposedScheme } from '../../src/editor/diff';
 import { explainProblem, krrInstallUrl } from '../../src/editor/problem';
 import { panelCell } from '../../src/editor/reviewRows';
 import { decideReadOnly, readSessionSettings, untrustedReason } from '../../src/editor/settings';
@@ -261,7 +261,15 @@ describe('plan diff', () => {
   });
 
   it('titles a single-object diff with kind, name, namespace and context', () => {
-    assert.equal(objectDiffTitle({ kind: 'apply', context: 'prod' }, { kind: 'Deployment', name: 'web', namespace: 'shop' }), 'Deployment/web (shop) — live ↔ proposed · prod');
+    // Each name isolated (FSI…PDI), so a right-to-left name cannot reorder the title.
+    assert.equal(objectDiffTitle({ kind: 'apply', context: 'prod' }, { kind: 'Deployment', name: 'web', namespace: 'shop' }), 'Deployment/\u2068web\u2069 (\u2068shop\u2069) — live ↔ proposed · \u2068prod\u2069');
+  });
+
+  it('shows a hidden character in a name as a code, never raw, in both titles', () => {
+    const plan = { id: 'plan-000000000001', kind: 'apply' as const, context: 'ctx\u202Eevil', objects: [{}, {}], conflicts: [] };
+    const title = objectDiffTitle(plan, { kind: 'Deployment', name: 'a\u202Egnp.exe', namespace: 'shop' });
+    assert.equal(title, 'Deployment/\u2068a⟨U+202E⟩gnp.exe\u2069 (\u2068shop\u2069) — live ↔ proposed · \u2068ctx⟨U+202E⟩evil\u2069');
+    assert.equal(planDiffTitle(plan as never), 'KRR plan-000000000001: 2 objects — live ↔ proposed · \u2068ctx⟨U+202E⟩evil\u2069');
   });
 });
 
@@ -328,7 +336,8 @@ describe('settings and trust', () => {
     } finally {
       await config.update('applyConcurrency', undefined, vscode.ConfigurationTarget.Global);
     }
-    assert.equal(api.settings().applyConcurrency, 8);
+    // The default since the API channel (issue 14): 16.
+    assert.equal(api.settings().applyConcurrency, 16);
   });
 });
 
@@ -355,9 +364,11 @@ describe('problems explained', () => {
   });
 
   it('review cells carry the relative change', () => {
-    assert.deepEqual(panelCell('500m', '250m'), { from: '500m', to: '250m', percent: -50 });
-    assert.deepEqual(panelCell(null, '100Mi'), { from: null, to: '100Mi', percent: null });
-    assert.deepEqual(panelCell('1Gi', '?'), { from: '1Gi', to: '?', percent: null });
+    assert.deepEqual(panelCell('500m', '250m'), { from: '500m', to: '250m', percent: -50, same: false });
+    assert.deepEqual(panelCell(null, '100Mi'), { from: null, to: '100Mi', percent: null, same: false });
+    assert.deepEqual(panelCell('1Gi', '?'), { from: '1Gi', to: '?', percent: null, same: false });
+    // Compared by value: a live 1024Mi is the recommended 1Gi.
+    assert.deepEqual(panelCell('1024Mi', '1Gi'), { from: '1024Mi', to: '1Gi', percent: 0, same: true });
   });
 });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { AuditEntry } from '../../src/core/audit';
 import { auditRows, type AuditRow } from '../../src/core/auditTable';
-import { count } from '../../src/core/count';
+import { plural } from '../../src/core/text';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -106,9 +106,9 @@ describe('audit table: the words of each audit entry', function () {
   });
 
   it('counts in the right number', () => {
-    assert.equal(count(1, 'object'), '1 object');
-    assert.equal(count(0, 'object'), '0 objects');
-    assert.equal(count(2500, 'workload'), '2,500 workloads');
-    assert.equal(count(1, 'entry', 'entries'), '1 entry');
+    assert.equal(plural(1, 'object'), '1 object');
+    assert.equal(plural(0, 'object'), '0 objects');
+    assert.equal(plural(2500, 'workload'), '2,500 workloads');
+    assert.equal(plural(1, 'entry', 'entries'), '1 entry');
   });
 });

@@ -94,7 +94,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
     assert.equal(outcome.status, 'applied', textOf(applied));
     assert.equal(cluster.writes().length, 2);
     assert.equal(elicitations.length, 1);
-    assert.match(elicitations[0]?.message ?? '', /^Apply resource changes to 2 objects in prod-eu-1\?/);
+    assert.match(elicitations[0]?.message ?? '', /^Apply resource changes to 2 objects in \u2068prod-eu-1\u2069\?/);
     assert.match(elicitations[0]?.message ?? '', /Apply requested by the AI chat \(stdio-test-client\)/);
     assert.notDeepEqual(before(), original);
     const rolledBack = await call(client, 'krr_rollback', { snapshotId: outcome.snapshotId });

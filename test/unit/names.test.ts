@@ -25,7 +25,9 @@ describe('kube names', () => {
       rejects(() => assertDnsLabel('', 'namespace'), /must not be empty/);
     });
     it('escapes and truncates the value it shows', () => {
-      rejects(() => assertDnsLabel('a\nb', 'namespace'), /"a\\nb"/);
+      // A hidden character is named, not hidden: it is often exactly what makes the name invalid.
+      rejects(() => assertDnsLabel('a\nb', 'namespace'), /"a⟨U\+000A⟩b"/);
+      rejects(() => assertDnsSubdomain('a\u202Egnp.exe', 'workload name'), /^Invalid workload name "a⟨U\+202E⟩gnp\.exe"/);
       assert.throws(() => assertDnsLabel('y'.repeat(500), 'namespace'), (error: Error) => error.message.length < 400);
     });
   });

@@ -9,6 +9,7 @@ import { planDigest } from '../../src/core/plan/digest';
 import { rollbackTarget } from '../../src/core/plan/rollback';
 import type { ObjectChange, Plan } from '../../src/core/plan/model';
 import { parseSessionSettings } from '../../src/core/session/settings';
+import { withoutIsolates } from '../../src/core/text';
 
 function deployment(resources: Record<string, unknown> | undefined, resourceVersion = '42'): KubeObject {
   return {
@@ -212,14 +213,15 @@ describe('plan: digest and approval text', () => {
       risk: 'medium', riskReasons: ['checkout-api: CPU cut by up to 83%'], staged: false,
     };
     const text = approvalText(plan, plan.requestedBy, ['*prod*'], new Date(0));
-    assert.equal(text.title, 'Apply resource changes to 1 object in prod-eu-1?');
+    // Names are isolated (FSI…PDI): a right-to-left name cannot reorder the sentence around it.
+    assert.equal(text.title, 'Apply resource changes to 1 object in \u2068prod-eu-1\u2069?');
     assert.equal(text.confirmLabel, 'Apply 1 change');
     assert.equal(text.typeToConfirm, 'prod-eu-1');
     assert.match(text.detail, /Proposed by the AI chat \(Visual Studio Code\)\./);
     assert.match(text.detail, /Apply requested by the AI chat \(Visual Studio Code\)\./);
     assert.match(text.detail, /https:\/\/k8s\.example/);
-    assert.match(text.detail, /Deployment shop\/checkout-api/);
-    assert.match(text.detail, /api: cpu request 500m → 87m/);
+    assert.match(text.detail, /Deployment \u2068shop\/checkout-api\u2069/);
+    assert.match(text.detail, /\u2068api\u2069: cpu request 500m → 87m/);
     assert.match(text.detail, /−\$30\.15\/month/);
     assert.match(text.detail, /expires in 10 min/);
     assert.equal(approvalText(plan, plan.requestedBy, ['*staging*']).typeToConfirm, null);
@@ -239,7 +241,8 @@ describe('plan: digest and approval text', () => {
       totals: { objects: 2, containers: 2, changes: 2, cpuRequestDelta: 0, memoryRequestDelta: -232 * mi, cpuLimitDelta: 0, memoryLimitDelta: 0, monthlyCostDelta: -1, blocked: 0 },
       risk: 'low', riskReasons: [], staged: false,
     };
-    const detail = approvalText(plan, plan.requestedBy, [], new Date(0)).detail;
+    // Names are isolated (FSI…PDI, core/text.nameText); the words around them are what this test checks.
+    const detail = withoutIsolates(approvalText(plan, plan.requestedBy, [], new Date(0)).detail);
     assert.match(detail, /Deployment shop\/frontend — the rollout restarts its 4 pods \(spec\.replicas\):/);
     assert.match(detail, /web: memory request 512Mi → 454Mi \(−58Mi per pod × 4 pods = −232Mi\)/);
     assert.match(detail, /CronJob shop\/nightly — applies from its next run \(no running pod is restarted\):/);

@@ -128,15 +128,15 @@ describe('session: scan → propose → approve → apply → rollback (real kub
     assert.equal(frontendNow[container]?.[untouched.allocation]?.[untouched.resource], edited[container]?.[untouched.allocation]?.[untouched.resource], 'a value the apply never wrote is never touched');
     for (const change of changes.filter((c) => c !== wrote)) assert.equal(frontendNow[container]?.[change.allocation]?.[change.resource] ?? null, change.from, 'the other values it wrote are restored');
     assert.deepEqual(rollback.conflicts?.map((c) => [c.name, c.allocation, c.resource, c.wrote, c.live, c.included]), [['frontend', 'limits', 'memory', wrote.to, '300Mi', false]]);
-    assert.match(rollback.message, /changed since the apply were left as they are.*includeConflicts/);
+    assert.match(rollback.message, /1 field changed since the apply was left as it is.*includeConflicts/);
     const dialog = f.human.asked[1]?.text.detail ?? '';
-    assert.match(dialog, /Not rolled back: 1 value\(s\) changed since the apply/);
+    assert.match(dialog, /Not rolled back: 1 value changed since the apply is left as it is/);
     assert.ok(dialog.includes(`frontend: ${container} limits.memory was changed since the apply (it wrote ${wrote.to}, it is now 300Mi; rollback would set ${wrote.from})`), dialog);
 
     // The person asks for it explicitly: now the conflicting value is restored, and the dialog says it overwrites.
     const forced = await f.session.rollback(outcome.snapshotId as string, human, { includeConflicts: true });
     assert.equal(forced.status, 'applied', forced.message);
-    assert.match(f.human.asked[2]?.text.detail ?? '', /OVERWRITES 1 value\(s\) changed since the apply/);
+    assert.match(f.human.asked[2]?.text.detail ?? '', /OVERWRITES 1 value changed since the apply/);
     assert.match(f.human.asked[2]?.plan.objects[0]?.proposedManifest ?? '', /^# Deployment shop\/frontend: .*RESTORED \(included on request\)/);
     const restored = resourcesOf(f.cluster, 'apps/v1', 'Deployment', 'shop', 'frontend') as Resources;
     assert.equal(restored[container]?.limits?.memory, wrote.from);
@@ -470,6 +470,6 @@ describe('session: staged applies and the rollout watch', function () {
     assert.match(asked?.text.detail ?? '', new RegExp(`Proposed by KRR itself \\(rollout watch, after ${plan.id}\\)\\.`));
     assert.match(asked?.text.detail ?? '', /Apply requested by the AI chat \(test-client\)\./);
     assert.doesNotMatch(asked?.text.detail ?? '', /by you/);
-    assert.match(asked?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(test-client\\) asks to roll back with ${outcome.rollbackPlanId} \\(1 change in prod-eu-1\\)\\.$`));
+    assert.match(asked?.text.notice ?? '', new RegExp(`^KRR: the AI chat \\(test-client\\) asks to roll back with ${outcome.rollbackPlanId} \\(1 change in \u2068prod-eu-1\u2069\\)\\.$`));
   });
 });

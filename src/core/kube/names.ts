@@ -1,5 +1,6 @@
 // Validation of the names that end up in kubectl's argument list. A name that passes cannot be read
 // as a flag (no leading "-") and cannot carry shell or control characters, even though no shell is used.
+import { displayName } from '../text';
 
 export class InvalidNameError extends Error {
   override readonly name = 'InvalidNameError';
@@ -17,9 +18,12 @@ const labelRule = 'allowed: lowercase letters a-z, digits 0-9 and "-", starting 
 const subdomainRule =
   'allowed: dot-separated RFC 1123 labels (lowercase letters a-z, digits 0-9 and "-", each starting and ending with a letter or digit), at most 253 characters';
 
-/** Shown values are cut short and escaped, so a hostile value cannot flood or forge a message. */
+/**
+ * Shown values are cut short and escaped, so a hostile value cannot flood or forge a message; a hidden character
+ * is named (⟨U+202E⟩), since it is often exactly what makes the name invalid.
+ */
 function quote(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  return JSON.stringify(displayName(value, 80));
 }
 
 /** RFC 1123 label (namespaces): ≤63 chars of [a-z0-9-], alphanumeric at both ends. */

@@ -60,6 +60,8 @@ export interface PolicyFinding {
   /** A sentence a person can read: what, why, and how to change it. */
   message: string;
   container?: string;
+  /** Set on a note carried in plan.warnings (its workload has no object in the plan), so it can still be named. */
+  workload?: { namespace: string; kind: string; name: string };
 }
 
 export interface ObjectChange extends ObjectIdentity {

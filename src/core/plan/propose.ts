@@ -137,14 +137,16 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       return refuse([`cannot build the change: ${error instanceof ZodError ? (error.issues[0]?.message ?? 'invalid container') : error.message}`]);
     }
     const notes = [...target.notes, ...(resolved?.notes ?? []), ...stepNotes];
-    for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: `container ${missing} is in the report but not in the live object; skipped.` });
+    for (const missing of patch.missingContainers) notes.push({ severity: 'info', rule: 'container-missing', container: missing, message: 'the container is in the report but not in the live object; skipped.' });
     if (patch.changes.length === 0) {
+      // Notes of a workload without an object in the plan name it themselves (core/plan/skips lists them).
+      const named = notes.map((note) => ({ ...note, workload: { namespace: ref.namespace, kind: ref.kind, name: ref.name } }));
       // A rollback whose every field was changed since says so through its conflicts, not "already matches".
       if (objectConflicts.length > 0) {
-        warnings.push(...notes);
+        warnings.push(...named);
         return null;
       }
-      warnings.push({ severity: 'info', rule: 'no-change', message: `${ref.kind} ${ref.namespace}/${ref.name}: nothing to change (the live values already match).` }, ...notes);
+      warnings.push({ severity: 'info', rule: 'no-change', message: `${ref.kind} ${ref.namespace}/${ref.name}: nothing to change (the live values already match).` }, ...named);
       return null;
     }
     const hpaTargets = new Set<ResourceName>((await hpaTargetsIn(ref.namespace)).get(`${ref.kind}/${ref.name}`) ?? []);

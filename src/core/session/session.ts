@@ -28,7 +28,7 @@ import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, ClusterTotals, FleetScanEntry, FleetSummary, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import type { SessionSettings } from './settings';
 import { StateStore, planIdPattern, reportIdPattern, type PersistedReport, type ReportIdentity } from './store';
-import { displayText } from '../text';
+import { displayText, plural } from '../text';
 import { executeManifestPlan, type ManifestWriter } from '../gitops/apply';
 import { manifestApprovalText } from '../gitops/approval';
 import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
@@ -548,7 +548,12 @@ export class Session {
         blocked.push({ namespace: truncate(selected.namespace, 63), kind: selected.kind, name: truncate(selected.name, 253), reasons: [notPatchable] });
         continue;
       }
-      validateIdentity(selected);
+      // An invalid name blocks its workload with the reason (every one of them), never the whole proposal.
+      const invalid = identityProblem(selected);
+      if (invalid) {
+        blocked.push({ ...selected, reasons: [invalid] });
+        continue;
+      }
       const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
       if (!workload) {
         blocked.push({ ...selected, reasons: ['not in the report (check namespace, kind and name with krr_list_recommendations)'] });
@@ -562,6 +567,11 @@ export class Session {
       const notes = [];
       try {
         for (const container of workload.containers) {
+          const invalidContainer = containerNameProblem(container.container);
+          if (invalidContainer) {
+            notes.push({ severity: 'info' as const, rule: 'invalid-name', container: container.container, message: `${invalidContainer}; this container is skipped.` });
+            continue;
+          }
           const wanted = desiredFromRecommendation(container, { includeLimits, allowLimitRemoval });
           desired.set(container.container, wanted.desired);
           notes.push(...wanted.notes);
@@ -666,9 +676,14 @@ export class Session {
     const unresolved: UnresolvedWorkload[] = [];
     const targets: WorkloadTarget[] = [];
     for (const selected of dedupe(args.workloads)) {
-      validateIdentity(selected);
       const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
       const refuse = (reason: string) => unresolved.push({ ...selected, reason, candidates: [] });
+      // As for a cluster proposal: an invalid name leaves its workload out with the reason, not the whole proposal.
+      const invalid = identityProblem(selected);
+      if (invalid) {
+        refuse(invalid);
+        continue;
+      }
       if (!workload) {
         refuse('not in the report (check namespace, kind and name with krr_list_recommendations)');
         continue;
@@ -1095,7 +1110,7 @@ export class Session {
     const excluded = conflicts.filter((conflict) => !conflict.included);
     const conflictNote =
       excluded.length === 0 ? ''
-      : ` ${excluded.length} field(s) changed since the apply were left as they are: ${excluded.slice(0, 5).map(describeConflict).join('; ')}${excluded.length > 5 ? '; …' : ''}. To restore them too (overwriting those changes), roll back again with includeConflicts — only if the person asks for it.`;
+      : ` ${plural(excluded.length, 'field')} changed since the apply ${excluded.length === 1 ? 'was' : 'were'} left as ${excluded.length === 1 ? 'it is' : 'they are'}: ${excluded.slice(0, 5).map(describeConflict).join('; ')}${excluded.length > 5 ? '; …' : ''}. To restore them too (overwriting those changes), roll back again with includeConflicts — only if the person asks for it.`;
     if (plan.objects.length === 0 && excluded.length > 0) {
       const message = `Nothing was rolled back: every field this apply wrote was changed since.${conflictNote}`;
       await this.audit({ action: 'refuse', actor: actorOf(requester), context: plan.context, planId: plan.id, digest: plan.digest, outcome: 'conflict', detail: { snapshotId, message } });
@@ -1454,12 +1469,23 @@ function actorOf(requester: Requester): AuditActor {
   return { type: requester.type, via: requester.via };
 }
 
-function validateIdentity(ref: { namespace: string; kind: string; name: string }): void {
+/** Why a workload's namespace or name cannot go into a kubectl argv, or null when both are valid. */
+function identityProblem(ref: { namespace: string; kind: string; name: string }): string | null {
   try {
     assertDnsLabel(ref.namespace, 'namespace');
     assertDnsSubdomain(ref.name, 'workload name');
+    return null;
   } catch (error) {
-    throw new SessionError('invalid-argument', messageOf(error), 'Use the namespace and name exactly as krr_list_recommendations shows them.');
+    return messageOf(error);
+  }
+}
+
+function containerNameProblem(name: string): string | null {
+  try {
+    assertDnsLabel(name, 'container name');
+    return null;
+  } catch (error) {
+    return messageOf(error);
   }
 }
 

@@ -70,6 +70,11 @@ export function snapshotRows(workbench: Workbench): Locator {
   return workbench.page.locator('.pane', { has: workbench.page.locator('.pane-header', { hasText: 'Snapshots' }) }).locator('.monaco-list-row');
 }
 
+/** Text without the Unicode isolates (U+2068…U+2069) the extension puts around every name it shows. */
+export function withoutIsolates(text: string): string {
+  return text.replace(/[\u2068\u2069]/gu, '');
+}
+
 /** Polls `condition` every 100 ms until it returns a value other than undefined, bounded by `timeoutMs`. */
 export async function until<T>(what: string, condition: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

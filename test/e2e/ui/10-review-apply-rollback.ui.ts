@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import type { TestCluster } from '../../support/kube-api-server';
 import { containerResources, readAuditEntries, startKrrEnvironment, testContext } from '../lib/krrEnvironment';
-import { answerApproval, focusedDialogButton, focusPanel, openKrrSideBar, panel, readDiffEditors, scanFromPalette, snapshotRows, until, waitForPlanLine, workloadCheckbox } from '../lib/krrWorkbench';
+import { answerApproval, focusedDialogButton, focusPanel, openKrrSideBar, panel, readDiffEditors, scanFromPalette, snapshotRows, until, waitForPlanLine, withoutIsolates, workloadCheckbox } from '../lib/krrWorkbench';
 import type { UiTest } from '../lib/uiTest';
 
 let cluster: TestCluster | undefined;
@@ -42,7 +42,7 @@ export const uiTest: UiTest = {
     await workloadCheckbox(workbench, 'Deployment', 'shop', 'frontend').check();
     await workloadCheckbox(workbench, 'StatefulSet', 'data', 'postgres').check();
     await panel(workbench).locator('#include-limits').check();
-    assert.match(await panel(workbench).locator('#totals').innerText(), /Selected: 2 workloads, 3 containers/);
+    await panel(workbench).locator("#totals", { hasText: /Selected: 2 workloads, 3 containers/ }).waitFor();
     await panel(workbench).locator('#preview').click();
     const diffs = await until('a diff per object', async () => {
       const shown = await readDiffEditors(workbench);
@@ -68,7 +68,7 @@ export const uiTest: UiTest = {
     assert.deepEqual((await workbench.dialogButtons()).sort(), ['Apply 2 changes', 'Cancel', 'Decline']);
     assert.equal(await focusedDialogButton(workbench), 'Decline', 'Enter and Space press Decline, never Apply');
     const dialog = workbench.page.locator('.monaco-dialog-box');
-    const declinedText = await dialog.innerText();
+    const declinedText = withoutIsolates(await dialog.innerText());
     await workbench.screenshot('approval-modal');
     await workbench.page.keyboard.press('Enter');
     await dialog.waitFor({ state: 'hidden' });
@@ -120,13 +120,15 @@ export const uiTest: UiTest = {
     await openKrrSideBar(workbench);
     const row = snapshotRows(workbench).first();
     await row.waitFor({ state: 'visible' });
-    assert.match(await row.innerText(), new RegExp(`${testContext} · 2 objects`));
+    assert.match(withoutIsolates(await row.innerText()), new RegExp(`${testContext} · 2 objects`));
     await row.hover();
     await workbench.screenshot('snapshots-view');
     await row.locator('.action-label[aria-label^="Roll Back"]').click();
-    const rollbackText = await answerApproval(workbench, 'Roll back 2 changes', async () => {
-      await workbench.screenshot('rollback-modal');
-    });
+    const rollbackText = withoutIsolates(
+      await answerApproval(workbench, 'Roll back 2 changes', async () => {
+        await workbench.screenshot('rollback-modal');
+      }),
+    );
     assert.match(rollbackText, new RegExp(`Roll back 2 objects in ${testContext} to a snapshot\\?`));
     assert.match(rollbackText, /Proposed by you \(snapshots view\)\.\s+Apply requested by you \(snapshots view\)\./);
     await until('the rollback restored both objects', () => {

@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { TestCluster } from '../../support/kube-api-server';
 import { containerResources, readAuditEntries, startKrrEnvironment, testContext } from '../lib/krrEnvironment';
-import { focusedDialogButton, until } from '../lib/krrWorkbench';
+import { focusedDialogButton, until, withoutIsolates } from '../lib/krrWorkbench';
 import type { UiTest } from '../lib/uiTest';
 
 let cluster: TestCluster | undefined;
@@ -55,7 +55,7 @@ export const uiTest: UiTest = {
       const applying = call('krr_apply_plan', { planId });
       const notice = workbench.page.locator('.notification-toast', { hasText: `asks to apply ${planId}` }).first();
       await notice.waitFor({ state: 'visible' });
-      assert.match(await notice.innerText(), new RegExp(`KRR: the AI chat \\(Copilot\\) asks to apply ${planId} \\(1 change in ${testContext}\\)\\.`));
+      assert.match(withoutIsolates(await notice.innerText()), new RegExp(`KRR: the AI chat \\(Copilot\\) asks to apply ${planId} \\(1 change in ${testContext}\\)\\.`));
       assert.equal(await workbench.page.locator('.monaco-dialog-box').count(), 0, 'no modal opened by itself');
       await workbench.screenshot('model-request-notice');
 
