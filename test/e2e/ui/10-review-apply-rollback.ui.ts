@@ -73,9 +73,10 @@ export const uiTest: UiTest = {
     await workbench.page.keyboard.press('Enter');
     await dialog.waitFor({ state: 'hidden' });
     assert.match(declinedText, new RegExp(`Apply resource changes to 2 objects in ${testContext}\\?`));
-    assert.match(declinedText, /Deployment shop\/frontend:/);
+    // Each workload says what its rollout restarts (issue 16 item 5), then its changes.
+    assert.match(declinedText, /Deployment shop\/frontend — the rollout restarts its (\d+ )?pods? \(.*\):/);
     assert.match(declinedText, /web: memory request 256Mi → 198Mi/);
-    assert.match(declinedText, /StatefulSet data\/postgres:/);
+    assert.match(declinedText, /StatefulSet data\/postgres — .*:/);
     assert.match(declinedText, /Proposed by you \(review panel\)\.\s+Apply requested by you \(review panel\)\./);
     await focusPanel(workbench);
     await waitForPlanLine(workbench, /^declined/);
