@@ -5,7 +5,10 @@
 export interface CountedProgress {
   done: number;
   total: number;
-  /** What runs while the count stands still ("starting the API channel"); absent while workloads are being done. */
+  /**
+   * What runs while the count stands still ("starting the API channel"); absent on a report of workloads done.
+   * Every repeat of the count carries one.
+   */
   phase?: string;
 }
 
@@ -27,8 +30,9 @@ export function progressPulse(onProgress: (progress: CountedProgress) => void, i
     lastAt = Date.now();
     onProgress(progress);
   };
+  // A repeat always names a phase, so a listener can tell it from a workload finishing.
   const timer = setInterval(() => {
-    if (Date.now() - lastAt >= intervalMs) send({ ...last });
+    if (Date.now() - lastAt >= intervalMs) send({ done: last.done, total: last.total, phase: last.phase ?? 'waiting for the API server' });
   }, Math.max(10, Math.floor(intervalMs / 2)));
   // Never keeps a process alive on its own.
   timer.unref?.();

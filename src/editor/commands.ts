@@ -116,11 +116,12 @@ function scanFleet(session: Session, contexts: string[], args: { namespaces: str
 }
 
 /** Counted progress ("312 / 2,500") for the notification, advancing its bar by the share done since the last call. */
-function countedProgress(report: (message: string, increment?: number) => void, extra?: (progress: { done: number; total: number }) => void) {
+function countedProgress(report: (message: string, increment?: number) => void, extra?: (progress: { done: number; total: number; phase?: string }) => void) {
   let reported = 0;
-  return (progress: { done: number; total: number }) => {
+  return (progress: { done: number; total: number; phase?: string }) => {
     const share = progress.total > 0 ? (progress.done / progress.total) * 100 : 0;
-    report(`${formatCount(progress.done)} / ${formatCount(progress.total)}`, share - reported);
+    // While no workload finishes, the phase says what runs (starting the API channel, finishing the plan).
+    report(`${formatCount(progress.done)} / ${formatCount(progress.total)}${progress.phase ? ` — ${progress.phase}` : ''}`, share - reported);
     reported = share;
     extra?.(progress);
   };

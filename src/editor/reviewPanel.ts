@@ -27,7 +27,7 @@ export interface ReviewActions {
    * Proposes the selected workloads (the session opens the diff). A string says why it failed (also notified);
    * 'cancelled' when the person cancelled it. `onProgress` counts the workloads done.
    */
-  preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean; onProgress?: (progress: { done: number; total: number }) => void }): Promise<Plan | string>;
+  preview(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean; onProgress?: (progress: { done: number; total: number; phase?: string }) => void }): Promise<Plan | string>;
   /** Target "Manifests": proposes edits of the workspace manifests (the session opens the files' diff). */
   previewManifests?(reportId: string, workloads: WorkloadRef[], options: { includeLimits: boolean }): Promise<ManifestPlan | string>;
   apply(planId: string): Promise<ApplyOutcome | string>;
@@ -351,11 +351,11 @@ export class ReviewPanel implements vscode.Disposable {
     }
     // Posted at most every 200 ms: 2,500 workloads must not flood the webview with messages.
     let last = 0;
-    const onProgress = ({ done, total: count }: { done: number; total: number }) => {
+    const onProgress = ({ done, total: count, phase }: { done: number; total: number; phase?: string }) => {
       const now = Date.now();
       if (done < count && now - last < 200) return;
       last = now;
-      this.post({ type: 'busy', message: `Previewing ${formatCount(done)} / ${formatCount(count)} workloads…`, done, total: count });
+      this.post({ type: 'busy', message: `Previewing ${formatCount(done)} / ${formatCount(count)} workloads${phase ? ` — ${phase}` : ''}…`, done, total: count });
     };
     const plan = await this.actions.preview(reportId, workloads, { includeLimits, onProgress });
     if (plan === 'cancelled') {

@@ -275,11 +275,11 @@ describe('API channel in the session: one channel per operation', function () {
     try {
       const scan = await f.session.scan({}, human);
       const workloads = f.session.getReport(scan.reportId).workloads.filter((w) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(w.kind)).map((w) => ({ namespace: w.namespace, kind: w.kind, name: w.name }));
-      const progress: Array<{ done: number; total: number }> = [];
+      const progress: Array<{ done: number; total: number; phase?: string }> = [];
       const plan = await f.session.propose({ reportId: scan.reportId, workloads, includeLimits: true }, human, undefined, (p) => progress.push(p));
       assert.ok(plan.objects.length >= 2, JSON.stringify(plan.blocked));
-      assert.deepEqual(progress[0], { done: 0, total: workloads.length });
-      assert.deepEqual(progress.at(-1), { done: workloads.length, total: workloads.length });
+      assert.deepEqual(progress[0], { done: 0, total: workloads.length, phase: 'resolving the context' });
+      assert.deepEqual(progress.filter((p) => p.phase === undefined).at(-1), { done: workloads.length, total: workloads.length });
       assert.ok(progress.every((p, i) => i === 0 || p.done >= (progress[i - 1] as { done: number }).done), 'the count never goes back');
       const before = kubectl.argvs().length;
       f.human.answer = 'approve';

@@ -1,6 +1,7 @@
 // Both MCP eras against the same tools, over real transports: a 2026-07-28 client (test/support/modern-client: no
 // initialize, _meta on every request, approval as an input request) and the SDK's 2025-era Client, each doing
 // scan → propose → apply with approval → rollback; and what each era says about whether writes can be approved.
+import { withoutIsolates } from '../../src/core/text';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,7 +118,7 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     assert.equal(client.rounds.length, 1);
     const form = client.rounds[0]?.inputRequests.approval;
     assert.equal(form?.method, 'elicitation/create');
-    assert.match(form?.params.message ?? '', /^Apply resource changes to 2 objects in prod-eu-1\?/);
+    assert.match(withoutIsolates(form?.params.message ?? ''), /^Apply resource changes to 2 objects in prod-eu-1\?/);
     assert.match(form?.params.message ?? '', /Apply requested by the AI chat \(modern-test-client\)/);
     assert.match(form?.params.message ?? '', /the rollout restarts its \d+ pods? \(/);
     assert.deepEqual(form?.params.requestedSchema?.required, ['approve', 'context']);

@@ -16,6 +16,8 @@ describe('progressPulse', () => {
       for (const repeat of repeats) assert.deepEqual(repeat, { done: 0, total: 3, phase: 'starting the API channel' });
       pulse.report({ done: 1, total: 3 });
       assert.deepEqual(seen.at(-1), { done: 1, total: 3 });
+      await sleep(200);
+      assert.deepEqual(seen.at(-1), { done: 1, total: 3, phase: 'waiting for the API server' }, 'a repeat names a phase');
     } finally {
       pulse.stop();
     }

@@ -285,7 +285,17 @@ function resetToSeed(plane: RunningPlane): void {
   const objects = plane.seed.filter((object) => resettableKinds.has(String(object.kind)));
   const path = join(plane.dir, 'reset.yaml');
   writeFileSync(path, objects.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
-  plane.harnessKubectl(['replace', '--force=false', '-f', path]);
+  // kubectl replace fills in each object's resourceVersion with a GET before its PUT; a controller writing the object's
+  // status in between (the deployment controller does, right after a seed or a test's change) makes that PUT a
+  // Conflict. Replacing again is then correct: the object is put back as seeded either way.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      plane.harnessKubectl(['replace', '--force=false', '-f', path]);
+      break;
+    } catch (error) {
+      if (attempt >= 5 || !/\(Conflict\)/.test(error instanceof Error ? error.message : String(error))) throw error;
+    }
+  }
   const missing = plane.seed.filter((object) => object.kind !== 'Namespace' && !resettableKinds.has(String(object.kind)));
   const recreate = join(plane.dir, 'recreate.yaml');
   writeFileSync(recreate, missing.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
