@@ -106,7 +106,15 @@ export class Workbench {
         await this.page.waitForTimeout(300);
         continue;
       }
-      await input.fill(`>${title}`);
+      // The palette can also close right after opening: an editor that takes focus once it has rendered (the
+      // walkthrough does) hides the quick input. Then it is reopened too.
+      const filled = await input.fill(`>${title}`, { timeout: 3_000 }).then(() => true, () => false);
+      if (!filled) {
+        if (Date.now() >= deadline) throw new Error(`could not type into the palette for ${timeoutMs} ms`);
+        await this.page.keyboard.press('Escape');
+        await this.page.waitForTimeout(300);
+        continue;
+      }
       try {
         await row.waitFor({ state: 'visible', timeout: Math.min(3_000, Math.max(1, deadline - Date.now())) });
         break;
