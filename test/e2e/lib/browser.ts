@@ -94,7 +94,27 @@ export class Workbench {
     for (;;) {
       await this.page.keyboard.press('F1');
       await input.waitFor({ state: 'visible', timeout: Math.max(1_000, deadline - Date.now()) });
-      await input.fill(`>${title}`);
+      // VS Code's quick input marks its widget inert during its 150 ms close animation; a palette opened while the
+      // previous pick (e.g. the walkthrough's) is still closing can be left inert, and then nothing can be typed.
+      // Close it and open it again rather than waiting on a widget that will not take input.
+      const inert = await this.page
+        .waitForFunction("!document.querySelector('.quick-input-widget')?.closest('[inert]')", undefined, { timeout: 2_000 })
+        .then(() => false, () => true);
+      if (inert) {
+        await this.page.keyboard.press('Escape');
+        if (Date.now() >= deadline) throw new Error(`the palette stayed inert for ${timeoutMs} ms`);
+        await this.page.waitForTimeout(300);
+        continue;
+      }
+      // The palette can also close right after opening: an editor that takes focus once it has rendered (the
+      // walkthrough does) hides the quick input. Then it is reopened too.
+      const filled = await input.fill(`>${title}`, { timeout: 3_000 }).then(() => true, () => false);
+      if (!filled) {
+        if (Date.now() >= deadline) throw new Error(`could not type into the palette for ${timeoutMs} ms`);
+        await this.page.keyboard.press('Escape');
+        await this.page.waitForTimeout(300);
+        continue;
+      }
       try {
         await row.waitFor({ state: 'visible', timeout: Math.min(3_000, Math.max(1, deadline - Date.now())) });
         break;

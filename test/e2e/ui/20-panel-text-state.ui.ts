@@ -142,7 +142,14 @@ export const uiTest: UiTest = {
     await view.locator('#include-limits').check();
     await view.locator('#preview').click();
     await workbench.page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible' });
-    await workbench.page.reload({ waitUntil: 'domcontentloaded' });
+    // Reload the way a user does, through VS Code: its shutdown saves the workbench state (the webview's state, kept
+    // by the editor input, among it) before the page unloads. A raw browser reload skips that save, so the panel
+    // would come back with whatever state the last periodic flush happened to write.
+    const navigated = workbench.page.waitForEvent('framenavigated', { predicate: (frame) => frame === workbench.page.mainFrame() });
+    await workbench.page.keyboard.press('F1');
+    await workbench.page.locator('.quick-input-widget .quick-input-box input').fill('>Developer: Reload Window');
+    await workbench.page.locator('.quick-input-widget .monaco-list-row', { has: workbench.page.locator('.label-name', { hasText: /^Developer: Reload Window$/ }) }).first().click();
+    await navigated;
     await workbench.waitForWorkbench();
     const restored = await workbench.readWebview({ extensionId: 'krr-mcp.krr-mcp', expected: 'checkout-api' });
     assert.match(restored, /strategy simple/);
