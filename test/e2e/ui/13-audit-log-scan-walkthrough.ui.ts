@@ -168,13 +168,14 @@ export const uiTest: UiTest = {
 
     // 5. The walkthrough: every step done, from the state above.
     await workbench.runCommand('View: Close All Editors');
+    // Cleared before the walkthrough opens: a palette command run over the walkthrough can leave it inert a moment.
+    await workbench.runCommand('Notifications: Clear All Notifications');
     await openWalkthrough(workbench);
     const done = await until('the flow ticked its steps', async () => {
       const checked = await checkedSteps(page);
       return ['Run a first scan', 'Review the recommendations', 'Preview the changes', 'Apply, with your approval', 'Roll back'].every((title) => checked.includes(title)) ? checked : undefined;
     });
     assert.ok(done.length > doneAtStart.length, `${doneAtStart.join(', ')} → ${done.join(', ')}`);
-    await workbench.runCommand('Notifications: Clear All Notifications');
     await page.locator('.getting-started-step .step-title', { hasText: /^Roll back$/ }).first().click();
     await page.mouse.move(700, 700);
     await workbench.screenshot('walkthrough');
