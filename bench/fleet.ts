@@ -119,7 +119,7 @@ export interface FleetScanFigures {
 }
 
 /** A kubeconfig with `count` contexts, each its own (unreachable: the stand-in never calls it) API server. */
-function fleetKubeconfig(file: string, count: number): string[] {
+export function fleetKubeconfig(file: string, count: number): string[] {
   const names = Array.from({ length: count }, (_, index) => `ctx-${String(index).padStart(2, '0')}`);
   const document = {
     apiVersion: 'v1',
