@@ -17,6 +17,8 @@ const repoRoot = path.resolve(__dirname, '..');
 export interface PanelFirstRowsFigures {
   panel_first_rows_ms: number;
   panel_first_rows_runs_ms: number[];
+  /** From the same start to every row in the panel (its "Showing … of N containers" line without "Loading"). */
+  panel_all_rows_ms: number;
   panel_rows: number;
   panel_clusters: number;
 }
@@ -76,6 +78,7 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
     ];
     await workbench.open(server.workbenchUrl({ payload: JSON.stringify(payload) }));
     const samples: number[] = [];
+    const allSamples: number[] = [];
     let rows = 0;
     for (let index = 1; index <= runs; index += 1) {
       const loadedFile = path.join(signals, `run-${index}-loaded.json`);
@@ -90,13 +93,17 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
       const seenAt = await firstRowsVisible(page, loaded.loadedAt + 120_000);
       if (seenAt === null) return { notMeasured: `run ${index}: no rows in the review panel within 120 s; logs in ${outDir}` };
       samples.push(seenAt - loaded.loadedAt);
+      const complete = await allRowsArrived(page, loaded.loadedAt + 180_000);
+      if (complete === null) return { notMeasured: `run ${index}: the review panel did not receive every row within 180 s; logs in ${outDir}` };
+      if (complete.containers !== loaded.rows) return { notMeasured: `run ${index}: the panel counts ${complete.containers} containers, the fleet ${loaded.rows}` };
+      allSamples.push(complete.at - loaded.loadedAt);
       await workbench.screenshot(`panel-first-rows-${index}`).catch(() => undefined);
       writeFileSync(path.join(signals, `run-${index}-seen.json`), JSON.stringify({ seenAt }));
     }
     for (let waited = 0; exitCode === undefined && waited < 30_000; waited += 50) await settle(50);
     if (exitCode !== 0) return { notMeasured: `the extension-host runner failed (exit ${exitCode ?? 'none'}); logs in ${outDir}` };
     ok = true;
-    return { panel_first_rows_ms: round(median(samples)), panel_first_rows_runs_ms: samples.map((ms) => round(ms)), panel_rows: rows, panel_clusters: clusters };
+    return { panel_first_rows_ms: round(median(samples)), panel_first_rows_runs_ms: samples.map((ms) => round(ms)), panel_all_rows_ms: round(median(allSamples)), panel_rows: rows, panel_clusters: clusters };
   } finally {
     await workbench?.close();
     await server.stop();
@@ -110,7 +117,7 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
 const visibleRows = `(() => {
   const main = document.getElementById('main');
   const body = document.getElementById('rows');
-  return main && body && !main.hidden && body.offsetParent !== null ? body.querySelectorAll('tr').length : 0;
+  return main && body && document.getElementById('f-sort') && !main.hidden && body.offsetParent !== null ? body.querySelectorAll('tr').length : 0;
 })()`;
 
 /** Polls every frame of the page for the review table's rendered rows; Date.now() of the first poll that sees one. */
@@ -123,6 +130,24 @@ async function firstRowsVisible(page: Workbench['page'], deadline: number): Prom
       if (count > 0) return Date.now();
     }
     await settle(5);
+  }
+  return null;
+}
+
+const shownLine = `(() => {
+  const shown = document.getElementById('shown');
+  return shown && document.getElementById('f-sort') ? shown.textContent : '';
+})()`;
+
+/** Polls for the panel's "Showing … of N containers)." line once nothing is loading any more. */
+async function allRowsArrived(page: Workbench['page'], deadline: number): Promise<{ at: number; containers: number } | null> {
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const text = await frame.evaluate<string>(shownLine).catch(() => '');
+      const match = /of (\d+) containers\)\.$/.exec(text);
+      if (match && !text.includes('Loading')) return { at: Date.now(), containers: Number(match[1]) };
+    }
+    await settle(20);
   }
   return null;
 }
