@@ -1,5 +1,7 @@
 /* global Option, HTMLInputElement, HTMLButtonElement */
 // Review panel script: filters, sorts and renders the rows posted once by the extension, 200 rows at a time.
+// The rows arrive as a first page ('rows', complete: false) and the rest in slices ('more-rows'): the table shows
+// the first page at once and refilters as slices land, keeping filters, sort, selection and "Show more".
 // Everything is built with textContent (never innerHTML), so names from the cluster cannot inject markup. Names
 // arrive already made visible by the extension (core/text.displayName: a U+202E shows as ⟨U+202E⟩) and go into
 // <bdi>, so a right-to-left name cannot reorder the text around it. Money and counts arrive formatted (one
@@ -12,7 +14,7 @@
   const filterIds = ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-text', 'f-sort'];
 
   const saved = vscode.getState() || {};
-  const state = { reportId: null, rows: [], workloads: new Map(), groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, busy: false, marks: {} };
+  const state = { reportId: null, stream: null, loading: false, byKey: new Map(), workloads: new Map(), groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, busy: false, marks: {} };
   const $ = (id) => document.getElementById(id);
   const el = (tag, className, text) => {
     const node = document.createElement(tag);
@@ -35,30 +37,41 @@
     vscode.setState({ reportId: state.reportId, selected: [...state.selected], filters, includeLimits: $('include-limits').checked });
   }
 
-  function groupRows(rows) {
-    const byKey = new Map();
+  /** Adds rows to their workload's group (a workload's containers may arrive in different slices). */
+  function addRows(rows) {
+    const touched = new Set();
     for (const row of rows) {
-      let group = byKey.get(row.workload);
+      let group = state.byKey.get(row.workload);
       if (!group) {
         const workload = state.workloads.get(row.workload) || {};
         group = { key: row.workload, cluster: row.cluster, namespace: row.namespace, kind: row.kind, name: row.name, workload, rows: [], severity: 'UNKNOWN', cost: workload.cost ?? null, search: '', owner: row.owner };
-        byKey.set(row.workload, group);
+        state.byKey.set(row.workload, group);
+        state.groups.push(group);
       }
       group.rows.push(row);
       if (severityRank[row.severity] > severityRank[group.severity]) group.severity = row.severity;
+      touched.add(group);
     }
-    for (const group of byKey.values()) {
+    for (const group of touched) {
       group.search = ((group.cluster ? group.cluster + ' ' : '') + group.namespace + '/' + group.kind + '/' + group.name + ' ' + group.rows.map((row) => row.container).join(' ')).toLowerCase();
     }
-    return [...byKey.values()];
   }
 
+  /** Keeps the chosen value: options only grow while slices arrive. */
   function fillSelect(select, values) {
+    const chosen = select.value;
     while (select.options.length > 1) select.remove(1);
     for (const value of values) select.add(new Option(value, value));
+    select.value = values.includes(chosen) ? chosen : '';
   }
 
-  function applyFilters() {
+  function fillFilterOptions() {
+    fillSelect($('f-namespace'), [...new Set(state.groups.map((group) => group.namespace))].sort());
+    fillSelect($('f-kind'), [...new Set(state.groups.map((group) => group.kind))].sort());
+  }
+
+  /** `keepLimit`: a slice of rows arrived; rows already shown with "Show more" stay shown. */
+  function applyFilters(keepLimit) {
     const cluster = $('f-cluster').value;
     const namespace = $('f-namespace').value;
     const kind = $('f-kind').value;
@@ -79,7 +92,7 @@
     else if (sort === 'severity') visible.sort((a, b) => severityRank[b.severity] - severityRank[a.severity] || byName(a, b));
     else visible.sort(byName);
     state.visible = visible;
-    state.limit = chunk;
+    if (keepLimit !== true) state.limit = chunk;
     render();
     saveState();
   }
@@ -217,13 +230,16 @@
     }
     body.replaceChildren(fragment);
     const totalRows = state.visible.reduce((sum, group) => sum + group.rows.length, 0);
-    $('shown').textContent = 'Showing ' + shownGroups + ' of ' + state.visible.length + ' workloads (' + shownRows + ' of ' + totalRows + ' containers).';
+    $('shown').textContent = 'Showing ' + shownGroups + ' of ' + state.visible.length + ' workloads (' + shownRows + ' of ' + totalRows + ' containers).' + (state.loading ? ' Loading more rows…' : '');
     $('show-more').hidden = shownGroups >= state.visible.length;
     renderButtons();
   }
 
   function renderButtons() {
     $('preview').disabled = state.busy || state.selected.size === 0;
+    // "All matching" would miss the rows still on their way.
+    $('select-visible').disabled = state.loading;
+    $('select-visible').title = state.loading ? 'Wait until every row has arrived' : '';
     $('apply').disabled = state.busy || !state.planReady || state.readOnly;
     $('apply').title = state.readOnly ? 'Writes are disabled' : state.planReady ? 'Apply the previewed plan (asks for your approval)' : 'Preview first';
   }
@@ -322,11 +338,15 @@
       // back under a new id, so the saved selection is matched by workload, and the filters and sort are taken over.
       const restoring = state.reportId === null && saved.filters !== undefined;
       state.reportId = message.reportId;
-      state.rows = message.rows;
+      state.stream = message.stream;
+      state.loading = message.complete === false;
       state.workloads = new Map(message.workloads.map((workload) => [workload.key, workload]));
       state.marks = message.marks || {};
-      state.groups = groupRows(message.rows);
-      const keys = new Set(state.groups.map((group) => group.key));
+      state.byKey = new Map();
+      state.groups = [];
+      addRows(message.rows);
+      // Every workload is known from the first message, even those whose rows are still on their way.
+      const keys = new Set(state.workloads.keys());
       if (restoring) state.selected = new Set((saved.selected || []).filter((key) => keys.has(key)));
       else if (!sameReport) state.selected = new Set();
       state.busy = false;
@@ -339,10 +359,12 @@
       const clusters = message.clusters || [];
       $('f-cluster-label').hidden = clusters.length === 0;
       fillSelect($('f-cluster'), clusters);
+      // A new set of rows: the namespace and kind options are rebuilt from it (a chosen value stays if still there).
       $('clusters').hidden = clusters.length === 0;
       $('clusters').textContent = message.clustersText || '';
-      fillSelect($('f-namespace'), [...new Set(state.groups.map((group) => group.namespace))].sort());
-      fillSelect($('f-kind'), [...new Set(state.groups.map((group) => group.kind))].sort());
+      // A namespace or kind chosen (or saved) whose option arrives with a later slice is chosen again then.
+      state.pendingFilters = restoring && saved.filters ? saved.filters : { 'f-namespace': $('f-namespace').value, 'f-kind': $('f-kind').value };
+      fillFilterOptions();
       if (restoring && saved.filters) {
         for (const id of filterIds) if (saved.filters[id] !== undefined) $(id).value = saved.filters[id];
         $('include-limits').checked = saved.includeLimits === true;
@@ -351,7 +373,16 @@
       renderProblems(message.problems);
       renderSavings(message.savings);
       applyFilters();
-      vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
+      // The extension learns the selection once every ticked workload's rows are here.
+      if (!state.loading) vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
+    } else if (message.type === 'more-rows') {
+      if (message.stream !== state.stream || message.reportId !== state.reportId) return;
+      addRows(message.rows);
+      state.loading = message.complete === false;
+      fillFilterOptions();
+      for (const id of ['f-namespace', 'f-kind']) if (!$(id).value && state.pendingFilters && state.pendingFilters[id]) $(id).value = state.pendingFilters[id];
+      applyFilters(true);
+      if (!state.loading) vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
     } else if (message.type === 'owners') {
       // GitOps owners arrive after the rows: badges are filled in without resetting the selection.
       for (const group of state.groups) if (Object.prototype.hasOwnProperty.call(message.owners, group.key)) group.owner = message.owners[group.key];
@@ -418,6 +449,8 @@
     if (link instanceof HTMLButtonElement && link.dataset.setting) vscode.postMessage({ type: 'open-setting', setting: link.dataset.setting });
   });
   for (const id of ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-sort']) $(id).addEventListener('change', applyFilters);
+  // A person's own choice wins over one waiting for its option to arrive.
+  for (const id of ['f-namespace', 'f-kind']) $(id).addEventListener('change', () => (state.pendingFilters = undefined));
   let typing;
   $('f-text').addEventListener('input', () => {
     clearTimeout(typing);

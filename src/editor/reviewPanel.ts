@@ -3,7 +3,9 @@
 // Data flow choice: the whole row set is posted to the webview once per report (paged out of
 // session.listRecommendations, 500 at a time) and the webview filters, sorts and renders it in chunks of
 // 200 rows with "Show more". 5,000 rows are ~1.5 MB of JSON, posted once; filtering in the page is instant,
-// whereas a round trip to the extension host per keystroke would make typing in the filter lag.
+// whereas a round trip to the extension host per keystroke would make typing in the filter lag. The first page
+// goes alone and the rest follows in slices of 5,000 ('more-rows'): a fleet's 50,000 rows in one message took
+// seconds to build, carry and parse before the panel showed anything.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ManifestPlan } from '../core/gitops/model';
@@ -12,7 +14,7 @@ import type { ApplyOutcome } from '../core/session/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { displayName, displayText, formatCount, nameText, plural } from '../core/text';
-import { allRows, clustersText, fleetPanelReport, ownerView, panelCell, panelListLimit, panelReport, planView, savingsView, selectionText, workloadKeyOf, type FleetPart, type PanelCell, type PanelReport, type PanelRow, type PanelWorkload } from './reviewRows';
+import { allRows, clustersText, fleetPanelReport, ownerView, panelCell, panelListLimit, panelReport, planView, rowSlices, savingsView, selectionText, workloadKeyOf, type FleetPart, type PanelCell, type PanelReport, type PanelRow, type PanelWorkload } from './reviewRows';
 
 export interface WorkloadRef {
   namespace: string;
@@ -113,6 +115,8 @@ export class ReviewPanel implements vscode.Disposable {
   private rows: PanelRow[] = [];
   private workloads: PanelWorkload[] = [];
   private readonly written = new Map<string, Written>();
+  /** Bumped by every postRows and by dispose: an older stream of rows stops posting. */
+  private stream = 0;
   private readonly disposables: vscode.Disposable[] = [];
 
   static show(extensionUri: vscode.Uri, session: Session, actions: ReviewActions): ReviewPanel {
@@ -214,11 +218,15 @@ export class ReviewPanel implements vscode.Disposable {
       this.actions.log(`${plural(report.problems.length, 'name')} in ${source} cannot be used with kubectl; proposals skip them:`);
       for (const problem of report.problems) this.actions.log(`  ${problem.text}`);
     }
+    const stream = ++this.stream;
+    const [firstRows = [], ...rest] = rowSlices(this.rows);
     this.post({
       type: 'rows',
       reportId: id,
+      stream,
+      complete: rest.length === 0,
       summaryText: report.summaryText,
-      rows: this.rows.map((row) => this.withWritten(row)),
+      rows: firstRows.map((row) => this.withWritten(row)),
       workloads: this.workloads,
       marks: Object.fromEntries([...this.written].map(([key, entry]) => [key, { label: entry.label, title: `${entry.label} at ${entry.at}: the values shown are the ones written` }])),
       problems: { total: report.problems.length, heading: `${plural(report.problems.length, 'invalid name')} in this report: Preview skips them.`, lines: report.problems.slice(0, panelListLimit).map((problem) => problem.text) },
@@ -226,7 +234,26 @@ export class ReviewPanel implements vscode.Disposable {
       readOnly,
       ...(fleet ? { clusters: [...this.fleetReports?.keys() ?? []], clustersText: fleet.clusters } : {}),
     });
-    if (!fleet && report.rows.some((row) => row.owner === undefined)) void this.postOwners(id);
+    const needOwners = !fleet && report.rows.some((row) => row.owner === undefined);
+    void this.streamRows(stream, id, rest).then((done) => {
+      // Owners go after every row, so the webview has each workload's group to put its badge on.
+      if (done && needOwners) void this.postOwners(id);
+    });
+  }
+
+  /**
+   * The rows after the first page, one slice per turn of the event loop once the previous one was handed over.
+   * True when all were posted; false when a newer postRows took over or the panel closed.
+   */
+  private async streamRows(stream: number, reportId: string, slices: PanelRow[][]): Promise<boolean> {
+    for (const [index, slice] of slices.entries()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stream !== this.stream) return false;
+      const message = { type: 'more-rows', reportId, stream, complete: index === slices.length - 1, rows: slice.map((row) => this.withWritten(row)) };
+      const posted = await Promise.resolve(this.panel.webview.postMessage(message)).catch(() => false);
+      if (!posted) return false;
+    }
+    return stream === this.stream;
   }
 
   /** GitOps owners arrive after the rows (one kubectl list per kind and namespace), without resetting the selection. */
@@ -374,6 +401,7 @@ export class ReviewPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.stream++;
     if (ReviewPanel.current === this) ReviewPanel.current = undefined;
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.panel.dispose();

@@ -286,3 +286,13 @@ export function savingsView(savings: Savings) {
   };
 }
 
+
+/**
+ * The panel's rows in the order it receives them: the first page alone (shown at once), then slices of `size`.
+ * A fleet's 50,000 rows in one message took seconds to build, carry and parse before the panel showed anything.
+ */
+export function rowSlices<T>(rows: readonly T[], first = 500, size = 5000): T[][] {
+  const slices = [rows.slice(0, first)];
+  for (let start = first; start < rows.length; start += size) slices.push(rows.slice(start, start + size));
+  return slices;
+}
