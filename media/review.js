@@ -244,6 +244,11 @@
     $('apply').title = state.readOnly ? 'Writes are disabled' : state.planReady ? 'Apply the previewed plan (asks for your approval)' : 'Preview first';
   }
 
+  /** Drops ticks of workloads this report does not have (a selection saved before a reload, or kept from before). */
+  function keepKnownSelection() {
+    state.selected = new Set([...state.selected].filter((key) => state.workloads.has(key)));
+  }
+
   function selectedWorkloads() {
     return state.groups.filter((group) => state.selected.has(group.key)).map((group) => (group.cluster ? { cluster: group.cluster, namespace: group.namespace, kind: group.kind, name: group.name } : { namespace: group.namespace, kind: group.kind, name: group.name }));
   }
@@ -345,10 +350,10 @@
       state.byKey = new Map();
       state.groups = [];
       addRows(message.rows);
-      // Every workload is known from the first message, even those whose rows are still on their way.
-      const keys = new Set(state.workloads.keys());
-      if (restoring) state.selected = new Set((saved.selected || []).filter((key) => keys.has(key)));
+      // A saved or kept selection is checked against the workloads once all of them have arrived.
+      if (restoring) state.selected = new Set(saved.selected || []);
       else if (!sameReport) state.selected = new Set();
+      if (!state.loading) keepKnownSelection();
       state.busy = false;
       if (!sameReport) {
         state.planReady = false;
@@ -377,8 +382,11 @@
       if (!state.loading) vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
     } else if (message.type === 'more-rows') {
       if (message.stream !== state.stream || message.reportId !== state.reportId) return;
+      // A slice brings the workloads first seen in it (the last one also those without rows).
+      for (const workload of message.workloads) state.workloads.set(workload.key, workload);
       addRows(message.rows);
       state.loading = message.complete === false;
+      if (!state.loading) keepKnownSelection();
       fillFilterOptions();
       for (const id of ['f-namespace', 'f-kind']) if (!$(id).value && state.pendingFilters && state.pendingFilters[id]) $(id).value = state.pendingFilters[id];
       applyFilters(true);

@@ -4,17 +4,17 @@
 // session.listRecommendations, 500 at a time) and the webview filters, sorts and renders it in chunks of
 // 200 rows with "Show more". 5,000 rows are ~1.5 MB of JSON, posted once; filtering in the page is instant,
 // whereas a round trip to the extension host per keystroke would make typing in the filter lag. The first page
-// goes alone and the rest follows in slices of 5,000 ('more-rows'): a fleet's 50,000 rows in one message took
-// seconds to build, carry and parse before the panel showed anything.
+// goes alone, with only its own workloads checked, and the rest follows in slices of 5,000 ('more-rows'): a fleet's
+// 50,000 rows and workloads in one message took seconds to check, build, carry and parse before anything showed.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
-import type { ApplyOutcome } from '../core/session/model';
+import type { ApplyOutcome, RecommendationPage } from '../core/session/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { displayName, displayText, formatCount, nameText, plural } from '../core/text';
-import { allRows, clustersText, fleetPanelReport, ownerView, panelCell, panelListLimit, panelReport, planView, rowSlices, savingsView, selectionText, workloadKeyOf, type FleetPart, type PanelCell, type PanelReport, type PanelRow, type PanelWorkload } from './reviewRows';
+import { allRows, clustersText, fleetReview, ownerView, panelCell, panelListLimit, planView, reportReview, savingsView, selectionText, toPanelRow, workloadKeyOf, type FleetPart, type PanelCell, type PanelReview, type PanelRow, type PanelWorkload } from './reviewRows';
 
 export interface WorkloadRef {
   namespace: string;
@@ -43,6 +43,11 @@ export interface ReviewActions {
 }
 
 export const reviewViewType = 'krr.review';
+
+/** Rows per listing page (the session's maximum); the first page goes to the panel alone. */
+const rowsPageSize = 500;
+/** Rows per later message: 50,000 rows in one message took seconds to build, carry and parse before anything showed. */
+const rowsSliceSize = 5000;
 
 type Incoming =
   | { type: 'ready' }
@@ -190,70 +195,91 @@ export class ReviewPanel implements vscode.Disposable {
       this.written.clear();
     }
     this.reportId = id;
-    let report: PanelReport;
+    const stream = ++this.stream;
+    const isFleet = 'fleetId' in view;
+    let review: PanelReview;
     let source: string;
     let fleet: { clusters: string; failed: string[] } | null = null;
-    if ('fleetId' in view) {
+    if (isFleet) {
       // One review of several clusters: rows carry their cluster, totals per cluster, the failed contexts named.
       const entries = this.session.getFleet(view.fleetId).reports;
       this.fleetReports = new Map(entries.flatMap((entry) => (entry.reportId ? [[entry.context, entry.reportId] as [string, string]] : [])));
-      const rows = allRows((page) => this.session.listRecommendations({ reportId: id, page, pageSize: 500, sort: 'savings' }), true);
       const totals = this.session.listRecommendations({ reportId: id, pageSize: 1 }).totals;
       const failed = entries.filter((entry) => entry.error).map((entry) => `${displayName(entry.context, 100)}: ${displayText(entry.error ?? '', 200)}`);
       const parts: FleetPart[] = [...this.fleetReports].map(([cluster, reportId]) => ({ cluster, report: this.session.getReport(reportId), summary: this.session.reportSummary(reportId) }));
-      report = fleetPanelReport(parts, rows, this.actions.settings(), failed);
+      review = fleetReview(parts, this.actions.settings(), failed);
       fleet = { clusters: clustersText(totals?.clusters ?? [], failed), failed };
       source = `the fleet ${id}`;
     } else {
       this.fleetReports = null;
       const summary = this.session.reportSummary(id);
-      const rows = allRows((page) => this.session.listRecommendations({ reportId: id, page, pageSize: 500, sort: 'savings' }));
-      report = panelReport(this.session.getReport(id), summary, rows, this.actions.settings());
+      review = reportReview(this.session.getReport(id), summary, this.actions.settings());
       source = displayName(summary.source, 200);
     }
-    this.rows = report.rows;
-    this.workloads = report.workloads;
-    if (fresh && report.problems.length > 0) {
+    if (fresh && review.problems.length > 0) {
       // All of them, once per report: the panel shows the first few.
-      this.actions.log(`${plural(report.problems.length, 'name')} in ${source} cannot be used with kubectl; proposals skip them:`);
-      for (const problem of report.problems) this.actions.log(`  ${problem.text}`);
+      this.actions.log(`${plural(review.problems.length, 'name')} in ${source} cannot be used with kubectl; proposals skip them:`);
+      for (const problem of review.problems) this.actions.log(`  ${problem.text}`);
     }
-    const stream = ++this.stream;
-    const [firstRows = [], ...rest] = rowSlices(this.rows);
+    // The first page goes out alone, with only its own workloads checked: the rest follows in slices.
+    const list = (page: number) => this.session.listRecommendations({ reportId: id, page, pageSize: rowsPageSize, sort: 'savings' });
+    const first = list(1);
+    const firstRows = review.flag(first.rows.map((row) => toPanelRow(row, isFleet)));
+    const complete = firstRows.length >= first.total;
+    const sent = new Set(firstRows.map((row) => row.workload));
+    this.rows = firstRows;
+    this.workloads = complete ? review.workloads() : review.workloads(sent);
     this.post({
       type: 'rows',
       reportId: id,
       stream,
-      complete: rest.length === 0,
-      summaryText: report.summaryText,
-      rows: firstRows.map((row) => this.withWritten(row)),
+      complete,
+      summaryText: review.summaryText,
+      rows: this.rows.map((row) => this.withWritten(row)),
       workloads: this.workloads,
       marks: Object.fromEntries([...this.written].map(([key, entry]) => [key, { label: entry.label, title: `${entry.label} at ${entry.at}: the values shown are the ones written` }])),
-      problems: { total: report.problems.length, heading: `${plural(report.problems.length, 'invalid name')} in this report: Preview skips them.`, lines: report.problems.slice(0, panelListLimit).map((problem) => problem.text) },
-      savings: savingsView(report.savings),
+      problems: { total: review.problems.length, heading: `${plural(review.problems.length, 'invalid name')} in this report: Preview skips them.`, lines: review.problems.slice(0, panelListLimit).map((problem) => problem.text) },
+      savings: savingsView(review.savings),
       readOnly,
       ...(fleet ? { clusters: [...this.fleetReports?.keys() ?? []], clustersText: fleet.clusters } : {}),
     });
-    const needOwners = !fleet && report.rows.some((row) => row.owner === undefined);
-    void this.streamRows(stream, id, rest).then((done) => {
+    const rest = complete ? Promise.resolve(true) : this.streamRows({ stream, reportId: id, list, review, isFleet, total: first.total, sent });
+    void rest.then((done) => {
       // Owners go after every row, so the webview has each workload's group to put its badge on.
-      if (done && needOwners) void this.postOwners(id);
+      if (done && !fleet && this.rows.some((row) => row.owner === undefined)) void this.postOwners(id);
     });
   }
 
   /**
-   * The rows after the first page, one slice per turn of the event loop once the previous one was handed over.
-   * True when all were posted; false when a newer postRows took over or the panel closed.
+   * The rows after the first page, in slices of `rowsSliceSize`, each with the workloads first seen in it (the last
+   * also those without rows); one slice per turn of the event loop once the previous one was handed over, so the
+   * extension host stays responsive. True when all were posted; false when a newer postRows took over or the panel
+   * closed.
    */
-  private async streamRows(stream: number, reportId: string, slices: PanelRow[][]): Promise<boolean> {
-    for (const [index, slice] of slices.entries()) {
+  private async streamRows(run: { stream: number; reportId: string; list: (page: number) => RecommendationPage; review: PanelReview; isFleet: boolean; total: number; sent: Set<string> }): Promise<boolean> {
+    const { stream, reportId, list, review, isFleet, total, sent } = run;
+    let page = 2;
+    for (;;) {
       await new Promise((resolve) => setImmediate(resolve));
       if (stream !== this.stream) return false;
-      const message = { type: 'more-rows', reportId, stream, complete: index === slices.length - 1, rows: slice.map((row) => this.withWritten(row)) };
+      const slice: PanelRow[] = [];
+      while (slice.length < rowsSliceSize && this.rows.length + slice.length < total) {
+        const result = list(page++);
+        if (result.rows.length === 0) break;
+        for (const row of review.flag(result.rows.map((row) => toPanelRow(row, isFleet)))) slice.push(row);
+      }
+      const last = slice.length === 0 || this.rows.length + slice.length >= total;
+      const fresh = [...new Set(slice.map((row) => row.workload))].filter((key) => !sent.has(key));
+      for (const key of fresh) sent.add(key);
+      const workloads = review.workloads(fresh);
+      if (last) workloads.push(...review.workloads(review.workloadKeys().filter((key) => !sent.has(key))));
+      for (const row of slice) this.rows.push(row);
+      for (const workload of workloads) this.workloads.push(workload);
+      const message = { type: 'more-rows', reportId, stream, complete: last, rows: slice.map((row) => this.withWritten(row)), workloads };
       const posted = await Promise.resolve(this.panel.webview.postMessage(message)).catch(() => false);
       if (!posted) return false;
+      if (last) return stream === this.stream;
     }
-    return stream === this.stream;
   }
 
   /** GitOps owners arrive after the rows (one kubectl list per kind and namespace), without resetting the selection. */

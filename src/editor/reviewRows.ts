@@ -1,13 +1,14 @@
 // Rows as the review panel shows them: current -> recommended per field with the relative change. Pure.
 import { describeOwner, type GitOpsOwner } from '../core/gitops/owner';
-import type { Report } from '../core/krr/model';
+import type { Report, Workload } from '../core/krr/model';
+import { monthlyCostOfRecommendation } from '../core/plan/cost';
 import type { Plan } from '../core/plan/model';
 import { groupSkips, planSkips, type PlanSkip } from '../core/plan/skips';
 import { describeCpu, describeMemory, parseQuantity } from '../core/quantity';
 import { predictPolicyBlocks, reportNameProblems, type PredictedBlock } from '../core/reportCheck';
 import { savingsOf, type Savings } from '../core/savings';
 import type { RecommendationRow, ReportSummary } from '../core/session/model';
-import type { SessionSettings } from '../core/session/settings';
+import type { Prices, SessionSettings } from '../core/session/settings';
 import { displayName, displayText, formatCount, formatMoney, formatMonthly, plural } from '../core/text';
 
 export interface PanelCell {
@@ -142,27 +143,63 @@ function shownBlocks(blocks: PredictedBlock[]): PredictedBlock[] {
   return blocks.map((block) => ({ ...block, message: displayText(block.message, shownBlockLength) }));
 }
 
-/** Everything the panel needs for one report, computed here (pure) so the webview only renders. */
-export function panelReport(report: Report, summary: ReportSummary, rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>, prefix = ''): PanelReport {
-  const problems = reportNameProblems(report);
-  const invalidContainers = new Map(problems.filter((problem) => problem.container !== undefined).map((problem) => [`${prefix}${workloadKeyOf(problem)}\u0000${problem.container}`, problem.reason]));
-  const flagged = rows.map((row) => {
-    const reason = invalidContainers.get(`${row.workload}\u0000${row.container}`);
-    return reason === undefined ? row : { ...row, invalid: displayText(reason, 300) };
-  });
-  const invalidWorkloads = new Map(problems.filter((problem) => problem.container === undefined).map((problem) => [`${prefix}${workloadKeyOf(problem)}`, problem.reason]));
-  const costs = new Map<string, number | null>();
-  for (const row of rows) {
-    if (row.monthlyCostDelta === null) {
-      if (!costs.has(row.workload)) costs.set(row.workload, null);
-      continue;
-    }
-    costs.set(row.workload, (costs.get(row.workload) ?? 0) + row.monthlyCostDelta);
+/**
+ * What the panel shows of one review beyond its rows, computed in pieces so the first page of rows can go out before
+ * every workload is checked: the report-wide lines (summary, invalid names, savings) at once, which are cheap; the
+ * per-workload checks (names as shown, money, policy blocks) for the workloads asked for, which for a fleet of 50,000
+ * containers take about a second.
+ */
+export interface PanelReview {
+  summaryText: string;
+  /** Invalid names (all of them), as lines; the panel shows the first few, the output channel all. */
+  problems: PlanSkip[];
+  savings: Savings;
+  /** The rows with their container's invalid-name reason, if any. */
+  flag(rows: readonly PanelRow[]): PanelRow[];
+  /** The workloads with these keys, in the order given (unknown keys are left out); every workload without keys. */
+  workloads(keys?: Iterable<string>): PanelWorkload[];
+  /** Every workload's key, in report order. */
+  workloadKeys(): string[];
+}
+
+/** One report of a review: the whole review, or one cluster of a fleet (keys prefixed `<cluster>|`, as the rows are). */
+interface ReviewPart {
+  report: Report;
+  prefix: string;
+  /** In a fleet review the cluster, which each problem line names: the same workload name can exist in several. */
+  cluster?: string;
+}
+
+/**
+ * A workload's monthly Δ: its containers' estimates added up (null when none has one), from the report at the current
+ * prices, as the savings chart is. From the report rather than the rows, so it is whole before every row has arrived.
+ */
+function workloadCost(workload: Workload, prices: Prices): number | null {
+  let cost: number | null = null;
+  for (const container of workload.containers) {
+    const delta = monthlyCostOfRecommendation(container, workload.hpa, workload.kind, prices);
+    if (delta !== null) cost = (cost ?? 0) + delta;
   }
-  const workloads = report.workloads.map((workload): PanelWorkload => {
-    const key = `${prefix}${workloadKeyOf(workload)}`;
+  return cost === null ? null : Math.round(cost * 100) / 100;
+}
+
+function reviewOf(parts: readonly ReviewPart[], settings: Pick<SessionSettings, 'policy' | 'prices'>, summaryText: string, savings: Savings): PanelReview {
+  const problems: PlanSkip[] = [];
+  const invalidContainers = new Map<string, string>();
+  const invalidWorkloads = new Map<string, string>();
+  for (const part of parts) {
+    for (const problem of reportNameProblems(part.report)) {
+      const key = `${part.prefix}${workloadKeyOf(problem)}`;
+      if (problem.container === undefined) invalidWorkloads.set(key, problem.reason);
+      else invalidContainers.set(`${key}\u0000${problem.container}`, problem.reason);
+      problems.push(part.cluster === undefined ? problem : { ...problem, text: `${displayName(part.cluster, 100)}: ${problem.text}` });
+    }
+  }
+  // Built on the first call that asks for some workloads: key -> workload.
+  let byKey: Map<string, Workload> | null = null;
+  const view = (key: string, workload: Workload): PanelWorkload => {
     const invalid = invalidWorkloads.get(key) ?? null;
-    const cost = costs.get(key) ?? null;
+    const cost = workloadCost(workload, settings.prices);
     return {
       key,
       namespace: workload.namespace,
@@ -177,7 +214,32 @@ export function panelReport(report: Report, summary: ReportSummary, rows: PanelR
         ? { requests: [], limits: [] }
         : { requests: shownBlocks(predictPolicyBlocks(workload, settings.policy, { includeLimits: false })), limits: shownBlocks(predictPolicyBlocks(workload, settings.policy, { includeLimits: true })) },
     };
-  });
+  };
+  return {
+    summaryText,
+    problems,
+    savings,
+    flag: (rows) =>
+      rows.map((row) => {
+        const reason = invalidContainers.get(`${row.workload}\u0000${row.container}`);
+        return reason === undefined ? row : { ...row, invalid: displayText(reason, 300) };
+      }),
+    workloadKeys: () => parts.flatMap((part) => part.report.workloads.map((workload) => `${part.prefix}${workloadKeyOf(workload)}`)),
+    workloads: (keys) => {
+      if (keys === undefined) return parts.flatMap((part) => part.report.workloads.map((workload) => view(`${part.prefix}${workloadKeyOf(workload)}`, workload)));
+      byKey ??= new Map(parts.flatMap((part) => part.report.workloads.map((workload) => [`${part.prefix}${workloadKeyOf(workload)}`, workload] as [string, Workload])));
+      const found: PanelWorkload[] = [];
+      for (const key of keys) {
+        const workload = byKey.get(key);
+        if (workload) found.push(view(key, workload));
+      }
+      return found;
+    },
+  };
+}
+
+/** The review of one report. */
+export function reportReview(report: Report, summary: ReportSummary, settings: Pick<SessionSettings, 'policy' | 'prices'>): PanelReview {
   const source = displayName(summary.source, 200);
   const cluster = summary.cluster === null ? null : displayName(summary.cluster, 200);
   const summaryText = [
@@ -187,7 +249,7 @@ export function panelReport(report: Report, summary: ReportSummary, rows: PanelR
     `monthly Δ if all applied ${formatMonthly(summary.monthlyCostDelta)}`,
     ...(summary.errors.length > 0 ? [plural(summary.errors.length, 'krr error')] : []),
   ].join(' · ');
-  return { rows: flagged, workloads, problems, savings: savingsOf(report, settings.prices), summaryText };
+  return reviewOf([{ report, prefix: '' }], settings, summaryText, savingsOf(report, settings.prices));
 }
 
 /** One cluster of a fleet review: its context, report and summary. */
@@ -201,29 +263,33 @@ export interface FleetPart {
  * A fleet review: each cluster's report checked on its own (rows and workloads keyed `<cluster>|<namespace/kind/name>`,
  * as toPanelRow keys fleet rows), the savings grouped per cluster, and one summary line for the fleet.
  */
-export function fleetPanelReport(parts: readonly FleetPart[], rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>, failed: readonly string[]): PanelReport {
-  const merged: PanelReport = { rows: [], workloads: [], problems: [], savings: { by: 'cluster', groups: [], folded: 0 }, summaryText: '' };
-  for (const part of parts) {
-    const own = rows.filter((row) => row.cluster === part.cluster);
-    const one = panelReport(part.report, part.summary, own, settings, `${part.cluster}|`);
-    merged.rows.push(...one.rows);
-    merged.workloads.push(...one.workloads);
-    // A problem names its cluster: the same workload name can exist in several.
-    merged.problems.push(...one.problems.map((problem) => ({ ...problem, text: `${displayName(part.cluster, 100)}: ${problem.text}` })));
-  }
+export function fleetReview(parts: readonly FleetPart[], settings: Pick<SessionSettings, 'policy' | 'prices'>, failed: readonly string[]): PanelReview {
   // Per cluster, whatever each report's own clusters are: a fleet's clusters are its contexts.
-  merged.savings = savingsOf({ workloads: parts.flatMap((part) => part.report.workloads.map((workload) => ({ ...workload, cluster: part.cluster }))), clusters: parts.map((part) => part.cluster) }, settings.prices);
-  const workloads = new Set(rows.map((row) => row.workload)).size;
-  const monthly = parts.reduce((sum, part) => sum + part.summary.monthlyCostDelta, 0);
+  const savings = savingsOf({ workloads: parts.flatMap((part) => part.report.workloads.map((workload) => ({ ...workload, cluster: part.cluster }))), clusters: parts.map((part) => part.cluster) }, settings.prices);
+  const sum = (of: (summary: ReportSummary) => number) => parts.reduce((total, part) => total + of(part.summary), 0);
   const strategies = [...new Set(parts.map((part) => displayText(part.summary.strategy, 40)))];
-  merged.summaryText = [
+  const summaryText = [
     `fleet of ${plural(parts.length + failed.length, 'context')}`,
     ...(strategies.length > 0 ? [`strategy ${strategies.join(', ')}`] : []),
-    `${plural(workloads, 'workload')}, ${plural(rows.length, 'container')}`,
-    `monthly Δ if all applied ${formatMonthly(monthly)}`,
+    `${plural(sum((summary) => summary.workloads), 'workload')}, ${plural(sum((summary) => summary.containers), 'container')}`,
+    `monthly Δ if all applied ${formatMonthly(sum((summary) => summary.monthlyCostDelta))}`,
     ...(failed.length > 0 ? [`${plural(failed.length, 'context')} failed`] : []),
   ].join(' · ');
-  return merged;
+  return reviewOf(parts.map((part) => ({ report: part.report, prefix: `${part.cluster}|`, cluster: part.cluster })), settings, summaryText, savings);
+}
+
+/** Everything the panel needs for one report at once (pure), for a review small enough to send in one message. */
+export function panelReport(report: Report, summary: ReportSummary, rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>): PanelReport {
+  return completeReport(reportReview(report, summary, settings), rows);
+}
+
+/** A fleet review at once (pure). */
+export function fleetPanelReport(parts: readonly FleetPart[], rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>, failed: readonly string[]): PanelReport {
+  return completeReport(fleetReview(parts, settings, failed), rows);
+}
+
+export function completeReport(review: PanelReview, rows: readonly PanelRow[]): PanelReport {
+  return { rows: review.flag(rows), workloads: review.workloads(), problems: review.problems, savings: review.savings, summaryText: review.summaryText };
 }
 
 /** The per-cluster line of a fleet review: rows, money and severities per cluster, then the contexts that failed. */
@@ -284,15 +350,4 @@ export function savingsView(savings: Savings) {
       workloadsText: plural(group.workloads, 'workload'),
     })),
   };
-}
-
-
-/**
- * The panel's rows in the order it receives them: the first page alone (shown at once), then slices of `size`.
- * A fleet's 50,000 rows in one message took seconds to build, carry and parse before the panel showed anything.
- */
-export function rowSlices<T>(rows: readonly T[], first = 500, size = 5000): T[][] {
-  const slices = [rows.slice(0, first)];
-  for (let start = first; start < rows.length; start += size) slices.push(rows.slice(start, start + size));
-  return slices;
 }

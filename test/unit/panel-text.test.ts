@@ -11,7 +11,8 @@ import { predictPolicyBlocks, reportNameProblems } from '../../src/core/reportCh
 import { savingsOf } from '../../src/core/savings';
 import { parseSessionSettings } from '../../src/core/session/settings';
 import { displayName, formatMoney, formatMonthly, hasHiddenCharacters, nameText, plural, withoutIsolates } from '../../src/core/text';
-import { clustersText, fleetPanelReport, panelReport, planView, selectionText, toPanelRow } from '../../src/editor/reviewRows';
+import { rowsOfReport } from '../../src/core/recommendations';
+import { clustersText, fleetPanelReport, panelReport, planView, reportReview, selectionText, toPanelRow } from '../../src/editor/reviewRows';
 
 const sample = JSON.parse(readFileSync('test/fixtures/sample-report.json', 'utf8')) as { scans: Array<{ object: Record<string, unknown> }> };
 const settings = parseSessionSettings({});
@@ -75,16 +76,38 @@ describe('one formatter for money and counts', () => {
     assert.equal(plural(0, 'change'), '0 changes');
   });
 
-  it('the panel totals and the dialog word the same amount the same way', () => {
+  it('the panel totals and the dialog word the same amount the same way; a workload costs what its rows add up to', () => {
     const report = reportWith([]);
-    const rows = [...report.workloads.flatMap((workload) => workload.containers.map((container) => ({ workload, container })))].map(({ workload, container }) =>
-      toPanelRow({ cluster: null, patchable: true, namespace: workload.namespace, kind: workload.kind, name: workload.name, container: container.container, current: { requests: { cpu: null, memory: null }, limits: { cpu: null, memory: null } }, recommended: { requests: { cpu: null, memory: null }, limits: { cpu: null, memory: null } }, severity: container.severity, monthlyCostDelta: -1234.5, notes: [] }),
-    );
+    const rows = rowsOfReport(report, settings.prices).map((row) => toPanelRow(row));
     const summary = { reportId: 'r', source: 'file', cluster: null, strategy: 'simple', score: 1, workloads: 6, containers: 7, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: -8641.5, errors: [], cached: false };
     const panel = panelReport(report, summary, rows, settings);
     const key = 'shop/Deployment/checkout-api';
-    assert.equal(selectionText(panel.workloads, panel.rows, new Set([key])), 'Selected: 1 workload, 1 container, monthly Δ −$1,234.50/month.');
+    const own = rows.filter((row) => row.workload === key);
+    const cost = own.reduce((sum, row) => sum + (row.monthlyCostDelta ?? 0), 0);
+    assert.ok(own.length === 1 && cost !== 0, 'the sample workload has one container with an estimate');
+    assert.equal(panel.workloads.find((workload) => workload.key === key)?.cost, cost);
+    assert.equal(selectionText(panel.workloads, panel.rows, new Set([key])), `Selected: 1 workload, 1 container, monthly Δ ${formatMonthly(cost)}.`);
     assert.match(panel.summaryText, /6 workloads, 7 containers · monthly Δ if all applied −\$8,641\.50\/month/);
+    // Every workload, with more than one container or none with an estimate: the same sum as its rows.
+    for (const workload of panel.workloads) {
+      const costs = rows.filter((row) => row.workload === workload.key).map((row) => row.monthlyCostDelta);
+      const expected = costs.every((value) => value === null) ? null : Math.round(costs.reduce<number>((sum, value) => sum + (value ?? 0), 0) * 100) / 100;
+      assert.equal(workload.cost, expected, workload.key);
+    }
+  });
+
+  it('a review hands out any subset of its workloads exactly as the whole list has them (the panel streams them)', () => {
+    const report = reportWith([{ name: 'Upper_Case' }, { container: 'Bad_Container' }]);
+    const review = reportReview(report, { reportId: 'r', source: 'file', cluster: null, strategy: 'simple', score: 1, workloads: 8, containers: 9, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: 0, errors: [], cached: false }, settings);
+    const all = review.workloads();
+    assert.deepEqual(review.workloadKeys(), all.map((workload) => workload.key));
+    const picked = [all[3], all[0], all[5]].map((workload) => workload?.key ?? '');
+    assert.deepEqual(review.workloads([...picked, 'no/such/workload']), [all[3], all[0], all[5]]);
+    assert.deepEqual(review.workloads([]), []);
+    // Rows are flagged the same whichever slice they arrive in.
+    const rows = rowsOfReport(report, settings.prices).map((row) => toPanelRow(row));
+    assert.deepEqual([...review.flag(rows.slice(0, 4)), ...review.flag(rows.slice(4))], review.flag(rows));
+    assert.equal(review.flag(rows).filter((row) => row.invalid !== undefined).length, 1);
   });
 });
 
@@ -177,15 +200,7 @@ describe('savings per namespace', () => {
 });
 
 describe('the panel text of a fleet review (several clusters in one panel)', () => {
-  const rowsOf = (report: ReturnType<typeof reportWith>, cluster: string) =>
-    report.workloads.flatMap((workload) =>
-      workload.containers.map((container) =>
-        toPanelRow(
-          { cluster, patchable: true, namespace: workload.namespace, kind: workload.kind, name: workload.name, container: container.container, current: { requests: { cpu: null, memory: null }, limits: { cpu: null, memory: null } }, recommended: { requests: { cpu: null, memory: null }, limits: { cpu: null, memory: null } }, severity: container.severity, monthlyCostDelta: -1, notes: [] },
-          true,
-        ),
-      ),
-    );
+  const rowsOf = (report: ReturnType<typeof reportWith>, cluster: string) => rowsOfReport(report, settings.prices, cluster).map((row) => toPanelRow(row, true));
   const summaryOf = (report: ReturnType<typeof reportWith>) => ({ reportId: 'r', source: 'scan', cluster: null, strategy: 'simple', score: 1, workloads: report.workloads.length, containers: 7, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: -10, errors: [], cached: false });
 
   it('checks each cluster on its own, keys rows and workloads by cluster, groups savings per cluster, names failures', () => {
@@ -202,7 +217,9 @@ describe('the panel text of a fleet review (several clusters in one panel)', () 
     assert.equal(panel.problems.length, 1);
     assert.match(panel.problems[0]?.text ?? '', /^prod-eu-1: Deployment/);
     // Per-workload money and the selection line work with fleet keys.
-    assert.equal(selectionText(panel.workloads, panel.rows, new Set(['prod-us-1|shop/Deployment/checkout-api'])), 'Selected: 1 workload, 1 container, monthly Δ −$1.00/month.');
+    const usCost = rows.find((row) => row.workload === 'prod-us-1|shop/Deployment/checkout-api')?.monthlyCostDelta ?? null;
+    assert.ok(usCost !== null && usCost !== 0);
+    assert.equal(selectionText(panel.workloads, panel.rows, new Set(['prod-us-1|shop/Deployment/checkout-api'])), `Selected: 1 workload, 1 container, monthly Δ ${formatMonthly(usCost)}.`);
     assert.equal(panel.savings.by, 'cluster');
     assert.deepEqual(panel.savings.groups.map((group) => group.label).sort(), ['prod-eu-1', 'prod-us-1']);
     assert.match(panel.summaryText, /^fleet of 3 contexts · strategy simple · .* · monthly Δ if all applied −\$20\.00\/month · 1 context failed$/);
