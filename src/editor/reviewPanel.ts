@@ -273,8 +273,9 @@ export class ReviewPanel implements vscode.Disposable {
       for (const key of fresh) sent.add(key);
       const workloads = review.workloads(fresh);
       if (last) workloads.push(...review.workloads(review.workloadKeys().filter((key) => !sent.has(key))));
-      for (const row of slice) this.rows.push(row);
-      for (const workload of workloads) this.workloads.push(workload);
+      // New arrays: a message already handed over keeps what it held.
+      this.rows = this.rows.concat(slice);
+      this.workloads = this.workloads.concat(workloads);
       const message = { type: 'more-rows', reportId, stream, complete: last, rows: slice.map((row) => this.withWritten(row)), workloads };
       const posted = await Promise.resolve(this.panel.webview.postMessage(message)).catch(() => false);
       if (!posted) return false;

@@ -2,9 +2,11 @@
 // values now live and are marked, the ticks clear, the plan's diff tab closes; after a rollback the rows show the
 // restored values; the latest report is kept (session store) for a window reload; diff tabs of plans this host does not hold close.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { generateLargeReport } from '../../bench/generate';
 import { liveScheme, proposedScheme } from '../../src/editor/diff';
 import type { KrrTestApi } from '../../src/extension';
 
@@ -77,6 +79,58 @@ describe('review panel: state after apply, rollback and reload', function () {
       return entry?.label === 'rolled back' ? entry : undefined;
     });
     assert.deepEqual(rolledBack.cells[`web\u0000memoryRequest`], { from: '256Mi', to: '198Mi', percent: -22.7, same: false });
+  });
+
+  it('a report of 2,000 containers: the first page goes alone with only its workloads; slices bring every other row in order and every workload once', async () => {
+    const api = await krrApi();
+    const dir = mkdtempSync(join(tmpdir(), 'krr-panel-stream-'));
+    try {
+      const file = join(dir, 'krr-2000.json');
+      writeFileSync(file, generateLargeReport({ scans: 2000, seed: 7 }).text);
+      const summary = await api.session().loadReport(file, { type: 'human', via: 'integration test' });
+      await vscode.commands.executeCommand('krr.showRecommendations');
+      const panel = await until('the review panel', () => api.reviewPanel());
+      // The real webview, its messages noted on their way (it still receives every one).
+      type Posted = { type: string; stream?: number; complete?: boolean; reportId?: string; rows?: Array<{ workload: string; container: string }>; workloads?: Array<{ key: string; cost: number | null }> };
+      const posted: Posted[] = [];
+      const webview = panel.panel.webview;
+      const deliver = webview.postMessage.bind(webview);
+      Object.defineProperty(webview, 'postMessage', { configurable: true, value: (message: Posted) => (posted.push(message), deliver(message)) });
+      try {
+        panel.postRows();
+        await until('the last slice', () => {
+          const stream = posted.find((message) => message.type === 'rows')?.stream;
+          return posted.some((message) => message.type === 'more-rows' && message.stream === stream && message.complete === true) ? true : undefined;
+        }, 30_000);
+      } finally {
+        delete (webview as { postMessage?: unknown }).postMessage;
+      }
+      const first = posted.find((message) => message.type === 'rows');
+      assert.ok(first?.rows && first.workloads, 'a first message with rows');
+      assert.equal(first.reportId, summary.reportId);
+      assert.equal(first.complete, false);
+      assert.equal(first.rows.length, 500, 'the first page alone');
+      assert.deepEqual(new Set(first.workloads.map((workload) => workload.key)), new Set(first.rows.map((row) => row.workload)), 'only the first page\'s workloads are checked at first');
+      const slices = posted.filter((message) => message.type === 'more-rows' && message.stream === first.stream);
+      assert.ok(slices.length >= 1);
+      assert.deepEqual(slices.map((slice) => slice.complete), [...slices.slice(1).map(() => false), true], 'only the last slice completes');
+      // Every row once, in the listing's order (by savings), as the session lists them.
+      const listed: string[] = [];
+      for (let page = 1; listed.length < 2000; page += 1) {
+        const result = api.session().listRecommendations({ reportId: summary.reportId, page, pageSize: 500, sort: 'savings' });
+        if (result.rows.length === 0) break;
+        for (const row of result.rows) listed.push(`${row.namespace}/${row.kind}/${row.name}\u0000${row.container}`);
+      }
+      const rows = [first, ...slices].flatMap((message) => message.rows ?? []).map((row) => `${row.workload}\u0000${row.container}`);
+      assert.equal(rows.length, 2000);
+      assert.deepEqual(rows, listed);
+      // Every workload of the report exactly once, whichever slice first named it.
+      const workloads = [first, ...slices].flatMap((message) => message.workloads ?? []).map((workload) => workload.key);
+      assert.equal(workloads.length, summary.workloads);
+      assert.equal(new Set(workloads).size, summary.workloads);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps the latest report for a window reload (the session store; the panel serializer restores it)', async () => {
