@@ -14,7 +14,7 @@
   const filterIds = ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-text', 'f-sort'];
 
   const saved = vscode.getState() || {};
-  const state = { reportId: null, stream: null, loading: false, byKey: new Map(), workloads: new Map(), groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, busy: false, marks: {} };
+  const state = { reportId: null, stream: null, loading: false, byKey: new Map(), workloads: new Map(), groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, busy: false, marks: {}, summaryText: '', loadingText: '' };
   const $ = (id) => document.getElementById(id);
   const el = (tag, className, text) => {
     const node = document.createElement(tag);
@@ -145,7 +145,7 @@
     name.title = (group.cluster ? '[' + group.cluster + '] ' : '') + group.kind + ' ' + shownNamespace + '/' + shownName;
     const line = el('div', 'ellipsis');
     if (group.cluster) line.append(el('span', 'cluster', '['), bdi(group.cluster), el('span', 'cluster', '] '));
-    line.append(el('span', 'kind', group.kind + ' '), bdi(shownNamespace), document.createTextNode('/'), bdi(shownName, 'workload-name'), el('span', 'muted', ' · ' + group.rows.length + (group.rows.length === 1 ? ' container' : ' containers')));
+    line.append(el('span', 'kind', group.kind + ' '), bdi(shownNamespace), document.createTextNode('/'), bdi(shownName, 'workload-name'), el('span', 'muted', ' · ' + containersText(group)));
     const mark = state.marks[group.key];
     const badges = el('div', 'badges');
     if (mark) {
@@ -242,6 +242,17 @@
     $('select-visible').title = state.loading ? 'Wait until every row has arrived' : '';
     $('apply').disabled = state.busy || !state.planReady || state.readOnly;
     $('apply').title = state.readOnly ? 'Writes are disabled' : state.planReady ? 'Apply the previewed plan (asks for your approval)' : 'Preview first';
+  }
+
+  /** "2 containers"; while rows are on their way, "1 of 2 containers" for a workload whose other rows have not arrived. */
+  function containersText(group) {
+    const all = typeof group.workload.containers === 'number' ? group.workload.containers : group.rows.length;
+    return (group.rows.length < all ? group.rows.length + ' of ' : '') + all + (all === 1 ? ' container' : ' containers');
+  }
+
+  /** The summary line, with how many rows have arrived while they are on their way. */
+  function renderSummary() {
+    $('summary').textContent = state.summaryText + (state.loadingText ? ' · ' + state.loadingText : '');
   }
 
   /** Drops ticks of workloads this report does not have (a selection saved before a reload, or kept from before). */
@@ -359,7 +370,9 @@
         state.planReady = false;
         $('plan').hidden = true;
       }
-      $('summary').textContent = message.summaryText;
+      state.summaryText = message.summaryText;
+      state.loadingText = message.loadingText || '';
+      renderSummary();
       // A fleet review: a cluster filter and the per-cluster totals (worded by the extension).
       const clusters = message.clusters || [];
       $('f-cluster-label').hidden = clusters.length === 0;
@@ -386,6 +399,8 @@
       for (const workload of message.workloads) state.workloads.set(workload.key, workload);
       addRows(message.rows);
       state.loading = message.complete === false;
+      state.loadingText = message.loadingText || '';
+      renderSummary();
       if (!state.loading) keepKnownSelection();
       fillFilterOptions();
       for (const id of ['f-namespace', 'f-kind']) if (!$(id).value && state.pendingFilters && state.pendingFilters[id]) $(id).value = state.pendingFilters[id];

@@ -120,6 +120,8 @@ export class ReviewPanel implements vscode.Disposable {
   private rows: PanelRow[] = [];
   private workloads: PanelWorkload[] = [];
   private readonly written = new Map<string, Written>();
+  /** The first message prepared at creation, posted on the page's 'ready' unless anything was posted since. */
+  private prepared: (() => void) | undefined;
   /** Bumped by every postRows and by dispose: an older stream of rows stops posting. */
   private stream = 0;
   private readonly disposables: vscode.Disposable[] = [];
@@ -159,6 +161,13 @@ export class ReviewPanel implements vscode.Disposable {
       if (event.type === 'report') this.postRows();
     });
     this.disposables.push({ dispose: unsubscribe });
+    // The first rows are computed while the webview loads (another process), and posted when the page says 'ready'.
+    // Should that fail, 'ready' computes them again and meets the same error where it is reported.
+    try {
+      this.prepared = this.prepareRows();
+    } catch {
+      this.prepared = undefined;
+    }
   }
 
   /** The workloads ticked in the panel, for "KRR: Preview Changes for Selection". */
@@ -181,12 +190,18 @@ export class ReviewPanel implements vscode.Disposable {
   }
 
   postRows(): void {
+    this.prepareRows()();
+  }
+
+  /**
+   * Computes the first message of the current review (the first page of rows with only their workloads checked, the
+   * report-wide lines) and returns what posts it and then streams the rest. Anything posted since supersedes it.
+   */
+  private prepareRows(): () => void {
+    this.prepared = undefined;
     const view = this.session.currentReview();
     const readOnly = this.actions.isReadOnly();
-    if (!view) {
-      this.post({ type: 'empty', readOnly });
-      return;
-    }
+    if (!view) return () => this.post({ type: 'empty', readOnly });
     const id = 'fleetId' in view ? view.fleetId : view.reportId;
     const fresh = id !== this.reportId;
     if (fresh) {
@@ -229,12 +244,13 @@ export class ReviewPanel implements vscode.Disposable {
     const sent = new Set(firstRows.map((row) => row.workload));
     this.rows = firstRows;
     this.workloads = complete ? review.workloads() : review.workloads(sent);
-    this.post({
+    const message = {
       type: 'rows',
       reportId: id,
       stream,
       complete,
       summaryText: review.summaryText,
+      loadingText: loadingText(firstRows.length, first.total),
       rows: this.rows.map((row) => this.withWritten(row)),
       workloads: this.workloads,
       marks: Object.fromEntries([...this.written].map(([key, entry]) => [key, { label: entry.label, title: `${entry.label} at ${entry.at}: the values shown are the ones written` }])),
@@ -242,12 +258,16 @@ export class ReviewPanel implements vscode.Disposable {
       savings: savingsView(review.savings),
       readOnly,
       ...(fleet ? { clusters: [...this.fleetReports?.keys() ?? []], clustersText: fleet.clusters } : {}),
-    });
-    const rest = complete ? Promise.resolve(true) : this.streamRows({ stream, reportId: id, list, review, isFleet, total: first.total, sent });
-    void rest.then((done) => {
-      // Owners go after every row, so the webview has each workload's group to put its badge on.
-      if (done && !fleet && this.rows.some((row) => row.owner === undefined)) void this.postOwners(id);
-    });
+    };
+    return () => {
+      if (stream !== this.stream) return;
+      this.post(message);
+      const rest = complete ? Promise.resolve(true) : this.streamRows({ stream, reportId: id, list, review, isFleet, total: first.total, sent });
+      void rest.then((done) => {
+        // Owners go after every row, so the webview has each workload's group to put its badge on.
+        if (done && !fleet && this.rows.some((row) => row.owner === undefined)) void this.postOwners(id);
+      });
+    };
   }
 
   /**
@@ -276,7 +296,7 @@ export class ReviewPanel implements vscode.Disposable {
       // New arrays: a message already handed over keeps what it held.
       this.rows = this.rows.concat(slice);
       this.workloads = this.workloads.concat(workloads);
-      const message = { type: 'more-rows', reportId, stream, complete: last, rows: slice.map((row) => this.withWritten(row)), workloads };
+      const message = { type: 'more-rows', reportId, stream, complete: last, loadingText: last ? '' : loadingText(this.rows.length, total), rows: slice.map((row) => this.withWritten(row)), workloads };
       const posted = await Promise.resolve(this.panel.webview.postMessage(message)).catch(() => false);
       if (!posted) return false;
       if (last) return stream === this.stream;
@@ -345,9 +365,13 @@ export class ReviewPanel implements vscode.Disposable {
     const message = parseIncoming(raw);
     if (!message) return;
     switch (message.type) {
-      case 'ready':
-        this.postRows();
+      case 'ready': {
+        const prepared = this.prepared;
+        this.prepared = undefined;
+        if (prepared) prepared();
+        else this.postRows();
         return;
+      }
       case 'selection': {
         this.selection = message.workloads;
         const keys = new Set(message.workloads.map((workload) => this.keyOf(workload)));
@@ -433,6 +457,11 @@ export class ReviewPanel implements vscode.Disposable {
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.panel.dispose();
   }
+}
+
+/** The panel's line while rows are on their way ('' once all are in). */
+function loadingText(received: number, total: number): string {
+  return received >= total ? '' : `loading rows: ${formatCount(received)} of ${formatCount(total)}…`;
 }
 
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {

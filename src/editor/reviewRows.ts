@@ -120,6 +120,8 @@ export interface PanelWorkload {
   /** Names as a person must see them (core/text.displayName); the webview puts them in <bdi>. */
   shownNamespace: string;
   shownName: string;
+  /** Its containers in the report (the rows of a streamed review may not all have arrived yet). */
+  containers: number;
   cost: number | null;
   costText: string;
   /** Why the workload cannot be changed at all (an invalid name), or null. */
@@ -207,6 +209,7 @@ function reviewOf(parts: readonly ReviewPart[], settings: Pick<SessionSettings, 
       name: workload.name,
       shownNamespace: displayName(workload.namespace, 300),
       shownName: displayName(workload.name, 300),
+      containers: workload.containers.length,
       cost,
       costText: formatMoney(cost),
       invalid: invalid === null ? null : displayText(invalid, 300),

@@ -91,7 +91,7 @@ describe('review panel: state after apply, rollback and reload', function () {
       await vscode.commands.executeCommand('krr.showRecommendations');
       const panel = await until('the review panel', () => api.reviewPanel());
       // The real webview, its messages noted on their way (it still receives every one).
-      type Posted = { type: string; stream?: number; complete?: boolean; reportId?: string; rows?: Array<{ workload: string; container: string }>; workloads?: Array<{ key: string; cost: number | null }> };
+      type Posted = { type: string; stream?: number; complete?: boolean; reportId?: string; loadingText?: string; rows?: Array<{ workload: string; container: string }>; workloads?: Array<{ key: string; cost: number | null }> };
       const posted: Posted[] = [];
       const webview = panel.panel.webview;
       const deliver = webview.postMessage.bind(webview);
@@ -110,10 +110,12 @@ describe('review panel: state after apply, rollback and reload', function () {
       assert.equal(first.reportId, summary.reportId);
       assert.equal(first.complete, false);
       assert.equal(first.rows.length, 500, 'the first page alone');
+      assert.equal(first.loadingText, 'loading rows: 500 of 2,000…', 'the summary says rows are on their way');
       assert.deepEqual(new Set(first.workloads.map((workload) => workload.key)), new Set(first.rows.map((row) => row.workload)), 'only the first page\'s workloads are checked at first');
       const slices = posted.filter((message) => message.type === 'more-rows' && message.stream === first.stream);
       assert.ok(slices.length >= 1);
       assert.deepEqual(slices.map((slice) => slice.complete), [...slices.slice(1).map(() => false), true], 'only the last slice completes');
+      assert.equal(slices.at(-1)?.loadingText, '', 'and the loading line goes with it');
       // Every row once, in the listing's order (by savings), as the session lists them.
       const listed: string[] = [];
       for (let page = 1; listed.length < 2000; page += 1) {
