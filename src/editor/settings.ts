@@ -79,6 +79,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
     declineCooldownSeconds: optional(get('declineCooldownSeconds')),
     rolloutWatch: { enabled: optional(get('rolloutWatch.enabled')), timeoutSeconds: optional(get('rolloutWatch.timeoutSeconds')) },
     gitops: { directPatch: optional(get('gitops.directPatch')) },
+    workspaceTrusted: trusted,
     // A non-boolean readOnly is passed through so validation names it instead of silently allowing writes.
     ...(typeof readOnlySetting === 'boolean' || readOnlySetting === undefined || readOnlySetting === null
       ? decideReadOnly(trusted, readOnlySetting === true)

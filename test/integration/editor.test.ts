@@ -281,6 +281,8 @@ describe('settings and trust', () => {
     const settings = readSessionSettings(defaults({ readOnly: false }), false);
     assert.equal(settings.readOnly, true);
     assert.equal(settings.readOnlyReason, untrustedReason);
+    assert.equal(settings.workspaceTrusted, false, 'and its manifests are not rendered');
+    assert.equal(readSessionSettings(defaults({ readOnly: true }), true).workspaceTrusted, true);
   });
 
   it('a trusted workspace writes unless krr.readOnly is on', () => {

@@ -445,6 +445,10 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       const noWorkspace = new Session({ settings: () => settings, approver, stateDir: path.join(stateDir, 'none') });
       const { reportId: noWorkspaceReport } = await noWorkspace.loadReport(reportFile(), person);
       await assert.rejects(noWorkspace.proposeManifests({ ...selection, reportId: noWorkspaceReport }, model), /There is no workspace folder to write manifests in/);
+      // An untrusted workspace: refused before any manifest is read or rendered (its kubectl path would not even run).
+      const untrusted = new Session({ settings: () => ({ ...settings, workspaceTrusted: false, kubectlPath: path.join(stateDir, 'no-such-kubectl') }), approver, stateDir: path.join(stateDir, 'untrusted'), workspace: { folders: () => [root], writer: fileManifestWriter() } });
+      const { reportId: untrustedReport } = await untrusted.loadReport(reportFile(), person);
+      await assert.rejects(untrusted.proposeManifests({ ...selection, reportId: untrustedReport }, person), /The workspace is not trusted: KRR does not read or render its manifests/);
       const noDialog = new Session({ settings: () => settings, approver: { show: approver.show, requestApproval: approver.requestApproval }, stateDir: path.join(stateDir, 'other'), workspace: { folders: () => [root], writer: fileManifestWriter() } });
       const { reportId: otherReport } = await noDialog.loadReport(reportFile(), person);
       const third = await noDialog.proposeManifests({ ...selection, reportId: otherReport }, person);

@@ -660,6 +660,10 @@ export class Session {
     const workspace = this.options.workspace;
     const roots = workspace?.folders() ?? [];
     if (!workspace || roots.length === 0) throw new SessionError('invalid-argument', 'There is no workspace folder to write manifests in.', 'Open the folder that holds the manifests (VS Code), or start the stdio server with --workspace <dir>.');
+    // Before any file is read: rendering an untrusted kustomization could fetch remote bases, and writes are off there anyway.
+    if (!settings.workspaceTrusted) {
+      throw new SessionError('read-only', 'The workspace is not trusted: KRR does not read or render its manifests (kubectl kustomize could fetch remote bases a kustomization names), and writes are off.', 'Trust the workspace (Workspaces: Manage Workspace Trust) to propose edits of its manifests; scans and cluster previews work without it.');
+    }
     // In memory, or stored by another process (a per-call client loaded it in an earlier process).
     const stored = await this.reportById(args.reportId);
     if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');

@@ -74,6 +74,11 @@ export const sessionSettingsSchema = z.object({
     .default({ cpuHour: 0.0316, memoryGiBHour: 0.00424 }),
   confirmByTyping: z.array(glob).default(['*prod*']),
   readOnly: z.boolean().default(false),
+  /**
+   * False in a workspace VS Code does not trust: its manifests are not rendered (a kustomization can make
+   * `kubectl kustomize` fetch remote bases), so no manifest plan is proposed there.
+   */
+  workspaceTrusted: z.boolean().default(true),
   readOnlyReason: z.string().optional(),
   planTtlSeconds: z.number().int().min(30).max(24 * 3600).default(600),
   // 16: through the API channel a request costs an HTTP round trip, not a kubectl process, so waiting on the
