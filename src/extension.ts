@@ -198,6 +198,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       settings,
       readOnly,
       secrets: context.secrets,
+      memento: context.workspaceState,
       output,
       refreshViews,
       reviewed: () => walkthrough.set('reviewed', true),

@@ -45,6 +45,8 @@ export interface CommandHost {
   reviewed(): void;
   /** Closes the diff tabs of a plan that was applied, declined or rolled back. */
   closeDiff?(planId: string): Promise<void>;
+  /** The workspace's state (context.workspaceState): what the review panel keeps across window reloads. */
+  memento?: vscode.Memento;
   /** Restores the last report after a window reload (the review panel's serializer); false when there is none. */
   restoreReport?(session: Session): Promise<boolean>;
 }
@@ -244,6 +246,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     closeDiff: async (planId) => {
       await host.closeDiff?.(planId);
     },
+    ...(host.memento ? { memento: host.memento } : {}),
   };
 
   const showPanel = () => {

@@ -40,6 +40,8 @@ export interface ReviewActions {
   showOutput(): void;
   /** Closes the diff tabs of a plan that can no longer be applied. */
   closeDiff(planId: string): Promise<void>;
+  /** The workspace's state (VS Code's workspaceState): the marks of written rows survive a window reload there. */
+  memento?: vscode.Memento;
 }
 
 export const reviewViewType = 'krr.review';
@@ -101,6 +103,32 @@ interface Written {
   /** Local time of the write, for the badge's tooltip. */
   at: string;
   cells: Map<string, PanelCell>;
+}
+
+/** Where the written rows of the current report are kept (one report at a time: a new report starts afresh). */
+const writtenStateKey = 'krr.review.written';
+
+function isCell(value: unknown): value is PanelCell {
+  if (typeof value !== 'object' || value === null) return false;
+  const cell = value as Record<string, unknown>;
+  const amount = (field: unknown) => field === null || typeof field === 'string';
+  return amount(cell.from) && amount(cell.to) && (cell.percent === null || typeof cell.percent === 'number') && typeof cell.same === 'boolean';
+}
+
+/** The kept marks of one report, checked entry by entry: anything else in the workspace state is ignored. */
+function savedWritten(value: unknown, reportId: string): Map<string, Written> {
+  const written = new Map<string, Written>();
+  if (typeof value !== 'object' || value === null) return written;
+  const saved = value as { reportId?: unknown; entries?: unknown };
+  if (saved.reportId !== reportId || !Array.isArray(saved.entries)) return written;
+  for (const entry of saved.entries.slice(0, 10_000) as unknown[]) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'object' || entry[1] === null) continue;
+    const { label, at, cells } = entry[1] as Record<string, unknown>;
+    if ((label !== 'applied' && label !== 'rolled back') || typeof at !== 'string' || !Array.isArray(cells)) continue;
+    const kept = (cells as unknown[]).filter((cell): cell is [string, PanelCell] => Array.isArray(cell) && typeof cell[0] === 'string' && isCell(cell[1]));
+    written.set(entry[0], { label, at, cells: new Map(kept) });
+  }
+  return written;
 }
 
 const fieldOf: Record<string, 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit'> = {
@@ -208,6 +236,8 @@ export class ReviewPanel implements vscode.Disposable {
       this.planId = null;
       this.selection = [];
       this.written.clear();
+      // A window reload: the rows this report's applies and rollbacks wrote are marked again.
+      for (const [key, entry] of savedWritten(this.actions.memento?.get(writtenStateKey), id)) this.written.set(key, entry);
     }
     this.reportId = id;
     const stream = ++this.stream;
@@ -356,7 +386,11 @@ export class ReviewPanel implements vscode.Disposable {
       this.written.set(key, entry);
     }
     this.selection = this.selection.filter((workload) => !writtenKeys.has(this.keyOf(workload)));
-    if (this.reportId) this.postRows();
+    if (this.reportId) {
+      const entries = [...this.written].map(([key, entry]) => [key, { label: entry.label, at: entry.at, cells: [...entry.cells] }]);
+      void this.actions.memento?.update(writtenStateKey, { reportId: this.reportId, entries });
+      this.postRows();
+    }
     this.post({ type: 'written', keys: [...writtenKeys] });
   }
 

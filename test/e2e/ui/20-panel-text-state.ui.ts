@@ -3,7 +3,7 @@
 // visibly and isolated (also in the side bar), flags every invalid name as the report loads, keeps its value columns
 // in view, shows the policy block with its setting and a savings chart before any Preview; the preview groups its
 // errors and never claims a diff that is not there; Apply marks the rows and closes the diff; a window reload brings
-// the panel back with its report, selection and sort, and no leftover diff tab.
+// the panel back with its report, selection, sort and applied marks, and no leftover diff tab.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -156,6 +156,9 @@ export const uiTest: UiTest = {
     assert.equal(await view.locator('#f-sort').inputValue(), 'name');
     assert.equal(await workloadCheckbox(workbench, 'StatefulSet', 'data', 'postgres').isChecked(), true, 'the selection is back');
     assert.equal(await view.locator('#include-limits').isChecked(), true);
+    // The row the apply wrote is still marked and shows the value now live, not the report's old one.
+    await frontendRow.locator('.badge.applied').waitFor();
+    assert.match(await webRow.innerText(), /198Mi/);
     await until('no leftover diff tab after the reload', async () => ((await workbench.page.locator('.tabs-container .tab', { hasText: /live ↔ proposed|KRR plan-/ }).count()) === 0 ? true : undefined));
     await workbench.screenshot('restored-after-reload');
 
