@@ -110,11 +110,13 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   const updateStatus = () => {
     const reportId = session?.latestReportId();
     const cluster = reportId ? (session?.reportSummary(reportId).cluster ?? null) : null;
+    const review = session?.currentReview();
+    const fleet = review && 'fleetId' in review ? (session?.getFleet(review.fleetId).reports.map((entry) => entry.context) ?? []) : [];
     const configuration = vscode.workspace.getConfiguration('krr');
     const configured = configuration.get<string>('context') || null;
     const gate = decideReadOnly(vscode.workspace.isTrusted, readOnlyFromLayers(configuration.inspect('readOnly')));
     void vscode.commands.executeCommand('setContext', 'krr.readOnly', gate.readOnly);
-    status.update(cluster ?? configured, { readOnly: gate.readOnly, reason: gate.readOnlyReason ?? null });
+    status.update(cluster ?? configured, { readOnly: gate.readOnly, reason: gate.readOnlyReason ?? null }, fleet);
   };
   const refreshViews = () => {
     recommendations.refresh();

@@ -179,10 +179,16 @@ export class ContextStatus implements vscode.Disposable {
     this.item.show();
   }
 
-  update(context: string | null, readOnly: { readOnly: boolean; reason: string | null }): void {
-    const name = context ?? 'current context';
+  /**
+   * `fleet`: the contexts of the fleet the review shows. A fleet has no one target (a plan changes the context of the
+   * workloads it selects): naming the context whose scan happened to finish last, as before, was not true.
+   */
+  update(context: string | null, readOnly: { readOnly: boolean; reason: string | null }, fleet: readonly string[] = []): void {
+    const name = fleet.length > 1 ? `fleet of ${fleet.length} contexts` : (context ?? 'current context');
+    const lock = readOnly.readOnly ? ` Read-only: ${readOnly.reason ?? 'writes are disabled'}.` : '';
     this.item.text = `$(pulse) KRR: ${name}${readOnly.readOnly ? ' $(lock)' : ''}`;
-    this.item.tooltip = `KRR targets ${name}.${readOnly.readOnly ? ` Read-only: ${readOnly.reason ?? 'writes are disabled'}.` : ''} Click to scan.`;
+    this.item.tooltip =
+      fleet.length > 1 ? `The review shows a fleet of ${fleet.length} contexts (${fleet.slice(0, 10).join(', ')}${fleet.length > 10 ? ', …' : ''}); a plan changes the one context of the workloads it selects.${lock} Click to scan.` : `KRR targets ${name}.${lock} Click to scan.`;
   }
 
   /** What the status bar shows (for the extension-host tests). */

@@ -80,6 +80,10 @@ describe('fleet: several contexts in one review (extension host)', function () {
     assert.match(String(api.recommendations.getTreeItem(roots[2] as RecommendationNode).description), /scan failed/);
     const namespaces = api.recommendations.getChildren(roots[1]);
     assert.deepEqual(namespaces.map((node) => node.type === 'namespace' && node.namespace), ['shop']);
+    // The status bar names no single context for a fleet: the one whose scan finished last is no target.
+    const status = await until('the status bar names the fleet', () => (/fleet/.test(api.statusBar().text) ? api.statusBar() : undefined), 10_000);
+    assert.equal(status.text, '$(pulse) KRR: fleet of 3 contexts');
+    assert.match(status.tooltip, /^The review shows a fleet of 3 contexts \(prod-eu-1, staging-eu-1, no-such-context\); a plan changes the one context of the workloads it selects\. Click to scan\.$/);
   });
 
   it('one list over the fleet with a cluster filter; the panel opens on it; a proposal goes to one context', async () => {

@@ -213,16 +213,24 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     const reads = await readLiveObjects(input.cluster, readable.map((target) => target.ref as ObjectRef), concurrency, input.signal);
     readable.forEach((target, index) => liveByTarget.set(target, reads[index] as ReadResult));
   };
+  // A read or dry-run cut short by a cancel fails like any other and would block its workload: a cancelled preview
+  // then came back as a plan of "could not read the live object: …cancelled" rows, stored and audited. It fails instead.
+  const stopIfCancelled = () => {
+    if (input.signal?.aborted) throw new KubectlError('aborted', 'The proposal was cancelled; nothing was proposed.', '', []);
+  };
   let reading: Promise<void> = windows[0] ? readWindow(windows[0]) : Promise.resolve();
   try {
     for (const [index, slice] of windows.entries()) {
       await reading;
+      stopIfCancelled();
       // The next window is read while this one is checked, so the count keeps moving.
       const next = windows[index + 1];
       reading = next ? readWindow(next) : Promise.resolve();
       built.push(
         ...(await mapBounded(slice, concurrency, async (target) => {
+          stopIfCancelled();
           const change = await buildOne(target);
+          stopIfCancelled();
           progress.done += 1;
           input.onProgress?.({ ...progress });
           return change;
@@ -234,6 +242,7 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     // Nothing keeps reading behind a proposal that failed.
     await reading.catch(() => undefined);
   }
+  stopIfCancelled();
 
   const objects = built.filter((object): object is ObjectChange => object !== null).sort((a, b) => a.stage - b.stage || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const risks = objects.map((object) => ({ object, ...assessRisk(object.changes, object.findings) }));
