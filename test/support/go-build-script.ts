@@ -1,5 +1,6 @@
 // Runs a cached-Go-build script (test/control-plane/build.sh, test/helm/build.sh; shared functions in
 // cached-go-build.sh) the way its tests need: only the PATH given, HOME in the temp folder, and a fake `go` to put first.
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,4 +41,23 @@ export function folderPerTest(): { readonly dir: string } {
 export function writeFakeGo(dir: string, version: string, otherwise = 'exit 2'): void {
   writeFileSync(path.join(dir, 'go'), `#!/bin/sh\n[ "$1 $2" = "env GOVERSION" ] && echo ${version} && exit 0\n${otherwise}\n`);
   chmodSync(path.join(dir, 'go'), 0o755);
+}
+
+/**
+ * What every build script must do without a usable Go: fail with exit code 1 and what to install, never skip in silence.
+ * `tooOld` is the script's own message for an old Go (it names what needs the newer one).
+ */
+export function itFailsWithoutUsableGo(build: ReturnType<typeof buildScriptRunner>, folder: { readonly dir: string }, tooOld: RegExp): void {
+  it('fails with what to install when there is no Go on PATH', async () => {
+    const result = await build(`${folder.dir}:/usr/bin:/bin`);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Go is not installed.*install Go 1\.24 or newer/s);
+  });
+
+  it('fails with what to install when Go is older than the release needs', async () => {
+    writeFakeGo(folder.dir, 'go1.21.13');
+    const result = await build(`${folder.dir}:/usr/bin:/bin`);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, tooOld);
+  });
 }

@@ -2,25 +2,14 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildScriptRunner, folderPerTest, writeFakeGo } from '../support/go-build-script';
+import { buildScriptRunner, folderPerTest, itFailsWithoutUsableGo, writeFakeGo } from '../support/go-build-script';
 
 const build = buildScriptRunner(path.resolve(__dirname, '..', 'helm', 'build.sh'), { KRR_HELM_CACHE: path.join(tmpdir(), 'krr-helm-cache-none') });
 
 describe('helm build: Go missing or too old, nothing cached', () => {
   const folder = folderPerTest();
 
-  it('fails with what to install when there is no Go on PATH', async () => {
-    const result = await build(`${folder.dir}:/usr/bin:/bin`);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /Go is not installed.*install Go 1\.24 or newer/s);
-  });
-
-  it('fails with what to install when Go is older than the release needs', async () => {
-    writeFakeGo(folder.dir, 'go1.21.13');
-    const result = await build(`${folder.dir}:/usr/bin:/bin`);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /go1\.21\.13 is too old to build helm: install Go 1\.24 or newer/);
-  });
+  itFailsWithoutUsableGo(build, folder, /go1\.21\.13 is too old to build helm: install Go 1\.24 or newer/);
 
   it('--cached-only (what tests ask) fails with the command to run, never builds', async () => {
     writeFakeGo(folder.dir, 'go1.26.8', 'echo "go must not run" >&2; exit 2');
