@@ -8,19 +8,10 @@ import * as vscode from 'vscode';
 import { execFileSync } from 'node:child_process';
 import type { ApprovalText } from '../../src/core/session/model';
 import { commitMessage, commitOnNewBranch } from '../../src/editor/manifests';
-import type { KrrTestApi } from '../../src/extension';
+import { extensionId, krrApi } from './extensionHost';
 
-const extensionId = 'krr-mcp.krr-mcp';
 const person = { type: 'human' as const, via: 'integration test' };
 const mi = 2 ** 20;
-
-async function krrApi(): Promise<KrrTestApi> {
-  const extension = vscode.extensions.getExtension<KrrTestApi>(extensionId);
-  assert.ok(extension);
-  const api = await extension.activate();
-  assert.ok(api);
-  return api;
-}
 
 function openTabLabels(): string[] {
   return vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((tab) => tab.label));
