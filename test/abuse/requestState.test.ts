@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { AuditEntry } from '../../src/core/audit';
 import { approveAll, ModernClient, type RpcReply } from '../support/modern-client';
 import { krrStandIn } from '../support/session-fixture';
+import { serveArgs, serverProcess } from '../support/stdio-client';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { count } from './figures';
 import { auditLines, frontend, postgres, repoRoot } from './harness';
@@ -48,8 +48,8 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     const settingsFile = path.join(dir, `${name}.json`);
     writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...settings }));
     const stateDir = path.join(dir, name);
-    const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])];
-    const { client } = ModernClient.stdio(process.execPath, args, { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') } }, { name: 'abuse-modern-client', capabilities: { elicitation: { form: {} } } });
+    const args = serveArgs(['--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])]);
+    const { client } = ModernClient.stdio(process.execPath, args, serverProcess(path.join(dir, 'home')), { name: 'abuse-modern-client', capabilities: { elicitation: { form: {} } } });
     servers.push(client);
     return { client, auditFile: path.join(stateDir, 'audit.jsonl') };
   }

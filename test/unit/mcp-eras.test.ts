@@ -6,15 +6,16 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEntry } from '../../src/core/audit';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { approveAll, ModernClient, type RpcReply } from '../support/modern-client';
 import { krrStandIn, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
-import { connectStdioClient } from '../support/stdio-client';
+import { connectStdioClient, serveArgs, serverProcess } from '../support/stdio-client';
 import { waitFor } from '../support/wait';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
+import { isAlive, standInPid } from '../support/standin-process';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -30,26 +31,6 @@ function structured<T = Record<string, unknown>>(reply: RpcReply): T {
 function textOf(reply: RpcReply | CallToolResult): string {
   const result = ('content' in reply ? reply : reply.result) as { content?: Array<{ type: string; text?: string }> } | undefined;
   return (result?.content ?? []).map((part) => part.text ?? '').join('\n');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The pid the krr stand-in writes when it starts (KRR_STANDIN_PID_FILE). */
-async function standInPid(pidFile: string): Promise<number> {
-  return waitFor(() => {
-    try {
-      return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
-    } catch {
-      return undefined;
-    }
-  });
 }
 
 function auditEntries(stateDir: string): AuditEntry[] {
@@ -82,11 +63,11 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
   function serverArgs(settings: Record<string, unknown> = {}, workspace: string[] = []): string[] {
     const settingsFile = path.join(dir, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...settings }));
-    return ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])];
+    return serveArgs(['--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])]);
   }
 
   function startModern(options: { capabilities?: Record<string, unknown>; settings?: Record<string, unknown>; env?: Record<string, string>; workspace?: string[] } = {}) {
-    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings, options.workspace), { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home'), ...options.env } }, { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
+    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings, options.workspace), serverProcess(path.join(dir, 'home'), options.env), { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
     closers.push(() => started.client.close());
     return started;
   }
@@ -234,7 +215,7 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
 
   it('2025 era (SDK client) on the same server: apply and rollback by elicitation, recorded as the client’s answer', async () => {
     const original = live();
-    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), ...serverProcess(path.join(dir, 'home')), stderr: 'pipe' });
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     const { client } = await connectStdioClient(transport, 'legacy-test-client', () => ({ action: 'accept', content: { approve: true } }));
@@ -258,7 +239,7 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
   });
 
   it('2025 era with URL elicitation only: logged as such, krr_status says writes cannot be approved, apply refused', async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), ...serverProcess(path.join(dir, 'home')), stderr: 'pipe' });
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');

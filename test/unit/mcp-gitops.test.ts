@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { connectStdioClient } from '../support/stdio-client';
+import { connectStdioClient, serveTransport } from '../support/stdio-client';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'gitops');
@@ -83,13 +82,7 @@ describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_p
 
   async function start(elicitation?: (request: ElicitRequest['params']) => ElicitResult) {
     writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ confirmByTyping: ['*prod*'], declineCooldownSeconds: 0 }));
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')],
-      cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
-      stderr: 'pipe',
-    });
+    const transport = serveTransport(['--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')], path.join(dir, 'home'));
     const connected = await connectStdioClient(transport, 'gitops-test-client', elicitation);
     client = connected.client;
     return connected;

@@ -6,10 +6,9 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
 import { krrStandIn } from '../support/session-fixture';
-import { connectStdioClient, type ElicitationAnswer } from '../support/stdio-client';
+import { connectStdioClient, serveTransport, type ElicitationAnswer } from '../support/stdio-client';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -39,13 +38,7 @@ describe('mcp over stdio, one process per call: state survives the process', fun
 
   /** A fresh server process, connected; closed (the process exits) by the caller. */
   async function serverProcess(elicitation?: ElicitationAnswer): Promise<{ client: Client; elicitations: Array<ElicitRequest['params']>; stderr: string[] }> {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile],
-      cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
-      stderr: 'pipe',
-    });
+    const transport = serveTransport(['--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile], path.join(dir, 'home'));
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     return { ...(await connectStdioClient(transport, 'per-call-client', elicitation)), stderr };
@@ -135,13 +128,7 @@ describe('mcp over stdio, one process per call: manifest plans survive the proce
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   async function serverProcess(elicitation?: ElicitationAnswer): Promise<{ client: Client; elicitations: Array<ElicitRequest['params']> }> {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')],
-      cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
-      stderr: 'pipe',
-    });
+    const transport = serveTransport(['--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')], path.join(dir, 'home'));
     return connectStdioClient(transport, 'per-call-client', elicitation);
   }
 
