@@ -16,6 +16,7 @@ import { connectStdioClient, serveArgs, serverProcess } from '../support/stdio-c
 import { waitFor } from '../support/wait';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { isAlive, standInPid } from '../support/standin-process';
+import { krrReportJson, requestsOnly } from '../support/krr-report';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -124,14 +125,14 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     cpSync(path.join(repoRoot, 'test', 'fixtures', 'gitops', 'plain'), workspace, { recursive: true });
     // A krr report for the fixture's containers (the stand-in's sample names other containers).
     const mi = 2 ** 20;
-    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
-    const scan = (namespace: string, kind: string, name: string, container: string, recommended: [number, number]) => ({
-      object: { cluster: 'prod-eu-1', name, container, pods: [{ name: `${name}-0`, deleted: false }], hpa: null, namespace, kind, allocations: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: null }, info: {} } },
-      recommended: { requests: { cpu: value(recommended[0]), memory: value(recommended[1]) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
-      severity: 'WARNING',
-    });
     const reportFile = path.join(dir, 'report.json');
-    writeFileSync(reportFile, JSON.stringify({ scans: [scan('shop', 'Deployment', 'frontend', 'app', [0.25, 384 * mi]), scan('data', 'StatefulSet', 'postgres', 'postgres', [0.5, 2048 * mi])], score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } }));
+    writeFileSync(
+      reportFile,
+      krrReportJson([
+        { namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: requestsOnly(1, 1024 * mi), recommended: requestsOnly(0.25, 384 * mi) } } },
+        { namespace: 'data', kind: 'StatefulSet', name: 'postgres', containers: { postgres: { current: requestsOnly(1, 1024 * mi), recommended: requestsOnly(0.5, 2048 * mi) } } },
+      ]),
+    );
     const shop = () => readFileSync(path.join(workspace, 'apps', 'shop.yaml'), 'utf8');
     const postgresJson = () => readFileSync(path.join(workspace, 'apps', 'postgres.json'), 'utf8');
     const before = { shop: shop(), postgres: postgresJson() };
