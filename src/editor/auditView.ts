@@ -1,11 +1,11 @@
 // "KRR: Show Audit Log": the log as a table a person reads (time, who, via what, action, objects, outcome) with
 // filters, and the raw JSONL one click away. The rows are worded in core/auditTable from the entries alone; the page
 // renders them with textContent only, so a name from a cluster or an MCP client cannot inject markup.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { AuditEntry } from '../core/audit';
 import { auditRows } from '../core/auditTable';
 import type { Session } from '../core/session/session';
+import { showPage, webviewHtml, webviewOptions } from './webviewPage';
 
 /** Newest entries shown (and filtered) in the table; the raw JSONL and the export hold every entry. */
 export const auditViewLimit = 2000;
@@ -34,11 +34,7 @@ export class AuditView implements vscode.Disposable {
       void AuditView.current.post();
       return AuditView.current;
     }
-    const panel = vscode.window.createWebviewPanel('krr.auditLog', 'KRR Audit Log', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel('krr.auditLog', 'KRR Audit Log', vscode.ViewColumn.Active, webviewOptions(extensionUri));
     AuditView.current = new AuditView(panel, extensionUri, session);
     return AuditView.current;
   }
@@ -48,12 +44,7 @@ export class AuditView implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly session: Session,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'krr.svg');
-    panel.webview.html = auditHtml(panel.webview, extensionUri);
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)),
-    );
+    this.disposables.push(...showPage(panel, extensionUri, auditHtml(panel.webview, extensionUri), { receive: (message) => void this.receive(message), dispose: () => this.dispose() }));
     // Every apply, rollback and proposal appends entries: keep the open table current.
     const unsubscribe = session.onDidChange((event) => {
       if (event.type === 'apply' || event.type === 'plan' || event.type === 'report' || event.type === 'snapshot') void this.post();
@@ -95,21 +86,11 @@ export class AuditView implements vscode.Disposable {
 }
 
 function auditHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'audit.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'audit.css'));
-  const csp = `default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>KRR Audit Log</title>
-</head>
-<body>
-<header>
+  return webviewHtml(webview, extensionUri, {
+    title: 'KRR Audit Log',
+    script: 'audit.js',
+    style: 'audit.css',
+    body: `<header>
   <h1>KRR audit log</h1>
   <p id="summary" role="status" aria-live="polite">Loading…</p>
   <p id="chain" class="banner" hidden></p>
@@ -132,8 +113,6 @@ function auditHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   <thead><tr><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Via</th><th scope="col">Action</th><th scope="col">Objects</th><th scope="col">Outcome</th><th scope="col">Context · plan</th></tr></thead>
   <tbody id="rows"></tbody>
 </table>
-</div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+</div>`,
+  });
 }

@@ -6,7 +6,6 @@
 // whereas a round trip to the extension host per keystroke would make typing in the filter lag. The first page
 // goes alone, with only its own workloads checked, and the rest follows in slices of 5,000 ('more-rows'): a fleet's
 // 50,000 rows and workloads in one message took seconds to check, build, carry and parse before anything showed.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
@@ -15,6 +14,7 @@ import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { displayName, displayText, formatCount, nameText, plural } from '../core/text';
 import { allRows, clustersText, fleetReview, ownerView, panelCell, panelListLimit, planView, reportReview, savingsView, selectionText, toPanelRow, workloadKeyOf, type FleetPart, type PanelCell, type PanelReview, type PanelRow, type PanelWorkload } from './reviewRows';
+import { showPage, webviewHtml, webviewOptions } from './webviewPage';
 
 export interface WorkloadRef {
   namespace: string;
@@ -179,12 +179,7 @@ export class ReviewPanel implements vscode.Disposable {
     private readonly session: Session,
     private readonly actions: ReviewActions,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'krr.svg');
-    panel.webview.html = reviewHtml(panel.webview, extensionUri);
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((message: unknown) => void this.handle(message)),
-    );
+    this.disposables.push(...showPage(panel, extensionUri, reviewHtml(panel.webview, extensionUri), { receive: (message) => void this.handle(message), dispose: () => this.dispose() }));
     const unsubscribe = session.onDidChange((event) => {
       if (event.type === 'report') this.postRows();
     });
@@ -498,10 +493,6 @@ function loadingText(received: number, total: number): string {
   return received >= total ? '' : `loading rows: ${formatCount(received)} of ${formatCount(total)}…`;
 }
 
-function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-  return { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
-}
-
 /** A manifest plan in the panel's plan line: the files, and every workload whose source was not found, bounded. */
 function manifestPlanView(plan: ManifestPlan) {
   const files = plan.files.length;
@@ -519,21 +510,12 @@ function manifestPlanView(plan: ManifestPlan) {
 }
 
 function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'review.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'review.css'));
-  const csp = `default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}'; img-src ${webview.cspSource};`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>KRR Recommendations</title>
-</head>
-<body>
-<header>
+  return webviewHtml(webview, extensionUri, {
+    title: 'KRR Recommendations',
+    script: 'review.js',
+    style: 'review.css',
+    images: true,
+    body: `<header>
   <h1>KRR recommendations</h1>
   <p id="summary" role="status" aria-live="polite">Loading…</p>
   <p id="readonly" class="banner" hidden></p>
@@ -589,8 +571,6 @@ function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   </table>
   <div class="more"><span id="shown"></span> <button type="button" id="show-more" class="secondary" hidden>Show more</button></div>
   </div>
-</section>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+</section>`,
+  });
 }

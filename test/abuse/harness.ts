@@ -5,13 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpHost } from '../../src/mcp/http';
 import type { TestCluster } from '../support/kube-api-server';
 import { krrStandIn } from '../support/session-fixture';
-import { connectStdioClient } from '../support/stdio-client';
+import { connectStdioClient, serveTransport } from '../support/stdio-client';
 import { waitFor } from '../support/wait';
 
 export { waitFor };
@@ -65,13 +64,7 @@ export async function startStdio(cluster: TestCluster, options: { elicitation?: 
   const settingsFile = path.join(dir, 'settings.json');
   writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...options.settings }));
   const stateDir = path.join(dir, 'state');
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', options.krr ?? krrStandIn, '--kubectl', options.kubectl ?? 'kubectl', '--settings', settingsFile],
-    cwd: repoRoot,
-    env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home'), ...options.env },
-    stderr: 'pipe',
-  });
+  const transport = serveTransport(['--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', options.krr ?? krrStandIn, '--kubectl', options.kubectl ?? 'kubectl', '--settings', settingsFile], path.join(dir, 'home'), options.env);
   transport.stderr?.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString()));
   const { client, elicitations } = await connectStdioClient(transport, options.name ?? 'abuse-stdio-client', options.elicitation);
   return { client, stateDir, auditFile: path.join(stateDir, 'audit.jsonl'), elicitations, close: () => client.close() };

@@ -4,32 +4,19 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
+import { startPrometheusRecorder, type PrometheusRecorder } from '../support/prometheus-recorder';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { count } from './figures';
 import { connectHttp, textOf } from './harness';
 
-interface Listener {
-  url: string;
-  requests: IncomingHttpHeaders[];
-  close(): Promise<void>;
-}
-
-async function startListener(): Promise<Listener> {
-  const requests: IncomingHttpHeaders[] = [];
-  const server: Server = createServer((request, response) => {
-    requests.push(request.headers);
-    response.setHeader('content-type', 'application/json');
-    response.end('{"status":"success","data":{"resultType":"vector","result":[]}}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+/** The recording Prometheus of this suite keeps each request's headers. */
+type Listener = PrometheusRecorder<IncomingHttpHeaders>;
+const startListener = (): Promise<Listener> => startPrometheusRecorder((request) => request.headers);
 
 const tenant = `tenant${randomBytes(10).toString('hex')}`;
 

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { AuditEntry } from '../../src/core/audit';
 import { approveAll, ModernClient, type RpcReply } from '../support/modern-client';
+import { krrReportJson, requestsOnly } from '../support/krr-report';
 import { krrStandIn } from '../support/session-fixture';
+import { serveArgs, serverProcess } from '../support/stdio-client';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { count } from './figures';
 import { auditLines, frontend, postgres, repoRoot } from './harness';
@@ -48,8 +49,8 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     const settingsFile = path.join(dir, `${name}.json`);
     writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...settings }));
     const stateDir = path.join(dir, name);
-    const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])];
-    const { client } = ModernClient.stdio(process.execPath, args, { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') } }, { name: 'abuse-modern-client', capabilities: { elicitation: { form: {} } } });
+    const args = serveArgs(['--state-dir', stateDir, '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])]);
+    const { client } = ModernClient.stdio(process.execPath, args, serverProcess(path.join(dir, 'home')), { name: 'abuse-modern-client', capabilities: { elicitation: { form: {} } } });
     servers.push(client);
     return { client, auditFile: path.join(stateDir, 'audit.jsonl') };
   }
@@ -156,14 +157,14 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     const original = files.map((file) => readFileSync(path.join(workspace, file), 'utf8'));
     const changedFiles = () => files.filter((file, index) => readFileSync(path.join(workspace, file), 'utf8') !== original[index]).length;
     // A krr report for the fixture's containers (the stand-in's sample names other containers than the fixture).
-    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
-    const scan = (namespace: string, kind: string, name: string, container: string, recommended: [number, number]) => ({
-      object: { cluster: 'prod-eu-1', name, container, pods: [{ name: `${name}-0`, deleted: false }], hpa: null, namespace, kind, allocations: { requests: { cpu: 1, memory: 2 ** 30 }, limits: { cpu: null, memory: null }, info: {} } },
-      recommended: { requests: { cpu: value(recommended[0]), memory: value(recommended[1]) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
-      severity: 'WARNING',
-    });
     const reportFile = path.join(dir, 'manifests-report.json');
-    writeFileSync(reportFile, JSON.stringify({ scans: [scan('shop', 'Deployment', 'frontend', 'app', [0.25, 384 * 2 ** 20]), scan('data', 'StatefulSet', 'postgres', 'postgres', [0.5, 2 ** 31])], score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } }));
+    writeFileSync(
+      reportFile,
+      krrReportJson([
+        { namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: requestsOnly(1, 2 ** 30), recommended: requestsOnly(0.25, 384 * 2 ** 20) } } },
+        { namespace: 'data', kind: 'StatefulSet', name: 'postgres', containers: { postgres: { current: requestsOnly(1, 2 ** 30), recommended: requestsOnly(0.5, 2 ** 31) } } },
+      ]),
+    );
 
     const server = start('one', {}, [workspace]);
     // Writes of either kind count: objects in the cluster and files in the workspace.

@@ -6,42 +6,21 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { wrapKubectl, type Wrapper } from '../support/kubectl-wrapper';
+import { startPrometheusRecorder, type PrometheusRecorder } from '../support/prometheus-recorder';
 import { krrStandIn, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { count } from './figures';
 import { connectHttp, repoRoot, startStdio, textOf } from './harness';
 
-/** A Prometheus on 127.0.0.1 that records every request's path and headers. */
-interface Listener {
-  url: string;
-  port: number;
-  requests: Array<{ path: string; headers: IncomingHttpHeaders }>;
-  close(): Promise<void>;
-}
-
-async function startListener(): Promise<Listener> {
-  const requests: Listener['requests'] = [];
-  const server: Server = createServer((request, response) => {
-    requests.push({ path: request.url ?? '', headers: request.headers });
-    response.setHeader('content-type', 'application/json');
-    response.end('{"status":"success","data":{"resultType":"vector","result":[]}}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
+/** The recording Prometheus of this suite keeps each request's path and headers. */
+type Listener = PrometheusRecorder<{ path: string; headers: IncomingHttpHeaders }>;
+const startListener = (): Promise<Listener> => startPrometheusRecorder((request) => ({ path: request.url ?? '', headers: request.headers }));
 
 const token = `s3cr3t${randomBytes(12).toString('hex')}`;
 const secret = `Bearer ${token}`;

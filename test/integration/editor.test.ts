@@ -14,17 +14,7 @@ import { liveScheme, objectDiffTitle, planDiffTitle, proposedScheme } from '../.
 import { explainProblem, krrInstallUrl } from '../../src/editor/problem';
 import { panelCell } from '../../src/editor/reviewRows';
 import { decideReadOnly, readSessionSettings, untrustedReason } from '../../src/editor/settings';
-import type { KrrTestApi } from '../../src/extension';
-
-const extensionId = 'krr-mcp.krr-mcp';
-
-async function krrApi(): Promise<KrrTestApi> {
-  const extension = vscode.extensions.getExtension<KrrTestApi>(extensionId);
-  assert.ok(extension, `extension ${extensionId} is installed`);
-  const api = await extension.activate();
-  assert.ok(api, 'activate() returns the test API in extension-test mode');
-  return api;
-}
+import { extensionId, krrApi } from './extensionHost';
 
 function objectChange(name: string) {
   return {

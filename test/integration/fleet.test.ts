@@ -7,16 +7,7 @@ import * as vscode from 'vscode';
 import type { FleetSummary } from '../../src/core/session/model';
 import type { KrrTestApi } from '../../src/extension';
 import type { RecommendationNode } from '../../src/editor/tree';
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { krrApi, until } from './extensionHost';
 
 function scanTool(): vscode.LanguageModelToolInformation | undefined {
   return vscode.lm.tools.find((tool) => tool.name.endsWith('_krr_scan'));
@@ -28,11 +19,7 @@ describe('fleet: several contexts in one review (extension host)', function () {
   const contexts = ['prod-eu-1', 'staging-eu-1', 'no-such-context'];
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<KrrTestApi>('krr-mcp.krr-mcp');
-    assert.ok(extension);
-    const activated = await extension.activate();
-    assert.ok(activated);
-    api = activated;
+    api = await krrApi();
     await vscode.workspace.getConfiguration('krr').update('contexts', contexts, vscode.ConfigurationTarget.Global);
   });
   after(async () => {

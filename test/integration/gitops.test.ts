@@ -8,19 +8,11 @@ import * as vscode from 'vscode';
 import { execFileSync } from 'node:child_process';
 import type { ApprovalText } from '../../src/core/session/model';
 import { commitMessage, commitOnNewBranch } from '../../src/editor/manifests';
-import type { KrrTestApi } from '../../src/extension';
+import { krrReportJson, requestsOnly } from '../support/krr-report';
+import { extensionId, krrApi } from './extensionHost';
 
-const extensionId = 'krr-mcp.krr-mcp';
 const person = { type: 'human' as const, via: 'integration test' };
 const mi = 2 ** 20;
-
-async function krrApi(): Promise<KrrTestApi> {
-  const extension = vscode.extensions.getExtension<KrrTestApi>(extensionId);
-  assert.ok(extension);
-  const api = await extension.activate();
-  assert.ok(api);
-  return api;
-}
 
 function openTabLabels(): string[] {
   return vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((tab) => tab.label));
@@ -34,23 +26,8 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
 /** A krr report recommending new requests for prod/web's app container. */
 function reportFile(cpu: number): string {
   const file = join(mkdtempSync(join(tmpdir(), 'krr-gitops-it-')), 'report.json');
-  const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
-  writeFileSync(
-    file,
-    JSON.stringify({
-      scans: [
-        {
-          object: { cluster: 'prod-eu-1', name: 'web', container: 'app', pods: [{ name: 'web-0', deleted: false }], hpa: null, namespace: 'prod', kind: 'Deployment', allocations: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: 512 * mi }, info: {} } },
-          recommended: { requests: { cpu: value(cpu), memory: value(384 * mi) }, limits: { cpu: value(null), memory: value(512 * mi) }, info: { cpu: null, memory: null } },
-          severity: 'WARNING',
-        },
-      ],
-      score: 50,
-      resources: ['cpu', 'memory'],
-      description: null,
-      strategy: { name: 'simple', settings: {} },
-    }),
-  );
+  const amounts = (requestCpu: number, requestMemory: number) => ({ requests: { cpu: requestCpu, memory: requestMemory }, limits: { cpu: null, memory: 512 * mi } });
+  writeFileSync(file, krrReportJson([{ namespace: 'prod', kind: 'Deployment', name: 'web', containers: { app: { current: amounts(1, 1024 * mi), recommended: amounts(cpu, 384 * mi) } } }]));
   return file;
 }
 
@@ -143,24 +120,8 @@ describe('GitOps: writing recommendations into the workspace manifests', functio
   it('creates a patch file in the staging overlay and lists it: the overlay renders the new values, prod does not change', async () => {
     const api = await krrApi();
     const session = api.session();
-    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
     const file = join(mkdtempSync(join(tmpdir(), 'krr-gitops-it-')), 'report.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        scans: [
-          {
-            object: { cluster: 'staging', name: 'stg-web', container: 'metrics', pods: [], hpa: null, namespace: 'staging', kind: 'Deployment', allocations: { requests: { cpu: 0.05, memory: 64 * mi }, limits: { cpu: null, memory: null }, info: {} } },
-            recommended: { requests: { cpu: value(0.01), memory: value(64 * mi) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
-            severity: 'WARNING',
-          },
-        ],
-        score: 50,
-        resources: ['cpu', 'memory'],
-        description: null,
-        strategy: { name: 'simple', settings: {} },
-      }),
-    );
+    writeFileSync(file, krrReportJson([{ namespace: 'staging', kind: 'Deployment', name: 'stg-web', containers: { metrics: { current: requestsOnly(0.05, 64 * mi), recommended: requestsOnly(0.01, 64 * mi) } } }], { cluster: 'staging', pods: 'none' }));
     const { reportId } = await session.loadReport(file, person);
     const prodBefore = execFileSync('kubectl', ['kustomize', join(root, 'overlays', 'prod')], { encoding: 'utf8' });
     const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'staging', kind: 'Deployment', name: 'stg-web' }], target: 'manifests' }, person);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ApprovalDecision } from '../../src/core/session/model';
 import type { KrrTestApi } from '../../src/extension';
+import { krrApi, until } from './extensionHost';
 
 const toolNames = [
   'krr_apply_plan',
@@ -19,16 +20,6 @@ const toolNames = [
   'krr_scan',
   'krr_status',
 ];
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function ourTools(): vscode.LanguageModelToolInformation[] {
   return vscode.lm.tools.filter((tool) => toolNames.some((name) => tool.name.endsWith(`_${name}`)));
@@ -47,11 +38,7 @@ describe('VS Code MCP client (against the test cluster)', function () {
   let api: KrrTestApi;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<KrrTestApi>('krr-mcp.krr-mcp');
-    assert.ok(extension);
-    const activated = await extension.activate();
-    assert.ok(activated, 'the test API');
-    api = activated;
+    api = await krrApi();
     assert.equal(vscode.workspace.getConfiguration('krr').get('context'), 'prod-eu-1', 'environment.ts settings reached the extension host');
     // Right after activation the provider may not be collected yet: start until the tools are live (bounded).
     await until(

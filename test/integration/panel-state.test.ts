@@ -8,19 +8,10 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { generateLargeReport } from '../../bench/generate';
 import { liveScheme, proposedScheme } from '../../src/editor/diff';
-import type { KrrTestApi } from '../../src/extension';
+import { extensionId, krrApi } from './extensionHost';
 
-const extensionId = 'krr-mcp.krr-mcp';
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 const frontendKey = 'shop/Deployment/frontend';
-
-async function krrApi(): Promise<KrrTestApi> {
-  const extension = vscode.extensions.getExtension<KrrTestApi>(extensionId);
-  assert.ok(extension, `extension ${extensionId} is installed`);
-  const api = await extension.activate();
-  assert.ok(api, 'activate() returns the test API in extension-test mode');
-  return api;
-}
 
 async function until<T>(what: string, condition: () => T | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -4,16 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { KrrTestApi } from '../../src/extension';
-
-const extensionId = 'krr-mcp.krr-mcp';
-
-async function krrApi(): Promise<KrrTestApi> {
-  const extension = vscode.extensions.getExtension<KrrTestApi>(extensionId);
-  assert.ok(extension);
-  const api = await extension.activate();
-  assert.ok(api);
-  return api;
-}
+import { extensionId, krrApi } from './extensionHost';
 
 /** The keys after the reads in flight (bounded). */
 async function state(api: KrrTestApi, step: keyof Awaited<ReturnType<KrrTestApi['walkthrough']>>, expected: boolean): Promise<void> {

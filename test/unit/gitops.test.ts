@@ -17,6 +17,7 @@ import type { DesiredResources } from '../../src/core/plan/build';
 import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/session/model';
 import { Session } from '../../src/core/session/session';
 import { parseSessionSettings } from '../../src/core/session/settings';
+import { krrReportJson } from '../support/krr-report';
 
 const fixtures = path.resolve(__dirname, '..', 'fixtures', 'gitops');
 
@@ -381,24 +382,9 @@ describe('gitops: writing recommendations into workspace manifests', function ()
   describe('the session: the same gate as a cluster plan', () => {
     const mi = 2 ** 20;
     function reportFile(): string {
-      const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
       const file = path.join(dir, 'report.json');
-      writeFileSync(
-        file,
-        JSON.stringify({
-          scans: [
-            {
-              object: { cluster: null, name: 'frontend', container: 'app', pods: [], hpa: null, namespace: 'shop', kind: 'Deployment', allocations: { requests: { cpu: 0.5, memory: 512 * mi }, limits: { cpu: null, memory: 1024 * mi }, info: {} } },
-              recommended: { requests: { cpu: value(0.25), memory: value(384 * mi) }, limits: { cpu: value(null), memory: value(1024 * mi) }, info: { cpu: null, memory: null } },
-              severity: 'WARNING',
-            },
-          ],
-          score: 50,
-          resources: ['cpu', 'memory'],
-          description: null,
-          strategy: { name: 'simple', settings: {} },
-        }),
-      );
+      const amounts = (cpu: number, memory: number) => ({ requests: { cpu, memory }, limits: { cpu: null, memory: 1024 * mi } });
+      writeFileSync(file, krrReportJson([{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: amounts(0.5, 512 * mi), recommended: amounts(0.25, 384 * mi) } } }], { cluster: null, pods: 'none' }));
       return file;
     }
 

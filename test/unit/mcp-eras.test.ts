@@ -6,15 +6,17 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEntry } from '../../src/core/audit';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { approveAll, ModernClient, type RpcReply } from '../support/modern-client';
 import { krrStandIn, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
-import { connectStdioClient } from '../support/stdio-client';
+import { connectStdioClient, serveArgs, serverProcess } from '../support/stdio-client';
 import { waitFor } from '../support/wait';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
+import { isAlive, standInPid } from '../support/standin-process';
+import { krrReportJson, requestsOnly } from '../support/krr-report';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -30,26 +32,6 @@ function structured<T = Record<string, unknown>>(reply: RpcReply): T {
 function textOf(reply: RpcReply | CallToolResult): string {
   const result = ('content' in reply ? reply : reply.result) as { content?: Array<{ type: string; text?: string }> } | undefined;
   return (result?.content ?? []).map((part) => part.text ?? '').join('\n');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The pid the krr stand-in writes when it starts (KRR_STANDIN_PID_FILE). */
-async function standInPid(pidFile: string): Promise<number> {
-  return waitFor(() => {
-    try {
-      return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
-    } catch {
-      return undefined;
-    }
-  });
 }
 
 function auditEntries(stateDir: string): AuditEntry[] {
@@ -82,11 +64,11 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
   function serverArgs(settings: Record<string, unknown> = {}, workspace: string[] = []): string[] {
     const settingsFile = path.join(dir, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...settings }));
-    return ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])];
+    return serveArgs(['--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...workspace.flatMap((folder) => ['--workspace', folder])]);
   }
 
   function startModern(options: { capabilities?: Record<string, unknown>; settings?: Record<string, unknown>; env?: Record<string, string>; workspace?: string[] } = {}) {
-    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings, options.workspace), { cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home'), ...options.env } }, { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
+    const started = ModernClient.stdio(process.execPath, serverArgs(options.settings, options.workspace), serverProcess(path.join(dir, 'home'), options.env), { name: 'modern-test-client', version: '2.0.0', capabilities: options.capabilities ?? { elicitation: { form: {} } } });
     closers.push(() => started.client.close());
     return started;
   }
@@ -143,14 +125,14 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     cpSync(path.join(repoRoot, 'test', 'fixtures', 'gitops', 'plain'), workspace, { recursive: true });
     // A krr report for the fixture's containers (the stand-in's sample names other containers).
     const mi = 2 ** 20;
-    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
-    const scan = (namespace: string, kind: string, name: string, container: string, recommended: [number, number]) => ({
-      object: { cluster: 'prod-eu-1', name, container, pods: [{ name: `${name}-0`, deleted: false }], hpa: null, namespace, kind, allocations: { requests: { cpu: 1, memory: 1024 * mi }, limits: { cpu: null, memory: null }, info: {} } },
-      recommended: { requests: { cpu: value(recommended[0]), memory: value(recommended[1]) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
-      severity: 'WARNING',
-    });
     const reportFile = path.join(dir, 'report.json');
-    writeFileSync(reportFile, JSON.stringify({ scans: [scan('shop', 'Deployment', 'frontend', 'app', [0.25, 384 * mi]), scan('data', 'StatefulSet', 'postgres', 'postgres', [0.5, 2048 * mi])], score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } }));
+    writeFileSync(
+      reportFile,
+      krrReportJson([
+        { namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: requestsOnly(1, 1024 * mi), recommended: requestsOnly(0.25, 384 * mi) } } },
+        { namespace: 'data', kind: 'StatefulSet', name: 'postgres', containers: { postgres: { current: requestsOnly(1, 1024 * mi), recommended: requestsOnly(0.5, 2048 * mi) } } },
+      ]),
+    );
     const shop = () => readFileSync(path.join(workspace, 'apps', 'shop.yaml'), 'utf8');
     const postgresJson = () => readFileSync(path.join(workspace, 'apps', 'postgres.json'), 'utf8');
     const before = { shop: shop(), postgres: postgresJson() };
@@ -234,7 +216,7 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
 
   it('2025 era (SDK client) on the same server: apply and rollback by elicitation, recorded as the client’s answer', async () => {
     const original = live();
-    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), ...serverProcess(path.join(dir, 'home')), stderr: 'pipe' });
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     const { client } = await connectStdioClient(transport, 'legacy-test-client', () => ({ action: 'accept', content: { approve: true } }));
@@ -258,7 +240,7 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
   });
 
   it('2025 era with URL elicitation only: logged as such, krr_status says writes cannot be approved, apply refused', async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), cwd: repoRoot, env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({ command: process.execPath, args: serverArgs(), ...serverProcess(path.join(dir, 'home')), stderr: 'pipe' });
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');

@@ -7,27 +7,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { connectStdioClient } from '../support/stdio-client';
+import { connectStdioClient, serveTransport } from '../support/stdio-client';
+import { krrReportJson } from '../support/krr-report';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'gitops');
 
-type Amounts = { requests: { cpu: number | null; memory: number | null }; limits: { cpu: number | null; memory: number | null } };
-
-/** A krr JSON report (one scan per container), as `krr simple -f json` writes it. */
-function report(workloads: Array<{ namespace: string; kind: string; name: string; containers: Record<string, { current: Amounts; recommended: Amounts }> }>): string {
-  const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
-  const scans = workloads.flatMap((workload) =>
-    Object.entries(workload.containers).map(([container, { current, recommended }]) => ({
-      object: { cluster: 'prod-eu-1', name: workload.name, container, pods: [{ name: `${workload.name}-0`, deleted: false }], hpa: null, namespace: workload.namespace, kind: workload.kind, allocations: { ...current, info: {} } },
-      recommended: { requests: { cpu: value(recommended.requests.cpu), memory: value(recommended.requests.memory) }, limits: { cpu: value(recommended.limits.cpu), memory: value(recommended.limits.memory) }, info: { cpu: null, memory: null } },
-      severity: 'WARNING',
-    })),
-  );
-  return JSON.stringify({ scans, score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } });
-}
 
 const mi = 2 ** 20;
 
@@ -60,7 +46,7 @@ describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_p
     cpSync(path.join(fixtures, 'plain'), path.join(dir, 'ws', 'plain'), { recursive: true });
     writeFileSync(
       path.join(dir, 'report.json'),
-      report([
+      krrReportJson([
         {
           namespace: 'prod',
           kind: 'Deployment',
@@ -83,13 +69,7 @@ describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_p
 
   async function start(elicitation?: (request: ElicitRequest['params']) => ElicitResult) {
     writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ confirmByTyping: ['*prod*'], declineCooldownSeconds: 0 }));
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')],
-      cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
-      stderr: 'pipe',
-    });
+    const transport = serveTransport(['--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')], path.join(dir, 'home'));
     const connected = await connectStdioClient(transport, 'gitops-test-client', elicitation);
     client = connected.client;
     return connected;

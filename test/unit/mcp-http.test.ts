@@ -1,7 +1,6 @@
 // The MCP server over its real loopback HTTP transport, driven by the SDK's own Client, against the test
 // cluster (real kubectl) and the krr stand-in. The ScriptedHuman is the human's seam: it approves the digest it is shown.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
+import { isAlive, standInPid } from '../support/standin-process';
 import { waitFor } from '../support/wait';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -357,13 +357,7 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
       try {
         const controller = new AbortController();
         const pending = slowClient.callTool({ name: 'krr_scan', arguments: {} }, undefined, { signal: controller.signal, onprogress: () => undefined });
-        const pid = await waitFor(() => {
-          try {
-            return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
-          } catch {
-            return undefined;
-          }
-        });
+        const pid = await standInPid(pidFile);
         controller.abort();
         await assert.rejects(pending);
         await waitFor(() => (isAlive(pid) ? undefined : true));
@@ -438,13 +432,3 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
     });
   });
 });
-
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

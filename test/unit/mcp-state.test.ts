@@ -6,11 +6,11 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
 import { krrStandIn } from '../support/session-fixture';
-import { connectStdioClient, type ElicitationAnswer } from '../support/stdio-client';
+import { connectStdioClient, serveTransport, type ElicitationAnswer } from '../support/stdio-client';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
+import { krrReportJson, requestsOnly } from '../support/krr-report';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -39,13 +39,7 @@ describe('mcp over stdio, one process per call: state survives the process', fun
 
   /** A fresh server process, connected; closed (the process exits) by the caller. */
   async function serverProcess(elicitation?: ElicitationAnswer): Promise<{ client: Client; elicitations: Array<ElicitRequest['params']>; stderr: string[] }> {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile],
-      cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
-      stderr: 'pipe',
-    });
+    const transport = serveTransport(['--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile], path.join(dir, 'home'));
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     return { ...(await connectStdioClient(transport, 'per-call-client', elicitation)), stderr };
@@ -123,25 +117,18 @@ describe('mcp over stdio, one process per call: manifest plans survive the proce
     // A Secret beside the edited Deployment: the stored plan must not carry it out of the workspace.
     appendFileSync(path.join(dir, 'ws', 'plain', 'apps', 'shop.yaml'), `---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\n  namespace: shop\nstringData:\n  password: ${secret}\n`);
     writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0 }));
-    const value = (amount: number | null) => ({ value: amount, severity: 'WARNING' });
-    const scan = (namespace: string, kind: string, name: string, container: string, current: [number, number], recommended: [number, number]) => ({
-      object: { cluster: 'prod-eu-1', name, container, pods: [{ name: `${name}-0`, deleted: false }], hpa: null, namespace, kind, allocations: { requests: { cpu: current[0], memory: current[1] }, limits: { cpu: null, memory: null }, info: {} } },
-      recommended: { requests: { cpu: value(recommended[0]), memory: value(recommended[1]) }, limits: { cpu: value(null), memory: value(null) }, info: { cpu: null, memory: null } },
-      severity: 'WARNING',
-    });
-    const scans = [scan('shop', 'Deployment', 'frontend', 'app', [0.5, 512 * mi], [0.25, 384 * mi]), scan('data', 'StatefulSet', 'postgres', 'postgres', [1, 2048 * mi], [0.5, 2048 * mi])];
-    writeFileSync(path.join(dir, 'report.json'), JSON.stringify({ scans, score: 50, resources: ['cpu', 'memory'], description: null, strategy: { name: 'simple', settings: {} } }));
+    writeFileSync(
+      path.join(dir, 'report.json'),
+      krrReportJson([
+        { namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: requestsOnly(0.5, 512 * mi), recommended: requestsOnly(0.25, 384 * mi) } } },
+        { namespace: 'data', kind: 'StatefulSet', name: 'postgres', containers: { postgres: { current: requestsOnly(1, 2048 * mi), recommended: requestsOnly(0.5, 2048 * mi) } } },
+      ]),
+    );
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   async function serverProcess(elicitation?: ElicitationAnswer): Promise<{ client: Client; elicitations: Array<ElicitRequest['params']> }> {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')],
-      cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
-      stderr: 'pipe',
-    });
+    const transport = serveTransport(['--state-dir', path.join(dir, 'state'), '--kubectl', 'kubectl', '--settings', path.join(dir, 'settings.json'), '--workspace', path.join(dir, 'ws', 'kustomize'), '--workspace', path.join(dir, 'ws', 'plain')], path.join(dir, 'home'));
     return connectStdioClient(transport, 'per-call-client', elicitation);
   }
 

@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { resourcesOf, krrStandIn } from '../support/session-fixture';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
-import { connectStdioClient } from '../support/stdio-client';
+import { connectStdioClient, serveTransport } from '../support/stdio-client';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
@@ -53,13 +52,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
   async function start(options: { elicitation?: Answer; settings?: Record<string, unknown>; extraArgs?: string[] } = {}): Promise<Started> {
     const settingsFile = path.join(dir, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, ...options.settings }));
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...(options.extraArgs ?? [])],
-      cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), HOME: path.join(dir, 'home') },
-      stderr: 'pipe',
-    });
+    const transport = serveTransport(['--state-dir', path.join(dir, 'state'), '--kubeconfig', cluster.kubeconfigPath, '--krr', krrStandIn, '--kubectl', 'kubectl', '--settings', settingsFile, ...(options.extraArgs ?? [])], path.join(dir, 'home'));
     const stderr: string[] = [];
     transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     const { client, elicitations } = await connectStdioClient(transport, 'stdio-test-client', options.elicitation);

@@ -19,7 +19,7 @@ import { Kubectl, KubectlError, resolveContext, resolveContexts, type ObjectRef 
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
 import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { BlockedWorkload, Plan } from '../plan/model';
-import { proposeConcurrency, proposePlan, type PlanTarget, type ProposeProgress } from '../plan/propose';
+import { proposeConcurrency, proposePlan, type PlanTarget, type ProposeContext, type ProposeProgress } from '../plan/propose';
 import { describeConflict, rollbackTarget } from '../plan/rollback';
 import { progressPulse, type ProgressPulse } from '../progressPulse';
 import { QuantityError } from '../quantity';
@@ -585,30 +585,23 @@ export class Session {
       targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
     }
     if (targets.length >= proposalChannelFrom) pulse?.phase('starting the API channel');
-    const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, target.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, target.context));
-    let plan: Plan;
-    try {
-      plan = await proposePlan(targets, {
-        cluster,
-        settings,
-        context: target.context,
-        server: target.server,
-        requester,
-        kind: 'apply',
-        staged: args.staged ?? false,
-        allowLimitRemoval,
-        now: this.now(),
-        blocked,
-        sourceReportId: args.reportId,
-        onLimit: args.onLimit ?? settings.policy.onLimit,
-        observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
-        ...(signal ? { signal } : {}),
-        // Workloads refused before reading anything (not in the report, …) count as done from the start.
-        ...(pulse ? { onProgress: (progress: ProposeProgress) => pulse.report({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
-      });
-    } finally {
-      await cluster.close();
-    }
+    const plan = await this.proposeThroughCluster(targets, {
+      settings,
+      context: target.context,
+      server: target.server,
+      requester,
+      kind: 'apply',
+      staged: args.staged ?? false,
+      allowLimitRemoval,
+      now: this.now(),
+      blocked,
+      sourceReportId: args.reportId,
+      onLimit: args.onLimit ?? settings.policy.onLimit,
+      observeOwner: (ref, owner) => stored.gitops.owners.set(ownerKey(ref), owner),
+      ...(signal ? { signal } : {}),
+      // Workloads refused before reading anything (not in the report, …) count as done from the start.
+      ...(pulse ? { onProgress: (progress: ProposeProgress) => pulse.report({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
+    });
     pulse?.phase('finishing the plan');
     await this.nameGitOpsSources(plan, targets, target.context, settings, signal);
     return this.storePlan(plan);
@@ -817,15 +810,44 @@ export class Session {
    * calling apply (the 2026-07-28 approval round trip): they must not show what apply would refuse without asking.
    */
   wouldAskApproval(planId: string, requester: Requester): boolean {
-    const settings = this.options.settings();
-    const manifest = this.manifestPlans.get(planId);
-    if (manifest) {
-      if (settings.readOnly || manifest.state !== 'proposed' || this.isExpired(manifest.plan) || manifest.plan.files.length === 0 || !this.options.workspace?.writer || this.store.isClaimed(planId)) return false;
-      return !this.applying.has(manifestCooldownKey) && this.cooldownLeft(manifestCooldownKey, requester, settings) === 0;
+    const stored = this.manifestPlans.get(planId) ?? this.plans.get(planId);
+    // A plan another process claimed: apply finds that out when it claims the plan itself, still before asking.
+    return stored !== undefined && this.refusalBeforeAsking(stored, requester, this.options.settings()) === null && !this.store.isClaimed(planId);
+  }
+
+  /**
+   * Why apply refuses a stored plan before anyone is asked, in the order it checks: read-only, single use, expiry, an
+   * empty plan, a host that cannot write files (manifests), another apply in the context, the model's cool-down after
+   * a decline; null when it would ask. apply, applyManifests and wouldAskApproval all ask here, so what a host shows
+   * beforehand cannot drift from apply's answer. `spendsPlan`: the plan can never be applied, apply marks it used.
+   */
+  private refusalBeforeAsking(stored: { plan: Plan | ManifestPlan; state: StoredPlan['state'] }, requester: Requester, settings: SessionSettings): { status: 'refused' | 'used' | 'expired'; message: string; spendsPlan?: true } | null {
+    const { plan } = stored;
+    if (settings.readOnly) return { status: 'refused', message: `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.` };
+    if (stored.state !== 'proposed') return { status: 'used', message: 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.' };
+    if (this.isExpired(plan)) return { status: 'expired', message: `The plan expired at ${plan.expiresAt}. Propose the changes again.`, spendsPlan: true };
+    if ('files' in plan) {
+      if (plan.files.length === 0) return { status: 'refused', message: 'The plan writes no file (no source was found, or every workload already has these values).', spendsPlan: true };
+      if (!this.options.workspace?.writer) return { status: 'refused', message: 'This host cannot write workspace files.' };
+      if (this.applying.has(manifestCooldownKey)) return { status: 'refused', message: 'Another manifest write is running; wait for it to finish.' };
+      const cooldown = this.cooldownLeft(manifestCooldownKey, requester, settings);
+      if (cooldown > 0) return { status: 'refused', message: `The person declined (or did not answer) a manifest write moments ago, so write requests from the AI chat are refused for another ${cooldown} s. Nothing was written and nobody was asked. Do not retry on your own: ask the user.` };
+      return null;
     }
-    const stored = this.plans.get(planId);
-    if (!stored || settings.readOnly || stored.state !== 'proposed' || this.isExpired(stored.plan) || stored.plan.objects.length === 0 || this.store.isClaimed(planId)) return false;
-    return !this.applying.has(stored.plan.context) && this.cooldownLeft(stored.plan.context, requester, settings) === 0;
+    if (plan.objects.length === 0) return { status: 'refused', message: 'The plan contains no changes (everything was blocked or already matches).', spendsPlan: true };
+    if (this.applying.has(plan.context)) return { status: 'refused', message: `Another apply is running in context ${displayText(plan.context)}; wait for it to finish.` };
+    // Modal spam: after a person said no (or did not answer), the model waits before it may ask again for this
+    // context. The plan stays usable: the person can still apply it from the command palette or the review panel.
+    const cooldown = this.cooldownLeft(plan.context, requester, settings);
+    if (cooldown > 0) {
+      return {
+        status: 'refused',
+        message:
+          `The person declined (or did not answer) an apply in context ${displayText(plan.context)} moments ago, so apply requests from the AI chat for this context are refused for another ${cooldown} s. ` +
+          'Nothing was written and nobody was asked. Do not retry on your own: ask the user whether they want this change; they can also apply it themselves.',
+      };
+    }
+    return null;
   }
 
   /**
@@ -858,27 +880,10 @@ export class Session {
       return refuse('unknown', evicted ? `${evicted} Propose the changes again.` : `There is no plan ${truncate(planId)}. Propose the changes first (krr_propose_changes) and use the plan id it returns.`);
     }
     const { plan } = stored;
-    if (settings.readOnly) return refuse('refused', `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.`, plan);
-    if (stored.state !== 'proposed') return refuse('used', 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.', plan);
-    if (this.isExpired(plan)) {
-      stored.state = 'used';
-      return refuse('expired', `The plan expired at ${plan.expiresAt}. Propose the changes again.`, plan);
-    }
-    if (plan.objects.length === 0) {
-      stored.state = 'used';
-      return refuse('refused', 'The plan contains no changes (everything was blocked or already matches).', plan);
-    }
-    if (this.applying.has(plan.context)) return refuse('refused', `Another apply is running in context ${displayText(plan.context)}; wait for it to finish.`, plan);
-    // Modal spam: after a person said no (or did not answer), the model waits before it may ask again for this
-    // context. The plan stays usable: the person can still apply it from the command palette or the review panel.
-    const cooldown = this.cooldownLeft(plan.context, requester, settings);
-    if (cooldown > 0) {
-      return refuse(
-        'refused',
-        `The person declined (or did not answer) an apply in context ${displayText(plan.context)} moments ago, so apply requests from the AI chat for this context are refused for another ${cooldown} s. ` +
-          'Nothing was written and nobody was asked. Do not retry on your own: ask the user whether they want this change; they can also apply it themselves.',
-        plan,
-      );
+    const refusal = this.refusalBeforeAsking(stored, requester, settings);
+    if (refusal) {
+      if (refusal.spendsPlan) stored.state = 'used';
+      return refuse(refusal.status, refusal.message, plan);
     }
     stored.state = 'approving';
     this.applying.add(plan.context);
@@ -982,21 +987,13 @@ export class Session {
       await this.audit({ action, actor, outcome: status, planId, digest: plan.digest, ...(plan.context ? { context: plan.context } : {}), detail: { target: 'manifests', message } });
       return { status, planId, objects: [], verified: false, rollouts: [], files: [], message };
     };
-    if (settings.readOnly) return refuse('refused', `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.`);
-    if (stored.state !== 'proposed') return refuse('used', 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.');
-    if (this.isExpired(plan)) {
-      stored.state = 'used';
-      return refuse('expired', `The plan expired at ${plan.expiresAt}. Propose the changes again.`);
+    const refusal = this.refusalBeforeAsking(stored, requester, settings);
+    if (refusal) {
+      if (refusal.spendsPlan) stored.state = 'used';
+      return refuse(refusal.status, refusal.message);
     }
-    if (plan.files.length === 0) {
-      stored.state = 'used';
-      return refuse('refused', 'The plan writes no file (no source was found, or every workload already has these values).');
-    }
-    const writer = this.options.workspace?.writer;
-    if (!writer) return refuse('refused', 'This host cannot write workspace files.');
-    if (this.applying.has(cooldownKey)) return refuse('refused', 'Another manifest write is running; wait for it to finish.');
-    const cooldown = this.cooldownLeft(cooldownKey, requester, settings);
-    if (cooldown > 0) return refuse('refused', `The person declined (or did not answer) a manifest write moments ago, so write requests from the AI chat are refused for another ${cooldown} s. Nothing was written and nobody was asked. Do not retry on your own: ask the user.`);
+    // refusalBeforeAsking refused a host without a workspace writer.
+    const writer = this.options.workspace?.writer as ManifestWriter;
     stored.state = 'approving';
     this.applying.add(cooldownKey);
     try {
@@ -1070,25 +1067,18 @@ export class Session {
     });
     const target = await this.resolveTarget(settings, snapshot.context);
     if (target.server !== snapshot.server) throw new SessionError('kubectl', `Context ${snapshot.context} now points at ${target.server}, not ${snapshot.server} where the snapshot was taken.`, 'Fix the kubeconfig; a rollback goes only to the cluster the snapshot came from.');
-    const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, snapshot.context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, snapshot.context));
-    let plan: Plan;
-    try {
-      plan = await proposePlan(targets, {
-        cluster,
-        settings,
-        context: snapshot.context,
-        server: snapshot.server,
-        requester,
-        kind: 'rollback',
-        staged: false,
-        // Restoring the prior state may remove a limit this extension added; that is what rollback means.
-        allowLimitRemoval: true,
-        now: this.now(),
-        sourceSnapshotId: snapshotId,
-      });
-    } finally {
-      await cluster.close();
-    }
+    const plan = await this.proposeThroughCluster(targets, {
+      settings,
+      context: snapshot.context,
+      server: snapshot.server,
+      requester,
+      kind: 'rollback',
+      staged: false,
+      // Restoring the prior state may remove a limit this extension added; that is what rollback means.
+      allowLimitRemoval: true,
+      now: this.now(),
+      sourceSnapshotId: snapshotId,
+    });
     return this.storePlan(plan);
   }
 
@@ -1404,6 +1394,20 @@ export class Session {
       ...(this.options.kubectlCacheDir ? { cacheDir: this.options.kubectlCacheDir } : {}),
       onCommand: (event) => this.log(`kubectl ${event.argv.join(' ')} (${event.durationMs} ms, exit ${event.exitCode ?? '?'})`),
     });
+  }
+
+  /**
+   * proposePlan over the cluster access of one proposal (dry runs only): an API channel from proposalChannelFrom
+   * targets on, kubectl processes below it; closed whether or not the proposal succeeds.
+   */
+  private async proposeThroughCluster(targets: PlanTarget[], input: Omit<ProposeContext, 'cluster'>): Promise<Plan> {
+    const { settings, context } = input;
+    const cluster = targets.length >= proposalChannelFrom ? await this.clusterFor(settings, context, targets.map((t) => t.ref), 'dry-run', [...new Set(targets.map((t) => t.ref.namespace))]) : new ChannelledCluster(null, this.kubectlFor(settings, context));
+    try {
+      return await proposePlan(targets, { ...input, cluster });
+    } finally {
+      await cluster.close();
+    }
   }
 
   /**
