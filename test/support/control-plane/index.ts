@@ -264,13 +264,35 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
         throw error;
       }
     },
-    putObject: (obj) => JSON.parse(harnessKubectl(['replace', '-f', '-', '-o', 'json'], JSON.stringify(obj))) as JsonObject,
+    // A change behind the product's back: whatever the object is now, it ends up as given. Without its
+    // resourceVersion, kubectl replace reads the current one first, so a controller's status write in between is a
+    // Conflict that replacing again resolves (as in resetToSeed).
+    putObject: (obj) => {
+      const { resourceVersion: _ignored, ...metadata } = ((obj as { metadata?: Record<string, unknown> }).metadata ?? {});
+      return JSON.parse(replaceRetryingConflicts(harnessKubectl, ['replace', '-f', '-', '-o', 'json'], JSON.stringify({ ...obj, metadata }))) as JsonObject;
+    },
     close: async () => {
       simulator.clearStalls();
       await proxy.close();
       await release();
     },
   };
+}
+
+/**
+ * `kubectl replace` of objects without a resourceVersion: kubectl fills it in with a GET before its PUT, and a
+ * controller writing the object's status in between (the deployment controller does, right after a seed or a test's
+ * change) makes that PUT a Conflict. Replacing again is then correct: the object ends up as given either way.
+ */
+function replaceRetryingConflicts(kubectl: (args: readonly string[], input?: string) => string, args: readonly string[], input?: string): string {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return kubectl(args, input);
+    } catch (error) {
+      const text = `${error instanceof Error ? error.message : String(error)} ${String((error as { stderr?: unknown }).stderr ?? '')}`;
+      if (attempt >= 5 || !/\(Conflict\)/.test(text)) throw error;
+    }
+  }
 }
 
 /** Kinds a reset replaces wholesale: what the product patches. Pods and Jobs are immutable where it matters. */
@@ -285,17 +307,7 @@ function resetToSeed(plane: RunningPlane): void {
   const objects = plane.seed.filter((object) => resettableKinds.has(String(object.kind)));
   const path = join(plane.dir, 'reset.yaml');
   writeFileSync(path, objects.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
-  // kubectl replace fills in each object's resourceVersion with a GET before its PUT; a controller writing the object's
-  // status in between (the deployment controller does, right after a seed or a test's change) makes that PUT a
-  // Conflict. Replacing again is then correct: the object is put back as seeded either way.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      plane.harnessKubectl(['replace', '--force=false', '-f', path]);
-      break;
-    } catch (error) {
-      if (attempt >= 5 || !/\(Conflict\)/.test(error instanceof Error ? error.message : String(error))) throw error;
-    }
-  }
+  replaceRetryingConflicts(plane.harnessKubectl, ['replace', '--force=false', '-f', path]);
   const missing = plane.seed.filter((object) => object.kind !== 'Namespace' && !resettableKinds.has(String(object.kind)));
   const recreate = join(plane.dir, 'recreate.yaml');
   writeFileSync(recreate, missing.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
