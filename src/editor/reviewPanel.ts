@@ -286,8 +286,10 @@ export class ReviewPanel implements vscode.Disposable {
     };
     return () => {
       if (stream !== this.stream) return;
-      this.post(message);
-      const rest = complete ? Promise.resolve(true) : this.streamRows({ stream, reportId: id, list, review, isFleet, total: first.total, sent });
+      // The slices wait until the first message was handed over: computing one takes a tenth of a second or more, and
+      // the extension host sends a posted message only when it gets to it.
+      const delivered = Promise.resolve(this.panel.webview.postMessage(message)).catch(() => false);
+      const rest = complete ? Promise.resolve(true) : delivered.then((posted) => posted && this.streamRows({ stream, reportId: id, list, review, isFleet, total: first.total, sent }));
       void rest.then((done) => {
         // Owners go after every row, so the webview has each workload's group to put its badge on.
         if (done && !fleet && this.rows.some((row) => row.owner === undefined)) void this.postOwners(id);
