@@ -246,7 +246,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     closeDiff: async (planId) => {
       await host.closeDiff?.(planId);
     },
-    ...(host.memento ? { memento: host.memento } : {}),
+    memento: host.memento,
   };
 
   const showPanel = () => {

@@ -130,15 +130,6 @@ export interface PanelWorkload {
   blocks: { requests: PredictedBlock[]; limits: PredictedBlock[] };
 }
 
-export interface PanelReport {
-  rows: PanelRow[];
-  workloads: PanelWorkload[];
-  /** Invalid names (all of them), as lines; the panel shows the first few, the output channel all. */
-  problems: PlanSkip[];
-  savings: Savings;
-  summaryText: string;
-}
-
 const shownBlockLength = 400;
 
 function shownBlocks(blocks: PredictedBlock[]): PredictedBlock[] {
@@ -279,20 +270,6 @@ export function fleetReview(parts: readonly FleetPart[], settings: Pick<SessionS
     ...(failed.length > 0 ? [`${plural(failed.length, 'context')} failed`] : []),
   ].join(' · ');
   return reviewOf(parts.map((part) => ({ report: part.report, prefix: `${part.cluster}|`, cluster: part.cluster })), settings, summaryText, savings);
-}
-
-/** Everything the panel needs for one report at once (pure), for a review small enough to send in one message. */
-export function panelReport(report: Report, summary: ReportSummary, rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>): PanelReport {
-  return completeReport(reportReview(report, summary, settings), rows);
-}
-
-/** A fleet review at once (pure). */
-export function fleetPanelReport(parts: readonly FleetPart[], rows: PanelRow[], settings: Pick<SessionSettings, 'policy' | 'prices'>, failed: readonly string[]): PanelReport {
-  return completeReport(fleetReview(parts, settings, failed), rows);
-}
-
-export function completeReport(review: PanelReview, rows: readonly PanelRow[]): PanelReport {
-  return { rows: review.flag(rows), workloads: review.workloads(), problems: review.problems, savings: review.savings, summaryText: review.summaryText };
 }
 
 /** The per-cluster line of a fleet review: rows, money and severities per cluster, then the contexts that failed. */

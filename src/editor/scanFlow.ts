@@ -142,31 +142,24 @@ async function pickSeveralContexts(input: ScanFlowInput, ticked: readonly string
 }
 
 async function pickNamespaces(input: ScanFlowInput, context: string, chosen: readonly string[], contextCount = 1): Promise<Answer<string[]>> {
-  const pick = vscode.window.createQuickPick<Item>();
-  // A fleet scans the same namespaces in every context; they are read from the first one.
-  pick.title = contextCount > 1 ? `KRR: Scan — 2/3 namespaces (listed from ${context}; scanned in all ${contextCount} contexts)` : 'KRR: Scan — 2/3 namespaces';
-  pick.canSelectMany = true;
-  pick.matchOnDescription = true;
-  pick.buttons = [vscode.QuickInputButtons.Back];
-  pick.placeholder = `Reading the namespaces of ${context}…`;
-  pick.busy = true;
-  const answer = new Promise<Answer<string[]>>((resolve) => {
-    let done = false;
-    const finish = (value: Answer<string[]>) => {
-      if (done) return;
-      done = true;
-      resolve(value);
-      pick.dispose();
-    };
-    pick.onDidTriggerButton((button) => {
-      if (button === vscode.QuickInputButtons.Back) finish('back');
-    });
-    // None ticked means every namespace: the scan's default, and what krr does without --namespace. Enter while the
-    // list is still loading takes what would be ticked (krr.namespaces; none: all), as a person pressing on expects.
-    pick.onDidAccept(() => finish({ value: pick.busy ? [...chosen] : pick.selectedItems.map((item) => item.value) }));
-    pick.onDidHide(() => finish('cancel'));
-  });
-  pick.show();
+  let shown: vscode.QuickPick<Item> | undefined;
+  // None ticked means every namespace: the scan's default, and what krr does without --namespace. Enter while the
+  // list is still loading takes what would be ticked (krr.namespaces; none: all), as a person pressing on expects.
+  const answer = ask(
+    (pick) => {
+      shown = pick;
+      // A fleet scans the same namespaces in every context; they are read from the first one.
+      pick.title = contextCount > 1 ? `KRR: Scan — 2/3 namespaces (listed from ${context}; scanned in all ${contextCount} contexts)` : 'KRR: Scan — 2/3 namespaces';
+      pick.canSelectMany = true;
+      pick.matchOnDescription = true;
+      pick.placeholder = `Reading the namespaces of ${context}…`;
+      pick.busy = true;
+    },
+    true,
+    (pick) => ({ value: pick.busy ? [...chosen] : pick.selectedItems.map((item) => item.value) }),
+  );
+  // ask() configures and shows the pick before it returns; the namespaces fill it while it is open.
+  const pick = shown as vscode.QuickPick<Item>;
   try {
     const { names, invalid } = await input.namespacesOf(context);
     // Namespaces from the settings that the cluster does not list stay offered (ticked), marked as such.

@@ -12,10 +12,15 @@ import { savingsOf } from '../../src/core/savings';
 import { parseSessionSettings } from '../../src/core/session/settings';
 import { displayName, formatMoney, formatMonthly, hasHiddenCharacters, nameText, plural, withoutIsolates } from '../../src/core/text';
 import { rowsOfReport } from '../../src/core/recommendations';
-import { clustersText, fleetPanelReport, panelReport, planView, reportReview, selectionText, toPanelRow } from '../../src/editor/reviewRows';
+import { clustersText, fleetReview, planView, reportReview, selectionText, toPanelRow, type PanelReview, type PanelRow } from '../../src/editor/reviewRows';
 
 const sample = JSON.parse(readFileSync('test/fixtures/sample-report.json', 'utf8')) as { scans: Array<{ object: Record<string, unknown> }> };
 const settings = parseSessionSettings({});
+
+/** A whole review at once: every row flagged and every workload checked, as the panel has them once all arrived. */
+function whole(review: PanelReview, rows: readonly PanelRow[]) {
+  return { rows: review.flag(rows), workloads: review.workloads(), problems: review.problems, savings: review.savings, summaryText: review.summaryText };
+}
 
 /** The sample report plus scans whose names are hostile or invalid. */
 function reportWith(extra: Array<{ namespace?: string; name?: string; container?: string }>) {
@@ -80,7 +85,7 @@ describe('one formatter for money and counts', () => {
     const report = reportWith([]);
     const rows = rowsOfReport(report, settings.prices).map((row) => toPanelRow(row));
     const summary = { reportId: 'r', source: 'file', cluster: null, strategy: 'simple', score: 1, workloads: 6, containers: 7, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: -8641.5, errors: [], cached: false };
-    const panel = panelReport(report, summary, rows, settings);
+    const panel = whole(reportReview(report, summary, settings), rows);
     const key = 'shop/Deployment/checkout-api';
     const own = rows.filter((row) => row.workload === key);
     const cost = own.reduce((sum, row) => sum + (row.monthlyCostDelta ?? 0), 0);
@@ -207,7 +212,7 @@ describe('the panel text of a fleet review (several clusters in one panel)', () 
     const eu = reportWith([{ name: 'Upper_Case' }]);
     const us = reportWith([]);
     const rows = [...rowsOf(eu, 'prod-eu-1'), ...rowsOf(us, 'prod-us-1')];
-    const panel = fleetPanelReport([{ cluster: 'prod-eu-1', report: eu, summary: summaryOf(eu) }, { cluster: 'prod-us-1', report: us, summary: summaryOf(us) }], rows, settings, ['prod-ap-1: unreachable']);
+    const panel = whole(fleetReview([{ cluster: 'prod-eu-1', report: eu, summary: summaryOf(eu) }, { cluster: 'prod-us-1', report: us, summary: summaryOf(us) }], settings, ['prod-ap-1: unreachable']), rows);
     // The same workload exists in both clusters: one entry each, keyed as the rows are.
     assert.ok(panel.workloads.some((workload) => workload.key === 'prod-eu-1|shop/Deployment/checkout-api'));
     assert.ok(panel.workloads.some((workload) => workload.key === 'prod-us-1|shop/Deployment/checkout-api'));
