@@ -5,3 +5,4 @@ export { Kubectl, listContexts } from './core/kube/kubectl';
 export { startHttpHost } from './mcp/http';
 export { readSessionSettings } from './editor/settings';
 export { readManifestText } from './core/gitops/workspace';
+export { predictPolicyBlocks, reportNameProblems } from './core/reportCheck';

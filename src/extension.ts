@@ -238,10 +238,12 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
   }, 500);
   context.subscriptions.push({ dispose: () => clearTimeout(startupRead) });
 
-  // A window reload keeps the review: an earlier window's reports and plans are in the state directory (only then is
-  // the engine loaded here, so a first activation stays cheap and creates nothing).
+  // A window reload keeps the review: an earlier window's reports and plans are in the state directory. They are read
+  // right after (not during) activation, and only when there are any: loading the engine takes ~0.5 s, and a first
+  // activation stays cheap and creates nothing. The review panel's serializer waits for the same restore.
   if (hasStoredState()) {
-    void restoreReport(getSession()).then(refreshViews, (error: unknown) => log(`could not load the stored reports and plans: ${String(error)}`));
+    const restoreSoon = setTimeout(() => void restoreReport(getSession()).then(refreshViews, (error: unknown) => log(`could not load the stored reports and plans: ${String(error)}`)), 0);
+    context.subscriptions.push({ dispose: () => clearTimeout(restoreSoon) });
   }
   // Diff tabs a window reload restored show plans the previous extension host held in memory: close them.
   void diff.closeTabs().catch((error: unknown) => log(`could not close stale diff tabs: ${String(error)}`));

@@ -10,7 +10,6 @@ import { explainProblem, type ProblemAction } from './problem';
 import { askScanChoice } from './scanFlow';
 import { AuditView } from './auditView';
 import { groupSkips, planSkips } from '../core/plan/skips';
-import { reportNameProblems } from '../core/reportCheck';
 import { formatCount, formatMonthly, nameText, plural } from '../core/text';
 import { ReviewPanel, reviewViewType, type ReviewActions, type WorkloadRef } from './reviewPanel';
 import type { RecommendationNode, SnapshotNode } from './tree';
@@ -260,7 +259,7 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     showPanel();
     const errors = summary.errors.length ? ` krr reported: ${summary.errors.join('; ')}` : '';
     // Invalid names are flagged as the report loads (all of them in Output, listed by the review panel), not at Preview.
-    const invalid = reportNameProblems(host.session().getReport(summary.reportId)).length;
+    const invalid = loadEngine().reportNameProblems(host.session().getReport(summary.reportId)).length;
     const flagged = invalid > 0 ? ` ${plural(invalid, 'invalid name')} (skipped by Preview; listed in the panel and Output).` : '';
     const message = `KRR: ${plural(summary.workloads, 'workload')}, ${plural(summary.containers, 'container')}${summary.cached ? ' (cached scan)' : ''}.${errors}${flagged}`;
     host.output.info(message);

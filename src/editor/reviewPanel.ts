@@ -14,6 +14,7 @@ import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/session/settings';
 import { displayName, displayText, formatCount, nameText, plural } from '../core/text';
 import { allRows, clustersText, fleetReview, ownerView, panelCell, panelListLimit, planView, reportReview, savingsView, selectionText, toPanelRow, workloadKeyOf, type FleetPart, type PanelCell, type PanelReview, type PanelRow, type PanelWorkload } from './reviewRows';
+import { loadEngine } from './engine';
 import { showPage, webviewHtml, webviewOptions } from './webviewPage';
 
 export interface WorkloadRef {
@@ -247,13 +248,13 @@ export class ReviewPanel implements vscode.Disposable {
       const totals = this.session.listRecommendations({ reportId: id, pageSize: 1 }).totals;
       const failed = entries.filter((entry) => entry.error).map((entry) => `${displayName(entry.context, 100)}: ${displayText(entry.error ?? '', 200)}`);
       const parts: FleetPart[] = [...this.fleetReports].map(([cluster, reportId]) => ({ cluster, report: this.session.getReport(reportId), summary: this.session.reportSummary(reportId) }));
-      review = fleetReview(parts, this.actions.settings(), failed);
+      review = fleetReview(parts, this.actions.settings(), failed, loadEngine());
       fleet = { clusters: clustersText(totals?.clusters ?? [], failed), failed };
       source = `the fleet ${id}`;
     } else {
       this.fleetReports = null;
       const summary = this.session.reportSummary(id);
-      review = reportReview(this.session.getReport(id), summary, this.actions.settings());
+      review = reportReview(this.session.getReport(id), summary, this.actions.settings(), loadEngine());
       source = displayName(summary.source, 200);
     }
     if (fresh && review.problems.length > 0) {

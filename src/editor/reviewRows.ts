@@ -1,11 +1,13 @@
 // Rows as the review panel shows them: current -> recommended per field with the relative change. Pure.
-import { describeOwner, type GitOpsOwner } from '../core/gitops/owner';
+import type { GitOpsOwner } from '../core/gitops/owner';
+import { describeOwner } from '../core/gitops/ownerName';
 import type { Report, Workload } from '../core/krr/model';
 import { monthlyCostOfRecommendation } from '../core/plan/cost';
 import type { Plan } from '../core/plan/model';
 import { groupSkips, planSkips, type PlanSkip } from '../core/plan/skips';
 import { describeCpu, describeMemory, parseQuantity } from '../core/quantity';
-import { predictPolicyBlocks, reportNameProblems, type PredictedBlock } from '../core/reportCheck';
+import type * as ReportCheck from '../core/reportCheck';
+import type { PredictedBlock } from '../core/reportCheck';
 import { savingsOf, type Savings } from '../core/savings';
 import type { RecommendationRow, ReportSummary } from '../core/session/model';
 import type { Prices, SessionSettings } from '../core/session/settings';
@@ -176,7 +178,14 @@ function workloadCost(workload: Workload, prices: Prices): number | null {
   return cost === null ? null : Math.round(cost * 100) / 100;
 }
 
-function reviewOf(parts: readonly ReviewPart[], settings: Pick<SessionSettings, 'policy' | 'prices'>, summaryText: string, savings: Savings): PanelReview {
+/**
+ * The report checks a review runs (core/reportCheck), passed in: the panel takes them from the engine bundle, loaded
+ * by the time there is a report, so the extension's own bundle stays free of the plan builder's zod and yaml.
+ */
+export type ReportChecks = Pick<typeof ReportCheck, 'reportNameProblems' | 'predictPolicyBlocks'>;
+
+function reviewOf(parts: readonly ReviewPart[], settings: Pick<SessionSettings, 'policy' | 'prices'>, summaryText: string, savings: Savings, checks: ReportChecks): PanelReview {
+  const { reportNameProblems, predictPolicyBlocks } = checks;
   const problems: PlanSkip[] = [];
   const invalidContainers = new Map<string, string>();
   const invalidWorkloads = new Map<string, string>();
@@ -233,7 +242,7 @@ function reviewOf(parts: readonly ReviewPart[], settings: Pick<SessionSettings, 
 }
 
 /** The review of one report. */
-export function reportReview(report: Report, summary: ReportSummary, settings: Pick<SessionSettings, 'policy' | 'prices'>): PanelReview {
+export function reportReview(report: Report, summary: ReportSummary, settings: Pick<SessionSettings, 'policy' | 'prices'>, checks: ReportChecks): PanelReview {
   const source = displayName(summary.source, 200);
   const cluster = summary.cluster === null ? null : displayName(summary.cluster, 200);
   const summaryText = [
@@ -243,7 +252,7 @@ export function reportReview(report: Report, summary: ReportSummary, settings: P
     `monthly Δ if all applied ${formatMonthly(summary.monthlyCostDelta)}`,
     ...(summary.errors.length > 0 ? [plural(summary.errors.length, 'krr error')] : []),
   ].join(' · ');
-  return reviewOf([{ report, prefix: '' }], settings, summaryText, savingsOf(report, settings.prices));
+  return reviewOf([{ report, prefix: '' }], settings, summaryText, savingsOf(report, settings.prices), checks);
 }
 
 /** One cluster of a fleet review: its context, report and summary. */
@@ -257,7 +266,7 @@ export interface FleetPart {
  * A fleet review: each cluster's report checked on its own (rows and workloads keyed `<cluster>|<namespace/kind/name>`,
  * as toPanelRow keys fleet rows), the savings grouped per cluster, and one summary line for the fleet.
  */
-export function fleetReview(parts: readonly FleetPart[], settings: Pick<SessionSettings, 'policy' | 'prices'>, failed: readonly string[]): PanelReview {
+export function fleetReview(parts: readonly FleetPart[], settings: Pick<SessionSettings, 'policy' | 'prices'>, failed: readonly string[], checks: ReportChecks): PanelReview {
   // Per cluster, whatever each report's own clusters are: a fleet's clusters are its contexts.
   const savings = savingsOf({ workloads: parts.flatMap((part) => part.report.workloads.map((workload) => ({ ...workload, cluster: part.cluster }))), clusters: parts.map((part) => part.cluster) }, settings.prices);
   const sum = (of: (summary: ReportSummary) => number) => parts.reduce((total, part) => total + of(part.summary), 0);
@@ -269,7 +278,7 @@ export function fleetReview(parts: readonly FleetPart[], settings: Pick<SessionS
     `monthly Δ if all applied ${formatMonthly(sum((summary) => summary.monthlyCostDelta))}`,
     ...(failed.length > 0 ? [`${plural(failed.length, 'context')} failed`] : []),
   ].join(' · ');
-  return reviewOf(parts.map((part) => ({ report: part.report, prefix: `${part.cluster}|`, cluster: part.cluster })), settings, summaryText, savings);
+  return reviewOf(parts.map((part) => ({ report: part.report, prefix: `${part.cluster}|`, cluster: part.cluster })), settings, summaryText, savings, checks);
 }
 
 /** The per-cluster line of a fleet review: rows, money and severities per cluster, then the contexts that failed. */

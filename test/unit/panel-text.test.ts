@@ -16,6 +16,8 @@ import { clustersText, fleetReview, planView, reportReview, selectionText, toPan
 
 const sample = JSON.parse(readFileSync('test/fixtures/sample-report.json', 'utf8')) as { scans: Array<{ object: Record<string, unknown> }> };
 const settings = parseSessionSettings({});
+/** The report checks the panel takes from the engine bundle. */
+const checks = { reportNameProblems, predictPolicyBlocks };
 
 /** A whole review at once: every row flagged and every workload checked, as the panel has them once all arrived. */
 function whole(review: PanelReview, rows: readonly PanelRow[]) {
@@ -85,7 +87,7 @@ describe('one formatter for money and counts', () => {
     const report = reportWith([]);
     const rows = rowsOfReport(report, settings.prices).map((row) => toPanelRow(row));
     const summary = { reportId: 'r', source: 'file', cluster: null, strategy: 'simple', score: 1, workloads: 6, containers: 7, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: -8641.5, errors: [], cached: false };
-    const panel = whole(reportReview(report, summary, settings), rows);
+    const panel = whole(reportReview(report, summary, settings, checks), rows);
     const key = 'shop/Deployment/checkout-api';
     const own = rows.filter((row) => row.workload === key);
     const cost = own.reduce((sum, row) => sum + (row.monthlyCostDelta ?? 0), 0);
@@ -103,7 +105,7 @@ describe('one formatter for money and counts', () => {
 
   it('a review hands out any subset of its workloads exactly as the whole list has them (the panel streams them)', () => {
     const report = reportWith([{ name: 'Upper_Case' }, { container: 'Bad_Container' }]);
-    const review = reportReview(report, { reportId: 'r', source: 'file', cluster: null, strategy: 'simple', score: 1, workloads: 8, containers: 9, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: 0, errors: [], cached: false }, settings);
+    const review = reportReview(report, { reportId: 'r', source: 'file', cluster: null, strategy: 'simple', score: 1, workloads: 8, containers: 9, bySeverity: { UNKNOWN: 0, GOOD: 0, OK: 0, WARNING: 0, CRITICAL: 0 }, monthlyCostDelta: 0, errors: [], cached: false }, settings, checks);
     const all = review.workloads();
     assert.deepEqual(review.workloadKeys(), all.map((workload) => workload.key));
     const picked = [all[3], all[0], all[5]].map((workload) => workload?.key ?? '');
@@ -212,7 +214,7 @@ describe('the panel text of a fleet review (several clusters in one panel)', () 
     const eu = reportWith([{ name: 'Upper_Case' }]);
     const us = reportWith([]);
     const rows = [...rowsOf(eu, 'prod-eu-1'), ...rowsOf(us, 'prod-us-1')];
-    const panel = whole(fleetReview([{ cluster: 'prod-eu-1', report: eu, summary: summaryOf(eu) }, { cluster: 'prod-us-1', report: us, summary: summaryOf(us) }], settings, ['prod-ap-1: unreachable']), rows);
+    const panel = whole(fleetReview([{ cluster: 'prod-eu-1', report: eu, summary: summaryOf(eu) }, { cluster: 'prod-us-1', report: us, summary: summaryOf(us) }], settings, ['prod-ap-1: unreachable'], checks), rows);
     // The same workload exists in both clusters: one entry each, keyed as the rows are.
     assert.ok(panel.workloads.some((workload) => workload.key === 'prod-eu-1|shop/Deployment/checkout-api'));
     assert.ok(panel.workloads.some((workload) => workload.key === 'prod-us-1|shop/Deployment/checkout-api'));

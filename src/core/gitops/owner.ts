@@ -5,6 +5,10 @@ import type { KubeObject } from '../kube/object';
 import { containersPathByKind } from '../kube/object';
 import type { WorkloadKind } from '../krr/model';
 import { displayText } from '../text';
+import { describeOwner } from './ownerName';
+
+// The owner in words lives apart (ownerName.ts), so the editor can word it without the object schemas (zod).
+export { describeOwner, gitOpsToolNames } from './ownerName';
 
 export type GitOpsTool = 'argocd' | 'flux-kustomize' | 'flux-helm';
 
@@ -41,11 +45,6 @@ const managers: Readonly<Record<string, GitOpsTool>> = {
   'helm-controller': 'flux-helm',
 };
 
-export const gitOpsToolNames: Readonly<Record<GitOpsTool, string>> = {
-  argocd: 'Argo CD Application',
-  'flux-kustomize': 'Flux Kustomization',
-  'flux-helm': 'Flux HelmRelease',
-};
 
 /**
  * The GitOps owner of `object`, or null. Rules, strongest first:
@@ -117,11 +116,6 @@ export function gitOpsOwner(object: KubeObject, kind?: WorkloadKind): GitOpsOwne
   return owner;
 }
 
-/** The owner in words: "Argo CD Application argocd/shop", "Flux Kustomization flux-system/apps", "Flux HelmRelease". */
-export function describeOwner(owner: GitOpsOwner): string {
-  const name = owner.name === null ? '' : ` ${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
-  return `${gitOpsToolNames[owner.tool]}${name}`;
-}
 
 /** `<app>:<group>/<kind>:<namespace>/<name>`; an app in another namespace is `<namespace>_<app>` (apps in any namespace). */
 export function parseTrackingId(value: string): { app: string; appNamespace?: string; group: string; kind: string; namespace: string; name: string } | null {
