@@ -2,7 +2,7 @@
 // extension host, through the e2e harness — activate() time and the host's memory after loading the
 // 5,000-scan report and opening the review panel. The extension runs from a temporary folder holding the
 // production build, so the shared checkout's dist/ is never touched.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { round } from './stats';
@@ -49,7 +49,11 @@ export async function measureInExtensionHost(buildDir: string, reportFile: strin
   }
   // The extension folder must not link node_modules: the extension host would see a dev tree; dist/ is self-contained.
   const extensionDir = mkdtempSync(path.join(tmpdir(), 'krr-bench-ext-'));
-  cpSync(path.join(buildDir, 'package.json'), path.join(extensionDir, 'package.json'));
+  // Without onStartupFinished: the host would activate the extension on its own while the runner settles, and the
+  // runner's activate() would then time nothing. The runner's call runs the same activate() the event would.
+  const manifest = JSON.parse(readFileSync(path.join(buildDir, 'package.json'), 'utf8')) as { activationEvents?: string[] };
+  manifest.activationEvents = (manifest.activationEvents ?? []).filter((event) => event !== 'onStartupFinished');
+  writeFileSync(path.join(extensionDir, 'package.json'), JSON.stringify(manifest, null, 2));
   cpSync(path.join(buildDir, 'dist'), path.join(extensionDir, 'dist'), { recursive: true });
   cpSync(path.join(extensionDir, 'dist', 'extension.js'), path.join(extensionDir, 'dist', 'extension-load-probe.js'));
   if (existsSync(path.join(buildDir, 'media'))) cpSync(path.join(buildDir, 'media'), path.join(extensionDir, 'media'), { recursive: true });

@@ -29,8 +29,9 @@ export async function run(): Promise<void> {
   if (!out || !reportFile) throw new Error('KRR_BENCH_OUT and KRR_BENCH_REPORT must be set');
   const extension = vscode.extensions.getExtension<KrrTestApi>(extensionId);
   if (!extension) throw new Error(`${extensionId} is not installed in this extension host`);
-  const wasActive = extension.isActive;
   await settle(1000);
+  // Checked right before timing: an extension activated meanwhile would make activate() time nothing.
+  const wasActive = extension.isActive;
   const before = memory();
   // Module load + activate(), as the extension host does it on the first activation event.
   // KRR_BENCH_PROFILE=<file>: a CPU profile of the activation (slows it down; the time is then not comparable).
