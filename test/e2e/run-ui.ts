@@ -22,6 +22,7 @@ async function main(): Promise<number> {
   const vsixByFolder = new Map<string, string>();
   let passed = 0;
   let failed = 0;
+  const flaky: string[] = [];
   for (const file of files) {
     const test = await loadUiTest(path.join(e2eRoot, 'ui', file));
     const extensionPath = path.resolve(test.extensionPath ?? repoRoot);
@@ -33,7 +34,18 @@ async function main(): Promise<number> {
         vsix = await packageExtension(extensionPath, runDir);
         vsixByFolder.set(extensionPath, vsix);
       }
-      await runUiTest(test, vsix, outDir);
+      try {
+        await runUiTest(test, vsix, outDir);
+      } catch (error) {
+        // A real browser on a loaded machine can lose a race the product does not have (a toast or a palette that
+        // closed under a click). One more attempt on a fresh code-server tells that from a defect: a test that fails
+        // twice fails the run. The first failure is printed whole, so a flaky test stays visible in every log.
+        if (uiRetries < 1) throw error;
+        console.log(`  ↻ ${file}: failed once, run again on a fresh code-server (${seconds(testStarted)}s)`);
+        console.log(indent(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+        await runUiTest(test, vsix, `${outDir}-second-attempt`);
+        flaky.push(file);
+      }
       passed += 1;
       console.log(`  ✔ ${file}: ${test.title} (${seconds(testStarted)}s)`);
     } catch (error) {
@@ -44,9 +56,12 @@ async function main(): Promise<number> {
     }
   }
   console.log(`UI tests finished in ${seconds(started)}s; output: ${path.relative(repoRoot, runDir)}`);
-  console.log(`${passed} passed, ${failed} failed`);
+  console.log(`${passed} passed, ${failed} failed${flaky.length ? `; passed only on a second attempt: ${flaky.join(', ')}` : ''}`);
   return failed === 0 ? 0 : 1;
 }
+
+/** KRR_UI_RETRIES=0 runs each UI test once (to hunt a flaky one); the default gives a failed test one more attempt. */
+const uiRetries = process.env.KRR_UI_RETRIES === '0' ? 0 : 1;
 
 async function runUiTest(test: UiTest, vsix: string, outDir: string): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
@@ -69,6 +84,11 @@ async function runUiTest(test: UiTest, vsix: string, outDir: string): Promise<vo
     ok = true;
   } catch (error) {
     await workbench?.screenshot('failure').catch(() => undefined);
+    const screen = await workbench?.describeScreen().catch(() => undefined);
+    if (screen) {
+      fs.writeFileSync(path.join(outDir, 'failure-screen.txt'), screen + '\n');
+      if (error instanceof Error) error.stack = `${error.stack ?? error.message}\non screen at the failure:\n${screen}`;
+    }
     throw error;
   } finally {
     await workbench?.close();

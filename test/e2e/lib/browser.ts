@@ -117,14 +117,21 @@ export class Workbench {
       }
       try {
         await row.waitFor({ state: 'visible', timeout: Math.min(3_000, Math.max(1, deadline - Date.now())) });
-        break;
       } catch (error) {
         await this.page.keyboard.press('Escape');
         if (Date.now() >= deadline) throw new Error(`command "${title}" not in the palette after ${timeoutMs} ms`, { cause: error });
         await input.waitFor({ state: 'hidden' });
+        continue;
       }
+      // The palette can close between its row showing and the click (an editor that renders late takes focus): the
+      // row stays in the DOM but hidden, and a click would wait on it for ever. Playwright dispatches no click until
+      // the row is actionable, so a click that timed out ran nothing, and the palette is opened again.
+      const clicked = await row.click({ timeout: 3_000 }).then(() => true, () => false);
+      if (clicked) break;
+      if (Date.now() >= deadline) throw new Error(`could not click "${title}" in the palette for ${timeoutMs} ms`);
+      if (await input.isVisible()) await this.page.keyboard.press('Escape');
+      await this.page.waitForTimeout(300);
     }
-    await row.click();
     // The palette is gone once its input is hidden or another quick input (the command's own) took its place.
     await this.page.locator('.quick-input-widget .quick-input-box input[placeholder="Type the name of a command to run."]').waitFor({ state: 'hidden' });
   }
@@ -177,6 +184,25 @@ export class Workbench {
       await body.waitFor({ state: 'visible' });
     }
     return body.innerText();
+  }
+
+  /**
+   * What a person would see, as text, for a failure's log: CI keeps no screenshots, so a failed wait is explained by
+   * the notifications, the dialog, the quick input, the status bar and the tabs that were on screen.
+   */
+  async describeScreen(): Promise<string> {
+    const texts = async (selector: string) =>
+      (await this.page.locator(selector).allInnerTexts().catch(() => [] as string[])).map((text) => text.replace(/\s+/g, ' ').trim()).filter(Boolean);
+    const visible = async (selector: string) => this.page.locator(selector).first().isVisible().catch(() => false);
+    const lines = [
+      `notification toasts: ${JSON.stringify(await texts('.notification-toast-container .notification-toast'))}`,
+      `notification center: ${(await visible('.notifications-center.visible')) ? 'open' : 'closed'}`,
+      `dialog: ${JSON.stringify(await texts('.monaco-dialog-box'))}`,
+      `quick input: ${(await visible('.quick-input-widget')) ? JSON.stringify(await texts('.quick-input-widget .quick-input-title, .quick-input-widget .quick-input-message')) : 'closed'}`,
+      `status bar: ${JSON.stringify(await texts('.part.statusbar .statusbar-item'))}`,
+      `tabs: ${JSON.stringify(await texts('.tabs-container .tab .label-name'))}`,
+    ];
+    return lines.join('\n');
   }
 
   /** Closes chromium and removes its profile; safe to call twice. */
