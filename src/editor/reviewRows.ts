@@ -281,11 +281,14 @@ export function fleetReview(parts: readonly FleetPart[], settings: Pick<SessionS
   return reviewOf(parts.map((part) => ({ report: part.report, prefix: `${part.cluster}|`, cluster: part.cluster })), settings, summaryText, savings, checks);
 }
 
-/** The per-cluster line of a fleet review: rows, money and severities per cluster, then the contexts that failed. */
+/**
+ * The per-cluster lines of a fleet review, one per cluster (a fleet of twenty is read down a column, not along one
+ * paragraph): rows, money and severities, then one line naming the contexts that failed.
+ */
 export function clustersText(clusters: ReadonlyArray<{ cluster: string | null; rows: number; monthlyCostDelta: number; bySeverity: Record<string, number> }>, failed: readonly string[]): string {
   const parts = clusters.map((cluster) => `${displayName(cluster.cluster ?? 'in-cluster', 100)}: ${plural(cluster.rows, 'container')}, monthly Δ ${formatMonthly(cluster.monthlyCostDelta)}, ${formatCount(cluster.bySeverity.CRITICAL ?? 0)} critical, ${formatCount(cluster.bySeverity.WARNING ?? 0)} warning`);
   if (failed.length > 0) parts.push(`failed: ${failed.map((line) => displayText(line, 200)).join(' · ')}`);
-  return parts.join(' · ');
+  return parts.join('\n');
 }
 
 /** "Selected: 2 workloads, 3 containers, monthly Δ −$12.30/month." — the one wording for the selection. */

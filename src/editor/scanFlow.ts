@@ -131,7 +131,7 @@ async function pickSeveralContexts(input: ScanFlowInput, ticked: readonly string
   return ask(
     (pick) => {
       pick.title = 'KRR: Scan — 1/3 contexts (a fleet)';
-      pick.placeholder = 'Tick the contexts to scan; each gets its own report (krr.contexts comes ticked)';
+      pick.placeholder = 'Tick the contexts to scan: one report each';
       pick.canSelectMany = true;
       pick.items = input.contexts.names.map((name) => ({ label: name, value: name, description: name === input.contexts.current ? 'current' : '' }));
       pick.selectedItems = pick.items.filter((item) => chosen.has(item.value));

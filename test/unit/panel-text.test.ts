@@ -230,6 +230,6 @@ describe('the panel text of a fleet review (several clusters in one panel)', () 
     assert.equal(panel.savings.by, 'cluster');
     assert.deepEqual(panel.savings.groups.map((group) => group.label).sort(), ['prod-eu-1', 'prod-us-1']);
     assert.match(panel.summaryText, /^fleet of 3 contexts · strategy simple · .* · monthly Δ if all applied −\$20\.00\/month · 1 context failed$/);
-    assert.equal(clustersText([{ cluster: 'prod-eu-1', rows: 8, monthlyCostDelta: -8, bySeverity: { CRITICAL: 1, WARNING: 2 } }], ['prod-ap-1: unreachable']), 'prod-eu-1: 8 containers, monthly Δ −$8.00/month, 1 critical, 2 warning · failed: prod-ap-1: unreachable');
+    assert.equal(clustersText([{ cluster: 'prod-eu-1', rows: 8, monthlyCostDelta: -8, bySeverity: { CRITICAL: 1, WARNING: 2 } }], ['prod-ap-1: unreachable']), 'prod-eu-1: 8 containers, monthly Δ −$8.00/month, 1 critical, 2 warning\nfailed: prod-ap-1: unreachable');
   });
 });
