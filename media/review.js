@@ -208,7 +208,13 @@
     severity.append(el('span', 'severity ' + row.severity.toLowerCase(), row.severity));
     const notes = el('td', 'notes');
     for (const note of row.notes) {
-      const chip = el('span', 'note' + (/oom/i.test(note) ? ' warn' : ''), note);
+      // krr's notes are CamelCase tokens (NoPrometheusCPUMetrics): a line break is offered between their words, so a
+      // narrow column shows "NoPrometheus / CPUMetrics" instead of three chips all cut to "NoPrometheu…".
+      const chip = el('span', 'note' + (/oom/i.test(note) ? ' warn' : ''));
+      note.split(/(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])/).forEach((word, index) => {
+        if (index > 0) chip.append(document.createElement('wbr'));
+        chip.append(word);
+      });
       chip.title = note;
       notes.append(chip);
     }

@@ -8,6 +8,7 @@ import { loadEngine } from './engine';
 import { reportManifestOutcome, writeToManifests } from './manifests';
 import { explainProblem, type ProblemAction } from './problem';
 import { askScanChoice } from './scanFlow';
+import { ToastPacing } from './toastPacing';
 import { AuditView } from './auditView';
 import { groupSkips, planSkips } from '../core/plan/skips';
 import { formatCount, formatMonthly, nameText, plural } from '../core/text';
@@ -73,8 +74,12 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || /aborted|cancel/i.test(error.message));
 }
 
+/** Every notification this extension opens is counted, so a result shown right after a burst still gets its toast. */
+const toastPacing = new ToastPacing();
+
 /** Runs `task` under a cancellable notification; cancelling aborts the krr/kubectl process through the signal. */
 function withCancellableProgress<T>(title: string, task: (signal: AbortSignal, report: (message: string, increment?: number) => void) => Promise<T>): Thenable<T> {
+  toastPacing.opened();
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
@@ -97,6 +102,7 @@ function scanFleet(session: Session, contexts: string[], args: { namespaces: str
         signalFor: (context) => controllers.get(context)?.signal,
         onProgress: (p) => {
           if (p.message === 'starting') {
+            toastPacing.opened();
             void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `KRR: ${nameText(p.context)}`, cancellable: true }, (progress, token) => {
               token.onCancellationRequested(() => controllers.get(p.context)?.abort());
               return new Promise<void>((resolve) => running.set(p.context, { report: (message) => progress.report({ message }), finish: resolve }));
@@ -316,6 +322,8 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
       showPanel();
       const failed = fleet.reports.filter((entry) => entry.error);
       const text = `KRR: ${fleet.reports.length - failed.length} of ${plural(fleet.reports.length, 'context')} scanned, ${plural(fleet.totals.rows, 'container')}.${failed.length ? ` Failed: ${failed.map((entry) => `${entry.context} (${entry.error ?? ''})`).join(' · ')}` : ''}`;
+      // A fleet opened a notification per context: a result shown within VS Code's spam window would get no toast.
+      await toastPacing.quiet();
       void (failed.length ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
     }),
     'krr.openReport': guard(async () => {
