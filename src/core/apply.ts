@@ -1,7 +1,8 @@
 // Executes an approved plan: re-read, snapshot, write with preconditions, restore on partial failure, verify.
 // This module never asks for approval: the session calls it only with a plan whose digest a human approved.
 import type { AuditActor, AuditLog } from './audit';
-import { describeOwner, gitOpsOwner } from './gitops/owner';
+import { gitOpsOwner } from './gitops/owner';
+import { describeOwner } from './gitops/ownerName';
 import type { KubeObject } from './kube/object';
 import { containersPathByKind } from './kube/object';
 import type { ObjectRef } from './kube/kubectl';

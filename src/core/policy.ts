@@ -1,6 +1,7 @@
 // Rules that block a change (not warnings) or warn about it, each with a reason a person can act on.
 // Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan.
-import { describeOwner, type GitOpsOwner } from './gitops/owner';
+import type { GitOpsOwner } from './gitops/owner';
+import { describeOwner } from './gitops/ownerName';
 import type { ResourceName } from './krr/model';
 import { describeCpu, describeMemory, formatCpu, formatMemory } from './quantity';
 import type { FieldChange, ObjectIdentity, PolicyFinding, RiskLevel } from './plan/model';

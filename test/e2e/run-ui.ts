@@ -37,10 +37,10 @@ async function main(): Promise<number> {
       try {
         await runUiTest(test, vsix, outDir);
       } catch (error) {
-        // A real browser on a loaded machine can lose a race the product does not have (a toast or a palette that
-        // closed under a click). One more attempt on a fresh code-server tells that from a defect: a test that fails
-        // twice fails the run. The first failure is printed whole, so a flaky test stays visible in every log.
-        if (uiRetries < 1) throw error;
+        // A real browser on a loaded machine can lose a race the product does not have (a palette that closed under a
+        // click). One more attempt on a fresh code-server tells that from a defect: a test that fails twice fails the
+        // run. The first failure is printed whole, so a flaky test stays visible in every log.
+        if (!retryOnce) throw error;
         console.log(`  ↻ ${file}: failed once, run again on a fresh code-server (${seconds(testStarted)}s)`);
         console.log(indent(error instanceof Error ? (error.stack ?? error.message) : String(error)));
         await runUiTest(test, vsix, `${outDir}-second-attempt`);
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
 }
 
 /** KRR_UI_RETRIES=0 runs each UI test once (to hunt a flaky one); the default gives a failed test one more attempt. */
-const uiRetries = process.env.KRR_UI_RETRIES === '0' ? 0 : 1;
+const retryOnce = process.env.KRR_UI_RETRIES !== '0';
 
 async function runUiTest(test: UiTest, vsix: string, outDir: string): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });

@@ -7,9 +7,6 @@ import type { WorkloadKind } from '../krr/model';
 import { displayText } from '../text';
 import { describeOwner } from './ownerName';
 
-// The owner in words lives apart (ownerName.ts), so the editor can word it without the object schemas (zod).
-export { describeOwner, gitOpsToolNames } from './ownerName';
-
 export type GitOpsTool = 'argocd' | 'flux-kustomize' | 'flux-helm';
 
 export interface GitOpsOwner {
@@ -44,7 +41,6 @@ const managers: Readonly<Record<string, GitOpsTool>> = {
   'kustomize-controller': 'flux-kustomize',
   'helm-controller': 'flux-helm',
 };
-
 
 /**
  * The GitOps owner of `object`, or null. Rules, strongest first:
@@ -115,7 +111,6 @@ export function gitOpsOwner(object: KubeObject, kind?: WorkloadKind): GitOpsOwne
   }
   return owner;
 }
-
 
 /** `<app>:<group>/<kind>:<namespace>/<name>`; an app in another namespace is `<namespace>_<app>` (apps in any namespace). */
 export function parseTrackingId(value: string): { app: string; appNamespace?: string; group: string; kind: string; namespace: string; name: string } | null {

@@ -2,7 +2,8 @@
 // manifests), shows the diff; writes nothing.
 import { z } from 'zod';
 import type { ManifestPlan } from '../../core/gitops/model';
-import { describeOwner, type GitOpsOwner } from '../../core/gitops/owner';
+import type { GitOpsOwner } from '../../core/gitops/owner';
+import { describeOwner } from '../../core/gitops/ownerName';
 import type { Plan } from '../../core/plan/model';
 import { generatedId, workloadRef } from '../arguments';
 import { gitopsOwnerSchema } from '../gitopsOwnerSchema';

@@ -192,10 +192,10 @@ export const uiTest: UiTest = {
     await page.keyboard.press('Enter');
 
     // 4. The fleet review: one report per context, the cluster filter, totals per cluster, rows carrying their cluster.
-    // Any count first, then the exact one: a context that failed is named in the toast, and the assertion shows it.
+    // The result is a toast, not only an entry in the notification center: a fleet opens a notification per context,
+    // and VS Code shows no fourth toast within 800 ms (src/editor/toastPacing.ts). Any count first, then the exact
+    // one: a context that failed is named in the toast, and the assertion shows it.
     const done = page.locator('.notification-toast', { hasText: /KRR: \d+ of 2 contexts scanned/ }).first();
-    // VS Code shows no fourth toast within 800 ms, and a fleet opens a notification per context: the result waits for
-    // that window to pass rather than land in the notification center unseen (src/editor/toastPacing.ts).
     await done.waitFor({ state: 'visible', timeout: 60_000 });
     assert.match(withoutIsolates(await done.innerText()), /KRR: 2 of 2 contexts scanned, [\d,]+ containers\./);
     await view.locator('#f-cluster-label').waitFor({ state: 'visible' });
