@@ -23,12 +23,20 @@ export const figureKeys = [
   'secrets_leaked',
   'resource_exhaustion_cases',
   'hangs',
+  'workspace_attacks',
+  'writes_outside_workspace',
+  'writes_before_approval',
+  'remote_fetches',
+  'per_call_approvals',
+  'cooldown_bypasses',
+  'fleet_contexts_max',
+  'fleet_lost_reports',
 ] as const;
 
 export type FigureKey = (typeof figureKeys)[number];
 
 /** Extra measurements reported beside the figures (not counters). */
-export type ExtraKey = 'http_bad_requests' | 'load_rss_start_mb' | 'load_rss_end_mb' | 'load_calls' | 'load_seconds';
+export type ExtraKey = 'http_bad_requests' | 'load_rss_start_mb' | 'load_rss_end_mb' | 'load_calls' | 'load_seconds' | 'proposal_temp_bytes' | 'proposal_manifest_bytes';
 
 const figures = new Map<string, number>(figureKeys.map((key) => [key, 0]));
 
@@ -38,7 +46,7 @@ export function count(key: FigureKey | ExtraKey, n = 1): void {
 }
 
 /** Records a measured value (RSS, durations), not a count. */
-export function record(key: ExtraKey, value: number): void {
+export function record(key: ExtraKey | 'fleet_contexts_max', value: number): void {
   figures.set(key, value);
 }
 
