@@ -2,7 +2,7 @@
 // helm built from its Go module (npm run helm:build), and by convention (a guess) when helm cannot be run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileManifestWriter } from '../../src/core/gitops/apply';
@@ -104,6 +104,28 @@ describe('session: a Flux HelmRelease workload blocked from a direct patch names
     assert.match(reasons, /Its source in the workspace: [^ ]+\/search\/values-prod\.yaml \(Helm chart search\)/);
     assert.equal(f.cluster.writes().length, writes);
     assert.equal(readFileSync(path.join(dir, 'search', 'values-prod.yaml'), 'utf8'), readFileSync(path.join(fixture, 'search', 'values-prod.yaml'), 'utf8'), 'nothing written to the workspace');
+  });
+
+  it('an untrusted workspace: a cluster proposal of a GitOps-owned workload renders nothing in it (no helm, no kubectl kustomize)', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-helm-ws-'));
+    cpSync(fixture, dir, { recursive: true });
+    // A helm that records that it ran: the untrusted workspace's charts must never reach it.
+    const marker = path.join(dir, '..', `${path.basename(dir)}-helm-ran`);
+    const recordingHelm = path.join(dir, '..', `${path.basename(dir)}-helm`);
+    writeFileSync(recordingHelm, `#!/bin/sh\necho ran >> '${marker}'\nexec '${builtHelm()}' "$@"\n`, { mode: 0o755 });
+    try {
+      f = await startSessionFixture({ settings: { helmPath: recordingHelm, workspaceTrusted: false }, session: { workspace: { folders: () => [dir], writer: fileManifestWriter() } } });
+      const { reportId } = await f.session.loadReport(writeGitOpsReport(dir), { type: 'human', via: 'test' });
+      const plan = await f.session.propose({ reportId, workloads: [gitopsWorkloads.search] }, { type: 'model', via: 'test-client' });
+      const reasons = plan.blocked[0]?.reasons.join(' ') ?? '';
+      assert.match(reasons, /reconciled from Git by Flux HelmRelease flux-system\/search/);
+      assert.match(reasons, /did not look for its source in the workspace: the workspace is not trusted/);
+      assert.doesNotMatch(reasons, /Its source in the workspace/);
+      assert.equal(existsSync(marker), false, 'helm ran on an untrusted workspace');
+    } finally {
+      rmSync(recordingHelm, { force: true });
+      rmSync(marker, { force: true });
+    }
   });
 
   it('krr.helmPath is the user\'s: a workspace value is ignored (it decides what runs)', () => {

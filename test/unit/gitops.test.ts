@@ -3,13 +3,14 @@
 // stale check, and bad input (nothing written).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AuditLog } from '../../src/core/audit';
 import { fileKeyStore } from '../../src/core/auditKey';
 import { executeManifestPlan, fileManifestWriter } from '../../src/core/gitops/apply';
 import type { ManifestPlan, ManifestSourceFinder, WorkloadTarget } from '../../src/core/gitops/model';
+import { plainManifestFinder } from '../../src/core/gitops/manifests';
 import { manifestPlanDigest, proposeManifestPlan } from '../../src/core/gitops/propose';
 import { indexWorkspace, workspaceFolders } from '../../src/core/gitops/workspace';
 import type { WorkloadKind } from '../../src/core/krr/model';
@@ -119,6 +120,21 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.deepEqual(added, ["            cpu: '250m'", '            memory: "300Mi"', '            cpu: "1"', '        resources:', '          requests:', '            cpu: 50m']);
       // The canary Deployment with the same name in another namespace is not touched.
       assert.equal(after.split('---')[2], before.split('---')[2]);
+    });
+
+    it('a private file (0600, it may hold a Secret) stays private after the write', async () => {
+      const root = copy('plain');
+      const file = path.join(root, 'apps/shop.yaml');
+      chmodSync(file, 0o600);
+      const plan = await propose([root], [target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '250m' } } })]);
+      const { result } = await write(plan);
+      assert.equal(result.status, 'applied', result.message);
+      assert.match(readFileSync(file, 'utf8'), /cpu: '250m'/);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      chmodSync(file, 0o640);
+      const second = await propose([root], [target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '260m' } } })]);
+      assert.equal((await write(second)).result.status, 'applied');
+      assert.equal(statSync(file).mode & 0o777, 0o640, 'any mode is kept, not only 0600');
     });
 
     it('edits JSON in JSON style, and takes a missing namespace from the enclosing kustomization', async () => {
@@ -275,6 +291,37 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(plan.unresolved[0]?.reason ?? '', /the edit was not offered: renders 600m, not 500m/);
     });
 
+    it('a change made on disk while the edit is checked (an image bump) makes the plan stale; the approved write never reverts it', async () => {
+      const root = copy('plain');
+      const file = path.join(root, 'apps/shop.yaml');
+      const original = readFileSync(file, 'utf8');
+      const bumped = original.replace('shop/frontend:1.4.2', 'shop/frontend:1.4.3');
+      assert.notEqual(bumped, original, 'the fixture names the image the bump changes');
+      // The real plain-manifest finder, with someone bumping the image right after the edit was computed.
+      const bumping: ManifestSourceFinder = {
+        name: 'manifest',
+        async find(workload, context) {
+          const candidates = await plainManifestFinder.find(workload, context);
+          return candidates.map((candidate) => ({
+            ...candidate,
+            async prepare(inner) {
+              const prepared = await candidate.prepare(inner);
+              writeFileSync(file, bumped);
+              return prepared;
+            },
+          }));
+        },
+      };
+      const plan = await propose([root], [target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '250m' } } })], [bumping]);
+      assert.deepEqual(plan.unresolved, []);
+      const planned = plan.files[0];
+      assert.equal(planned?.before, original, 'before is the text the edit was computed from');
+      assert.doesNotMatch(planned?.after ?? '', /frontend:1\.4\.3/, 'the edit was computed from the text before the bump');
+      const { result } = await write(plan);
+      assert.equal(result.status, 'stale', result.message);
+      assert.equal(readFileSync(file, 'utf8'), bumped, 'the bump stays; nothing was written');
+    });
+
     it('invalid YAML, a kustomization that does not render, a link out of the workspace, an oversized and a binary file are named', async () => {
       const root = copy('kustomize');
       writeFileSync(path.join(root, 'broken.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ghost, namespace: prod\n');
@@ -387,6 +434,37 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       writeFileSync(file, krrReportJson([{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: amounts(0.5, 512 * mi), recommended: amounts(0.25, 384 * mi) } } }], { cluster: null, pods: 'none' }));
       return file;
     }
+
+    it('a plan whose file changed since the proposal is refused as stale before anyone is asked (no dialog, no form)', async () => {
+      const root = copy('plain');
+      const asked: string[] = [];
+      const approver: Approver = {
+        show: async () => undefined,
+        requestApproval: async () => ({ outcome: 'declined', reason: 'not a cluster plan' }),
+        requestManifestApproval: async (plan): Promise<ApprovalDecision> => {
+          asked.push(plan.digest);
+          return { outcome: 'approved', digest: plan.digest };
+        },
+      };
+      const settings = parseSessionSettings({ kubectlPath: 'kubectl', kubeconfig: path.join(dir, 'no-kubeconfig') });
+      const session = new Session({ settings: () => settings, approver, stateDir, workspace: { folders: () => [root], writer: fileManifestWriter() } });
+      const person = { type: 'human' as const, via: 'command palette' };
+      const { reportId } = await session.loadReport(reportFile(), person);
+      const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }], target: 'manifests' }, person);
+      assert.equal(plan.files.length, 1);
+      assert.equal(await session.wouldAskApproval(plan.id, person), true, 'a fresh plan would be shown');
+      const file = path.join(root, 'apps/shop.yaml');
+      const bumped = readFileSync(file, 'utf8').replace('shop/frontend:1.4.2', 'shop/frontend:1.4.3');
+      writeFileSync(file, bumped);
+      assert.equal(await session.wouldAskApproval(plan.id, person), false, 'a 2026-07-28 host shows no form for a stale plan');
+      const outcome = await session.apply(plan.id, person);
+      assert.equal(outcome.status, 'stale', outcome.message);
+      assert.match(outcome.message, /apps\/shop\.yaml \(changed since the proposal/);
+      assert.deepEqual(asked, [], 'nobody was asked');
+      assert.equal(readFileSync(file, 'utf8'), bumped);
+      const again = await session.apply(plan.id, person);
+      assert.equal(again.status, 'used', 'a stale plan is spent');
+    });
 
     it('single use, the model\'s cool-down after a decline, a person\'s approval of the digest; a host that cannot ask refuses', async () => {
       const root = copy('plain');

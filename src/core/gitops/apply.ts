@@ -2,7 +2,7 @@
 // through the host's writer — a WorkspaceEdit in VS Code (undo, dirty editors), atomic file replacement for stdio.
 // Like core/apply, this module never asks for approval: the session calls it only after a person approved the digest.
 import { randomBytes } from 'node:crypto';
-import { lstat, open, realpath, rename, rm } from 'node:fs/promises';
+import { lstat, open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { AuditActor, AuditLog } from '../audit';
 import { syncDirectory, writeAll } from '../durableFile';
@@ -44,14 +44,16 @@ export function absolutePathOf(file: Pick<ManifestFileChange, 'folderRoot' | 'pa
   return absolute;
 }
 
-export async function executeManifestPlan(plan: ManifestPlan, deps: { writer: ManifestWriter; audit: AuditLog; actor: AuditActor }): Promise<ManifestApplyResult> {
-  const auditBase = { actor: deps.actor, ...(plan.context ? { context: plan.context } : {}), planId: plan.id, digest: plan.digest };
-  // 1. Every file as it is now must be what the plan was built from; otherwise nothing is written.
+/**
+ * The files of the plan that are no longer what it was built from (on disk or in an unsaved editor). Checked before a
+ * person is asked, so a stale plan is never shown for approval, and again right before the write.
+ */
+export async function filesChangedSinceProposal(plan: Pick<ManifestPlan, 'files'>, writer: ManifestWriter): Promise<ManifestFileResult[]> {
   const changed: ManifestFileResult[] = [];
   for (const file of plan.files) {
     let current: string | null;
     try {
-      current = await deps.writer.currentHash(absolutePathOf(file), file.folderRoot);
+      current = await writer.currentHash(absolutePathOf(file), file.folderRoot);
     } catch (error) {
       changed.push({ folder: file.folder, path: file.path, result: 'not-written', message: error instanceof Error ? error.message : String(error) });
       continue;
@@ -60,10 +62,22 @@ export async function executeManifestPlan(plan: ManifestPlan, deps: { writer: Ma
       changed.push({ folder: file.folder, path: file.path, result: 'not-written', message: file.beforeHash === null ? 'created since the proposal' : current === null ? 'deleted since the proposal' : 'changed since the proposal (on disk or in an unsaved editor)' });
     }
   }
+  return changed;
+}
+
+/** The result of a plan refused as stale: what changed, every other file not written, and what to do. */
+export function staleManifestResult(plan: Pick<ManifestPlan, 'files'>, changed: readonly ManifestFileResult[]): ManifestApplyResult {
+  const untouched = plan.files.filter((file) => !changed.some((entry) => entry.folder === file.folder && entry.path === file.path)).map((file) => ({ folder: file.folder, path: file.path, result: 'not-written' as const }));
+  return { status: 'stale', files: [...changed, ...untouched], message: `The plan is stale: ${changed.map((file) => `${file.path} (${file.message})`).join('; ')}. Nothing was written; propose the changes again.` };
+}
+
+export async function executeManifestPlan(plan: ManifestPlan, deps: { writer: ManifestWriter; audit: AuditLog; actor: AuditActor }): Promise<ManifestApplyResult> {
+  const auditBase = { actor: deps.actor, ...(plan.context ? { context: plan.context } : {}), planId: plan.id, digest: plan.digest };
+  // 1. Every file as it is now must be what the plan was built from; otherwise nothing is written.
+  const changed = await filesChangedSinceProposal(plan, deps.writer);
   if (changed.length > 0) {
     await deps.audit.append({ ...auditBase, action: 'refuse', outcome: 'stale', detail: { target: 'manifests', changed: changed.map((file) => `${file.folder}/${file.path}: ${file.message ?? ''}`) } });
-    const untouched = plan.files.filter((file) => !changed.some((entry) => entry.folder === file.folder && entry.path === file.path)).map((file) => ({ folder: file.folder, path: file.path, result: 'not-written' as const }));
-    return { status: 'stale', files: [...changed, ...untouched], message: `The plan is stale: ${changed.map((file) => `${file.path} (${file.message})`).join('; ')}. Nothing was written; propose the changes again.` };
+    return staleManifestResult(plan, changed);
   }
   // 2. Write; the writer replaces all files or none.
   const writes: ManifestWrite[] = plan.files.map((file) => ({ absolutePath: absolutePathOf(file), folderRoot: file.folderRoot, path: file.path, content: file.after, expectedHash: file.beforeHash }));
@@ -83,6 +97,20 @@ export async function executeManifestPlan(plan: ManifestPlan, deps: { writer: Ma
     files: plan.files.map((file) => ({ folder: file.folder, path: file.path, result: 'written' })),
     message: `Wrote ${plan.files.length} file(s) for ${workloads.join(', ')}. Nothing was sent to a cluster: commit and push the change so your GitOps controller applies it.`,
   };
+}
+
+/**
+ * Gives the temp file the original's mode (open's mode is reduced by the umask) and, where this process may, its
+ * owner and group; a chown this user is not allowed to make leaves the file owned by the writer, as an editor's save would.
+ */
+async function preserveOwnership(handle: FileHandle, keep: { mode: number; uid: number; gid: number }): Promise<void> {
+  await handle.chmod(keep.mode);
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid === undefined || (uid === keep.uid && gid === keep.gid)) return;
+  await handle.chown(keep.uid, keep.gid).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPERM') throw error;
+  });
 }
 
 /**
@@ -107,11 +135,16 @@ export function fileManifestWriter(): ManifestWriter {
           const folder = { name: path.basename(file.folderRoot), root: file.folderRoot };
           let target = file.absolutePath;
           let previous: string | null = null;
+          // The replacement keeps the original's permissions and owner: a file that held a Secret stays private
+          // (0600) instead of becoming world-readable through a freshly created temp file.
+          let keep: { mode: number; uid: number; gid: number } | null = null;
           if (file.expectedHash !== null) {
             const read = await readManifestText(folder, file.path);
             if (read.hash !== file.expectedHash) throw new WorkspaceInputError(`${file.path} changed since the proposal`);
             previous = read.text;
             target = await realpath(file.absolutePath);
+            const original = await stat(target);
+            keep = { mode: original.mode & 0o7777, uid: original.uid, gid: original.gid };
           } else {
             const exists = await lstat(file.absolutePath).then(() => true, () => false);
             if (exists) throw new WorkspaceInputError(`${file.path} was created since the proposal`);
@@ -119,8 +152,9 @@ export function fileManifestWriter(): ManifestWriter {
             if (!isInside(file.folderRoot, directory)) throw new WorkspaceInputError(`${file.path} would be written outside the workspace folder`);
           }
           const temp = path.join(path.dirname(target), `.${path.basename(target)}.krr-${randomBytes(4).toString('hex')}.tmp`);
-          const handle = await open(temp, 'wx', 0o644);
+          const handle = await open(temp, 'wx', keep ? keep.mode & 0o777 : 0o644);
           try {
+            if (keep) await preserveOwnership(handle, keep);
             await writeAll(handle, Buffer.from(file.content, 'utf8'));
             await handle.sync();
           } finally {

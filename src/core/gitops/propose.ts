@@ -70,9 +70,20 @@ interface Original {
 export async function proposeManifestPlan(targets: readonly WorkloadTarget[], options: ProposeManifestOptions): Promise<ManifestPlan> {
   const index = options.index ?? (await indexWorkspace(options.folders));
   const finders = options.finders ?? defaultFinders;
-  const pending = new Map<string, Original>();
-  const staged = new Map<string, Promise<string>>();
   const key = (folder: WorkspaceFolder, relativePath: string) => `${folder.root}\0${relativePath}`;
+  const pending = new Map<string, Original>();
+  // The first read of each file, text and hash together: an edit is computed from that read, so the plan's `before`
+  // and `beforeHash` are bound to it. A change made on disk after it (an image bump while rendering) then makes the
+  // plan stale at apply instead of being silently reverted by the approved write.
+  const firstReads = new Map<string, { text: string; hash: string }>();
+  const readOnce = async (folder: WorkspaceFolder, relativePath: string) => {
+    const known = firstReads.get(key(folder, relativePath));
+    if (known) return known;
+    const read = await readManifestText(folder, relativePath);
+    firstReads.set(key(folder, relativePath), { text: read.text, hash: read.hash });
+    return read;
+  };
+  const staged = new Map<string, Promise<string>>();
   const temp = await mkdtemp(path.join(tmpdir(), 'krr-manifests-'));
   const context: FinderContext = {
     index,
@@ -83,7 +94,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       async read(folder, relativePath) {
         const edited = pending.get(key(folder, relativePath));
         if (edited) return edited.current;
-        return (await readManifestText(folder, relativePath)).text;
+        return (await readOnce(folder, relativePath)).text;
       },
       async exists(folder, relativePath) {
         if (pending.has(key(folder, relativePath))) return true;
@@ -173,7 +184,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           if (existing) existing.current = file.text;
           else {
             const exists = await context.files.exists(candidate.folder, file.relativePath);
-            const original = exists ? await readManifestText(candidate.folder, file.relativePath) : null;
+            const original = exists ? await readOnce(candidate.folder, file.relativePath) : null;
             pending.set(key(candidate.folder, file.relativePath), { folder: candidate.folder, path: file.relativePath, text: original?.text ?? null, hash: original?.hash ?? null, current: file.text });
           }
         }

@@ -26,10 +26,10 @@ import { QuantityError } from '../quantity';
 import { notPatchableReason, RowIndex, rowsOfReport } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
 import type { ApplyOutcome, ApprovalText, Approver, ClusterTotals, FleetScanEntry, FleetSummary, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
-import type { SessionSettings } from './settings';
+import { fleetContextsMax, type SessionSettings } from './settings';
 import { StateStore, planIdPattern, reportIdPattern, type PersistedReport, type ReportIdentity } from './store';
 import { displayText, plural } from '../text';
-import { executeManifestPlan, type ManifestWriter } from '../gitops/apply';
+import { executeManifestPlan, filesChangedSinceProposal, staleManifestResult, type ManifestWriter } from '../gitops/apply';
 import { manifestApprovalText } from '../gitops/approval';
 import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
 import { helmFinder } from '../gitops/helm';
@@ -93,8 +93,11 @@ export interface SessionLimits {
   reportTtlMs: number;
 }
 
-/** A report may be 200 MB: keep a few, never an unbounded history (the model is told when an id is gone). */
-export const sessionLimits: SessionLimits = { reports: 20, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024, reportTtlMs: 24 * 60 * 60 * 1000 };
+/**
+ * A report may be 200 MB: keep a few, never an unbounded history (the model is told when an id is gone). The count
+ * holds a whole fleet of the largest size and a few single scans beside it.
+ */
+export const sessionLimits: SessionLimits = { reports: fleetContextsMax + 10, reportBytes: 512 * 1024 * 1024, plans: 100, planBytes: 64 * 1024 * 1024, reportTtlMs: 24 * 60 * 60 * 1000 };
 /**
  * A proposal of fewer workloads reads and dry-runs them with kubectl processes: starting the channel's proxies costs
  * about as much as the few processes it would save. An approved apply always uses the channel.
@@ -157,6 +160,10 @@ export class Session {
   private auditOpening: Promise<AuditLog> | undefined;
   private latestReport: string | null = null;
   private readonly fleets = new Map<string, FleetSummary>();
+  /** Fleet scans under way: report eviction waits for them, so a fleet never evicts the reports it just made. */
+  private fleetScansRunning = 0;
+  /** The newest fleet's reports: never evicted while it is the newest (a later single scan evicts older reports). */
+  private pinnedReports = new Set<string>();
   private latestFleet: string | null = null;
   /** The newest report when the newest fleet finished: the fleet is what to review until another report comes. */
   private latestFleetReport: string | null = null;
@@ -261,12 +268,14 @@ export class Session {
     const settings = this.options.settings();
     const contexts = [...new Set(args.contexts)];
     if (contexts.length === 0) throw new SessionError('invalid-argument', 'No contexts to scan.', 'Name at least one kube context (or set krr.contexts).');
+    if (contexts.length > fleetContextsMax) throw new SessionError('invalid-argument', `A fleet scan takes at most ${fleetContextsMax} contexts; ${contexts.length} were given.`, `Scan the contexts in groups of at most ${fleetContextsMax}.`);
     if (args.prometheusClusterLabel !== undefined && contexts.length > 1) {
       throw new SessionError('invalid-argument', 'One Prometheus cluster label value cannot hold for several contexts.', 'Set krr.prometheusClusterLabels (context → that cluster\'s value) and scan without prometheusClusterLabel.');
     }
     // One kubeconfig read for the whole fleet; if it fails, each context is resolved (and fails) on its own.
     const kubeconfig = settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {};
     const resolved = await resolveContexts({ kubectlPath: settings.kubectlPath, ...kubeconfig }, contexts).catch(() => null);
+    this.fleetScansRunning += 1;
     const entries = await mapBounded(contexts, settings.scanParallelism, async (context): Promise<FleetScanEntry> => {
       const signal = control.signalFor?.(context);
       const combined = signal && control.signal ? AbortSignal.any([signal, control.signal]) : (signal ?? control.signal);
@@ -290,9 +299,14 @@ export class Session {
         control.onProgress?.({ context, message: `failed: ${message}`, done: true });
         return { context, error: displayText(message, 1000) };
       }
+    }).finally(() => {
+      this.fleetScansRunning -= 1;
     });
     const fleetId = `fleet-${randomBytes(6).toString('hex')}`;
     const reportIds = entries.flatMap((entry) => (entry.reportId ? [entry.reportId] : []));
+    // This fleet is the newest: its reports stay; what the eviction deferred during the scan happens now, to others.
+    this.pinnedReports = new Set(reportIds);
+    this.evictReports();
     const totals = reportIds.length > 0 ? (this.rowIndex(reportIds).query({ pageSize: 1 }).totals?.fleet ?? emptyTotals()) : emptyTotals();
     const summary: FleetSummary = { fleetId, reports: entries, totals };
     this.fleets.set(fleetId, summary);
@@ -616,6 +630,12 @@ export class Session {
     const roots = this.options.workspace?.folders() ?? [];
     const owned = plan.blocked.filter((blocked) => blocked.gitopsOwner?.confidence === 'certain' && blocked.reasons.some((reason) => reason.includes('krr.gitops.directPatch')));
     if (roots.length === 0 || owned.length === 0) return;
+    // The same gate as the manifests target: an untrusted workspace's kustomizations and charts are never read or
+    // rendered (a render runs kubectl kustomize and helm on a stranger's files), even for a cluster proposal.
+    if (!settings.workspaceTrusted) {
+      for (const blocked of owned) blocked.reasons.push('KRR did not look for its source in the workspace: the workspace is not trusted (Workspaces: Manage Workspace Trust).');
+      return;
+    }
     const wanted: WorkloadTarget[] = [];
     for (const blocked of owned) {
       const planned = targets.find((candidate) => ownerKey(candidate.ref) === ownerKey(blocked));
@@ -809,10 +829,14 @@ export class Session {
    * another apply in the context, the model's cool-down after a decline). For hosts that show the question before
    * calling apply (the 2026-07-28 approval round trip): they must not show what apply would refuse without asking.
    */
-  wouldAskApproval(planId: string, requester: Requester): boolean {
+  async wouldAskApproval(planId: string, requester: Requester): Promise<boolean> {
     const stored = this.manifestPlans.get(planId) ?? this.plans.get(planId);
     // A plan another process claimed: apply finds that out when it claims the plan itself, still before asking.
-    return stored !== undefined && this.refusalBeforeAsking(stored, requester, this.options.settings()) === null && !this.store.isClaimed(planId);
+    if (stored === undefined || this.refusalBeforeAsking(stored, requester, this.options.settings()) !== null || this.store.isClaimed(planId)) return false;
+    // A manifest plan whose files changed is refused as stale by apply, before asking: no form for it either.
+    const writer = this.options.workspace?.writer;
+    if ('files' in stored.plan && writer) return (await filesChangedSinceProposal(stored.plan, writer)).length === 0;
+    return true;
   }
 
   /**
@@ -994,6 +1018,15 @@ export class Session {
     }
     // refusalBeforeAsking refused a host without a workspace writer.
     const writer = this.options.workspace?.writer as ManifestWriter;
+    // A plan whose files changed since the proposal can never be written: refused before anyone is asked, as a
+    // person must not be shown (and approve) edits of files that are no longer what the diff showed.
+    const changed = await filesChangedSinceProposal(plan, writer);
+    if (changed.length > 0) {
+      stored.state = 'used';
+      const stale = staleManifestResult(plan, changed);
+      await this.audit({ action: 'refuse', actor, outcome: 'stale', planId, digest: plan.digest, ...(plan.context ? { context: plan.context } : {}), detail: { target: 'manifests', message: stale.message, changed: changed.map((file) => `${file.folder}/${file.path}: ${file.message ?? ''}`) } });
+      return { status: 'stale', planId, objects: [], verified: false, rollouts: [], files: stale.files, message: stale.message };
+    }
     stored.state = 'approving';
     this.applying.add(cooldownKey);
     try {
@@ -1234,12 +1267,21 @@ export class Session {
     };
     this.reports.set(reportId, { report, index: new RowIndex(rows), summary, bytes, source, savedAt: record.savedAt, gitops: { owners: new Map() } });
     this.evicted.delete(reportId);
-    this.evictOldest(this.reports, this.limits.reports, this.limits.reportBytes, (id) =>
-      `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,
+    if (this.fleetScansRunning === 0) this.evictReports();
+    return summary;
+  }
+
+  /** Keeps the reports within their bounds, oldest first, never one of the newest fleet's. */
+  private evictReports(): void {
+    this.evictOldest(
+      this.reports,
+      this.limits.reports,
+      this.limits.reportBytes,
+      (id) => `Report ${id} was evicted (limit ${this.limits.reports} reports / ${megabytes(this.limits.reportBytes)} MB); scan again (krr_scan) or load the file again.`,
+      (id) => this.pinnedReports.has(id),
     );
     for (const [key, entry] of this.scanCache) if (!this.reports.has(entry.reportId)) this.scanCache.delete(key);
     for (const key of this.combinedIndexes.keys()) if (!key.split(',').every((id) => this.reports.has(id))) this.combinedIndexes.delete(key);
-    return summary;
   }
 
   private async persistReport(reportId: string): Promise<void> {
@@ -1350,13 +1392,13 @@ export class Session {
    * Drops the oldest entries (Map order = insertion order) until both bounds hold. The newest entry always
    * stays, and a plan waiting for its approval is never dropped under the person's dialog.
    */
-  private evictOldest<T extends { bytes: number; state?: string }>(store: Map<string, T>, maxCount: number, maxBytes: number, message: (id: string) => string): void {
+  private evictOldest<T extends { bytes: number; state?: string }>(store: Map<string, T>, maxCount: number, maxBytes: number, message: (id: string) => string, pinned: (id: string) => boolean = () => false): void {
     let bytes = 0;
     for (const entry of store.values()) bytes += entry.bytes;
     const newest = [...store.keys()].at(-1);
     for (const [id, entry] of store) {
       if (store.size <= maxCount && bytes <= maxBytes) break;
-      if (id === newest || entry.state === 'approving') continue;
+      if (id === newest || entry.state === 'approving' || pinned(id)) continue;
       store.delete(id);
       bytes -= entry.bytes;
       this.evicted.set(id, message(id));

@@ -3,6 +3,13 @@ import { z } from 'zod';
 
 const glob = z.string().min(1).max(200);
 
+/**
+ * The most contexts one fleet scan takes, wherever the list comes from (krr.contexts, krr_scan's `contexts`, the Scan
+ * command's multi-select). The session keeps at least this many reports and never evicts a fleet's own reports, so a
+ * fleet of this size always comes back whole.
+ */
+export const fleetContextsMax = 50;
+
 export const sessionSettingsSchema = z.object({
   krrPath: z.string().min(1).default('krr'),
   kubectlPath: z.string().min(1).default('kubectl'),
@@ -36,7 +43,7 @@ export const sessionSettingsSchema = z.object({
   /** krr -w/--max-workers. */
   maxWorkers: z.number().int().min(1).max(256).optional(),
   /** Kube contexts a fleet scan covers (Scan command's default selection; krr_scan `contexts`). */
-  contexts: z.array(z.string().min(1).max(253)).max(200).default([]),
+  contexts: z.array(z.string().min(1).max(253)).max(fleetContextsMax).default([]),
   /**
    * How many contexts a fleet scan runs krr on at the same time. krr spends a scan waiting on Prometheus, so 20 at
    * once take about as long as the slowest one; each krr process holds its own memory (lower this on a small machine).

@@ -33,7 +33,7 @@ export const krrApplyPlan = defineTool({
           prepare: async () => {
             // In memory, or stored by another process (a per-call client proposed in an earlier process).
             const plan = await session.openAnyPlan(args.planId);
-            return plan && session.wouldAskApproval(args.planId, requester()) ? { plan } : { outcome: await session.apply(args.planId, requester(), extra.signal) };
+            return plan && (await session.wouldAskApproval(args.planId, requester())) ? { plan } : { outcome: await session.apply(args.planId, requester(), extra.signal) };
           },
           run: (plan) => session.apply(plan.id, requester(), extra.signal),
         });

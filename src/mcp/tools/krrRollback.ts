@@ -36,7 +36,7 @@ export const krrRollback = defineTool({
           // The rollback plan is built (and shown, and audited as proposed) in the first round; the retry applies that plan.
           prepare: async () => {
             const plan = await session.proposeRollbackAudited(args.snapshotId, requester(), options);
-            return plan.objects.length > 0 && session.wouldAskApproval(plan.id, requester()) ? { plan } : { outcome: await session.applyRollback(plan, requester(), extra.signal) };
+            return plan.objects.length > 0 && (await session.wouldAskApproval(plan.id, requester())) ? { plan } : { outcome: await session.applyRollback(plan, requester(), extra.signal) };
           },
           // The state names the plan it was minted for, and this tool only mints for rollback plans (cluster plans).
           run: async (plan) => {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { contextName, labelSelector, namespaceName } from '../arguments';
 import { SessionError } from '../../core/session/session';
+import { fleetContextsMax } from '../../core/session/settings';
 import { describeFleet, describeSummary, reportSummaryOutput } from '../summary';
 import { defineTool, errorResult, okResult, type ToolExtra } from '../tool';
 
@@ -32,7 +33,7 @@ export const krrScan = defineTool({
     historyHours: z.number().positive().max(24 * 90).optional().describe('hours of history to analyse (krr default 336 = 14 days)'),
     cpuPercentile: z.number().min(1).max(100).optional().describe('CPU percentile for the request recommendation (krr default 95)'),
     memoryBufferPercent: z.number().min(0).max(500).optional().describe('extra memory buffer in percent (krr default 15)'),
-    contexts: z.array(contextName).min(1).max(50).optional().describe('scan these kube contexts (a fleet), each into its own report; not together with context'),
+    contexts: z.array(contextName).min(1).max(fleetContextsMax).optional().describe('scan these kube contexts (a fleet), each into its own report; not together with context'),
     prometheusLabel: z.string().min(1).max(200).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Prometheus label NAME, e.g. cluster').optional().describe('centralized Prometheus: the label NAME that tells clusters apart, e.g. "cluster" (default krr.prometheusLabel)'),
     prometheusClusterLabel: z.string().min(1).max(253).regex(/^[^"\\\p{Cc}]+$/u, 'must be a plain cluster name').optional().describe('centralized Prometheus: this cluster\'s VALUE of that label, e.g. "prod-eu-1" (one context only; default krr.prometheusClusterLabels / krr.prometheusClusterLabel)'),
     allowHpa: z.boolean().optional().describe('krr --allow-hpa: recommend for HPA-scaled workloads too (default krr.allowHpa)'),
