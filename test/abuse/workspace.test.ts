@@ -13,6 +13,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { checkNewFileTarget } from '../../src/core/gitops/apply';
 import { manifestApprovalText } from '../../src/core/gitops/approval';
+import { helmFinder } from '../../src/core/gitops/helm';
 import { proposeManifestPlan } from '../../src/core/gitops/propose';
 import { stagedCopyLimits, type StagedCopy } from '../../src/core/gitops/stagedCopy';
 import { indexWorkspace, workspaceFolders } from '../../src/core/gitops/workspace';
@@ -417,6 +418,51 @@ describe('abuse: the workspace repository is hostile input (manifest proposals a
       assert.deepEqual(measured.flatMap((entry) => entry.links), [], 'the private copy holds links');
       assert.ok(measured[0] && measured[0].files > 0);
       assert.deepEqual(differences(wsBefore, snapshotTree(ws)), []);
+    });
+
+    it('a Helm chart: only its metadata, values and templates are copied; a template or subchart linking out is left out', async () => {
+      count('workspace_attacks');
+      const helm = path.join(execFileSync('bash', [path.join(repoRoot, 'test', 'helm', 'build.sh'), '--cached-only'], { encoding: 'utf8' }).trim().split('\n').at(-1) as string, 'helm');
+      cpSync(path.join(fixtures, 'helm'), ws, { recursive: true });
+      writeFileSync(path.join(outside, 'leak.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leak}\ndata: {secret: from-outside}\n');
+      symlinkSync(path.join(outside, 'leak.yaml'), path.join(ws, 'search/templates/leak.yaml'));
+      mkdirSync(path.join(outside, 'subchart'));
+      writeFileSync(path.join(outside, 'subchart/Chart.yaml'), 'apiVersion: v2\nname: sub\nversion: 0.1.0\n');
+      mkdirSync(path.join(ws, 'search/charts'));
+      symlinkSync(path.join(outside, 'subchart'), path.join(ws, 'search/charts/sub'));
+      mkdirSync(path.join(ws, 'search/build'));
+      writeFileSync(path.join(ws, 'search/build/bundle.bin'), '');
+      truncateSync(path.join(ws, 'search/build/bundle.bin'), 5 * mi);
+      const copied: string[] = [];
+      const links: string[] = [];
+      const wsBefore = snapshotTree(ws);
+      const outsideBefore = snapshotTree(outside);
+      const target = { namespace: 'gitops', kind: 'Deployment' as const, name: 'search', group: 'apps', context: 'prod-eu-1', desired: new Map<string, DesiredResources>([['search', { requests: { cpu: '300m' }, limits: {} }]]) };
+      const plan = await proposeManifestPlan([target], {
+        folders: await workspaceFolders([ws]),
+        kubectlPath: 'kubectl',
+        requester: human,
+        now: new Date(),
+        ttlSeconds: 600,
+        context: 'prod-eu-1',
+        finders: [helmFinder({ helmPath: helm })],
+        onStagedCopy: (copy) => {
+          const walk = (current: string) => {
+            for (const name of readdirSync(current)) {
+              const full = path.join(current, name);
+              const stats = lstatSync(full);
+              if (stats.isDirectory()) walk(full);
+              else (stats.isFile() ? copied : links).push(path.relative(copy.root, full));
+            }
+          };
+          walk(copy.root);
+        },
+      });
+      if (differences(wsBefore, snapshotTree(ws)).length > 0) count('writes_before_approval');
+      if (differences(outsideBefore, snapshotTree(outside)).length > 0) count('writes_outside_workspace');
+      assert.deepEqual(plan.files.map((file) => file.path), ['search/values-prod.yaml'], JSON.stringify(plan.unresolved));
+      assert.deepEqual(links, []);
+      assert.deepEqual(copied.sort(), ['search/Chart.yaml', 'search/templates/deployment.yaml', 'search/values-prod.yaml', 'search/values.yaml']);
     });
 
     it('is bounded: a render needing more than the bound is refused with the reason, nothing written', async () => {

@@ -152,16 +152,26 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
         // A plain manifest is checked by parsing the edited text: no copy of the folder unless one exists already.
         const copy = candidate.finder === 'manifest' && !staged.has(candidate.folder.root) ? null : await stagedCopyOf(candidate.folder);
         const previous = new Map<string, string | null>();
-        for (const file of copy === null ? [] : prepared.files) {
-          previous.set(file.relativePath, pending.get(key(candidate.folder, file.relativePath))?.current ?? (await context.files.exists(candidate.folder, file.relativePath) ? await context.files.read(candidate.folder, file.relativePath) : null));
-          await copy?.write(file.relativePath, file.text);
-        }
-        const problem = await prepared.verify(copy?.root ?? '', context);
-        if (problem !== null) {
+        // An edit not offered leaves the copy as it was, so the workloads after it render without it.
+        const unstage = async () => {
           for (const [relativePath, text] of previous) {
             if (text === null) await copy?.remove(relativePath);
             else await copy?.write(relativePath, text);
           }
+        };
+        let problem: string | null;
+        try {
+          for (const file of copy === null ? [] : prepared.files) {
+            previous.set(file.relativePath, pending.get(key(candidate.folder, file.relativePath))?.current ?? (await context.files.exists(candidate.folder, file.relativePath) ? await context.files.read(candidate.folder, file.relativePath) : null));
+            await copy?.write(file.relativePath, file.text);
+          }
+          problem = await prepared.verify(copy?.root ?? '', context);
+        } catch (error) {
+          await unstage();
+          throw error;
+        }
+        if (problem !== null) {
+          await unstage();
           refuse(`the edit was not offered: ${problem}`, [candidate.label]);
           continue;
         }
