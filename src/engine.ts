@@ -4,5 +4,5 @@ export { Session } from './core/session/session';
 export { Kubectl, listContexts } from './core/kube/kubectl';
 export { startHttpHost } from './mcp/http';
 export { readSessionSettings } from './editor/settings';
-export { readManifestText } from './core/gitops/workspace';
+export { checkNewFileTarget, manifestFileHash } from './core/gitops/apply';
 export { predictPolicyBlocks, reportNameProblems } from './core/reportCheck';

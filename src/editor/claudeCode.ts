@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
+import { mcpJsonProblem } from '../core/mcpJsonFile';
 import type { RunningHost } from './mcpProvider';
 
 export const mcpServerName = 'krr';
@@ -83,6 +84,12 @@ export async function setUpClaudeCode(setup: ClaudeCodeSetup): Promise<boolean> 
     return false;
   }
   const mcpJson = vscode.Uri.joinPath(folder, '.mcp.json');
+  // Before asking: the dialog names this path, so a link there (which would carry the write elsewhere) is refused.
+  const problem = await mcpJsonProblem(mcpJson.fsPath);
+  if (problem !== null) {
+    void vscode.window.showErrorMessage(`KRR: ${problem}`);
+    return false;
+  }
   const consent = await vscode.window.showWarningMessage(
     'Let Claude Code use KRR through this VS Code window?',
     {
@@ -114,6 +121,12 @@ export async function setUpClaudeCode(setup: ClaudeCodeSetup): Promise<boolean> 
   await copyFile(join(setup.extensionPath, 'dist', 'krr-mcp.js'), relayPath);
   const host = await setup.startHost();
   await writeDiscoveryFile(discovery, host);
+  // Again just before the write: a link may have been put there while the dialog was open.
+  const problemNow = await mcpJsonProblem(mcpJson.fsPath);
+  if (problemNow !== null) {
+    void vscode.window.showErrorMessage(`KRR: ${problemNow}`);
+    return false;
+  }
   await vscode.workspace.fs.writeFile(mcpJson, Buffer.from(merged, 'utf8'));
   setup.log(`Claude Code set up: ${mcpJson.fsPath} -> relay ${relayPath}, discovery ${discovery}`);
   void vscode.window.showInformationMessage(`KRR: Claude Code can now use KRR in this folder (restart Claude Code to pick up ${mcpJson.fsPath}).`);

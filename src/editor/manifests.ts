@@ -8,7 +8,7 @@ import type { ManifestWrite, ManifestWriter } from '../core/gitops/apply';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { ApplyOutcome, Requester } from '../core/session/model';
 import type { Session } from '../core/session/session';
-import { displayText } from '../core/text';
+import { displayText, nameText } from '../core/text';
 import { loadEngine } from './engine';
 
 export const manifestScheme = 'krr-manifest';
@@ -29,11 +29,9 @@ export function workspaceEditWriter(): ManifestWriter {
     async currentHash(absolutePath, folderRoot) {
       const open = openDocument(absolutePath);
       if (open) return sha256(open.getText());
-      // Not open: the core's reader, which refuses links out of the folder, oversized and binary files.
-      const { readManifestText } = loadEngine();
-      const exists = await vscode.workspace.fs.stat(vscode.Uri.file(absolutePath)).then(() => true, () => false);
-      if (!exists) return null;
-      return (await readManifestText({ name: path.basename(folderRoot), root: folderRoot }, path.relative(folderRoot, absolutePath))).hash;
+      // Not open: the core's reader, which counts a link that leads nowhere as a file and refuses links out of the
+      // folder, oversized and binary files.
+      return loadEngine().manifestFileHash(absolutePath, folderRoot);
     },
     async write(files: readonly ManifestWrite[]) {
       const edit = new vscode.WorkspaceEdit();
@@ -41,6 +39,8 @@ export function workspaceEditWriter(): ManifestWriter {
       for (const file of files) {
         const uri = vscode.Uri.file(file.absolutePath);
         if (file.expectedHash === null) {
+          // VS Code's createFile writes through a link at the path: refuse anything there, and a directory outside.
+          await loadEngine().checkNewFileTarget(file);
           edit.createFile(uri, { ignoreIfExists: false, contents: new TextEncoder().encode(file.content) }, { label: 'KRR: write recommendations', needsConfirmation: false });
           continue;
         }
@@ -98,7 +98,7 @@ export class ManifestDiff implements vscode.Disposable {
     const title = `KRR ${plan.id}: ${pairs.length} ${pairs.length === 1 ? 'file' : 'files'} in the workspace — current ↔ recommended`;
     const options: vscode.TextDocumentShowOptions = { preview: false, preserveFocus: plan.requestedBy.type !== 'human' };
     if (pairs.length === 1) {
-      await vscode.commands.executeCommand('vscode.diff', first.before, first.after, `${displayText(first.file.path, 120)} — ${title}`, options);
+      await vscode.commands.executeCommand('vscode.diff', first.before, first.after, `${nameText(first.file.path, 120)} — ${title}`, options);
       return;
     }
     await vscode.commands.executeCommand('vscode.changes', title, pairs.map(({ before, after }) => [after, before, after]));

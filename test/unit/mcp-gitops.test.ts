@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { connectStdioClient, serveTransport } from '../support/stdio-client';
+import { withoutIsolates } from '../../src/core/text';
 import { krrReportJson } from '../support/krr-report';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -120,7 +121,8 @@ describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_p
     assert.equal(elicitations.length, 1);
     const message = elicitations[0]?.message ?? '';
     assert.match(message, /^Write resource changes to 2 files in the workspace\?/);
-    assert.match(message, /kustomize\/overlays\/prod\/web-resources\.yaml:/);
+    // Each path is isolated (FSI…PDI) like a name; the words around it are the same.
+    assert.match(withoutIsolates(message), /kustomize\/overlays\/prod\/web-resources\.yaml:/);
     assert.match(message, /Nothing is sent to a cluster/);
     assert.doesNotMatch(message, /Cluster:/);
     const schema = (elicitations[0] && 'requestedSchema' in elicitations[0] ? elicitations[0].requestedSchema : undefined) as { required: string[] } | undefined;

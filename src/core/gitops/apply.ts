@@ -45,6 +45,31 @@ export function absolutePathOf(file: Pick<ManifestFileChange, 'folderRoot' | 'pa
 }
 
 /**
+ * The hash of a workspace file as it is on disk, null when nothing is at its path. lstat, not stat: a link that leads
+ * nowhere is something (readManifestText then refuses it), so a file the plan creates is never created through it.
+ */
+export async function manifestFileHash(absolutePath: string, folderRoot: string): Promise<string | null> {
+  const exists = await lstat(absolutePath).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) return null;
+  return (await readManifestText({ name: path.basename(folderRoot), root: folderRoot }, path.relative(folderRoot, absolutePath))).hash;
+}
+
+/**
+ * Just before a file the plan creates is written: nothing may be at its path (not even a link that leads nowhere,
+ * planted after the proposal: a writer that follows it would create a file outside the workspace), and its directory
+ * must resolve inside the workspace folder. Every writer (the stdio server's and VS Code's) calls it.
+ */
+export async function checkNewFileTarget(file: Pick<ManifestWrite, 'absolutePath' | 'folderRoot' | 'path'>): Promise<void> {
+  const existing = await lstat(file.absolutePath).catch(() => null);
+  if (existing !== null) throw new WorkspaceInputError(`${file.path} was created since the proposal${existing.isSymbolicLink() ? ' (as a symbolic link)' : ''}; nothing is written through it`);
+  const directory = await realpath(path.dirname(file.absolutePath)).catch(() => null);
+  if (directory === null || !isInside(file.folderRoot, directory)) throw new WorkspaceInputError(`${file.path} would be written outside the workspace folder`);
+}
+
+/**
  * The files of the plan that are no longer what it was built from (on disk or in an unsaved editor). Checked before a
  * person is asked, so a stale plan is never shown for approval, and again right before the write.
  */
@@ -120,14 +145,7 @@ async function preserveOwnership(handle: FileHandle, keep: { mode: number; uid: 
  */
 export function fileManifestWriter(): ManifestWriter {
   return {
-    async currentHash(absolutePath, folderRoot) {
-      const exists = await lstat(absolutePath).then(
-        () => true,
-        () => false,
-      );
-      if (!exists) return null;
-      return (await readManifestText({ name: path.basename(folderRoot), root: folderRoot }, path.relative(folderRoot, absolutePath))).hash;
-    },
+    currentHash: manifestFileHash,
     async write(files) {
       const staged: Array<{ file: ManifestWrite; temp: string; target: string; previous: string | null }> = [];
       try {
@@ -145,12 +163,7 @@ export function fileManifestWriter(): ManifestWriter {
             target = await realpath(file.absolutePath);
             const original = await stat(target);
             keep = { mode: original.mode & 0o7777, uid: original.uid, gid: original.gid };
-          } else {
-            const exists = await lstat(file.absolutePath).then(() => true, () => false);
-            if (exists) throw new WorkspaceInputError(`${file.path} was created since the proposal`);
-            const directory = await realpath(path.dirname(file.absolutePath));
-            if (!isInside(file.folderRoot, directory)) throw new WorkspaceInputError(`${file.path} would be written outside the workspace folder`);
-          }
+          } else await checkNewFileTarget(file);
           const temp = path.join(path.dirname(target), `.${path.basename(target)}.krr-${randomBytes(4).toString('hex')}.tmp`);
           const handle = await open(temp, 'wx', keep ? keep.mode & 0o777 : 0o644);
           try {
@@ -171,6 +184,7 @@ export function fileManifestWriter(): ManifestWriter {
         for (const entry of staged) {
           const now = entry.previous === null ? null : (await readManifestText({ name: '', root: entry.file.folderRoot }, entry.file.path)).hash;
           if (entry.previous !== null && now !== entry.file.expectedHash) throw new WorkspaceInputError(`${entry.file.path} changed while the plan was being written`);
+          if (entry.previous === null) await checkNewFileTarget(entry.file);
           await rename(entry.temp, entry.target);
           done.push(entry);
           await syncDirectory(path.dirname(entry.target));

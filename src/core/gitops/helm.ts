@@ -12,7 +12,7 @@
 //   exactly the recommended values.
 import * as path from 'node:path';
 import { isMap, parseAllDocuments, type Document, type YAMLMap } from 'yaml';
-import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, SourceCandidate, WorkloadTarget } from './model';
 import type { WorkspaceFolder } from './workspace';
 import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } from './workload';
 import { applySplices, insertIntoMap, lineOf, ManifestEditError, parseManifestFile, setResources, type TextSplice } from './yamlEdit';
@@ -121,6 +121,18 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
         }
       }
       return candidates;
+    },
+    // What `helm template` reads of a chart: its metadata, values files, templates, subcharts and CRDs; not the rest
+    // of the folder (files a template reads with .Files are not copied: such a chart does not render here).
+    async renderInputs(context, folder) {
+      const inputs: RenderInput[] = [];
+      for (const chart of charts(context)) {
+        if (chart.folder.root !== folder.root) continue;
+        const at = (name: string) => (chart.dir ? `${chart.dir}/${name}` : name);
+        inputs.push(...['Chart.yaml', 'Chart.lock', 'values.schema.json', '.helmignore'].map((name) => ({ file: at(name) })), ...chart.valuesFiles.map((file) => ({ file })));
+        inputs.push(...['templates', 'charts', 'crds'].map((name) => ({ directory: at(name) })));
+      }
+      return inputs;
     },
   };
 }

@@ -37,6 +37,41 @@ const kustomizationSchema = z.looseObject({
 });
 type Selector = z.infer<typeof selectorSchema>;
 
+// Files a kustomization reads besides its resources and patches: generator sources, CRD and OpenAPI schemas,
+// configurations, transformer/generator/validator configs, replacement sources. Only these are copied to render it.
+const pathList = z.array(z.unknown()).optional();
+const generatorSchema = z.looseObject({ files: pathList, envs: pathList, env: z.unknown().optional() });
+const inputsSchema = z.looseObject({
+  configMapGenerator: z.array(z.unknown()).optional(),
+  secretGenerator: z.array(z.unknown()).optional(),
+  crds: pathList,
+  configurations: pathList,
+  transformers: pathList,
+  generators: pathList,
+  validators: pathList,
+  openapi: z.unknown().optional(),
+  replacements: pathList,
+});
+
+/** Every local path the kustomization's other fields name (entries that are inline YAML, or not strings, are skipped). */
+function otherInputs(spec: unknown): string[] {
+  const parsed = inputsSchema.safeParse(spec);
+  if (!parsed.success) return [];
+  const strings = (values: readonly unknown[] | undefined) => (values ?? []).filter((value): value is string => typeof value === 'string' && !value.includes('\n'));
+  const paths: string[] = [];
+  for (const generator of [...(parsed.data.configMapGenerator ?? []), ...(parsed.data.secretGenerator ?? [])]) {
+    const entry = generatorSchema.safeParse(generator);
+    if (!entry.success) continue;
+    // `files` entries are `[key=]path`.
+    paths.push(...strings(entry.data.files).map((value) => value.slice(value.indexOf('=') + 1)), ...strings(entry.data.envs), ...strings([entry.data.env]));
+  }
+  paths.push(...strings(parsed.data.crds), ...strings(parsed.data.configurations), ...strings(parsed.data.transformers), ...strings(parsed.data.generators), ...strings(parsed.data.validators));
+  const openapi = parsed.data.openapi;
+  if (openapi && typeof openapi === 'object' && 'path' in openapi) paths.push(...strings([(openapi as { path?: unknown }).path]));
+  for (const replacement of parsed.data.replacements ?? []) if (replacement && typeof replacement === 'object' && 'path' in replacement) paths.push(...strings([(replacement as { path?: unknown }).path]));
+  return paths;
+}
+
 interface PatchEntry {
   /** Where it is listed, for messages: "patches[0]". */
   where: string;
@@ -59,6 +94,8 @@ export interface KustomizationInfo {
   /** Directories of other kustomizations it includes (resources, bases, components). */
   includes: KustomizationInfo[];
   resourceFiles: string[];
+  /** Other local files it reads (generator sources, schemas, configurations): copied for rendering, never edited. */
+  inputFiles: string[];
   patches: PatchEntry[];
   hasReplacements: boolean;
   /** Why it cannot be used: invalid YAML, a remote base (never fetched), an entry outside the folder. */
@@ -93,7 +130,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     if (!kustomizationFileNames.includes(path.posix.basename(file.relativePath))) continue;
     const dir = path.posix.dirname(file.relativePath) === '.' ? '' : path.posix.dirname(file.relativePath);
     if (byDir.has(fileKey(file.folder, dir))) continue;
-    const info: KustomizationInfo = { folder: file.folder, dir, file: file.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], patches: [], hasReplacements: false };
+    const info: KustomizationInfo = { folder: file.folder, dir, file: file.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], inputFiles: [], patches: [], hasReplacements: false };
     list.push(info);
     byDir.set(fileKey(file.folder, dir), info);
     try {
@@ -147,6 +184,10 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
       } else if (entry.patch !== undefined) patch.inline = entry.patch;
       info.patches.push(patch);
     };
+    for (const entry of otherInputs(spec)) {
+      const resolved = local(entry);
+      if (resolved !== null) info.inputFiles.push(resolved);
+    }
     (spec.patches ?? []).forEach((entry, index) => addPatch(entry, 'patches', index));
     (spec.patchesStrategicMerge ?? []).forEach((entry, index) => addPatch(entry.includes('\n') ? { patch: entry } : { path: entry }, 'patchesStrategicMerge', index));
     (spec.patchesJson6902 ?? []).forEach((entry, index) => addPatch(entry, 'patchesJson6902', index));
@@ -263,6 +304,15 @@ export const kustomizeFinder: ManifestSourceFinder = {
     }
     // A kustomization file or a new file changes what is listed where: read them all again.
     if (editedPaths.some((edited) => kustomizationFileNames.includes(path.posix.basename(edited)) || !set.used.has(fileKey(folder, edited)))) context.cache.delete('kustomize:set');
+  },
+  async renderInputs(context, folder) {
+    const set = await loadKustomizations(context);
+    const files = new Set<string>();
+    for (const info of set.list) {
+      if (info.folder.root !== folder.root) continue;
+      for (const file of [info.file, ...info.resourceFiles, ...info.inputFiles, ...info.patches.flatMap((patch) => (patch.file === undefined ? [] : [patch.file]))]) files.add(file);
+    }
+    return [...files].map((file) => ({ file }));
   },
   async problems(context) {
     const set = await loadKustomizations(context);

@@ -29,8 +29,8 @@ export interface FinderContext {
   files: FileSource;
   kubectlPath: string;
   /**
-   * A private copy of the folder holding the edits accepted so far in this proposal: render from here (kubectl
-   * kustomize, helm template), never from the workspace itself.
+   * A private copy of what the finders' renders read in the folder (their `renderInputs`), holding the edits accepted
+   * so far in this proposal: render from here (kubectl kustomize, helm template), never from the workspace itself.
    */
   stagedRoot(folder: WorkspaceFolder): Promise<string>;
   /** Per proposal, cleared whenever the staged copy changes: what finders computed once (renders, parsed files). */
@@ -52,7 +52,15 @@ export interface ManifestSourceFinder {
   invalidate?(context: FinderContext, folder: WorkspaceFolder, editedPaths: readonly string[]): void;
   /** Why nothing was found by this finder, for the "no source" message (files that failed to parse or render). */
   problems?(context: FinderContext): Promise<string[]>;
+  /**
+   * The workspace files and directories (relative to the folder) its renders read: only these are copied into the
+   * private copy (`stagedRoot`), not the whole folder with its build output. A finder that renders nothing has none.
+   */
+  renderInputs?(context: FinderContext, folder: WorkspaceFolder): Promise<RenderInput[]>;
 }
+
+/** One thing a render reads: a file, or a directory read whole (a chart's templates/). Relative, POSIX separators. */
+export type RenderInput = { file: string } | { directory: string };
 
 export interface SourceCandidate {
   finder: string;

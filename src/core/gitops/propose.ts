@@ -1,7 +1,7 @@
 // Selection -> manifest plan: find each workload's source with every finder, refuse to choose between several,
 // compute the edits in memory, re-render a private copy of the folder with them, and offer only what checks out.
 import { randomBytes } from 'node:crypto';
-import { cp, lstat, mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
@@ -15,6 +15,7 @@ import { QuantityError } from '../quantity';
 import { kustomizeFinder } from './kustomize';
 import { plainManifestFinder } from './manifests';
 import type { FinderContext, ManifestFileChange, ManifestPlan, ManifestSourceFinder, ManifestWorkload, UnresolvedWorkload, WorkloadTarget } from './model';
+import { StagedCopy, stagedCopyLimits, type StagedCopyLimits } from './stagedCopy';
 import { indexWorkspace, readManifestText, sha256, WorkspaceInputError, type WorkspaceFolder, type WorkspaceIndex } from './workspace';
 import { ManifestEditError } from './yamlEdit';
 
@@ -40,18 +41,13 @@ export interface ProposeManifestOptions {
    * requests): a workload with a `block` finding is not written; warnings go into the plan.
    */
   policy?: (target: WorkloadTarget, subject: { changes: FieldChange[]; resulting: ResultingResources[] }) => PolicyFinding[];
+  /** For tests: smaller bounds of the private copy. */
+  stagedLimits?: StagedCopyLimits;
+  /** Called with each private copy just before it is removed (what it held, for measuring temp space). */
+  onStagedCopy?: (copy: StagedCopy) => void | Promise<void>;
 }
 
 /** The digest a person approves: every file's folder, path, content hash at proposal time, new content hash, and edits. */
-/** Files larger than this are not copied for rendering (a kustomization needing one is reported as not rendering). */
-export const stagedFileBytes = 8 * 1024 * 1024;
-
-async function stagedCopyFilter(source: string): Promise<boolean> {
-  if (/[/\\](node_modules|\.git|\.hg|\.svn|\.terraform|\.venv)$/.test(source)) return false;
-  const stats = await lstat(source).catch(() => null);
-  return stats !== null && (stats.isDirectory() || stats.isSymbolicLink() || stats.size <= stagedFileBytes);
-}
-
 export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files'>): string {
   const files = [...plan.files]
     .map((file) => ({ folder: file.folderRoot, path: file.path, beforeHash: file.beforeHash, afterHash: file.afterHash, edits: file.edits }))
@@ -83,7 +79,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
     firstReads.set(key(folder, relativePath), { text: read.text, hash: read.hash });
     return read;
   };
-  const staged = new Map<string, Promise<string>>();
+  const staged = new Map<string, Promise<StagedCopy>>();
   const temp = await mkdtemp(path.join(tmpdir(), 'krr-manifests-'));
   const context: FinderContext = {
     index,
@@ -98,30 +94,34 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       },
       async exists(folder, relativePath) {
         if (pending.has(key(folder, relativePath))) return true;
-        return stat(path.resolve(folder.root, relativePath)).then(
+        // lstat: a link that leads nowhere exists too (a new file must not be created through it).
+        return lstat(path.resolve(folder.root, relativePath)).then(
           () => true,
           () => false,
         );
       },
     },
-    stagedRoot(folder) {
-      let copy = staged.get(folder.root);
-      if (!copy) {
-        // A private copy to render from: the workspace itself is never written before approval. Made on first use,
-        // with the edits accepted so far; big files (over stagedFileBytes) and dependency/VCS directories are left out.
-        const target = path.join(temp, String(staged.size));
-        copy = cp(folder.root, target, { recursive: true, verbatimSymlinks: true, filter: stagedCopyFilter }).then(async () => {
-          for (const entry of pending.values()) {
-            if (entry.folder.root !== folder.root) continue;
-            await mkdir(path.dirname(path.join(target, entry.path)), { recursive: true });
-            await writeFile(path.join(target, entry.path), entry.current);
-          }
-          return target;
-        });
-        staged.set(folder.root, copy);
-      }
-      return copy;
+    async stagedRoot(folder) {
+      return (await stagedCopyOf(folder)).root;
     },
+  };
+  // A private copy to render from: the workspace itself is never written before approval. Made on first use, holding
+  // only what the finders' renders read (each a regular file, links resolved inside the folder) and the edits
+  // accepted so far.
+  const stagedCopyOf = (folder: WorkspaceFolder): Promise<StagedCopy> => {
+    let copy = staged.get(folder.root);
+    if (!copy) {
+      const root = path.join(temp, String(staged.size));
+      copy = (async () => {
+        await mkdir(root, { mode: 0o700 });
+        const inputs = (await Promise.all(finders.map((finder) => finder.renderInputs?.(context, folder) ?? Promise.resolve([])))).flat();
+        const made = await StagedCopy.create(folder, root, inputs, options.stagedLimits ?? stagedCopyLimits);
+        for (const entry of pending.values()) if (entry.folder.root === folder.root) await made.write(entry.path, entry.current);
+        return made;
+      })();
+      staged.set(folder.root, copy);
+    }
+    return copy;
   };
   const workloads: ManifestWorkload[] = [];
   const unresolved: UnresolvedWorkload[] = [...(options.unresolved ?? [])];
@@ -161,21 +161,28 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
         }
         // Stage the edits in the private copy, check them by rendering, and keep them only if they check out.
         // A plain manifest is checked by parsing the edited text: no copy of the folder unless one exists already.
-        const root = candidate.finder === 'manifest' && !staged.has(candidate.folder.root) ? null : await context.stagedRoot(candidate.folder);
+        const copy = candidate.finder === 'manifest' && !staged.has(candidate.folder.root) ? null : await stagedCopyOf(candidate.folder);
         const previous = new Map<string, string | null>();
-        for (const file of root === null ? [] : prepared.files) {
-          const absolute = path.join(root as string, file.relativePath);
-          previous.set(file.relativePath, pending.get(key(candidate.folder, file.relativePath))?.current ?? (await context.files.exists(candidate.folder, file.relativePath) ? await context.files.read(candidate.folder, file.relativePath) : null));
-          await mkdir(path.dirname(absolute), { recursive: true });
-          await writeFile(absolute, file.text);
-        }
-        const problem = await prepared.verify(root ?? '', context);
-        if (problem !== null) {
+        // An edit not offered leaves the copy as it was, so the workloads after it render without it.
+        const unstage = async () => {
           for (const [relativePath, text] of previous) {
-            const absolute = path.join(root as string, relativePath);
-            if (text === null) await rm(absolute, { force: true });
-            else await writeFile(absolute, text);
+            if (text === null) await copy?.remove(relativePath);
+            else await copy?.write(relativePath, text);
           }
+        };
+        let problem: string | null;
+        try {
+          for (const file of copy === null ? [] : prepared.files) {
+            previous.set(file.relativePath, pending.get(key(candidate.folder, file.relativePath))?.current ?? (await context.files.exists(candidate.folder, file.relativePath) ? await context.files.read(candidate.folder, file.relativePath) : null));
+            await copy?.write(file.relativePath, file.text);
+          }
+          problem = await prepared.verify(copy?.root ?? '', context);
+        } catch (error) {
+          await unstage();
+          throw error;
+        }
+        if (problem !== null) {
+          await unstage();
           refuse(`the edit was not offered: ${problem}`, [candidate.label]);
           continue;
         }
@@ -205,7 +212,11 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       }
     }
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    try {
+      if (options.onStagedCopy) for (const copy of await Promise.allSettled(staged.values())) if (copy.status === 'fulfilled') await options.onStagedCopy(copy.value);
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
   }
   const files: ManifestFileChange[] = [...pending.values()].map((entry) => ({
     folder: entry.folder.name,
