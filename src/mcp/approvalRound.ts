@@ -29,9 +29,10 @@ export interface ApprovalCall {
 
 const problemText: Record<StateProblem | 'mismatch' | 'plan', string> = {
   malformed: 'the requestState is not one this server issued (malformed)',
-  forged: 'the requestState failed verification (not signed by this server process, or altered)',
+  forged: 'the requestState failed verification (not signed with the key of this server’s state directory, or altered)',
   expired: 'the requestState expired (the approval form was answered too late)',
-  replayed: 'the requestState was already used (each approval form is answered once)',
+  replayed: 'the requestState was already used (each approval form is answered once, also across krr-mcp processes sharing the state directory)',
+  unrecorded: 'the use of the requestState could not be recorded in the state directory, so its single use cannot be guaranteed',
   mismatch: 'the requestState belongs to another call (another tool, plan or arguments)',
   plan: 'the plan the requestState names is gone or changed',
 };
@@ -56,11 +57,12 @@ export async function approvalRound(call: ApprovalCall): Promise<ToolResult> {
     return outcomeResult({ status: 'refused', planId, objects: [], verified: false, rollouts: [], message });
   };
   const claimedPlan = typeof call.args.planId === 'string' ? call.args.planId : '';
-  const opened = round.signer.open(round.requestState);
+  const opened = await round.signer.open(round.requestState);
   if (!opened.ok) return refuse(opened.problem, claimedPlan);
   const state = opened.state;
   if (state.tool !== tool || state.args !== argumentsHash(call.args) || state.input !== approvalKey) return refuse('mismatch', claimedPlan);
-  const plan = deps.session.getAnyPlan(state.planId);
+  // In memory, or stored by another process (a client that starts the server per call asked in an earlier one).
+  const plan = await deps.session.openAnyPlan(state.planId);
   if (!plan || plan.digest !== state.digest) return refuse('plan', state.planId);
   const answer = round.inputResponses?.[approvalKey];
   // The client did not answer our form (the spec: ask again rather than fail). The old state is spent.
@@ -68,10 +70,10 @@ export async function approvalRound(call: ApprovalCall): Promise<ToolResult> {
   return outcomeResult(await inputRound.run({ planId: plan.id, digest: plan.digest, answer, client: round.client }, () => call.run(plan)));
 }
 
-function ask(call: ApprovalCall, plan: Plan | ManifestPlan): ToolResult {
+async function ask(call: ApprovalCall, plan: Plan | ManifestPlan): Promise<ToolResult> {
   const { deps, tool } = call;
   const text = deps.session.approvalText(plan, deps.requester());
-  const requestState = deps.round.signer.mint({ tool, planId: plan.id, digest: plan.digest, args: argumentsHash(call.args), input: approvalKey }, deps.round.stateTtlMs);
+  const requestState = await deps.round.signer.mint({ tool, planId: plan.id, digest: plan.digest, args: argumentsHash(call.args), input: approvalKey }, deps.round.stateTtlMs);
   return {
     resultType: 'input_required',
     inputRequests: { [approvalKey]: { method: 'elicitation/create', params: { ...approvalForm(text) } } },

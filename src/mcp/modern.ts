@@ -5,7 +5,7 @@
 // basic/index (_meta, resultType, error codes), server/discover, basic/patterns/mrtr.
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ErrorCode, type JSONRPCNotification, type JSONRPCRequest, type ServerNotification, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, LATEST_PROTOCOL_VERSION, type JSONRPCNotification, type JSONRPCRequest, type ServerNotification, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Session } from '../core/session/session';
 import { executeToolCall, type RegisteredTool } from './call';
 import { supportsFormElicitation } from './elicitationApprover';
@@ -53,11 +53,16 @@ export function isModernMessage(message: unknown): boolean {
 export interface ModernOptions extends McpServerOptions {
   /** How long an approval form's request state is honoured (the approval timeout). */
   stateTtlMs: () => number;
+  /**
+   * Where request states are keyed and spent (see requestState.ts); required with approvalVia "elicitation", so that a
+   * client starting the server per call can answer a form shown by an earlier process, once.
+   */
+  stateDir?: string;
 }
 
 export class ModernDispatcher {
   private readonly tools: Map<string, RegisteredTool>;
-  private readonly signer = new RequestStateSigner();
+  private readonly signer: RequestStateSigner | undefined;
   private listing: Promise<Tool[]> | undefined;
 
   constructor(
@@ -65,6 +70,7 @@ export class ModernDispatcher {
     private readonly options: ModernOptions,
   ) {
     this.tools = toolRegistry(options);
+    this.signer = options.stateDir === undefined ? undefined : new RequestStateSigner(options.stateDir);
   }
 
   async handle(request: JSONRPCRequest, io: ModernIo): Promise<ModernReply> {
@@ -82,7 +88,8 @@ export class ModernDispatcher {
       }
     }
     if (version !== undefined && version !== modernVersion) {
-      return fail(400, errorCodes.unsupportedProtocolVersion, 'Unsupported protocol version', { supported: [modernVersion], requested: typeof version === 'string' ? version.slice(0, 40) : String(version) });
+      // Both eras this server speaks: this revision per request, and the 2025 era's newest through initialize.
+      return fail(400, errorCodes.unsupportedProtocolVersion, 'Unsupported protocol version', { supported: [modernVersion, LATEST_PROTOCOL_VERSION], requested: typeof version === 'string' ? version.slice(0, 40) : String(version) });
     }
     const complete = (result: JsonObject): ModernReply => ({
       httpStatus: 200,
@@ -139,6 +146,7 @@ export class ModernDispatcher {
     };
     // VS Code asks in its own modal (the call waits for it); only the elicitation path becomes a round trip.
     if (approvalVia === 'elicitation') {
+      if (!this.signer) throw new Error('the 2026-07-28 approval round needs a state directory (ModernOptions.stateDir)');
       deps.round = {
         ...(typeof params.requestState === 'string' ? { requestState: params.requestState } : {}),
         ...(isObject(params.inputResponses) ? { inputResponses: params.inputResponses } : {}),

@@ -57,6 +57,7 @@ export async function serveStdio(options: StdioServeOptions): Promise<void> {
     log: options.log,
     workspaceRoot: options.workspaceRoot ?? process.cwd(),
     stateTtlMs: () => options.settings.approvalTimeoutSeconds * 1000,
+    stateDir: options.stateDir,
   });
   const closed = new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);

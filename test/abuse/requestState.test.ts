@@ -88,7 +88,7 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     return readFileSync(server.auditFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEntry).filter((entry) => entry.action === 'refuse' && entry.outcome === 'invalid-request-state');
   }
 
-  it('forged: an altered payload, a made-up MAC, garbage, or a state from another server process', async () => {
+  it('forged: an altered payload, a made-up MAC, garbage, or a state from a server process over another state directory', async () => {
     const server = start('one');
     const planId = await propose(server.client);
     const state = await firstRound(server.client, 'krr_apply_plan', { planId });
@@ -99,11 +99,11 @@ describe('abuse: 2026-07-28 request state (forged, replayed, swapped, expired, f
     await refusedWith(server, 'altered payload', 'krr_apply_plan', { planId }, altered, /failed verification/);
     await refusedWith(server, 'made-up MAC', 'krr_apply_plan', { planId }, `${payload}.${'A'.repeat(mac.length)}`, /failed verification/);
     await refusedWith(server, 'garbage', 'krr_apply_plan', { planId }, 'approved', /malformed/);
-    // The same plan id proposed on another server process: its state is not signed by this process's key.
+    // A plan proposed on another server process over another state directory: its state is signed with that directory's key.
     const other = start('two');
     const otherPlan = await propose(other.client);
     const foreign = await firstRound(other.client, 'krr_apply_plan', { planId: otherPlan });
-    await refusedWith(server, 'state from another process', 'krr_apply_plan', { planId }, foreign, /failed verification/);
+    await refusedWith(server, 'state from another state directory', 'krr_apply_plan', { planId }, foreign, /failed verification/);
     assert.equal(refusals(server).length, 4, 'each refusal is audited');
     // The genuine state still works once: the attempts consumed nothing.
     const applied = await server.client.request('tools/call', { name: 'krr_apply_plan', arguments: { planId }, inputResponses: approve, requestState: state });

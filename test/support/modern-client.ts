@@ -1,7 +1,8 @@
 // A small MCP 2026-07-28 client for tests: no initialize, every request carries its protocol version, client info and
-// capabilities in _meta; over stdio (newline-delimited JSON-RPC on a spawned server) or Streamable HTTP (one POST per
-// request with MCP-Protocol-Version, Mcp-Method and Mcp-Name). `callTool` follows multi round-trip requests: on
-// `input_required` it asks `answer` for each input request and calls again with inputResponses and the requestState.
+// capabilities in _meta; over stdio (newline-delimited JSON-RPC on a spawned server, or a fresh server process for every
+// request: `perCall`) or Streamable HTTP (one POST per request with MCP-Protocol-Version, Mcp-Method and Mcp-Name).
+// `callTool` follows multi round-trip requests: on `input_required` it asks `answer` for each input request and calls
+// again with inputResponses and the requestState.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -52,42 +53,32 @@ export class ModernClient {
   ) {}
 
   static stdio(command: string, args: string[], spawnOptions: { cwd?: string; env?: NodeJS.ProcessEnv }, options: ModernClientOptions = {}): { client: ModernClient; stderr: string[]; child: ChildProcessWithoutNullStreams } {
-    const child = spawn(command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stderr: string[] = [];
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-    const waiting = new Map<string | number, { resolve: (reply: RpcReply) => void; notifications: unknown[] }>();
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      let message: { id?: string | number; method?: string; result?: Record<string, unknown>; error?: RpcError; params?: { progressToken?: unknown } };
-      try {
-        message = JSON.parse(line) as typeof message;
-      } catch {
-        return;
-      }
-      if (message.id !== undefined && message.method === undefined) {
-        const entry = waiting.get(message.id);
-        waiting.delete(message.id);
-        entry?.resolve({ ...(message.result ? { result: message.result } : {}), ...(message.error ? { error: message.error } : {}), notifications: entry.notifications });
-      } else if (message.method === 'notifications/progress') {
-        for (const entry of waiting.values()) entry.notifications.push(message);
-      }
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const wire: Wire = {
-      send: (body) =>
-        new Promise<RpcReply>((resolve, reject) => {
-          if (body.id !== undefined) waiting.set(body.id as string | number, { resolve, notifications: [] });
-          child.stdin.write(`${JSON.stringify(body)}\n`, (error) => (error ? reject(error) : undefined));
-          if (body.id === undefined) resolve({ notifications: [] });
-        }),
-      close: async () => {
-        child.stdin.end();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      },
-    };
+    const { wire, stderr, child } = stdioWire(command, args, spawnOptions);
     return { client: new ModernClient(wire, options), stderr, child };
+  }
+
+  /**
+   * A client that starts the server anew for every single message (as some MCP clients do: one process per call):
+   * each request — also each retry of an input_required round — goes to a fresh `command args` process, which is
+   * closed once it answered. Only what the server keeps in its state directory connects one call to the next.
+   */
+  static perCall(command: string, args: string[], spawnOptions: { cwd?: string; env?: NodeJS.ProcessEnv }, options: ModernClientOptions = {}): { client: ModernClient; stderr: string[]; processes: () => number } {
+    const stderr: string[] = [];
+    let processes = 0;
+    const wire: Wire = {
+      send: async (body, headers, signal) => {
+        const started = stdioWire(command, args, spawnOptions);
+        processes++;
+        try {
+          return await started.wire.send(body, headers, signal);
+        } finally {
+          await started.wire.close();
+          stderr.push(...started.stderr);
+        }
+      },
+      close: async () => undefined,
+    };
+    return { client: new ModernClient(wire, options), stderr, processes: () => processes };
   }
 
   static http(url: string, token: string, options: ModernClientOptions = {}): ModernClient {
@@ -181,6 +172,51 @@ export class ModernClient {
   async close(): Promise<void> {
     await this.wire.close();
   }
+}
+
+/** Newline-delimited JSON-RPC with one spawned server process: the wire of ModernClient.stdio and .perCall. */
+function stdioWire(command: string, args: string[], spawnOptions: { cwd?: string; env?: NodeJS.ProcessEnv }): { wire: Wire; stderr: string[]; child: ChildProcessWithoutNullStreams } {
+  const child = spawn(command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+  const waiting = new Map<string | number, { resolve: (reply: RpcReply) => void; notifications: unknown[] }>();
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (line) => {
+    let message: { id?: string | number; method?: string; result?: Record<string, unknown>; error?: RpcError; params?: { progressToken?: unknown } };
+    try {
+      message = JSON.parse(line) as typeof message;
+    } catch {
+      return;
+    }
+    if (message.id !== undefined && message.method === undefined) {
+      const entry = waiting.get(message.id);
+      waiting.delete(message.id);
+      entry?.resolve({ ...(message.result ? { result: message.result } : {}), ...(message.error ? { error: message.error } : {}), notifications: entry.notifications });
+    } else if (message.method === 'notifications/progress') {
+      for (const entry of waiting.values()) entry.notifications.push(message);
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A server that dies without answering must fail the request, not hang the test.
+  child.once('close', (code, signal) => {
+    for (const entry of waiting.values()) entry.resolve({ error: { code: -1, message: `the server process ended (${signal ?? `exit ${code}`}) without answering` }, notifications: entry.notifications });
+    waiting.clear();
+  });
+  const wire: Wire = {
+    send: (body) =>
+      new Promise<RpcReply>((resolve, reject) => {
+        if (body.id !== undefined) waiting.set(body.id as string | number, { resolve, notifications: [] });
+        child.stdin.write(`${JSON.stringify(body)}\n`, (error) => (error ? reject(error) : undefined));
+        if (body.id === undefined) resolve({ notifications: [] });
+      }),
+    close: async () => {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  return { wire, stderr, child };
 }
 
 /** The approval answer a person would give in the client's form: accept, approve, and type the context when asked. */

@@ -209,7 +209,8 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     assert.equal(noCapabilities.error?.code, -32602);
     const old = await client.request('tools/list', { _meta: { 'io.modelcontextprotocol/protocolVersion': '2030-01-01' } });
     assert.equal(old.error?.code, -32022);
-    assert.deepEqual(old.error?.data, { supported: ['2026-07-28'], requested: '2030-01-01' });
+    // Both versions this server speaks: the revision per request, and the 2025 era's newest through initialize.
+    assert.deepEqual(old.error?.data, { supported: ['2026-07-28', '2025-11-25'], requested: '2030-01-01' });
     const unknown = await client.request('resources/list');
     assert.equal(unknown.error?.code, -32601);
   });

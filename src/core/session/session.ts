@@ -25,6 +25,7 @@ import { progressPulse, type ProgressPulse } from '../progressPulse';
 import { QuantityError } from '../quantity';
 import { notPatchableReason, RowIndex, rowsOfReport } from '../recommendations';
 import { SnapshotStore } from '../snapshots';
+import { DeclineCooldowns } from './cooldown';
 import type { ApplyOutcome, ApprovalText, Approver, ClusterTotals, FleetScanEntry, FleetSummary, PendingPlan, ProposeArguments, RecommendationPage, RecommendationQuery, ReportSummary, Requester, ScanArguments } from './model';
 import { fleetContextsMax, type SessionSettings } from './settings';
 import { StateStore, planIdPattern, reportIdPattern, type PersistedReport, type ReportIdentity } from './store';
@@ -154,8 +155,8 @@ export class Session {
   /** Manifest plans (target "manifests"): same ids, lifetime, single use and approval as cluster plans. */
   private readonly manifestPlans = new Map<string, { plan: ManifestPlan; state: StoredPlan['state'] }>();
   private readonly applying = new Set<string>();
-  /** When a person last declined or left unanswered an apply, per context (the model's cool-down). */
-  private readonly declinedAt = new Map<string, number>();
+  /** When a person last declined or left unanswered an apply, per context (the model's cool-down), in the state directory. */
+  private readonly declines: DeclineCooldowns;
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   private auditOpening: Promise<AuditLog> | undefined;
   private latestReport: string | null = null;
@@ -180,6 +181,7 @@ export class Session {
   constructor(private readonly options: SessionOptions) {
     this.limits = { ...sessionLimits, ...options.limits };
     this.store = new StateStore({ stateDir: options.stateDir, key: () => this.readStateKey(), limits: this.limits, now: () => this.now(), log: (line) => this.log(line) });
+    this.declines = new DeclineCooldowns(options.stateDir, (line) => this.log(line));
   }
 
   /**
@@ -927,7 +929,7 @@ export class Session {
       const decision = await this.askApproval(plan, requester, settings, signal);
       if (decision.outcome !== 'approved') {
         stored.state = 'used';
-        if (decision.outcome === 'declined' || decision.outcome === 'timeout') this.declinedAt.set(plan.context, this.now().getTime());
+        if (decision.outcome === 'declined' || decision.outcome === 'timeout') await this.declines.record(plan.context, this.now().getTime());
         const status = decision.outcome === 'unavailable' ? 'refused' : 'declined';
         const message =
           decision.outcome === 'declined' ? `The change was declined in the approval dialog${decision.reason ? ` (${decision.reason})` : ''}. Nothing was written.`
@@ -1054,7 +1056,7 @@ export class Session {
       }
       stored.state = 'used';
       if (decision.outcome !== 'approved') {
-        if (decision.outcome === 'declined' || decision.outcome === 'timeout') this.declinedAt.set(cooldownKey, this.now().getTime());
+        if (decision.outcome === 'declined' || decision.outcome === 'timeout') await this.declines.record(cooldownKey, this.now().getTime());
         const message =
           decision.outcome === 'declined' ? `The write was declined in the approval dialog${decision.reason ? ` (${decision.reason})` : ''}. Nothing was written.`
           : decision.outcome === 'timeout' ? `Nobody answered the approval dialog within ${settings.approvalTimeoutSeconds} s. Nothing was written; propose again when the person is ready.`
@@ -1211,10 +1213,8 @@ export class Session {
   // ── internals ─────────────────────────────────────────────────────────────────────────────────────
   /** Seconds the model must still wait before it may ask again for `context` (0: it may ask; a person never waits). */
   private cooldownLeft(context: string, requester: Requester, settings: SessionSettings): number {
-    const declined = this.declinedAt.get(context);
-    if (requester.type === 'human' || declined === undefined || settings.declineCooldownSeconds === 0) return 0;
-    const left = declined + settings.declineCooldownSeconds * 1000 - this.now().getTime();
-    return left > 0 ? Math.ceil(left / 1000) : 0;
+    if (requester.type === 'human' || settings.declineCooldownSeconds === 0) return 0;
+    return Math.ceil(this.declines.leftMs(context, settings.declineCooldownSeconds * 1000, this.now().getTime()) / 1000);
   }
 
   private async askApproval(plan: Plan, requester: Requester, settings: SessionSettings, signal?: AbortSignal) {
