@@ -125,12 +125,6 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
       const near = local(entry);
       return near !== null && (byDir.has(fileKey(info.folder, near)) || indexed.has(fileKey(info.folder, near)));
     };
-    // Remote content in any field: the kustomization is refused before anything runs (kustomize would fetch it).
-    const remote = remoteReferences(parsed, known)[0];
-    if (remote) {
-      info.error = describeRemoteReference(info.file, remote);
-      continue;
-    }
     for (const entry of [...(spec.resources ?? []), ...(spec.bases ?? []), ...(spec.components ?? [])]) {
       const resolved = local(entry);
       if (resolved === null) {
@@ -164,6 +158,10 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     (spec.patches ?? []).forEach((entry, index) => addPatch(entry, 'patches', index));
     (spec.patchesStrategicMerge ?? []).forEach((entry, index) => addPatch(entry.includes('\n') ? { patch: entry } : { path: entry }, 'patchesStrategicMerge', index));
     (spec.patchesJson6902 ?? []).forEach((entry, index) => addPatch(entry, 'patchesJson6902', index));
+    // Remote content in any field: the kustomization is refused before anything runs (kustomize would fetch it). Its
+    // includes stay known, so a base it includes is not edited blind (kustomizeFinder.find).
+    const remote = remoteReferences(parsed, known)[0];
+    if (remote) info.error = describeRemoteReference(info.file, remote);
   }
   // kustomize renders what a kustomization includes: one that includes an unusable one is not rendered either.
   for (const info of list) {
@@ -269,6 +267,17 @@ export const kustomizeFinder: ManifestSourceFinder = {
     }
     // An overlay renders what its base renders: the environment is the one no other renderer includes.
     let roots = renderers.filter((candidate) => !renderers.some((other) => other !== candidate && closureOf(other.info).has(candidate.info)));
+    // A kustomization that could not be rendered (refused, failed, timed out) but includes the one found may be the
+    // real environment of this workload: the layer found is not edited blind, and the reason names the one not rendered.
+    for (const root of roots) {
+      const hidden = [];
+      for (const info of set.list) {
+        if (info === root.info || !closureOf(info).has(root.info)) continue;
+        const rendered = await render(context, info);
+        if ('error' in rendered) hidden.push(rendered.error);
+      }
+      if (hidden.length > 0) throw new ManifestEditError(`${label(root.info)} renders ${target.kind} ${target.namespace}/${target.name}, but ${hidden.length === 1 ? 'a kustomization that includes it is' : `${hidden.length} kustomizations that include it are`} not rendered, so KRR cannot tell which layer decides it there: ${hidden.join('; ')}`);
+    }
     if (roots.length > 1 && target.context) {
       // Several environments render the same namespace and name: the context names the one it deploys to.
       const scores = roots.map((root) => contextScore(root.info.dir, target.context as string));
