@@ -281,6 +281,17 @@ describe('proposals over a hostile repository: the kustomization is refused by f
     }
   });
 
+  it('an alias bomb in a kustomization: KRR cannot tell what it includes, so nothing of its folder is edited blind', async () => {
+    mkdirSync(path.join(dir, 'overlays', 'bomb'), { recursive: true });
+    writeFileSync(path.join(dir, 'overlays', 'bomb', 'kustomization.yaml'), `x: &x [1]\nbomb: [${new Array(150).fill('*x').join(', ')}]\nresources:\n  - ../../base\n  - extra.yaml\n`);
+    writeFileSync(path.join(dir, 'overlays', 'bomb', 'extra.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: extra\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: extra:1\n');
+    const plan = await proposeManifestPlan([web, { ...web, name: 'extra' }], { folders: await workspaceFolders([dir]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: null });
+    assert.equal(plan.files.length, 0);
+    const byName = new Map(plan.unresolved.map((workload) => [workload.name, workload]));
+    assert.match(byName.get('web')?.reason ?? '', /overlays\/bomb\/kustomization\.yaml: overlays\/bomb\/kustomization\.yaml expands YAML aliases more than 100 times/);
+    assert.match(byName.get('extra')?.candidates.join('\n') ?? '', /overlays\/bomb\/kustomization\.yaml expands YAML aliases/);
+  });
+
   it('an alias bomb in a plain manifest refuses that workload naming the file; other workloads are still proposed', async () => {
     rmSync(path.join(dir, 'base'), { recursive: true });
     writeFileSync(path.join(dir, 'web.yaml'), `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nx: &x [1]\nbomb: [${new Array(150).fill('*x').join(', ')}]\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: web:1\n`);

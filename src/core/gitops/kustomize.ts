@@ -63,6 +63,8 @@ export interface KustomizationInfo {
   resourceFiles: string[];
   patches: PatchEntry[];
   hasReplacements: boolean;
+  /** The file could not be read as a kustomization (invalid YAML, an alias bomb): what it includes is unknown. */
+  unread?: boolean;
   /**
    * Why it cannot be used: invalid YAML, remote content in any field (never fetched), an entry outside the folder or
    * not read by KRR, or a kustomization it includes that cannot be used.
@@ -107,10 +109,15 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
       raw.set(info, { spec: parsed.data, parsed: value });
     } catch (error) {
       info.error = `${file.relativePath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      info.unread = true;
     }
   }
   const used = new Set<string>();
   const indexed = new Set(context.index.files.map((file) => fileKey(file.folder, file.relativePath)));
+  // Files under a kustomization KRR could not read may be its resources or patches: not offered as plain manifests.
+  for (const info of list.filter((candidate) => candidate.unread)) {
+    for (const file of context.index.files) if (file.folder === info.folder && (info.dir === '' || file.relativePath.startsWith(`${info.dir}/`))) used.add(fileKey(file.folder, file.relativePath));
+  }
   for (const [info, { spec, parsed }] of raw) {
     used.add(fileKey(info.folder, info.file));
     if (spec.namespace !== undefined) info.namespace = spec.namespace;
@@ -272,7 +279,8 @@ export const kustomizeFinder: ManifestSourceFinder = {
     for (const root of roots) {
       const hidden = [];
       for (const info of set.list) {
-        if (info === root.info || !closureOf(info).has(root.info)) continue;
+        // One KRR could not read may include anything of its folder.
+        if (info === root.info || !(closureOf(info).has(root.info) || (info.unread && info.folder === root.info.folder))) continue;
         const rendered = await render(context, info);
         if ('error' in rendered) hidden.push(rendered.error);
       }
