@@ -79,13 +79,17 @@ function environmentFiles(chart: Chart, target: WorkloadTarget): string[] {
  * renders empty without a cluster.
  */
 async function helmTemplate(options: HelmFinderOptions, context: FinderContext, chart: Chart, chartDir: string, release: string, namespace: string, valuesFiles: readonly string[], sets: readonly string[], signal?: AbortSignal): Promise<unknown[]> {
-  const args = ['template', release, chartDir, '--namespace', namespace, ...valuesFiles.flatMap((file) => ['-f', file]), ...sets.flatMap((set) => ['--set-json', set])];
+  // --skip-schema-validation: helm validates values against the chart's values.schema.json, and follows a remote
+  // `$ref` there (over the network, loopback included). KRR only reads the rendered resources; validation is not its job.
+  const args = ['template', release, chartDir, '--namespace', namespace, '--skip-schema-validation', ...valuesFiles.flatMap((file) => ['-f', file]), ...sets.flatMap((set) => ['--set-json', set])];
   const what = `helm template ${chart.dir || chart.folder.name}`;
   let stdout: string;
   try {
     stdout = await context.renders.run(`helm:${chart.folder.root}\0${chart.dir}`, options.helmPath ?? 'helm', args, what, signal);
   } catch (error) {
     if (error instanceof RenderError && error.kind === 'not-installed') throw new HelmMissing();
+    // A helm older than 3.16 cannot skip schema validation: it is not run (the values key is guessed, as without helm).
+    if (error instanceof RenderError && /unknown flag: --skip-schema-validation/.test(error.stderr)) throw new HelmMissing();
     if (error instanceof RenderError) throw new ManifestEditError(error.message);
     throw error;
   }
@@ -193,7 +197,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
   return {
     finder: 'helm',
     folder: chart.folder,
-    label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? '; a guess: helm is not installed, the key is matched by its name' : ''})`,
+    label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? '; a guess: helm is not installed (or older than 3.16), the key is matched by its name' : ''})`,
     ...(located.guess ? { guess: true } : {}),
     async prepare(context): Promise<PreparedChange> {
       const text = await context.files.read(chart.folder, file);
