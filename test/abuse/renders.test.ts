@@ -22,7 +22,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { renderLimits } from '../../src/core/gitops/render';
 import { connectStdioClient, serveTransport } from '../support/stdio-client';
 import { krrReportJson, requestsOnly } from '../support/krr-report';
-import { remoteFieldCases } from '../support/hostile-kustomizations';
+import { pluginFileCases, remoteFieldCases } from '../support/hostile-kustomizations';
 import { count } from './figures';
 import { auditLines, textOf } from './harness';
 
@@ -190,6 +190,21 @@ describe('abuse: a hostile workspace repository is rendered with no route out, b
         const reason = unresolved.get('web')?.reason ?? '';
         assert.ok(reason.includes(`overlays/prod/kustomization.yaml: ${field} names remote content (${url})`), `${field} (${kind}): ${reason}`);
         assert.deepEqual(written, ['api'], `${field} (${kind}): the rest of the proposal goes on`);
+      }
+    }
+  });
+
+  it('plugin configuration files (generators, transformers, validators) naming remote content: refused, nothing fetched', async () => {
+    await start();
+    for (const { name, kustomization, files, message } of pluginFileCases) {
+      for (const url of [`${recorder.url}/plugin.yaml`, `${silent.url}/plugin.yaml`]) {
+        rmSync(path.join(ws, 'overlays'), { recursive: true, force: true });
+        write('overlays/prod/kustomization.yaml', JSON.stringify(kustomization, null, 2));
+        for (const [file, text] of Object.entries(files(url))) write(`overlays/prod/${file}`, text);
+        const { unresolved, written } = await propose(['web', 'api'], renderLimits.timeoutMs + marginMs);
+        const reason = unresolved.get('web')?.reason ?? '';
+        assert.ok(reason.includes(`overlays/prod/kustomization.yaml: ${message(url)}`), `${name}: ${reason}`);
+        assert.deepEqual(written, ['api'], name);
       }
     }
   });

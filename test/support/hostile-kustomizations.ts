@@ -26,3 +26,34 @@ export const remoteFieldCases: Array<{ field: string; kustomization: (url: strin
   { field: 'helmGlobals.chartHome', kustomization: (url) => ({ resources: ['../../base'], helmGlobals: { chartHome: url } }) },
   { field: 'helmChartInflationGenerator[0].chartRepoUrl', kustomization: (url) => ({ resources: ['../../base'], helmChartInflationGenerator: [{ chartName: 'evil', chartRepoUrl: url }] }) },
 ];
+
+/**
+ * Plugin configuration files (generators, transformers, validators list them): kustomize loads what their own fields
+ * name. `files` are written beside the kustomization; `message` is what the refusal says after the kustomization's path.
+ */
+export const pluginFileCases: Array<{ name: string; kustomization: Record<string, unknown>; files: (url: string) => Record<string, string>; message: (url: string) => string }> = [
+  {
+    name: 'a PatchTransformer file with a remote path',
+    kustomization: { resources: ['../../base'], transformers: ['patch-transformer.yaml'] },
+    files: (url) => ({ 'patch-transformer.yaml': `apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: fetch\npath: ${url}\n` }),
+    message: (url) => `transformers[0] (patch-transformer.yaml) names remote content (${url})`,
+  },
+  {
+    name: 'a ConfigMapGenerator file with a remote file',
+    kustomization: { resources: ['../../base'], generators: ['generator.yaml'] },
+    files: (url) => ({ 'generator.yaml': `apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: fetch\nfiles:\n  - ${url}\n` }),
+    message: (url) => `generators[0] (generator.yaml) names remote content (${url})`,
+  },
+  {
+    name: 'a validator file with a remote path',
+    kustomization: { resources: ['../../base'], validators: ['validator.yaml'] },
+    files: (url) => ({ 'validator.yaml': `apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: fetch\npath: ${url}\n` }),
+    message: (url) => `validators[0] (validator.yaml) names remote content (${url})`,
+  },
+  {
+    name: 'a directory of transformer configurations (a kustomization whose output is them)',
+    kustomization: { resources: ['../../base'], transformers: ['plugins'] },
+    files: (url) => ({ 'plugins/kustomization.yaml': 'resources:\n  - patch-transformer.yaml\n', 'plugins/patch-transformer.yaml': `apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: fetch\npath: ${url}\n` }),
+    message: () => 'transformers[0] (plugins) is not a plugin configuration file KRR has read',
+  },
+];

@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { isRemoteReference, remoteReferences } from '../../src/core/gitops/kustomizeRemote';
+import { isRemoteReference, remoteReferences, remoteStringIn } from '../../src/core/gitops/kustomizeRemote';
 import type { WorkloadTarget } from '../../src/core/gitops/model';
 import { proposeManifestPlan } from '../../src/core/gitops/propose';
 import { closedProxy, RenderError, RenderGuard, renderLimits } from '../../src/core/gitops/render';
 import { workspaceFolders } from '../../src/core/gitops/workspace';
 import { ManifestEditError, parseManifestFile, yamlLimits } from '../../src/core/gitops/yamlEdit';
 import type { DesiredResources } from '../../src/core/plan/build';
-import { remoteFieldCases } from '../support/hostile-kustomizations';
+import { pluginFileCases, remoteFieldCases } from '../support/hostile-kustomizations';
 
 const remote = 'https://127.0.0.1:9/evil.yaml';
 
@@ -54,6 +54,11 @@ describe('kustomizeRemote: remote content in any path-bearing field of a kustomi
     assert.equal(isRemoteReference('app.io/deploy.yaml', () => false), true);
     // github.com is remote whatever exists locally: kustomize tries the git spec before the directory.
     assert.equal(isRemoteReference('github.com/org/repo', () => true), true);
+  });
+
+  it('a plugin configuration counts only unambiguous remote forms (an image name such as gcr.io/app is not fetched)', () => {
+    assert.equal(remoteStringIn({ kind: 'ImageTagTransformer', imageTag: { name: 'app', newName: 'gcr.io/shop/app' } }), undefined);
+    assert.equal(remoteStringIn([{ kind: 'PatchTransformer', path: 'patch.yaml' }, { kind: 'PatchTransformer', path: 'git::https://example.com/p' }]), 'git::https://example.com/p');
   });
 
   it('fields kustomize never fetches are not refused: image names, label and annotation values, inline patches', () => {
@@ -254,6 +259,20 @@ describe('proposals over a hostile repository: the kustomization is refused by f
       rmSync(standIn, { force: true });
     }
   });
+
+  for (const { name, kustomization, files, message } of pluginFileCases) {
+    it(`plugin configuration: ${name} — the overlay is refused, nothing rendered from it`, async () => {
+      mkdirSync(path.join(dir, 'overlays', 'prod'), { recursive: true });
+      writeFileSync(path.join(dir, 'overlays', 'prod', 'kustomization.yaml'), JSON.stringify(kustomization));
+      for (const [file, text] of Object.entries(files(remote))) {
+        mkdirSync(path.dirname(path.join(dir, 'overlays', 'prod', file)), { recursive: true });
+        writeFileSync(path.join(dir, 'overlays', 'prod', file), text);
+      }
+      const plan = await proposeManifestPlan([web], { folders: await workspaceFolders([dir]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: null });
+      assert.equal(plan.files.length, 0);
+      assert.ok(plan.unresolved[0]?.reason.includes(`overlays/prod/kustomization.yaml: ${message(remote)}`), plan.unresolved[0]?.reason);
+    });
+  }
 
   it('an alias bomb in a kustomization: KRR cannot tell what it includes, so nothing of its folder is edited blind', async () => {
     mkdirSync(path.join(dir, 'overlays', 'bomb'), { recursive: true });

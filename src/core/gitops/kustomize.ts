@@ -17,7 +17,7 @@ import { pointerSegments } from '../plan/build';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, SourceCandidate, WorkloadTarget } from './model';
 import type { WorkspaceFolder } from './workspace';
 import { WorkspaceInputError } from './workspace';
-import { describeRemoteReference, remoteReferences } from './kustomizeRemote';
+import { describeRemoteReference, remoteReferences, remoteStringIn } from './kustomizeRemote';
 import { RenderError } from './render';
 import { appendToSeq, applySplices, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
@@ -169,6 +169,10 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     // includes stay known, so a base it includes is not edited blind (kustomizeFinder.find).
     const remote = remoteReferences(parsed, known)[0];
     if (remote) info.error = describeRemoteReference(info.file, remote);
+    else {
+      const problem = await checkPluginConfigurations(context, info, parsed, local, (resolved) => indexed.has(fileKey(info.folder, resolved)));
+      if (problem !== null) info.error = problem;
+    }
   }
   // kustomize renders what a kustomization includes: one that includes an unusable one is not rendered either.
   for (const info of list) {
@@ -180,6 +184,35 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
   const set: KustomizationSet = { list, tops: list.filter((info) => !included.has(info)), used };
   context.cache.set('kustomize:set', set);
   return set;
+}
+
+/**
+ * The plugin configuration files a kustomization lists (generators, transformers, validators): kustomize loads what
+ * their own fields name (a PatchTransformer's `path`, a generator's `files`), so each is read and checked like an
+ * inline one. A directory there (a kustomization whose output is configurations) or a file KRR did not index is not
+ * checked, so it is refused. Null: nothing found.
+ */
+async function checkPluginConfigurations(context: FinderContext, info: KustomizationInfo, parsed: unknown, local: (entry: string) => string | null, indexed: (resolved: string) => boolean): Promise<string | null> {
+  const spec = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  for (const field of ['generators', 'transformers', 'validators']) {
+    const entries = Array.isArray(spec[field]) ? (spec[field] as unknown[]) : [];
+    for (const [index, entry] of entries.entries()) {
+      if (typeof entry !== 'string' || entry.includes('\n')) continue;
+      const where = `${info.file}: ${field}[${index}] (${entry})`;
+      const resolved = local(entry);
+      if (resolved === null) return `${where} is outside the workspace folder; it is not rendered`;
+      if (!indexed(resolved)) return `${where} is not a plugin configuration file KRR has read (a directory, or a file the workspace index skipped), so what it fetches is unknown; it is not rendered`;
+      try {
+        const documents = parseManifestFile(await context.files.read(info.folder, resolved), resolved).documents;
+        const value = remoteStringIn(documents.map((document) => plainObjectOf(document, resolved)));
+        if (value !== undefined) return `${where} names remote content (${value}); KRR never lets kustomize fetch anything, so this kustomization is not rendered`;
+      } catch (error) {
+        if (error instanceof ManifestEditError || error instanceof WorkspaceInputError) return `${where}: ${error.message}`;
+        throw error;
+      }
+    }
+  }
+  return null;
 }
 
 /** Every kustomization `info` includes, directly or through others. */

@@ -68,7 +68,8 @@ export function remoteReferences(kustomization: Json, existsLocally: (entry: str
   for (const field of ['generators', 'transformers', 'validators']) {
     list(spec[field]).forEach((entry, index) => {
       if (typeof entry === 'string' && entry.includes('\n')) {
-        for (const line of inlineStrings(entry)) check(`${field}[${index}] (inline)`, line);
+        const value = remoteStringIn(inlineValue(entry));
+        if (value !== undefined) found.push({ field: `${field}[${index}] (inline)`, value });
       } else check(`${field}[${index}]`, entry);
     });
   }
@@ -108,22 +109,29 @@ export function remoteReferences(kustomization: Json, existsLocally: (entry: str
   return found;
 }
 
-/** Every string of an inline plugin configuration (parsed with aliases off: kustomize's own YAML needs none). */
-function inlineStrings(text: string): string[] {
-  let parsed: unknown;
+/** An inline plugin configuration, parsed with aliases off (kustomize's own YAML needs none); the text if not YAML. */
+function inlineValue(text: string): unknown {
   try {
-    parsed = parse(text, { maxAliasCount: 0 });
+    return parse(text, { maxAliasCount: 0 });
   } catch {
-    // Not YAML kustomize could read either; the whole text is checked as one value.
-    return [text];
+    return text;
   }
-  const values: string[] = [];
-  const walk = (value: unknown, depth: number) => {
-    if (typeof value === 'string') values.push(value);
-    else if (value !== null && typeof value === 'object' && depth < 64) for (const item of Object.values(value as Record<string, unknown>)) walk(item, depth + 1);
-  };
-  walk(parsed, 0);
-  return values;
+}
+
+/**
+ * The first string of a plugin configuration (inline, or a file `generators`/`transformers`/`validators` lists) that
+ * has a remote form: its own fields (a PatchTransformer's `path`, a generator's `files`, a chart's `repo`) are loaded
+ * by kustomize too. Only the unambiguous forms count here (a URL scheme, git spec, `//`, …): a configuration also
+ * holds image names such as `gcr.io/app`, which are not fetched.
+ */
+export function remoteStringIn(value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'string') return isRemoteReference(value, () => true) ? value : undefined;
+  if (value === null || typeof value !== 'object' || depth > 64) return undefined;
+  for (const item of Object.values(value as Record<string, unknown>)) {
+    const found = remoteStringIn(item, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** One line for a person: which field names what, and that nothing was fetched. */
