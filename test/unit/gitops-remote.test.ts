@@ -285,6 +285,24 @@ describe('proposals over a hostile repository: the kustomization is refused by f
     assert.match(byName.get('extra')?.candidates.join('\n') ?? '', /overlays\/bomb\/kustomization\.yaml expands YAML aliases/);
   });
 
+  it('a file that is slow to parse is parsed once per proposal, not once per workload that looks for its source', async () => {
+    rmSync(path.join(dir, 'base'), { recursive: true });
+    const slow = `items: [${'1,'.repeat(60_000)}1]\nbroken: [\n`;
+    writeFileSync(path.join(dir, 'slow.yaml'), slow);
+    // One parse, measured warm (the first also compiles the parser).
+    assert.throws(() => parseManifestFile(slow, 'slow.yaml'), ManifestEditError);
+    const single = performance.now();
+    assert.throws(() => parseManifestFile(slow, 'slow.yaml'), ManifestEditError);
+    const parseMs = performance.now() - single;
+    const missing = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].map((name) => ({ ...web, name: `missing-${name}` }));
+    const started = performance.now();
+    const plan = await proposeManifestPlan(missing, { folders: await workspaceFolders([dir]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: null });
+    const elapsed = performance.now() - started;
+    assert.equal(plan.unresolved.length, missing.length);
+    for (const workload of plan.unresolved) assert.match(workload.candidates.join('\n'), /slow\.yaml is not valid YAML/);
+    assert.ok(elapsed < 1.5 * parseMs + 800, `${Math.round(elapsed)} ms for ${missing.length} workloads; one parse takes ${Math.round(parseMs)} ms`);
+  });
+
   it('an alias bomb in a plain manifest refuses that workload naming the file; other workloads are still proposed', async () => {
     rmSync(path.join(dir, 'base'), { recursive: true });
     writeFileSync(path.join(dir, 'web.yaml'), `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nx: &x [1]\nbomb: [${new Array(150).fill('*x').join(', ')}]\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: web:1\n`);
