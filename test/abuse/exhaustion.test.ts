@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { maxReportFileBytes } from '../../src/core/krr/report';
+import { sessionLimits } from '../../src/core/session/session';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { count } from './figures';
@@ -163,12 +164,13 @@ describe('abuse: resource exhaustion', function () {
     const file = path.join(dir, 'flood.json');
     writeFileSync(file, sampleText);
     const ids: string[] = [];
-    await withinDeadline('25 report loads', async () => {
-      for (let index = 0; index < 25; index += 1) ids.push((((await load(file)).structuredContent as { reportId: string }) ?? { reportId: '' }).reportId);
+    const loads = sessionLimits.reports + 5;
+    await withinDeadline(`${loads} report loads`, async () => {
+      for (let index = 0; index < loads; index += 1) ids.push((((await load(file)).structuredContent as { reportId: string }) ?? { reportId: '' }).reportId);
     });
     const oldest = await tool('krr_list_recommendations', { reportId: ids[0] });
     assert.equal(oldest.isError, true);
-    assert.match(textOf(oldest), new RegExp(`Report ${ids[0] ?? '-'} was evicted \\(limit 20 reports / 512 MB\\); scan again`));
+    assert.match(textOf(oldest), new RegExp(`Report ${ids[0] ?? '-'} was evicted \\(limit ${sessionLimits.reports} reports / 512 MB\\); scan again`));
     const newest = await tool('krr_list_recommendations', { reportId: ids.at(-1) });
     assert.equal(newest.isError, undefined, textOf(newest));
   });
@@ -188,7 +190,7 @@ describe('abuse: resource exhaustion under small bounds (bytes, plans)', functio
         for (let index = 0; index < 4; index += 1) loaded.push((await f.session.loadReport(file, model)).reportId);
         return loaded;
       });
-      assert.throws(() => f.session.getReport(first[0] ?? ''), /was evicted \(limit 20 reports \/ 0 MB\); scan again/);
+      assert.throws(() => f.session.getReport(first[0] ?? ''), new RegExp(`was evicted \\(limit ${sessionLimits.reports} reports / 0 MB\\); scan again`));
       assert.throws(() => f.session.getReport(first[1] ?? ''), /was evicted/);
       assert.ok(f.session.getReport(first[3] ?? ''));
 

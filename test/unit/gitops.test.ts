@@ -350,7 +350,7 @@ describe('gitops: writing recommendations into workspace manifests', function ()
         writeFileSync(prod, readFileSync(path.join(fixtures, 'kustomize/overlays/prod/kustomization.yaml'), 'utf8').replace('  - ../../base\n', `  - ../../base\n  - ${remote}\n`));
         const plan = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '700m' } } })]);
         assert.equal(plan.files.length, 0, remote);
-        assert.ok(plan.unresolved[0]?.candidates.some((line) => line.includes(`refers to the remote resource ${remote}; remote bases are never fetched`)), `${remote}: ${plan.unresolved[0]?.candidates.join(' | ')}`);
+        assert.ok(plan.unresolved[0]?.candidates.some((line) => line.includes(`resources[1] names remote content (${remote}); KRR never lets kustomize fetch anything`)), `${remote}: ${plan.unresolved[0]?.candidates.join(' | ')}`);
       }
     });
 

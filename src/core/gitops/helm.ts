@@ -11,17 +11,17 @@
 //   environments keep theirs), else into values.yaml; the edited chart is rendered again and must give the workload
 //   exactly the recommended values.
 import * as path from 'node:path';
-import { isMap, parseAllDocuments, type Document, type YAMLMap } from 'yaml';
+import { isMap, type YAMLMap } from 'yaml';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, SourceCandidate, WorkloadTarget } from './model';
-import type { WorkspaceFolder } from './workspace';
+import { WorkspaceInputError, type WorkspaceFolder } from './workspace';
+import { RenderError } from './render';
 import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } from './workload';
-import { applySplices, insertIntoMap, lineOf, ManifestEditError, parseManifestFile, setResources, type TextSplice } from './yamlEdit';
+import { applySplices, insertIntoMap, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
 import { readPath } from '../plan/build';
 
 export interface HelmFinderOptions {
   /** The helm binary; when it cannot be run, keys are guessed by convention. */
   helmPath?: string;
-  timeoutMs?: number;
 }
 
 interface Chart {
@@ -60,7 +60,7 @@ function charts(context: FinderContext): Chart[] {
 
 async function chartName(context: FinderContext, chart: Chart): Promise<string> {
   const text = await context.files.read(chart.folder, path.posix.join(chart.dir, 'Chart.yaml'));
-  const name = (parseManifestFile(text, 'Chart.yaml').documents[0]?.toJS() as { name?: unknown } | null)?.name;
+  const name = (parseManifestFile(text, path.posix.join(chart.dir, 'Chart.yaml')).documents[0]?.toJS() as { name?: unknown } | null)?.name;
   return typeof name === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) ? name : chart.name;
 }
 
@@ -73,17 +73,28 @@ function environmentFiles(chart: Chart, target: WorkloadTarget): string[] {
   });
 }
 
-async function helmTemplate(options: HelmFinderOptions, chartDir: string, release: string, namespace: string, valuesFiles: readonly string[], sets: readonly string[], signal?: AbortSignal): Promise<unknown[]> {
-  const args = ['template', release, chartDir, '--namespace', namespace, ...valuesFiles.flatMap((file) => ['-f', file]), ...sets.flatMap((set) => ['--set-json', set])];
-  // execa is ESM-only (see core/kube/kubectl): loaded on first use. Never a shell: an argv array.
-  const { execa } = await import('execa');
-  const result = await execa(options.helmPath ?? 'helm', args, { timeout: options.timeoutMs ?? 60_000, reject: false, ...(signal ? { cancelSignal: signal } : {}) });
-  if (result.failed) {
-    const code = (result as { code?: string }).code;
-    if (code === 'ENOENT') throw new HelmMissing();
-    throw new ManifestEditError(`helm template ${path.basename(chartDir)} failed: ${String(result.stderr).split('\n')[0] ?? ''}`);
+/**
+ * `helm template` of the staged chart, run like every renderer (core/gitops/render: closed environment, no route out,
+ * bounded). Only local input: no --dependency-update, no repository, no --validate (no cluster); `lookup` in a template
+ * renders empty without a cluster.
+ */
+async function helmTemplate(options: HelmFinderOptions, context: FinderContext, chart: Chart, chartDir: string, release: string, namespace: string, valuesFiles: readonly string[], sets: readonly string[], signal?: AbortSignal): Promise<unknown[]> {
+  // --skip-schema-validation: helm validates values against the chart's values.schema.json, and follows a remote
+  // `$ref` there (over the network, loopback included). KRR only reads the rendered resources; validation is not its job.
+  const args = ['template', release, chartDir, '--namespace', namespace, '--skip-schema-validation', ...valuesFiles.flatMap((file) => ['-f', file]), ...sets.flatMap((set) => ['--set-json', set])];
+  const what = `helm template ${chart.dir || chart.folder.name}`;
+  let stdout: string;
+  try {
+    stdout = await context.renders.run(`helm:${chart.folder.root}\0${chart.dir}`, options.helmPath ?? 'helm', args, what, signal);
+  } catch (error) {
+    if (error instanceof RenderError && error.kind === 'not-installed') throw new HelmMissing();
+    // A helm older than 3.16 cannot skip schema validation: it is not run (the values key is guessed, as without helm).
+    if (error instanceof RenderError && /unknown flag: --skip-schema-validation/.test(error.stderr)) throw new HelmMissing();
+    if (error instanceof RenderError) throw new ManifestEditError(error.message);
+    throw error;
   }
-  return parseAllDocuments(String(result.stdout)).map((document: Document.Parsed) => document.toJS() as unknown);
+  // Template output is chart text, as hostile as the chart: the same alias and nesting bounds as a workspace file.
+  return parseManifestFile(stdout, `the output of ${what}`).documents.map((document) => plainObjectOf(document, `the output of ${what}`));
 }
 
 class HelmMissing extends Error {}
@@ -103,6 +114,9 @@ function renderedCpu(workload: unknown, kind: string, container: string): unknow
 }
 
 export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinder {
+  // Charts that could not be read or rendered (hostile or broken input), for the "no source" message. A finder is
+  // made per proposal, so this lives as long as one.
+  const unusable = new Set<string>();
   return {
     name: 'helm',
     async find(target, context) {
@@ -110,14 +124,17 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
       for (const chart of charts(context)) {
         if (!chart.valuesFiles.some((file) => path.posix.basename(file).startsWith('values.'))) continue;
         const base = chart.valuesFiles.find((file) => /^values\.ya?ml$/.test(path.posix.basename(file))) as string;
-        const release = await chartName(context, chart);
-        const envs = environmentFiles(chart, target);
-        for (const env of envs.length > 0 ? envs : [null]) {
-          const located = await locate(options, context, chart, release, base, env, target).catch((error: unknown) => {
-            if (error instanceof ManifestEditError) return null;
-            throw error;
-          });
-          if (located) candidates.push(candidateFor(options, chart, release, base, env, located, target));
+        try {
+          const release = await chartName(context, chart);
+          const envs = environmentFiles(chart, target);
+          for (const env of envs.length > 0 ? envs : [null]) {
+            const located = await locate(options, context, chart, release, base, env, target);
+            if (located) candidates.push(candidateFor(options, chart, release, base, env, located, target));
+          }
+        } catch (error) {
+          // This chart is not a source; the others still are.
+          if (!(error instanceof ManifestEditError || error instanceof WorkspaceInputError)) throw error;
+          unusable.add(`${chart.folder.name}/${chart.dir || '.'} (Helm chart): ${error.message}`);
         }
       }
       return candidates;
@@ -133,6 +150,9 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
         inputs.push(...['templates', 'charts', 'crds'].map((name) => ({ directory: at(name) })));
       }
       return inputs;
+    },
+    async problems() {
+      return [...unusable];
     },
   };
 }
@@ -153,11 +173,11 @@ async function locate(options: HelmFinderOptions, context: FinderContext, chart:
   const files = [base, ...(env ? [env] : [])].map((file) => path.join(root, file));
   const containers = [...target.desired.keys()];
   try {
-    const before = renderedWorkload(await helmTemplate(options, chartDir, release, target.namespace, files, [], context.signal), target);
+    const before = renderedWorkload(await helmTemplate(options, context, chart, chartDir, release, target.namespace, files, [], context.signal), target);
     if (!before) return null;
     // One render with a distinct CPU marker per candidate key: the marker a container renders with names its key.
     const markers = keyPaths.map((keys, index) => `${keys.length === 0 ? 'resources' : `${keys.map(escapeSetKey).join('.')}.resources`}.requests.cpu="${7_000_001 + index}m"`);
-    const marked = renderedWorkload(await helmTemplate(options, chartDir, release, target.namespace, files, markers, context.signal), target);
+    const marked = renderedWorkload(await helmTemplate(options, context, chart, chartDir, release, target.namespace, files, markers, context.signal), target);
     const keys = new Map<string, string[]>();
     for (const container of containers) {
       const cpu = String(renderedCpu(marked, target.kind, container) ?? '');
@@ -189,7 +209,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
   return {
     finder: 'helm',
     folder: chart.folder,
-    label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? '; a guess: helm is not installed, the key is matched by its name' : ''})`,
+    label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? '; a guess: helm is not installed (or older than 3.16), the key is matched by its name' : ''})`,
     ...(located.guess ? { guess: true } : {}),
     async prepare(context): Promise<PreparedChange> {
       const text = await context.files.read(chart.folder, file);
@@ -241,7 +261,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
             return problem ? `the edited values would not carry the recommended values: ${problem}` : null;
           }
           const files = [base, ...(env ? [env] : [])].map((name) => path.join(stagedRoot, name));
-          const rendered = renderedWorkload(await helmTemplate(options, path.join(stagedRoot, chart.dir), release, target.namespace, files, [], verifyContext.signal), target);
+          const rendered = renderedWorkload(await helmTemplate(options, verifyContext, chart, path.join(stagedRoot, chart.dir), release, target.namespace, files, [], verifyContext.signal), target);
           const problem = checkRendered(merged, rendered, target.kind, changes);
           return problem ? `helm template of the edited chart does not give the recommended values: ${problem}` : null;
         },

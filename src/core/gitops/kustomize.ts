@@ -8,16 +8,18 @@
 // edit is checked by rendering again: the workload must carry exactly the new values, and every other top-level
 // kustomization must render exactly as before; otherwise the edit is not offered.
 import * as path from 'node:path';
-import { isMap, isScalar, isSeq, parse, parseAllDocuments, stringify, type Document, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, stringify, type Document, type YAMLMap } from 'yaml';
 import { z } from 'zod';
-import { KubectlError, kubectlKustomize } from '../kube/kubectl';
+import { KubectlError } from '../kube/kubectl';
 import type { AllocationKind, ResourceName } from '../krr/model';
 import type { FieldChange } from '../plan/model';
 import { pointerSegments } from '../plan/build';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, SourceCandidate, WorkloadTarget } from './model';
 import type { WorkspaceFolder } from './workspace';
 import { WorkspaceInputError } from './workspace';
-import { appendToSeq, applySplices, lineOf, ManifestEditError, parseManifestFile, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
+import { describeRemoteReference, remoteReferences, remoteStringIn } from './kustomizeRemote';
+import { RenderError } from './render';
+import { appendToSeq, applySplices, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
 
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -98,7 +100,12 @@ export interface KustomizationInfo {
   inputFiles: string[];
   patches: PatchEntry[];
   hasReplacements: boolean;
-  /** Why it cannot be used: invalid YAML, a remote base (never fetched), an entry outside the folder. */
+  /** The file could not be read as a kustomization (invalid YAML, an alias bomb): what it includes is unknown. */
+  unread?: boolean;
+  /**
+   * Why it cannot be used: invalid YAML, remote content in any field (never fetched), an entry outside the folder or
+   * not read by KRR, or a kustomization it includes that cannot be used.
+   */
   error?: string;
 }
 
@@ -112,8 +119,6 @@ export interface KustomizationSet {
 
 type Rendered = { text: string; objects: unknown[] } | { error: string };
 
-// Anything kustomize would fetch: URLs, git specs (git::, git@host:, host/org/repo.git, //subdir, ?ref=), known hosts.
-const remotePattern = /^(?:[a-z][a-z0-9+.-]*:\/\/|git::|git@|[a-z0-9-]+(?:\.[a-z0-9-]+)+\/)|\?ref=|\/\/[^/]|\.git(?:$|[/?])/i;
 
 export function fileKey(folder: WorkspaceFolder, relativePath: string): string {
   return `${folder.root}\0${relativePath}`;
@@ -125,7 +130,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
   if (cached) return cached;
   const list: KustomizationInfo[] = [];
   const byDir = new Map<string, KustomizationInfo>();
-  const raw = new Map<KustomizationInfo, z.infer<typeof kustomizationSchema>>();
+  const raw = new Map<KustomizationInfo, { spec: z.infer<typeof kustomizationSchema>; parsed: unknown }>();
   for (const file of context.index.files) {
     if (!kustomizationFileNames.includes(path.posix.basename(file.relativePath))) continue;
     const dir = path.posix.dirname(file.relativePath) === '.' ? '' : path.posix.dirname(file.relativePath);
@@ -134,16 +139,23 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     list.push(info);
     byDir.set(fileKey(file.folder, dir), info);
     try {
-      const parsed = kustomizationSchema.safeParse(parse(await context.files.read(file.folder, file.relativePath)) ?? {});
+      const document = parseManifestFile(await context.files.read(file.folder, file.relativePath), file.relativePath).documents[0];
+      const value = (document ? plainObjectOf(document, file.relativePath) : null) ?? {};
+      const parsed = kustomizationSchema.safeParse(value);
       if (!parsed.success) throw new Error(`not a kustomization: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
-      raw.set(info, parsed.data);
+      raw.set(info, { spec: parsed.data, parsed: value });
     } catch (error) {
       info.error = `${file.relativePath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      info.unread = true;
     }
   }
   const used = new Set<string>();
   const indexed = new Set(context.index.files.map((file) => fileKey(file.folder, file.relativePath)));
-  for (const [info, spec] of raw) {
+  // Files under a kustomization KRR could not read may be its resources or patches: not offered as plain manifests.
+  for (const info of list.filter((candidate) => candidate.unread)) {
+    for (const file of context.index.files) if (file.folder === info.folder && (info.dir === '' || file.relativePath.startsWith(`${info.dir}/`))) used.add(fileKey(file.folder, file.relativePath));
+  }
+  for (const [info, { spec, parsed }] of raw) {
     used.add(fileKey(info.folder, info.file));
     if (spec.namespace !== undefined) info.namespace = spec.namespace;
     info.namePrefix = spec.namePrefix ?? '';
@@ -153,13 +165,11 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
       const joined = path.posix.normalize(path.posix.join(info.dir, entry));
       return joined.startsWith('../') || joined === '..' || path.posix.isAbsolute(entry) ? null : joined === '.' ? '' : joined;
     };
-    for (const entry of [...(spec.resources ?? []), ...(spec.bases ?? []), ...(spec.components ?? [])]) {
+    const known = (entry: string) => {
       const near = local(entry);
-      const exists = near !== null && (byDir.has(fileKey(info.folder, near)) || indexed.has(fileKey(info.folder, near)));
-      if (!exists && remotePattern.test(entry)) {
-        info.error = `${info.file} refers to the remote resource ${entry}; remote bases are never fetched, so it is not rendered`;
-        break;
-      }
+      return near !== null && (byDir.has(fileKey(info.folder, near)) || indexed.has(fileKey(info.folder, near)));
+    };
+    for (const entry of [...(spec.resources ?? []), ...(spec.bases ?? []), ...(spec.components ?? [])]) {
       const resolved = local(entry);
       if (resolved === null) {
         info.error = `${info.file} refers to ${entry}, outside the workspace folder`;
@@ -167,7 +177,12 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
       }
       const base = byDir.get(fileKey(info.folder, resolved));
       if (base) info.includes.push(base);
-      else {
+      else if (!indexed.has(fileKey(info.folder, resolved))) {
+        // Neither a kustomization KRR read (and checked) nor a manifest file it indexed: a directory skipped by the
+        // index (node_modules, .git, too deep) could hold a kustomization that fetches; kustomize is not asked.
+        info.error = `${info.file} refers to ${entry}, which is not a kustomization or manifest file KRR has read (missing, or skipped by the workspace index); it is not rendered`;
+        break;
+      } else {
         info.resourceFiles.push(resolved);
         used.add(fileKey(info.folder, resolved));
       }
@@ -191,11 +206,54 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     (spec.patches ?? []).forEach((entry, index) => addPatch(entry, 'patches', index));
     (spec.patchesStrategicMerge ?? []).forEach((entry, index) => addPatch(entry.includes('\n') ? { patch: entry } : { path: entry }, 'patchesStrategicMerge', index));
     (spec.patchesJson6902 ?? []).forEach((entry, index) => addPatch(entry, 'patchesJson6902', index));
+    // Remote content in any field: the kustomization is refused before anything runs (kustomize would fetch it). Its
+    // includes stay known, so a base it includes is not edited blind (kustomizeFinder.find).
+    const remote = remoteReferences(parsed, known)[0];
+    if (remote) info.error = describeRemoteReference(info.file, remote);
+    else {
+      const problem = await checkPluginConfigurations(context, info, parsed, local, (resolved) => indexed.has(fileKey(info.folder, resolved)));
+      if (problem !== null) info.error = problem;
+    }
+  }
+  // kustomize renders what a kustomization includes: one that includes an unusable one is not rendered either.
+  for (const info of list) {
+    if (info.error) continue;
+    const broken = [...closureOf(info)].find((included) => included.error !== undefined);
+    if (broken) info.error = `${info.file} includes ${broken.dir || '.'}, which is not rendered: ${broken.error}`;
   }
   const included = new Set(list.flatMap((info) => info.includes));
   const set: KustomizationSet = { list, tops: list.filter((info) => !included.has(info)), used };
   context.cache.set('kustomize:set', set);
   return set;
+}
+
+/**
+ * The plugin configuration files a kustomization lists (generators, transformers, validators): kustomize loads what
+ * their own fields name (a PatchTransformer's `path`, a generator's `files`), so each is read and checked like an
+ * inline one. A directory there (a kustomization whose output is configurations) or a file KRR did not index is not
+ * checked, so it is refused. Null: nothing found.
+ */
+async function checkPluginConfigurations(context: FinderContext, info: KustomizationInfo, parsed: unknown, local: (entry: string) => string | null, indexed: (resolved: string) => boolean): Promise<string | null> {
+  const spec = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  for (const field of ['generators', 'transformers', 'validators']) {
+    const entries = Array.isArray(spec[field]) ? (spec[field] as unknown[]) : [];
+    for (const [index, entry] of entries.entries()) {
+      if (typeof entry !== 'string' || entry.includes('\n')) continue;
+      const where = `${info.file}: ${field}[${index}] (${entry})`;
+      const resolved = local(entry);
+      if (resolved === null) return `${where} is outside the workspace folder; it is not rendered`;
+      if (!indexed(resolved)) return `${where} is not a plugin configuration file KRR has read (a directory, or a file the workspace index skipped), so what it fetches is unknown; it is not rendered`;
+      try {
+        const documents = parseManifestFile(await context.files.read(info.folder, resolved), resolved).documents;
+        const value = remoteStringIn(documents.map((document) => plainObjectOf(document, resolved)));
+        if (value !== undefined) return `${where} names remote content (${value}); KRR never lets kustomize fetch anything, so this kustomization is not rendered`;
+      } catch (error) {
+        if (error instanceof ManifestEditError || error instanceof WorkspaceInputError) return `${where}: ${error.message}`;
+        throw error;
+      }
+    }
+  }
+  return null;
 }
 
 /** Every kustomization `info` includes, directly or through others. */
@@ -212,14 +270,20 @@ export function closureOf(info: KustomizationInfo): Set<KustomizationInfo> {
 }
 
 async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
+  const what = `kubectl kustomize ${info.dir || '.'}`;
   try {
-    const text = await kubectlKustomize({ kubectlPath: context.kubectlPath, directory: path.join(root, info.dir), ...(context.signal ? { signal: context.signal } : {}) });
-    const documents = parseAllDocuments(text);
-    const objects = (Array.isArray(documents) ? documents : []).map((document) => document.toJS() as unknown);
+    // Root-only loading (kustomize's default, stated so no configuration can change it): no file outside the
+    // kustomization's directory. No --enable-helm, --enable-alpha-plugins or --enable-exec: nothing runs but kustomize.
+    const args = ['kustomize', path.join(root, info.dir), '--load-restrictor', 'LoadRestrictionsRootOnly'];
+    const text = await context.renders.run(`kustomize:${fileKey(info.folder, info.dir)}`, context.kubectlPath, args, what, context.signal);
+    const objects = parseManifestFile(text, `the output of ${what}`).documents.map((document) => plainObjectOf(document, `the output of ${what}`));
     return { text, objects };
   } catch (error) {
-    if (error instanceof KubectlError && error.kind === 'not-installed') throw error;
-    return { error: `${info.dir || '.'} does not render: ${error instanceof Error ? error.message : String(error)}` };
+    if (error instanceof RenderError && error.kind === 'not-installed') {
+      throw new KubectlError('not-installed', `kubectl was not found or cannot run at "${context.kubectlPath}". Install kubectl (https://kubernetes.io/docs/tasks/tools/) or set krr.kubectlPath to its full path.`, error.stderr, ['kustomize']);
+    }
+    if (error instanceof RenderError || error instanceof ManifestEditError) return { error: `${info.dir || '.'} does not render: ${error.message}` };
+    throw error;
   }
 }
 
@@ -284,6 +348,18 @@ export const kustomizeFinder: ManifestSourceFinder = {
     }
     // An overlay renders what its base renders: the environment is the one no other renderer includes.
     let roots = renderers.filter((candidate) => !renderers.some((other) => other !== candidate && closureOf(other.info).has(candidate.info)));
+    // A kustomization that could not be rendered (refused, failed, timed out) but includes the one found may be the
+    // real environment of this workload: the layer found is not edited blind, and the reason names the one not rendered.
+    for (const root of roots) {
+      const hidden = [];
+      for (const info of set.list) {
+        // One KRR could not read may include anything of its folder.
+        if (info === root.info || !(closureOf(info).has(root.info) || (info.unread && info.folder === root.info.folder))) continue;
+        const rendered = await render(context, info);
+        if ('error' in rendered) hidden.push(rendered.error);
+      }
+      if (hidden.length > 0) throw new ManifestEditError(`${label(root.info)} renders ${target.kind} ${target.namespace}/${target.name}, but ${hidden.length === 1 ? 'a kustomization that includes it is' : `${hidden.length} kustomizations that include it are`} not rendered, so KRR cannot tell which layer decides it there: ${hidden.join('; ')}`);
+    }
     if (roots.length > 1 && target.context) {
       // Several environments render the same namespace and name: the context names the one it deploys to.
       const scores = roots.map((root) => contextScore(root.info.dir, target.context as string));
@@ -492,7 +568,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
     }
     for (let documentIndex = documents.length - 1; documentIndex >= 0; documentIndex--) {
       const document = documents[documentIndex] as Document.Parsed;
-      const identity = identityOf(document.toJS());
+      const identity = identityOf(plainObjectOf(document, where));
       const applies = patch.target ? selects(patch.target, target, names) : identity !== null && identity.kind === target.kind && names.includes(identity.name);
       if (!applies) continue;
       const container = containerNode(document, target.kind, change.container);

@@ -4,10 +4,39 @@
 import * as path from 'node:path';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
 import { fileKey, kustomizationFileNames, loadKustomizations } from './kustomize';
-import type { WorkspaceFile } from './workspace';
+import { sha256, type WorkspaceFile } from './workspace';
 import { readPath } from '../plan/build';
-import { applySplices, ManifestEditError, parseManifestFile, setContainerResources } from './yamlEdit';
+import { applySplices, ManifestEditError, parseManifestFile, setContainerResources, type ParsedFile } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
+
+/**
+ * Per proposal (its FileSource), per file content: whether it parses, and the error if not. A hostile repository can
+ * hold many files that take seconds each to parse (1 MiB of flow items); each is parsed once per proposal for the
+ * "no source" message, not once per workload. Only the verdict is kept, never the parsed documents (memory).
+ */
+const parseVerdicts = new WeakMap<FinderContext['files'], Map<string, string | null>>();
+
+function verdictsOf(context: FinderContext): Map<string, string | null> {
+  let verdicts = parseVerdicts.get(context.files);
+  if (!verdicts) parseVerdicts.set(context.files, (verdicts = new Map()));
+  return verdicts;
+}
+
+/** The file parsed (documents), its verdict remembered; a file known not to parse is not parsed again. */
+function parseOnce(context: FinderContext, file: WorkspaceFile, text: string): ParsedFile {
+  const verdicts = verdictsOf(context);
+  const key = `${file.folder.root}\0${file.relativePath}\0${sha256(text)}`;
+  const known = verdicts.get(key);
+  if (typeof known === 'string') throw new ManifestEditError(known);
+  try {
+    const parsed = parseManifestFile(text, `${file.folder.name}/${file.relativePath}`);
+    verdicts.set(key, null);
+    return parsed;
+  } catch (error) {
+    if (error instanceof ManifestEditError) verdicts.set(key, error.message);
+    throw error;
+  }
+}
 
 /** The namespace a kustomization in the file's directory or above would give it (nearest first). */
 async function enclosingNamespace(context: FinderContext, file: WorkspaceFile): Promise<string | null> {
@@ -26,7 +55,7 @@ async function documentsMatching(context: FinderContext, file: WorkspaceFile, ta
   const text = await context.files.read(file.folder, file.relativePath);
   // Cheap filter first: most files of a repository do not mention the workload at all.
   if (!text.includes(target.name)) return [];
-  const parsed = parseManifestFile(text, file.relativePath);
+  const parsed = parseOnce(context, file, text);
   const matches: number[] = [];
   for (const [index, document] of parsed.documents.entries()) {
     const object = document.toJS() as unknown;
@@ -72,7 +101,10 @@ export const plainManifestFinder: ManifestSourceFinder = {
     for (const file of context.index.files) {
       if (set.used.has(fileKey(file.folder, file.relativePath))) continue;
       try {
-        parseManifestFile(await context.files.read(file.folder, file.relativePath), `${file.folder.name}/${file.relativePath}`);
+        const text = await context.files.read(file.folder, file.relativePath);
+        const known = verdictsOf(context).get(`${file.folder.root}\0${file.relativePath}\0${sha256(text)}`);
+        if (typeof known === 'string') problems.push(known);
+        else if (known === undefined) parseOnce(context, file, text);
       } catch (error) {
         problems.push(error instanceof Error ? error.message : String(error));
       }

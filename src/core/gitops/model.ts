@@ -2,6 +2,7 @@
 import type { WorkloadKind } from '../krr/model';
 import type { DesiredResources } from '../plan/build';
 import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
+import type { RenderGuard } from './render';
 import type { FieldEdit } from './yamlEdit';
 import type { WorkspaceFolder, WorkspaceIndex } from './workspace';
 
@@ -35,6 +36,8 @@ export interface FinderContext {
   stagedRoot(folder: WorkspaceFolder): Promise<string>;
   /** Per proposal, cleared whenever the staged copy changes: what finders computed once (renders, parsed files). */
   cache: Map<string, unknown>;
+  /** Runs the renderers of this proposal: closed environment, bounded time, a shared budget for runs that hang. */
+  renders: RenderGuard;
   signal?: AbortSignal;
 }
 

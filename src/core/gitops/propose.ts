@@ -17,6 +17,7 @@ import { plainManifestFinder } from './manifests';
 import type { FinderContext, ManifestFileChange, ManifestPlan, ManifestSourceFinder, ManifestWorkload, UnresolvedWorkload, WorkloadTarget } from './model';
 import { StagedCopy, stagedCopyLimits, type StagedCopyLimits } from './stagedCopy';
 import { indexWorkspace, readManifestText, sha256, WorkspaceInputError, type WorkspaceFolder, type WorkspaceIndex } from './workspace';
+import { RenderError, RenderGuard, renderLimits } from './render';
 import { ManifestEditError } from './yamlEdit';
 
 /** The finders in the order their candidates are listed; Helm plugs in here. */
@@ -36,6 +37,8 @@ export interface ProposeManifestOptions {
   signal?: AbortSignal;
   /** For tests: a smaller index bound. */
   index?: WorkspaceIndex;
+  /** For tests: shorter render bounds (default renderLimits: 20 s a render, 40 s of hanging renders a proposal). */
+  renderLimits?: typeof renderLimits;
   /**
    * The same policies as a cluster change (protected namespaces, maximum increase/decrease, minimums, HPA-targeted
    * requests): a workload with a `block` finding is not written; warnings go into the plan.
@@ -85,6 +88,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
     index,
     kubectlPath: options.kubectlPath,
     cache: new Map(),
+    renders: new RenderGuard(temp, options.renderLimits ?? renderLimits),
     ...(options.signal ? { signal: options.signal } : {}),
     files: {
       async read(folder, relativePath) {
@@ -207,7 +211,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
         });
       } catch (error) {
         if (error instanceof KubectlError && error.kind === 'not-installed') throw error;
-        if (error instanceof ManifestEditError || error instanceof WorkspaceInputError || error instanceof KubectlError || error instanceof QuantityError) refuse(error.message);
+        if (error instanceof ManifestEditError || error instanceof WorkspaceInputError || error instanceof KubectlError || error instanceof QuantityError || error instanceof RenderError) refuse(error.message);
         else throw error;
       }
     }

@@ -2,7 +2,7 @@
 // API finds the nodes and their source ranges; the edit is a splice of those ranges, so comments, blank lines, key
 // order, quoting, anchors and every other document of the file stay byte for byte (a re-printed document would not:
 // the printer normalises indentation and flow style).
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, stringify, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, stringify, visit, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { AllocationKind, ResourceName } from '../krr/model';
 
 /** Replace text[start, end) with `text`; an insertion has start === end. Offsets are string indices. */
@@ -21,15 +21,91 @@ export interface ParsedFile {
   documents: Document.Parsed[];
 }
 
+/**
+ * Bounds on YAML read from the workspace (hostile input). Aliases: the yaml library's own count (a document expanding
+ * more than this is an "alias bomb": refused, never expanded). Nesting: flow brackets deeper than this are refused
+ * before parsing (the parser would spend seconds per MiB reaching its stack limit; no manifest nests that deep).
+ */
+export const yamlLimits = { maxAliasCount: 100, maxFlowDepth: 256 };
+
+/**
+ * The deepest nesting of flow brackets outside quoted scalars and comments; stops counting past `limit`. A quote opens
+ * a quoted scalar only where one can start (line start, after `[ { , : - ?`), so an apostrophe in plain text (don't)
+ * does not hide the brackets after it.
+ */
+function flowDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let quote: string | null = null;
+  let comment = false;
+  let previous = '\n';
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index] as string;
+    if (comment) {
+      if (char === '\n') {
+        comment = false;
+        previous = '\n';
+      }
+      continue;
+    }
+    if (quote !== null) {
+      if (char === '\\' && quote === '"') index++;
+      else if (char === quote) {
+        quote = null;
+        previous = char;
+      }
+      continue;
+    }
+    if (char === ' ' || char === '\t' || char === '\r') continue;
+    if (char === '#' && (index === 0 || /\s/.test(text[index - 1] as string))) comment = true;
+    else if ((char === '"' || char === "'") && '\n[{,:-?'.includes(previous)) quote = char;
+    else if (char === '[' || char === '{') {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if ((char === ']' || char === '}') && depth > 0) depth--;
+    previous = char;
+  }
+  return deepest;
+}
+
 /** Every document of a file; a syntax error anywhere is an error for the whole file (never a partial edit). */
 export function parseManifestFile(text: string, where: string): ParsedFile {
+  if (flowDepth(text, yamlLimits.maxFlowDepth) > yamlLimits.maxFlowDepth) throw new ManifestEditError(`${where} nests more than ${yamlLimits.maxFlowDepth} levels of [ ] or { }; it is not read`);
   const documents = parseAllDocuments(text, { uniqueKeys: false });
   if (!Array.isArray(documents)) return { text, documents: [] };
   for (const document of documents) {
     const error = document.errors[0];
     if (error) throw new ManifestEditError(`${where} is not valid YAML: ${error.message.split('\n')[0] ?? error.code}`);
+    // Expanded once here, so no later toJS meets an alias bomb: a file that has one is refused as a whole.
+    if (hasAlias(document)) plainObjectOf(document, where);
   }
   return { text, documents };
+}
+
+function hasAlias(document: Document.Parsed): boolean {
+  let found = false;
+  visit(document, {
+    Alias() {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/**
+ * The document as plain data, with the alias bound of yamlLimits; a document over it (an alias bomb, or simply more
+ * aliases than KRR expands) is an input error naming the file, not an internal error.
+ */
+export function plainObjectOf(document: Document.Parsed, where: string): unknown {
+  try {
+    return document.toJS({ maxAliasCount: yamlLimits.maxAliasCount }) as unknown;
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) throw new ManifestEditError(`${where} expands YAML aliases more than ${yamlLimits.maxAliasCount} times (an "alias bomb", or more aliases than KRR expands); it is not read`);
+    if (error instanceof RangeError) throw new ManifestEditError(`${where} nests too deeply to read`);
+    throw error;
+  }
 }
 
 /** Applies splices (computed against the same original text); overlapping replacements are a bug in the caller. */

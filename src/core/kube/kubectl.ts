@@ -394,20 +394,3 @@ export async function listContexts(options: { kubectlPath: string; kubeconfig?: 
   return { names: (view.contexts ?? []).map((c) => c.name), current: current ? current : null };
 }
 
-/**
- * `kubectl kustomize DIR` (Kustomize built into kubectl): renders a kustomization offline, with kustomize's default
- * load restrictions (no file outside DIR's tree), no Helm inflation and no plugins. Needs no context or cluster.
- */
-export async function kubectlKustomize(options: { kubectlPath: string; directory: string; timeoutMs?: number; signal?: AbortSignal }): Promise<string> {
-  const argv = ['kustomize', options.directory];
-  try {
-    const { stdout } = await runKubectl({ kubectlPath: options.kubectlPath, argv, context: undefined, kubeconfig: undefined, timeoutMs: options.timeoutMs ?? defaultTimeoutMs, signal: options.signal, onCommand: undefined });
-    return stdout;
-  } catch (error) {
-    // kustomize's own messages say what is wrong (a missing file, a bad patch); classifyFailure words cluster errors.
-    if (error instanceof KubectlError && error.kind !== 'not-installed' && error.kind !== 'timeout' && error.kind !== 'aborted') {
-      throw new KubectlError('invalid', `kubectl kustomize ${options.directory} failed: ${firstLine(error.stderr) || error.message}`, error.stderr, argv);
-    }
-    throw error;
-  }
-}
