@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { version } from '../package.json';
-import { parseSessionSettings, SettingsError } from './core/session/settings';
+import { parseSessionSettings, SettingsError } from './core/settings';
 
 const usage = `krr-mcp — Kubernetes right-sizing with krr, as an MCP server
 

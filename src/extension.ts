@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Session } from './core/session/session';
-import type { SessionSettings } from './core/session/settings';
+import type { SessionSettings } from './core/settings';
 import { modalApprovalDialog, EditorApprover, type ApprovalDialog } from './editor/approver';
 import { discoveryPath, removeDiscoveryFile, setUpClaudeCode, writeDiscoveryFile } from './editor/claudeCode';
 import { prometheusSecretKey, registerAuditDocument, registerCommands, showProblem } from './editor/commands';

@@ -11,7 +11,7 @@ import { pointerSegments, readPath, restoreOps, sameResources, specMove, specMov
 import type { ObjectChange, Plan } from './plan/model';
 import type { JsonPatchOp } from './plan/patch';
 import type { SnapshotObject, SnapshotStore } from './snapshots';
-import type { ApplyOutcome, ObjectOutcome, RolloutReport } from './session/model';
+import type { ApplyOutcome, ObjectOutcome, RolloutReport } from './model';
 import { plural } from './text';
 
 /** The part of the kubectl runner that apply needs (the real one is `Kubectl`). */

@@ -3,8 +3,8 @@
 import { describeCpu, describeMemory } from './quantity';
 import type { FieldChange, ObjectChange, Plan, PlanRequester } from './plan/model';
 import { describeConflict } from './plan/rollback';
-import type { ApprovalText } from './session/model';
-import { matchesAnyGlob } from './session/settings';
+import type { ApprovalText } from './model';
+import { matchesAnyGlob } from './settings';
 import { displayText, formatCount, formatMonthly, nameText, plural } from './text';
 import { planSkips } from './plan/skips';
 

@@ -5,7 +5,7 @@ import { describeOwner } from './gitops/ownerName';
 import type { ResourceName } from './krr/model';
 import { describeCpu, describeMemory, formatCpu, formatMemory } from './quantity';
 import type { FieldChange, ObjectIdentity, PolicyFinding, RiskLevel } from './plan/model';
-import { matchesAnyGlob, type DirectPatchMode, type PolicySettings } from './session/settings';
+import { matchesAnyGlob, type DirectPatchMode, type PolicySettings } from './settings';
 
 export interface ResultingResources {
   container: string;

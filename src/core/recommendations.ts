@@ -3,9 +3,9 @@ import type { ContainerRecommendation, RecommendedValue, Report, Severity, Workl
 import { severityOrder } from './krr/model';
 import { monthlyCostOfRecommendation } from './plan/cost';
 import { formatCpu, formatMemory, QuantityError } from './quantity';
-import type { ClusterTotals, QuantityView, RecommendationPage, RecommendationQuery, RecommendationRow } from './session/model';
+import type { ClusterTotals, QuantityView, RecommendationPage, RecommendationQuery, RecommendationRow } from './model';
 import { largestAllowedStep } from './policy';
-import { matchesGlob, type PolicySettings, type Prices } from './session/settings';
+import { matchesGlob, type PolicySettings, type Prices } from './settings';
 
 export interface IndexedRow extends RecommendationRow {
   /** Largest relative change of a request, in percent (for the minChangePercent filter). */

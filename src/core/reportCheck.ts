@@ -9,7 +9,7 @@ import type { FieldChange, PolicyFinding } from './plan/model';
 import { skipText, type PlanSkip } from './plan/skips';
 import { evaluatePolicies, type ResultingResources } from './policy';
 import { parseQuantity, QuantityError } from './quantity';
-import type { PolicySettings } from './session/settings';
+import type { PolicySettings } from './settings';
 
 function problemOf(check: () => void): string | null {
   try {

@@ -2,7 +2,7 @@
 // requested CPU and memory now and as recommended (× pods, like the cost estimate), and the monthly delta. Pure.
 import type { Report } from './krr/model';
 import { monthlyCostOfRecommendation } from './plan/cost';
-import type { Prices } from './session/settings';
+import type { Prices } from './settings';
 
 export interface SavingsGroup {
   /** Namespace, or cluster name when the report covers more than one cluster. */

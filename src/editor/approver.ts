@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
-import type { ApprovalDecision, ApprovalText, Approver } from '../core/session/model';
+import type { ApprovalDecision, ApprovalText, Approver } from '../core/model';
 
 /**
  * Asks a person about one plan. The real one is a notice (for a model's request) and then a modal; integration tests

@@ -1,9 +1,9 @@
 // Every `KRR: …` command, registered in one place; each is a few lines that delegate to the session.
 import * as vscode from 'vscode';
 import type { Plan } from '../core/plan/model';
-import type { ApplyOutcome, FleetSummary, Requester } from '../core/session/model';
+import type { ApplyOutcome, FleetSummary, Requester } from '../core/model';
 import type { Session } from '../core/session/session';
-import type { SessionSettings } from '../core/session/settings';
+import type { SessionSettings } from '../core/settings';
 import { loadEngine } from './engine';
 import { reportManifestOutcome, writeToManifests } from './manifests';
 import { explainProblem, type ProblemAction } from './problem';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ManifestWrite, ManifestWriter } from '../core/gitops/apply';
 import type { ManifestPlan } from '../core/gitops/model';
-import type { ApplyOutcome, Requester } from '../core/session/model';
+import type { ApplyOutcome, Requester } from '../core/model';
 import type { Session } from '../core/session/session';
 import { displayText, nameText } from '../core/text';
 import { loadEngine } from './engine';

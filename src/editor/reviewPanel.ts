@@ -9,9 +9,9 @@
 import * as vscode from 'vscode';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
-import type { ApplyOutcome, RecommendationPage } from '../core/session/model';
+import type { ApplyOutcome, RecommendationPage } from '../core/model';
 import type { Session } from '../core/session/session';
-import type { SessionSettings } from '../core/session/settings';
+import type { SessionSettings } from '../core/settings';
 import { displayName, displayText, formatCount, nameText, plural } from '../core/text';
 import { allRows, clustersText, fleetReview, ownerView, panelCell, panelListLimit, planView, reportReview, savingsView, selectionText, toPanelRow, workloadKeyOf, type FleetPart, type PanelCell, type PanelReview, type PanelRow, type PanelWorkload } from './reviewRows';
 import { loadEngine } from './engine';

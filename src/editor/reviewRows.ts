@@ -9,8 +9,8 @@ import { describeCpu, describeMemory, parseQuantity } from '../core/quantity';
 import type * as ReportCheck from '../core/reportCheck';
 import type { PredictedBlock } from '../core/reportCheck';
 import { savingsOf, type Savings } from '../core/savings';
-import type { RecommendationRow, ReportSummary } from '../core/session/model';
-import type { Prices, SessionSettings } from '../core/session/settings';
+import type { RecommendationRow, ReportSummary } from '../core/model';
+import type { Prices, SessionSettings } from '../core/settings';
 import { displayName, displayText, formatCount, formatMoney, formatMonthly, plural } from '../core/text';
 
 export interface PanelCell {

@@ -1,5 +1,5 @@
 // `krr.*` settings -> SessionSettings. Pure (no `vscode` import) so the trust decision is testable anywhere.
-import { parseSessionSettings, type SessionSettings } from '../core/session/settings';
+import { parseSessionSettings, type SessionSettings } from '../core/settings';
 import { gateRules, gateValue, type SettingLayers } from '../core/session/settingsScope';
 import { decideReadOnly } from './trust';
 

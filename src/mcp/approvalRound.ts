@@ -5,7 +5,7 @@
 // against the dialog's words, and every state that fails verification is refused and audited.
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
-import type { ApplyOutcome } from '../core/session/model';
+import type { ApplyOutcome } from '../core/model';
 import { approvalForm, inputRound } from './elicitationApprover';
 import { outcomeResult } from './outcome';
 import { argumentsHash, type StateProblem } from './requestState';

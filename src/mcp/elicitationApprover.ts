@@ -7,7 +7,7 @@ import { ErrorCode, McpError, type ElicitRequestFormParams } from '@modelcontext
 import { z } from 'zod';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
-import type { ApprovalDecision, ApprovalText, Approver } from '../core/session/model';
+import type { ApprovalDecision, ApprovalText, Approver } from '../core/model';
 import { displayText } from '../core/text';
 
 export const noElicitationReason =

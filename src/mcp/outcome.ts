@@ -1,7 +1,7 @@
 // How krr_apply_plan and krr_rollback report an ApplyOutcome: one sentence per status on what happened and what next.
 import { z } from 'zod';
 import { describeConflict } from '../core/plan/rollback';
-import type { ApplyOutcome, ApplyStatus } from '../core/session/model';
+import type { ApplyOutcome, ApplyStatus } from '../core/model';
 import { orNull } from './portable';
 import { notOkResult, okResult, type ToolExtra } from './tool';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';

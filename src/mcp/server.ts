@@ -1,7 +1,7 @@
 // Builds one McpServer per MCP session over the shared Session: the tools, and who is asking (for audit and dialog).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { Requester } from '../core/session/model';
+import type { Requester } from '../core/model';
 import { displayText } from '../core/text';
 import type { Session } from '../core/session/session';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';

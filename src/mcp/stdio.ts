@@ -3,7 +3,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { fileManifestWriter } from '../core/gitops/apply';
 import { Session } from '../core/session/session';
-import type { SessionSettings } from '../core/session/settings';
+import type { SessionSettings } from '../core/settings';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describeElicitation, ElicitationApprover } from './elicitationApprover';
 import { isModernMessage, metaKeys, ModernDispatcher, modernVersion } from './modern';

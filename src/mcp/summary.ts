@@ -1,6 +1,6 @@
 // The report summary both krr_scan and krr_load_report return (structured and as text).
 import { z } from 'zod';
-import type { FleetSummary, ReportSummary } from '../core/session/model';
+import type { FleetSummary, ReportSummary } from '../core/model';
 import { displayText } from '../core/text';
 import { orNull } from './portable';
 

@@ -3,7 +3,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { Session } from '../core/session/session';
-import type { Requester } from '../core/session/model';
+import type { Requester } from '../core/model';
 import { PathError } from './arguments';
 import type { RequestStateSigner } from './requestState';
 

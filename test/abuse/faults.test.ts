@@ -13,7 +13,7 @@ import fastJsonPatch from 'fast-json-patch';
 import { AuditLog, type AuditRecord } from '../../src/core/audit';
 import { parseCpu, parseMemory } from '../../src/core/quantity';
 import type { Plan } from '../../src/core/plan/model';
-import type { ApplyOutcome } from '../../src/core/session/model';
+import type { ApplyOutcome } from '../../src/core/model';
 import { invalidKubectlArguments, wrapKubectl, type WrapperOptions } from '../support/kubectl-wrapper';
 import { model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { asControlPlane, wantsLightCluster } from '../support/test-cluster';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { parse, stringify } from 'yaml';
-import { fleetContextsMax } from '../../src/core/session/settings';
+import { fleetContextsMax } from '../../src/core/settings';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { krrReportJson, requestsOnly } from '../support/krr-report';
 import { human, startSessionFixture, type SessionFixture } from '../support/session-fixture';

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { decidePrometheusAuth, normalisePrometheusUrl } from '../../src/core/krr/prometheusAuth';
 import { parseReport, parseReportFile, ReportParseError } from '../../src/core/krr/report';
 import { buildKrrArgs, KrrError } from '../../src/core/krr/runner';
-import { matchesGlob } from '../../src/core/session/settings';
+import { matchesGlob } from '../../src/core/settings';
 import { Kubectl, KubectlError } from '../../src/core/kube/kubectl';
 import { startHttpHost } from '../../src/mcp/http';
 import { invalidKrrArguments, invalidKubectlArguments, wrapKrr, wrapKubectl } from '../support/kubectl-wrapper';

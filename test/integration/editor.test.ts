@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import * as vscode from 'vscode';
 import type { Plan } from '../../src/core/plan/model';
-import type { ApprovalText } from '../../src/core/session/model';
+import type { ApprovalText } from '../../src/core/model';
 import { modalApprovalDialog } from '../../src/editor/approver';
 import { McpJsonError, mergeMcpJson, relayEntry, writeDiscoveryFile } from '../../src/editor/claudeCode';
 import { liveScheme, objectDiffTitle, planDiffTitle, proposedScheme } from '../../src/editor/diff';

@@ -4,7 +4,7 @@
 // that goes to exactly one context.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { FleetSummary } from '../../src/core/session/model';
+import type { FleetSummary } from '../../src/core/model';
 import type { KrrTestApi } from '../../src/extension';
 import type { RecommendationNode } from '../../src/editor/tree';
 import { krrApi, until } from './extensionHost';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { execFileSync } from 'node:child_process';
-import type { ApprovalText } from '../../src/core/session/model';
+import type { ApprovalText } from '../../src/core/model';
 import { commitMessage, commitOnNewBranch } from '../../src/editor/manifests';
 import { krrReportJson, requestsOnly } from '../support/krr-report';
 import { extensionId, krrApi } from './extensionHost';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ApprovalDecision } from '../../src/core/session/model';
+import type { ApprovalDecision } from '../../src/core/model';
 import type { KrrTestApi } from '../../src/extension';
 import { krrApi, until } from './extensionHost';
 

@@ -1,6 +1,6 @@
 // What the notifications say after an apply or a rollback, and which command arguments count as the walkthrough.
 import assert from 'node:assert/strict';
-import type { ApplyOutcome } from '../../src/core/session/model';
+import type { ApplyOutcome } from '../../src/core/model';
 import { describeOutcome, fromWalkthrough } from '../../src/editor/commands';
 
 function outcome(objects: number, message: string): ApplyOutcome {

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Plan } from '../../src/core/plan/model';
-import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/session/model';
+import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/model';
 import { Session, type SessionOptions } from '../../src/core/session/session';
-import { parseSessionSettings, type SessionSettings } from '../../src/core/session/settings';
+import { parseSessionSettings, type SessionSettings } from '../../src/core/settings';
 import { startTestCluster, type StartClusterOptions, type TestCluster } from './test-cluster';
 
 export const krrStandIn = path.resolve(__dirname, 'bin', 'krr');

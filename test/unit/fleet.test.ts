@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { FleetSummary } from '../../src/core/session/model';
+import type { FleetSummary } from '../../src/core/model';
 import { SessionError } from '../../src/core/session/session';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { connectHttp, data, textOf } from '../abuse/harness';

@@ -9,7 +9,7 @@ import { Kubectl } from '../../src/core/kube/kubectl';
 import type { KubeObject } from '../../src/core/kube/object';
 import { evaluatePolicies, gitOpsFindings } from '../../src/core/policy';
 import { gateValue } from '../../src/core/session/settingsScope';
-import { parseSessionSettings } from '../../src/core/session/settings';
+import { parseSessionSettings } from '../../src/core/settings';
 import { toPanelRow } from '../../src/editor/reviewRows';
 import { readSessionSettings } from '../../src/editor/settings';
 import { gitopsWorkloads, writeGitOpsReport } from '../support/gitops-report';

@@ -15,9 +15,9 @@ import { manifestPlanDigest, proposeManifestPlan } from '../../src/core/gitops/p
 import { indexWorkspace, workspaceFolders } from '../../src/core/gitops/workspace';
 import type { WorkloadKind } from '../../src/core/krr/model';
 import type { DesiredResources } from '../../src/core/plan/build';
-import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/session/model';
+import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/model';
 import { Session } from '../../src/core/session/session';
-import { parseSessionSettings } from '../../src/core/session/settings';
+import { parseSessionSettings } from '../../src/core/settings';
 import { krrReportJson } from '../support/krr-report';
 
 const fixtures = path.resolve(__dirname, '..', 'fixtures', 'gitops');
@@ -376,7 +376,7 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       const root = copy('plain');
       const folders = await workspaceFolders([root]);
       const { evaluatePolicies } = await import('../../src/core/policy');
-      const { parseSessionSettings } = await import('../../src/core/session/settings');
+      const { parseSessionSettings } = await import('../../src/core/settings');
       const policy = parseSessionSettings({}).policy;
       const plan = await proposeManifestPlan([target('shop', 'Deployment', 'frontend', { app: { requests: { cpu: '10m' } } })], {
         folders,

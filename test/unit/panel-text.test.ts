@@ -9,7 +9,7 @@ import type { Plan } from '../../src/core/plan/model';
 import { groupSkips, planSkips } from '../../src/core/plan/skips';
 import { predictPolicyBlocks, reportNameProblems } from '../../src/core/reportCheck';
 import { savingsOf } from '../../src/core/savings';
-import { parseSessionSettings } from '../../src/core/session/settings';
+import { parseSessionSettings } from '../../src/core/settings';
 import { displayName, formatMoney, formatMonthly, hasHiddenCharacters, nameText, plural, withoutIsolates } from '../../src/core/text';
 import { rowsOfReport } from '../../src/core/recommendations';
 import { clustersText, fleetReview, planView, reportReview, selectionText, toPanelRow, type PanelReview, type PanelRow } from '../../src/editor/reviewRows';

@@ -8,7 +8,7 @@ import { monthlyCostOfChanges, podCount } from '../../src/core/plan/cost';
 import { planDigest } from '../../src/core/plan/digest';
 import { rollbackTarget } from '../../src/core/plan/rollback';
 import type { ObjectChange, Plan } from '../../src/core/plan/model';
-import { parseSessionSettings } from '../../src/core/session/settings';
+import { parseSessionSettings } from '../../src/core/settings';
 import { withoutIsolates } from '../../src/core/text';
 
 function deployment(resources: Record<string, unknown> | undefined, resourceVersion = '42'): KubeObject {

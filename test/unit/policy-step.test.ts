@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { FieldChange } from '../../src/core/plan/model';
 import { describeStep, evaluatePolicies, largestAllowedStep } from '../../src/core/policy';
 import { parseQuantity } from '../../src/core/quantity';
-import { parseSessionSettings } from '../../src/core/session/settings';
+import { parseSessionSettings } from '../../src/core/settings';
 import { human, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
 const policy = parseSessionSettings({}).policy;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { assessRisk, evaluatePolicies, isBlocked, type PolicySubject } from '../../src/core/policy';
 import type { FieldChange } from '../../src/core/plan/model';
-import { parseSessionSettings } from '../../src/core/session/settings';
+import { parseSessionSettings } from '../../src/core/settings';
 
 const policy = parseSessionSettings({}).policy;
 const Mi = 2 ** 20;

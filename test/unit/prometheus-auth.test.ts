@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { decidePrometheusAuth, normalisePrometheusUrl } from '../../src/core/krr/prometheusAuth';
-import { matchesGlob } from '../../src/core/session/settings';
+import { matchesGlob } from '../../src/core/settings';
 
 describe('the Prometheus auth header rule', () => {
   const configuredUrl = 'http://prom.example:9090/prometheus';

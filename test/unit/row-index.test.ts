@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { severityOrder, type Severity, type WorkloadKind } from '../../src/core/krr/model';
 import { RowIndex, type IndexedRow } from '../../src/core/recommendations';
-import type { RecommendationQuery } from '../../src/core/session/model';
-import { matchesGlob } from '../../src/core/session/settings';
+import type { RecommendationQuery } from '../../src/core/model';
+import { matchesGlob } from '../../src/core/settings';
 
 function seeded(seed: number): () => number {
   let state = seed;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Requester } from '../../src/core/session/model';
+import type { Requester } from '../../src/core/model';
 import { human, model, resourcesOf, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { asControlPlane } from '../support/test-cluster';
 

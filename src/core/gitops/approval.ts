@@ -1,7 +1,7 @@
 // The dialog's words for writing a manifest plan: it names files and workspace folders, never a cluster. Computed from
 // the stored plan alone (safety invariant: a model must not be able to word the dialog).
 import { describeParty } from '../approval';
-import type { ApprovalText } from '../session/model';
+import type { ApprovalText } from '../model';
 import type { PlanRequester } from '../plan/model';
 import { displayText, nameText } from '../text';
 import type { ManifestPlan } from './model';

@@ -5,27 +5,9 @@ import type { KubeObject } from '../kube/object';
 import { containersPathByKind } from '../kube/object';
 import type { WorkloadKind } from '../krr/model';
 import { displayText } from '../text';
-import { describeOwner } from './ownerName';
+import { describeOwner, type GitOpsOwner, type GitOpsTool } from './ownerName';
 
-export type GitOpsTool = 'argocd' | 'flux-kustomize' | 'flux-helm';
-
-export interface GitOpsOwner {
-  tool: GitOpsTool;
-  /** The Argo CD Application, Flux Kustomization or HelmRelease; null when only managedFields tell (they name no object). */
-  name: string | null;
-  /** Where that Application/Kustomization/HelmRelease lives, when the object says. */
-  namespace?: string;
-  /** What was seen, one line each (`annotation argocd.argoproj.io/tracking-id=…`). */
-  evidence: string[];
-  /**
-   * `certain`: the controller's own tracking marks (Argo CD's tracking-id naming this very object, Flux's labels,
-   * or the controller owning the containers in managedFields). `hint`: only `app.kubernetes.io/instance`, which
-   * Helm sets too; hints are shown, never block.
-   */
-  confidence: 'certain' | 'hint';
-  /** Flux's `kustomize.toolkit.fluxcd.io/reconcile: disabled`: the controller leaves this object alone for now. */
-  reconcileDisabled?: boolean;
-}
+export type { GitOpsOwner, GitOpsTool } from './ownerName';
 
 export const argoTrackingAnnotation = 'argocd.argoproj.io/tracking-id';
 const instanceLabel = 'app.kubernetes.io/instance';

@@ -2,7 +2,7 @@
 // reserves, so they are what a right-sizing saves or costs.
 import type { ContainerRecommendation, Hpa } from '../krr/model';
 import type { KubeObject } from '../kube/object';
-import type { Prices } from '../session/settings';
+import type { Prices } from '../settings';
 import type { FieldChange, ObjectIdentity } from './model';
 
 export const hoursPerMonth = 730;

@@ -9,7 +9,7 @@ import { KubectlError, type ObjectRef } from '../kube/kubectl';
 import type { KubeObject } from '../kube/object';
 import { containersPathByKind } from '../kube/object';
 import { assessRisk, describeStep, evaluatePolicies, isBlocked, largestAllowedStep, maxRisk } from '../policy';
-import { matchesAnyGlob, type SessionSettings } from '../session/settings';
+import { matchesAnyGlob, type SessionSettings } from '../settings';
 import { ZodError } from 'zod';
 import { QuantityError } from '../quantity';
 import { buildObjectPatch, manifestYaml, PlanBuildError, readContainerResources, type DesiredResources } from './build';

@@ -1,7 +1,7 @@
 // krr_list_recommendations: one page of a report's rows, filtered and sorted, small enough for a model's context.
 import { z } from 'zod';
 import { describeOwner } from '../../core/gitops/ownerName';
-import type { QuantityView, RecommendationPage, RecommendationRow } from '../../core/session/model';
+import type { QuantityView, RecommendationPage, RecommendationRow } from '../../core/model';
 import { generatedId, namespaceName, severity, workloadKind } from '../arguments';
 import { gitopsOwnerSchema } from '../gitopsOwnerSchema';
 import { orNull } from '../portable';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { contextName, labelSelector, namespaceName } from '../arguments';
 import { SessionError } from '../../core/session/session';
-import { fleetContextsMax } from '../../core/session/settings';
+import { fleetContextsMax } from '../../core/settings';
 import { describeFleet, describeSummary, reportSummaryOutput } from '../summary';
 import { defineTool, errorResult, okResult, type ToolExtra } from '../tool';
 

@@ -1,9 +1,9 @@
 // What the use cases take and return: the contract between the core and its two hosts (MCP, VS Code).
-import type { GitOpsOwner } from '../gitops/owner';
-import type { Plan, PlanKind, PlanRequester, RollbackConflict } from '../plan/model';
-import type { ManifestPlan } from '../gitops/model';
-import type { ManifestFileResult } from '../gitops/apply';
-import type { Severity, WorkloadKind } from '../krr/model';
+import type { GitOpsOwner } from './gitops/owner';
+import type { Plan, PlanKind, PlanRequester, RollbackConflict } from './plan/model';
+import type { ManifestPlan } from './gitops/model';
+import type { ManifestFileResult } from './gitops/apply';
+import type { Severity, WorkloadKind } from './krr/model';
 
 /** Who is asking. Recorded in the audit log and shown in the approval dialog. */
 export type Requester = PlanRequester;
