@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Session } from '../src/core/session/session';
-import { parseSessionSettings } from '../src/core/session/settings';
+import { parseSessionSettings } from '../src/core/settings';
 import { startHttpHost } from '../src/mcp/http';
 import { ScriptedHuman } from '../test/support/session-fixture';
 import { createRandom } from './generate';
