@@ -346,7 +346,7 @@ function writeKinds(writes: ReadonlyArray<{ method: string; path: string }>): Re
 }
 
 /** The object's change as a partial manifest for server-side apply: identity plus only the values that change. */
-function partialManifest(object: ObjectChange): object {
+export function partialManifest(object: ObjectChange): object {
   const containers = new Map<string, Record<string, Record<string, string>>>();
   for (const change of object.changes) {
     // A partial manifest cannot remove a field another manager owns; the bench's fleet never asks for it.
