@@ -1,7 +1,7 @@
 // The cluster the suites run against. By default the real control plane (kube-apiserver, etcd and
 // kube-controller-manager built from Kubernetes' Go modules: test/support/control-plane); `light: true`
 // (or KRR_TEST_CLUSTER=light in the environment) starts our own API test server instead, which starts in
-// milliseconds and needs no Go build (test/support/kube-api-server; the demo and the benchmarks use it).
+// milliseconds and needs no Go build (test/support/kube-api-server; the demo and most benchmarks use it).
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane';
 import { startTestCluster as startLightTestCluster, type TestCluster } from './kube-api-server';
 

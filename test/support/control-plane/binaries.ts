@@ -19,7 +19,8 @@ export function controlPlaneBinaries(): ControlPlaneBinaries {
     output = execFileSync('bash', [buildScript, '--cached-only'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`The real control plane is not built. ${stderr.trim() || 'Run npm run control-plane:build.'}`, { cause: error });
+    // `npm test` builds it before its suites (scripts/test-world.ts); a suite run on its own needs it built first.
+    throw new Error(`The real control plane is not built: run \`npm test\` (it builds it first) or \`npm run control-plane:build\`. ${stderr.trim()}`, { cause: error });
   }
   const bin = output.trim().split('\n').at(-1) ?? '';
   cached = { kubeApiserver: join(bin, 'kube-apiserver'), kubeControllerManager: join(bin, 'kube-controller-manager'), etcd: join(bin, 'etcd') };
