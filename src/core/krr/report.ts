@@ -19,6 +19,7 @@ import {
   workloadKey,
   worstSeverity,
 } from './model';
+import { type ScanRow, readScansFast } from './reportScans';
 
 export class ReportParseError extends Error {
   override name = 'ReportParseError';
@@ -109,7 +110,29 @@ type KrrScan = z.infer<typeof scanSchema>;
 
 /** Parses krr's `-f json` output; banner or log lines before the JSON (no --logtostderr) are skipped. */
 export function parseReport(text: string): Report {
-  return normaliseReport(validateReport(parseJsonOutput(text)));
+  return reportFromParsed(parseJsonOutput(text));
+}
+
+/**
+ * The parsed JSON or YAML → Report. The scans (nearly all of a report's bytes) are read in one pass by
+ * reportScans.ts; the rest, and any report that pass is not sure of, goes through the zod schema, which is the
+ * judge and the source of every error message.
+ */
+function reportFromParsed(raw: unknown): Report {
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const rows = readScansFast((raw as { scans?: unknown }).scans);
+    if (rows) {
+      const header = krrReportSchema.safeParse({ ...raw, scans: [] });
+      if (header.success) return normaliseReport(header.data, rows);
+    }
+  }
+  return reportFromSchema(raw);
+}
+
+/** The zod schema's own reading of a parsed report: the judge the one-pass reading must agree with (a unit test compares them). */
+export function reportFromSchema(raw: unknown): Report {
+  const krr = validateReport(raw);
+  return normaliseReport(krr, krr.scans.map(scanRow));
 }
 
 /**
@@ -137,7 +160,7 @@ export async function readReportFile(path: string): Promise<{ report: Report; by
         `The krr report ${path} is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}. Is this krr's -f yaml output?`,
       );
     }
-    return { report: normaliseReport(validateReport(raw)), bytes };
+    return { report: reportFromParsed(raw), bytes };
   }
   return { report: parseReport(text), bytes };
 }
@@ -378,43 +401,32 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 // ---- krr's report → our Report ----
 
-function normaliseReport(krr: KrrReport): Report {
+function normaliseReport(krr: KrrReport, rows: readonly ScanRow[]): Report {
   const workloads = new Map<string, Workload>();
   const containersSeen = new Set<string>();
   const clusters: Array<string | null> = [];
   const clustersSeen = new Set<string | null>();
   let containerCount = 0;
 
-  for (const scan of krr.scans) {
-    const object = scan.object;
-    const ref = { namespace: object.namespace, kind: object.kind, name: object.name };
-    const key = workloadKey(object.cluster, ref);
+  for (const row of rows) {
+    const key = workloadKey(row.cluster, row.ref);
     // Duplicate (workload, container) rows: keep the first, ignore the rest. krr writes one scan per
     // container, so a repeat means concatenated or edited output; merging would double-count pods.
-    const containerKey = `${key}\u0000${object.container}`;
+    const containerKey = `${key}\u0000${row.container.container}`;
     if (containersSeen.has(containerKey)) continue;
     containersSeen.add(containerKey);
 
-    if (!clustersSeen.has(object.cluster)) {
-      clustersSeen.add(object.cluster);
-      clusters.push(object.cluster);
+    if (!clustersSeen.has(row.cluster)) {
+      clustersSeen.add(row.cluster);
+      clusters.push(row.cluster);
     }
     let workload = workloads.get(key);
     if (!workload) {
-      workload = {
-        ...ref,
-        key,
-        cluster: object.cluster,
-        hpa: object.hpa ? normaliseHpa(object.hpa) : null,
-        labels: object.labels ?? {},
-        containers: [],
-        severity: 'UNKNOWN',
-      };
+      workload = { ...row.ref, key, cluster: row.cluster, hpa: row.hpa, labels: row.labels, containers: [], severity: 'UNKNOWN' };
       workloads.set(key, workload);
     }
-    const container = normaliseContainer(scan);
-    workload.containers.push(container);
-    workload.severity = worstSeverity([workload.severity, container.severity]);
+    workload.containers.push(row.container);
+    workload.severity = worstSeverity([workload.severity, row.container.severity]);
     containerCount += 1;
   }
 
@@ -428,6 +440,17 @@ function normaliseReport(krr: KrrReport): Report {
     workloads: [...workloads.values()],
     containerCount,
     clusters,
+  };
+}
+
+function scanRow(scan: KrrScan): ScanRow {
+  const object = scan.object;
+  return {
+    cluster: object.cluster,
+    ref: { namespace: object.namespace, kind: object.kind, name: object.name },
+    hpa: object.hpa ? normaliseHpa(object.hpa) : null,
+    labels: object.labels ?? {},
+    container: normaliseContainer(scan),
   };
 }
 
