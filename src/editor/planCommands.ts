@@ -10,7 +10,7 @@ import { fromWalkthrough, guard, requesters, type CommandHost } from './commandH
 import { reportManifestOutcome } from './manifests';
 import { countedProgress, reportOutcome, withCancellableProgress } from './notifications';
 import { ReviewPanel } from './reviewPanel';
-import type { WorkloadRef } from './reviewPanel';
+import type { WorkloadRef } from './reviewMessages';
 import type { RecommendationNode } from './tree';
 
 /** Proposes a plan under a cancellable notification; the diff opens (the session does that) and the notification offers Apply…. */
