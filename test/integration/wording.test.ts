@@ -1,7 +1,8 @@
 // What the notifications say after an apply or a rollback, and which command arguments count as the walkthrough.
 import assert from 'node:assert/strict';
 import type { ApplyOutcome } from '../../src/core/model';
-import { describeOutcome, fromWalkthrough } from '../../src/editor/commands';
+import { fromWalkthrough } from '../../src/editor/commandHost';
+import { describeOutcome } from '../../src/editor/notifications';
 
 function outcome(objects: number, message: string): ApplyOutcome {
   return {

@@ -1,0 +1,56 @@
+// The review panel's webview contract, inbound: the messages its page (media/review.js) sends. They are untrusted
+// input: parseIncoming lets only known shapes through, and anything else is dropped.
+
+export interface WorkloadRef {
+  namespace: string;
+  kind: string;
+  name: string;
+  /** Fleet review: the cluster (kube context) of the row. */
+  cluster?: string;
+}
+
+type Incoming =
+  | { type: 'ready' }
+  | { type: 'selection'; workloads: WorkloadRef[] }
+  | { type: 'preview'; workloads: WorkloadRef[]; includeLimits: boolean; target: 'cluster' | 'manifests' }
+  | { type: 'apply' }
+  | { type: 'show-output' }
+  | { type: 'open-setting'; setting: string }
+  | { type: 'command'; command: 'krr.scan' | 'krr.openReport' };
+
+function isWorkloadList(value: unknown): value is WorkloadRef[] {
+  return (
+    Array.isArray(value) &&
+    value.length <= 10_000 &&
+    value.every(
+      (item: unknown) =>
+        typeof item === 'object' &&
+        item !== null &&
+        ['namespace', 'kind', 'name'].every((key) => typeof (item as Record<string, unknown>)[key] === 'string') &&
+        ['undefined', 'string'].includes(typeof (item as Record<string, unknown>).cluster),
+    )
+  );
+}
+
+/** Messages from the webview are untrusted input: only known shapes pass. */
+export function parseIncoming(message: unknown): Incoming | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const record = message as Record<string, unknown>;
+  switch (record.type) {
+    case 'ready':
+    case 'apply':
+    case 'show-output':
+      return { type: record.type };
+    case 'selection':
+      return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads } : undefined;
+    case 'preview':
+      return isWorkloadList(record.workloads) ? { type: record.type, workloads: record.workloads, includeLimits: record.includeLimits === true, target: record.target === 'manifests' ? 'manifests' : 'cluster' } : undefined;
+    case 'open-setting':
+      // Only our own settings: a webview message must not open arbitrary UI.
+      return typeof record.setting === 'string' && /^krr\.[A-Za-z.]+$/.test(record.setting) ? { type: 'open-setting', setting: record.setting } : undefined;
+    case 'command':
+      return record.command === 'krr.scan' || record.command === 'krr.openReport' ? { type: 'command', command: record.command } : undefined;
+    default:
+      return undefined;
+  }
+}
