@@ -352,6 +352,9 @@
       $('main').hidden = true;
       $('summary').textContent = 'No report loaded.';
       setReadOnly(message.readOnly);
+    } else if (message.type === 'readOnly') {
+      setReadOnly(message.readOnly);
+      renderButtons();
     } else if (message.type === 'rows') {
       $('empty').hidden = true;
       $('main').hidden = false;
@@ -463,7 +466,20 @@
     state.readOnly = readOnly.readOnly;
     const banner = $('readonly');
     banner.hidden = !readOnly.readOnly;
-    banner.textContent = readOnly.readOnly ? 'Read-only: ' + (readOnly.reason || 'writes are disabled') + '. You can review and preview; applying is disabled.' : '';
+    banner.replaceChildren();
+    if (!readOnly.readOnly) return;
+    if (readOnly.untrusted) {
+      // Restricted Mode: the workspace's manifests are not read either, so only cluster previews work.
+      banner.append('Read-only: ' + readOnly.reason + '. You can review and preview changes for the cluster; applying them and previewing the workspace\'s manifests need a trusted workspace. ');
+      const manage = document.createElement('button');
+      manage.type = 'button';
+      manage.className = 'link';
+      manage.textContent = 'Manage Workspace Trust';
+      manage.addEventListener('click', () => vscode.postMessage({ type: 'command', command: 'workbench.trust.manage' }));
+      banner.append(manage);
+    } else {
+      banner.append('Read-only: ' + (readOnly.reason || 'writes are disabled') + '. You can review and preview; applying is disabled.');
+    }
   }
 
   $('rows').addEventListener('change', (event) => {

@@ -18,7 +18,7 @@ import { ReviewPanel } from './editor/reviewPanel';
 import { AuditView } from './editor/auditView';
 import { secretAuditKeyStore } from './editor/auditKeys';
 import { loadEngine } from './editor/engine';
-import { decideReadOnly } from './editor/trust';
+import { decideReadOnly, type WriteGate } from './editor/trust';
 import { readOnlyFromLayers } from './core/session/settingsScope';
 import { displayText } from './core/text';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
@@ -64,12 +64,13 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     const configuration = vscode.workspace.getConfiguration('krr');
     return loadEngine().readSessionSettings((key) => configuration.get(key), vscode.workspace.isTrusted, (key) => configuration.inspect(key));
   };
-  const readOnly = (): { readOnly: boolean; reason: string | null } => {
+  const readOnly = (): WriteGate => {
+    const untrusted = !vscode.workspace.isTrusted;
     try {
       const current = settings();
-      return { readOnly: current.readOnly, reason: current.readOnly ? (current.readOnlyReason ?? 'krr.readOnly is set') : null };
+      return { readOnly: current.readOnly, reason: current.readOnly ? (current.readOnlyReason ?? 'krr.readOnly is set') : null, untrusted };
     } catch {
-      return { readOnly: true, reason: 'a krr.* setting is invalid' };
+      return { readOnly: true, reason: 'a krr.* setting is invalid', untrusted };
     }
   };
 
@@ -120,6 +121,8 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     const gate = decideReadOnly(vscode.workspace.isTrusted, readOnlyFromLayers(configuration.inspect('readOnly')));
     void vscode.commands.executeCommand('setContext', 'krr.readOnly', gate.readOnly);
     status.update(cluster ?? configured, { readOnly: gate.readOnly, reason: gate.readOnlyReason ?? null }, fleet);
+    // A trust grant or a krr.readOnly change reaches an open panel too (its banner and Apply button).
+    ReviewPanel.current?.postReadOnly();
   };
   const refreshViews = () => {
     recommendations.refresh();

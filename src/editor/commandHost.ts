@@ -5,13 +5,14 @@ import type { Requester } from '../core/model';
 import type { Session } from '../core/session/session';
 import type { SessionSettings } from '../core/settings';
 import { isAbort, showProblem } from './notifications';
+import type { WriteGate } from './trust';
 
 export interface CommandHost {
   extensionUri: vscode.Uri;
   /** Builds the session on first use; throws SettingsError when a setting is invalid. */
   session(): Session;
   settings(): SessionSettings;
-  readOnly(): { readOnly: boolean; reason: string | null };
+  readOnly(): WriteGate;
   secrets: vscode.SecretStorage;
   output: vscode.LogOutputChannel;
   setUpClaudeCode(): Promise<void>;

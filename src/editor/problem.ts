@@ -23,6 +23,7 @@ interface ErrorFields {
 }
 
 const showOutput: ProblemAction = { label: 'Show Output', type: 'command', command: 'krr.showOutput' };
+const manageTrust: ProblemAction = { label: 'Manage Workspace Trust', type: 'command', command: 'workbench.trust.manage' };
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -85,6 +86,8 @@ export function explainProblem(error: unknown): Problem {
     };
   }
   if (code === 'read-only') {
+    // Trust, not the setting, is the cause in Restricted Mode: krr.readOnly cannot lift that.
+    if (/not trusted/.test(lower)) return { message: full, actions: [manageTrust] };
     return { message: full, actions: [{ label: 'Open Settings', type: 'open-setting', setting: 'krr.readOnly' }] };
   }
   return { message: full, actions: [showOutput] };

@@ -14,6 +14,7 @@ import type { SessionSettings } from '../core/settings';
 import { displayName, displayText, formatCount, plural } from '../core/text';
 import { loadEngine } from './engine';
 import { allRows, clustersText, fleetReview, ownerView, panelListLimit, reportReview, savingsView, toPanelRow, workloadKeyOf, type FleetPart, type PanelReview, type PanelRow, type PanelWorkload } from './reviewRows';
+import type { WriteGate } from './trust';
 import { WrittenMarks } from './writtenMarks';
 
 /** Rows per listing page (the session's maximum); the first page goes to the panel alone. */
@@ -23,7 +24,7 @@ const rowsSliceSize = 5000;
 
 /** What the feed needs of the panel's actions (ReviewActions). */
 export interface FeedHost {
-  isReadOnly(): { readOnly: boolean; reason: string | null };
+  isReadOnly(): WriteGate;
   settings(): Pick<SessionSettings, 'policy' | 'prices'>;
   /** The output channel: the full lists the panel only summarises. */
   log(line: string): void;

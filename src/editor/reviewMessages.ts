@@ -16,7 +16,7 @@ type Incoming =
   | { type: 'apply' }
   | { type: 'show-output' }
   | { type: 'open-setting'; setting: string }
-  | { type: 'command'; command: 'krr.scan' | 'krr.openReport' };
+  | { type: 'command'; command: 'krr.scan' | 'krr.openReport' | 'workbench.trust.manage' };
 
 function isWorkloadList(value: unknown): value is WorkloadRef[] {
   return (
@@ -49,7 +49,7 @@ export function parseIncoming(message: unknown): Incoming | undefined {
       // Only our own settings: a webview message must not open arbitrary UI.
       return typeof record.setting === 'string' && /^krr\.[A-Za-z.]+$/.test(record.setting) ? { type: 'open-setting', setting: record.setting } : undefined;
     case 'command':
-      return record.command === 'krr.scan' || record.command === 'krr.openReport' ? { type: 'command', command: record.command } : undefined;
+      return record.command === 'krr.scan' || record.command === 'krr.openReport' || record.command === 'workbench.trust.manage' ? { type: 'command', command: record.command } : undefined;
     default:
       return undefined;
   }

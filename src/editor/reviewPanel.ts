@@ -101,6 +101,11 @@ export class ReviewPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
+  /** Trust was granted or krr.readOnly changed: the banner and the Apply button follow at once, without reopening the panel. */
+  postReadOnly(): void {
+    this.post({ type: 'readOnly', readOnly: this.actions.isReadOnly() });
+  }
+
   /** Posts the current review afresh (a new report, a reveal, a write); anything prepared before is superseded. */
   postRows(): void {
     this.prepared = undefined;

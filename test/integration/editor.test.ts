@@ -12,6 +12,7 @@ import { modalApprovalDialog } from '../../src/editor/approver';
 import { McpJsonError, mergeMcpJson, relayEntry, writeDiscoveryFile } from '../../src/editor/claudeCode';
 import { liveScheme, objectDiffTitle, planDiffTitle, proposedScheme } from '../../src/editor/diff';
 import { explainProblem, krrInstallUrl } from '../../src/editor/problem';
+import { parseIncoming } from '../../src/editor/reviewMessages';
 import { panelCell } from '../../src/editor/reviewRows';
 import { decideReadOnly, readSessionSettings, untrustedReason } from '../../src/editor/settings';
 import { extensionId, krrApi } from './extensionHost';
@@ -348,6 +349,24 @@ describe('problems explained', () => {
     assert.ok(!problem.actions.some((action) => action.label === 'Install kubectl'));
     const missing = explainProblem(Object.assign(new Error('spawn kubectl ENOENT'), { name: 'SessionError', code: 'kubectl', hint: '' }));
     assert.deepEqual(missing.actions.map((action) => action.label), ['Install kubectl', 'Set kubectl path']);
+  });
+
+  it('read-only because of trust offers Manage Workspace Trust; because of krr.readOnly, the setting', () => {
+    const untrusted = explainProblem(
+      Object.assign(new Error('The workspace is not trusted: KRR does not read or render its manifests (kubectl kustomize could fetch remote bases a kustomization names), and writes are off.'), {
+        name: 'SessionError',
+        code: 'read-only',
+        hint: 'Trust the workspace (Workspaces: Manage Workspace Trust) to propose edits of its manifests; scans and cluster previews work without it.',
+      }),
+    );
+    assert.deepEqual(untrusted.actions, [{ label: 'Manage Workspace Trust', type: 'command', command: 'workbench.trust.manage' }]);
+    const setting = explainProblem(Object.assign(new Error('Writes are disabled: the setting krr.readOnly is on.'), { name: 'SessionError', code: 'read-only', hint: '' }));
+    assert.deepEqual(setting.actions, [{ label: 'Open Settings', type: 'open-setting', setting: 'krr.readOnly' }]);
+  });
+
+  it('the panel may ask for Manage Workspace Trust, and for no other workbench command', () => {
+    assert.deepEqual(parseIncoming({ type: 'command', command: 'workbench.trust.manage' }), { type: 'command', command: 'workbench.trust.manage' });
+    assert.equal(parseIncoming({ type: 'command', command: 'workbench.action.terminal.new' }), undefined);
   });
 
   it('a settings error opens that setting', () => {
