@@ -14,7 +14,7 @@
   const filterIds = ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-text', 'f-sort'];
 
   const saved = vscode.getState() || {};
-  const state = { reportId: null, stream: null, loading: false, byKey: new Map(), workloads: new Map(), groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, busy: false, marks: {}, summaryText: '', loadingText: '' };
+  const state = { reportId: null, stream: null, loading: false, byKey: new Map(), workloads: new Map(), groups: [], visible: [], selected: new Set(), limit: chunk, readOnly: false, planReady: false, planTarget: 'cluster', busy: false, marks: {}, summaryText: '', loadingText: '' };
   const $ = (id) => document.getElementById(id);
   const el = (tag, className, text) => {
     const node = document.createElement(tag);
@@ -247,7 +247,9 @@
     $('select-visible').disabled = state.loading;
     $('select-visible').title = state.loading ? 'Wait until every row has arrived' : '';
     $('apply').disabled = state.busy || !state.planReady || state.readOnly;
-    $('apply').title = state.readOnly ? 'Writes are disabled' : state.planReady ? 'Apply the previewed plan (asks for your approval)' : 'Preview first';
+    const files = state.planTarget === 'manifests';
+    $('apply').textContent = files ? 'Write Files…' : 'Apply…';
+    $('apply').title = state.readOnly ? 'Writes are disabled' : !state.planReady ? 'Preview first' : files ? 'Write the previewed edits to the workspace files (asks for your approval; nothing is sent to the cluster)' : 'Apply the previewed plan to the cluster (asks for your approval)';
   }
 
   /** "2 containers"; while rows are on their way, "1 of 2 containers" for a workload whose other rows have not arrived. */
@@ -288,7 +290,11 @@
     $('plan-skips').hidden = !skips || skips.lines.length === 0;
     if (skips && skips.lines.length > 0) {
       $('plan-skips-heading').textContent = skips.heading;
-      for (const line of skips.lines) list.append(el('li', '', line));
+      for (const line of skips.lines) {
+        const item = el('li', '', line);
+        item.title = line;
+        list.append(item);
+      }
       if (skips.more > 0) list.append(el('li', 'muted', '…and ' + skips.more + ' more in the KRR output channel.'));
     }
     plan.hidden = false;
@@ -444,14 +450,18 @@
         showPlan('Preview failed: ' + (message.error || 'unknown error'), 'error');
       } else {
         state.planReady = plan.objects > 0;
-        showPlan(plan.text, plan.objects > 0 ? '' : 'error', { heading: plan.skipsHeading, lines: plan.skips, more: plan.moreInOutput });
+        state.planTarget = plan.target === 'manifests' ? 'manifests' : 'cluster';
+        const failed = plan.failed !== undefined ? plan.failed : plan.objects === 0;
+        showPlan(plan.text, failed ? 'error' : plan.objects > 0 ? '' : 'cancelled', { heading: plan.skipsHeading, lines: plan.skips, more: plan.moreInOutput });
       }
       renderButtons();
     } else if (message.type === 'outcome') {
       state.busy = false;
       state.planReady = false;
       const outcome = message.outcome;
-      showPlan(outcome.status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
+      // A file write is "written", never "applied": nothing reached the cluster.
+      const status = message.target === 'manifests' && outcome.status === 'applied' ? 'written' : outcome.status;
+      showPlan(status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
       renderButtons();
     } else if (message.type === 'written') {
       // The ticks of what was written clear; its rows already show the values now live.

@@ -8,6 +8,7 @@ import { explainProblem } from './problem';
 import { isAbort, showProblem, withCancellableProgress } from './notifications';
 import { applyPlan, previewPlan } from './planCommands';
 import { ReviewPanel, reviewViewType, type ReviewActions } from './reviewPanel';
+import { unresolvedLine } from './reviewRows';
 
 /** What the panel may do through the commands; a failure comes back as its message (and is notified). */
 export function reviewActions(host: CommandHost): ReviewActions {
@@ -23,9 +24,16 @@ export function reviewActions(host: CommandHost): ReviewActions {
     },
     previewManifests: async (reportId, workloads, options) => {
       try {
-        return await withCancellableProgress(`KRR: finding the manifests of ${plural(workloads.length, 'workload')}`, (signal) =>
+        const plan = await withCancellableProgress(`KRR: finding the manifests of ${plural(workloads.length, 'workload')}`, (signal) =>
           host.session().proposeManifests({ reportId, workloads, includeLimits: options.includeLimits, target: 'manifests' }, requesters.reviewPanel, signal),
         );
+        // The panel lists a bounded number of these and points here: Output has every one, whole.
+        const refused = plan.unresolved.filter((item) => !item.alreadyRecommended);
+        if (refused.length > 0) {
+          host.output.warn(`${plan.id}: ${plural(refused.length, 'workload')} not written:`);
+          for (const item of refused) host.output.warn(`  ${unresolvedLine(item)}`);
+        }
+        return plan;
       } catch (error) {
         if (isAbort(error)) return 'cancelled';
         showProblem(error, host.output);

@@ -6,11 +6,11 @@ import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
 import type { ApplyOutcome } from '../core/model';
 import type { Session } from '../core/session/session';
-import { displayText, formatCount, nameText, plural } from '../core/text';
+import { displayText, formatCount, plural } from '../core/text';
 import { ReviewFeed, type FeedHost } from './reviewFeed';
 import { parseIncoming, type WorkloadRef } from './reviewMessages';
 import { reviewHtml } from './reviewPage';
-import { panelListLimit, planView, selectionText, type PanelCell } from './reviewRows';
+import { manifestPlanView, planView, selectionText, type PanelCell } from './reviewRows';
 import { showPage, webviewOptions } from './webviewPage';
 
 /** What the panel asks of the commands (reviewCommands.ts), beside what its rows need (FeedHost). */
@@ -164,11 +164,13 @@ export class ReviewPanel implements vscode.Disposable {
       case 'apply': {
         if (!this.planId) return;
         const planId = this.planId;
+        // A manifest plan writes files: its outcome says "written", not "applied" (nothing reached the cluster).
+        const target = this.session.getManifestPlan(planId) ? 'manifests' : 'cluster';
         this.post({ type: 'busy', message: 'Waiting for your approval…' });
         const outcome = await this.actions.apply(planId);
         this.planId = null;
         const plan = this.session.getPlan(planId);
-        this.post({ type: 'outcome', outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
+        this.post({ type: 'outcome', target, outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
         if (plan && typeof outcome !== 'string') this.noteOutcome(plan, outcome);
         return;
       }
@@ -229,20 +231,4 @@ export class ReviewPanel implements vscode.Disposable {
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.panel.dispose();
   }
-}
-
-/** A manifest plan in the panel's plan line: the files, and every workload whose source was not found, bounded. */
-function manifestPlanView(plan: ManifestPlan) {
-  const files = plan.files.length;
-  const skips = plan.unresolved.map((item) => `${item.kind} ${nameText(`${item.namespace}/${item.name}`, 200)}: ${displayText([item.reason, ...item.candidates.slice(0, 3)].join('; '), 300)}`);
-  return {
-    id: plan.id,
-    target: 'manifests',
-    objects: files,
-    text: `${plan.id}: ${plural(files, 'file')} in the workspace (nothing is sent to the cluster).${files > 0 ? ' The diff is open.' : ' Nothing to change, so no diff is open.'}`,
-    skipsTotal: skips.length,
-    skipsHeading: skips.length > 0 ? `Not written: ${plural(skips.length, 'workload')}:` : '',
-    skips: skips.slice(0, panelListLimit),
-    moreInOutput: Math.max(0, skips.length - panelListLimit),
-  };
 }

@@ -1,4 +1,5 @@
 // Rows as the review panel shows them: current -> recommended per field with the relative change. Pure.
+import type { ManifestPlan } from '../core/gitops/model';
 import type { GitOpsOwner } from '../core/gitops/owner';
 import { describeOwner } from '../core/gitops/ownerName';
 import type { Report, Workload } from '../core/krr/model';
@@ -11,7 +12,7 @@ import type { PredictedBlock } from '../core/reportCheck';
 import { savingsOf, type Savings } from '../core/savings';
 import type { RecommendationRow, ReportSummary } from '../core/model';
 import type { Prices, SessionSettings } from '../core/settings';
-import { displayName, displayText, formatCount, formatMoney, formatMonthly, plural } from '../core/text';
+import { displayName, displayText, formatCount, formatMoney, formatMonthly, nameText, plural } from '../core/text';
 
 export interface PanelCell {
   from: string | null;
@@ -341,5 +342,39 @@ export function savingsView(savings: Savings) {
       deltaText: formatMonthly(group.monthlyCostDelta),
       workloadsText: plural(group.workloads, 'workload'),
     })),
+  };
+}
+
+/** One workload of a manifest plan that is not written, whole: a refusal cut mid-sentence cannot be acted on. */
+export function unresolvedLine(item: ManifestPlan['unresolved'][number]): string {
+  return `${item.kind} ${nameText(`${item.namespace}/${item.name}`, 200)}: ${displayText([item.reason, ...item.candidates.slice(0, 10)].join('; '), 4000)}`;
+}
+
+/**
+ * A manifest plan in the panel's plan line: the files, the workloads whose files already hold the values (not an
+ * error), and every refusal (no source, several, a failed check), bounded in count and whole in text. The full list is
+ * in Output (written by the preview).
+ */
+export function manifestPlanView(plan: ManifestPlan) {
+  const files = plan.files.length;
+  const unchanged = plan.unresolved.filter((item) => item.alreadyRecommended);
+  const refused = plan.unresolved.filter((item) => !item.alreadyRecommended).map(unresolvedLine);
+  const outcome =
+    files > 0
+      ? ' The diff is open.'
+      : refused.length > 0
+        ? ` No file to write, so no diff is open: KRR could not write ${plural(refused.length, 'workload')} (below).`
+        : ' The files already hold the recommended values: nothing to write, so no diff is open.';
+  return {
+    id: plan.id,
+    target: 'manifests',
+    objects: files,
+    // Only refusals make the line red; "already as recommended" is not a failure.
+    failed: files === 0 && refused.length > 0,
+    text: `${plan.id}: ${plural(files, 'file')} in the workspace (nothing is sent to the cluster).${outcome}${unchanged.length > 0 ? ` Already as recommended: ${unchanged.map((item) => nameText(`${item.namespace}/${item.name}`, 200)).slice(0, 5).join(', ')}${unchanged.length > 5 ? ` and ${unchanged.length - 5} more` : ''}.` : ''}`,
+    skipsTotal: refused.length,
+    skipsHeading: refused.length > 0 ? `Not written: ${plural(refused.length, 'workload')}:` : '',
+    skips: refused.slice(0, panelListLimit),
+    moreInOutput: Math.max(0, refused.length - panelListLimit),
   };
 }

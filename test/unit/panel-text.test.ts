@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { approvalText } from '../../src/core/approval';
 import { parseReport } from '../../src/core/krr/report';
+import type { ManifestPlan } from '../../src/core/gitops/model';
 import type { Plan } from '../../src/core/plan/model';
 import { groupSkips, planSkips } from '../../src/core/plan/skips';
 import { predictPolicyBlocks, reportNameProblems } from '../../src/core/reportCheck';
@@ -12,7 +13,7 @@ import { savingsOf } from '../../src/core/savings';
 import { parseSessionSettings } from '../../src/core/settings';
 import { displayName, formatMoney, formatMonthly, hasHiddenCharacters, nameText, plural, withoutIsolates } from '../../src/core/text';
 import { rowsOfReport } from '../../src/core/recommendations';
-import { clustersText, fleetReview, planView, reportReview, selectionText, toPanelRow, type PanelReview, type PanelRow } from '../../src/editor/reviewRows';
+import { clustersText, fleetReview, manifestPlanView, planView, reportReview, selectionText, toPanelRow, type PanelReview, type PanelRow } from '../../src/editor/reviewRows';
 
 const sample = JSON.parse(readFileSync('test/fixtures/sample-report.json', 'utf8')) as { scans: Array<{ object: Record<string, unknown> }> };
 const settings = parseSessionSettings({});
@@ -154,6 +155,26 @@ describe('skips: named, and grouped by cause for long lists', () => {
     assert.equal(view.skips.length, 6);
     assert.equal(view.moreInOutput, 24);
     assert.match(view.skipsHeading, /^Not included: 30 items/);
+  });
+
+  it('a manifest plan: the words follow what happened, and a refusal is shown whole', () => {
+    const long = `the key is matched by ${'a patch in overlays/prod that sets it, '.repeat(12)}so KRR does not edit it`;
+    const plan = (unresolved: ManifestPlan['unresolved'], files = 0) => manifestPlanView({ id: 'mplan-1', files: Array.from({ length: files }, () => ({})), unresolved } as unknown as ManifestPlan);
+    const unchanged = plan([{ namespace: 'shop', kind: 'Deployment', name: 'web', reason: 'overlays/prod already has these values; nothing to change', candidates: ['overlays/prod'], alreadyRecommended: true }]);
+    // Nothing to do is not a failure, and is not listed under "Not written".
+    assert.equal(unchanged.failed, false);
+    assert.equal(unchanged.skips.length, 0);
+    assert.match(unchanged.text, /already hold the recommended values: nothing to write, so no diff is open\. Already as recommended: \u2068shop\/web\u2069\.$/u);
+    const refused = plan([{ namespace: 'shop', kind: 'Deployment', name: 'api', reason: long, candidates: [] }]);
+    // No source chosen is not "nothing to change".
+    assert.equal(refused.failed, true);
+    assert.doesNotMatch(refused.text, /Nothing to change/i);
+    assert.match(refused.text, /KRR could not write 1 workload \(below\)/);
+    assert.equal(refused.skipsHeading, 'Not written: 1 workload:');
+    assert.ok(refused.skips[0]?.endsWith('so KRR does not edit it'), refused.skips[0]);
+    const written = plan([], 2);
+    assert.equal(written.failed, false);
+    assert.match(written.text, /2 files in the workspace \(nothing is sent to the cluster\)\. The diff is open\.$/);
   });
 
   it('shows the risk reason next to the risk', () => {

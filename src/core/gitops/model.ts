@@ -130,6 +130,8 @@ export interface UnresolvedWorkload {
   /** Why no edit is offered: no source, several candidates, invalid input, a failed re-render check, policy. */
   reason: string;
   candidates: string[];
+  /** The source already holds the recommended values: nothing to do, and not a refusal (shown apart from them). */
+  alreadyRecommended?: true;
 }
 
 export interface ManifestPlan {

@@ -149,7 +149,8 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
         const candidate = candidates[0] as (typeof candidates)[number];
         const prepared = await candidate.prepare(context);
         if (prepared.files.length === 0) {
-          refuse(prepared.changes.length === 0 ? `${candidate.label} already has these values; nothing to change` : `${candidate.label}: nothing to write`, [candidate.label]);
+          if (prepared.changes.length === 0) unresolved.push({ ...identity, reason: `${candidate.label} already has these values; nothing to change`, candidates: [candidate.label], alreadyRecommended: true });
+          else refuse(`${candidate.label}: nothing to write`, [candidate.label]);
           continue;
         }
         if (options.policy) {
