@@ -13,6 +13,8 @@ import type { ManifestPlan, ManifestSourceFinder, WorkloadTarget } from '../../s
 import { plainManifestFinder } from '../../src/core/gitops/manifests';
 import { manifestPlanDigest, proposeManifestPlan } from '../../src/core/gitops/propose';
 import { indexWorkspace, workspaceFolders } from '../../src/core/gitops/workspace';
+import { containerNode } from '../../src/core/gitops/workload';
+import { applySplices, parseManifestFile, setContainerResources } from '../../src/core/gitops/yamlEdit';
 import type { WorkloadKind } from '../../src/core/krr/model';
 import type { DesiredResources } from '../../src/core/plan/build';
 import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/model';
@@ -520,5 +522,70 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.equal(refused.status, 'refused');
       assert.match(refused.message, /cannot ask a person to approve a manifest write/);
     });
+  });
+});
+
+describe('gitops: YAML edits write valid YAML (issue 24)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-yaml-edit-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const deployment = (resources: string) => ['apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: api, namespace: shop}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: api', '          image: api:1', `          resources: ${resources}`, ''].join('\n');
+  const all = { requests: { cpu: '250m', memory: '300Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+
+  /** Sets the values on the file's container `api` and returns the edited text and its edits. */
+  function edit(text: string, values: Values) {
+    const parsed = parseManifestFile(text, 'api.yaml');
+    const document = parsed.documents[0] as NonNullable<(typeof parsed.documents)[number]>;
+    const container = containerNode(document, 'Deployment', 'api');
+    assert.ok(container);
+    const fields = (['requests', 'limits'] as const).flatMap((allocation) => Object.entries(values[allocation] ?? {}).map(([resource, value]) => ({ allocation, resource: resource as 'cpu' | 'memory', value: value as string })));
+    const result = setContainerResources(parsed, document, container, fields, 'containers[api]', false);
+    return { text: applySplices(text, result.splices), edits: result.edits };
+  }
+
+  it('adds requests and limits to an empty flow map `resources: {}`', () => {
+    const { text } = edit(deployment('{}'), all);
+    assert.equal(text.split('\n')[9], '          resources: { requests: { cpu: 250m, memory: 300Mi }, limits: { cpu: "1", memory: 1Gi } }');
+    assert.deepEqual((parseManifestFile(text, 'api.yaml').documents[0]?.toJS() as { spec: { template: { spec: { containers: Array<{ resources: unknown }> } } } }).spec.template.spec.containers[0]?.resources, all);
+  });
+
+  it('adds values to an empty flow map under one allocation `resources: {requests: {}}`', () => {
+    const { text, edits } = edit(deployment('{requests: {}}'), all);
+    assert.equal(text.split('\n')[9], '          resources: {requests: { cpu: 250m, memory: 300Mi }, limits: { cpu: "1", memory: 1Gi }}');
+    assert.deepEqual((parseManifestFile(text, 'api.yaml').documents[0]?.toJS() as { spec: { template: { spec: { containers: Array<{ resources: unknown }> } } } }).spec.template.spec.containers[0]?.resources, all);
+    assert.deepEqual(edits.map((entry) => entry.line), [10, 10, 10, 10]);
+  });
+
+  it('a block insertion reports the line of each added value', () => {
+    const text = deployment('').replace('          resources: \n', '');
+    const result = edit(text, all);
+    assert.match(result.text, /image: api:1\n {10}resources:\n {12}requests:\n {14}cpu: 250m\n {14}memory: 300Mi\n {12}limits:\n {14}cpu: "1"\n {14}memory: 1Gi\n$/);
+    const lines = result.text.split('\n');
+    for (const entry of result.edits) assert.match(lines[entry.line - 1] ?? '', new RegExp(`^ +${entry.field.split('.').at(-1)}: ${entry.to === '1' ? '"1"' : entry.to}$`), `${entry.field} at line ${entry.line}`);
+  });
+
+  it('a plain manifest with `resources: {}` is proposed with valid YAML', async () => {
+    writeFileSync(path.join(dir, 'api.yaml'), deployment('{}'));
+    const plan = await proposeManifestPlan([target('shop', 'Deployment', 'api', { api: all })], { folders: await workspaceFolders([dir]), kubectlPath: 'kubectl', requester: { type: 'model', via: 'test' }, now: new Date(), ttlSeconds: 600, context: null, finders: [plainManifestFinder] });
+    assert.deepEqual(plan.unresolved, []);
+    assert.match(plan.files[0]?.after ?? '', /resources: \{ requests: \{ cpu: 250m, memory: 300Mi \}, limits: \{ cpu: "1", memory: 1Gi \} \}/);
+  });
+
+  it('an edit of KRR that is not valid YAML is refused as KRR\'s internal error, not blamed on the file', async () => {
+    writeFileSync(path.join(dir, 'api.yaml'), deployment('{}'));
+    const [folder] = await workspaceFolders([dir]);
+    const broken: ManifestSourceFinder = {
+      name: 'broken',
+      async find() {
+        return [{ finder: 'broken', folder: folder as NonNullable<typeof folder>, label: 'api.yaml (broken)', async prepare() { return { before: null, files: [{ relativePath: 'api.yaml', text: 'a: { b: 1 c: 2 }\n', edits: [] }], changes: [], notes: [], async verify() { return null; } }; } }];
+      },
+    };
+    const plan = await proposeManifestPlan([target('shop', 'Deployment', 'api', { api: all })], { folders: [folder as NonNullable<typeof folder>], kubectlPath: 'kubectl', requester: { type: 'model', via: 'test' }, now: new Date(), ttlSeconds: 600, context: null, finders: [broken] });
+    assert.equal(plan.files.length, 0);
+    assert.match(plan.unresolved[0]?.reason ?? '', /^internal error in KRR: its own edit of [^ ]+\/api\.yaml is not valid YAML: .*itself is fine and nothing is offered for this workload — please report this$/);
   });
 });

@@ -16,7 +16,7 @@ import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, 
 import { WorkspaceInputError, type WorkspaceFolder } from './workspace';
 import { RenderError } from './render';
 import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } from './workload';
-import { applySplices, insertIntoMap, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
+import { applySplices, insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
 import { readPath } from '../plan/build';
 
 export interface HelmFinderOptions {
@@ -244,9 +244,9 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
         let value: unknown = { resources: block };
         for (const key of [...keyPath.slice(depth)].reverse()) value = { [key]: value };
         const [key, inner] = Object.entries(value as Record<string, unknown>)[0] as [string, unknown];
-        const splice = insertIntoMap(text, parent, key, inner, false);
+        const splice = insertIntoMap(text, parent, { [key]: inner }, false);
         splices.push(splice);
-        for (const field of fields) edits.push({ line: lineOf(text, splice.start) + 1, field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value });
+        for (const field of fields) edits.push({ line: insertedLine(text, splice, [...keyPath.slice(depth), 'resources', field.allocation, field.resource]), field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value });
       }
       const after = applySplices(text, splices);
       return {

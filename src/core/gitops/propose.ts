@@ -18,7 +18,7 @@ import type { FinderContext, ManifestFileChange, ManifestPlan, ManifestSourceFin
 import { StagedCopy, stagedCopyLimits, type StagedCopyLimits } from './stagedCopy';
 import { indexWorkspace, readManifestText, sha256, WorkspaceInputError, type WorkspaceFolder, type WorkspaceIndex } from './workspace';
 import { RenderError, RenderGuard, renderLimits } from './render';
-import { ManifestEditError } from './yamlEdit';
+import { ManifestEditError, parseManifestFile } from './yamlEdit';
 
 /** The finders in the order their candidates are listed; Helm plugs in here. */
 export const defaultFinders: readonly ManifestSourceFinder[] = [plainManifestFinder, kustomizeFinder];
@@ -56,6 +56,18 @@ export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files'>
     .map((file) => ({ folder: file.folderRoot, path: file.path, beforeHash: file.beforeHash, afterHash: file.afterHash, edits: file.edits }))
     .sort((a, b) => `${a.folder}\0${a.path}`.localeCompare(`${b.folder}\0${b.path}`));
   return sha256(canonicalJson({ target: 'manifests', context: plan.context, files }));
+}
+
+/** Null when KRR's edited text parses; otherwise a refusal that names it an internal error, not the file's fault. */
+function ownEditProblem(folder: WorkspaceFolder, relativePath: string, text: string): string | null {
+  try {
+    parseManifestFile(text, relativePath);
+    return null;
+  } catch (error) {
+    if (!(error instanceof ManifestEditError)) throw error;
+    const detail = error.message.startsWith(`${relativePath} `) ? error.message.slice(relativePath.length + 1) : error.message;
+    return `internal error in KRR: its own edit of ${folder.name}/${relativePath} ${detail}; ${folder.name}/${relativePath} itself is fine and nothing is offered for this workload — please report this`;
+  }
 }
 
 interface Original {
@@ -148,6 +160,12 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
         }
         const candidate = candidates[0] as (typeof candidates)[number];
         const prepared = await candidate.prepare(context);
+        // Every file was parsed to compute the edit: an edited text that no longer parses is KRR's own bug, said so.
+        const broken = prepared.files.map((file) => ownEditProblem(candidate.folder, file.relativePath, file.text)).find((problem) => problem !== null);
+        if (broken) {
+          refuse(broken, [candidate.label]);
+          continue;
+        }
         if (prepared.files.length === 0) {
           if (prepared.changes.length === 0) unresolved.push({ ...identity, reason: `${candidate.label} already has these values; nothing to change`, candidates: [candidate.label], alreadyRecommended: true });
           else refuse(`${candidate.label}: nothing to write`, [candidate.label]);

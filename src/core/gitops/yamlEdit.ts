@@ -167,28 +167,50 @@ function flowText(value: unknown, json: boolean): string {
   return `{ ${entries.join(', ')} }`;
 }
 
-/** Inserts `key: value` as the last entry of `map` (block or flow). */
-export function insertIntoMap(text: string, map: YAMLMap, key: string, value: unknown, json: boolean): TextSplice {
+/**
+ * Inserts `entries` (key: value, in order) as the last entries of `map` (block or flow), in one splice: two splices at
+ * the same offset of an empty flow map would print `{ a: 1  b: 2 }`, which is not YAML.
+ */
+export function insertIntoMap(text: string, map: YAMLMap, entries: Record<string, unknown>, json: boolean): TextSplice {
+  const pairs = Object.entries(entries);
+  if (pairs.length === 0) throw new ManifestEditError('nothing to insert');
   const last = map.items.at(-1);
   if (map.flow) {
     const [start, end] = rangeOf(map as unknown as YamlNode);
+    const flowEntries = pairs.map(([key, value]) => `${json ? JSON.stringify(key) : key}: ${flowText(value, json)}`);
     if (!last) {
       const open = text.indexOf('{', start);
-      return { start: open + 1, end: open + 1, text: ` ${json ? JSON.stringify(key) : key}: ${flowText(value, json)} ` };
+      return { start: open + 1, end: open + 1, text: ` ${flowEntries.join(', ')} ` };
     }
     const lastNode = (last.value ?? last.key) as YamlNode;
     const lastEnd = Math.min(rangeOf(lastNode)[1], end);
     const multiline = text.slice(start, end).includes('\n');
     const keyColumn = columnOf(text, rangeOf(last.key as YamlNode)[0]);
     const separator = multiline ? `,\n${' '.repeat(keyColumn)}` : ', ';
-    return { start: lastEnd, end: lastEnd, text: `${separator}${json ? JSON.stringify(key) : key}: ${flowText(value, json)}` };
+    return { start: lastEnd, end: lastEnd, text: flowEntries.map((entry) => `${separator}${entry}`).join('') };
   }
   if (!last) throw new ManifestEditError('cannot add to an empty block mapping');
   const indent = columnOf(text, rangeOf(last.key as YamlNode)[0]);
   const lastEnd = rangeOf((last.value ?? last.key) as YamlNode)[1];
   const at = blockAppendOffset(text, lastEnd);
-  const body = typeof value === 'string' ? `${' '.repeat(indent)}${key}: ${scalarText(value, undefined, false)}` : blockLines({ [key]: value }, indent);
-  return { start: at, end: at, text: `\n${body}` };
+  const body = pairs.map(([key, value]) => (typeof value === 'string' ? `${' '.repeat(indent)}${key}: ${scalarText(value, undefined, false)}` : blockLines({ [key]: value }, indent)));
+  return { start: at, end: at, text: `\n${body.join('\n')}` };
+}
+
+/**
+ * The line, in the edited file, of the value reached by `keys` (in order) inside an inserted splice: what the approval
+ * shows for an added value. Lines added by other insertions earlier in the same file are not counted.
+ */
+export function insertedLine(text: string, splice: TextSplice, keys: readonly string[]): number {
+  let offset = 0;
+  for (const key of keys) {
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const found = new RegExp(`(^|[\\s{,])"?${escaped}"?\\s*:`).exec(splice.text.slice(offset));
+    if (!found) break;
+    offset += found.index + found[0].length;
+  }
+  const before = splice.text.slice(0, offset);
+  return lineOf(text, splice.start) + (before.match(/\n/g)?.length ?? 0);
 }
 
 /** Appends an item (a mapping) to a block or flow sequence. */
@@ -250,9 +272,14 @@ export function setResources(
   const resources: unknown = holder.level === 'container' ? holder.node.get('resources', true) : holder.level === 'resources' ? holder.node : undefined;
   const resourcesField = holder.level === 'container' ? `${fieldPrefix}.resources` : fieldPrefix;
   if (holder.level === 'container') guard(resources, resourcesField);
-  const missing: Record<string, Record<string, string>> = {};
+  // Values to add, gathered per mapping they go into: each mapping gets one insertion (see insertIntoMap).
+  const intoResources: Record<string, Record<string, string>> = {};
+  // Each added value: its field, the keys leading to it inside the inserted text, and the splice (none: the one into
+  // `resources`, made last).
+  const added: Array<{ field: string; keys: string[]; value: string; splice?: TextSplice }> = [];
   const byAllocation = new Map<AllocationKind, Array<{ resource: ResourceName; value: string }>>();
   for (const entry of values) byAllocation.set(entry.allocation, [...(byAllocation.get(entry.allocation) ?? []), entry]);
+  let resourcesSplice: TextSplice | undefined;
   for (const [allocation, entries] of byAllocation) {
     if (holder.level === 'allocation' && holder.allocation !== allocation) throw new ManifestEditError(`${fieldPrefix} sets only ${holder.allocation}, not ${allocation}`);
     const blockField = holder.level === 'allocation' ? fieldPrefix : `${resourcesField}.${allocation}`;
@@ -271,22 +298,30 @@ export function setResources(
         edits.push({ line: lineOf(text, start), field, from, to: value });
       } else if (node !== undefined && node !== null) {
         throw new ManifestEditError(`${field} is not a scalar`);
-      } else if (isMap(block)) {
-        splices.push(insertIntoMap(text, block, resource, value, json));
-        edits.push({ line: lineOf(text, rangeOf(block as unknown as YamlNode)[0]), field, from: null, to: value });
-      } else {
-        toInsert[resource] = value;
-        edits.push({ line: lineOf(text, rangeOf(holder.node as unknown as YamlNode)[0]), field, from: null, to: value });
-      }
+      } else toInsert[resource] = value;
     }
     if (Object.keys(toInsert).length === 0) continue;
     if (block !== undefined && block !== null && !isMap(block)) throw new ManifestEditError(`${blockField} is not a mapping`);
-    if (isMap(resources)) splices.push(insertIntoMap(text, resources, allocation, toInsert, json));
-    else missing[allocation] = toInsert;
+    if (isMap(block)) {
+      const splice = insertIntoMap(text, block, toInsert, json);
+      splices.push(splice);
+      for (const [resource, value] of Object.entries(toInsert)) added.push({ field: `${blockField}.${resource}`, keys: [resource], value, splice });
+    } else {
+      intoResources[allocation] = toInsert;
+      for (const [resource, value] of Object.entries(toInsert)) added.push({ field: `${blockField}.${resource}`, keys: holder.level === 'container' && !isMap(resources) ? ['resources', allocation, resource] : [allocation, resource], value });
+    }
   }
-  if (Object.keys(missing).length > 0) {
-    if (holder.level !== 'container' || (resources !== undefined && resources !== null && !isMap(resources))) throw new ManifestEditError(`${resourcesField} is not a mapping`);
-    splices.push(insertIntoMap(text, holder.node, 'resources', missing, json));
+  if (Object.keys(intoResources).length > 0) {
+    if (isMap(resources)) resourcesSplice = insertIntoMap(text, resources, intoResources, json);
+    else {
+      if (holder.level !== 'container' || (resources !== undefined && resources !== null)) throw new ManifestEditError(`${resourcesField} is not a mapping`);
+      resourcesSplice = insertIntoMap(text, holder.node, { resources: intoResources }, json);
+    }
+    splices.push(resourcesSplice);
+  }
+  for (const entry of added) {
+    const splice = (entry.splice ?? resourcesSplice) as TextSplice;
+    edits.push({ line: insertedLine(text, splice, entry.keys), field: entry.field, from: null, to: entry.value });
   }
   return { splices, edits };
 }
