@@ -3,7 +3,7 @@
 // stale check, and bad input (nothing written).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AuditLog } from '../../src/core/audit';
@@ -246,6 +246,36 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(prod, /name: worker\n {8}resources:\n {10}requests:\n {12}cpu: 300m\n {12}memory: 256Mi/);
       assert.match(kustomize(path.join(root, 'overlays/staging')), /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 10m\n {12}memory: 64Mi/);
       assert.match(kustomize(path.join(root, 'base')), /name: metrics\n {8}resources:\n {10}requests:\n {12}cpu: 50m\n {12}memory: 64Mi/, 'the base is untouched');
+    });
+
+    it('lists left empty (every entry commented out, so YAML null) read as empty, as kustomize reads them', async () => {
+      const root = copy('kustomize');
+      mkdirSync(path.join(root, 'overlays/dev'));
+      const kustomization = ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'namespace: dev', 'resources:', '  - ../../base', 'components:', '#  - ../../components/debug', 'patches:', '#  - path: dev-sizing.yaml', 'replacements:', ''].join('\n');
+      writeFileSync(path.join(root, 'overlays/dev/kustomization.yaml'), kustomization);
+      const others = ['prod', 'staging'].map((overlay) => kustomize(path.join(root, 'overlays', overlay)));
+      const plan = await propose([root], [target('dev', 'Deployment', 'web', { app: { requests: { cpu: '100m' } } })]);
+      assert.deepEqual(plan.unresolved, []);
+      assert.deepEqual(plan.workloads[0]?.source.label, 'kustomize/overlays/dev (Kustomize)');
+      assert.equal(plan.files.find((file) => file.path === 'overlays/dev/kustomization.yaml')?.after, kustomization.replace('patches:\n', 'patches:\n  - path: krr-deployment-web-resources.yaml\n'));
+      await write(plan);
+      assert.match(kustomize(path.join(root, 'overlays/dev')), /name: app\n {8}resources:\n {10}limits:\n {12}memory: 512Mi\n {10}requests:\n {12}cpu: 100m/);
+      assert.deepEqual(['prod', 'staging'].map((overlay) => kustomize(path.join(root, 'overlays', overlay))), others);
+    });
+
+    it('a kustomization KRR cannot read is reported, never ignored', async () => {
+      const root = copy('kustomize');
+      mkdirSync(path.join(root, 'overlays/dev'));
+      writeFileSync(path.join(root, 'overlays/dev/kustomization.yaml'), 'namespace: dev\nresources:\n  - ../../base\ncomponents: debug\n');
+      const plan = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '900m' } } }), target('dev', 'Deployment', 'web', { app: { requests: { cpu: '100m' } } })]);
+      assert.equal(plan.files.length, 0);
+      assert.match(plan.unresolved[0]?.reason ?? '', /overlays\/dev\/kustomization\.yaml: not a kustomization: components: /);
+      assert.match(plan.unresolved[1]?.candidates.join('\n') ?? '', /overlays\/dev\/kustomization\.yaml: not a kustomization: components: /);
+      // One the workspace index skipped (here: over its size bound) is not read either, and is not left out.
+      writeFileSync(path.join(root, 'overlays/dev/kustomization.yaml'), `resources:\n  - ../../base\n# ${'x'.repeat(1024 * 1024)}\n`);
+      const skipped = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '900m' } } })]);
+      assert.equal(skipped.files.length, 0);
+      assert.match(skipped.unresolved[0]?.reason ?? '', /a kustomization that includes it is not rendered, so KRR cannot tell which layer decides it there: overlays\/dev\/kustomization\.yaml: larger than 1024 KiB; not read/);
     });
 
     it('two overlays render the same workload: the kube context picks one, otherwise both are named', async () => {

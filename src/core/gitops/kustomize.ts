@@ -124,6 +124,15 @@ export function fileKey(folder: WorkspaceFolder, relativePath: string): string {
   return `${folder.root}\0${relativePath}`;
 }
 
+/**
+ * The kustomization's fields as kustomize reads them: a field left empty (`components:` with every entry commented
+ * out) is YAML null, which kustomize reads as an empty list or string. Dropping those fields reads the same.
+ */
+function withoutNullFields(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, field]) => field !== null));
+}
+
 /** Every kustomization in the workspace, with what it includes. Cached per proposal. */
 export async function loadKustomizations(context: FinderContext): Promise<KustomizationSet> {
   const cached = context.cache.get('kustomize:set') as KustomizationSet | undefined;
@@ -141,13 +150,25 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     try {
       const document = parseManifestFile(await context.files.read(file.folder, file.relativePath), file.relativePath).documents[0];
       const value = (document ? plainObjectOf(document, file.relativePath) : null) ?? {};
-      const parsed = kustomizationSchema.safeParse(value);
+      const parsed = kustomizationSchema.safeParse(withoutNullFields(value));
       if (!parsed.success) throw new Error(`not a kustomization: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
       raw.set(info, { spec: parsed.data, parsed: value });
     } catch (error) {
       info.error = `${file.relativePath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
       info.unread = true;
     }
+  }
+  // A kustomization file the index skipped (oversized, a link out of the folder) is one KRR cannot read: it may
+  // include anything of its folder, so it is known as unread (never left out, which would make a shared base look
+  // like one environment's own).
+  for (const problem of context.index.problems) {
+    const folder = context.index.folders.find((candidate) => candidate.name === problem.folder);
+    if (!folder || !kustomizationFileNames.includes(path.posix.basename(problem.relativePath))) continue;
+    const dir = path.posix.dirname(problem.relativePath) === '.' ? '' : path.posix.dirname(problem.relativePath);
+    if (byDir.has(fileKey(folder, dir))) continue;
+    const info: KustomizationInfo = { folder, dir, file: problem.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], inputFiles: [], patches: [], hasReplacements: false, unread: true, error: `${problem.relativePath}: ${problem.reason}` };
+    list.push(info);
+    byDir.set(fileKey(folder, dir), info);
   }
   const used = new Set<string>();
   const indexed = new Set(context.index.files.map((file) => fileKey(file.folder, file.relativePath)));
@@ -695,7 +716,11 @@ async function writeOverlayPatch(
   const document = kustomization.parsed.documents[0];
   const patches = document?.get('patches', true);
   if (isSeq(patches) && patches.items.length > 0) kustomization.splices.push(appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false));
-  else if ((patches === undefined || patches === null) && !document?.has('patches')) {
+  else if (isScalar(patches) && patches.value === null && patches.range) {
+    // `patches:` with every entry commented out (null, read as an empty list): the new entry goes right under the key.
+    const [start, end] = patches.range;
+    kustomization.splices.push({ start, end, text: `\n  - path: ${fileName}` });
+  } else if ((patches === undefined || patches === null) && !document?.has('patches')) {
     const text = kustomization.parsed.text;
     const separator = text.length === 0 || text.endsWith('\n') ? '' : '\n';
     kustomization.splices.push({ start: text.length, end: text.length, text: `${separator}patches:\n  - path: ${fileName}\n` });
