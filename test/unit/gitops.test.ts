@@ -212,6 +212,11 @@ describe('gitops: writing recommendations into workspace manifests', function ()
         ['overlays/staging/kustomization.yaml', false],
         ['overlays/staging/memory-limit.json6902.yaml', false],
       ]);
+      // The approval's line numbers: the value's own line in the new file, the new entry's line in the kustomization.
+      const created = plan.files.find((file) => file.path === 'overlays/staging/krr-deployment-web-resources.yaml');
+      assert.deepEqual(created?.edits.map((edit) => created.after.split('\n')[edit.line - 1]), ['              cpu: 100m']);
+      const listing = plan.files.find((file) => file.path === 'overlays/staging/kustomization.yaml');
+      assert.deepEqual(listing?.edits.map((edit) => listing.after.split('\n')[edit.line - 1]), ['  - path: krr-deployment-web-resources.yaml']);
       await write(plan);
       const rendered = kustomize(path.join(root, 'overlays/staging'));
       assert.match(rendered, /name: stg-web\n {2}namespace: staging/);
@@ -276,6 +281,27 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       const skipped = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '900m' } } })]);
       assert.equal(skipped.files.length, 0);
       assert.match(skipped.unresolved[0]?.reason ?? '', /a kustomization that includes it is not rendered, so KRR cannot tell which layer decides it there: overlays\/dev\/kustomization\.yaml: larger than 1024 KiB; not read/);
+    });
+
+    it('a new overlay patch carries the namespace the base sets when the overlay sets none; the approval names each value\'s own line', async () => {
+      const root = path.join(dir, 'namespaced');
+      cpSync(path.join(fixtures, 'kustomize/base'), path.join(root, 'base'), { recursive: true });
+      writeFileSync(path.join(root, 'base/deployment.yaml'), readFileSync(path.join(root, 'base/deployment.yaml'), 'utf8').replace('  name: web\n', '  name: web\n  namespace: shop\n'));
+      mkdirSync(path.join(root, 'overlays/blue'), { recursive: true });
+      mkdirSync(path.join(root, 'overlays/green'), { recursive: true });
+      writeFileSync(path.join(root, 'overlays/blue/kustomization.yaml'), 'resources:\n  - ../../base\npatches:\n  - patch: |\n      - op: add\n        path: /metadata/labels\n        value: {color: blue}\n    target: {kind: Service}\n');
+      writeFileSync(path.join(root, 'overlays/green/kustomization.yaml'), 'namePrefix: green-\nresources:\n  - ../../base\n');
+      const plan = await propose([root], [target('shop', 'Deployment', 'web', { app: { requests: { cpu: '100m', memory: '200Mi' } }, metrics: { limits: { memory: '128Mi' } } })]);
+      assert.deepEqual(plan.unresolved, []);
+      const patch = plan.files.find((file) => file.path === 'overlays/blue/krr-deployment-web-resources.yaml');
+      assert.ok(patch);
+      assert.match(patch.after, /metadata:\n {2}name: web\n {2}namespace: shop\n/);
+      const lines = patch.after.split('\n');
+      for (const edit of patch.edits) assert.match(lines[edit.line - 1] ?? '', new RegExp(`^ +${edit.field.split('.').at(-1)}: ${edit.to}$`), `${edit.field} at line ${edit.line}`);
+      const kustomization = plan.files.find((file) => file.path === 'overlays/blue/kustomization.yaml');
+      assert.equal(kustomization?.after.split('\n')[(kustomization.edits[0]?.line ?? 0) - 1], '  - path: krr-deployment-web-resources.yaml');
+      await write(plan);
+      assert.match(kustomize(path.join(root, 'overlays/blue')), /name: app\n {8}resources:\n {10}limits:\n {12}memory: 512Mi\n {10}requests:\n {12}cpu: 100m\n {12}memory: 200Mi/);
     });
 
     it('two overlays render the same workload: the kube context picks one, otherwise both are named', async () => {

@@ -19,7 +19,7 @@ import type { WorkspaceFolder } from './workspace';
 import { WorkspaceInputError } from './workspace';
 import { describeRemoteReference, remoteReferences, remoteStringIn } from './kustomizeRemote';
 import { RenderError } from './render';
-import { appendToSeq, applySplices, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
+import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
 
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -689,8 +689,9 @@ async function writeOverlayPatch(
         entry.splices.push(...result.splices);
         entry.edits.push(...result.edits);
       } else {
-        entry.splices.push(appendToSeq(entry.parsed.text, containers, { name: container, resources: resourcesOf(list) }, json));
-        for (const change of list) entry.edits.push({ line: lineOf(entry.parsed.text, containers.range?.[0] ?? 0), field: `${containersPath(target.kind).join('.')}[${container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string });
+        const splice = appendToSeq(entry.parsed.text, containers, { name: container, resources: resourcesOf(list) }, json);
+        entry.splices.push(splice);
+        for (const change of list) entry.edits.push({ line: insertedLine(entry.parsed.text, splice, ['resources', change.allocation, change.resource]), field: `${containersPath(target.kind).join('.')}[${container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string });
       }
     }
     return;
@@ -708,22 +709,33 @@ async function writeOverlayPatch(
     .map(([container, list]) => (list.length === 0 ? { name: container } : { name: container, resources: resourcesOf(list) }));
   let spec: Record<string, unknown> = { containers };
   for (const segment of [...containersPath(target.kind)].slice(0, -1).reverse()) spec = { [segment]: spec };
-  const body = { apiVersion, kind: target.kind, metadata: { name }, ...spec };
+  // A patch matches by namespace too: under an overlay that sets none, the workload keeps the namespace its base gave
+  // it, and a patch without one (read as "default") would match nothing.
+  const namespace = root.namespace === undefined ? identityOf(before)?.namespace : null;
+  const body = { apiVersion, kind: target.kind, metadata: { name, ...(namespace ? { namespace } : {}) }, ...spec };
   const text = `# Container resources for ${target.kind} ${name} in this environment (krr's recommendation, written by KRR).\n# A strategic-merge patch: containers merge by name, so only these values change.\n${stringify(body, { indent: 2, lineWidth: 0 })}`;
-  const edits: FieldEdit[] = changes.map((change) => ({ line: 1, field: `${containersPath(target.kind).join('.')}[${change.container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string }));
+  const written = parseManifestFile(text, relativePath).documents[0];
+  const containerIndex = (container: string) => containers.findIndex((entry) => entry.name === container);
+  // Each value's own line in the new file, for the approval.
+  const edits: FieldEdit[] = changes.map((change) => {
+    const node = written?.getIn([...containersPath(target.kind), containerIndex(change.container), 'resources', change.allocation, change.resource], true) as { range?: [number, number, number] } | undefined;
+    return { line: lineOf(text, node?.range?.[0] ?? 0), field: `${containersPath(target.kind).join('.')}[${change.container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string };
+  });
   newFiles.push({ relativePath, text, edits });
   const kustomization = await fileFor(root.file);
   const document = kustomization.parsed.documents[0];
   const patches = document?.get('patches', true);
-  if (isSeq(patches) && patches.items.length > 0) kustomization.splices.push(appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false));
+  let listed: TextSplice;
+  if (isSeq(patches) && patches.items.length > 0) listed = appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false);
   else if (isScalar(patches) && patches.value === null && patches.range) {
     // `patches:` with every entry commented out (null, read as an empty list): the new entry goes right under the key.
     const [start, end] = patches.range;
-    kustomization.splices.push({ start, end, text: `\n  - path: ${fileName}` });
+    listed = { start, end, text: `\n  - path: ${fileName}` };
   } else if ((patches === undefined || patches === null) && !document?.has('patches')) {
     const text = kustomization.parsed.text;
     const separator = text.length === 0 || text.endsWith('\n') ? '' : '\n';
-    kustomization.splices.push({ start: text.length, end: text.length, text: `${separator}patches:\n  - path: ${fileName}\n` });
+    listed = { start: text.length, end: text.length, text: `${separator}patches:\n  - path: ${fileName}\n` };
   } else throw new ManifestEditError(`${root.file} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
-  kustomization.edits.push({ line: lineOf(kustomization.parsed.text, kustomization.parsed.text.length), field: 'patches', from: null, to: `- path: ${fileName}` });
+  kustomization.splices.push(listed);
+  kustomization.edits.push({ line: insertedLine(kustomization.parsed.text, listed, ['path']), field: 'patches', from: null, to: `- path: ${fileName}` });
 }
