@@ -524,6 +524,24 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.equal(again.status, 'used', 'a stale plan is spent');
     });
 
+    it('allowLimitRemoval on this path: a removal krr recommends is named in a note, never left silently', async () => {
+      const root = copy('plain');
+      const file = path.join(dir, 'removal.json');
+      const amounts = (cpu: number, memory: number, limitCpu: number | null) => ({ requests: { cpu, memory }, limits: { cpu: limitCpu, memory: 1024 * mi } });
+      writeFileSync(file, krrReportJson([{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: amounts(0.5, 512 * mi, 2), recommended: amounts(0.25, 384 * mi, null) } } }], { cluster: null, pods: 'none' }));
+      const settings = parseSessionSettings({ kubectlPath: 'kubectl', kubeconfig: path.join(dir, 'no-kubeconfig') });
+      const approver: Approver = { show: async () => undefined, requestApproval: async () => ({ outcome: 'declined', reason: 'test' }) };
+      const session = new Session({ settings: () => settings, approver, stateDir, workspace: { folders: () => [root], writer: fileManifestWriter() } });
+      const person = { type: 'human' as const, via: 'command palette' };
+      const { reportId } = await session.loadReport(file, person);
+      const selection = { reportId, workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }], target: 'manifests' as const, includeLimits: true };
+      const kept = await session.proposeManifests(selection, person);
+      assert.deepEqual(kept.unresolved, []);
+      assert.ok(kept.workloads[0]?.notes.includes('container app: krr recommends removing limits.cpu; kept (opt in with allowLimitRemoval).'), JSON.stringify(kept.workloads[0]?.notes));
+      const allowed = await session.proposeManifests({ ...selection, allowLimitRemoval: true }, person);
+      assert.ok(allowed.workloads[0]?.notes.some((note) => /^container app: krr recommends removing limits\.cpu; KRR does not remove a value from manifests/.test(note)), JSON.stringify(allowed.workloads[0]?.notes));
+    });
+
     it('single use, the model\'s cool-down after a decline, a person\'s approval of the digest; a host that cannot ask refuses', async () => {
       const root = copy('plain');
       const original = readFileSync(path.join(root, 'apps/shop.yaml'), 'utf8');

@@ -16,6 +16,8 @@ export interface WorkloadTarget {
   /** The kube context the recommendation is for; picks the overlay when several render the same workload. */
   context: string | null;
   desired: ReadonlyMap<string, DesiredResources>;
+  /** Said about the recommendation before any source is looked at (values krr gives that are not written), for the plan. */
+  notes?: readonly string[];
 }
 
 /** A file as the finders see it during one proposal: edits of earlier workloads already applied in memory. */

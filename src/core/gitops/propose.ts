@@ -226,7 +226,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           source: { finder: candidate.finder, label: candidate.label, folder: candidate.folder.name, guess: candidate.guess ?? false },
           files: prepared.files.map((file) => ({ folder: candidate.folder.name, path: file.relativePath, edits: file.edits })),
           changes: prepared.changes,
-          notes: prepared.notes,
+          notes: [...(target.notes ?? []), ...prepared.notes],
         });
       } catch (error) {
         if (error instanceof KubectlError && error.kind === 'not-installed') throw error;

@@ -194,6 +194,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
   const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
   const unresolved: UnresolvedWorkload[] = [];
   const targets: WorkloadTarget[] = [];
+  const allowLimitRemoval = args.allowLimitRemoval ?? false;
   for (const selected of dedupe(args.workloads)) {
     const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
     const refuse = (reason: string) => unresolved.push({ ...selected, reason, candidates: [] });
@@ -213,14 +214,26 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
       continue;
     }
     const desired = new Map<string, DesiredResources>();
+    const notes: string[] = [];
     try {
-      for (const container of workload.containers) desired.set(container.container, desiredFromRecommendation(container, { includeLimits: args.includeLimits ?? false, allowLimitRemoval: false }).desired);
+      for (const container of workload.containers) {
+        // As for a cluster plan: a removal krr recommends is left out without the opt-in, and the plan says so.
+        const wanted = desiredFromRecommendation(container, { includeLimits: args.includeLimits ?? false, allowLimitRemoval });
+        desired.set(container.container, wanted.desired);
+        notes.push(...wanted.notes.filter((note) => note.rule === 'removal-not-included').map((note) => note.message));
+        // A manifest edit only sets values: a removal that was opted in is named, never dropped silently.
+        for (const allocation of ['requests', 'limits'] as const) {
+          for (const [resource, value] of Object.entries(wanted.desired[allocation])) {
+            if (value === null) notes.push(`container ${container.container}: krr recommends removing ${allocation}.${resource}; KRR does not remove a value from manifests, so it is kept — remove it by hand in the source named here.`);
+          }
+        }
+      }
     } catch (error) {
       if (!(error instanceof QuantityError)) throw error;
       refuse(`krr's recommendation cannot be written: ${error.message}`);
       continue;
     }
-    targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired });
+    targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired, ...(notes.length > 0 ? { notes } : {}) });
   }
   let plan: ManifestPlan;
   try {
@@ -239,7 +252,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         const hpa: ResourceName[] = [];
         if (workload?.hpa?.targetCpuUtilizationPercentage != null) hpa.push('cpu');
         if (workload?.hpa?.targetMemoryUtilizationPercentage != null) hpa.push('memory');
-        return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval: false }, settings.policy);
+        return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval }, settings.policy);
       },
       // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
       finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(workspace.finders ?? [])],
