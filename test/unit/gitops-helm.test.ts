@@ -2,11 +2,13 @@
 // helm built from its Go module (npm run helm:build), and by convention (a guess) when helm cannot be run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileManifestWriter } from '../../src/core/gitops/apply';
 import { helmFinder } from '../../src/core/gitops/helm';
+import { kustomizeFinder } from '../../src/core/gitops/kustomize';
+import { plainManifestFinder } from '../../src/core/gitops/manifests';
 import { proposeManifestPlan } from '../../src/core/gitops/propose';
 import { workspaceFolders } from '../../src/core/gitops/workspace';
 import type { DesiredResources } from '../../src/core/plan/build';
@@ -68,7 +70,7 @@ describe('Helm values: the key that feeds a container\'s resources, edited in th
     const plan = await proposeManifestPlan([target], { folders, kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: 'prod-eu-1', finders: [helmFinder({ helmPath: path.join(dir, 'no-such-helm') })] });
     assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
     assert.equal(plan.workloads[0]?.source.guess, true);
-    assert.match(plan.workloads[0]?.source.label ?? '', /a guess/);
+    assert.match(plan.workloads[0]?.source.label ?? '', /a guess: helm is not installed \(or older than 3\.16\), so the chart could not be rendered to check it; the workload is named after the release search/);
     assert.deepEqual(plan.files.map((file) => file.path), ['search/values-prod.yaml']);
   });
 
@@ -79,6 +81,49 @@ describe('Helm values: the key that feeds a container\'s resources, edited in th
     assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
     assert.deepEqual(plan.files.map((file) => file.path), ['search/values.yaml']);
     assert.match(plan.files[0]?.after ?? '', /requests: \{ ?cpu: 50m, memory: 128Mi ?\}/);
+  });
+});
+
+describe('Helm without helm: an unrelated chart beside other sources (issue 24)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let repo: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-helm-unrelated-'));
+    repo = path.join(dir, 'repo');
+    cpSync(path.resolve(__dirname, '..', 'fixtures', 'gitops', 'kustomize'), repo, { recursive: true });
+    // A single-workload chart with a top-level `resources:`, rendering a Deployment named after its release.
+    mkdirSync(path.join(repo, 'charts/cache/templates'), { recursive: true });
+    writeFileSync(path.join(repo, 'charts/cache/Chart.yaml'), 'apiVersion: v2\nname: cache\nversion: 0.1.0\n');
+    writeFileSync(path.join(repo, 'charts/cache/values.yaml'), 'resources:\n  requests:\n    cpu: 100m\n');
+    writeFileSync(path.join(repo, 'charts/cache/templates/deployment.yaml'), ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: {{ .Release.Name }}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: cache', '          image: redis:7', '          resources:', '            {{- toYaml .Values.resources | nindent 12 }}', ''].join('\n'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const finders = () => [plainManifestFinder, kustomizeFinder, helmFinder({ helmPath: path.join(dir, 'no-such-helm') })];
+  const workerTarget = { namespace: 'prod', kind: 'Deployment' as const, name: 'worker', group: 'apps', context: null, desired: new Map<string, DesiredResources>([['worker', { requests: { cpu: '250m' }, limits: {} }]]) };
+
+  it('a single-container workload of a kustomization is not claimed by the chart (no evidence it renders it), so it is not ambiguous', async () => {
+    const plan = await proposeManifestPlan([workerTarget], { folders: await workspaceFolders([repo]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: null, finders: finders() });
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.equal(plan.workloads[0]?.source.label, 'repo/overlays/prod (Kustomize)');
+  });
+
+  it('a workload found nowhere: the chart\'s templates are not listed as "not valid YAML"', async () => {
+    const plan = await proposeManifestPlan([{ ...workerTarget, name: 'ghost' }], { folders: await workspaceFolders([repo]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: null, finders: finders() });
+    assert.match(plan.unresolved[0]?.reason ?? '', /no manifest in the workspace folders \(repo\) defines Deployment prod\/ghost/);
+    assert.doesNotMatch(plan.unresolved[0]?.candidates.join('\n') ?? '', /templates\/deployment\.yaml/);
+    // A file that really is not YAML still is.
+    writeFileSync(path.join(repo, 'broken.yaml'), 'kind: Deployment\nmetadata: {name: ghost\n');
+    const again = await proposeManifestPlan([{ ...workerTarget, name: 'ghost' }], { folders: await workspaceFolders([repo]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: null, finders: finders() });
+    assert.match(again.unresolved[0]?.candidates.join('\n') ?? '', /broken\.yaml is not valid YAML/);
+  });
+
+  it('the chart is still a (guessed) candidate for the workload named after its release', async () => {
+    const plan = await proposeManifestPlan([{ ...workerTarget, namespace: 'default', name: 'cache', desired: new Map<string, DesiredResources>([['cache', { requests: { cpu: '50m' }, limits: {} }]]) }], { folders: await workspaceFolders([repo]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: null, finders: finders() });
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.equal(plan.workloads[0]?.source.guess, true);
+    assert.deepEqual(plan.files.map((file) => file.path), ['charts/cache/values.yaml']);
   });
 });
 

@@ -162,6 +162,8 @@ interface Located {
   keys: Map<string, string[]>;
   guess: boolean;
   before: unknown;
+  /** For a guess: why this chart is thought to render the workload. */
+  evidence?: string;
 }
 
 async function locate(options: HelmFinderOptions, context: FinderContext, chart: Chart, release: string, base: string, env: string | null, target: WorkloadTarget): Promise<Located | null> {
@@ -188,16 +190,34 @@ async function locate(options: HelmFinderOptions, context: FinderContext, chart:
     return keys.size === 0 ? null : { keys, guess: false, before };
   } catch (error) {
     if (!(error instanceof HelmMissing)) throw error;
-    // No helm: the convention — `<container>.resources`, `<component>.resources` (the workload name after the
-    // release), or a top-level `resources` for a single container. A guess, shown as one.
-    const component = target.name.startsWith(`${release}-`) ? target.name.slice(release.length + 1) : target.name;
-    const keys = new Map<string, string[]>();
-    for (const container of containers) {
-      const match = keyPaths.find((keys) => keys.at(-1) === container) ?? keyPaths.find((keys) => keys.at(-1) === component) ?? (containers.length === 1 && keyPaths.some((keys) => keys.length === 0) ? [] : undefined);
-      if (match) keys.set(container, match);
-    }
-    return keys.size === 0 ? null : { keys, guess: true, before: null };
+    return guessedKeys(keyPaths, release, target);
   }
+}
+
+/**
+ * No helm: the chart cannot be rendered, so it is a candidate only with evidence that it renders this workload — the
+ * workload is named after the release (`<release>` or `<release>-<component>`, the usual fullname), or a values key
+ * names the workload. Without it a chart would claim any workload whose container names match its keys (every
+ * single-container workload, for a top-level `resources:`), making every other source ambiguous. Then the convention:
+ * `<container>.resources`, `<component>.resources`, or a top-level `resources` for a single container. A guess, shown
+ * as one, with the evidence it rests on.
+ */
+function guessedKeys(keyPaths: readonly string[][], release: string, target: WorkloadTarget): Located | null {
+  const component = target.name.startsWith(`${release}-`) ? target.name.slice(release.length + 1) : target.name;
+  const evidence =
+    target.name === release || target.name.startsWith(`${release}-`)
+      ? `the workload is named after the release ${release}`
+      : keyPaths.some((keys) => keys.at(-1) === target.name)
+        ? `the values key ${keyPaths.find((keys) => keys.at(-1) === target.name)?.join('.')} names the workload`
+        : null;
+  if (evidence === null) return null;
+  const containers = [...target.desired.keys()];
+  const keys = new Map<string, string[]>();
+  for (const container of containers) {
+    const match = keyPaths.find((keys) => keys.at(-1) === container) ?? keyPaths.find((keys) => keys.at(-1) === component) ?? (containers.length === 1 && keyPaths.some((keys) => keys.length === 0) ? [] : undefined);
+    if (match) keys.set(container, match);
+  }
+  return keys.size === 0 ? null : { keys, guess: true, before: null, evidence };
 }
 
 function escapeSetKey(key: string): string {
@@ -209,7 +229,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
   return {
     finder: 'helm',
     folder: chart.folder,
-    label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? '; a guess: helm is not installed (or older than 3.16), the key is matched by its name' : ''})`,
+    label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? `; a guess: helm is not installed (or older than 3.16), so the chart could not be rendered to check it; ${located.evidence ?? 'matched by name'}, and the key is matched by its name` : ''})`,
     ...(located.guess ? { guess: true } : {}),
     async prepare(context): Promise<PreparedChange> {
       const text = await context.files.read(chart.folder, file);

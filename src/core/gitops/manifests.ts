@@ -68,6 +68,15 @@ async function documentsMatching(context: FinderContext, file: WorkspaceFile, ta
 }
 
 /**
+ * Whether a file is a Helm chart's template (under `templates/` beside a Chart.yaml): Go template text, which is not
+ * YAML until helm renders it, so "not valid YAML" about it is noise; the Helm finder reports a chart that fails to render.
+ */
+function chartTemplates(context: FinderContext): (file: WorkspaceFile) => boolean {
+  const prefixes = context.index.files.filter((file) => path.posix.basename(file.relativePath) === 'Chart.yaml').map((chart) => `${chart.folder.root}\0${path.posix.dirname(chart.relativePath) === '.' ? '' : `${path.posix.dirname(chart.relativePath)}/`}templates/`);
+  return (file) => prefixes.some((prefix) => `${file.folder.root}\0${file.relativePath}`.startsWith(prefix));
+}
+
+/**
  * A workload the API server would accept has an image in every container; a strategic-merge patch left in the tree
  * (same kind and name, only resources) does not, and is not a source.
  */
@@ -98,8 +107,9 @@ export const plainManifestFinder: ManifestSourceFinder = {
   async problems(context) {
     const problems: string[] = [];
     const set = await loadKustomizations(context);
+    const templates = chartTemplates(context);
     for (const file of context.index.files) {
-      if (set.used.has(fileKey(file.folder, file.relativePath))) continue;
+      if (set.used.has(fileKey(file.folder, file.relativePath)) || templates(file)) continue;
       try {
         const text = await context.files.read(file.folder, file.relativePath);
         const known = verdictsOf(context).get(`${file.folder.root}\0${file.relativePath}\0${sha256(text)}`);
