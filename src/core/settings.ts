@@ -99,8 +99,20 @@ export const sessionSettingsSchema = z.object({
   rolloutWatch: z
     .object({ enabled: z.boolean().default(false), timeoutSeconds: z.number().int().min(5).max(3600).default(120) })
     .default({ enabled: false, timeoutSeconds: 120 }),
-  /** A direct cluster patch of an object Argo CD or Flux reconciles from Git: `block` (default), `warn` or `allow`. */
-  gitops: z.object({ directPatch: z.enum(['block', 'warn', 'allow']).default('block') }).default({ directPatch: 'block' }),
+  gitops: z
+    .object({
+      /** A direct cluster patch of an object Argo CD or Flux reconciles from Git: `block` (default), `warn` or `allow`. */
+      directPatch: z.enum(['block', 'warn', 'allow']).default('block'),
+      /**
+       * The Kubernetes version charts are rendered for (helm template --kube-version: a chart's `kubeVersion` and
+       * `.Capabilities.KubeVersion`); unset: the cluster's version when KRR has read it, else helm's own default.
+       */
+      kubeVersion: z
+        .string()
+        .regex(/^v?\d{1,3}\.\d{1,3}(\.\d{1,5})?$/, 'a Kubernetes version such as 1.31 or v1.31.2')
+        .optional(),
+    })
+    .default({ directPatch: 'block' }),
 });
 
 export type SessionSettings = z.infer<typeof sessionSettingsSchema>;

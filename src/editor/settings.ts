@@ -78,7 +78,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
     approvalTimeoutSeconds: optional(get('approvalTimeoutSeconds')),
     declineCooldownSeconds: optional(get('declineCooldownSeconds')),
     rolloutWatch: { enabled: optional(get('rolloutWatch.enabled')), timeoutSeconds: optional(get('rolloutWatch.timeoutSeconds')) },
-    gitops: { directPatch: optional(get('gitops.directPatch')) },
+    gitops: { directPatch: optional(get('gitops.directPatch')), kubeVersion: optional(get('gitops.kubeVersion')) },
     workspaceTrusted: trusted,
     // A non-boolean readOnly is passed through so validation names it instead of silently allowing writes.
     ...(typeof readOnlySetting === 'boolean' || readOnlySetting === undefined || readOnlySetting === null

@@ -6,12 +6,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileManifestWriter } from '../../src/core/gitops/apply';
-import { helmFinder } from '../../src/core/gitops/helm';
+import { helmFinder, helmKubeVersion } from '../../src/core/gitops/helm';
 import { kustomizeFinder } from '../../src/core/gitops/kustomize';
 import { plainManifestFinder } from '../../src/core/gitops/manifests';
 import { proposeManifestPlan } from '../../src/core/gitops/propose';
 import { workspaceFolders } from '../../src/core/gitops/workspace';
 import type { DesiredResources } from '../../src/core/plan/build';
+import { parseSessionSettings } from '../../src/core/settings';
 import { readSessionSettings } from '../../src/editor/settings';
 import { gitopsWorkloads, writeGitOpsReport } from '../support/gitops-report';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
@@ -124,6 +125,84 @@ describe('Helm without helm: an unrelated chart beside other sources (issue 24)'
     assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
     assert.equal(plan.workloads[0]?.source.guess, true);
     assert.deepEqual(plan.files.map((file) => file.path), ['charts/cache/values.yaml']);
+  });
+});
+
+describe('Helm renders for the cluster\'s Kubernetes version, and its own error is shown (issue 24)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let f: SessionFixture | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-helm-version-'));
+  });
+  afterEach(async () => {
+    await f?.close();
+    f = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A helm that records its arguments and fails the way helm does for a chart whose kubeVersion does not match. */
+  function failingHelm(): { helm: string; calls: () => string } {
+    const helm = path.join(dir, 'helm');
+    const calls = path.join(dir, 'helm-calls');
+    writeFileSync(helm, `#!/bin/sh\necho "$*" >> '${calls}'\necho 'Error: chart requires kubeVersion: >=1.25.0-0 which is incompatible with Kubernetes v1.20.0' >&2\nexit 1\n`, { mode: 0o755 });
+    return { helm, calls: () => (existsSync(calls) ? readFileSync(calls, 'utf8') : '') };
+  }
+
+  it('the version from a setting or an API server\'s gitVersion: major.minor.patch only (a pre-release fails `>=1.25.0`)', () => {
+    assert.equal(helmKubeVersion('1.31'), 'v1.31.0');
+    assert.equal(helmKubeVersion('v1.30.4-gke.1348000'), 'v1.30.4');
+    assert.equal(helmKubeVersion('v1.32.4+k3s1'), 'v1.32.4');
+    assert.equal(helmKubeVersion('latest'), null);
+    assert.equal(helmKubeVersion(undefined), null);
+    assert.equal(parseSessionSettings({ gitops: { kubeVersion: 'v1.31.2' } }).gitops.kubeVersion, 'v1.31.2');
+    assert.throws(() => parseSessionSettings({ gitops: { kubeVersion: '1.31; rm -rf /' } }), /Setting krr\.gitops\.kubeVersion is invalid: a Kubernetes version such as 1\.31/);
+    const layers: Record<string, unknown> = { 'gitops.kubeVersion': '1.30' };
+    assert.equal(readSessionSettings((key) => layers[key], true).gitops.kubeVersion, '1.30');
+  });
+
+  it('a chart that helm cannot render: the refusal carries helm\'s own error, and the chart was rendered for the version asked', async () => {
+    cpSync(fixture, path.join(dir, 'repo'), { recursive: true });
+    const { helm, calls } = failingHelm();
+    const plan = await proposeManifestPlan([target], { folders: await workspaceFolders([path.join(dir, 'repo')]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: 'prod-eu-1', finders: [helmFinder({ helmPath: helm, kubeVersion: '1.31' })] });
+    assert.equal(plan.files.length, 0);
+    assert.match(plan.unresolved[0]?.reason ?? '', /the Helm chart repo\/search \(release search\) may render Deployment gitops\/search, but it could not be rendered, so KRR cannot tell which source decides it: helm template search failed: Error: chart requires kubeVersion: >=1\.25\.0-0 which is incompatible with Kubernetes v1\.20\.0; it was rendered for Kubernetes v1\.31\.0$/);
+    assert.match(calls(), /--kube-version v1\.31\.0/);
+  });
+
+  it('with helm: a chart that declares `kubeVersion` renders for the version asked; for an older one, helm\'s own error is the refusal', async () => {
+    const helm = builtHelm();
+    const repo = path.join(dir, 'repo');
+    cpSync(fixture, repo, { recursive: true });
+    writeFileSync(path.join(repo, 'search/Chart.yaml'), `${readFileSync(path.join(repo, 'search/Chart.yaml'), 'utf8')}kubeVersion: ">=1.25.0-0"\n`);
+    const propose = async (kubeVersion: string) => proposeManifestPlan([target], { folders: await workspaceFolders([repo]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: 'prod-eu-1', finders: [helmFinder({ helmPath: helm, kubeVersion })] });
+    const plan = await propose('v1.31.2-eks.1');
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.equal(plan.workloads[0]?.source.guess, false);
+    assert.deepEqual(plan.files.map((file) => file.path), ['search/values-prod.yaml']);
+    const old = await propose('1.24');
+    assert.equal(old.files.length, 0);
+    assert.match(old.unresolved[0]?.reason ?? '', /could not be rendered, so KRR cannot tell which source decides it: helm template search failed: Error: chart requires kubeVersion: >=1\.25\.0-0 which is incompatible with Kubernetes v1\.24\.0; it was rendered for Kubernetes v1\.24\.0$/);
+    assert.doesNotMatch(old.unresolved[0]?.candidates.join('\n') ?? '', /not valid YAML/);
+  });
+
+  it('the session renders for the context\'s server version once KRR has read it, and krr.gitops.kubeVersion wins', async () => {
+    const repo = path.join(dir, 'repo');
+    cpSync(fixture, repo, { recursive: true });
+    const { helm, calls } = failingHelm();
+    f = await startSessionFixture({ cluster: { light: true }, settings: { helmPath: helm }, session: { workspace: { folders: () => [repo], writer: fileManifestWriter() } } });
+    const person = { type: 'human' as const, via: 'test' };
+    const { reportId } = await f.session.loadReport(writeGitOpsReport(dir), person);
+    const selection = { reportId, workloads: [gitopsWorkloads.search], target: 'manifests' as const };
+    const unknown = await f.session.proposeManifests(selection, person);
+    assert.match(unknown.unresolved[0]?.reason ?? '', /rendered for Kubernetes helm's default version — set krr\.gitops\.kubeVersion to the cluster's version \(or call krr_status, which reads it\)$/);
+    assert.doesNotMatch(calls(), /--kube-version/);
+    await f.session.status();
+    await f.session.proposeManifests(selection, person);
+    assert.match(calls().split('\n').at(-2) ?? '', /--kube-version v1\.32\.4/);
+    f.settings = parseSessionSettings({ ...f.settings, gitops: { ...f.settings.gitops, kubeVersion: '1.29' } });
+    await f.session.proposeManifests(selection, person);
+    assert.match(calls().split('\n').at(-2) ?? '', /--kube-version v1\.29\.0/);
   });
 });
 

@@ -18,10 +18,32 @@ import { RenderError } from './render';
 import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } from './workload';
 import { applySplices, insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
 import { readPath } from '../plan/build';
+import { displayText } from '../text';
 
 export interface HelmFinderOptions {
   /** The helm binary; when it cannot be run, keys are guessed by convention. */
   helmPath?: string;
+  /**
+   * The Kubernetes version charts are rendered for (`--kube-version`, see helmKubeVersion): a chart's `kubeVersion`
+   * constraint and `.Capabilities.KubeVersion` see this instead of helm's built-in default (v1.20 in some builds).
+   */
+  kubeVersion?: string;
+}
+
+/**
+ * The version to render for, from a setting (`1.31`, `v1.31.2`) or an API server's gitVersion (`v1.30.4-gke.1348000`):
+ * major.minor.patch only, since a pre-release suffix fails a chart's `>=1.25.0` constraint. Null: not a version.
+ */
+export function helmKubeVersion(raw: string | null | undefined): string | null {
+  const match = /^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,5}))?(?:[-+].*)?$/.exec(raw?.trim() ?? '');
+  return match ? `v${match[1]}.${match[2]}.${match[3] ?? '0'}` : null;
+}
+
+/** helm's own words when it fails (its stderr), bounded and on one line: its `Error:` lines (else the first), cleaned. */
+function helmStderr(stderr: string): string {
+  const lines = stderr.split('\n').map((line) => displayText(line, 600)).filter((line) => line !== '');
+  const errors = lines.filter((line) => /^Error\b/i.test(line));
+  return displayText((errors.length > 0 ? errors : lines).slice(0, 3).join(' | '), 600);
 }
 
 interface Chart {
@@ -81,7 +103,8 @@ function environmentFiles(chart: Chart, target: WorkloadTarget): string[] {
 async function helmTemplate(options: HelmFinderOptions, context: FinderContext, chart: Chart, chartDir: string, release: string, namespace: string, valuesFiles: readonly string[], sets: readonly string[], signal?: AbortSignal): Promise<unknown[]> {
   // --skip-schema-validation: helm validates values against the chart's values.schema.json, and follows a remote
   // `$ref` there (over the network, loopback included). KRR only reads the rendered resources; validation is not its job.
-  const args = ['template', release, chartDir, '--namespace', namespace, '--skip-schema-validation', ...valuesFiles.flatMap((file) => ['-f', file]), ...sets.flatMap((set) => ['--set-json', set])];
+  const kubeVersion = helmKubeVersion(options.kubeVersion);
+  const args = ['template', release, chartDir, '--namespace', namespace, '--skip-schema-validation', ...(kubeVersion ? ['--kube-version', kubeVersion] : []), ...valuesFiles.flatMap((file) => ['-f', file]), ...sets.flatMap((set) => ['--set-json', set])];
   const what = `helm template ${chart.dir || chart.folder.name}`;
   let stdout: string;
   try {
@@ -90,6 +113,11 @@ async function helmTemplate(options: HelmFinderOptions, context: FinderContext, 
     if (error instanceof RenderError && error.kind === 'not-installed') throw new HelmMissing();
     // A helm older than 3.16 cannot skip schema validation: it is not run (the values key is guessed, as without helm).
     if (error instanceof RenderError && /unknown flag: --skip-schema-validation/.test(error.stderr)) throw new HelmMissing();
+    if (error instanceof RenderError && error.kind === 'failed') {
+      const words = helmStderr(error.stderr);
+      const hint = /kubeVersion/i.test(words) ? `; it was rendered for Kubernetes ${kubeVersion ?? "helm's default version"}${options.kubeVersion ? '' : ' — set krr.gitops.kubeVersion to the cluster\'s version (or call krr_status, which reads it)'}` : '';
+      throw new ManifestEditError(`${what} failed: ${words || 'helm printed no error'}${hint}`);
+    }
     if (error instanceof RenderError) throw new ManifestEditError(error.message);
     throw error;
   }
@@ -124,8 +152,9 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
       for (const chart of charts(context)) {
         if (!chart.valuesFiles.some((file) => path.posix.basename(file).startsWith('values.'))) continue;
         const base = chart.valuesFiles.find((file) => /^values\.ya?ml$/.test(path.posix.basename(file))) as string;
+        let release = chart.name;
         try {
-          const release = await chartName(context, chart);
+          release = await chartName(context, chart);
           const envs = environmentFiles(chart, target);
           for (const env of envs.length > 0 ? envs : [null]) {
             const located = await locate(options, context, chart, release, base, env, target);
@@ -134,7 +163,11 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
         } catch (error) {
           // This chart is not a source; the others still are.
           if (!(error instanceof ManifestEditError || error instanceof WorkspaceInputError)) throw error;
-          unusable.add(`${chart.folder.name}/${chart.dir || '.'} (Helm chart): ${error.message}`);
+          const where = `${chart.folder.name}/${chart.dir || '.'}`;
+          unusable.add(`${where} (Helm chart): ${error.message}`);
+          // A chart named like the workload may be its source: not rendered, it is not passed over in silence (another
+          // source would look like the only one), and the refusal carries helm's own words.
+          if (namedAfterRelease(target, release)) throw new ManifestEditError(`the Helm chart ${where} (release ${release}) may render ${target.kind} ${target.namespace}/${target.name}, but it could not be rendered, so KRR cannot tell which source decides it: ${error.message}`);
         }
       }
       return candidates;
@@ -202,10 +235,14 @@ async function locate(options: HelmFinderOptions, context: FinderContext, chart:
  * `<container>.resources`, `<component>.resources`, or a top-level `resources` for a single container. A guess, shown
  * as one, with the evidence it rests on.
  */
+function namedAfterRelease(target: WorkloadTarget, release: string): boolean {
+  return target.name === release || target.name.startsWith(`${release}-`);
+}
+
 function guessedKeys(keyPaths: readonly string[][], release: string, target: WorkloadTarget): Located | null {
   const component = target.name.startsWith(`${release}-`) ? target.name.slice(release.length + 1) : target.name;
   const evidence =
-    target.name === release || target.name.startsWith(`${release}-`)
+    namedAfterRelease(target, release)
       ? `the workload is named after the release ${release}`
       : keyPaths.some((keys) => keys.at(-1) === target.name)
         ? `the values key ${keyPaths.find((keys) => keys.at(-1) === target.name)?.join('.')} names the workload`

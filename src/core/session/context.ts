@@ -138,6 +138,8 @@ export class SessionContext {
   latestPlan: string | null = null;
   snapshotStore: SnapshotStore | undefined;
   readonly evicted = new Map<string, string>();
+  /** The API server version KRR has read (status), per `${context}\0${server}`: charts are rendered for it. */
+  readonly serverVersions = new Map<string, string>();
   readonly limits: SessionLimits;
   /** Reports and plans in the state directory, so that they outlive this process (see store.ts). */
   readonly store: StateStore;

@@ -16,7 +16,7 @@ import { notPatchableReason } from '../recommendations';
 import type { ProposeArguments, Requester } from '../model';
 import type { SessionSettings } from '../settings';
 import type { ManifestPlan, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
-import { helmFinder } from '../gitops/helm';
+import { helmFinder, type HelmFinderOptions } from '../gitops/helm';
 import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
 import { ManifestPlanNotStored, storedManifestPlan } from '../gitops/stored';
 import { groupByKind } from '../gitops/workload';
@@ -119,7 +119,7 @@ async function proposeSelected(ctx: SessionContext, args: ProposeArguments, requ
     ...(pulse ? { onProgress: (progress: ProposeProgress) => pulse.report({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
   });
   pulse?.phase('finishing the plan');
-  await nameGitOpsSources(ctx, plan, targets, target.context, settings, signal);
+  await nameGitOpsSources(ctx, plan, targets, target.context, target.server, settings, signal);
   return storePlan(ctx, plan);
 }
 
@@ -128,7 +128,7 @@ async function proposeSelected(ctx: SessionContext, args: ProposeArguments, requ
  * to edit instead (found by the manifest finders, nothing written). Best effort: without a workspace, or when the
  * search fails, the reason names the owner only.
  */
-async function nameGitOpsSources(ctx: SessionContext, plan: Plan, targets: readonly PlanTarget[], context: string, settings: SessionSettings, signal?: AbortSignal): Promise<void> {
+async function nameGitOpsSources(ctx: SessionContext, plan: Plan, targets: readonly PlanTarget[], context: string, server: string, settings: SessionSettings, signal?: AbortSignal): Promise<void> {
   const roots = ctx.options.workspace?.folders() ?? [];
   const owned = plan.blocked.filter((blocked) => blocked.gitopsOwner?.confidence === 'certain' && blocked.reasons.some((reason) => reason.includes('krr.gitops.directPatch')));
   if (roots.length === 0 || owned.length === 0) return;
@@ -152,7 +152,7 @@ async function nameGitOpsSources(ctx: SessionContext, plan: Plan, targets: reado
       now: ctx.now(),
       ttlSeconds: settings.planTtlSeconds,
       context,
-      finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(ctx.options.workspace?.finders ?? [])],
+      finders: [...defaultFinders, helmFinder(helmOptions(ctx, settings, { context, server })), ...(ctx.options.workspace?.finders ?? [])],
       ...(signal ? { signal } : {}),
     });
     for (const blocked of owned) {
@@ -190,7 +190,8 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
     throw error;
   }
   // The context only picks between overlays that render the same workload; a manifest write needs no cluster.
-  const context = await ctx.resolveTarget(settings, undefined).then((target) => target.context, () => settings.context ?? null);
+  const resolved = await ctx.resolveTarget(settings, undefined).catch(() => null);
+  const context = resolved?.context ?? settings.context ?? null;
   const byKey = new Map(stored.report.workloads.map((workload) => [`${workload.namespace}/${workload.kind}/${workload.name}`, workload]));
   const unresolved: UnresolvedWorkload[] = [];
   const targets: WorkloadTarget[] = [];
@@ -255,7 +256,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval }, settings.policy);
       },
       // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
-      finders: [...defaultFinders, helmFinder({ helmPath: settings.helmPath }), ...(workspace.finders ?? [])],
+      finders: [...defaultFinders, helmFinder(helmOptions(ctx, settings, resolved)), ...(workspace.finders ?? [])],
       ...(signal ? { signal } : {}),
     });
   } catch (error) {
@@ -285,6 +286,15 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
   ctx.emit({ type: 'plan' });
   if (plan.files.length > 0) await ctx.options.approver.showManifests?.(plan).catch((error: unknown) => ctx.log(`could not show the plan: ${messageOf(error)}`));
   return plan;
+}
+
+/**
+ * helm as the user set it, rendering for the Kubernetes version charts are checked against: krr.gitops.kubeVersion,
+ * else the version KRR read from this context's API server (krr_status), else helm's own default.
+ */
+function helmOptions(ctx: SessionContext, settings: SessionSettings, target: { context: string; server: string } | null): HelmFinderOptions {
+  const kubeVersion = settings.gitops.kubeVersion ?? (target ? ctx.serverVersions.get(`${target.context}\0${target.server}`) : undefined);
+  return { helmPath: settings.helmPath, ...(kubeVersion ? { kubeVersion } : {}) };
 }
 
 /** Keeps a manifest plan in the state directory (no file content: gitops/stored.ts); logged when it cannot. */

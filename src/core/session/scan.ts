@@ -62,6 +62,7 @@ export async function status(ctx: SessionContext, signal?: AbortSignal): Promise
         const version = await ctx.kubectlFor(settings, target.context).version(signal);
         result.kubectl.client = version.client;
         result.kubectl.server = version.server;
+        if (version.server !== null) ctx.serverVersions.set(`${target.context}\0${target.server}`, version.server);
         result.reachable = version.server !== null;
       })
       .catch((error: unknown) => (result.kubectl.error = messageOf(error))),
