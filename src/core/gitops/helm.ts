@@ -1,7 +1,8 @@
 // Helm charts in the workspace: which values key feeds a workload container's `resources`, and the values file to edit.
 // With helm installed the key is found by rendering (`helm template` with a distinct marker per candidate key);
 // without it, by convention (a `resources:` block under a key named like the container or the workload's
-// component), marked as a guess. Rules, stated:
+// component), marked as a guess, and only for a workload named after the release or by a values key. Charts render
+// for the cluster's Kubernetes version (`--kube-version`). Rules, stated:
 // - A chart is a directory with Chart.yaml; its values files are values.yaml and values-<env>.yaml beside it.
 // - The environment's file is the values-<env>.yaml whose <env> occurs in the kube context or the namespace; several
 //   such files are several candidates (the caller refuses to pick); none: values.yaml alone.
@@ -227,6 +228,11 @@ async function locate(options: HelmFinderOptions, context: FinderContext, chart:
   }
 }
 
+/** `<release>` or `<release>-<component>`: the usual fullname of what a chart installed under that release renders. */
+function namedAfterRelease(target: WorkloadTarget, release: string): boolean {
+  return target.name === release || target.name.startsWith(`${release}-`);
+}
+
 /**
  * No helm: the chart cannot be rendered, so it is a candidate only with evidence that it renders this workload — the
  * workload is named after the release (`<release>` or `<release>-<component>`, the usual fullname), or a values key
@@ -235,18 +241,10 @@ async function locate(options: HelmFinderOptions, context: FinderContext, chart:
  * `<container>.resources`, `<component>.resources`, or a top-level `resources` for a single container. A guess, shown
  * as one, with the evidence it rests on.
  */
-function namedAfterRelease(target: WorkloadTarget, release: string): boolean {
-  return target.name === release || target.name.startsWith(`${release}-`);
-}
-
 function guessedKeys(keyPaths: readonly string[][], release: string, target: WorkloadTarget): Located | null {
   const component = target.name.startsWith(`${release}-`) ? target.name.slice(release.length + 1) : target.name;
-  const evidence =
-    namedAfterRelease(target, release)
-      ? `the workload is named after the release ${release}`
-      : keyPaths.some((keys) => keys.at(-1) === target.name)
-        ? `the values key ${keyPaths.find((keys) => keys.at(-1) === target.name)?.join('.')} names the workload`
-        : null;
+  const naming = keyPaths.find((keys) => keys.at(-1) === target.name);
+  const evidence = namedAfterRelease(target, release) ? `the workload is named after the release ${release}` : naming ? `the values key ${naming.join('.')} names the workload` : null;
   if (evidence === null) return null;
   const containers = [...target.desired.keys()];
   const keys = new Map<string, string[]>();
