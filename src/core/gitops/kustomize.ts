@@ -406,7 +406,8 @@ export const kustomizeFinder: ManifestSourceFinder = {
     const set = await loadKustomizations(context);
     const files = new Set<string>();
     for (const info of set.list) {
-      if (info.folder.root !== folder.root) continue;
+      // One KRR could not read is never rendered (nor is any that includes it): nothing of it is copied.
+      if (info.folder.root !== folder.root || info.unread) continue;
       for (const file of [info.file, ...info.resourceFiles, ...info.inputFiles, ...info.patches.flatMap((patch) => (patch.file === undefined ? [] : [patch.file]))]) files.add(file);
     }
     return [...files].map((file) => ({ file }));
