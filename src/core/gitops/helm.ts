@@ -244,7 +244,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
         let value: unknown = { resources: block };
         for (const key of [...keyPath.slice(depth)].reverse()) value = { [key]: value };
         const [key, inner] = Object.entries(value as Record<string, unknown>)[0] as [string, unknown];
-        const splice = insertIntoMap(text, parent, key, inner, false);
+        const splice = insertIntoMap(text, parent, { [key]: inner }, false);
         splices.push(splice);
         for (const field of fields) edits.push({ line: lineOf(text, splice.start) + 1, field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value });
       }

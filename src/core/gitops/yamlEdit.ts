@@ -167,28 +167,34 @@ function flowText(value: unknown, json: boolean): string {
   return `{ ${entries.join(', ')} }`;
 }
 
-/** Inserts `key: value` as the last entry of `map` (block or flow). */
-export function insertIntoMap(text: string, map: YAMLMap, key: string, value: unknown, json: boolean): TextSplice {
+/**
+ * Inserts `entries` (key -> value) after the last entry of `map` (block or flow), as one splice: two splices at the
+ * same place of an empty flow mapping (`requests: {}`) would run together without a comma.
+ */
+export function insertIntoMap(text: string, map: YAMLMap, entries: Readonly<Record<string, unknown>>, json: boolean): TextSplice {
   const last = map.items.at(-1);
+  const keyText = (key: string) => (json ? JSON.stringify(key) : key);
+  const pairs = Object.entries(entries);
   if (map.flow) {
     const [start, end] = rangeOf(map as unknown as YamlNode);
+    const flowPairs = pairs.map(([key, value]) => `${keyText(key)}: ${flowText(value, json)}`);
     if (!last) {
       const open = text.indexOf('{', start);
-      return { start: open + 1, end: open + 1, text: ` ${json ? JSON.stringify(key) : key}: ${flowText(value, json)} ` };
+      return { start: open + 1, end: open + 1, text: ` ${flowPairs.join(', ')} ` };
     }
     const lastNode = (last.value ?? last.key) as YamlNode;
     const lastEnd = Math.min(rangeOf(lastNode)[1], end);
     const multiline = text.slice(start, end).includes('\n');
     const keyColumn = columnOf(text, rangeOf(last.key as YamlNode)[0]);
     const separator = multiline ? `,\n${' '.repeat(keyColumn)}` : ', ';
-    return { start: lastEnd, end: lastEnd, text: `${separator}${json ? JSON.stringify(key) : key}: ${flowText(value, json)}` };
+    return { start: lastEnd, end: lastEnd, text: flowPairs.map((pair) => `${separator}${pair}`).join('') };
   }
   if (!last) throw new ManifestEditError('cannot add to an empty block mapping');
   const indent = columnOf(text, rangeOf(last.key as YamlNode)[0]);
   const lastEnd = rangeOf((last.value ?? last.key) as YamlNode)[1];
   const at = blockAppendOffset(text, lastEnd);
-  const body = typeof value === 'string' ? `${' '.repeat(indent)}${key}: ${scalarText(value, undefined, false)}` : blockLines({ [key]: value }, indent);
-  return { start: at, end: at, text: `\n${body}` };
+  const body = pairs.map(([key, value]) => (typeof value === 'string' ? `${' '.repeat(indent)}${key}: ${scalarText(value, undefined, false)}` : blockLines({ [key]: value }, indent)));
+  return { start: at, end: at, text: body.map((lines) => `\n${lines}`).join('') };
 }
 
 /** Appends an item (a mapping) to a block or flow sequence. */
@@ -251,6 +257,8 @@ export function setResources(
   const resourcesField = holder.level === 'container' ? `${fieldPrefix}.resources` : fieldPrefix;
   if (holder.level === 'container') guard(resources, resourcesField);
   const missing: Record<string, Record<string, string>> = {};
+  // Allocations the existing resources mapping lacks: added in one splice (see insertIntoMap).
+  const newAllocations: Record<string, Record<string, string>> = {};
   const byAllocation = new Map<AllocationKind, Array<{ resource: ResourceName; value: string }>>();
   for (const entry of values) byAllocation.set(entry.allocation, [...(byAllocation.get(entry.allocation) ?? []), entry]);
   for (const [allocation, entries] of byAllocation) {
@@ -259,6 +267,7 @@ export function setResources(
     const block: unknown = holder.level === 'allocation' ? holder.node : isMap(resources) ? resources.get(allocation, true) : undefined;
     guard(block, blockField);
     const toInsert: Record<string, string> = {};
+    const newFields: Record<string, string> = {};
     for (const { resource, value } of entries) {
       const field = `${blockField}.${resource}`;
       const node: unknown = isMap(block) ? block.get(resource, true) : undefined;
@@ -272,21 +281,23 @@ export function setResources(
       } else if (node !== undefined && node !== null) {
         throw new ManifestEditError(`${field} is not a scalar`);
       } else if (isMap(block)) {
-        splices.push(insertIntoMap(text, block, resource, value, json));
+        newFields[resource] = value;
         edits.push({ line: lineOf(text, rangeOf(block as unknown as YamlNode)[0]), field, from: null, to: value });
       } else {
         toInsert[resource] = value;
         edits.push({ line: lineOf(text, rangeOf(holder.node as unknown as YamlNode)[0]), field, from: null, to: value });
       }
     }
+    if (isMap(block) && Object.keys(newFields).length > 0) splices.push(insertIntoMap(text, block, newFields, json));
     if (Object.keys(toInsert).length === 0) continue;
     if (block !== undefined && block !== null && !isMap(block)) throw new ManifestEditError(`${blockField} is not a mapping`);
-    if (isMap(resources)) splices.push(insertIntoMap(text, resources, allocation, toInsert, json));
+    if (isMap(resources)) newAllocations[allocation] = toInsert;
     else missing[allocation] = toInsert;
   }
+  if (isMap(resources) && Object.keys(newAllocations).length > 0) splices.push(insertIntoMap(text, resources, newAllocations, json));
   if (Object.keys(missing).length > 0) {
     if (holder.level !== 'container' || (resources !== undefined && resources !== null && !isMap(resources))) throw new ManifestEditError(`${resourcesField} is not a mapping`);
-    splices.push(insertIntoMap(text, holder.node, 'resources', missing, json));
+    splices.push(insertIntoMap(text, holder.node, { resources: missing }, json));
   }
   return { splices, edits };
 }
