@@ -117,9 +117,11 @@ export interface KustomizationInfo {
 }
 
 export interface KustomizationSet {
+  /**
+   * Every kustomization. Any of them may be an environment — one no other includes, but also a base deployed on its
+   * own that overlays use too — so an edit is checked against every one that reads an edited file (readersOf).
+   */
   list: KustomizationInfo[];
-  /** Kustomizations no other one includes: the environments. */
-  tops: KustomizationInfo[];
   /** `${folder.root}\0${relativePath}` of every file some kustomization uses (those are not plain manifests). */
   used: Set<string>;
 }
@@ -229,8 +231,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     const broken = [...closureOf(info)].find((included) => included.error !== undefined);
     if (broken) info.error = `${info.file} includes ${broken.dir || '.'}, which is not rendered: ${broken.error}`;
   }
-  const included = new Set(list.flatMap((info) => info.includes));
-  const set: KustomizationSet = { list, tops: list.filter((info) => !included.has(info)), used };
+  const set: KustomizationSet = { list, used };
   context.cache.set('kustomize:set', set);
   return set;
 }
