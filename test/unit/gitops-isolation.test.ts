@@ -3,6 +3,7 @@
 // environment's rendering of the target workload, whatever names or namespaces the others give it. Checked with the
 // real `kubectl kustomize` on a small layout of its own and on a real repository (../shared/gitops/repos, read only).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -34,6 +35,12 @@ type Values = { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: s
 function target(namespace: string, name: string, containers: Record<string, Values>, context: string | null = null): WorkloadTarget {
   const desired = new Map<string, DesiredResources>(Object.entries(containers).map(([container, values]) => [container, { requests: { ...values.requests }, limits: { ...values.limits } }]));
   return { namespace, kind: 'Deployment', name, group: 'apps', context, desired };
+}
+
+/** The helm that `npm run helm:build` built; tests never build it themselves. */
+function builtHelm(): string {
+  const out = execFileSync('bash', [path.resolve(repoRoot, 'test', 'helm', 'build.sh'), '--cached-only'], { encoding: 'utf8' }).trim().split('\n').at(-1) as string;
+  return path.join(out, 'helm');
 }
 
 /** Writes `files` (relative path -> content) under `root`. */
@@ -190,12 +197,13 @@ describe('gitops isolation: an edit changes only the target environment\'s rende
     });
   });
 
+  function realRepository(name: string): string {
+    const root = path.join(dir, path.basename(name));
+    cpSync(path.join(sharedRepos(), name), root, { recursive: true });
+    return root;
+  }
+
   describe('a real repository (css-kustomize: one base, seven overlays with components)', () => {
-    function realRepository(name: string): string {
-      const root = path.join(dir, name);
-      cpSync(path.join(sharedRepos(), name), root, { recursive: true });
-      return root;
-    }
 
     it('the base rendered on its own (default/css-community-solid-server): refused, naming the overlays its values would reach', async () => {
       const root = realRepository('css-kustomize');
@@ -220,6 +228,19 @@ describe('gitops isolation: an edit changes only the target environment\'s rende
     });
   });
 
+  describe('a real repository (microservices-demo/kustomize: the folder\'s own kustomization and three test overlays on one base)', () => {
+    it('frontend, the overlay picked by the kube context: a patch there; the base, the folder\'s kustomization and the other overlays render as before', async () => {
+      const root = realRepository('microservices-demo/kustomize');
+      const before = renderEveryRoot(root);
+      const plan = await propose(root, [target('default', 'frontend', { server: { requests: { cpu: '150m' }, limits: { memory: '256Mi' } } }, 'gke_shop_memorystore-with-all-components')]);
+      assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+      assert.ok(plan.files.every((file) => file.path.startsWith('tests/memorystore-with-all-components/')), plan.files.map((file) => file.path).join(', '));
+      await write(plan);
+      const after = renderEveryRoot(root);
+      assert.deepEqual(changedRenderings(before, after), ['kustomize tests/memorystore-with-all-components']);
+    });
+  });
+
   describe('Helm: values.yaml is every environment\'s default', () => {
     const chart = {
       'app/Chart.yaml': 'apiVersion: v2\nname: app\nversion: 0.1.0\n',
@@ -235,6 +256,45 @@ describe('gitops isolation: an edit changes only the target environment\'s rende
       assert.deepEqual(plan.files, []);
       assert.match(plan.unresolved[0]?.reason ?? '', /values\.yaml is read by every environment of chart app \(values-prod\.yaml too\)/);
       assert.match(plan.unresolved[0]?.reason ?? '', /add a values-<env>\.yaml for this environment/);
+    });
+
+    it('with helm, an edit of values.yaml that changes what values-prod.yaml renders is refused, naming it; nothing written', async () => {
+      const helm = builtHelm();
+      const root = layout(dir, chart);
+      const before = renderEveryRoot(root, { helm });
+      const plan = await propose(root, [target('staging', 'app', { app: { requests: { cpu: '50m' } } }, 'staging-1')], [helmFinder({ helmPath: helm })]);
+      assert.deepEqual(plan.files, []);
+      assert.match(plan.unresolved[0]?.reason ?? '', /would also change what chart app renders with values\.yaml \+ values-prod\.yaml; .*this environment's values-<env>\.yaml/);
+      assert.deepEqual(changedRenderings(before, renderEveryRoot(root, { helm })), []);
+    });
+
+    describe('a real chart (podinfo: values.yaml and values-prod.yaml), rendered with helm', () => {
+      // An environment with no values file of its own (the context names none): values.yaml is its file, and
+      // values-prod.yaml builds on it; podinfo's prod sets the requests itself. Its test pods get random names on every
+      // render: they cannot be compared, and do not count as a change.
+      const podinfo = (containers: Record<string, Values>) => target('default', 'podinfo', containers, 'kind-dev');
+      /**
+       * The chart, minus its `kubeVersion: >=1.23.0-0`: the helm built for the tests reports Kubernetes v1.20 to
+       * `helm template` (its build does not stamp a Kubernetes version), so the chart would not render at all.
+       */
+      function podinfoChart(): string {
+        const root = realRepository('podinfo/charts');
+        const chartFile = path.join(root, 'podinfo', 'Chart.yaml');
+        writeFileSync(chartFile, readFileSync(chartFile, 'utf8').replace(/^kubeVersion:.*\n/m, ''));
+        return root;
+      }
+
+      it('a value prod sets itself: values.yaml is edited, and only its own rendering changes', async () => {
+        const helm = builtHelm();
+        const root = podinfoChart();
+        const before = renderEveryRoot(root, { helm });
+        const plan = await propose(root, [podinfo({ podinfo: { requests: { cpu: '5m' } } })], [helmFinder({ helmPath: helm })]);
+        assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+        assert.deepEqual(plan.files.map((file) => file.path), ['podinfo/values.yaml']);
+        await write(plan);
+        assert.deepEqual(changedRenderings(before, renderEveryRoot(root, { helm })), ['helm podinfo values.yaml']);
+      });
+
     });
   });
 });

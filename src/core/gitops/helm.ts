@@ -255,16 +255,26 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
       // The isolation invariant (docs/ARCHITECTURE.md): every rendering of the chart that reads the edited file keeps
       // its output, but this environment's rendering of this workload. values-<env>.yaml is read by its environment
       // alone; values.yaml by every one (alone, and under each values-<env>.yaml).
-      const others = chart.valuesFiles.filter((name) => name !== base);
-      const renderings: Array<readonly string[]> = file === base ? [[base], ...others.map((other) => [base, other])] : [[base, file]];
+      const otherValues = chart.valuesFiles.filter((name) => name !== base);
+      const renderings: Array<readonly string[]> = file === base ? [[base], ...otherValues.map((other) => [base, other])] : [[base, file]];
       const isTarget = (files: readonly string[]) => files.length === (env ? 2 : 1) && files.at(-1) === (env ?? base);
       if (splices.length > 0 && renderings.some((files) => !isTarget(files)) && located.guess) {
-        throw new ManifestEditError(`${base} is read by every environment of chart ${release} (${others.map((other) => path.posix.basename(other)).join(', ')} too), and without helm (3.16 or later) KRR cannot check that they keep their values: add a values-<env>.yaml for this environment (<env> as in its kube context or namespace) to have the values written there, or install helm`);
+        throw new ManifestEditError(`${base} is read by every environment of chart ${release} (${otherValues.map((other) => path.posix.basename(other)).join(', ')} too), and without helm (3.16 or later) KRR cannot check that they keep their values: add a values-<env>.yaml for this environment (<env> as in its kube context or namespace) to have the values written there, or install helm`);
       }
-      const baseline = new Map<readonly string[], unknown[]>();
+      // The objects other than the target workload, as rendered now: twice, since a chart may render some objects
+      // differently on every run (a test pod's random name, a generated password); only the others can be compared.
+      const baseline = new Map<readonly string[], Baseline>();
+      const others = (objects: readonly unknown[]) => {
+        const workload = renderedWorkload(objects, target);
+        return objects.filter((object) => object !== workload);
+      };
       if (!located.guess && splices.length > 0) {
         const stagedRoot = await context.stagedRoot(chart.folder);
-        for (const files of renderings) baseline.set(files, await helmTemplate(options, context, chart, path.join(stagedRoot, chart.dir), release, target.namespace, files.map((name) => path.join(stagedRoot, name)), [], context.signal));
+        const renderNow = (files: readonly string[]) => helmTemplate(options, context, chart, path.join(stagedRoot, chart.dir), release, target.namespace, files.map((name) => path.join(stagedRoot, name)), [], context.signal);
+        for (const files of renderings) {
+          const pick = (objects: unknown[]) => (isTarget(files) ? others(objects) : objects);
+          baseline.set(files, baselineOf(pick(await renderNow(files)), pick(await renderNow(files))));
+        }
       }
       return {
         before: merged,
@@ -288,14 +298,11 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
               if (error instanceof ManifestEditError) return `could not check chart ${release} with ${what}: ${error.message}`;
               throw error;
             }
-            if (!isTarget(files)) {
-              if (!sameObjects(previous, now)) changed.push(what);
-              continue;
-            }
-            const problem = checkRendered(merged, renderedWorkload(now, target), target.kind, changes);
-            if (problem) return `helm template of the edited chart does not give the recommended values: ${problem}`;
-            const workload = (objects: readonly unknown[]) => renderedWorkload(objects, target);
-            if (!sameObjects(previous.filter((object) => object !== workload(previous)), now.filter((object) => object !== workload(now)))) changed.push(`${what} (objects other than ${target.kind} ${target.name})`);
+            if (isTarget(files)) {
+              const problem = checkRendered(merged, renderedWorkload(now, target), target.kind, changes);
+              if (problem) return `helm template of the edited chart does not give the recommended values: ${problem}`;
+              if (!matchesBaseline(previous, others(now))) changed.push(`${what} (objects other than ${target.kind} ${target.name})`);
+            } else if (!matchesBaseline(previous, now)) changed.push(what);
           }
           if (changed.length === 0) return null;
           return `the edit would also change what chart ${release} renders with ${changed.join(', ')}; KRR changes only the environment the recommendation is for: write these values in this environment's values-<env>.yaml (<env> as in its kube context or namespace; add the file if it has none), or set them in each of those values files`;
@@ -305,9 +312,35 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
   };
 }
 
-/** The same objects in the same order. */
-function sameObjects(before: readonly unknown[], after: readonly unknown[]): boolean {
-  return before.length === after.length && before.every((object, index) => canonicalJson(object) === canonicalJson(after[index]));
+/** A rendering before the edit: its objects (canonical JSON) that two renders agree on, and how many it has. */
+interface Baseline {
+  stable: string[];
+  total: number;
+}
+
+function baselineOf(first: readonly unknown[], second: readonly unknown[]): Baseline {
+  const again = countOf(second.map((object) => canonicalJson(object)));
+  const stable: string[] = [];
+  for (const object of first.map((item) => canonicalJson(item))) {
+    const left = again.get(object) ?? 0;
+    if (left === 0) continue;
+    again.set(object, left - 1);
+    stable.push(object);
+  }
+  return { stable, total: first.length };
+}
+
+/** As many objects as before, and every one two renders agreed on is still there, exactly. */
+function matchesBaseline(baseline: Baseline, now: readonly unknown[]): boolean {
+  if (now.length !== baseline.total) return false;
+  const present = countOf(now.map((object) => canonicalJson(object)));
+  return [...countOf(baseline.stable)].every(([object, count]) => (present.get(object) ?? 0) >= count);
+}
+
+function countOf(values: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
 }
 
 /** Without helm: the workload as far as the values files decide it (each container's resources, later files winning). */

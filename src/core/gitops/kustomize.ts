@@ -29,28 +29,30 @@ import { changesFor, checkRendered, containerNode, containersPath, identityOf, s
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 const selectorSchema = z.looseObject({ group: z.string().optional(), version: z.string().optional(), kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() });
+// An empty list or field (`components:` with every entry commented out) is null in YAML, and kustomize reads it as
+// absent: so does KRR (it refused the whole folder's kustomization before).
 const kustomizationSchema = z.looseObject({
-  kind: z.unknown().optional(),
-  namespace: z.string().optional(),
-  namePrefix: z.string().optional(),
-  nameSuffix: z.string().optional(),
-  resources: z.array(z.string()).optional(),
-  bases: z.array(z.string()).optional(),
-  components: z.array(z.string()).optional(),
-  patches: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema.optional() })).optional(),
-  patchesStrategicMerge: z.array(z.string()).optional(),
-  patchesJson6902: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema })).optional(),
-  replacements: z.array(z.unknown()).optional(),
+  kind: z.unknown().nullish(),
+  namespace: z.string().nullish(),
+  namePrefix: z.string().nullish(),
+  nameSuffix: z.string().nullish(),
+  resources: z.array(z.string()).nullish(),
+  bases: z.array(z.string()).nullish(),
+  components: z.array(z.string()).nullish(),
+  patches: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema.optional() })).nullish(),
+  patchesStrategicMerge: z.array(z.string()).nullish(),
+  patchesJson6902: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema })).nullish(),
+  replacements: z.array(z.unknown()).nullish(),
 });
 type Selector = z.infer<typeof selectorSchema>;
 
 // Files a kustomization reads besides its resources and patches: generator sources, CRD and OpenAPI schemas,
 // configurations, transformer/generator/validator configs, replacement sources. Only these are copied to render it.
-const pathList = z.array(z.unknown()).optional();
+const pathList = z.array(z.unknown()).nullish();
 const generatorSchema = z.looseObject({ files: pathList, envs: pathList, env: z.unknown().optional() });
 const inputsSchema = z.looseObject({
-  configMapGenerator: z.array(z.unknown()).optional(),
-  secretGenerator: z.array(z.unknown()).optional(),
+  configMapGenerator: z.array(z.unknown()).nullish(),
+  secretGenerator: z.array(z.unknown()).nullish(),
   crds: pathList,
   configurations: pathList,
   transformers: pathList,
@@ -64,7 +66,7 @@ const inputsSchema = z.looseObject({
 function otherInputs(spec: unknown): string[] {
   const parsed = inputsSchema.safeParse(spec);
   if (!parsed.success) return [];
-  const strings = (values: readonly unknown[] | undefined) => (values ?? []).filter((value): value is string => typeof value === 'string' && !value.includes('\n'));
+  const strings = (values: readonly unknown[] | null | undefined) => (values ?? []).filter((value): value is string => typeof value === 'string' && !value.includes('\n'));
   const paths: string[] = [];
   for (const generator of [...(parsed.data.configMapGenerator ?? []), ...(parsed.data.secretGenerator ?? [])]) {
     const entry = generatorSchema.safeParse(generator);
@@ -166,7 +168,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
   }
   for (const [info, { spec, parsed }] of raw) {
     used.add(fileKey(info.folder, info.file));
-    if (spec.namespace !== undefined) info.namespace = spec.namespace;
+    if (typeof spec.namespace === 'string') info.namespace = spec.namespace;
     info.namePrefix = spec.namePrefix ?? '';
     info.nameSuffix = spec.nameSuffix ?? '';
     info.hasReplacements = (spec.replacements ?? []).length > 0;
