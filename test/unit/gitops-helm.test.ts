@@ -75,10 +75,17 @@ describe('Helm values: the key that feeds a container\'s resources, edited in th
     assert.deepEqual(plan.files.map((file) => file.path), ['search/values-prod.yaml']);
   });
 
-  it('a context with no environment file edits values.yaml', async () => {
+  it('a context with no environment file: values.yaml is edited only when no other environment\'s rendering changes', async () => {
     const helm = builtHelm();
-    const folders = await workspaceFolders([dir]);
-    const plan = await proposeManifestPlan([{ ...target, name: 'search-indexer', context: 'staging-1', desired: new Map([['indexer', { requests: { cpu: '50m' }, limits: {} }]]) }], { folders, kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: 'staging-1', finders: [helmFinder({ helmPath: helm })] });
+    const indexer = { ...target, name: 'search-indexer', context: 'staging-1', desired: new Map([['indexer', { requests: { cpu: '50m' }, limits: {} }]]) };
+    const proposeFor = async () => proposeManifestPlan([indexer], { folders: await workspaceFolders([dir]), kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: 'staging-1', finders: [helmFinder({ helmPath: helm })] });
+    // values-prod.yaml does not set the indexer: prod would take the new default too, so nothing is offered.
+    const refused = await proposeFor();
+    assert.deepEqual(refused.files, []);
+    assert.match(refused.unresolved[0]?.reason ?? '', /would also change what chart search renders with values\.yaml \+ values-prod\.yaml; .*values-<env>\.yaml/);
+    // Once prod sets the indexer's values itself, the default is this environment's alone.
+    writeFileSync(path.join(dir, 'search', 'values-prod.yaml'), `${readFileSync(path.join(dir, 'search', 'values-prod.yaml'), 'utf8')}indexer:\n  resources:\n    requests: {cpu: 200m, memory: 128Mi}\n`);
+    const plan = await proposeFor();
     assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
     assert.deepEqual(plan.files.map((file) => file.path), ['search/values.yaml']);
     assert.match(plan.files[0]?.after ?? '', /requests: \{ ?cpu: 50m, memory: 128Mi ?\}/);

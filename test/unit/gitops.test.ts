@@ -154,6 +154,22 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(worker, /resources:\n {12}requests:\n {14}cpu: 10m\n {14}memory: 32Mi\n$/);
     });
 
+    it('several values added to empty flow mappings (`requests: {}`, `resources: {}`) are separated by commas', async () => {
+      // As in css-kustomize's base: two inserts at the same place of `{}` ran together (`{ cpu: 300m  memory: 512Mi }`).
+      const root = path.join(dir, 'flow');
+      const manifest = (name: string, resources: string) => ['apiVersion: apps/v1', 'kind: Deployment', `metadata: {name: ${name}, namespace: shop}`, 'spec:', '  template:', '    spec:', '      containers:', `        - name: ${name}`, '          image: app:1', ...resources.split('\n'), ''].join('\n');
+      mkdirSync(root, { recursive: true });
+      writeFileSync(path.join(root, 'api.yaml'), manifest('api', '          resources:\n            limits: {}\n            requests: {}'));
+      writeFileSync(path.join(root, 'web.yaml'), manifest('web', '          resources: {}'));
+      const wanted = { requests: { cpu: '300m', memory: '512Mi' }, limits: { memory: '1Gi' } };
+      const plan = await propose([root], [target('shop', 'Deployment', 'api', { api: wanted }), target('shop', 'Deployment', 'web', { web: wanted })]);
+      assert.deepEqual(plan.unresolved, []);
+      await write(plan);
+      const api = readFileSync(path.join(root, 'api.yaml'), 'utf8');
+      assert.match(api, /limits: \{ memory: 1Gi \}\n {12}requests: \{ cpu: 300m, memory: 512Mi \}/);
+      assert.match(readFileSync(path.join(root, 'web.yaml'), 'utf8'), /resources: \{ requests: \{ cpu: 300m, memory: 512Mi \}, limits: \{ memory: 1Gi \} \}/);
+    });
+
     it('two files defining the same workload: no edit, both named as candidates', async () => {
       const first = copy('plain', 'one');
       const second = copy('plain', 'two');

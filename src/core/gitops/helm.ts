@@ -10,7 +10,9 @@
 //   the target's kind and name.
 // - The edit goes into the environment's file when there is one (adding the block if it lacks it, so other
 //   environments keep theirs), else into values.yaml; the edited chart is rendered again and must give the workload
-//   exactly the recommended values.
+//   exactly the recommended values, and every other rendering that reads the edited file (values.yaml alone and under
+//   each values-<env>.yaml) must stay exactly as it was: an edit of values.yaml that reaches another environment is
+//   refused (without helm, whenever other values files exist), naming them.
 import * as path from 'node:path';
 import { isMap, type YAMLMap } from 'yaml';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, SourceCandidate, WorkloadTarget } from './model';
@@ -20,6 +22,7 @@ import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } f
 import { applySplices, insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
 import { readPath } from '../plan/build';
 import { displayText } from '../text';
+import { canonicalJson } from '../canonicalJson';
 
 export interface HelmFinderOptions {
   /** The helm binary; when it cannot be run, keys are guessed by convention. */
@@ -304,6 +307,30 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
         for (const field of fields) edits.push({ line: insertedLine(text, splice, [...keyPath.slice(depth), 'resources', field.allocation, field.resource]), field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value });
       }
       const after = applySplices(text, splices);
+      // The isolation invariant (docs/ARCHITECTURE.md): every rendering of the chart that reads the edited file keeps
+      // its output, but this environment's rendering of this workload. values-<env>.yaml is read by its environment
+      // alone; values.yaml by every one (alone, and under each values-<env>.yaml).
+      const otherValues = chart.valuesFiles.filter((name) => name !== base);
+      const renderings: Array<readonly string[]> = file === base ? [[base], ...otherValues.map((other) => [base, other])] : [[base, file]];
+      const isTarget = (files: readonly string[]) => files.length === (env ? 2 : 1) && files.at(-1) === (env ?? base);
+      if (splices.length > 0 && renderings.some((files) => !isTarget(files)) && located.guess) {
+        throw new ManifestEditError(`${base} is read by every environment of chart ${release} (${otherValues.map((other) => path.posix.basename(other)).join(', ')} too), and without helm (3.16 or later) KRR cannot check that they keep their values: add a values-<env>.yaml for this environment (<env> as in its kube context or namespace) to have the values written there, or install helm`);
+      }
+      // The objects other than the target workload, as rendered now: twice, since a chart may render some objects
+      // differently on every run (a test pod's random name, a generated password); only the others can be compared.
+      const baseline = new Map<readonly string[], Baseline>();
+      const others = (objects: readonly unknown[]) => {
+        const workload = renderedWorkload(objects, target);
+        return objects.filter((object) => object !== workload);
+      };
+      if (!located.guess && splices.length > 0) {
+        const stagedRoot = await context.stagedRoot(chart.folder);
+        const renderNow = (files: readonly string[]) => helmTemplate(options, context, chart, path.join(stagedRoot, chart.dir), release, target.namespace, files.map((name) => path.join(stagedRoot, name)), [], context.signal);
+        for (const files of renderings) {
+          const pick = (objects: unknown[]) => (isTarget(files) ? others(objects) : objects);
+          baseline.set(files, baselineOf(pick(await renderNow(files)), pick(await renderNow(files))));
+        }
+      }
       return {
         before: merged,
         files: splices.length === 0 ? [] : [{ relativePath: file, text: after, edits }],
@@ -315,14 +342,60 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
             const problem = checkRendered(merged, rendered, target.kind, changes);
             return problem ? `the edited values would not carry the recommended values: ${problem}` : null;
           }
-          const files = [base, ...(env ? [env] : [])].map((name) => path.join(stagedRoot, name));
-          const rendered = renderedWorkload(await helmTemplate(options, verifyContext, chart, path.join(stagedRoot, chart.dir), release, target.namespace, files, [], verifyContext.signal), target);
-          const problem = checkRendered(merged, rendered, target.kind, changes);
-          return problem ? `helm template of the edited chart does not give the recommended values: ${problem}` : null;
+          const changed: string[] = [];
+          for (const [files, previous] of baseline) {
+            const what = files.map((name) => path.posix.basename(name)).join(' + ');
+            let now: unknown[];
+            try {
+              now = await helmTemplate(options, verifyContext, chart, path.join(stagedRoot, chart.dir), release, target.namespace, files.map((name) => path.join(stagedRoot, name)), [], verifyContext.signal);
+            } catch (error) {
+              // An environment that no longer renders is not known to stay as it was.
+              if (error instanceof ManifestEditError) return `could not check chart ${release} with ${what}: ${error.message}`;
+              throw error;
+            }
+            if (isTarget(files)) {
+              const problem = checkRendered(merged, renderedWorkload(now, target), target.kind, changes);
+              if (problem) return `helm template of the edited chart does not give the recommended values: ${problem}`;
+              if (!matchesBaseline(previous, others(now))) changed.push(`${what} (objects other than ${target.kind} ${target.name})`);
+            } else if (!matchesBaseline(previous, now)) changed.push(what);
+          }
+          if (changed.length === 0) return null;
+          return `the edit would also change what chart ${release} renders with ${changed.join(', ')}; KRR changes only the environment the recommendation is for: write these values in this environment's values-<env>.yaml (<env> as in its kube context or namespace; add the file if it has none), or set them in each of those values files`;
         },
       };
     },
   };
+}
+
+/** A rendering before the edit: its objects (canonical JSON) that two renders agree on, and how many it has. */
+interface Baseline {
+  stable: string[];
+  total: number;
+}
+
+function baselineOf(first: readonly unknown[], second: readonly unknown[]): Baseline {
+  const again = countOf(second.map((object) => canonicalJson(object)));
+  const stable: string[] = [];
+  for (const object of first.map((item) => canonicalJson(item))) {
+    const left = again.get(object) ?? 0;
+    if (left === 0) continue;
+    again.set(object, left - 1);
+    stable.push(object);
+  }
+  return { stable, total: first.length };
+}
+
+/** As many objects as before, and every one two renders agreed on is still there, exactly. */
+function matchesBaseline(baseline: Baseline, now: readonly unknown[]): boolean {
+  if (now.length !== baseline.total) return false;
+  const present = countOf(now.map((object) => canonicalJson(object)));
+  return [...countOf(baseline.stable)].every(([object, count]) => (present.get(object) ?? 0) >= count);
+}
+
+function countOf(values: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
 }
 
 /** Without helm: the workload as far as the values files decide it (each container's resources, later files winning). */

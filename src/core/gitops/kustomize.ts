@@ -1,15 +1,19 @@
 // Kustomize sources: render every kustomization with `kubectl kustomize`, find the overlay that renders the workload,
 // and the layer that decides each resources field there.
 //
-// The rule (docs/ARCHITECTURE.md, README): edit the layer that decides the value for that environment. A patch in the
-// overlay, or a layer only that overlay uses, is edited in place. When the value comes from a layer other overlays
-// share (a base), the change goes into a strategic-merge patch in the overlay that renders the workload — an existing
-// one for that workload, or a new file listed under `patches:` — so the other environments keep their values. Every
-// edit is checked by rendering again: the workload must carry exactly the new values, and every other top-level
-// kustomization must render exactly as before; otherwise the edit is not offered.
+// The rule (docs/ARCHITECTURE.md, README): edit the layer that decides the value for that environment. A file that no
+// other rendering reads (a patch of the overlay, a resource only it lists) is edited in place. When the value comes
+// from a file other kustomizations read too (a shared base), the change goes into a strategic-merge patch in the
+// overlay that renders the workload — an existing one for that workload that only it reads, or a new file listed under
+// `patches:` — so the other environments keep their values. Every edit is checked by rendering again (the isolation
+// invariant): the workload must carry exactly the new values, the root's other objects stay the same, and every other
+// kustomization that reads an edited file — overlays built on the root included, whatever names or namespaces they
+// give the workload — must render exactly as before, or be named; one that cannot be rendered is named too. Otherwise
+// the edit is not offered.
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, stringify, type Document, type YAMLMap } from 'yaml';
 import { z } from 'zod';
+import { canonicalJson } from '../canonicalJson';
 import { KubectlError } from '../kube/kubectl';
 import type { AllocationKind, ResourceName } from '../krr/model';
 import type { FieldChange } from '../plan/model';
@@ -25,27 +29,30 @@ import { changesFor, checkRendered, containerNode, containersPath, identityOf, s
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 const selectorSchema = z.looseObject({ group: z.string().optional(), version: z.string().optional(), kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() });
+// An empty list or field (`components:` with every entry commented out) is null in YAML, and kustomize reads it as
+// absent: so does KRR (it refused the whole folder's kustomization before).
 const kustomizationSchema = z.looseObject({
-  namespace: z.string().optional(),
-  namePrefix: z.string().optional(),
-  nameSuffix: z.string().optional(),
-  resources: z.array(z.string()).optional(),
-  bases: z.array(z.string()).optional(),
-  components: z.array(z.string()).optional(),
-  patches: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema.optional() })).optional(),
-  patchesStrategicMerge: z.array(z.string()).optional(),
-  patchesJson6902: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema })).optional(),
-  replacements: z.array(z.unknown()).optional(),
+  kind: z.unknown().nullish(),
+  namespace: z.string().nullish(),
+  namePrefix: z.string().nullish(),
+  nameSuffix: z.string().nullish(),
+  resources: z.array(z.string()).nullish(),
+  bases: z.array(z.string()).nullish(),
+  components: z.array(z.string()).nullish(),
+  patches: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema.optional() })).nullish(),
+  patchesStrategicMerge: z.array(z.string()).nullish(),
+  patchesJson6902: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema })).nullish(),
+  replacements: z.array(z.unknown()).nullish(),
 });
 type Selector = z.infer<typeof selectorSchema>;
 
 // Files a kustomization reads besides its resources and patches: generator sources, CRD and OpenAPI schemas,
 // configurations, transformer/generator/validator configs, replacement sources. Only these are copied to render it.
-const pathList = z.array(z.unknown()).optional();
+const pathList = z.array(z.unknown()).nullish();
 const generatorSchema = z.looseObject({ files: pathList, envs: pathList, env: z.unknown().optional() });
 const inputsSchema = z.looseObject({
-  configMapGenerator: z.array(z.unknown()).optional(),
-  secretGenerator: z.array(z.unknown()).optional(),
+  configMapGenerator: z.array(z.unknown()).nullish(),
+  secretGenerator: z.array(z.unknown()).nullish(),
   crds: pathList,
   configurations: pathList,
   transformers: pathList,
@@ -59,7 +66,7 @@ const inputsSchema = z.looseObject({
 function otherInputs(spec: unknown): string[] {
   const parsed = inputsSchema.safeParse(spec);
   if (!parsed.success) return [];
-  const strings = (values: readonly unknown[] | undefined) => (values ?? []).filter((value): value is string => typeof value === 'string' && !value.includes('\n'));
+  const strings = (values: readonly unknown[] | null | undefined) => (values ?? []).filter((value): value is string => typeof value === 'string' && !value.includes('\n'));
   const paths: string[] = [];
   for (const generator of [...(parsed.data.configMapGenerator ?? []), ...(parsed.data.secretGenerator ?? [])]) {
     const entry = generatorSchema.safeParse(generator);
@@ -100,6 +107,8 @@ export interface KustomizationInfo {
   inputFiles: string[];
   patches: PatchEntry[];
   hasReplacements: boolean;
+  /** `kind: Component`: rendered only as part of the kustomizations that list it, never on its own. */
+  component: boolean;
   /** The file could not be read as a kustomization (invalid YAML, an alias bomb): what it includes is unknown. */
   unread?: boolean;
   /**
@@ -110,9 +119,11 @@ export interface KustomizationInfo {
 }
 
 export interface KustomizationSet {
+  /**
+   * Every kustomization. Any of them may be an environment — one no other includes, but also a base deployed on its
+   * own that overlays use too — so an edit is checked against every one that reads an edited file (readersOf).
+   */
   list: KustomizationInfo[];
-  /** Kustomizations no other one includes: the environments. */
-  tops: KustomizationInfo[];
   /** `${folder.root}\0${relativePath}` of every file some kustomization uses (those are not plain manifests). */
   used: Set<string>;
 }
@@ -144,7 +155,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     if (!kustomizationFileNames.includes(path.posix.basename(file.relativePath))) continue;
     const dir = path.posix.dirname(file.relativePath) === '.' ? '' : path.posix.dirname(file.relativePath);
     if (byDir.has(fileKey(file.folder, dir))) continue;
-    const info: KustomizationInfo = { folder: file.folder, dir, file: file.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], inputFiles: [], patches: [], hasReplacements: false };
+    const info: KustomizationInfo = { folder: file.folder, dir, file: file.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], inputFiles: [], patches: [], hasReplacements: false, component: false };
     list.push(info);
     byDir.set(fileKey(file.folder, dir), info);
     try {
@@ -166,7 +177,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     if (!folder || !kustomizationFileNames.includes(path.posix.basename(problem.relativePath))) continue;
     const dir = path.posix.dirname(problem.relativePath) === '.' ? '' : path.posix.dirname(problem.relativePath);
     if (byDir.has(fileKey(folder, dir))) continue;
-    const info: KustomizationInfo = { folder, dir, file: problem.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], inputFiles: [], patches: [], hasReplacements: false, unread: true, error: `${problem.relativePath}: ${problem.reason}` };
+    const info: KustomizationInfo = { folder, dir, file: problem.relativePath, namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], inputFiles: [], patches: [], hasReplacements: false, component: false, unread: true, error: `${problem.relativePath}: ${problem.reason}` };
     list.push(info);
     byDir.set(fileKey(folder, dir), info);
   }
@@ -178,10 +189,11 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
   }
   for (const [info, { spec, parsed }] of raw) {
     used.add(fileKey(info.folder, info.file));
-    if (spec.namespace !== undefined) info.namespace = spec.namespace;
+    if (typeof spec.namespace === 'string') info.namespace = spec.namespace;
     info.namePrefix = spec.namePrefix ?? '';
     info.nameSuffix = spec.nameSuffix ?? '';
     info.hasReplacements = (spec.replacements ?? []).length > 0;
+    info.component = spec.kind === 'Component';
     const local = (entry: string): string | null => {
       const joined = path.posix.normalize(path.posix.join(info.dir, entry));
       return joined.startsWith('../') || joined === '..' || path.posix.isAbsolute(entry) ? null : joined === '.' ? '' : joined;
@@ -242,8 +254,7 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     const broken = [...closureOf(info)].find((included) => included.error !== undefined);
     if (broken) info.error = `${info.file} includes ${broken.dir || '.'}, which is not rendered: ${broken.error}`;
   }
-  const included = new Set(list.flatMap((info) => info.includes));
-  const set: KustomizationSet = { list, tops: list.filter((info) => !included.has(info)), used };
+  const set: KustomizationSet = { list, used };
   context.cache.set('kustomize:set', set);
   return set;
 }
@@ -288,6 +299,17 @@ export function closureOf(info: KustomizationInfo): Set<KustomizationInfo> {
     queue.push(...next.includes);
   }
   return seen;
+}
+
+/**
+ * Every kustomization whose rendering reads `relativePath`: the ones that list it (as their kustomization file, a
+ * resource, a patch or another input), every one that includes those, and one KRR could not read in the same folder
+ * (it may list anything). Components are left out: they render only through the kustomizations that use them.
+ */
+export function readersOf(set: KustomizationSet, folder: WorkspaceFolder, relativePath: string): KustomizationInfo[] {
+  const inFolder = set.list.filter((info) => info.folder.root === folder.root);
+  const direct = inFolder.filter((info) => info.unread || info.file === relativePath || info.resourceFiles.includes(relativePath) || info.inputFiles.includes(relativePath) || info.patches.some((patch) => patch.file === relativePath));
+  return inFolder.filter((info) => !info.component && (direct.includes(info) || direct.some((reader) => closureOf(info).has(reader))));
 }
 
 async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
@@ -437,12 +459,16 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
       const notes = missing.map((container) => `container ${container} is not in what ${root.dir || '.'} renders; skipped`);
       const nameInRoot = strip(root, target.name);
       const containers = (readContainers(before, target.kind) ?? []).map((container) => container.name);
-      // Tops that include the root render this same environment; every other one must not change.
-      const exclusive = (info: KustomizationInfo) => set.tops.filter((top) => top === info || closureOf(top).has(info)).every((top) => top === root || closureOf(top).has(root));
+      // The isolation invariant (docs/ARCHITECTURE.md): every rendering that reads an edited file stays as it was, but
+      // the root's rendering of this workload. The root and every kustomization built on it read what the root reads:
+      // a file that reaches no other rendering is edited in place (whether those built on it change is checked in
+      // verify); a file other renderings also read (a shared base, a patch another kustomization lists) is not.
+      const upstream = new Set(set.list.filter((info) => info === root || closureOf(info).has(root)));
+      const inPlace = (file: string) => readersOf(set, root.folder, file).every((reader) => upstream.has(reader));
       const decided: Array<{ change: FieldChange; site: Site | 'overlay-patch' }> = [];
       for (const change of changes) {
         const site = await locate(context, root, nameInRoot, change, containers.indexOf(change.container), target);
-        if (site.info === root || exclusive(site.info)) decided.push({ change, site });
+        if (inPlace(site.file)) decided.push({ change, site });
         else {
           decided.push({ change, site: 'overlay-patch' });
           notes.push(`${change.container} ${change.allocation}.${change.resource} comes from ${site.info.dir || '.'}, which other environments share: written as a patch in ${root.dir || '.'}`);
@@ -486,12 +512,18 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
         entry.edits.push(...result.edits);
       }
       const overlayChanges = decided.filter((entry) => entry.site === 'overlay-patch').map((entry) => entry.change);
-      if (overlayChanges.length > 0) await writeOverlayPatch(context, root, nameInRoot, before, overlayChanges, target, fileFor, newFiles);
+      if (overlayChanges.length > 0) await writeOverlayPatch(context, root, nameInRoot, before, overlayChanges, target, fileFor, newFiles, inPlace);
       const prepared: PreparedFile[] = [...newFiles];
       for (const [relativePath, entry] of files) {
         if (entry.splices.length === 0) continue;
         prepared.push({ relativePath, text: applySplices(entry.parsed.text, entry.splices), edits: entry.edits });
       }
+      // What every rendering that reads an edited file gives now (the staged copy holds the edits accepted so far, not
+      // these): the baseline verify compares with. A new file is read through the kustomization file that lists it.
+      const readers = new Set<KustomizationInfo>([root]);
+      for (const file of prepared) for (const reader of readersOf(set, root.folder, file.relativePath)) readers.add(reader);
+      const baseline = new Map<KustomizationInfo, Rendered>();
+      for (const reader of readers) baseline.set(reader, await render(context, reader));
       return {
         before,
         files: prepared,
@@ -502,18 +534,53 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
           if ('error' in after) return after.error;
           const problem = checkRendered(before, findRendered(after.objects, target), target.kind, changes);
           if (problem) return `after the edit, ${root.dir || '.'} renders ${target.kind} ${target.namespace}/${target.name} differently than recommended: ${problem}`;
-          for (const top of set.tops) {
-            if (top === root || closureOf(top).has(root) || top.folder !== root.folder) continue;
-            const previous = await render(verifyContext, top);
-            if ('error' in previous) continue;
-            const now = await renderAt(verifyContext, stagedRoot, top);
-            if ('error' in now || now.text !== previous.text) return `the edit would also change what ${top.dir || '.'} renders`;
+          const changed: KustomizationInfo[] = [];
+          const unchecked: string[] = [];
+          for (const [reader, previous] of baseline) {
+            const where = reader.dir || '.';
+            // An environment that cannot be rendered, before or after, is not known to stay as it was.
+            if ('error' in previous) {
+              unchecked.push(`could not check ${where}: ${previous.error}`);
+              continue;
+            }
+            const now = reader === root ? after : await renderAt(verifyContext, stagedRoot, reader);
+            if ('error' in now) unchecked.push(`could not check ${where}: ${now.error}`);
+            else if (reader === root ? !sameOtherObjects(previous.objects, now.objects, target) : now.text !== previous.text) changed.push(reader);
           }
-          return null;
+          if (changed.length === 0 && unchecked.length === 0) return null;
+          return isolationProblem(root, target, changed, upstream, unchecked);
         },
       };
     },
   };
+}
+
+/** The rendered objects other than the target workload, in order, are exactly the same. */
+function sameOtherObjects(before: readonly unknown[], after: readonly unknown[], target: WorkloadTarget): boolean {
+  const others = (objects: readonly unknown[]) => {
+    const workload = findRendered(objects, target);
+    return objects.filter((object) => object !== workload).map((object) => canonicalJson(object));
+  };
+  const [a, b] = [others(before), others(after)];
+  return a.length === b.length && a.every((object, index) => object === b[index]);
+}
+
+/** Why an edit is refused: the renderings it would change, and those it could not check; with what to do instead. */
+function isolationProblem(root: KustomizationInfo, target: WorkloadTarget, changed: readonly KustomizationInfo[], upstream: ReadonlySet<KustomizationInfo>, unchecked: readonly string[]): string {
+  const rootDir = root.dir || '.';
+  const parts: string[] = [];
+  if (changed.length > 0) {
+    const names = changed.map((info) => (info === root ? `${rootDir} (objects other than ${target.kind} ${target.name})` : info.dir || '.')).sort();
+    let text = `the edit would also change what ${names.join(', ')} render${names.length === 1 ? 's' : ''}`;
+    const builtOn = changed.filter((info) => info !== root && upstream.has(info));
+    if (builtOn.length > 0) {
+      // The root is a base deployed on its own and also used by overlays: whatever it holds reaches them.
+      text += ` — they build on ${rootDir}, which renders ${target.kind} ${target.namespace}/${target.name} itself, so any value written there reaches them. KRR changes only the environment the recommendation is for: if the workload runs from one of those overlays, propose for the overlay that deploys it (the workload's name and namespace there); otherwise give ${rootDir}'s own environment an overlay of its own (a kustomization that includes ${rootDir}) and move its values there, or set these values in each of those overlays`;
+    } else text += '; KRR writes only what changes the environment the recommendation is for — edit this by hand';
+    parts.push(text);
+  }
+  if (unchecked.length > 0) parts.push(`${unchecked.join('; ')} (an environment KRR cannot render is not known to stay as it was)`);
+  return parts.join('; ');
 }
 
 interface RenderedContainer {
@@ -661,6 +728,7 @@ async function writeOverlayPatch(
   target: WorkloadTarget,
   fileFor: (relativePath: string) => Promise<{ parsed: ParsedFile; splices: TextSplice[]; edits: FieldEdit[] }>,
   newFiles: PreparedFile[],
+  editable: (relativePath: string) => boolean,
 ): Promise<void> {
   const byContainer = new Map<string, FieldChange[]>();
   for (const change of changes) byContainer.set(change.container, [...(byContainer.get(change.container) ?? []), change]);
@@ -672,7 +740,8 @@ async function writeOverlayPatch(
   };
   // An existing strategic-merge patch file of this overlay for this workload, with a container list to extend.
   for (const patch of root.patches) {
-    if (patch.file === undefined || patch.listed === 'patchesJson6902' || patch.target) continue;
+    // A patch file another rendering reads too (listed by another kustomization) is left alone: a new one is written.
+    if (patch.file === undefined || patch.listed === 'patchesJson6902' || patch.target || !editable(patch.file)) continue;
     const entry = await fileFor(patch.file);
     const documentIndex = entry.parsed.documents.findIndex((document) => {
       const identity = identityOf(document.toJS());
