@@ -360,7 +360,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
             } else if (!matchesBaseline(previous, now)) changed.push(what);
           }
           if (changed.length === 0) return null;
-          return `the edit would also change what chart ${release} renders with ${changed.join(', ')}; KRR changes only the environment the recommendation is for: write these values in this environment's values-<env>.yaml (<env> as in its kube context or namespace; add the file if it has none), or set them in each of those values files`;
+          return `it would also change what chart ${release} renders with ${changed.join(', ')}; KRR changes only the environment the recommendation is for: write these values in this environment's values-<env>.yaml (<env> as in its kube context or namespace; add the file if it has none), or set them in each of those values files`;
         },
       };
     },

@@ -571,7 +571,7 @@ function isolationProblem(root: KustomizationInfo, target: WorkloadTarget, chang
   const parts: string[] = [];
   if (changed.length > 0) {
     const names = changed.map((info) => (info === root ? `${rootDir} (objects other than ${target.kind} ${target.name})` : info.dir || '.')).sort();
-    let text = `the edit would also change what ${names.join(', ')} render${names.length === 1 ? 's' : ''}`;
+    let text = `it would also change what ${names.join(', ')} render${names.length === 1 ? 's' : ''}`;
     const builtOn = changed.filter((info) => info !== root && upstream.has(info));
     if (builtOn.length > 0) {
       // The root is a base deployed on its own and also used by overlays: whatever it holds reaches them.
