@@ -462,6 +462,15 @@
       // A file write is "written", never "applied": nothing reached the cluster.
       const status = message.target === 'manifests' && outcome.status === 'applied' ? 'written' : outcome.status;
       showPlan(status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
+      if (message.commit) {
+        const commit = document.createElement('button');
+        commit.type = 'button';
+        commit.className = 'link';
+        commit.textContent = 'Commit on a New Branch…';
+        commit.title = 'Commit the written files on a new branch (never pushed)';
+        commit.addEventListener('click', () => vscode.postMessage({ type: 'command', command: 'krr.commitManifests' }));
+        $('plan-text').append(' ', commit);
+      }
       renderButtons();
     } else if (message.type === 'written') {
       // The ticks of what was written clear; its rows already show the values now live.

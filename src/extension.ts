@@ -212,6 +212,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       reviewed: () => walkthrough.set('reviewed', true),
       closeDiff: async (planId) => {
         await diff.closeTabs(planId);
+        await manifestDiff.closeTabs(planId);
       },
       restoreReport,
       setUpClaudeCode: async () => {

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { guard, requesters, type CommandHost } from './commandHost';
 import { exportAuditLog, showAuditLog, showAuditLogRaw, verifyAuditLog } from './auditCommands';
-import { writeToManifests } from './manifests';
+import { commitWrittenManifests, writeToManifests } from './manifests';
 import { applyChosenPlan, previewSelection } from './planCommands';
 import { setPrometheusAuthHeader } from './prometheusAuth';
 import { registerReviewPanelSerializer, showReviewPanel } from './reviewCommands';
@@ -29,9 +29,10 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.exportAuditLog': guard(host, () => exportAuditLog(host)),
     'krr.setPrometheusAuthHeader': guard(host, () => setPrometheusAuthHeader(host)),
     'krr.writeToManifests': guard(host, async () => {
-      await writeToManifests(host.session(), requesters.palette, { readOnly: host.readOnly().readOnly });
+      await writeToManifests(host.session(), requesters.palette, { readOnly: host.readOnly().readOnly }, host.closeDiff);
       host.refreshViews();
     }),
+    'krr.commitManifests': guard(host, () => commitWrittenManifests()),
     'krr.setUpClaudeCode': guard(host, () => host.setUpClaudeCode()),
     'krr.showOutput': guard(host, async () => host.output.show()),
     'krr.refresh': guard(host, async () => host.refreshViews()),

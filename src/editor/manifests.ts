@@ -104,9 +104,52 @@ export class ManifestDiff implements vscode.Disposable {
     await vscode.commands.executeCommand('vscode.changes', title, pairs.map(({ before, after }) => [after, before, after]));
   }
 
+  /**
+   * Closes a plan's diff tabs once it is written or refused: a tab left open would still say "current ↔ recommended"
+   * for files that now hold the recommended values (or for a plan that can no longer be written).
+   */
+  async closeTabs(planId: string): Promise<void> {
+    const query = `plan=${encodeURIComponent(planId)}&`;
+    const titlePrefix = `KRR ${planId}: `;
+    const tabs = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => {
+      const input = tab.input;
+      if (input instanceof vscode.TabInputTextDiff) return input.modified.scheme === manifestScheme && input.modified.query.startsWith(query);
+      // The multi-file diff (vscode.changes) is known by its title.
+      return tab.label.startsWith(titlePrefix) || tab.label.includes(` — ${titlePrefix}`);
+    });
+    if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
+  }
+
   dispose(): void {
     this.registration.dispose();
     this.documents.clear();
+  }
+}
+
+/**
+ * The last manifest plan written and not yet committed: *Commit on a New Branch…* stays in the palette (and in the
+ * review panel) until it is committed or another write replaces it, not only in a toast that disappears.
+ */
+let uncommitted: ManifestPlan | undefined;
+
+function setUncommitted(plan: ManifestPlan | undefined): void {
+  uncommitted = plan;
+  void vscode.commands.executeCommand('setContext', 'krr.manifestsToCommit', plan !== undefined);
+}
+
+/** "KRR: Commit Written Manifests on a New Branch…": commits the last written manifest plan's files (never pushes). */
+export async function commitWrittenManifests(): Promise<void> {
+  const plan = uncommitted;
+  if (!plan) {
+    void vscode.window.showInformationMessage('KRR: no written manifests to commit. Write recommendations to the manifests first.');
+    return;
+  }
+  try {
+    const branch = await commitOnNewBranch(plan);
+    setUncommitted(undefined);
+    void vscode.window.showInformationMessage(`KRR: committed on the new branch ${branch} (not pushed).`);
+  } catch (error) {
+    void vscode.window.showErrorMessage(`KRR: could not commit: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -150,7 +193,12 @@ export async function commitOnNewBranch(plan: ManifestPlan): Promise<string> {
  * "KRR: Write Recommendations to Manifests…": pick workloads of the latest report, propose the manifest edits (the
  * diff opens), then ask to write them (the approval dialog names the files), then offer a commit on a new branch.
  */
-export async function writeToManifests(session: Session, requester: Requester, options: { readOnly: boolean; workloads?: Array<{ namespace: string; kind: string; name: string }>; includeLimits?: boolean } = { readOnly: false }): Promise<ApplyOutcome | undefined> {
+export async function writeToManifests(
+  session: Session,
+  requester: Requester,
+  options: { readOnly: boolean; workloads?: Array<{ namespace: string; kind: string; name: string }>; includeLimits?: boolean } = { readOnly: false },
+  closeDiff?: (planId: string) => Promise<void>,
+): Promise<ApplyOutcome | undefined> {
   const reportId = session.latestReportId();
   if (!reportId) {
     void vscode.window.showWarningMessage('KRR: scan a cluster or open a krr report first (KRR: Scan Cluster…).');
@@ -187,6 +235,7 @@ export async function writeToManifests(session: Session, requester: Requester, o
   if (choice !== write) return undefined;
   const outcome = await session.apply(plan.id, requester);
   reportManifestOutcome(session, outcome);
+  await closeDiff?.(plan.id);
   return outcome;
 }
 
@@ -197,14 +246,9 @@ export function reportManifestOutcome(session: Session, outcome: ApplyOutcome): 
     void (outcome.status === 'declined' ? vscode.window.showInformationMessage(`KRR: ${outcome.status}: ${outcome.message}`) : vscode.window.showWarningMessage(`KRR: ${outcome.status}: ${outcome.message}`));
     return;
   }
+  setUncommitted(plan);
   const commit = 'Commit on a New Branch…';
-  void vscode.window.showInformationMessage(`KRR: ${outcome.message}`, commit).then(async (answer) => {
-    if (answer !== commit) return;
-    try {
-      const branch = await commitOnNewBranch(plan);
-      void vscode.window.showInformationMessage(`KRR: committed on the new branch ${branch} (not pushed).`);
-    } catch (error) {
-      void vscode.window.showErrorMessage(`KRR: could not commit: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  void vscode.window.showInformationMessage(`KRR: written: ${outcome.message} The commit stays offered in the review panel and as "KRR: Commit Written Manifests on a New Branch…".`, commit).then(async (answer) => {
+    if (answer === commit) await commitWrittenManifests();
   });
 }

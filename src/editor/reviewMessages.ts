@@ -9,6 +9,10 @@ export interface WorkloadRef {
   cluster?: string;
 }
 
+/** The commands the page may ask for (its buttons); any other id is dropped. */
+const panelCommands = ['krr.scan', 'krr.openReport', 'krr.commitManifests', 'workbench.trust.manage'] as const;
+type PanelCommand = (typeof panelCommands)[number];
+
 type Incoming =
   | { type: 'ready' }
   | { type: 'selection'; workloads: WorkloadRef[] }
@@ -16,7 +20,7 @@ type Incoming =
   | { type: 'apply' }
   | { type: 'show-output' }
   | { type: 'open-setting'; setting: string }
-  | { type: 'command'; command: 'krr.scan' | 'krr.openReport' | 'workbench.trust.manage' };
+  | { type: 'command'; command: PanelCommand };
 
 function isWorkloadList(value: unknown): value is WorkloadRef[] {
   return (
@@ -49,7 +53,7 @@ export function parseIncoming(message: unknown): Incoming | undefined {
       // Only our own settings: a webview message must not open arbitrary UI.
       return typeof record.setting === 'string' && /^krr\.[A-Za-z.]+$/.test(record.setting) ? { type: 'open-setting', setting: record.setting } : undefined;
     case 'command':
-      return record.command === 'krr.scan' || record.command === 'krr.openReport' || record.command === 'workbench.trust.manage' ? { type: 'command', command: record.command } : undefined;
+      return (panelCommands as readonly unknown[]).includes(record.command) ? { type: 'command', command: record.command as PanelCommand } : undefined;
     default:
       return undefined;
   }

@@ -170,8 +170,16 @@ export class ReviewPanel implements vscode.Disposable {
         const outcome = await this.actions.apply(planId);
         this.planId = null;
         const plan = this.session.getPlan(planId);
-        this.post({ type: 'outcome', target, outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
+        this.post({
+          type: 'outcome',
+          target,
+          // Written files can be committed on a new branch from the panel until that is done (the palette offers it too).
+          commit: target === 'manifests' && typeof outcome !== 'string' && outcome.status === 'applied',
+          outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) },
+        });
         if (plan && typeof outcome !== 'string') this.noteOutcome(plan, outcome);
+        // A manifest plan is spent whatever the outcome: its "current ↔ recommended" diff closes.
+        else if (target === 'manifests') void this.actions.closeDiff(planId);
         return;
       }
     }

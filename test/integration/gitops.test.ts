@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { execFileSync } from 'node:child_process';
 import type { ApprovalText } from '../../src/core/model';
-import { commitMessage, commitOnNewBranch } from '../../src/editor/manifests';
+import { commitMessage } from '../../src/editor/manifests';
 import { krrReportJson, requestsOnly } from '../support/krr-report';
 import { extensionId, krrApi } from './extensionHost';
 
@@ -152,11 +152,16 @@ describe('GitOps: writing recommendations into the workspace manifests', functio
     const { reportId } = await session.loadReport(reportFile(0.5), person);
     const plan = await session.proposeManifests({ reportId, workloads: [{ namespace: 'prod', kind: 'Deployment', name: 'web' }], target: 'manifests' }, person);
     api.setApprovalDialogForTests(async (shown) => ({ outcome: 'approved', digest: shown.digest }));
-    assert.equal((await session.apply(plan.id, person)).status, 'applied');
+    await until(() => openTabLabels().some((label) => label.includes(plan.id)));
+    // Written from the palette: the plan's "current ↔ recommended" diff closes, and the commit stays offered as a command.
+    await vscode.commands.executeCommand('krr.applyPlan', plan.id);
+    await until(() => git('status', '--porcelain') !== '');
+    await until(() => !openTabLabels().some((label) => label.includes(plan.id)));
+    assert.deepEqual(openTabLabels().filter((label) => label.includes(plan.id)), [], 'the diff of the written plan is closed');
     const message = commitMessage(plan);
     assert.match(message, /Deployment prod\/web \(.*overlays\/prod \(Kustomize\)\):\n {2}app requests\.cpu: \S+ -> 500m/);
-    const branch = await commitOnNewBranch(plan);
-    assert.equal(git('branch', '--show-current'), branch);
+    await vscode.commands.executeCommand('krr.commitManifests');
+    const branch = git('branch', '--show-current');
     assert.match(branch, /^krr\/right-size-/);
     assert.equal(git('log', '-1', '--format=%B'), message.trim());
     assert.equal(git('status', '--porcelain'), '', 'everything written is committed');
