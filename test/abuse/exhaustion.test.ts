@@ -16,10 +16,11 @@ import { model, startSessionFixture, type SessionFixture } from '../support/sess
 import { count } from './figures';
 import { connectHttp, repoRoot, textOf } from './harness';
 
-const deadlineMs = 5000;
+const perCallDeadlineMs = 5000;
 
-/** Runs one case under the deadline; a case still running at the deadline is a hang. */
-async function withinDeadline<T>(label: string, run: () => Promise<T>): Promise<T> {
+/** Runs one case under the deadline (per call it makes: `calls`); a case still running at the deadline is a hang. */
+async function withinDeadline<T>(label: string, run: () => Promise<T>, calls = 1): Promise<T> {
+  const deadlineMs = perCallDeadlineMs * calls;
   count('resource_exhaustion_cases');
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'hang'>((resolve) => {
@@ -196,11 +197,16 @@ describe('abuse: resource exhaustion under small bounds (bytes, plans)', functio
 
       const reportId = first[3] ?? '';
       const workloads = [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }];
-      const plans = await withinDeadline('plan flood', async () => {
-        const ids = [];
-        for (let index = 0; index < 3; index += 1) ids.push((await f.session.propose({ reportId, workloads }, model)).id);
-        return ids;
-      });
+      // Three proposals, each reading the live object and dry-running on the real control plane: each gets the deadline.
+      const plans = await withinDeadline(
+        'plan flood',
+        async () => {
+          const ids = [];
+          for (let index = 0; index < 3; index += 1) ids.push((await f.session.propose({ reportId, workloads }, model)).id);
+          return ids;
+        },
+        3,
+      );
       const outcome = await f.session.apply(plans[0] ?? '', model);
       assert.equal(outcome.status, 'unknown');
       assert.match(outcome.message, /Plan .* was evicted \(limit 2 plans/);

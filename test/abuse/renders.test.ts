@@ -287,7 +287,9 @@ describe('abuse: a hostile workspace repository is rendered with no route out, b
         chart({ chartYaml: `dependencies:\n  - name: evil\n    version: 1.0.0\n    repository: ${url}\n` });
         await start({ helm: helm as string });
         const { unresolved } = await propose(['chart-web'], renderLimits.timeoutMs + marginMs);
-        assert.match(unresolved.get('chart-web')?.candidates?.join('\n') ?? '', /chart \(Helm chart\): helm template chart failed/);
+        const refusal = unresolved.get('chart-web');
+        // Refused with helm's own error, naming the chart: it did not fetch the dependency, it reported it missing.
+        assert.match(refusal?.reason ?? '', /the Helm chart ws\/chart \(release chart\) may render Deployment shop\/chart-web, but it could not be rendered.*helm template chart failed: Error: An error occurred while checking for chart dependencies.*missing in charts\/ directory: evil/, JSON.stringify(refusal));
         await client?.close();
         client = undefined;
       }
@@ -308,7 +310,8 @@ describe('abuse: a hostile workspace repository is rendered with no route out, b
       chart({ values: `x: &x [1]\nbomb: [${new Array(150).fill('*x').join(', ')}]\nresources:\n  requests:\n    cpu: "1"\n` });
       await start({ helm: helm as string });
       const { unresolved } = await propose(['chart-web'], renderLimits.timeoutMs + marginMs);
-      assert.match(unresolved.get('chart-web')?.candidates?.join('\n') ?? '', /chart\/values\.yaml expands YAML aliases more than 100 times/);
+      const refusal = unresolved.get('chart-web');
+      assert.match(`${refusal?.reason ?? ''}\n${refusal?.candidates?.join('\n') ?? ''}`, /chart\/values\.yaml expands YAML aliases more than 100 times/, JSON.stringify(refusal));
     });
   });
 });

@@ -130,7 +130,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       const root = path.join(temp, String(staged.size));
       copy = (async () => {
         await mkdir(root, { mode: 0o700 });
-        const inputs = (await Promise.all(finders.map((finder) => finder.renderInputs?.(context, folder) ?? Promise.resolve([])))).flat();
+        const inputs = (await allFinished(finders.map((finder) => finder.renderInputs?.(context, folder) ?? Promise.resolve([])))).flat();
         const made = await StagedCopy.create(folder, root, inputs, options.stagedLimits ?? stagedCopyLimits);
         for (const entry of pending.values()) if (entry.folder.root === folder.root) await made.write(entry.path, entry.current);
         return made;
@@ -147,9 +147,9 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       const identity = { namespace: target.namespace, kind: target.kind, name: target.name };
       const refuse = (reason: string, candidates: string[] = []) => unresolved.push({ ...identity, reason, candidates });
       try {
-        const candidates = (await Promise.all(finders.map((finder) => finder.find(target, context)))).flat();
+        const candidates = (await allFinished(finders.map((finder) => finder.find(target, context)))).flat();
         if (candidates.length === 0) {
-          const problems = [...new Set((await Promise.all(finders.map((finder) => finder.problems?.(context) ?? Promise.resolve([])))).flat())];
+          const problems = [...new Set((await allFinished(finders.map((finder) => finder.problems?.(context) ?? Promise.resolve([])))).flat())];
           const skipped = index.problems.map((problem) => `${problem.folder}/${problem.relativePath}: ${problem.reason}`);
           refuse(`no manifest in the workspace folders (${options.folders.map((folder) => folder.name).join(', ') || 'none'}) defines ${target.kind} ${target.namespace}/${target.name}`, [...problems, ...skipped].slice(0, 20));
           continue;
@@ -236,9 +236,11 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
     }
   } finally {
     try {
-      if (options.onStagedCopy) for (const copy of await Promise.allSettled(staged.values())) if (copy.status === 'fulfilled') await options.onStagedCopy(copy.value);
+      // A copy still being made (its folder refused early) writes into temp: wait for every one before removing it.
+      const copies = await Promise.allSettled(staged.values());
+      if (options.onStagedCopy) for (const copy of copies) if (copy.status === 'fulfilled') await options.onStagedCopy(copy.value);
     } finally {
-      await rm(temp, { recursive: true, force: true });
+      await rm(temp, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
     }
   }
   const files: ManifestFileChange[] = [...pending.values()].map((entry) => ({
@@ -267,4 +269,15 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
     ...(options.sourceReportId ? { sourceReportId: options.sourceReportId } : {}),
   };
   return { ...plan, digest: manifestPlanDigest(plan) };
+}
+
+/**
+ * Like Promise.all, but settles every promise before it rejects: a finder that fails first must not leave another's
+ * render running in the private copy while the proposal goes on, or while the copy is removed.
+ */
+async function allFinished<T>(promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
