@@ -514,7 +514,7 @@ describe('abuse: the workspace repository is hostile input (manifest proposals a
       const text = manifestApprovalText(plan, { type: 'human', via: 'test' }, new Date(0));
       assert.ok(!/[\u200B\u202E]/.test(text.detail), text.detail);
       assert.ok(text.detail.includes(`${isolateStart}w⟨U+200B⟩s/apps/a⟨U+202E⟩gnp.yaml${isolateEnd} (new file):`), text.detail);
-      assert.ok(text.detail.includes(`← ${isolateStart}w⟨U+200B⟩s/apps/a⟨U+202E⟩gnp.yaml${isolateEnd}`), text.detail);
+      assert.ok(text.detail.includes(` in ${isolateStart}w⟨U+200B⟩s/apps/a⟨U+202E⟩gnp.yaml${isolateEnd}\n`), text.detail);
       assert.ok(text.detail.includes(`Workspace folder: ${isolateStart}w⟨U+200B⟩s${isolateEnd}.`), text.detail);
     });
   });

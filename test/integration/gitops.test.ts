@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { execFileSync } from 'node:child_process';
 import type { ApprovalText } from '../../src/core/model';
+import { withoutIsolates } from '../../src/core/text';
 import { commitMessage } from '../../src/editor/manifests';
 import { krrReportJson, requestsOnly } from '../support/krr-report';
 import { extensionId, krrApi } from './extensionHost';
@@ -76,6 +77,11 @@ describe('GitOps: writing recommendations into the workspace manifests', functio
     assert.equal(outcome.status, 'applied', outcome.message);
     assert.equal(asked[0]?.title, 'Write resource changes to 1 file in the workspace?');
     assert.match(asked[0]?.detail ?? '', /web-resources\.yaml/);
+    // The environment first, then what the workload renders before → after, then the files with each edit's line.
+    const detail = withoutIsolates(asked[0]?.detail ?? '');
+    assert.match(detail, /\nDeployment prod\/web in [^\n]*gitops-\d+\/overlays\/prod \(Kustomize\)\n {3}app requests\.cpu 1 → 750m \(rendered\)\n {3}app requests\.memory 1Gi → 384Mi \(rendered\)\n/, detail);
+    assert.ok(detail.indexOf('overlays/prod (Kustomize)') < detail.indexOf('overlays/prod/web-resources.yaml:'), detail);
+    assert.match(detail, /\n {3}line 13: spec\.template\.spec\.containers\[app\]\.resources\.requests\.cpu 1 → 750m\n/, detail);
     assert.doesNotMatch(asked[0]?.detail ?? '', /Cluster:/);
     assert.equal(asked[0]?.typeToConfirm, null);
     assert.equal(readFileSync(patchFile, 'utf8'), file.after, 'written and saved');

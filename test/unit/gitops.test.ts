@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { AuditLog } from '../../src/core/audit';
 import { fileKeyStore } from '../../src/core/auditKey';
 import { executeManifestPlan, fileManifestWriter } from '../../src/core/gitops/apply';
+import { manifestApprovalText } from '../../src/core/gitops/approval';
 import type { ManifestPlan, ManifestSourceFinder, WorkloadTarget } from '../../src/core/gitops/model';
 import { plainManifestFinder } from '../../src/core/gitops/manifests';
 import { manifestPlanDigest, proposeManifestPlan } from '../../src/core/gitops/propose';
@@ -20,6 +21,7 @@ import type { DesiredResources } from '../../src/core/plan/build';
 import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/model';
 import { Session } from '../../src/core/session/session';
 import { parseSessionSettings } from '../../src/core/settings';
+import { withoutIsolates } from '../../src/core/text';
 import { krrReportJson } from '../support/krr-report';
 
 const fixtures = path.resolve(__dirname, '..', 'fixtures', 'gitops');
@@ -233,6 +235,16 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.deepEqual(created?.edits.map((edit) => created.after.split('\n')[edit.line - 1]), ['              cpu: 100m']);
       const listing = plan.files.find((file) => file.path === 'overlays/staging/kustomization.yaml');
       assert.deepEqual(listing?.edits.map((edit) => listing.after.split('\n')[edit.line - 1]), ['  - path: krr-deployment-web-resources.yaml']);
+      // The dialog: the environment first, then the value the workload renders (200m from the shared base) → the new
+      // one, then the files with each edit's real line; the patch's key is new, not a value "added" from nothing.
+      const detail = withoutIsolates(manifestApprovalText(plan, { type: 'human', via: 'test' }).detail);
+      const environment = detail.indexOf('Deployment staging/stg-web in kustomize/overlays/staging (Kustomize)\n');
+      assert.ok(environment > 0, detail);
+      assert.ok(detail.includes('\n   app requests.cpu 200m → 100m (rendered; was inherited, now set in the file)\n'), detail);
+      assert.ok(detail.includes('\n   app limits.memory 384Mi → 256Mi (rendered)\n'), detail);
+      assert.ok(environment < detail.indexOf('kustomize/overlays/staging/krr-deployment-web-resources.yaml (new file):'), detail);
+      assert.ok(detail.includes(`\n   line ${created?.edits[0]?.line}: spec.template.spec.containers[app].resources.requests.cpu (new key) → 100m\n`), detail);
+      assert.doesNotMatch(detail, /\(added\)/);
       await write(plan);
       const rendered = kustomize(path.join(root, 'overlays/staging'));
       assert.match(rendered, /name: stg-web\n {2}namespace: staging/);
@@ -489,6 +501,10 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.notEqual(manifestPlanDigest({ ...plan, files: [{ ...file, beforeHash: '0'.repeat(64) }] }), plan.digest);
       assert.notEqual(manifestPlanDigest({ ...plan, files: [{ ...file, path: 'apps/other.yaml' }] }), plan.digest);
       assert.notEqual(manifestPlanDigest({ ...plan, files: [{ ...file, edits: file.edits.map((edit) => ({ ...edit, to: '1' })) }] }), plan.digest);
+      // The dialog shows each workload's environment and rendered values: they are part of what is approved.
+      const workload = plan.workloads[0]!;
+      assert.notEqual(manifestPlanDigest({ ...plan, workloads: [{ ...workload, changes: workload.changes.map((change) => ({ ...change, from: '1' })) }] }), plan.digest);
+      assert.notEqual(manifestPlanDigest({ ...plan, workloads: [{ ...workload, source: { ...workload.source, label: 'elsewhere' } }] }), plan.digest);
     });
 
     it('the index skips node_modules and .git', async () => {

@@ -50,12 +50,17 @@ export interface ProposeManifestOptions {
   onStagedCopy?: (copy: StagedCopy) => void | Promise<void>;
 }
 
-/** The digest a person approves: every file's folder, path, content hash at proposal time, new content hash, and edits. */
-export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files'>): string {
+/**
+ * The digest a person approves: every file's folder, path, content hash at proposal time, new content hash, and edits;
+ * and every workload with its source and its rendered values before → after, which the dialog shows too (only the
+ * fields shown: the stored form keeps no more, see session/store.ts).
+ */
+export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' | 'workloads'>): string {
   const files = [...plan.files]
     .map((file) => ({ folder: file.folderRoot, path: file.path, beforeHash: file.beforeHash, afterHash: file.afterHash, edits: file.edits }))
     .sort((a, b) => `${a.folder}\0${a.path}`.localeCompare(`${b.folder}\0${b.path}`));
-  return sha256(canonicalJson({ target: 'manifests', context: plan.context, files }));
+  const workloads = plan.workloads.map((workload) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name, source: workload.source, changes: workload.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })) }));
+  return sha256(canonicalJson({ target: 'manifests', context: plan.context, files, workloads }));
 }
 
 /** Null when KRR's edited text parses; otherwise a refusal that names it an internal error, not the file's fault. */

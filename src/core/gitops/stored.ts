@@ -67,7 +67,7 @@ export async function restoreManifestPlan(stored: StoredManifestPlan, roots: rea
     files.push({ ...rest, before: current.text, after });
   }
   const plan: ManifestPlan = { ...stored, files };
-  if (manifestPlanDigest(plan) !== plan.digest) return { ok: false, stale: false, reason: 'its digest does not match its files' };
+  if (manifestPlanDigest(plan) !== plan.digest) return { ok: false, stale: false, reason: 'its digest does not match its files and workloads' };
   return { ok: true, plan };
 }
 
