@@ -20,6 +20,7 @@ import type { JsonObject } from '../kube-api-server/validation';
 import { AuditLogReader, isCommittedWrite, toMutation, type AuditEvent } from './audit-log';
 import { controlPlaneBinaries } from './binaries';
 import { FaultProxy } from './fault-proxy';
+import { HarnessApi } from './harness-api';
 import { NodeSimulator } from './node-simulator';
 import { exitedEarly, freePort, startProcess, type Supervised } from './processes';
 
@@ -55,6 +56,8 @@ interface RunningPlane {
   auditLogPath: string;
   tokens: { admin: string; readOnly: string; harness: string };
   harnessKubectl(args: readonly string[], input?: string): string;
+  /** The same identity as harnessKubectl, over HTTPS without a kubectl process (the reset before every test). */
+  api: HarnessApi;
   simulator: NodeSimulator;
   seed: JsonObject[];
   stop(): Promise<void>;
@@ -79,7 +82,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     shared = undefined; // a failed start is reported to this test; the next one tries again
   });
   const plane = await shared;
-  resetToSeed(plane);
+  await resetToSeed(plane);
   return attach(plane, options, async () => undefined);
 }
 
@@ -88,8 +91,10 @@ async function launchPlane(options: ControlPlaneOptions): Promise<RunningPlane> 
   const dir = mkdtempSync(join(tmpdir(), 'krr-control-plane-'));
   const processes: Supervised[] = [];
   let simulator: NodeSimulator | undefined;
+  let api: HarnessApi | undefined;
   const stop = async (): Promise<void> => {
     await simulator?.stop();
+    api?.destroy();
     for (const process of [...processes].reverse()) await process.stop();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -196,13 +201,14 @@ async function launchPlane(options: ControlPlaneOptions): Promise<RunningPlane> 
     processes.push(kcm);
     simulator = new NodeSimulator(apiserverUrl, serving.certPem, tokens.harness);
     await simulator.start(3);
+    api = new HarnessApi(apiserverUrl, serving.certPem, tokens.harness);
 
 
     // --- seed with the real kubectl apply
     const seed = loadSeed(options.seed ?? defaultSeedPath);
     seedCluster(seed, harnessKubectl, dir);
 
-    return { dir, apiserverUrl, servingCaPem: serving.certPem, auditLogPath, tokens, harnessKubectl, simulator, seed, stop };
+    return { dir, apiserverUrl, servingCaPem: serving.certPem, auditLogPath, tokens, harnessKubectl, api, simulator, seed, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -299,20 +305,43 @@ function replaceRetryingConflicts(kubectl: (args: readonly string[], input?: str
 const resettableKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'HorizontalPodAutoscaler']);
 
 /**
- * Puts every seeded workload back exactly as seeded (`kubectl replace`, so fields a test added go too) and
- * re-seeds the statuses no controller manages here; objects a test deleted are created again.
+ * Puts every seeded workload back exactly as seeded (a whole-object PUT, as `kubectl replace` sends, so fields a test
+ * added go too) and re-seeds the statuses no controller manages here; seeded objects a test deleted are created
+ * again. Over the harness's HTTPS client, all at once: it runs before every test, and kubectl processes (three or more
+ * per reset) were a good part of the suites' CPU time.
  */
-function resetToSeed(plane: RunningPlane): void {
+async function resetToSeed(plane: RunningPlane): Promise<void> {
   plane.simulator.clearStalls();
+  const pathOf = (object: JsonObject) => {
+    const metadata = object.metadata as { name: string; namespace?: string };
+    return objectPath(String(object.apiVersion), String(object.kind), metadata.namespace ?? 'default', metadata.name);
+  };
+  const collectionOf = (object: JsonObject) => pathOf(object).replace(/\/[^/]+$/, '');
+  const replace = async (object: JsonObject): Promise<void> => {
+    // A conflict is a controller writing the object between our read and write: the unconditional PUT again wins.
+    for (let attempt = 1; ; attempt++) {
+      const response = await plane.api.send('PUT', pathOf(object), withoutStatus(object));
+      if (response.status < 300) return;
+      if (response.status === 404) {
+        await plane.api.request('POST', collectionOf(object), withoutStatus(object));
+        return;
+      }
+      if (response.status !== 409 || attempt >= 5) throw new Error(`reset: PUT ${pathOf(object)}: ${response.status} ${response.text.slice(0, 200)}`);
+    }
+  };
+  const recreate = async (object: JsonObject): Promise<void> => {
+    const response = await plane.api.send('GET', pathOf(object));
+    if (response.status === 404) await plane.api.request('POST', collectionOf(object), withoutStatus(object));
+    else if (response.status >= 300) throw new Error(`reset: GET ${pathOf(object)}: ${response.status} ${response.text.slice(0, 200)}`);
+  };
   const objects = plane.seed.filter((object) => resettableKinds.has(String(object.kind)));
-  const path = join(plane.dir, 'reset.yaml');
-  writeFileSync(path, objects.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
-  replaceRetryingConflicts(plane.harnessKubectl, ['replace', '--force=false', '-f', path]);
-  const missing = plane.seed.filter((object) => object.kind !== 'Namespace' && !resettableKinds.has(String(object.kind)));
-  const recreate = join(plane.dir, 'recreate.yaml');
-  writeFileSync(recreate, missing.map((doc) => stringify(withoutStatus(doc))).join('---\n'));
-  plane.harnessKubectl(['apply', '-f', recreate]);
-  seedStatuses(objects, plane.harnessKubectl);
+  const others = plane.seed.filter((object) => object.kind !== 'Namespace' && !resettableKinds.has(String(object.kind)));
+  await Promise.all([...objects.map(replace), ...others.map(recreate)]);
+  await Promise.all(
+    objects
+      .filter((object) => object.status && !statusManagedKinds.has(String(object.kind)))
+      .map((object) => plane.api.request('PATCH', `${pathOf(object)}/status`, { status: object.status }, 'application/merge-patch+json')),
+  );
 }
 
 const cleanupDirs = new Set<string>();
@@ -390,10 +419,13 @@ function seedCluster(objects: JsonObject[], kubectl: (args: readonly string[], i
   seedStatuses(rest, kubectl);
 }
 
+/** Kinds whose status the controllers and the node simulator write; the seed's status of any other kind is set by hand. */
+const statusManagedKinds = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
+
 function seedStatuses(objects: JsonObject[], kubectl: (args: readonly string[], input?: string) => string): void {
   for (const object of objects) {
     const status = object.status;
-    const managed = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(String(object.kind));
+    const managed = statusManagedKinds.has(String(object.kind));
     if (!status || managed) continue;
     const resource = findResourceByKind(String(object.apiVersion), String(object.kind));
     if (!resource) continue;

@@ -4,7 +4,7 @@
 // (a kubelet confirms a graceful delete once the containers stopped). The real controllers
 // (kube-controller-manager) do the rest: ReplicaSets, rollout status, observedGeneration.
 // `stall(namespace, name)` makes a workload's new pods never become ready — a stuck rollout.
-import * as https from 'node:https';
+import { HarnessApi } from './harness-api';
 
 interface Pod {
   metadata: { name: string; namespace: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string; name: string }> };
@@ -13,19 +13,15 @@ interface Pod {
 }
 
 export class NodeSimulator {
-  private readonly agent: https.Agent;
+  private readonly api: HarnessApi;
   private readonly nodeNames: string[] = [];
   private readonly stalled = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(
-    private readonly server: string,
-    caPem: string,
-    private readonly bearer: string,
-  ) {
-    this.agent = new https.Agent({ ca: caPem, keepAlive: true, maxSockets: 4 });
+  constructor(server: string, caPem: string, bearer: string) {
+    this.api = new HarnessApi(server, caPem, bearer);
   }
 
   async start(nodes: number): Promise<void> {
@@ -61,7 +57,7 @@ export class NodeSimulator {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
-    this.agent.destroy();
+    this.api.destroy();
   }
 
   private schedule(): void {
@@ -125,20 +121,6 @@ export class NodeSimulator {
   }
 
   private request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const request = https.request(new URL(path, this.server), { method, agent: this.agent, headers: { authorization: `Bearer ${this.bearer}`, accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) }, timeout: 10_000 }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if ((response.statusCode ?? 500) >= 300) reject(new Error(`${method} ${path}: ${response.statusCode} ${text.slice(0, 200)}`));
-          else resolve(text ? JSON.parse(text) : undefined);
-        });
-      });
-      request.on('error', reject);
-      request.on('timeout', () => request.destroy(new Error(`${method} ${path}: timed out`)));
-      request.end(payload);
-    });
+    return this.api.request(method, path, body, contentType);
   }
 }
