@@ -56,35 +56,24 @@ export class AuditLogReader {
     if (!existsSync(this.path)) return [];
     const size = this.size();
     if (size <= this.offset) return [];
-    const buffer = Buffer.alloc(size - this.offset);
+    // One byte before the mark comes along: markNow() may have caught the API server mid-line, and a read from
+    // there starts with the rest of that line (an event before the mark). Skip it unless that byte ends a line.
+    const start = Math.max(0, this.offset - 1);
+    const buffer = Buffer.alloc(size - start);
     const fd = openSync(this.path, 'r');
     try {
-      readSync(fd, buffer, 0, buffer.length, this.offset);
+      readSync(fd, buffer, 0, buffer.length, start);
     } finally {
       closeSync(fd);
     }
     let text = buffer.toString('utf8');
-    // markNow() may have caught the API server mid-line: a read from there starts with the rest of that line,
-    // which belongs to an event before the mark. Skip it when the byte before the offset is not a line end.
-    if (this.offset > 0 && !this.endsLine(this.offset - 1)) text = text.slice(text.indexOf('\n') + 1);
+    if (this.offset > 0) text = buffer[0] === 0x0a ? text.slice(1) : text.slice(text.indexOf('\n') + 1);
     const complete = text.slice(0, text.lastIndexOf('\n') + 1);
     return complete
       .split('\n')
       .filter((line) => line.length > 0)
       .map((line) => JSON.parse(line) as AuditEvent)
       .filter((event) => event.stage === 'ResponseComplete' && writeVerbs.has(event.verb) && users.has(event.user?.username ?? ''));
-  }
-
-  /** Whether the byte at `position` is a newline. */
-  private endsLine(position: number): boolean {
-    const byte = Buffer.alloc(1);
-    const fd = openSync(this.path, 'r');
-    try {
-      readSync(fd, byte, 0, 1, position);
-    } finally {
-      closeSync(fd);
-    }
-    return byte[0] === 0x0a;
   }
 
   private size(): number {
