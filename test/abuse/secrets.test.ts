@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
+import { cliArgs } from '../support/cli-bundle';
 import { wrapKubectl, type Wrapper } from '../support/kubectl-wrapper';
 import { startPrometheusRecorder, type PrometheusRecorder } from '../support/prometheus-recorder';
 import { krrStandIn, startSessionFixture, type SessionFixture } from '../support/session-fixture';
@@ -205,8 +206,7 @@ describe('abuse: the stdio server takes the header from KRR_PROMETHEUS_AUTH_HEAD
     try {
       const settingsFile = path.join(dir, 'settings.json');
       writeFileSync(settingsFile, JSON.stringify({ prometheusAuthHeader: secret }));
-      const cli = path.join(repoRoot, 'src', 'cli.ts');
-      const common = ['--import', 'tsx', cli, 'serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--krr', krrStandIn];
+      const common = cliArgs(['serve', '--stdio', '--state-dir', path.join(dir, 'state'), '--krr', krrStandIn]);
       for (const extra of [[`--prometheus-auth-header=${secret}`], ['--settings', settingsFile]]) {
         const run = await execa(process.execPath, [...common, ...extra], { reject: false, cwd: repoRoot, input: '', timeout: 30_000 });
         assert.notEqual(run.exitCode, 0, `${extra[0] ?? ''} is refused`);

@@ -4,12 +4,13 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { cliArgs } from './cli-bundle';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
-/** node's arguments for `krr-mcp serve --stdio <flags>` from source (src/cli.ts through tsx). */
+/** node's arguments for `krr-mcp serve --stdio <flags>` from source (src/cli.ts, bundled once: cli-bundle.ts). */
 export function serveArgs(flags: readonly string[]): string[] {
-  return ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'serve', '--stdio', ...flags];
+  return cliArgs(['serve', '--stdio', ...flags]);
 }
 
 /** Where a server process runs: the repository, with HOME in the test's folder (not the machine's ~/.kube or settings). */

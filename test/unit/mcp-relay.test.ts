@@ -8,6 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
+import { cliArgs } from '../support/cli-bundle';
 import { ModernClient } from '../support/modern-client';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
@@ -16,7 +17,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 function relayTransport(discovery: string | undefined): StdioClientTransport {
   return new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'relay', ...(discovery ? ['--discovery', discovery] : [])],
+    args: cliArgs(['relay', ...(discovery ? ['--discovery', discovery] : [])]),
     cwd: repoRoot,
     env: { ...getDefaultEnvironment() },
     stderr: 'pipe',
@@ -65,7 +66,7 @@ describe('mcp relay: stdio → the extension’s loopback HTTP server', function
   it('a 2026-07-28 client (Claude Code sends server/discover first) goes through statelessly; approval on the host side', async () => {
     const discovery = path.join(dir, 'discovery.json');
     writeFileSync(discovery, JSON.stringify({ url: host.url, token: host.token, pid: process.pid }), { mode: 0o600 });
-    const { client } = ModernClient.stdio(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'relay', '--discovery', discovery], { cwd: repoRoot, env: { ...getDefaultEnvironment() } }, { name: 'claude-code', version: '3.0.0' });
+    const { client } = ModernClient.stdio(process.execPath, cliArgs(['relay', '--discovery', discovery]), { cwd: repoRoot, env: { ...getDefaultEnvironment() } }, { name: 'claude-code', version: '3.0.0' });
     try {
       const discover = await client.request('server/discover');
       assert.deepEqual(discover.result?.supportedVersions, ['2026-07-28'], JSON.stringify(discover));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { cliArgs } from '../support/cli-bundle';
 import { resourcesOf, krrStandIn } from '../support/session-fixture';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { connectStdioClient, serveTransport } from '../support/stdio-client';
@@ -150,7 +151,7 @@ describe('mcp over stdio: krr-mcp serve --stdio (approval by elicitation)', func
     const status = structured<{ readOnly: boolean; readOnlyReason: string }>(await call(client, 'krr_status'));
     assert.equal(status.readOnly, true);
     assert.match(status.readOnlyReason, /--read-only/);
-    const help = execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), '--help'], { cwd: repoRoot, encoding: 'utf8' });
+    const help = execFileSync(process.execPath, cliArgs(['--help']), { cwd: repoRoot, encoding: 'utf8' });
     assert.match(help, /krr-mcp serve --stdio --state-dir <dir>/);
     assert.match(help, /krr-mcp relay/);
   });

@@ -263,19 +263,24 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
       },
     },
     getObject: (apiVersion, kind, namespace, name) => {
-      try {
-        return JSON.parse(harnessKubectl(['get', '--raw', objectPath(apiVersion, kind, namespace, name)])) as JsonObject;
-      } catch (error) {
-        if (/NotFound|not found/.test(String((error as { stderr?: string }).stderr ?? error))) return undefined;
-        throw error;
-      }
+      const path = objectPath(apiVersion, kind, namespace, name);
+      const response = plane.api.sendSync('GET', path);
+      if (response.status === 404) return undefined;
+      if (response.status >= 300 || response.body === undefined) throw new Error(`GET ${path}: ${response.status} ${response.text.slice(0, 200)}`);
+      return response.body as JsonObject;
     },
-    // A change behind the product's back: whatever the object is now, it ends up as given. Without its
-    // resourceVersion, kubectl replace reads the current one first, so a controller's status write in between is a
-    // Conflict that replacing again resolves (as in resetToSeed).
+    // A change behind the product's back: whatever the object is now, it ends up as given. A PUT without a
+    // resourceVersion is unconditional; a controller's status write landing at the same moment can still make it a
+    // Conflict, which putting again resolves (as in resetToSeed).
     putObject: (obj) => {
       const { resourceVersion: _ignored, ...metadata } = ((obj as { metadata?: Record<string, unknown> }).metadata ?? {});
-      return JSON.parse(replaceRetryingConflicts(harnessKubectl, ['replace', '-f', '-', '-o', 'json'], JSON.stringify({ ...obj, metadata }))) as JsonObject;
+      const { apiVersion, kind } = obj as { apiVersion: string; kind: string };
+      const path = objectPath(apiVersion, kind, String(metadata.namespace ?? 'default'), String(metadata.name));
+      for (let attempt = 1; ; attempt++) {
+        const response = plane.api.sendSync('PUT', path, { ...obj, metadata });
+        if (response.status < 300 && response.body !== undefined) return response.body as JsonObject;
+        if (response.status !== 409 || attempt >= 5) throw new Error(`PUT ${path}: ${response.status} ${response.text.slice(0, 200)}`);
+      }
     },
     close: async () => {
       simulator.clearStalls();
@@ -283,22 +288,6 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
       await release();
     },
   };
-}
-
-/**
- * `kubectl replace` of objects without a resourceVersion: kubectl fills it in with a GET before its PUT, and a
- * controller writing the object's status in between (the deployment controller does, right after a seed or a test's
- * change) makes that PUT a Conflict. Replacing again is then correct: the object ends up as given either way.
- */
-function replaceRetryingConflicts(kubectl: (args: readonly string[], input?: string) => string, args: readonly string[], input?: string): string {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return kubectl(args, input);
-    } catch (error) {
-      const text = `${error instanceof Error ? error.message : String(error)} ${String((error as { stderr?: unknown }).stderr ?? '')}`;
-      if (attempt >= 5 || !/\(Conflict\)/.test(text)) throw error;
-    }
-  }
 }
 
 /** Kinds a reset replaces wholesale: what the product patches. Pods and Jobs are immutable where it matters. */
