@@ -113,6 +113,12 @@ describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_p
     assert.deepEqual(byName.get('postgres')?.files.map((file) => [file.folder, file.path]), [['plain', 'apps/postgres.json']]);
     assert.match(byName.get('checkout')?.reason ?? '', /no manifest in the workspace folders \(kustomize, plain\) defines Deployment shop\/checkout/);
     assert.match(textOf(result), /NOT WRITTEN shop\/Deployment\/checkout/);
+    // The model reads what the dialog shows: the environment first, the rendered values before → after, then the edits.
+    const text = withoutIsolates(textOf(result));
+    assert.match(text, /^- prod\/Deployment\/web in \S/m);
+    assert.match(text, /^ {4}app requests\.cpu 1 → 750m \(rendered\)$/m);
+    assert.match(text, /line \d+: spec\.template\.spec\.containers\[metrics\]\.resources\.requests\.cpu \(new key\) → 20m/);
+    assert.doesNotMatch(text, /\(added\)|←/);
     // Nothing was written by the proposal.
     assert.equal(readFileSync(path.join(dir, 'ws/kustomize/overlays/prod/web-resources.yaml'), 'utf8'), readFileSync(path.join(fixtures, 'kustomize/overlays/prod/web-resources.yaml'), 'utf8'));
 

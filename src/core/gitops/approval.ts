@@ -23,11 +23,17 @@ function inherited(workload: ManifestWorkload, change: FieldChange): boolean {
   return edits.length > 0 && edits.every((edit) => edit.from === null);
 }
 
-function changeLine(workload: ManifestWorkload, change: FieldChange): string {
+/** One rendered value of a workload, before → after (the dialog and the MCP tool's text say it alike). */
+export function renderedChangeText(workload: ManifestWorkload, change: FieldChange): string {
   const from = change.from === null ? '(unset)' : displayText(change.from, 40);
   const to = change.to === null ? '(removed)' : displayText(change.to, 60);
   const how = inherited(workload, change) ? 'rendered; was inherited, now set in the file' : 'rendered';
-  return `   ${nameText(change.container, 80)} ${change.allocation}.${change.resource} ${from} → ${to} (${how})`;
+  return `${nameText(change.container, 80)} ${change.allocation}.${change.resource} ${from} → ${to} (${how})`;
+}
+
+/** One edit of a file: its line, the field, the old value (or what is new) → the new one. */
+export function fileEditText(edit: FieldEdit): string {
+  return `line ${edit.line}: ${displayText(edit.field, 120)} ${edit.from === null ? newWhat(edit) : displayText(edit.from, 40)} → ${displayText(edit.to, 60)}`;
 }
 
 /** What an edit with no old value adds: a key, or an entry of a list (a patch listed in a kustomization: `- path: …`). */
@@ -46,7 +52,7 @@ export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequeste
   // 40m" where the workload ran with 100m inherited from a base.
   for (const workload of plan.workloads.slice(0, maxListedWorkloads)) {
     lines.push(`${workload.kind} ${nameText(`${workload.namespace}/${workload.name}`, 200)} in ${nameText(workload.source.label, 240)}${workload.source.guess ? ' (a guess: check it)' : ''}`);
-    for (const change of workload.changes.slice(0, maxListedEdits)) lines.push(changeLine(workload, change));
+    for (const change of workload.changes.slice(0, maxListedEdits)) lines.push(`   ${renderedChangeText(workload, change)}`);
     if (workload.changes.length > maxListedEdits) lines.push(`   …and ${workload.changes.length - maxListedEdits} more values (see the diff)`);
   }
   if (plan.workloads.length > maxListedWorkloads) lines.push(`…and ${plan.workloads.length - maxListedWorkloads} more workloads (see the diff).`);
@@ -54,7 +60,7 @@ export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequeste
   lines.push('', `Workspace folder: ${folders}. Nothing is sent to a cluster.`, '');
   for (const file of plan.files.slice(0, maxListedFiles)) {
     lines.push(`${nameText(`${file.folder}/${file.path}`, 240)}${file.beforeHash === null ? ' (new file)' : ''}:`);
-    for (const edit of file.edits.slice(0, maxListedEdits)) lines.push(`   line ${edit.line}: ${displayText(edit.field, 120)} ${edit.from === null ? newWhat(edit) : displayText(edit.from, 40)} → ${displayText(edit.to, 60)}`);
+    for (const edit of file.edits.slice(0, maxListedEdits)) lines.push(`   ${fileEditText(edit)}`);
     if (file.edits.length > maxListedEdits) lines.push(`   …and ${file.edits.length - maxListedEdits} more (see the diff)`);
   }
   if (count > maxListedFiles) lines.push(`…and ${count - maxListedFiles} more files (see the diff).`);

@@ -1,6 +1,7 @@
 // krr_propose_changes: builds, dry-runs and policy-checks a plan (or, target "manifests", the edits of the workspace
 // manifests), shows the diff; writes nothing.
 import { z } from 'zod';
+import { fileEditText, renderedChangeText } from '../../core/gitops/approval';
 import type { ManifestPlan } from '../../core/gitops/model';
 import type { GitOpsOwner } from '../../core/gitops/owner';
 import { describeOwner } from '../../core/gitops/ownerName';
@@ -200,9 +201,13 @@ export function manifestPlanView(plan: ManifestPlan) {
 function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elicitation', channel: ApprovalChannel): string {
   const lines = [`Plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…) writes ${plan.files.length} file(s) in the workspace for ${plan.workloads.length} workload(s). Nothing is sent to a cluster. Expires ${plan.expiresAt}.`];
   for (const workload of plan.workloads.slice(0, 20)) {
-    lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} ← ${workload.source.label}${workload.source.guess ? ' (a guess)' : ''}`);
+    // The environment first, then what the workload renders before → after, then the file edits that do it (an edit
+    // alone can read "(new key) → 40m" where the workload ran with 100m inherited from a base).
+    lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} in ${workload.source.label}${workload.source.guess ? ' (a guess: ask the user to check it)' : ''}`);
+    for (const change of workload.changes) lines.push(`    ${renderedChangeText(workload, change)}`);
     for (const file of workload.files) {
-      lines.push(`    ${file.folder}/${file.path}: ${file.edits.map((edit) => `line ${edit.line} ${edit.field} ${edit.from ?? '(added)'}→${edit.to}`).join('; ')}`);
+      const created = plan.files.some((planned) => planned.folder === file.folder && planned.path === file.path && planned.beforeHash === null);
+      lines.push(`    ${file.folder}/${file.path}${created ? ' (new file)' : ''}: ${file.edits.map(fileEditText).join('; ')}`);
     }
     for (const note of workload.notes) lines.push(`    note: ${note}`);
   }
