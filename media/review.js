@@ -281,9 +281,10 @@
     vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
   }
 
-  function showPlan(text, className, skips) {
+  function showPlan(text, className, skips, choices) {
     const plan = $('plan');
     $('plan-text').replaceChildren(document.createTextNode(text));
+    renderChoices(choices || []);
     plan.className = 'plan ' + (className || '');
     const list = $('plan-skips-list');
     list.replaceChildren();
@@ -298,6 +299,37 @@
       if (skips.more > 0) list.append(el('li', 'muted', '…and ' + skips.more + ' more in the KRR output channel.'));
     }
     plan.hidden = false;
+  }
+
+  /**
+   * Workloads several sources could define: each source with "Use this source", which asks the extension to propose
+   * again with that pick (the extension takes only an id it listed for that workload).
+   */
+  function renderChoices(choices) {
+    const list = $('plan-choices-list');
+    list.replaceChildren();
+    $('plan-choices').hidden = choices.length === 0;
+    for (const choice of choices) {
+      const item = el('li');
+      item.append(bdi(choice.text));
+      const sources = el('ul');
+      for (const source of choice.sources) {
+        const line = el('li');
+        const use = el('button', 'link', 'Use this source');
+        use.type = 'button';
+        use.title = 'Propose again, editing only this source for ' + choice.text;
+        use.addEventListener('click', () => {
+          if (state.busy) return;
+          state.busy = true;
+          renderButtons();
+          vscode.postMessage({ type: 'use-source', workload: choice.workload, source: source.id });
+        });
+        line.append(bdi(source.label), ' ', use);
+        sources.append(line);
+      }
+      item.append(sources);
+      list.append(item);
+    }
   }
 
   function renderProblems(problems) {
@@ -452,7 +484,7 @@
         state.planReady = plan.objects > 0;
         state.planTarget = plan.target === 'manifests' ? 'manifests' : 'cluster';
         const failed = plan.failed !== undefined ? plan.failed : plan.objects === 0;
-        showPlan(plan.text, failed ? 'error' : plan.objects > 0 ? '' : 'cancelled', { heading: plan.skipsHeading, lines: plan.skips, more: plan.moreInOutput });
+        showPlan(plan.text, failed ? 'error' : plan.objects > 0 ? '' : 'cancelled', { heading: plan.skipsHeading, lines: plan.skips, more: plan.moreInOutput }, plan.choices);
       }
       renderButtons();
     } else if (message.type === 'outcome') {

@@ -189,7 +189,11 @@ export interface RecommendationPage {
 
 export interface ProposeArguments {
   reportId: string;
-  workloads: Array<{ namespace: string; kind: string; name: string }>;
+  /**
+   * `source`, target "manifests" only: the id of one of the candidates an earlier proposal listed for this workload
+   * (`sources[].id` of its refusal); only that source is edited, and the pick is part of the plan's digest.
+   */
+  workloads: Array<{ namespace: string; kind: string; name: string; source?: string }>;
   includeLimits?: boolean;
   allowLimitRemoval?: boolean;
   staged?: boolean;

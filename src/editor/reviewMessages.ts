@@ -7,6 +7,8 @@ export interface WorkloadRef {
   name: string;
   /** Fleet review: the cluster (kube context) of the row. */
   cluster?: string;
+  /** Target "Manifests": the source picked in the panel among those a proposal listed (never taken from the page's preview). */
+  source?: string;
 }
 
 /** The commands the page may ask for (its buttons); any other id is dropped. */
@@ -20,7 +22,8 @@ type Incoming =
   | { type: 'apply' }
   | { type: 'show-output' }
   | { type: 'open-setting'; setting: string }
-  | { type: 'command'; command: PanelCommand };
+  | { type: 'command'; command: PanelCommand }
+  | { type: 'use-source'; workload: WorkloadRef; source: string };
 
 function isWorkloadList(value: unknown): value is WorkloadRef[] {
   return (
@@ -52,6 +55,13 @@ export function parseIncoming(message: unknown): Incoming | undefined {
     case 'open-setting':
       // Only our own settings: a webview message must not open arbitrary UI.
       return typeof record.setting === 'string' && /^krr\.[A-Za-z.]+$/.test(record.setting) ? { type: 'open-setting', setting: record.setting } : undefined;
+    case 'use-source': {
+      // "Use this source" under a workload several sources could define: the panel checks that it listed that id.
+      const workload = record.workload as Record<string, unknown> | undefined;
+      if (!isWorkloadList([workload]) || typeof record.source !== 'string' || record.source.length === 0 || record.source.length > 1024) return undefined;
+      const { namespace, kind, name } = workload as unknown as WorkloadRef;
+      return { type: 'use-source', workload: { namespace, kind, name }, source: record.source };
+    }
     case 'command':
       return (panelCommands as readonly unknown[]).includes(record.command) ? { type: 'command', command: record.command as PanelCommand } : undefined;
     default:

@@ -50,7 +50,7 @@ export function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
     <button type="button" id="preview" disabled>Preview</button>
     <button type="button" id="apply" disabled>Apply…</button>
   </div>
-  <div id="plan" class="plan" role="status" aria-live="polite" hidden><p id="plan-text"></p><div id="plan-skips" hidden><strong id="plan-skips-heading"></strong><ul id="plan-skips-list"></ul><button type="button" class="link" data-output>Full list in Output</button></div></div>
+  <div id="plan" class="plan" role="status" aria-live="polite" hidden><p id="plan-text"></p><div id="plan-skips" hidden><strong id="plan-skips-heading"></strong><ul id="plan-skips-list"></ul><button type="button" class="link" data-output>Full list in Output</button></div><div id="plan-choices" hidden><strong>Several sources could define these workloads. Pick the one to edit: the plan is proposed again with it, and your pick is part of what you approve.</strong><ul id="plan-choices-list"></ul></div></div>
   <div class="table-wrap">
   <table id="table" aria-label="Recommendations per container">
     <colgroup><col class="c-select"><col class="c-name"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-severity"><col class="c-cost"><col class="c-notes"></colgroup>

@@ -34,6 +34,11 @@ export class ReviewPanel implements vscode.Disposable {
   static current: ReviewPanel | undefined;
   private selection: WorkloadRef[] = [];
   private planId: string | null = null;
+  /**
+   * The last manifests preview: what it proposed, the sources picked in the panel so far, and the sources it offered
+   * per workload. "Use this source" proposes the same selection again with the pick; only an offered id is taken.
+   */
+  private manifests: { reportId: string; workloads: WorkloadRef[]; includeLimits: boolean; picks: Map<string, string>; offered: Map<string, Set<string>> } | null = null;
   private readonly feed: ReviewFeed;
   /** The first message prepared at creation, posted on the page's 'ready' unless anything was posted since. */
   private prepared: (() => void) | undefined;
@@ -67,6 +72,7 @@ export class ReviewPanel implements vscode.Disposable {
     this.feed = new ReviewFeed(session, actions, (message) => this.panel.webview.postMessage(message), () => {
       this.planId = null;
       this.selection = [];
+      this.manifests = null;
     });
     this.disposables.push(...showPage(panel, extensionUri, reviewHtml(panel.webview, extensionUri), { receive: (message) => void this.handle(message), dispose: () => this.dispose() }));
     const unsubscribe = session.onDidChange((event) => {
@@ -161,6 +167,22 @@ export class ReviewPanel implements vscode.Disposable {
       case 'preview':
         await this.preview(message.workloads, message.includeLimits, message.target);
         return;
+      case 'use-source': {
+        const last = this.manifests;
+        const key = sourceKey(message.workload);
+        // The page is untrusted: only a source this panel listed for that workload is passed on (the session checks
+        // it again against what the finders find now).
+        if (!last || !last.offered.get(key)?.has(message.source)) {
+          this.post({ type: 'plan', plan: null, error: 'That source is not offered by the last preview: press Preview again.' });
+          return;
+        }
+        last.picks.set(key, message.source);
+        // The plan proposed before the pick is replaced: its diff would otherwise stay open beside the new one.
+        if (this.planId) void this.actions.closeDiff(this.planId);
+        this.planId = null;
+        await this.proposeManifests(last);
+        return;
+      }
       case 'apply': {
         if (!this.planId) return;
         const planId = this.planId;
@@ -203,10 +225,10 @@ export class ReviewPanel implements vscode.Disposable {
     }
     const workloads = selected.map(({ namespace, kind, name }) => ({ namespace, kind, name }));
     this.post({ type: 'busy', message: `Previewing ${plural(workloads.length, 'workload')}…` });
-    if (target === 'manifests' && this.actions.previewManifests) {
-      const manifests = await this.actions.previewManifests(reportId, workloads, { includeLimits });
-      this.planId = typeof manifests === 'string' || manifests.files.length === 0 ? null : manifests.id;
-      this.post(typeof manifests === 'string' ? { type: 'plan', plan: null, error: displayText(manifests, 600) } : { type: 'plan', plan: manifestPlanView(manifests) });
+    // A Preview starts afresh: sources picked for an earlier preview are not carried into it.
+    this.manifests = target === 'manifests' ? { reportId, workloads, includeLimits, picks: new Map(), offered: new Map() } : null;
+    if (this.manifests && this.actions.previewManifests) {
+      await this.proposeManifests(this.manifests, false);
       return;
     }
     // Posted at most every 200 ms: 2,500 workloads must not flood the webview with messages.
@@ -233,10 +255,28 @@ export class ReviewPanel implements vscode.Disposable {
     this.post({ type: 'plan', plan: planView(plan) });
   }
 
+  /** Proposes the manifests of `state.workloads`, each with the source picked for it in the panel (if any). */
+  private async proposeManifests(state: NonNullable<ReviewPanel['manifests']>, announce = true): Promise<void> {
+    if (!this.actions.previewManifests) return;
+    if (announce) this.post({ type: 'busy', message: `Previewing ${plural(state.workloads.length, 'workload')} with the source you picked…` });
+    const workloads = state.workloads.map((workload) => {
+      const source = state.picks.get(sourceKey(workload));
+      return source === undefined ? workload : { ...workload, source };
+    });
+    const manifests = await this.actions.previewManifests(state.reportId, workloads, { includeLimits: state.includeLimits });
+    this.planId = typeof manifests === 'string' || manifests.files.length === 0 ? null : manifests.id;
+    state.offered = typeof manifests === 'string' ? new Map() : new Map(manifests.unresolved.flatMap((item) => (item.sources ? [[sourceKey(item), new Set(item.sources.map((source) => source.id))] as const] : [])));
+    this.post(typeof manifests === 'string' ? { type: 'plan', plan: null, error: displayText(manifests, 600) } : { type: 'plan', plan: manifestPlanView(manifests) });
+  }
+
   dispose(): void {
     this.feed.stop();
     if (ReviewPanel.current === this) ReviewPanel.current = undefined;
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.panel.dispose();
   }
+}
+
+function sourceKey(workload: { namespace: string; kind: string; name: string }): string {
+  return `${workload.namespace}/${workload.kind}/${workload.name}`;
 }

@@ -376,5 +376,15 @@ export function manifestPlanView(plan: ManifestPlan) {
     skipsHeading: refused.length > 0 ? `Not written: ${plural(refused.length, 'workload')}:` : '',
     skips: refused.slice(0, panelListLimit),
     moreInOutput: Math.max(0, refused.length - panelListLimit),
+    // Several sources could define these: each is offered ("Use this source"), and the pick proposes the plan again.
+    // `id` goes back to the extension as it came (it checks it was listed); `label` is what the person reads.
+    choices: plan.unresolved
+      .filter((item) => (item.sources?.length ?? 0) > 0)
+      .slice(0, panelListLimit)
+      .map((item) => ({
+        workload: { namespace: item.namespace, kind: item.kind, name: item.name },
+        text: `${item.kind} ${nameText(`${item.namespace}/${item.name}`, 200)}`,
+        sources: (item.sources ?? []).slice(0, 10).map((source) => ({ id: source.id, label: displayText(source.label, 600) })),
+      })),
   };
 }

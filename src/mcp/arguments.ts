@@ -48,6 +48,16 @@ export const workloadRef = z
   .object({ namespace: namespaceName, kind: workloadKind, name: objectName })
   .strict();
 
+/**
+ * A manifest source picked among the candidates an earlier proposal listed (`sources[].id`, e.g.
+ * "kustomize:shop/overlays/prod"). Never used as a path: the session only compares it with the candidates it finds.
+ */
+export const sourceChoice = z
+  .string()
+  .min(3)
+  .max(1024)
+  .regex(/^[A-Za-z0-9-]+:[^\p{Cc}]+$/u, 'must be a source id listed by krr_propose_changes (target "manifests") in a workload\'s sources[].id');
+
 export const isoTime = z.iso.datetime({ offset: true });
 
 /** A report path: absolute, or relative to the workspace root; resolved before the session reads it. */

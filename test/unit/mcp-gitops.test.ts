@@ -2,7 +2,7 @@
 // with target "manifests" lists per workload the files and edits (paths relative to the workspace folder) or why no
 // source was found; krr_apply_plan writes them only after the person approves through elicitation. No cluster at all.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -34,6 +34,8 @@ interface WorkloadView {
   files: Array<{ folder: string; path: string; edits: Array<{ line: number; field: string; from: string | null; to: string }> }>;
   reason?: string;
   candidates?: string[];
+  source?: { id?: string; chosen?: boolean };
+  sources?: Array<{ id: string; label: string }>;
 }
 
 describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_plan (--workspace)', function () {
@@ -144,6 +146,41 @@ describe('mcp over stdio: krr_propose_changes target "manifests" and krr_apply_p
     const ofPlan = entries.filter((entry) => entry.planId === planId);
     assert.deepEqual(ofPlan.map((entry) => entry.action), ['propose', 'approve', 'write', 'write', 'refuse']);
     assert.deepEqual(ofPlan.filter((entry) => entry.action === 'write').map((entry) => entry.detail?.file).sort(), ['apps/postgres.json', 'overlays/prod/web-resources.yaml']);
+  });
+
+  it('several sources: listed with ids; proposing again with one writes that one; an id that matches none, or a malformed one, is refused', async () => {
+    // Two overlays the report's context (prod-eu-1) names neither of: it cannot pick one.
+    renameSync(path.join(dir, 'ws/kustomize/overlays/prod'), path.join(dir, 'ws/kustomize/overlays/blue'));
+    cpSync(path.join(dir, 'ws/kustomize/overlays/blue'), path.join(dir, 'ws/kustomize/overlays/green'), { recursive: true });
+    await start(() => ({ action: 'accept', content: { approve: true } }));
+    const { reportId } = structured<{ reportId: string }>(await call('krr_load_report', { path: path.join(dir, 'report.json') }));
+    const web = { namespace: 'prod', kind: 'Deployment', name: 'web' };
+    const ask = (workloads: Array<Record<string, string>>, target = 'manifests') => call('krr_propose_changes', { reportId, target, includeLimits: true, workloads });
+    const listed = await ask([web]);
+    const refused = structured<{ workloads: WorkloadView[] }>(listed).workloads[0];
+    assert.deepEqual(refused?.files, []);
+    assert.deepEqual(refused?.sources?.map((source) => source.id), ['kustomize:kustomize/overlays/blue', 'kustomize:kustomize/overlays/green']);
+    assert.match(textOf(listed), /\n {4}"kustomize:kustomize\/overlays\/green": kustomize\/overlays\/green \(Kustomize\)/);
+
+    const picked = await ask([{ ...web, source: 'kustomize:kustomize/overlays/green' }]);
+    const plan = structured<{ planId: string; workloads: WorkloadView[] }>(picked);
+    assert.deepEqual(plan.workloads[0]?.files.map((file) => [file.folder, file.path]), [['kustomize', 'overlays/green/web-resources.yaml']]);
+    assert.deepEqual(plan.workloads[0]?.source, { finder: 'kustomize', label: 'kustomize/overlays/green (Kustomize)', folder: 'kustomize', guess: false, id: 'kustomize:kustomize/overlays/green', chosen: true });
+    const applied = await call('krr_apply_plan', { planId: plan.planId });
+    assert.equal(structured<{ status: string }>(applied).status, 'applied', textOf(applied));
+    assert.match(execFileSync('kubectl', ['kustomize', path.join(dir, 'ws/kustomize/overlays/green')], { encoding: 'utf8' }), /cpu: 750m/);
+    assert.equal(readFileSync(path.join(dir, 'ws/kustomize/overlays/blue/web-resources.yaml'), 'utf8'), readFileSync(path.join(fixtures, 'kustomize/overlays/prod/web-resources.yaml'), 'utf8'));
+
+    const unknown = structured<{ workloads: WorkloadView[]; files: unknown[] }>(await ask([{ ...web, source: 'kustomize:kustomize/overlays/qa' }]));
+    assert.deepEqual(unknown.files, []);
+    assert.match(unknown.workloads[0]?.reason ?? '', /^the chosen source kustomize:kustomize\/overlays\/qa is not a source of Deployment prod\/web now; pick one of the 2 sources found$/);
+    // Checked by the tool's schema before the session sees it: not an id the proposal lists.
+    const malformed = await ask([{ ...web, source: '../../etc/passwd' }]);
+    assert.equal(malformed.isError, true);
+    assert.match(textOf(malformed), /source/);
+    const cluster = await ask([{ ...web, source: 'kustomize:kustomize/overlays/green' }], 'cluster');
+    assert.equal(cluster.isError, true);
+    assert.match(textOf(cluster), /target "manifests"/);
   });
 
   it('declined, or a client without elicitation: nothing written', async () => {

@@ -13,6 +13,7 @@ import { savingsOf } from '../../src/core/savings';
 import { parseSessionSettings } from '../../src/core/settings';
 import { displayName, formatMoney, formatMonthly, hasHiddenCharacters, nameText, plural, withoutIsolates } from '../../src/core/text';
 import { rowsOfReport } from '../../src/core/recommendations';
+import { parseIncoming } from '../../src/editor/reviewMessages';
 import { clustersText, fleetReview, manifestPlanView, planView, reportReview, selectionText, toPanelRow, type PanelReview, type PanelRow } from '../../src/editor/reviewRows';
 
 const sample = JSON.parse(readFileSync('test/fixtures/sample-report.json', 'utf8')) as { scans: Array<{ object: Record<string, unknown> }> };
@@ -175,6 +176,32 @@ describe('skips: named, and grouped by cause for long lists', () => {
     const written = plan([], 2);
     assert.equal(written.failed, false);
     assert.match(written.text, /2 files in the workspace \(nothing is sent to the cluster\)\. The diff is open\.$/);
+  });
+
+  it('a manifest plan: a workload several sources could define offers each one, its id passed back as it came', () => {
+    const sources = Array.from({ length: 12 }, (_, index) => ({ id: `kustomize:ws/overlays/env-${index}`, label: `ws/overlays/env-${index} (Kustomize)` }));
+    sources[0] = { id: 'kustomize:ws/overlays/p\u202Erod', label: 'ws/overlays/p\u202Erod (Kustomize)' };
+    const view = manifestPlanView({ id: 'mplan-2', files: [], unresolved: [
+      { namespace: 'prod', kind: 'Deployment', name: 'web', reason: '12 sources could define Deployment prod/web; KRR does not pick one', candidates: sources.map((source) => source.label), sources },
+      { namespace: 'prod', kind: 'Deployment', name: 'api', reason: 'no manifest in the workspace folders (ws) defines Deployment prod/api', candidates: [] },
+    ] } as unknown as ManifestPlan);
+    assert.equal(view.choices.length, 1, 'only the workload with sources to pick from');
+    assert.deepEqual(view.choices[0]?.workload, { namespace: 'prod', kind: 'Deployment', name: 'web' });
+    assert.equal(view.choices[0]?.text, 'Deployment \u2068prod/web\u2069');
+    assert.equal(view.choices[0]?.sources.length, 10, 'bounded');
+    // The id goes back untouched (the extension compares it with what it listed); the label is shown visibly.
+    assert.equal(view.choices[0]?.sources[0]?.id, 'kustomize:ws/overlays/p\u202Erod');
+    assert.equal(view.choices[0]?.sources[0]?.label, 'ws/overlays/p rod (Kustomize)', 'no raw bidi override reaches the page');
+    assert.equal(view.skips.length, 2, 'both are still listed as not written');
+  });
+
+  it('"Use this source" from the page: only a workload and a bounded id pass', () => {
+    const workload = { namespace: 'prod', kind: 'Deployment', name: 'web' };
+    assert.deepEqual(parseIncoming({ type: 'use-source', workload: { ...workload, extra: 'x' }, source: 'kustomize:ws/overlays/prod' }), { type: 'use-source', workload, source: 'kustomize:ws/overlays/prod' });
+    assert.equal(parseIncoming({ type: 'use-source', workload, source: '' }), undefined);
+    assert.equal(parseIncoming({ type: 'use-source', workload, source: 'x'.repeat(1025) }), undefined);
+    assert.equal(parseIncoming({ type: 'use-source', workload: { namespace: 'prod', kind: 'Deployment' }, source: 'kustomize:ws/overlays/prod' }), undefined);
+    assert.equal(parseIncoming({ type: 'use-source', source: 'kustomize:ws/overlays/prod' }), undefined);
   });
 
   it('shows the risk reason next to the risk', () => {

@@ -51,7 +51,7 @@ export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequeste
   // The environment first, then what each workload renders before → after: a file edit alone can read "(new key) →
   // 40m" where the workload ran with 100m inherited from a base.
   for (const workload of plan.workloads.slice(0, maxListedWorkloads)) {
-    lines.push(`${workload.kind} ${nameText(`${workload.namespace}/${workload.name}`, 200)} in ${nameText(workload.source.label, 240)}${workload.source.guess ? ' (a guess: check it)' : ''}`);
+    lines.push(`${workload.kind} ${nameText(`${workload.namespace}/${workload.name}`, 200)} in ${nameText(workload.source.label, 240)}${workload.source.guess ? ' (a guess: check it)' : ''}${workload.source.chosen ? ' (the source picked among the candidates)' : ''}`);
     for (const change of workload.changes.slice(0, maxListedEdits)) lines.push(`   ${renderedChangeText(workload, change)}`);
     if (workload.changes.length > maxListedEdits) lines.push(`   …and ${workload.changes.length - maxListedEdits} more values (see the diff)`);
   }

@@ -268,6 +268,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
     finder: 'helm',
     folder: chart.folder,
     label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? `; a guess: helm is not installed (or older than 3.16), so the chart could not be rendered to check it; ${located.evidence ?? 'matched by name'}, and the key is matched by its name` : ''})`,
+    key: file,
     ...(located.guess ? { guess: true } : {}),
     async prepare(context): Promise<PreparedChange> {
       const text = await context.files.read(chart.folder, file);

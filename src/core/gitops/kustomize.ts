@@ -454,6 +454,7 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
     finder: 'kustomize',
     folder: root.folder,
     label: label(root),
+    key: root.dir || '.',
     async prepare(context): Promise<PreparedChange> {
       const { changes, missing } = changesFor(before, target.kind, target.desired);
       const notes = missing.map((container) => `container ${container} is not in what ${root.dir || '.'} renders; skipped`);

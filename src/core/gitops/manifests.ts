@@ -128,6 +128,7 @@ function candidateFor(file: WorkspaceFile, documentIndex: number, target: Worklo
     finder: 'manifest',
     folder: file.folder,
     label: `${file.folder.name}/${file.relativePath}${documentIndex > 0 ? ` (document ${documentIndex + 1})` : ''}`,
+    key: `${file.relativePath}${documentIndex > 0 ? `#${documentIndex + 1}` : ''}`,
     async prepare(context): Promise<PreparedChange> {
       const parsed = parseManifestFile(await context.files.read(file.folder, file.relativePath), file.relativePath);
       const document = parsed.documents[documentIndex];

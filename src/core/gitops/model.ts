@@ -18,6 +18,11 @@ export interface WorkloadTarget {
   desired: ReadonlyMap<string, DesiredResources>;
   /** Said about the recommendation before any source is looked at (values krr gives that are not written), for the plan. */
   notes?: readonly string[];
+  /**
+   * The source a person (or the model) picked among the candidates an earlier proposal listed (`sourceId`): only that
+   * one is edited. Compared with the candidates found now, never used as a path; one that matches none is refused.
+   */
+  source?: string;
 }
 
 /** A file as the finders see it during one proposal: edits of earlier workloads already applied in memory. */
@@ -72,6 +77,11 @@ export interface SourceCandidate {
   folder: WorkspaceFolder;
   /** One line for a person: "apps/shop.yaml (document 2)", "overlays/prod (Kustomize)". */
   label: string;
+  /**
+   * What it edits, relative to its folder (the file, with its document; the kustomization directory): with the finder
+   * and the folder, the stable id a person picks it by (`sourceId`). Without it the label stands in.
+   */
+  key?: string;
   /** A conventional match that could not be confirmed by rendering (Helm without helm): shown as a guess. */
   guess?: boolean;
   /** The edits that give the workload the desired values, computed from the files as they are now. */
@@ -119,10 +129,17 @@ export interface ManifestWorkload {
   namespace: string;
   kind: string;
   name: string;
-  source: { finder: string; label: string; folder: string; guess: boolean };
+  /** `id` names the candidate (`sourceId`); `chosen`: the caller picked it (the workload's `source`); both are in the digest. */
+  source: { finder: string; label: string; folder: string; guess: boolean; id?: string; chosen?: true };
   files: Array<{ folder: string; path: string; edits: FieldEdit[] }>;
   changes: FieldChange[];
   notes: string[];
+}
+
+/** A candidate a person can pick: `id` goes back into the next proposal as the workload's `source`. */
+export interface SourceChoice {
+  id: string;
+  label: string;
 }
 
 export interface UnresolvedWorkload {
@@ -132,6 +149,8 @@ export interface UnresolvedWorkload {
   /** Why no edit is offered: no source, several candidates, invalid input, a failed re-render check, policy. */
   reason: string;
   candidates: string[];
+  /** Several candidates (or a pick that matches none now): each with the id to pass back as the workload's `source`. */
+  sources?: SourceChoice[];
   /** The source already holds the recommended values: nothing to do, and not a refusal (shown apart from them). */
   alreadyRecommended?: true;
 }

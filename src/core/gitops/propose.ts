@@ -1,5 +1,6 @@
-// Selection -> manifest plan: find each workload's source with every finder, refuse to choose between several,
-// compute the edits in memory, re-render a private copy of the folder with them, and offer only what checks out.
+// Selection -> manifest plan: find each workload's source with every finder, refuse to choose between several unless
+// the caller picked one by its id, compute the edits in memory, re-render a private copy of the folder with them, and
+// offer only what checks out.
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { withChanges } from './workload';
 import { QuantityError } from '../quantity';
 import { kustomizeFinder } from './kustomize';
 import { plainManifestFinder } from './manifests';
-import type { FinderContext, ManifestFileChange, ManifestPlan, ManifestSourceFinder, ManifestWorkload, UnresolvedWorkload, WorkloadTarget } from './model';
+import type { FinderContext, ManifestFileChange, ManifestPlan, ManifestSourceFinder, ManifestWorkload, SourceCandidate, UnresolvedWorkload, WorkloadTarget } from './model';
 import { StagedCopy, stagedCopyLimits, type StagedCopyLimits } from './stagedCopy';
 import { indexWorkspace, readManifestText, sha256, WorkspaceInputError, type WorkspaceFolder, type WorkspaceIndex } from './workspace';
 import { RenderError, RenderGuard, renderLimits } from './render';
@@ -52,8 +53,8 @@ export interface ProposeManifestOptions {
 
 /**
  * The digest a person approves: every file's folder, path, content hash at proposal time, new content hash, and edits;
- * and every workload with its source and its rendered values before → after, which the dialog shows too (only the
- * fields shown: the stored form keeps no more, see session/store.ts).
+ * and every workload with its source (its id, and whether the caller picked it) and its rendered values before → after,
+ * which the dialog shows too (only the fields shown: the stored form keeps no more, see session/store.ts).
  */
 export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' | 'workloads'>): string {
   const files = [...plan.files]
@@ -61,6 +62,15 @@ export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' 
     .sort((a, b) => `${a.folder}\0${a.path}`.localeCompare(`${b.folder}\0${b.path}`));
   const workloads = plan.workloads.map((workload) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name, source: workload.source, changes: workload.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })) }));
   return sha256(canonicalJson({ target: 'manifests', context: plan.context, files, workloads }));
+}
+
+/**
+ * The id a person or a model picks a candidate by (a workload's `source`): finder, workspace folder and what it edits
+ * ("kustomize:shop/overlays/prod", "manifest:shop/apps/web.yaml#2"). Only ever compared with the candidates the finders
+ * found, so it can name nothing they did not.
+ */
+export function sourceId(candidate: Pick<SourceCandidate, 'finder' | 'folder' | 'label' | 'key'>): string {
+  return candidate.key === undefined ? `${candidate.finder}:${candidate.label}` : `${candidate.finder}:${candidate.folder.name}/${candidate.key}`;
 }
 
 /** Null when KRR's edited text parses; otherwise a refusal that names it an internal error, not the file's fault. */
@@ -153,17 +163,27 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       const refuse = (reason: string, candidates: string[] = []) => unresolved.push({ ...identity, reason, candidates });
       try {
         const candidates = (await allFinished(finders.map((finder) => finder.find(target, context)))).flat();
+        // A pick that matches no candidate now (the workspace changed, or a made-up id) is refused, never widened.
+        const stalePick = target.source === undefined ? '' : `the chosen source ${target.source} is not a source of ${target.kind} ${target.namespace}/${target.name} now; `;
         if (candidates.length === 0) {
           const problems = [...new Set((await allFinished(finders.map((finder) => finder.problems?.(context) ?? Promise.resolve([])))).flat())];
           const skipped = index.problems.map((problem) => `${problem.folder}/${problem.relativePath}: ${problem.reason}`);
-          refuse(`no manifest in the workspace folders (${options.folders.map((folder) => folder.name).join(', ') || 'none'}) defines ${target.kind} ${target.namespace}/${target.name}`, [...problems, ...skipped].slice(0, 20));
+          refuse(`${stalePick}no manifest in the workspace folders (${options.folders.map((folder) => folder.name).join(', ') || 'none'}) defines ${target.kind} ${target.namespace}/${target.name}`, [...problems, ...skipped].slice(0, 20));
           continue;
         }
-        if (candidates.length > 1) {
-          refuse(`${candidates.length} sources could define ${target.kind} ${target.namespace}/${target.name}; KRR does not pick one — keep one of them in the workspace, or edit the right one by hand`, candidates.map((candidate) => candidate.label));
+        const picked = target.source === undefined ? candidates : candidates.filter((candidate) => sourceId(candidate) === target.source);
+        if (picked.length !== 1) {
+          const sources = candidates.map((candidate) => ({ id: sourceId(candidate), label: candidate.label }));
+          const reason =
+            target.source === undefined
+              ? `${candidates.length} sources could define ${target.kind} ${target.namespace}/${target.name}; KRR does not pick one — choose one of them (in the review panel, or by its source id), keep one of them in the workspace, or edit the right one by hand`
+              : picked.length === 0
+                ? `${stalePick}${candidates.length === 1 ? 'the one source found is listed: pick it if it is the right one' : `pick one of the ${candidates.length} sources found`}`
+                : `the chosen source ${target.source} names ${picked.length} sources (workspace folders with the same name); KRR does not pick one — open only one of those folders, or edit the right one by hand`;
+          unresolved.push({ ...identity, reason, candidates: candidates.map((candidate) => candidate.label), sources });
           continue;
         }
-        const candidate = candidates[0] as (typeof candidates)[number];
+        const candidate = picked[0] as (typeof candidates)[number];
         const prepared = await candidate.prepare(context);
         // Every file was parsed to compute the edit: an edited text that no longer parses is KRR's own bug, said so.
         const broken = prepared.files.map((file) => ownEditProblem(candidate.folder, file.relativePath, file.text)).find((problem) => problem !== null);
@@ -228,7 +248,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
         else context.cache.clear();
         workloads.push({
           ...identity,
-          source: { finder: candidate.finder, label: candidate.label, folder: candidate.folder.name, guess: candidate.guess ?? false },
+          source: { finder: candidate.finder, label: candidate.label, folder: candidate.folder.name, guess: candidate.guess ?? false, id: sourceId(candidate), ...(target.source !== undefined ? { chosen: true as const } : {}) },
           files: prepared.files.map((file) => ({ folder: candidate.folder.name, path: file.relativePath, edits: file.edits })),
           changes: prepared.changes,
           notes: [...(target.notes ?? []), ...prepared.notes],

@@ -34,6 +34,7 @@ export async function propose(ctx: SessionContext, args: ProposeArguments, reque
   const settings = ctx.options.settings();
   const stored = await reportById(ctx, args.reportId);
   if (args.workloads.length === 0) throw new SessionError('invalid-argument', 'No workloads selected.', 'Select at least one workload from the report.');
+  if (args.workloads.some((workload) => workload.source !== undefined)) throw new SessionError('invalid-argument', 'A workload\'s source picks a manifest in the workspace; a cluster proposal patches the live object.', 'Pass source only with target "manifests".');
   const selection = dedupe(args.workloads);
   // Reported before anything else runs, and repeated with what runs while no workload finishes (at most every
   // half second): the count is there from the first moment and never goes quiet for long.
@@ -196,7 +197,14 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
   const unresolved: UnresolvedWorkload[] = [];
   const targets: WorkloadTarget[] = [];
   const allowLimitRemoval = args.allowLimitRemoval ?? false;
-  for (const selected of dedupe(args.workloads)) {
+  // The same workload twice with different picks: which one the person meant cannot be told.
+  const picks = new Map<string, string | undefined>();
+  for (const workload of args.workloads) {
+    const key = ownerKey(workload);
+    if (picks.has(key) && picks.get(key) !== workload.source) throw new SessionError('invalid-argument', `${workload.kind} ${workload.namespace}/${workload.name} is listed twice with different sources.`, 'List each workload once, with the source to edit.');
+    picks.set(key, workload.source);
+  }
+  for (const { source, ...selected } of dedupe(args.workloads)) {
     const workload = byKey.get(`${selected.namespace}/${selected.kind}/${selected.name}`);
     const refuse = (reason: string) => unresolved.push({ ...selected, reason, candidates: [] });
     // As for a cluster proposal: an invalid name leaves its workload out with the reason, not the whole proposal.
@@ -234,7 +242,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
       refuse(`krr's recommendation cannot be written: ${error.message}`);
       continue;
     }
-    targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired, ...(notes.length > 0 ? { notes } : {}) });
+    targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired, ...(notes.length > 0 ? { notes } : {}), ...(source !== undefined ? { source } : {}) });
   }
   let plan: ManifestPlan;
   try {

@@ -226,13 +226,14 @@ const manifestPlanSchema = z.object({
       namespace: z.string(),
       kind: z.string(),
       name: z.string(),
-      source: z.object({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean() }),
+      // Every field the digest covers (the pick too): a field dropped here would make the stored plan fail its digest.
+      source: z.object({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean(), id: z.string().optional(), chosen: z.literal(true).optional() }),
       files: z.array(z.object({ folder: z.string(), path: z.string(), edits: z.array(fieldEdit) })),
       changes: z.array(z.object({ container: z.string(), allocation, resource, from: z.string().nullable(), to: z.string().nullable(), fromAmount: nullableNumber, toAmount: nullableNumber })),
       notes: z.array(z.string()),
     }),
   ),
-  unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()) })),
+  unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()), sources: z.array(z.object({ id: z.string(), label: z.string() })).optional() })),
   warnings: z.array(finding),
   sourceReportId: z.string().optional(),
 });

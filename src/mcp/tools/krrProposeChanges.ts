@@ -6,7 +6,7 @@ import type { ManifestPlan } from '../../core/gitops/model';
 import type { GitOpsOwner } from '../../core/gitops/owner';
 import { describeOwner } from '../../core/gitops/ownerName';
 import type { Plan } from '../../core/plan/model';
-import { generatedId, workloadRef } from '../arguments';
+import { generatedId, sourceChoice, workloadRef } from '../arguments';
 import { gitopsOwnerSchema } from '../gitopsOwnerSchema';
 import { orNull } from '../portable';
 import { formatMoney } from '../summary';
@@ -24,10 +24,14 @@ export const krrProposeChanges = defineTool({
     'Builds a change plan for the given workloads from a report: reads the live objects, computes the JSON patches, dry-runs them on the API server and checks policies. ' +
     'Writes nothing. The diff is shown to the person (in the editor when running in VS Code). Returns planId, digest, risk, per-object changes and cost, blocked workloads with reasons, totals and expiresAt. ' +
     'Blocked workloads are left out of the plan; tell the user why. Next: if the user wants it, krr_apply_plan with the planId — a person must approve it; you cannot approve it. ' +
-    'With target "manifests" (GitOps: the cluster is reconciled from Git) nothing is read from or written to the cluster: it finds where each workload\'s resources are decided in the workspace folders (plain manifests, Kustomize overlays) and returns per workload the files and edits ({folder, path, edits}, paths relative to the workspace folder), or why no single source was found and the candidates; the edits are checked by rendering again. krr_apply_plan then writes the files after the same approval.',
+    'With target "manifests" (GitOps: the cluster is reconciled from Git) nothing is read from or written to the cluster: it finds where each workload\'s resources are decided in the workspace folders (plain manifests, Kustomize overlays) and returns per workload the files and edits ({folder, path, edits}, paths relative to the workspace folder), or why no single source was found and the candidates; the edits are checked by rendering again. When several sources could define a workload, none is edited and its sources are listed with an id: if the user says which one, propose again with that id as the workload\'s source (the pick is part of the plan the person approves; an id that no longer matches a source is refused). krr_apply_plan then writes the files after the same approval.',
   inputSchema: {
     reportId: generatedId.describe('the reportId from krr_scan or krr_load_report'),
-    workloads: z.array(workloadRef).min(1).max(200).describe('workloads to change: {namespace, kind, name}, as listed by krr_list_recommendations'),
+    workloads: z
+      .array(workloadRef.extend({ source: sourceChoice.optional().describe('target "manifests" only: the source to edit when several could define the workload — one of the sources[].id the previous proposal listed for it') }).strict())
+      .min(1)
+      .max(200)
+      .describe('workloads to change: {namespace, kind, name}, as listed by krr_list_recommendations; with target "manifests" optionally {source} to pick among several sources'),
     includeLimits: z.boolean().optional().describe('also change limits (default: requests only)'),
     allowLimitRemoval: z.boolean().optional().describe('allow removing limits when krr recommends unset (default: blocked)'),
     staged: z.boolean().optional().describe('apply in stages (one object first, then the rest)'),
@@ -46,11 +50,17 @@ export const krrProposeChanges = defineTool({
       .array(
         z.object({
           ...identity,
-          source: z.object({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean() }).optional(),
+          source: z
+            .object({ finder: z.string(), label: z.string(), folder: z.string(), guess: z.boolean(), id: z.string().optional(), chosen: z.boolean().optional().describe('picked by the caller (workloads[].source)') })
+            .optional(),
           files: z.array(z.object({ folder: z.string(), path: z.string(), edits: z.array(fieldEdit) })),
           notes: z.array(z.string()).optional(),
           reason: z.string().optional(),
           candidates: z.array(z.string()).optional(),
+          sources: z
+            .array(z.object({ id: z.string(), label: z.string() }))
+            .optional()
+            .describe('several sources could define it (or the chosen one matches none now): pass one id back as workloads[].source, once the user has said which'),
         }),
       )
       .optional()
@@ -190,7 +200,7 @@ export function manifestPlanView(plan: ManifestPlan) {
         files: workload.files,
         ...(workload.notes.length > 0 ? { notes: workload.notes } : {}),
       })),
-      ...plan.unresolved.map(({ namespace, kind, name, reason, candidates }) => ({ namespace, kind, name, files: [], reason, candidates })),
+      ...plan.unresolved.map(({ namespace, kind, name, reason, candidates, sources }) => ({ namespace, kind, name, files: [], reason, candidates, ...(sources ? { sources } : {}) })),
     ],
     files: plan.files.map((file) => ({ folder: file.folder, path: file.path, created: file.beforeHash === null, edits: file.edits.length })),
     totals: { workloads: plan.workloads.length, files: plan.files.length, changes: plan.workloads.reduce((sum, workload) => sum + workload.changes.length, 0), unresolved: plan.unresolved.length },
@@ -203,7 +213,7 @@ function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elici
   for (const workload of plan.workloads.slice(0, 20)) {
     // The environment first, then what the workload renders before → after, then the file edits that do it (an edit
     // alone can read "(new key) → 40m" where the workload ran with 100m inherited from a base).
-    lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} in ${workload.source.label}${workload.source.guess ? ' (a guess: ask the user to check it)' : ''}`);
+    lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} in ${workload.source.label}${workload.source.guess ? ' (a guess: ask the user to check it)' : ''}${workload.source.chosen ? ' (the source chosen)' : ''}`);
     for (const change of workload.changes) lines.push(`    ${renderedChangeText(workload, change)}`);
     for (const file of workload.files) {
       const created = plan.files.some((planned) => planned.folder === file.folder && planned.path === file.path && planned.beforeHash === null);
@@ -211,7 +221,12 @@ function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elici
     }
     for (const note of workload.notes) lines.push(`    note: ${note}`);
   }
-  for (const entry of plan.unresolved) lines.push(`NOT WRITTEN ${entry.namespace}/${entry.kind}/${entry.name}: ${entry.reason}${entry.candidates.length > 0 ? ` (candidates: ${entry.candidates.join('; ')})` : ''}`);
+  for (const entry of plan.unresolved) {
+    if (entry.sources) {
+      lines.push(`NOT WRITTEN ${entry.namespace}/${entry.kind}/${entry.name}: ${entry.reason}. Sources (ask the user which one, then propose again with workloads[].source set to its id):`);
+      for (const source of entry.sources) lines.push(`    ${JSON.stringify(source.id)}: ${source.label}`);
+    } else lines.push(`NOT WRITTEN ${entry.namespace}/${entry.kind}/${entry.name}: ${entry.reason}${entry.candidates.length > 0 ? ` (candidates: ${entry.candidates.join('; ')})` : ''}`);
+  }
   if (plan.files.length === 0) lines.push('Nothing to write: tell the user the reasons above.');
   else if (approvalVia === 'editor') lines.push('The diff of the files is open in the editor. Writing them needs the human’s approval: if the user wants it, call krr_apply_plan with this planId. You cannot approve it.');
   else if (!channel.canApprove) lines.push(`Writing the files needs a person’s approval, and none can be asked in this session: ${channel.how} Tell the user; calling krr_apply_plan here will be refused. You cannot approve it.`);
