@@ -19,6 +19,9 @@ import { chooseCandidates } from '../../src/core/gitops/ownerChoice';
 import { proposeManifestPlan } from '../../src/core/gitops/propose';
 import { workspaceFolders } from '../../src/core/gitops/workspace';
 import type { DesiredResources } from '../../src/core/plan/build';
+import { fileManifestWriter } from '../../src/core/gitops/apply';
+import { gitopsWorkloads, writeGitOpsReport } from '../support/gitops-report';
+import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 /**
@@ -181,7 +184,7 @@ describe('Flux HelmRelease: spec.values of the environment\'s HelmRelease, check
     assert.match(plan.workloads[0]?.source.label ?? '', /clusters\/dev\/cache\/redis\.yaml \(Flux HelmRelease cache\/redis\); a guess: the chart could not be rendered: the chart redis comes from HelmRepository bitnami-oci, not from the workspace/);
     assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /could not be rendered .*KRR wrote spec\.values\.<key>\.resources by convention and could not check what the chart makes of it/);
     assert.deepEqual(plan.files.map((file) => file.path), ['clusters/dev/cache/redis.yaml']);
-    assert.match(plan.files[0]?.after ?? '', /    master:\n      resources:\n        requests:\n          cpu: 250m\n/);
+    assert.ok(plan.files[0]?.after.includes('    master:\n      resources:\n        requests:\n          cpu: 250m\n'), plan.files[0]?.after);
   });
 
   it('valuesFrom: a ConfigMap of the repository is read (a value it already holds is not written); spec.values, which wins, gets the rest', async () => {
@@ -250,7 +253,7 @@ describe('Argo CD Application with an in-repo Helm source: its values for that e
     const plan = await propose(dir, [target('shop-dev', 'shop', 'shop', { requests: { cpu: '40m' }, limits: {} })], helm);
     assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
     assert.deepEqual(plan.files.map((file) => file.path), ['argocd/shop-dev.yaml']);
-    assert.match(plan.files[0]?.after ?? '', /      valueFiles:\n        - env\/dev\.yaml\n      valuesObject:\n        resources:\n          requests:\n            cpu: 40m\n/);
+    assert.ok(plan.files[0]?.after.includes('      valueFiles:\n        - env/dev.yaml\n      valuesObject:\n        resources:\n          requests:\n            cpu: 40m\n'), plan.files[0]?.after);
   });
 
   it('a value file of another repository (the folder\'s remote is known): that Application is not read as a reader of it', async () => {
@@ -269,16 +272,16 @@ describe('owner-based choice (pure): the owner\'s name or path picks, a contradi
   const base = target('shop', 'shop', 'shop', { requests: { cpu: '1' }, limits: {} });
 
   it('a kustomization root at the Application\'s path is kept, the other dropped; none there: refused with both named', () => {
-    const eu = candidate('repo/overlays/eu (Kustomize)', { path: 'overlays/eu' });
-    const us = candidate('repo/overlays/us (Kustomize)', { path: 'overlays/us' });
-    const kept = chooseCandidates([eu, us], { ...base, ownerSource: owner([{ folderRoot: '/repo', path: 'overlays/eu' }]) });
-    assert.deepEqual(kept.candidates, [eu]);
-    const refused = chooseCandidates([us], { ...base, ownerSource: owner([{ folderRoot: '/repo', path: 'overlays/eu' }]) });
+    const blue = candidate('repo/overlays/blue (Kustomize)', { path: 'overlays/blue' });
+    const green = candidate('repo/overlays/green (Kustomize)', { path: 'overlays/green' });
+    const kept = chooseCandidates([blue, green], { ...base, ownerSource: owner([{ folderRoot: '/repo', path: 'overlays/blue' }]) });
+    assert.deepEqual(kept.candidates, [blue]);
+    const refused = chooseCandidates([green], { ...base, ownerSource: owner([{ folderRoot: '/repo', path: 'overlays/blue' }]) });
     assert.deepEqual(refused.candidates, []);
-    assert.match(refused.refusal ?? '', /deployed by Argo CD Application argocd\/shop-eu from overlays\/eu, but the source found is elsewhere \(repo\/overlays\/us \(Kustomize\)\)/);
+    assert.match(refused.refusal ?? '', /deployed by Argo CD Application argocd\/shop-eu from overlays\/blue, but the source found is elsewhere \(repo\/overlays\/green \(Kustomize\)\)/);
     // Not written in the workspace: nothing is dropped, and the plan says the owner could not confirm it.
-    const unknown = chooseCandidates([us], { ...base, ownerSource: owner(null) });
-    assert.deepEqual(unknown.candidates, [us]);
+    const unknown = chooseCandidates([green], { ...base, ownerSource: owner(null) });
+    assert.deepEqual(unknown.candidates, [green]);
     assert.match(unknown.notes.join(''), /is not written in the workspace/);
   });
 
@@ -345,5 +348,44 @@ describe('a real layout: gitops-promoter-demo (app-of-apps chart of Argo CD Appl
     assert.deepEqual(plan.files, []);
     assert.match(plan.unresolved[0]?.reason ?? '', /Application guestbook-github-dev has no values of its own to write these resources in \(.*demo-apps\/guestbook\/env\/dev\/values\.yaml is listed by other Applications too \(guestbook-gitlab-dev\).*the Application is written by the template of chart charts\/apps/);
     assert.equal(existsSync(path.join(dir, '.git')), false);
+  });
+});
+
+describe('session: the owner read from the live object picks the overlay (Flux Kustomization apps → ./overlays/green)', function () {
+  this.timeout(240_000);
+  let f: SessionFixture | undefined;
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-owner-'));
+    const deployment = ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: payments', 'spec:', '  selector:', '    matchLabels: {app: payments}', '  template:', '    metadata:', '      labels: {app: payments}', '    spec:', '      containers:', '        - name: api', '          image: ghcr.io/example/payments:3.0.2', '          resources:', '            requests: {cpu: 300m, memory: 256Mi}', ''].join('\n');
+    write(dir, {
+      'base/deployment.yaml': deployment,
+      'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
+      'overlays/blue/kustomization.yaml': 'namespace: gitops\nresources:\n  - ../../base\n',
+      'overlays/green/kustomization.yaml': 'namespace: gitops\nresources:\n  - ../../base\n',
+      'clusters/green/apps.yaml': 'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./overlays/green\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n',
+    });
+  });
+  afterEach(async () => {
+    await f?.close();
+    f = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('before the owner is known the two overlays are ambiguous; once a cluster proposal read it, overlays/green is written and the plan says why', async () => {
+    f = await startSessionFixture({ session: { workspace: { folders: () => [dir], writer: fileManifestWriter() } } });
+    const person = { type: 'human' as const, via: 'test' };
+    const { reportId } = await f.session.loadReport(writeGitOpsReport(dir), person);
+    const selection = { reportId, workloads: [gitopsWorkloads.payments], target: 'manifests' as const };
+    const unknown = await f.session.proposeManifests(selection, person);
+    assert.deepEqual(unknown.files, []);
+    assert.match(unknown.unresolved[0]?.reason ?? '', /2 sources could define Deployment gitops\/payments/);
+    // A cluster proposal reads the live object (labels kustomize.toolkit.fluxcd.io/name=apps, namespace flux-system).
+    const cluster = await f.session.propose({ reportId, workloads: [gitopsWorkloads.payments] }, { type: 'model', via: 'test-client' });
+    assert.match(cluster.blocked[0]?.reasons.join(' ') ?? '', /Its source in the workspace: [^ ]+\/overlays\/green \(Kustomize\)/);
+    const plan = await f.session.proposeManifests(selection, person);
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.deepEqual(plan.files.map((file) => file.path).sort(), ['overlays/green/krr-deployment-payments-resources.yaml', 'overlays/green/kustomization.yaml']);
+    assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /chosen by the live object's owner, Flux Kustomization flux-system\/apps \(deployed from overlays\/green\)/);
   });
 });

@@ -119,11 +119,12 @@ export async function declaredObjects(context: FinderContext): Promise<{ objects
 export async function folderRemotes(context: FinderContext, folder: WorkspaceFolder): Promise<string[] | null> {
   const key = `gitops:remotes:${folder.root}`;
   if (context.cache.has(key)) return context.cache.get(key) as string[] | null;
-  let remotes: string[] | null = null;
+  let remotes: string[] | null;
   try {
+    // A worktree's .git is a file, not a directory: its configuration is elsewhere, so the remotes stay unknown.
     const text = await readFile(path.join(folder.root, '.git', 'config'), 'utf8');
-    remotes = [...text.matchAll(/^\s*url\s*=\s*(\S+)\s*$/gm)].map((match) => normalizeRepoUrl(match[1] as string));
-    if (remotes.length === 0) remotes = null;
+    const urls = [...text.matchAll(/^\s*url\s*=\s*(\S+)\s*$/gm)].map((match) => normalizeRepoUrl(match[1] as string));
+    remotes = urls.length > 0 ? urls : null;
   } catch {
     remotes = null;
   }

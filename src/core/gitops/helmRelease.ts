@@ -18,7 +18,6 @@
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, stringify } from 'yaml';
 import { canonicalJson } from '../canonicalJson';
-import { readPath } from '../plan/build';
 import type { FieldChange } from '../plan/model';
 import { baselineOf, charts, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
 import { chartAt, HelmMissing, locateByConvention, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, workloadFromValues, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
