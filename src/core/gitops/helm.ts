@@ -50,7 +50,7 @@ function helmStderr(stderr: string): string {
   return displayText((errors.length > 0 ? errors : lines).slice(0, 3).join(' | '), 600);
 }
 
-interface Chart {
+export interface Chart {
   folder: WorkspaceFolder;
   /** Relative to the folder, POSIX; '' for the folder itself. */
   dir: string;
@@ -59,7 +59,7 @@ interface Chart {
 }
 
 /** Key paths (from the values root) of every mapping that holds a `resources` mapping. */
-function resourceKeyPaths(values: unknown, prefix: string[] = [], depth = 0): string[][] {
+export function resourceKeyPaths(values: unknown, prefix: string[] = [], depth = 0): string[][] {
   if (!values || typeof values !== 'object' || Array.isArray(values) || depth > 6) return [];
   const found: string[][] = [];
   for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
@@ -69,7 +69,7 @@ function resourceKeyPaths(values: unknown, prefix: string[] = [], depth = 0): st
   return found;
 }
 
-function charts(context: FinderContext): Chart[] {
+export function charts(context: FinderContext): Chart[] {
   const byDir = new Map<string, Chart>();
   for (const file of context.index.files) {
     if (path.posix.basename(file.relativePath) !== 'Chart.yaml') continue;
@@ -104,7 +104,7 @@ function environmentFiles(chart: Chart, target: WorkloadTarget): string[] {
  * bounded). Only local input: no --dependency-update, no repository, no --validate (no cluster); `lookup` in a template
  * renders empty without a cluster.
  */
-async function helmTemplate(options: HelmFinderOptions, context: FinderContext, chart: Chart, chartDir: string, release: string, namespace: string, valuesFiles: readonly string[], sets: readonly string[], signal?: AbortSignal): Promise<unknown[]> {
+export async function helmTemplate(options: HelmFinderOptions, context: FinderContext, chart: Chart, chartDir: string, release: string, namespace: string, valuesFiles: readonly string[], sets: readonly string[], signal?: AbortSignal): Promise<unknown[]> {
   // --skip-schema-validation: helm validates values against the chart's values.schema.json, and follows a remote
   // `$ref` there (over the network, loopback included). KRR only reads the rendered resources; validation is not its job.
   const kubeVersion = helmKubeVersion(options.kubeVersion);
@@ -129,9 +129,9 @@ async function helmTemplate(options: HelmFinderOptions, context: FinderContext, 
   return parseManifestFile(stdout, `the output of ${what}`).documents.map((document) => plainObjectOf(document, `the output of ${what}`));
 }
 
-class HelmMissing extends Error {}
+export class HelmMissing extends Error {}
 
-function renderedWorkload(documents: readonly unknown[], target: WorkloadTarget): unknown {
+export function renderedWorkload(documents: readonly unknown[], target: WorkloadTarget): unknown {
   return documents.find((document) => {
     const identity = identityOf(document);
     return identity !== null && sameWorkload(identity, target);
@@ -139,7 +139,7 @@ function renderedWorkload(documents: readonly unknown[], target: WorkloadTarget)
 }
 
 /** The container's requests.cpu as rendered (the marker channel). */
-function renderedCpu(workload: unknown, kind: string, container: string): unknown {
+export function renderedCpu(workload: unknown, kind: string, container: string): unknown {
   const containers = readPath(workload, containersPath(kind));
   const found = Array.isArray(containers) ? (containers.find((item) => (item as { name?: unknown }).name === container) as Record<string, unknown> | undefined) : undefined;
   return (found?.resources as { requests?: { cpu?: unknown } } | undefined)?.requests?.cpu;
@@ -232,7 +232,7 @@ async function locate(options: HelmFinderOptions, context: FinderContext, chart:
 }
 
 /** `<release>` or `<release>-<component>`: the usual fullname of what a chart installed under that release renders. */
-function namedAfterRelease(target: WorkloadTarget, release: string): boolean {
+export function namedAfterRelease(target: WorkloadTarget, release: string): boolean {
   return target.name === release || target.name.startsWith(`${release}-`);
 }
 
@@ -258,7 +258,7 @@ function guessedKeys(keyPaths: readonly string[][], release: string, target: Wor
   return keys.size === 0 ? null : { keys, guess: true, before: null, evidence };
 }
 
-function escapeSetKey(key: string): string {
+export function escapeSetKey(key: string): string {
   return key.replace(/([.,=\\])/g, '\\$1');
 }
 
@@ -266,6 +266,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
   const file = env ?? base;
   return {
     finder: 'helm',
+    path: chart.dir,
     folder: chart.folder,
     label: `${chart.folder.name}/${file} (Helm chart ${release}${located.guess ? `; a guess: helm is not installed (or older than 3.16), so the chart could not be rendered to check it; ${located.evidence ?? 'matched by name'}, and the key is matched by its name` : ''})`,
     key: file,
@@ -369,12 +370,12 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
 }
 
 /** A rendering before the edit: its objects (canonical JSON) that two renders agree on, and how many it has. */
-interface Baseline {
+export interface Baseline {
   stable: string[];
   total: number;
 }
 
-function baselineOf(first: readonly unknown[], second: readonly unknown[]): Baseline {
+export function baselineOf(first: readonly unknown[], second: readonly unknown[]): Baseline {
   const again = countOf(second.map((object) => canonicalJson(object)));
   const stable: string[] = [];
   for (const object of first.map((item) => canonicalJson(item))) {
@@ -387,7 +388,7 @@ function baselineOf(first: readonly unknown[], second: readonly unknown[]): Base
 }
 
 /** As many objects as before, and every one two renders agreed on is still there, exactly. */
-function matchesBaseline(baseline: Baseline, now: readonly unknown[]): boolean {
+export function matchesBaseline(baseline: Baseline, now: readonly unknown[]): boolean {
   if (now.length !== baseline.total) return false;
   const present = countOf(now.map((object) => canonicalJson(object)));
   return [...countOf(baseline.stable)].every(([object, count]) => (present.get(object) ?? 0) >= count);

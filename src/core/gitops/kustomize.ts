@@ -363,7 +363,7 @@ function strip(info: KustomizationInfo, name: string): string {
  * How well the kube context names the overlay: the length of the longest directory segment that appears in the
  * context name between separators (`gke_acme_prod-eu-1` names `overlays/prod-eu` better than `overlays/prod`); 0: not.
  */
-function contextScore(dir: string, contextName: string): number {
+export function contextScore(dir: string, contextName: string): number {
   const context = contextName.toLowerCase();
   let best = 0;
   for (const segment of dir.toLowerCase().split('/')) {
@@ -403,7 +403,8 @@ export const kustomizeFinder: ManifestSourceFinder = {
       }
       if (hidden.length > 0) throw new ManifestEditError(`${label(root.info)} renders ${target.kind} ${target.namespace}/${target.name}, but ${hidden.length === 1 ? 'a kustomization that includes it is' : `${hidden.length} kustomizations that include it are`} not rendered, so KRR cannot tell which layer decides it there: ${hidden.join('; ')}`);
     }
-    if (roots.length > 1 && target.context) {
+    // The live object's owner, written in the workspace, names its path: it picks (gitops/ownerChoice), not the context.
+    if (roots.length > 1 && target.context && !target.ownerSource?.paths) {
       // Several environments render the same namespace and name: the context names the one it deploys to.
       const scores = roots.map((root) => contextScore(root.info.dir, target.context as string));
       const best = Math.max(...scores);
@@ -452,6 +453,7 @@ type Site =
 function candidateFor(root: KustomizationInfo, before: unknown, set: KustomizationSet, target: WorkloadTarget): SourceCandidate {
   return {
     finder: 'kustomize',
+    path: root.dir,
     folder: root.folder,
     label: label(root),
     key: root.dir || '.',

@@ -126,6 +126,7 @@ export const plainManifestFinder: ManifestSourceFinder = {
 function candidateFor(file: WorkspaceFile, documentIndex: number, target: WorkloadTarget): SourceCandidate {
   return {
     finder: 'manifest',
+    path: path.posix.dirname(file.relativePath) === '.' ? '' : path.posix.dirname(file.relativePath),
     folder: file.folder,
     label: `${file.folder.name}/${file.relativePath}${documentIndex > 0 ? ` (document ${documentIndex + 1})` : ''}`,
     key: `${file.relativePath}${documentIndex > 0 ? `#${documentIndex + 1}` : ''}`,

@@ -5,6 +5,7 @@ import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
 import type { RenderGuard } from './render';
 import type { FieldEdit } from './yamlEdit';
 import type { WorkspaceFolder, WorkspaceIndex } from './workspace';
+import type { GitOpsOwner, GitOpsTool } from './ownerName';
 
 /** One workload to write, with the values krr recommends (canonical quantities) per container. */
 export interface WorkloadTarget {
@@ -23,6 +24,28 @@ export interface WorkloadTarget {
    * one is edited. Compared with the candidates found now, never used as a path; one that matches none is refused.
    */
   source?: string;
+  /**
+   * Who deploys the live object (Argo CD tracking id or instance label, Flux labels), when it was read: its
+   * Application, Kustomization or HelmRelease picks the source (gitops/ownerChoice) instead of the context name.
+   */
+  owner?: GitOpsOwner | null;
+  /**
+   * Where that owner deploys from, when its Application or Flux Kustomization is written in the workspace (set by
+   * gitops/ownerChoice before the finders run): a finder that would pick between environments by the context name
+   * leaves the choice to it instead.
+   */
+  ownerSource?: OwnerSource;
+}
+
+/** The live object's owner as found in the workspace: its directories (relative to their folder root) to prefer. */
+export interface OwnerSource {
+  /** "Argo CD Application argocd/shop-prod", for reasons and notes. */
+  described: string;
+  tool: GitOpsTool;
+  name: string;
+  namespace?: string;
+  /** The owner's source directories; null when the owner is not written in the workspace (only its name can match). */
+  paths: Array<{ folderRoot: string; path: string }> | null;
 }
 
 /** A file as the finders see it during one proposal: edits of earlier workloads already applied in memory. */
@@ -84,6 +107,17 @@ export interface SourceCandidate {
   key?: string;
   /** A conventional match that could not be confirmed by rendering (Helm without helm): shown as a guess. */
   guess?: boolean;
+  /**
+   * The directory (relative to the folder, POSIX, '' for the folder) a GitOps tool is pointed at to deploy this source:
+   * a kustomization root, a chart, a manifest's directory. Matched against the path of the live object's owner.
+   */
+  path?: string;
+  /**
+   * A source that is itself a GitOps object naming values for a chart (a Flux HelmRelease, an Argo CD Application):
+   * the object and the chart directory it renders. It is the environment's source, so a candidate of the chart's own
+   * values files for the same chart gives way to it (gitops/ownerChoice).
+   */
+  deployer?: { tool: GitOpsTool; name: string; namespace?: string; chart?: string };
   /** The edits that give the workload the desired values, computed from the files as they are now. */
   prepare(context: FinderContext): Promise<PreparedChange>;
 }

@@ -15,13 +15,14 @@ import { withChanges } from './workload';
 import { QuantityError } from '../quantity';
 import { kustomizeFinder } from './kustomize';
 import { plainManifestFinder } from './manifests';
+import { chooseCandidates, ownerSourceOf } from './ownerChoice';
 import type { FinderContext, ManifestFileChange, ManifestPlan, ManifestSourceFinder, ManifestWorkload, SourceCandidate, UnresolvedWorkload, WorkloadTarget } from './model';
 import { StagedCopy, stagedCopyLimits, type StagedCopyLimits } from './stagedCopy';
 import { indexWorkspace, readManifestText, sha256, WorkspaceInputError, type WorkspaceFolder, type WorkspaceIndex } from './workspace';
 import { RenderError, RenderGuard, renderLimits } from './render';
 import { ManifestEditError, parseManifestFile } from './yamlEdit';
 
-/** The finders in the order their candidates are listed; Helm plugs in here. */
+/** The finders in the order their candidates are listed; the Helm ones (chart, HelmRelease, Argo CD Application) need helm's options and are added by the session. */
 export const defaultFinders: readonly ManifestSourceFinder[] = [plainManifestFinder, kustomizeFinder];
 
 export interface ProposeManifestOptions {
@@ -162,7 +163,17 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       const identity = { namespace: target.namespace, kind: target.kind, name: target.name };
       const refuse = (reason: string, candidates: string[] = []) => unresolved.push({ ...identity, reason, candidates });
       try {
-        const candidates = (await allFinished(finders.map((finder) => finder.find(target, context)))).flat();
+        // The live object's owner, when it names a source, picks among the candidates (gitops/ownerChoice); a person's
+        // pick (below) then chooses among what is left.
+        const ownerSource = await ownerSourceOf(target, context);
+        const sourced = ownerSource ? { ...target, ownerSource } : target;
+        const found = (await allFinished(finders.map((finder) => finder.find(sourced, context)))).flat();
+        const choice = chooseCandidates(found, sourced);
+        if (choice.refusal) {
+          refuse(choice.refusal, found.map((candidate) => candidate.label));
+          continue;
+        }
+        const candidates = choice.candidates;
         // A pick that matches no candidate now (the workspace changed, or a made-up id) is refused, never widened.
         const stalePick = target.source === undefined ? '' : `the chosen source ${target.source} is not a source of ${target.kind} ${target.namespace}/${target.name} now; `;
         if (candidates.length === 0) {
@@ -251,7 +262,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           source: { finder: candidate.finder, label: candidate.label, folder: candidate.folder.name, guess: candidate.guess ?? false, id: sourceId(candidate), ...(target.source !== undefined ? { chosen: true as const } : {}) },
           files: prepared.files.map((file) => ({ folder: candidate.folder.name, path: file.relativePath, edits: file.edits })),
           changes: prepared.changes,
-          notes: [...(target.notes ?? []), ...prepared.notes],
+          notes: [...(target.notes ?? []), ...choice.notes, ...prepared.notes],
         });
       } catch (error) {
         if (error instanceof KubectlError && error.kind === 'not-installed') throw error;

@@ -15,8 +15,10 @@ import { QuantityError } from '../quantity';
 import { notPatchableReason } from '../recommendations';
 import type { ProposeArguments, Requester } from '../model';
 import type { SessionSettings } from '../settings';
-import type { ManifestPlan, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
+import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTarget } from '../gitops/model';
 import { helmFinder, type HelmFinderOptions } from '../gitops/helm';
+import { helmReleaseFinder } from '../gitops/helmRelease';
+import { argoApplicationFinder } from '../gitops/argoApplication';
 import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
 import { ManifestPlanNotStored, storedManifestPlan } from '../gitops/stored';
 import { groupByKind } from '../gitops/workload';
@@ -143,7 +145,7 @@ async function nameGitOpsSources(ctx: SessionContext, plan: Plan, targets: reado
   for (const blocked of owned) {
     const planned = targets.find((candidate) => ownerKey(candidate.ref) === ownerKey(blocked));
     const group = planned ? groupByKind[planned.ref.kind] : undefined;
-    if (planned && group !== undefined) wanted.push({ ...planned.ref, group, context, desired: planned.desired });
+    if (planned && group !== undefined) wanted.push({ ...planned.ref, group, context, desired: planned.desired, owner: blocked.gitopsOwner ?? null });
   }
   try {
     const found = await proposeManifestPlan(wanted, {
@@ -153,7 +155,7 @@ async function nameGitOpsSources(ctx: SessionContext, plan: Plan, targets: reado
       now: ctx.now(),
       ttlSeconds: settings.planTtlSeconds,
       context,
-      finders: [...defaultFinders, helmFinder(helmOptions(ctx, settings, { context, server })), ...(ctx.options.workspace?.finders ?? [])],
+      finders: [...defaultFinders, ...helmFinders(helmOptions(ctx, settings, { context, server })), ...(ctx.options.workspace?.finders ?? [])],
       ...(signal ? { signal } : {}),
     });
     for (const blocked of owned) {
@@ -242,7 +244,9 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
       refuse(`krr's recommendation cannot be written: ${error.message}`);
       continue;
     }
-    targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired, ...(notes.length > 0 ? { notes } : {}), ...(source !== undefined ? { source } : {}) });
+    // The owner read from the live object by an earlier cluster proposal or review (never guessed): it picks the source.
+    const owner = stored.gitops.owners.get(ownerKey(workload));
+    targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired, ...(notes.length > 0 ? { notes } : {}), ...(source !== undefined ? { source } : {}), ...(owner ? { owner } : {}) });
   }
   let plan: ManifestPlan;
   try {
@@ -264,7 +268,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval }, settings.policy);
       },
       // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
-      finders: [...defaultFinders, helmFinder(helmOptions(ctx, settings, resolved)), ...(workspace.finders ?? [])],
+      finders: [...defaultFinders, ...helmFinders(helmOptions(ctx, settings, resolved)), ...(workspace.finders ?? [])],
       ...(signal ? { signal } : {}),
     });
   } catch (error) {
@@ -294,6 +298,11 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
   ctx.emit({ type: 'plan' });
   if (plan.files.length > 0) await ctx.options.approver.showManifests?.(plan).catch((error: unknown) => ctx.log(`could not show the plan: ${messageOf(error)}`));
   return plan;
+}
+
+/** The Helm sources: a chart's values files, a Flux HelmRelease's values, an Argo CD Application's Helm values. */
+function helmFinders(options: HelmFinderOptions): ManifestSourceFinder[] {
+  return [helmFinder(options), helmReleaseFinder(options), argoApplicationFinder(options)];
 }
 
 /**

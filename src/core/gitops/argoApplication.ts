@@ -1,0 +1,326 @@
+// Argo CD Applications with a Helm source in the workspace: the workload a chart renders for an Application takes its
+// resources from the Application's Helm values. Rules, stated:
+// - Applications are read where they are written: YAML files, and the output of an app-of-apps chart (a chart whose
+//   templates hold `kind: Application`, rendered with its own values). A source is read when its `path` is a chart
+//   directory of the folder and its `repoURL` is not known to be another repository (the folder's git remotes, read
+//   from .git/config; unknown: taken as this one). `spec.source`, each of `spec.sources` (with `$<ref>/…` value files
+//   resolved from the repository root) and a hydrator's `drySource` are read.
+// - The release is `helm.releaseName`, else the Application's name, in `destination.namespace`.
+// - Values, later winning: the chart's values.yaml, `valueFiles` in order, then `valuesObject` (else the `values`
+//   string), then `parameters`.
+// - The edit goes where this environment alone sets its values: the layer that sets them now when only this
+//   Application reads it, else the last value file only it lists, else `valuesObject` of an Application written in a
+//   file (not a template). A value file another Application lists, the chart's values.yaml, a `parameters` entry and
+//   a `values` string are never edited: refused with the reason.
+// - Checked on the private copy: the chart renders the workload with exactly the recommended values and its other
+//   objects as before, and the Application's file changes only in those values.
+import * as path from 'node:path';
+import { canonicalJson } from '../canonicalJson';
+import type { FieldChange } from '../plan/model';
+import { baselineOf, charts, HelmMissing, helmTemplate, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
+import { chartAt, isRecord, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
+import { applicationSchema, declaredObjects, invalidateDeclared, isFolderRepository, type Application, type ApplicationSource } from './gitopsObjects';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, SourceCandidate, WorkloadTarget } from './model';
+import { changesFor, checkRendered } from './workload';
+import type { WorkspaceFolder } from './workspace';
+import { WorkspaceInputError } from './workspace';
+import { applySplices, ManifestEditError, parseManifestFile, type FieldEdit, type TextSplice } from './yamlEdit';
+
+/** An Application as written: in a file (editable) or rendered by an app-of-apps chart (not). */
+interface FoundApplication {
+  folder: WorkspaceFolder;
+  application: Application;
+  origin: { type: 'file'; file: string; documentIndex: number } | { type: 'chart'; dir: string };
+}
+
+/** One Helm source of an Application that renders a chart of the folder. */
+interface HelmSource {
+  found: FoundApplication;
+  chart: ChartDir;
+  source: ApplicationSource;
+  /** Keys from the document root to this source (for writing `helm.valuesObject`). */
+  at: Array<string | number>;
+  /** Value files, relative to the folder, in order. */
+  valueFiles: string[];
+  release: string;
+  namespace: string;
+}
+
+function where(found: FoundApplication): string {
+  return found.origin.type === 'file' ? `${found.folder.name}/${found.origin.file}` : `${found.folder.name}/${found.origin.dir} (rendered)`;
+}
+
+async function applications(options: HelmFinderOptions, context: FinderContext): Promise<{ list: FoundApplication[]; problems: string[] }> {
+  const cached = context.cache.get('argocd:applications') as { list: FoundApplication[]; problems: string[] } | undefined;
+  if (cached) return cached;
+  const declared = await declaredObjects(context);
+  const list: FoundApplication[] = [];
+  const problems = [...declared.problems];
+  for (const entry of declared.objects) {
+    const parsed = applicationSchema.safeParse(entry.object);
+    if (parsed.success) list.push({ folder: entry.folder, application: parsed.data, origin: { type: 'file', file: entry.file, documentIndex: entry.documentIndex } });
+  }
+  // App-of-apps: a chart whose templates write Applications, rendered with its own values.
+  for (const chart of charts(context)) {
+    const templates = context.index.files.filter((file) => file.folder.root === chart.folder.root && file.relativePath.startsWith(chart.dir ? `${chart.dir}/templates/` : 'templates/'));
+    let holds = false;
+    for (const file of templates) if (/\bkind:\s*Application\b/.test(await context.files.read(file.folder, file.relativePath).catch(() => ''))) holds = true;
+    if (!holds) continue;
+    try {
+      const stagedRoot = await context.stagedRoot(chart.folder);
+      const objects = await helmTemplate(options, context, chart, path.join(stagedRoot, chart.dir), chart.name, 'argocd', [], [], context.signal);
+      for (const object of objects) {
+        const parsed = applicationSchema.safeParse(object);
+        if (parsed.success) list.push({ folder: chart.folder, application: parsed.data, origin: { type: 'chart', dir: chart.dir } });
+      }
+    } catch (error) {
+      if (error instanceof HelmMissing) problems.push(`${chart.folder.name}/${chart.dir || '.'} writes Argo CD Applications, but helm is not installed (or older than 3.16), so they are not read`);
+      else if (error instanceof ManifestEditError || error instanceof WorkspaceInputError) problems.push(`${chart.folder.name}/${chart.dir || '.'} (Applications): ${error.message}`);
+      else throw error;
+    }
+  }
+  const result = { list, problems };
+  context.cache.set('argocd:applications', result);
+  return result;
+}
+
+/** The Helm sources of an Application that render a chart of its folder (repoURL not known to be another repository). */
+async function helmSources(context: FinderContext, found: FoundApplication): Promise<HelmSource[]> {
+  const { application } = found;
+  const sources: Array<{ source: ApplicationSource; at: Array<string | number> }> = [];
+  if (application.spec.source) sources.push({ source: application.spec.source, at: ['spec', 'source'] });
+  application.spec.sources?.forEach((source, index) => sources.push({ source, at: ['spec', 'sources', index] }));
+  if (application.spec.sourceHydrator) sources.push({ source: application.spec.sourceHydrator.drySource, at: ['spec', 'sourceHydrator', 'drySource'] });
+  const result: HelmSource[] = [];
+  for (const { source, at } of sources) {
+    if (source.chart !== undefined || source.path === undefined) continue;
+    if ((await isFolderRepository(context, found.folder, source.repoURL)) === false) continue;
+    const chart = chartAt(context, found.folder, source.path);
+    if (!chart) continue;
+    const valueFiles: string[] = [];
+    for (const file of source.helm?.valueFiles ?? []) {
+      const reference = /^\$([^/]+)\/(.*)$/.exec(file);
+      if (reference) {
+        // `$<ref>/path`: from the root of the source whose `ref` it names (this repository, else not read).
+        const named = (application.spec.sources ?? []).find((candidate) => candidate.ref === reference[1]);
+        if (!named || (await isFolderRepository(context, found.folder, named.repoURL)) === false) throw new ManifestEditError(`Application ${application.metadata.name} reads the value file ${file} from another repository; KRR cannot check its values`);
+        valueFiles.push(path.posix.normalize(reference[2] as string));
+      } else valueFiles.push(path.posix.normalize(path.posix.join(chart.dir, file)));
+    }
+    result.push({ found, chart, source, at, valueFiles, release: source.helm?.releaseName ?? application.metadata.name, namespace: application.spec.destination?.namespace ?? 'default' });
+  }
+  return result;
+}
+
+/** A layer of values, with where it is written and whether KRR may write there. */
+interface Layer {
+  what: string;
+  values: unknown;
+  /** A value file (relative to the folder) or the Application's inline values. */
+  site: { type: 'file'; file: string } | { type: 'inline' } | { type: 'fixed'; why: string };
+}
+
+async function layersOf(context: FinderContext, helm: HelmSource, overrides: ReadonlyMap<string, string> = new Map(), inline?: unknown): Promise<Layer[]> {
+  const layers: Layer[] = [];
+  for (const file of helm.valueFiles) {
+    const text = overrides.get(file) ?? (await context.files.read(helm.found.folder, file));
+    layers.push({ what: file, values: parseManifestFile(text, file).documents[0]?.toJS() ?? {}, site: { type: 'file', file } });
+  }
+  const settings = helm.source.helm;
+  if (inline !== undefined || settings?.valuesObject !== undefined) layers.push({ what: 'helm.valuesObject', values: inline ?? settings?.valuesObject, site: { type: 'inline' } });
+  else if (settings?.values !== undefined) layers.push({ what: 'helm.values', values: parseManifestFile(settings.values, `Application ${helm.found.application.metadata.name} helm.values`).documents[0]?.toJS() ?? {}, site: { type: 'fixed', why: 'a YAML string (helm.values) KRR does not rewrite' } });
+  if (settings?.parameters && settings.parameters.length > 0) {
+    let values: Record<string, unknown> = {};
+    for (const parameter of settings.parameters) {
+      let layer: unknown = parameter.value ?? '';
+      for (const key of parameter.name.split('.').reverse()) layer = { [key]: layer };
+      values = mergeValues(values, layer) as Record<string, unknown>;
+    }
+    layers.push({ what: 'helm.parameters', values, site: { type: 'fixed', why: 'helm.parameters' } });
+  }
+  return layers;
+}
+
+export function argoApplicationFinder(options: HelmFinderOptions = {}): ManifestSourceFinder {
+  // Applications that could not be read or rendered, for the "no source" message (a finder is made per proposal).
+  const unusable = new Set<string>();
+  return {
+    name: 'argocd',
+    async find(target, context) {
+      const { list } = await applications(options, context);
+      const candidates: SourceCandidate[] = [];
+      for (const found of list) {
+        let sources: HelmSource[];
+        try {
+          sources = await helmSources(context, found);
+        } catch (error) {
+          if (!(error instanceof ManifestEditError)) throw error;
+          unusable.add(`${where(found)}: ${error.message}`);
+          continue;
+        }
+        for (const helm of sources) {
+          if (helm.namespace !== target.namespace) continue;
+          let located: LocatedKeys | null;
+          try {
+            const layers = await layersOf(context, helm);
+            located = await locateByRendering(options, context, helm.chart, helm.release, target, layers.map((layer) => layer.values));
+          } catch (error) {
+            if (error instanceof HelmMissing) {
+              // Without helm the release cannot be told from the chart's output: not a candidate, and said so.
+              unusable.add(`${where(found)}: Application ${found.application.metadata.name} renders chart ${helm.chart.dir || '.'}, but helm is not installed (or older than 3.16), so it is not read`);
+              continue;
+            }
+            if (!(error instanceof ManifestEditError || error instanceof WorkspaceInputError)) throw error;
+            const problem = `${where(found)}: Application ${found.application.metadata.name} (chart ${helm.chart.dir || '.'}): ${error.message}`;
+            unusable.add(problem);
+            if (namedAfterRelease(target, helm.release)) throw new ManifestEditError(`${problem}; it may render ${target.kind} ${target.namespace}/${target.name}, so KRR cannot tell which source decides it`);
+            continue;
+          }
+          if (located) candidates.push(candidateFor(options, helm, located, list, target));
+        }
+      }
+      return candidates;
+    },
+    invalidate(context, folder, editedPaths) {
+      // An app-of-apps chart's Applications change with its values: read again when a chart's file was edited.
+      const chartFiles = charts(context).filter((chart) => chart.folder.root === folder.root).map((chart) => (chart.dir ? `${chart.dir}/` : ''));
+      if (invalidateDeclared(context, folder, editedPaths) || editedPaths.some((edited) => chartFiles.some((prefix) => edited.startsWith(prefix)))) context.cache.delete('argocd:applications');
+    },
+    async renderInputs(context, folder) {
+      // Every chart of the folder may be an Application's source or an app-of-apps: what helm template reads of each.
+      const inputs: RenderInput[] = [];
+      for (const chart of charts(context)) {
+        if (chart.folder.root !== folder.root) continue;
+        const at = (name: string) => (chart.dir ? `${chart.dir}/${name}` : name);
+        inputs.push(...['Chart.yaml', 'Chart.lock', 'values.yaml', 'values.yml', 'values.schema.json', '.helmignore'].map((name) => ({ file: at(name) })));
+        inputs.push(...['templates', 'charts', 'crds'].map((name) => ({ directory: at(name) })));
+      }
+      return inputs;
+    },
+    async problems(context) {
+      return [...(await applications(options, context)).problems, ...unusable];
+    },
+  };
+}
+
+function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: LocatedKeys, all: readonly FoundApplication[], target: WorkloadTarget): SourceCandidate {
+  const { found } = helm;
+  const name = found.application.metadata.name;
+  return {
+    finder: 'argocd',
+    folder: found.folder,
+    label: `${where(found)} (Argo CD Application ${name}, chart ${helm.chart.dir || '.'})`,
+    path: helm.chart.dir,
+    deployer: { tool: 'argocd', name, ...(found.application.metadata.namespace ? { namespace: found.application.metadata.namespace } : {}), chart: helm.chart.dir },
+    async prepare(context): Promise<PreparedChange> {
+      const layers = await layersOf(context, helm);
+      const before = located.rendered;
+      const { changes, missing } = changesFor(before, target.kind, target.desired);
+      const notes = missing.map((container) => `container ${container} is not fed by a values key of chart ${helm.chart.dir || '.'}; skipped`);
+      // Value files other Applications (possibly of this repository) list too: never this environment's own.
+      const others = new Map<string, string[]>();
+      for (const other of all) {
+        if (other === found) continue;
+        for (const source of await helmSources(context, other).catch(() => [])) for (const file of source.valueFiles) others.set(file, [...(others.get(file) ?? []), other.application.metadata.name]);
+      }
+      const editable = (layer: Layer): string | null => {
+        if (layer.site.type === 'fixed') return layer.site.why;
+        if (layer.site.type === 'inline') return found.origin.type === 'file' ? null : `the Application is written by the template of chart ${found.origin.dir || '.'}`;
+        if (/^values\.ya?ml$/.test(path.posix.relative(helm.chart.dir || '.', layer.site.file))) return `${layer.site.file} is the chart's own values.yaml, read by every environment of the chart`;
+        const readers = others.get(layer.site.file);
+        return readers ? `${layer.site.file} is listed by other Applications too (${readers.join(', ')})` : null;
+      };
+      const byContainer = new Map<string, FieldChange[]>();
+      for (const change of changes) if (located.keys.has(change.container)) byContainer.set(change.container, [...(byContainer.get(change.container) ?? []), change]);
+      // The layer to write: the last that sets one of these values now, when KRR may write it; else the last value
+      // file only this Application lists; else valuesObject of an Application written in a file.
+      const sets = (layer: Layer) => changes.some((change) => located.keys.has(change.container) && isRecord(readResources(layer.values, located.keys.get(change.container) as string[])?.[change.allocation]) && (readResources(layer.values, located.keys.get(change.container) as string[])?.[change.allocation] as Record<string, unknown>)[change.resource] !== undefined);
+      const setting = [...layers].reverse().find(sets);
+      let chosen: Layer | undefined;
+      if (setting && editable(setting) === null) chosen = setting;
+      else if (setting && setting.site.type === 'fixed') throw new ManifestEditError(`Application ${name} sets these resources in ${setting.what} (${editable(setting)}); edit it by hand`);
+      else chosen = [...layers].reverse().find((layer) => layer.site.type === 'file' && editable(layer) === null) ?? (found.origin.type === 'file' && !layers.some((layer) => layer.what === 'helm.values') ? { what: 'helm.valuesObject', values: {}, site: { type: 'inline' } } : undefined);
+      if (!chosen && byContainer.size > 0) {
+        const reasons = [...layers.map((layer) => editable(layer)).filter((why): why is string => why !== null), ...(found.origin.type === 'chart' ? [`the Application is written by the template of chart ${found.origin.dir || '.'}, so KRR cannot add helm.valuesObject to it`] : [])];
+        throw new ManifestEditError(`Application ${name} has no values of its own to write these resources in (${reasons.join('; ') || 'no value file, and the Application is not written in a file'}): add a value file for this environment to its helm.valueFiles, or edit by hand`);
+      }
+      const file = chosen?.site.type === 'file' ? chosen.site.file : found.origin.type === 'file' ? found.origin.file : '';
+      const text = byContainer.size > 0 ? await context.files.read(found.folder, file) : '';
+      const splices: TextSplice[] = [];
+      const edits: FieldEdit[] = [];
+      if (byContainer.size > 0 && chosen) {
+        const parsed = parseManifestFile(text, file);
+        const documentIndex = chosen.site.type === 'file' ? 0 : found.origin.type === 'file' ? found.origin.documentIndex : 0;
+        const document = parsed.documents[documentIndex];
+        if (!document) throw new ManifestEditError(`${file} changed while it was read`);
+        const at = chosen.site.type === 'file' ? [] : [...helm.at, 'helm', 'valuesObject'];
+        for (const [container, list] of byContainer) {
+          const result = writeValuesResources(parsed, document, at, located.keys.get(container) as string[], list, at.join('.'));
+          splices.push(...result.splices);
+          edits.push(...result.edits);
+        }
+        notes.push(`edited ${chosen.site.type === 'file' ? `${file}, a value file only Application ${name} lists` : `helm.valuesObject of Application ${name} in ${file}`}, so other environments keep their values`);
+      }
+      const after = splices.length > 0 ? applySplices(text, splices) : text;
+      let baseline: Baseline | null = null;
+      if (splices.length > 0) {
+        const othersOf = async () => {
+          const objects = await renderWithValues(options, context, helm.chart, helm.release, target.namespace, layers.map((layer) => layer.values));
+          const workload = renderedWorkload(objects, target);
+          return objects.filter((object) => object !== workload);
+        };
+        baseline = baselineOf(await othersOf(), await othersOf());
+      }
+      return {
+        before,
+        files: splices.length === 0 ? [] : [{ relativePath: file, text: after, edits }],
+        changes,
+        notes,
+        async verify(_stagedRoot, verifyContext) {
+          let afterLayers: Layer[];
+          if (chosen?.site.type === 'file') afterLayers = await layersOf(verifyContext, helm, new Map([[file, after]]));
+          else {
+            // The Application file: only this Application's values change, every other document stays as it was.
+            const original = parseManifestFile(text, file).documents;
+            const edited = parseManifestFile(after, file).documents;
+            const index = found.origin.type === 'file' ? found.origin.documentIndex : -1;
+            if (edited.length !== original.length || edited.some((document, at) => at !== index && canonicalJson(document.toJS()) !== canonicalJson(original[at]?.toJS()))) return `the edit of ${file} would change other documents of it`;
+            const parsed = applicationSchema.safeParse(edited[index]?.toJS());
+            if (!parsed.success) return `${file} would no longer hold a valid Application`;
+            const inline = readAt(parsed.data, [...helm.at, 'helm', 'valuesObject']);
+            const expected = valuesWithChanges(helm.source.helm?.valuesObject ?? {}, located.keys, changes);
+            if (canonicalJson(inline) !== canonicalJson(expected)) return `helm.valuesObject of Application ${name} would not carry exactly the recommended values`;
+            afterLayers = await layersOf(verifyContext, helm, new Map(), inline);
+          }
+          let objects: unknown[];
+          try {
+            objects = await renderWithValues(options, verifyContext, helm.chart, helm.release, target.namespace, afterLayers.map((layer) => layer.values));
+          } catch (error) {
+            if (error instanceof ManifestEditError) return `could not render chart ${helm.chart.dir || '.'} with the new values: ${error.message}`;
+            throw error;
+          }
+          const workload = renderedWorkload(objects, target);
+          const problem = checkRendered(before, workload, target.kind, changes);
+          if (problem) return `helm template of chart ${helm.chart.dir || '.'} for Application ${name} does not give the recommended values: ${problem}`;
+          if (baseline && !matchesBaseline(baseline, objects.filter((object) => object !== workload))) return `the new values would change other objects chart ${helm.chart.dir || '.'} renders for Application ${name}, not only ${target.kind} ${target.name}`;
+          return null;
+        },
+      };
+    },
+  };
+}
+
+function readResources(values: unknown, keyPath: readonly string[]): Record<string, unknown> | undefined {
+  const node = readAt(values, [...keyPath, 'resources']);
+  return isRecord(node) ? node : undefined;
+}
+
+function readAt(value: unknown, keys: ReadonlyArray<string | number>): unknown {
+  let node = value;
+  for (const key of keys) {
+    if (Array.isArray(node) && typeof key === 'number') node = node[key];
+    else if (isRecord(node)) node = node[String(key)];
+    else return undefined;
+  }
+  return node;
+}

@@ -1,0 +1,187 @@
+// What the GitOps Helm sources share (a Flux HelmRelease, an Argo CD Application with a Helm source): a chart
+// rendered with values layers that live in GitOps objects rather than in values files beside the chart, the values
+// key that feeds a container's `resources` (found by rendering with a marker per key, as for a chart alone), and the
+// byte-preserving write of `<key>.resources` into a values mapping inside a manifest.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { isMap, type Document, type YAMLMap } from 'yaml';
+import { readPath } from '../plan/build';
+import type { FieldChange } from '../plan/model';
+import { escapeSetKey, HelmMissing, helmTemplate, namedAfterRelease, renderedCpu, renderedWorkload, resourceKeyPaths, type HelmFinderOptions } from './helm';
+import type { FinderContext, WorkloadTarget } from './model';
+import { containersPath } from './workload';
+import type { WorkspaceFolder } from './workspace';
+import { insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, setResources, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
+
+/** A chart directory in a workspace folder (one with Chart.yaml). */
+export interface ChartDir {
+  folder: WorkspaceFolder;
+  /** Relative to the folder, POSIX; '' for the folder itself. */
+  dir: string;
+}
+
+/** Whether `dir` (relative, POSIX) of the folder is a chart KRR indexed: it holds a Chart.yaml. */
+export function chartAt(context: FinderContext, folder: WorkspaceFolder, dir: string): ChartDir | null {
+  const normalized = path.posix.normalize(dir.replace(/^\.\/?/, '') || '.');
+  if (normalized.startsWith('..') || path.posix.isAbsolute(normalized)) return null;
+  const clean = normalized === '.' ? '' : normalized.replace(/\/$/, '');
+  const chartFile = clean ? `${clean}/Chart.yaml` : 'Chart.yaml';
+  return context.index.files.some((file) => file.folder.root === folder.root && file.relativePath === chartFile) ? { folder, dir: clean } : null;
+}
+
+/** Helm's merge of values: mappings merge key by key (later wins), anything else replaces; null removes a key. */
+export function mergeValues(base: unknown, over: unknown): unknown {
+  if (!isRecord(base) || !isRecord(over)) return over === undefined ? base : over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === null) delete merged[key];
+    else merged[key] = mergeValues(merged[key], value);
+  }
+  return merged;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The chart's own values.yaml (its defaults), as data; {} when it has none. */
+export async function chartDefaults(context: FinderContext, chart: ChartDir): Promise<unknown> {
+  for (const name of ['values.yaml', 'values.yml']) {
+    const file = chart.dir ? `${chart.dir}/${name}` : name;
+    if (!(await context.files.exists(chart.folder, file))) continue;
+    return parseManifestFile(await context.files.read(chart.folder, file), file).documents[0]?.toJS() ?? {};
+  }
+  return {};
+}
+
+/**
+ * `helm template` of the staged chart with values given as data: each layer is written as a JSON file (JSON is YAML)
+ * in the renders' private directory, in order, so later layers win as they do for the GitOps tool.
+ */
+export async function renderWithValues(options: HelmFinderOptions, context: FinderContext, chart: ChartDir, release: string, namespace: string, layers: readonly unknown[], sets: readonly string[] = []): Promise<unknown[]> {
+  const stagedRoot = await context.stagedRoot(chart.folder);
+  // The renders' private HOME of this proposal (removed with it): nothing of the workspace is written.
+  const directory = path.join(context.renders.home(), 'values');
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const files = layers.map((values) => {
+    const file = path.join(directory, `${randomBytes(8).toString('hex')}.json`);
+    writeFileSync(file, JSON.stringify(values ?? {}), { mode: 0o600, flag: 'wx' });
+    return file;
+  });
+  const described = { folder: chart.folder, dir: chart.dir, name: path.posix.basename(chart.dir || chart.folder.name), valuesFiles: [] };
+  return helmTemplate(options, context, described, path.join(stagedRoot, chart.dir), release, namespace, files, sets, context.signal);
+}
+
+/** Container name -> the key path (from the values root) of the mapping that holds its `resources`. */
+export interface LocatedKeys {
+  keys: Map<string, string[]>;
+  /** The workload as rendered now (null for a guess: not rendered). */
+  rendered: unknown;
+  guess: boolean;
+  /** For a guess: what it rests on. */
+  evidence?: string;
+}
+
+/**
+ * The values keys that feed the target's containers: with the chart in the workspace and helm, by rendering once
+ * plainly (the workload must be there) and once with a distinct CPU marker under every `<key>.resources` the merged
+ * values hold. Null: the chart does not render this workload. Throws HelmMissing without a usable helm.
+ */
+export async function locateByRendering(options: HelmFinderOptions, context: FinderContext, chart: ChartDir, release: string, target: WorkloadTarget, layers: readonly unknown[]): Promise<LocatedKeys | null> {
+  const merged = layers.reduce<unknown>((all, layer) => mergeValues(all, layer), await chartDefaults(context, chart));
+  const keyPaths = resourceKeyPaths(merged);
+  const rendered = renderedWorkload(await renderWithValues(options, context, chart, release, target.namespace, layers), target);
+  if (!rendered || keyPaths.length === 0) return null;
+  const markers = keyPaths.map((keys, index) => `${keys.length === 0 ? 'resources' : `${keys.map(escapeSetKey).join('.')}.resources`}.requests.cpu="${7_000_001 + index}m"`);
+  const marked = renderedWorkload(await renderWithValues(options, context, chart, release, target.namespace, layers, markers), target);
+  const keys = new Map<string, string[]>();
+  for (const container of target.desired.keys()) {
+    const cpu = String(renderedCpu(marked, target.kind, container) ?? '');
+    const keyPath = keyPaths[Number(/^(\d+)m$/.exec(cpu)?.[1] ?? NaN) - 7_000_001];
+    if (keyPath) keys.set(container, keyPath);
+  }
+  return keys.size === 0 ? null : { keys, rendered, guess: false };
+}
+
+/**
+ * Without a render (the chart is not in the workspace, or helm cannot run): only a workload named after the release
+ * (`<release>` or `<release>-<component>`) is taken, and only keys the values already hold: `<container>.resources`,
+ * `<component>.resources`, or a top-level `resources` for a single container. A guess, said to be one.
+ */
+export function locateByConvention(values: unknown, release: string, target: WorkloadTarget, why: string): LocatedKeys | null {
+  if (!namedAfterRelease(target, release)) return null;
+  const keyPaths = resourceKeyPaths(values);
+  const component = target.name.startsWith(`${release}-`) ? target.name.slice(release.length + 1) : target.name;
+  const containers = [...target.desired.keys()];
+  const keys = new Map<string, string[]>();
+  for (const container of containers) {
+    const match = keyPaths.find((keys) => keys.at(-1) === container) ?? keyPaths.find((keys) => keys.at(-1) === component) ?? (containers.length === 1 && keyPaths.some((keys) => keys.length === 0) ? [] : undefined);
+    if (match) keys.set(container, match);
+  }
+  return keys.size === 0 ? null : { keys, rendered: null, guess: true, evidence: `${why}; the workload is named after the release ${release} and the values key is matched by its name` };
+}
+
+export { HelmMissing };
+
+/** The workload as far as the values decide it (each located container's resources), for a guess. */
+export function workloadFromValues(values: unknown, located: LocatedKeys, target: WorkloadTarget): unknown {
+  const containers = [...located.keys].map(([container, keyPath]) => {
+    const block = readPath(values, [...keyPath, 'resources']);
+    return { name: container, resources: isRecord(block) ? structuredClone(block) : {} };
+  });
+  const object: Record<string, unknown> = { apiVersion: `${target.group ? `${target.group}/` : ''}v1`, kind: target.kind, metadata: { name: target.name, namespace: target.namespace } };
+  let node = object;
+  const segments = containersPath(target.kind);
+  segments.forEach((segment, index) => {
+    if (index === segments.length - 1) node[segment] = containers;
+    else node = (node[segment] ??= {}) as Record<string, unknown>;
+  });
+  return object;
+}
+
+/** `values` with each change written at `<key>.resources.<allocation>.<resource>` (a new object). */
+export function valuesWithChanges(values: unknown, keys: ReadonlyMap<string, string[]>, changes: readonly FieldChange[]): unknown {
+  const result = (isRecord(values) ? structuredClone(values) : {}) as Record<string, unknown>;
+  for (const change of changes) {
+    const keyPath = keys.get(change.container);
+    if (!keyPath) continue;
+    let node = result;
+    for (const key of [...keyPath, 'resources', change.allocation]) {
+      if (!isRecord(node[key])) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[change.resource] = change.to;
+  }
+  return result;
+}
+
+/**
+ * Writes the changes of one container into a values mapping inside a YAML document: at `at` (keys from the document
+ * root to the values mapping: ['spec', 'values'], [] for a values file) › key path › `resources`. What is missing on
+ * the way is added under the deepest mapping that exists, byte-preserving (yamlEdit). `label` names the mapping in the
+ * edits' fields ('spec.values'; '' for a values file).
+ */
+export function writeValuesResources(parsed: ParsedFile, document: Document.Parsed, at: ReadonlyArray<string | number>, keyPath: readonly string[], changes: readonly FieldChange[], label: string): { splices: TextSplice[]; edits: FieldEdit[] } {
+  const fields = changes.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+  const full: Array<string | number> = [...at, ...keyPath];
+  const prefix = [label, ...keyPath, 'resources'].filter((part) => part !== '').join('.');
+  const resources = document.getIn([...full, 'resources'], true);
+  if (isMap(resources)) return setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false);
+  if (resources !== undefined && resources !== null) throw new ManifestEditError(`${prefix} is not a mapping`);
+  let depth = full.length;
+  while (depth > 0 && !isMap(document.getIn(full.slice(0, depth), true))) depth--;
+  const parent = depth === 0 ? document.contents : document.getIn(full.slice(0, depth), true);
+  if (!isMap(parent)) throw new ManifestEditError(`${label || 'the values file'} is not a YAML mapping`);
+  const existing = depth < full.length ? parent.get(full[depth], true) : undefined;
+  if (existing !== undefined && existing !== null) throw new ManifestEditError(`${[...full.slice(0, depth + 1)].join('.')} is not a mapping`);
+  const block: Record<string, Record<string, string>> = {};
+  for (const field of fields) (block[field.allocation] ??= {})[field.resource] = field.value;
+  let value: unknown = { resources: block };
+  for (const key of [...full.slice(depth)].reverse()) value = { [key]: value };
+  const [key, inner] = Object.entries(value as Record<string, unknown>)[0] as [string, unknown];
+  // A key present but empty (`values:` alone, null) would be written twice: replaced as a whole instead.
+  const splice = insertIntoMap(parsed.text, parent as YAMLMap, { [key]: inner }, false);
+  const edits = fields.map((field) => ({ line: insertedLine(parsed.text, splice, [...full.slice(depth).map(String), 'resources', field.allocation, field.resource]), field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value }));
+  return { splices: [splice], edits };
+}
