@@ -107,10 +107,13 @@ export const uiTest: UiTest = {
     await choices.locator('li li', { hasText: 'overlays/prod' }).getByRole('button', { name: 'Use this source' }).click();
     const planLine = withoutIsolates(await waitForPlanLine(workbench, /plan-[0-9a-f]{12}/));
     assert.doesNotMatch(planLine, /legacy/, planLine);
-    await focusPanel(workbench);
     const apply = view.locator('#apply');
     await until('Write Files… enabled', async () => ((await apply.isEnabled()) && (await apply.innerText()).trim() === 'Write Files…' ? true : undefined), 60_000);
     assert.equal(await choices.isHidden(), true, 'the pick resolved the choice');
+    // The proposal opened the file's diff over the panel: show the diff, then bring the panel back.
+    await page.locator('.tabs-container .tab', { hasText: /KRR plan-[0-9a-f]{12}: 1 file in the workspace/ }).first().waitFor({ state: 'visible' });
+    await workbench.screenshot('source-picked-diff');
+    await focusPanel(workbench);
     await workbench.screenshot('source-picked');
 
     // 3. The approval names the overlay and the pick; writing it changes the overlay only.
