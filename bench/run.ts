@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark on deterministic generated data; prints a Markdown table and writes
 // reports/bench.json. Figures are ratios measured side by side in one run, or medians of repeated runs.
-// Options: --only <name>[,<name>…] runs a subset; BENCH_APPLY_RUNS (default 3) repeats apply_throughput.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Options: --only <name>[,<name>…] runs a subset (reports/bench.json keeps the others' last figures); BENCH_APPLY_RUNS (default 3) repeats apply_throughput.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildProduction, measureInExtensionHost } from './activation';
@@ -9,6 +9,7 @@ import { benchmarkApply, benchmarkProposeScale } from './apply';
 import { benchmarkFleetScan, benchmarkFleetSimulation } from './fleet';
 import { generateLargeReport } from './generate';
 import { describeMachine, machineLine } from './machine';
+import { benchmarkManifestsScale } from './manifestsScale';
 import { benchmarkMcp } from './mcp';
 import { benchmarkPanelFirstRows } from './panelFirstRows';
 import { benchmarkParse } from './parse';
@@ -23,7 +24,7 @@ interface Row {
   met: string;
 }
 
-const benchmarks = ['large_cluster_simulation', 'caching_performance', 'apply_throughput', 'propose_scale', 'concurrent_request_handling', 'memory_usage_optimization', 'activation', 'fleet_simulation', 'panel_first_rows', 'fleet_scan'] as const;
+const benchmarks = ['large_cluster_simulation', 'caching_performance', 'apply_throughput', 'propose_scale', 'concurrent_request_handling', 'memory_usage_optimization', 'activation', 'fleet_simulation', 'panel_first_rows', 'fleet_scan', 'manifests_scale'] as const;
 type Benchmark = (typeof benchmarks)[number];
 
 function selected(): Set<Benchmark> {
@@ -137,6 +138,14 @@ async function main(): Promise<void> {
       row('fleet_scan', 'slowest single scan alone', `${figures.slowest_single_ms} ms`, '', '');
       row('fleet_scan', 'fleet wall time / slowest single', `${figures.ratio_vs_slowest_single}×`, '≤ 1.5×', check(figures.ratio_vs_slowest_single, 1.5, '<='));
     }
+    if (only.has('manifests_scale')) {
+      console.log('manifests_scale… (a generated monorepo: 300 kustomization roots, 20 charts; 50 workloads of prod, real kubectl kustomize)');
+      const figures = await benchmarkManifestsScale();
+      results.manifests_scale = { ...figures };
+      row('manifests_scale', `manifest proposal of ${figures.workloads} workloads over ${figures.roots} kustomization roots and ${figures.charts} charts (${figures.offered} offered, ${figures.refused} refused; helm: ${figures.helm})`, `${figures.ms} ms`, '≤ 10,000 ms', check(figures.ms, 10_000, '<='));
+      row('manifests_scale', `renderer runs (kubectl kustomize, helm template) / roots that read a changed file (${figures.affected_roots})`, `${figures.renders} / ${figures.affected_roots}`, '≤ 2 × affected roots', check(figures.renders, 2 * figures.affected_roots, '<='));
+      row('manifests_scale', 'every root that reads a changed file rendered before and after its edit (the isolation check)', figures.isolation_covers_affected_roots ? 'yes' : 'no', 'yes', figures.isolation_covers_affected_roots ? 'yes' : 'NO');
+    }
     if (only.has('activation') || only.has('memory_usage_optimization')) {
       console.log('activation / memory_usage_optimization… (production build, then code-server)');
       const build = await buildProduction();
@@ -175,7 +184,10 @@ async function main(): Promise<void> {
   console.log(`\n${table}\n\nMachine: ${machineLine(machine)}; load average ${machine.loadAverageAtStart[0]} at start, ${loadAtEnd[0]} at end.`);
   const reports = path.join(__dirname, '..', 'reports');
   mkdirSync(reports, { recursive: true });
-  writeFileSync(path.join(reports, 'bench.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadAtEnd }, ...results }, null, 2)}\n`);
+  // A run of some benchmarks (--only) updates theirs and keeps the others' last figures.
+  const file = path.join(reports, 'bench.json');
+  const earlier = process.argv.includes('--only') && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(file, `${JSON.stringify({ ...earlier, date: new Date().toISOString(), machine: { ...machine, loadAverageAtEnd: loadAtEnd }, ...results }, null, 2)}\n`);
   console.log(`written: ${path.relative(process.cwd(), path.join(reports, 'bench.json'))}`);
 }
 

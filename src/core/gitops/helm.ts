@@ -18,6 +18,7 @@ import { isMap, type YAMLMap } from 'yaml';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, SourceCandidate, WorkloadTarget } from './model';
 import { WorkspaceInputError, type WorkspaceFolder } from './workspace';
 import { RenderError } from './render';
+import { chartMayName, readChartText, type ChartText } from './chartNames';
 import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } from './workload';
 import { applySplices, insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
 import { readPath } from '../plan/build';
@@ -131,6 +132,21 @@ export async function helmTemplate(options: HelmFinderOptions, context: FinderCo
 
 export class HelmMissing extends Error {}
 
+function chartTextKey(chart: Chart): string {
+  return `helm:text:${chart.folder.root}\0${chart.dir}`;
+}
+
+/** The chart's words as the private copy holds them (what helm would read); cached until one of its files is edited. */
+async function chartTextOf(context: FinderContext, chart: Chart): Promise<ChartText> {
+  const cached = context.cache.get(chartTextKey(chart)) as ChartText | undefined;
+  if (cached) return cached;
+  const root = await context.stagedRoot(chart.folder);
+  // A chart whose files cannot be read here may name anything: it is rendered, and helm says what is wrong.
+  const text = await readChartText(path.join(root, chart.dir), chart.valuesFiles.map((file) => path.posix.basename(file))).catch((): ChartText => ({ words: null, truncations: [] }));
+  context.cache.set(chartTextKey(chart), text);
+  return text;
+}
+
 export function renderedWorkload(documents: readonly unknown[], target: WorkloadTarget): unknown {
   return documents.find((document) => {
     const identity = identityOf(document);
@@ -159,6 +175,9 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
         let release = chart.name;
         try {
           release = await chartName(context, chart);
+          // Rendered only when its text can make this workload's name (chartNames.ts): a monorepo's other charts are
+          // not run for every workload.
+          if (!chartMayName(await chartTextOf(context, chart), release, target.namespace, target.name)) continue;
           const envs = environmentFiles(chart, target);
           for (const env of envs.length > 0 ? envs : [null]) {
             const located = await locate(options, context, chart, release, base, env, target);
@@ -175,6 +194,12 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
         }
       }
       return candidates;
+    },
+    // Nothing of a chart is cached but its text, which an edit of one of its files changes.
+    invalidate(context, folder, editedPaths) {
+      for (const chart of charts(context)) {
+        if (chart.folder.root === folder.root && editedPaths.some((edited) => chart.dir === '' || edited.startsWith(`${chart.dir}/`))) context.cache.delete(chartTextKey(chart));
+      }
     },
     // What `helm template` reads of a chart: its metadata, values files, templates, subcharts and CRDs; not the rest
     // of the folder (files a template reads with .Files are not copied: such a chart does not render here).

@@ -19,16 +19,15 @@ import type { AllocationKind, ResourceName } from '../krr/model';
 import type { FieldChange } from '../plan/model';
 import { pointerSegments } from '../plan/build';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, SourceCandidate, WorkloadTarget } from './model';
-import type { WorkspaceFolder } from './workspace';
-import { WorkspaceInputError } from './workspace';
+import { sha256, WorkspaceInputError } from './workspace';
 import { describeRemoteReference, remoteReferences, remoteStringIn } from './kustomizeRemote';
+import { closureOf, fileKey, KustomizationGraph, readersOf, renderKey, selectorSchema, type KustomizationInfo, type KustomizationSet, type PatchEntry, type Selector } from './kustomizationGraph';
 import { RenderError } from './render';
 import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
 
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
-const selectorSchema = z.looseObject({ group: z.string().optional(), version: z.string().optional(), kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() });
 // An empty list or field (`components:` with every entry commented out) is null in YAML, and kustomize reads it as
 // absent: so does KRR (it refused the whole folder's kustomization before).
 const kustomizationSchema = z.looseObject({
@@ -44,7 +43,6 @@ const kustomizationSchema = z.looseObject({
   patchesJson6902: z.array(z.looseObject({ path: z.string().optional(), patch: z.string().optional(), target: selectorSchema })).nullish(),
   replacements: z.array(z.unknown()).nullish(),
 });
-type Selector = z.infer<typeof selectorSchema>;
 
 // Files a kustomization reads besides its resources and patches: generator sources, CRD and OpenAPI schemas,
 // configurations, transformer/generator/validator configs, replacement sources. Only these are copied to render it.
@@ -81,59 +79,9 @@ function otherInputs(spec: unknown): string[] {
   return paths;
 }
 
-interface PatchEntry {
-  /** Where it is listed, for messages: "patches[0]". */
-  where: string;
-  /** Relative to the folder; undefined for an inline patch. */
-  file?: string;
-  inline?: string;
-  target?: Selector;
-  /** Index in the `patches:` list (for finding an existing strategic-merge patch to extend). */
-  listed: 'patches' | 'patchesStrategicMerge' | 'patchesJson6902';
-}
-
-export interface KustomizationInfo {
-  folder: WorkspaceFolder;
-  /** Relative to the folder ('' = the folder itself). */
-  dir: string;
-  file: string;
-  namespace?: string;
-  namePrefix: string;
-  nameSuffix: string;
-  /** Directories of other kustomizations it includes (resources, bases, components). */
-  includes: KustomizationInfo[];
-  resourceFiles: string[];
-  /** Other local files it reads (generator sources, schemas, configurations): copied for rendering, never edited. */
-  inputFiles: string[];
-  patches: PatchEntry[];
-  hasReplacements: boolean;
-  /** `kind: Component`: rendered only as part of the kustomizations that list it, never on its own. */
-  component: boolean;
-  /** The file could not be read as a kustomization (invalid YAML, an alias bomb): what it includes is unknown. */
-  unread?: boolean;
-  /**
-   * Why it cannot be used: invalid YAML, remote content in any field (never fetched), an entry outside the folder or
-   * not read by KRR, or a kustomization it includes that cannot be used.
-   */
-  error?: string;
-}
-
-export interface KustomizationSet {
-  /**
-   * Every kustomization. Any of them may be an environment — one no other includes, but also a base deployed on its
-   * own that overlays use too — so an edit is checked against every one that reads an edited file (readersOf).
-   */
-  list: KustomizationInfo[];
-  /** `${folder.root}\0${relativePath}` of every file some kustomization uses (those are not plain manifests). */
-  used: Set<string>;
-}
-
 type Rendered = { text: string; objects: unknown[] } | { error: string };
 
-
-export function fileKey(folder: WorkspaceFolder, relativePath: string): string {
-  return `${folder.root}\0${relativePath}`;
-}
+export { closureOf, fileKey, readersOf, type KustomizationInfo, type KustomizationSet } from './kustomizationGraph';
 
 /**
  * The kustomization's fields as kustomize reads them: a field left empty (`components:` with every entry commented
@@ -148,6 +96,15 @@ function withoutNullFields(value: unknown): unknown {
 export async function loadKustomizations(context: FinderContext): Promise<KustomizationSet> {
   const cached = context.cache.get('kustomize:set') as KustomizationSet | undefined;
   if (cached) return cached;
+  // The finders look at once: one read for all of them, so they share one set (the graph is keyed by its objects).
+  const loading = context.cache.get('kustomize:loading') as Promise<KustomizationSet> | undefined;
+  if (loading) return loading;
+  const read = readKustomizations(context).finally(() => context.cache.delete('kustomize:loading'));
+  context.cache.set('kustomize:loading', read);
+  return read;
+}
+
+async function readKustomizations(context: FinderContext): Promise<KustomizationSet> {
   const list: KustomizationInfo[] = [];
   const byDir = new Map<string, KustomizationInfo>();
   const raw = new Map<KustomizationInfo, { spec: z.infer<typeof kustomizationSchema>; parsed: unknown }>();
@@ -159,8 +116,15 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
     list.push(info);
     byDir.set(fileKey(file.folder, dir), info);
     try {
-      const document = parseManifestFile(await context.files.read(file.folder, file.relativePath), file.relativePath).documents[0];
-      const value = (document ? plainObjectOf(document, file.relativePath) : null) ?? {};
+      // Parsed once per content in a proposal: the set is read again after every edit of a kustomization file.
+      const text = await context.files.read(file.folder, file.relativePath);
+      const parsedKey = `kustomize:parsed:${file.relativePath}\0${sha256(text)}`;
+      let value = context.cache.get(parsedKey);
+      if (value === undefined) {
+        const document = parseManifestFile(text, file.relativePath).documents[0];
+        value = (document ? plainObjectOf(document, file.relativePath) : null) ?? {};
+        context.cache.set(parsedKey, value);
+      }
       const parsed = kustomizationSchema.safeParse(withoutNullFields(value));
       if (!parsed.success) throw new Error(`not a kustomization: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
       raw.set(info, { spec: parsed.data, parsed: value });
@@ -288,37 +252,14 @@ async function checkPluginConfigurations(context: FinderContext, info: Kustomiza
   return null;
 }
 
-/** Every kustomization `info` includes, directly or through others. */
-export function closureOf(info: KustomizationInfo): Set<KustomizationInfo> {
-  const seen = new Set<KustomizationInfo>();
-  const queue = [...info.includes];
-  while (queue.length > 0) {
-    const next = queue.shift() as KustomizationInfo;
-    if (seen.has(next)) continue;
-    seen.add(next);
-    queue.push(...next.includes);
-  }
-  return seen;
-}
-
-/**
- * Every kustomization whose rendering reads `relativePath`: the ones that list it (as their kustomization file, a
- * resource, a patch or another input), every one that includes those, and one KRR could not read in the same folder
- * (it may list anything). Components are left out: they render only through the kustomizations that use them.
- */
-export function readersOf(set: KustomizationSet, folder: WorkspaceFolder, relativePath: string): KustomizationInfo[] {
-  const inFolder = set.list.filter((info) => info.folder.root === folder.root);
-  const direct = inFolder.filter((info) => info.unread || info.file === relativePath || info.resourceFiles.includes(relativePath) || info.inputFiles.includes(relativePath) || info.patches.some((patch) => patch.file === relativePath));
-  return inFolder.filter((info) => !info.component && (direct.includes(info) || direct.some((reader) => closureOf(info).has(reader))));
-}
-
 async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
   const what = `kubectl kustomize ${info.dir || '.'}`;
   try {
     // Root-only loading (kustomize's default, stated so no configuration can change it): no file outside the
     // kustomization's directory. No --enable-helm, --enable-alpha-plugins or --enable-exec: nothing runs but kustomize.
     const args = ['kustomize', path.join(root, info.dir), '--load-restrictor', 'LoadRestrictionsRootOnly'];
-    const text = await context.renders.run(`kustomize:${fileKey(info.folder, info.dir)}`, context.kubectlPath, args, what, context.signal);
+    // Keyed by the content of every file it reads: the same inputs are rendered once in a proposal.
+    const text = await context.renders.run(`kustomize:${fileKey(info.folder, info.dir)}`, context.kubectlPath, args, what, context.signal, await renderKey(root, info, context.kubectlPath));
     const objects = parseManifestFile(text, `the output of ${what}`).documents.map((document) => plainObjectOf(document, `the output of ${what}`));
     return { text, objects };
   } catch (error) {
@@ -382,8 +323,11 @@ export const kustomizeFinder: ManifestSourceFinder = {
   name: 'kustomize',
   async find(target, context) {
     const set = await loadKustomizations(context);
+    const graph = await KustomizationGraph.of(context, set);
     const renderers: Array<{ info: KustomizationInfo; object: unknown }> = [];
     for (const info of set.list) {
+      // Only what can render this workload, as its files tell (docs/ARCHITECTURE.md): the others are not run.
+      if (!graph.mayRender(info, target)) continue;
       const rendered = await render(context, info);
       if ('error' in rendered) continue;
       const object = findRendered(rendered.objects, target);
@@ -398,6 +342,8 @@ export const kustomizeFinder: ManifestSourceFinder = {
       for (const info of set.list) {
         // One KRR could not read may include anything of its folder.
         if (info === root.info || !(closureOf(info).has(root.info) || (info.unread && info.folder === root.info.folder))) continue;
+        // One whose files say it cannot render this workload is not its environment, whether it renders or not.
+        if (!graph.mayRender(info, target)) continue;
         const rendered = await render(context, info);
         if ('error' in rendered) hidden.push(rendered.error);
       }
@@ -683,7 +629,13 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
     });
     if (documentIndex >= 0) return { type: 'document', info, file, documentIndex, what: `${target.kind} ${name}` };
   }
-  for (const base of info.includes) {
+  const graph = await KustomizationGraph.of(context, await loadKustomizations(context));
+  const possible = info.includes.filter((base) => graph.mayRender(base, { kind: target.kind, group: target.group, name }));
+  // One included kustomization whose files alone define the workload under this name: it is the layer, without a
+  // render (the edit is checked by rendering the root anyway). A component never renders on its own.
+  const only = possible.length === 1 ? (possible[0] as KustomizationInfo) : null;
+  if (only && !only.component && graph.knowsExactly(only, target, name)) return locate(context, only, strip(only, name), change, containerIndex, target);
+  for (const base of possible) {
     const rendered = await render(context, base);
     if ('error' in rendered) continue;
     const found = rendered.objects.some((object) => {

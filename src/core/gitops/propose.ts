@@ -19,7 +19,7 @@ import { chooseCandidates, ownerSourceOf } from './ownerChoice';
 import type { FinderContext, ManifestFileChange, ManifestPlan, ManifestSourceFinder, ManifestWorkload, SourceCandidate, UnresolvedWorkload, WorkloadTarget } from './model';
 import { StagedCopy, stagedCopyLimits, type StagedCopyLimits } from './stagedCopy';
 import { indexWorkspace, readManifestText, sha256, WorkspaceInputError, type WorkspaceFolder, type WorkspaceIndex } from './workspace';
-import { RenderError, RenderGuard, renderLimits } from './render';
+import { RenderError, RenderGuard, renderLimits, type RenderCount } from './render';
 import { ManifestEditError, parseManifestFile } from './yamlEdit';
 
 /** The finders in the order their candidates are listed; the Helm ones (chart, HelmRelease, Argo CD Application) need helm's options and are added by the session. */
@@ -50,6 +50,8 @@ export interface ProposeManifestOptions {
   stagedLimits?: StagedCopyLimits;
   /** Called with each private copy just before it is removed (what it held, for measuring temp space). */
   onStagedCopy?: (copy: StagedCopy) => void | Promise<void>;
+  /** Called once the proposal is done with what it rendered: how many renderer runs, and each one's command line. */
+  onRenders?: (renders: RenderCount) => void;
 }
 
 /**
@@ -112,11 +114,12 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
   };
   const staged = new Map<string, Promise<StagedCopy>>();
   const temp = await mkdtemp(path.join(tmpdir(), 'krr-manifests-'));
+  const guard = new RenderGuard(temp, options.renderLimits ?? renderLimits);
   const context: FinderContext = {
     index,
     kubectlPath: options.kubectlPath,
     cache: new Map(),
-    renders: new RenderGuard(temp, options.renderLimits ?? renderLimits),
+    renders: guard,
     ...(options.signal ? { signal: options.signal } : {}),
     files: {
       async read(folder, relativePath) {
@@ -271,6 +274,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       }
     }
   } finally {
+    options.onRenders?.({ count: guard.count, runs: [...guard.runs] });
     try {
       // A copy still being made (its folder refused early) writes into temp: wait for every one before removing it.
       const copies = await Promise.allSettled(staged.values());

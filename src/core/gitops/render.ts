@@ -38,11 +38,26 @@ export class RenderError extends Error {
   }
 }
 
-/** The renders of one proposal: the time they spent timing out, and what hung (not run again in this proposal). */
+/** What a proposal rendered: renderer runs, and what each rendered ("kubectl kustomize overlays/prod"). */
+export interface RenderCount {
+  count: number;
+  runs: readonly string[];
+}
+
+/**
+ * The renders of one proposal: the time they spent timing out, what hung (not run again in this proposal), how many
+ * ran, and their output by the content of what they read (a second render of the same inputs is not run).
+ */
 export class RenderGuard {
   private hungMs = 0;
   private readonly hung = new Map<string, string>();
   private homeDir: string | null = null;
+  /** Renderer processes started in this proposal (cache hits are not counted): the bench reports it. */
+  count = 0;
+  /** What each of them rendered ("kubectl kustomize overlays/prod"), in order. */
+  readonly runs: string[] = [];
+  /** Output (or failure) by content key: a renderer is a function of its inputs, so the same inputs give the same. */
+  private readonly outputs = new Map<string, Promise<string>>();
 
   constructor(
     private readonly tempDir: string,
@@ -66,13 +81,31 @@ export class RenderGuard {
     return null;
   }
 
-  /** Runs `command args` under the guard; a timeout is remembered for `key`. */
-  async run(key: string, command: string, args: readonly string[], what: string, signal?: AbortSignal): Promise<string> {
+  /**
+   * Runs `command args` under the guard; a timeout is remembered for `key`. With `contentKey` (a hash of every input
+   * the render reads, as it is now), the output of an earlier run with the same key is returned instead of running
+   * again; a failure of the renderer is reused too, a timeout or a cancellation never (they say nothing of the input).
+   */
+  async run(key: string, command: string, args: readonly string[], what: string, signal?: AbortSignal, contentKey?: string): Promise<string> {
+    if (contentKey === undefined) return this.start(key, command, args, what, signal);
+    const known = this.outputs.get(contentKey);
+    if (known) return known;
+    const running = this.start(key, command, args, what, signal);
+    this.outputs.set(contentKey, running);
+    running.catch((error: unknown) => {
+      if (!(error instanceof RenderError && (error.kind === 'failed' || error.kind === 'output'))) this.outputs.delete(contentKey);
+    });
+    return running;
+  }
+
+  private async start(key: string, command: string, args: readonly string[], what: string, signal?: AbortSignal): Promise<string> {
     const refused = this.refusal(key);
     if (refused !== null) throw new RenderError('budget', `${what}: ${refused}`);
     // Never longer than the budget left, so the K-th hang cannot overshoot it by a whole timeout.
     const timeoutMs = Math.min(this.limits.timeoutMs, Math.max(1, this.limits.hungBudgetMs - this.hungMs));
     const started = performance.now();
+    this.count++;
+    this.runs.push(what);
     try {
       return await runRenderer({ command, args, what, timeoutMs, home: this.home(), maxOutputBytes: this.limits.maxOutputBytes, ...(signal ? { signal } : {}) });
     } catch (error) {

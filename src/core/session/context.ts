@@ -18,6 +18,7 @@ import { fleetContextsMax, type SessionSettings } from '../settings';
 import { StateStore } from './store';
 import { displayText } from '../text';
 import type { ManifestWriter } from '../gitops/apply';
+import type { RenderCount } from '../gitops/render';
 import type { ManifestPlan, ManifestSourceFinder } from '../gitops/model';
 
 export type SessionErrorCode = 'unknown-report' | 'unknown-plan' | 'unknown-snapshot' | 'invalid-argument' | 'read-only' | 'busy' | 'krr' | 'kubectl' | 'storage';
@@ -56,7 +57,13 @@ export interface SessionOptions {
   /** How many reports and plans are kept, in memory and in the state directory (oldest evicted first); defaults: sessionLimits. */
   limits?: Partial<SessionLimits>;
   /** The manifest target (GitOps): the workspace folders, how files are written, and extra source finders (Helm). */
-  workspace?: { folders(): readonly string[]; writer: ManifestWriter; finders?: readonly ManifestSourceFinder[] };
+  workspace?: {
+    folders(): readonly string[];
+    writer: ManifestWriter;
+    finders?: readonly ManifestSourceFinder[];
+    /** Told after each manifest proposal what it rendered (the bench counts renders). */
+    onRenders?: (renders: RenderCount) => void;
+  };
 }
 
 export interface SessionLimits {

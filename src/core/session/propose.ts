@@ -270,6 +270,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
       // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
       finders: [...defaultFinders, ...helmFinders(helmOptions(ctx, settings, resolved)), ...(workspace.finders ?? [])],
       ...(signal ? { signal } : {}),
+      ...(workspace.onRenders ? { onRenders: workspace.onRenders } : {}),
     });
   } catch (error) {
     if (error instanceof KubectlError) throw new SessionError('kubectl', error.message, 'Kustomize sources are rendered with kubectl kustomize: install kubectl or set krr.kubectlPath.');
