@@ -11,6 +11,7 @@ const repoRoot = path.resolve(__dirname, '..');
 /** The longest files (minutes each on two busy cores, 2026-12-06), longest first; the rest follow by name. */
 export const slowestFirst = [
   'test/abuse/faults-cluster.test.ts',
+  'test/unit/gitops-real-repos.test.ts',
   'test/unit/session.test.ts',
   'test/abuse/faults-storage.test.ts',
   'test/abuse/bypass.test.ts',

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { closedProxy } from '../../src/core/gitops/render';
 
 const kustomizationNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
@@ -20,9 +21,15 @@ function directories(root: string): string[] {
   return found;
 }
 
+/**
+ * No route out, as the product renders (core/gitops/render): a real repository may name remote content (kustomize's
+ * examples/loadHttp does), which must fail at once, the same way every time, instead of reaching the network.
+ */
+const noRouteOut = { ...Object.fromEntries(['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'].map((name) => [name, closedProxy])), NO_PROXY: '', no_proxy: '' };
+
 function run(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...noRouteOut }, timeout: 20_000 });
   } catch (error) {
     // A rendering that fails is part of the picture too: it must fail the same way after the write.
     const stderr = (error as { stderr?: unknown }).stderr;
@@ -53,8 +60,10 @@ function stableDocuments(first: string, second: string): string {
  * `kubectl kustomize` of every kustomization root under `folder` (a Component is rendered through the roots that use
  * it, not on its own), and, when `helm` is given, `helm template` of every chart with values.yaml alone and with each
  * values-<env>.yaml: key ("kustomize overlays/prod", "helm charts/app values-prod.yaml") -> output (or why it failed).
+ * `kubeVersion`: the cluster version charts render for (helm's --kube-version), as the product renders them; without
+ * it a chart with a `kubeVersion` constraint helm's default does not meet fails the same way before and after.
  */
-export function renderEveryRoot(folder: string, options: { helm?: string; kubectl?: string } = {}): Map<string, string> {
+export function renderEveryRoot(folder: string, options: { helm?: string; kubectl?: string; kubeVersion?: string } = {}): Map<string, string> {
   const renderings = new Map<string, string>();
   for (const dir of directories(folder)) {
     const relative = path.relative(folder, dir) || '.';
@@ -67,7 +76,7 @@ export function renderEveryRoot(folder: string, options: { helm?: string; kubect
       const base = values.find((name) => /^values\.ya?ml$/.test(name));
       for (const env of [null, ...values.filter((name) => name !== base)]) {
         const files = [...(base ? [base] : []), ...(env ? [env] : [])].flatMap((name) => ['-f', path.join(dir, name)]);
-        const args = ['template', path.basename(dir), dir, '--namespace', 'default', ...files];
+        const args = ['template', path.basename(dir), dir, '--namespace', 'default', ...(options.kubeVersion ? ['--kube-version', options.kubeVersion] : []), ...files];
         renderings.set(`helm ${relative} ${env ?? base ?? '(no values)'}`, stableDocuments(run(options.helm, args), run(options.helm, args)));
       }
     }

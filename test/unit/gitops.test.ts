@@ -341,6 +341,68 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       const picked = await propose([root], [target('prod', 'Deployment', 'web', wanted, 'gke_acme_prod-us')]);
       assert.deepEqual(picked.files.map((file) => file.path), ['overlays/prod-us/web-resources.yaml']);
     });
+
+    /** Writes `files` (relative path -> content) under a new folder of the test's directory. */
+    function layout(name: string, files: Record<string, string>): string {
+      const root = path.join(dir, name);
+      for (const [relativePath, text] of Object.entries(files)) {
+        mkdirSync(path.dirname(path.join(root, relativePath)), { recursive: true });
+        writeFileSync(path.join(root, relativePath), text);
+      }
+      return root;
+    }
+
+    const web = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: app\n          image: nginx\n          resources:\n            requests:\n              cpu: 100m\n';
+
+    it('a context naming the cluster and the environment picks the environment, though every candidate shares the cluster\'s segment (Flux\'s clusters/<cluster>/…/<env>)', async () => {
+      // As in artazar/flux2-general: the environments of one cluster render the workload into one namespace.
+      const env = (name: string) => ({ [`clusters/demo-000/apps/${name}/kustomization.yaml`]: 'namespace: shop\nresources:\n  - ../../../../base\n' });
+      const root = layout('flux', { 'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n', 'base/deployment.yaml': web, ...env('dev'), ...env('prod') });
+      const wanted = { app: { requests: { cpu: '200m' } } };
+      const picked = await propose([root], [target('shop', 'Deployment', 'web', wanted, 'demo-000-prod')]);
+      assert.deepEqual(picked.unresolved, [], JSON.stringify(picked.unresolved));
+      assert.deepEqual(picked.files.map((file) => file.path).sort(), ['clusters/demo-000/apps/prod/krr-deployment-web-resources.yaml', 'clusters/demo-000/apps/prod/kustomization.yaml']);
+      // The cluster alone names both: nothing is picked.
+      const ambiguous = await propose([root], [target('shop', 'Deployment', 'web', wanted, 'demo-000')]);
+      assert.deepEqual(ambiguous.unresolved[0]?.candidates, ['flux/clusters/demo-000/apps/dev (Kustomize)', 'flux/clusters/demo-000/apps/prod (Kustomize)']);
+    });
+
+    it('an overlay\'s patch that names the workload as the base did before its namePrefix is the layer that decides: edited in place', async () => {
+      // As in taybiz/css-kustomize: base/ has namePrefix css-, and overlays/dev patches `web`, which renders as css-web.
+      const patch = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            requests:\n              cpu: 300m\n';
+      const root = layout('prefixed', {
+        'base/kustomization.yaml': 'namePrefix: css-\nresources:\n  - deployment.yaml\n',
+        'base/deployment.yaml': web,
+        'overlays/dev/kustomization.yaml': 'namespace: dev\nresources:\n  - ../../base\npatches:\n  - path: dev-patch.yaml\n',
+        'overlays/dev/dev-patch.yaml': patch,
+        'overlays/prod/kustomization.yaml': 'namespace: prod\nresources:\n  - ../../base\n',
+      });
+      const plan = await propose([root], [target('dev', 'Deployment', 'css-web', { app: { requests: { cpu: '200m' } } })]);
+      assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+      assert.deepEqual(plan.files.map((file) => file.path), ['overlays/dev/dev-patch.yaml']);
+      assert.equal(plan.files[0]?.after, patch.replace('cpu: 300m', 'cpu: 200m'));
+    });
+
+    it('a value an inline patch sets in a layer other environments share: a patch of the environment\'s own; an inline patch of its own is still refused', async () => {
+      // As in artazar/flux2-general: apps/web sets the resources with an inline JSON6902 patch, and dev and prod build on it.
+      const root = layout('inline', {
+        'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
+        'base/deployment.yaml': web,
+        'apps/web/kustomization.yaml': 'resources:\n  - ../../base\npatches:\n  - patch: |-\n      - op: replace\n        path: /spec/template/spec/containers/0/resources\n        value:\n          requests:\n            cpu: 250m\n            memory: 512Mi\n    target:\n      kind: Deployment\n',
+        'envs/prod/kustomization.yaml': 'namespace: prod\nresources:\n  - ../../apps/web\n',
+        'envs/dev/kustomization.yaml': 'namespace: dev\nresources:\n  - ../../apps/web\npatches:\n  - patch: |-\n      - op: replace\n        path: /spec/template/spec/containers/0/resources\n        value:\n          requests:\n            cpu: 10m\n    target:\n      kind: Deployment\n',
+      });
+      const devBefore = kustomize(path.join(root, 'envs/dev'));
+      const plan = await propose([root], [target('prod', 'Deployment', 'web', { app: { requests: { cpu: '200m', memory: '384Mi' } } }), target('dev', 'Deployment', 'web', { app: { requests: { cpu: '50m' } } })]);
+      assert.deepEqual(plan.files.map((file) => file.path).sort(), ['envs/prod/krr-deployment-web-resources.yaml', 'envs/prod/kustomization.yaml']);
+      assert.equal(plan.unresolved.length, 1);
+      assert.match(plan.unresolved[0]?.reason ?? '', /^app requests\.cpu is set by an inline patch in envs\/dev\/kustomization\.yaml \(patches\[0\]\); move it to a file/);
+      const { result } = await write(plan);
+      assert.equal(result.status, 'applied', result.message);
+      assert.match(kustomize(path.join(root, 'envs/prod')), /resources:\n {10}requests:\n {12}cpu: 200m\n {12}memory: 384Mi/);
+      assert.equal(kustomize(path.join(root, 'envs/dev')), devBefore);
+      assert.match(readFileSync(path.join(root, 'apps/web/kustomization.yaml'), 'utf8'), /cpu: 250m/);
+    });
   });
 
   describe('the re-render check and bad input: a clear reason, nothing written', () => {

@@ -301,18 +301,20 @@ function strip(info: KustomizationInfo, name: string): string {
 }
 
 /**
- * How well the kube context names the overlay: the length of the longest directory segment that appears in the
+ * How well the kube context names the overlay: the total length of the directory's segments that appear in the
  * context name between separators (`gke_acme_prod-eu-1` names `overlays/prod-eu` better than `overlays/prod`); 0: not.
+ * A total, not the longest one: in a layout like `clusters/<cluster>/apps/<env>` every candidate shares the cluster's
+ * segment, and only the environment's tells `demo-000-prod` apart from its siblings.
  */
 export function contextScore(dir: string, contextName: string): number {
   const context = contextName.toLowerCase();
-  let best = 0;
-  for (const segment of dir.toLowerCase().split('/')) {
+  let total = 0;
+  for (const segment of new Set(dir.toLowerCase().split('/'))) {
     if (!segment) continue;
     const escaped = segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    if (new RegExp(`(^|[^a-z0-9])${escaped}($|[^a-z0-9])`).test(context)) best = Math.max(best, segment.length);
+    if (new RegExp(`(^|[^a-z0-9])${escaped}($|[^a-z0-9])`).test(context)) total += segment.length;
   }
-  return best;
+  return total;
 }
 
 function label(info: KustomizationInfo): string {
@@ -394,7 +396,11 @@ export const kustomizeFinder: ManifestSourceFinder = {
 
 type Site =
   | { type: 'document'; info: KustomizationInfo; file: string; documentIndex: number; what: string }
-  | { type: 'json6902'; info: KustomizationInfo; file: string; opIndex: number; suffix: Array<string | number>; what: string };
+  | { type: 'json6902'; info: KustomizationInfo; file: string; opIndex: number; suffix: Array<string | number>; what: string }
+  // A patch written inline in the kustomization file (`file`): KRR does not rewrite one, but a layer other environments
+  // share is not edited anyway (the change goes into a patch of the environment's own), so only then is it refused.
+  | { type: 'inline'; info: KustomizationInfo; file: string; refusal: string };
+type EditSite = Exclude<Site, { type: 'inline' }>;
 
 function candidateFor(root: KustomizationInfo, before: unknown, set: KustomizationSet, target: WorkloadTarget): SourceCandidate {
   return {
@@ -414,11 +420,13 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
       // verify); a file other renderings also read (a shared base, a patch another kustomization lists) is not.
       const upstream = new Set(set.list.filter((info) => info === root || closureOf(info).has(root)));
       const inPlace = (file: string) => readersOf(set, root.folder, file).every((reader) => upstream.has(reader));
-      const decided: Array<{ change: FieldChange; site: Site | 'overlay-patch' }> = [];
+      const decided: Array<{ change: FieldChange; site: EditSite | 'overlay-patch' }> = [];
       for (const change of changes) {
         const site = await locate(context, root, nameInRoot, change, containers.indexOf(change.container), target);
-        if (inPlace(site.file)) decided.push({ change, site });
-        else {
+        if (inPlace(site.file)) {
+          if (site.type === 'inline') throw new ManifestEditError(site.refusal);
+          decided.push({ change, site });
+        } else {
           decided.push({ change, site: 'overlay-patch' });
           notes.push(`${change.container} ${change.allocation}.${change.resource} comes from ${site.info.dir || '.'}, which other environments share: written as a patch in ${root.dir || '.'}`);
         }
@@ -434,7 +442,7 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
       };
       const newFiles: PreparedFile[] = [];
       // Group by place: one edit per container of one document (two edits must not both create `resources:`).
-      const groups = new Map<string, { site: Site; changes: FieldChange[] }>();
+      const groups = new Map<string, { site: EditSite; changes: FieldChange[] }>();
       for (const { change, site } of decided) {
         if (site === 'overlay-patch') continue;
         const key = site.type === 'document' ? `${site.file}\0${site.documentIndex}\0${change.container}` : `${site.file}\0op${site.opIndex}`;
@@ -563,7 +571,9 @@ function selects(selector: Selector | undefined, target: WorkloadTarget, names: 
  * that sets it, else the resource file or the included kustomization the workload comes from (recursively).
  */
 async function locate(context: FinderContext, info: KustomizationInfo, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget): Promise<Site> {
-  const names = [name, `${info.namePrefix}${name}${info.nameSuffix}`];
+  // kustomize matches a patch by the resource's current name or any it had in the layers below (a base's namePrefix
+  // `css-` renders `css-web`, and an overlay's patch may still say `web`).
+  const names = [name, `${info.namePrefix}${name}${info.nameSuffix}`, ...(await earlierNames(context, info, name, target))];
   const field = `${change.container} ${change.allocation}.${change.resource}`;
   if (info.hasReplacements) {
     const rendered = await render(context, info);
@@ -599,7 +609,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
         const value = op.get('value', true);
         const rest = wanted.slice(suffix.length);
         if (rest.length > 0 && !(isMap(value) && hasPath(value, rest))) continue;
-        if (patch.file === undefined) throw new ManifestEditError(`${field} is set by an inline patch in ${info.file} (${patch.where}); move it to a file to let KRR edit it, or edit it by hand`);
+        if (patch.file === undefined) return inlineSite(info, field, patch);
         return { type: 'json6902', info, file: patch.file, opIndex, suffix, what: `JSON6902 op ${opIndex}` };
       }
       continue;
@@ -611,7 +621,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
       if (!applies) continue;
       const container = containerNode(document, target.kind, change.container);
       if (!container || !hasPath(container, ['resources', change.allocation, change.resource])) continue;
-      if (patch.file === undefined) throw new ManifestEditError(`${field} is set by an inline patch in ${info.file} (${patch.where}); move it to a file to let KRR edit it, or edit it by hand`);
+      if (patch.file === undefined) return inlineSite(info, field, patch);
       return { type: 'document', info, file: patch.file, documentIndex, what: `the strategic-merge patch ${patch.file}` };
     }
   }
@@ -645,6 +655,25 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
     if (found) return locate(context, base, strip(base, name), change, containerIndex, target);
   }
   throw new ManifestEditError(`cannot tell which layer of ${info.dir || '.'} provides ${target.kind} ${name}`);
+}
+
+/** The names the workload `info` renders as `name` has in the kustomizations below it (prefixes and suffixes undone). */
+async function earlierNames(context: FinderContext, info: KustomizationInfo, name: string, target: WorkloadTarget): Promise<string[]> {
+  for (const base of info.includes) {
+    const rendered = await render(context, base);
+    const renders = !('error' in rendered) && rendered.objects.some((object) => {
+      const identity = identityOf(object);
+      return identity !== null && sameWorkload(identity, target, name);
+    });
+    if (!renders) continue;
+    const inner = strip(base, name);
+    return [...new Set([inner, ...(await earlierNames(context, base, inner, target))])].filter((candidate) => candidate !== name);
+  }
+  return [];
+}
+
+function inlineSite(info: KustomizationInfo, field: string, patch: PatchEntry): Site {
+  return { type: 'inline', info, file: info.file, refusal: `${field} is set by an inline patch in ${info.file} (${patch.where}); move it to a file to let KRR edit it, or edit it by hand` };
 }
 
 function hasPath(map: YAMLMap, keys: readonly string[]): boolean {
