@@ -290,9 +290,11 @@ const repositories: Array<{ repo: string; why: string; proposals: Proposal[] }> 
             containers: { guestbook: recommend(0.02, 32 * mi, 0.1, 64 * mi) },
             live: ({ workspace }) => guestbookAsArgoRendersIt(workspace),
             // Its source is the Argo CD Application guestbook-github-prd: the chart demo-apps/guestbook released under
-            // that name with env/prd/values.yaml. No manifest renders it as such (the chart alone renders Deployment
-            // guestbook), and KRR says so rather than guess. An Application finder would name env/prd/values.yaml.
-            outcome: { refused: /no manifest in the workspace folders \(repo\) defines Deployment guestbook-github-prd\/guestbook-github-prd/ },
+            // that name with env/prd/values.yaml. The Application finder finds it, and refuses rightly: that values
+            // file is listed by guestbook-gitlab-prd too (an edit would reach the other Application), and the
+            // Application itself is written by the app-of-apps chart's template, so there is no valuesObject of its
+            // own to write into.
+            outcome: { refused: /Application guestbook-github-prd has no values of its own to write these resources in \(demo-apps\/guestbook\/env\/prd\/values\.yaml is listed by other Applications too \(guestbook-gitlab-prd\)/ },
           },
         ],
       },

@@ -659,12 +659,22 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
 
 /** The names the workload `info` renders as `name` has in the kustomizations below it (prefixes and suffixes undone). */
 async function earlierNames(context: FinderContext, info: KustomizationInfo, name: string, target: WorkloadTarget): Promise<string[]> {
-  for (const base of info.includes) {
-    const rendered = await render(context, base);
-    const renders = !('error' in rendered) && rendered.objects.some((object) => {
-      const identity = identityOf(object);
-      return identity !== null && sameWorkload(identity, target, name);
-    });
+  // As in locate: only included kustomizations whose files can render the workload are looked at, and one whose files
+  // alone define it under this name is taken without a render.
+  const graph = await KustomizationGraph.of(context, await loadKustomizations(context));
+  const possible = info.includes.filter((base) => graph.mayRender(base, { kind: target.kind, group: target.group, name }));
+  const only = possible.length === 1 ? (possible[0] as KustomizationInfo) : null;
+  for (const base of possible) {
+    const known = base === only && !base.component && graph.knowsExactly(base, target, name);
+    const rendered = known ? null : await render(context, base);
+    const renders =
+      known ||
+      (rendered !== null &&
+        !('error' in rendered) &&
+        rendered.objects.some((object) => {
+          const identity = identityOf(object);
+          return identity !== null && sameWorkload(identity, target, name);
+        }));
     if (!renders) continue;
     const inner = strip(base, name);
     return [...new Set([inner, ...(await earlierNames(context, base, inner, target))])].filter((candidate) => candidate !== name);

@@ -105,15 +105,15 @@ export const uiTest: UiTest = {
 
     // 2. Use the prod overlay: proposed again with that pick; the button speaks of files.
     await choices.locator('li li', { hasText: 'overlays/prod' }).getByRole('button', { name: 'Use this source' }).click();
-    const planLine = withoutIsolates(await waitForPlanLine(workbench, /plan-[0-9a-f]{12}/));
+    // The proposal opens the file's diff over the panel: read it, then bring the panel back.
+    await page.locator('.tabs-container .tab', { hasText: /KRR plan-[0-9a-f]{12}: 1 file in the workspace/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    await workbench.screenshot('source-picked-diff');
+    await focusPanel(workbench);
+    const planLine = withoutIsolates(await waitForPlanLine(workbench, /plan-[0-9a-f]{12}: 1 files? in the workspace/));
     assert.doesNotMatch(planLine, /legacy/, planLine);
     const apply = view.locator('#apply');
     await until('Write Files… enabled', async () => ((await apply.isEnabled()) && (await apply.innerText()).trim() === 'Write Files…' ? true : undefined), 60_000);
     assert.equal(await choices.isHidden(), true, 'the pick resolved the choice');
-    // The proposal opened the file's diff over the panel: show the diff, then bring the panel back.
-    await page.locator('.tabs-container .tab', { hasText: /KRR plan-[0-9a-f]{12}: 1 file in the workspace/ }).first().waitFor({ state: 'visible' });
-    await workbench.screenshot('source-picked-diff');
-    await focusPanel(workbench);
     await workbench.screenshot('source-picked');
 
     // 3. The approval names the overlay and the pick; writing it changes the overlay only.
