@@ -17,10 +17,10 @@
 import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
 import type { FieldChange } from '../plan/model';
-import { baselineOf, charts, HelmMissing, helmTemplate, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
+import { baselineOf, chartRenderInputs, charts, HelmMissing, helmTemplate, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
 import { chartAt, isRecord, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
 import { applicationSchema, declaredObjects, invalidateDeclared, isFolderRepository, type Application, type ApplicationSource } from './gitopsObjects';
-import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, SourceCandidate, WorkloadTarget } from './model';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
 import { changesFor, checkRendered } from './workload';
 import type { WorkspaceFolder } from './workspace';
 import { WorkspaceInputError } from './workspace';
@@ -188,14 +188,7 @@ export function argoApplicationFinder(options: HelmFinderOptions = {}): Manifest
     },
     async renderInputs(context, folder) {
       // Every chart of the folder may be an Application's source or an app-of-apps: what helm template reads of each.
-      const inputs: RenderInput[] = [];
-      for (const chart of charts(context)) {
-        if (chart.folder.root !== folder.root) continue;
-        const at = (name: string) => (chart.dir ? `${chart.dir}/${name}` : name);
-        inputs.push(...['Chart.yaml', 'Chart.lock', 'values.yaml', 'values.yml', 'values.schema.json', '.helmignore'].map((name) => ({ file: at(name) })));
-        inputs.push(...['templates', 'charts', 'crds'].map((name) => ({ directory: at(name) })));
-      }
-      return inputs;
+      return chartRenderInputs(context, folder);
     },
     async problems(context) {
       return [...(await applications(options, context)).problems, ...unusable];

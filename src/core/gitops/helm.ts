@@ -19,7 +19,7 @@ import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, 
 import { WorkspaceInputError, type WorkspaceFolder } from './workspace';
 import { RenderError } from './render';
 import { chartMayName, readChartText, type ChartText } from './chartNames';
-import { changesFor, checkRendered, containersPath, identityOf, sameWorkload } from './workload';
+import { changesFor, checkRendered, containersPath, identityOf, sameWorkload, workloadWithContainers } from './workload';
 import { applySplices, insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
 import { readPath } from '../plan/build';
 import { displayText } from '../text';
@@ -130,6 +130,27 @@ export async function helmTemplate(options: HelmFinderOptions, context: FinderCo
   return parseManifestFile(stdout, `the output of ${what}`).documents.map((document) => plainObjectOf(document, `the output of ${what}`));
 }
 
+/**
+ * What `helm template` reads of each chart of the folder: its metadata, the values files `valuesOf` names (default:
+ * the chart's own values.yaml), templates, subcharts and CRDs; not the rest of the folder (files a template reads
+ * with .Files are not copied: such a chart does not render from a staged copy).
+ */
+export function chartRenderInputs(context: FinderContext, folder: WorkspaceFolder, valuesOf: (chart: Chart) => readonly string[] = ownValuesFiles): RenderInput[] {
+  const inputs: RenderInput[] = [];
+  for (const chart of charts(context)) {
+    if (chart.folder.root !== folder.root) continue;
+    const at = (name: string) => (chart.dir ? `${chart.dir}/${name}` : name);
+    inputs.push(...['Chart.yaml', 'Chart.lock', 'values.schema.json', '.helmignore'].map((name) => ({ file: at(name) })), ...valuesOf(chart).map((file) => ({ file })));
+    inputs.push(...['templates', 'charts', 'crds'].map((name) => ({ directory: at(name) })));
+  }
+  return inputs;
+}
+
+/** A chart's own values file, by either spelling (what helm template reads without -f). */
+function ownValuesFiles(chart: Chart): string[] {
+  return ['values.yaml', 'values.yml'].map((name) => (chart.dir ? `${chart.dir}/${name}` : name));
+}
+
 export class HelmMissing extends Error {}
 
 function chartTextKey(chart: Chart): string {
@@ -204,14 +225,7 @@ export function helmFinder(options: HelmFinderOptions = {}): ManifestSourceFinde
     // What `helm template` reads of a chart: its metadata, values files, templates, subcharts and CRDs; not the rest
     // of the folder (files a template reads with .Files are not copied: such a chart does not render here).
     async renderInputs(context, folder) {
-      const inputs: RenderInput[] = [];
-      for (const chart of charts(context)) {
-        if (chart.folder.root !== folder.root) continue;
-        const at = (name: string) => (chart.dir ? `${chart.dir}/${name}` : name);
-        inputs.push(...['Chart.yaml', 'Chart.lock', 'values.schema.json', '.helmignore'].map((name) => ({ file: at(name) })), ...chart.valuesFiles.map((file) => ({ file })));
-        inputs.push(...['templates', 'charts', 'crds'].map((name) => ({ directory: at(name) })));
-      }
-      return inputs;
+      return chartRenderInputs(context, folder, (chart) => chart.valuesFiles);
     },
     async problems() {
       return [...unusable];
@@ -436,12 +450,5 @@ async function mergedValuesWorkload(context: FinderContext, chart: Chart, base: 
     }
     return { name: container, resources };
   });
-  const object: Record<string, unknown> = { apiVersion: 'apps/v1', kind: target.kind, metadata: { name: target.name } };
-  let node = object;
-  const segments = containersPath(target.kind);
-  segments.forEach((segment, index) => {
-    if (index === segments.length - 1) node[segment] = containers;
-    else node = (node[segment] ??= {}) as Record<string, unknown>;
-  });
-  return object;
+  return workloadWithContainers(target, containers);
 }

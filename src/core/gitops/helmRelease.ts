@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { isMap, isScalar, isSeq, stringify } from 'yaml';
 import { canonicalJson } from '../canonicalJson';
 import type { FieldChange } from '../plan/model';
-import { baselineOf, charts, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
+import { baselineOf, chartRenderInputs, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
 import { chartAt, HelmMissing, locateByConvention, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, workloadFromValues, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
 import { configMapSchema, declaredObjects, gitRepositorySchema, helmReleaseSchema, invalidateDeclared, isFolderRepository, type Declared, type HelmRelease } from './gitopsObjects';
 import { closureOf, contextScore, fileKey, kustomizeFinder, loadKustomizations, readersOf, render, type KustomizationInfo, type KustomizationSet } from './kustomize';
@@ -217,12 +217,7 @@ export function helmReleaseFinder(options: HelmFinderOptions = {}): ManifestSour
       // rendering their kustomizations, which render from the copy being made (so it cannot be asked here).
       // The kustomizations that render HelmReleases are rendered again to check an edit: what they read too.
       const inputs: RenderInput[] = [...((await kustomizeFinder.renderInputs?.(context, folder)) ?? [])];
-      for (const chart of charts(context)) {
-        if (chart.folder.root !== folder.root) continue;
-        const at = (name: string) => (chart.dir ? `${chart.dir}/${name}` : name);
-        inputs.push(...['Chart.yaml', 'Chart.lock', 'values.yaml', 'values.yml', 'values.schema.json', '.helmignore'].map((name) => ({ file: at(name) })));
-        inputs.push(...['templates', 'charts', 'crds'].map((name) => ({ directory: at(name) })));
-      }
+      inputs.push(...chartRenderInputs(context, folder));
       return inputs;
     },
     async problems(context) {

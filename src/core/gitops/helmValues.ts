@@ -10,7 +10,7 @@ import { readPath } from '../plan/build';
 import type { FieldChange } from '../plan/model';
 import { escapeSetKey, HelmMissing, helmTemplate, namedAfterRelease, renderedCpu, renderedWorkload, resourceKeyPaths, type HelmFinderOptions } from './helm';
 import type { FinderContext, WorkloadTarget } from './model';
-import { containersPath } from './workload';
+import { workloadWithContainers } from './workload';
 import type { WorkspaceFolder } from './workspace';
 import { insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, setResources, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
 
@@ -130,14 +130,7 @@ export function workloadFromValues(values: unknown, located: LocatedKeys, target
     const block = readPath(values, [...keyPath, 'resources']);
     return { name: container, resources: isRecord(block) ? structuredClone(block) : {} };
   });
-  const object: Record<string, unknown> = { apiVersion: `${target.group ? `${target.group}/` : ''}v1`, kind: target.kind, metadata: { name: target.name, namespace: target.namespace } };
-  let node = object;
-  const segments = containersPath(target.kind);
-  segments.forEach((segment, index) => {
-    if (index === segments.length - 1) node[segment] = containers;
-    else node = (node[segment] ??= {}) as Record<string, unknown>;
-  });
-  return object;
+  return workloadWithContainers(target, containers);
 }
 
 /** `values` with each change written at `<key>.resources.<allocation>.<resource>` (a new object). */

@@ -50,6 +50,21 @@ export function containersPath(kind: string): readonly string[] {
   return path;
 }
 
+/**
+ * The target workload as far as values decide it: only its containers (name and resources), at the kind's container
+ * path. Enough for checkRendered and changesFor, which compare resources only.
+ */
+export function workloadWithContainers(target: Pick<WorkloadTarget, 'kind' | 'group' | 'name' | 'namespace'>, containers: ReadonlyArray<{ name: string; resources: unknown }>): Record<string, unknown> {
+  const object: Record<string, unknown> = { apiVersion: `${target.group ? `${target.group}/` : ''}v1`, kind: target.kind, metadata: { name: target.name, namespace: target.namespace } };
+  let node = object;
+  const segments = containersPath(target.kind);
+  segments.forEach((segment, index) => {
+    if (index === segments.length - 1) node[segment] = [...containers];
+    else node = (node[segment] ??= {}) as Record<string, unknown>;
+  });
+  return object;
+}
+
 /** The container mapping in a parsed manifest document. */
 export function containerNode(document: Document.Parsed, kind: string, container: string): YAMLMap | undefined {
   return findContainer(document.getIn([...containersPath(kind)], true), container);
