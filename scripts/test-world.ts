@@ -30,7 +30,7 @@ export const testWorld: readonly WorldPart[] = [
   {
     label: 'Prometheus',
     script: path.join(repoRoot, 'test', 'prometheus', 'build.sh'),
-    builds: 'prometheus and promtool 3.16.0 from their Go module, once per machine (about 7 min from an empty Go build cache on 2 cores busy with other builds)',
+    builds: 'prometheus and promtool 3.16.0 from their Go module, once per machine (about 4.5 min of CPU from an empty Go build cache: 7–12 min on 2 cores busy with other builds)',
   },
   {
     label: 'VictoriaMetrics',
