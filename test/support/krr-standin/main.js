@@ -16,6 +16,12 @@
 //   KRR_STANDIN_QUERY_PROMETHEUS=1   with -p, query <url>/api/v1/query?query=up first, like krr does, sending
 //                                    --prometheus-auth-header as the Authorization header (and -H headers);
 //                                    an unreachable URL fails as krr does ("Couldn't connect to Prometheus …")
+//   KRR_STANDIN_PROMETHEUS=fixed     keep the fixed/simulated numbers even with -p (see below)
+// Two modes. Without -p (or with KRR_STANDIN_PROMETHEUS=fixed, KRR_STANDIN_QUERY_PROMETHEUS=1, or the simulation's
+// knobs KRR_STANDIN_CENTRAL / KRR_STANDIN_OOMKILLED): the report's fixed numbers, simulated by simulation.js. With -p: Prometheus mode
+// (prometheus.js): krr's connection check, then krr's own queries against <url>/api/v1/query and the strategy's
+// arithmetic; an unreachable or refusing Prometheus fails as krr does. Workloads come from the report (or the
+// cluster with KRR_STANDIN_FROM_CLUSTER=1); their pods, usage and recommendations from Prometheus.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -23,6 +29,7 @@ const { spawn } = require('node:child_process');
 const { loadLiveAllocations, KubeConfigError } = require('./cluster');
 const { recomputeSeverities, computeScore } = require('./severity');
 const { simulateRecommendations, groupJobs, gatherMetrics, headerProblem, parseHeaders } = require('./simulation');
+const { recommendFromPrometheus } = require('./prometheus');
 
 const VERSION = process.env.KRR_STANDIN_VERSION || '1.29.0';
 const FORMATTERS = ['table', 'json', 'yaml', 'pprint', 'csv', 'csv-raw', 'html'];
@@ -308,7 +315,8 @@ async function run(command, { options, strategy }) {
     );
     return 1;
   }
-  if (process.env.KRR_STANDIN_QUERY_PROMETHEUS === '1' && options.prometheus_url && fail !== 'prometheus-unreachable') {
+  const computing = prometheusMode(options);
+  if ((computing || process.env.KRR_STANDIN_QUERY_PROMETHEUS === '1') && options.prometheus_url && fail !== 'prometheus-unreachable') {
     const problem = await queryPrometheus(options);
     if (problem) {
       log.error(`Couldn't connect to Prometheus found under ${options.prometheus_url}\nCaused by ${problem}`);
@@ -334,9 +342,15 @@ async function run(command, { options, strategy }) {
   }
 
   groupJobs(report, options);
-  await gatherMetrics(report, options);
-  if (simulateRecommendations(report, strategy, options)) recomputeSeverities(report);
-  applyStrategy(report, command, strategy, options);
+  if (computing) {
+    const queries = await recommendFromPrometheus(report, command, strategy, options, log);
+    if (options.verbose) log.debug(`Sent ${queries} queries to Prometheus`);
+    recomputeSeverities(report);
+  } else {
+    await gatherMetrics(report, options);
+    if (simulateRecommendations(report, strategy, options)) recomputeSeverities(report);
+  }
+  applyStrategy(report, command, strategy, options, computing);
   log.info(`Calculating recommendations for ${report.scans.length} objects`);
   const output = formatReport(report, options.format ?? 'table');
   if (options.file_output) {
@@ -432,9 +446,18 @@ function filterReport(report, options) {
   return report;
 }
 
-function applyStrategy(report, command, strategy, options) {
+/** Prometheus mode: -p given and no fixed-number knob set (main.js's header). */
+function prometheusMode(options) {
+  if (options.prometheus_url === undefined) return false;
+  // QUERY_PROMETHEUS predates this mode: a connection check, then the fixed numbers (tests of where headers go).
+  if (process.env.KRR_STANDIN_PROMETHEUS === 'fixed' || process.env.KRR_STANDIN_QUERY_PROMETHEUS === '1') return false;
+  return !process.env.KRR_STANDIN_CENTRAL && !process.env.KRR_STANDIN_OOMKILLED;
+}
+
+function applyStrategy(report, command, strategy, options, computing) {
   if (command === 'simple_limit') {
-    for (const scan of report.scans) {
+    // Prometheus mode computed both percentiles already; the fixed report only has the request's.
+    for (const scan of computing ? [] : report.scans) {
       const request = scan.recommended.requests.cpu.value;
       if (typeof request === 'number') {
         const ratio = strategy.cpu_limit / Math.max(strategy.cpu_request, 1);
