@@ -13,14 +13,14 @@
 //                                    simple_limit (exit 2, like the real older krr)
 //   KRR_STANDIN_ECHO_ARGS=1          log the argv as a DEBUG line on stderr (a krr that leaks its arguments)
 //   KRR_STANDIN_CENTRAL, KRR_STANDIN_OOMKILLED, KRR_STANDIN_OBJECT_MS, KRR_STANDIN_TRACE: see simulation.js
-//   KRR_STANDIN_QUERY_PROMETHEUS=1   with -p, query <url>/api/v1/query?query=up first, like krr does, sending
+//   KRR_STANDIN_QUERY_PROMETHEUS=1   with -p, POST <url>/api/v1/query (query=example) first, like krr does, sending
 //                                    --prometheus-auth-header as the Authorization header (and -H headers);
 //                                    an unreachable URL fails as krr does ("Couldn't connect to Prometheus …")
 //   KRR_STANDIN_PROMETHEUS=fixed     keep the fixed/simulated numbers even with -p (see below)
 // Two modes. Without -p (or with KRR_STANDIN_PROMETHEUS=fixed, KRR_STANDIN_QUERY_PROMETHEUS=1, or the simulation's
-// knobs KRR_STANDIN_CENTRAL / KRR_STANDIN_OOMKILLED): the report's fixed numbers, simulated by simulation.js. With -p: Prometheus mode
-// (prometheus.js): krr's connection check, then krr's own queries against <url>/api/v1/query and the strategy's
-// arithmetic; an unreachable or refusing Prometheus fails as krr does. Workloads come from the report (or the
+// knobs KRR_STANDIN_CENTRAL / KRR_STANDIN_OOMKILLED): the report's fixed numbers, simulated by simulation.js.
+// With -p: Prometheus mode (prometheus.js): krr's connection check, then krr's own queries against <url>/api/v1/query
+// and the strategy's arithmetic; an unreachable or refusing Prometheus fails as krr does. Workloads come from the report (or the
 // cluster with KRR_STANDIN_FROM_CLUSTER=1); their pods, usage and recommendations from Prometheus.
 'use strict';
 const fs = require('node:fs');
@@ -345,6 +345,10 @@ async function run(command, { options, strategy }) {
   if (computing) {
     const queries = await recommendFromPrometheus(report, command, strategy, options, log);
     if (options.verbose) log.debug(`Sent ${queries} queries to Prometheus`);
+    if (report.scans.length === 0) {
+      log.error('No successful scans were made. Check the logs for more information.');
+      return 1;
+    }
     recomputeSeverities(report);
   } else {
     await gatherMetrics(report, options);
@@ -362,24 +366,32 @@ async function run(command, { options, strategy }) {
   return 0;
 }
 
-/** krr's connection check: one instant query, with the auth header as `Authorization` (krr's PrometheusMetricsService). */
+/**
+ * krr's connection check (prometrix's check_prometheus_connection): POST /api/v1/query with `query=example`, the auth
+ * header as `Authorization` and the -H headers; returns what krr puts after "Caused by", or null when connected.
+ */
 async function queryPrometheus(options) {
   const headers = parseHeaders(options.prometheus_other_headers);
+  let url;
   try {
     // requests sends a URL's user:password as Basic auth; fetch refuses credentials in the URL.
-    const url = new URL(options.prometheus_url);
+    url = new URL(options.prometheus_url);
     if (url.username) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     url.username = '';
     url.password = '';
     if (options.prometheus_auth_header) headers.Authorization = options.prometheus_auth_header;
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/query`;
-    url.searchParams.set('query', 'up');
-    const response = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+    const response = await fetch(url, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'query=example', signal: AbortSignal.timeout(5000) });
     await response.arrayBuffer();
-    if (response.status === 401 || response.status === 403) return `PrometheusApiClientException: HTTP Status Code ${response.status}`;
+    if (response.status >= 400) {
+      // requests' raise_for_status; krr's f-string leaves a stray ")" at the end.
+      return `HTTPError: ${response.status} ${response.status < 500 ? 'Client' : 'Server'} Error: ${response.statusText} for url: ${url})`;
+    }
     return null;
   } catch (error) {
-    return `ConnectionError: ${error && error.cause ? error.cause.code || error.cause.message : String(error)}`;
+    const code = error && error.cause ? error.cause.code || error.cause.message : String(error);
+    const where = url ? `host='${url.hostname}', port=${url.port || (url.protocol === 'https:' ? 443 : 80)}` : 'host=?';
+    return `ConnectionError: HTTPConnectionPool(${where}): Max retries exceeded with url: /api/v1/query (Caused by NewConnectionError('Failed to establish a new connection: ${code}')))`;
   }
 }
 

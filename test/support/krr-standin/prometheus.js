@@ -21,24 +21,20 @@ function connection(options) {
   return { base, headers, queries: 0 };
 }
 
+/** prometrix's requests: POST with the parameters as a form, for instant and range queries alike. */
 async function call(conn, api, params) {
   const url = new URL(`${conn.base.pathname}/api/v1/${api}`, conn.base);
-  const body = new URLSearchParams(params);
   conn.queries += 1;
-  // A long pod regex goes in a form body, as Prometheus allows, so no URL limit cuts it.
-  const long = body.toString().length > 4000;
-  if (!long) url.search = body.toString();
   const response = await fetch(url, {
-    method: long ? 'POST' : 'GET',
-    headers: long ? { ...conn.headers, 'Content-Type': 'application/x-www-form-urlencoded' } : conn.headers,
-    body: long ? body : undefined,
+    method: 'POST',
+    headers: { ...conn.headers, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params),
     signal: AbortSignal.timeout(60_000),
   });
   const text = await response.text();
-  if (response.status !== 200) throw new PrometheusError(`HTTP Status Code ${response.status} (${text.slice(0, 200)})`);
-  const parsed = JSON.parse(text);
-  if (parsed.status !== 'success') throw new PrometheusError(`${parsed.errorType}: ${parsed.error}`);
-  return parsed.data.result;
+  // prometrix: any other status is a PrometheusApiClientException (e.g. 400 for a query_range above 11,000 points).
+  if (response.status !== 200) throw new PrometheusError(`HTTP Status Code ${response.status} (${JSON.stringify(text.slice(0, 300))})`);
+  return JSON.parse(text).data.result;
 }
 
 const query = (conn, promql) => call(conn, 'query', { query: promql });
@@ -274,7 +270,7 @@ async function clusterSummary(conn, label) {
 
 /**
  * Fills every scan's pods, warnings and recommendation from Prometheus (krr's runner for one cluster), on a pool of
- * --max-workers workers; returns how many queries it sent.
+ * --max-workers workers; drops the scans krr would fail (their pods could not be listed); returns the queries sent.
  */
 async function recommendFromPrometheus(report, command, settings, options, log) {
   const conn = connection(options);
@@ -283,15 +279,17 @@ async function recommendFromPrometheus(report, command, settings, options, log) 
   report.errors = await historyErrors(conn, settings, log);
   report.clusterSummary = await clusterSummary(conn, label);
   const scans = report.scans;
+  const failed = new Set();
   let next = 0;
   const work = async () => {
     while (next < scans.length) {
       const scan = scans[next];
       next += 1;
-      await recommendOne(conn, scan, command, settings, options, label, percentiles, log);
+      if (!(await recommendOne(conn, scan, command, settings, options, label, percentiles, log))) failed.add(scan);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.max_workers ?? 10, Math.max(scans.length, 1)) }, work));
+  report.scans = scans.filter((scan) => !failed.has(scan));
   return conn.queries;
 }
 
@@ -299,10 +297,14 @@ async function recommendOne(conn, scan, command, settings, options, label, perce
   const object = scan.object;
   object.warnings = [];
   const known = object.pods.filter((pod) => !pod.deleted);
-  let pods = await loadPods(conn, object, settings, label).catch((error) => {
+  let pods;
+  try {
+    pods = await loadPods(conn, object, settings, label);
+  } catch (error) {
+    // krr's runner: an object whose pods cannot be listed has no scan at all.
     log.error(`An error occurred while calculating recommendations for ${describe(object)}: ${error.message}`);
-    return [];
-  });
+    return false;
+  }
   if (pods.length === 0 && known.length > 0) {
     // krr falls back to the Kubernetes API's pods (here: the report's running ones) and says so.
     pods = known.map((pod) => ({ name: pod.name, deleted: false }));
@@ -322,6 +324,7 @@ async function recommendOne(conn, scan, command, settings, options, label, perce
     scan.recommended.limits[resource] = { value: round(proposal.limit, resource, options), severity: 'UNKNOWN' };
     scan.recommended.info[resource] = proposal.info;
   }
+  return true;
 }
 
 module.exports = { recommendFromPrometheus, loaderQueries, clusterLabel, PrometheusError };
