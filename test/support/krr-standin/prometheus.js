@@ -18,15 +18,13 @@ function connection(options) {
   base.username = '';
   base.password = '';
   if (options.prometheus_auth_header) headers.Authorization = options.prometheus_auth_header;
-  base.pathname = base.pathname.replace(/\/+$/, '');
-  return { base, headers, queries: 0 };
+  return { root: `${base.origin}${base.pathname.replace(/\/+$/, '')}`, headers, queries: 0 };
 }
 
 /** prometrix's requests: POST with the parameters as a form, for instant and range queries alike. */
 async function call(conn, api, params) {
-  const url = new URL(`${conn.base.pathname}/api/v1/${api}`, conn.base);
   conn.queries += 1;
-  const response = await fetch(url, {
+  const response = await fetch(`${conn.root}/api/v1/${api}`, {
     method: 'POST',
     headers: { ...conn.headers, 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(params),
@@ -303,7 +301,7 @@ async function recommendOne(conn, scan, command, settings, options, label, perce
     pods = await loadPods(conn, object, settings, label);
   } catch (error) {
     // krr's runner: an object whose pods cannot be listed has no scan at all.
-    log.error(`An error occurred while calculating recommendations for ${describe(object)}: ${error.message}`);
+    log.error(`An error occurred while calculating recommendations for ${describe(object)}: ${error.message}${error.cause ? ` (${error.cause.code ?? error.cause.message})` : ''}`);
     return false;
   }
   if (pods.length === 0 && known.length > 0) {
