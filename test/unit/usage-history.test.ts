@@ -1,7 +1,8 @@
 // The usage-history generator (test/support/usage-history): deterministic OpenMetrics whose samples follow each
 // pattern's closed form, with the labels krr's queries select on. Values are checked against arithmetic done here.
 import assert from 'node:assert/strict';
-import { generateUsageHistory, podsOf, type UsageHistoryOptions } from '../support/usage-history';
+import { generateUsageHistory, PATTERNS, podsOf, type UsageHistoryOptions } from '../support/usage-history';
+import { SEED_USAGE, seedWorld } from '../support/usage-history/seed-world';
 
 const MIB = 1024 * 1024;
 const end = new Date('2026-12-01T12:00:10Z');
@@ -125,5 +126,27 @@ describe('usage-history generator (test/support/usage-history)', () => {
       () => generateUsageHistory({ end, workloads: [{ namespace: 'a', kind: 'Deployment', name: 'b', containers: [{ name: 'c', pattern: 'oomkill' }] }] }),
       /needs a memory limit/,
     );
+  });
+});
+
+describe('the test world\'s usage (test/support/usage-history/seed-world.ts)', () => {
+  const world = seedWorld();
+
+  it('covers every seeded workload with its containers, requests and limits, pods from replicas', () => {
+    const byName = new Map(world.map((workload) => [`${workload.namespace}/${workload.name}`, workload]));
+    assert.equal(byName.get('shop/checkout-api')?.pods, 2);
+    assert.equal(byName.get('monitoring/node-exporter')?.pods, 3); // a DaemonSet's scheduled count
+    assert.deepEqual(byName.get('shop/checkout-api')?.containers[0], { name: 'api', requests: { cpu: 0.5, memory: 512 * MIB }, limits: { cpu: 1, memory: 1024 * MIB }, pattern: 'spike', cpu: 0.0625, spikeCpu: 0.75, memory: 256 * MIB, peakMemory: 300 * MIB });
+    assert.deepEqual(byName.get('data/postgres')?.containers.map((c) => [c.name, c.pattern]), [['postgresql', 'leak'], ['metrics', 'steady']]);
+    // Every entry of the table names a seeded container: a renamed workload cannot silently fall back to steady.
+    const seeded = new Set(world.flatMap((workload) => workload.containers.map((c) => `${workload.namespace}/${workload.name}/${c.name}`)));
+    assert.deepEqual(Object.keys(SEED_USAGE).filter((key) => !seeded.has(key)), []);
+    assert.deepEqual([...new Set(world.flatMap((workload) => workload.containers.map((c) => c.pattern)))].sort(), [...PATTERNS].sort());
+  });
+
+  it('generates (the patterns\' limits are in the seed) with every series labelled by the cluster asked for', () => {
+    const text = generateUsageHistory({ end, days: 1, workloads: seedWorld({ cluster: 'eu1' }) });
+    const lines = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    assert.ok(lines.length > 0 && lines.every((line) => line.includes('{cluster="eu1",')));
   });
 });
