@@ -21,7 +21,8 @@
 // knobs KRR_STANDIN_CENTRAL / KRR_STANDIN_OOMKILLED): the report's fixed numbers, simulated by simulation.js.
 // With -p: Prometheus mode (prometheus.js): krr's connection check, then krr's own queries against <url>/api/v1/query
 // and the strategy's arithmetic; an unreachable or refusing Prometheus fails as krr does. Workloads come from the report (or the
-// cluster with KRR_STANDIN_FROM_CLUSTER=1); their pods, usage and recommendations from Prometheus.
+// cluster with KRR_STANDIN_FROM_CLUSTER=1); their pods, usage and recommendations from Prometheus (its real worker
+// pool of --max-workers replaces KRR_STANDIN_OBJECT_MS / KRR_STANDIN_TRACE, which only the fixed mode honours).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
