@@ -145,6 +145,27 @@ const patchOp = z.discriminatedUnion('op', [
   z.object({ op: z.literal('remove'), path: z.string() }),
 ]);
 
+// Every field of the evidence summary (core/evidence/summary): the digest covers it, so a dropped field would fail it.
+const evidenceSummary = z.discriminatedUnion('status', [
+  z.object({
+    container: z.string(),
+    status: z.literal('recorded'),
+    windowStart: z.string(),
+    windowEnd: z.string(),
+    memoryPeak: nullableNumber,
+    memoryPeakAt: z.string().nullable(),
+    oomKills: z.number(),
+    oomKilledLimit: nullableNumber,
+    restarts: z.number(),
+    cpuP95: nullableNumber,
+    cpuMax: nullableNumber,
+    throttledPercent: nullableNumber,
+    points: z.number(),
+    firstSample: z.string().nullable(),
+  }),
+  z.object({ container: z.string(), status: z.literal('none'), reason: z.string() }),
+]);
+
 const planSchema = z.object({
   id: z.string().regex(planIdPattern),
   digest: z.string().regex(/^[0-9a-f]{64}$/),
@@ -170,6 +191,7 @@ const planSchema = z.object({
       monthlyCostDelta: nullableNumber,
       findings: z.array(finding),
       stage: z.number().int().min(1),
+      evidence: z.array(evidenceSummary).optional(),
     }),
   ),
   blocked: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reasons: z.array(z.string()) })),
@@ -231,6 +253,7 @@ const manifestPlanSchema = z.object({
       files: z.array(z.object({ folder: z.string(), path: z.string(), edits: z.array(fieldEdit) })),
       changes: z.array(z.object({ container: z.string(), allocation, resource, from: z.string().nullable(), to: z.string().nullable(), fromAmount: nullableNumber, toAmount: nullableNumber })),
       notes: z.array(z.string()),
+      evidence: z.array(evidenceSummary).optional(),
     }),
   ),
   unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()), sources: z.array(z.object({ id: z.string(), label: z.string() })).optional() })),
