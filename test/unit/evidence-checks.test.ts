@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { evidenceFindings } from '../../src/core/evidence/checks';
 import type { ContainerEvidence, EvidenceResult } from '../../src/core/evidence/model';
-import { changedContainerLine, evidenceOfChanged, summariesFor, summarizeEvidence, type EvidenceSummary, type RecordedEvidence } from '../../src/core/evidence/summary';
+import { changedContainerLine, evidenceOfChanged, summariesByWorkload, summarizeEvidence, type EvidenceSummary, type RecordedEvidence } from '../../src/core/evidence/summary';
 import type { FieldChange } from '../../src/core/plan/model';
 import { evaluatePolicies, isBlocked, type PolicySubject } from '../../src/core/policy';
 import { gateRules, gateValue } from '../../src/core/session/settingsScope';
@@ -177,11 +177,13 @@ describe('evidence: the summary a plan stores', () => {
   it('gives each target its summary, or the reason there is none', () => {
     const available: EvidenceResult = { status: 'available', containers: [evidence], readAt: '2026-12-06T12:00:00.000Z', queries: 8 };
     const sidecar = { ...evidence, container: 'sidecar' };
-    const found = summariesFor(available, [evidence, sidecar]);
-    assert.equal(found.get('/shop/Deployment/checkout-api/api')?.status, 'recorded');
-    assert.deepEqual(found.get('/shop/Deployment/checkout-api/sidecar'), { container: 'sidecar', status: 'none', reason: 'Prometheus has no samples of this container in the window' });
-    const unavailable = summariesFor({ status: 'unavailable', reason: 'krr.prometheusUrl is not set' }, [evidence]);
-    assert.deepEqual([...unavailable.values()], [{ container: 'api', status: 'none', reason: 'krr.prometheusUrl is not set' }]);
+    const found = summariesByWorkload(available, [evidence, sidecar]);
+    assert.equal(found.get('shop/Deployment/checkout-api')?.get('api')?.status, 'recorded');
+    assert.deepEqual(found.get('shop/Deployment/checkout-api')?.get('sidecar'), { container: 'sidecar', status: 'none', reason: 'Prometheus has no samples of this container in the window' });
+    // The report's context as the cluster on one side, null on the other: still the same container of the same plan.
+    assert.equal(summariesByWorkload(available, [{ ...evidence, cluster: 'kind-dev' }]).get('shop/Deployment/checkout-api')?.get('api')?.status, 'recorded');
+    const unavailable = summariesByWorkload({ status: 'unavailable', reason: 'krr.prometheusUrl is not set' }, [evidence]);
+    assert.deepEqual([...(unavailable.get('shop/Deployment/checkout-api')?.values() ?? [])], [{ container: 'api', status: 'none', reason: 'krr.prometheusUrl is not set' }]);
   });
 
   it('keeps one entry per changed container, in the order of the changes', () => {

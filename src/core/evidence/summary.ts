@@ -5,7 +5,6 @@
 import type { FieldChange } from '../plan/model';
 import { describeCpu, describeMemory } from '../quantity';
 import type { ContainerEvidence, EvidenceResult, EvidenceTarget } from './model';
-import { evidenceKey } from './model';
 
 /** The evidence of one changed container as the plan stores it: recorded numbers, or why there are none. */
 export type EvidenceSummary = RecordedEvidence | MissingEvidence;
@@ -64,20 +63,27 @@ export function summarizeEvidence(evidence: ContainerEvidence): RecordedEvidence
   };
 }
 
+/** A workload's key within one report's plan: `namespace/kind/name` (a plan is bound to one context). */
+export function workloadKey(target: Pick<EvidenceTarget, 'namespace' | 'kind' | 'name'>): string {
+  return `${target.namespace}/${target.kind}/${target.name}`;
+}
+
 /**
  * Each container of `targets` with its summary from `result`, or why there is none (the whole read unavailable, or
- * nothing recorded for that container). Keyed by evidenceKey, as a report row is.
+ * nothing recorded for that container): by workloadKey, then by container name. Matched without the cluster: a plan
+ * is built from one report, which is bound to one context.
  */
-export function summariesFor(result: EvidenceResult, targets: readonly EvidenceTarget[]): Map<string, EvidenceSummary> {
-  const summaries = new Map<string, EvidenceSummary>();
-  const recorded = new Map(result.status === 'available' ? result.containers.map((evidence) => [evidenceKey(evidence), evidence]) : []);
+export function summariesByWorkload(result: EvidenceResult, targets: readonly EvidenceTarget[]): Map<string, Map<string, EvidenceSummary>> {
+  const key = (target: EvidenceTarget) => `${workloadKey(target)}/${target.container}`;
+  const recorded = new Map(result.status === 'available' ? result.containers.map((evidence) => [key(evidence), evidence]) : []);
+  const byWorkload = new Map<string, Map<string, EvidenceSummary>>();
   for (const target of targets) {
-    const key = evidenceKey(target);
-    const evidence = recorded.get(key);
-    if (evidence) summaries.set(key, summarizeEvidence(evidence));
-    else summaries.set(key, { container: target.container, status: 'none', reason: result.status === 'unavailable' ? result.reason : 'Prometheus has no samples of this container in the window' });
+    let containers = byWorkload.get(workloadKey(target));
+    if (!containers) byWorkload.set(workloadKey(target), (containers = new Map()));
+    const evidence = recorded.get(key(target));
+    containers.set(target.container, evidence ? summarizeEvidence(evidence) : { container: target.container, status: 'none', reason: result.status === 'unavailable' ? result.reason : 'Prometheus has no samples of this container in the window' });
   }
-  return summaries;
+  return byWorkload;
 }
 
 /** The evidence of each container `changes` touch, once each; a container the read did not cover says so. */
