@@ -78,6 +78,13 @@ describe('evidence in the approval of a cluster plan', () => {
     assert.match(withoutIsolates(approvalForm(text).message), /api: memory peak 310Mi on 2 Dec 09:14 UTC · new limit 347Mi = 12% above it/);
   });
 
+  it('no container with evidence, all for one reason: said once, not once per container', () => {
+    const unconfigured: EvidenceSummary[] = ['api', 'worker'].map((container) => ({ container, status: 'none', reason: 'no Prometheus URL is configured (krr.prometheusUrl)' }));
+    const detail = withoutIsolates(approvalText(plan([object(unconfigured)]), { type: 'human', via: 'test' }, [], now).detail);
+    assert.equal(detail.split('\n').filter((line) => line.includes('usage evidence')).length, 1, detail);
+    assert.match(detail, /\nNo usage evidence for these changes \(no Prometheus URL is configured \(krr\.prometheusUrl\)\)\.\n/);
+  });
+
   it('a plan without evidence (a rollback, a plan stored before) shows no evidence line', () => {
     assert.doesNotMatch(approvalText(plan([object()]), { type: 'human', via: 'test' }, [], now).detail, /usage evidence|memory peak/);
   });

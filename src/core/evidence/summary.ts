@@ -64,7 +64,7 @@ export function summarizeEvidence(evidence: ContainerEvidence): RecordedEvidence
 }
 
 /** A workload's key within one report's plan: `namespace/kind/name` (a plan is bound to one context). */
-export function workloadKey(target: Pick<EvidenceTarget, 'namespace' | 'kind' | 'name'>): string {
+export function workloadKey(target: { namespace: string; kind: string; name: string }): string {
   return `${target.namespace}/${target.kind}/${target.name}`;
 }
 
@@ -162,4 +162,14 @@ export function changedContainerLine(summary: EvidenceSummary, changes: readonly
     .filter((change) => change.container === summary.container && change.resource === 'memory')
     .map((change) => ({ allocation: change.allocation, toAmount: change.toAmount }));
   return evidenceLine(summary, memory);
+}
+
+/**
+ * The one reason when no container of a plan has evidence and all for the same reason (no Prometheus configured, or
+ * unreachable): the dialog says it once instead of once per container. Null otherwise, or when there are no entries.
+ */
+export function sharedMissingReason(summaries: readonly EvidenceSummary[]): string | null {
+  const first = summaries[0];
+  if (!first || first.status !== 'none') return null;
+  return summaries.every((summary) => summary.status === 'none' && summary.reason === first.reason) ? first.reason : null;
 }
