@@ -2,7 +2,6 @@
 // Decision (docs/ARCHITECTURE.md, "Evidence is part of what is approved"): the summary is stored in the plan at
 // proposal time and covered by its digest, so the dialog words it from the stored plan alone (never from a tool
 // argument, never from a later read), and a person approves exactly the numbers they were shown.
-import type { FieldChange } from '../plan/model';
 import { describeCpu, describeMemory } from '../quantity';
 import type { ContainerEvidence, EvidenceResult, EvidenceTarget } from './model';
 
@@ -86,8 +85,16 @@ export function summariesByWorkload(result: EvidenceResult, targets: readonly Ev
   return byWorkload;
 }
 
+/** One changed value, as much of a plan's FieldChange as the evidence needs (plan/model imports this module). */
+export interface ChangedValue {
+  container: string;
+  allocation: 'requests' | 'limits';
+  resource: 'cpu' | 'memory';
+  toAmount: number | null;
+}
+
 /** The evidence of each container `changes` touch, once each; a container the read did not cover says so. */
-export function evidenceOfChanged(changes: readonly FieldChange[], byContainer: ReadonlyMap<string, EvidenceSummary>): EvidenceSummary[] {
+export function evidenceOfChanged(changes: readonly ChangedValue[], byContainer: ReadonlyMap<string, EvidenceSummary>): EvidenceSummary[] {
   const containers = [...new Set(changes.map((change) => change.container))];
   return containers.map((container) => byContainer.get(container) ?? { container, status: 'none', reason: 'no evidence was read for this container' });
 }
@@ -157,7 +164,7 @@ export function formatPercent(value: number): string {
 }
 
 /** The evidence line of `summary`'s container, relating the memory values `changes` write for it to the peak. */
-export function changedContainerLine(summary: EvidenceSummary, changes: readonly FieldChange[]): string {
+export function changedContainerLine(summary: EvidenceSummary, changes: readonly ChangedValue[]): string {
   const memory = changes
     .filter((change) => change.container === summary.container && change.resource === 'memory')
     .map((change) => ({ allocation: change.allocation, toAmount: change.toAmount }));
