@@ -2,11 +2,9 @@
 // (krr.policy.memoryBelowPeak), stores the summary in the plan (its digest survives the state directory) and the
 // approval shows it; without Prometheus it proceeds and says why. The manifests target needs no cluster, so this runs
 // without the control plane; the Prometheus is an HTTP double that answers the reader's five queries per namespace
-// with fixed series (the reader itself is tested against real Prometheus elsewhere).
+// with fixed series (test/support/prometheus-usage.ts; the reader's own tests cover its queries).
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileManifestWriter } from '../../src/core/gitops/apply';
@@ -15,47 +13,10 @@ import { Session } from '../../src/core/session/session';
 import { parseSessionSettings } from '../../src/core/settings';
 import { withoutIsolates } from '../../src/core/text';
 import { krrReportJson } from '../support/krr-report';
+import { startPrometheusUsage } from '../support/prometheus-usage';
 
 const Mi = 2 ** 20;
-const pod = 'frontend-5d9c7b6f4-abcde';
 const peak = 400 * Mi;
-
-/** Answers the evidence reader's queries for one pod's container `app`: its peak, p95, throttling and no OOM kill. */
-async function startPrometheusDouble(): Promise<{ url: string; queries: string[]; close(): Promise<void> }> {
-  const queries: string[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      const params = new URLSearchParams(body);
-      const query = params.get('query') ?? '';
-      queries.push(query);
-      const sample = (signal: string, value: number) => ({ metric: { signal, pod, container: 'app' }, value: [Number(params.get('time') ?? 0), String(value)] });
-      let data: unknown;
-      if (request.url?.endsWith('/query_range')) {
-        const end = Number(params.get('end'));
-        const step = Number(params.get('step'));
-        // The peak sits three buckets before the end: its time is the peak's time.
-        const values = [3, 2, 1, 0].map((back) => [end - back * step, String(back === 3 ? peak : 300 * Mi)]);
-        data = { resultType: 'matrix', result: [{ metric: { signal: 'memory', pod, container: 'app' }, values }] };
-      } else if (query.includes('quantile_over_time')) {
-        data = { resultType: 'vector', result: [sample('p50', 0.1), sample('p95', 0.212), sample('p99', 0.3), sample('max', 0.45)] };
-      } else if (query.includes('count_over_time')) {
-        const time = Number(params.get('time'));
-        data = { resultType: 'vector', result: [sample('max', peak), sample('points', 16_128), sample('first', time - 14 * 86_400), sample('last', time)] };
-      } else if (query.includes('cfs_throttled')) {
-        data = { resultType: 'vector', result: [sample('throttled', 23), sample('periods', 100), sample('restarts', 0), sample('oomKills', 0)] };
-      } else {
-        data = { resultType: 'vector', result: [] };
-      }
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ status: 'success', data }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, queries, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
 
 describe('evidence in a proposal (manifests target, Prometheus double)', function () {
   this.timeout(120_000);
@@ -92,7 +53,7 @@ describe('evidence in a proposal (manifests target, Prometheus double)', functio
   const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 
   it('blocks a memory decrease below the recorded peak by default, with the numbers', async () => {
-    const prometheus = await startPrometheusDouble();
+    const prometheus = await startPrometheusUsage({ pod: 'frontend-5d9c7b6f4-abcde', container: 'app', peak });
     try {
       const proposer = session({ prometheusUrl: prometheus.url });
       const { reportId } = await proposer.loadReport(report, person);
@@ -106,7 +67,7 @@ describe('evidence in a proposal (manifests target, Prometheus double)', functio
   });
 
   it('with "warn": proposed with the warning, the evidence stored in the plan, shown in the dialog, and kept by the state directory', async () => {
-    const prometheus = await startPrometheusDouble();
+    const prometheus = await startPrometheusUsage({ pod: 'frontend-5d9c7b6f4-abcde', container: 'app', peak });
     try {
       const settings = { prometheusUrl: prometheus.url, policy: { memoryBelowPeak: 'warn' } };
       const proposer = session(settings);
