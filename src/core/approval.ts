@@ -1,6 +1,6 @@
 // The words of the approval dialog, computed from the stored plan alone. Safety invariant: a model must
 // not be able to word the dialog, so nothing here reads a tool argument — only plan fields the extension built.
-import { changedContainerLine, sharedMissingReason } from './evidence/summary';
+import { changedContainerLine, sharedMissingReason } from './evidence/planEvidence';
 import { describeCpu, describeMemory } from './quantity';
 import type { FieldChange, ObjectChange, Plan, PlanRequester } from './plan/model';
 import { describeConflict } from './plan/rollback';

@@ -2,7 +2,7 @@
 // Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan. That includes a
 // memory decrease below the recorded usage (core/evidence/checks, krr.policy.memoryBelowPeak).
 import { evidenceFindings } from './evidence/checks';
-import type { EvidenceSummary } from './evidence/summary';
+import type { EvidenceSummary } from './evidence/planEvidence';
 import type { GitOpsOwner } from './gitops/owner';
 import { describeOwner } from './gitops/ownerName';
 import type { ResourceName } from './krr/model';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { approvalText } from '../../src/core/approval';
 import { canonicalJson } from '../../src/core/canonicalJson';
-import type { EvidenceSummary } from '../../src/core/evidence/summary';
+import type { EvidenceSummary } from '../../src/core/evidence/planEvidence';
 import { manifestApprovalText } from '../../src/core/gitops/approval';
 import type { ManifestPlan, ManifestWorkload } from '../../src/core/gitops/model';
 import { manifestPlanDigest } from '../../src/core/gitops/propose';

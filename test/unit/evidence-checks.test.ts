@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { evidenceFindings } from '../../src/core/evidence/checks';
 import type { ContainerEvidence, EvidenceResult } from '../../src/core/evidence/model';
-import { changedContainerLine, evidenceOfChanged, summariesByWorkload, summarizeEvidence, type EvidenceSummary, type RecordedEvidence } from '../../src/core/evidence/summary';
+import { changedContainerLine, evidenceOfChanged, summariesByWorkload, summarizeEvidence, type EvidenceSummary, type RecordedEvidence } from '../../src/core/evidence/planEvidence';
 import type { FieldChange } from '../../src/core/plan/model';
 import { evaluatePolicies, isBlocked, type PolicySubject } from '../../src/core/policy';
 import { gateRules, gateValue } from '../../src/core/session/settingsScope';

@@ -1,7 +1,7 @@
 // The dialog's words for writing a manifest plan: it names files and workspace folders, never a cluster. Computed from
 // the stored plan alone (safety invariant: a model must not be able to word the dialog).
 import { describeParty } from '../approval';
-import { changedContainerLine, sharedMissingReason } from '../evidence/summary';
+import { changedContainerLine, sharedMissingReason } from '../evidence/planEvidence';
 import type { ApprovalText } from '../model';
 import type { FieldChange, PlanRequester } from '../plan/model';
 import { displayText, nameText } from '../text';

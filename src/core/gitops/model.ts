@@ -1,5 +1,5 @@
 // The manifest target: where a workload's resources are written in the workspace, and the plan a person approves.
-import type { EvidenceSummary } from '../evidence/summary';
+import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { WorkloadKind } from '../krr/model';
 import type { DesiredResources } from '../plan/build';
 import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
@@ -171,7 +171,7 @@ export interface ManifestWorkload {
   files: Array<{ folder: string; path: string; edits: FieldEdit[] }>;
   changes: FieldChange[];
   notes: string[];
-  /** The usage behind the values, one entry per changed container (core/evidence/summary); in the digest, as shown in the dialog. */
+  /** The usage behind the values, one entry per changed container (core/evidence/planEvidence); in the digest, as shown in the dialog. */
   evidence?: EvidenceSummary[];
 }
 

@@ -6,7 +6,7 @@ import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
-import { evidenceOfChanged } from '../evidence/summary';
+import { evidenceOfChanged } from '../evidence/planEvidence';
 import { KubectlError } from '../kube/kubectl';
 import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
 import type { ResultingResources } from '../policy';

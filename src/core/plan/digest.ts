@@ -1,6 +1,6 @@
 // The plan digest: what a human approves. Safety invariant: a hash over (kube context, cluster server URL,
 // every target object's identity + resourceVersion, every JSON-patch op), and the usage evidence the approval shows
-// (core/evidence/summary). Apply runs only the stored plan whose digest was approved, never anything a caller re-sends.
+// (core/evidence/planEvidence). Apply runs only the stored plan whose digest was approved, never anything a caller re-sends.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonicalJson';
 import type { ObjectChange } from './model';

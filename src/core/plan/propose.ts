@@ -3,7 +3,7 @@ import type { CountedProgress } from '../progressPulse';
 import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from '../apply';
 import { mapBounded, readLiveObjects, type ReadResult } from '../apply';
-import { evidenceOfChanged, type EvidenceSummary } from '../evidence/summary';
+import { evidenceOfChanged, type EvidenceSummary } from '../evidence/planEvidence';
 import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
 import { gitOpsOwner, type GitOpsOwner } from '../gitops/owner';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';

@@ -3,7 +3,7 @@
 import { identityOf } from '../apply';
 import { ownerKey } from '../gitops/owner';
 import type { ResourceName, WorkloadKind } from '../krr/model';
-import { evidenceOfChanged, summariesByWorkload, workloadKey, type EvidenceSummary } from '../evidence/summary';
+import { evidenceOfChanged, summariesByWorkload, workloadKey, type EvidenceSummary } from '../evidence/planEvidence';
 import type { EvidenceResult } from '../evidence/model';
 import { targetsOfReport } from '../evidence/reader';
 import { evaluatePolicies } from '../policy';

@@ -158,7 +158,7 @@ const patchOp = z.discriminatedUnion('op', [
   z.object({ op: z.literal('remove'), path: z.string() }),
 ]);
 
-// Every field of the evidence summary (core/evidence/summary): the digest covers it, so a dropped field would fail it.
+// Every field of the evidence summary (core/evidence/planEvidence): the digest covers it, so a dropped field would fail it.
 const evidenceSummary = z.discriminatedUnion('status', [
   z.object({
     container: z.string(),

@@ -1,6 +1,6 @@
 // krr_propose_changes: builds, dry-runs and policy-checks a plan (or, target "manifests", the edits of the workspace
 // manifests), shows the diff; writes nothing.
-import { changedContainerLine } from '../../core/evidence/summary';
+import { changedContainerLine } from '../../core/evidence/planEvidence';
 import { z } from 'zod';
 import { fileEditText, renderedChangeText } from '../../core/gitops/approval';
 import type { ManifestPlan } from '../../core/gitops/model';
