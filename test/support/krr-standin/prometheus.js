@@ -3,6 +3,7 @@
 // arithmetic, rounding and info strings over their answers. Instant queries carry no `time`, as krr's do: the server
 // evaluates them at its now.
 'use strict';
+const { URLSearchParams } = require('node:url');
 const { parseHeaders } = require('./simulation');
 
 const MIB = 1024 * 1024;

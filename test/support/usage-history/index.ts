@@ -146,7 +146,7 @@ export function podsOf(options: UsageHistoryOptions): PodHistory[] {
     for (let generation = 0; generation < generations; generation += 1) {
       const from = start + generation * span;
       const to = generation === generations - 1 ? last : from + span - interval;
-      let owner = { kind: workload.kind, name: workload.name };
+      let owner: { kind: string; name: string } = { kind: workload.kind, name: workload.name };
       if (workload.kind === 'Deployment' || workload.kind === 'Rollout') owner = { kind: 'ReplicaSet', name: `${workload.name}-${token(next, 10)}` };
       if (workload.kind === 'CronJob') owner = { kind: 'Job', name: `${workload.name}-${Math.floor(from / 60)}` };
       for (let index = 0; index < count; index += 1) {
