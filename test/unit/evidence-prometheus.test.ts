@@ -2,15 +2,21 @@
 // generated usage (test/support/usage-history): every number is checked against the value computed by hand from the
 // generator's closed forms, and the p95 and the OOM-killed limit against krr's own queries run on the same data.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ContainerEvidence, EvidenceTarget } from '../../src/core/evidence/model';
 import { prometheusResponseSchema } from '../../src/core/evidence/prometheusResponse';
 import { readEvidence } from '../../src/core/evidence/reader';
+import { Session } from '../../src/core/session/session';
+import { parseSessionSettings } from '../../src/core/settings';
+import { startHttpHost } from '../../src/mcp/http';
+import { call, connectHttp, data, textOf } from '../abuse/harness';
+import { krrReportJson, requestsOnly } from '../support/krr-report';
 import { startPrometheus, type MetricsStore } from '../support/prometheus';
 import { podsOf, writeUsageHistory, type UsageHistoryOptions } from '../support/usage-history';
 import { oomKillAt, spikeWindow } from '../support/usage-history/patterns';
+import { ScriptedHuman } from '../support/session-fixture';
 
 const MiB = 1024 * 1024;
 const end = new Date('2026-12-01T12:00:00Z');
@@ -239,5 +245,52 @@ describe('evidence from a real Prometheus with 14 days of generated usage', func
     const error = prometheusResponseSchema.parse(await api('/api/v1/query', { query: 'rate(' }));
     assert.ok(error.status === 'error');
     assert.equal(error.errorType, 'bad_data');
+  });
+
+  it('MCP: krr_explain returns the evidence a session read (cluster label from the settings for a loaded report); list rows then carry it; no Prometheus, no evidence', async () => {
+    const stateDir = path.join(directory, 'state');
+    const reportFile = path.join(directory, 'report.json');
+    const oomRecommendation = { current: { requests: { cpu: 0.5, memory: 256 * MiB }, limits: { cpu: null, memory: 256 * MiB } }, recommended: { requests: { cpu: 0.25, memory: 200 * MiB }, limits: { cpu: null, memory: 200 * MiB } } };
+    writeFileSync(reportFile, krrReportJson([
+      { namespace: 'shop', kind: 'Deployment', name: 'oom', containers: { app: oomRecommendation } },
+      { namespace: 'shop', kind: 'Deployment', name: 'steady', containers: { app: { current: requestsOnly(0.5, 256 * MiB), recommended: requestsOnly(0.25, 148 * MiB) } } },
+    ], { cluster: 'prod-eu-1' }));
+    for (const configured of [true, false]) {
+      const settings = parseSessionSettings({ krrPath: '/nonexistent/krr', kubectlPath: '/nonexistent/kubectl', ...(configured ? { prometheusUrl: prometheus.url, prometheusLabel: 'cluster', prometheusClusterLabel: 'prod-eu-1' } : {}) });
+      // The report is "saved" at the history's end: the evidence window ends at a report's time, as krr's did.
+      const session = new Session({ settings: () => settings, approver: new ScriptedHuman(), stateDir: `${stateDir}-${configured}`, now: () => end, secrets: { prometheusAuthHeader: async () => prometheus.authHeader } });
+      const host = await startHttpHost(session, { version: 'test' });
+      const client = await connectHttp(host);
+      try {
+        const { reportId } = data<{ reportId: string }>(await call(client, 'krr_load_report', { path: reportFile }));
+        const explained = await call(client, 'krr_explain', { reportId, namespace: 'shop', kind: 'Deployment', name: 'oom' });
+        assert.equal(explained.isError, undefined, textOf(explained));
+        const result = data<{ status: string; reason?: string; containers: Array<{ container: string; oomKills: number; oomKilledLimit: number | null; memory: { max: number; series: number[][] }; cpu: { p95: number } }> }>(explained);
+        if (!configured) {
+          assert.equal(result.status, 'unavailable');
+          assert.match(textOf(explained), /^No evidence for Deployment shop\/oom: no Prometheus URL is configured \(krr\.prometheusUrl\).*do not estimate/);
+          assert.deepEqual(result.containers, []);
+          continue;
+        }
+        assert.equal(result.status, 'available', textOf(explained));
+        const [app] = result.containers;
+        assert.ok(app);
+        assert.deepEqual([app.container, app.oomKills, app.oomKilledLimit, app.memory.max], ['app', 1, 256 * MiB, 256 * MiB]);
+        assert.ok(app.memory.series.length <= 200 && app.memory.series.length > 0);
+        close(app.cpu.p95, 0.25, 1e-9, 'p95 through MCP (the staging series, higher, are not mixed in)');
+        assert.match(textOf(explained), /\[app\] 14 d: cpu p95 250m, max 250m · memory peak 256Mi on 28 Nov 12:15 UTC · 1 OOM kill \(at limit 256Mi\) · 1 restart · 16128 points \| recommended: cpu request 250m, memory request 200Mi, memory limit 200Mi/);
+        // The namespace was read whole: the list shows evidence for every row of it, without another query.
+        const before = await httpQueries();
+        const listed = data<{ rows: Array<{ name: string; evidence?: string }> }>(await call(client, 'krr_list_recommendations', { reportId, sort: 'name' }));
+        assert.equal(await httpQueries(), before, 'listing asks Prometheus nothing');
+        assert.deepEqual(listed.rows.map((row) => row.name), ['oom', 'steady']);
+        assert.match(listed.rows[0]?.evidence ?? '', /memory peak 256Mi on 28 Nov 12:15 UTC · 1 OOM kill/);
+        assert.match(listed.rows[1]?.evidence ?? '', /cpu p95 250m, max 250m · memory peak 128Mi .* · 0 OOM kills · 0 restarts · 32256 points$/);
+      } finally {
+        await client.close();
+        await host.close();
+        session.dispose();
+      }
+    }
   });
 });

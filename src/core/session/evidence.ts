@@ -69,7 +69,10 @@ async function readMissing(ctx: SessionContext, stored: StoredReport, cache: Evi
   const auth = decidePrometheusAuth({ header: authHeader, configuredUrl: url, effectiveUrl: url });
   const extra = decidePrometheusAuth({ header: settings.prometheusHeaders.length > 0 ? 'set' : undefined, configuredUrl: url, effectiveUrl: url });
   const headers = { ...(extra.send ? parseHeaderLines(settings.prometheusHeaders) : {}), ...(auth.send && authHeader ? { authorization: authHeader } : {}) };
-  const clusterLabel = clusterSelectorOf(stored.summary.clusterLabel);
+  // A scan records its `label="value"`; a loaded report file takes the settings' value for the cluster it names.
+  const reportCluster = stored.summary.context ?? stored.summary.cluster ?? undefined;
+  const settingsValue = reportCluster === undefined ? settings.prometheusClusterLabel : (settings.prometheusClusterLabels[reportCluster] ?? settings.prometheusClusterLabel);
+  const clusterLabel = clusterSelectorOf(stored.summary.clusterLabel) ?? (settings.prometheusLabel && settingsValue ? { label: settings.prometheusLabel, value: settingsValue } : undefined);
   const started = Date.now();
   const result = await readEvidence({
     url,
