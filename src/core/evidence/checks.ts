@@ -4,7 +4,7 @@
 // workload is left out of the plan like any other block. Increases are never blocked here: they only move toward safety.
 import type { FieldChange, PolicyFinding } from '../plan/model';
 import { describeCpu, describeMemory } from '../quantity';
-import { describeMoment, formatPercent, windowDays, type EvidenceSummary } from './summary';
+import { describeMoment, formatPercent, windowDays, type EvidenceSummary } from './planEvidence';
 
 export type MemoryBelowPeakMode = 'block' | 'warn';
 

@@ -4,6 +4,7 @@
 // argument, never from a later read), and a person approves exactly the numbers they were shown.
 import { describeCpu, describeMemory } from '../quantity';
 import type { ContainerEvidence, EvidenceResult, EvidenceTarget } from './model';
+import { shortTime } from './summary';
 
 /** The evidence of one changed container as the plan stores it: recorded numbers, or why there are none. */
 export type EvidenceSummary = RecordedEvidence | MissingEvidence;
@@ -105,15 +106,9 @@ export function windowDays(summary: Pick<RecordedEvidence, 'windowStart' | 'wind
   return Number.isFinite(milliseconds) ? Math.max(1, Math.round(milliseconds / 86_400_000)) : 0;
 }
 
-const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** "2 Dec 09:14 UTC": in UTC, so the same plan reads the same on every machine. */
+/** "2 Dec 09:14 UTC" (summary.shortTime); a missing or unreadable time says so instead of printing "NaN". */
 export function describeMoment(iso: string | null): string {
-  const time = iso === null ? Number.NaN : Date.parse(iso);
-  if (!Number.isFinite(time)) return 'at an unknown time';
-  const date = new Date(time);
-  const pad = (value: number) => String(value).padStart(2, '0');
-  return `${date.getUTCDate()} ${months[date.getUTCMonth()] ?? ''} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
+  return iso !== null && Number.isFinite(Date.parse(iso)) ? shortTime(iso) : 'at an unknown time';
 }
 
 /** "12% above it", "3% below it", "equal to it". */
