@@ -1,5 +1,6 @@
 // The words of the approval dialog, computed from the stored plan alone. Safety invariant: a model must
 // not be able to word the dialog, so nothing here reads a tool argument — only plan fields the extension built.
+import { changedContainerLine, sharedMissingReason } from './evidence/planEvidence';
 import { describeCpu, describeMemory } from './quantity';
 import type { FieldChange, ObjectChange, Plan, PlanRequester } from './plan/model';
 import { describeConflict } from './plan/rollback';
@@ -39,11 +40,16 @@ export function approvalText(plan: Plan, requester: PlanRequester, confirmByTypi
     `Cluster: ${context} — ${displayText(plan.server, 200)}`,
     '',
   ];
+  // No container with evidence, all for one reason (no Prometheus): said once, below the objects.
+  const missing = sharedMissingReason(plan.objects.flatMap((object) => object.evidence ?? []));
   for (const object of plan.objects.slice(0, maxListedObjects)) {
     lines.push(`${object.kind} ${nameText(`${object.namespace}/${object.name}`, 200)}${plan.staged ? ` (stage ${object.stage})` : ''} — ${describeRestart(object)}:`);
     for (const change of object.changes) lines.push(`   ${describeChange(change, object.pods)}`);
+    // The usage behind the change, from the plan's stored summary (in its digest): what the person approves along with it.
+    for (const summary of missing === null ? (object.evidence ?? []) : []) lines.push(`   ${nameText(summary.container)}: ${displayText(changedContainerLine(summary, object.changes), 400)}`);
   }
   if (count > maxListedObjects) lines.push(`…and ${plural(count - maxListedObjects, 'more object', 'more objects')} (see the diff).`);
+  if (missing !== null) lines.push(`No usage evidence for these changes (${displayText(missing, 300)}).`);
   lines.push('');
   const t = plan.totals;
   const restarted = plan.objects.filter((object) => restarts(object) && object.pods !== null).reduce((sum, object) => sum + (object.pods ?? 0), 0);

@@ -1,5 +1,8 @@
 // Rules that block a change (not warnings) or warn about it, each with a reason a person can act on.
-// Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan.
+// Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan. That includes a
+// memory decrease below the recorded usage (core/evidence/checks, krr.policy.memoryBelowPeak).
+import { evidenceFindings } from './evidence/checks';
+import type { EvidenceSummary } from './evidence/planEvidence';
 import type { GitOpsOwner } from './gitops/owner';
 import { describeOwner } from './gitops/ownerName';
 import type { ResourceName } from './krr/model';
@@ -23,6 +26,8 @@ export interface PolicySubject {
   allowLimitRemoval: boolean;
   /** Who reconciles the live object from Git (null: nobody seen), what krr.gitops.directPatch says, and the manifests found for it. */
   gitops?: { owner: GitOpsOwner | null; directPatch: DirectPatchMode; manifests?: readonly string[] };
+  /** The usage Prometheus recorded for the changed containers (core/evidence/checks); absent: nothing is checked against usage. */
+  evidence?: readonly EvidenceSummary[];
 }
 
 const mebibyte = 2 ** 20;
@@ -130,6 +135,7 @@ export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings)
     }
   }
 
+  if (subject.evidence) findings.push(...evidenceFindings(subject.changes, subject.evidence, policy.memoryBelowPeak));
   if (subject.gitops) findings.push(...gitOpsFindings(where, subject.gitops));
 
   if (matchesAnyGlob(identity.namespace, policy.productionNamespacePatterns)) {

@@ -58,6 +58,8 @@ export const sessionSettingsSchema = z.object({
       minMemoryMiB: z.number().min(0).default(32),
       /** Beyond maxIncrease/maxDecreasePercent: block the change, or offer the largest step the limits allow. */
       onLimit: z.enum(['block', 'step']).default('block'),
+      /** A memory decrease below the peak Prometheus recorded (or to a limit it was OOM-killed at): block, or only warn. */
+      memoryBelowPeak: z.enum(['block', 'warn']).default('block'),
       productionNamespacePatterns: z.array(glob).default(['*prod*', 'production', 'live']),
       criticalWorkloadPatterns: z
         .array(glob)
@@ -70,6 +72,7 @@ export const sessionSettingsSchema = z.object({
       minCpuMillicores: 10,
       minMemoryMiB: 32,
       onLimit: 'block',
+      memoryBelowPeak: 'block',
       productionNamespacePatterns: ['*prod*', 'production', 'live'],
       criticalWorkloadPatterns: ['*postgres*', '*mysql*', '*mariadb*', '*redis*', '*kafka*', '*etcd*', '*zookeeper*', '*elastic*', '*mongo*', '*-db', 'db-*', '*ingress*', '*gateway*'],
     }),

@@ -1,6 +1,7 @@
 // The dialog's words for writing a manifest plan: it names files and workspace folders, never a cluster. Computed from
 // the stored plan alone (safety invariant: a model must not be able to word the dialog).
 import { describeParty } from '../approval';
+import { changedContainerLine, sharedMissingReason } from '../evidence/planEvidence';
 import type { ApprovalText } from '../model';
 import type { FieldChange, PlanRequester } from '../plan/model';
 import { displayText, nameText } from '../text';
@@ -50,12 +51,16 @@ export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequeste
   const lines: string[] = [`Proposed by ${describeParty(plan.requestedBy)}.`, `Write requested by ${describeParty(requester)}.`];
   // The environment first, then what each workload renders before → after: a file edit alone can read "(new key) →
   // 40m" where the workload ran with 100m inherited from a base.
+  const missing = sharedMissingReason(plan.workloads.flatMap((workload) => workload.evidence ?? []));
   for (const workload of plan.workloads.slice(0, maxListedWorkloads)) {
     lines.push(`${workload.kind} ${nameText(`${workload.namespace}/${workload.name}`, 200)} in ${nameText(workload.source.label, 240)}${workload.source.guess ? ' (a guess: check it)' : ''}${workload.source.chosen ? ' (the source picked among the candidates)' : ''}`);
     for (const change of workload.changes.slice(0, maxListedEdits)) lines.push(`   ${renderedChangeText(workload, change)}`);
     if (workload.changes.length > maxListedEdits) lines.push(`   …and ${workload.changes.length - maxListedEdits} more values (see the diff)`);
+    // The usage behind the values, from the plan's stored summary (in its digest, like the values themselves).
+    for (const summary of missing === null ? (workload.evidence ?? []) : []) lines.push(`   ${nameText(summary.container, 80)}: ${displayText(changedContainerLine(summary, workload.changes), 400)}`);
   }
   if (plan.workloads.length > maxListedWorkloads) lines.push(`…and ${plan.workloads.length - maxListedWorkloads} more workloads (see the diff).`);
+  if (missing !== null) lines.push(`No usage evidence for these changes (${displayText(missing, 300)}).`);
   if (plan.unresolved.length > 0) lines.push(`${plan.unresolved.length} workload(s) without a usable source are not included.`);
   lines.push('', `Workspace folder: ${folders}. Nothing is sent to a cluster.`, '');
   for (const file of plan.files.slice(0, maxListedFiles)) {

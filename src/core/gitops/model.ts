@@ -1,4 +1,5 @@
 // The manifest target: where a workload's resources are written in the workspace, and the plan a person approves.
+import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { WorkloadKind } from '../krr/model';
 import type { DesiredResources } from '../plan/build';
 import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
@@ -19,6 +20,8 @@ export interface WorkloadTarget {
   desired: ReadonlyMap<string, DesiredResources>;
   /** Said about the recommendation before any source is looked at (values krr gives that are not written), for the plan. */
   notes?: readonly string[];
+  /** The usage evidence of its containers by container name (recorded, or why none), read at proposal time. */
+  evidence?: ReadonlyMap<string, EvidenceSummary>;
   /**
    * The source a person (or the model) picked among the candidates an earlier proposal listed (`sourceId`): only that
    * one is edited. Compared with the candidates found now, never used as a path; one that matches none is refused.
@@ -168,6 +171,8 @@ export interface ManifestWorkload {
   files: Array<{ folder: string; path: string; edits: FieldEdit[] }>;
   changes: FieldChange[];
   notes: string[];
+  /** The usage behind the values, one entry per changed container (core/evidence/planEvidence); in the digest, as shown in the dialog. */
+  evidence?: EvidenceSummary[];
 }
 
 /** A candidate a person can pick: `id` goes back into the next proposal as the workload's `source`. */

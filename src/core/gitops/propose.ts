@@ -6,6 +6,7 @@ import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
+import { evidenceOfChanged } from '../evidence/planEvidence';
 import { KubectlError } from '../kube/kubectl';
 import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
 import type { ResultingResources } from '../policy';
@@ -56,14 +57,23 @@ export interface ProposeManifestOptions {
 
 /**
  * The digest a person approves: every file's folder, path, content hash at proposal time, new content hash, and edits;
- * and every workload with its source (its id, and whether the caller picked it) and its rendered values before → after,
- * which the dialog shows too (only the fields shown: the stored form keeps no more, see session/store.ts).
+ * and every workload with its source (its id, and whether the caller picked it), its rendered values before → after and
+ * the usage evidence beside them, which the dialog shows too (only the fields shown: the stored form keeps no more, see
+ * session/store.ts).
  */
 export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' | 'workloads'>): string {
   const files = [...plan.files]
     .map((file) => ({ folder: file.folderRoot, path: file.path, beforeHash: file.beforeHash, afterHash: file.afterHash, edits: file.edits }))
     .sort((a, b) => `${a.folder}\0${a.path}`.localeCompare(`${b.folder}\0${b.path}`));
-  const workloads = plan.workloads.map((workload) => ({ namespace: workload.namespace, kind: workload.kind, name: workload.name, source: workload.source, changes: workload.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })) }));
+  const workloads = plan.workloads.map((workload) => ({
+    namespace: workload.namespace,
+    kind: workload.kind,
+    name: workload.name,
+    source: workload.source,
+    changes: workload.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })),
+    // The usage the dialog shows beside the values; only when present, so a plan stored before evidence keeps its digest.
+    ...(workload.evidence ? { evidence: workload.evidence } : {}),
+  }));
   return sha256(canonicalJson({ target: 'manifests', context: plan.context, files, workloads }));
 }
 
@@ -266,6 +276,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           files: prepared.files.map((file) => ({ folder: candidate.folder.name, path: file.relativePath, edits: file.edits })),
           changes: prepared.changes,
           notes: [...(target.notes ?? []), ...choice.notes, ...prepared.notes],
+          ...(target.evidence ? { evidence: evidenceOfChanged(prepared.changes, target.evidence) } : {}),
         });
       } catch (error) {
         if (error instanceof KubectlError && error.kind === 'not-installed') throw error;

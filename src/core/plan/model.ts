@@ -1,4 +1,5 @@
 // The plan: exactly what would be written, to which objects, in which cluster. Approval binds to its digest.
+import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { GitOpsOwner } from '../gitops/owner';
 import type { AllocationKind, ResourceName, WorkloadKind } from '../krr/model';
 import type { JsonPatchOp } from './patch';
@@ -90,6 +91,12 @@ export interface ObjectChange extends ObjectIdentity {
   stage: number;
   /** Argo CD or Flux, when the live object says one reconciles it from Git (shown; not part of the digest). */
   gitopsOwner?: GitOpsOwner;
+  /**
+   * The usage behind the change, one entry per changed container (recorded numbers, or why there are none), read at
+   * proposal time. Part of the digest: the approval shows these numbers, so they are part of what is approved.
+   * Absent on plans that seek none (rollbacks, restores) and on plans stored before evidence existed.
+   */
+  evidence?: EvidenceSummary[];
 }
 
 export interface BlockedWorkload {

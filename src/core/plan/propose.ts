@@ -3,6 +3,7 @@ import type { CountedProgress } from '../progressPulse';
 import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from '../apply';
 import { mapBounded, readLiveObjects, type ReadResult } from '../apply';
+import { evidenceOfChanged, type EvidenceSummary } from '../evidence/planEvidence';
 import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
 import { gitOpsOwner, type GitOpsOwner } from '../gitops/owner';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';
@@ -26,6 +27,11 @@ export interface PlanTarget {
   notes: PolicyFinding[];
   /** From the report, when the target came from one (HPA details, allow-removal opt-in). */
   workload?: Workload;
+  /**
+   * The usage evidence of the workload's containers by container name (recorded, or why none), read at proposal time;
+   * stored with every changed container and checked (core/evidence/checks). Absent: none is sought (rollbacks).
+   */
+  evidence?: ReadonlyMap<string, EvidenceSummary>;
   /** Rollback: the desired values depend on the live object (only fields still as the apply wrote them). */
   resolve?: (live: KubeObject) => { desired: Map<string, DesiredResources>; notes: PolicyFinding[]; conflicts: RollbackConflict[] };
 }
@@ -154,9 +160,11 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     if (target.workload?.hpa?.targetMemoryUtilizationPercentage != null) hpaTargets.add('memory');
     // A rollback puts back what an apply of ours wrote, towards what Git holds: GitOps ownership does not block it.
     const gitops = input.kind === 'apply' ? { gitops: { owner, directPatch: input.settings.gitops.directPatch } } : {};
+    // One entry per changed container, in the order of the changes: what the approval shows and the digest covers.
+    const evidence = target.evidence ? evidenceOfChanged(patch.changes, target.evidence) : undefined;
     const findings = [
       ...evaluatePolicies(
-        { identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: [...hpaTargets], allowLimitRemoval: input.allowLimitRemoval, ...gitops },
+        { identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: [...hpaTargets], allowLimitRemoval: input.allowLimitRemoval, ...gitops, ...(evidence ? { evidence } : {}) },
         input.settings.policy,
       ),
       ...notes,
@@ -194,6 +202,7 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       findings,
       stage: input.staged ? stageOf(ref.namespace, input.settings) : 1,
       ...(owner ? { gitopsOwner: owner } : {}),
+      ...(evidence ? { evidence } : {}),
     };
   };
 

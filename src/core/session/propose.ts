@@ -3,12 +3,15 @@
 import { identityOf } from '../apply';
 import { ownerKey } from '../gitops/owner';
 import type { ResourceName, WorkloadKind } from '../krr/model';
+import { evidenceOfChanged, summariesByWorkload, workloadKey, type EvidenceSummary } from '../evidence/planEvidence';
+import type { EvidenceResult } from '../evidence/model';
+import { targetsOfReport } from '../evidence/reader';
 import { evaluatePolicies } from '../policy';
 import { ChannelledCluster } from '../kube/apiChannel';
 import { KubectlError } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
 import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
-import type { BlockedWorkload, Plan } from '../plan/model';
+import type { BlockedWorkload, Plan, PolicyFinding } from '../plan/model';
 import { proposePlan, type PlanTarget, type ProposeContext, type ProposeProgress } from '../plan/propose';
 import { progressPulse, type ProgressPulse } from '../progressPulse';
 import { QuantityError } from '../quantity';
@@ -24,6 +27,7 @@ import { ManifestPlanNotStored, storedManifestPlan } from '../gitops/stored';
 import { groupByKind } from '../gitops/workload';
 import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
 import { actorOf, megabytes, messageOf, proposalChannelFrom, type SessionContext, SessionError, type StoredReport, truncate } from './context';
+import { evidenceFor } from './evidence';
 import { reportById } from './review';
 
 /**
@@ -103,6 +107,9 @@ async function proposeSelected(ctx: SessionContext, args: ProposeArguments, requ
     }
     targets.push({ ref: { namespace: workload.namespace, kind: workload.kind, name: workload.name }, desired, notes, workload });
   }
+  pulse?.phase('reading usage evidence');
+  const evidence = await proposalEvidence(ctx, stored, targets.map((target) => target.ref), signal);
+  for (const target of targets) target.evidence = evidence.byWorkload.get(workloadKey(target.ref)) ?? new Map();
   if (targets.length >= proposalChannelFrom) pulse?.phase('starting the API channel');
   const plan = await proposeThroughCluster(ctx, targets, {
     settings,
@@ -122,8 +129,34 @@ async function proposeSelected(ctx: SessionContext, args: ProposeArguments, requ
     ...(pulse ? { onProgress: (progress: ProposeProgress) => pulse.report({ done: progress.done + blocked.length, total: progress.total + blocked.length }) } : {}),
   });
   pulse?.phase('finishing the plan');
+  if (evidence.note) plan.warnings.push(evidence.note);
   await nameGitOpsSources(ctx, plan, targets, target.context, target.server, settings, signal);
   return storePlan(ctx, plan);
+}
+
+/**
+ * The usage behind the selected workloads' recommendations, through evidenceFor (cached with the report, bounded and
+ * cancellable there), summarised per workload and container for the plan to store. Unavailable — no Prometheus, an
+ * error, a cancel — the proposal goes on without it and says why: in each container's summary ("no usage evidence
+ * (…)", which the approval shows) and in a note of the plan. Never a guess.
+ */
+async function proposalEvidence(ctx: SessionContext, stored: StoredReport, workloads: ReadonlyArray<{ namespace: string; kind: string; name: string }>, signal?: AbortSignal): Promise<{ byWorkload: Map<string, Map<string, EvidenceSummary>>; note: PolicyFinding | null }> {
+  const wanted = new Set(workloads.map(workloadKey));
+  // The report's own targets (same cluster field as evidenceFor's), so the cache finds them.
+  const targets = targetsOfReport(stored.report, stored.summary.context).filter((target) => wanted.has(workloadKey(target)));
+  if (targets.length === 0) return { byWorkload: new Map(), note: null };
+  let result: EvidenceResult;
+  try {
+    result = await evidenceFor(ctx, stored.summary.reportId, targets, signal);
+  } catch (error) {
+    // The proposal does not depend on the evidence: a failed read is a reason, not a failed proposal.
+    result = { status: 'unavailable', reason: `the usage could not be read: ${messageOf(error)}` };
+  }
+  const note: PolicyFinding | null =
+    result.status === 'unavailable'
+      ? { severity: 'info', rule: 'evidence-unavailable', message: `No usage evidence: ${result.reason}. Memory changes were not checked against recorded usage (krr.policy.memoryBelowPeak).` }
+      : null;
+  return { byWorkload: summariesByWorkload(result, targets), note };
 }
 
 /**
@@ -248,6 +281,9 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
     const owner = stored.gitops.owners.get(ownerKey(workload));
     targets.push({ namespace: workload.namespace, kind: workload.kind, name: workload.name, group, context: workload.cluster ?? context, desired, ...(notes.length > 0 ? { notes } : {}), ...(source !== undefined ? { source } : {}), ...(owner ? { owner } : {}) });
   }
+  // The same evidence as a cluster proposal: the manifests are deployed too, just later.
+  const evidence = await proposalEvidence(ctx, stored, targets, signal);
+  for (const target of targets) target.evidence = evidence.byWorkload.get(workloadKey(target)) ?? new Map();
   let plan: ManifestPlan;
   try {
     plan = await proposeManifestPlan(targets, {
@@ -265,7 +301,8 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         const hpa: ResourceName[] = [];
         if (workload?.hpa?.targetCpuUtilizationPercentage != null) hpa.push('cpu');
         if (workload?.hpa?.targetMemoryUtilizationPercentage != null) hpa.push('memory');
-        return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval }, settings.policy);
+        const usage = target.evidence ? { evidence: evidenceOfChanged(subject.changes, target.evidence) } : {};
+        return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval, ...usage }, settings.policy);
       },
       // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
       finders: [...defaultFinders, ...helmFinders(helmOptions(ctx, settings, resolved)), ...(workspace.finders ?? [])],
@@ -276,6 +313,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
     if (error instanceof KubectlError) throw new SessionError('kubectl', error.message, 'Kustomize sources are rendered with kubectl kustomize: install kubectl or set krr.kubectlPath.');
     throw error;
   }
+  if (evidence.note) plan.warnings.push(evidence.note);
   ctx.manifestPlans.set(plan.id, { plan, state: 'proposed' });
   // Kept like a cluster plan, so a stdio server started per call can apply it in the next process.
   if (plan.files.length > 0) await persistManifestPlan(ctx, plan);

@@ -17,7 +17,7 @@ export interface SettingLayers {
  * - `any-true`: on if the user or a workspace turns it on (read-only).
  * - `union`: the user's list (or the default) plus whatever a workspace adds (protected namespaces, typed confirmation).
  * - `min` / `max`: the stricter of the user's and the workspace's number.
- * - `strictest-mode`: the stricter of `allow` < `warn` < `block` (a GitOps-owned object's direct patch).
+ * - `strictest-mode`: the stricter of `allow` < `warn` < `block` (a GitOps-owned object's direct patch, memory below its peak).
  */
 export type GateRule = 'user-only' | 'any-true' | 'union' | 'min' | 'max' | 'strictest-mode';
 
@@ -46,6 +46,7 @@ export const gateRules: Readonly<Record<string, GateRule>> = {
   declineCooldownSeconds: 'max',
   'rolloutWatch.enabled': 'any-true',
   'gitops.directPatch': 'strictest-mode',
+  'policy.memoryBelowPeak': 'strictest-mode',
 };
 
 /** "" and null mean unset in VS Code's settings UI. */

@@ -1,5 +1,6 @@
 // krr_propose_changes: builds, dry-runs and policy-checks a plan (or, target "manifests", the edits of the workspace
 // manifests), shows the diff; writes nothing.
+import { changedContainerLine } from '../../core/evidence/planEvidence';
 import { z } from 'zod';
 import { fileEditText, renderedChangeText } from '../../core/gitops/approval';
 import type { ManifestPlan } from '../../core/gitops/model';
@@ -164,6 +165,8 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation', channel
       .map((change) => `${change.container} ${change.allocation}.${change.resource} ${change.from ?? 'unset'}→${change.to ?? 'unset'}${change.step ? ` (PARTIAL STEP: limit ${change.step.rule === 'max-decrease' ? '-' : '+'}${change.step.limitPercent}%; krr recommends ${change.step.recommended})` : ''}`)
       .join(', ');
     lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${changes || 'no change'} (${formatMoney(object.monthlyCostDelta)})${ownerNote(object.gitopsOwner)}`);
+    // The same evidence lines the person's approval shows (from the stored plan), so the model reasons from usage too.
+    for (const summary of object.evidence ?? []) lines.push(`    usage of ${summary.container}: ${changedContainerLine(summary, object.changes)}`);
   }
   if (plan.objects.length > 20) lines.push(`- … and ${plan.objects.length - 20} more objects (see structured content)`);
   for (const blocked of plan.blocked) lines.push(`BLOCKED ${blocked.namespace}/${blocked.kind}/${blocked.name}: ${blocked.reasons.join('; ')}${ownerNote(blocked.gitopsOwner)}`);
@@ -215,6 +218,7 @@ function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elici
     // alone can read "(new key) → 40m" where the workload ran with 100m inherited from a base).
     lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} in ${workload.source.label}${workload.source.guess ? ' (a guess: ask the user to check it)' : ''}${workload.source.chosen ? ' (the source chosen)' : ''}`);
     for (const change of workload.changes) lines.push(`    ${renderedChangeText(workload, change)}`);
+    for (const summary of workload.evidence ?? []) lines.push(`    usage of ${summary.container}: ${changedContainerLine(summary, workload.changes)}`);
     for (const file of workload.files) {
       const created = plan.files.some((planned) => planned.folder === file.folder && planned.path === file.path && planned.beforeHash === null);
       lines.push(`    ${file.folder}/${file.path}${created ? ' (new file)' : ''}: ${file.edits.map(fileEditText).join('; ')}`);
