@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { AuditLog, type AuditActor } from '../audit';
 import { fileKeyStore, hmac, parseAuditKey, type AuditKeyStore } from '../auditKey';
+import type { ContainerEvidence } from '../evidence/model';
 import type { GitOpsOwner } from '../gitops/owner';
 import type { Report } from '../krr/model';
 import { ApiChannel, ChannelledCluster } from '../kube/apiChannel';
@@ -94,7 +95,14 @@ const rememberedEvictions = 1000;
 /** GitOps owners learned from live objects (proposals, listings), per workload key; a failed read waits a minute. */
 export type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: number; reading?: Promise<string | null> };
 
-export type StoredReport = { report: Report; index: RowIndex; summary: ReportSummary; bytes: number; source: string; savedAt: string; gitops: OwnerCache };
+/**
+ * A report's evidence as far as it was read (evidence.ts): whole namespaces at a time, kept with the report (and in
+ * the state directory beside it). A failed read is remembered a minute so that a panel or list does not hammer a
+ * Prometheus that is down.
+ */
+export type EvidenceCache = { containers: Map<string, ContainerEvidence>; namespaces: Set<string>; readAt: string | null; queries: number; loaded: boolean; failure?: { reason: string; at: number }; reading?: Promise<unknown> };
+
+export type StoredReport = { report: Report; index: RowIndex; summary: ReportSummary; bytes: number; source: string; savedAt: string; gitops: OwnerCache; evidence?: EvidenceCache };
 
 export type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 

@@ -1,6 +1,6 @@
 // The session: what both hosts (the MCP tools and the VS Code commands) call. It only forwards: each use case lives
 // in a module named after what a person does — scan.ts, review.ts, propose.ts, approve.ts, apply.ts, rollback.ts,
-// auditTrail.ts — over one shared SessionContext (context.ts).
+// auditTrail.ts, evidence.ts — over one shared SessionContext (context.ts).
 import type { AuditEntry, AuditLog } from '../audit';
 import type { ManifestPlan } from '../gitops/model';
 import type { Report } from '../krr/model';
@@ -18,6 +18,8 @@ import { apply } from './apply';
 import { proposeRollback } from './rollbackPlan';
 import { applyRollback, listSnapshots, proposeRollbackAudited, rollback } from './rollback';
 import { auditLog, auditRefusedCall, exportAudit, verifyAudit } from './auditTrail';
+import { cachedEvidence, evidenceFor } from './evidence';
+import type { ContainerEvidence, EvidenceResult, EvidenceTarget } from '../evidence/model';
 import type { RefusedCallOutcome } from './auditTrail';
 import type { RollbackOptions } from './rollbackPlan';
 import type { FleetScanControl, ScanControl, StatusResult } from './scan';
@@ -95,6 +97,15 @@ export class Session {
 
   readGitOpsOwners(reportId: string, workloads?: ReadonlyArray<{ namespace: string; kind: string; name: string }>, signal?: AbortSignal): Promise<string | null> {
     return readGitOpsOwners(this.ctx, reportId, workloads, signal);
+  }
+
+  // ── evidence.ts: the usage behind the recommendations, read once per report ─────────────────────────────
+  evidenceFor(reportId: string, targets?: readonly EvidenceTarget[], signal?: AbortSignal): Promise<EvidenceResult> {
+    return evidenceFor(this.ctx, reportId, targets, signal);
+  }
+
+  cachedEvidence(reportId: string, target: EvidenceTarget): ContainerEvidence | undefined {
+    return cachedEvidence(this.ctx, reportId, target);
   }
 
   // ── propose.ts: plans for the cluster and for the manifests ─────────────────────────────────────────────

@@ -1,7 +1,7 @@
 // Reports and plans that outlive the process: a client that starts the stdio server per call (MCP Inspector's CLI)
 // scans in one process and proposes in the next, and a VS Code window reload keeps the review.
 //
-// <stateDir>/reports/<reportId>.json and <stateDir>/plans/<planId>.json, each written atomically (temp file, fsync,
+// <stateDir>/reports/<reportId>.json, <stateDir>/evidence/<reportId>.json (the usage read for it) and <stateDir>/plans/<planId>.json, each written atomically (temp file, fsync,
 // rename, directory fsync), mode 0600, bounded in count and bytes and expiring. A file is `krr-mcp-state/1 <mac>\n`
 // and a JSON body; the MAC is an HMAC-SHA256 under a key derived from the audit log's key, so a file this product did
 // not write (edited, planted, damaged) is ignored with a log line and never trusted; the body is also checked against
@@ -22,6 +22,7 @@ import { severityOrder, workloadKinds, type Report } from '../krr/model';
 import type { StoredManifestPlan } from '../gitops/stored';
 import { planDigest } from '../plan/digest';
 import type { Plan } from '../plan/model';
+import type { ContainerEvidence } from '../evidence/model';
 
 export const reportIdPattern = /^report-[0-9a-f]{12}$/;
 export const planIdPattern = /^plan-[0-9a-f]{12}$/;
@@ -52,6 +53,18 @@ export interface ReportIdentity {
   server?: string;
   clusterLabel?: string;
   warnings?: string[];
+}
+
+/** The evidence read for a report (evidence.ts), kept beside it so another process or a reload does not query again. */
+export interface PersistedEvidence {
+  reportId: string;
+  savedAt: string;
+  readAt: string;
+  /** HTTP queries it took (counted at this end). */
+  queries: number;
+  /** Namespaces read in full: their containers with no entry have no evidence, others were not read yet. */
+  namespaces: string[];
+  containers: ContainerEvidence[];
 }
 
 export interface StateStoreOptions {
@@ -195,6 +208,38 @@ const planSchema = z.object({
   sourceReportId: z.string().optional(),
 });
 
+// Evidence (evidence/model.ts): numbers Prometheus gave, checked again on the way back in.
+const point = z.tuple([z.number(), z.number()]);
+const maxStoredPoints = 200;
+const evidenceSchema = z.object({
+  cluster: z.string().nullable(),
+  namespace: z.string(),
+  kind: z.enum(workloadKinds),
+  name: z.string(),
+  container: z.string(),
+  window: z.object({ start: z.iso.datetime(), end: z.iso.datetime(), stepSeconds: z.number().positive() }),
+  pods: z.array(z.string()).max(10_000),
+  cpu: z.object({ p50: nullableNumber, p95: nullableNumber, p99: nullableNumber, max: nullableNumber, throttledPercent: nullableNumber, series: z.array(point).max(maxStoredPoints) }),
+  memory: z.object({ max: nullableNumber, maxAt: z.iso.datetime().nullable(), series: z.array(point).max(maxStoredPoints) }),
+  oomKills: z.number().int().min(0),
+  oomKilledLimit: nullableNumber,
+  restarts: z.number().int().min(0),
+  coverage: z.object({ points: z.number().int().min(0), first: z.iso.datetime().nullable(), last: z.iso.datetime().nullable() }),
+});
+const evidenceFileSchema = z.object({
+  kind: z.literal('evidence'),
+  id: z.string().regex(reportIdPattern),
+  savedAt: z.iso.datetime(),
+  readAt: z.iso.datetime(),
+  queries: z.number().int().min(0),
+  namespaces: z.array(z.string()),
+  containers: z.array(evidenceSchema),
+});
+/** One report's evidence file is at most this (2,500 containers with both series take about 25 MB). */
+export const maxEvidenceFileBytes = 64 * 1024 * 1024;
+/** All evidence files together. */
+const evidenceDirectoryBytes = 256 * 1024 * 1024;
+
 const planFileSchema = z.object({ kind: z.literal('plan'), id: z.string().regex(planIdPattern), savedAt: z.iso.datetime(), plan: planSchema });
 
 // A manifest plan (target "manifests") without the files' content: hashes, edits and the changed lines (gitops/stored.ts).
@@ -242,13 +287,13 @@ const manifestPlanFileSchema = z.object({ kind: z.literal('manifest-plan'), id: 
 /** Both kinds of plan share the plans directory (and the claims: one id space, one single use). */
 const anyPlanFileSchema = z.discriminatedUnion('kind', [planFileSchema, manifestPlanFileSchema]);
 
-type Kind = 'report' | 'plan';
+type Kind = 'report' | 'plan' | 'evidence';
 
 export class StateStore {
   private readonly directories: Record<Kind, string>;
 
   constructor(private readonly options: StateStoreOptions) {
-    this.directories = { report: path.join(options.stateDir, 'reports'), plan: path.join(options.stateDir, 'plans') };
+    this.directories = { report: path.join(options.stateDir, 'reports'), plan: path.join(options.stateDir, 'plans'), evidence: path.join(options.stateDir, 'evidence') };
   }
 
   // ── reports ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -270,6 +315,22 @@ export class StateStore {
   /** Ids of stored reports, newest first (by the time the file was written). */
   async reportIds(): Promise<string[]> {
     return (await this.files('report')).map((file) => file.id);
+  }
+
+  // ── evidence (beside its report: same id, same lifetime) ────────────────────────────────────────────────────
+  /** Keeps a report's evidence; false when it could not or it is larger than maxEvidenceFileBytes (logged). */
+  async saveEvidence(record: PersistedEvidence): Promise<boolean> {
+    const body = { kind: 'evidence' as const, id: record.reportId, savedAt: record.savedAt, readAt: record.readAt, queries: record.queries, namespaces: record.namespaces, containers: record.containers };
+    return this.save('evidence', record.reportId, body, maxEvidenceFileBytes);
+  }
+
+  /** The stored evidence of a report, or undefined (none, expired with its report, or not written by this product). */
+  async readEvidence(reportId: string): Promise<PersistedEvidence | undefined> {
+    if (!reportIdPattern.test(reportId)) return undefined;
+    const body = await this.read('evidence', reportId, evidenceFileSchema);
+    if (!body) return undefined;
+    if (Date.parse(body.savedAt) + this.options.limits.reportTtlMs <= this.options.now().getTime()) return undefined;
+    return { reportId: body.id, savedAt: body.savedAt, readAt: body.readAt, queries: body.queries, namespaces: body.namespaces, containers: body.containers as ContainerEvidence[] };
   }
 
   // ── plans ───────────────────────────────────────────────────────────────────────────────────────────────────
@@ -349,7 +410,7 @@ export class StateStore {
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────────────────────────
-  private async save(kind: Kind, id: string, body: object): Promise<boolean> {
+  private async save(kind: Kind, id: string, body: object, maxBytes = maxFileBytes): Promise<boolean> {
     try {
       const key = await this.options.key();
       if (!key) {
@@ -357,6 +418,10 @@ export class StateStore {
         return false;
       }
       const json = JSON.stringify(body);
+      if (Buffer.byteLength(json) > maxBytes) {
+        this.options.log(`did not keep ${kind} ${id} in the state directory: larger than ${Math.round(maxBytes / 1024 / 1024)} MB`);
+        return false;
+      }
       const directory = this.directories[kind];
       await mkdir(directory, { recursive: true, mode: 0o700 });
       await writeFileAtomically(directory, `${id}.json`, `${magic} ${hmac(key, json)}\n${json}\n`);
@@ -410,7 +475,8 @@ export class StateStore {
   private async sweep(kind: Kind, keep: string): Promise<void> {
     const now = this.options.now().getTime();
     const limits = this.options.limits;
-    const [maxCount, maxBytes, lifetime] = kind === 'report' ? [limits.reports, limits.reportBytes, limits.reportTtlMs] : [limits.plans, limits.planBytes, planFileLifetimeMs];
+    const [maxCount, maxBytes, lifetime] =
+      kind === 'report' ? [limits.reports, limits.reportBytes, limits.reportTtlMs] : kind === 'evidence' ? [limits.reports, evidenceDirectoryBytes, limits.reportTtlMs] : [limits.plans, limits.planBytes, planFileLifetimeMs];
     const directory = this.directories[kind];
     let count = 0;
     let bytes = 0;
@@ -433,7 +499,7 @@ export class StateStore {
 
   /** Regular files named `<id>.json`, newest first. */
   private async files(kind: Kind): Promise<Array<{ id: string; path: string; size: number; mtimeMs: number }>> {
-    const pattern = kind === 'report' ? reportIdPattern : planIdPattern;
+    const pattern = kind === 'plan' ? planIdPattern : reportIdPattern;
     const directory = this.directories[kind];
     const files = [];
     for (const name of await namesIn(directory)) {

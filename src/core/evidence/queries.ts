@@ -1,0 +1,162 @@
+// The PromQL behind the evidence: krr's own loaders (PercentileCPULoader, MaxMemoryLoader, MemoryAmountLoader,
+// MaxOOMKilledMemoryLoader; ../shared/krr/promql-examples.txt), widened from one container to a whole namespace
+// (`by (pod, container)`) and batched so that a namespace costs five HTTP queries whatever its size. The subqueries
+// use krr's step and window, so the p95 here is the very number krr's CPU request came from.
+import type { Report } from '../krr/model';
+
+/** krr's defaults (simple strategy): --history_duration 336 (hours), --timeframe_duration 1.25 (minutes). */
+export const defaultHistoryHours = 336;
+export const defaultTimeframeMinutes = 1.25;
+/** At most this many buckets per downsampled series (model.ts: maxEvidencePoints). */
+export const maxBuckets = 200;
+
+export interface EvidenceWindowSpec {
+  /** The evaluation time: the scan's time, so the window is the one krr read. */
+  end: Date;
+  historyHours: number;
+  stepSeconds: number;
+}
+
+/** The centralized Prometheus' cluster selector: krr's `--prometheus-label NAME -l VALUE`. */
+export interface ClusterSelector {
+  label: string;
+  value: string;
+}
+
+export type EvidenceQueryName = 'cpu' | 'memory' | 'events' | 'owners' | 'series';
+
+export type EvidenceQuery =
+  | { name: EvidenceQueryName; type: 'instant'; query: string; time: number }
+  | { name: EvidenceQueryName; type: 'range'; query: string; start: number; end: number; step: number };
+
+const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** The window of a report: krr's own history and step from its strategy settings (defaults when absent). */
+export function windowOfReport(report: Pick<Report, 'strategy'>, end: Date): EvidenceWindowSpec {
+  const settings = report.strategy.settings;
+  const hours = positive(settings['history_duration']) ?? defaultHistoryHours;
+  const minutes = positive(settings['timeframe_duration']) ?? defaultTimeframeMinutes;
+  return { end, historyHours: hours, stepSeconds: Math.round(minutes * 60 * 1000) / 1000 };
+}
+
+function positive(value: unknown): number | undefined {
+  const number = typeof value === 'string' ? Number(value) : value;
+  return typeof number === 'number' && Number.isFinite(number) && number > 0 ? number : undefined;
+}
+
+/** A PromQL string literal: krr interpolates the value raw; escaping changes nothing for a real name and stops an injected `"`. */
+export function promString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/** krr's cluster fragment: `, <label>="<value>"` appended to every selector; empty without a centralized Prometheus. */
+export function clusterFragment(cluster: ClusterSelector | undefined): string {
+  if (!cluster) return '';
+  if (!labelNamePattern.test(cluster.label)) throw new Error(`"${cluster.label.slice(0, 100)}" is not a Prometheus label name (krr.prometheusLabel)`);
+  return `, ${cluster.label}=${promString(cluster.value)}`;
+}
+
+/** Seconds as a PromQL duration (whole milliseconds; `75s`, `1209600s`). */
+export function duration(seconds: number): string {
+  const ms = Math.round(seconds * 1000);
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * Bucket width of the downsampled series: a whole number of krr steps, dividing the window exactly when it can
+ * (336 h at 75 s: 16,128 steps in 192 buckets of 84), so the buckets together hold exactly krr's subquery points.
+ */
+export function bucketOf(window: EvidenceWindowSpec): { seconds: number; count: number } {
+  const windowSeconds = window.historyHours * 3600;
+  const steps = Math.max(1, Math.floor(windowSeconds / window.stepSeconds + 1e-9));
+  const least = Math.max(1, Math.ceil(steps / maxBuckets));
+  let perBucket = least;
+  for (let k = least; k <= least * 2 && k <= steps; k++) {
+    if (steps % k === 0) {
+      perBucket = k;
+      break;
+    }
+  }
+  const seconds = perBucket * window.stepSeconds;
+  return { seconds, count: Math.min(maxBuckets, Math.ceil(steps / perBucket)) };
+}
+
+/** Tags one branch of a batched query with the signal it carries (`or` keeps both: their label sets differ). */
+function tagged(signal: string, expression: string): string {
+  return `label_replace(${expression}, "signal", "${signal}", "", "")`;
+}
+
+/**
+ * The queries of one namespace (five, whatever its size): CPU statistics, memory statistics and coverage, the
+ * events (throttling, restarts, OOM kills), the owners of its pods, and both downsampled series in one range query.
+ */
+export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): EvidenceQuery[] {
+  const c = clusterFragment(cluster);
+  const ns = promString(namespace);
+  const step = duration(window.stepSeconds);
+  const range = `${duration(window.historyHours * 3600)}`;
+  const time = window.end.getTime() / 1000;
+  // Containers only: cAdvisor's pod-level cgroup (container="") and the pause container (POD) are not workloads' containers.
+  const containers = `namespace=${ns}, container!="", container!="POD"${c}`;
+  // krr's CPULoader form: the per-pod rate at krr's step, one series per (container, pod, job).
+  const cpuRate = `max(rate(container_cpu_usage_seconds_total{${containers}}[${step}])) by (container, pod, job)`;
+  const memory = `max(container_memory_working_set_bytes{${containers}}) by (container, pod, job)`;
+  const perPod = (expression: string) => `max by (pod, container) (${expression})`;
+
+  const cpu = [
+    tagged('p50', perPod(`quantile_over_time(0.5, ${cpuRate}[${range}:${step}])`)),
+    tagged('p95', perPod(`quantile_over_time(0.95, ${cpuRate}[${range}:${step}])`)),
+    tagged('p99', perPod(`quantile_over_time(0.99, ${cpuRate}[${range}:${step}])`)),
+    tagged('max', perPod(`max_over_time(${cpuRate}[${range}:${step}])`)),
+  ].join(' or ');
+
+  const memoryStats = [
+    tagged('max', perPod(`max_over_time(${memory}[${range}:${step}])`)),
+    // MemoryAmountLoader: the points krr counts against points_required.
+    tagged('points', `sum by (pod, container) (count_over_time(${memory}[${range}:${step}]))`),
+    // The subquery's own step times where the pod had a sample: first and last, to krr's step.
+    tagged('first', `min by (pod, container) (min_over_time(timestamp(${memory})[${range}:${step}]))`),
+    tagged('last', `max by (pod, container) (max_over_time(timestamp(${memory})[${range}:${step}]))`),
+  ].join(' or ');
+
+  const restartsOf = (offset: string) => `max by (pod, container) (kube_pod_container_status_restarts_total{namespace=${ns}${c}}${offset})`;
+  const oomReason = `max by (pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace=${ns}${c}})`;
+  const events = [
+    tagged('throttled', `sum by (pod, container) (increase(container_cpu_cfs_throttled_periods_total{${containers}}[${range}]))`),
+    tagged('periods', `sum by (pod, container) (increase(container_cpu_cfs_periods_total{${containers}}[${range}]))`),
+    // A pod's restart count only grows while it lives (kubelet's restartCount): max − min is exact; increase() would extrapolate to fractions.
+    tagged('restarts', `max by (pod, container) (max_over_time(kube_pod_container_status_restarts_total{namespace=${ns}${c}}[${range}]) - min_over_time(kube_pod_container_status_restarts_total{namespace=${ns}${c}}[${range}]))`),
+    // An OOM kill is a restart while the last termination reason is OOMKilled: the restarts of each step, where the reason says so.
+    // The step differences telescope, so every restart is counted once whatever the scrape interval.
+    tagged('oomKills', `sum by (pod, container) (sum_over_time((clamp_min(${restartsOf('')} - ${restartsOf(` offset ${step}`)}, 0) * on (pod, container) ${oomReason})[${range}:${step}]))`),
+    // krr's MaxOOMKilledMemoryLoader: the memory limit the container had while its last termination was an OOM kill.
+    tagged(
+      'oomLimit',
+      perPod(
+        `max_over_time(max(max(kube_pod_container_resource_limits{resource="memory", namespace=${ns}${c}}) by (pod, container, job) * on (pod, container, job) group_left(reason) max(kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace=${ns}${c}}) by (pod, container, job, reason)) by (container, pod, job)[${range}:${step}])`,
+      ),
+    ),
+  ].join(' or ');
+
+  // kube-state-metrics' owner series over the window: pod → ReplicaSet/Job/ReplicationController → Deployment/Rollout/CronJob/DeploymentConfig.
+  const owner = (metric: string, by: string) => `max by (${by}, owner_kind, owner_name) (max_over_time(${metric}{namespace=${ns}${c}}[${range}]))`;
+  const owners = [
+    tagged('pod', owner('kube_pod_owner', 'pod')),
+    tagged('replicaset', owner('kube_replicaset_owner', 'replicaset')),
+    tagged('job', owner('kube_job_owner', 'job_name')),
+    tagged('replicationcontroller', owner('kube_replicationcontroller_owner', 'replicationcontroller')),
+  ].join(' or ');
+
+  // Bucket maxima: the point at t holds the highest subquery value in (t − bucket, t], so the peak and its bucket are exact.
+  const bucket = bucketOf(window);
+  const width = duration(bucket.seconds);
+  const series = [tagged('cpu', perPod(`max_over_time(${cpuRate}[${width}:${step}])`)), tagged('memory', perPod(`max_over_time(${memory}[${width}:${step}])`))].join(' or ');
+
+  return [
+    { name: 'cpu', type: 'instant', query: cpu, time },
+    { name: 'memory', type: 'instant', query: memoryStats, time },
+    { name: 'events', type: 'instant', query: events, time },
+    { name: 'owners', type: 'instant', query: owners, time },
+    { name: 'series', type: 'range', query: series, start: time - (bucket.count - 1) * bucket.seconds, end: time, step: bucket.seconds },
+  ];
+}

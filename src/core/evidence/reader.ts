@@ -1,0 +1,391 @@
+// The evidence reader: what Prometheus recorded for a report's containers, read by the product itself over krr's
+// window with krr's queries (queries.ts), five HTTP queries per namespace, a few namespaces at a time. Bounded
+// (a timeout per query, a byte cap per answer read as a stream, a series cap), cancellable, and it never invents a
+// number: a missing series is null and zero coverage. The headers it is given (the auth header, krr.prometheusHeaders)
+// go only in the requests; they are never logged, returned, or put into a reason.
+import { mapBounded } from '../apply';
+import type { Report } from '../krr/model';
+import { displayText } from '../text';
+import { maxEvidencePoints, type ContainerEvidence, type EvidencePoint, type EvidenceResult, type EvidenceTarget } from './model';
+import { finite, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
+import { namespaceQueries, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec } from './queries';
+
+export interface EvidenceLimits {
+  /** Per HTTP query. */
+  queryTimeoutMs: number;
+  /** Per answer: read as a stream and aborted past this. */
+  maxResponseBytes: number;
+  /** Per answer. */
+  maxSeries: number;
+  /** Namespaces read at the same time (each runs its five queries together). */
+  namespaceConcurrency: number;
+}
+
+export const evidenceLimits: EvidenceLimits = { queryTimeoutMs: 60_000, maxResponseBytes: 64 * 1024 * 1024, maxSeries: 200_000, namespaceConcurrency: 2 };
+
+export interface ReadEvidenceOptions {
+  /** The Prometheus base URL (krr appends /api/v1/… the same way). */
+  url: string;
+  /** Sent with every query; decided by the caller's credential routing (decidePrometheusAuth). Never echoed. */
+  headers?: Readonly<Record<string, string>>;
+  /** Centralized Prometheus: krr's `--prometheus-label NAME -l VALUE`. */
+  clusterLabel?: ClusterSelector;
+  /** The containers to read; `targets` wins over every container of `report`. */
+  report?: Report;
+  targets?: readonly EvidenceTarget[];
+  window: EvidenceWindowSpec;
+  signal?: AbortSignal;
+  /** Node's fetch by default (tests count or break requests with their own). */
+  fetch?: typeof fetch;
+  limits?: Partial<EvidenceLimits>;
+}
+
+/** Every container of a report, as evidence targets (cluster: the context the report's rows carry). */
+export function targetsOfReport(report: Report, cluster?: string | null): EvidenceTarget[] {
+  return report.workloads.flatMap((workload) =>
+    workload.containers.map((container) => ({ cluster: cluster === undefined ? workload.cluster : cluster, namespace: workload.namespace, kind: workload.kind, name: workload.name, container: container.container })),
+  );
+}
+
+class Unavailable extends Error {}
+
+/** What Prometheus holds for the targets, or why there is nothing: never a guess. */
+export async function readEvidence(options: ReadEvidenceOptions): Promise<EvidenceResult> {
+  const limits = { ...evidenceLimits, ...options.limits };
+  const targets = options.targets ?? (options.report ? targetsOfReport(options.report) : []);
+  const shown = describeUrl(options.url);
+  if (shown === null) return { status: 'unavailable', reason: 'krr.prometheusUrl is not an http(s) URL' };
+  const headerProblem = checkHeaders(options.headers ?? {});
+  if (headerProblem) return { status: 'unavailable', reason: headerProblem };
+  if (options.signal?.aborted) return cancelled();
+  const byNamespace = new Map<string, EvidenceTarget[]>();
+  for (const target of targets) {
+    const list = byNamespace.get(target.namespace) ?? [];
+    list.push(target);
+    byNamespace.set(target.namespace, list);
+  }
+  // The first failure stops the other namespaces' queries too: one reason, no half-read evidence.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let queries = 0;
+  const run = (query: EvidenceQuery, namespace: string) => {
+    queries += 1;
+    return runQuery(query, namespace, { ...options, signal, shown, limits });
+  };
+  try {
+    const perNamespace = await mapBounded([...byNamespace], limits.namespaceConcurrency, async ([namespace, list]) => {
+      let planned: EvidenceQuery[];
+      try {
+        planned = namespaceQueries(namespace, options.window, options.clusterLabel);
+      } catch (error) {
+        throw new Unavailable(error instanceof Error ? error.message : String(error));
+      }
+      const answers = await Promise.all(planned.map(async (query) => [query.name, await run(query, namespace)] as const)).catch((error: unknown) => {
+        stop.abort();
+        throw error;
+      });
+      return assemble(list, new Map(answers), options.window);
+    });
+    return { status: 'available', containers: perNamespace.flat(), readAt: new Date().toISOString(), queries };
+  } catch (error) {
+    if (options.signal?.aborted) return cancelled();
+    if (error instanceof Unavailable) return { status: 'unavailable', reason: error.message };
+    return { status: 'unavailable', reason: `reading the evidence failed: ${displayText(error instanceof Error ? error.message : String(error), 300)}` };
+  }
+}
+
+function cancelled(): EvidenceResult {
+  return { status: 'unavailable', reason: 'cancelled before Prometheus answered' };
+}
+
+/** The URL as a reason may show it: no user name or password, no query string. Null: not http(s). */
+export function describeUrl(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return null;
+  }
+}
+
+/** fetch rejects a bad header with a message that quotes its value (a secret): checked here, named without it. */
+function checkHeaders(headers: Readonly<Record<string, string>>): string | null {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `a Prometheus header name is not a valid HTTP header name (krr.prometheusHeaders: "Name: value")`;
+    if (/[\r\n\0]/.test(value)) return `the Prometheus header ${displayText(name, 60)} has a line break in its value; set it again (KRR: Set Prometheus Auth Header, or krr.prometheusHeaders)`;
+  }
+  return null;
+}
+
+/** `Name: value` lines of krr.prometheusHeaders (krr -H) as headers; lines without a colon are skipped. */
+export function parseHeaderLines(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function apiUrl(base: string, endpoint: 'query' | 'query_range'): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/${endpoint}`;
+  return url.toString();
+}
+
+type Answer = Array<{ metric: Record<string, string>; value?: readonly [number, SampleValue]; values?: ReadonlyArray<readonly [number, SampleValue]> }>;
+
+async function runQuery(query: EvidenceQuery, namespace: string, options: ReadEvidenceOptions & { signal: AbortSignal; shown: string; limits: EvidenceLimits }): Promise<Answer> {
+  const { limits, shown } = options;
+  const timeout = AbortSignal.timeout(limits.queryTimeoutMs);
+  const signal = AbortSignal.any([options.signal, timeout]);
+  const params: Record<string, string> =
+    query.type === 'instant'
+      ? { query: query.query, time: String(query.time) }
+      : { query: query.query, start: String(query.start), end: String(query.end), step: String(query.step) };
+  const where = `namespace ${displayText(namespace, 63)}`;
+  const timedOut = () => new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
+  let response: Response;
+  try {
+    // POST: a namespace's batched query is long; redirects are refused so that no header follows one elsewhere.
+    response = await (options.fetch ?? fetch)(apiUrl(options.url, query.type === 'instant' ? 'query' : 'query_range'), {
+      method: 'POST',
+      headers: { ...options.headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams(params).toString(),
+      signal,
+      redirect: 'error',
+    });
+  } catch (error) {
+    if (timeout.aborted) throw timedOut();
+    if (options.signal.aborted) throw error;
+    throw new Unavailable(`Prometheus at ${shown} is unreachable (${causeOf(error)}): check krr.prometheusUrl and that this machine can reach it (a port-forward, VPN or proxy)`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Unavailable(`Prometheus refused the credentials (HTTP ${response.status}) at ${shown}: set the auth header again (KRR: Set Prometheus Auth Header) or check krr.prometheusHeaders`);
+  }
+  let text: string;
+  try {
+    text = await readCapped(response, limits.maxResponseBytes);
+  } catch (error) {
+    if (error instanceof Unavailable) throw new Unavailable(`${error.message} (${where}); Prometheus at ${shown} answered more than the evidence needs`);
+    if (timeout.aborted) throw timedOut();
+    if (options.signal.aborted) throw error;
+    throw new Unavailable(`Prometheus at ${shown} broke off its answer (${causeOf(error)}, ${where})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Unavailable(`Prometheus at ${shown} answered HTTP ${response.status} with something that is not JSON (${where}): is krr.prometheusUrl a Prometheus API (it should answer /api/v1/query)?`);
+  }
+  const parsed = prometheusResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Unavailable(`Prometheus at ${shown} answered HTTP ${response.status} in a shape that is not Prometheus' API (${displayText(issue?.message ?? 'invalid', 120)} at ${issue?.path.join('.') || '(root)'}; ${where})`);
+  }
+  const body = parsed.data;
+  if (body.status === 'error') throw new Unavailable(`Prometheus at ${shown} refused the query (${displayText(body.errorType, 40)}: ${displayText(body.error, 300)}; ${where})`);
+  if (body.data.result.length > limits.maxSeries) throw new Unavailable(`Prometheus at ${shown} answered ${body.data.result.length} series for one query (${where}), more than ${limits.maxSeries}; scan fewer namespaces at a time`);
+  return body.data.result;
+}
+
+/** The body, read chunk by chunk and abandoned (connection closed) as soon as it passes `max` bytes. */
+async function readCapped(response: Response, max: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  const tooLarge = () => new Unavailable(`the answer is larger than ${Math.round(max / 1024 / 1024)} MiB`);
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+function causeOf(error: unknown): string {
+  // Only the code (ECONNREFUSED, ENOTFOUND, …): undici's messages may carry request details.
+  const cause = (error as { cause?: { code?: unknown; name?: unknown } } | undefined)?.cause;
+  if (cause && typeof cause.code === 'string') return displayText(cause.code, 40);
+  if (cause && typeof cause.name === 'string') return displayText(cause.name, 40);
+  return error instanceof Error ? displayText(error.name, 40) : 'network error';
+}
+
+// ── assembling one namespace's answers into per-container evidence ────────────────────────────────────────────
+
+type Values = Map<string, Map<string, number | null>>;
+
+function podKey(pod: string, container: string): string {
+  return `${pod}\0${container}`;
+}
+
+/** signal → pod/container → value (NaN and ±Inf as null). */
+function instantValues(answer: Answer): Values {
+  const values: Values = new Map();
+  for (const series of answer) {
+    const { signal, pod, container } = series.metric;
+    if (signal === undefined || pod === undefined || container === undefined || !series.value) continue;
+    let bySignal = values.get(signal);
+    if (!bySignal) values.set(signal, (bySignal = new Map()));
+    bySignal.set(podKey(pod, container), finite(series.value[1]));
+  }
+  return values;
+}
+
+interface Owners {
+  pods: Map<string, { kind: string; name: string }>;
+  parents: Map<string, Map<string, { kind: string; name: string }>>;
+}
+
+function ownersOf(answer: Answer): Owners {
+  const owners: Owners = { pods: new Map(), parents: new Map([['ReplicaSet', new Map()], ['Job', new Map()], ['ReplicationController', new Map()]]) };
+  const childLabel: Record<string, [string, string]> = { replicaset: ['ReplicaSet', 'replicaset'], job: ['Job', 'job_name'], replicationcontroller: ['ReplicationController', 'replicationcontroller'] };
+  for (const { metric } of answer) {
+    const kind = metric.owner_kind;
+    const name = metric.owner_name;
+    if (!kind || !name || kind === '<none>') continue;
+    if (metric.signal === 'pod' && metric.pod) owners.pods.set(metric.pod, { kind, name });
+    const child = childLabel[metric.signal ?? ''];
+    const childName = child ? metric[child[1]] : undefined;
+    if (child && childName) owners.parents.get(child[0])?.set(childName, { kind, name });
+  }
+  return owners;
+}
+
+/** The workload a pod belongs to, as krr names it: ReplicaSet → Deployment/Rollout, Job → CronJob, RC → DeploymentConfig. */
+function workloadOfPod(owners: Owners, pod: string): { kind: string; name: string } | undefined {
+  const owner = owners.pods.get(pod);
+  if (!owner) return undefined;
+  const parent = owners.parents.get(owner.kind)?.get(owner.name);
+  return parent ?? owner;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Pods without owner series (no kube-state-metrics): the names the controllers give their pods. */
+function namePattern(kind: string, name: string): RegExp | null {
+  const base = escapeRegExp(name);
+  switch (kind) {
+    case 'Deployment':
+    case 'Rollout':
+      return new RegExp(`^${base}-[a-z0-9]{1,10}-[a-z0-9]{5}$`);
+    case 'StatefulSet':
+    case 'StrimziPodSet':
+      return new RegExp(`^${base}-\\d+$`);
+    case 'DaemonSet':
+    case 'Job':
+      return new RegExp(`^${base}-[a-z0-9]{5}$`);
+    case 'CronJob':
+      return new RegExp(`^${base}-\\d+-[a-z0-9]{5}$`);
+    default:
+      return null;
+  }
+}
+
+function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answer>, window: EvidenceWindowSpec): ContainerEvidence[] {
+  const cpu = instantValues(answers.get('cpu') ?? []);
+  const memory = instantValues(answers.get('memory') ?? []);
+  const events = instantValues(answers.get('events') ?? []);
+  const owners = ownersOf(answers.get('owners') ?? []);
+  const series = new Map<string, Map<string, ReadonlyArray<readonly [number, SampleValue]>>>();
+  const seenPods = new Set(owners.pods.keys());
+  for (const entry of answers.get('series') ?? []) {
+    const { signal, pod, container } = entry.metric;
+    if (!signal || !pod || !container || !entry.values) continue;
+    let bySignal = series.get(signal);
+    if (!bySignal) series.set(signal, (bySignal = new Map()));
+    bySignal.set(podKey(pod, container), entry.values);
+  }
+  for (const values of [cpu, memory, events]) for (const bySignal of values.values()) for (const key of bySignal.keys()) seenPods.add(key.slice(0, key.indexOf('\0')));
+
+  const podsOf = new Map<string, string[]>();
+  for (const pod of [...seenPods].sort()) {
+    const workload = workloadOfPod(owners, pod);
+    const keys = workload
+      ? [`${workload.kind}/${workload.name}`]
+      : owners.pods.has(pod)
+        ? []
+        : [...new Set(targets.map((target) => `${target.kind}/${target.name}`))].filter((key) => {
+            const [kind = '', name = ''] = key.split(/\/(.*)/s);
+            return namePattern(kind, name)?.test(pod) ?? false;
+          });
+    for (const key of keys) podsOf.set(key, [...(podsOf.get(key) ?? []), pod]);
+  }
+
+  const start = new Date(window.end.getTime() - window.historyHours * 3600 * 1000).toISOString();
+  const evidenceWindow = { start, end: window.end.toISOString(), stepSeconds: window.stepSeconds };
+  return targets.map((target) => {
+    const pods = podsOf.get(`${target.kind}/${target.name}`) ?? [];
+    const keys = pods.map((pod) => podKey(pod, target.container));
+    const over = (values: Values, signal: string, combine: (a: number, b: number) => number): number | null => {
+      const bySignal = values.get(signal);
+      let result: number | null = null;
+      for (const key of keys) {
+        const value = bySignal?.get(key);
+        if (value === undefined || value === null) continue;
+        result = result === null ? value : combine(result, value);
+      }
+      return result;
+    };
+    const max = (a: number, b: number) => Math.max(a, b);
+    const sum = (a: number, b: number) => a + b;
+    const throttled = over(events, 'throttled', sum);
+    const periods = over(events, 'periods', sum);
+    const memorySeries = merged(series.get('memory'), keys);
+    const memoryMax = over(memory, 'max', max);
+    const peak = memoryMax === null ? undefined : memorySeries.find(([, value]) => value === memoryMax);
+    const first = over(memory, 'first', Math.min);
+    const last = over(memory, 'last', max);
+    return {
+      ...target,
+      window: evidenceWindow,
+      pods,
+      cpu: {
+        p50: over(cpu, 'p50', max),
+        p95: over(cpu, 'p95', max),
+        p99: over(cpu, 'p99', max),
+        max: over(cpu, 'max', max),
+        throttledPercent: throttled !== null && periods !== null && periods > 0 ? Math.min(100, Math.max(0, (throttled / periods) * 100)) : null,
+        series: merged(series.get('cpu'), keys),
+      },
+      memory: { max: memoryMax, maxAt: peak ? new Date(peak[0] * 1000).toISOString() : null, series: memorySeries },
+      oomKills: Math.round(over(events, 'oomKills', sum) ?? 0),
+      oomKilledLimit: over(events, 'oomLimit', max),
+      restarts: Math.round(over(events, 'restarts', sum) ?? 0),
+      coverage: {
+        points: Math.round(over(memory, 'points', sum) ?? 0),
+        first: first === null ? null : new Date(first * 1000).toISOString(),
+        last: last === null ? null : new Date(last * 1000).toISOString(),
+      },
+    };
+  });
+}
+
+/** The max over the pods at each bucket time, oldest first, at most maxEvidencePoints (finite values only). */
+function merged(bySignal: Map<string, ReadonlyArray<readonly [number, SampleValue]>> | undefined, keys: readonly string[]): EvidencePoint[] {
+  if (!bySignal) return [];
+  const buckets = new Map<number, number>();
+  for (const key of keys) {
+    for (const [time, raw] of bySignal.get(key) ?? []) {
+      const value = finite(raw);
+      if (value === null) continue;
+      const known = buckets.get(time);
+      if (known === undefined || value > known) buckets.set(time, value);
+    }
+  }
+  return [...buckets].sort((a, b) => a[0] - b[0]).slice(-maxEvidencePoints).map(([time, value]) => [time, value] as const);
+}
