@@ -115,10 +115,12 @@ export class ReviewUsage {
 
   /**
    * Reads the evidence of the review shown (its report, or each report of a fleet keyed by cluster), once per review:
-   * the same review shown again only repeats the status. Called after the first rows were handed to the page.
+   * the same review shown again repeats the status, unless there was none. Called once the first rows were handed over.
    */
   async load(reviewId: string, reports: ReadonlyArray<{ reportId: string; prefix: string }>): Promise<void> {
-    if (reviewId === this.reviewId && this.status) {
+    // Shown again (rows re-posted after an apply, a reveal): read or being read stays; "none" is asked again, as the
+    // setting may have been set since (the session holds a failed read back for a minute itself).
+    if (reviewId === this.reviewId && this.status && this.status.state !== 'unavailable') {
       this.post({ type: 'evidence', reportId: reviewId, ...this.status });
       return;
     }
