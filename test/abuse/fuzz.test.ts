@@ -223,7 +223,8 @@ describe('abuse: fuzzing bad input', function () {
     const krr = wrapKrr({ dir });
     const f = await startSessionFixture({
       settings: { kubectlPath: kubectl.path, krrPath: krr.path, prometheusUrl: configuredUrl },
-      session: { secrets: { prometheusAuthHeader: async () => 'Bearer fuzz-secret' } },
+      // configuredUrl has no Prometheus behind it: the krr stand-in keeps its fixed numbers.
+      session: { env: { KRR_STANDIN_PROMETHEUS: 'fixed' }, secrets: { prometheusAuthHeader: async () => 'Bearer fuzz-secret' } },
     });
     const special = specialFiles(dir);
     const host = await startHttpHost(f.session, { version: 'test' });

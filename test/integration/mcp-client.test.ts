@@ -1,5 +1,5 @@
 // VS Code's own MCP client against our server, inside the real extension host, with the test cluster from
-// environment.ts: the nine tools appear in vscode.lm.tools, a read-only tool answers through vscode.lm.invokeTool,
+// environment.ts: the ten tools appear in vscode.lm.tools, a read-only tool answers through vscode.lm.invokeTool,
 // and the server logs the client's initialize.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { krrApi, until } from './extensionHost';
 const toolNames = [
   'krr_apply_plan',
   'krr_audit_log',
+  'krr_explain',
   'krr_list_recommendations',
   'krr_list_snapshots',
   'krr_load_report',
@@ -51,7 +52,7 @@ describe('VS Code MCP client (against the test cluster)', function () {
     );
   });
 
-  it('lists all nine tools, marked as MCP tools', () => {
+  it('lists all ten tools, marked as MCP tools', () => {
     const names = ourTools().map((tool) => tool.name.replace(/^.*_(krr_[a-z_]+)$/, '$1')).sort();
     assert.deepEqual(names, toolNames);
     for (const tool of ourTools()) assert.ok(tool.tags.includes('mcp'), `${tool.name} tags: ${tool.tags.join(', ')}`);

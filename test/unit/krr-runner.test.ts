@@ -169,7 +169,8 @@ describe('krr runner', function () {
       const argvLog = join(dir, 'argv.jsonl');
       const options: KrrScanOptions = { krrPath, strategy: 'simple', namespaces: ['shop', 'data'], prometheusUrl: 'http://localhost:9090', prometheusAuthHeader: secret };
       const commands: string[][] = [];
-      const result = await runKrrScan(options, { onCommand: (argv) => commands.push(argv), env: { KRR_STANDIN_ARGV_LOG: argvLog } });
+      // No Prometheus listens at the URL: the stand-in keeps its fixed numbers (KRR_STANDIN_PROMETHEUS=fixed).
+      const result = await runKrrScan(options, { onCommand: (argv) => commands.push(argv), env: { KRR_STANDIN_ARGV_LOG: argvLog, KRR_STANDIN_PROMETHEUS: 'fixed' } });
       const received = JSON.parse((await readFile(argvLog, 'utf8')).trim()) as { argv: string[] };
       assert.deepEqual(received.argv, buildKrrArgs(options));
       assert.deepEqual(commands, [[krrPath, ...maskKrrArgs(buildKrrArgs(options))]]);
@@ -184,7 +185,7 @@ describe('krr runner', function () {
     it('masks the auth header wherever krr\'s stderr repeats it (progress, tail, errors)', async () => {
       const progress: string[] = [];
       const options: KrrScanOptions = { krrPath, strategy: 'simple', prometheusUrl: 'http://localhost:9090', prometheusAuthHeader: secret };
-      const result = await runKrrScan(options, { onProgress: (line) => progress.push(line), env: { KRR_STANDIN_ECHO_ARGS: '1' } });
+      const result = await runKrrScan(options, { onProgress: (line) => progress.push(line), env: { KRR_STANDIN_ECHO_ARGS: '1', KRR_STANDIN_PROMETHEUS: 'fixed' } });
       assert.ok(progress.some((line) => line.includes('--prometheus-auth-header=***')), progress.join('\n'));
       assert.doesNotMatch(progress.join('\n') + result.stderrTail, /runner-secret/);
       const error = await rejectsWith(runKrrScan(options, { env: { KRR_STANDIN_ECHO_ARGS: '1', KRR_STANDIN_FAIL: 'crash' } }), 'failed');

@@ -87,11 +87,11 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
     return data<{ planId: string; digest: string }>(proposed);
   }
 
-  it('lists the nine tools with the right annotations and strict input schemas', async () => {
+  it('lists the ten tools with the right annotations and strict input schemas', async () => {
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
-    assert.deepEqual([...byName.keys()].sort(), ['krr_apply_plan', 'krr_audit_log', 'krr_list_recommendations', 'krr_list_snapshots', 'krr_load_report', 'krr_propose_changes', 'krr_rollback', 'krr_scan', 'krr_status']);
-    for (const name of ['krr_status', 'krr_scan', 'krr_load_report', 'krr_list_recommendations', 'krr_propose_changes', 'krr_list_snapshots', 'krr_audit_log']) {
+    assert.deepEqual([...byName.keys()].sort(), ['krr_apply_plan', 'krr_audit_log', 'krr_explain', 'krr_list_recommendations', 'krr_list_snapshots', 'krr_load_report', 'krr_propose_changes', 'krr_rollback', 'krr_scan', 'krr_status']);
+    for (const name of ['krr_status', 'krr_scan', 'krr_load_report', 'krr_list_recommendations', 'krr_explain', 'krr_propose_changes', 'krr_list_snapshots', 'krr_audit_log']) {
       assert.equal(byName.get(name)?.annotations?.readOnlyHint, true, name);
       assert.notEqual(byName.get(name)?.annotations?.destructiveHint, true, name);
     }

@@ -101,7 +101,8 @@ describe('session state in the state directory: reports and plans outlive the pr
   });
 
   it("never stores krr's `config` block or the Prometheus auth header: a planted token is in no file of the state directory", async () => {
-    f = await startSessionFixture({ settings: { prometheusUrl: 'http://127.0.0.1:9/prom' }, session: { secrets: { prometheusAuthHeader: async () => token } } });
+    // Nothing listens there: the krr stand-in keeps its fixed numbers (KRR_STANDIN_PROMETHEUS=fixed).
+    f = await startSessionFixture({ settings: { prometheusUrl: 'http://127.0.0.1:9/prom' }, session: { env: { KRR_STANDIN_PROMETHEUS: 'fixed' }, secrets: { prometheusAuthHeader: async () => token } } });
     const scan = await f.session.scan({}, model);
     assert.equal(scan.prometheusAuth, 'sent to the configured Prometheus URL');
     // A krr report file whose `config` block holds the token (krr echoes its configuration, secrets in clear).

@@ -57,6 +57,8 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
   if (shown === null) return { status: 'unavailable', reason: 'krr.prometheusUrl is not an http(s) URL' };
   const headerProblem = checkHeaders(options.headers ?? {});
   if (headerProblem) return { status: 'unavailable', reason: headerProblem };
+  // fetch refuses a URL with a user name and password; they are basic auth, as for krr's HTTP client, unless a header says otherwise.
+  const { url, headers } = withUrlCredentials(options.url, options.headers ?? {});
   if (options.signal?.aborted) return cancelled();
   const byNamespace = new Map<string, EvidenceTarget[]>();
   for (const target of targets) {
@@ -70,7 +72,7 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
   let queries = 0;
   const run = (query: EvidenceQuery, namespace: string) => {
     queries += 1;
-    return runQuery(query, namespace, { ...options, signal, shown, limits });
+    return runQuery(query, namespace, { ...options, url, headers, signal, shown, limits });
   };
   try {
     const perNamespace = await mapBounded([...byNamespace], limits.namespaceConcurrency, async ([namespace, list]) => {
@@ -129,6 +131,16 @@ export function parseHeaderLines(lines: readonly string[]): Record<string, strin
   return headers;
 }
 
+function withUrlCredentials(base: string, headers: Readonly<Record<string, string>>): { url: string; headers: Readonly<Record<string, string>> } {
+  const url = new URL(base);
+  if (!url.username && !url.password) return { url: base, headers };
+  const basic = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+  url.username = '';
+  url.password = '';
+  const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  return { url: url.toString(), headers: hasAuthorization ? headers : { ...headers, authorization: `Basic ${basic}` } };
+}
+
 function apiUrl(base: string, endpoint: 'query' | 'query_range'): string {
   const url = new URL(base);
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/${endpoint}`;
@@ -149,18 +161,22 @@ async function runQuery(query: EvidenceQuery, namespace: string, options: ReadEv
   const timedOut = () => new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
   let response: Response;
   try {
-    // POST: a namespace's batched query is long; redirects are refused so that no header follows one elsewhere.
+    // POST: a namespace's batched query is long; a redirect is not followed, so that no header goes on to another place.
     response = await (options.fetch ?? fetch)(apiUrl(options.url, query.type === 'instant' ? 'query' : 'query_range'), {
       method: 'POST',
       headers: { ...options.headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams(params).toString(),
       signal,
-      redirect: 'error',
+      redirect: 'manual',
     });
   } catch (error) {
     if (timeout.aborted) throw timedOut();
     if (options.signal.aborted) throw error;
     throw new Unavailable(`Prometheus at ${shown} is unreachable (${causeOf(error)}): check krr.prometheusUrl and that this machine can reach it (a port-forward, VPN or proxy)`);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Unavailable(`Prometheus at ${shown} redirects (HTTP ${response.status}); the evidence does not follow redirects (the credentials must not go elsewhere): set krr.prometheusUrl to the address it redirects to`);
   }
   if (response.status === 401 || response.status === 403) {
     await response.body?.cancel().catch(() => undefined);

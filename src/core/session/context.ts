@@ -100,7 +100,7 @@ export type OwnerCache = { owners: Map<string, GitOpsOwner | null>; failedAt?: n
  * the state directory beside it). A failed read is remembered a minute so that a panel or list does not hammer a
  * Prometheus that is down.
  */
-export type EvidenceCache = { containers: Map<string, ContainerEvidence>; namespaces: Set<string>; readAt: string | null; queries: number; loaded: boolean; failure?: { reason: string; at: number }; reading?: Promise<unknown> };
+export type EvidenceCache = { containers: Map<string, ContainerEvidence>; namespaces: Set<string>; readAt: string | null; queries: number; loading?: Promise<void>; failure?: { reason: string; at: number }; reading?: Promise<unknown> };
 
 export type StoredReport = { report: Report; index: RowIndex; summary: ReportSummary; bytes: number; source: string; savedAt: string; gitops: OwnerCache; evidence?: EvidenceCache };
 

@@ -23,16 +23,13 @@ export async function evidenceFor(ctx: SessionContext, reportId: string, targets
   const stored = await reportById(ctx, reportId);
   const settings = ctx.options.settings();
   if (!settings.prometheusUrl) return { status: 'unavailable', reason: `${noPrometheusReason}: set it to read the usage behind the recommendations` };
-  const cache: EvidenceCache = (stored.evidence ??= { containers: new Map(), namespaces: new Set(), readAt: null, queries: 0, loaded: false });
+  const cache: EvidenceCache = (stored.evidence ??= { containers: new Map(), namespaces: new Set(), readAt: null, queries: 0 });
   const all = targetsOfReport(stored.report, stored.summary.context);
   const wantedKeys = targets ? new Set(targets.map(evidenceKey)) : undefined;
   const wanted = wantedKeys ? all.filter((target) => wantedKeys.has(evidenceKey(target))) : all;
   // One read at a time per report: concurrent callers (panel, list, policy) wait for it and then use its result.
   while (cache.reading) await cache.reading.catch(() => undefined);
-  if (!cache.loaded) {
-    cache.loaded = true;
-    await loadStored(ctx, reportId, cache);
-  }
+  await (cache.loading ??= loadStored(ctx, reportId, cache));
   const missing = [...new Set(wanted.map((target) => target.namespace))].filter((namespace) => !cache.namespaces.has(namespace));
   if (missing.length > 0) {
     if (cache.failure && ctx.now().getTime() - cache.failure.at < failureHoldMs) return { status: 'unavailable', reason: cache.failure.reason };
@@ -53,9 +50,15 @@ export async function evidenceFor(ctx: SessionContext, reportId: string, targets
   };
 }
 
-/** What is already known, without reading Prometheus: a list row's summary must not cost queries. */
-export function cachedEvidence(ctx: SessionContext, reportId: string, target: EvidenceTarget): ContainerEvidence | undefined {
-  return ctx.reports.get(reportId)?.evidence?.containers.get(evidenceKey(target));
+/**
+ * What is already known — in memory, or stored beside the report by another process — without asking Prometheus:
+ * a listing shows evidence it has and never pays queries for it. Targets without known evidence are left out.
+ */
+export async function cachedEvidence(ctx: SessionContext, reportId: string, targets: readonly EvidenceTarget[]): Promise<ContainerEvidence[]> {
+  const stored = await reportById(ctx, reportId);
+  const cache: EvidenceCache = (stored.evidence ??= { containers: new Map(), namespaces: new Set(), readAt: null, queries: 0 });
+  await (cache.loading ??= loadStored(ctx, reportId, cache));
+  return targets.flatMap((target) => cache.containers.get(evidenceKey(target)) ?? []);
 }
 
 async function readMissing(ctx: SessionContext, stored: StoredReport, cache: EvidenceCache, targets: EvidenceTarget[], namespaces: string[], signal?: AbortSignal): Promise<EvidenceResult> {

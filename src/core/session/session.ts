@@ -104,8 +104,8 @@ export class Session {
     return evidenceFor(this.ctx, reportId, targets, signal);
   }
 
-  cachedEvidence(reportId: string, target: EvidenceTarget): ContainerEvidence | undefined {
-    return cachedEvidence(this.ctx, reportId, target);
+  cachedEvidence(reportId: string, targets: readonly EvidenceTarget[]): Promise<ContainerEvidence[]> {
+    return cachedEvidence(this.ctx, reportId, targets);
   }
 
   // ── propose.ts: plans for the cluster and for the manifests ─────────────────────────────────────────────

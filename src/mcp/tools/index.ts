@@ -2,6 +2,7 @@
 import type { ToolDefinition } from '../tool';
 import { krrApplyPlan } from './krrApplyPlan';
 import { krrAuditLog } from './krrAuditLog';
+import { krrExplain } from './krrExplain';
 import { krrListRecommendations } from './krrListRecommendations';
 import { krrListSnapshots } from './krrListSnapshots';
 import { krrLoadReport } from './krrLoadReport';
@@ -15,6 +16,7 @@ export const tools: readonly ToolDefinition[] = [
   krrScan,
   krrLoadReport,
   krrListRecommendations,
+  krrExplain,
   krrProposeChanges,
   krrListSnapshots,
   krrAuditLog,

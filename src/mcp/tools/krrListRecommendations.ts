@@ -1,5 +1,7 @@
 // krr_list_recommendations: one page of a report's rows, filtered and sorted, small enough for a model's context.
 import { z } from 'zod';
+import { evidenceKey } from '../../core/evidence/model';
+import { describeEvidence } from '../../core/evidence/summary';
 import { describeOwner } from '../../core/gitops/ownerName';
 import type { QuantityView, RecommendationPage, RecommendationRow } from '../../core/model';
 import { generatedId, namespaceName, severity, workloadKind } from '../arguments';
@@ -25,6 +27,7 @@ export const krrListRecommendations = defineTool({
     'Page through with page/pageSize instead of asking for everything. In "recommended", null means krr recommends unset and "?" means unknown (never changed). ' +
     'Each row says whether Argo CD or Flux reconciles the workload from Git (gitopsOwner, read from the live objects of the current context; null: neither; absent: unknown); such a workload is not patched in the cluster by default (change its manifests instead). ' +
     'Several clusters: pass a fleetId as reportId, or reportIds; every row carries its cluster, filter with cluster; totals per cluster and for the fleet (rows, counts by severity, monthly cost change) cover every matching row. ' +
+    'A row carries evidence (one line of usage from Prometheus: CPU p95/max, throttling, memory peak and when, OOM kills, restarts, points) when it was already read for the report (krr_explain, the review panel); listing never queries Prometheus. ' +
     'Rows with patchable false (GroupedJob, Job, kinds without a template this extension patches) are listed for information only. ' +
     'Next: krr_propose_changes with the workloads the user wants to change.',
   inputSchema: {
@@ -56,6 +59,7 @@ export const krrListRecommendations = defineTool({
         gitopsOwner: orNull(gitopsOwnerSchema, 'neither Argo CD nor Flux reconciles it').optional().describe('absent: not known yet'),
         patchable: z.boolean(),
         steps: z.array(z.object({ field: z.string(), from: z.string(), to: z.string(), recommended: z.string(), limit: z.string() })).optional(),
+        evidence: z.string().optional().describe('usage read from Prometheus for this container (absent: not read yet; krr_explain reads it)'),
       }),
     ),
     gitopsOwnersUnknown: z.string().optional().describe('why the GitOps owner of some rows is unknown'),
@@ -84,7 +88,14 @@ export const krrListRecommendations = defineTool({
         ? await session.readGitOpsOwners(reportId, page.rows, AbortSignal.any([extra.signal, AbortSignal.timeout(ownerReadBudgetMs)])).catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
         : null;
       page = session.listRecommendations(query);
-      const rows = page.rows.map(compactRow);
+      // Evidence already kept with the report (memory or state directory): a listing never pays Prometheus queries.
+      const ids = args.reportIds ?? (reportId.startsWith('fleet-') ? session.getFleet(reportId).reports.flatMap((entry) => (entry.reportId ? [entry.reportId] : [])) : [reportId]);
+      const known = new Map<string, string>();
+      for (const id of ids) for (const evidence of await session.cachedEvidence(id, page.rows).catch(() => [])) known.set(evidenceKey(evidence), describeEvidence(evidence));
+      const rows = page.rows.map((row) => {
+        const evidence = known.get(evidenceKey(row));
+        return evidence === undefined ? compactRow(row) : { ...compactRow(row), evidence };
+      });
       const structured = { rows, total: page.total, page: page.page, pageSize: page.pageSize, ...(page.totals ? { totals: page.totals } : {}), ...(unknown !== null ? { gitopsOwnersUnknown: unknown } : {}) };
       return okResult(describePage(structured), structured);
     } catch (error) {
@@ -125,7 +136,7 @@ function ownerText(row: RecommendationRow): string {
   return ` | ${row.gitopsOwner.confidence === 'hint' ? 'maybe ' : ''}reconciled from Git by ${describeOwner(row.gitopsOwner)}`;
 }
 
-function describePage(page: { rows: RecommendationRow[]; total: number; page: number; pageSize: number; totals?: RecommendationPage['totals']; gitopsOwnersUnknown?: string }): string {
+function describePage(page: { rows: Array<RecommendationRow & { evidence?: string }>; total: number; page: number; pageSize: number; totals?: RecommendationPage['totals']; gitopsOwnersUnknown?: string }): string {
   const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
   const header = `${page.total} rows, page ${page.page}/${pages} (requests current→recommended, then limits):`;
   const totals = page.totals
@@ -140,7 +151,8 @@ function describePage(page: { rows: RecommendationRow[]; total: number; page: nu
       `${page.totals ? `[${displayText(row.cluster ?? '(in-cluster)', 120)}] ` : ''}${row.patchable ? '' : '(not patchable) '}${row.namespace}/${row.kind}/${row.name} [${row.container}] ${row.severity} ${formatMoney(row.monthlyCostDelta)} | ${quantities(row.current, row.recommended)}` +
       (row.steps ? ` | PARTIAL STEP (krr.policy.onLimit step): ${row.steps.map((step) => `${step.field} ${step.from}→${step.to}, limit ${step.limit}, full recommendation ${step.recommended}`).join('; ')}` : '') +
       (row.notes.length > 0 ? ` | ${row.notes.join('; ')}` : '') +
-      ownerText(row),
+      ownerText(row) +
+      (row.evidence ? ` | usage ${row.evidence}` : ''),
   );
   if (page.gitopsOwnersUnknown) lines.push(`GitOps owners unknown for some rows: ${page.gitopsOwnersUnknown}.`);
   const next = page.page < pages ? `More: page ${page.page + 1}.` : 'Last page.';

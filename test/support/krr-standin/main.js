@@ -13,9 +13,15 @@
 //                                    simple_limit (exit 2, like the real older krr)
 //   KRR_STANDIN_ECHO_ARGS=1          log the argv as a DEBUG line on stderr (a krr that leaks its arguments)
 //   KRR_STANDIN_CENTRAL, KRR_STANDIN_OOMKILLED, KRR_STANDIN_OBJECT_MS, KRR_STANDIN_TRACE: see simulation.js
-//   KRR_STANDIN_QUERY_PROMETHEUS=1   with -p, query <url>/api/v1/query?query=up first, like krr does, sending
+//   KRR_STANDIN_QUERY_PROMETHEUS=1   with -p, POST <url>/api/v1/query (query=example) first, like krr does, sending
 //                                    --prometheus-auth-header as the Authorization header (and -H headers);
 //                                    an unreachable URL fails as krr does ("Couldn't connect to Prometheus …")
+//   KRR_STANDIN_PROMETHEUS=fixed     keep the fixed/simulated numbers even with -p (see below)
+// Two modes. Without -p (or with KRR_STANDIN_PROMETHEUS=fixed, KRR_STANDIN_QUERY_PROMETHEUS=1, or the simulation's
+// knobs KRR_STANDIN_CENTRAL / KRR_STANDIN_OOMKILLED): the report's fixed numbers, simulated by simulation.js.
+// With -p: Prometheus mode (prometheus.js): krr's connection check, then krr's own queries against <url>/api/v1/query
+// and the strategy's arithmetic; an unreachable or refusing Prometheus fails as krr does. Workloads come from the report (or the
+// cluster with KRR_STANDIN_FROM_CLUSTER=1); their pods, usage and recommendations from Prometheus.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -23,6 +29,7 @@ const { spawn } = require('node:child_process');
 const { loadLiveAllocations, KubeConfigError } = require('./cluster');
 const { recomputeSeverities, computeScore } = require('./severity');
 const { simulateRecommendations, groupJobs, gatherMetrics, headerProblem, parseHeaders } = require('./simulation');
+const { recommendFromPrometheus } = require('./prometheus');
 
 const VERSION = process.env.KRR_STANDIN_VERSION || '1.29.0';
 const FORMATTERS = ['table', 'json', 'yaml', 'pprint', 'csv', 'csv-raw', 'html'];
@@ -308,7 +315,8 @@ async function run(command, { options, strategy }) {
     );
     return 1;
   }
-  if (process.env.KRR_STANDIN_QUERY_PROMETHEUS === '1' && options.prometheus_url && fail !== 'prometheus-unreachable') {
+  const computing = prometheusMode(options);
+  if ((computing || process.env.KRR_STANDIN_QUERY_PROMETHEUS === '1') && options.prometheus_url && fail !== 'prometheus-unreachable') {
     const problem = await queryPrometheus(options);
     if (problem) {
       log.error(`Couldn't connect to Prometheus found under ${options.prometheus_url}\nCaused by ${problem}`);
@@ -334,9 +342,19 @@ async function run(command, { options, strategy }) {
   }
 
   groupJobs(report, options);
-  await gatherMetrics(report, options);
-  if (simulateRecommendations(report, strategy, options)) recomputeSeverities(report);
-  applyStrategy(report, command, strategy, options);
+  if (computing) {
+    const queries = await recommendFromPrometheus(report, command, strategy, options, log);
+    if (options.verbose) log.debug(`Sent ${queries} queries to Prometheus`);
+    if (report.scans.length === 0) {
+      log.error('No successful scans were made. Check the logs for more information.');
+      return 1;
+    }
+    recomputeSeverities(report);
+  } else {
+    await gatherMetrics(report, options);
+    if (simulateRecommendations(report, strategy, options)) recomputeSeverities(report);
+  }
+  applyStrategy(report, command, strategy, options, computing);
   log.info(`Calculating recommendations for ${report.scans.length} objects`);
   const output = formatReport(report, options.format ?? 'table');
   if (options.file_output) {
@@ -348,24 +366,32 @@ async function run(command, { options, strategy }) {
   return 0;
 }
 
-/** krr's connection check: one instant query, with the auth header as `Authorization` (krr's PrometheusMetricsService). */
+/**
+ * krr's connection check (prometrix's check_prometheus_connection): POST /api/v1/query with `query=example`, the auth
+ * header as `Authorization` and the -H headers; returns what krr puts after "Caused by", or null when connected.
+ */
 async function queryPrometheus(options) {
   const headers = parseHeaders(options.prometheus_other_headers);
+  let url;
   try {
     // requests sends a URL's user:password as Basic auth; fetch refuses credentials in the URL.
-    const url = new URL(options.prometheus_url);
+    url = new URL(options.prometheus_url);
     if (url.username) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     url.username = '';
     url.password = '';
     if (options.prometheus_auth_header) headers.Authorization = options.prometheus_auth_header;
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/query`;
-    url.searchParams.set('query', 'up');
-    const response = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+    const response = await fetch(url, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'query=example', signal: AbortSignal.timeout(5000) });
     await response.arrayBuffer();
-    if (response.status === 401 || response.status === 403) return `PrometheusApiClientException: HTTP Status Code ${response.status}`;
+    if (response.status >= 400) {
+      // requests' raise_for_status; krr's f-string leaves a stray ")" at the end.
+      return `HTTPError: ${response.status} ${response.status < 500 ? 'Client' : 'Server'} Error: ${response.statusText} for url: ${url})`;
+    }
     return null;
   } catch (error) {
-    return `ConnectionError: ${error && error.cause ? error.cause.code || error.cause.message : String(error)}`;
+    const code = error && error.cause ? error.cause.code || error.cause.message : String(error);
+    const where = url ? `host='${url.hostname}', port=${url.port || (url.protocol === 'https:' ? 443 : 80)}` : 'host=?';
+    return `ConnectionError: HTTPConnectionPool(${where}): Max retries exceeded with url: /api/v1/query (Caused by NewConnectionError('Failed to establish a new connection: ${code}')))`;
   }
 }
 
@@ -432,9 +458,18 @@ function filterReport(report, options) {
   return report;
 }
 
-function applyStrategy(report, command, strategy, options) {
+/** Prometheus mode: -p given and no fixed-number knob set (main.js's header). */
+function prometheusMode(options) {
+  if (options.prometheus_url === undefined) return false;
+  // QUERY_PROMETHEUS predates this mode: a connection check, then the fixed numbers (tests of where headers go).
+  if (process.env.KRR_STANDIN_PROMETHEUS === 'fixed' || process.env.KRR_STANDIN_QUERY_PROMETHEUS === '1') return false;
+  return !process.env.KRR_STANDIN_CENTRAL && !process.env.KRR_STANDIN_OOMKILLED;
+}
+
+function applyStrategy(report, command, strategy, options, computing) {
   if (command === 'simple_limit') {
-    for (const scan of report.scans) {
+    // Prometheus mode computed both percentiles already; the fixed report only has the request's.
+    for (const scan of computing ? [] : report.scans) {
       const request = scan.recommended.requests.cpu.value;
       if (typeof request === 'number') {
         const ratio = strategy.cpu_limit / Math.max(strategy.cpu_request, 1);

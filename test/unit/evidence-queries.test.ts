@@ -1,0 +1,84 @@
+// The evidence's PromQL: krr's step and window from the report, krr's cluster fragment in every selector, krr's
+// PercentileCPULoader form inside the p95, at most 8 HTTP queries per namespace, and buckets that tile the window.
+import assert from 'node:assert/strict';
+import { bucketOf, clusterFragment, namespaceQueries, promString, windowOfReport } from '../../src/core/evidence/queries';
+
+const end = new Date('2026-12-01T12:00:00Z');
+
+/** Every series selector `metric{…}` of a query. */
+function selectors(query: string): string[] {
+  return [...query.matchAll(/\b(container_[a-z_]+|kube_[a-z_]+)\{([^}]*)\}/g)].map((match) => match[2] as string);
+}
+
+describe('evidence queries', () => {
+  it("takes krr's step and window from the report's strategy settings, with krr's defaults when absent", () => {
+    assert.deepEqual(windowOfReport({ strategy: { name: 'simple', settings: {} } }, end), { end, historyHours: 336, stepSeconds: 75 });
+    assert.deepEqual(windowOfReport({ strategy: { name: 'simple', settings: { history_duration: 48, timeframe_duration: 2 } } }, end), { end, historyHours: 48, stepSeconds: 120 });
+    // Nonsense settings are not trusted (a hand-edited report): the defaults hold.
+    assert.deepEqual(windowOfReport({ strategy: { name: 'simple', settings: { history_duration: -1, timeframe_duration: 'x' } } }, end), { end, historyHours: 336, stepSeconds: 75 });
+    const queries = namespaceQueries('shop', windowOfReport({ strategy: { name: 'simple', settings: { history_duration: 48, timeframe_duration: 2 } } }, end));
+    const cpu = queries.find((query) => query.name === 'cpu')?.query ?? '';
+    assert.match(cpu, /\[120s\]\)\) by \(container, pod, job\)\[172800s:120s\]/);
+  });
+
+  it('costs five HTTP queries per namespace (≤ 8), evaluated at the scan time', () => {
+    const queries = namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 });
+    assert.ok(queries.length <= 8, `${queries.length} queries`);
+    assert.deepEqual(queries.map((query) => query.name), ['cpu', 'memory', 'events', 'owners', 'series']);
+    for (const query of queries) {
+      if (query.type === 'instant') assert.equal(query.time, end.getTime() / 1000);
+      else assert.equal(query.end, end.getTime() / 1000);
+    }
+  });
+
+  it("holds krr's PercentileCPULoader and MaxMemoryLoader forms, per namespace by (pod, container)", () => {
+    const queries = namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 });
+    const text = (name: string) => queries.find((query) => query.name === name)?.query ?? '';
+    const krrRate = 'max(rate(container_cpu_usage_seconds_total{namespace="shop", container!="", container!="POD"}[75s])) by (container, pod, job)';
+    assert.ok(text('cpu').includes(`label_replace(max by (pod, container) (quantile_over_time(0.95, ${krrRate}[1209600s:75s])), "signal", "p95", "", "")`), text('cpu'));
+    for (const signal of ['p50', 'p95', 'p99', 'max']) assert.ok(text('cpu').includes(`"signal", "${signal}"`), signal);
+    assert.ok(text('memory').includes('max_over_time(max(container_memory_working_set_bytes{namespace="shop", container!="", container!="POD"}) by (container, pod, job)[1209600s:75s])'));
+    assert.ok(text('memory').includes('count_over_time(max(container_memory_working_set_bytes'));
+    assert.ok(text('events').includes('max(kube_pod_container_resource_limits{resource="memory", namespace="shop"}) by (pod, container, job) * on (pod, container, job)'));
+    assert.ok(text('events').includes('group_left(reason) max(kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace="shop"}) by (pod, container, job, reason)'));
+    for (const signal of ['throttled', 'periods', 'restarts', 'oomKills', 'oomLimit']) assert.ok(text('events').includes(`"signal", "${signal}"`), signal);
+    for (const metric of ['kube_pod_owner', 'kube_replicaset_owner', 'kube_job_owner']) assert.ok(text('owners').includes(`${metric}{namespace="shop"}`), metric);
+  });
+
+  it("adds krr's cluster fragment `, <label>=\"<value>\"` to every selector of every query", () => {
+    const cluster = { label: 'cluster', value: 'prod-eu-1' };
+    let count = 0;
+    for (const query of namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 }, cluster)) {
+      for (const selector of selectors(query.query)) {
+        count += 1;
+        assert.ok(selector.endsWith(', cluster="prod-eu-1"'), `${query.name}: {${selector}}`);
+      }
+    }
+    assert.ok(count >= 20, `${count} selectors checked`);
+    for (const query of namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 })) assert.ok(!query.query.includes('cluster='), query.name);
+  });
+
+  it('quotes names so that a crafted value cannot leave its string; refuses a label name that is not one', () => {
+    assert.equal(promString('a"} or vector(1) or {x="'), '"a\\"} or vector(1) or {x=\\""');
+    assert.equal(promString('back\\slash'), '"back\\\\slash"');
+    assert.equal(clusterFragment({ label: 'cluster', value: 'x"y' }), ', cluster="x\\"y"');
+    assert.throws(() => clusterFragment({ label: 'prod-eu-1', value: 'cluster' }), /not a Prometheus label name/);
+    const injected = namespaceQueries('a"}) or vector(1', { end, historyHours: 1, stepSeconds: 75 })[0]?.query ?? '';
+    assert.ok(injected.includes('namespace="a\\"}) or vector(1"'));
+  });
+
+  it('downsamples to at most 200 buckets of whole steps that tile the window exactly when they can', () => {
+    assert.deepEqual(bucketOf({ end, historyHours: 336, stepSeconds: 75 }), { seconds: 84 * 75, count: 192 });
+    for (const [hours, step] of [[336, 75], [1, 75], [3, 60], [24 * 30, 75], [7, 420], [5, 7], [336, 7.5]] as const) {
+      const bucket = bucketOf({ end, historyHours: hours, stepSeconds: step });
+      assert.ok(bucket.count <= 200 && bucket.count >= 1, `${hours} h / ${step} s: ${bucket.count}`);
+      assert.ok(bucket.count * bucket.seconds >= hours * 3600 - step, `${hours} h / ${step} s covers the window`);
+      assert.equal(Math.round((bucket.seconds / step) * 1e6) % 1e6, 0, 'a whole number of steps');
+    }
+    const series = namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 }).find((query) => query.name === 'series');
+    assert.ok(series?.type === 'range');
+    assert.equal(series.step, 6300);
+    assert.equal((series.end - series.start) / series.step + 1, 192);
+    assert.ok(series.query.includes('[6300s:75s]'));
+  });
+});
