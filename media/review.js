@@ -655,6 +655,14 @@
       usage.state = message.state;
       const line = $('evidence');
       line.textContent = message.text;
+      if (message.setting) {
+        // The setting the reason names, one click away (the extension opens only krr.* settings).
+        const link = el('button', 'link', 'Open ' + message.setting);
+        link.type = 'button';
+        link.dataset.setting = message.setting;
+        link.addEventListener('click', () => vscode.postMessage({ type: 'open-setting', setting: message.setting }));
+        line.append(' ', link);
+      }
       line.className = 'evidence ' + message.state;
       line.hidden = false;
       if (usage.state !== was) {

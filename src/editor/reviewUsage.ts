@@ -32,8 +32,17 @@ export interface UsageDetail {
   timeZone: string;
 }
 
-/** What the page is told about the evidence: loading, available (rows ask for their charts) or why there is none. */
-export type EvidenceStatus = { state: 'loading' | 'available' | 'unavailable'; text: string };
+/**
+ * What the page is told about the evidence: loading, available (rows ask for their charts) or why there is none, with
+ * the setting that reason names (a link on the page).
+ */
+export type EvidenceStatus = { state: 'loading' | 'available' | 'unavailable'; text: string; setting?: string };
+
+/** The setting a reason names, "(krr.prometheusUrl)", for the page's link to it. */
+function settingIn(text: string): { setting: string } | Record<string, never> {
+  const match = /\((krr\.[A-Za-z.]+)\)/.exec(text);
+  return match?.[1] ? { setting: match[1] } : {};
+}
 
 function amount(value: string | null): number | null {
   if (value === null || value === '?') return null;
@@ -159,7 +168,8 @@ export class ReviewUsage {
     }
     if (byKey.size === 0) {
       const reason = reasons[0] ?? 'Prometheus returned no series for these containers';
-      this.setStatus(reviewId, { state: 'unavailable', text: unavailableText(reasons.length > 1 && reasons.every((text) => text === reason) ? `${reason} (all ${formatCount(reasons.length)} clusters)` : reason) });
+      const text = unavailableText(reasons.length > 1 && reasons.every((other) => other === reason) ? `${reason} (all ${formatCount(reasons.length)} clusters)` : reason);
+      this.setStatus(reviewId, { state: 'unavailable', text, ...settingIn(text) });
       return;
     }
     this.byKey = byKey;

@@ -165,6 +165,7 @@ export function niceStep(raw: number): number {
 /** The axis unit: one unit for every tick of an axis, chosen by its top. */
 function axisUnit(signal: UsageSignal, top: number): { size: number; format: (units: number) => string } {
   if (signal === 'cpu') {
+    // Whole cores are bare numbers, as in a manifest; the chart's heading says "cores".
     return top < 1 ? { size: 0.001, format: (units) => `${trim(units, 1)}m` } : { size: 1, format: (units) => `${trim(units, 2)}` };
   }
   return top < gib ? { size: mib, format: (units) => `${trim(units, 1)}Mi` } : { size: gib, format: (units) => `${trim(units, 2)}Gi` };
@@ -181,9 +182,6 @@ export function valueTicks(signal: UsageSignal, highest: number, count = 4): { t
     const units = Number((index * step).toPrecision(12));
     return { value: units * unit.size, label: units === 0 ? '0' : unit.format(units) };
   });
-  // The axis of CPU in whole cores says so once, at its top: "2 cores".
-  const topTick = ticks[ticks.length - 1];
-  if (signal === 'cpu' && unit.size === 1 && topTick) topTick.label = `${topTick.label} ${topTick.label === '1' ? 'core' : 'cores'}`;
   return { top: steps * step * unit.size, ticks };
 }
 

@@ -62,7 +62,7 @@ describe('usage chart: units and dates people read', () => {
     );
     assert.deepEqual(
       valueTicks('cpu', 2.3).ticks.map((tick) => tick.label),
-      ['0', '1', '2', '3 cores'],
+      ['0', '1', '2', '3'],
     );
     const { top } = valueTicks('cpu', 0);
     assert.ok(top > 0, 'an all-zero series still has an axis');
@@ -224,7 +224,7 @@ describe('review panel: usage evidence', () => {
     await usage.load('report-1', [{ reportId: 'report-1', prefix: '' }]);
     assert.deepEqual(posted, [
       { type: 'evidence', reportId: 'report-1', state: 'loading', text: 'Reading usage from Prometheus…' },
-      { type: 'evidence', reportId: 'report-1', state: 'unavailable', text: 'No usage evidence: no Prometheus URL is configured (krr.prometheusUrl)' },
+      { type: 'evidence', reportId: 'report-1', state: 'unavailable', text: 'No usage evidence: no Prometheus URL is configured (krr.prometheusUrl)', setting: 'krr.prometheusUrl' },
     ]);
     usage.charts([usageKeyOf(rowOf('frontend', 'web'))], [rowOf('frontend', 'web')]);
     assert.equal(posted.length, 2, 'no charts without evidence');
