@@ -1,5 +1,6 @@
 // `npm run test:world`, the first step of `npm test`: builds (or finds cached) what the suites run against — the
-// real control plane (test/control-plane/build.sh) and helm (test/helm/build.sh) — so a developer needs only
+// real control plane (test/control-plane/build.sh), helm (test/helm/build.sh), Prometheus (test/prometheus/build.sh)
+// and VictoriaMetrics (test/victoriametrics/build.sh) — so a developer needs only
 // `npm ci` and `npm test`. One line per part says what it built and how long it took. The suites themselves never
 // build: they ask the same scripts with `--cached-only` and fail with the command to run.
 import * as path from 'node:path';
@@ -25,6 +26,16 @@ export const testWorld: readonly WorldPart[] = [
     label: 'helm',
     script: path.join(repoRoot, 'test', 'helm', 'build.sh'),
     builds: 'helm from its Go module, once per machine (about 2.5 min from an empty Go cache)',
+  },
+  {
+    label: 'Prometheus',
+    script: path.join(repoRoot, 'test', 'prometheus', 'build.sh'),
+    builds: 'prometheus and promtool 3.16.0 from their Go module, once per machine (about 7 min from an empty Go build cache on 2 cores busy with other builds)',
+  },
+  {
+    label: 'VictoriaMetrics',
+    script: path.join(repoRoot, 'test', 'victoriametrics', 'build.sh'),
+    builds: 'single-node VictoriaMetrics v1.151.0 from its Go module, once per machine (about 1 min from an empty Go build cache on 2 busy cores)',
   },
 ];
 

@@ -1,4 +1,5 @@
-// Runs a cached-Go-build script (test/control-plane/build.sh, test/helm/build.sh; shared functions in
+// Runs a cached-Go-build script (test/control-plane/build.sh, test/helm/build.sh, test/prometheus/build.sh,
+// test/victoriametrics/build.sh; shared functions in
 // cached-go-build.sh) the way its tests need: only the PATH given, HOME in the temp folder, and a fake `go` to put first.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -45,13 +46,14 @@ export function writeFakeGo(dir: string, version: string, otherwise = 'exit 2'):
 
 /**
  * What every build script must do without a usable Go: fail with exit code 1 and what to install, never skip in silence.
- * `tooOld` is the script's own message for an old Go (it names what needs the newer one).
+ * `tooOld` is the script's own message for an old Go (it names what needs the newer one); `minimum` the Go it asks for.
  */
-export function itFailsWithoutUsableGo(build: ReturnType<typeof buildScriptRunner>, folder: { readonly dir: string }, tooOld: RegExp): void {
+export function itFailsWithoutUsableGo(build: ReturnType<typeof buildScriptRunner>, folder: { readonly dir: string }, tooOld: RegExp, minimum = '1.24'): void {
   it('fails with what to install when there is no Go on PATH', async () => {
     const result = await build(`${folder.dir}:/usr/bin:/bin`);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /Go is not installed.*install Go 1\.24 or newer/s);
+    assert.ok(result.stderr.includes(`install Go ${minimum} or newer`), result.stderr);
+    assert.match(result.stderr, /Go is not installed/);
   });
 
   it('fails with what to install when Go is older than the release needs', async () => {

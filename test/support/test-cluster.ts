@@ -7,6 +7,8 @@ import { startTestCluster as startLightTestCluster, type TestCluster } from './k
 
 export type { TestCluster } from './kube-api-server';
 export type { ControlPlane } from './control-plane';
+// The metrics stores a cluster's usage history is queried from (`npm run test-cluster -- --prometheus <file>`).
+export { startPrometheus, startVictoriaMetrics, type MetricsStore, type MetricsStoreOptions } from './prometheus';
 
 export interface StartClusterOptions extends ControlPlaneOptions {
   light?: boolean;

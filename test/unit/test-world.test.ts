@@ -90,6 +90,8 @@ describe('set-up in two commands: README, package.json and .ci/run agree', () =>
     assert.equal(packageJson.scripts['test:world'], 'tsx scripts/test-world.ts');
     assert.equal(packageJson.scripts['control-plane:build'], 'bash test/control-plane/build.sh');
     assert.equal(packageJson.scripts['helm:build'], 'bash test/helm/build.sh');
+    assert.equal(packageJson.scripts['prometheus:build'], 'bash test/prometheus/build.sh');
+    assert.equal(packageJson.scripts['victoriametrics:build'], 'bash test/victoriametrics/build.sh');
   });
 
   it('.ci/run runs exactly the README\'s commands (the Node install aside)', () => {
