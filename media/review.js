@@ -146,7 +146,7 @@
     select.append(box);
     const name = el('th', 'name');
     name.scope = 'rowgroup';
-    name.colSpan = usageShown() ? 6 : 5;
+    name.colSpan = 5;
     // One line with an ellipsis; the whole name is in the tooltip.
     name.title = (group.cluster ? '[' + group.cluster + '] ' : '') + group.kind + ' ' + shownNamespace + '/' + shownName;
     const line = el('div', 'ellipsis');
@@ -185,7 +185,7 @@
     for (const reason of reasons) {
       const tr = el('tr', 'reason ' + reason.className);
       const td = el('td', 'reason-text');
-      td.colSpan = usageShown() ? 9 : 8;
+      td.colSpan = 8;
       td.title = reason.text;
       td.append(el('span', '', reason.text));
       if (reason.setting) {
@@ -208,17 +208,21 @@
     const line = el('div', 'ellipsis');
     line.append(bdi(row.shownContainer));
     if (row.invalid) line.append(el('span', 'badge invalid', 'invalid name: skipped'));
-    name.append(line);
-    tr.append(el('td', 'select'), name, cell(row.cpuRequest), cell(row.cpuLimit), cell(row.memoryRequest), cell(row.memoryLimit));
     if (usageShown()) {
+      // The sparklines sit in the name cell, right of the name: the name column has the room, the table keeps its width.
       const key = row.workload + '\n' + row.container;
       tr.dataset.usage = key;
       if (key === usage.chosen) tr.classList.add('chosen');
-      const td = el('td', 'usage');
-      usage.cells.set(key, td);
-      fillUsageCell(td, key);
-      tr.append(td);
+      const spot = el('span', 'usage');
+      usage.cells.set(key, spot);
+      fillUsageCell(spot, key);
+      const both = el('div', 'name-usage');
+      both.append(line, spot);
+      name.append(both);
+    } else {
+      name.append(line);
     }
+    tr.append(el('td', 'select'), name, cell(row.cpuRequest), cell(row.cpuLimit), cell(row.memoryRequest), cell(row.memoryLimit));
     const severity = el('td', '');
     severity.append(el('span', 'severity ' + row.severity.toLowerCase(), row.severity));
     const notes = el('td', 'notes');
@@ -265,23 +269,9 @@
     return usage.state === 'available';
   }
 
-  /** The table's usage column (after the memory limit) exists only while there is evidence to show in it. */
+  /** The name column's header names the sparklines while there are any. */
   function usageColumn(on) {
-    const table = $('table');
-    const col = table.querySelector('col.c-usage');
-    table.classList.toggle('with-usage', on);
-    if (on && !col) {
-      const values = table.querySelectorAll('col.c-value');
-      values[values.length - 1].after(el('col', 'c-usage'));
-      const header = el('th', 'usage', 'Usage, 14 days');
-      header.scope = 'col';
-      header.title = 'CPU (left) and memory (right) as Prometheus recorded them, with the request and limit now (blue) and as recommended (green). Click a row for its chart.';
-      table.querySelectorAll('thead th')[5].after(header);
-    } else if (!on && col) {
-      col.remove();
-      const header = table.querySelector('thead th.usage');
-      if (header) header.remove();
-    }
+    $('usage-head').hidden = !on;
   }
 
   function sparkSvg(view, className) {
@@ -293,7 +283,8 @@
     return root;
   }
 
-  function fillUsageCell(td, key) {
+  function fillUsageCell(spot, key) {
+    const td = spot;
     const charts = usage.charts.get(key);
     if (charts === undefined) {
       td.replaceChildren(el('span', 'muted', '…'));

@@ -61,7 +61,7 @@ export function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
     <colgroup><col class="c-select"><col class="c-name"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-severity"><col class="c-cost"><col class="c-notes"></colgroup>
     <thead><tr>
       <th scope="col" class="select"><span class="visually-hidden">Selected</span></th>
-      <th scope="col">Workload / container</th>
+      <th scope="col">Workload / container<span id="usage-head" class="usage-head" title="CPU (left) and memory (right) as Prometheus recorded them, with the request and limit now (blue) and as recommended (green). Click a row for its chart." hidden>usage, 14 days</span></th>
       <th scope="col">CPU request</th><th scope="col">CPU limit</th>
       <th scope="col">Memory request</th><th scope="col">Memory limit</th>
       <th scope="col">Severity</th><th scope="col" class="num">Monthly Δ</th><th scope="col">Notes</th>

@@ -286,7 +286,7 @@ function build(input: ChartInput, frame: Omit<Frame, 'start' | 'end' | 'max'>, c
 }
 
 /** A row's small chart: the usage line (one point per pixel at most, peaks kept) and the four lines, no axes. */
-export function sparkline(input: ChartInput, size: { width: number; height: number } = { width: 72, height: 22 }): SparklineView {
+export function sparkline(input: ChartInput, size: { width: number; height: number } = { width: 60, height: 22 }): SparklineView {
   // One pixel of room above and below, so a line at the top or at zero is not cut in half.
   const { view } = build(input, { left: 0, top: 1, right: size.width, bottom: size.height - 1 }, Math.max(2, Math.floor(size.width)), 4);
   return { ...view, width: size.width, height: size.height };
