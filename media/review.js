@@ -309,7 +309,8 @@
     const keys = [...usage.cells.keys()].filter((key) => !usage.charts.has(key) && !usage.pending.has(key));
     if (keys.length === 0) return chooseFirst();
     for (const key of keys) usage.pending.add(key);
-    vscode.postMessage({ type: 'usage-charts', keys });
+    // In batches the extension accepts (at most 1,000 keys a message): "Show more" can have rendered many rows.
+    for (let start = 0; start < keys.length; start += 500) vscode.postMessage({ type: 'usage-charts', keys: keys.slice(start, start + 500) });
   }
 
   /** Until a person picks a row, the large chart shows the first rendered row that has evidence. */

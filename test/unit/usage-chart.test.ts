@@ -252,6 +252,26 @@ describe('review panel: usage evidence', () => {
     assert.deepEqual(posted.slice(4).map((message) => message.state), ['available']);
   });
 
+  it('a fleet: each cluster’s report read, rows keyed by their cluster, a cluster without evidence named', async () => {
+    const posted: Array<Record<string, unknown>> = [];
+    const usage = new ReviewUsage(
+      async (reportId) => (reportId === 'report-eu' ? { status: 'available', containers: [evidenceOf('frontend', 'web')], readAt: '2026-12-06T09:00:00Z', queries: 5 } : { status: 'unavailable', reason: 'Prometheus answered 401 Unauthorized' }),
+      (message) => posted.push(message as Record<string, unknown>),
+      utc,
+    );
+    await usage.load('fleet-1', [
+      { reportId: 'report-eu', prefix: 'prod-eu-1|' },
+      { reportId: 'report-us', prefix: 'prod-us-1|' },
+    ]);
+    assert.match(String(posted[1]?.text), /^Usage from Prometheus for 1 container .* · no evidence for 1 cluster: Prometheus answered 401 Unauthorized$/);
+    const eu = { ...rowOf('frontend', 'web'), workload: 'prod-eu-1|shop/Deployment/frontend', cluster: 'prod-eu-1' };
+    const us = { ...rowOf('frontend', 'web'), workload: 'prod-us-1|shop/Deployment/frontend', cluster: 'prod-us-1' };
+    usage.charts([usageKeyOf(eu), usageKeyOf(us)], [eu, us]);
+    const charts = posted[2]?.charts as Record<string, unknown>;
+    assert.notEqual(charts[usageKeyOf(eu)], null);
+    assert.equal(charts[usageKeyOf(us)], null, 'the same workload in another cluster has no evidence of its own');
+  });
+
   it('a newer review cancels an older read, and a failed read is its reason', async () => {
     const signals: AbortSignal[] = [];
     const posted: Array<Record<string, unknown>> = [];
