@@ -284,22 +284,21 @@
   }
 
   function fillUsageCell(spot, key) {
-    const td = spot;
     const charts = usage.charts.get(key);
     if (charts === undefined) {
-      td.replaceChildren(el('span', 'muted', '…'));
-      td.title = 'Loading its usage…';
+      spot.replaceChildren(el('span', 'muted', '…'));
+      spot.title = 'Loading its usage…';
     } else if (charts === null) {
-      td.replaceChildren(el('span', 'muted', '–'));
-      td.title = 'No usage evidence for this container';
+      spot.replaceChildren(el('span', 'muted', '–'));
+      spot.title = 'No usage evidence for this container';
     } else {
       const button = el('button', 'spark-button');
       button.type = 'button';
       button.title = charts.cpu.title + '\n' + charts.memory.title;
       button.setAttribute('aria-label', 'Show the usage chart: ' + charts.cpu.title + '; ' + charts.memory.title);
       button.append(sparkSvg(charts.cpu, 'cpu'), sparkSvg(charts.memory, 'memory'));
-      td.title = '';
-      td.replaceChildren(button);
+      spot.title = '';
+      spot.replaceChildren(button);
     }
   }
 
@@ -666,8 +665,8 @@
       for (const [key, charts] of Object.entries(message.charts)) {
         usage.charts.set(key, charts);
         usage.pending.delete(key);
-        const td = usage.cells.get(key);
-        if (td) fillUsageCell(td, key);
+        const spot = usage.cells.get(key);
+        if (spot) fillUsageCell(spot, key);
       }
       chooseFirst();
     } else if (message.type === 'usage-detail') {
