@@ -1,4 +1,4 @@
-/* global Option, HTMLInputElement, HTMLButtonElement */
+/* global Option, HTMLInputElement, HTMLButtonElement, Element */
 // Review panel script: filters, sorts and renders the rows posted once by the extension, 200 rows at a time.
 // The rows arrive as a first page ('rows', complete: false) and the rest in slices ('more-rows'): the table shows
 // the first page at once and refilters as slices land, keeping filters, sort, selection and "Show more".
@@ -28,6 +28,12 @@
     if (text !== undefined) node.textContent = text;
     return node;
   };
+  /**
+   * Usage evidence (Prometheus, read by the extension after the first rows): its state and line, the small charts the
+   * extension computed for rows rendered so far (asked for as rows render), and the row whose large chart is shown.
+   */
+  const freshUsage = () => ({ state: 'none', charts: new Map(), pending: new Set(), cells: new Map(), chosen: null });
+  let usage = freshUsage();
   /** An untrusted name, isolated: <bdi> keeps its direction from leaking into the text around it. */
   const bdi = (text, className) => el('bdi', className, text);
 
@@ -202,7 +208,20 @@
     const line = el('div', 'ellipsis');
     line.append(bdi(row.shownContainer));
     if (row.invalid) line.append(el('span', 'badge invalid', 'invalid name: skipped'));
-    name.append(line);
+    if (usageShown()) {
+      // The sparklines sit in the name cell, right of the name: the name column has the room, the table keeps its width.
+      const key = row.workload + '\n' + row.container;
+      tr.dataset.usage = key;
+      if (key === usage.chosen) tr.classList.add('chosen');
+      const spot = el('span', 'usage');
+      usage.cells.set(key, spot);
+      fillUsageCell(spot, key);
+      const both = el('div', 'name-usage');
+      both.append(line, spot);
+      name.append(both);
+    } else {
+      name.append(line);
+    }
     tr.append(el('td', 'select'), name, cell(row.cpuRequest), cell(row.cpuLimit), cell(row.memoryRequest), cell(row.memoryLimit));
     const severity = el('td', '');
     severity.append(el('span', 'severity ' + row.severity.toLowerCase(), row.severity));
@@ -223,6 +242,8 @@
   }
 
   function render() {
+    usageColumn(usageShown());
+    usage.cells = new Map();
     const body = $('rows');
     const fragment = document.createDocumentFragment();
     let shownRows = 0;
@@ -239,6 +260,170 @@
     $('shown').textContent = 'Showing ' + shownGroups + ' of ' + state.visible.length + ' workloads (' + shownRows + ' of ' + totalRows + ' containers).' + (state.loading ? ' Loading more rows…' : '');
     $('show-more').hidden = shownGroups >= state.visible.length;
     renderButtons();
+    askForCharts();
+  }
+
+  // ── usage charts: SVG built from what the extension computed (src/editor/usageChart.ts), classes for the colours ──
+
+  function usageShown() {
+    return usage.state === 'available';
+  }
+
+  /** The name column's header names the sparklines while there are any. */
+  function usageColumn(on) {
+    $('usage-head').hidden = !on;
+  }
+
+  function sparkSvg(view, className) {
+    const root = svg('svg', { viewBox: '0 0 ' + view.width + ' ' + view.height, width: view.width, height: view.height, class: 'spark ' + className, role: 'img', 'aria-label': view.title });
+    root.append(svg('title', {}, view.title));
+    for (const line of view.lines) root.append(svg('line', { x1: 0, x2: view.width, y1: line.y, y2: line.y, class: 'limit-line ' + line.kind }));
+    if (view.empty) root.append(svg('text', { x: view.width / 2, y: view.height / 2 + 3, 'text-anchor': 'middle', class: 'empty' }, view.empty));
+    else root.append(svg('path', { d: view.path, class: 'usage-line' }));
+    return root;
+  }
+
+  function fillUsageCell(spot, key) {
+    const charts = usage.charts.get(key);
+    if (charts === undefined) {
+      spot.replaceChildren(el('span', 'muted', '…'));
+      spot.title = 'Loading its usage…';
+    } else if (charts === null) {
+      spot.replaceChildren(el('span', 'muted', '–'));
+      spot.title = 'No usage evidence for this container';
+    } else {
+      const button = el('button', 'spark-button');
+      button.type = 'button';
+      button.title = charts.cpu.title + '\n' + charts.memory.title;
+      button.setAttribute('aria-label', 'Show the usage chart: ' + charts.cpu.title + '; ' + charts.memory.title);
+      button.append(sparkSvg(charts.cpu, 'cpu'), sparkSvg(charts.memory, 'memory'));
+      spot.title = '';
+      spot.replaceChildren(button);
+    }
+  }
+
+  /** The charts of the rows just rendered that the page does not have yet, in one message. */
+  function askForCharts() {
+    if (!usageShown()) return;
+    const keys = [...usage.cells.keys()].filter((key) => !usage.charts.has(key) && !usage.pending.has(key));
+    if (keys.length === 0) return chooseFirst();
+    for (const key of keys) usage.pending.add(key);
+    // In batches the extension accepts (at most 1,000 keys a message): "Show more" can have rendered many rows.
+    for (let start = 0; start < keys.length; start += 500) vscode.postMessage({ type: 'usage-charts', keys: keys.slice(start, start + 500) });
+  }
+
+  /** Until a person picks a row, the large chart shows the first rendered row that has evidence. */
+  function chooseFirst() {
+    if (usage.chosen !== null) return;
+    for (const [key] of usage.cells) {
+      if (usage.charts.get(key)) return choose(key);
+    }
+  }
+
+  function choose(key) {
+    usage.chosen = key;
+    for (const row of $('rows').querySelectorAll('tr.container.chosen')) row.classList.remove('chosen');
+    for (const row of $('rows').querySelectorAll('tr.container')) if (row.dataset.usage === key) row.classList.add('chosen');
+    vscode.postMessage({ type: 'usage-detail', key });
+  }
+
+  const svgWidth = (node) => (typeof node.getComputedTextLength === 'function' ? node.getComputedTextLength() : 0);
+
+  /** The selected row's chart of one signal: axes, grid, area, line, the four lines, and the nearest value on hover. */
+  function detailSvg(view, heading) {
+    const plot = view.plot;
+    const root = svg('svg', { viewBox: '0 0 ' + view.width + ' ' + view.height, width: view.width, height: view.height, class: 'detail', role: 'img', 'aria-label': heading + ': ' + view.title });
+    root.append(svg('title', {}, view.title));
+    for (const tick of view.yTicks) {
+      root.append(svg('line', { x1: plot.left, x2: plot.right, y1: tick.y, y2: tick.y, class: 'grid' }), svg('text', { x: plot.left - 5, y: tick.y + 4, 'text-anchor': 'end', class: 'axis' }, tick.label));
+    }
+    for (const tick of view.xTicks) {
+      root.append(svg('line', { x1: tick.x, x2: tick.x, y1: plot.top, y2: plot.bottom, class: 'grid' }), svg('text', { x: tick.x, y: plot.bottom + 14, 'text-anchor': 'middle', class: 'axis' }, tick.label));
+    }
+    root.append(svg('line', { x1: plot.left, x2: plot.right, y1: plot.bottom, y2: plot.bottom, class: 'axis-line' }));
+    if (view.empty) {
+      root.append(svg('text', { x: (plot.left + plot.right) / 2, y: (plot.top + plot.bottom) / 2, 'text-anchor': 'middle', class: 'empty' }, view.empty));
+    } else {
+      root.append(svg('path', { d: view.area, class: 'usage-area' }), svg('path', { d: view.path, class: 'usage-line' }));
+    }
+    for (const line of view.lines) {
+      const drawn = svg('line', { x1: plot.left, x2: plot.right, y1: line.y, y2: line.y, class: 'limit-line ' + line.kind });
+      drawn.append(svg('title', {}, line.label));
+      root.append(drawn);
+    }
+    const points = view.points;
+    if (points.x.length === 0) return root;
+    const guide = svg('line', { x1: 0, x2: 0, y1: plot.top, y2: plot.bottom, class: 'hover-guide', visibility: 'hidden' });
+    const dot = svg('circle', { cx: 0, cy: 0, r: 3, class: 'hover-dot', visibility: 'hidden' });
+    const box = svg('rect', { x: 0, y: 0, width: 0, height: 16, rx: 2, class: 'hover-box', visibility: 'hidden' });
+    const label = svg('text', { x: 0, y: 0, class: 'hover-label', visibility: 'hidden' });
+    const target = svg('rect', { x: plot.left, y: plot.top, width: plot.right - plot.left, height: plot.bottom - plot.top, class: 'hover-target' });
+    root.append(guide, dot, box, label, target);
+    const show = (index) => {
+      const x = points.x[index];
+      const y = points.y[index];
+      guide.setAttribute('x1', x);
+      guide.setAttribute('x2', x);
+      dot.setAttribute('cx', x);
+      dot.setAttribute('cy', y);
+      label.textContent = points.labels[index];
+      const width = svgWidth(label) + 10;
+      // Beside the point, inside the plot: to its right unless that would leave the plot.
+      const left = x + 8 + width <= plot.right ? x + 8 : Math.max(plot.left, x - 8 - width);
+      box.setAttribute('x', left);
+      box.setAttribute('y', plot.top);
+      box.setAttribute('width', width);
+      label.setAttribute('x', left + 5);
+      label.setAttribute('y', plot.top + 12);
+      for (const node of [guide, dot, box, label]) node.setAttribute('visibility', 'visible');
+      root.setAttribute('data-hover', points.labels[index]);
+    };
+    target.addEventListener('mousemove', (event) => {
+      const rect = root.getBoundingClientRect();
+      if (rect.width === 0) return;
+      const x = ((event.clientX - rect.left) * view.width) / rect.width;
+      // The nearest point by x: the points are in time order.
+      let low = 0;
+      let high = points.x.length - 1;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if (points.x[middle] < x) low = middle + 1;
+        else high = middle;
+      }
+      const index = low > 0 && Math.abs(points.x[low - 1] - x) <= Math.abs(points.x[low] - x) ? low - 1 : low;
+      show(index);
+    });
+    target.addEventListener('mouseleave', () => {
+      for (const node of [guide, dot, box, label]) node.setAttribute('visibility', 'hidden');
+      root.removeAttribute('data-hover');
+    });
+    return root;
+  }
+
+  function renderDetail(detail) {
+    const figure = $('usage');
+    figure.hidden = false;
+    if (!detail) {
+      $('usage-title').textContent = 'No usage evidence for this container.';
+      $('usage-cpu').replaceChildren();
+      $('usage-memory').replaceChildren();
+      $('usage-facts').replaceChildren();
+      return;
+    }
+    $('usage-title').replaceChildren(bdi(detail.title));
+    const chart = (id, heading, view) => {
+      const box = $(id);
+      box.replaceChildren(el('div', 'usage-heading', heading), detailSvg(view, heading));
+    };
+    chart('usage-cpu', 'CPU (cores)', detail.cpu);
+    chart('usage-memory', 'Memory (working set)', detail.memory);
+    $('usage-facts').replaceChildren(...detail.facts.map((fact) => el('li', '', fact)), el('li', 'muted', 'Times in ' + detail.timeZone + '. Hover a chart for the nearest sample.'));
+  }
+
+  function resetUsage() {
+    usage = freshUsage();
+    $('evidence').hidden = true;
+    $('usage').hidden = true;
   }
 
   function renderButtons() {
@@ -400,6 +585,8 @@
       // The first rows after the page loaded with a saved state: a window reload revived this panel. The report came
       // back under a new id, so the saved selection is matched by workload, and the filters and sort are taken over.
       const restoring = state.reportId === null && saved.filters !== undefined;
+      // Another review: its evidence is read afresh (the extension says so with an 'evidence' message).
+      if (!sameReport) resetUsage();
       state.reportId = message.reportId;
       state.stream = message.stream;
       state.loading = message.complete === false;
@@ -453,6 +640,38 @@
       for (const id of ['f-namespace', 'f-kind']) if (!$(id).value && state.pendingFilters && state.pendingFilters[id]) $(id).value = state.pendingFilters[id];
       applyFilters(true);
       if (!state.loading) vscode.postMessage({ type: 'selection', workloads: selectedWorkloads() });
+    } else if (message.type === 'evidence') {
+      if (message.reportId !== state.reportId) return;
+      const was = usage.state;
+      usage.state = message.state;
+      const line = $('evidence');
+      line.textContent = message.text;
+      if (message.setting) {
+        // The setting the reason names, one click away (the extension opens only krr.* settings).
+        const link = el('button', 'link', 'Open ' + message.setting);
+        link.type = 'button';
+        link.dataset.setting = message.setting;
+        link.addEventListener('click', () => vscode.postMessage({ type: 'open-setting', setting: message.setting }));
+        line.append(' ', link);
+      }
+      line.className = 'evidence ' + message.state;
+      line.hidden = false;
+      if (usage.state !== was) {
+        if (!usageShown()) $('usage').hidden = true;
+        render();
+      }
+    } else if (message.type === 'usage-charts') {
+      if (message.reportId !== state.reportId || !usageShown()) return;
+      for (const [key, charts] of Object.entries(message.charts)) {
+        usage.charts.set(key, charts);
+        usage.pending.delete(key);
+        const spot = usage.cells.get(key);
+        if (spot) fillUsageCell(spot, key);
+      }
+      chooseFirst();
+    } else if (message.type === 'usage-detail') {
+      if (message.reportId !== state.reportId || message.key !== usage.chosen) return;
+      renderDetail(message.detail);
     } else if (message.type === 'owners') {
       // GitOps owners arrive after the rows: badges are filled in without resetting the selection.
       for (const group of state.groups) if (Object.prototype.hasOwnProperty.call(message.owners, group.key)) group.owner = message.owners[group.key];
@@ -543,6 +762,12 @@
   $('rows').addEventListener('click', (event) => {
     const link = event.target;
     if (link instanceof HTMLButtonElement && link.dataset.setting) vscode.postMessage({ type: 'open-setting', setting: link.dataset.setting });
+    // A container row with evidence: its large chart (the sparklines are its button, for the keyboard).
+    const row = event.target instanceof Element ? event.target.closest('tr.container') : null;
+    if (row && row.dataset.usage && usage.charts.get(row.dataset.usage)) choose(row.dataset.usage);
+  });
+  $('usage-close').addEventListener('click', () => {
+    $('usage').hidden = true;
   });
   for (const id of ['f-cluster', 'f-namespace', 'f-kind', 'f-severity', 'f-sort']) $(id).addEventListener('change', applyFilters);
   // A person's own choice wins over one waiting for its option to arrive.

@@ -56,6 +56,9 @@ export function reviewActions(host: CommandHost): ReviewActions {
       await host.closeDiff?.(planId);
     },
     memento: host.memento,
+    // All of the report's containers (the reader batches per namespace and caches with the report); cancelled when the
+    // panel closes or shows another review.
+    evidence: (reportId, signal) => host.session().evidenceFor(reportId, undefined, signal),
   };
 }
 

@@ -44,13 +44,15 @@ export class ReviewFeed {
 
   /**
    * `send` posts to the webview (false or a rejection: not delivered); `onFreshReport` runs when the review shown is
-   * another report or fleet than before.
+   * another report or fleet than before; `onFirstRows` once the first rows of a review were handed to the page (what
+   * may wait for them, the usage evidence, starts there), with the review's reports and their rows' key prefixes.
    */
   constructor(
     private readonly session: Session,
     private readonly host: FeedHost,
     private readonly send: (message: unknown) => Thenable<boolean>,
     private readonly onFreshReport: () => void,
+    private readonly onFirstRows?: (reviewId: string, reports: Array<{ reportId: string; prefix: string }>) => void,
   ) {
     this.written = new WrittenMarks(host.memento);
   }
@@ -155,6 +157,10 @@ export class ReviewFeed {
       // The slices wait until the first message was handed over: computing one takes a tenth of a second or more, and
       // the extension host sends a posted message only when it gets to it.
       const delivered = Promise.resolve(this.send(message)).catch(() => false);
+      const reports = fleet ? [...(this.fleetReports ?? [])].map(([cluster, reportId]) => ({ reportId, prefix: `${cluster}|` })) : [{ reportId: id, prefix: '' }];
+      void delivered.then((posted) => {
+        if (posted && stream === this.stream) this.onFirstRows?.(id, reports);
+      });
       const rest = complete ? Promise.resolve(true) : delivered.then((posted) => posted && this.streamRows({ stream, reportId: id, list, review, isFleet, total: first.total, sent }));
       void rest.then((done) => {
         // Owners go after every row, so the webview has each workload's group to put its badge on.

@@ -23,7 +23,12 @@ type Incoming =
   | { type: 'show-output' }
   | { type: 'open-setting'; setting: string }
   | { type: 'command'; command: PanelCommand }
-  | { type: 'use-source'; workload: WorkloadRef; source: string };
+  | { type: 'use-source'; workload: WorkloadRef; source: string }
+  | { type: 'usage-charts'; keys: string[] }
+  | { type: 'usage-detail'; key: string };
+
+/** A container row's key as the page sends it (reviewUsage.usageKeyOf): bounded, like every string from the page. */
+const isUsageKey = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 2048;
 
 function isWorkloadList(value: unknown): value is WorkloadRef[] {
   return (
@@ -62,6 +67,11 @@ export function parseIncoming(message: unknown): Incoming | undefined {
       const { namespace, kind, name } = workload as unknown as WorkloadRef;
       return { type: 'use-source', workload: { namespace, kind, name }, source: record.source };
     }
+    case 'usage-charts':
+      // The rows the page renders: at most its chunk of 200 at a time, bounded here whatever it sends.
+      return Array.isArray(record.keys) && record.keys.length <= 1000 && record.keys.every(isUsageKey) ? { type: 'usage-charts', keys: record.keys } : undefined;
+    case 'usage-detail':
+      return isUsageKey(record.key) ? { type: 'usage-detail', key: record.key } : undefined;
     case 'command':
       return (panelCommands as readonly unknown[]).includes(record.command) ? { type: 'command', command: record.command as PanelCommand } : undefined;
     default:

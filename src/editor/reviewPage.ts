@@ -51,12 +51,17 @@ export function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
     <button type="button" id="apply" disabled>Apply…</button>
   </div>
   <div id="plan" class="plan" role="status" aria-live="polite" hidden><p id="plan-text"></p><div id="plan-skips" hidden><strong id="plan-skips-heading"></strong><ul id="plan-skips-list"></ul><button type="button" class="link" data-output>Full list in Output</button></div><div id="plan-choices" hidden><strong>Several sources could define these workloads. Pick the one to edit: the plan is proposed again with it, and your pick is part of what you approve.</strong><ul id="plan-choices-list"></ul></div></div>
+  <p id="evidence" class="evidence" role="status" aria-live="polite" hidden></p>
+  <figure id="usage" class="usage-figure" hidden>
+    <figcaption><strong id="usage-title"></strong> <span class="legend" aria-label="Legend"><span class="key"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" class="usage-line"/></svg>usage</span><span class="key"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" class="limit-line current-request"/></svg>request now</span><span class="key"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" class="limit-line current-limit"/></svg>limit now</span><span class="key"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" class="limit-line recommended-request"/></svg>recommended request</span><span class="key"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" class="limit-line recommended-limit"/></svg>recommended limit</span></span> <button type="button" id="usage-close" class="link">Hide</button></figcaption>
+    <div class="usage-charts"><div id="usage-cpu" class="usage-chart"></div><div id="usage-memory" class="usage-chart"></div><ul id="usage-facts" class="usage-facts"></ul></div>
+  </figure>
   <div class="table-wrap">
   <table id="table" aria-label="Recommendations per container">
     <colgroup><col class="c-select"><col class="c-name"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-value"><col class="c-severity"><col class="c-cost"><col class="c-notes"></colgroup>
     <thead><tr>
       <th scope="col" class="select"><span class="visually-hidden">Selected</span></th>
-      <th scope="col">Workload / container</th>
+      <th scope="col">Workload / container<span id="usage-head" class="usage-head" title="CPU (left) and memory (right) as Prometheus recorded them, with the request and limit now (blue) and as recommended (green). Click a row for its chart." hidden>usage, 14 days</span></th>
       <th scope="col">CPU request</th><th scope="col">CPU limit</th>
       <th scope="col">Memory request</th><th scope="col">Memory limit</th>
       <th scope="col">Severity</th><th scope="col" class="num">Monthly Δ</th><th scope="col">Notes</th>

@@ -11,6 +11,7 @@ import { ReviewFeed, type FeedHost } from './reviewFeed';
 import { parseIncoming, type WorkloadRef } from './reviewMessages';
 import { reviewHtml } from './reviewPage';
 import { manifestPlanView, planView, selectionText, type PanelCell } from './reviewRows';
+import { ReviewUsage, type EvidenceReader } from './reviewUsage';
 import { showPage, webviewOptions } from './webviewPage';
 
 /** What the panel asks of the commands (reviewCommands.ts), beside what its rows need (FeedHost). */
@@ -26,6 +27,8 @@ export interface ReviewActions extends FeedHost {
   showOutput(): void;
   /** Closes the diff tabs of a plan that can no longer be applied. */
   closeDiff(planId: string): Promise<void>;
+  /** The usage behind a report's rows (Prometheus, through the session); absent: the panel says there is none. */
+  evidence?: EvidenceReader;
 }
 
 export const reviewViewType = 'krr.review';
@@ -40,6 +43,7 @@ export class ReviewPanel implements vscode.Disposable {
    */
   private manifests: { reportId: string; workloads: WorkloadRef[]; includeLimits: boolean; picks: Map<string, string>; offered: Map<string, Set<string>> } | null = null;
   private readonly feed: ReviewFeed;
+  private readonly usage: ReviewUsage;
   /** The first message prepared at creation, posted on the page's 'ready' unless anything was posted since. */
   private prepared: (() => void) | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -69,11 +73,19 @@ export class ReviewPanel implements vscode.Disposable {
     private readonly session: Session,
     private readonly actions: ReviewActions,
   ) {
-    this.feed = new ReviewFeed(session, actions, (message) => this.panel.webview.postMessage(message), () => {
-      this.planId = null;
-      this.selection = [];
-      this.manifests = null;
-    });
+    this.usage = new ReviewUsage(actions.evidence, (message) => this.post(message));
+    this.feed = new ReviewFeed(
+      session,
+      actions,
+      (message) => this.panel.webview.postMessage(message),
+      () => {
+        this.planId = null;
+        this.selection = [];
+        this.manifests = null;
+      },
+      // The evidence is read once the first rows are on the page: they never wait for Prometheus.
+      (reviewId, reports) => void this.usage.load(reviewId, reports),
+    );
     this.disposables.push(...showPage(panel, extensionUri, reviewHtml(panel.webview, extensionUri), { receive: (message) => void this.handle(message), dispose: () => this.dispose() }));
     const unsubscribe = session.onDidChange((event) => {
       if (event.type === 'report') this.postRows();
@@ -160,6 +172,12 @@ export class ReviewPanel implements vscode.Disposable {
         return;
       case 'show-output':
         this.actions.showOutput();
+        return;
+      case 'usage-charts':
+        this.usage.charts(message.keys, this.feed.rows);
+        return;
+      case 'usage-detail':
+        this.usage.detail(message.key, this.feed.rows);
         return;
       case 'open-setting':
         await vscode.commands.executeCommand('workbench.action.openSettings', message.setting);
@@ -271,6 +289,7 @@ export class ReviewPanel implements vscode.Disposable {
 
   dispose(): void {
     this.feed.stop();
+    this.usage.stop();
     if (ReviewPanel.current === this) ReviewPanel.current = undefined;
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.panel.dispose();
