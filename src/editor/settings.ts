@@ -68,6 +68,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
       onLimit: optional(get('policy.onLimit')),
       productionNamespacePatterns: optional(get('policy.productionNamespacePatterns')),
       criticalWorkloadPatterns: optional(get('policy.criticalWorkloadPatterns')),
+      memoryBelowPeak: optional(get('policy.memoryBelowPeak')),
     },
     prices: { cpuHour: optional(get('prices.cpuHour')), memoryGiBHour: optional(get('prices.memoryGiBHour')) },
     confirmByTyping: optional(get('confirmByTyping')),
