@@ -240,6 +240,8 @@ describe('abuse: fuzzing bad input', function () {
         fc.record({ tool: fc.constant('krr_propose_changes'), args: fc.record({ reportId: fc.oneof(fc.constant(reportId), hostileString), workloads: fc.array(workload, { minLength: 0, maxLength: 3 }) }) }),
         fc.record({ tool: fc.constant('krr_load_report'), args: fc.record({ path: fc.oneof(hostileString, hostileString.map((s) => `/tmp/${s}`), fc.constantFrom('/etc/shadow', '/proc/self/environ', '/dev/zero', '/', 'x'.repeat(5000))) }) }),
         fc.record({ tool: fc.constant('krr_list_recommendations'), args: fc.record({ reportId: fc.oneof(fc.constant(reportId), hostileString), namespace: hostileString, pageSize: fc.oneof(fc.integer(), fc.double()), page: fc.integer() }, { requiredKeys: ['reportId'] }) }),
+        // No Prometheus listens at configuredUrl: the evidence is "unavailable", with the header sent nowhere else.
+        fc.record({ tool: fc.constant('krr_explain'), args: fc.record({ reportId: fc.oneof(fc.constant(reportId), hostileString), namespace: fc.oneof(fc.constant('shop'), hostileString), kind: fc.oneof(fc.constant('Deployment'), hostileString), name: fc.oneof(fc.constant('frontend'), hostileString), container: hostileString }, { requiredKeys: ['reportId', 'namespace', 'kind', 'name'] }) }),
         fc.record({ tool: fc.constant('krr_apply_plan'), args: fc.record({ planId: hostileString }) }),
         fc.record({ tool: fc.constant('krr_rollback'), args: fc.record({ snapshotId: hostileString, objects: fc.array(workload, { maxLength: 2 }) }, { requiredKeys: ['snapshotId'] }) }),
         fc.record({ tool: fc.constant('krr_audit_log'), args: fc.record({ action: hostileString, since: hostileString, pageSize: fc.integer() }, { requiredKeys: [] }) }),

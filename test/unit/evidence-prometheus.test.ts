@@ -154,7 +154,7 @@ describe('evidence from a real Prometheus with 14 days of generated usage', func
     close(e.memory.max, 160 * MiB, 160 * MiB * 0.001, 'memory peak m·1.25');
   });
 
-  it("spike: p95 and p99 stay at the level, max is the spike; the memory peak and its bucket are exact; p95 equals krr's PercentileCPULoader", async () => {
+  it("spike: p95 and p99 stay at the level, max is the spike; the memory peak and its bucket are exact; p95 equals krr's PercentileCPULoader and the maxima krr's max_over_time", async () => {
     const e = get('spiky/app');
     close(e.cpu.p95, 0.25, 1e-9, 'p95');
     close(e.cpu.p99, 0.25, 1e-9, 'p99');
@@ -170,6 +170,11 @@ describe('evidence from a real Prometheus with 14 days of generated usage', func
       const pods = podNames('prod-eu-1', name).join('|');
       const krr = await krrValues(`quantile_over_time( 0.95, max( rate( container_cpu_usage_seconds_total{ namespace="shop", pod=~"${pods}", container="app", cluster="prod-eu-1" }[75s] ) ) by (container, pod, job) [14d:75s] )`);
       assert.equal(get(key).cpu.p95, Math.max(...krr), `${name}: the same number krr's recommendation came from`);
+      // The max of the bucket maxima is exactly max_over_time over krr's window (MaxMemoryLoader for memory).
+      const cpuMax = await krrValues(`max_over_time( max( rate( container_cpu_usage_seconds_total{ namespace="shop", pod=~"${pods}", container="app", cluster="prod-eu-1" }[75s] ) ) by (container, pod, job) [14d:75s] )`);
+      assert.equal(get(key).cpu.max, Math.max(...cpuMax), `${name}: CPU max`);
+      const memoryMax = await krrValues(`max_over_time( max( container_memory_working_set_bytes{ namespace="shop", pod=~"${pods}", container="app", cluster="prod-eu-1" } ) by (container, pod, job) [14d:75s] )`);
+      assert.equal(get(key).memory.max, Math.max(...memoryMax), `${name}: memory max (krr's MaxMemoryLoader)`);
     }
   });
 

@@ -36,8 +36,9 @@ describe('evidence queries', () => {
     const text = (name: string) => queries.find((query) => query.name === name)?.query ?? '';
     const krrRate = 'max(rate(container_cpu_usage_seconds_total{namespace="shop", container!="", container!="POD"}[75s])) by (container, pod, job)';
     assert.ok(text('cpu').includes(`label_replace(max by (pod, container) (quantile_over_time(0.95, ${krrRate}[1209600s:75s])), "signal", "p95", "", "")`), text('cpu'));
-    for (const signal of ['p50', 'p95', 'p99', 'max']) assert.ok(text('cpu').includes(`"signal", "${signal}"`), signal);
-    assert.ok(text('memory').includes('max_over_time(max(container_memory_working_set_bytes{namespace="shop", container!="", container!="POD"}) by (container, pod, job)[1209600s:75s])'));
+    for (const signal of ['p50', 'p95', 'p99']) assert.ok(text('cpu').includes(`"signal", "${signal}"`), signal);
+    // The max of CPU and memory come from the bucket maxima, which hold exactly the window's steps (see below).
+    assert.ok(text('series').includes('max_over_time(max(container_memory_working_set_bytes{namespace="shop", container!="", container!="POD"}) by (container, pod, job)[6300s:75s])'));
     assert.ok(text('memory').includes('count_over_time(max(container_memory_working_set_bytes'));
     assert.ok(text('events').includes('max(kube_pod_container_resource_limits{resource="memory", namespace="shop"}) by (pod, container, job) * on (pod, container, job)'));
     assert.ok(text('events').includes('group_left(reason) max(kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace="shop"}) by (pod, container, job, reason)'));
@@ -80,5 +81,10 @@ describe('evidence queries', () => {
     assert.equal(series.step, 6300);
     assert.equal((series.end - series.start) / series.step + 1, 192);
     assert.ok(series.query.includes('[6300s:75s]'));
+    assert.ok(!series.query.includes('time()'), 'tiling buckets need no mask');
+    // Buckets that cannot tile the window reach before it: the steps there are masked out, so the max stays the window's.
+    const odd = namespaceQueries('shop', { end, historyHours: 5, stepSeconds: 7 }).find((query) => query.name === 'series');
+    assert.ok(odd?.type === 'range');
+    assert.ok(odd.query.includes(`and on () (vector(time()) > ${end.getTime() / 1000 - 5 * 3600}))[91s:7s]`), odd.query);
   });
 });

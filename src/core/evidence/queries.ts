@@ -107,11 +107,9 @@ export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, 
     tagged('p50', perPod(`quantile_over_time(0.5, ${cpuRate}[${range}:${step}])`)),
     tagged('p95', perPod(`quantile_over_time(0.95, ${cpuRate}[${range}:${step}])`)),
     tagged('p99', perPod(`quantile_over_time(0.99, ${cpuRate}[${range}:${step}])`)),
-    tagged('max', perPod(`max_over_time(${cpuRate}[${range}:${step}])`)),
   ].join(' or ');
 
   const memoryStats = [
-    tagged('max', perPod(`max_over_time(${memory}[${range}:${step}])`)),
     // MemoryAmountLoader: the points krr counts against points_required.
     tagged('points', `sum by (pod, container) (count_over_time(${memory}[${range}:${step}]))`),
     // The subquery's own step times where the pod had a sample: first and last, to krr's step.
@@ -147,10 +145,14 @@ export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, 
     tagged('replicationcontroller', owner('kube_replicationcontroller_owner', 'replicationcontroller')),
   ].join(' or ');
 
-  // Bucket maxima: the point at t holds the highest subquery value in (t − bucket, t], so the peak and its bucket are exact.
+  // Bucket maxima: the point at t holds the highest subquery value in (t − bucket, t]. The buckets hold exactly krr's
+  // subquery points (steps in (end − window, end]), so the highest bucket IS the CPU and memory max_over_time — one
+  // evaluation instead of two; where they cannot tile the window, steps before its start are masked out.
   const bucket = bucketOf(window);
   const width = duration(bucket.seconds);
-  const series = [tagged('cpu', perPod(`max_over_time(${cpuRate}[${width}:${step}])`)), tagged('memory', perPod(`max_over_time(${memory}[${width}:${step}])`))].join(' or ');
+  const windowStart = time - window.historyHours * 3600;
+  const inWindow = (expression: string) => (bucket.count * bucket.seconds > window.historyHours * 3600 + 1e-6 ? `(${expression} and on () (vector(time()) > ${windowStart}))` : expression);
+  const series = [tagged('cpu', perPod(`max_over_time(${inWindow(cpuRate)}[${width}:${step}])`)), tagged('memory', perPod(`max_over_time(${inWindow(memory)}[${width}:${step}])`))].join(' or ');
 
   return [
     { name: 'cpu', type: 'instant', query: cpu, time },

@@ -361,9 +361,10 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
     const sum = (a: number, b: number) => a + b;
     const throttled = over(events, 'throttled', sum);
     const periods = over(events, 'periods', sum);
+    const cpuSeries = merged(series.get('cpu'), keys);
     const memorySeries = merged(series.get('memory'), keys);
-    const memoryMax = over(memory, 'max', max);
-    const peak = memoryMax === null ? undefined : memorySeries.find(([, value]) => value === memoryMax);
+    // The buckets hold exactly the window's subquery points (queries.ts): their highest value is max_over_time, and its bucket is when.
+    const peak = highest(memorySeries);
     const first = over(memory, 'first', Math.min);
     const last = over(memory, 'last', max);
     return {
@@ -374,11 +375,11 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
         p50: over(cpu, 'p50', max),
         p95: over(cpu, 'p95', max),
         p99: over(cpu, 'p99', max),
-        max: over(cpu, 'max', max),
+        max: highest(cpuSeries)?.[1] ?? null,
         throttledPercent: throttled !== null && periods !== null && periods > 0 ? Math.min(100, Math.max(0, (throttled / periods) * 100)) : null,
-        series: merged(series.get('cpu'), keys),
+        series: cpuSeries,
       },
-      memory: { max: memoryMax, maxAt: peak ? new Date(peak[0] * 1000).toISOString() : null, series: memorySeries },
+      memory: { max: peak?.[1] ?? null, maxAt: peak ? new Date(peak[0] * 1000).toISOString() : null, series: memorySeries },
       oomKills: Math.round(over(events, 'oomKills', sum) ?? 0),
       oomKilledLimit: over(events, 'oomLimit', max),
       restarts: Math.round(over(events, 'restarts', sum) ?? 0),
@@ -389,6 +390,13 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
       },
     };
   });
+}
+
+/** The first point with the highest value (the earliest bucket of a peak), or undefined for an empty series. */
+function highest(series: readonly EvidencePoint[]): EvidencePoint | undefined {
+  let best: EvidencePoint | undefined;
+  for (const point of series) if (best === undefined || point[1] > best[1]) best = point;
+  return best;
 }
 
 /** The max over the pods at each bucket time, oldest first, at most maxEvidencePoints (finite values only). */
