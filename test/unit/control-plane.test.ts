@@ -111,7 +111,7 @@ describe('real control plane (kube-apiserver, etcd, kube-controller-manager from
   it('npm run test-cluster starts it as a CLI: "ready <url>" and "audit <path>" lines, writes in that audit log, clean stop on SIGTERM', async () => {
     const kubeconfig = path.join(cacheDir, 'cli-kubeconfig');
     const { execa } = await import('execa');
-    const child = execa(process.execPath, ['--import', 'tsx', 'test/support/kube-api-server/cli.ts', '--port', '0', '--kubeconfig', kubeconfig], { reject: false });
+    const child = execa(process.execPath, ['--import', 'tsx', 'test/support/kube-api-server/cli.ts', '--port', '0', '--kubeconfig', kubeconfig, '--without-prometheus'], { reject: false });
     let output = '';
     const lines = await Promise.race([
       new Promise<string[]>((resolve) => {

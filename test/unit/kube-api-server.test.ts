@@ -325,7 +325,7 @@ describe('kube-api-server (real kubectl against the test cluster)', function () 
   it('runs as a CLI that prints one ready line and stops cleanly on SIGTERM', async () => {
     const kubeconfig = join(cacheDir, 'cli-kubeconfig');
     const { execa } = await import('execa');
-    const child = execa(process.execPath, ['--import', 'tsx', 'test/support/kube-api-server/cli.ts', '--light', '--port', '0', '--kubeconfig', kubeconfig], { reject: false });
+    const child = execa(process.execPath, ['--import', 'tsx', 'test/support/kube-api-server/cli.ts', '--light', '--port', '0', '--kubeconfig', kubeconfig, '--without-prometheus'], { reject: false });
     const line = await Promise.race([
       new Promise<string>((resolve) => child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8')))),
       child.then((result) => Promise.reject(new Error(`cli exited early: ${String(result.stderr)}`))),

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ResultPromise } from 'execa';
 import { get, queryVector, startPrometheus, startVictoriaMetrics, storeUser, type MetricsStore, type MetricsStoreOptions } from '../support/prometheus';
 
 const step = 30; // seconds between samples, a common scrape interval
@@ -137,42 +138,69 @@ describe('the stores behind a stopped harness', function () {
   });
 });
 
-describe('npm run test-cluster -- --prometheus <file>', function () {
-  this.timeout(120_000);
+describe('npm run test-cluster with a Prometheus', function () {
+  this.timeout(180_000);
 
-  it('prints the Prometheus URL and its auth file after `ready`, serves the history, and stops on SIGTERM', async () => {
+  /** Starts the CLI with `extra`, resolves with its first lines once it printed `prometheus-auth`. */
+  async function startCli(dir: string, extra: string[]): Promise<{ child: ResultPromise; lines: string[]; output: string }> {
+    const args = ['--import', 'tsx', 'test/support/kube-api-server/cli.ts', '--light', '--port', '0', '--kubeconfig', join(dir, 'kubeconfig'), ...extra];
+    const { execa } = await import('execa'); // tests load as CommonJS; execa's dependencies export only `import`
+    const child = execa(process.execPath, args, { reject: false });
+    let output = '';
+    const lines = await Promise.race([
+      new Promise<string[]>((resolve) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString('utf8');
+          if (/^prometheus-auth .*\n/m.test(output)) resolve(output.trimEnd().split('\n'));
+        });
+      }),
+      child.then((result) => Promise.reject(new Error(`cli exited early: ${String(result.stderr)}`))),
+    ]);
+    return { child, lines, output };
+  }
+
+  function storeOf(lines: string[], output: string): { url: string; authHeader: string; authFile: string } {
+    assert.equal(lines.length, 3, output);
+    assert.match(lines[0] ?? '', /^ready https:\/\/127\.0\.0\.1:\d+$/);
+    const url = /^prometheus (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[1] ?? '')?.[1];
+    const authFile = /^prometheus-auth (\/.+)$/.exec(lines[2] ?? '')?.[1];
+    assert.ok(url && authFile, output);
+    return { url, authFile, authHeader: readFileSync(authFile, 'utf8') };
+  }
+
+  it('--prometheus <file>: prints the Prometheus URL and its auth file after `ready`, serves the history, and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'krr-history-'));
     try {
       const end = historyEnd();
       writeHistory(join(dir, 'history.om'), end);
-      const args = ['--import', 'tsx', 'test/support/kube-api-server/cli.ts', '--light', '--port', '0', '--kubeconfig', join(dir, 'kubeconfig'), '--prometheus', join(dir, 'history.om')];
-      const { execa } = await import('execa'); // tests load as CommonJS; execa's dependencies export only `import`
-      const child = execa(process.execPath, args, { reject: false });
-      let output = '';
-      const lines = await Promise.race([
-        new Promise<string[]>((resolve) => {
-          child.stdout?.on('data', (chunk: Buffer) => {
-            output += chunk.toString('utf8');
-            if (/^prometheus-auth .*\n/m.test(output)) resolve(output.trimEnd().split('\n'));
-          });
-        }),
-        child.then((result) => Promise.reject(new Error(`cli exited early: ${String(result.stderr)}`))),
-      ]);
-      assert.equal(lines.length, 3, output);
-      assert.match(lines[0] ?? '', /^ready https:\/\/127\.0\.0\.1:\d+$/);
-      const url = /^prometheus (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[1] ?? '')?.[1];
-      const authFile = /^prometheus-auth (\/.+)$/.exec(lines[2] ?? '')?.[1];
-      assert.ok(url && authFile, output);
-      const store = { url, authHeader: readFileSync(authFile, 'utf8') };
+      const { child, lines, output } = await startCli(dir, ['--prometheus', join(dir, 'history.om')]);
+      const store = storeOf(lines, output);
       const peak = await queryVector(store, 'max_over_time(container_memory_working_set_bytes[14d])', end);
       assert.deepEqual(peak.map((sample) => sample.value), [memoryPeak]);
       child.kill('SIGTERM');
       const result = await child;
       assert.equal(result.exitCode, 0, String(result.stderr));
-      assert.equal(statSync(authFile, { throwIfNoEntry: false }), undefined, 'the auth file outlived the cluster');
+      assert.equal(statSync(store.authFile, { throwIfNoEntry: false }), undefined, 'the auth file outlived the cluster');
       const printed = `${String(result.stdout)}${String(result.stderr)}`;
       const password = Buffer.from(store.authHeader.replace(/^Basic /, ''), 'base64').toString('utf8').split(':')[1] ?? '';
       assert.ok(password.length >= 24 && !printed.includes(password) && !printed.includes(store.authHeader), 'the password or the header was printed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('by default: loads the seeded workloads\' usage history (the generator), so the cluster and its Prometheus describe the same pods', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'krr-history-'));
+    try {
+      const { child, lines, output } = await startCli(dir, ['--usage-days', '1']);
+      const store = storeOf(lines, output);
+      // data/postgres's metrics container is steady at exactly 32 MiB in seed-world.ts; its pods are owned by the StatefulSet.
+      const peak = await queryVector(store, 'max(max_over_time(container_memory_working_set_bytes{namespace="data",container="metrics"}[1d]))');
+      assert.deepEqual(peak.map((sample) => sample.value), [32 * 2 ** 20]);
+      const owners = await queryVector(store, 'count(max_over_time(kube_pod_owner{namespace="data",owner_kind="StatefulSet",owner_name="postgres"}[1d]))');
+      assert.ok((owners[0]?.value ?? 0) >= 1, 'no pod of data/postgres in the history');
+      child.kill('SIGTERM');
+      assert.equal((await child).exitCode, 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
