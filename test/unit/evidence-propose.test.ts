@@ -1,8 +1,9 @@
 // Issue 25 part 3 at the session: a proposal reads the usage through evidenceFor, checks memory against it
 // (krr.policy.memoryBelowPeak), stores the summary in the plan (its digest survives the state directory) and the
 // approval shows it; without Prometheus it proceeds and says why. The manifests target needs no cluster, so this runs
-// without the control plane; the Prometheus is an HTTP double that answers the reader's five queries per namespace
-// with fixed series (test/support/prometheus-usage.ts; the reader's own tests cover its queries).
+// without the control plane. The Prometheus is a real one (test/support/prometheus, behind basic auth) loaded with 14
+// days of generated usage (test/support/usage-history); the numbers below are worked out by hand from the patterns'
+// closed forms (usage-history/README.md).
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,13 +14,32 @@ import { Session } from '../../src/core/session/session';
 import { parseSessionSettings } from '../../src/core/settings';
 import { withoutIsolates } from '../../src/core/text';
 import { krrReportJson } from '../support/krr-report';
-import { startPrometheusUsage } from '../support/prometheus-usage';
+import { startPrometheus, type MetricsStore } from '../support/prometheus';
+import { writeUsageHistory } from '../support/usage-history';
 
 const Mi = 2 ** 20;
+// The history ends here and the sessions' clock stands here: the report is "saved" at its end, so krr's window
+// (336 h at 75 s steps, the report's default strategy settings) is exactly the 14 generated days.
+const end = new Date('2026-12-01T12:00:00Z');
+// shop/frontend's container app, "throttled": its usage pinned at its 250m CPU limit, a quarter of its CFS periods
+// throttled, a working set steady at 400Mi. By hand: CPU p95 = 250m; throttled = 2.5·Δt / 10·Δt = 25%; memory peak =
+// 400Mi, first seen in the first of the 192 buckets, which ends at end − 191 × 6300 s = 17 Nov 13:45 UTC; no restart,
+// no OOM kill. krr's 384Mi request is 16Mi = 4% below that peak.
 const peak = 400 * Mi;
+const peakSeen = '17 Nov 13:45 UTC';
 
-describe('evidence in a proposal (manifests target, Prometheus double)', function () {
-  this.timeout(120_000);
+/** Queries Prometheus itself counted (its own /metrics), so the five-per-namespace budget is measured where it is spent. */
+async function queriesAt(prometheus: MetricsStore): Promise<number> {
+  const text = await (await fetch(`${prometheus.url}/metrics`, { headers: { authorization: prometheus.authHeader } })).text();
+  let total = 0;
+  for (const match of text.matchAll(/^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/(query|query_range)"[^}]*\} (\d+)/gm)) total += Number(match[2]);
+  return total;
+}
+
+describe('evidence in a proposal (manifests target, a real Prometheus with generated usage)', function () {
+  this.timeout(300_000);
+  let prometheus: MetricsStore;
+  let historyDir: string;
   let dir: string;
   let stateDir: string;
   let workspace: string;
@@ -35,59 +55,76 @@ describe('evidence in a proposal (manifests target, Prometheus double)', functio
     },
   };
 
+  before(async () => {
+    historyDir = mkdtempSync(path.join(tmpdir(), 'krr-evidence-propose-history-'));
+    const file = path.join(historyDir, 'usage.om');
+    writeUsageHistory(file, {
+      end,
+      workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: [{ name: 'app', pattern: 'throttled', limits: { cpu: 0.25 }, throttledShare: 0.25, memory: peak }] }],
+    });
+    prometheus = await startPrometheus({ openMetrics: file });
+  });
+  after(async () => {
+    await prometheus?.close();
+    if (historyDir) rmSync(historyDir, { recursive: true, force: true });
+  });
+
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'krr-evidence-propose-'));
     stateDir = path.join(dir, 'state');
     workspace = path.join(dir, 'ws');
     cpSync(path.resolve(__dirname, '..', 'fixtures', 'gitops', 'plain'), workspace, { recursive: true });
     report = path.join(dir, 'report.json');
-    // krr: memory request 512Mi → 384Mi, below the 400Mi peak the double reports.
+    // krr: memory request 512Mi → 384Mi, below the 400Mi peak Prometheus recorded.
     const amounts = (cpu: number, memory: number) => ({ requests: { cpu, memory }, limits: { cpu: null, memory: 1024 * Mi } });
     writeFileSync(report, krrReportJson([{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: amounts(0.5, 512 * Mi), recommended: amounts(0.25, 384 * Mi) } } }], { cluster: null, pods: 'none' }));
     asked.length = 0;
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  // The auth header as the editor gives it (its secret storage), only to krr.prometheusUrl.
   const session = (settings: Record<string, unknown>) =>
-    new Session({ settings: () => parseSessionSettings({ kubectlPath: 'kubectl', kubeconfig: path.join(dir, 'no-kubeconfig'), ...settings }), approver, stateDir, workspace: { folders: () => [workspace], writer: fileManifestWriter() } });
+    new Session({
+      settings: () => parseSessionSettings({ kubectlPath: 'kubectl', kubeconfig: path.join(dir, 'no-kubeconfig'), ...settings }),
+      approver,
+      stateDir,
+      now: () => end,
+      secrets: { prometheusAuthHeader: async () => prometheus.authHeader },
+      workspace: { folders: () => [workspace], writer: fileManifestWriter() },
+    });
   const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 
   it('blocks a memory decrease below the recorded peak by default, with the numbers', async () => {
-    const prometheus = await startPrometheusUsage({ pod: 'frontend-5d9c7b6f4-abcde', container: 'app', peak });
-    try {
-      const proposer = session({ prometheusUrl: prometheus.url });
-      const { reportId } = await proposer.loadReport(report, person);
-      const plan = await proposer.proposeManifests({ reportId, workloads: [frontend], target: 'manifests' }, person);
-      assert.ok(prometheus.queries.length > 0 && prometheus.queries.length <= 8, `queries: ${prometheus.queries.length}`);
-      assert.equal(plan.files.length, 0, 'nothing offered');
-      assert.match(plan.unresolved[0]?.reason ?? '', /blocked by policy: container app: memory request 384Mi is below the peak 400Mi seen on \d+ \w+ \d\d:\d\d UTC \(14 days of usage; blocked by krr\.policy\.memoryBelowPeak/);
-    } finally {
-      await prometheus.close();
-    }
+    const proposer = session({ prometheusUrl: prometheus.url });
+    const { reportId } = await proposer.loadReport(report, person);
+    const before = await queriesAt(prometheus);
+    const plan = await proposer.proposeManifests({ reportId, workloads: [frontend], target: 'manifests' }, person);
+    assert.equal((await queriesAt(prometheus)) - before, 5, 'five queries for the namespace, counted at Prometheus');
+    assert.equal(plan.files.length, 0, 'nothing offered');
+    assert.ok(plan.unresolved[0]?.reason.includes(`blocked by policy: container app: memory request 384Mi is below the peak 400Mi seen on ${peakSeen} (14 days of usage; blocked by krr.policy.memoryBelowPeak`), plan.unresolved[0]?.reason);
   });
 
   it('with "warn": proposed with the warning, the evidence stored in the plan, shown in the dialog, and kept by the state directory', async () => {
-    const prometheus = await startPrometheusUsage({ pod: 'frontend-5d9c7b6f4-abcde', container: 'app', peak });
-    try {
-      const settings = { prometheusUrl: prometheus.url, policy: { memoryBelowPeak: 'warn' } };
-      const proposer = session(settings);
-      const { reportId } = await proposer.loadReport(report, person);
-      const plan = await proposer.proposeManifests({ reportId, workloads: [frontend], target: 'manifests' }, person);
-      assert.equal(plan.files.length, 1, JSON.stringify(plan.unresolved));
-      assert.deepEqual(plan.warnings.map((warning) => warning.rule), ['memory-below-peak']);
-      const evidence = plan.workloads[0]?.evidence?.[0];
-      assert.equal(evidence?.status, 'recorded');
-      assert.equal(evidence?.status === 'recorded' && evidence.memoryPeak, peak);
-      assert.equal(evidence?.status === 'recorded' && evidence.throttledPercent, 23);
-      // Another process applies it from the state directory: a summary the stored form dropped would fail the digest.
-      const outcome = await session(settings).apply(plan.id, person);
-      assert.equal(outcome.status, 'applied', outcome.message);
-      const detail = withoutIsolates(asked[0]?.detail ?? '');
-      assert.match(detail, /\n {3}app: memory peak 400Mi on \d+ \w+ \d\d:\d\d UTC · new request 384Mi = 4% below it · 0 OOM kills in 14 days · CPU p95 212m · throttled 23% of CFS periods\n/, detail);
-      assert.match(readFileSync(path.join(workspace, 'apps/shop.yaml'), 'utf8'), /memory: "384Mi"/);
-    } finally {
-      await prometheus.close();
-    }
+    const settings = { prometheusUrl: prometheus.url, policy: { memoryBelowPeak: 'warn' } };
+    const proposer = session(settings);
+    const { reportId } = await proposer.loadReport(report, person);
+    const plan = await proposer.proposeManifests({ reportId, workloads: [frontend], target: 'manifests' }, person);
+    assert.equal(plan.files.length, 1, JSON.stringify(plan.unresolved));
+    assert.deepEqual(plan.warnings.map((warning) => warning.rule), ['memory-below-peak']);
+    const evidence = plan.workloads[0]?.evidence?.[0];
+    assert.equal(evidence?.status, 'recorded');
+    assert.ok(evidence?.status === 'recorded');
+    assert.deepEqual(
+      { peak: evidence.memoryPeak, at: evidence.memoryPeakAt, p95: evidence.cpuP95, throttled: evidence.throttledPercent, oomKills: evidence.oomKills, restarts: evidence.restarts, points: evidence.points },
+      // 14 days of 75 s steps, all with a sample: 16,128 points.
+      { peak, at: '2026-11-17T13:45:00.000Z', p95: 0.25, throttled: 25, oomKills: 0, restarts: 0, points: 16_128 },
+    );
+    // Another process applies it from the state directory: a summary the stored form dropped would fail the digest.
+    const outcome = await session(settings).apply(plan.id, person);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    const detail = withoutIsolates(asked[0]?.detail ?? '');
+    assert.ok(detail.includes(`\n   app: memory peak 400Mi on ${peakSeen} · new request 384Mi = 4% below it · 0 OOM kills in 14 days · CPU p95 250m · throttled 25% of CFS periods\n`), detail);
+    assert.match(readFileSync(path.join(workspace, 'apps/shop.yaml'), 'utf8'), /memory: "384Mi"/);
   });
 
   it('without Prometheus: proposed without evidence, and the plan and the dialog say why', async () => {
