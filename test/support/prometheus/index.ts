@@ -116,8 +116,9 @@ export async function startVictoriaMetrics(options: MetricsStoreOptions): Promis
     server = startProcess('victoria-metrics', binaries.victoriaMetrics, [
       `-httpListenAddr=127.0.0.1:${port}`,
       `-storageDataPath=${join(dir, 'data')}`,
-      // VictoriaMetrics drops samples older than the retention, counted back from now: a year keeps any test history.
-      '-retentionPeriod=1y',
+      // VictoriaMetrics drops samples older than the retention, counted back from now: its longest (100 years) keeps a
+      // test's fixed-date history loadable whenever the test runs.
+      '-retentionPeriod=100y',
       `-httpAuth.username=${storeUser}`,
       `-httpAuth.password=file://${join(dir, 'password')}`,
       // Its rollup cache assumes no samples arrive in the past; a loaded history does (its docs say so for backfills).
