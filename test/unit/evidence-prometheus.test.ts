@@ -1,6 +1,8 @@
-// The evidence reader against a REAL Prometheus (built from its Go module, behind basic auth) loaded with 14 days of
-// generated usage (test/support/usage-history): every number is checked against the value computed by hand from the
-// generator's closed forms, and the p95 and the OOM-killed limit against krr's own queries run on the same data.
+// The evidence reader against a REAL Prometheus and a REAL VictoriaMetrics (built from their Go modules, behind basic
+// auth), each loaded with 14 days of generated usage of two clusters told apart by a `cluster` label (the centralized
+// case: the reader's clusterLabel): every number is checked against the value computed by hand from the generator's
+// closed forms, and the p95 and the OOM-killed limit against krr's own queries run on the same store. The history ends
+// days before the test runs, well past VictoriaMetrics' 30 s latency offset.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
