@@ -75,9 +75,10 @@ describe('evidence in a proposal (manifests target, a real Prometheus with gener
     workspace = path.join(dir, 'ws');
     cpSync(path.resolve(__dirname, '..', 'fixtures', 'gitops', 'plain'), workspace, { recursive: true });
     report = path.join(dir, 'report.json');
-    // krr: memory request 512Mi → 384Mi, below the 400Mi peak Prometheus recorded.
-    const amounts = (cpu: number, memory: number) => ({ requests: { cpu, memory }, limits: { cpu: null, memory: 1024 * Mi } });
-    writeFileSync(report, krrReportJson([{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: amounts(0.5, 512 * Mi), recommended: amounts(0.25, 384 * Mi) } } }], { cluster: null, pods: 'none' }));
+    // krr: memory request 512Mi → 384Mi, below the 400Mi peak Prometheus recorded; the live 250m CPU limit (the one that
+    // throttled) removed, as krr's simple strategy does — a limit change this proposal leaves out (includeLimits off).
+    const amounts = (cpu: number, memory: number, cpuLimit: number | null) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: 1024 * Mi } });
+    writeFileSync(report, krrReportJson([{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: amounts(0.5, 512 * Mi, 0.25), recommended: amounts(0.25, 384 * Mi, null) } } }], { cluster: null, pods: 'none' }));
     asked.length = 0;
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
