@@ -15,8 +15,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { evidenceLimits } from '../../src/core/evidence/reader';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
+import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { count } from './figures';
-import { connectHttp, frontend, textOf } from './harness';
+import { connectHttp, frontend, startStdio, textOf, type StdioServer } from './harness';
 
 const secret = `Bearer hostile${randomBytes(12).toString('hex')}`;
 /** The per-query timeout the session is given here (the product's default is 60 s: the same code path, shorter). */
@@ -221,6 +222,27 @@ const cases: Case[] = [
   },
 ];
 
+/** Runs one case against its bound: over it (or the server no longer answering) is a hang. */
+async function bounded<T>(label: string, run: () => Promise<T>): Promise<T> {
+  count('resource_exhaustion_cases');
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'hang'>((resolve) => {
+    timer = setTimeout(() => resolve('hang'), caseBoundMs);
+  });
+  const started = Date.now();
+  try {
+    const outcome = await Promise.race([run(), deadline]);
+    // The server runs in this process: a case that blocks the event loop keeps the timer from firing, so measure too.
+    if (outcome === 'hang' || Date.now() - started >= caseBoundMs) {
+      count('hangs');
+      assert.fail(`${label}: no answer within ${caseBoundMs} ms (${Date.now() - started} ms)`);
+    }
+    return outcome as T;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Another host a redirect points at: nothing may reach it, least of all the credential. */
 let otherHost: Hostile;
 
@@ -271,27 +293,6 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
     return (scanned.structuredContent as { reportId: string }).reportId;
   }
 
-  /** Runs one case against its bound: over it (or the server no longer answering) is a hang. */
-  async function bounded<T>(label: string, run: () => Promise<T>): Promise<T> {
-    count('resource_exhaustion_cases');
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'hang'>((resolve) => {
-      timer = setTimeout(() => resolve('hang'), caseBoundMs);
-    });
-    const started = Date.now();
-    try {
-      const outcome = await Promise.race([run(), deadline]);
-      // The server runs in this process: a case that blocks the event loop keeps the timer from firing, so measure too.
-      if (outcome === 'hang' || Date.now() - started >= caseBoundMs) {
-        count('hangs');
-        assert.fail(`${label}: no answer within ${caseBoundMs} ms (${Date.now() - started} ms)`);
-      }
-      return outcome as T;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** After each case the server still answers at once (a listing of the same report). */
   async function stillServes(reportId: string): Promise<void> {
     const started = Date.now();
@@ -333,7 +334,7 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
       assert.match(textOf(explained), /No usage is known here; do not estimate it\./);
       assert.ok(!(data.reason ?? '').includes(secret));
       await stillServes(reportId);
-      process.stdout.write(`      ${c.label}: ${elapsed} ms, ${(hostile.written / 1024 / 1024).toFixed(1)} MiB written by the server\n`);
+      process.stdout.write(`      ${elapsed} ms${hostile.written > 1024 * 1024 ? `, ${(hostile.written / 1024 / 1024).toFixed(0)} MiB written by the server, at most ${(hostile.largest / 1024 / 1024).toFixed(0)} MiB into one answer` : ''}\n`);
       // Each answer was abandoned near the 64 MiB cap (plus what the sockets buffer), not read to its 300 MB end.
       if (c.label.startsWith('an answer of hundreds')) assert.ok(hostile.largest < 2 * evidenceLimits.maxResponseBytes, `the reader stopped reading (${hostile.largest} bytes into one answer)`);
     });
@@ -433,5 +434,81 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
   it('the product default bound is the one these cases shortened', () => {
     // If the default grew without bound, the stall cases above would prove nothing about the product.
     assert.ok(evidenceLimits.queryTimeoutMs <= 60_000 && evidenceLimits.maxResponseBytes <= 64 * 1024 * 1024 && evidenceLimits.maxSeries <= 200_000);
+  });
+});
+
+describe('abuse: a hostile Prometheus answer to `krr-mcp serve --stdio` (its own process, the default bounds)', function () {
+  this.timeout(300_000);
+  let cluster: TestCluster;
+  let hostile: Hostile;
+  let server: StdioServer;
+  const stderr: string[] = [];
+  const results: CallToolResult[] = [];
+  // The cases a server in its own process must survive with the product's own bounds (64 MiB, 200,000 series).
+  const chosen = cases.filter((c) => /hundreds of MB \(no|million series|malformed|wrong schema|redirect|401/.test(c.label));
+
+  before(async () => {
+    hostile = await startHostile();
+    otherHost = await startHostile();
+    otherHost.handler = (_query, response) => json(response, vector([]));
+    cluster = await startTestCluster();
+    // The header comes as the CLI takes it (KRR_PROMETHEUS_AUTH_HEADER), never from a flag or the settings file.
+    server = await startStdio(cluster, { settings: { prometheusUrl: hostile.url }, env: { KRR_PROMETHEUS_AUTH_HEADER: secret, KRR_STANDIN_PROMETHEUS: 'fixed' }, onStderr: (text) => stderr.push(text) });
+  });
+  after(async () => {
+    await server?.close();
+    await cluster?.close();
+    await hostile?.close();
+    await otherHost?.close();
+  });
+
+  /** A rejected call is the server process gone or broken: a crash. */
+  async function tool(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+    try {
+      const result = (await server.client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;
+      results.push(result);
+      return result;
+    } catch (error) {
+      count('crashes');
+      throw error;
+    }
+  }
+
+  for (const c of chosen) {
+    it(`${c.label}: a reason within the bound, and the process still serves`, async () => {
+      hostile.handler = (query, response) => json(response, query.name === 'series' ? matrix([]) : vector([]));
+      const scanned = await tool('krr_scan', { refresh: true });
+      assert.equal(scanned.isError, undefined, textOf(scanned));
+      const reportId = (scanned.structuredContent as { reportId: string }).reportId;
+      hostile.handler = c.handler(hostile);
+      hostile.largest = 0;
+      const explained = await bounded(c.label, () => tool('krr_explain', { reportId, ...frontend }));
+      const data = explained.structuredContent as { status: string; reason?: string; containers: unknown[] };
+      assert.equal(data.status, 'unavailable', textOf(explained));
+      assert.deepEqual(data.containers, []);
+      assert.match(data.reason ?? '', c.reason);
+      const listed = await tool('krr_list_recommendations', { reportId });
+      assert.equal(listed.isError, undefined, textOf(listed));
+      if (c.label.startsWith('an answer of hundreds')) assert.ok(hostile.largest < 2 * evidenceLimits.maxResponseBytes, `${hostile.largest} bytes into one answer`);
+    });
+  }
+
+  it('the header went to the configured Prometheus only, and is in no result, no stderr line and no state file', () => {
+    count('secret_leak_attempts');
+    const token = secret.split(' ')[1] as string;
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const file = path.join(dir, name);
+        if (statSync(file).isDirectory()) walk(file);
+        else files.push(readFileSync(file, 'latin1'));
+      }
+    };
+    walk(server.stateDir);
+    const leaks = [...results.map((result) => JSON.stringify(result)), ...stderr, ...files].filter((text) => text.includes(token));
+    if (leaks.length > 0 || otherHost.requests.length > 0) count('secrets_leaked');
+    assert.deepEqual(leaks.map((text) => text.slice(0, 200)), []);
+    assert.deepEqual(otherHost.requests, [], 'nothing followed the redirect');
+    assert.ok(hostile.requests.length > 0 && hostile.requests.every((request) => request.authorization === secret), 'the configured Prometheus got the header from KRR_PROMETHEUS_AUTH_HEADER');
   });
 });
