@@ -22,7 +22,7 @@ import { connectHttp, frontend, startStdio, textOf, type StdioServer } from './h
 const secret = `Bearer hostile${randomBytes(12).toString('hex')}`;
 /** The per-query timeout the session is given here (the product's default is 60 s: the same code path, shorter). */
 const queryTimeoutMs = 2000;
-/** Over this, a case is a hang: the timeout, plus reading and parsing what the bound lets in, plus the scan before it. */
+/** Over this, a case is a hang: the query timeout, plus reading and parsing what the bounds let in (64 MiB, a million series). */
 const caseBoundMs = 15_000;
 
 type Handler = (query: { name: string; body: string }, response: ServerResponse) => void;
@@ -222,7 +222,7 @@ const cases: Case[] = [
   },
 ];
 
-/** Runs one case against its bound: over it (or the server no longer answering) is a hang. */
+/** Runs one case against its bound: an answer over it, or none, is a hang. */
 async function bounded<T>(label: string, run: () => Promise<T>): Promise<T> {
   count('resource_exhaustion_cases');
   let timer: NodeJS.Timeout | undefined;
