@@ -45,6 +45,8 @@ export interface KrrTestApi {
   walkthrough(): Promise<Record<WalkthroughStep, boolean>>;
   /** The status-bar item as drawn. */
   statusBar(): { text: string; tooltip: string; command: string | undefined };
+  /** The extension's own SecretStorage (where "KRR: Set Prometheus Auth Header" keeps the header): tests store into it. */
+  secrets: vscode.SecretStorage;
 }
 
 const claudeCodeFlag = 'krr.claudeCode.enabled';
@@ -278,6 +280,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     approver,
     recommendations,
     reviewPanel: () => ReviewPanel.current,
+    secrets: context.secrets,
     setApprovalDialogForTests: (replacement) => {
       dialog = replacement ?? modalApprovalDialog;
     },

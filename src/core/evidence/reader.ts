@@ -245,6 +245,14 @@ function causeOf(error: unknown): string {
 
 type Values = Map<string, Map<string, number | null>>;
 
+/** Kubernetes' own bounds (an object name is a DNS subdomain, a container name a DNS label): a longer label names nothing that can exist, so it never reaches a result. */
+const maxObjectName = 253;
+const maxContainerName = 63;
+
+function podAndContainer(pod: string, container: string): boolean {
+  return pod.length <= maxObjectName && container.length <= maxContainerName;
+}
+
 function podKey(pod: string, container: string): string {
   return `${pod}\0${container}`;
 }
@@ -254,7 +262,7 @@ function instantValues(answer: Answer): Values {
   const values: Values = new Map();
   for (const series of answer) {
     const { signal, pod, container } = series.metric;
-    if (signal === undefined || pod === undefined || container === undefined || !series.value) continue;
+    if (signal === undefined || pod === undefined || container === undefined || !series.value || !podAndContainer(pod, container)) continue;
     let bySignal = values.get(signal);
     if (!bySignal) values.set(signal, (bySignal = new Map()));
     bySignal.set(podKey(pod, container), finite(series.value[1]));
@@ -273,11 +281,11 @@ function ownersOf(answer: Answer): Owners {
   for (const { metric } of answer) {
     const kind = metric.owner_kind;
     const name = metric.owner_name;
-    if (!kind || !name || kind === '<none>') continue;
-    if (metric.signal === 'pod' && metric.pod) owners.pods.set(metric.pod, { kind, name });
+    if (!kind || !name || kind === '<none>' || name.length > maxObjectName) continue;
+    if (metric.signal === 'pod' && metric.pod && metric.pod.length <= maxObjectName) owners.pods.set(metric.pod, { kind, name });
     const child = childLabel[metric.signal ?? ''];
     const childName = child ? metric[child[1]] : undefined;
-    if (child && childName) owners.parents.get(child[0])?.set(childName, { kind, name });
+    if (child && childName && childName.length <= maxObjectName) owners.parents.get(child[0])?.set(childName, { kind, name });
   }
   return owners;
 }
@@ -321,7 +329,7 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
   const seenPods = new Set(owners.pods.keys());
   for (const entry of answers.get('series') ?? []) {
     const { signal, pod, container } = entry.metric;
-    if (!signal || !pod || !container || !entry.values) continue;
+    if (!signal || !pod || !container || !entry.values || !podAndContainer(pod, container)) continue;
     let bySignal = series.get(signal);
     if (!bySignal) series.set(signal, (bySignal = new Map()));
     bySignal.set(podKey(pod, container), entry.values);

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { AuditLog, type AuditActor } from '../audit';
 import { fileKeyStore, hmac, parseAuditKey, type AuditKeyStore } from '../auditKey';
 import type { ContainerEvidence } from '../evidence/model';
+import type { EvidenceLimits } from '../evidence/reader';
 import type { GitOpsOwner } from '../gitops/owner';
 import type { Report } from '../krr/model';
 import { ApiChannel, ChannelledCluster } from '../kube/apiChannel';
@@ -54,6 +55,8 @@ export interface SessionOptions {
   apiChannel?: boolean;
   /** Per request through the API channel; default 30000 (tests shorten it to provoke timeouts). */
   apiChannelTimeoutMs?: number;
+  /** Bounds of each evidence read from Prometheus; defaults: evidenceLimits (tests shorten the timeout to provoke it). */
+  evidenceLimits?: Partial<EvidenceLimits>;
   now?: () => Date;
   /** How many reports and plans are kept, in memory and in the state directory (oldest evicted first); defaults: sessionLimits. */
   limits?: Partial<SessionLimits>;

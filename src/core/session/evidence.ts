@@ -81,6 +81,7 @@ async function readMissing(ctx: SessionContext, stored: StoredReport, cache: Evi
     targets,
     window: windowOfReport(stored.report, new Date(stored.savedAt)),
     ...(signal ? { signal } : {}),
+    ...(ctx.options.evidenceLimits ? { limits: ctx.options.evidenceLimits } : {}),
   });
   if (result.status === 'unavailable') {
     ctx.log(`evidence for ${stored.summary.reportId} not read: ${result.reason}`);
