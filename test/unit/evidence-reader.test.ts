@@ -219,6 +219,15 @@ describe('evidence reader against a hostile Prometheus double', function () {
     });
     assert.match(reasonOf(await read(server.url, { limits: { maxSeries: 10 } })), /50 series for one query/);
   });
+
+  it('counts the series before validating them (the schema would first copy every one of a million)', async () => {
+    const server = await start((_request, response) => {
+      // Series the schema would reject (a value that is not a pair): only a count taken before validation names the limit.
+      const result = Array.from({ length: 50 }, (_, index) => ({ metric: { pod: `p${index}` }, value: 'not a sample' }));
+      response.writeHead(200).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+    });
+    assert.match(reasonOf(await read(server.url, { limits: { maxSeries: 10 } })), /50 series for one query/);
+  });
 });
 
 describe('evidence in the session: credential routing, one read per report, kept beside it', function () {

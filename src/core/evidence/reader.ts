@@ -197,6 +197,9 @@ async function runQuery(query: EvidenceQuery, namespace: string, options: ReadEv
   } catch {
     throw new Unavailable(`Prometheus at ${shown} answered HTTP ${response.status} with something that is not JSON (${where}): is krr.prometheusUrl a Prometheus API (it should answer /api/v1/query)?`);
   }
+  // Counted before validation: the schema would copy every one of a million series before the limit refused them.
+  const count = seriesCount(json);
+  if (count > limits.maxSeries) throw new Unavailable(`Prometheus at ${shown} answered ${count} series for one query (${where}), more than ${limits.maxSeries}; scan fewer namespaces at a time`);
   const parsed = prometheusResponseSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -206,6 +209,15 @@ async function runQuery(query: EvidenceQuery, namespace: string, options: ReadEv
   if (body.status === 'error') throw new Unavailable(`Prometheus at ${shown} refused the query (${displayText(body.errorType, 40)}: ${displayText(body.error, 300)}; ${where})`);
   if (body.data.result.length > limits.maxSeries) throw new Unavailable(`Prometheus at ${shown} answered ${body.data.result.length} series for one query (${where}), more than ${limits.maxSeries}; scan fewer namespaces at a time`);
   return body.data.result;
+}
+
+/** How many series a parsed answer holds, without validating it (0 when it is not an answer with a result list). */
+function seriesCount(json: unknown): number {
+  if (json === null || typeof json !== 'object') return 0;
+  const data = (json as { data?: unknown }).data;
+  if (data === null || typeof data !== 'object') return 0;
+  const result = (data as { result?: unknown }).result;
+  return Array.isArray(result) ? result.length : 0;
 }
 
 /** The body, read chunk by chunk and abandoned (connection closed) as soon as it passes `max` bytes. */
