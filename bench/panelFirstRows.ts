@@ -3,6 +3,8 @@
 // "KRR: Show Recommendations" opens the review panel. Measured: from the moment the fleet scan returned (the reports
 // are loaded) to the first table rows visible in the panel's webview, found by polling the webview frame's DOM from
 // the browser. Median of 3 runs in one workbench; each run scans again and opens a fresh panel.
+// Charts on: krr.prometheusUrl points at a real Prometheus (the seeded world's usage, one day), so each panel also
+// reads usage evidence after its first rows; a run counts only once the panel's usage column has turned on.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +13,9 @@ import { fleetKubeconfig } from './fleet';
 import { generateLargeReport } from './generate';
 import type { Workbench } from '../test/e2e/lib/browser';
 import { median, round } from './stats';
+import { startPrometheus } from '../test/support/prometheus';
+import { writeUsageHistory } from '../test/support/usage-history';
+import { seedWorld } from '../test/support/usage-history/seed-world';
 
 const repoRoot = path.resolve(__dirname, '..');
 
@@ -19,6 +24,8 @@ export interface PanelFirstRowsFigures {
   panel_first_rows_runs_ms: number[];
   /** From the same start to every row in the panel (its "Showing … of N containers" line without "Loading"). */
   panel_all_rows_ms: number;
+  /** From the same start to the usage column turned on (the evidence read from Prometheus arrived), median. */
+  panel_usage_ms: number;
   panel_rows: number;
   panel_clusters: number;
 }
@@ -49,12 +56,22 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
   const kubeconfig = path.join(work, 'kubeconfig');
   const contexts = fleetKubeconfig(kubeconfig, clusters);
 
+  // The scans keep the generated report's numbers (KRR_STANDIN_PROMETHEUS=fixed: the stand-in would otherwise compute
+  // from this Prometheus, which holds none of the generated fleet). The seeded world's usage: the fleet's workloads have none, so their sparklines say "No usage data",
+  // while every panel still reads (five queries per namespace) and turns its usage column on.
+  writeUsageHistory(path.join(work, 'usage.om'), { end: new Date(), workloads: seedWorld(), days: 1 });
+  const prometheus = await startPrometheus({ openMetrics: path.join(work, 'usage.om') });
+  const [user, password] = Buffer.from(prometheus.authHeader.replace(/^Basic /, ''), 'base64').toString('utf8').split(':');
+  const prometheusUrl = new URL(prometheus.url);
+  prometheusUrl.username = user ?? '';
+  prometheusUrl.password = password ?? '';
+
   const { CodeServer } = (await import(path.join(harness, 'codeServer.ts'))) as typeof import('../test/e2e/lib/codeServer');
   const browser = (await import(path.join(harness, 'browser.ts'))) as typeof import('../test/e2e/lib/browser');
   const server = CodeServer.create({
     logFile: path.join(outDir, 'code-server.log'),
     smokeTestDriver: true,
-    settings: { 'krr.krrPath': path.join(repoRoot, 'test', 'support', 'bin', 'krr'), 'krr.kubectlPath': 'kubectl', 'krr.kubeconfig': kubeconfig },
+    settings: { 'krr.krrPath': path.join(repoRoot, 'test', 'support', 'bin', 'krr'), 'krr.kubectlPath': 'kubectl', 'krr.kubeconfig': kubeconfig, 'krr.prometheusUrl': prometheusUrl.toString() },
   });
   let workbench: Workbench | undefined;
   let ok = false;
@@ -70,7 +87,7 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
     await page.exposeFunction('codeAutomationExit', (code: number) => {
       exitCode = code;
     });
-    const env = { KRR_BENCH_DIR: signals, KRR_BENCH_RUNS: String(runs), KRR_BENCH_CONTEXTS: contexts.join(','), KRR_STANDIN_REPORT: report };
+    const env = { KRR_BENCH_DIR: signals, KRR_BENCH_RUNS: String(runs), KRR_BENCH_CONTEXTS: contexts.join(','), KRR_STANDIN_REPORT: report, KRR_STANDIN_PROMETHEUS: 'fixed' };
     const payload = [
       ['extensionDevelopmentPath', server.remoteUri(extensionDir)],
       ['extensionTestsPath', server.remoteUri(runner)],
@@ -79,6 +96,7 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
     await workbench.open(server.workbenchUrl({ payload: JSON.stringify(payload) }));
     const samples: number[] = [];
     const allSamples: number[] = [];
+    const usageSamples: number[] = [];
     let rows = 0;
     for (let index = 1; index <= runs; index += 1) {
       const loadedFile = path.join(signals, `run-${index}-loaded.json`);
@@ -97,16 +115,20 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
       if (complete === null) return { notMeasured: `run ${index}: the review panel did not receive every row within 180 s; logs in ${outDir}` };
       if (complete.containers !== loaded.rows) return { notMeasured: `run ${index}: the panel counts ${complete.containers} containers, the fleet ${loaded.rows}` };
       allSamples.push(complete.at - loaded.loadedAt);
+      const usage = await usageColumnOn(page, loaded.loadedAt + 180_000);
+      if (usage === null) return { notMeasured: `run ${index}: the panel's usage column did not turn on within 180 s (no evidence from Prometheus); logs in ${outDir}` };
+      usageSamples.push(usage - loaded.loadedAt);
       await workbench.screenshot(`panel-first-rows-${index}`).catch(() => undefined);
       writeFileSync(path.join(signals, `run-${index}-seen.json`), JSON.stringify({ seenAt }));
     }
     for (let waited = 0; exitCode === undefined && waited < 30_000; waited += 50) await settle(50);
     if (exitCode !== 0) return { notMeasured: `the extension-host runner failed (exit ${exitCode ?? 'none'}); logs in ${outDir}` };
     ok = true;
-    return { panel_first_rows_ms: round(median(samples)), panel_first_rows_runs_ms: samples.map((ms) => round(ms)), panel_all_rows_ms: round(median(allSamples)), panel_rows: rows, panel_clusters: clusters };
+    return { panel_first_rows_ms: round(median(samples)), panel_first_rows_runs_ms: samples.map((ms) => round(ms)), panel_all_rows_ms: round(median(allSamples)), panel_usage_ms: round(median(usageSamples)), panel_rows: rows, panel_clusters: clusters };
   } finally {
     await workbench?.close();
     await server.stop();
+    await prometheus.close();
     server.removeRoot();
     if (ok) rmSync(work, { recursive: true, force: true });
   }
@@ -130,6 +152,22 @@ async function firstRowsVisible(page: Workbench['page'], deadline: number): Prom
       if (count > 0) return Date.now();
     }
     await settle(5);
+  }
+  return null;
+}
+
+const usageOn = `(() => {
+  const head = document.getElementById('usage-head');
+  return head && document.getElementById('f-sort') ? !head.hidden : false;
+})()`;
+
+/** Polls for the review table's usage column (shown once the panel has evidence from Prometheus). */
+async function usageColumnOn(page: Workbench['page'], deadline: number): Promise<number | null> {
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (await frame.evaluate<boolean>(usageOn).catch(() => false)) return Date.now();
+    }
+    await settle(20);
   }
   return null;
 }
