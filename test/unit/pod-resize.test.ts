@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../support/control-plane';
+import { defaultResizeDelayMs } from '../support/control-plane/node-simulator';
 import { admitResize, heldRequest, podRequest, type ResizablePod } from '../support/control-plane/resize';
 
 const run = promisify(execFile);
@@ -93,12 +94,12 @@ describe('in-place pod resize on the real control plane (pods/resize, simulated 
     cluster = await startControlPlane();
     cluster.harnessKubectl(['create', 'namespace', namespace]);
     // Pods need the namespace's default service account, which the service-account controller makes.
-    await waitFor('service account default', () => (cluster.getObject('v1', 'ServiceAccount', namespace, 'default') ? true : undefined));
+    await waitFor('service account default', () => (cluster.harnessKubectl(['get', 'serviceaccount', 'default', '-n', namespace]) ? true : undefined));
     await cluster.nodes.add(smallNode, { capacity: { cpu: '4', memory: '16Gi', pods: '110' }, allocatable: { cpu: '3920m', memory: '13621Mi', pods: '110' } });
     await cluster.nodes.add(legacyNode, { inPlaceResize: false });
   });
   afterEach(() => {
-    cluster.nodes.resizeDelayMs(500);
+    cluster.nodes.resizeDelayMs(defaultResizeDelayMs);
     cluster.harnessKubectl(['delete', 'pods', '--all', '-n', namespace, '--wait=true']);
   });
   after(async () => {

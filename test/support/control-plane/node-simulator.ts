@@ -18,8 +18,8 @@
 //   new containerID, lastState terminated with exit code 0 — a process that stops cleanly on SIGTERM).
 // - Nodes: three of 16 CPU / 64 GiB (allocatable: 15890m / 59824Mi / 110 pods, capacity less what GKE reserves for
 //   the system and the eviction threshold) take every pod by name hash, ignoring requests as before. `addNode`
-//   registers a dedicated node (any size, with or without in-place resize) that takes only the pods naming it in
-//   spec.nodeName, so a test can fill a node without disturbing the others.
+//   registers a dedicated node (any size, with or without in-place resize; tainted NoSchedule, so no DaemonSet pod)
+//   that takes only the pods naming it in spec.nodeName, so a test can fill a node without disturbing the others.
 import { HarnessApi } from './harness-api';
 import { admitResize, needsRestart, sameResources, withResizeConditions, type NodeResources, type ResizablePod, type Resources } from './resize';
 
@@ -49,6 +49,9 @@ export const defaultNode: SimulatedNode = {
 
 export const defaultResizeDelayMs = 500;
 
+/** Keeps DaemonSet pods off a dedicated node (pods naming it in spec.nodeName are not checked against NoSchedule). */
+export const dedicatedTaint = { key: 'simulator.krr.test/dedicated', value: 'true', effect: 'NoSchedule' };
+
 /** What the kubelet allocated to a pod's containers (its checkpoint), and when: applying waits resizeDelayMs from then. */
 interface Allocation {
   containers: Map<string, Resources | undefined>;
@@ -74,7 +77,7 @@ export class NodeSimulator {
   async start(nodes: number): Promise<void> {
     for (let index = 1; index <= nodes; index += 1) {
       const name = `sim-node-${index}`;
-      await this.register(name, defaultNode);
+      await this.register(name, defaultNode, false);
       this.nodeNames.push(name);
     }
     this.schedule();
@@ -83,7 +86,7 @@ export class NodeSimulator {
   /** A dedicated node: only pods that name it in spec.nodeName run there. */
   async addNode(name: string, node: Partial<SimulatedNode> = {}): Promise<void> {
     if (this.nodes.has(name)) throw new Error(`node ${name} exists`);
-    await this.register(name, { ...defaultNode, ...node });
+    await this.register(name, { ...defaultNode, ...node }, true);
   }
 
   /** Removes a node added by addNode, with the pods still bound to it (deleted at once, as a kubelet would confirm). */
@@ -123,7 +126,7 @@ export class NodeSimulator {
     this.api.destroy();
   }
 
-  private async register(name: string, node: SimulatedNode): Promise<void> {
+  private async register(name: string, node: SimulatedNode, dedicated: boolean): Promise<void> {
     await this.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } } });
     const now = new Date().toISOString();
     // A kubelet without in-place resize: 1.32 had the feature alpha and off by default.
@@ -138,7 +141,9 @@ export class NodeSimulator {
     }, 'application/merge-patch+json');
     // The API server taints a new node not-ready (TaintNodesByCondition); the node lifecycle controller lifts
     // the taint once the node reports Ready. That controller is not running here, so the simulator does it.
-    await this.request('PATCH', `/api/v1/nodes/${name}`, { spec: { taints: null } }, 'application/merge-patch+json');
+    // A dedicated node keeps a NoSchedule taint of its own, as a dedicated node pool would: the DaemonSet
+    // controller then makes no pod for it, so a test's pods are the only ones there.
+    await this.request('PATCH', `/api/v1/nodes/${name}`, { spec: { taints: dedicated ? [dedicatedTaint] : null } }, 'application/merge-patch+json');
     this.nodes.set(name, node);
   }
 
@@ -261,7 +266,7 @@ export class NodeSimulator {
   /** A DaemonSet pod names its node in a required matchFields term; anything else goes to a node by name hash. */
   private nodeFor(pod: Pod): string {
     const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-    for (const term of terms) for (const field of term.matchFields ?? []) if (field.key === 'metadata.name' && field.values?.[0] && this.nodeNames.includes(field.values[0])) return field.values[0];
+    for (const term of terms) for (const field of term.matchFields ?? []) if (field.key === 'metadata.name' && field.values?.[0] && this.nodes.has(field.values[0])) return field.values[0];
     let hash = 0;
     for (const char of pod.metadata.name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
     return this.nodeNames[hash % this.nodeNames.length] as string;
