@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { startControlPlane, type ControlPlane } from '../support/control-plane';
+import { harnessUser, startControlPlane, type ControlPlane } from '../support/control-plane';
+import { AuditLogReader } from '../support/control-plane/audit-log';
 import { defaultResizeDelayMs } from '../support/control-plane/node-simulator';
 import { admitResize, heldRequest, podRequest, type ResizablePod } from '../support/control-plane/resize';
 
@@ -137,6 +138,13 @@ describe('in-place pod resize on the real control plane (pods/resize, simulated 
     assert.deepEqual(app(applied).resources, { requests: { cpu: '700m', memory: '300Mi' }, limits: { cpu: '1500m', memory: '600Mi' } });
     assert.equal(app(applied).restartCount, 0, 'resizePolicy NotRequired (the default): no restart');
     assert.equal(app(applied).containerID, app(started).containerID);
+
+    // Settled: the simulator writes no status while nothing changes (it runs every 150 ms on a shared plane).
+    const audit = new AuditLogReader(cluster.auditLogPath);
+    audit.markNow();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const writes = audit.events(new Set([harnessUser])).filter((event) => event.objectRef?.resource === 'pods' && event.objectRef.namespace === namespace);
+    assert.deepEqual(writes.map((event) => event.requestURI), []);
   });
 
   it('Infeasible: requests beyond the node\'s allocatable stay pending with the kubelet\'s message, and the pod keeps its size', async () => {

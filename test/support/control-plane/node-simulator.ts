@@ -235,9 +235,10 @@ export class NodeSimulator {
     }
     const allocated = allocation;
     let inProgress = pod.spec.containers.some((container) => !sameResources(running.get(container.name)?.resources, allocated.containers.get(container.name)));
+    // Unchanged statuses stay the very objects read, so an idle pod costs no write.
     let containerStatuses = statuses.map((status) => {
-      const resources = allocated.containers.get(status.name);
-      return { ...status, resources: status.resources ?? {}, ...(resources?.requests ? { allocatedResources: resources.requests } : {}) };
+      const requests = allocated.containers.get(status.name)?.requests;
+      return requests ? { ...status, allocatedResources: requests } : status;
     });
     const stamp = new Date(now).toISOString();
     if (inProgress && now - allocated.at >= this.resizeDelay) {
