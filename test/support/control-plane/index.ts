@@ -21,7 +21,7 @@ import { AuditLogReader, isCommittedWrite, toMutation, type AuditEvent } from '.
 import { controlPlaneBinaries } from './binaries';
 import { FaultProxy } from './fault-proxy';
 import { HarnessApi } from './harness-api';
-import { NodeSimulator } from './node-simulator';
+import { NodeSimulator, defaultResizeDelayMs, type SimulatedNode } from './node-simulator';
 import { exitedEarly, freePort, startProcess, type Supervised } from './processes';
 
 export const adminUser = 'kubernetes-admin';
@@ -46,6 +46,15 @@ export interface ControlPlane extends TestCluster {
   apiserverUrl: string;
   /** Faults on writes, plus one the light server cannot do: commit the write, then lose the reply. */
   faults: TestCluster['faults'] & { commitThenDropNthWrite(n: number): void };
+  /** The simulated nodes (node-simulator.ts): a dedicated node for a test, and how long an in-place resize takes to apply. */
+  nodes: {
+    /** Registers a node that takes only the pods naming it in spec.nodeName (default: the size of the other nodes, with in-place resize). */
+    add(name: string, node?: Partial<SimulatedNode>): Promise<void>;
+    /** Deletes a node `add` made, and the pods bound to it. */
+    remove(name: string): Promise<void>;
+    /** From allocation to applied (PodResizeInProgress meanwhile); back to the default at close and at the next reset. */
+    resizeDelayMs(ms: number): void;
+  };
 }
 
 /** The processes and files of one running control plane; fixtures attach to it (see `attach`). */
@@ -262,6 +271,11 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
         simulator.clearStalls();
       },
     },
+    nodes: {
+      add: (name, node) => simulator.addNode(name, node),
+      remove: (name) => simulator.removeNode(name),
+      resizeDelayMs: (ms) => simulator.setResizeDelay(ms),
+    },
     getObject: (apiVersion, kind, namespace, name) => {
       const path = objectPath(apiVersion, kind, namespace, name);
       const response = plane.api.sendSync('GET', path);
@@ -284,6 +298,7 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
     },
     close: async () => {
       simulator.clearStalls();
+      await resetNodes(simulator);
       await proxy.close();
       await release();
     },
@@ -301,6 +316,7 @@ const resettableKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Cron
  */
 async function resetToSeed(plane: RunningPlane): Promise<void> {
   plane.simulator.clearStalls();
+  await resetNodes(plane.simulator);
   const pathOf = (object: JsonObject) => {
     const metadata = object.metadata as { name: string; namespace?: string };
     return objectPath(String(object.apiVersion), String(object.kind), metadata.namespace ?? 'default', metadata.name);
@@ -331,6 +347,12 @@ async function resetToSeed(plane: RunningPlane): Promise<void> {
       .filter((object) => object.status && !statusManagedKinds.has(String(object.kind)))
       .map((object) => plane.api.request('PATCH', `${pathOf(object)}/status`, { status: object.status }, 'application/merge-patch+json')),
   );
+}
+
+/** The simulated nodes as started: a test's dedicated nodes (and their pods) go, the resize delay is the default again. */
+async function resetNodes(simulator: NodeSimulator): Promise<void> {
+  simulator.setResizeDelay(defaultResizeDelayMs);
+  for (const name of simulator.dedicatedNodes()) await simulator.removeNode(name);
 }
 
 const cleanupDirs = new Set<string>();

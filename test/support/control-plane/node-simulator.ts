@@ -4,18 +4,68 @@
 // (a kubelet confirms a graceful delete once the containers stopped). The real controllers
 // (kube-controller-manager) do the rest: ReplicaSets, rollout status, observedGeneration.
 // `stall(namespace, name)` makes a workload's new pods never become ready — a stuck rollout.
+//
+// In-place resize, as a 1.33 kubelet does it (InPlacePodVerticalScaling, beta and on by default; rules in resize.ts):
+// - A running pod's containerStatuses[].resources is what the container runs with and allocatedResources its
+//   allocated requests. The API server accepts a `pods/resize` only when running containers report resources, so a
+//   node with `inPlaceResize: false` (a kubelet without the feature, 1.32 and older by default) reports none and the
+//   API server refuses: "Pod running on node without support for resize".
+// - When the spec's resources differ from the allocation: Infeasible (PodResizePending) if the pod alone exceeds the
+//   node's allocatable, Deferred if it does not fit beside the other pods (retried every tick, where a 1.33 kubelet
+//   retries at the pod's next sync); otherwise the resize is allocated (allocatedResources) and PodResizeInProgress
+//   is set. After `resizeDelayMs` (default 500 ms) it is applied: resources = the new values, the condition cleared,
+//   and a container whose resizePolicy says RestartContainer for a changed resource restarted (restartCount + 1, a
+//   new containerID, lastState terminated with exit code 0 — a process that stops cleanly on SIGTERM).
+// - Nodes: three of 16 CPU / 64 GiB (allocatable: 15890m / 59824Mi / 110 pods, capacity less what GKE reserves for
+//   the system and the eviction threshold) take every pod by name hash, ignoring requests as before. `addNode`
+//   registers a dedicated node (any size, with or without in-place resize; tainted NoSchedule, so no DaemonSet pod)
+//   that takes only the pods naming it in spec.nodeName, so a test can fill a node without disturbing the others.
 import { HarnessApi } from './harness-api';
+import { admitResize, needsRestart, sameResources, withResizeConditions, type NodeResources, type ResizablePod, type Resources } from './resize';
 
-interface Pod {
-  metadata: { name: string; namespace: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string; name: string }> };
-  spec: { nodeName?: string; containers: Array<{ name: string }>; affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchFields?: Array<{ key: string; values?: string[] }> }> } } } };
-  status?: { phase?: string; conditions?: Array<{ type: string; status: string }> };
+interface Pod extends ResizablePod {
+  metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string; name: string }> };
+  spec: ResizablePod['spec'] & { nodeName?: string; affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchFields?: Array<{ key: string; values?: string[] }> }> } } } };
+}
+
+/** A container ID that changes when the container restarts, as a runtime's would. */
+function containerId(pod: Pod, container: string, restartCount: number): string {
+  return `sim://${pod.metadata.uid}/${container}/${restartCount}`;
+}
+
+export interface SimulatedNode {
+  capacity: NodeResources;
+  allocatable: NodeResources;
+  /** Reports containerStatuses[].resources and resizes in place, like a 1.33 kubelet; false: like a kubelet without the feature. */
+  inPlaceResize: boolean;
+}
+
+/** A 16 CPU / 64 GiB node; allocatable is capacity less GKE's kube-reserved formula and a 100Mi eviction threshold, rounded. */
+export const defaultNode: SimulatedNode = {
+  capacity: { cpu: '16', memory: '64Gi', pods: '110' },
+  allocatable: { cpu: '15890m', memory: '59824Mi', pods: '110' },
+  inPlaceResize: true,
+};
+
+export const defaultResizeDelayMs = 500;
+
+/** Keeps DaemonSet pods off a dedicated node (pods naming it in spec.nodeName are not checked against NoSchedule). */
+export const dedicatedTaint = { key: 'simulator.krr.test/dedicated', value: 'true', effect: 'NoSchedule' };
+
+/** What the kubelet allocated to a pod's containers (its checkpoint), and when: applying waits resizeDelayMs from then. */
+interface Allocation {
+  containers: Map<string, Resources | undefined>;
+  at: number;
 }
 
 export class NodeSimulator {
   private readonly api: HarnessApi;
+  /** The nodes that take pods by name hash. */
   private readonly nodeNames: string[] = [];
+  private readonly nodes = new Map<string, SimulatedNode>();
+  private readonly allocations = new Map<string, Allocation>();
   private readonly stalled = new Set<string>();
+  private resizeDelay = defaultResizeDelayMs;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -27,22 +77,38 @@ export class NodeSimulator {
   async start(nodes: number): Promise<void> {
     for (let index = 1; index <= nodes; index += 1) {
       const name = `sim-node-${index}`;
+      await this.register(name, defaultNode, false);
       this.nodeNames.push(name);
-      await this.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } } });
-      const now = new Date().toISOString();
-      await this.request('PATCH', `/api/v1/nodes/${name}/status`, {
-        status: {
-          capacity: { cpu: '64', memory: '256Gi', pods: '250' },
-          allocatable: { cpu: '64', memory: '256Gi', pods: '250' },
-          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'simulated node', lastHeartbeatTime: now, lastTransitionTime: now }],
-          nodeInfo: { kubeletVersion: 'v1.33.13-sim', osImage: 'simulated', kernelVersion: '0', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'sim://1', kubeProxyVersion: '', machineID: name, systemUUID: name, bootID: name },
-        },
-      }, 'application/merge-patch+json');
-      // The API server taints a new node not-ready (TaintNodesByCondition); the node lifecycle controller lifts
-      // the taint once the node reports Ready. That controller is not running here, so the simulator does it.
-      await this.request('PATCH', `/api/v1/nodes/${name}`, { spec: { taints: null } }, 'application/merge-patch+json');
     }
     this.schedule();
+  }
+
+  /** A dedicated node: only pods that name it in spec.nodeName run there. */
+  async addNode(name: string, node: Partial<SimulatedNode> = {}): Promise<void> {
+    if (this.nodes.has(name)) throw new Error(`node ${name} exists`);
+    await this.register(name, { ...defaultNode, ...node }, true);
+  }
+
+  /** Removes a node added by addNode, with the pods still bound to it (deleted at once, as a kubelet would confirm). */
+  async removeNode(name: string): Promise<void> {
+    if (this.nodeNames.includes(name) || !this.nodes.has(name)) throw new Error(`node ${name} is not a dedicated node`);
+    const pods = (await this.request('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${name}`)}`)) as { items: Pod[] };
+    for (const pod of pods.items) {
+      await this.api.send('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}?gracePeriodSeconds=0`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
+    }
+    this.nodes.delete(name);
+    const response = await this.api.send('DELETE', `/api/v1/nodes/${name}`);
+    if (response.status >= 300 && response.status !== 404) throw new Error(`DELETE node ${name}: ${response.status} ${response.text.slice(0, 200)}`);
+  }
+
+  /** Dedicated nodes, for a reset: the ones addNode registered. */
+  dedicatedNodes(): string[] {
+    return [...this.nodes.keys()].filter((name) => !this.nodeNames.includes(name));
+  }
+
+  /** How long an allocated resize takes to be applied (PodResizeInProgress meanwhile). */
+  setResizeDelay(ms: number): void {
+    this.resizeDelay = ms;
   }
 
   stall(namespace: string, name: string): void {
@@ -60,6 +126,27 @@ export class NodeSimulator {
     this.api.destroy();
   }
 
+  private async register(name: string, node: SimulatedNode, dedicated: boolean): Promise<void> {
+    await this.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } } });
+    const now = new Date().toISOString();
+    // A kubelet without in-place resize: 1.32 had the feature alpha and off by default.
+    const kubeletVersion = node.inPlaceResize ? 'v1.33.13-sim' : 'v1.32.4-sim';
+    await this.request('PATCH', `/api/v1/nodes/${name}/status`, {
+      status: {
+        capacity: node.capacity,
+        allocatable: node.allocatable,
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'simulated node', lastHeartbeatTime: now, lastTransitionTime: now }],
+        nodeInfo: { kubeletVersion, osImage: 'simulated', kernelVersion: '0', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'sim://1', kubeProxyVersion: '', machineID: name, systemUUID: name, bootID: name },
+      },
+    }, 'application/merge-patch+json');
+    // The API server taints a new node not-ready (TaintNodesByCondition); the node lifecycle controller lifts
+    // the taint once the node reports Ready. That controller is not running here, so the simulator does it.
+    // A dedicated node keeps a NoSchedule taint of its own, as a dedicated node pool would: the DaemonSet
+    // controller then makes no pod for it, so a test's pods are the only ones there.
+    await this.request('PATCH', `/api/v1/nodes/${name}`, { spec: { taints: dedicated ? [dedicatedTaint] : null } }, 'application/merge-patch+json');
+    this.nodes.set(name, node);
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -71,6 +158,8 @@ export class NodeSimulator {
 
   private async tick(): Promise<void> {
     const list = (await this.request('GET', '/api/v1/pods')) as { items: Pod[] };
+    const live = new Set(list.items.map((pod) => pod.metadata.uid));
+    for (const uid of this.allocations.keys()) if (!live.has(uid)) this.allocations.delete(uid);
     for (const pod of list.items) {
       if (this.stopped) return;
       const base = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
@@ -83,8 +172,14 @@ export class NodeSimulator {
         await this.request('POST', `${base}/binding`, { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } }).catch(() => undefined);
         continue;
       }
+      const node = this.nodes.get(pod.spec.nodeName);
+      if (!node) continue; // bound to a node nobody simulates: its pods stay Pending, as with a kubelet that is down
       const ready = pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True');
-      if (ready || this.isStalled(pod)) continue;
+      if (ready) {
+        if (node.inPlaceResize) await this.resize(pod, node, list.items).catch(() => undefined);
+        continue;
+      }
+      if (this.isStalled(pod)) continue;
       const now = new Date().toISOString();
       await this.request('PATCH', `${base}/status`, {
         status: {
@@ -93,16 +188,86 @@ export class NodeSimulator {
           podIP: '127.0.0.1',
           startTime: now,
           conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
-          containerStatuses: pod.spec.containers.map((container) => ({ name: container.name, ready: true, started: true, restartCount: 0, image: 'simulated', imageID: 'simulated', state: { running: { startedAt: now } } })),
+          containerStatuses: pod.spec.containers.map((container) => ({
+            name: container.name,
+            ready: true,
+            started: true,
+            restartCount: 0,
+            image: 'simulated',
+            imageID: 'simulated',
+            containerID: containerId(pod, container.name, 0),
+            state: { running: { startedAt: now } },
+            // What a 1.33 kubelet reports (kubelet_pods.go convertToAPIContainerStatuses): the resources it runs with, and the allocated requests.
+            ...(node.inPlaceResize ? { resources: container.resources ?? {}, ...(container.resources?.requests ? { allocatedResources: container.resources.requests } : {}) } : {}),
+          })),
         },
       }, 'application/merge-patch+json').catch(() => undefined);
     }
   }
 
+  /**
+   * One kubelet sync of a running pod's resize (kubelet.go handlePodResourcesResize, then the runtime's actuation):
+   * allocate the desired resources if the node can take them (else PodResizePending), and apply an allocation that
+   * has waited resizeDelayMs (PodResizeInProgress until then). Writes the status only when something changed.
+   */
+  private async resize(pod: Pod, node: SimulatedNode, pods: readonly Pod[]): Promise<void> {
+    const uid = pod.metadata.uid;
+    const statuses = pod.status?.containerStatuses ?? [];
+    const running = new Map(statuses.map((status) => [status.name, status]));
+    let allocation = this.allocations.get(uid);
+    if (!allocation) {
+      // What the pod runs with is what was allocated (the kubelet's checkpoint, read back after a restart).
+      allocation = { containers: new Map(pod.spec.containers.map((container) => [container.name, running.get(container.name)?.resources ?? container.resources])), at: 0 };
+      this.allocations.set(uid, allocation);
+    }
+    const now = Date.now();
+    let pending: { reason: string; message: string } | undefined;
+    const current = allocation;
+    if (!pod.spec.containers.every((container) => sameResources(container.resources, current.containers.get(container.name)))) {
+      const others = pods.filter((other) => other.spec.nodeName === pod.spec.nodeName && other.metadata.uid !== uid && other.status?.phase !== 'Succeeded' && other.status?.phase !== 'Failed');
+      const verdict = admitResize(pod, node.allocatable, others, (other, container) => this.allocations.get(other.metadata.uid ?? '')?.containers.get(container.name) ?? container.resources);
+      if (verdict.fit) {
+        allocation = { containers: new Map(pod.spec.containers.map((container) => [container.name, container.resources])), at: now };
+        this.allocations.set(uid, allocation);
+      } else {
+        pending = { reason: verdict.reason, message: verdict.message };
+      }
+    }
+    const allocated = allocation;
+    let inProgress = pod.spec.containers.some((container) => !sameResources(running.get(container.name)?.resources, allocated.containers.get(container.name)));
+    // Unchanged statuses stay the very objects read, so an idle pod costs no write.
+    let containerStatuses = statuses.map((status) => {
+      const requests = allocated.containers.get(status.name)?.requests;
+      return requests ? { ...status, allocatedResources: requests } : status;
+    });
+    const stamp = new Date(now).toISOString();
+    if (inProgress && now - allocated.at >= this.resizeDelay) {
+      containerStatuses = containerStatuses.map((status) => {
+        const container = pod.spec.containers.find((entry) => entry.name === status.name);
+        const resources = allocated.containers.get(status.name) ?? {};
+        if (!container || !needsRestart(container, status.resources, resources)) return { ...status, resources };
+        const restartCount = (status.restartCount ?? 0) + 1;
+        const startedAt = status.state?.running?.startedAt ?? stamp;
+        return {
+          ...status,
+          resources,
+          restartCount,
+          containerID: containerId(pod, status.name, restartCount),
+          lastState: { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt: stamp, containerID: status.containerID } },
+          state: { running: { startedAt: stamp } },
+        };
+      });
+      inProgress = false;
+    }
+    const conditions = withResizeConditions(pod.status?.conditions ?? [], pending, inProgress, stamp);
+    if (JSON.stringify(conditions) === JSON.stringify(pod.status?.conditions ?? []) && JSON.stringify(containerStatuses) === JSON.stringify(statuses)) return;
+    await this.request('PATCH', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { status: { conditions, containerStatuses } }, 'application/merge-patch+json');
+  }
+
   /** A DaemonSet pod names its node in a required matchFields term; anything else goes to a node by name hash. */
   private nodeFor(pod: Pod): string {
     const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-    for (const term of terms) for (const field of term.matchFields ?? []) if (field.key === 'metadata.name' && field.values?.[0] && this.nodeNames.includes(field.values[0])) return field.values[0];
+    for (const term of terms) for (const field of term.matchFields ?? []) if (field.key === 'metadata.name' && field.values?.[0] && this.nodes.has(field.values[0])) return field.values[0];
     let hash = 0;
     for (const char of pod.metadata.name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
     return this.nodeNames[hash % this.nodeNames.length] as string;
