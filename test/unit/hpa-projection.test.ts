@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { approvalText } from '../../src/core/approval';
 import type { EvidenceSummary, RecordedEvidence } from '../../src/core/evidence/planEvidence';
+import { manifestApprovalText } from '../../src/core/gitops/approval';
+import type { ManifestPlan, ManifestWorkload } from '../../src/core/gitops/model';
+import { manifestPlanDigest } from '../../src/core/gitops/propose';
 import { liveHpasByTarget, reportHpaState } from '../../src/core/hpa/object';
 import { describeProjection, hpaTolerance, projectHpa, projectReplicas, proposeReplicas, utilizationPercent, type HpaProjection, type HpaState, type PodContainer } from '../../src/core/hpa/projection';
 import type { KubeObject } from '../../src/core/kube/object';
@@ -113,7 +116,7 @@ describe('projecting the HPA from the evidence', () => {
     assert.ok(projection.monthlyCostAfter < projection.monthlyCostBefore, `${projection.monthlyCostBefore} → ${projection.monthlyCostAfter}`);
     assert.equal(
       describeProjection(projection),
-      `HPA (live HPA, 2–10 replicas, now 4): typical (CPU p50) cpu 240m of 500m → 300m = 48% → 80% (target 60%): 4 → 6 replicas; peak (CPU p95) cpu 270m of 500m → 300m = 54% → 90% (target 60%): 4 → 6 replicas; requests × replicas $49.23/month → $46.17/month`,
+      `HPA (live HPA, 2–10 replicas, now 4): typical (CPU p50) cpu 240m of 500m → 300m = 48% → 80% (target 60%): 4 → 6 replicas; peak (CPU p95) cpu 270m of 500m → 300m = 54% → 90% (target 60%): 4 → 6 replicas; requests × replicas $49.23/month → $46.17/month (net −$3.06/month)`,
     );
   });
 
@@ -327,5 +330,24 @@ describe('the projection in the plan', () => {
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
+  });
+
+  it('a manifest plan shows it under the rendered values, and its digest covers it', () => {
+    const workload = (withHpa?: HpaProjection): ManifestWorkload => ({
+      namespace: 'shop', kind: 'Deployment', name: 'web', source: { finder: 'manifest', label: 'ws/apps/web.yaml', folder: 'ws', guess: false },
+      files: [{ folder: 'ws', path: 'apps/web.yaml', edits: [{ line: 20, field: 'spec.template.spec.containers[web].resources.requests.cpu', from: '500m', to: '300m' }] }],
+      changes: [{ container: 'web', allocation: 'requests', resource: 'cpu', from: '500m', to: '300m', fromAmount: 0.5, toAmount: 0.3 }], notes: [], ...(withHpa ? { hpa: withHpa } : {}),
+    });
+    const manifestPlan = (withHpa?: HpaProjection): ManifestPlan => ({
+      id: 'plan-0123456789ab', digest: 'd'.repeat(64), target: 'manifests', context: null, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + 600_000).toISOString(),
+      requestedBy: { type: 'model', via: 'test' }, folders: [{ name: 'ws', root: '/w' }], unresolved: [], warnings: [], workloads: [workload(withHpa)],
+      files: [{ folder: 'ws', folderRoot: '/w', path: 'apps/web.yaml', beforeHash: 'b'.repeat(64), before: null, after: '', afterHash: 'a'.repeat(64), edits: workload().files[0]?.edits ?? [] }],
+    });
+    const lines = withoutIsolates(manifestApprovalText(manifestPlan(projection), { type: 'human', via: 'test' }, now).detail).split('\n');
+    const at = lines.indexOf('   web requests.cpu 500m → 300m (rendered)');
+    assert.ok(at > 0, lines.join('\n'));
+    assert.equal(lines[at + 1], `   ${describeProjection(projection)}`);
+    assert.notEqual(manifestPlanDigest(manifestPlan(projection)), manifestPlanDigest(manifestPlan()));
+    assert.notEqual(manifestPlanDigest(manifestPlan({ ...projection, monthlyCostBefore: 1 })), manifestPlanDigest(manifestPlan(projection)));
   });
 });

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Hpa, ResourceName } from '../krr/model';
 import type { KubeObject } from '../kube/object';
-import type { HpaState } from './projection';
+import type { HpaState } from './model';
 
 const hpaSchema = z.object({
   spec: z

@@ -4,24 +4,14 @@
 // controller computes, not an estimate of our own. Pure: the evidence and the HPA come in, numbers go out.
 import type { RecordedEvidence, EvidenceSummary } from '../evidence/planEvidence';
 import type { ResourceName } from '../krr/model';
+import type { HpaAssessment, HpaProjection, HpaState, LoadProjection, MetricProjection, PodContainer, ReplicaDecision } from './model';
 import { hoursPerMonth } from '../plan/cost';
 import { describeCpu, describeMemory } from '../quantity';
 import type { Prices } from '../settings';
+import { formatMonthly } from '../text';
 
 /** The controller's default --horizontal-pod-autoscaler-tolerance: no scaling while |usage/target − 1| ≤ 0.1. */
 export const hpaTolerance = 0.1;
-
-/** What the projection needs of an HPA: read from the live object (preferred: fresher) or from krr's report. */
-export interface HpaState {
-  /** spec.minReplicas (the API defaults it to 1). */
-  minReplicas: number;
-  maxReplicas: number;
-  /** status.currentReplicas: the pods the recorded usage was spread over. */
-  currentReplicas: number;
-  /** Target average utilization in percent of the request, per resource the HPA scales on by utilization. */
-  targets: Partial<Record<ResourceName, number>>;
-  source: 'live HPA' | 'report';
-}
 
 /**
  * One metric's proposal, as the replica calculator makes it: utilization and target in percent; within the tolerance
@@ -48,15 +38,6 @@ function measurable(resource: ResourceName, request: number | null): boolean {
   return request !== null && Math.round(request * (resource === 'cpu' ? 1000 : 1)) > 0;
 }
 
-export interface ReplicaDecision {
-  /** Within minReplicas..maxReplicas. */
-  replicas: number;
-  /** The largest metric's proposal before clamping. */
-  proposed: number;
-  /** Which bound clamped it, if any. */
-  clampedTo: 'min' | 'max' | null;
-}
-
 /** Several metrics: each proposes, the largest wins (the HPA scales for its busiest metric), then min/max clamp it. */
 export function projectReplicas(state: Pick<HpaState, 'minReplicas' | 'maxReplicas' | 'currentReplicas'>, metrics: ReadonlyArray<{ utilizationPercent: number; targetPercent: number }>): ReplicaDecision {
   const proposed = metrics.reduce((largest, metric) => Math.max(largest, proposeReplicas(state.currentReplicas, metric.utilizationPercent, metric.targetPercent)), 0);
@@ -65,60 +46,6 @@ export function projectReplicas(state: Pick<HpaState, 'minReplicas' | 'maxReplic
   if (proposed < state.minReplicas) return { replicas: state.minReplicas, proposed, clampedTo: 'min' };
   return { replicas: proposed, proposed, clampedTo: null };
 }
-
-/** One container of the pod: its requests before and after the change (cores, bytes; null: unset). */
-export interface PodContainer {
-  container: string;
-  before: Record<ResourceName, number | null>;
-  after: Record<ResourceName, number | null>;
-}
-
-/** Per resource the HPA scales on: the pod's summed usage and requests, and the utilization before → after. */
-export interface MetricProjection {
-  resource: ResourceName;
-  targetPercent: number;
-  /** Per pod, summed over containers (cores, bytes). */
-  usage: number;
-  requestBefore: number;
-  requestAfter: number;
-  utilizationBefore: number;
-  utilizationAfter: number;
-}
-
-/** The HPA at one level of load: which usage statistic stands for it, and the replicas before → after the change. */
-export interface LoadProjection {
-  /** "CPU p50, memory peak": the evidence numbers used as each pod's current usage. */
-  statistic: string;
-  metrics: MetricProjection[];
-  replicasBefore: number;
-  replicasAfter: ReplicaDecision;
-}
-
-/**
- * Stored in the plan (and in its digest, like the evidence summary): the dialog words it from here alone. Two loads:
- * typical (CPU p50) decides the cost, peak (CPU p95) decides whether maxReplicas is reached. Memory has one statistic
- * in the evidence, the peak working set, so both loads use it (the pessimistic side: more replicas).
- */
-export interface HpaProjection {
-  status: 'projected';
-  source: HpaState['source'];
-  minReplicas: number;
-  maxReplicas: number;
-  currentReplicas: number;
-  typical: LoadProjection;
-  peak: LoadProjection;
-  /** Monthly cost of the pod's requests × the typical load's replicas, with krr.prices (before, after). */
-  monthlyCostBefore: number;
-  monthlyCostAfter: number;
-}
-
-/** Why the HPA's response cannot be projected (no evidence, no request to measure against, …): the rule blocks with it. */
-export interface HpaUnmodelled {
-  status: 'unmodelled';
-  reason: string;
-}
-
-export type HpaAssessment = HpaProjection | HpaUnmodelled;
 
 const gibibyte = 2 ** 30;
 
@@ -219,13 +146,16 @@ function describeLoad(load: LoadProjection): string {
 }
 
 /**
- * The projection in one line, for the dialog, the MCP form and the plan: "HPA (live HPA, 2–10 replicas, now 4):
+ * The projection in one line, for the dialog, the MCP form and the diff: "HPA (live HPA, 2–10 replicas, now 4):
  * typical (CPU p50) cpu 240m of 500m → 300m = 48% → 80% (target 60%): 4 → 6 replicas; peak (CPU p95) …; requests ×
- * replicas $63.07/month → $56.76/month". Numbers only, from the stored projection.
+ * replicas $49.23/month → $46.17/month (net −$3.06/month)". Numbers only, from the stored projection.
  */
 export function describeProjection(projection: HpaProjection): string {
   const head = `HPA (${projection.source}, ${projection.minReplicas}–${projection.maxReplicas} replicas, now ${projection.currentReplicas})`;
   const typical = `typical (${projection.typical.statistic}) ${describeLoad(projection.typical)}`;
   const peak = `peak (${projection.peak.statistic}) ${describeLoad(projection.peak)}`;
-  return `${head}: ${typical}; ${peak}; requests × replicas ${describeMonthlyCost(projection.monthlyCostBefore)} → ${describeMonthlyCost(projection.monthlyCostAfter)}`;
+  const net = formatMonthly(projection.monthlyCostAfter - projection.monthlyCostBefore);
+  return `${head}: ${typical}; ${peak}; requests × replicas ${describeMonthlyCost(projection.monthlyCostBefore)} → ${describeMonthlyCost(projection.monthlyCostAfter)} (net ${net})`;
 }
+
+export type { HpaAssessment, HpaProjection, HpaState, HpaUnmodelled, LoadProjection, MetricProjection, PodContainer, ReplicaDecision } from './model';

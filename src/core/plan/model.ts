@@ -1,7 +1,7 @@
 // The plan: exactly what would be written, to which objects, in which cluster. Approval binds to its digest.
 import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { GitOpsOwner } from '../gitops/owner';
-import type { HpaProjection } from '../hpa/projection';
+import type { HpaProjection } from '../hpa/model';
 import type { AllocationKind, ResourceName, WorkloadKind } from '../krr/model';
 import type { JsonPatchOp } from './patch';
 

@@ -5,7 +5,7 @@ import type { ClusterAccess } from '../apply';
 import { mapBounded, readLiveObjects, type ReadResult } from '../apply';
 import { evidenceOfChanged, type EvidenceSummary } from '../evidence/planEvidence';
 import { liveHpasByTarget, reportHpaState, type LiveHpa } from '../hpa/object';
-import { projectHpa, type HpaAssessment } from '../hpa/projection';
+import { describeProjection, projectHpa, type HpaAssessment } from '../hpa/projection';
 import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
 import { gitOpsOwner, type GitOpsOwner } from '../gitops/owner';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';
@@ -199,7 +199,11 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       ops: patch.ops,
       liveManifest: manifestYaml(live),
       // The diff's right side says which fields changed since the apply and whether they are restored.
-      proposedManifest: objectConflicts.map((conflict) => `# ${describeConflict(conflict)}: ${conflict.included ? 'RESTORED (included on request)' : 'left as it is'}\n`).join('') + manifestYaml(patch.proposed),
+      proposedManifest:
+        objectConflicts.map((conflict) => `# ${describeConflict(conflict)}: ${conflict.included ? 'RESTORED (included on request)' : 'left as it is'}\n`).join('') +
+        // The replicas and total cost the HPA settles at, beside krr's per-pod values the diff shows.
+        (hpa?.status === 'projected' ? `# ${describeProjection(hpa)}\n` : '') +
+        manifestYaml(patch.proposed),
       pods: pods.pods,
       podsSource: pods.source,
       monthlyCostDelta: monthlyCostOfChanges(patch.changes, pods.pods, input.settings.prices),

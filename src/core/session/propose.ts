@@ -308,6 +308,15 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         const projection = settings.policy.hpa === 'model' && workload ? { hpa: manifestHpaAssessment(workload, subject, target.evidence, settings.prices) } : {};
         return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval, ...usage, ...projection }, settings.policy);
       },
+      // Stored with a workload the policy let through, so the dialog shows the replicas and cost it approves.
+      hpa: (target, subject) => {
+        const workload = byKey.get(`${target.namespace}/${target.kind}/${target.name}`);
+        if (settings.policy.hpa !== 'model' || !workload) return null;
+        const scaled = [workload.hpa?.targetCpuUtilizationPercentage != null ? 'cpu' : null, workload.hpa?.targetMemoryUtilizationPercentage != null ? 'memory' : null];
+        if (!subject.changes.some((change) => change.allocation === 'requests' && scaled.includes(change.resource))) return null;
+        const assessment = manifestHpaAssessment(workload, subject, target.evidence, settings.prices);
+        return assessment.status === 'projected' ? assessment : null;
+      },
       // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
       finders: [...defaultFinders, ...helmFinders(helmOptions(ctx, settings, resolved)), ...(workspace.finders ?? [])],
       ...(signal ? { signal } : {}),

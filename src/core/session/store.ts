@@ -321,6 +321,7 @@ const manifestPlanSchema = z.object({
       changes: z.array(z.object({ container: z.string(), allocation, resource, from: z.string().nullable(), to: z.string().nullable(), fromAmount: nullableNumber, toAmount: nullableNumber })),
       notes: z.array(z.string()),
       evidence: z.array(evidenceSummary).optional(),
+      hpa: hpaProjection.optional(),
     }),
   ),
   unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()), sources: z.array(z.object({ id: z.string(), label: z.string() })).optional() })),

@@ -221,6 +221,7 @@ function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elici
     lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} in ${workload.source.label}${workload.source.guess ? ' (a guess: ask the user to check it)' : ''}${workload.source.chosen ? ' (the source chosen)' : ''}`);
     for (const change of workload.changes) lines.push(`    ${renderedChangeText(workload, change)}`);
     for (const summary of workload.evidence ?? []) lines.push(`    usage of ${summary.container}: ${changedContainerLine(summary, workload.changes)}`);
+    if (workload.hpa) lines.push(`    ${describeProjection(workload.hpa)}`);
     for (const file of workload.files) {
       const created = plan.files.some((planned) => planned.folder === file.folder && planned.path === file.path && planned.beforeHash === null);
       lines.push(`    ${file.folder}/${file.path}${created ? ' (new file)' : ''}: ${file.edits.map(fileEditText).join('; ')}`);
