@@ -164,7 +164,7 @@ export function hpaFindings(subject: Pick<PolicySubject, 'identity' | 'changes' 
   const lead = `${identity.kind} ${identity.namespace}/${identity.name}: an HorizontalPodAutoscaler scales it on ${scaled.join(' and ')} utilisation, measured against the request${scaled.length > 1 ? 's' : ''} this changes`;
   const assessment = subject.hpa ?? { status: 'unmodelled', reason: 'no usage evidence to model the HPA (no projection was made)' };
   if (assessment.status === 'unmodelled') {
-    return [block('hpa-unmodelled', `${lead}; its response cannot be projected: ${assessment.reason}. Blocked (krr.policy.hpa "model"): configure krr.prometheusUrl so the usage can be read, or adjust the HPA and the request together by hand.`)];
+    return [block('hpa-unmodelled', `${lead}; its response cannot be projected: ${assessment.reason}. Blocked (krr.policy.hpa "model"): make the projection possible (usage read from krr.prometheusUrl, a request on every container), or adjust the HPA and the request together by hand.`)];
   }
   const projection = describeProjection(assessment);
   const findings: PolicyFinding[] = [];

@@ -66,10 +66,14 @@ describe('HPA-aware cluster proposals (real kubectl, test API server, a real Pro
     assert.deepEqual([hpa.monthlyCostBefore, hpa.monthlyCostAfter], [month(0.2, 4), month(0.15, 5)]);
     assert.ok(object.findings.some((finding) => finding.rule === 'hpa-projection' && finding.severity === 'info'));
     assert.match(object.proposedManifest, /^# HPA \(live HPA, 2–10 replicas, now 4\): typical \(CPU p50\) cpu 125m of 200m → 150m = 62% → 83% \(target 70%\): 4 → 5 replicas/);
-    f.human.answer = 'decline';
-    await f.session.apply(plan.id, human);
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, human);
     const detail = withoutIsolates(f.human.asked[0]?.text.detail ?? '');
     assert.ok(detail.includes(`4 → 5 replicas; requests × replicas $${month(0.2, 4).toFixed(2)}/month → $${month(0.15, 5).toFixed(2)}/month`), detail);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    // Undoing it puts back the request the HPA scaled with: not blocked for the HPA (nothing to project it from).
+    const rollback = await f.session.rollback(outcome.snapshotId as string, human);
+    assert.equal(rollback.status, 'applied', rollback.message);
   });
 
   it('200m → 125m: 100% of the request, 6 replicas, dearer in total: blocked with both costs', async () => {

@@ -165,10 +165,14 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
     const gitops = input.kind === 'apply' ? { gitops: { owner, directPatch: input.settings.gitops.directPatch } } : {};
     // One entry per changed container, in the order of the changes: what the approval shows and the digest covers.
     const evidence = target.evidence ? evidenceOfChanged(patch.changes, target.evidence) : undefined;
-    const hpa = input.settings.policy.hpa === 'model' ? hpaAssessment(live, ref.kind, patch, [...hpaTargets], liveHpa, target, input.settings.prices) : null;
+    // With "model", a rollback or restore puts back the request the HPA scaled with before our apply: it is not
+    // projected or blocked for the HPA (an apply the projection let through must stay undoable, also by the rollout
+    // watch). "block" keeps the old rule for every plan kind.
+    const scaled = input.kind === 'apply' || input.settings.policy.hpa === 'block' ? [...hpaTargets] : [];
+    const hpa = input.settings.policy.hpa === 'model' ? hpaAssessment(live, ref.kind, patch, scaled, liveHpa, target, input.settings.prices) : null;
     const findings = [
       ...evaluatePolicies(
-        { identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: [...hpaTargets], allowLimitRemoval: input.allowLimitRemoval, ...gitops, ...(evidence ? { evidence } : {}), ...(hpa ? { hpa } : {}) },
+        { identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: scaled, allowLimitRemoval: input.allowLimitRemoval, ...gitops, ...(evidence ? { evidence } : {}), ...(hpa ? { hpa } : {}) },
         input.settings.policy,
       ),
       ...notes,
@@ -354,6 +358,9 @@ function hpaAssessment(live: KubeObject, kind: WorkloadKind, patch: { changes: r
   if (!patch.changes.some((change) => change.allocation === 'requests' && scaled.includes(change.resource))) return null;
   const state = liveHpa?.state ?? reportHpaState(target.workload?.hpa);
   if (!state) return { status: 'unmodelled', reason: 'neither the live HPA nor the report gives its maxReplicas, current replicas and utilization targets' };
+  // A metric left out would under-count: the HPA takes the largest proposal of all of them.
+  const unknown = scaled.filter((resource) => state.targets[resource] === undefined);
+  if (unknown.length > 0) return { status: 'unmodelled', reason: `the HPA's ${unknown.join(' and ')} utilization target is not known (the live HPA could not be read in full)` };
   const after = new Map(patch.resulting.map((resources) => [resources.container, resources.requests]));
   const pod = readContainerResources(live, kind).map((resources) => ({ container: resources.container, before: resources.requests, after: after.get(resources.container) ?? resources.requests }));
   return projectHpa(state, pod, target.evidence, prices);
