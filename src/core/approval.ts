@@ -1,6 +1,7 @@
 // The words of the approval dialog, computed from the stored plan alone. Safety invariant: a model must
 // not be able to word the dialog, so nothing here reads a tool argument — only plan fields the extension built.
 import { changedContainerLine, sharedMissingReason } from './evidence/planEvidence';
+import { describeProjection } from './hpa/projection';
 import { describeCpu, describeMemory } from './quantity';
 import type { FieldChange, ObjectChange, Plan, PlanRequester } from './plan/model';
 import { describeConflict } from './plan/rollback';
@@ -47,6 +48,8 @@ export function approvalText(plan: Plan, requester: PlanRequester, confirmByTypi
     for (const change of object.changes) lines.push(`   ${describeChange(change, object.pods)}`);
     // The usage behind the change, from the plan's stored summary (in its digest): what the person approves along with it.
     for (const summary of missing === null ? (object.evidence ?? []) : []) lines.push(`   ${nameText(summary.container)}: ${displayText(changedContainerLine(summary, object.changes), 400)}`);
+    // What the HPA will do with the new requests, from the stored projection (in the digest): replicas and total cost.
+    if (object.hpa) lines.push(`   ${displayText(describeProjection(object.hpa), 600)}`);
   }
   if (count > maxListedObjects) lines.push(`…and ${plural(count - maxListedObjects, 'more object', 'more objects')} (see the diff).`);
   if (missing !== null) lines.push(`No usage evidence for these changes (${displayText(missing, 300)}).`);

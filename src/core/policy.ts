@@ -1,7 +1,9 @@
 // Rules that block a change (not warnings) or warn about it, each with a reason a person can act on.
 // Safety invariant: "Policies block" — a workload with any `block` finding is left out of the plan. That includes a
-// memory decrease below the recorded usage (core/evidence/checks, krr.policy.memoryBelowPeak).
+// memory decrease below the recorded usage (core/evidence/checks, krr.policy.memoryBelowPeak), and a request change an
+// HPA scales on whose projection raises the total cost or reaches maxReplicas, or cannot be made (krr.policy.hpa).
 import { evidenceFindings } from './evidence/checks';
+import { describeMonthlyCost, describeProjection, raisesCost, reachesMax, type HpaAssessment } from './hpa/projection';
 import type { EvidenceSummary } from './evidence/planEvidence';
 import type { GitOpsOwner } from './gitops/owner';
 import { describeOwner } from './gitops/ownerName';
@@ -28,6 +30,8 @@ export interface PolicySubject {
   gitops?: { owner: GitOpsOwner | null; directPatch: DirectPatchMode; manifests?: readonly string[] };
   /** The usage Prometheus recorded for the changed containers (core/evidence/checks); absent: nothing is checked against usage. */
   evidence?: readonly EvidenceSummary[];
+  /** What the HPA will do with the new requests (core/hpa/projection), or why that cannot be said; absent: not projected. */
+  hpa?: HpaAssessment;
 }
 
 const mebibyte = 2 ** 20;
@@ -119,10 +123,11 @@ export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings)
         findings.push(block('minimum', `${label}: ${describe(change.toAmount)} is below the minimum ${describe(minimum)} (krr.policy.min${change.resource === 'cpu' ? 'CpuMillicores' : 'MemoryMiB'}).`, change.container));
       }
     }
-    if (change.allocation === 'requests' && subject.hpaUtilizationTargets.includes(change.resource)) {
-      findings.push(block('hpa-target', `${label}: an HorizontalPodAutoscaler scales ${identity.name} on ${change.resource} utilisation, which is measured against this request; changing it would change the scaling. Adjust the HPA and the request together, by hand.`, change.container));
+    if (policy.hpa === 'block' && change.allocation === 'requests' && subject.hpaUtilizationTargets.includes(change.resource)) {
+      findings.push(block('hpa-target', `${label}: an HorizontalPodAutoscaler scales ${identity.name} on ${change.resource} utilisation, which is measured against this request; changing it would change the scaling (krr.policy.hpa is "block"). Adjust the HPA and the request together, by hand, or set krr.policy.hpa to "model".`, change.container));
     }
   }
+  if (policy.hpa === 'model') findings.push(...hpaFindings(subject));
 
   for (const resources of subject.resulting) {
     for (const resource of ['cpu', 'memory'] as const) {
@@ -144,6 +149,32 @@ export function evaluatePolicies(subject: PolicySubject, policy: PolicySettings)
   if (matchesAnyGlob(identity.name, policy.criticalWorkloadPatterns)) {
     findings.push(warn('critical-workload', `${identity.name} looks like a critical workload (krr.policy.criticalWorkloadPatterns).`));
   }
+  return findings;
+}
+
+/**
+ * krr.policy.hpa "model": a request change of a resource an HPA scales on by utilization goes through only with a
+ * projection of the HPA's response that neither raises the workload's total cost (requests × replicas, typical load)
+ * nor reaches maxReplicas (peak load). Without a projection (no evidence, no request to measure against) it is blocked.
+ */
+export function hpaFindings(subject: Pick<PolicySubject, 'identity' | 'changes' | 'hpaUtilizationTargets' | 'hpa'>): PolicyFinding[] {
+  const scaled = [...new Set(subject.changes.filter((change) => change.allocation === 'requests' && subject.hpaUtilizationTargets.includes(change.resource)).map((change) => change.resource))];
+  if (scaled.length === 0) return [];
+  const { identity } = subject;
+  const lead = `${identity.kind} ${identity.namespace}/${identity.name}: an HorizontalPodAutoscaler scales it on ${scaled.join(' and ')} utilisation, measured against the request${scaled.length > 1 ? 's' : ''} this changes`;
+  const assessment = subject.hpa ?? { status: 'unmodelled', reason: 'no usage evidence to model the HPA (no projection was made)' };
+  if (assessment.status === 'unmodelled') {
+    return [block('hpa-unmodelled', `${lead}; its response cannot be projected: ${assessment.reason}. Blocked (krr.policy.hpa "model"): make the projection possible (usage read from krr.prometheusUrl, a request on every container), or adjust the HPA and the request together by hand.`)];
+  }
+  const projection = describeProjection(assessment);
+  const findings: PolicyFinding[] = [];
+  if (raisesCost(assessment)) {
+    findings.push(block('hpa-cost', `${lead}; the projection raises the total cost from ${describeMonthlyCost(assessment.monthlyCostBefore)} to ${describeMonthlyCost(assessment.monthlyCostAfter)}: the HPA adds more replicas than the smaller request saves (krr.policy.hpa "model"). ${projection}.`));
+  }
+  if (reachesMax(assessment)) {
+    findings.push(block('hpa-max', `${lead}; at peak load the HPA would need ${assessment.peak.replicasAfter.proposed} replicas, reaching maxReplicas ${assessment.maxReplicas}, with no room left for more load (krr.policy.hpa "model"). ${projection}.`));
+  }
+  if (findings.length === 0) findings.push({ severity: 'info', rule: 'hpa-projection', message: `${lead}. ${projection}.` });
   return findings;
 }
 

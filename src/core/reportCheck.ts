@@ -50,7 +50,10 @@ export const policySettingOf: Readonly<Record<string, string>> = {
   'max-decrease': 'krr.policy.maxDecreasePercent',
   'protected-namespace': 'krr.policy.protectedNamespaces',
   'minimum': 'krr.policy.minCpuMillicores',
-  'hpa-target': '',
+  'hpa-target': 'krr.policy.hpa',
+  'hpa-cost': 'krr.policy.hpa',
+  'hpa-max': 'krr.policy.hpa',
+  'hpa-unmodelled': 'krr.policy.hpa',
   'request-above-limit': '',
   'limit-removal': '',
   'job-immutable': '',
@@ -87,7 +90,8 @@ export function predictPolicyBlocks(workload: Workload, policy: PolicySettings, 
     policy,
   );
   return findings
-    .filter((finding) => finding.severity === 'block')
+    // krr.policy.hpa "model" decides from the usage evidence the Preview reads; the report alone cannot predict it.
+    .filter((finding) => finding.severity === 'block' && finding.rule !== 'hpa-unmodelled')
     .map((finding) => {
       const minimumSetting = finding.rule === 'minimum' && /MemoryMiB/.test(finding.message) ? 'krr.policy.minMemoryMiB' : undefined;
       return { rule: finding.rule, message: finding.message, setting: minimumSetting ?? policySettingOf[finding.rule] ?? '' };

@@ -60,6 +60,8 @@ export const sessionSettingsSchema = z.object({
       onLimit: z.enum(['block', 'step']).default('block'),
       /** A memory decrease below the peak Prometheus recorded (or to a limit it was OOM-killed at): block, or only warn. */
       memoryBelowPeak: z.enum(['block', 'warn']).default('block'),
+      /** A request change of a resource an HPA scales on by utilization: block it, or model the HPA's response (core/hpa/projection). */
+      hpa: z.enum(['block', 'model']).default('model'),
       productionNamespacePatterns: z.array(glob).default(['*prod*', 'production', 'live']),
       criticalWorkloadPatterns: z
         .array(glob)
@@ -73,6 +75,7 @@ export const sessionSettingsSchema = z.object({
       minMemoryMiB: 32,
       onLimit: 'block',
       memoryBelowPeak: 'block',
+      hpa: 'model',
       productionNamespacePatterns: ['*prod*', 'production', 'live'],
       criticalWorkloadPatterns: ['*postgres*', '*mysql*', '*mariadb*', '*redis*', '*kafka*', '*etcd*', '*zookeeper*', '*elastic*', '*mongo*', '*-db', 'db-*', '*ingress*', '*gateway*'],
     }),

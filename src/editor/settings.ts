@@ -69,6 +69,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
       productionNamespacePatterns: optional(get('policy.productionNamespacePatterns')),
       criticalWorkloadPatterns: optional(get('policy.criticalWorkloadPatterns')),
       memoryBelowPeak: optional(get('policy.memoryBelowPeak')),
+      hpa: optional(get('policy.hpa')),
     },
     prices: { cpuHour: optional(get('prices.cpuHour')), memoryGiBHour: optional(get('prices.memoryGiBHour')) },
     confirmByTyping: optional(get('confirmByTyping')),

@@ -56,9 +56,13 @@ describe('policy', () => {
     assert.deepEqual(rules(subject({ resulting })), ['request-above-limit']);
   });
 
-  it('blocks request changes of a resource an HPA scales on', () => {
-    assert.deepEqual(rules(subject({ hpaUtilizationTargets: ['cpu'] })), ['hpa-target']);
-    assert.deepEqual(rules(subject({ hpaUtilizationTargets: ['memory'] })), [], 'a CPU change is fine when the HPA scales on memory');
+  it('blocks request changes of a resource an HPA scales on: by rule with krr.policy.hpa "block", without a projection with "model"', () => {
+    const blocked = (s: PolicySubject, hpa: 'block' | 'model') => evaluatePolicies(s, { ...policy, hpa }).filter((f) => f.severity === 'block').map((f) => f.rule);
+    assert.deepEqual(blocked(subject({ hpaUtilizationTargets: ['cpu'] }), 'block'), ['hpa-target']);
+    assert.deepEqual(blocked(subject({ hpaUtilizationTargets: ['memory'] }), 'block'), [], 'a CPU change is fine when the HPA scales on memory');
+    // The default models the HPA (test/unit/hpa-projection.test.ts); with no projection at all it blocks.
+    assert.deepEqual(rules(subject({ hpaUtilizationTargets: ['cpu'] })), ['hpa-unmodelled']);
+    assert.deepEqual(rules(subject({ hpaUtilizationTargets: ['memory'] })), []);
   });
 
   it('blocks limit removal without the opt-in', () => {

@@ -22,7 +22,8 @@ export interface RecordedEvidence {
   /** Bytes: the highest memory limit the container had when it was OOM-killed in the window. */
   oomKilledLimit: number | null;
   restarts: number;
-  /** Cores. */
+  /** Cores. p50: the typical per-pod usage the HPA projection works from (core/hpa/projection); absent in plans stored before it. */
+  cpuP50?: number | null;
   cpuP95: number | null;
   cpuMax: number | null;
   /** 0..100; null without a CPU limit or cfs series. */
@@ -55,6 +56,7 @@ export function summarizeEvidence(evidence: ContainerEvidence): RecordedEvidence
     oomKills: finite(evidence.oomKills) ?? 0,
     oomKilledLimit: finite(evidence.oomKilledLimit),
     restarts: finite(evidence.restarts) ?? 0,
+    cpuP50: finite(evidence.cpu.p50),
     cpuP95: finite(evidence.cpu.p95),
     cpuMax: finite(evidence.cpu.max),
     throttledPercent: finite(evidence.cpu.throttledPercent),

@@ -2,6 +2,7 @@
 // the stored plan alone (safety invariant: a model must not be able to word the dialog).
 import { describeParty } from '../approval';
 import { changedContainerLine, sharedMissingReason } from '../evidence/planEvidence';
+import { describeProjection } from '../hpa/projection';
 import type { ApprovalText } from '../model';
 import type { FieldChange, PlanRequester } from '../plan/model';
 import { displayText, nameText } from '../text';
@@ -58,6 +59,7 @@ export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequeste
     if (workload.changes.length > maxListedEdits) lines.push(`   …and ${workload.changes.length - maxListedEdits} more values (see the diff)`);
     // The usage behind the values, from the plan's stored summary (in its digest, like the values themselves).
     for (const summary of missing === null ? (workload.evidence ?? []) : []) lines.push(`   ${nameText(summary.container, 80)}: ${displayText(changedContainerLine(summary, workload.changes), 400)}`);
+    if (workload.hpa) lines.push(`   ${displayText(describeProjection(workload.hpa), 600)}`);
   }
   if (plan.workloads.length > maxListedWorkloads) lines.push(`…and ${plan.workloads.length - maxListedWorkloads} more workloads (see the diff).`);
   if (missing !== null) lines.push(`No usage evidence for these changes (${displayText(missing, 300)}).`);

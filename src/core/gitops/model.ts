@@ -1,4 +1,5 @@
 // The manifest target: where a workload's resources are written in the workspace, and the plan a person approves.
+import type { HpaProjection } from '../hpa/model';
 import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { WorkloadKind } from '../krr/model';
 import type { DesiredResources } from '../plan/build';
@@ -173,6 +174,8 @@ export interface ManifestWorkload {
   notes: string[];
   /** The usage behind the values, one entry per changed container (core/evidence/planEvidence); in the digest, as shown in the dialog. */
   evidence?: EvidenceSummary[];
+  /** What the workload's HPA does with the new requests (core/hpa/projection); in the digest, as shown in the dialog. */
+  hpa?: HpaProjection;
 }
 
 /** A candidate a person can pick: `id` goes back into the next proposal as the workload's `source`. */

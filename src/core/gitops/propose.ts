@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
 import { evidenceOfChanged } from '../evidence/planEvidence';
+import type { HpaProjection } from '../hpa/model';
 import { KubectlError } from '../kube/kubectl';
 import type { FieldChange, PlanRequester, PolicyFinding } from '../plan/model';
 import type { ResultingResources } from '../policy';
@@ -47,6 +48,8 @@ export interface ProposeManifestOptions {
    * requests): a workload with a `block` finding is not written; warnings go into the plan.
    */
   policy?: (target: WorkloadTarget, subject: { changes: FieldChange[]; resulting: ResultingResources[] }) => PolicyFinding[];
+  /** What the workload's HPA does with the edited requests (krr.policy.hpa "model"), stored with a workload the policy let through. */
+  hpa?: (target: WorkloadTarget, subject: { changes: FieldChange[]; resulting: ResultingResources[] }) => HpaProjection | null;
   /** For tests: smaller bounds of the private copy. */
   stagedLimits?: StagedCopyLimits;
   /** Called with each private copy just before it is removed (what it held, for measuring temp space). */
@@ -73,6 +76,8 @@ export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' 
     changes: workload.changes.map(({ container, allocation, resource, from, to }) => ({ container, allocation, resource, from, to })),
     // The usage the dialog shows beside the values; only when present, so a plan stored before evidence keeps its digest.
     ...(workload.evidence ? { evidence: workload.evidence } : {}),
+    // The HPA projection the dialog shows (core/hpa/projection), for the same reason only when present.
+    ...(workload.hpa ? { hpa: workload.hpa } : {}),
   }));
   return sha256(canonicalJson({ target: 'manifests', context: plan.context, files, workloads }));
 }
@@ -220,6 +225,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           else refuse(`${candidate.label}: nothing to write`, [candidate.label]);
           continue;
         }
+        let projection: HpaProjection | null = null;
         if (options.policy) {
           const changed = new Set(prepared.changes.map((change) => change.container));
           const resulting = readContainerResources(withChanges(prepared.before, target.kind, prepared.changes) as unknown as KubeObject, target.kind).filter((entry) => changed.has(entry.container));
@@ -230,6 +236,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
             continue;
           }
           warnings.push(...findings.filter((finding) => finding.severity === 'warn'));
+          projection = options.hpa?.(target, { changes: prepared.changes, resulting }) ?? null;
         }
         // Stage the edits in the private copy, check them by rendering, and keep them only if they check out.
         // A plain manifest is checked by parsing the edited text: no copy of the folder unless one exists already.
@@ -277,6 +284,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           changes: prepared.changes,
           notes: [...(target.notes ?? []), ...choice.notes, ...prepared.notes],
           ...(target.evidence ? { evidence: evidenceOfChanged(prepared.changes, target.evidence) } : {}),
+          ...(projection ? { hpa: projection } : {}),
         });
       } catch (error) {
         if (error instanceof KubectlError && error.kind === 'not-installed') throw error;

@@ -1,6 +1,7 @@
 // The plan digest: what a human approves. Safety invariant: a hash over (kube context, cluster server URL,
-// every target object's identity + resourceVersion, every JSON-patch op), and the usage evidence the approval shows
-// (core/evidence/planEvidence). Apply runs only the stored plan whose digest was approved, never anything a caller re-sends.
+// every target object's identity + resourceVersion, every JSON-patch op), and the usage evidence and HPA projection the
+// approval shows (core/evidence/planEvidence, core/hpa/projection). Apply runs only the stored plan whose digest was
+// approved, never anything a caller re-sends.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonicalJson';
 import type { ObjectChange } from './model';
@@ -18,6 +19,8 @@ export function planDigest(input: { context: string; server: string; staged: boo
       ops: object.ops,
       // Only when present, so a plan stored before evidence existed keeps its digest.
       ...(object.evidence ? { evidence: object.evidence } : {}),
+      // The HPA projection the dialog shows (core/hpa/projection); only when present, for the same reason.
+      ...(object.hpa ? { hpa: object.hpa } : {}),
     }))
     .sort((a, b) => identityKey(a).localeCompare(identityKey(b)));
   return createHash('sha256').update(canonicalJson({ context: input.context, server: input.server, staged: input.staged, objects })).digest('hex');

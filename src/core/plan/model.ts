@@ -1,6 +1,7 @@
 // The plan: exactly what would be written, to which objects, in which cluster. Approval binds to its digest.
 import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { GitOpsOwner } from '../gitops/owner';
+import type { HpaProjection } from '../hpa/model';
 import type { AllocationKind, ResourceName, WorkloadKind } from '../krr/model';
 import type { JsonPatchOp } from './patch';
 
@@ -97,6 +98,11 @@ export interface ObjectChange extends ObjectIdentity {
    * Absent on plans that seek none (rollbacks, restores) and on plans stored before evidence existed.
    */
   evidence?: EvidenceSummary[];
+  /**
+   * What the HPA that scales this workload on a changed request will do (krr.policy.hpa "model"): replicas and total
+   * cost before → after. Part of the digest, like the evidence: the approval shows it. Absent: no such HPA.
+   */
+  hpa?: HpaProjection;
 }
 
 export interface BlockedWorkload {

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterAccess } from '../apply';
 import { mapBounded, readLiveObjects, type ReadResult } from '../apply';
 import { evidenceOfChanged, type EvidenceSummary } from '../evidence/planEvidence';
+import { liveHpasByTarget, reportHpaState, type LiveHpa } from '../hpa/object';
+import { describeProjection, projectHpa, type HpaAssessment } from '../hpa/projection';
 import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
 import { gitOpsOwner, type GitOpsOwner } from '../gitops/owner';
 import { KubectlError, type ObjectRef } from '../kube/kubectl';
@@ -81,11 +83,11 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
   const blocked: BlockedWorkload[] = [...(input.blocked ?? [])];
   const conflicts: RollbackConflict[] = [];
   const warnings: PolicyFinding[] = [];
-  const hpaTargetsByNamespace = new Map<string, Promise<Map<string, ResourceName[]>>>();
+  const hpaTargetsByNamespace = new Map<string, Promise<Map<string, LiveHpa>>>();
   const hpaTargetsIn = (namespace: string) => {
     let pending = hpaTargetsByNamespace.get(namespace);
     if (!pending) {
-      pending = input.cluster.listObjects('HorizontalPodAutoscaler', namespace, input.signal).then(hpaUtilizationTargets, () => new Map());
+      pending = input.cluster.listObjects('HorizontalPodAutoscaler', namespace, input.signal).then(liveHpasByTarget, () => new Map<string, LiveHpa>());
       hpaTargetsByNamespace.set(namespace, pending);
     }
     return pending;
@@ -155,16 +157,22 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       warnings.push({ severity: 'info', rule: 'no-change', message: `${ref.kind} ${ref.namespace}/${ref.name}: nothing to change (the live values already match).` }, ...named);
       return null;
     }
-    const hpaTargets = new Set<ResourceName>((await hpaTargetsIn(ref.namespace)).get(`${ref.kind}/${ref.name}`) ?? []);
+    const liveHpa = (await hpaTargetsIn(ref.namespace)).get(`${ref.kind}/${ref.name}`);
+    const hpaTargets = new Set<ResourceName>(liveHpa?.resources ?? []);
     if (target.workload?.hpa?.targetCpuUtilizationPercentage != null) hpaTargets.add('cpu');
     if (target.workload?.hpa?.targetMemoryUtilizationPercentage != null) hpaTargets.add('memory');
     // A rollback puts back what an apply of ours wrote, towards what Git holds: GitOps ownership does not block it.
     const gitops = input.kind === 'apply' ? { gitops: { owner, directPatch: input.settings.gitops.directPatch } } : {};
     // One entry per changed container, in the order of the changes: what the approval shows and the digest covers.
     const evidence = target.evidence ? evidenceOfChanged(patch.changes, target.evidence) : undefined;
+    // With "model", a rollback or restore puts back the request the HPA scaled with before our apply: it is not
+    // projected or blocked for the HPA (an apply the projection let through must stay undoable, also by the rollout
+    // watch). "block" keeps the old rule for every plan kind.
+    const scaled = input.kind === 'apply' || input.settings.policy.hpa === 'block' ? [...hpaTargets] : [];
+    const hpa = input.settings.policy.hpa === 'model' ? hpaAssessment(live, ref.kind, patch, scaled, liveHpa, target, input.settings.prices) : null;
     const findings = [
       ...evaluatePolicies(
-        { identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: [...hpaTargets], allowLimitRemoval: input.allowLimitRemoval, ...gitops, ...(evidence ? { evidence } : {}) },
+        { identity: ref, changes: patch.changes, resulting: patch.resulting, hpaUtilizationTargets: scaled, allowLimitRemoval: input.allowLimitRemoval, ...gitops, ...(evidence ? { evidence } : {}), ...(hpa ? { hpa } : {}) },
         input.settings.policy,
       ),
       ...notes,
@@ -195,7 +203,11 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       ops: patch.ops,
       liveManifest: manifestYaml(live),
       // The diff's right side says which fields changed since the apply and whether they are restored.
-      proposedManifest: objectConflicts.map((conflict) => `# ${describeConflict(conflict)}: ${conflict.included ? 'RESTORED (included on request)' : 'left as it is'}\n`).join('') + manifestYaml(patch.proposed),
+      proposedManifest:
+        objectConflicts.map((conflict) => `# ${describeConflict(conflict)}: ${conflict.included ? 'RESTORED (included on request)' : 'left as it is'}\n`).join('') +
+        // The replicas and total cost the HPA settles at, beside krr's per-pod values the diff shows.
+        (hpa?.status === 'projected' ? `# ${describeProjection(hpa)}\n` : '') +
+        manifestYaml(patch.proposed),
       pods: pods.pods,
       podsSource: pods.source,
       monthlyCostDelta: monthlyCostOfChanges(patch.changes, pods.pods, input.settings.prices),
@@ -203,6 +215,8 @@ export async function proposePlan(targets: readonly PlanTarget[], input: Propose
       stage: input.staged ? stageOf(ref.namespace, input.settings) : 1,
       ...(owner ? { gitopsOwner: owner } : {}),
       ...(evidence ? { evidence } : {}),
+      // Only a projection that let the change through is stored: the dialog shows it and the digest covers it.
+      ...(hpa?.status === 'projected' ? { hpa } : {}),
     };
   };
 
@@ -336,20 +350,18 @@ function totalsOf(objects: readonly ObjectChange[], blocked: number): PlanTotals
   return totals;
 }
 
-/** `Kind/name` -> resources an HPA (autoscaling/v2) scales it on by utilisation. */
-function hpaUtilizationTargets(hpas: KubeObject[]): Map<string, ResourceName[]> {
-  const targets = new Map<string, ResourceName[]>();
-  for (const hpa of hpas) {
-    const spec = (hpa.spec ?? {}) as { scaleTargetRef?: { kind?: string; name?: string }; metrics?: Array<{ type?: string; resource?: { name?: string; target?: { type?: string } } }>; targetCPUUtilizationPercentage?: number };
-    const ref = spec.scaleTargetRef;
-    if (!ref?.kind || !ref.name) continue;
-    const resources: ResourceName[] = [];
-    for (const metric of spec.metrics ?? []) {
-      const name = metric.resource?.name;
-      if (metric.type === 'Resource' && metric.resource?.target?.type === 'Utilization' && (name === 'cpu' || name === 'memory')) resources.push(name);
-    }
-    if (spec.targetCPUUtilizationPercentage !== undefined) resources.push('cpu');
-    targets.set(`${ref.kind}/${ref.name}`, resources);
-  }
-  return targets;
+/**
+ * What the HPA will do with the patched requests (core/hpa/projection), when a request it scales on changes; null
+ * when none does. The live HPA is preferred (fresher than the report); the whole pod counts, changed or not.
+ */
+function hpaAssessment(live: KubeObject, kind: WorkloadKind, patch: { changes: readonly FieldChange[]; resulting: ReadonlyArray<{ container: string; requests: { cpu: number | null; memory: number | null } }> }, scaled: readonly ResourceName[], liveHpa: LiveHpa | undefined, target: PlanTarget, prices: SessionSettings['prices']): HpaAssessment | null {
+  if (!patch.changes.some((change) => change.allocation === 'requests' && scaled.includes(change.resource))) return null;
+  const state = liveHpa?.state ?? reportHpaState(target.workload?.hpa);
+  if (!state) return { status: 'unmodelled', reason: 'neither the live HPA nor the report gives its maxReplicas, current replicas and utilization targets' };
+  // A metric left out would under-count: the HPA takes the largest proposal of all of them.
+  const unknown = scaled.filter((resource) => state.targets[resource] === undefined);
+  if (unknown.length > 0) return { status: 'unmodelled', reason: `the HPA's ${unknown.join(' and ')} utilization target is not known (the live HPA could not be read in full)` };
+  const after = new Map(patch.resulting.map((resources) => [resources.container, resources.requests]));
+  const pod = readContainerResources(live, kind).map((resources) => ({ container: resources.container, before: resources.requests, after: after.get(resources.container) ?? resources.requests }));
+  return projectHpa(state, pod, target.evidence, prices);
 }

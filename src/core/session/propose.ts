@@ -2,11 +2,13 @@
 // edits as files), stored single-use and shown to the person; nothing is written here.
 import { identityOf } from '../apply';
 import { ownerKey } from '../gitops/owner';
-import type { ResourceName, WorkloadKind } from '../krr/model';
+import type { ResourceName, Workload, WorkloadKind } from '../krr/model';
+import { reportHpaState } from '../hpa/object';
+import { projectHpa, type HpaAssessment } from '../hpa/projection';
 import { evidenceOfChanged, summariesByWorkload, workloadKey, type EvidenceSummary } from '../evidence/planEvidence';
 import type { EvidenceResult } from '../evidence/model';
 import { targetsOfReport } from '../evidence/reader';
-import { evaluatePolicies } from '../policy';
+import { evaluatePolicies, type ResultingResources } from '../policy';
 import { ChannelledCluster } from '../kube/apiChannel';
 import { KubectlError } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
@@ -302,7 +304,18 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         if (workload?.hpa?.targetCpuUtilizationPercentage != null) hpa.push('cpu');
         if (workload?.hpa?.targetMemoryUtilizationPercentage != null) hpa.push('memory');
         const usage = target.evidence ? { evidence: evidenceOfChanged(subject.changes, target.evidence) } : {};
-        return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval, ...usage }, settings.policy);
+        // The manifests are deployed later, so the HPA's response is projected from the report's HPA and requests.
+        const projection = settings.policy.hpa === 'model' && workload ? { hpa: manifestHpaAssessment(workload, subject, target.evidence, settings.prices) } : {};
+        return evaluatePolicies({ identity: { namespace: target.namespace, kind: target.kind, name: target.name }, changes: subject.changes, resulting: subject.resulting, hpaUtilizationTargets: hpa, allowLimitRemoval, ...usage, ...projection }, settings.policy);
+      },
+      // Stored with a workload the policy let through, so the dialog shows the replicas and cost it approves.
+      hpa: (target, subject) => {
+        const workload = byKey.get(`${target.namespace}/${target.kind}/${target.name}`);
+        if (settings.policy.hpa !== 'model' || !workload) return null;
+        const scaled = [workload.hpa?.targetCpuUtilizationPercentage != null ? 'cpu' : null, workload.hpa?.targetMemoryUtilizationPercentage != null ? 'memory' : null];
+        if (!subject.changes.some((change) => change.allocation === 'requests' && scaled.includes(change.resource))) return null;
+        const assessment = manifestHpaAssessment(workload, subject, target.evidence, settings.prices);
+        return assessment.status === 'projected' ? assessment : null;
       },
       // Helm after the defaults: rendering with the user's helm (krr.helmPath), a guess by convention without it.
       finders: [...defaultFinders, ...helmFinders(helmOptions(ctx, settings, resolved)), ...(workspace.finders ?? [])],
@@ -337,6 +350,15 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
   ctx.emit({ type: 'plan' });
   if (plan.files.length > 0) await ctx.options.approver.showManifests?.(plan).catch((error: unknown) => ctx.log(`could not show the plan: ${messageOf(error)}`));
   return plan;
+}
+
+/** The HPA's response to a manifest edit, from the report: its HPA and every container's current requests. */
+function manifestHpaAssessment(workload: Workload, subject: { resulting: readonly ResultingResources[] }, evidence: ReadonlyMap<string, EvidenceSummary> | undefined, prices: SessionSettings['prices']): HpaAssessment {
+  const state = reportHpaState(workload.hpa);
+  if (!state) return { status: 'unmodelled', reason: 'the report gives no current replicas for its HPA' };
+  const after = new Map(subject.resulting.map((resources) => [resources.container, resources.requests]));
+  const pod = workload.containers.map((container) => ({ container: container.container, before: container.current.requests, after: after.get(container.container) ?? container.current.requests }));
+  return projectHpa(state, pod, evidence, prices);
 }
 
 /** The Helm sources: a chart's values files, a Flux HelmRelease's values, an Argo CD Application's Helm values. */

@@ -17,11 +17,13 @@ export interface SettingLayers {
  * - `any-true`: on if the user or a workspace turns it on (read-only).
  * - `union`: the user's list (or the default) plus whatever a workspace adds (protected namespaces, typed confirmation).
  * - `min` / `max`: the stricter of the user's and the workspace's number.
- * - `strictest-mode`: the stricter of `allow` < `warn` < `block` (a GitOps-owned object's direct patch, memory below its peak).
+ * - `strictest-mode`: the stricter of `allow` < `warn` < `model` < `block` (a GitOps-owned object's direct patch, memory
+ *   below its peak, a request an HPA scales on).
  */
 export type GateRule = 'user-only' | 'any-true' | 'union' | 'min' | 'max' | 'strictest-mode';
 
-const modeOrder: readonly unknown[] = ['allow', 'warn', 'block'];
+// `model` (krr.policy.hpa) lets a change through only with a projection: stricter than a warning, looser than a block.
+const modeOrder: readonly unknown[] = ['allow', 'warn', 'model', 'block'];
 
 /** Keys below `krr.`; every other setting is read as VS Code resolves it (workspace over user). */
 export const gateRules: Readonly<Record<string, GateRule>> = {
@@ -47,6 +49,7 @@ export const gateRules: Readonly<Record<string, GateRule>> = {
   'rolloutWatch.enabled': 'any-true',
   'gitops.directPatch': 'strictest-mode',
   'policy.memoryBelowPeak': 'strictest-mode',
+  'policy.hpa': 'strictest-mode',
 };
 
 /** "" and null mean unset in VS Code's settings UI. */

@@ -170,6 +170,7 @@ const evidenceSummary = z.discriminatedUnion('status', [
     oomKills: z.number(),
     oomKilledLimit: nullableNumber,
     restarts: z.number(),
+    cpuP50: nullableNumber.optional(),
     cpuP95: nullableNumber,
     cpuMax: nullableNumber,
     throttledPercent: nullableNumber,
@@ -178,6 +179,26 @@ const evidenceSummary = z.discriminatedUnion('status', [
   }),
   z.object({ container: z.string(), status: z.literal('none'), reason: z.string() }),
 ]);
+
+// Every field of the HPA projection (core/hpa/projection): the digest covers it, so a dropped field would fail it.
+const hpaMetric = z.object({ resource, targetPercent: z.number(), usage: z.number(), requestBefore: z.number(), requestAfter: z.number(), utilizationBefore: z.number(), utilizationAfter: z.number() });
+const hpaLoad = z.object({
+  statistic: z.string(),
+  metrics: z.array(hpaMetric),
+  replicasBefore: z.number(),
+  replicasAfter: z.object({ replicas: z.number(), proposed: z.number(), clampedTo: z.enum(['min', 'max']).nullable() }),
+});
+const hpaProjection = z.object({
+  status: z.literal('projected'),
+  source: z.enum(['live HPA', 'report']),
+  minReplicas: z.number(),
+  maxReplicas: z.number(),
+  currentReplicas: z.number(),
+  typical: hpaLoad,
+  peak: hpaLoad,
+  monthlyCostBefore: z.number(),
+  monthlyCostAfter: z.number(),
+});
 
 const planSchema = z.object({
   id: z.string().regex(planIdPattern),
@@ -205,6 +226,7 @@ const planSchema = z.object({
       findings: z.array(finding),
       stage: z.number().int().min(1),
       evidence: z.array(evidenceSummary).optional(),
+      hpa: hpaProjection.optional(),
     }),
   ),
   blocked: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reasons: z.array(z.string()) })),
@@ -299,6 +321,7 @@ const manifestPlanSchema = z.object({
       changes: z.array(z.object({ container: z.string(), allocation, resource, from: z.string().nullable(), to: z.string().nullable(), fromAmount: nullableNumber, toAmount: nullableNumber })),
       notes: z.array(z.string()),
       evidence: z.array(evidenceSummary).optional(),
+      hpa: hpaProjection.optional(),
     }),
   ),
   unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()), sources: z.array(z.object({ id: z.string(), label: z.string() })).optional() })),

@@ -1,6 +1,7 @@
 // krr_propose_changes: builds, dry-runs and policy-checks a plan (or, target "manifests", the edits of the workspace
 // manifests), shows the diff; writes nothing.
 import { changedContainerLine } from '../../core/evidence/planEvidence';
+import { describeProjection } from '../../core/hpa/projection';
 import { z } from 'zod';
 import { fileEditText, renderedChangeText } from '../../core/gitops/approval';
 import type { ManifestPlan } from '../../core/gitops/model';
@@ -167,6 +168,7 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation', channel
     lines.push(`- ${object.namespace}/${object.kind}/${object.name}: ${changes || 'no change'} (${formatMoney(object.monthlyCostDelta)})${ownerNote(object.gitopsOwner)}`);
     // The same evidence lines the person's approval shows (from the stored plan), so the model reasons from usage too.
     for (const summary of object.evidence ?? []) lines.push(`    usage of ${summary.container}: ${changedContainerLine(summary, object.changes)}`);
+    if (object.hpa) lines.push(`    ${describeProjection(object.hpa)}`);
   }
   if (plan.objects.length > 20) lines.push(`- … and ${plan.objects.length - 20} more objects (see structured content)`);
   for (const blocked of plan.blocked) lines.push(`BLOCKED ${blocked.namespace}/${blocked.kind}/${blocked.name}: ${blocked.reasons.join('; ')}${ownerNote(blocked.gitopsOwner)}`);
@@ -219,6 +221,7 @@ function describeManifestPlan(plan: ManifestPlan, approvalVia: 'editor' | 'elici
     lines.push(`- ${workload.namespace}/${workload.kind}/${workload.name} in ${workload.source.label}${workload.source.guess ? ' (a guess: ask the user to check it)' : ''}${workload.source.chosen ? ' (the source chosen)' : ''}`);
     for (const change of workload.changes) lines.push(`    ${renderedChangeText(workload, change)}`);
     for (const summary of workload.evidence ?? []) lines.push(`    usage of ${summary.container}: ${changedContainerLine(summary, workload.changes)}`);
+    if (workload.hpa) lines.push(`    ${describeProjection(workload.hpa)}`);
     for (const file of workload.files) {
       const created = plan.files.some((planned) => planned.folder === file.folder && planned.path === file.path && planned.beforeHash === null);
       lines.push(`    ${file.folder}/${file.path}${created ? ' (new file)' : ''}: ${file.edits.map(fileEditText).join('; ')}`);
