@@ -62,7 +62,8 @@ export function ownerView(owner: GitOpsOwner | null | undefined): OwnerView | nu
   return { label: `${certain ? '' : 'maybe '}${describeOwner(owner)}`, title: `${certain ? 'Reconciled from Git' : 'Possibly reconciled from Git (a hint only)'}: ${owner.evidence.join('; ')}`, certain };
 }
 
-function amount(value: string | null): number | null {
+/** A cell's quantity in base units; null when unset, unknown ("?") or not a quantity. */
+export function quantityAmount(value: string | null): number | null {
   if (value === null || value === '?') return null;
   try {
     return parseQuantity(value);
@@ -72,8 +73,8 @@ function amount(value: string | null): number | null {
 }
 
 export function panelCell(from: string | null, to: string | null): PanelCell {
-  const before = amount(from);
-  const after = amount(to);
+  const before = quantityAmount(from);
+  const after = quantityAmount(to);
   const percent = before !== null && after !== null && before > 0 ? Math.round(((after - before) / before) * 1000) / 10 : null;
   return { from, to, percent, same: from === to || (before !== null && after !== null && before === after) };
 }

@@ -3,9 +3,8 @@
 // renders, 200 at a time), so a fleet of 50,000 containers never posts 50,000 charts. No evidence, no charts: the page
 // shows the reason in one quiet line, never an invented series. Host-free: the panel passes the reader in.
 import type { ContainerEvidence, EvidenceResult } from '../core/evidence/model';
-import { parseQuantity } from '../core/quantity';
 import { displayName, displayText, formatCount, plural } from '../core/text';
-import type { PanelCell, PanelRow } from './reviewRows';
+import { quantityAmount, type PanelCell, type PanelRow } from './reviewRows';
 import { detailChart, formatBytes, formatCores, formatTime, sparkline, type ChartInput, type ChartLines, type ChartOptions, type DetailView, type SparklineView, type UsageSignal } from './usageChart';
 
 /** Reads a report's evidence (the session's evidenceFor); a rejection is shown as the reason there is none. */
@@ -44,17 +43,8 @@ function settingIn(text: string): { setting: string } | Record<string, never> {
   return match?.[1] ? { setting: match[1] } : {};
 }
 
-function amount(value: string | null): number | null {
-  if (value === null || value === '?') return null;
-  try {
-    return parseQuantity(value);
-  } catch {
-    return null;
-  }
-}
-
 function linesOf(request: PanelCell, limit: PanelCell): ChartLines {
-  return { currentRequest: amount(request.from), currentLimit: amount(limit.from), recommendedRequest: amount(request.to), recommendedLimit: amount(limit.to) };
+  return { currentRequest: quantityAmount(request.from), currentLimit: quantityAmount(limit.from), recommendedRequest: quantityAmount(request.to), recommendedLimit: quantityAmount(limit.to) };
 }
 
 function inputOf(evidence: ContainerEvidence, row: PanelRow, signal: UsageSignal): ChartInput {

@@ -414,15 +414,7 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
 
   it('the auth header is in no result, log line or state file', () => {
     count('secret_leak_attempts');
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const file = path.join(dir, name);
-        if (statSync(file).isDirectory()) walk(file);
-        else files.push(readFileSync(file, 'latin1'));
-      }
-    };
-    walk(f.stateDir);
+    const files = contentsUnder(f.stateDir);
     const token = secret.split(' ')[1] as string;
     const seen = [...results.map((result) => JSON.stringify(result)), ...f.logs, ...files];
     const leaks = seen.filter((text) => text.includes(token));
@@ -496,15 +488,7 @@ describe('abuse: a hostile Prometheus answer to `krr-mcp serve --stdio` (its own
   it('the header went to the configured Prometheus only, and is in no result, no stderr line and no state file', () => {
     count('secret_leak_attempts');
     const token = secret.split(' ')[1] as string;
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const file = path.join(dir, name);
-        if (statSync(file).isDirectory()) walk(file);
-        else files.push(readFileSync(file, 'latin1'));
-      }
-    };
-    walk(server.stateDir);
+    const files = contentsUnder(server.stateDir);
     const leaks = [...results.map((result) => JSON.stringify(result)), ...stderr, ...files].filter((text) => text.includes(token));
     if (leaks.length > 0 || otherHost.requests.length > 0) count('secrets_leaked');
     assert.deepEqual(leaks.map((text) => text.slice(0, 200)), []);
@@ -512,3 +496,11 @@ describe('abuse: a hostile Prometheus answer to `krr-mcp serve --stdio` (its own
     assert.ok(hostile.requests.length > 0 && hostile.requests.every((request) => request.authorization === secret), 'the configured Prometheus got the header from KRR_PROMETHEUS_AUTH_HEADER');
   });
 });
+
+/** The text of every file under `dir` (latin1: any byte compares), for a search of the state directory. */
+function contentsUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    return statSync(file).isDirectory() ? contentsUnder(file) : [readFileSync(file, 'latin1')];
+  });
+}
