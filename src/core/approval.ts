@@ -52,6 +52,8 @@ export function approvalText(plan: Plan, requester: PlanRequester, confirmByTypi
     if (object.hpa) lines.push(`   ${displayText(describeProjection(object.hpa), 600)}`);
   }
   if (count > maxListedObjects) lines.push(`…and ${plural(count - maxListedObjects, 'more object', 'more objects')} (see the diff).`);
+  // A persist plan: what the trial on running pods showed (stored in the plan, in its digest).
+  if (plan.trial) lines.push(displayText(plan.trial.line, 400));
   if (missing !== null) lines.push(`No usage evidence for these changes (${displayText(missing, 300)}).`);
   lines.push('');
   const t = plan.totals;

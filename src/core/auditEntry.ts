@@ -22,6 +22,10 @@ export const auditActions = [
   'refuse',
   'rollout',
   'repair',
+  /** A trial (core/trial): started on its pods ('started' | 'failed'), its end ('passed' | 'failed' | 'overdue'). */
+  'trial',
+  /** A trial's pods put back at the template's size ('reverted' | 'failed'). */
+  'trial-revert',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

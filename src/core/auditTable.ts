@@ -110,6 +110,12 @@ export function auditRow(entry: AuditEntry, plan: { kind?: PlanKind | undefined;
       return { ...base, action: 'watched the rollout', outcome, tone: entry.outcome === 'healthy' || entry.outcome === 'ok' ? 'ok' : 'failed' };
     case 'repair':
       return { ...base, action: 'repaired the log', outcome: entry.outcome === 'torn-tail-cut' ? 'cut an unfinished last line' : outcome, tone: 'info' };
+    case 'trial':
+      if (entry.outcome === 'started') return { ...base, action: 'trial started', outcome: 'pods resized in place', tone: 'ok' };
+      if (entry.outcome === 'passed') return { ...base, action: 'trial passed', outcome: 'passed, pods reverted', tone: 'ok' };
+      return { ...base, action: entry.outcome === 'overdue' ? 'trial overdue' : 'trial failed', outcome, tone: 'failed' };
+    case 'trial-revert':
+      return { ...base, action: 'trial pods reverted', outcome, tone: entry.outcome === 'reverted' ? 'info' : 'failed' };
   }
 }
 

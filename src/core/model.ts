@@ -2,6 +2,7 @@
 import type { GitOpsOwner } from './gitops/owner';
 import type { Plan, PlanKind, PlanRequester, RollbackConflict } from './plan/model';
 import type { ManifestPlan } from './gitops/model';
+import type { TrialPlan } from './trial/model';
 import type { ManifestFileResult } from './gitops/apply';
 import type { Severity, WorkloadKind } from './krr/model';
 
@@ -46,13 +47,17 @@ export interface Approver {
   showManifests?(plan: ManifestPlan): Promise<void>;
   /** Asks a person to approve writing these files; a host without it refuses every manifest write. */
   requestManifestApproval?(plan: ManifestPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision>;
+  /** Trial plans (pods resized in place): shows the pods' diff. Optional: a host without it shows nothing. */
+  showTrial?(plan: TrialPlan): Promise<void>;
+  /** Asks a person to approve starting this trial; a host without it refuses every trial. */
+  requestTrialApproval?(plan: TrialPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision>;
 }
 
 /** A plan a person can still apply, as the "Apply Previewed Plan" quick pick lists it. */
 export interface PendingPlan {
   id: string;
   /** 'manifests': a plan of workspace files (GitOps); `objects` then counts files and `context` is "workspace". */
-  kind: PlanKind | 'manifests';
+  kind: PlanKind | 'manifests' | 'trial';
   context: string;
   /** Who proposed it, as the dialog says it ("the AI chat (Copilot)", "you (review panel)", "KRR itself (rollout watch…)"). */
   proposedBy: string;
@@ -244,5 +249,7 @@ export interface ApplyOutcome {
   conflicts?: RollbackConflict[];
   /** Manifest plans: what happened to each file (paths relative to their workspace folder). */
   files?: ManifestFileResult[];
+  /** Trial plans: the trial started (its id is the plan's; watch it with the trial status). */
+  trialId?: string;
   message: string;
 }

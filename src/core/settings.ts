@@ -105,6 +105,16 @@ export const sessionSettingsSchema = z.object({
   rolloutWatch: z
     .object({ enabled: z.boolean().default(false), timeoutSeconds: z.number().int().min(5).max(3600).default(120) })
     .default({ enabled: false, timeoutSeconds: 120 }),
+  trial: z
+    .object({
+      /** How long a trial runs before its pods are reverted (and, if it passed, the persist plan is offered). */
+      windowSeconds: z.number().int().min(10).max(24 * 3600).default(1800),
+      /** How often the watch reads the trial pods. */
+      pollSeconds: z.number().int().min(1).max(600).default(10),
+      /** The most pods one trial may resize. */
+      maxPods: z.number().int().min(1).max(500).default(10),
+    })
+    .default({ windowSeconds: 1800, pollSeconds: 10, maxPods: 10 }),
   gitops: z
     .object({
       /** A direct cluster patch of an object Argo CD or Flux reconciles from Git: `block` (default), `warn` or `allow`. */

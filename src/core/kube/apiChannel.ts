@@ -12,6 +12,7 @@ import type { JsonPatchOp } from '../plan/patch';
 import { KubectlError, failureMessage, type FailureWhere, type Kubectl, type KubectlErrorKind, type ObjectRef } from './kubectl';
 import { assertContextName, assertDnsLabel, assertDnsSubdomain } from './names';
 import { kubeObjectSchema, type KubeObject } from './object';
+import { podPath, podSchema, type Pod, type PodRef } from './pod';
 
 /** The API path prefix and plural of each kind the extension reads or patches (fixed versions, like kubectl's preferred ones). */
 const resourcePathByKind: Partial<Record<ObjectRef['kind'], { prefix: string; plural: string }>> = {
@@ -87,6 +88,11 @@ export interface ApiChannelOptions {
   /** The only objects the channel reaches. */
   objects: readonly ObjectRef[];
   /**
+   * Running pods a trial resizes in place (core/trial): each pod's own path and its `/resize` subresource, GET and
+   * PATCH, through a proxy of their own. No other pod, no pod list.
+   */
+  pods?: readonly PodRef[];
+  /**
    * Namespaces whose HPA list a proposal reads, through a second proxy that accepts those list paths and GET
    * only (an apply's channel has none).
    */
@@ -148,7 +154,7 @@ export class ApiChannel {
   /** Starts the proxy (or proxies, for a plan whose paths do not fit in one argument) and waits until each serves. */
   static async open(options: ApiChannelOptions): Promise<ApiChannel> {
     assertContextName(options.context);
-    if (options.objects.length === 0) throw new Error('an API channel needs at least one object');
+    if (options.objects.length === 0 && (options.pods ?? []).length === 0) throw new Error('an API channel needs at least one object');
     const paths = options.objects.map((ref) => ({ ref, path: objectPath(ref) }));
     // 0700 from creation (mkdtemp): only this user can reach the sockets inside.
     const directory = mkdtempSync(path.join(tmpdir(), 'krr-channel-'));
@@ -157,6 +163,7 @@ export class ApiChannel {
     const assigned: Array<{ path: string; proxy: ProxyProcess }> = [];
     try {
       const groups: Array<{ paths: string[]; acceptPaths: string; rejectMethods: string }> = partition(paths).map((group) => ({ paths: group.map((entry) => entry.path), acceptPaths: acceptPathsPattern(group.map((entry) => entry.ref)), rejectMethods: rejectMethodsPattern }));
+      for (const group of partitionPods(options.pods ?? [])) groups.push({ paths: group.map(podPath), acceptPaths: podPathsPattern(group), rejectMethods: rejectMethodsPattern });
       const namespaces = [...new Set(options.hpaListNamespaces ?? [])];
       if (namespaces.length > 0) groups.push({ paths: namespaces.map(hpaListPath), acceptPaths: hpaListsPattern(namespaces), rejectMethods: rejectAllButGetPattern });
       // Started side by side: each waits for its own "Starting to serve".
@@ -207,6 +214,26 @@ export class ApiChannel {
     }
   }
 
+  coversPod(ref: PodRef): boolean {
+    try {
+      return this.byPath.has(podPath(ref));
+    } catch {
+      return false;
+    }
+  }
+
+  async getPod(ref: PodRef, signal?: AbortSignal): Promise<Pod> {
+    return this.request('GET', podPath(ref), `pod ${ref.namespace}/${ref.name}`, parsePod, undefined, signal);
+  }
+
+  /** A JSON patch of the pod's `/resize` subresource (its `test` ops pin what the trial saw). */
+  async resizePod(ref: PodRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<Pod> {
+    if (!options.dryRun && this.options.writes !== 'approved') {
+      throw new KubectlError('forbidden', 'This API channel was opened for a proposal: it sends server-side dry-runs only, never a write.', '', ['PATCH', `${podPath(ref)}/resize`]);
+    }
+    return this.request('PATCH', podPath(ref), `pod ${ref.namespace}/${ref.name}`, parsePod, JSON.stringify(ops), options.signal, options.dryRun, '/resize');
+  }
+
   async listHpas(namespace: string, signal?: AbortSignal): Promise<KubeObject[]> {
     return (await this.request('GET', hpaListPath(namespace), `the HorizontalPodAutoscalers of ${namespace}`, parseList, undefined, signal)).items;
   }
@@ -249,8 +276,8 @@ export class ApiChannel {
     for (const proxy of this.proxies) proxy.kill('SIGKILL');
   }
 
-  private request<T>(method: 'GET' | 'PATCH', objectUrl: string, what: string, parse: (text: string) => T | null, body: string | undefined, signal: AbortSignal | undefined, dryRun = false): Promise<T> {
-    const describe = [method, objectUrl];
+  private request<T>(method: 'GET' | 'PATCH', objectUrl: string, what: string, parse: (text: string) => T | null, body: string | undefined, signal: AbortSignal | undefined, dryRun = false, subresource = ''): Promise<T> {
+    const describe = [method, `${objectUrl}${subresource}`];
     const proxy = this.byPath.get(objectUrl);
     if (!proxy) return Promise.reject(new KubectlError('forbidden', `${what} is not part of this operation; the API channel does not reach it.`, '', describe));
     if (this.brokenReason) return Promise.reject(new KubectlError('unreachable', failureMessage('unreachable', `the API channel is gone (${this.brokenReason})`, this.where), '', describe));
@@ -269,7 +296,7 @@ export class ApiChannel {
           agent: this.agent,
           socketPath: proxy.socketPath,
           method,
-          path: `${objectUrl}${query}`,
+          path: `${objectUrl}${subresource}${query}`,
           headers: {
             Host: 'localhost',
             Accept: 'application/json',
@@ -379,6 +406,15 @@ function parseList(text: string): { items: KubeObject[] } | null {
   }
 }
 
+function parsePod(text: string): Pod | null {
+  try {
+    const parsed = podSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
 function parseObject(text: string): KubeObject | null {
   try {
     const parsed = kubeObjectSchema.safeParse(JSON.parse(text));
@@ -389,6 +425,37 @@ function parseObject(text: string): KubeObject | null {
 }
 
 /** Groups of objects whose accept-paths pattern fits in one argument. */
+/** `--accept-paths` for exactly these pods and their `/resize` subresource, one alternation per namespace. */
+export function podPathsPattern(pods: readonly PodRef[]): string {
+  const byNamespace = new Map<string, Set<string>>();
+  for (const pod of pods) {
+    podPath(pod); // validates both names
+    const names = byNamespace.get(pod.namespace) ?? new Set<string>();
+    names.add(pod.name);
+    byNamespace.set(pod.namespace, names);
+  }
+  const groups = [...byNamespace].map(([namespace, names]) => `${escapeRegex(`/api/v1/namespaces/${namespace}/pods/`)}(?:${[...names].map(escapeRegex).join('|')})(?:/resize)?`);
+  return `^(?:${groups.join('|')})$`;
+}
+
+function partitionPods(pods: readonly PodRef[]): PodRef[][] {
+  const groups: PodRef[][] = [];
+  let current: PodRef[] = [];
+  let length = 0;
+  for (const pod of pods) {
+    const size = pod.namespace.length + pod.name.length + 40;
+    if (current.length > 0 && length + size > maxPatternLength) {
+      groups.push(current);
+      current = [];
+      length = 0;
+    }
+    current.push(pod);
+    length += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
 function partition<T extends { ref: ObjectRef; path: string }>(entries: readonly T[]): T[][] {
   const groups: T[][] = [];
   let current: T[] = [];
@@ -545,6 +612,26 @@ export class ChannelledCluster {
       return Promise.reject(new KubectlError('unreachable', `The API channel of this apply is gone (${broken}); this write was not sent.`, '', ['PATCH', objectPath(ref)]));
     }
     return this.via(ref)?.patchJson(ref, ops, options) ?? this.kubectl.patchJson(ref, ops, options);
+  }
+
+  private viaPod(ref: PodRef): ApiChannel | null {
+    return this.channel && !this.channel.broken && this.channel.coversPod(ref) ? this.channel : null;
+  }
+
+  getPod(ref: PodRef, signal?: AbortSignal): Promise<Pod> {
+    return this.viaPod(ref)?.getPod(ref, signal) ?? this.kubectl.getPod(ref, signal);
+  }
+
+  /**
+   * As patchJson: a trial's resize after the channel broke is not sent; a revert (`restore: true`) goes on through a
+   * kubectl process.
+   */
+  resizePod(ref: PodRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal; restore?: boolean }): Promise<Pod> {
+    const broken = this.channel?.broken;
+    if (broken && !options.dryRun && !options.restore && this.channel?.coversPod(ref)) {
+      return Promise.reject(new KubectlError('unreachable', `The API channel of this trial is gone (${broken}); this resize was not sent.`, '', ['PATCH', `${podPath(ref)}/resize`]));
+    }
+    return this.viaPod(ref)?.resizePod(ref, ops, options) ?? this.kubectl.resizePod(ref, ops, options);
   }
 
   listObjects(kind: 'HorizontalPodAutoscaler', namespace: string, signal?: AbortSignal): Promise<KubeObject[]> {

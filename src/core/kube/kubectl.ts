@@ -6,6 +6,7 @@ import type { WorkloadKind } from '../krr/model';
 import type { JsonPatchOp } from '../plan/patch';
 import { assertContextName, assertDnsLabel, assertDnsSubdomain } from './names';
 import { kubeObjectSchema, kubectlResourceByKind, type KubeObject } from './object';
+import { podListSchema, podPath, podSchema, type Pod, type PodRef } from './pod';
 
 export interface KubectlOptions {
   kubectlPath: string;
@@ -100,6 +101,28 @@ function lastLine(text: string): string {
 }
 
 /** Maps kubectl's stderr (and how the process ended) to an error a person can act on. */
+const labelNamePart = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * `k1=v1,k2=v2` from a workload's matchLabels, each key and value checked against Kubernetes' label syntax, so nothing
+ * but a plain equality selector can reach kubectl's `-l`.
+ */
+export function labelSelector(matchLabels: Readonly<Record<string, string>>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(matchLabels)) {
+    const slash = key.lastIndexOf('/');
+    const prefix = slash >= 0 ? key.slice(0, slash) : null;
+    const name = slash >= 0 ? key.slice(slash + 1) : key;
+    if (prefix !== null) assertDnsSubdomain(prefix, 'label key prefix');
+    if (!labelNamePart.test(name)) throw new KubectlError('invalid', `The label key ${JSON.stringify(key.slice(0, 80))} is not a valid Kubernetes label key.`, '', []);
+    if (!labelValue.test(value)) throw new KubectlError('invalid', `The label value ${JSON.stringify(value.slice(0, 80))} of ${JSON.stringify(key.slice(0, 80))} is not a valid Kubernetes label value.`, '', []);
+    parts.push(`${key}=${value}`);
+  }
+  if (parts.length === 0) throw new KubectlError('invalid', 'The workload selects its pods with no matchLabels; a trial needs them to find its pods.', '', []);
+  return parts.join(',');
+}
+
 export function classifyFailure(stderr: string, where: FailureWhere): { kind: KubectlErrorKind; message: string } {
   const line = firstLine(stderr);
   const kind: KubectlErrorKind =
@@ -298,6 +321,31 @@ export class Kubectl {
     if (options.dryRun) args.push('--dry-run=server');
     const { stdout } = await this.run(args, options.signal);
     return parseJson(stdout, kubeObjectSchema, this.argv(args), `the patched ${ref.kind}`);
+  }
+
+  async getPod(ref: PodRef, signal?: AbortSignal): Promise<Pod> {
+    podPath(ref);
+    const args = ['get', 'pods', ref.name, '-n', ref.namespace, '-o', 'json'];
+    const { stdout } = await this.run(args, signal);
+    return parseJson(stdout, podSchema, this.argv(args), 'a pod');
+  }
+
+  /** The pods of a namespace that match `matchLabels` (keys and values validated as Kubernetes label parts first). */
+  async listPods(namespace: string, matchLabels: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<Pod[]> {
+    assertDnsLabel(namespace, 'namespace');
+    const selector = labelSelector(matchLabels);
+    const args = ['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json'];
+    const { stdout } = await this.run(args, signal);
+    return parseJson(stdout, podListSchema, this.argv(args), 'a list of pods').items;
+  }
+
+  /** A JSON patch of the pod's resize subresource (kubectl ≥ 1.32 knows `--subresource resize`). */
+  async resizePod(ref: PodRef, ops: JsonPatchOp[], options: { dryRun: boolean; signal?: AbortSignal }): Promise<Pod> {
+    podPath(ref);
+    const args = ['patch', 'pods', ref.name, '-n', ref.namespace, '--subresource', 'resize', '--type=json', '-p', JSON.stringify(ops), '-o', 'json'];
+    if (options.dryRun) args.push('--dry-run=server');
+    const { stdout } = await this.run(args, options.signal);
+    return parseJson(stdout, podSchema, this.argv(args), 'the resized pod');
   }
 
   /** ok=false when the rollout did not complete in time or failed; other failures (auth, unreachable…) throw. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonicalJson';
 import type { ObjectChange } from './model';
 
-export function planDigest(input: { context: string; server: string; staged: boolean; objects: readonly ObjectChange[] }): string {
+export function planDigest(input: { context: string; server: string; staged: boolean; objects: readonly ObjectChange[]; trial?: { id: string; line: string } }): string {
   const objects = [...input.objects]
     .map((object) => ({
       apiVersion: object.apiVersion,
@@ -23,7 +23,8 @@ export function planDigest(input: { context: string; server: string; staged: boo
       ...(object.hpa ? { hpa: object.hpa } : {}),
     }))
     .sort((a, b) => identityKey(a).localeCompare(identityKey(b)));
-  return createHash('sha256').update(canonicalJson({ context: input.context, server: input.server, staged: input.staged, objects })).digest('hex');
+  // The trial a persist plan carries (its evidence line is in the dialog); only when present, like the evidence.
+  return createHash('sha256').update(canonicalJson({ context: input.context, server: input.server, staged: input.staged, objects, ...(input.trial ? { trial: input.trial } : {}) })).digest('hex');
 }
 
 function identityKey(object: { namespace: string; kind: string; name: string }): string {

@@ -160,4 +160,6 @@ export interface Plan {
   conflicts?: RollbackConflict[];
   /** For apply plans: the report they came from. */
   sourceReportId?: string;
+  /** A persist plan: the trial that passed on this change, and the line its dialog shows (in the digest). */
+  trial?: { id: string; line: string };
 }

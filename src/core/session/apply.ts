@@ -12,6 +12,7 @@ import { askApproval, manifestCooldownKey, refusalBeforeAsking } from './approve
 import { actorOf, messageOf, type SessionContext, type StoredPlan, truncate } from './context';
 import { manifestPlanFromState, planFromState } from './plans';
 import { proposeRollback } from './rollbackPlan';
+import { applyTrial } from './trial';
 
 /**
  * Safety invariant, in order: the stored plan only (by id); not read-only; single use; not expired; one
@@ -20,6 +21,7 @@ import { proposeRollback } from './rollbackPlan';
  */
 export async function apply(ctx: SessionContext, planId: string, requester: Requester, signal?: AbortSignal): Promise<ApplyOutcome> {
   if (ctx.manifestPlans.has(planId)) return applyManifests(ctx, planId, requester, signal);
+  if (ctx.trialPlans.has(planId)) return applyTrial(ctx, planId, requester, signal);
   if (!ctx.plans.has(planId)) {
     // A manifest plan another process proposed (a stdio server started per call): rebuilt from the workspace.
     const restored = await manifestPlanFromState(ctx, planId);

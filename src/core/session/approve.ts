@@ -8,14 +8,17 @@ import { displayText } from '../text';
 import { filesChangedSinceProposal } from '../gitops/apply';
 import { manifestApprovalText } from '../gitops/approval';
 import type { ManifestPlan } from '../gitops/model';
+import type { TrialPlan } from '../trial/model';
+import { trialApprovalText } from '../trial/approval';
 import { messageOf, type SessionContext, type StoredPlan } from './context';
 
 /** Manifest writes share one lock and one decline cool-down (the workspace), apart from every cluster context. */
 export const manifestCooldownKey = 'workspace manifests';
 
 /** The dialog's words for `requester` asking to apply `plan` (who proposed it is in the plan). */
-export function approvalText(ctx: SessionContext, plan: Plan | ManifestPlan, requester: Requester): ApprovalText {
+export function approvalText(ctx: SessionContext, plan: Plan | ManifestPlan | TrialPlan, requester: Requester): ApprovalText {
   if ('target' in plan && plan.target === 'manifests') return manifestApprovalText(plan, requester, ctx.now());
+  if ('target' in plan && plan.target === 'trial') return trialApprovalText(plan, requester, ctx.options.settings().confirmByTyping, ctx.now());
   return clusterApprovalText(plan as Plan, requester, ctx.options.settings().confirmByTyping, ctx.now());
 }
 
@@ -25,7 +28,7 @@ export function approvalText(ctx: SessionContext, plan: Plan | ManifestPlan, req
  * calling apply (the 2026-07-28 approval round trip): they must not show what apply would refuse without asking.
  */
 export async function wouldAskApproval(ctx: SessionContext, planId: string, requester: Requester): Promise<boolean> {
-  const stored = ctx.manifestPlans.get(planId) ?? ctx.plans.get(planId);
+  const stored = ctx.manifestPlans.get(planId) ?? ctx.trialPlans.get(planId) ?? ctx.plans.get(planId);
   // A plan another process claimed: apply finds that out when it claims the plan itself, still before asking.
   if (stored === undefined || refusalBeforeAsking(ctx, stored, requester, ctx.options.settings()) !== null || ctx.store.isClaimed(planId)) return false;
   // A manifest plan whose files changed is refused as stale by apply, before asking: no form for it either.
@@ -40,7 +43,7 @@ export async function wouldAskApproval(ctx: SessionContext, planId: string, requ
  * a decline; null when it would ask. apply, applyManifests and wouldAskApproval all ask here, so what a host shows
  * beforehand cannot drift from apply's answer. `spendsPlan`: the plan can never be applied, apply marks it used.
  */
-export function refusalBeforeAsking(ctx: SessionContext, stored: { plan: Plan | ManifestPlan; state: StoredPlan['state'] }, requester: Requester, settings: SessionSettings): { status: 'refused' | 'used' | 'expired'; message: string; spendsPlan?: true } | null {
+export function refusalBeforeAsking(ctx: SessionContext, stored: { plan: Plan | ManifestPlan | TrialPlan; state: StoredPlan['state'] }, requester: Requester, settings: SessionSettings): { status: 'refused' | 'used' | 'expired'; message: string; spendsPlan?: true } | null {
   const { plan } = stored;
   if (settings.readOnly) return { status: 'refused', message: `Writes are disabled: ${settings.readOnlyReason ?? 'krr.readOnly is set'}.` };
   if (stored.state !== 'proposed') return { status: 'used', message: 'This plan was already used (applied, declined or being approved); plans are single-use. Propose again for a new plan.' };
@@ -53,7 +56,9 @@ export function refusalBeforeAsking(ctx: SessionContext, stored: { plan: Plan | 
     if (cooldown > 0) return { status: 'refused', message: `The person declined (or did not answer) a manifest write moments ago, so write requests from the AI chat are refused for another ${cooldown} s. Nothing was written and nobody was asked. Do not retry on your own: ask the user.` };
     return null;
   }
-  if (plan.objects.length === 0) return { status: 'refused', message: 'The plan contains no changes (everything was blocked or already matches).', spendsPlan: true };
+  if ('pods' in plan) {
+    if (plan.pods.length === 0) return { status: 'refused', message: 'The trial resizes no pod.', spendsPlan: true };
+  } else if (plan.objects.length === 0) return { status: 'refused', message: 'The plan contains no changes (everything was blocked or already matches).', spendsPlan: true };
   if (ctx.applying.has(plan.context)) return { status: 'refused', message: `Another apply is running in context ${displayText(plan.context)}; wait for it to finish.` };
   // Modal spam: after a person said no (or did not answer), the model waits before it may ask again for this
   // context. The plan stays usable: the person can still apply it from the command palette or the review panel.

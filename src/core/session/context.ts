@@ -18,6 +18,9 @@ import { DeclineCooldowns } from './cooldown';
 import type { Approver, FleetSummary, ReportSummary, Requester } from '../model';
 import { fleetContextsMax, type SessionSettings } from '../settings';
 import { StateStore } from './store';
+import type { PodRef } from '../kube/pod';
+import type { TrialPlan } from '../trial/model';
+import { TrialStore } from '../trial/store';
 import { displayText } from '../text';
 import type { ManifestWriter } from '../gitops/apply';
 import type { RenderCount } from '../gitops/render';
@@ -109,7 +112,7 @@ export type StoredReport = { report: Report; index: RowIndex; summary: ReportSum
 
 export type StoredPlan = { plan: Plan; state: 'proposed' | 'approving' | 'used'; bytes: number };
 
-export type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' };
+export type ChangeEvent = { type: 'report' | 'plan' | 'apply' | 'snapshot' | 'trial' };
 
 export function actorOf(requester: Requester): AuditActor {
   return { type: requester.type, via: requester.via };
@@ -138,6 +141,12 @@ export class SessionContext {
   readonly plans = new Map<string, StoredPlan>();
   /** Manifest plans (target "manifests"): same ids, lifetime, single use and approval as cluster plans. */
   readonly manifestPlans = new Map<string, { plan: ManifestPlan; state: StoredPlan['state'] }>();
+  /** Trial plans (core/trial): same ids, lifetime, single use and approval as cluster plans. */
+  readonly trialPlans = new Map<string, { plan: TrialPlan; state: StoredPlan['state'] }>();
+  /** Trials started, in the state directory (one file each), so a reload or restart finds them. */
+  readonly trials: TrialStore;
+  /** Trials this process is checking right now (the watch never checks one twice at once). */
+  readonly trialChecks = new Set<string>();
   readonly applying = new Set<string>();
   /** When a person last declined or left unanswered an apply, per context (the model's cool-down), in the state directory. */
   readonly declines: DeclineCooldowns;
@@ -167,6 +176,7 @@ export class SessionContext {
     this.limits = { ...sessionLimits, ...options.limits };
     this.store = new StateStore({ stateDir: options.stateDir, key: () => this.readStateKey(), limits: this.limits, now: () => this.now(), log: (line) => this.log(line) });
     this.declines = new DeclineCooldowns(options.stateDir, (line) => this.log(line));
+    this.trials = new TrialStore(options.stateDir, (line) => this.log(line));
   }
 
   get snapshots(): SnapshotStore {
@@ -235,15 +245,16 @@ export class SessionContext {
    * unless `writes` is 'approved', which only an approved apply asks for), kubectl processes for the rest and as
    * the fallback. The caller closes it when the operation ends.
    */
-  async clusterFor(settings: SessionSettings, context: string, objects: readonly ObjectRef[], writes: 'dry-run' | 'approved', hpaListNamespaces: readonly string[] = []): Promise<ChannelledCluster> {
+  async clusterFor(settings: SessionSettings, context: string, objects: readonly ObjectRef[], writes: 'dry-run' | 'approved', hpaListNamespaces: readonly string[] = [], pods: readonly PodRef[] = []): Promise<ChannelledCluster> {
     const kubectl = this.kubectlFor(settings, context);
     const reachable = objects.filter((ref) => ref.kind !== 'Rollout');
-    if (this.options.apiChannel === false || reachable.length === 0) return new ChannelledCluster(null, kubectl);
+    if (this.options.apiChannel === false || (reachable.length === 0 && pods.length === 0)) return new ChannelledCluster(null, kubectl);
     try {
       const channel = await ApiChannel.open({
         kubectlPath: settings.kubectlPath,
         context,
         objects: reachable,
+        pods,
         writes,
         hpaListNamespaces,
         // A proposal's dry-runs go twice as wide as an apply's writes (proposeConcurrency).

@@ -48,6 +48,10 @@ export function pendingPlans(ctx: SessionContext): PendingPlan[] {
     if (state !== 'proposed' || plan.objects.length === 0 || ctx.isExpired(plan) || ctx.store.isClaimed(plan.id)) continue;
     pending.push({ id: plan.id, kind: plan.kind, context: displayText(plan.context), proposedBy: describeParty(plan.requestedBy), objects: plan.objects.length, risk: plan.risk, createdAt: plan.createdAt });
   }
+  for (const { plan, state } of ctx.trialPlans.values()) {
+    if (state !== 'proposed' || plan.pods.length === 0 || ctx.isExpired(plan) || ctx.store.isClaimed(plan.id)) continue;
+    pending.push({ id: plan.id, kind: 'trial', context: displayText(plan.context), proposedBy: describeParty(plan.requestedBy), objects: plan.pods.length, risk: 'trial', createdAt: plan.createdAt });
+  }
   for (const { plan, state } of ctx.manifestPlans.values()) {
     if (state !== 'proposed' || plan.files.length === 0 || ctx.isExpired(plan)) continue;
     pending.push({ id: plan.id, kind: 'manifests', context: 'workspace', proposedBy: describeParty(plan.requestedBy), objects: plan.files.length, risk: 'n/a', createdAt: plan.createdAt });

@@ -14,6 +14,7 @@ import { KubectlError } from '../kube/kubectl';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
 import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { BlockedWorkload, Plan, PolicyFinding } from '../plan/model';
+import { planDigest } from '../plan/digest';
 import { proposePlan, type PlanTarget, type ProposeContext, type ProposeProgress } from '../plan/propose';
 import { progressPulse, type ProgressPulse } from '../progressPulse';
 import { QuantityError } from '../quantity';
@@ -37,7 +38,7 @@ import { reportById } from './review';
  * ones included) when the call starts, after each workload, and when the last is done; an editor can show
  * "312 / 2,500".
  */
-export async function propose(ctx: SessionContext, args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: ProposeProgress) => void): Promise<Plan> {
+export async function propose(ctx: SessionContext, args: ProposeArguments, requester: Requester, signal?: AbortSignal, onProgress?: (progress: ProposeProgress) => void, trial?: { id: string; line: string }): Promise<Plan> {
   if (args.target === 'manifests') throw new SessionError('invalid-argument', 'A manifest proposal is built by proposeManifests.', 'Call proposeManifests for target "manifests".');
   const settings = ctx.options.settings();
   const stored = await reportById(ctx, args.reportId);
@@ -49,13 +50,13 @@ export async function propose(ctx: SessionContext, args: ProposeArguments, reque
   const pulse = onProgress ? progressPulse(onProgress) : undefined;
   try {
     pulse?.report({ done: 0, total: selection.length, phase: 'resolving the context' });
-    return await proposeSelected(ctx, args, requester, settings, stored, selection, pulse, signal);
+    return await proposeSelected(ctx, args, requester, settings, stored, selection, pulse, signal, trial);
   } finally {
     pulse?.stop();
   }
 }
 
-async function proposeSelected(ctx: SessionContext, args: ProposeArguments, requester: Requester, settings: SessionSettings, stored: StoredReport, selection: Array<ProposeArguments['workloads'][number]>, pulse: ProgressPulse | undefined, signal?: AbortSignal): Promise<Plan> {
+async function proposeSelected(ctx: SessionContext, args: ProposeArguments, requester: Requester, settings: SessionSettings, stored: StoredReport, selection: Array<ProposeArguments['workloads'][number]>, pulse: ProgressPulse | undefined, signal?: AbortSignal, trial?: { id: string; line: string }): Promise<Plan> {
   // A scanned report is bound to the context and API server it came from: the proposal goes there, or nowhere.
   const target = await ctx.resolveTarget(settings, stored.summary.context);
   if (stored.summary.server !== undefined && stored.summary.server !== target.server) {
@@ -133,6 +134,10 @@ async function proposeSelected(ctx: SessionContext, args: ProposeArguments, requ
   pulse?.phase('finishing the plan');
   if (evidence.note) plan.warnings.push(evidence.note);
   await nameGitOpsSources(ctx, plan, targets, target.context, target.server, settings, signal);
+  if (trial) {
+    plan.trial = trial;
+    plan.digest = planDigest(plan);
+  }
   return storePlan(ctx, plan);
 }
 

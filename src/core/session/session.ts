@@ -22,12 +22,15 @@ import { cachedEvidence, evidenceFor } from './evidence';
 import type { ContainerEvidence, EvidenceResult, EvidenceTarget } from '../evidence/model';
 import type { RefusedCallOutcome } from './auditTrail';
 import type { RollbackOptions } from './rollbackPlan';
+import { checkTrials, getTrial, listTrials, persistTrial, proposeTrial, revertTrial, type TrialArguments } from './trial';
+import type { TrialPlan, TrialRecord } from '../trial/model';
 import type { FleetScanControl, ScanControl, StatusResult } from './scan';
 
 export { proposalChannelFrom, SessionError, sessionLimits, type SessionErrorCode, type SessionLimits, type SessionOptions } from './context';
 export type { RefusedCallOutcome } from './auditTrail';
 export type { RollbackOptions } from './rollbackPlan';
 export type { FleetScanControl, ScanControl, StatusResult } from './scan';
+export { describeTrial, type TrialArguments } from './trial';
 
 export class Session {
   private readonly ctx: SessionContext;
@@ -175,6 +178,36 @@ export class Session {
 
   listSnapshots(): Promise<Array<{ id: string; createdAt: string; context: string; planId: string; kind: string; objects: number }>> {
     return listSnapshots(this.ctx);
+  }
+
+  // ── trial.ts: the recommendation tried on running pods, watched, reverted, then offered for the template ──
+  proposeTrial(args: TrialArguments, requester: Requester, signal?: AbortSignal): Promise<TrialPlan> {
+    return proposeTrial(this.ctx, args, requester, signal);
+  }
+
+  getTrialPlan(planId: string): TrialPlan | undefined {
+    return this.ctx.trialPlans.get(planId)?.plan;
+  }
+
+  listTrials(): Promise<TrialRecord[]> {
+    return listTrials(this.ctx);
+  }
+
+  getTrial(trialId: string): Promise<TrialRecord> {
+    return getTrial(this.ctx, trialId);
+  }
+
+  /** One pass of the watch; hosts call it every krr.trial.pollSeconds while a trial runs (and once at start). */
+  checkTrials(signal?: AbortSignal): Promise<TrialRecord[]> {
+    return checkTrials(this.ctx, signal);
+  }
+
+  revertTrial(trialId: string, requester: Requester): Promise<TrialRecord> {
+    return revertTrial(this.ctx, trialId, requester);
+  }
+
+  persistTrial(trialId: string, requester: Requester, target: 'cluster' | 'manifests' = 'cluster', signal?: AbortSignal): Promise<Plan | ManifestPlan> {
+    return persistTrial(this.ctx, trialId, requester, target, signal);
   }
 
   // ── auditTrail.ts: the audit log ────────────────────────────────────────────────────────────────────────
