@@ -273,7 +273,7 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
   const endsAt = Date.parse(record.endsAt);
   const lastCheck = record.checkedAt === null ? Date.parse(record.startedAt) : Date.parse(record.checkedAt);
   // Nobody watched the end of the window: its evidence is incomplete, and reverting is a person's call now.
-  if (now.getTime() >= endsAt && endsAt - lastCheck > 3 * settings.trial.pollSeconds * 1000 + 30_000) {
+  if (now.getTime() >= endsAt && endsAt - lastCheck > 3 * settings.trial.pollSeconds * 1000 + 5_000) {
     const overdue: TrialRecord = { ...record, state: 'overdue', outcome: { at: now.toISOString(), reason: `the window ended at ${record.endsAt} while no watch ran (last check ${record.checkedAt ?? 'never'}); its pods may still run at the trial size — revert them` } };
     await ctx.trials.save(overdue);
     await ctx.audit({ action: 'trial', actor: { type: 'system', via: 'trial watch' }, context: record.context, planId: record.planId, objects: [record.workload], outcome: 'overdue', detail: { message: overdue.outcome?.reason } });

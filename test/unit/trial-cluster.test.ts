@@ -1,0 +1,159 @@
+// Trials on the real control plane (kube-apiserver 1.33 with pods/resize; the node simulator acts as a 1.33 kubelet):
+// the real kubectl and API channel resize shop/frontend's running pods in place, the real API server judges each resize
+// (it refuses to lower a memory limit in place for a NotRequired container: the trial keeps the limit and says so in the
+// cluster's words), the watch reads what the kubelet reports, and every revert is checked through the API.
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { Pod } from '../../src/core/kube/pod';
+import type { TrialPlan } from '../../src/core/trial/model';
+import { withoutIsolates } from '../../src/core/text';
+import { human, model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
+import { asControlPlane } from '../support/test-cluster';
+
+const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
+const sampleReport = path.join(__dirname, '..', 'fixtures', 'sample-report.json');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)', function () {
+  this.timeout(180_000);
+  let f: SessionFixture;
+  let offset = 0;
+  afterEach(async () => {
+    offset = 0;
+    await f?.close();
+  });
+
+  async function start(settings: Record<string, unknown> = {}): Promise<string> {
+    f = await startSessionFixture({ settings: { trial: { windowSeconds: 30, pollSeconds: 1 }, ...settings }, session: { now: () => new Date(Date.now() + offset) } });
+    return (await f.session.loadReport(sampleReport, human)).reportId;
+  }
+
+  function pod(name: string): Pod | undefined {
+    return f.cluster.getObject('v1', 'Pod', 'shop', name) as unknown as Pod | undefined;
+  }
+
+  /** The plane's reset restarts the seed's pods: a trial needs them running and ready first. */
+  async function proposeWhenReady(reportId: string, extra: { pods?: number } = {}): Promise<TrialPlan> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await f.session.proposeTrial({ reportId, workload: frontend, ...extra }, human);
+      } catch (error) {
+        if (attempt > 60 || !/no running, ready pod|fewer/.test(String(error))) throw error;
+        await sleep(500);
+      }
+    }
+  }
+
+  async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(200);
+    }
+  }
+
+  const memoryRequest = (entry: Pod | undefined, where: 'spec' | 'status') =>
+    where === 'spec' ? entry?.spec.containers[0]?.resources?.requests?.memory : entry?.status?.containerStatuses?.[0]?.resources?.requests?.memory;
+
+  it('1 of 4 pods at 198Mi → watched → the window ends: passed, reverted (spec and kubelet), and the persist plan carries the trial', async () => {
+    const reportId = await start();
+    const plan = await proposeWhenReady(reportId);
+    assert.equal(plan.pods.length, 1);
+    assert.equal(plan.runningPods, 4);
+    // The real API server refuses the memory limit decrease in place; the trial says so and keeps the limit.
+    const kept = plan.findings.find((finding) => finding.rule === 'trial-memory-limit-kept');
+    assert.match(kept?.message ?? '', /memory limits cannot be decreased unless resizePolicy is RestartContainer/);
+    const [trialPod] = plan.pods;
+    assert.ok(trialPod);
+    assert.deepEqual(trialPod.containers[0]?.changes.map((change) => `${change.allocation}.${change.resource} ${change.from} → ${change.to}`), ['requests.memory 256Mi → 198Mi']);
+    f.human.answer = 'approve';
+    const outcome = await f.session.apply(plan.id, human);
+    assert.equal(outcome.status, 'applied', outcome.message);
+    const text = withoutIsolates(f.human.asked[0]?.text.detail ?? '');
+    assert.match(text, /^Trial: 1 of 4 pods of shop\/frontend, resized in place, no restart \(resizePolicy NotRequired\); reverted automatically after 30 s/);
+    // The spec holds the trial size at once; the kubelet reports it once it has resized the container.
+    assert.equal(memoryRequest(pod(trialPod.name), 'spec'), '198Mi');
+    await until('the kubelet to run the trial size', () => (memoryRequest(pod(trialPod.name), 'status') === '198Mi' ? true : undefined));
+    const others = (f.cluster as unknown as { harnessKubectl?: unknown }).harnessKubectl ? asControlPlane(f.cluster) : undefined;
+    const list = JSON.parse(others?.harnessKubectl(['get', 'pods', '-n', 'shop', '-l', 'app=frontend', '-o', 'json']) ?? '{"items":[]}') as { items: Pod[] };
+    assert.deepEqual(list.items.filter((entry) => memoryRequest(entry, 'spec') === '198Mi').map((entry) => entry.metadata.name), [trialPod.name], 'no other pod was resized');
+    await f.session.checkTrials();
+    const running = await f.session.getTrial(plan.id);
+    assert.equal(running.state, 'running');
+    assert.equal(running.statuses[0]?.phase, 'applied');
+    offset = 31_000;
+    const [ended] = await f.session.checkTrials();
+    assert.equal(ended?.state, 'passed', JSON.stringify(ended));
+    assert.equal(ended?.outcome?.reason, 'ran 30 s on 1 pod at web request 198Mi: 0 OOM kills, 0 restarts');
+    assert.deepEqual(ended?.revert?.pods, [{ name: trialPod.name, result: 'reverted' }]);
+    assert.equal(memoryRequest(pod(trialPod.name), 'spec'), '256Mi');
+    await until('the kubelet to run the template size again', () => (memoryRequest(pod(trialPod.name), 'status') === '256Mi' ? true : undefined));
+    const persist = await f.session.persistTrial(plan.id, human);
+    const approval = withoutIsolates(f.session.approvalText(persist, human).detail);
+    assert.ok(approval.includes(`Tried first (trial ${plan.id}): ran 30 s on 1 pod at web request 198Mi: 0 OOM kills, 0 restarts.`), approval);
+    assert.equal((await f.session.getTrial(plan.id)).persistPlanId, persist.id);
+    const audit = await f.session.auditLog({ actions: ['trial', 'trial-revert'] });
+    assert.deepEqual(audit.entries.map((entry) => `${entry.action}:${entry.outcome}`).sort(), ['trial-revert:reverted', 'trial:passed', 'trial:started']);
+  });
+
+  it('declined: nothing is resized; a model cannot start one without a person', async () => {
+    const reportId = await start();
+    const plan = await proposeWhenReady(reportId);
+    const name = plan.pods[0]?.name as string;
+    f.human.answer = 'decline';
+    assert.equal((await f.session.apply(plan.id, human)).status, 'declined');
+    assert.equal(memoryRequest(pod(name), 'spec'), '256Mi');
+    const again = await proposeWhenReady(reportId);
+    // The plan is single-use: a second apply of the declined one is refused.
+    assert.equal((await f.session.apply(plan.id, model)).status, 'used');
+    assert.equal(memoryRequest(pod(again.pods[0]?.name as string), 'spec'), '256Mi');
+  });
+
+  it('reverted on request while it runs; a deleted trial pod is named as replaced, and with none left the trial fails', async () => {
+    const reportId = await start();
+    const plan = await proposeWhenReady(reportId, { pods: 2 });
+    assert.equal(plan.pods.length, 2);
+    f.human.answer = 'approve';
+    assert.equal((await f.session.apply(plan.id, human)).status, 'applied');
+    const [first, second] = plan.pods.map((entry) => entry.name) as [string, string];
+    const reverted = await f.session.revertTrial(plan.id, model);
+    assert.equal(reverted.state, 'reverted');
+    assert.deepEqual(reverted.revert?.pods.map((entry) => entry.result), ['reverted', 'reverted']);
+    assert.equal(memoryRequest(pod(first), 'spec'), '256Mi');
+    assert.equal(memoryRequest(pod(second), 'spec'), '256Mi');
+    await assert.rejects(f.session.revertTrial(plan.id, human), /has ended/);
+
+    const next = await proposeWhenReady(reportId);
+    assert.equal((await f.session.apply(next.id, human)).status, 'applied');
+    asControlPlane(f.cluster).harnessKubectl(['delete', 'pod', '-n', 'shop', next.pods[0]?.name as string, '--wait=false']);
+    const ended = await until('the watch to see the pod gone', async () => (await f.session.checkTrials()).find((trial) => trial.id === next.id));
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.outcome?.reason ?? '', /every trial pod was replaced by its controller/);
+    assert.equal(ended.statuses[0]?.phase, 'gone');
+  });
+
+  it('a window that ended while no watch ran is overdue, with its pods still at the trial size until reverted', async () => {
+    const reportId = await start();
+    const plan = await proposeWhenReady(reportId);
+    f.human.answer = 'approve';
+    assert.equal((await f.session.apply(plan.id, human)).status, 'applied');
+    offset = 10 * 60_000; // VS Code was closed for ten minutes
+    const [overdue] = await f.session.checkTrials();
+    assert.equal(overdue?.state, 'overdue', JSON.stringify(overdue));
+    assert.match(overdue?.outcome?.reason ?? '', /while no watch ran/);
+    assert.equal(memoryRequest(pod(plan.pods[0]?.name as string), 'spec'), '198Mi');
+    const reverted = await f.session.revertTrial(plan.id, human);
+    assert.equal(reverted.state, 'reverted');
+    assert.equal(memoryRequest(pod(plan.pods[0]?.name as string), 'spec'), '256Mi');
+  });
+
+  it('refuses what cannot be tried: more pods than krr.trial.maxPods, a Job, a workload not in the report', async () => {
+    const reportId = await start({ trial: { maxPods: 2 } });
+    await assert.rejects(f.session.proposeTrial({ reportId, workload: frontend, pods: 3 }, human), /1 to 2 pods/);
+    await assert.rejects(f.session.proposeTrial({ reportId, workload: { namespace: 'shop', kind: 'Job', name: 'x' } }, human), /run to completion/);
+    await assert.rejects(f.session.proposeTrial({ reportId, workload: { namespace: 'shop', kind: 'Deployment', name: 'nope' } }, human), /not in report/);
+    await assert.rejects(f.session.proposeTrial({ reportId, workload: { namespace: 'shop', kind: 'Deployment', name: 'a;b' } }, human), /Invalid workload name/);
+  });
+});
