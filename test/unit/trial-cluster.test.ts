@@ -127,7 +127,7 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
 
     const next = await proposeWhenReady(reportId);
     assert.equal((await f.session.apply(next.id, human)).status, 'applied');
-    asControlPlane(f.cluster).harnessKubectl(['delete', 'pod', '-n', 'shop', next.pods[0]?.name as string, '--wait=false']);
+    asControlPlane(f.cluster)?.harnessKubectl(['delete', 'pod', '-n', 'shop', next.pods[0]?.name as string, '--wait=false']);
     const ended = await until('the watch to see the pod gone', async () => (await f.session.checkTrials()).find((trial) => trial.id === next.id));
     assert.equal(ended.state, 'failed');
     assert.match(ended.outcome?.reason ?? '', /every trial pod was replaced by its controller/);
