@@ -15,6 +15,7 @@ import { benchmarkMcp } from './mcp';
 import { benchmarkPanelFirstRows } from './panelFirstRows';
 import { benchmarkParse } from './parse';
 import { benchmarkQueries } from './query';
+import { benchmarkTrial } from './trial';
 
 type Figures = Record<string, unknown>;
 interface Row {
@@ -25,7 +26,7 @@ interface Row {
   met: string;
 }
 
-const benchmarks = ['large_cluster_simulation', 'caching_performance', 'apply_throughput', 'propose_scale', 'concurrent_request_handling', 'memory_usage_optimization', 'activation', 'fleet_simulation', 'panel_first_rows', 'fleet_scan', 'manifests_scale', 'evidence_scale'] as const;
+const benchmarks = ['large_cluster_simulation', 'caching_performance', 'apply_throughput', 'propose_scale', 'concurrent_request_handling', 'memory_usage_optimization', 'activation', 'fleet_simulation', 'panel_first_rows', 'fleet_scan', 'manifests_scale', 'evidence_scale', 'trial'] as const;
 type Benchmark = (typeof benchmarks)[number];
 
 function selected(): Set<Benchmark> {
@@ -156,6 +157,13 @@ async function main(): Promise<void> {
       row('evidence_scale', `evidence of ${scale} (${figures.openmetrics_mb} MB of OpenMetrics, loaded in ${figures.load_ms} ms)`, `${figures.ms} ms`, '≤ 10,000 ms at 2,500', figures.containers >= 2500 ? check(figures.ms, 10_000, '<=') : `— (at ${figures.containers})`);
       row('evidence_scale', 'HTTP queries per namespace, counted at Prometheus', figures.queries_per_namespace, '≤ 8', check(figures.queries_per_namespace, 8, '<='));
       row('evidence_scale', `ours / krr's six queries per container (${figures.per_container_queries} queries, ${figures.per_container_ms} ms)`, `${figures.ratio_vs_per_container}×`, '≤ 0.2×', check(figures.ratio_vs_per_container, 0.2, '<='));
+    }
+    if (only.has('trial')) {
+      console.log('trial… (100 running pods of one Deployment on the real control plane, resized in place and reverted)');
+      const figures = await benchmarkTrial({ log: (line) => console.log(line) });
+      results.trial = { ...figures };
+      row('trial', `pods resized in place and reverted (verified through the API: ${figures.verified_trial_size} at the trial size, ${figures.verified_template_size} back)`, figures.pods, '≥ 100', check(Math.min(figures.pods, figures.verified_trial_size, figures.verified_template_size), 100, '>='));
+      row('trial', `approved apply → all running at the trial size (${figures.resize_ms} ms) + revert → all back (${figures.revert_ms} ms); proposal ${figures.propose_ms} ms`, `${figures.ms} ms`, '≤ 20,000 ms', check(figures.ms, 20_000, '<='));
     }
     if (only.has('activation') || only.has('memory_usage_optimization')) {
       console.log('activation / memory_usage_optimization… (production build, then code-server)');

@@ -176,7 +176,7 @@ export class SessionContext {
     this.limits = { ...sessionLimits, ...options.limits };
     this.store = new StateStore({ stateDir: options.stateDir, key: () => this.readStateKey(), limits: this.limits, now: () => this.now(), log: (line) => this.log(line) });
     this.declines = new DeclineCooldowns(options.stateDir, (line) => this.log(line));
-    this.trials = new TrialStore(options.stateDir, (line) => this.log(line));
+    this.trials = new TrialStore(options.stateDir, () => this.readStateKey(), (line) => this.log(line));
   }
 
   get snapshots(): SnapshotStore {

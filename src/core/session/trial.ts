@@ -225,7 +225,17 @@ export async function applyTrial(ctx: SessionContext, planId: string, requester:
       statuses: plan.pods.map((pod) => ({ name: pod.name, phase: 'pending', ready: true, restarts: 0, oomKills: 0 })),
       checkedAt: startedAt.toISOString(),
     };
-    await ctx.trials.save(record);
+    try {
+      await ctx.trials.save(record);
+    } catch (error) {
+      // A trial nobody could find again must not stay: its pods go back at once.
+      const undo = await trialCluster(ctx, plan, 'approved');
+      const revert = await revertPods(plan, plan.pods, undo, settings.applyConcurrency, () => ctx.now()).finally(() => undo.close());
+      const left = revert.pods.filter((pod) => pod.result === 'failed');
+      const message = `The trial could not be recorded in the state directory (${messageOf(error)}), so its pods were put back at once${left.length > 0 ? `, except ${left.map((pod) => `${pod.name} (${pod.message ?? 'failed'})`).join('; ')}` : ''}.`;
+      await ctx.audit({ action: 'trial-revert', actor, context: plan.context, server: plan.server, planId, digest: plan.digest, objects, outcome: left.length === 0 ? 'reverted' : 'failed', detail: { message, pods: revert.pods } });
+      return { status: 'failed', planId, objects: [], verified: false, rollouts: [], message };
+    }
     await ctx.audit({ action: 'trial', actor, context: plan.context, server: plan.server, planId, digest: plan.digest, objects, outcome: 'started', detail: { pods: plan.pods.map((pod) => pod.name), endsAt: record.endsAt } });
     ctx.emit({ type: 'trial' });
     return { status: 'applied', planId, objects: [], verified: false, rollouts: [], trialId: record.id, message: `Trial ${record.id} started: ${plural(plan.pods.length, 'pod')} of ${plan.workload.namespace}/${plan.workload.name} resized in place; watched until ${record.endsAt}, then reverted.` };

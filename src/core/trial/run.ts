@@ -5,7 +5,7 @@ import { KubectlError } from '../kube/kubectl';
 import type { Pod, PodRef } from '../kube/pod';
 import type { JsonPatchOp } from '../plan/patch';
 import type { TrialPlan, TrialPod, TrialRevert } from './model';
-import { revertOps, specAtTemplateSize, specAtTrialSize } from './plan';
+import { ownedBy, revertOps, specAtTemplateSize, specAtTrialSize } from './plan';
 
 /** The part of the cluster access a trial needs (ChannelledCluster in the product). */
 export interface TrialCluster {
@@ -62,6 +62,10 @@ export async function revertPods(plan: Pick<TrialPlan, 'context' | 'workload'>, 
       }
       if (live.metadata.uid !== pod.uid) {
         results.push({ name: pod.name, result: 'gone', message: 'the pod was replaced (the new one runs at the template\'s size)' });
+        return;
+      }
+      if (!ownedBy(live, plan.workload)) {
+        results.push({ name: pod.name, result: 'failed', message: `it is not a pod of ${plan.workload.kind} ${plan.workload.namespace}/${plan.workload.name}; left alone` });
         return;
       }
       if (specAtTemplateSize(pod, live)) {

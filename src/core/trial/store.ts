@@ -1,13 +1,16 @@
 // Trials in the state directory, one file each (`trials/<plan id>.json`, 0600, written atomically): a trial outlives a
-// window reload and a server restart, and one whose window ended while nothing ran is found at the next start. A file
-// that does not parse as a trial is named in the log and skipped, never trusted.
+// window reload and a server restart, and one whose window ended while nothing ran is found at the next start. Each
+// file is signed with the state key (derived from the audit key, like the stored plans): a revert writes the pods a
+// record names, so a record someone edited — another workload's pod, other sizes — is named in the log and skipped.
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { hmac, sameDigest } from '../auditKey';
 import { writeFileAtomically } from '../durableFile';
 import type { TrialRecord } from './model';
 
 const idPattern = /^plan-[0-9a-f]{12}$/;
+const magic = 'krr-mcp-trial/1';
 const maxTrialBytes = 8 * 1024 * 1024;
 /** Files read per listing: a directory someone filled with junk cannot stall the watch. */
 const maxTrialFiles = 500;
@@ -56,6 +59,7 @@ export class TrialStore {
 
   constructor(
     stateDir: string,
+    private readonly key: () => Promise<Buffer | undefined>,
     private readonly log: (line: string) => void,
   ) {
     this.directory = path.join(stateDir, 'trials');
@@ -63,8 +67,11 @@ export class TrialStore {
 
   async save(record: TrialRecord): Promise<void> {
     if (!idPattern.test(record.id)) throw new Error(`not a trial id: ${record.id}`);
+    const key = await this.key();
+    if (!key) throw new Error('the state key does not exist (the audit log has no key yet)');
+    const json = JSON.stringify(record);
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    await writeFileAtomically(this.directory, `${record.id}.json`, JSON.stringify(record));
+    await writeFileAtomically(this.directory, `${record.id}.json`, `${magic} ${hmac(key, json)}\n${json}\n`);
   }
 
   async read(id: string): Promise<TrialRecord | undefined> {
@@ -76,7 +83,16 @@ export class TrialStore {
         this.log(`ignored ${file}: not a regular file of at most ${maxTrialBytes / 1024 / 1024} MB`);
         return undefined;
       }
-      const parsed = recordSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+      const text = await readFile(file, 'utf8');
+      const newline = text.indexOf('\n');
+      const [tag, mac] = (newline < 0 ? '' : text.slice(0, newline)).split(' ');
+      const json = text.slice(newline + 1).replace(/\n$/, '');
+      const key = await this.key().catch(() => undefined);
+      if (!key || tag !== magic || !mac || !sameDigest(mac, hmac(key, json))) {
+        this.log(`ignored ${file}: its signature does not match (not written by this product with this audit key, or changed since); it is not trusted`);
+        return undefined;
+      }
+      const parsed = recordSchema.safeParse(JSON.parse(json));
       if (!parsed.success || parsed.data.id !== id) {
         this.log(`ignored ${file}: it is not a trial this extension wrote (${parsed.success ? 'its id differs from its name' : parsed.error.issues[0]?.message ?? 'invalid'})`);
         return undefined;
