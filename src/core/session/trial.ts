@@ -334,7 +334,13 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
 
 /** Puts a trial's pods back now, at a person's (or the model's) request: part of the approved trial, so nobody is asked. */
 export async function revertTrial(ctx: SessionContext, trialId: string, requester: Requester): Promise<TrialRecord> {
-  const record = await getTrial(ctx, trialId);
+  const record = await ctx.trials.read(trialId);
+  if (!record) {
+    // A revert writes pods: asking for one the state directory does not vouch for is refused, and recorded.
+    const message = `There is no trial ${displayText(trialId, 40)} this extension recorded (or its record was changed since); nothing was reverted.`;
+    await ctx.audit({ action: 'refuse', actor: actorOf(requester), outcome: 'unknown', ...(/^plan-[0-9a-f]{12}$/.test(trialId) ? { planId: trialId } : {}), detail: { target: 'trial', message } });
+    throw new SessionError('invalid-argument', message, 'List the trials (krr_trial_status without an id) and use one of their ids.');
+  }
   if (record.state !== 'running' && record.state !== 'overdue' && !(record.revert?.pods.some((pod) => pod.result === 'failed') ?? false)) {
     throw new SessionError('invalid-argument', `Trial ${record.id} has ended (${record.state}) and its pods were reverted.`, 'Nothing to revert.');
   }
