@@ -87,24 +87,53 @@ const kinds = /\bkind:\s*["']?(HelmRelease|Kustomization|GitRepository|Applicati
 export async function declaredObjects(context: FinderContext): Promise<{ objects: Declared[]; problems: string[] }> {
   const cached = context.cache.get('gitops:declared') as { objects: Declared[]; problems: string[] } | undefined;
   if (cached) return cached;
-  const chartDirs = context.index.files.filter((file) => path.posix.basename(file.relativePath) === 'Chart.yaml').map((file) => `${file.folder.root}\0${path.posix.dirname(file.relativePath) === '.' ? '' : `${path.posix.dirname(file.relativePath)}/`}templates/`);
+  // The files to look at, once per proposal (the index does not change during one).
+  let scanned = context.cache.get('gitops:declared:scan') as ReadonlyArray<(typeof context.index.files)[number]> | undefined;
+  if (!scanned) {
+    const chartDirs = context.index.files.filter((file) => path.posix.basename(file.relativePath) === 'Chart.yaml').map((file) => `${file.folder.root}\0${path.posix.dirname(file.relativePath) === '.' ? '' : `${path.posix.dirname(file.relativePath)}/`}templates/`);
+    scanned = context.index.files.filter((file) => !chartDirs.some((prefix) => `${file.folder.root}\0${file.relativePath}`.startsWith(prefix)));
+    context.cache.set('gitops:declared:scan', scanned);
+  }
   const objects: Declared[] = [];
   const problems: string[] = [];
-  for (const file of context.index.files) {
-    if (chartDirs.some((prefix) => `${file.folder.root}\0${file.relativePath}`.startsWith(prefix))) continue;
+  // What each file gave, by its text: read again after an edit, only a file whose text changed is parsed again.
+  let byFile = context.cache.get('gitops:declared:files') as Map<string, { text: string; objects: Declared[]; problem: string | null }> | undefined;
+  if (!byFile) {
+    byFile = new Map();
+    context.cache.set('gitops:declared:files', byFile);
+  }
+  for (const file of scanned) {
+    const key = `${file.folder.root}\0${file.relativePath}`;
+    let text: string;
     try {
-      const text = await context.files.read(file.folder, file.relativePath);
-      // Cheap filter first: most files hold none of these kinds.
-      if (!kinds.test(text)) continue;
-      const parsed = parseManifestFile(text, `${file.folder.name}/${file.relativePath}`);
-      parsed.documents.forEach((document, documentIndex) => {
-        const object = plainObjectOf(document, `${file.folder.name}/${file.relativePath}`);
-        if (object && typeof object === 'object' && !Array.isArray(object)) objects.push({ folder: file.folder, file: file.relativePath, documentIndex, object: object as Record<string, unknown> });
-      });
+      text = await context.files.read(file.folder, file.relativePath);
     } catch (error) {
       if (!(error instanceof ManifestEditError || error instanceof WorkspaceInputError)) throw error;
       if (kinds.test(error.message) || /HelmRelease|Application/.test(file.relativePath)) problems.push(error.message);
+      continue;
     }
+    let known = byFile.get(key);
+    if (known?.text !== text) {
+      known = { text, objects: [], problem: null };
+      byFile.set(key, known);
+      // Cheap filter first: most files hold none of these kinds.
+      if (kinds.test(text)) {
+        try {
+          const parsed = parseManifestFile(text, `${file.folder.name}/${file.relativePath}`);
+          const declared = known.objects;
+          parsed.documents.forEach((document, documentIndex) => {
+            const object = plainObjectOf(document, `${file.folder.name}/${file.relativePath}`);
+            if (object && typeof object === 'object' && !Array.isArray(object)) declared.push({ folder: file.folder, file: file.relativePath, documentIndex, object: object as Record<string, unknown> });
+          });
+        } catch (error) {
+          if (!(error instanceof ManifestEditError || error instanceof WorkspaceInputError)) throw error;
+          known.objects = [];
+          if (kinds.test(error.message) || /HelmRelease|Application/.test(file.relativePath)) known.problem = error.message;
+        }
+      }
+    }
+    objects.push(...known.objects);
+    if (known.problem !== null) problems.push(known.problem);
   }
   const result = { objects, problems };
   context.cache.set('gitops:declared', result);

@@ -47,6 +47,8 @@ export interface KustomizationInfo {
   component: boolean;
   /** The file could not be read as a kustomization (invalid YAML, an alias bomb): what it includes is unknown. */
   unread?: boolean;
+  /** The fields its file sets (not null), when it was read: which ones decide whether it can be batched (kustomizeBatch). */
+  fields?: readonly string[];
   /**
    * Why it cannot be used: invalid YAML, remote content in any field (never fetched), an entry outside the folder or
    * not read by KRR, or a kustomization it includes that cannot be used.
@@ -103,7 +105,7 @@ export function readersOf(set: KustomizationSet, folder: WorkspaceFolder, relati
  * nothing else), with the command. Files, not the lists of the kustomization files: a patch an edit adds is in the
  * key though `info` was read before the edit. Two renders with the same key print the same, so the second is not run.
  */
-export async function renderKey(stagedRoot: string, info: KustomizationInfo, command: string): Promise<string> {
+export async function renderKey(stagedRoot: string, info: KustomizationInfo, command: string, onFile?: (data: Buffer) => void): Promise<string> {
   const files = new Map<string, string>();
   const walk = async (relative: string, depth: number): Promise<void> => {
     const entries = await readdir(path.join(stagedRoot, relative), { withFileTypes: true }).catch(() => []);
@@ -113,7 +115,11 @@ export async function renderKey(stagedRoot: string, info: KustomizationInfo, com
       if (entry.isDirectory()) {
         if (depth < 32) await walk(child, depth + 1);
         else files.set(child, 'too deep');
-      } else files.set(child, createHash('sha256').update(await readFile(path.join(stagedRoot, child))).digest('hex'));
+      } else {
+        const data = await readFile(path.join(stagedRoot, child));
+        onFile?.(data);
+        files.set(child, createHash('sha256').update(data).digest('hex'));
+      }
     }
   };
   for (const dir of new Set([info.dir, ...[...closureOf(info)].map((included) => included.dir)])) await walk(dir, 0);

@@ -19,9 +19,10 @@ import type { AllocationKind, ResourceName } from '../krr/model';
 import type { FieldChange } from '../plan/model';
 import { pointerSegments } from '../plan/build';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, SourceCandidate, WorkloadTarget } from './model';
-import { sha256, WorkspaceInputError } from './workspace';
+import { WorkspaceInputError } from './workspace';
 import { describeRemoteReference, remoteReferences, remoteStringIn } from './kustomizeRemote';
 import { closureOf, fileKey, KustomizationGraph, readersOf, renderKey, selectorSchema, type KustomizationInfo, type KustomizationSet, type PatchEntry, type Selector } from './kustomizationGraph';
+import { prefetchKustomizations } from './kustomizeBatch';
 import { RenderError } from './render';
 import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
@@ -104,8 +105,29 @@ export async function loadKustomizations(context: FinderContext): Promise<Kustom
   return read;
 }
 
+type KustomizationText = { text: string; error: string } | { text: string; value: unknown; spec: z.infer<typeof kustomizationSchema>; fields: string[] };
+
+function readKustomizationText(text: string, relativePath: string): KustomizationText {
+  try {
+    const document = parseManifestFile(text, relativePath).documents[0];
+    const value = (document ? plainObjectOf(document, relativePath) : null) ?? {};
+    const parsed = kustomizationSchema.safeParse(withoutNullFields(value));
+    if (!parsed.success) return { text, error: `not a kustomization: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
+    const fields = value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value as Record<string, unknown>).filter(([, field]) => field !== null).map(([name]) => name) : [];
+    return { text, value, spec: parsed.data, fields };
+  } catch (error) {
+    // As kustomize would refuse it: whatever the reason, the kustomization is known as unread, never dropped.
+    return { text, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 async function readKustomizations(context: FinderContext): Promise<KustomizationSet> {
   const list: KustomizationInfo[] = [];
+  let parsedFiles = context.cache.get('kustomize:parsed') as Map<string, KustomizationText> | undefined;
+  if (!parsedFiles) {
+    parsedFiles = new Map();
+    context.cache.set('kustomize:parsed', parsedFiles);
+  }
   const byDir = new Map<string, KustomizationInfo>();
   const raw = new Map<KustomizationInfo, { spec: z.infer<typeof kustomizationSchema>; parsed: unknown }>();
   for (const file of context.index.files) {
@@ -116,18 +138,17 @@ async function readKustomizations(context: FinderContext): Promise<Kustomization
     list.push(info);
     byDir.set(fileKey(file.folder, dir), info);
     try {
-      // Parsed once per content in a proposal: the set is read again after every edit of a kustomization file.
+      // Parsed and checked once per content in a proposal: the set is read again after every edit of a kustomization
+      // file, and most files are as they were (the same text: a pending edit or the first read).
       const text = await context.files.read(file.folder, file.relativePath);
-      const parsedKey = `kustomize:parsed:${file.relativePath}\0${sha256(text)}`;
-      let value = context.cache.get(parsedKey);
-      if (value === undefined) {
-        const document = parseManifestFile(text, file.relativePath).documents[0];
-        value = (document ? plainObjectOf(document, file.relativePath) : null) ?? {};
-        context.cache.set(parsedKey, value);
+      let read = parsedFiles.get(fileKey(file.folder, file.relativePath));
+      if (read?.text !== text) {
+        read = readKustomizationText(text, file.relativePath);
+        parsedFiles.set(fileKey(file.folder, file.relativePath), read);
       }
-      const parsed = kustomizationSchema.safeParse(withoutNullFields(value));
-      if (!parsed.success) throw new Error(`not a kustomization: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
-      raw.set(info, { spec: parsed.data, parsed: value });
+      if ('error' in read) throw new Error(read.error);
+      raw.set(info, { spec: read.spec, parsed: read.value });
+      info.fields = read.fields;
     } catch (error) {
       info.error = `${file.relativePath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
       info.unread = true;
@@ -383,6 +404,16 @@ export const kustomizeFinder: ManifestSourceFinder = {
     }
     return [...files].map((file) => ({ file }));
   },
+  async prefetch(context, ahead) {
+    const set = await loadKustomizations(context);
+    let infos: readonly KustomizationInfo[];
+    if ('targets' in ahead) {
+      // What find renders: every kustomization whose files say it can render one of the targets.
+      const graph = await KustomizationGraph.of(context, set);
+      infos = set.list.filter((info) => !info.component && info.error === undefined && ahead.targets.some((target) => graph.mayRender(info, target)));
+    } else infos = ahead.prepared.flatMap((change) => change.renders ?? []);
+    await prefetchKustomizations(context, infos);
+  },
   async problems(context) {
     const set = await loadKustomizations(context);
     const problems: string[] = [];
@@ -486,6 +517,7 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
         files: prepared,
         changes,
         notes,
+        renders: [...baseline.keys()],
         async verify(stagedRoot, verifyContext) {
           const after = await renderAt(verifyContext, stagedRoot, root);
           if ('error' in after) return after.error;

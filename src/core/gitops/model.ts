@@ -1,4 +1,5 @@
 // The manifest target: where a workload's resources are written in the workspace, and the plan a person approves.
+import type { KustomizationInfo } from './kustomizationGraph';
 import type { HpaProjection } from '../hpa/model';
 import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { WorkloadKind } from '../krr/model';
@@ -94,6 +95,12 @@ export interface ManifestSourceFinder {
    * private copy (`stagedRoot`), not the whole folder with its build output. A finder that renders nothing has none.
    */
   renderInputs?(context: FinderContext, folder: WorkspaceFolder): Promise<RenderInput[]>;
+  /**
+   * Runs ahead, in as few renderer processes as it can, renders the proposal will ask for: those `find` needs for these
+   * targets, or those verifying these prepared edits needs (from the staged copy as it is now). Only a speed-up: each
+   * output is kept by the content of what it read, so a render of other content still runs when asked.
+   */
+  prefetch?(context: FinderContext, ahead: { targets: readonly WorkloadTarget[] } | { prepared: readonly PreparedChange[] }): Promise<void>;
 }
 
 /** One thing a render reads: a file, or a directory read whole (a chart's templates/). Relative, POSIX separators. */
@@ -147,6 +154,8 @@ export interface PreparedChange {
    * offered. Plain manifests are checked by parsing the edited text and get '' (no copy is made for them).
    */
   verify(stagedRoot: string, context: FinderContext): Promise<string | null>;
+  /** The kustomizations verify renders (the root and every one that reads an edited file), for prefetch. */
+  renders?: readonly KustomizationInfo[];
 }
 
 /** A file a manifest plan writes: its content hash at proposal time binds the approval. */

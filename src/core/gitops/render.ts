@@ -38,7 +38,7 @@ export class RenderError extends Error {
   }
 }
 
-/** What a proposal rendered: renderer runs, and what each rendered ("kubectl kustomize overlays/prod"). */
+/** What a proposal rendered: renderer runs, and each root or chart they rendered ("kubectl kustomize overlays/prod"). */
 export interface RenderCount {
   count: number;
   runs: readonly string[];
@@ -54,10 +54,11 @@ export class RenderGuard {
   private homeDir: string | null = null;
   /** Renderer processes started in this proposal (cache hits are not counted): the bench reports it. */
   count = 0;
-  /** What each of them rendered ("kubectl kustomize overlays/prod"), in order. */
+  /** What they rendered ("kubectl kustomize overlays/prod"), in order: one entry per root or chart, a batch's roots each. */
   readonly runs: string[] = [];
   /** Output (or failure) by content key: a renderer is a function of its inputs, so the same inputs give the same. */
   private readonly outputs = new Map<string, Promise<string>>();
+  private scratches = 0;
 
   constructor(
     private readonly tempDir: string,
@@ -71,6 +72,43 @@ export class RenderGuard {
       mkdirSync(this.homeDir, { recursive: true });
     }
     return this.homeDir;
+  }
+
+  /** A new directory for a batch's temporary kustomization, outside every staged copy. */
+  scratchDir(): string {
+    return path.join(this.tempDir, 'batches', String(this.scratches++));
+  }
+
+  /** Whether an output (or a failure) of a render with this content key is known. */
+  known(contentKey: string): boolean {
+    return this.outputs.has(contentKey);
+  }
+
+  /**
+   * Keeps `text` as the output of a render with this content key (one root of a batch, split back), unless one is
+   * known; `what` is counted as rendered (the run itself was counted by runBatch).
+   */
+  seed(contentKey: string, text: string, what: string): void {
+    if (this.outputs.has(contentKey)) return;
+    this.outputs.set(contentKey, Promise.resolve(text));
+    this.runs.push(what);
+  }
+
+  /**
+   * One renderer run for several inputs (kustomizeBatch): bounded and counted like any other, its time out charged to
+   * the budget; nothing is remembered for a key (a failed batch only means its roots are rendered alone).
+   */
+  async runBatch(command: string, args: readonly string[], what: string, signal?: AbortSignal): Promise<string> {
+    if (this.hungMs >= this.limits.hungBudgetMs) throw new RenderError('budget', `${what}: not run, the renders of this proposal already timed out for ${Math.round(this.hungMs / 1000)} s`);
+    const timeoutMs = Math.min(this.limits.timeoutMs, Math.max(1, this.limits.hungBudgetMs - this.hungMs));
+    const started = performance.now();
+    this.count++;
+    try {
+      return await runRenderer({ command, args, what, timeoutMs, home: this.home(), maxOutputBytes: this.limits.maxOutputBytes, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (error instanceof RenderError && error.kind === 'timeout') this.hungMs += performance.now() - started;
+      throw error;
+    }
   }
 
   /** Why `key` is not rendered (it hung before, or the budget is spent); null: it may run. */

@@ -5,7 +5,7 @@
 // it never holds a link: every write into it creates a new file with O_EXCL, which does not follow one. Nothing is
 // written anywhere but here before a person approves (safety invariant).
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeAll } from '../durableFile';
 import type { RenderInput } from './model';
@@ -60,6 +60,22 @@ export class StagedCopy {
   /** Writes `text` as `relativePath` of the copy, replacing what the copy holds there (never following a link). */
   async write(relativePath: string, text: string): Promise<void> {
     await this.put(relativePath, Buffer.from(text, 'utf8'));
+  }
+
+  /** What the copy holds at `relativePath` (null: nothing), to put back with restore. */
+  async read(relativePath: string): Promise<Buffer | null> {
+    try {
+      return await readFile(this.target(relativePath));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  /** Puts back what read returned: the same bytes, or no file. */
+  async restore(relativePath: string, data: Buffer | null): Promise<void> {
+    if (data === null) await this.remove(relativePath);
+    else await this.put(relativePath, data);
   }
 
   async remove(relativePath: string): Promise<void> {

@@ -1,0 +1,133 @@
+// Batched kustomize renders (gitops/kustomizeBatch) against separate renders, with the real kubectl: on the six real
+// GitOps layouts (../shared/gitops/repos) and the bench's generated monorepo, every root whose output a batch kept must
+// equal what `kubectl kustomize` prints for that root alone, byte for byte. And the rules that keep a batch out.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { generateMonorepo } from '../../bench/manifestsScale';
+import { loadKustomizations } from '../../src/core/gitops/kustomize';
+import { batchesOf, batchNamespace, documentsOf, prefetchKustomizations, splitBatch } from '../../src/core/gitops/kustomizeBatch';
+import { renderKey } from '../../src/core/gitops/kustomizationGraph';
+import type { FinderContext } from '../../src/core/gitops/model';
+import { RenderError, RenderGuard, runRenderer } from '../../src/core/gitops/render';
+import { indexWorkspace, readManifestText, workspaceFolders } from '../../src/core/gitops/workspace';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+function sharedRepos(): string {
+  const candidates = [path.resolve(repoRoot, '..', 'shared', 'gitops', 'repos'), path.resolve(repoRoot, '..', '..', 'shared', 'gitops', 'repos')];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  assert.ok(found, `the real GitOps layouts are not at ${candidates.join(' or ')}`);
+  return found;
+}
+
+/** Every root of `folder` batched, then each rendered alone: the outputs the batches kept, compared. */
+async function compareWithSeparateRenders(folder: string, temp: string): Promise<{ roots: number; kept: number; runs: number }> {
+  const folders = await workspaceFolders([folder]);
+  const guard = new RenderGuard(temp);
+  const context: FinderContext = {
+    index: await indexWorkspace(folders),
+    files: { read: async (at, relativePath) => (await readManifestText(at, relativePath)).text, exists: async () => true },
+    kubectlPath: 'kubectl',
+    // Rendered where they are: kubectl kustomize reads, never writes.
+    stagedRoot: async () => folder,
+    cache: new Map(),
+    renders: guard,
+  };
+  const set = await loadKustomizations(context);
+  const roots = set.list.filter((info) => !info.component && info.error === undefined);
+  await prefetchKustomizations(context, roots);
+  const runs = guard.count;
+  let kept = 0;
+  for (const info of roots) {
+    const contentKey = await renderKey(folder, info, 'kubectl');
+    if (!guard.known(contentKey)) continue;
+    kept++;
+    const batched = await guard.run('unused', 'false', [], 'unused', undefined, contentKey);
+    let alone: string;
+    try {
+      alone = await runRenderer({ command: 'kubectl', args: ['kustomize', path.join(folder, info.dir), '--load-restrictor', 'LoadRestrictionsRootOnly'], what: info.dir, timeoutMs: 20_000, home: guard.home(), maxOutputBytes: 32 * 2 ** 20 });
+    } catch (error) {
+      assert.ok(error instanceof RenderError);
+      assert.fail(`${info.dir} failed alone (${error.message}) but its batch kept an output`);
+    }
+    assert.equal(batched, alone, `${path.basename(folder)}/${info.dir}: the batch's output differs from a render alone`);
+  }
+  return { roots: roots.length, kept, runs };
+}
+
+describe('batched kustomize renders: the rules', () => {
+  const doc = (kind: string, name: string, namespace?: string) => `apiVersion: v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n${namespace === undefined ? '' : `  namespace: ${namespace}\n`}`;
+
+  it('splits an output by namespace, each root keeping its documents in order, joined as kubectl prints them', () => {
+    const text = [doc('ConfigMap', 'a', 'one'), doc('ConfigMap', 'b', 'two'), doc('Service', 'c', 'one')].join('---\n');
+    assert.deepEqual(splitBatch(text, ['one', 'two']), [`${doc('ConfigMap', 'a', 'one')}---\n${doc('Service', 'c', 'one')}`, doc('ConfigMap', 'b', 'two')]);
+  });
+
+  it('keeps nothing when an object could be seen by another root or belongs to none', () => {
+    const base = [doc('ConfigMap', 'a', 'one'), doc('ConfigMap', 'b', 'two')];
+    // Cluster-scoped: a back-reference candidate of every root.
+    assert.equal(splitBatch([...base, doc('ClusterRole', 'r')].join('---\n'), ['one', 'two']), null);
+    assert.equal(splitBatch([...base, doc('Namespace', 'x', 'one')].join('---\n'), ['one', 'two']), null);
+    // A RoleBinding looks at the namespaces of its subjects too.
+    assert.equal(splitBatch([...base, doc('RoleBinding', 'rb', 'one')].join('---\n'), ['one', 'two']), null);
+    // No namespace, or one no root of the batch sets.
+    assert.equal(splitBatch([...base, doc('ConfigMap', 'c')].join('---\n'), ['one', 'two']), null);
+    assert.equal(splitBatch([...base, doc('ConfigMap', 'c', 'three')].join('---\n'), ['one', 'two']), null);
+    // A root that rendered nothing is rendered alone (which says why).
+    assert.equal(splitBatch(base.join('---\n'), ['one', 'two', 'three']), null);
+    // Two roots with one namespace cannot be told apart.
+    assert.equal(splitBatch(base.join('---\n'), ['one', 'one']), null);
+    // Not kubectl's shape.
+    assert.equal(documentsOf('kind: A'), null);
+    assert.equal(splitBatch(`${doc('ConfigMap', 'a', 'one')}---\n---\n${doc('ConfigMap', 'b', 'two')}`, ['one', 'two']), null);
+  });
+
+  it('batches roots whose namespaces all differ, at most the limit each', () => {
+    const roots = ['a', 'b', 'a', 'c', 'a', 'b'].map((namespace, item) => ({ item, namespace }));
+    assert.deepEqual(batchesOf(roots), [[0, 1], [2, 5], [4, 3]]);
+    assert.deepEqual(batchesOf(roots, 1), [[0], [2], [4], [1], [5], [3]]);
+    assert.deepEqual(batchesOf([]), []);
+  });
+
+  it('batches only a root that sets its namespace and whose fields cannot move an object out of it or act at the top', () => {
+    const folder = { name: 'w', root: '/w' };
+    const info = (fields: string[], extra: Record<string, unknown> = {}) => ({ folder, dir: 'o', file: 'o/kustomization.yaml', namePrefix: '', nameSuffix: '', includes: [], resourceFiles: [], inputFiles: [], patches: [], hasReplacements: false, component: false, fields, ...extra });
+    assert.equal(batchNamespace(info(['namespace', 'resources', 'patches', 'images'], { namespace: 'shop' })), 'shop');
+    assert.equal(batchNamespace(info(['resources'])), null);
+    for (const field of ['patchesJson6902', 'replacements', 'transformers', 'generators', 'validators', 'vars', 'sortOptions', 'buildMetadata', 'openapi', 'helmCharts', 'configurations', 'crds']) {
+      assert.equal(batchNamespace(info(['namespace', 'resources', field], { namespace: 'shop' })), null, field);
+    }
+    const base = info(['resources', 'vars']);
+    assert.equal(batchNamespace(info(['namespace', 'resources'], { namespace: 'shop', includes: [base] })), null);
+    assert.equal(batchNamespace(info(['namespace', 'resources'], { namespace: 'shop', includes: [info(['resources', 'patchesJson6902'])] })), 'shop');
+    assert.equal(batchNamespace(info(['namespace', 'resources'], { namespace: 'shop', error: 'x' })), null);
+  });
+});
+
+describe('batched kustomize renders', function () {
+  this.timeout(300_000);
+  let temp: string;
+  beforeEach(() => {
+    temp = mkdtempSync(path.join(tmpdir(), 'krr-batch-'));
+  });
+  afterEach(() => rmSync(temp, { recursive: true, force: true }));
+
+  it('keeps, for each root of the generated monorepo, exactly what it renders alone, in a few runs', async () => {
+    const repo = generateMonorepo(path.join(temp, 'monorepo'));
+    const result = await compareWithSeparateRenders(repo.root, path.join(temp, 'guard'));
+    // 300 overlays in 30 namespaces (domain × environment, 10 apps each), batches of 25 whose namespaces all differ;
+    // the 101 bases set no namespace and are rendered alone when asked.
+    assert.equal(result.roots, 401);
+    assert.equal(result.kept, 300);
+    assert.equal(result.runs, 12);
+  });
+
+  for (const name of ['css-kustomize', 'flux2-general', 'kustomize-examples', 'microservices-demo', 'podinfo', 'gitops-promoter-demo']) {
+    it(`keeps only outputs equal to separate renders on ${name}`, async () => {
+      const result = await compareWithSeparateRenders(path.join(sharedRepos(), name), path.join(temp, 'guard'));
+      console.log(`      ${name}: ${result.kept} of ${result.roots} roots kept from ${result.runs} batch runs`);
+    });
+  }
+});
