@@ -2,13 +2,13 @@
 // GitOps layouts (../shared/gitops/repos) and the bench's generated monorepo, every root whose output a batch kept must
 // equal what `kubectl kustomize` prints for that root alone, byte for byte. And the rules that keep a batch out.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { generateMonorepo } from '../../bench/manifestsScale';
 import { loadKustomizations } from '../../src/core/gitops/kustomize';
-import { batchesOf, batchNamespace, documentsOf, prefetchKustomizations, splitBatch } from '../../src/core/gitops/kustomizeBatch';
-import { renderKey } from '../../src/core/gitops/kustomizationGraph';
+import { batchesOf, batchNamespace, documentsOf, mayMentionLocalConfig, prefetchKustomizations, splitBatch } from '../../src/core/gitops/kustomizeBatch';
+import { KustomizationGraph, renderKey } from '../../src/core/gitops/kustomizationGraph';
 import type { FinderContext } from '../../src/core/gitops/model';
 import { RenderError, RenderGuard, runRenderer } from '../../src/core/gitops/render';
 import { indexWorkspace, readManifestText, workspaceFolders } from '../../src/core/gitops/workspace';
@@ -37,7 +37,7 @@ async function compareWithSeparateRenders(folder: string, temp: string): Promise
   };
   const set = await loadKustomizations(context);
   const roots = set.list.filter((info) => !info.component && info.error === undefined);
-  await prefetchKustomizations(context, roots);
+  await prefetchKustomizations(context, roots, await KustomizationGraph.of(context, set));
   const runs = guard.count;
   let kept = 0;
   for (const info of roots) {
@@ -70,6 +70,10 @@ describe('batched kustomize renders: the rules', () => {
     // Cluster-scoped: a back-reference candidate of every root.
     assert.equal(splitBatch([...base, doc('ClusterRole', 'r')].join('---\n'), ['one', 'two']), null);
     assert.equal(splitBatch([...base, doc('Namespace', 'x', 'one')].join('---\n'), ['one', 'two']), null);
+    // A Namespace goes to the one root that can make it, else nothing is kept.
+    const withNamespace = [...base, 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: two\n'].join('---\n');
+    assert.deepEqual(splitBatch(withNamespace, ['one', 'two'], (name) => (name === 'two' ? 1 : null)), [doc('ConfigMap', 'a', 'one'), `${doc('ConfigMap', 'b', 'two')}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: two\n`]);
+    assert.equal(splitBatch(withNamespace, ['one', 'two'], () => null), null);
     // A RoleBinding looks at the namespaces of its subjects too.
     assert.equal(splitBatch([...base, doc('RoleBinding', 'rb', 'one')].join('---\n'), ['one', 'two']), null);
     // No namespace, or one no root of the batch sets.
@@ -82,6 +86,13 @@ describe('batched kustomize renders: the rules', () => {
     // Not kubectl's shape.
     assert.equal(documentsOf('kind: A'), null);
     assert.equal(splitBatch(`${doc('ConfigMap', 'a', 'one')}---\n---\n${doc('ConfigMap', 'b', 'two')}`, ['one', 'two']), null);
+  });
+
+  it('keeps out a root whose files may name the local-config annotation, however spelled', () => {
+    assert.equal(mayMentionLocalConfig(Buffer.from('metadata:\n  annotations:\n    config.kubernetes.io/local-config: "true"\n')), true);
+    assert.equal(mayMentionLocalConfig(Buffer.from('metadata:\n  annotations:\n    "config.kubernetes.io/local\\x2dconfig": "true"\n')), true);
+    assert.equal(mayMentionLocalConfig(Buffer.from('metadata:\n  annotations:\n    "config.kubernetes.io/local-\\\n  config": "true"\n')), true);
+    assert.equal(mayMentionLocalConfig(Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local\ndata:\n  path: "C:\\\\config"\n')), false);
   });
 
   it('batches roots whose namespaces all differ, at most the limit each', () => {
@@ -103,6 +114,41 @@ describe('batched kustomize renders: the rules', () => {
     assert.equal(batchNamespace(info(['namespace', 'resources'], { namespace: 'shop', includes: [base] })), null);
     assert.equal(batchNamespace(info(['namespace', 'resources'], { namespace: 'shop', includes: [info(['resources', 'patchesJson6902'])] })), 'shop');
     assert.equal(batchNamespace(info(['namespace', 'resources'], { namespace: 'shop', error: 'x' })), null);
+  });
+});
+
+describe('the kustomization graph and Namespace objects', () => {
+  it('knows that kustomize gives a Namespace no prefix or suffix (a batch gives each Namespace to the root that can make it)', async () => {
+    const temp = mkdtempSync(path.join(tmpdir(), 'krr-graph-'));
+    try {
+      const root = path.join(temp, 'w');
+      mkdirSync(path.join(root, 'dev'), { recursive: true });
+      writeFileSync(path.join(root, 'dev', 'kustomization.yaml'), 'namespace: app\nnamePrefix: dev-\nnameSuffix: -x\nresources:\n  - namespace.yaml\n  - deployment.yaml\n');
+      writeFileSync(path.join(root, 'dev', 'namespace.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n');
+      writeFileSync(path.join(root, 'dev', 'deployment.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n');
+      const folders = await workspaceFolders([root]);
+      const context: FinderContext = {
+        index: await indexWorkspace(folders),
+        files: { read: async (at, relativePath) => (await readManifestText(at, relativePath)).text, exists: async () => true },
+        kubectlPath: 'kubectl',
+        stagedRoot: async () => root,
+        cache: new Map(),
+        renders: new RenderGuard(temp),
+      };
+      const set = await loadKustomizations(context);
+      const graph = await KustomizationGraph.of(context, set);
+      const dev = set.list[0] as (typeof set.list)[number];
+      assert.equal(graph.mayRender(dev, { kind: 'Namespace', group: '', name: 'app' }), true);
+      assert.equal(graph.mayRender(dev, { kind: 'Namespace', group: '', name: 'dev-app-x' }), false);
+      assert.equal(graph.mayRender(dev, { kind: 'Deployment', group: 'apps', name: 'dev-web-x' }), true);
+      assert.equal(graph.mayRender(dev, { kind: 'Deployment', group: 'apps', name: 'web' }), false);
+      // What kustomize prints agrees.
+      const rendered = await runRenderer({ command: 'kubectl', args: ['kustomize', path.join(root, 'dev')], what: 'dev', timeoutMs: 20_000, home: temp, maxOutputBytes: 2 ** 20 });
+      assert.match(rendered, /kind: Namespace\nmetadata:\n {2}name: app\n/);
+      assert.match(rendered, /name: dev-web-x\n/);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 });
 

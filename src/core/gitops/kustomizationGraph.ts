@@ -181,7 +181,7 @@ export class KustomizationGraph {
    * only when its files say so for certain; a kustomization KRR cannot use renders nothing (its render is an error,
    * which costs no run) but is answered true so that callers still see that error.
    */
-  mayRender(info: KustomizationInfo, target: Pick<WorkloadTarget, 'kind' | 'group' | 'name'> & { namespace?: string }): boolean {
+  mayRender(info: KustomizationInfo, target: { kind: string; group: string; name: string; namespace?: string }): boolean {
     if (info.error !== undefined) return true;
     const outputs = this.outputsOf(info, new Set());
     if (outputs === 'any') return true;
@@ -227,7 +227,8 @@ export class KustomizationGraph {
       if (result !== 'any') {
         result = accumulated.map((output) => ({
           ...output,
-          name: output.exact ? `${info.namePrefix}${output.name}${info.nameSuffix}` : output.name,
+          // kustomize gives these kinds no prefix or suffix (prefixFieldSpecsToSkip, suffixFieldSpecsToSkip).
+          name: output.exact && !keepsItsName(output) ? `${info.namePrefix}${output.name}${info.nameSuffix}` : output.name,
           // An empty `namespace:` sets none.
           namespaces: info.namespace ? new Set([info.namespace]) : output.namespaces,
         }));
@@ -237,6 +238,10 @@ export class KustomizationGraph {
     this.outputs.set(info, result);
     return result;
   }
+}
+
+function keepsItsName(output: Pick<Output, 'kind' | 'group'>): boolean {
+  return output.kind === 'Namespace' || output.kind === 'CustomResourceDefinition' || (output.kind === 'APIService' && output.group === 'apiregistration.k8s.io');
 }
 
 /** What a kustomization's own files say: the objects its resource files define, and whether it does what KRR cannot follow. */

@@ -406,13 +406,13 @@ export const kustomizeFinder: ManifestSourceFinder = {
   },
   async prefetch(context, ahead) {
     const set = await loadKustomizations(context);
+    const graph = await KustomizationGraph.of(context, set);
     let infos: readonly KustomizationInfo[];
     if ('targets' in ahead) {
       // What find renders: every kustomization whose files say it can render one of the targets.
-      const graph = await KustomizationGraph.of(context, set);
       infos = set.list.filter((info) => !info.component && info.error === undefined && ahead.targets.some((target) => graph.mayRender(info, target)));
     } else infos = ahead.prepared.flatMap((change) => change.renders ?? []);
-    await prefetchKustomizations(context, infos);
+    await prefetchKustomizations(context, infos, graph);
   },
   async problems(context) {
     const set = await loadKustomizations(context);

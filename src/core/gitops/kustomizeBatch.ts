@@ -13,10 +13,11 @@
 //   patchesJson6902, replacements or plugins, which run after the namespace transformer) nor act only at the top
 //   (openapi, sortOptions, buildMetadata): all of its namespaced objects end in that namespace;
 // - nothing it includes declares vars, configurations, crds or openapi (merged into the top-level run, or global);
-// - no file it reads mentions local-config (an object dropped at the top is invisible in the output but was a
-//   candidate for back-references);
+// - no file it reads mentions local-config, even through a YAML escape (an object dropped at the top is invisible in
+//   the output but was a candidate for back-references);
 // and a batch is kept only when its output shows every object in the namespace of exactly one root of the batch (the
-// roots' namespaces differ), none of a cluster-scoped kind and no RoleBinding. A back-reference of a namespaced
+// roots' namespaces differ), none of a cluster-scoped kind but a Namespace (inert: see splitBatch) that only one root
+// of the batch can make, and no RoleBinding. A back-reference of a namespaced
 // object other than a RoleBinding only looks at objects of its own namespace and cluster-scoped ones
 // (resWrangler.SubsetThatCouldBeReferencedByResource): that is exactly its own root's objects, as alone. The legacy
 // sort is a total order on object ids, so each root's objects keep the order they have alone; each object is printed
@@ -24,7 +25,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { closureOf, renderKey, type KustomizationInfo } from './kustomizationGraph';
+import { closureOf, renderKey, type KustomizationGraph, type KustomizationInfo } from './kustomizationGraph';
 import type { FinderContext } from './model';
 import { RenderError, runRenderer } from './render';
 import { ManifestEditError, parseManifestFile, plainObjectOf } from './yamlEdit';
@@ -79,6 +80,14 @@ const clusterScopedKinds = new Set([
   'VolumeAttachment',
   'VolumeAttributesClass',
 ]);
+
+/**
+ * Whether a file may name the local-config annotation: written out, or through a YAML escape or an escaped line break
+ * in a double-quoted string, which could spell it too.
+ */
+export function mayMentionLocalConfig(data: Buffer): boolean {
+  return data.includes('local-config') || /\\(?:[xuU]|\r?\n)/.test(data.toString('latin1'));
+}
 
 /** At most this many roots in one run: a failed run costs its roots a render each. */
 export const maxBatchRoots = 25;
@@ -149,7 +158,7 @@ export function documentsOf(text: string): string[] | null {
  * The output of each root from the output of a batch (`namespaces[i]` is root i's namespace, all different), or null
  * when any object breaks the rules above or any root rendered nothing (it is then rendered alone, which says why).
  */
-export function splitBatch(text: string, namespaces: readonly string[]): string[] | null {
+export function splitBatch(text: string, namespaces: readonly string[], namespaceObjectOwner: (name: string) => number | null = () => null): string[] | null {
   const documents = documentsOf(text);
   if (documents === null) return null;
   const index = new Map(namespaces.map((namespace, position) => [namespace, position]));
@@ -166,11 +175,18 @@ export function splitBatch(text: string, namespaces: readonly string[]): string[
       throw error;
     }
     if (!object || typeof object !== 'object' || Array.isArray(object)) return null;
-    const { kind, metadata } = object as { kind?: unknown; metadata?: { namespace?: unknown } };
-    if (typeof kind !== 'string' || clusterScopedKinds.has(kind) || kind === 'RoleBinding') return null;
+    const { apiVersion, kind, metadata } = object as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
     const namespace = metadata && typeof metadata === 'object' ? metadata.namespace : undefined;
-    const position = typeof namespace === 'string' ? index.get(namespace) : undefined;
-    if (position === undefined) return null;
+    let position: number | null | undefined;
+    if (apiVersion === 'v1' && kind === 'Namespace' && namespace === undefined && typeof metadata?.name === 'string') {
+      // A Namespace is neither a back-reference's target nor its referrer (kustomize's default nameReference
+      // configuration, which no batched root extends): inert at the top. It goes to the one root that can make it.
+      position = namespaceObjectOwner(metadata.name);
+    } else {
+      if (typeof kind !== 'string' || clusterScopedKinds.has(kind) || kind === 'RoleBinding') return null;
+      position = typeof namespace === 'string' ? index.get(namespace) : undefined;
+    }
+    if (position === undefined || position === null) return null;
     (parts[position] as string[]).push(document);
   }
   if (parts.some((part) => part.length === 0)) return null;
@@ -225,7 +241,7 @@ function embedsKustomizeV5(context: FinderContext): Promise<boolean> {
  * Renders `infos` (from the staged copy as it is now) in batches, keeping each root's output for a later render of the
  * same inputs. Best effort: a root that cannot be batched, or whose batch keeps nothing, is rendered when asked.
  */
-export async function prefetchKustomizations(context: FinderContext, infos: readonly KustomizationInfo[]): Promise<void> {
+export async function prefetchKustomizations(context: FinderContext, infos: readonly KustomizationInfo[], graph: KustomizationGraph): Promise<void> {
   const wanted: Array<{ item: { info: KustomizationInfo; stagedRoot: string; contentKey: string; namespace: string }; namespace: string }> = [];
   const unique = [...new Set(infos)].filter((info) => info.error === undefined && !info.unread && !info.component);
   const fields = await stagedFields(context, unique);
@@ -235,7 +251,7 @@ export async function prefetchKustomizations(context: FinderContext, infos: read
     const stagedRoot = await context.stagedRoot(info.folder);
     let mentionsLocalConfig = false;
     const contentKey = await renderKey(stagedRoot, info, context.kubectlPath, (data) => {
-      if (data.includes('local-config')) mentionsLocalConfig = true;
+      if (mayMentionLocalConfig(data)) mentionsLocalConfig = true;
     });
     if (mentionsLocalConfig || context.renders.known(contentKey)) continue;
     wanted.push({ item: { info, stagedRoot, contentKey, namespace }, namespace });
@@ -249,13 +265,13 @@ export async function prefetchKustomizations(context: FinderContext, infos: read
   const worker = async () => {
     while (next < batches.length) {
       const batch = batches[next++] as (typeof batches)[number];
-      await renderBatch(context, batch);
+      await renderBatch(context, batch, graph);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, batches.length) }, worker));
 }
 
-async function renderBatch(context: FinderContext, batch: ReadonlyArray<{ info: KustomizationInfo; stagedRoot: string; contentKey: string; namespace: string }>): Promise<void> {
+async function renderBatch(context: FinderContext, batch: ReadonlyArray<{ info: KustomizationInfo; stagedRoot: string; contentKey: string; namespace: string }>, graph: KustomizationGraph): Promise<void> {
   const dir = context.renders.scratchDir();
   // Relative entries (kustomize refuses an absolute one), from a directory outside every staged copy.
   const entries = batch.map(({ info, stagedRoot }) => path.relative(dir, path.join(stagedRoot, info.dir)).split(path.sep).join('/'));
@@ -268,9 +284,17 @@ async function renderBatch(context: FinderContext, batch: ReadonlyArray<{ info: 
     if (error instanceof RenderError) return;
     throw error;
   }
+  // A Namespace object belongs to the one root of the batch whose files can make it (the graph says "cannot" only for
+  // certain); two that can, or none: nothing is kept. KRR's staged edits set resources of objects that exist, never
+  // make one, so what the files of the workspace say holds for the staged copy too.
+  const owner = (name: string) => {
+    const able = batch.flatMap(({ info }, position) => (graph.mayRender(info, { kind: 'Namespace', group: '', name }) ? [position] : []));
+    return able.length === 1 ? (able[0] as number) : null;
+  };
   const parts = splitBatch(
     text,
     batch.map(({ namespace }) => namespace),
+    owner,
   );
   if (parts === null) return;
   batch.forEach(({ info, contentKey }, position) => context.renders.seed(contentKey, parts[position] as string, `kubectl kustomize ${info.dir || '.'}`));
