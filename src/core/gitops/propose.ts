@@ -192,8 +192,8 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           const change = await candidate.prepare(context);
           if (change.files.length > 0 && (change.renders?.length ?? 0) > 0) prepared.push({ folder: candidate.folder, change });
         } catch (error) {
-          // The proposal below meets the same error and says so.
-          if (error instanceof KubectlError && error.kind === 'not-installed') throw error;
+          // The proposal below meets the same error and says so (no kubectl at all: nothing more to run ahead).
+          if (error instanceof KubectlError && error.kind === 'not-installed') return;
           if (!(error instanceof ManifestEditError || error instanceof WorkspaceInputError || error instanceof KubectlError || error instanceof QuantityError || error instanceof RenderError)) throw error;
         }
       }
