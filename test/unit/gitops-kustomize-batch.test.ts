@@ -7,9 +7,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { generateMonorepo } from '../../bench/manifestsScale';
 import { loadKustomizations } from '../../src/core/gitops/kustomize';
+import type { DesiredResources } from '../../src/core/plan/build';
+import { proposeManifestPlan } from '../../src/core/gitops/propose';
+import type { RenderCount } from '../../src/core/gitops/render';
 import { batchesOf, batchNamespace, documentsOf, mayMentionLocalConfig, prefetchKustomizations, splitBatch } from '../../src/core/gitops/kustomizeBatch';
 import { KustomizationGraph, renderKey } from '../../src/core/gitops/kustomizationGraph';
-import type { FinderContext } from '../../src/core/gitops/model';
+import type { FinderContext, ManifestPlan, WorkloadTarget } from '../../src/core/gitops/model';
 import { RenderError, RenderGuard, runRenderer } from '../../src/core/gitops/render';
 import { indexWorkspace, readManifestText, workspaceFolders } from '../../src/core/gitops/workspace';
 
@@ -176,4 +179,54 @@ describe('batched kustomize renders', function () {
       console.log(`      ${name}: ${result.kept} of ${result.roots} roots kept from ${result.runs} batch runs`);
     });
   }
+});
+
+describe('a manifest proposal that renders ahead', function () {
+  this.timeout(300_000);
+
+  it('offers and refuses exactly what it does without rendering ahead, in fewer kubectl runs', async () => {
+    const temp = mkdtempSync(path.join(tmpdir(), 'krr-ahead-'));
+    try {
+      const repo = generateMonorepo(path.join(temp, 'monorepo'));
+      const [a0, a1, a2] = repo.apps as [(typeof repo.apps)[number], (typeof repo.apps)[number], (typeof repo.apps)[number]];
+      const target = (namespace: string, name: string, container: string): WorkloadTarget => ({ namespace, kind: 'Deployment', name, group: 'apps', context: null, desired: new Map<string, DesiredResources>([[container, { requests: { cpu: '250m', memory: '200Mi' }, limits: {} }]]) });
+      const targets = [
+        // Its values in the overlay's own patch: edited in place.
+        target(`${a0.domain}-prod`, `prod-${a0.name}`, a0.name),
+        // Its values in the shared base: a new patch in the overlay, listed in its kustomization.
+        target(`${a1.domain}-prod`, `prod-${a1.name}`, a1.name),
+        // What the base renders by itself: an edit there reaches every overlay, so it is refused (the look ahead's
+        // guess staged it, and the workloads after it must not see it).
+        target('default', a1.name, a1.name),
+        target(`${a1.domain}-dev`, `dev-${a1.name}`, a1.name),
+        target(`${a2.domain}-staging`, `staging-${a2.name}`, a2.name),
+      ];
+      const propose = async (renderAhead: boolean) => {
+        let renders: RenderCount = { count: 0, runs: [] };
+        const plan: ManifestPlan = await proposeManifestPlan(targets, { folders: await workspaceFolders([repo.root]), kubectlPath: 'kubectl', requester: { type: 'model', via: 'test' }, now: new Date(0), ttlSeconds: 600, context: null, renderAhead, onRenders: (seen) => (renders = seen) });
+        return { plan, renders };
+      };
+      const before = await propose(false);
+      const ahead = await propose(true);
+      assert.equal(ahead.plan.digest, before.plan.digest);
+      assert.deepEqual(
+        ahead.plan.files.map((file) => [file.path, file.before, file.after]),
+        before.plan.files.map((file) => [file.path, file.before, file.after]),
+      );
+      assert.deepEqual(ahead.plan.unresolved, before.plan.unresolved);
+      assert.deepEqual(
+        before.plan.workloads.map((workload) => workload.name),
+        [`prod-${a0.name}`, `prod-${a1.name}`, `dev-${a1.name}`, `staging-${a2.name}`],
+      );
+      assert.equal(before.plan.unresolved.length, 1);
+      assert.match((before.plan.unresolved[0] as { reason: string }).reason, /would also change what/);
+      // Every root that reads a changed file rendered before and after its edit, either way.
+      for (const dir of [`apps/${a0.name}/overlays/prod`, `apps/${a1.name}/overlays/prod`, `apps/${a1.name}/overlays/dev`, `apps/${a2.name}/overlays/staging`]) {
+        assert.ok(ahead.renders.runs.filter((what) => what === `kubectl kustomize ${dir}`).length >= 2, dir);
+      }
+      assert.ok(ahead.renders.count < before.renders.count, `${ahead.renders.count} runs ahead, ${before.renders.count} without`);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
 });

@@ -54,6 +54,8 @@ export interface ProposeManifestOptions {
   stagedLimits?: StagedCopyLimits;
   /** Called with each private copy just before it is removed (what it held, for measuring temp space). */
   onStagedCopy?: (copy: StagedCopy) => void | Promise<void>;
+  /** For tests: false renders nothing ahead (each render runs when asked, as before batches); the plan is the same. */
+  renderAhead?: boolean;
   /** Called once the proposal is done with what it rendered: how many renderer runs, and each one's command line. */
   onRenders?: (renders: RenderCount) => void;
 }
@@ -224,7 +226,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
   const warnings: PolicyFinding[] = [];
   try {
     // One target gains nothing from a batch: its renders run when asked.
-    if (targets.length > 1) await renderAhead();
+    if (targets.length > 1 && options.renderAhead !== false) await renderAhead();
     for (const target of targets) {
       const identity = { namespace: target.namespace, kind: target.kind, name: target.name };
       const refuse = (reason: string, candidates: string[] = []) => unresolved.push({ ...identity, reason, candidates });
