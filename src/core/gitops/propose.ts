@@ -181,13 +181,16 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
   // from here only for a render of exactly the same inputs (RenderGuard's content key).
   const renderAhead = async (): Promise<void> => {
     const prepared: Array<{ folder: WorkspaceFolder; change: PreparedChange }> = [];
+    // Only the finders that render ahead look ahead: a candidate another finder would add only makes a guess wrong.
+    const ahead = finders.filter((finder) => finder.prefetch);
+    if (ahead.length === 0) return;
     try {
-      await allFinished(finders.map((finder) => finder.prefetch?.(context, { targets }) ?? Promise.resolve()));
+      await allFinished(ahead.map((finder) => finder.prefetch?.(context, { targets }) ?? Promise.resolve()));
       for (const target of targets) {
         try {
           const ownerSource = await ownerSourceOf(target, context);
           const sourced = ownerSource ? { ...target, ownerSource } : target;
-          const choice = chooseCandidates((await allFinished(finders.map((finder) => finder.find(sourced, context)))).flat(), sourced);
+          const choice = chooseCandidates((await allFinished(ahead.map((finder) => finder.find(sourced, context)))).flat(), sourced);
           const picked = choice.refusal ? [] : choice.candidates.filter((candidate) => target.source === undefined || sourceId(candidate) === target.source);
           if (picked.length !== 1) continue;
           const candidate = picked[0] as SourceCandidate;
@@ -213,7 +216,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           await copy.write(file.relativePath, file.text);
         }
       }
-      await allFinished(finders.map((finder) => finder.prefetch?.(context, { prepared: prepared.map((entry) => entry.change) }) ?? Promise.resolve()));
+      await allFinished(ahead.map((finder) => finder.prefetch?.(context, { prepared: prepared.map((entry) => entry.change) }) ?? Promise.resolve()));
     } catch (error) {
       if (!(error instanceof KubectlError || error instanceof RenderError || error instanceof WorkspaceInputError)) throw error;
     } finally {
