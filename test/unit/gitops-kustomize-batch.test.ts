@@ -98,6 +98,19 @@ describe('batched kustomize renders: the rules', () => {
     assert.equal(mayMentionLocalConfig(Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local\ndata:\n  path: "C:\\\\config"\n')), false);
   });
 
+  it('a batch that times out costs the budget nothing, and no batch runs after it', async () => {
+    const temp = mkdtempSync(path.join(tmpdir(), 'krr-batch-timeout-'));
+    try {
+      const guard = new RenderGuard(temp, { timeoutMs: 300, hungBudgetMs: 1_000, maxOutputBytes: 1024 });
+      await assert.rejects(guard.runBatch('sleep', ['5'], 'a batch'), (error: unknown) => error instanceof RenderError && error.kind === 'timeout');
+      await assert.rejects(guard.runBatch('echo', ['x'], 'the next batch'), (error: unknown) => error instanceof RenderError && error.kind === 'budget');
+      assert.equal(guard.refusal('kustomize:overlays/prod'), null);
+      assert.equal(guard.count, 1);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
   it('batches roots whose namespaces all differ, at most the limit each', () => {
     const roots = ['a', 'b', 'a', 'c', 'a', 'b'].map((namespace, item) => ({ item, namespace }));
     assert.deepEqual(batchesOf(roots), [[0, 1], [2, 5], [4, 3]]);

@@ -59,6 +59,7 @@ export class RenderGuard {
   /** Output (or failure) by content key: a renderer is a function of its inputs, so the same inputs give the same. */
   private readonly outputs = new Map<string, Promise<string>>();
   private scratches = 0;
+  private batchTimedOut = false;
 
   constructor(
     private readonly tempDir: string,
@@ -95,18 +96,19 @@ export class RenderGuard {
   }
 
   /**
-   * One renderer run for several inputs (kustomizeBatch): bounded and counted like any other, its time out charged to
-   * the budget; nothing is remembered for a key (a failed batch only means its roots are rendered alone).
+   * One renderer run for several inputs (kustomizeBatch), bounded and counted like any other; nothing is remembered
+   * for a key (a failed batch only means its roots are rendered alone). A batch that times out is not charged to the
+   * budget (its roots are, if they hang alone too), but no batch starts after it: a proposal waits at most one
+   * render's bound longer than the budget says.
    */
   async runBatch(command: string, args: readonly string[], what: string, signal?: AbortSignal): Promise<string> {
+    if (this.batchTimedOut) throw new RenderError('budget', `${what}: not run, a batch of this proposal timed out`);
     if (this.hungMs >= this.limits.hungBudgetMs) throw new RenderError('budget', `${what}: not run, the renders of this proposal already timed out for ${Math.round(this.hungMs / 1000)} s`);
-    const timeoutMs = Math.min(this.limits.timeoutMs, Math.max(1, this.limits.hungBudgetMs - this.hungMs));
-    const started = performance.now();
     this.count++;
     try {
-      return await runRenderer({ command, args, what, timeoutMs, home: this.home(), maxOutputBytes: this.limits.maxOutputBytes, ...(signal ? { signal } : {}) });
+      return await runRenderer({ command, args, what, timeoutMs: this.limits.timeoutMs, home: this.home(), maxOutputBytes: this.limits.maxOutputBytes, ...(signal ? { signal } : {}) });
     } catch (error) {
-      if (error instanceof RenderError && error.kind === 'timeout') this.hungMs += performance.now() - started;
+      if (error instanceof RenderError && error.kind === 'timeout') this.batchTimedOut = true;
       throw error;
     }
   }
