@@ -41,6 +41,7 @@ async function compareWithSeparateRenders(folder: string, temp: string): Promise
   const set = await loadKustomizations(context);
   const roots = set.list.filter((info) => !info.component && info.error === undefined);
   await prefetchKustomizations(context, roots, await KustomizationGraph.of(context, set));
+  await guard.settled();
   const runs = guard.count;
   let kept = 0;
   for (const info of roots) {

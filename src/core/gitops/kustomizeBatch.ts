@@ -242,8 +242,11 @@ function embedsKustomizeV5(context: FinderContext): Promise<boolean> {
 /**
  * Renders `infos` (from the staged copy as it is now) in batches, keeping each root's output for a later render of the
  * same inputs. Best effort: a root that cannot be batched, or whose batch keeps nothing, is rendered when asked.
+ * Returns once the batches are started: nothing may write the staged copy before `context.renders.settled()`.
  */
 export async function prefetchKustomizations(context: FinderContext, infos: readonly KustomizationInfo[], graph: KustomizationGraph): Promise<void> {
+  // Asked at once (once per process), while the keys are computed.
+  const v5 = embedsKustomizeV5(context);
   const wanted: Array<{ item: { info: KustomizationInfo; stagedRoot: string; contentKey: string; namespace: string }; namespace: string }> = [];
   const unique = [...new Set(infos)].filter((info) => info.error === undefined && !info.unread && !info.component);
   const fields = await stagedFields(context, unique);
@@ -259,9 +262,10 @@ export async function prefetchKustomizations(context: FinderContext, infos: read
     wanted.push({ item: { info, stagedRoot, contentKey, namespace }, namespace });
   }
   // One root alone gains nothing from a batch: it is rendered when asked.
-  if (wanted.length < 2 || !(await embedsKustomizeV5(context))) return;
+  if (wanted.length < 2 || !(await v5)) return;
   const batches = batchesOf(wanted).filter((batch) => batch.length > 1);
-  // Two runs at a time at most, within the machine's cores: each is one kubectl process.
+  // Two runs at a time at most, within the machine's cores: each is one kubectl process. In the background: the
+  // proposal goes on meanwhile, and a render of one of these roots waits for its batch (RenderGuard.runAhead).
   const parallel = Math.max(1, Math.min(2, availableParallelism()));
   let next = 0;
   const worker = async () => {
@@ -270,7 +274,15 @@ export async function prefetchKustomizations(context: FinderContext, infos: read
       await renderBatch(context, batch, graph);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, batches.length) }, worker));
+  context.renders.runAhead(
+    batches.flatMap((batch) => batch.map(({ contentKey }) => contentKey)),
+    async () => {
+      // Over only when every run is (a failure of one must not let the copy be written while another reads it).
+      const results = await Promise.allSettled(Array.from({ length: Math.min(parallel, batches.length) }, worker));
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  );
 }
 
 async function renderBatch(context: FinderContext, batch: ReadonlyArray<{ info: KustomizationInfo; stagedRoot: string; contentKey: string; namespace: string }>, graph: KustomizationGraph): Promise<void> {

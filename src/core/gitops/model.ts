@@ -98,7 +98,8 @@ export interface ManifestSourceFinder {
   /**
    * Runs ahead, in as few renderer processes as it can, renders the proposal will ask for: those `find` needs for these
    * targets, or those verifying these prepared edits needs (from the staged copy as it is now). Only a speed-up: each
-   * output is kept by the content of what it read, so a render of other content still runs when asked.
+   * output is kept by the content of what it read, so a render of other content still runs when asked. The renders
+   * may still run when it returns: the staged copy is not written before `context.renders.settled()`.
    */
   prefetch?(context: FinderContext, ahead: { targets: readonly WorkloadTarget[] } | { prepared: readonly PreparedChange[] }): Promise<void>;
 }

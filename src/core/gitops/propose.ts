@@ -180,6 +180,14 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
   // once, then taken out again. Only a speed-up: the proposal below decides everything as before, and takes an output
   // from here only for a render of exactly the same inputs (RenderGuard's content key).
   const renderAhead = async (): Promise<void> => {
+    try {
+      await lookAhead();
+    } finally {
+      // No batch may still read the private copy once the proposal writes it.
+      await context.renders.settled();
+    }
+  };
+  const lookAhead = async (): Promise<void> => {
     const prepared: Array<{ folder: WorkspaceFolder; change: PreparedChange }> = [];
     // Only the finders that render ahead look ahead: a candidate another finder would add only makes a guess wrong.
     const ahead = finders.filter((finder) => finder.prefetch);
@@ -207,6 +215,8 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
       throw error;
     }
     if (prepared.length === 0) return;
+    // The renders of the files as they are (still running while the edits were prepared) read the copy too.
+    await context.renders.settled();
     const taken: Array<{ copy: StagedCopy; relativePath: string; data: Buffer | null }> = [];
     try {
       for (const { folder, change } of prepared) {
@@ -220,8 +230,12 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
     } catch (error) {
       if (!(error instanceof KubectlError || error instanceof RenderError || error instanceof WorkspaceInputError)) throw error;
     } finally {
-      // The copy holds exactly what it held before (a failure here fails the proposal: never render from a guess).
-      for (const entry of taken.reverse()) await entry.copy.restore(entry.relativePath, entry.data);
+      try {
+        await context.renders.settled();
+      } finally {
+        // The copy holds exactly what it held before (a failure here fails the proposal: never render from a guess).
+        for (const entry of taken.reverse()) await entry.copy.restore(entry.relativePath, entry.data);
+      }
     }
   };
   const workloads: ManifestWorkload[] = [];

@@ -59,6 +59,9 @@ export class RenderGuard {
   /** Output (or failure) by content key: a renderer is a function of its inputs, so the same inputs give the same. */
   private readonly outputs = new Map<string, Promise<string>>();
   private scratches = 0;
+  /** Content keys a batch running in the background renders, until it is over. */
+  private readonly ahead = new Map<string, Promise<void>>();
+  private readonly background: Array<Promise<void>> = [];
   private batchTimedOut = false;
 
   constructor(
@@ -80,9 +83,37 @@ export class RenderGuard {
     return path.join(this.tempDir, 'batches', String(this.scratches++));
   }
 
-  /** Whether an output (or a failure) of a render with this content key is known. */
+  /** Whether an output (or a failure) of a render with this content key is known, or a batch is rendering it. */
   known(contentKey: string): boolean {
-    return this.outputs.has(contentKey);
+    return this.outputs.has(contentKey) || this.ahead.has(contentKey);
+  }
+
+  /**
+   * Batches run in the background (kustomizeBatch): `work` renders the inputs of `contentKeys` and seeds what it keeps;
+   * meanwhile a render of one of them waits for it. Whoever writes what the batches read (the staged copy) waits for
+   * settled() first.
+   */
+  runAhead(contentKeys: readonly string[], work: () => Promise<void>): void {
+    const done = work();
+    const over = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const contentKey of contentKeys) {
+      const waiting = over.then(() => {
+        if (this.ahead.get(contentKey) === waiting) this.ahead.delete(contentKey);
+      });
+      this.ahead.set(contentKey, waiting);
+    }
+    this.background.push(done);
+  }
+
+  /** Once no batch runs; rejects with the first error of one that failed for another reason than a render's. */
+  async settled(): Promise<void> {
+    const running = this.background.splice(0);
+    const results = await Promise.allSettled(running);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected' && !(result.reason instanceof RenderError));
+    if (failed) throw failed.reason;
   }
 
   /**
@@ -128,6 +159,9 @@ export class RenderGuard {
    */
   async run(key: string, command: string, args: readonly string[], what: string, signal?: AbortSignal, contentKey?: string): Promise<string> {
     if (contentKey === undefined) return this.start(key, command, args, what, signal);
+    // A batch running ahead with this input: its output, or nothing kept (then it is rendered here).
+    const ahead = this.ahead.get(contentKey);
+    if (ahead) await ahead;
     const known = this.outputs.get(contentKey);
     if (known) return known;
     const running = this.start(key, command, args, what, signal);
