@@ -20,7 +20,10 @@ import type { TrialPlan, TrialPod, TrialPodStatus, TrialRecord, TrialRevert } fr
 import { describeRun, notAppliedAtEnd, observeTrialPod } from '../trial/observe';
 import { selectTrialPods, serverVersionProblem, trialKindProblem, trialManifests, TrialRefusal } from '../trial/plan';
 import { readTrialPods, revertPods, startTrial, type TrialCluster } from '../trial/run';
+import { queryOnce } from '../evidence/reader';
+import { trialUsageOf, trialUsageQuery, type TrialUsage } from '../trial/usage';
 import { refusalBeforeAsking } from './approve';
+import { prometheusAccess } from './evidence';
 import { actorOf, messageOf, SessionError, type SessionContext } from './context';
 import { propose, proposeManifests } from './propose';
 import { reportById } from './review';
@@ -304,7 +307,20 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
       statuses.push(verdict.status);
       if (verdict.failure) failures.push(verdict.failure);
     }
-    const watched: TrialRecord = { ...record, statuses, checkedAt: now.toISOString() };
+    const usage = await trialUsageNow(ctx, record, now, signal);
+    if (usage.usage) {
+      for (const [container, percent] of Object.entries(usage.usage.throttledPercent)) {
+        const limitChanged = record.pods.some((pod) => pod.containers.some((entry) => entry.name === container && entry.changes.some((change) => change.resource === 'cpu' && change.allocation === 'limits')));
+        if (limitChanged && percent > settings.trial.maxThrottledPercent) failures.push(`container ${container} was throttled in ${percent}% of its CPU periods at the trial's CPU limit (more than krr.trial.maxThrottledPercent, ${settings.trial.maxThrottledPercent}%)`);
+      }
+    }
+    const watched: TrialRecord = {
+      ...record,
+      statuses,
+      checkedAt: now.toISOString(),
+      ...(usage.usage ? { peakMemory: usage.usage.peakMemory, throttledPercent: usage.usage.throttledPercent } : {}),
+      ...(usage.note ? { usageNote: usage.note } : {}),
+    };
     const remaining = statuses.filter((status) => status.phase !== 'gone');
     if (failures.length === 0 && remaining.length === 0) failures.push('every trial pod was replaced by its controller (the new pods run at the template\'s size); nothing is left to watch');
     if (failures.length === 0 && now.getTime() < endsAt) {
@@ -319,7 +335,7 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
     const minutes = (Math.min(now.getTime(), endsAt) - Date.parse(record.startedAt)) / 60000;
     const gone = statuses.filter((status) => status.phase === 'gone').length;
     const reason = passed
-      ? `${describeRun(remaining, minutes, record.pods.filter((pod) => remaining.some((status) => status.name === pod.name)), record.peakMemory, describeMemory)}${gone > 0 ? ` (${plural(gone, 'pod')} replaced by the controller during the trial)` : ''}`
+      ? `${describeRun(remaining, minutes, record.pods.filter((pod) => remaining.some((status) => status.name === pod.name)), watched.peakMemory, describeMemory, watched.throttledPercent)}${gone > 0 ? ` (${plural(gone, 'pod')} replaced by the controller during the trial)` : ''}`
       : failures.slice(0, 3).join('; ');
     const revert = await revertPods(record, record.pods, cluster, settings.applyConcurrency, () => ctx.now());
     const ended: TrialRecord = { ...watched, state: passed ? 'passed' : 'failed', outcome: { at: now.toISOString(), reason }, revert, statuses: markReverted(statuses, revert) };
@@ -384,6 +400,25 @@ export async function persistTrial(ctx: SessionContext, trialId: string, request
   await ctx.trials.save({ ...record, persistPlanId: plan.id });
   ctx.emit({ type: 'trial' });
   return plan;
+}
+
+/**
+ * What Prometheus recorded of the trial pods since the trial began, when krr.prometheusUrl is set (same credential
+ * routing as the evidence); otherwise, or when it cannot answer, a note saying why — never a guess, never a failure.
+ */
+async function trialUsageNow(ctx: SessionContext, record: TrialRecord, now: Date, signal?: AbortSignal): Promise<{ usage?: TrialUsage; note?: string }> {
+  const settings = ctx.options.settings();
+  if (!settings.prometheusUrl) return { note: 'no Prometheus URL is configured (krr.prometheusUrl): no memory peak or CPU throttling for this trial' };
+  const access = await prometheusAccess(ctx, record.context);
+  const seconds = (now.getTime() - Date.parse(record.startedAt)) / 1000;
+  const query = trialUsageQuery(record.workload.namespace, record.pods.map((pod) => pod.name), seconds, access.clusterLabel);
+  const limits = { queryTimeoutMs: 15_000, maxResponseBytes: 1024 * 1024, maxSeries: 1000, ...ctx.options.evidenceLimits };
+  const result = await queryOnce({ url: access.url, headers: access.headers, limits, ...(signal ? { signal } : {}) }, query, now, `trial ${record.id}`);
+  if (!result.ok) {
+    ctx.log(`trial ${record.id}: usage not read: ${result.reason}`);
+    return { note: result.reason };
+  }
+  return { usage: trialUsageOf(result.answer) };
 }
 
 async function trialCluster(ctx: SessionContext, trial: Pick<TrialRecord, 'context' | 'workload' | 'pods'>, writes: 'approved' | 'dry-run'): Promise<TrialCluster & { close(): Promise<void> }> {
