@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { namespaceQueries } from '../../src/core/evidence/queries';
 import { startControlPlane, type ControlPlane } from '../support/control-plane';
+import { goDuration, inBackOffSince, nextBackOff, stepContainer, withReadiness, type ContainerContext, type LiveContainerStatus } from '../support/control-plane/oom-kill';
 import { get, queryVector, startPrometheus, type MetricsStore } from '../support/prometheus';
 
 const run = promisify(execFile);
@@ -298,5 +299,74 @@ describe('simulated usage: OOM kills, crash-loop back-off and live metrics (node
       assert.equal(signal('hog', 'throttled'), 0);
       assert.ok((signal('hog', 'restarts') ?? 0) >= 1, JSON.stringify(signals));
     });
+  });
+});
+
+describe('the simulated kubelet\'s OOM and back-off rules (oom-kill.ts)', () => {
+  const settings = { initialMs: 1_000, maxMs: 4_000, oomKillDelayMs: 100 };
+  const context = (now: number, overrides: Partial<ContainerContext> = {}): ContainerContext => ({
+    memoryDemand: 300n * BigInt(mi),
+    memoryLimit: 256n * BigInt(mi),
+    allocated: { limits: { memory: '256Mi' } },
+    restartPolicy: 'Always',
+    backOff: undefined,
+    settings,
+    now,
+    podDesc: 'web_lab(uid-1)',
+    containerId: (count) => `sim://uid-1/app/${count}`,
+    ...overrides,
+  });
+  const runningSince = (at: number, restartCount = 0): LiveContainerStatus => ({ name: 'app', ready: true, started: true, restartCount, containerID: `sim://uid-1/app/${restartCount}`, state: { running: { startedAt: new Date(at).toISOString() } } });
+
+  it('prints back-off delays as Go\'s time.Duration does', () => {
+    assert.deepEqual([500, 1_000, 1_500, 10_000, 80_000, 300_000, 3_600_000].map(goDuration), ['500ms', '1s', '1.5s', '10s', '1m20s', '5m0s', '1h0m0s']);
+  });
+
+  it('doubles the back-off up to its maximum and forgets it after twice that without a failure', () => {
+    let entry = nextBackOff(undefined, 0, 0, settings);
+    const delays = [entry.backoffMs];
+    for (let failure = 1; failure < 5; failure++) {
+      entry = nextBackOff(entry, failure * 5_000, failure * 5_000, settings);
+      delays.push(entry.backoffMs);
+    }
+    assert.deepEqual(delays, [1_000, 2_000, 4_000, 4_000, 4_000]);
+    assert.equal(nextBackOff(entry, 28_000, 28_000, settings).backoffMs, 4_000, 'a failure 8 s after the last: still remembered');
+    assert.equal(nextBackOff(entry, 28_001, 28_001, settings).backoffMs, 1_000, 'forgotten after 2 × max');
+    assert.equal(inBackOffSince(entry, 25_000, 28_999, settings), true);
+    assert.equal(inBackOffSince(entry, 25_000, 29_000, settings), false);
+  });
+
+  it('kills only above the limit and after the delay; restarts at once the first time, then waits', () => {
+    const start = 1_000_000;
+    const untouched = runningSince(start);
+    assert.equal(stepContainer(untouched, context(start + 50)).status, untouched, 'not yet: it takes oomKillDelayMs to reach the limit');
+    assert.equal(stepContainer(untouched, context(start + 500, { memoryDemand: 200n * BigInt(mi) })).status, untouched, 'under the limit');
+    assert.equal(stepContainer(untouched, context(start + 500, { memoryDemand: undefined })).status, untouched, 'no usage set');
+
+    const first = stepContainer(untouched, context(start + 500));
+    assert.equal(first.status.restartCount, 1);
+    assert.ok(first.status.state?.running);
+    assert.deepEqual(first.status.lastState?.terminated, { exitCode: 137, reason: 'OOMKilled', startedAt: new Date(start).toISOString(), finishedAt: new Date(start + 500).toISOString(), containerID: 'sim://uid-1/app/0' });
+    assert.deepEqual(first.backOff, { backoffMs: 1_000, lastUpdate: start + 500 });
+
+    const second = stepContainer(first.status, context(start + 700, { backOff: first.backOff }));
+    assert.deepEqual(second.status.state, { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1s restarting failed container=app pod=web_lab(uid-1)' } });
+    assert.equal(second.status.restartCount, 1);
+    assert.equal(second.status.containerID, 'sim://uid-1/app/1');
+    assert.equal(second.status.ready, false);
+    assert.equal(stepContainer(second.status, context(start + 1_699, { backOff: second.backOff })).status, second.status, 'still backing off');
+    const third = stepContainer(second.status, context(start + 1_700, { backOff: second.backOff }));
+    assert.equal(third.status.restartCount, 2);
+    assert.equal(third.backOff?.backoffMs, 2_000);
+    assert.equal(third.status.lastState?.terminated?.containerID, 'sim://uid-1/app/1');
+  });
+
+  it('restartPolicy Never: the container stays terminated and the pod fails', () => {
+    const killed = stepContainer(runningSince(0), context(1_000, { restartPolicy: 'Never' }));
+    assert.equal(killed.status.state?.terminated?.reason, 'OOMKilled');
+    assert.equal(killed.status.restartCount, 0);
+    assert.equal(stepContainer(killed.status, context(60_000, { restartPolicy: 'Never' })).status, killed.status);
+    const conditions = withReadiness([{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }], [killed.status], 'Failed', 'now');
+    assert.deepEqual(conditions, [{ type: 'Ready', status: 'False', reason: 'PodFailed', lastTransitionTime: 'now' }, { type: 'PodScheduled', status: 'True' }]);
   });
 });
