@@ -236,9 +236,15 @@ export class NodeSimulator {
       const node = this.nodes.get(pod.spec.nodeName);
       if (!node) continue; // bound to a node nobody simulates: its pods stay Pending, as with a kubelet that is down
       if ((pod.status?.containerStatuses?.length ?? 0) > 0) {
-        // Started: a kubelet sync (resize, OOM kills, restarts); the pod's metrics follow what it leaves.
-        const synced = this.sync(pod, node, list.items);
-        snapshots.push(this.snapshot(pod, node, synced));
+        // Started: a kubelet sync (resize, OOM kills, restarts); the pod's metrics follow what it leaves. One pod
+        // the rules cannot read must not stop the others' syncs.
+        let synced: SyncedStatus;
+        try {
+          synced = this.sync(pod, node, list.items);
+          snapshots.push(this.snapshot(pod, node, synced));
+        } catch {
+          continue;
+        }
         await this.write(pod, synced).catch(() => undefined);
         continue;
       }
