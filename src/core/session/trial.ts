@@ -265,19 +265,34 @@ export async function getTrial(ctx: SessionContext, trialId: string): Promise<Tr
 export async function checkTrials(ctx: SessionContext, signal?: AbortSignal): Promise<TrialRecord[]> {
   const changed: TrialRecord[] = [];
   for (const record of await ctx.trials.list()) {
-    if (record.state !== 'running' || ctx.trialChecks.has(record.id)) continue;
-    ctx.trialChecks.add(record.id);
-    try {
-      const next = await checkTrial(ctx, record, signal);
-      if (next) changed.push(next);
-    } catch (error) {
-      ctx.log(`trial ${record.id}: the check failed (${messageOf(error)}); it is tried again at the next check`);
-    } finally {
-      ctx.trialChecks.delete(record.id);
+    if (record.state !== 'running') continue;
+    // Being checked or reverted already (the watch, a status call, a revert): wait for that, so what the caller reads
+    // next is its result, not the record from before it.
+    const inFlight = ctx.trialChecks.get(record.id);
+    if (inFlight) {
+      await inFlight.catch(() => undefined);
+      continue;
     }
+    const next = await exclusively(ctx, record.id, () => checkTrial(ctx, record, signal)).catch((error: unknown) => {
+      ctx.log(`trial ${record.id}: the check failed (${messageOf(error)}); it is tried again at the next check`);
+      return null;
+    });
+    if (next) changed.push(next);
   }
   if (changed.length > 0) ctx.emit({ type: 'trial' });
   return changed;
+}
+
+/** Runs `work` for one trial once no other check or revert of it runs in this process. */
+async function exclusively<T>(ctx: SessionContext, trialId: string, work: () => Promise<T>): Promise<T> {
+  for (let pending = ctx.trialChecks.get(trialId); pending; pending = ctx.trialChecks.get(trialId)) await pending.catch(() => undefined);
+  const running = work();
+  ctx.trialChecks.set(trialId, running);
+  try {
+    return await running;
+  } finally {
+    if (ctx.trialChecks.get(trialId) === running) ctx.trialChecks.delete(trialId);
+  }
 }
 
 async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: AbortSignal): Promise<TrialRecord | null> {
@@ -350,19 +365,18 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
 
 /** Puts a trial's pods back now, at a person's (or the model's) request: part of the approved trial, so nobody is asked. */
 export async function revertTrial(ctx: SessionContext, trialId: string, requester: Requester): Promise<TrialRecord> {
-  const record = await ctx.trials.read(trialId);
-  if (!record) {
+  if (!(await ctx.trials.read(trialId))) {
     // A revert writes pods: asking for one the state directory does not vouch for is refused, and recorded.
     const message = `There is no trial ${displayText(trialId, 40)} this extension recorded (or its record was changed since); nothing was reverted.`;
     await ctx.audit({ action: 'refuse', actor: actorOf(requester), outcome: 'unknown', ...(/^plan-[0-9a-f]{12}$/.test(trialId) ? { planId: trialId } : {}), detail: { target: 'trial', message } });
     throw new SessionError('invalid-argument', message, 'List the trials (krr_trial_status without an id) and use one of their ids.');
   }
-  if (record.state !== 'running' && record.state !== 'overdue' && !(record.revert?.pods.some((pod) => pod.result === 'failed') ?? false)) {
-    throw new SessionError('invalid-argument', `Trial ${record.id} has ended (${record.state}) and its pods were reverted.`, 'Nothing to revert.');
-  }
-  if (ctx.trialChecks.has(record.id)) throw new SessionError('busy', `Trial ${record.id} is being checked right now.`, 'Try again in a moment.');
-  ctx.trialChecks.add(record.id);
-  try {
+  const ended = await exclusively(ctx, trialId, async () => {
+    // Read again once no check runs: the watch may have ended (and reverted) it meanwhile.
+    const record = await getTrial(ctx, trialId);
+    if (record.state !== 'running' && record.state !== 'overdue' && !(record.revert?.pods.some((pod) => pod.result === 'failed') ?? false)) {
+      throw new SessionError('invalid-argument', `Trial ${record.id} has ended (${record.state}) and its pods were reverted.`, 'Nothing to revert.');
+    }
     const settings = ctx.options.settings();
     const cluster = await trialCluster(ctx, record, 'approved');
     let revert: TrialRevert;
@@ -371,20 +385,19 @@ export async function revertTrial(ctx: SessionContext, trialId: string, requeste
     } finally {
       await cluster.close();
     }
-    const ended: TrialRecord = {
+    const next: TrialRecord = {
       ...record,
       state: record.state === 'running' || record.state === 'overdue' ? 'reverted' : record.state,
       outcome: record.state === 'running' || record.state === 'overdue' ? { at: ctx.now().toISOString(), reason: `reverted by ${describeParty(requester)}` } : (record.outcome ?? { at: ctx.now().toISOString(), reason: 'reverted' }),
       revert,
       statuses: markReverted(record.statuses, revert),
     };
-    await ctx.trials.save(ended);
-    await auditRevert(ctx, ended, actorOf(requester));
-    ctx.emit({ type: 'trial' });
-    return ended;
-  } finally {
-    ctx.trialChecks.delete(record.id);
-  }
+    await ctx.trials.save(next);
+    await auditRevert(ctx, next, actorOf(requester));
+    return next;
+  });
+  ctx.emit({ type: 'trial' });
+  return ended;
 }
 
 /**
