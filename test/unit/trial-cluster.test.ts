@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Pod } from '../../src/core/kube/pod';
 import type { TrialPlan } from '../../src/core/trial/model';
+import { Session } from '../../src/core/session/session';
 import { withoutIsolates } from '../../src/core/text';
 import { human, model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { asControlPlane } from '../support/test-cluster';
@@ -152,6 +153,29 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
     const reverted = await f.session.revertTrial(plan.id, human);
     assert.equal(reverted.state, 'reverted');
     assert.equal(memoryRequest(pod(plan.pods[0]?.name as string), 'spec'), '256Mi');
+  });
+
+  it('survives a restart: another process on the same state directory finds the running trial, watches and ends it', async () => {
+    const reportId = await start();
+    const plan = await proposeWhenReady(reportId);
+    f.human.answer = 'approve';
+    assert.equal((await f.session.apply(plan.id, human)).status, 'applied');
+    // The window reloads (or the stdio server restarts): a new session over the same state directory and audit key.
+    const restarted = new Session({ settings: () => f.settings, approver: f.human, stateDir: f.stateDir, kubectlCacheDir: path.join(f.stateDir, 'kube-cache'), now: () => new Date(Date.now() + offset) });
+    try {
+      const [found] = await restarted.listTrials();
+      assert.equal(found?.id, plan.id);
+      assert.equal(found?.state, 'running');
+      await until('the restarted watch to see the trial size', async () => ((await restarted.checkTrials(), (await restarted.getTrial(plan.id)).statuses[0]?.phase === 'applied') ? true : undefined));
+      offset = 29_000;
+      await restarted.checkTrials();
+      offset = 31_000;
+      const [ended] = await restarted.checkTrials();
+      assert.equal(ended?.state, 'passed', JSON.stringify(ended?.outcome));
+      assert.equal(memoryRequest(pod(plan.pods[0]?.name as string), 'spec'), '256Mi');
+    } finally {
+      restarted.dispose();
+    }
   });
 
   it('refuses what cannot be tried: more pods than krr.trial.maxPods, a Job, a workload not in the report', async () => {
