@@ -27,6 +27,8 @@ export interface ReviewActions extends FeedHost {
   showOutput(): void;
   /** Closes the diff tabs of a plan that can no longer be applied. */
   closeDiff(planId: string): Promise<void>;
+  /** "Try on N pods…": the same flow as the command (asks N, opens the pods' diff, asks for approval); the outcome or why not. */
+  tryOnPods?(reportId: string, workload: WorkloadRef): Promise<ApplyOutcome | string | undefined>;
   /** The usage behind a report's rows (Prometheus, through the session); absent: the panel says there is none. */
   evidence?: EvidenceReader;
 }
@@ -185,6 +187,9 @@ export class ReviewPanel implements vscode.Disposable {
       case 'preview':
         await this.preview(message.workloads, message.includeLimits, message.target);
         return;
+      case 'try':
+        await this.tryOnPods(message.workload);
+        return;
       case 'use-source': {
         const last = this.manifests;
         const key = sourceKey(message.workload);
@@ -271,6 +276,31 @@ export class ReviewPanel implements vscode.Disposable {
     this.planId = plan.objects.length > 0 ? plan.id : null;
     // The full list of what was left out is in Output (written by the preview command); the panel shows it bounded.
     this.post({ type: 'plan', plan: planView(plan) });
+  }
+
+  /** "Try on N pods…" for one ticked workload of this review (a fleet's row: that cluster's report). */
+  private async tryOnPods(workload: WorkloadRef): Promise<void> {
+    const reportId = this.feed.reportId;
+    if (!reportId || !this.actions.tryOnPods) return;
+    // The page is untrusted: only a workload of the rows this panel shows is tried.
+    const key = this.feed.keyOf(workload);
+    if (!this.feed.workloads.some((entry) => entry.key === key)) return;
+    const fleetReports = this.feed.fleetReports;
+    const target = fleetReports ? fleetReports.get(workload.cluster ?? '') : reportId;
+    if (!target) {
+      this.post({ type: 'plan', plan: null, error: 'That cluster has no report to try a recommendation from: scan it again.' });
+      return;
+    }
+    // The plan area now shows the trial: a preview shown before is no longer what Apply… would apply.
+    if (this.planId) void this.actions.closeDiff(this.planId);
+    this.planId = null;
+    this.post({ type: 'busy', message: `Trial on ${displayText(`${workload.namespace}/${workload.name}`, 200)}: waiting for you…` });
+    const outcome = await this.actions.tryOnPods(target, { namespace: workload.namespace, kind: workload.kind, name: workload.name });
+    if (outcome === undefined) {
+      this.post({ type: 'cancelled', message: 'No trial started.' });
+      return;
+    }
+    this.post({ type: 'outcome', target: 'trial', commit: false, outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
   }
 
   /** Proposes the manifests of `state.workloads`, each with the source picked for it in the panel (if any). */
