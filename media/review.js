@@ -718,8 +718,9 @@
       state.planReady = false;
       const outcome = message.outcome;
       // A file write is "written", never "applied": nothing reached the cluster.
-      const status = message.target === 'manifests' && outcome.status === 'applied' ? 'written' : message.target === 'trial' && outcome.status === 'applied' ? 'started' : outcome.status;
-      showPlan(status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
+      // A trial that started says so in its own words ("Trial plan-… started: …").
+      const status = message.target === 'manifests' && outcome.status === 'applied' ? 'written' : message.target === 'trial' && outcome.status === 'applied' ? '' : outcome.status;
+      showPlan((status ? status + ': ' : '') + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
       if (message.commit) {
         const commit = document.createElement('button');
         commit.type = 'button';
