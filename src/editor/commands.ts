@@ -11,7 +11,7 @@ import { setPrometheusAuthHeader } from './prometheusAuth';
 import { registerReviewPanelSerializer, showReviewPanel } from './reviewCommands';
 import { rollBack } from './rollbackCommands';
 import { openReportFile, scanCluster } from './scanCommands';
-import { showTrials, tryOnPodsCommand } from './trialCommands';
+import { registerTrialDocument, showTrials, tryOnPodsCommand } from './trialCommands';
 import type { RecommendationNode, SnapshotNode } from './tree';
 
 export function registerCommands(host: CommandHost): vscode.Disposable[] {
@@ -41,5 +41,5 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.showOutput': guard(host, async () => host.output.show()),
     'krr.refresh': guard(host, async () => host.refreshViews()),
   };
-  return [serializer, ...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run))];
+  return [serializer, registerTrialDocument(() => host.session()), ...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run))];
 }

@@ -90,17 +90,22 @@ export async function tryOnPods(host: CommandHost, target: TrialTarget, requeste
   // The trial plan is spent whatever the answer: its "live ↔ trial" diff closes.
   void host.closeDiff?.(plan.id);
   host.refreshViews();
-  if (outcome.status === 'applied' && outcome.trialId) {
-    const trialId = outcome.trialId;
-    void vscode.window.showInformationMessage(`KRR: ${displayText(outcome.message, 400)}`, 'Show Trials', revertLabel).then((choice) => {
-      if (choice === 'Show Trials') return vscode.commands.executeCommand('krr.showTrials');
-      if (choice === revertLabel) return runGuarded(host, () => revertTrial(host, trialId, requesters.notification));
-      return undefined;
-    });
-  } else {
+  if (outcome.status !== 'applied' || !outcome.trialId) {
     reportOutcome(outcome);
+    return outcome;
   }
-  return outcome;
+  const trialId = outcome.trialId;
+  // The person's words: until when, in local time (the core's message names the end in UTC for the model and the log).
+  const record = await session.getTrial(trialId).catch(() => undefined);
+  const message = record
+    ? `Trial ${record.id} started: ${plural(record.pods.length, 'pod')} of ${workloadText(record.workload)} resized in place until ${new Date(record.endsAt).toLocaleTimeString()}, then put back. The template is unchanged.`
+    : displayText(outcome.message, 400);
+  void vscode.window.showInformationMessage(`KRR: ${message}`, 'Show Trials', revertLabel).then((choice) => {
+    if (choice === 'Show Trials') return vscode.commands.executeCommand('krr.showTrials');
+    if (choice === revertLabel) return runGuarded(host, () => revertTrial(host, trialId, requesters.notification));
+    return undefined;
+  });
+  return { ...outcome, message };
 }
 
 /** "KRR: Show Trials": every trial, newest first; then what the chosen one can do. */
@@ -143,7 +148,7 @@ function actionDescription(label: string, record: TrialRecord): string {
 export async function runTrialAction(host: CommandHost, trialId: string, label: string, requester: Requester): Promise<void> {
   if (label === revertLabel) await revertTrial(host, trialId, requester);
   else if (label === persistLabel) await persistTrial(host, trialId, requester);
-  else if (label === detailsLabel) await showTrialDetails(host.session(), trialId);
+  else if (label === detailsLabel) await showTrialDetails(trialId);
 }
 
 /** A button in a notification: its failure is shown like a command's (guard), never left unhandled. */
@@ -208,11 +213,20 @@ async function gitOpsOwnerOf(session: Session, record: TrialRecord): Promise<str
   }
 }
 
-/** An untitled Markdown document: the trial's pods, what the watch saw, the revert, and the record itself. */
-export async function showTrialDetails(session: Session, trialId: string): Promise<void> {
-  const record = await session.getTrial(trialId);
-  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: trialDetails(record) });
+export const trialScheme = 'krr-trial';
+
+/** A read-only Markdown document (nothing to save on close): the trial's pods, what the watch saw, the revert, the record. */
+export async function showTrialDetails(trialId: string): Promise<void> {
+  // The query makes every open a fresh read, as the raw audit log does.
+  const uri = vscode.Uri.from({ scheme: trialScheme, path: `/${trialId}.md`, query: String(Date.now()) });
+  const document = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(document, { preview: false });
+}
+
+export function registerTrialDocument(session: () => Session): vscode.Disposable {
+  return vscode.workspace.registerTextDocumentContentProvider(trialScheme, {
+    provideTextDocumentContent: async (uri) => trialDetails(await session().getTrial(uri.path.replace(/^\//, '').replace(/\.md$/, ''))),
+  });
 }
 
 export function trialDetails(record: TrialRecord): string {

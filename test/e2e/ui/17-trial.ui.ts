@@ -66,7 +66,7 @@ export const uiTest: UiTest = {
     assert.match(trialText, /Trial requested by you \(review panel\)\./);
 
     // 3. Running: one pod resized in place (the template untouched), the status bar counts down.
-    const started = page.locator('.notification-toast', { hasText: /KRR: Trial plan-[0-9a-f]{12} started: 1 pod of shop\/frontend/ }).first();
+    const started = page.locator('.notification-toast', { hasText: new RegExp(`KRR: Trial plan-[0-9a-f]{12} started: 1 pod of ${shopFrontend} resized in place until \\d`) }).first();
     await started.waitFor({ state: 'visible' });
     const trialId = /Trial (plan-[0-9a-f]{12}) started/.exec(await started.innerText())?.[1];
     assert.ok(trialId, 'the notification names the trial');
