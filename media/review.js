@@ -718,8 +718,8 @@
       state.planReady = false;
       const outcome = message.outcome;
       // A file write is "written", never "applied": nothing reached the cluster.
-      // A trial that started says so in its own words ("Trial plan-… started: …").
-      const status = message.target === 'manifests' && outcome.status === 'applied' ? 'written' : message.target === 'trial' && outcome.status === 'applied' ? '' : outcome.status;
+      // A trial says what happened in its own words ("Trial plan-… started: …", "Trial plan-… passed: …").
+      const status = message.target === 'trial' ? '' : message.target === 'manifests' && outcome.status === 'applied' ? 'written' : outcome.status;
       showPlan((status ? status + ': ' : '') + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
       if (message.commit) {
         const commit = document.createElement('button');

@@ -39,6 +39,8 @@ export class ReviewPanel implements vscode.Disposable {
   static current: ReviewPanel | undefined;
   private selection: WorkloadRef[] = [];
   private planId: string | null = null;
+  /** The trial the plan line shows as started: once it ends, the line says how. */
+  private trialShown: string | null = null;
   /**
    * The last manifests preview: what it proposed, the sources picked in the panel so far, and the sources it offered
    * per workload. "Use this source" proposes the same selection again with the pick; only an offered id is taken.
@@ -91,6 +93,7 @@ export class ReviewPanel implements vscode.Disposable {
     this.disposables.push(...showPage(panel, extensionUri, reviewHtml(panel.webview, extensionUri), { receive: (message) => void this.handle(message), dispose: () => this.dispose() }));
     const unsubscribe = session.onDidChange((event) => {
       if (event.type === 'report') this.postRows();
+      if (event.type === 'trial') void this.postTrialEnd();
     });
     this.disposables.push({ dispose: unsubscribe });
     // The first rows are computed while the webview loads (another process), and posted when the page says 'ready'.
@@ -247,6 +250,7 @@ export class ReviewPanel implements vscode.Disposable {
       reportId = only;
     }
     const workloads = selected.map(({ namespace, kind, name }) => ({ namespace, kind, name }));
+    this.trialShown = null;
     this.post({ type: 'busy', message: `Previewing ${plural(workloads.length, 'workload')}…` });
     // A Preview starts afresh: sources picked for an earlier preview are not carried into it.
     this.manifests = target === 'manifests' ? { reportId, workloads, includeLimits, picks: new Map(), offered: new Map() } : null;
@@ -300,7 +304,19 @@ export class ReviewPanel implements vscode.Disposable {
       this.post({ type: 'cancelled', message: 'No trial started.' });
       return;
     }
+    this.trialShown = typeof outcome !== 'string' && outcome.status === 'applied' ? (outcome.trialId ?? null) : null;
     this.post({ type: 'outcome', target: 'trial', commit: false, outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
+  }
+
+  /** The trial the plan line shows ended (the watch's pass): the line says passed or failed, and why. */
+  private async postTrialEnd(): Promise<void> {
+    const trialId = this.trialShown;
+    if (!trialId) return;
+    const record = await this.session.getTrial(trialId).catch(() => undefined);
+    if (!record || record.state === 'running' || this.trialShown !== trialId) return;
+    this.trialShown = null;
+    const next = record.state === 'passed' ? ' Persist… is in its notification and in "KRR: Show Trials".' : '';
+    this.post({ type: 'outcome', target: 'trial', commit: false, outcome: { status: record.state === 'passed' ? 'applied' : 'failed', message: displayText(`Trial ${record.id} ${record.state}${record.outcome ? `: ${record.outcome.reason}` : ''}.${next}`, 600) } });
   }
 
   /** Proposes the manifests of `state.workloads`, each with the source picked for it in the panel (if any). */

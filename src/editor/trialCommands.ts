@@ -14,19 +14,12 @@ import { reportOutcome, withCancellableProgress } from './notifications';
 import { applyPlan } from './planCommands';
 import type { WorkloadRef } from './reviewMessages';
 import type { RecommendationNode } from './tree';
+import { detailsLabel, persistLabel, revertLabel, trialActions, trialDetails, workloadText } from './trialView';
 
 /** One workload of one report: what a trial is proposed for. */
 export interface TrialTarget {
   reportId: string;
   workload: WorkloadRef;
-}
-
-const revertLabel = 'Revert now';
-const persistLabel = 'Persist…';
-const detailsLabel = 'Details';
-
-function workloadText(workload: { namespace: string; name: string }): string {
-  return nameText(`${workload.namespace}/${workload.name}`, 120);
 }
 
 /** "KRR: Try on N Pods…" from the palette or the Recommendations view: a workload node, else a quick pick of the report's. */
@@ -131,14 +124,6 @@ export async function showTrials(host: CommandHost): Promise<void> {
   if (action) await runTrialAction(host, pick.record.id, action.label, requesters.palette);
 }
 
-/** What a person can do with a trial in its state. */
-export function trialActions(record: Pick<TrialRecord, 'state' | 'revert'>): string[] {
-  const revertFailed = record.revert?.pods.some((pod) => pod.result === 'failed') ?? false;
-  if (record.state === 'running' || record.state === 'overdue' || revertFailed) return [revertLabel, detailsLabel];
-  if (record.state === 'passed') return [persistLabel, detailsLabel];
-  return [detailsLabel];
-}
-
 function actionDescription(label: string, record: TrialRecord): string {
   if (label === revertLabel) return `put ${plural(record.pods.length, 'pod')} back at the template's size`;
   if (label === persistLabel) return `${record.persistPlanId ? `proposed before as ${record.persistPlanId}; ` : ''}propose the change of the template, with its own approval`;
@@ -227,38 +212,6 @@ export function registerTrialDocument(session: () => Session): vscode.Disposable
   return vscode.workspace.registerTextDocumentContentProvider(trialScheme, {
     provideTextDocumentContent: async (uri) => trialDetails(await session().getTrial(uri.path.replace(/^\//, '').replace(/\.md$/, ''))),
   });
-}
-
-export function trialDetails(record: TrialRecord): string {
-  const cell = (value: string) => displayText(value, 300).replace(/\|/g, '\\|');
-  const lines = [
-    `# Trial ${record.id} — ${record.state}`,
-    '',
-    `${record.workload.kind} ${cell(`${record.workload.namespace}/${record.workload.name}`)} · ${plural(record.pods.length, 'pod')} of ${record.runningPods} running · context ${cell(record.context)}`,
-    '',
-    `- Started: ${record.startedAt}`,
-    `- Window ends: ${record.endsAt}`,
-    `- Last checked: ${record.checkedAt ?? 'never'}`,
-    ...(record.outcome ? [`- Outcome (${record.outcome.at}): ${cell(record.outcome.reason)}`] : []),
-    ...(record.persistPlanId ? [`- Persist plan: ${record.persistPlanId}`] : []),
-    '',
-    '## Resources during the trial',
-    '',
-    '| container | resource | before | during |',
-    '| --- | --- | --- | --- |',
-    ...(record.pods[0]?.containers ?? []).flatMap((container) => container.changes.map((change) => `| ${cell(container.name)} | ${change.resource} ${change.allocation === 'requests' ? 'request' : 'limit'} | ${change.from ?? 'unset'} | ${change.to ?? 'unset'} |`)),
-    '',
-    '## Pods',
-    '',
-    '| pod | phase | ready | restarts | OOM kills | message |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...record.statuses.map((status) => `| ${cell(status.name)} | ${status.phase} | ${status.ready ? 'yes' : 'no'} | ${status.restarts} | ${status.oomKills} | ${cell(status.message ?? '')} |`),
-  ];
-  if (record.revert) {
-    lines.push('', `## Revert (${record.revert.at})`, '', '| pod | result | message |', '| --- | --- | --- |', ...record.revert.pods.map((pod) => `| ${cell(pod.name)} | ${pod.result} | ${cell(pod.message ?? '')} |`));
-  }
-  lines.push('', '## Record', '', '```json', JSON.stringify(record, null, 2), '```', '');
-  return lines.join('\n');
 }
 
 function stateIcon(record: TrialRecord): string {

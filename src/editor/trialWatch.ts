@@ -4,9 +4,9 @@
 // window ended while VS Code was closed (overdue): their pods may still run at the trial size, so a person is told.
 import * as vscode from 'vscode';
 import type { TrialRecord } from '../core/trial/model';
-import { displayText, nameText, plural } from '../core/text';
 import { guard, requesters, type CommandHost } from './commandHost';
 import { runTrialAction } from './trialCommands';
+import { endedNotice, statusLine } from './trialView';
 
 export class TrialWatch implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
@@ -15,6 +15,8 @@ export class TrialWatch implements vscode.Disposable {
   private again = false;
   private disposed = false;
   private visible = false;
+  /** Trials running at the last successful pass: a failed pass polls again only while some were. */
+  private runningCount = 0;
   private readonly abort = new AbortController();
   private readonly item = vscode.window.createStatusBarItem('krr.trial', vscode.StatusBarAlignment.Left, 49);
   /** Trials already notified as overdue in this window: the warning is not repeated at every pass. */
@@ -45,25 +47,33 @@ export class TrialWatch implements vscode.Disposable {
 
   /** One pass: check, notify what ended, redraw, and schedule the next one while a trial still runs. */
   async pass(): Promise<void> {
-    if (this.disposed || this.checking) return;
+    if (this.disposed) return;
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    // One timer: a pass started by hand (activation) replaces a pending one.
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.checking = true;
-    let running: TrialRecord[];
+    let running: TrialRecord[] | null;
     try {
       const session = this.host.session();
       for (const record of await session.checkTrials(this.abort.signal)) this.notify(record);
       running = (await session.listTrials()).filter((record) => record.state === 'running');
     } catch (error) {
-      // The next pass tries again; a failing check must not stop the watch while pods run at the trial size.
+      // Tried again at the next poll while a trial was known to run (its pods are at the trial size); never in a loop.
       this.host.output.warn(`trial watch: ${error instanceof Error ? error.message : String(error)}`);
-      running = [];
-      this.again = true;
+      running = null;
     } finally {
       this.checking = false;
     }
     if (this.disposed) return;
-    this.draw(running);
-    const next = this.again ? 0 : running.length > 0 ? this.pollMs() : null;
+    if (running) {
+      this.draw(running);
+      this.runningCount = running.length;
+    }
+    const next = this.again ? 0 : this.runningCount > 0 ? this.pollMs() : null;
     this.again = false;
     if (next !== null) this.timer = setTimeout(() => void this.pass(), next);
   }
@@ -77,19 +87,13 @@ export class TrialWatch implements vscode.Disposable {
   }
 
   private notify(record: TrialRecord): void {
-    const what = `trial of ${plural(record.pods.length, 'pod')} of ${nameText(`${record.workload.namespace}/${record.workload.name}`, 120)} (${record.id})`;
-    const reason = displayText(record.outcome?.reason ?? '', 400);
-    const revertFailed = record.revert?.pods.filter((pod) => pod.result === 'failed') ?? [];
-    const notReverted = revertFailed.length > 0 ? ` ${plural(revertFailed.length, 'pod')} could not be reverted: ${revertFailed.map((pod) => `${nameText(pod.name, 80)} (${displayText(pod.message ?? 'failed', 120)})`).join('; ')}.` : '';
+    const notice = endedNotice(record);
+    if (!notice) return;
     if (record.state === 'overdue') {
       if (this.toldOverdue.has(record.id)) return;
       this.toldOverdue.add(record.id);
-      this.ask(vscode.window.showWarningMessage(`KRR: ${capitalized(what)} ended while VS Code was closed; its pods may still run at the trial size.`, 'Revert now', 'Details'), record);
-    } else if (record.state === 'passed') {
-      this.ask(vscode.window.showInformationMessage(`KRR: ${capitalized(what)} passed: ${reason}. Its pods are back at the template's size.${notReverted}`, 'Persist…', 'Details', ...(notReverted ? ['Revert now'] : [])), record);
-    } else if (record.state === 'failed') {
-      this.ask(vscode.window.showWarningMessage(`KRR: ${capitalized(what)} failed: ${reason}. ${notReverted || 'Its pods were reverted.'}`, 'Details', ...(notReverted ? ['Revert now'] : [])), record);
     }
+    this.ask(notice.severity === 'info' ? vscode.window.showInformationMessage(notice.text, ...notice.buttons) : vscode.window.showWarningMessage(notice.text, ...notice.buttons), record);
   }
 
   /** A notification's button runs the same action as "KRR: Show Trials" does (the dialog and audit say "notification"). */
@@ -99,16 +103,14 @@ export class TrialWatch implements vscode.Disposable {
 
   /** "$(beaker) Trial: 1 pod of shop/frontend · 12 min left"; hidden while no trial runs. */
   private draw(running: readonly TrialRecord[]): void {
-    const first = running[0];
-    this.visible = first !== undefined;
-    if (!first) {
+    const line = statusLine(running, Date.now());
+    this.visible = line !== null;
+    if (!line) {
       this.item.hide();
       return;
     }
-    const soonest = running.reduce((a, b) => (Date.parse(a.endsAt) <= Date.parse(b.endsAt) ? a : b));
-    const left = minutesLeft(soonest.endsAt);
-    this.item.text = running.length === 1 ? `$(beaker) Trial: ${plural(first.pods.length, 'pod')} of ${nameText(`${first.workload.namespace}/${first.workload.name}`, 60)} · ${left}` : `$(beaker) ${running.length} trials · next ends ${left.replace(/ left$/, '')}`;
-    this.item.tooltip = `${running.map((record) => `${record.id}: ${plural(record.pods.length, 'pod')} of ${record.workload.namespace}/${record.workload.name} in ${record.context}, until ${new Date(record.endsAt).toLocaleTimeString()}`).join('\n')}\nClick to show the trials (revert one now).`;
+    this.item.text = line.text;
+    this.item.tooltip = line.tooltip;
     this.item.show();
   }
 
@@ -123,15 +125,4 @@ export class TrialWatch implements vscode.Disposable {
     this.abort.abort();
     this.item.dispose();
   }
-}
-
-function capitalized(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function minutesLeft(endsAt: string): string {
-  const ms = Date.parse(endsAt) - Date.now();
-  if (ms <= 0) return 'ending';
-  if (ms < 60_000) return `${Math.ceil(ms / 1000)} s left`;
-  return `${Math.ceil(ms / 60_000)} min left`;
 }

@@ -89,6 +89,8 @@ export const uiTest: UiTest = {
     assert.match(passedText, /0 OOM kills, 0 restarts/);
     assert.match(passedText, /Its pods are back at the template's size\./);
     assert.equal(podMemory(test, pod), '256Mi', 'the trial pod is back at the template size');
+    // The panel's line follows: the trial it started has passed.
+    await view.locator('#plan', { hasText: new RegExp(`^Trial ${trialId} passed: ran \\d+ s on 1 pod`) }).waitFor({ state: 'visible' });
     await workbench.screenshot('trial-passed');
     await passed.hover();
     await passed.getByRole('button', { name: 'Persist…' }).click();
