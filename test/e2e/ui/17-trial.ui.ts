@@ -120,7 +120,11 @@ export const uiTest: UiTest = {
     assert.match(withoutIsolates(await row.innerText()), /passed · 1 pod/);
     await page.keyboard.press('Enter');
     await input.locator('.quick-input-title', { hasText: `trial ${trialId} (passed)` }).waitFor({ state: 'visible' });
-    await input.locator('.monaco-list-row', { hasText: 'Details' }).first().click();
+    // The action list replaces the trial list in the same widget: filtered by typing, not clicked while it re-renders.
+    await until('the actions of a passed trial', async () => ((await input.locator('.monaco-list-row .label-name').allInnerTexts()).map((label) => label.trim()).join(', ') === 'Persist…, Details' ? true : undefined));
+    await page.keyboard.type('Details');
+    await input.locator('.monaco-list-row', { hasText: 'Details' }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
     await page.locator('.monaco-editor .view-lines', { hasText: `# Trial ${trialId} — passed` }).first().waitFor({ state: 'visible' });
   },
 };
