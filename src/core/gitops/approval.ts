@@ -63,6 +63,8 @@ export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequeste
   }
   if (plan.workloads.length > maxListedWorkloads) lines.push(`…and ${plan.workloads.length - maxListedWorkloads} more workloads (see the diff).`);
   if (missing !== null) lines.push(`No usage evidence for these changes (${displayText(missing, 300)}).`);
+  // A persist plan: what the trial on running pods showed (stored in the plan, in its digest).
+  if (plan.trial) lines.push(displayText(plan.trial.line, 400));
   if (plan.unresolved.length > 0) lines.push(`${plan.unresolved.length} workload(s) without a usable source are not included.`);
   lines.push('', `Workspace folder: ${folders}. Nothing is sent to a cluster.`, '');
   for (const file of plan.files.slice(0, maxListedFiles)) {

@@ -25,7 +25,7 @@ import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTa
 import { helmFinder, type HelmFinderOptions } from '../gitops/helm';
 import { helmReleaseFinder } from '../gitops/helmRelease';
 import { argoApplicationFinder } from '../gitops/argoApplication';
-import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
+import { defaultFinders, manifestPlanDigest, proposeManifestPlan } from '../gitops/propose';
 import { ManifestPlanNotStored, storedManifestPlan } from '../gitops/stored';
 import { groupByKind } from '../gitops/workload';
 import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
@@ -213,7 +213,7 @@ async function nameGitOpsSources(ctx: SessionContext, plan: Plan, targets: reado
  * The manifest target: finds where each workload's resources are decided in the workspace folders and proposes the
  * edits as a plan of files (digest over each file's path, content hash and edits). Writes nothing.
  */
-export async function proposeManifests(ctx: SessionContext, args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<ManifestPlan> {
+export async function proposeManifests(ctx: SessionContext, args: ProposeArguments, requester: Requester, signal?: AbortSignal, trial?: { id: string; line: string }): Promise<ManifestPlan> {
   const settings = ctx.options.settings();
   const workspace = ctx.options.workspace;
   const roots = workspace?.folders() ?? [];
@@ -332,6 +332,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
     throw error;
   }
   if (evidence.note) plan.warnings.push(evidence.note);
+  if (trial) plan = { ...plan, trial, digest: manifestPlanDigest({ ...plan, trial }) };
   ctx.manifestPlans.set(plan.id, { plan, state: 'proposed' });
   // Kept like a cluster plan, so a stdio server started per call can apply it in the next process.
   if (plan.files.length > 0) await persistManifestPlan(ctx, plan);

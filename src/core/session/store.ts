@@ -250,6 +250,8 @@ const planSchema = z.object({
     .array(z.object({ ...identity, container: z.string(), allocation, resource, wrote: z.string().nullable().optional(), live: z.string().nullable(), restore: z.string().nullable(), included: z.boolean() }))
     .optional(),
   sourceReportId: z.string().optional(),
+  // A persist plan's trial line (in the digest): dropped here, the stored plan would fail its digest.
+  trial: z.object({ id: z.string(), line: z.string() }).optional(),
 });
 
 // Evidence (evidence/model.ts): numbers Prometheus gave, checked again on the way back in.
@@ -327,6 +329,7 @@ const manifestPlanSchema = z.object({
   unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()), sources: z.array(z.object({ id: z.string(), label: z.string() })).optional() })),
   warnings: z.array(finding),
   sourceReportId: z.string().optional(),
+  trial: z.object({ id: z.string(), line: z.string() }).optional(),
 });
 
 const manifestPlanFileSchema = z.object({ kind: z.literal('manifest-plan'), id: z.string().regex(planIdPattern), savedAt: z.iso.datetime(), plan: manifestPlanSchema });

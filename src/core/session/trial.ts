@@ -409,7 +409,7 @@ export async function persistTrial(ctx: SessionContext, trialId: string, request
   if (record.state !== 'passed') throw new SessionError('invalid-argument', `Trial ${record.id} ${record.state === 'running' ? 'is still running' : `did not pass (${record.state}${record.outcome ? `: ${displayText(record.outcome.reason, 200)}` : ''})`}.`, 'Only a trial that passed offers its change for the template.');
   const args: ProposeArguments = { reportId: record.sourceReportId, workloads: [{ ...record.workload }], includeLimits: record.includeLimits, target };
   const trial = { id: record.id, line: `Tried first (trial ${record.id}): ${record.outcome?.reason ?? 'passed'}.` };
-  const plan = target === 'manifests' ? await proposeManifests(ctx, args, requester, signal) : await propose(ctx, args, requester, signal, undefined, trial);
+  const plan = target === 'manifests' ? await proposeManifests(ctx, args, requester, signal, trial) : await propose(ctx, args, requester, signal, undefined, trial);
   await ctx.trials.save({ ...record, persistPlanId: plan.id });
   ctx.emit({ type: 'trial' });
   return plan;
