@@ -187,6 +187,45 @@ describe('Flux HelmRelease: spec.values of the environment\'s HelmRelease, check
     assert.ok(plan.files[0]?.after.includes('    master:\n      resources:\n        requests:\n          cpu: 250m\n'), plan.files[0]?.after);
   });
 
+  it('a remote chart whose values name no key yet: the chart\'s naming convention picks it (redis-master → master, redis-replicas → replica, <release>-<chart> → top level); two keys that fit are refused', async () => {
+    const helm = builtHelm();
+    const release = (name: string, namespace: string, chart: string, values: string[]) => [
+      'apiVersion: helm.toolkit.fluxcd.io/v2', 'kind: HelmRelease', 'metadata:', `  name: ${name}`, `  namespace: ${namespace}`, 'spec:', '  chart:', '    spec:', `      chart: ${chart}`, '      sourceRef:', '        kind: HelmRepository', '        name: charts', '  values:', ...values, '',
+    ].join('\n');
+    write(dir, {
+      'clusters/dev/cache/redis.yaml': release('redis', 'cache', 'redis', ['    architecture: replication # both', '    auth:', '      enabled: false']),
+      // Released as `queue`, chart rabbitmq: the fullname is queue-rabbitmq.
+      'clusters/dev/queue/queue.yaml': release('queue', 'queue', 'oci://registry.example/charts/rabbitmq', ['    replicaCount: 1']),
+      // Both `replica` and `replicas` hold settings: which one configures the replicas is not known without the chart.
+      'clusters/dev/kv/kv.yaml': release('kv', 'kv', 'valkey', ['    replica:', '      persistence: {}', '    replicas:', '      count: 2']),
+    });
+    const statefulSet = (namespace: string, name: string, container: string, desired: DesiredResources) => ({ ...target(namespace, name, container, desired), kind: 'StatefulSet' as const });
+    const plan = await propose(dir, [
+      statefulSet('cache', 'redis-master', 'redis', { requests: { cpu: '250m', memory: '256Mi' }, limits: {} }),
+      statefulSet('cache', 'redis-replicas', 'redis', { requests: { cpu: '150m' }, limits: {} }),
+      statefulSet('queue', 'queue-rabbitmq', 'rabbitmq', { requests: { cpu: '400m' }, limits: {} }),
+      statefulSet('kv', 'kv-replicas', 'valkey', { requests: { cpu: '100m' }, limits: {} }),
+      // Named after no release: no HelmRelease claims it.
+      statefulSet('cache', 'sentinel', 'sentinel', { requests: { cpu: '100m' }, limits: {} }),
+    ], helm);
+    assert.deepEqual(plan.workloads.map((workload) => workload.name), ['redis-master', 'redis-replicas', 'queue-rabbitmq']);
+    for (const workload of plan.workloads) {
+      assert.equal(workload.source.guess, true);
+      assert.match(workload.notes.join('\n'), /could not be rendered .*could not check what the chart makes of it/);
+    }
+    assert.match(plan.workloads[0]?.source.label ?? '', /named redis-master \(the chart's fullname for release redis, then the component master\), so by the charts' naming convention its values are master\.resources for container redis/);
+    assert.match(plan.workloads[2]?.source.label ?? '', /named queue-rabbitmq \(the chart's fullname for release queue\), so by the charts' naming convention its values are resources for container rabbitmq/);
+    const redis = parse(plan.files.find((file) => file.path === 'clusters/dev/cache/redis.yaml')?.after ?? '') as { spec: { values: Record<string, unknown> } };
+    assert.deepEqual(redis.spec.values, { architecture: 'replication', auth: { enabled: false }, master: { resources: { requests: { cpu: '250m', memory: '256Mi' } } }, replica: { resources: { requests: { cpu: '150m' } } } });
+    // Byte for byte elsewhere: the comment and the lines before stay.
+    assert.ok(plan.files.find((file) => file.path === 'clusters/dev/cache/redis.yaml')?.after.startsWith(readFileSync(path.join(dir, 'clusters/dev/cache/redis.yaml'), 'utf8').trimEnd()));
+    const queue = parse(plan.files.find((file) => file.path === 'clusters/dev/queue/queue.yaml')?.after ?? '') as { spec: { values: Record<string, unknown> } };
+    assert.deepEqual(queue.spec.values, { replicaCount: 1, resources: { requests: { cpu: '400m' } } });
+    const kv = plan.unresolved.find((workload) => workload.name === 'kv-replicas');
+    assert.match(kv?.reason ?? '', /several values keys fit StatefulSet kv\/kv-replicas: replica\.resources, replicas\.resources; KRR does not pick one/);
+    assert.match(plan.unresolved.find((workload) => workload.name === 'sentinel')?.reason ?? '', /no manifest in the workspace folders .* defines StatefulSet cache\/sentinel/);
+  });
+
   it('valuesFrom: a ConfigMap of the repository is read (a value it already holds is not written); spec.values, which wins, gets the rest', async () => {
     const helm = builtHelm();
     write(dir, {

@@ -325,11 +325,11 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
       for (const container of new Set(changes.map((change) => change.container))) {
         const keyPath = located.keys.get(container);
         if (!keyPath) continue;
-        const fields = changes.filter((change) => change.container === container).map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+        const fields = changes.filter((change) => change.container === container).map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to }));
         const resources = document.getIn([...keyPath, 'resources'], true);
         const prefix = [...keyPath, 'resources'].join('.');
         if (isMap(resources)) {
-          const result = setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false);
+          const result = setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false, 'values');
           splices.push(...result.splices);
           edits.push(...result.edits);
           continue;
@@ -338,7 +338,7 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
         let depth = keyPath.length;
         while (depth > 0 && !isMap(document.getIn(keyPath.slice(0, depth), true))) depth--;
         const parent = (depth === 0 ? document.contents : document.getIn(keyPath.slice(0, depth), true)) as YAMLMap;
-        const block: Record<string, Record<string, string>> = {};
+        const block: Record<string, Record<string, string | null>> = {};
         for (const field of fields) (block[field.allocation] ??= {})[field.resource] = field.value;
         let value: unknown = { resources: block };
         for (const key of [...keyPath.slice(depth)].reverse()) value = { [key]: value };

@@ -49,6 +49,13 @@ function releaseNameOf(release: HelmRelease): string {
   return release.spec.releaseName ?? (release.spec.targetNamespace ? `${release.spec.targetNamespace}-${release.metadata.name}` : release.metadata.name);
 }
 
+/** The chart's name as its `fullname` helper uses it: the last part of `spec.chart.spec.chart` (a name, a path, an OCI reference); null for `chartRef`. */
+function chartNameOf(release: HelmRelease): string | null {
+  const chart = release.spec.chart?.spec.chart;
+  if (!chart) return null;
+  return chart.replace(/\/+$/, '').split('/').at(-1)?.replace(/:.*$/, '') || null;
+}
+
 function strip(info: KustomizationInfo, name: string): string {
   let result = name;
   if (info.namePrefix && result.startsWith(info.namePrefix)) result = result.slice(info.namePrefix.length);
@@ -178,7 +185,7 @@ export function helmReleaseFinder(options: HelmFinderOptions = {}): ManifestSour
           continue;
         }
         let located: LocatedKeys | null;
-        if (typeof chart === 'string') located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, `the chart could not be rendered: ${chart}`);
+        if (typeof chart === 'string') located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, `the chart could not be rendered: ${chart}`, chartNameOf(release));
         else {
           try {
             located = await locateByRendering(options, context, chart, releaseName, target, layers);
@@ -191,7 +198,7 @@ export function helmReleaseFinder(options: HelmFinderOptions = {}): ManifestSour
               continue;
             }
             if (!(error instanceof HelmMissing)) throw error;
-            located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, 'helm is not installed (or older than 3.16), so the chart could not be rendered');
+            located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, 'helm is not installed (or older than 3.16), so the chart could not be rendered', chartNameOf(release));
           }
         }
         if (!located) continue;
@@ -439,7 +446,7 @@ async function writeNewPatch(
     for (const change of list) {
       const keys = ['spec', 'values', ...(located.keys.get(container) as string[]), 'resources', change.allocation, change.resource];
       const node = written?.getIn(keys, true) as { range?: [number, number, number] } | undefined;
-      edits.push({ line: lineOf(text, node?.range?.[0] ?? 0), field: keys.join('.'), from: null, to: change.to as string });
+      edits.push({ line: lineOf(text, node?.range?.[0] ?? 0), field: keys.join('.'), from: null, to: change.to });
     }
   }
   newFiles.push({ relativePath, text, edits });

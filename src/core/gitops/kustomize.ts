@@ -455,13 +455,16 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
         const document = entry.parsed.documents[site.type === 'document' ? site.documentIndex : 0];
         if (!document) throw new ManifestEditError(`${site.file} changed while it was read`);
         const json = site.file.toLowerCase().endsWith('.json');
-        const fields = siteChanges.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+        const fields = siteChanges.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to }));
         let result;
         if (site.type === 'document') {
           const container = siteChanges[0]?.container as string;
           const node = containerNode(document, target.kind, container);
           if (!node) throw new ManifestEditError(`${site.file} has no container ${container} in ${site.what}`);
-          result = setContainerResources(entry.parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json);
+          // In a strategic-merge patch a removal is written as null, which removes the base's value too; in the
+          // resource file itself the key goes.
+          const patched = site.info.patches.some((patch) => patch.file === site.file);
+          result = setContainerResources(entry.parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json, patched ? 'null' : 'delete');
         } else {
           result = editJson6902(entry.parsed, document, site, fields, json);
         }
@@ -695,7 +698,7 @@ function hasPath(map: YAMLMap, keys: readonly string[]): boolean {
   return isScalar(node);
 }
 
-function editJson6902(parsed: ParsedFile, document: Document.Parsed, site: Extract<Site, { type: 'json6902' }>, fields: Array<{ allocation: AllocationKind; resource: ResourceName; value: string }>, json: boolean) {
+function editJson6902(parsed: ParsedFile, document: Document.Parsed, site: Extract<Site, { type: 'json6902' }>, fields: Array<{ allocation: AllocationKind; resource: ResourceName; value: string | null }>, json: boolean) {
   const ops = document.contents;
   const op = isSeq(ops) ? ops.items[site.opIndex] : undefined;
   if (!isMap(op)) throw new ManifestEditError(`${site.file} changed while it was read`);
@@ -704,12 +707,15 @@ function editJson6902(parsed: ParsedFile, document: Document.Parsed, site: Extra
   if (site.suffix.length === 3) {
     if (!isScalar(value) || fields.length !== 1) throw new ManifestEditError(`${prefix} is not a single quantity`);
     const [start, end] = value.range as [number, number, number];
-    const field = fields[0] as { value: string };
+    const field = fields[0] as { value: string | null };
+    // The op sets this one value: removing it means rewriting the op, which KRR does not do.
+    if (field.value === null) throw new ManifestEditError(`${prefix} sets the value krr recommends removing, in a JSON6902 op of its own; remove that op by hand`);
     return { splices: [{ start, end, text: json || value.type === 'QUOTE_DOUBLE' ? JSON.stringify(field.value) : value.type === 'QUOTE_SINGLE' ? `'${field.value}'` : field.value }], edits: [{ line: lineOf(parsed.text, start), field: prefix, from: value.value === null ? null : String(value.value), to: field.value }] };
   }
   if (!isMap(value)) throw new ManifestEditError(`${prefix} is not a mapping`);
   const holder: ResourcesHolder = site.suffix.length === 2 ? { level: 'allocation', allocation: site.suffix[1] as AllocationKind, node: value } : { level: 'resources', node: value };
-  return setResources(parsed, document, holder, fields, prefix, json);
+  // The op replaces the whole mapping: a key removed from its value is removed from the result.
+  return setResources(parsed, document, holder, fields, prefix, json, 'delete');
 }
 
 /** Adds the changes to the overlay's strategic-merge patch for the workload, or creates one and lists it. */
@@ -726,10 +732,10 @@ async function writeOverlayPatch(
 ): Promise<void> {
   const byContainer = new Map<string, FieldChange[]>();
   for (const change of changes) byContainer.set(change.container, [...(byContainer.get(change.container) ?? []), change]);
-  const fieldsOf = (list: FieldChange[]) => list.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+  const fieldsOf = (list: FieldChange[]) => list.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to }));
   const resourcesOf = (list: FieldChange[]) => {
-    const resources: Record<string, Record<string, string>> = {};
-    for (const change of list) (resources[change.allocation] ??= {})[change.resource] = change.to as string;
+    const resources: Record<string, Record<string, string | null>> = {};
+    for (const change of list) (resources[change.allocation] ??= {})[change.resource] = change.to;
     return resources;
   };
   // An existing strategic-merge patch file of this overlay for this workload, with a container list to extend.
@@ -749,13 +755,13 @@ async function writeOverlayPatch(
     for (const [container, list] of byContainer) {
       const node = containerNode(document, target.kind, container);
       if (node) {
-        const result = setContainerResources(entry.parsed, document, node, fieldsOf(list), `${containersPath(target.kind).join('.')}[${container}]`, json);
+        const result = setContainerResources(entry.parsed, document, node, fieldsOf(list), `${containersPath(target.kind).join('.')}[${container}]`, json, 'null');
         entry.splices.push(...result.splices);
         entry.edits.push(...result.edits);
       } else {
         const splice = appendToSeq(entry.parsed.text, containers, { name: container, resources: resourcesOf(list) }, json);
         entry.splices.push(splice);
-        for (const change of list) entry.edits.push({ line: insertedLine(entry.parsed.text, splice, ['resources', change.allocation, change.resource]), field: `${containersPath(target.kind).join('.')}[${container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string });
+        for (const change of list) entry.edits.push({ line: insertedLine(entry.parsed.text, splice, ['resources', change.allocation, change.resource]), field: `${containersPath(target.kind).join('.')}[${container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to });
       }
     }
     return;
@@ -783,7 +789,7 @@ async function writeOverlayPatch(
   // Each value's own line in the new file, for the approval.
   const edits: FieldEdit[] = changes.map((change) => {
     const node = written?.getIn([...containersPath(target.kind), containerIndex(change.container), 'resources', change.allocation, change.resource], true) as { range?: [number, number, number] } | undefined;
-    return { line: lineOf(text, node?.range?.[0] ?? 0), field: `${containersPath(target.kind).join('.')}[${change.container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string };
+    return { line: lineOf(text, node?.range?.[0] ?? 0), field: `${containersPath(target.kind).join('.')}[${change.container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to };
   });
   newFiles.push({ relativePath, text, edits });
   const kustomization = await fileFor(root.file);
