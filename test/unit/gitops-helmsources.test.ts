@@ -171,6 +171,23 @@ describe('Flux HelmRelease: spec.values of the environment\'s HelmRelease, check
     assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /chosen by the live object's owner, Flux Kustomization flux-system\/apps \(deployed from apps\/staging\)/);
   });
 
+  it('allowLimitRemoval: the CPU limit staging\'s values patch sets is removed from it (the line goes); the chart renders no CPU limit; production renders as before', async () => {
+    const helm = builtHelm();
+    const patchFile = path.join(dir, 'apps/staging/web-values.yaml');
+    const original = readFileSync(patchFile, 'utf8').replace('          memory: 96Mi\n', '          memory: 96Mi\n        limits:\n          cpu: 400m # staging cap\n          memory: 192Mi\n');
+    writeFileSync(patchFile, original);
+    const productionBefore = kustomized(path.join(dir, 'apps/production'));
+    const plan = await propose(dir, [target('web', 'web', 'web', { requests: {}, limits: { cpu: null } }, { context: 'staging-eu-1' })], helm, 'staging-eu-1');
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.equal(plan.workloads[0]?.source.finder, 'helmrelease');
+    assert.deepEqual(plan.files.map((file) => file.path), ['apps/staging/web-values.yaml']);
+    assert.equal(plan.files[0]?.after, original.replace('          cpu: 400m # staging cap\n', ''));
+    applyFiles(dir, plan.files);
+    const release = kustomized(path.join(dir, 'apps/staging')).find((object) => (object as { kind?: string }).kind === 'HelmRelease') as { spec: { values: unknown } };
+    assert.deepEqual(renderedResources(helm, path.join(dir, 'charts/web'), 'web', 'web', [parse(readFileSync(path.join(dir, 'charts/web/values.yaml'), 'utf8')), release.spec.values]), { requests: { cpu: '150m', memory: '96Mi' }, limits: { memory: '192Mi' } });
+    assert.deepEqual(kustomized(path.join(dir, 'apps/production')), productionBefore);
+  });
+
   it('a chart from a HelmRepository (not in the workspace): spec.values.<component>.resources by convention, said to be a guess that could not be rendered', async () => {
     const helm = builtHelm();
     write(dir, {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { AuditLog } from '../../src/core/audit';
 import { fileKeyStore } from '../../src/core/auditKey';
 import { executeManifestPlan, fileManifestWriter } from '../../src/core/gitops/apply';
@@ -652,15 +652,18 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.match(fileEditText(edit as FieldEdit), /limits\.cpu 2 → \(removed\)$/);
     });
 
-    it('allowLimitRemoval, Kustomize: a limit set only by the shared base is removed by a `null` in a new overlay patch, a limit the overlay patch sets is nulled there; the other overlays render as before', async () => {
+    it('allowLimitRemoval, Kustomize: a limit set only by the shared base is removed by a `null` in a new overlay patch, a limit the overlay patch sets over the base\'s is nulled there, one only the patch sets is removed from it; the other overlays render as before', async () => {
       const root = mkdtempSync(path.join(dir, 'removal-kustomize-'));
-      const deployment = (limits: string) => ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: web', 'spec:', '  selector: {matchLabels: {app: web}}', '  template:', '    metadata: {labels: {app: web}}', '    spec:', '      containers:', '        - name: web', '          image: nginx:1.27', '          resources:', '            requests: {cpu: 100m, memory: 64Mi}', `            limits: ${limits}`, ''].join('\n');
+      const deployment = (name: string, limits: string) => ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', `  name: ${name}`, 'spec:', `  selector: {matchLabels: {app: ${name}}}`, '  template:', `    metadata: {labels: {app: ${name}}}`, '    spec:', '      containers:', `        - name: ${name}`, '          image: nginx:1.27', '          resources:', '            requests: {cpu: 100m, memory: 64Mi}', `            limits: ${limits}`, ''].join('\n');
+      const patch = (name: string, cpu: string) => ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', `  name: ${name}`, 'spec:', '  template:', '    spec:', '      containers:', `        - name: ${name}`, '          resources:', '            limits:', `              cpu: ${cpu}`, '              memory: 96Mi', ''].join('\n');
       const files: Record<string, string> = {
-        'base/kustomization.yaml': 'resources:\n  - web.yaml\n',
-        'base/web.yaml': deployment('{cpu: "1", memory: 128Mi}'),
+        'base/kustomization.yaml': 'resources:\n  - web.yaml\n  - worker.yaml\n',
+        'base/web.yaml': deployment('web', '{cpu: "1", memory: 128Mi}'),
+        'base/worker.yaml': deployment('worker', '{memory: 128Mi}'),
         'prod/kustomization.yaml': 'resources:\n  - ../base\nnamespace: prod\n',
-        'dev/kustomization.yaml': 'resources:\n  - ../base\nnamespace: dev\npatches:\n  - path: web.yaml\n',
-        'dev/web.yaml': ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: web', 'spec:', '  template:', '    spec:', '      containers:', '        - name: web', '          resources:', '            limits:', '              cpu: 500m # dev bursts less', '              memory: 96Mi', ''].join('\n'),
+        'dev/kustomization.yaml': 'resources:\n  - ../base\nnamespace: dev\npatches:\n  - path: web.yaml\n  - path: worker.yaml\n',
+        'dev/web.yaml': patch('web', '500m # dev bursts less'),
+        'dev/worker.yaml': patch('worker', '300m # only dev limits CPU'),
       };
       for (const [name, text] of Object.entries(files)) {
         mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
@@ -668,21 +671,26 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       }
       const render = (overlay: string) => execFileSync('kubectl', ['kustomize', path.join(root, overlay)], { encoding: 'utf8' });
       const before = { prod: render('prod'), dev: render('dev') };
-      const removal = (namespace: string): WorkloadTarget => ({ namespace, kind: 'Deployment', name: 'web', group: 'apps', context: null, desired: new Map([['web', { requests: {}, limits: { cpu: null } }]]) });
-      const plan = await proposeManifestPlan([removal('prod'), removal('dev')], { folders: await workspaceFolders([root]), kubectlPath: 'kubectl', requester: { type: 'model', via: 'test' }, now: new Date(), ttlSeconds: 600, context: null });
+      const removal = (namespace: string, name = 'web'): WorkloadTarget => ({ namespace, kind: 'Deployment', name, group: 'apps', context: null, desired: new Map([[name, { requests: {}, limits: { cpu: null } }]]) });
+      const plan = await proposeManifestPlan([removal('prod'), removal('dev'), removal('dev', 'worker')], { folders: await workspaceFolders([root]), kubectlPath: 'kubectl', requester: { type: 'model', via: 'test' }, now: new Date(), ttlSeconds: 600, context: null });
       assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
       const byPath = new Map(plan.files.map((file) => [file.path, file.after]));
-      assert.deepEqual([...byPath.keys()].sort(), ['dev/web.yaml', 'prod/krr-deployment-web-resources.yaml', 'prod/kustomization.yaml']);
+      assert.deepEqual([...byPath.keys()].sort(), ['dev/web.yaml', 'dev/worker.yaml', 'prod/krr-deployment-web-resources.yaml', 'prod/kustomization.yaml']);
       assert.equal(byPath.get('dev/web.yaml'), (files['dev/web.yaml'] as string).replace('cpu: 500m # dev bursts less', 'cpu: null # dev bursts less'));
+      assert.equal(byPath.get('dev/worker.yaml'), (files['dev/worker.yaml'] as string).replace('              cpu: 300m # only dev limits CPU\n', ''));
       assert.match(byPath.get('prod/krr-deployment-web-resources.yaml') ?? '', /limits:\n\s+cpu: null\n/);
       for (const [name, text] of byPath) writeFileSync(path.join(root, name), text);
       for (const overlay of ['prod', 'dev'] as const) {
         type Rendered = { spec: { template: { spec: { containers: Array<{ resources: { limits: Record<string, unknown> } }> } } } };
-        const [was, now] = [parse(before[overlay]) as Rendered, parse(render(overlay)) as Rendered];
+        const [wasAll, nowAll] = [parseAllDocuments(before[overlay]).map((document) => document.toJS() as Rendered), parseAllDocuments(render(overlay)).map((document) => document.toJS() as Rendered)];
         const limits = (object: Rendered) => object.spec.template.spec.containers[0]?.resources.limits ?? {};
-        assert.equal(limits(now).cpu, undefined, `${overlay} renders no CPU limit`);
-        delete limits(was).cpu;
-        assert.deepEqual(now, was, `${overlay}: nothing else changed`);
+        for (const [index, now] of nowAll.entries()) {
+          const was = wasAll[index] as Rendered;
+          assert.equal(limits(now).cpu, undefined, `${overlay} renders no CPU limit`);
+          // prod's worker has none to remove: it renders exactly as before.
+          delete limits(was).cpu;
+          assert.deepEqual(now, was, `${overlay}: nothing else changed`);
+        }
       }
       assert.equal(readFileSync(path.join(root, 'base/web.yaml'), 'utf8'), files['base/web.yaml'], 'the shared base is not edited');
     });

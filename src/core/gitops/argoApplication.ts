@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
 import type { FieldChange } from '../plan/model';
 import { baselineOf, chartRenderInputs, charts, HelmMissing, helmTemplate, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
-import { chartAt, isRecord, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
+import { chartAt, chartDefaults, isRecord, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
 import { applicationSchema, declaredObjects, invalidateDeclared, isFolderRepository, type Application, type ApplicationSource } from './gitopsObjects';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
 import { changesFor, checkRendered } from './workload';
@@ -238,6 +238,10 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
         throw new ManifestEditError(`Application ${name} has no values of its own to write these resources in (${reasons.join('; ') || 'no value file, and the Application is not written in a file'}): add a value file for this environment to its helm.valueFiles, or edit by hand`);
       }
       const file = chosen?.site.type === 'file' ? chosen.site.file : found.origin.type === 'file' ? found.origin.file : '';
+      // What sets values below the chosen layer (the chart's defaults, earlier value files): a removal of a value one
+      // of them sets is written as null, which Helm's merge drops with it.
+      const chosenIndex = chosen ? layers.indexOf(chosen) : -1;
+      const lower = (chosenIndex === -1 ? layers : layers.slice(0, chosenIndex)).reduce<unknown>((all, layer) => mergeValues(all, layer.values), await chartDefaults(context, helm.chart));
       const text = byContainer.size > 0 ? await context.files.read(found.folder, file) : '';
       const splices: TextSplice[] = [];
       const edits: FieldEdit[] = [];
@@ -248,7 +252,7 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
         if (!document) throw new ManifestEditError(`${file} changed while it was read`);
         const at = chosen.site.type === 'file' ? [] : [...helm.at, 'helm', 'valuesObject'];
         for (const [container, list] of byContainer) {
-          const result = writeValuesResources(parsed, document, at, located.keys.get(container) as string[], list, at.join('.'));
+          const result = writeValuesResources(parsed, document, at, located.keys.get(container) as string[], list, at.join('.'), lower);
           splices.push(...result.splices);
           edits.push(...result.edits);
         }
@@ -281,7 +285,7 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
             const parsed = applicationSchema.safeParse(edited[index]?.toJS());
             if (!parsed.success) return `${file} would no longer hold a valid Application`;
             const inline = readAt(parsed.data, [...helm.at, 'helm', 'valuesObject']);
-            const expected = valuesWithChanges(helm.source.helm?.valuesObject ?? {}, located.keys, changes);
+            const expected = valuesWithChanges(helm.source.helm?.valuesObject ?? {}, located.keys, changes, lower);
             if (canonicalJson(inline) !== canonicalJson(expected)) return `helm.valuesObject of Application ${name} would not carry exactly the recommended values`;
             afterLayers = await layersOf(verifyContext, helm, new Map(), inline);
           }

@@ -20,7 +20,7 @@ import { isMap, isScalar, isSeq, stringify } from 'yaml';
 import { canonicalJson } from '../canonicalJson';
 import type { FieldChange } from '../plan/model';
 import { baselineOf, chartRenderInputs, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
-import { chartAt, HelmMissing, locateByConvention, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, workloadFromValues, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
+import { chartAt, chartDefaults, HelmMissing, locateByConvention, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, workloadFromValues, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
 import { configMapSchema, declaredObjects, gitRepositorySchema, helmReleaseSchema, invalidateDeclared, isFolderRepository, type Declared, type HelmRelease } from './gitopsObjects';
 import { closureOf, contextScore, fileKey, kustomizeFinder, loadKustomizations, readersOf, render, type KustomizationInfo, type KustomizationSet } from './kustomize';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, RenderInput, SourceCandidate, WorkloadTarget } from './model';
@@ -279,6 +279,12 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
       if (!chart) notes.push(`the chart of HelmRelease ${release.metadata.name} could not be rendered (${located.evidence ?? 'not in the workspace'}): KRR wrote spec.values.<key>.resources by convention and could not check what the chart makes of it`);
       else if (located.guess) notes.push(`chart ${chart.dir || '.'} was not rendered (${located.evidence ?? 'no helm'}): the values key is a guess, not checked`);
       const site = await siteFor(context, environment, set);
+      // What sets values below spec.values (the chart's defaults, valuesFrom): a removal of a value one of them sets is
+      // written as null, which Helm's merge drops with it. In an overlay's patch the base HelmRelease's own spec.values
+      // is below too (a null there is kustomize's removal of the base's value).
+      const helmLower = layers.slice(0, -1).reduce<unknown>((all, layer) => mergeValues(all, layer), chart ? await chartDefaults(context, chart) : {});
+      const baseValues = (environment.declared.object as { spec?: { values?: unknown } }).spec?.values;
+      const writeLower = site.type === 'document' && site.file !== declared.file ? mergeValues(helmLower, baseValues ?? {}) : helmLower;
       const files = new Map<string, { parsed: ParsedFile; splices: TextSplice[]; edits: FieldEdit[] }>();
       const fileFor = async (relativePath: string) => {
         let entry = files.get(relativePath);
@@ -294,7 +300,7 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
           const document = entry.parsed.documents[site.documentIndex];
           if (!document) throw new ManifestEditError(`${site.file} changed while it was read`);
           for (const [container, list] of byContainer) {
-            const result = writeValuesResources(entry.parsed, document, ['spec', 'values'], located.keys.get(container) as string[], list, 'spec.values');
+            const result = writeValuesResources(entry.parsed, document, ['spec', 'values'], located.keys.get(container) as string[], list, 'spec.values', writeLower);
             entry.splices.push(...result.splices);
             entry.edits.push(...result.edits);
           }
@@ -303,7 +309,7 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
       }
       const prepared: PreparedFile[] = [...[...files].filter(([, entry]) => entry.splices.length > 0).map(([relativePath, entry]) => ({ relativePath, text: applySplices(entry.parsed.text, entry.splices), edits: entry.edits })), ...newFiles];
       // The HelmRelease as this environment should deploy it after the edit: the same, but for the new values.
-      const expectedRelease = { ...release, spec: { ...release.spec, values: valuesWithChanges(release.spec.values, located.keys, changes) } };
+      const expectedRelease = { ...release, spec: { ...release.spec, values: valuesWithChanges(release.spec.values, located.keys, changes, helmLower) } };
       // Before the edit is staged: every rendering that reads an edited file, and the chart's other objects.
       const readers = root ? [...new Set(prepared.flatMap((file) => readersOf(set, root.folder, file.relativePath)))] : [];
       const readersBefore = new Map<KustomizationInfo, unknown[] | string>();
@@ -351,7 +357,7 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
               if (reader === root) afterRelease = difference.added[0];
               else {
                 const removed = difference.removed[0] as HelmRelease;
-                const expected = { ...removed, spec: { ...removed.spec, values: valuesWithChanges(removed.spec.values, located.keys, changes) } };
+                const expected = { ...removed, spec: { ...removed.spec, values: valuesWithChanges(removed.spec.values, located.keys, changes, helmLower) } };
                 if (canonicalJson(expected) !== canonicalJson(difference.added[0])) changed.push(reader.dir || '.');
               }
             }

@@ -12,7 +12,7 @@ import { escapeSetKey, HelmMissing, helmTemplate, renderedCpu, renderedWorkload,
 import type { FinderContext, WorkloadTarget } from './model';
 import { workloadWithContainers } from './workload';
 import type { WorkspaceFolder } from './workspace';
-import { insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, setResources, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
+import { insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, setResources, type FieldEdit, type ParsedFile, type RemovalStyle, type TextSplice } from './yamlEdit';
 
 /** A chart directory in a workspace folder (one with Chart.yaml). */
 export interface ChartDir {
@@ -179,20 +179,42 @@ export function workloadFromValues(values: unknown, located: LocatedKeys, target
   return workloadWithContainers(target, containers);
 }
 
-/** `values` with each change written at `<key>.resources.<allocation>.<resource>` (a new object). */
-export function valuesWithChanges(values: unknown, keys: ReadonlyMap<string, string[]>, changes: readonly FieldChange[]): unknown {
+/**
+ * How a removal is written into a values layer over `lower` (the layers below it, merged; undefined: not known): a
+ * value a layer below sets (or may set) is written as `null`, which Helm's merge drops along with the value below; one
+ * only this layer sets is removed from it.
+ */
+export function removalOver(lower: unknown, keyPath: readonly string[]): (allocation: string, resource: string) => RemovalStyle {
+  return (allocation, resource) => {
+    if (lower === undefined) return 'values';
+    const below = readPath(lower, [...keyPath, 'resources', allocation, resource]);
+    return below === undefined || below === null ? 'delete' : 'null';
+  };
+}
+
+/** `values` with each change written at `<key>.resources.<allocation>.<resource>` (a new object), a removal as writeValuesResources writes it over `lower`. */
+export function valuesWithChanges(values: unknown, keys: ReadonlyMap<string, string[]>, changes: readonly FieldChange[], lower?: unknown): unknown {
   const result = (isRecord(values) ? structuredClone(values) : {}) as Record<string, unknown>;
   for (const change of changes) {
     const keyPath = keys.get(change.container);
     if (!keyPath) continue;
+    const style = change.to === null ? removalOver(lower, keyPath)(change.allocation, change.resource) : null;
+    const resources = readPath(result, [...keyPath, 'resources']);
+    const block = isRecord(resources) ? resources[change.allocation] : undefined;
+    const present = isRecord(block) && block[change.resource] !== undefined && block[change.resource] !== null;
+    if (style === 'delete' || (style === 'values' && present)) {
+      // As the edit removes it: the key, and an allocation left empty with it (`resources` itself stays).
+      if (!isRecord(block) || !isRecord(resources)) continue;
+      delete block[change.resource];
+      if (Object.keys(block).length === 0) delete resources[change.allocation];
+      continue;
+    }
     let node = result;
     for (const key of [...keyPath, 'resources', change.allocation]) {
       if (!isRecord(node[key])) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    // A removal as the edit writes it ('values'): the key goes where it is set, else a null removes a chart default.
-    if (change.to === null && node[change.resource] !== undefined && node[change.resource] !== null) delete node[change.resource];
-    else node[change.resource] = change.to;
+    node[change.resource] = change.to;
   }
   return result;
 }
@@ -203,12 +225,12 @@ export function valuesWithChanges(values: unknown, keys: ReadonlyMap<string, str
  * the way is added under the deepest mapping that exists, byte-preserving (yamlEdit). `label` names the mapping in the
  * edits' fields ('spec.values'; '' for a values file).
  */
-export function writeValuesResources(parsed: ParsedFile, document: Document.Parsed, at: ReadonlyArray<string | number>, keyPath: readonly string[], changes: readonly FieldChange[], label: string): { splices: TextSplice[]; edits: FieldEdit[] } {
+export function writeValuesResources(parsed: ParsedFile, document: Document.Parsed, at: ReadonlyArray<string | number>, keyPath: readonly string[], changes: readonly FieldChange[], label: string, lower?: unknown): { splices: TextSplice[]; edits: FieldEdit[] } {
   const fields = changes.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to }));
   const full: Array<string | number> = [...at, ...keyPath];
   const prefix = [label, ...keyPath, 'resources'].filter((part) => part !== '').join('.');
   const resources = document.getIn([...full, 'resources'], true);
-  if (isMap(resources)) return setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false, 'values');
+  if (isMap(resources)) return setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false, removalOver(lower, keyPath));
   if (resources !== undefined && resources !== null) throw new ManifestEditError(`${prefix} is not a mapping`);
   let depth = full.length;
   while (depth > 0 && !isMap(document.getIn(full.slice(0, depth), true))) depth--;
@@ -217,12 +239,15 @@ export function writeValuesResources(parsed: ParsedFile, document: Document.Pars
   const existing = depth < full.length ? parent.get(full[depth], true) : undefined;
   if (existing !== undefined && existing !== null) throw new ManifestEditError(`${[...full.slice(0, depth + 1)].join('.')} is not a mapping`);
   const block: Record<string, Record<string, string | null>> = {};
-  for (const field of fields) (block[field.allocation] ??= {})[field.resource] = field.value;
+  // A removal of what nothing below sets needs nothing written here.
+  const written = fields.filter((field) => field.value !== null || removalOver(lower, keyPath)(field.allocation, field.resource) !== 'delete');
+  if (written.length === 0) return { splices: [], edits: [] };
+  for (const field of written) (block[field.allocation] ??= {})[field.resource] = field.value;
   let value: unknown = { resources: block };
   for (const key of [...full.slice(depth)].reverse()) value = { [key]: value };
   const [key, inner] = Object.entries(value as Record<string, unknown>)[0] as [string, unknown];
   // A key present but empty (`values:` alone, null) would be written twice: replaced as a whole instead.
   const splice = insertIntoMap(parsed.text, parent as YAMLMap, { [key]: inner }, false);
-  const edits = fields.map((field) => ({ line: insertedLine(parsed.text, splice, [...full.slice(depth).map(String), 'resources', field.allocation, field.resource]), field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value }));
+  const edits = written.map((field) => ({ line: insertedLine(parsed.text, splice, [...full.slice(depth).map(String), 'resources', field.allocation, field.resource]), field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value }));
   return { splices: [splice], edits };
 }

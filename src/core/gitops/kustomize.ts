@@ -23,7 +23,7 @@ import { sha256, WorkspaceInputError } from './workspace';
 import { describeRemoteReference, remoteReferences, remoteStringIn } from './kustomizeRemote';
 import { closureOf, fileKey, KustomizationGraph, readersOf, renderKey, selectorSchema, type KustomizationInfo, type KustomizationSet, type PatchEntry, type Selector } from './kustomizationGraph';
 import { RenderError } from './render';
-import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
+import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type RemovalStyle, type ResourcesHolder, type TextSplice } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
 
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -395,7 +395,7 @@ export const kustomizeFinder: ManifestSourceFinder = {
 };
 
 type Site =
-  | { type: 'document'; info: KustomizationInfo; file: string; documentIndex: number; what: string }
+  | { type: 'document'; info: KustomizationInfo; file: string; documentIndex: number; what: string; name: string }
   | { type: 'json6902'; info: KustomizationInfo; file: string; opIndex: number; suffix: Array<string | number>; what: string }
   // A patch written inline in the kustomization file (`file`): KRR does not rewrite one, but a layer other environments
   // share is not edited anyway (the change goes into a patch of the environment's own), so only then is it refused.
@@ -461,10 +461,13 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
           const container = siteChanges[0]?.container as string;
           const node = containerNode(document, target.kind, container);
           if (!node) throw new ManifestEditError(`${site.file} has no container ${container} in ${site.what}`);
-          // In a strategic-merge patch a removal is written as null, which removes the base's value too; in the
-          // resource file itself the key goes.
-          const patched = site.info.patches.some((patch) => patch.file === site.file);
-          result = setContainerResources(entry.parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json, patched ? 'null' : 'delete');
+          // A removal in a strategic-merge patch over a layer that sets the value too is written as null (which removes
+          // that value as well); otherwise, and in the resource file itself, the key goes.
+          let removal: RemovalStyle = 'delete';
+          if (site.info.patches.some((patch) => patch.file === site.file)) {
+            for (const change of siteChanges) if (change.to === null && (await setBelow(context, site, site.name, change, containers.indexOf(change.container), target))) removal = 'null';
+          }
+          result = setContainerResources(entry.parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json, removal);
         } else {
           result = editJson6902(entry.parsed, document, site, fields, json);
         }
@@ -573,7 +576,7 @@ function selects(selector: Selector | undefined, target: WorkloadTarget, names: 
  * The layer that decides one field for the workload as `info` sees it (named `name` there): the last patch of `info`
  * that sets it, else the resource file or the included kustomization the workload comes from (recursively).
  */
-async function locate(context: FinderContext, info: KustomizationInfo, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget): Promise<Site> {
+async function locate(context: FinderContext, info: KustomizationInfo, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget, patchesBelow = info.patches.length): Promise<Site> {
   // kustomize matches a patch by the resource's current name or any it had in the layers below (a base's namePrefix
   // `css-` renders `css-web`, and an overlay's patch may still say `web`).
   const names = [name, `${info.namePrefix}${name}${info.nameSuffix}`, ...(await earlierNames(context, info, name, target))];
@@ -586,7 +589,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
       if (/fieldPaths:[\s\S]*resources/.test(text)) throw new ManifestEditError(`${info.file} sets resources through replacements; KRR does not edit a replacement's source — change it by hand`);
     }
   }
-  for (const patch of [...info.patches].reverse()) {
+  for (const patch of info.patches.slice(0, patchesBelow).reverse()) {
     const text = patch.file !== undefined ? await context.files.read(info.folder, patch.file) : (patch.inline as string);
     const where = patch.file ?? `${info.file} ${patch.where}`;
     const documents = parseManifestFile(text, where).documents;
@@ -625,7 +628,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
       const container = containerNode(document, target.kind, change.container);
       if (!container || !hasPath(container, ['resources', change.allocation, change.resource])) continue;
       if (patch.file === undefined) return inlineSite(info, field, patch);
-      return { type: 'document', info, file: patch.file, documentIndex, what: `the strategic-merge patch ${patch.file}` };
+      return { type: 'document', info, file: patch.file, documentIndex, what: `the strategic-merge patch ${patch.file}`, name };
     }
   }
   for (const file of info.resourceFiles) {
@@ -640,7 +643,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
       const identity = identityOf(document.toJS());
       return identity !== null && sameWorkload(identity, target, name);
     });
-    if (documentIndex >= 0) return { type: 'document', info, file, documentIndex, what: `${target.kind} ${name}` };
+    if (documentIndex >= 0) return { type: 'document', info, file, documentIndex, what: `${target.kind} ${name}`, name };
   }
   const graph = await KustomizationGraph.of(context, await loadKustomizations(context));
   const possible = info.includes.filter((base) => graph.mayRender(base, { kind: target.kind, group: target.group, name }));
@@ -683,6 +686,26 @@ async function earlierNames(context: FinderContext, info: KustomizationInfo, nam
     return [...new Set([inner, ...(await earlierNames(context, base, inner, target))])].filter((candidate) => candidate !== name);
   }
   return [];
+}
+
+/**
+ * Whether a layer below the strategic-merge patch `site` (earlier patches of its kustomization, its resources, what it
+ * includes) sets the field too: then a removal is written as `null` in the patch (removing the key would let that value
+ * through), else the key is removed. Not known: assumed set (a null removes it either way).
+ */
+async function setBelow(context: FinderContext, site: Extract<Site, { type: 'document' }>, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget): Promise<boolean> {
+  const index = site.info.patches.findLastIndex((patch) => patch.file === site.file);
+  let below: Site;
+  try {
+    below = await locate(context, site.info, name, change, containerIndex, target, index);
+  } catch (error) {
+    if (error instanceof ManifestEditError) return true;
+    throw error;
+  }
+  if (below.type !== 'document') return true;
+  const document = parseManifestFile(await context.files.read(below.info.folder, below.file), below.file).documents[below.documentIndex];
+  const container = document ? containerNode(document, target.kind, change.container) : undefined;
+  return container === undefined || hasPath(container, ['resources', change.allocation, change.resource]);
 }
 
 function inlineSite(info: KustomizationInfo, field: string, patch: PatchEntry): Site {

@@ -251,6 +251,9 @@ export interface FieldEdit {
  */
 export type RemovalStyle = 'delete' | 'null' | 'values';
 
+/** The removal style per field, where it differs by field (a layer below sets one value but not another). */
+export type Removal = RemovalStyle | ((allocation: AllocationKind, resource: ResourceName) => RemovalStyle);
+
 /** The column a line starts at offset `offset` has only blanks before it. */
 function ownsLine(text: string, offset: number): boolean {
   return /^[ \t]*$/.test(text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset));
@@ -308,9 +311,10 @@ export function setResources(
   values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string | null }>,
   fieldPrefix: string,
   json: boolean,
-  removal: RemovalStyle = 'delete',
+  removal: Removal = 'delete',
 ): ResourceEditResult {
   const { text } = file;
+  const styleOf = (allocation: AllocationKind, resource: ResourceName): RemovalStyle => (typeof removal === 'function' ? removal(allocation, resource) : removal);
   const splices: TextSplice[] = [];
   const edits: FieldEdit[] = [];
   const shared = sharedAnchors(document);
@@ -346,14 +350,15 @@ export function setResources(
       guard(node, field);
       if (value === null) {
         if (node !== undefined && !isScalar(node)) throw new ManifestEditError(`${field} is not a scalar`);
+        const style = styleOf(allocation, resource);
         const present = isScalar(node) && node.value !== null;
-        if (present && removal !== 'null') removed.push({ resource, field, from: String(node.value), line: lineOf(text, rangeOf(node)[0]) });
+        if (present && style !== 'null') removed.push({ resource, field, from: String(node.value), line: lineOf(text, rangeOf(node)[0]) });
         else if (isScalar(node)) {
           if (node.value === null) continue;
           const [start, end] = rangeOf(node);
           splices.push({ start, end, text: 'null' });
           edits.push({ line: lineOf(text, start), field, from: String(node.value), to: null });
-        } else if (removal !== 'delete') toInsert[resource] = null;
+        } else if (style !== 'delete') toInsert[resource] = null;
         continue;
       }
       if (isScalar(node)) {
@@ -417,7 +422,7 @@ export function setContainerResources(
   values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string | null }>,
   fieldPrefix: string,
   json: boolean,
-  removal: RemovalStyle = 'delete',
+  removal: Removal = 'delete',
 ): ResourceEditResult {
   return setResources(file, document, { level: 'container', node: container }, values, fieldPrefix, json, removal);
 }
