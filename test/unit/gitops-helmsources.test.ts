@@ -321,6 +321,77 @@ describe('Argo CD Application with an in-repo Helm source: its values for that e
   });
 });
 
+/**
+ * Argo CD app-of-apps through Kustomize (the Argo CD docs' pattern; none of the six real layouts has it): the parent
+ * Application points at argocd/<env>, a kustomization that includes the Application manifests of argocd/base and
+ * patches them per environment (a name suffix, the destination, values). Each Application is the output of a
+ * kustomization, not a file of its own.
+ */
+const kustomizedApps = {
+  ...webChart,
+  'argocd/base/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n',
+  'argocd/base/web.yaml': [
+    'apiVersion: argoproj.io/v1alpha1', 'kind: Application', 'metadata:', '  name: web', '  namespace: argocd', 'spec:', '  project: default', '  source:', '    repoURL: https://github.com/example/apps.git', '    targetRevision: main', '    path: charts/web', '    helm:', '      valuesObject:', '        replicaCount: 1', '  destination:', '    server: https://kubernetes.default.svc', '    namespace: web', '',
+  ].join('\n'),
+  'argocd/staging/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\nnameSuffix: -staging\npatches:\n  - path: web.yaml\n',
+  'argocd/staging/web.yaml': [
+    '# Staging: its own namespace, two replicas', 'apiVersion: argoproj.io/v1alpha1', 'kind: Application', 'metadata:', '  name: web', '  namespace: argocd', 'spec:', '  source:', '    helm:', '      valuesObject:', '        replicaCount: 2 # staging', '  destination:', '    namespace: web-staging', '',
+  ].join('\n'),
+  'argocd/production/kustomization.yaml': [
+    'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', '  - ../base', 'nameSuffix: -production', 'patches:', '  - target:', '      kind: Application', '      name: web', '    patch: |-', '      - op: replace', '        path: /spec/destination/namespace', '        value: web-production', '',
+  ].join('\n'),
+  // The parent: the app of apps, pointed at staging's kustomization.
+  'argocd/root-staging.yaml': ['apiVersion: argoproj.io/v1alpha1', 'kind: Application', 'metadata:', '  name: apps-staging', '  namespace: argocd', 'spec:', '  project: default', '  source:', '    repoURL: https://github.com/example/apps.git', '    path: argocd/staging', '  destination:', '    server: https://kubernetes.default.svc', '    namespace: argocd', ''].join('\n'),
+};
+
+describe('Argo CD Applications that kustomizations render (app of apps through Kustomize): read as rendered, edited where that environment alone sets them (issue 24)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-argo-kustomize-'));
+    write(dir, kustomizedApps);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('staging: its own patch of the Application gets helm.valuesObject.<key>.resources, byte for byte elsewhere; the chart renders the recommended values for release web-staging; base and production render as before', async () => {
+    const helm = builtHelm();
+    const before = { base: kustomized(path.join(dir, 'argocd/base')), production: kustomized(path.join(dir, 'argocd/production')) };
+    const plan = await propose(dir, [target('web-staging', 'web-staging', 'web', { requests: { cpu: '250m', memory: '96Mi' }, limits: {} })], helm);
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.equal(plan.workloads[0]?.source.finder, 'argocd');
+    assert.match(plan.workloads[0]?.source.label ?? '', /argocd\/staging \(kustomization, from argocd\/base\/web\.yaml\) \(Argo CD Application web-staging, chart charts\/web\)$/);
+    assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /edited helm\.valuesObject of Application web-staging in argocd\/staging\/web\.yaml \(the strategic-merge patch only argocd\/staging reads\)/);
+    assert.deepEqual(plan.files.map((file) => file.path), ['argocd/staging/web.yaml']);
+    assert.equal(plan.files[0]?.after, kustomizedApps['argocd/staging/web.yaml'].replace('        replicaCount: 2 # staging\n', '        replicaCount: 2 # staging\n        web:\n          resources:\n            requests:\n              cpu: 250m\n              memory: 96Mi\n'));
+    applyFiles(dir, plan.files);
+    const application = kustomized(path.join(dir, 'argocd/staging')).find((object) => (object as { kind?: string }).kind === 'Application') as { spec: { source: { helm: { valuesObject: unknown } } } };
+    assert.deepEqual(renderedResources(helm, path.join(dir, 'charts/web'), 'web-staging', 'web-staging', [application.spec.source.helm.valuesObject]), { requests: { cpu: '250m', memory: '96Mi' } });
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/base')), before.base);
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/production')), before.production);
+  });
+
+  it('production (no patch of its own for the Application, the base file shared with staging): refused with the reason; nothing written', async () => {
+    const helm = builtHelm();
+    const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '250m' }, limits: {} })], helm);
+    assert.deepEqual(plan.files, []);
+    assert.match(plan.unresolved[0]?.reason ?? '', /Application web-production has no values of its own to write these resources in \(argocd\/production renders the Application from argocd\/base\/web\.yaml, which argocd\/base, argocd\/staging read too, and has no strategic-merge patch of its own for it/);
+  });
+
+  it('a patch of its own added for production: that patch is edited, and staging keeps its values', async () => {
+    const helm = builtHelm();
+    write(dir, {
+      'argocd/production/kustomization.yaml': kustomizedApps['argocd/production/kustomization.yaml'] + '  - path: values.yaml\n',
+      'argocd/production/values.yaml': 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n  namespace: argocd\nspec:\n  source:\n    helm:\n      valuesObject:\n        replicaCount: 3\n',
+    });
+    const staging = kustomized(path.join(dir, 'argocd/staging'));
+    const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '300m' }, limits: {} })], helm);
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.deepEqual(plan.files.map((file) => file.path), ['argocd/production/values.yaml']);
+    applyFiles(dir, plan.files);
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/staging')), staging);
+  });
+});
+
 describe('owner-based choice (pure): the owner\'s name or path picks, a contradiction is refused', () => {
   const folder = { name: 'repo', root: '/repo' };
   const candidate = (label: string, extra: object) => ({ finder: 'kustomize', folder, label, prepare: () => Promise.reject(new Error('not prepared')), ...extra });

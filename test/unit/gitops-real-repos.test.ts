@@ -58,7 +58,19 @@ interface Target {
    * written: the rendering (a renderEveryRoot key, or `file <path>` for a plain manifest) of the target environment,
    * and the folder every written file is under; refused: the reason, and each candidate the reason must name.
    */
-  outcome: { written: string; under: string; files?: string[] } | { refused: RegExp; candidates?: RegExp[] };
+  outcome: { written: string; under: string; files?: string[]; release?: UnrenderedRelease } | { refused: RegExp; candidates?: RegExp[] };
+}
+
+/**
+ * A workload whose chart is not in the repository (a HelmRelease of a remote chart): what changes in the rendering is
+ * the HelmRelease's `spec.values.<values>.resources`, which must equal the recommendation; the workload itself is not
+ * rendered by anything in the repository.
+ */
+interface UnrenderedRelease {
+  name: string;
+  values: string[];
+  /** What the plan must say: that the chart could not be rendered. */
+  note: RegExp;
 }
 
 interface Proposal {
@@ -252,9 +264,16 @@ const repositories: Array<{ repo: string; why: string; proposals: Proposal[] }> 
             name: 'redis-master',
             containers: { redis: recommend(0.1, 192 * mi, 0.25, 256 * mi) },
             live: () => redisMaster,
-            // Its only source is the HelmRelease's `spec.values` (a chart from a remote repository): no manifest in
-            // the workspace renders it, and KRR says so rather than guess. A HelmRelease finder would name the file.
-            outcome: { refused: /no manifest in the workspace folders \(repo\) defines StatefulSet demoapp-auth-dev\/redis-master/ },
+            // Its only source is the HelmRelease `redis` in dev's redis.yaml (read by dev alone), of the Bitnami chart
+            // from a HelmRepository, which no one can render here: redis-master is `<release>-<component>`, so by the
+            // chart's naming convention its values are spec.values.master.resources, written there with the plan
+            // saying the chart could not be rendered.
+            outcome: {
+              written: 'kustomize clusters/demo-000/apps/demoapp-auth/dev',
+              under: 'clusters/demo-000/apps/demoapp-auth/dev/',
+              files: ['clusters/demo-000/apps/demoapp-auth/dev/redis.yaml'],
+              release: { name: 'redis', values: ['master'], note: /the chart of HelmRelease redis could not be rendered \(.*comes from HelmRepository bitnami-oci.*\): KRR wrote spec\.values\.<key>\.resources by convention/ },
+            },
           },
         ],
       },
@@ -402,11 +421,41 @@ function assertOnlyTargetsChanged(key: string, before: string, after: string, ta
   );
 }
 
+function releaseOf(target: Target): UnrenderedRelease | undefined {
+  return 'written' in target.outcome ? target.outcome.release : undefined;
+}
+
+/** `after` is `before` but for the HelmRelease's spec.values.<values>.resources, which equal the recommendation. */
+function assertOnlyReleaseValuesChanged(key: string, before: string, after: string, target: Target, release: UnrenderedRelease): void {
+  const [was, now] = [documentsOf(before), documentsOf(after)];
+  assert.equal(now.length, was.length, `${key}: as many objects as before`);
+  const recommended = Object.values(target.containers);
+  assert.equal(recommended.length, 1, 'one container, one values key');
+  let seen = false;
+  now.forEach((object, index) => {
+    const previous = was[index] as JsonObject;
+    if (object.kind !== 'HelmRelease' || (object.metadata as JsonObject).name !== release.name) {
+      assert.deepEqual(object, previous, `${key}: ${String(object.kind)} ${String((object.metadata as JsonObject).name)} renders as before`);
+      return;
+    }
+    seen = true;
+    const valuesOf = (value: JsonObject) => (value.spec as JsonObject).values as JsonObject;
+    const holder = release.values.reduce<JsonObject>((node, part) => node[part] as JsonObject, valuesOf(object));
+    assert.deepEqual(quantities(holder.resources), recommended[0], `${key}: HelmRelease ${release.name} spec.values.${release.values.join('.')}.resources`);
+    const expected = structuredClone(object);
+    const expectedHolder = release.values.slice(0, -1).reduce<JsonObject>((node, part) => node[part] as JsonObject, valuesOf(expected));
+    delete expectedHolder[release.values.at(-1) as string];
+    assert.deepEqual(expected, previous, `${key}: HelmRelease ${release.name} differs only in spec.values.${release.values.join('.')}`);
+  });
+  assert.ok(seen, `${key} renders HelmRelease ${release.name}`);
+}
+
 interface WorkloadView {
   namespace: string;
   kind: string;
   name: string;
   files: Array<{ folder: string; path: string }>;
+  notes?: string[];
   reason?: string;
   candidates?: string[];
 }
@@ -548,6 +597,7 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
               assert.ok(view.files.length > 0, `${target.name} has files to write`);
               for (const file of view.files) assert.ok(file.path.startsWith(target.outcome.under), `${target.name}: ${file.path} is under ${target.outcome.under}`);
               if (target.outcome.files) assert.deepEqual(view.files.map((file) => file.path).sort(), target.outcome.files);
+              if (target.outcome.release) assert.match((view.notes ?? []).join('\n'), target.outcome.release.note);
             } else {
               assert.deepEqual(view.files, [], `${target.name}: nothing written`);
               assert.match(view.reason ?? '', target.outcome.refused);
@@ -574,6 +624,12 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
           const expected = [...new Set(written.map((target) => target.outcome.written))].sort();
           assert.deepEqual(changedRenderings(before, after), expected);
           for (const key of expected) {
+            const unrendered = written.find((target) => target.outcome.written === key && releaseOf(target) !== undefined);
+            const release = unrendered ? releaseOf(unrendered) : undefined;
+            if (unrendered && release) {
+              assertOnlyReleaseValuesChanged(key, before.get(key) as string, after.get(key) as string, unrendered, release);
+              continue;
+            }
             assertOnlyTargetsChanged(
               key,
               before.get(key) as string,

@@ -252,7 +252,7 @@ async function checkPluginConfigurations(context: FinderContext, info: Kustomiza
   return null;
 }
 
-async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
+export async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
   const what = `kubectl kustomize ${info.dir || '.'}`;
   try {
     // Root-only loading (kustomize's default, stated so no configuration can change it): no file outside the
