@@ -370,11 +370,31 @@ describe('Argo CD Applications that kustomizations render (app of apps through K
     assert.deepEqual(kustomized(path.join(dir, 'argocd/production')), before.production);
   });
 
-  it('production (no patch of its own for the Application, the base file shared with staging): refused with the reason; nothing written', async () => {
+  it('production (no patch of its own for the Application, the base file shared with staging): a new patch of its helm.valuesObject, listed in its kustomization; base and staging render as before', async () => {
     const helm = builtHelm();
+    const before = { base: kustomized(path.join(dir, 'argocd/base')), staging: kustomized(path.join(dir, 'argocd/staging')) };
+    const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '250m' }, limits: {} })], helm);
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.deepEqual(plan.files.map((file) => file.path).sort(), ['argocd/production/krr-application-web-values.yaml', 'argocd/production/kustomization.yaml']);
+    assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /created argocd\/production\/krr-application-web-values\.yaml, a patch of Application web-production's helm\.valuesObject in argocd\/production, because argocd\/base\/web\.yaml is shared with other environments/);
+    assert.equal(plan.files.find((file) => file.path === 'argocd/production/kustomization.yaml')?.after, `${kustomizedApps['argocd/production/kustomization.yaml']}  - path: krr-application-web-values.yaml\n`);
+    applyFiles(dir, plan.files);
+    const application = kustomized(path.join(dir, 'argocd/production')).find((object) => (object as { kind?: string }).kind === 'Application') as { spec: { destination: { namespace: string }; source: { helm: { valuesObject: unknown } } } };
+    assert.equal(application.spec.destination.namespace, 'web-production');
+    assert.deepEqual(application.spec.source.helm.valuesObject, { replicaCount: 1, web: { resources: { requests: { cpu: '250m' } } } });
+    assert.deepEqual(renderedResources(helm, path.join(dir, 'charts/web'), 'web-production', 'web-production', [application.spec.source.helm.valuesObject]), { requests: { cpu: '250m', memory: '64Mi' } });
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/base')), before.base);
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/staging')), before.staging);
+  });
+
+  it('an Application whose sources are a list (spec.sources) and no file of its own: refused with the reason, nothing written', async () => {
+    const helm = builtHelm();
+    write(dir, { 'argocd/base/web.yaml': kustomizedApps['argocd/base/web.yaml'].replace('  source:\n    repoURL', '  sources:\n  - repoURL').replace(/\n {4}(targetRevision|path|helm)/g, '\n    $1') });
+    const base = readFileSync(path.join(dir, 'argocd/base/web.yaml'), 'utf8');
+    assert.match(base, / {2}sources:\n {2}- repoURL: https:\/\/github\.com\/example\/apps\.git\n {4}targetRevision: main\n {4}path: charts\/web\n {4}helm:\n/);
     const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '250m' }, limits: {} })], helm);
     assert.deepEqual(plan.files, []);
-    assert.match(plan.unresolved[0]?.reason ?? '', /Application web-production has no values of its own to write these resources in \(argocd\/production renders the Application from argocd\/base\/web\.yaml, which argocd\/base, argocd\/staging read too, and has no strategic-merge patch of its own for it/);
+    assert.match(plan.unresolved[0]?.reason ?? '', /Application web-production has no values of its own to write these resources in \(a patch in argocd\/production would have to patch spec\.sources, a list a strategic-merge patch replaces whole; argocd\/production renders the Application from argocd\/base\/web\.yaml, which argocd\/base, argocd\/staging read too/);
   });
 
   it('a patch of its own added for production: that patch is edited, and staging keeps its values', async () => {

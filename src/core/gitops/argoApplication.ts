@@ -20,12 +20,13 @@ import type { FieldChange } from '../plan/model';
 import { baselineOf, chartRenderInputs, charts, HelmMissing, helmTemplate, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
 import { chartAt, chartDefaults, isRecord, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
 import { applicationSchema, declaredObjects, invalidateDeclared, isFolderRepository, type Application, type ApplicationSource, type Declared } from './gitopsObjects';
-import { closureOf, fileKey, kustomizeFinder, loadKustomizations, readersOf, render, renderAt, type KustomizationInfo, type KustomizationSet } from './kustomize';
-import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
+import { closureOf, fileKey, kustomizeFinder, loadKustomizations, patchListing, readersOf, render, renderAt, type KustomizationInfo, type KustomizationSet } from './kustomize';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, SourceCandidate, WorkloadTarget } from './model';
 import { changesFor, checkRendered, identityOf } from './workload';
 import type { WorkspaceFolder } from './workspace';
 import { WorkspaceInputError } from './workspace';
-import { applySplices, ManifestEditError, parseManifestFile, plainObjectOf, type FieldEdit, type TextSplice } from './yamlEdit';
+import { stringify } from 'yaml';
+import { applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, type FieldEdit, type TextSplice } from './yamlEdit';
 
 /**
  * An Application as written: in a file no kustomization uses (editable), rendered by an app-of-apps chart (not), or
@@ -294,15 +295,16 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
       }
       // Where this Application's helm.valuesObject is written for it alone, or why nowhere.
       const { origin } = found;
-      const inlineSite: { file: string; documentIndex: number } | string =
+      // A kustomization root with no file of its own for the Application gets a new strategic-merge patch of it.
+      const inlineSite: { file: string; documentIndex: number } | { newPatch: KustomizationInfo } | string =
         origin.type === 'file'
           ? origin
           : origin.type === 'chart'
             ? `the Application is written by the template of chart ${origin.dir || '.'}`
-            : origin.site === null
-              ? (origin.why as string)
-              : origin.site.patch && helm.at[1] === 'sources'
-                ? `${origin.site.file} would have to patch spec.sources, a list a strategic-merge patch replaces whole`
+            : (origin.site === null || origin.site.patch) && helm.at[1] === 'sources'
+              ? `${origin.site?.file ?? `a patch in ${origin.root.dir || '.'}`} would have to patch spec.sources, a list a strategic-merge patch replaces whole${origin.why ? `; ${origin.why}` : ''}`
+              : origin.site === null
+                ? { newPatch: origin.root }
                 : origin.site;
       const editable = (layer: Layer): string | null => {
         if (layer.site.type === 'fixed') return layer.site.why;
@@ -325,7 +327,7 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
         const reasons = [...new Set([...layers.map((layer) => editable(layer)).filter((why): why is string => why !== null), ...(typeof inlineSite === 'string' ? [`${inlineSite}, so KRR cannot add helm.valuesObject to it`] : [])])];
         throw new ManifestEditError(`Application ${name} has no values of its own to write these resources in (${reasons.join('; ') || 'no value file, and the Application is not written in a file'}): add a value file for this environment to its helm.valueFiles, or edit by hand`);
       }
-      const file = chosen?.site.type === 'file' ? chosen.site.file : typeof inlineSite !== 'string' ? inlineSite.file : '';
+      const file = chosen?.site.type === 'file' ? chosen.site.file : typeof inlineSite === 'string' ? '' : 'newPatch' in inlineSite ? inlineSite.newPatch.file : inlineSite.file;
       // What sets values below the chosen layer (the chart's defaults, earlier value files): a removal of a value one
       // of them sets is written as null, which Helm's merge drops with it.
       const chosenIndex = chosen ? layers.indexOf(chosen) : -1;
@@ -333,9 +335,19 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
       const text = byContainer.size > 0 ? await context.files.read(found.folder, file) : '';
       const splices: TextSplice[] = [];
       const edits: FieldEdit[] = [];
-      if (byContainer.size > 0 && chosen) {
+      const newFiles: PreparedFile[] = [];
+      if (byContainer.size > 0 && chosen && typeof inlineSite !== 'string' && 'newPatch' in inlineSite && chosen.site.type !== 'file') {
+        const root = inlineSite.newPatch;
+        const patch = newApplicationPatch(root, found.application, strip(root, name), helm.at, byContainer, located.keys);
+        if (await context.files.exists(root.folder, patch.relativePath)) throw new ManifestEditError(`${patch.relativePath} exists but ${root.file} does not list it as a patch; list it or remove it, then propose again`);
+        newFiles.push(patch);
+        const listed = patchListing(parseManifestFile(text, file), path.posix.basename(patch.relativePath), root.file);
+        splices.push(listed);
+        edits.push({ line: insertedLine(text, listed, ['path']), field: 'patches', from: null, to: `- path: ${path.posix.basename(patch.relativePath)}` });
+        notes.push(`created ${patch.relativePath}, a patch of Application ${name}'s helm.valuesObject in ${root.dir || '.'}, because ${origin.type === 'kustomization' ? origin.declared.file : 'its file'} is shared with other environments`);
+      } else if (byContainer.size > 0 && chosen) {
         const parsed = parseManifestFile(text, file);
-        const documentIndex = chosen.site.type === 'file' ? 0 : typeof inlineSite !== 'string' ? inlineSite.documentIndex : 0;
+        const documentIndex = chosen.site.type === 'file' || typeof inlineSite === 'string' || 'newPatch' in inlineSite ? 0 : inlineSite.documentIndex;
         const document = parsed.documents[documentIndex];
         if (!document) throw new ManifestEditError(`${file} changed while it was read`);
         const at = chosen.site.type === 'file' ? [] : [...helm.at, 'helm', 'valuesObject'];
@@ -349,7 +361,11 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
       // An Application a kustomization renders: every rendering that reads the edited file, before the edit.
       const set = await loadKustomizations(context);
       const readersBefore = new Map<KustomizationInfo, Awaited<ReturnType<typeof render>>>();
-      if (origin.type === 'kustomization' && chosen?.site.type !== 'file' && byContainer.size > 0) for (const reader of new Set([origin.root, ...readersOf(set, origin.root.folder, file)])) readersBefore.set(reader, await render(context, reader));
+      if (origin.type === 'kustomization' && chosen?.site.type !== 'file' && byContainer.size > 0) {
+        // The edited file's readers; for a new patch, the root's kustomization file: the root and those built on it.
+        const readers = [origin.root, ...readersOf(set, origin.root.folder, file), ...set.list.filter((info) => closureOf(info).has(origin.root))];
+        for (const reader of new Set(readers)) readersBefore.set(reader, await render(context, reader));
+      }
       const after = splices.length > 0 ? applySplices(text, splices) : text;
       let baseline: Baseline | null = null;
       if (splices.length > 0) {
@@ -362,7 +378,7 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
       }
       return {
         before,
-        files: splices.length === 0 ? [] : [{ relativePath: file, text: after, edits }],
+        files: splices.length === 0 ? [] : [...newFiles, { relativePath: file, text: after, edits }],
         changes,
         notes,
         async verify(stagedRoot, verifyContext) {
@@ -449,6 +465,37 @@ async function kustomizationOutcome(context: FinderContext, stagedRoot: string, 
   if (changed.length > 0) return `it would also change what ${changed.join(', ')} render${changed.length === 1 ? 's' : ''}; KRR changes only the environment the recommendation is for`;
   if (!seen) return `${root.dir || '.'} would no longer render Application ${name}`;
   return { inline };
+}
+
+/**
+ * A new strategic-merge patch of the Application `name` (as the root's resources name it) in `root`, setting
+ * `<at>.helm.valuesObject.<key>.resources` to the changes (a null removes a value kustomize merges from below).
+ */
+function newApplicationPatch(root: KustomizationInfo, application: Application, name: string, at: ReadonlyArray<string | number>, byContainer: ReadonlyMap<string, FieldChange[]>, keys: ReadonlyMap<string, string[]>): PreparedFile {
+  const fileName = `krr-application-${name}-values.yaml`;
+  const relativePath = root.dir ? `${root.dir}/${fileName}` : fileName;
+  const values: Record<string, unknown> = {};
+  for (const [container, list] of byContainer) {
+    let node = values;
+    for (const key of [...(keys.get(container) as string[]), 'resources']) node = (node[key] ??= {}) as Record<string, unknown>;
+    for (const change of list) ((node[change.allocation] ??= {}) as Record<string, unknown>)[change.resource] = change.to;
+  }
+  let spec: Record<string, unknown> = { helm: { valuesObject: values } };
+  for (const key of [...at].reverse()) spec = { [String(key)]: spec };
+  // A patch matches by namespace too: under a root that sets none, the Application keeps its base's namespace.
+  const namespace = root.namespace === undefined ? application.metadata.namespace : undefined;
+  const body = { apiVersion: application.apiVersion, kind: 'Application', metadata: { name, ...(namespace ? { namespace } : {}) }, ...spec };
+  const text = `# Container resources for this environment's Argo CD Application ${name} (krr's recommendation, written by KRR).\n# A strategic-merge patch: helm.valuesObject merges key by key, so only these values change.\n${stringify(body, { indent: 2, lineWidth: 0 })}`;
+  const written = parseManifestFile(text, relativePath).documents[0];
+  const edits: FieldEdit[] = [];
+  for (const [container, list] of byContainer) {
+    for (const change of list) {
+      const fieldPath = [...at, 'helm', 'valuesObject', ...(keys.get(container) as string[]), 'resources', change.allocation, change.resource];
+      const node = written?.getIn(fieldPath, true) as { range?: [number, number, number] } | undefined;
+      edits.push({ line: lineOf(text, node?.range?.[0] ?? 0), field: fieldPath.join('.'), from: null, to: change.to });
+    }
+  }
+  return { relativePath, text, edits };
 }
 
 function readResources(values: unknown, keyPath: readonly string[]): Record<string, unknown> | undefined {

@@ -16,18 +16,18 @@
 //   other kustomization that reads an edited file renders exactly as before; the chart (when rendered) gives the
 //   workload exactly the recommended values and its other objects stay as they were.
 import * as path from 'node:path';
-import { isMap, isScalar, isSeq, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { canonicalJson } from '../canonicalJson';
 import type { FieldChange } from '../plan/model';
 import { baselineOf, chartRenderInputs, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
 import { chartAt, chartDefaults, HelmMissing, locateByConvention, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, workloadFromValues, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
 import { configMapSchema, declaredObjects, gitRepositorySchema, helmReleaseSchema, invalidateDeclared, isFolderRepository, type Declared, type HelmRelease } from './gitopsObjects';
-import { closureOf, contextScore, fileKey, kustomizeFinder, loadKustomizations, readersOf, render, type KustomizationInfo, type KustomizationSet } from './kustomize';
+import { closureOf, contextScore, fileKey, kustomizeFinder, loadKustomizations, patchListing, readersOf, render, type KustomizationInfo, type KustomizationSet } from './kustomize';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, RenderInput, SourceCandidate, WorkloadTarget } from './model';
 import { RenderError } from './render';
 import { changesFor, checkRendered, identityOf } from './workload';
 import { WorkspaceInputError } from './workspace';
-import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
+import { applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
 
 /** A HelmRelease as one environment deploys it. */
 interface Environment {
@@ -457,16 +457,7 @@ async function writeNewPatch(
   }
   newFiles.push({ relativePath, text, edits });
   const kustomization = await fileFor(root.file);
-  const document = kustomization.parsed.documents[0];
-  const patches = document?.get('patches', true);
-  let listed: TextSplice;
-  if (isSeq(patches) && patches.items.length > 0) listed = appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false);
-  else if (isScalar(patches) && patches.value === null && patches.range) listed = { start: patches.range[0], end: patches.range[1], text: `\n  - path: ${fileName}` };
-  else if ((patches === undefined || patches === null) && isMap(document?.contents) && !document?.has('patches')) {
-    const original = kustomization.parsed.text;
-    const separator = original.length === 0 || original.endsWith('\n') ? '' : '\n';
-    listed = { start: original.length, end: original.length, text: `${separator}patches:\n  - path: ${fileName}\n` };
-  } else throw new ManifestEditError(`${root.file} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
+  const listed = patchListing(kustomization.parsed, fileName, root.file);
   kustomization.splices.push(listed);
   kustomization.edits.push({ line: insertedLine(kustomization.parsed.text, listed, ['path']), field: 'patches', from: null, to: `- path: ${fileName}` });
   notes.push(`created ${relativePath}, a patch of HelmRelease ${name}'s spec.values in ${root.dir || '.'}, because ${environment.declared.file} is shared with other environments`);

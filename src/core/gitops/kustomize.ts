@@ -816,19 +816,21 @@ async function writeOverlayPatch(
   });
   newFiles.push({ relativePath, text, edits });
   const kustomization = await fileFor(root.file);
-  const document = kustomization.parsed.documents[0];
-  const patches = document?.get('patches', true);
-  let listed: TextSplice;
-  if (isSeq(patches) && patches.items.length > 0) listed = appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false);
-  else if (isScalar(patches) && patches.value === null && patches.range) {
-    // `patches:` with every entry commented out (null, read as an empty list): the new entry goes right under the key.
-    const [start, end] = patches.range;
-    listed = { start, end, text: `\n  - path: ${fileName}` };
-  } else if ((patches === undefined || patches === null) && !document?.has('patches')) {
-    const text = kustomization.parsed.text;
-    const separator = text.length === 0 || text.endsWith('\n') ? '' : '\n';
-    listed = { start: text.length, end: text.length, text: `${separator}patches:\n  - path: ${fileName}\n` };
-  } else throw new ManifestEditError(`${root.file} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
+  const listed = patchListing(kustomization.parsed, fileName, root.file);
   kustomization.splices.push(listed);
   kustomization.edits.push({ line: insertedLine(kustomization.parsed.text, listed, ['path']), field: 'patches', from: null, to: `- path: ${fileName}` });
+}
+
+/** The splice that lists a new patch file under `patches:` of a kustomization (appended, or the key added). */
+export function patchListing(parsed: ParsedFile, fileName: string, kustomizationFile: string): TextSplice {
+  const document = parsed.documents[0];
+  const patches = document?.get('patches', true);
+  if (isSeq(patches) && patches.items.length > 0) return appendToSeq(parsed.text, patches, { path: fileName }, false);
+  // `patches:` with every entry commented out (null, read as an empty list): the new entry goes right under the key.
+  if (isScalar(patches) && patches.value === null && patches.range) return { start: patches.range[0], end: patches.range[1], text: `\n  - path: ${fileName}` };
+  if ((patches === undefined || patches === null) && (document === undefined || document.contents === null || isMap(document.contents)) && !document?.has('patches')) {
+    const separator = parsed.text.length === 0 || parsed.text.endsWith('\n') ? '' : '\n';
+    return { start: parsed.text.length, end: parsed.text.length, text: `${separator}patches:\n  - path: ${fileName}\n` };
+  }
+  throw new ManifestEditError(`${kustomizationFile} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
 }
