@@ -389,7 +389,7 @@ describe('Argo CD Applications that kustomizations render (app of apps through K
 
   it('an Application whose sources are a list (spec.sources) and no file of its own: refused with the reason, nothing written', async () => {
     const helm = builtHelm();
-    write(dir, { 'argocd/base/web.yaml': kustomizedApps['argocd/base/web.yaml'].replace('  source:\n    repoURL', '  sources:\n  - repoURL').replace(/\n {4}(targetRevision|path|helm)/g, '\n    $1') });
+    write(dir, { 'argocd/base/web.yaml': kustomizedApps['argocd/base/web.yaml'].replace('  source:\n    repoURL', '  sources:\n  - repoURL') });
     const base = readFileSync(path.join(dir, 'argocd/base/web.yaml'), 'utf8');
     assert.match(base, / {2}sources:\n {2}- repoURL: https:\/\/github\.com\/example\/apps\.git\n {4}targetRevision: main\n {4}path: charts\/web\n {4}helm:\n/);
     const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '250m' }, limits: {} })], helm);

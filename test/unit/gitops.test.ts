@@ -640,6 +640,8 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.deepEqual(kept.unresolved, []);
       assert.ok(kept.workloads[0]?.notes.includes('container app: krr recommends removing limits.cpu; kept (opt in with allowLimitRemoval).'), JSON.stringify(kept.workloads[0]?.notes));
       assert.ok(kept.files[0]?.after.includes('            cpu: "2"   # burst\n'), 'without the opt-in the limit stays');
+      const withoutLimits = await session.proposeManifests({ ...selection, includeLimits: false }, person);
+      assert.ok(withoutLimits.workloads[0]?.notes.includes('container app: krr recommends removing limits.cpu; kept (limits are written only with includeLimits, a removal only with allowLimitRemoval too).'), JSON.stringify(withoutLimits.workloads[0]?.notes));
       const allowed = await session.proposeManifests({ ...selection, allowLimitRemoval: true }, person);
       assert.deepEqual(allowed.unresolved, [], JSON.stringify(allowed.unresolved));
       assert.ok(!allowed.workloads[0]?.notes.some((note) => /removing limits\.cpu/.test(note)), JSON.stringify(allowed.workloads[0]?.notes));

@@ -274,6 +274,12 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         // A removal opted in (null) is written by the finders: the key is removed from the source (or set to null in a
         // patch over a base); without the opt-in the value is kept, and the note says how to opt in.
         notes.push(...wanted.notes.filter((note) => note.rule === 'removal-not-included').map((note) => note.message));
+        // Limits left out altogether (no includeLimits): a removal krr recommends is still named, never dropped silently.
+        if (!(args.includeLimits ?? false)) {
+          for (const resource of ['cpu', 'memory'] as const) {
+            if (container.recommended.limits[resource].kind === 'unset' && container.current.limits[resource] !== null) notes.push(`container ${container.container}: krr recommends removing limits.${resource}; kept (limits are written only with includeLimits, a removal only with allowLimitRemoval too).`);
+          }
+        }
       }
     } catch (error) {
       if (!(error instanceof QuantityError)) throw error;
