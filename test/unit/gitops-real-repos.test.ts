@@ -42,8 +42,11 @@ function builtHelm(): string {
 
 type JsonObject = Record<string, unknown>;
 type Amounts = { cpu: number; memory: number };
-/** krr's recommendation for one container: every value set, so the rendered resources must equal it exactly. */
-type Recommendation = { requests: Amounts; limits: Amounts };
+/**
+ * krr's recommendation for one container: every value set, so the rendered resources must equal it exactly; a null
+ * CPU limit is krr's "unset" (proposed with allowLimitRemoval: the rendering must have no CPU limit).
+ */
+type Recommendation = { requests: Amounts; limits: { cpu: number | null; memory: number } };
 
 const mi = 2 ** 20;
 
@@ -76,6 +79,8 @@ interface UnrenderedRelease {
 interface Proposal {
   /** The kube context scanned: it names the environment where several render the same workload. */
   context: string;
+  /** Proposed with allowLimitRemoval (krr's "unset" limits are removed from the source). */
+  allowLimitRemoval?: true;
   targets: Target[];
 }
 
@@ -96,7 +101,7 @@ function documentsOf(text: string): JsonObject[] {
     .filter((value): value is JsonObject => value !== null && typeof value === 'object');
 }
 
-function recommend(cpu: number, memory: number, cpuLimit: number, memoryLimit: number): Recommendation {
+function recommend(cpu: number, memory: number, cpuLimit: number | null, memoryLimit: number): Recommendation {
   return { requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } };
 }
 
@@ -119,6 +124,22 @@ const repositories: Array<{ repo: string; why: string; proposals: Proposal[] }> 
             live: fromRendering('kustomize overlays/nodeport-dev'),
             // The overlay's own strategic-merge patch (dev-patch.yaml, read by no other overlay) sets every value, naming
             // the Deployment as the base did before its namePrefix (community-solid-server): it is edited in place.
+            outcome: { written: 'kustomize overlays/nodeport-dev', under: 'overlays/nodeport-dev/', files: ['overlays/nodeport-dev/dev-patch.yaml'] },
+          },
+        ],
+      },
+      {
+        // krr recommends unsetting the CPU limit, with the opt-in: dev-patch.yaml sets it (500m) and the base sets none
+        // (`limits: {}`), so the key is removed from the patch; the six other overlays render as before.
+        context: 'k3s-nodeport-dev',
+        allowLimitRemoval: true,
+        targets: [
+          {
+            namespace: 'solid',
+            kind: 'Deployment',
+            name: 'css-community-solid-server',
+            containers: { 'community-solid-server': recommend(0.08, 192 * mi, null, 768 * mi) },
+            live: fromRendering('kustomize overlays/nodeport-dev'),
             outcome: { written: 'kustomize overlays/nodeport-dev', under: 'overlays/nodeport-dev/', files: ['overlays/nodeport-dev/dev-patch.yaml'] },
           },
         ],
@@ -410,7 +431,9 @@ function assertOnlyTargetsChanged(key: string, before: string, after: string, ta
     for (const container of containersOf(object)) {
       const recommended: Recommendation | undefined = target.containers[container.name as string];
       const old = previousContainers.find((candidate) => candidate.name === container.name)?.resources;
-      const expected: unknown = recommended ? { ...(quantities(old) as object), requests: { ...(quantities(old) as Record<string, object>).requests, ...recommended.requests }, limits: { ...(quantities(old) as Record<string, object>).limits, ...recommended.limits } } : quantities(old);
+      // A null (krr's "unset", opted in) is a limit the rendering no longer has.
+      const limits = recommended ? Object.fromEntries(Object.entries({ ...(quantities(old) as Record<string, object>).limits, ...recommended.limits }).filter(([, value]) => value !== null)) : {};
+      const expected: unknown = recommended ? { ...(quantities(old) as object), requests: { ...(quantities(old) as Record<string, object>).requests, ...recommended.requests }, limits } : quantities(old);
       assert.deepEqual(quantities(container.resources), expected, `${key}: ${target.kind} ${target.name} container ${String(container.name)}`);
     }
   });
@@ -497,7 +520,8 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
     // context, and the context names the environment (the overlay) where several render the same workload.
     const config = parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { contexts: Array<{ name: string; context: JsonObject }> };
     const main = config.contexts.find((context) => context.name === cluster.context) as { name: string; context: JsonObject };
-    for (const { proposals } of repositories) for (const { context } of proposals) config.contexts.push({ name: context, context: { ...main.context } });
+    // Each context once (two proposals may scan the same one): kubectl refuses a kubeconfig naming a context twice.
+    for (const context of new Set(repositories.flatMap(({ proposals }) => proposals.map((proposal) => proposal.context)))) config.contexts.push({ name: context, context: { ...main.context } });
     kubeconfig = path.join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, stringify(config), { mode: 0o600 });
     writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, helmPath: helm }));
@@ -585,7 +609,7 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
           );
           const scan = await call('krr_scan', { context: proposal.context, namespaces: [...new Set(proposal.targets.map((target) => target.namespace))], refresh: true });
           const reportId = structured<{ reportId: string }>(scan).reportId;
-          const result = await call('krr_propose_changes', { reportId, target: 'manifests', includeLimits: true, workloads: proposal.targets.map(({ namespace, kind, name }) => ({ namespace, kind, name })) });
+          const result = await call('krr_propose_changes', { reportId, target: 'manifests', includeLimits: true, ...(proposal.allowLimitRemoval ? { allowLimitRemoval: true } : {}), workloads: proposal.targets.map(({ namespace, kind, name }) => ({ namespace, kind, name })) });
           assert.equal(result.isError, undefined, textOf(result));
           const plan = structured<{ planId: string; workloads: WorkloadView[]; files: Array<{ path: string }> }>(result);
 
