@@ -35,12 +35,12 @@ export function renderedChangeText(workload: ManifestWorkload, change: FieldChan
 
 /** One edit of a file: its line, the field, the old value (or what is new) → the new one. */
 export function fileEditText(edit: FieldEdit): string {
-  return `line ${edit.line}: ${displayText(edit.field, 120)} ${edit.from === null ? newWhat(edit) : displayText(edit.from, 40)} → ${displayText(edit.to, 60)}`;
+  return `line ${edit.line}: ${displayText(edit.field, 120)} ${edit.from === null ? newWhat(edit) : displayText(edit.from, 40)} → ${edit.to === null ? '(removed)' : displayText(edit.to, 60)}`;
 }
 
 /** What an edit with no old value adds: a key, or an entry of a list (a patch listed in a kustomization: `- path: …`). */
 function newWhat(edit: FieldEdit): string {
-  return edit.to.startsWith('- ') ? '(new entry)' : '(new key)';
+  return edit.to?.startsWith('- ') ? '(new entry)' : '(new key)';
 }
 
 export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequester, now: Date = new Date()): ApprovalText {

@@ -271,11 +271,13 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         // As for a cluster plan: a removal krr recommends is left out without the opt-in, and the plan says so.
         const wanted = desiredFromRecommendation(container, { includeLimits: args.includeLimits ?? false, allowLimitRemoval });
         desired.set(container.container, wanted.desired);
+        // A removal opted in (null) is written by the finders: the key is removed from the source (or set to null in a
+        // patch over a base); without the opt-in the value is kept, and the note says how to opt in.
         notes.push(...wanted.notes.filter((note) => note.rule === 'removal-not-included').map((note) => note.message));
-        // A manifest edit only sets values: a removal that was opted in is named, never dropped silently.
-        for (const allocation of ['requests', 'limits'] as const) {
-          for (const [resource, value] of Object.entries(wanted.desired[allocation])) {
-            if (value === null) notes.push(`container ${container.container}: krr recommends removing ${allocation}.${resource}; KRR does not remove a value from manifests, so it is kept — remove it by hand in the source named here.`);
+        // Limits left out altogether (no includeLimits): a removal krr recommends is still named, never dropped silently.
+        if (!(args.includeLimits ?? false)) {
+          for (const resource of ['cpu', 'memory'] as const) {
+            if (container.recommended.limits[resource].kind === 'unset' && container.current.limits[resource] !== null) notes.push(`container ${container.container}: krr recommends removing limits.${resource}; kept (limits are written only with includeLimits, a removal only with allowLimitRemoval too).`);
           }
         }
       }

@@ -290,7 +290,7 @@ const planFileSchema = z.object({ kind: z.literal('plan'), id: z.string().regex(
 
 // A manifest plan (target "manifests") without the files' content: hashes, edits and the changed lines (gitops/stored.ts).
 const sha = z.string().regex(/^[0-9a-f]{64}$/);
-const fieldEdit = z.object({ line: z.number().int(), field: z.string(), from: z.string().nullable(), to: z.string() });
+const fieldEdit = z.object({ line: z.number().int(), field: z.string(), from: z.string().nullable(), to: z.string().nullable() });
 const manifestPlanSchema = z.object({
   id: z.string().regex(planIdPattern),
   digest: sha,

@@ -19,7 +19,7 @@ import { defineTool, errorResult, okResult, type ApprovalChannel, type ToolDeps 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
 const gitopsOwner = gitopsOwnerSchema.optional();
 const finding = z.object({ severity: z.enum(['block', 'warn', 'info']), rule: z.string(), message: z.string() });
-const fieldEdit = z.object({ line: z.number(), field: z.string(), from: orNull(z.string(), 'the field is added'), to: z.string() });
+const fieldEdit = z.object({ line: z.number(), field: z.string(), from: orNull(z.string(), 'the field is added'), to: orNull(z.string(), 'the field is removed') });
 
 export const krrProposeChanges = defineTool({
   name: 'krr_propose_changes',
