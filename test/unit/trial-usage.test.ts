@@ -41,6 +41,17 @@ const seed = [
       },
     },
   },
+  {
+    // Pinned to a node whose kubelet cannot resize in place (like 1.32's, where the feature was alpha and off).
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'legacy', namespace, labels: { app: 'legacy' } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'legacy' } },
+      template: { metadata: { labels: { app: 'legacy' } }, spec: { nodeName: 'sim-trial-legacy', containers: [{ name: 'app', image: 'example/legacy:1', resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '200m', memory: '256Mi' } } }] } },
+    },
+  },
 ];
 
 describe('trials with usage: OOM kills and Prometheus (real control plane, node simulator usage, real Prometheus)', function () {
@@ -53,6 +64,7 @@ describe('trials with usage: OOM kills and Prometheus (real control plane, node 
     f = await startSessionFixture({ cluster: { seed, light: false }, settings: { trial: { windowSeconds: 20, pollSeconds: 1 } }, session: { now: () => new Date(Date.now() + offset), secrets: { prometheusAuthHeader: async () => prometheus?.authHeader } } });
     const plane = asControlPlane(f.cluster);
     assert.ok(plane, 'the real control plane');
+    await plane.nodes.add('sim-trial-legacy', { inPlaceResize: false });
     prometheus = await startPrometheus({ scrape: plane.nodes.metricsTargets(), scrapeIntervalSeconds: 1 });
     f.settings.prometheusUrl = prometheus.url;
   });
@@ -67,13 +79,13 @@ describe('trials with usage: OOM kills and Prometheus (real control plane, node 
 
   const pod = (name: string) => f.cluster.getObject('v1', 'Pod', namespace, name) as unknown as Pod | undefined;
 
-  async function trialOf(memory: number): Promise<TrialPlan> {
-    const file = path.join(f.stateDir, `report-${memory}.json`);
-    writeFileSync(file, JSON.stringify(singleWorkloadReport({ namespace, name: 'api', container: 'app', allocations: { requests: { cpu: 0.1, memory: 256 * Mi }, limits: { cpu: 0.2, memory: 256 * Mi } }, recommended: { requests: { cpu: '?', memory }, limits: { cpu: '?', memory } } })));
+  async function trialOf(memory: number, name = 'api'): Promise<TrialPlan> {
+    const file = path.join(f.stateDir, `report-${name}-${memory}.json`);
+    writeFileSync(file, JSON.stringify(singleWorkloadReport({ namespace, name, container: 'app', allocations: { requests: { cpu: 0.1, memory: 256 * Mi }, limits: { cpu: 0.2, memory: 256 * Mi } }, recommended: { requests: { cpu: '?', memory }, limits: { cpu: '?', memory } } })));
     const reportId = (await f.session.loadReport(file, human)).reportId;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await f.session.proposeTrial({ reportId, workload: { namespace, kind: 'Deployment', name: 'api' } }, human);
+        return await f.session.proposeTrial({ reportId, workload: { namespace, kind: 'Deployment', name } }, human);
       } catch (error) {
         if (attempt > 120 || !/no running, ready pod/.test(String(error))) throw error;
         await sleep(500);
@@ -91,6 +103,13 @@ describe('trials with usage: OOM kills and Prometheus (real control plane, node 
     }
     return f.session.getTrial(id);
   }
+
+  it('a workload whose pods run on a node without in-place resize gets a clear refusal that points to the ordinary plan', async () => {
+    await assert.rejects(trialOf(200 * Mi, 'legacy'), (error: Error) => {
+      assert.match(error.message, /No trial for Deployment trial-lab\/legacy: no pod of Deployment trial-lab\/legacy runs on a node that resizes pods in place \(its kubelet reports no container resources: Kubernetes before 1\.33, or the feature is off\); use the ordinary plan/);
+      return true;
+    });
+  });
 
   it('a memory limit below the usage: the simulated kubelet OOM-kills the trial pod, the trial fails and the pod is reverted and runs again', async () => {
     asControlPlane(f.cluster)?.nodes.usage(namespace, 'api', 'app', { memory: '200Mi', cpu: '50m' });
