@@ -11,12 +11,14 @@ import { displayText, nameText, plural } from '../core/text';
 import { fromWalkthrough, guard, requesters, type CommandHost } from './commandHost';
 import { loadEngine } from './engine';
 import { reportOutcome, withCancellableProgress } from './notifications';
-import { applyPlan } from './planCommands';
+import { applyPlan, previewPlan } from './planCommands';
 import type { WorkloadRef } from './reviewMessages';
 import type { RecommendationNode } from './tree';
 import { detailsLabel, persistLabel, revertLabel, trialActions, trialDetails, workloadText } from './trialView';
 
 /** One workload of one report: what a trial is proposed for. */
+const ordinaryLabel = 'Preview the Ordinary Change';
+
 export interface TrialTarget {
   reportId: string;
   workload: WorkloadRef;
@@ -76,9 +78,19 @@ export async function tryOnPods(host: CommandHost, target: TrialTarget, requeste
   });
   if (answer === undefined) return undefined;
   const session = host.session();
-  const plan = await withCancellableProgress(`KRR: preparing a trial on ${workloadText(target.workload)}`, (signal) =>
-    session.proposeTrial({ reportId: target.reportId, workload: { namespace: target.workload.namespace, kind: target.workload.kind, name: target.workload.name }, pods: Number(answer.trim()) }, requester, signal),
-  );
+  let plan;
+  try {
+    plan = await withCancellableProgress(`KRR: preparing a trial on ${workloadText(target.workload)}`, (signal) =>
+      session.proposeTrial({ reportId: target.reportId, workload: { namespace: target.workload.namespace, kind: target.workload.kind, name: target.workload.name }, pods: Number(answer.trim()) }, requester, signal),
+    );
+  } catch (error) {
+    // No trial here (a node or cluster without in-place resize, nothing to try, the cluster's refusal): say why, and
+    // offer what still works — the ordinary change of the template, previewed as usual.
+    if (!(error instanceof Error) || error.name !== 'SessionError') throw error;
+    const choice = await vscode.window.showWarningMessage(`KRR: ${displayText(error.message, 600)}`, ordinaryLabel);
+    if (choice === ordinaryLabel) await previewPlan(host, target.reportId, [target.workload], requester);
+    return undefined;
+  }
   const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'KRR: waiting for approval' }, () => session.apply(plan.id, requester));
   // The trial plan is spent whatever the answer: its "live ↔ trial" diff closes.
   void host.closeDiff?.(plan.id);
