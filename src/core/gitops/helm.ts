@@ -21,7 +21,7 @@ import { RenderError } from './render';
 import { chartMayName, readChartText, type ChartText } from './chartNames';
 import { changesFor, checkRendered, containersPath, identityOf, sameWorkload, workloadWithContainers } from './workload';
 import { applySplices, ManifestEditError, parseManifestFile, plainObjectOf, type TextSplice } from './yamlEdit';
-import { writeValuesResources } from './helmValues';
+import { writeValuesResources } from './valuesResources';
 import { readPath } from '../plan/build';
 import { displayText } from '../text';
 import { canonicalJson } from '../canonicalJson';
