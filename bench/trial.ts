@@ -2,10 +2,11 @@
 // pods/resize; the node simulator resizes like a 1.33 kubelet, 500 ms from allocation to applied). Timed from the
 // approved apply to every pod running at the trial size (the kubelet's containerStatuses[].resources, read through the
 // API), then from the revert to every pod running at the template's size again: `ms` is the sum.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Pod } from '../src/core/kube/pod';
 import { startSessionFixture } from '../test/support/session-fixture';
+import { singleWorkloadReport } from '../test/support/single-workload-report';
 import { asControlPlane } from '../test/support/test-cluster';
 import { round } from './stats';
 
@@ -51,7 +52,8 @@ export async function benchmarkTrial(options: { pods?: number; log?: (line: stri
     options.log?.(`  waiting for ${pods} pods to run…`);
     await until(() => list().filter(ready).length >= pods, 300_000, 'the pods to run');
     const reportFile = path.join(fixture.stateDir, 'trial-bench-report.json');
-    writeFileSync(reportFile, JSON.stringify(report()));
+    const report = singleWorkloadReport({ namespace, name, container: 'app', allocations: { requests: { cpu: 0.05, memory: 67108864 }, limits: { cpu: 0.1, memory: 134217728 } }, recommended: { requests: { cpu: 0.04, memory: 50331648 }, limits: { cpu: 0.1, memory: 134217728 } } });
+    writeFileSync(reportFile, JSON.stringify(report));
     const reportId = (await fixture.session.loadReport(reportFile, requester)).reportId;
     const proposeStart = performance.now();
     const plan = await fixture.session.proposeTrial({ reportId, workload: { namespace, kind: 'Deployment', name }, pods, windowSeconds: 1800 }, requester);
@@ -77,17 +79,6 @@ export async function benchmarkTrial(options: { pods?: number; log?: (line: stri
   } finally {
     await fixture.close();
   }
-}
-
-/** A krr report (the sample report's format) recommending 40m / 48Mi requests for the bench Deployment's container. */
-function report(): unknown {
-  const sample = JSON.parse(readFileSync(path.join(__dirname, '..', 'test', 'fixtures', 'sample-report.json'), 'utf8')) as { scans: Array<Record<string, unknown> & { object: Record<string, unknown> }> };
-  const template = sample.scans.find((scan) => scan.object.name === 'frontend');
-  if (!template) throw new Error('the sample report has no frontend scan');
-  const scan = structuredClone(template);
-  scan.object = { ...scan.object, name, namespace, container: 'app', kind: 'Deployment', hpa: null, pods: [], allocations: { requests: { cpu: 0.05, memory: 67108864 }, limits: { cpu: 0.1, memory: 134217728 } } };
-  scan.recommended = { requests: { cpu: { value: 0.04, severity: 'WARNING' }, memory: { value: 50331648, severity: 'WARNING' } }, limits: { cpu: { value: 0.1, severity: 'GOOD' }, memory: { value: 134217728, severity: 'GOOD' } }, info: { cpu: null, memory: null } };
-  return { ...sample, scans: [scan] };
 }
 
 async function until(check: () => boolean, timeoutMs: number, what: string, intervalMs = 250): Promise<void> {

@@ -426,8 +426,15 @@
     $('usage').hidden = true;
   }
 
+  /** The kinds with long-running pods a trial can resize (the extension checks again: core/trial/plan trialKindProblem). */
+  const trialKinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
+
   function renderButtons() {
     $('preview').disabled = state.busy || state.selected.size === 0;
+    const ticked = state.selected.size === 1 ? selectedWorkloads() : [];
+    const tryable = ticked.length === 1 && trialKinds.includes(ticked[0].kind);
+    $('try').disabled = state.busy || state.readOnly || !tryable;
+    $('try').title = state.readOnly ? 'Writes are disabled' : tryable ? 'Resize a few running pods of this workload in place for a while (asks how many, then for your approval); the template is not changed' : 'Tick one Deployment, StatefulSet, DaemonSet or Rollout';
     // "All matching" would miss the rows still on their way.
     $('select-visible').disabled = state.loading;
     $('select-visible').title = state.loading ? 'Wait until every row has arrived' : '';
@@ -711,8 +718,9 @@
       state.planReady = false;
       const outcome = message.outcome;
       // A file write is "written", never "applied": nothing reached the cluster.
-      const status = message.target === 'manifests' && outcome.status === 'applied' ? 'written' : outcome.status;
-      showPlan(status + ': ' + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
+      // A trial says what happened in its own words ("Trial plan-… started: …", "Trial plan-… passed: …").
+      const status = message.target === 'trial' ? '' : message.target === 'manifests' && outcome.status === 'applied' ? 'written' : outcome.status;
+      showPlan((status ? status + ': ' : '') + outcome.message, outcome.status === 'applied' ? 'ok' : 'error');
       if (message.commit) {
         const commit = document.createElement('button');
         commit.type = 'button';
@@ -801,6 +809,10 @@
   });
   $('target').addEventListener('change', selectionChanged);
   $('apply').addEventListener('click', () => vscode.postMessage({ type: 'apply' }));
+  $('try').addEventListener('click', () => {
+    const ticked = selectedWorkloads();
+    if (ticked.length === 1) vscode.postMessage({ type: 'try', workload: ticked[0] });
+  });
   for (const button of document.querySelectorAll('[data-command]')) {
     button.addEventListener('click', () => vscode.postMessage({ type: 'command', command: button.getAttribute('data-command') }));
   }

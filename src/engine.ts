@@ -6,3 +6,6 @@ export { startHttpHost } from './mcp/http';
 export { readSessionSettings } from './editor/settings';
 export { checkNewFileTarget, manifestFileHash } from './core/gitops/apply';
 export { predictPolicyBlocks, reportNameProblems } from './core/reportCheck';
+export { describeTrial } from './core/session/session';
+export { trialKindProblem } from './core/trial/plan';
+export { describeWindow } from './core/trial/approval';

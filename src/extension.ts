@@ -22,7 +22,9 @@ import { decideReadOnly, type WriteGate } from './editor/trust';
 import { readOnlyFromLayers } from './core/session/settingsScope';
 import { displayText } from './core/text';
 import { ContextStatus, RecommendationTree, SnapshotTree } from './editor/tree';
+import { TrialWatch } from './editor/trialWatch';
 import { hasSnapshots, isExecutable, WalkthroughState, type WalkthroughStep } from './editor/walkthrough';
+import type { CommandHost } from './editor/commandHost';
 
 /** Returned by activate() only in extension-test mode: the seam that answers the approval dialog in tests. */
 export interface KrrTestApi {
@@ -45,6 +47,8 @@ export interface KrrTestApi {
   walkthrough(): Promise<Record<WalkthroughStep, boolean>>;
   /** The status-bar item as drawn. */
   statusBar(): { text: string; tooltip: string; command: string | undefined };
+  /** The trial watch's status-bar item as drawn (hidden while no trial runs). */
+  trialStatusBar(): { text: string; visible: boolean };
   /** The extension's own SecretStorage (where "KRR: Set Prometheus Auth Header" keeps the header): tests store into it. */
   secrets: vscode.SecretStorage;
 }
@@ -152,6 +156,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     created.onDidChange((event) => {
       refreshViews();
       readSessionState(created, event.type);
+      if (event.type === 'trial') trialWatch.kick();
     });
     session = created;
     return created;
@@ -189,8 +194,32 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     if (host.isStarted()) host.restart().catch((error: unknown) => showProblem(error, output));
   };
 
+  const commandHost: CommandHost = {
+    extensionUri: context.extensionUri,
+    session: getSession,
+    settings,
+    readOnly,
+    secrets: context.secrets,
+    memento: context.workspaceState,
+    output,
+    refreshViews,
+    reviewed: () => walkthrough.set('reviewed', true),
+    closeDiff: async (planId) => {
+      await diff.closeTabs(planId);
+      await manifestDiff.closeTabs(planId);
+    },
+    restoreReport,
+    setUpClaudeCode: async () => {
+      const done = await setUpClaudeCode({ extensionPath: context.extensionPath, globalStorage, workspaceFolder: folder, startHost: () => host.get(), log });
+      if (done) await context.globalState.update(claudeCodeFlag, true);
+    },
+  };
+  // One timer while a trial runs (checkTrials every krr.trial.pollSeconds), disposed with the extension.
+  const trialWatch = new TrialWatch(commandHost);
+
   context.subscriptions.push(
     output,
+    trialWatch,
     diff,
     manifestDiff,
     recommendations,
@@ -202,26 +231,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     vscode.window.registerTreeDataProvider('krr.recommendations', recommendations),
     vscode.window.registerTreeDataProvider('krr.snapshots', snapshots),
     registerAuditDocument(getSession),
-    ...registerCommands({
-      extensionUri: context.extensionUri,
-      session: getSession,
-      settings,
-      readOnly,
-      secrets: context.secrets,
-      memento: context.workspaceState,
-      output,
-      refreshViews,
-      reviewed: () => walkthrough.set('reviewed', true),
-      closeDiff: async (planId) => {
-        await diff.closeTabs(planId);
-        await manifestDiff.closeTabs(planId);
-      },
-      restoreReport,
-      setUpClaudeCode: async () => {
-        const done = await setUpClaudeCode({ extensionPath: context.extensionPath, globalStorage, workspaceFolder: folder, startHost: () => host.get(), log });
-        if (done) await context.globalState.update(claudeCodeFlag, true);
-      },
-    }),
+    ...registerCommands(commandHost),
     vscode.workspace.onDidGrantWorkspaceTrust(restartHost),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('krr')) return;
@@ -246,6 +256,12 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
     track(hasSnapshots(stateDir).then((any) => (any ? readSessionState(getSession(), 'startup') : undefined)));
   }, 500);
   context.subscriptions.push({ dispose: () => clearTimeout(startupRead) });
+  // Trials of an earlier window: one pass soon after activation (overdue ones are named, running ones watched again),
+  // only when there are any, so a first start loads no engine.
+  const trialRead = setTimeout(() => {
+    if (existsSync(path.join(stateDir, 'trials'))) trialWatch.startup().catch((error: unknown) => log(`trial watch: ${String(error)}`));
+  }, 700);
+  context.subscriptions.push({ dispose: () => clearTimeout(trialRead) });
 
   // A window reload keeps the review: an earlier window's reports and plans are in the state directory. They are read
   // right after (not during) activation, and only when there are any: loading the engine takes ~0.5 s, and a first
@@ -294,6 +310,7 @@ export function activate(context: vscode.ExtensionContext): KrrTestApi | undefin
       return walkthrough.values();
     },
     statusBar: () => status.drawn(),
+    trialStatusBar: () => trialWatch.drawn(),
   };
 }
 

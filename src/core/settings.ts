@@ -113,8 +113,10 @@ export const sessionSettingsSchema = z.object({
       pollSeconds: z.number().int().min(1).max(600).default(10),
       /** The most pods one trial may resize. */
       maxPods: z.number().int().min(1).max(500).default(10),
+      /** A container whose CPU limit the trial changed fails it when throttled in more than this share of CPU periods (Prometheus). */
+      maxThrottledPercent: z.number().min(0).max(100).default(25),
     })
-    .default({ windowSeconds: 1800, pollSeconds: 10, maxPods: 10 }),
+    .default({ windowSeconds: 1800, pollSeconds: 10, maxPods: 10, maxThrottledPercent: 25 }),
   gitops: z
     .object({
       /** A direct cluster patch of an object Argo CD or Flux reconciles from Git: `block` (default), `warn` or `allow`. */

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
+import type { TrialPlan } from '../core/trial/model';
 import type { ApprovalDecision, ApprovalText, Approver } from '../core/model';
 
 /**
@@ -84,6 +85,8 @@ export const modalApprovalDialog: ApprovalDialog = async (plan, text, signal, re
 
 export interface DiffShower {
   show(plan: Plan): Promise<void>;
+  /** A trial plan's pods, live ↔ during the trial. */
+  showTrial?(plan: TrialPlan): Promise<void>;
 }
 
 export class EditorApprover implements Approver {
@@ -107,6 +110,24 @@ export class EditorApprover implements Approver {
     if (text.notice === null) await this.showManifests(plan);
     try {
       return await this.dialog()(plan, text, signal, () => this.showManifests(plan));
+    } catch (error) {
+      return { outcome: 'declined', reason: `the approval dialog failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+
+  async showTrial(plan: TrialPlan): Promise<void> {
+    try {
+      await this.diff.showTrial?.(plan);
+    } catch (error) {
+      this.log(`could not open the diff for trial plan ${plan.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Starting a trial: the same notice and modal (its words name the pods and the window), with the pods' diff to review. */
+  async requestTrialApproval(plan: TrialPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
+    if (text.notice === null) await this.showTrial(plan);
+    try {
+      return await this.dialog()(plan, text, signal, () => this.showTrial(plan));
     } catch (error) {
       return { outcome: 'declined', reason: `the approval dialog failed: ${error instanceof Error ? error.message : String(error)}` };
     }

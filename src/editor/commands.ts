@@ -1,5 +1,6 @@
 // Every `KRR: …` command, registered in one place: each id forwards to the module of what a person does —
-// scanCommands (scan, open a report), reviewCommands (the panel), planCommands (preview, apply), rollbackCommands,
+// scanCommands (scan, open a report), reviewCommands (the panel), planCommands (preview, apply), trialCommands (try
+// on a few pods, the trials), rollbackCommands,
 // auditCommands, prometheusAuth, manifests — all over one CommandHost (commandHost.ts).
 import * as vscode from 'vscode';
 import { guard, requesters, type CommandHost } from './commandHost';
@@ -10,6 +11,7 @@ import { setPrometheusAuthHeader } from './prometheusAuth';
 import { registerReviewPanelSerializer, showReviewPanel } from './reviewCommands';
 import { rollBack } from './rollbackCommands';
 import { openReportFile, scanCluster } from './scanCommands';
+import { registerTrialDocument, showTrials, tryOnPodsCommand } from './trialCommands';
 import type { RecommendationNode, SnapshotNode } from './tree';
 
 export function registerCommands(host: CommandHost): vscode.Disposable[] {
@@ -22,6 +24,8 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     }),
     'krr.previewSelection': guard(host, (arg?: RecommendationNode | { via: string }, nodes?: RecommendationNode[]) => previewSelection(host, arg, nodes)),
     'krr.applyPlan': guard(host, (planId?: string | { via: string }) => applyChosenPlan(host, planId)),
+    'krr.tryOnPods': guard(host, (arg?: RecommendationNode | { via: string }) => tryOnPodsCommand(host, arg)),
+    'krr.showTrials': guard(host, () => showTrials(host)),
     'krr.rollBack': guard(host, (arg?: SnapshotNode | { via: string }) => rollBack(host, arg)),
     'krr.showAuditLog': guard(host, () => showAuditLog(host)),
     'krr.showAuditLogRaw': guard(host, () => showAuditLogRaw()),
@@ -37,5 +41,5 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'krr.showOutput': guard(host, async () => host.output.show()),
     'krr.refresh': guard(host, async () => host.refreshViews()),
   };
-  return [serializer, ...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run))];
+  return [serializer, registerTrialDocument(() => host.session()), ...Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, run))];
 }

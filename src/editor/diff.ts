@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { ObjectChange, Plan } from '../core/plan/model';
 import { nameText, plural } from '../core/text';
+import type { TrialPlan } from '../core/trial/model';
 
 export const liveScheme = 'krr-live';
 export const proposedScheme = 'krr-proposed';
@@ -9,7 +10,7 @@ export const proposedScheme = 'krr-proposed';
 /** Plans whose documents are kept; older ones drop out so memory stays bounded in long sessions. */
 const keptPlans = 20;
 
-export function objectDiffTitle(plan: Pick<Plan, 'context' | 'kind'>, object: Pick<ObjectChange, 'kind' | 'name' | 'namespace'>): string {
+export function objectDiffTitle(plan: Pick<Plan, 'context' | 'kind'>, object: { kind: string; name: string; namespace: string }): string {
   const right = plan.kind === 'apply' ? 'proposed' : 'restored';
   // Names come from the cluster or a report: hidden characters shown as ⟨U+…⟩, each name isolated (core/text).
   return `${object.kind}/${nameText(object.name)} (${nameText(object.namespace)}) — live ↔ ${right} · ${nameText(plan.context)}`;
@@ -22,6 +23,14 @@ export function planDiffTitle(plan: Pick<Plan, 'context' | 'kind' | 'objects' | 
   const conflicts = [kept > 0 ? `${kept} changed since the apply, left out` : '', overwritten > 0 ? `${overwritten} changed since the apply, OVERWRITTEN` : ''].filter(Boolean).join(', ');
   return `KRR ${plan.id}: ${plural(plan.objects.length, 'object')} — live ↔ ${right} · ${nameText(plan.context)}${conflicts ? ` · ${conflicts}` : ''}`;
 }
+
+/** A trial's diff: its pods' containers as they run now ↔ during the trial (resized in place, the template untouched). */
+export function trialDiffTitle(plan: Pick<TrialPlan, 'context' | 'workload' | 'pods'>): string {
+  return `KRR ${plural(plan.pods.length, 'pod')} of ${nameText(`${plan.workload.namespace}/${plan.workload.name}`)} — live ↔ trial · ${nameText(plan.context)}`;
+}
+
+/** What one diff pair needs: where the object is (its URIs and title) and its two sides. */
+type DiffSides = Pick<ObjectChange, 'name' | 'namespace' | 'liveManifest' | 'proposedManifest'> & { kind: string };
 
 export class PlanDiff implements vscode.Disposable {
   private readonly documents = new Map<string, string>();
@@ -42,23 +51,16 @@ export class PlanDiff implements vscode.Disposable {
   }
 
   /** URIs of one object's two sides; the path ends in .yaml so the editor highlights YAML. */
-  uris(plan: Plan, object: ObjectChange): { live: vscode.Uri; proposed: vscode.Uri } {
+  uris(plan: Pick<Plan, 'id'>, object: { kind: string; name: string; namespace: string }): { live: vscode.Uri; proposed: vscode.Uri } {
     // The plan id goes in the query so the multi-diff editor labels each file "name.yaml  namespace/Kind".
     const path = `/${encodeURIComponent(object.namespace)}/${encodeURIComponent(object.kind)}/${encodeURIComponent(object.name)}.yaml`;
     const query = `plan=${encodeURIComponent(plan.id)}`;
     return { live: vscode.Uri.from({ scheme: liveScheme, path, query }), proposed: vscode.Uri.from({ scheme: proposedScheme, path, query }) };
   }
 
-  private remember(plan: Plan): Array<{ object: ObjectChange; live: vscode.Uri; proposed: vscode.Uri }> {
-    const pairs = plan.objects.map((object) => ({ object, ...this.uris(plan, object) }));
-    if (!this.planUris.has(plan.id)) {
-      this.planOrder.push(plan.id);
-      while (this.planOrder.length > keptPlans) {
-        const dropped = this.planOrder.shift();
-        for (const uri of (dropped && this.planUris.get(dropped)) || []) this.documents.delete(uri);
-        if (dropped) this.planUris.delete(dropped);
-      }
-    }
+  private remember(planId: string, objects: readonly DiffSides[]): Array<{ object: DiffSides; live: vscode.Uri; proposed: vscode.Uri }> {
+    const pairs = objects.map((object) => ({ object, ...this.uris({ id: planId }, object) }));
+    this.keep(planId);
     const keys: string[] = [];
     for (const { object, live, proposed } of pairs) {
       this.documents.set(live.toString(), object.liveManifest);
@@ -67,8 +69,20 @@ export class PlanDiff implements vscode.Disposable {
       this.changed.fire(live);
       this.changed.fire(proposed);
     }
-    this.planUris.set(plan.id, keys);
+    this.planUris.set(planId, keys);
     return pairs;
+  }
+
+  /** Makes room for `planId`: the oldest kept plans' documents drop out. */
+  private keep(planId: string): void {
+    if (!this.planUris.has(planId)) {
+      this.planOrder.push(planId);
+      while (this.planOrder.length > keptPlans) {
+        const dropped = this.planOrder.shift();
+        for (const uri of (dropped && this.planUris.get(dropped)) || []) this.documents.delete(uri);
+        if (dropped) this.planUris.delete(dropped);
+      }
+    }
   }
 
   /** The text a diff side shows (tests read it back through the document provider too). */
@@ -78,7 +92,7 @@ export class PlanDiff implements vscode.Disposable {
 
   /** One object: the normal diff editor; several: the multi-file diff editor (`vscode.changes`). */
   async show(plan: Plan): Promise<void> {
-    const pairs = this.remember(plan);
+    const pairs = this.remember(plan.id, plan.objects);
     const first = pairs[0];
     if (!first) {
       void vscode.window.showInformationMessage(`KRR: the plan changes nothing${plan.blocked.length ? ` (${plural(plan.blocked.length, 'workload')} blocked by policy)` : ''}.`);
@@ -92,6 +106,18 @@ export class PlanDiff implements vscode.Disposable {
     }
     const resources = pairs.map(({ live, proposed }) => [proposed, live, proposed]);
     await vscode.commands.executeCommand('vscode.changes', planDiffTitle(plan), resources);
+  }
+
+  /**
+   * A trial plan: one diff of its pods' containers before and during the trial (the core writes both sides as YAML).
+   * The same schemes and plan query as a cluster plan, so closeTabs closes it once the plan is spent.
+   */
+  async showTrial(plan: TrialPlan): Promise<void> {
+    const object = { kind: 'Pod', namespace: plan.workload.namespace, name: `${plan.workload.name}-trial`, liveManifest: plan.liveManifest, proposedManifest: plan.proposedManifest };
+    const [pair] = this.remember(plan.id, [object]);
+    if (!pair) return;
+    const options: vscode.TextDocumentShowOptions = { preview: false, preserveFocus: plan.requestedBy.type !== 'human' };
+    await vscode.commands.executeCommand('vscode.diff', pair.live, pair.proposed, trialDiffTitle(plan), options);
   }
 
   /**

@@ -9,6 +9,7 @@ import { isAbort, showProblem, withCancellableProgress } from './notifications';
 import { applyPlan, previewPlan } from './planCommands';
 import { ReviewPanel, reviewViewType, type ReviewActions } from './reviewPanel';
 import { unresolvedLine } from './reviewRows';
+import { tryOnPods } from './trialCommands';
 
 /** What the panel may do through the commands; a failure comes back as its message (and is notified). */
 export function reviewActions(host: CommandHost): ReviewActions {
@@ -44,6 +45,15 @@ export function reviewActions(host: CommandHost): ReviewActions {
       try {
         return await applyPlan(host, planId, requesters.reviewPanel);
       } catch (error) {
+        showProblem(error, host.output);
+        return explainProblem(error).message;
+      }
+    },
+    tryOnPods: async (reportId, workload) => {
+      try {
+        return await tryOnPods(host, { reportId, workload }, requesters.reviewPanel);
+      } catch (error) {
+        if (isAbort(error)) return undefined;
         showProblem(error, host.output);
         return explainProblem(error).message;
       }

@@ -20,6 +20,7 @@ type Incoming =
   | { type: 'selection'; workloads: WorkloadRef[] }
   | { type: 'preview'; workloads: WorkloadRef[]; includeLimits: boolean; target: 'cluster' | 'manifests' }
   | { type: 'apply' }
+  | { type: 'try'; workload: WorkloadRef }
   | { type: 'show-output' }
   | { type: 'open-setting'; setting: string }
   | { type: 'command'; command: PanelCommand }
@@ -60,6 +61,13 @@ export function parseIncoming(message: unknown): Incoming | undefined {
     case 'open-setting':
       // Only our own settings: a webview message must not open arbitrary UI.
       return typeof record.setting === 'string' && /^krr\.[A-Za-z.]+$/.test(record.setting) ? { type: 'open-setting', setting: record.setting } : undefined;
+    case 'try': {
+      // "Try on N pods…" for the one ticked workload: the panel checks it is a row of its review.
+      const workload = record.workload as Record<string, unknown> | undefined;
+      if (!isWorkloadList([workload])) return undefined;
+      const { namespace, kind, name, cluster } = workload as unknown as WorkloadRef;
+      return { type: 'try', workload: cluster === undefined ? { namespace, kind, name } : { namespace, kind, name, cluster } };
+    }
     case 'use-source': {
       // "Use this source" under a workload several sources could define: the panel checks that it listed that id.
       const workload = record.workload as Record<string, unknown> | undefined;

@@ -47,6 +47,7 @@ export function reviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
     <span class="spacer"></span>
     <label title="Also change limits (krr's limit recommendations); without it only requests change, and a request above its limit is blocked."><input type="checkbox" id="include-limits"> Include limits</label>
     <label title="Cluster: patch the live objects. Manifests: edit the manifests in the workspace folders (GitOps: Argo CD or Flux apply them from Git)."><span>Target</span> <select id="target"><option value="cluster">Cluster</option><option value="manifests">Manifests</option></select></label>
+    <button type="button" id="try" class="secondary" disabled>Try on Pods…</button>
     <button type="button" id="preview" disabled>Preview</button>
     <button type="button" id="apply" disabled>Apply…</button>
   </div>

@@ -27,6 +27,8 @@ export interface ReviewActions extends FeedHost {
   showOutput(): void;
   /** Closes the diff tabs of a plan that can no longer be applied. */
   closeDiff(planId: string): Promise<void>;
+  /** "Try on N pods…": the same flow as the command (asks N, opens the pods' diff, asks for approval); the outcome or why not. */
+  tryOnPods?(reportId: string, workload: WorkloadRef): Promise<ApplyOutcome | string | undefined>;
   /** The usage behind a report's rows (Prometheus, through the session); absent: the panel says there is none. */
   evidence?: EvidenceReader;
 }
@@ -37,6 +39,8 @@ export class ReviewPanel implements vscode.Disposable {
   static current: ReviewPanel | undefined;
   private selection: WorkloadRef[] = [];
   private planId: string | null = null;
+  /** The trial the plan line shows as started: once it ends, the line says how. */
+  private trialShown: string | null = null;
   /**
    * The last manifests preview: what it proposed, the sources picked in the panel so far, and the sources it offered
    * per workload. "Use this source" proposes the same selection again with the pick; only an offered id is taken.
@@ -89,6 +93,7 @@ export class ReviewPanel implements vscode.Disposable {
     this.disposables.push(...showPage(panel, extensionUri, reviewHtml(panel.webview, extensionUri), { receive: (message) => void this.handle(message), dispose: () => this.dispose() }));
     const unsubscribe = session.onDidChange((event) => {
       if (event.type === 'report') this.postRows();
+      if (event.type === 'trial') void this.postTrialEnd();
     });
     this.disposables.push({ dispose: unsubscribe });
     // The first rows are computed while the webview loads (another process), and posted when the page says 'ready'.
@@ -185,6 +190,9 @@ export class ReviewPanel implements vscode.Disposable {
       case 'preview':
         await this.preview(message.workloads, message.includeLimits, message.target);
         return;
+      case 'try':
+        await this.tryOnPods(message.workload);
+        return;
       case 'use-source': {
         const last = this.manifests;
         const key = sourceKey(message.workload);
@@ -242,6 +250,7 @@ export class ReviewPanel implements vscode.Disposable {
       reportId = only;
     }
     const workloads = selected.map(({ namespace, kind, name }) => ({ namespace, kind, name }));
+    this.trialShown = null;
     this.post({ type: 'busy', message: `Previewing ${plural(workloads.length, 'workload')}…` });
     // A Preview starts afresh: sources picked for an earlier preview are not carried into it.
     this.manifests = target === 'manifests' ? { reportId, workloads, includeLimits, picks: new Map(), offered: new Map() } : null;
@@ -271,6 +280,43 @@ export class ReviewPanel implements vscode.Disposable {
     this.planId = plan.objects.length > 0 ? plan.id : null;
     // The full list of what was left out is in Output (written by the preview command); the panel shows it bounded.
     this.post({ type: 'plan', plan: planView(plan) });
+  }
+
+  /** "Try on N pods…" for one ticked workload of this review (a fleet's row: that cluster's report). */
+  private async tryOnPods(workload: WorkloadRef): Promise<void> {
+    const reportId = this.feed.reportId;
+    if (!reportId || !this.actions.tryOnPods) return;
+    // The page is untrusted: only a workload of the rows this panel shows is tried.
+    const key = this.feed.keyOf(workload);
+    if (!this.feed.workloads.some((entry) => entry.key === key)) return;
+    const fleetReports = this.feed.fleetReports;
+    const target = fleetReports ? fleetReports.get(workload.cluster ?? '') : reportId;
+    if (!target) {
+      this.post({ type: 'plan', plan: null, error: 'That cluster has no report to try a recommendation from: scan it again.' });
+      return;
+    }
+    // The plan area now shows the trial: a preview shown before is no longer what Apply… would apply.
+    if (this.planId) void this.actions.closeDiff(this.planId);
+    this.planId = null;
+    this.post({ type: 'busy', message: `Trial on ${displayText(`${workload.namespace}/${workload.name}`, 200)}: waiting for you…` });
+    const outcome = await this.actions.tryOnPods(target, { namespace: workload.namespace, kind: workload.kind, name: workload.name });
+    if (outcome === undefined) {
+      this.post({ type: 'cancelled', message: 'No trial started.' });
+      return;
+    }
+    this.trialShown = typeof outcome !== 'string' && outcome.status === 'applied' ? (outcome.trialId ?? null) : null;
+    this.post({ type: 'outcome', target: 'trial', commit: false, outcome: typeof outcome === 'string' ? { status: 'failed', message: outcome } : { status: outcome.status, message: displayText(outcome.message, 600) } });
+  }
+
+  /** The trial the plan line shows ended (the watch's pass): the line says passed or failed, and why. */
+  private async postTrialEnd(): Promise<void> {
+    const trialId = this.trialShown;
+    if (!trialId) return;
+    const record = await this.session.getTrial(trialId).catch(() => undefined);
+    if (!record || record.state === 'running' || this.trialShown !== trialId) return;
+    this.trialShown = null;
+    const next = record.state === 'passed' ? ' Persist… is in its notification and in "KRR: Show Trials".' : '';
+    this.post({ type: 'outcome', target: 'trial', commit: false, outcome: { status: record.state === 'passed' ? 'applied' : 'failed', message: displayText(`Trial ${record.id} ${record.state}${record.outcome ? `: ${record.outcome.reason}` : ''}.${next}`, 600) } });
   }
 
   /** Proposes the manifests of `state.workloads`, each with the source picked for it in the panel (if any). */

@@ -80,7 +80,7 @@ export function readSessionSettings(read: SettingReader, trusted: boolean, inspe
     approvalTimeoutSeconds: optional(get('approvalTimeoutSeconds')),
     declineCooldownSeconds: optional(get('declineCooldownSeconds')),
     rolloutWatch: { enabled: optional(get('rolloutWatch.enabled')), timeoutSeconds: optional(get('rolloutWatch.timeoutSeconds')) },
-    trial: { windowSeconds: optional(get('trial.windowSeconds')), pollSeconds: optional(get('trial.pollSeconds')), maxPods: optional(get('trial.maxPods')) },
+    trial: { windowSeconds: optional(get('trial.windowSeconds')), pollSeconds: optional(get('trial.pollSeconds')), maxPods: optional(get('trial.maxPods')), maxThrottledPercent: optional(get('trial.maxThrottledPercent')) },
     gitops: { directPatch: optional(get('gitops.directPatch')), kubeVersion: optional(get('gitops.kubeVersion')) },
     workspaceTrusted: trusted,
     // A non-boolean readOnly is passed through so validation names it instead of silently allowing writes.

@@ -1,10 +1,11 @@
-// The 2026-07-28 approval of krr_apply_plan / krr_rollback as a multi round-trip request: the first call answers
+// The 2026-07-28 approval of krr_apply_plan (any plan: cluster, manifests, trial) / krr_rollback as a multi round-trip request: the first call answers
 // `input_required` with the approval form and a request state bound to the plan id, its digest and the call's
 // arguments; the client asks the person and calls again with the answer and the state. Safety invariant: the state
 // is only a pointer to a stored plan the server already shows — it approves nothing by itself; the answer is checked
 // against the dialog's words, and every state that fails verification is refused and audited.
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
+import type { TrialPlan } from '../core/trial/model';
 import type { ApplyOutcome } from '../core/model';
 import { approvalForm, inputRound } from './elicitationApprover';
 import { outcomeResult } from './outcome';
@@ -17,14 +18,16 @@ export const missingRequiredClientCapability = -32021;
 /** The key of our one input request (the client answers under the same key). */
 const approvalKey = 'approval';
 
+type AnyPlan = Plan | ManifestPlan | TrialPlan;
+
 export interface ApprovalCall {
   tool: 'krr_apply_plan' | 'krr_rollback';
   args: Record<string, unknown>;
   deps: ToolDeps & { round: InputRoundRequest };
   /** First round: the plan to ask about, or the outcome when nothing can be approved (the session refuses and audits). */
-  prepare(): Promise<{ plan: Plan | ManifestPlan } | { outcome: ApplyOutcome }>;
+  prepare(): Promise<{ plan: AnyPlan } | { outcome: ApplyOutcome }>;
   /** The retry: applies the stored plan (its approver reads the answer from inputRound). */
-  run(plan: Plan | ManifestPlan): Promise<ApplyOutcome>;
+  run(plan: AnyPlan): Promise<ApplyOutcome>;
 }
 
 const problemText: Record<StateProblem | 'mismatch' | 'plan', string> = {
@@ -70,7 +73,7 @@ export async function approvalRound(call: ApprovalCall): Promise<ToolResult> {
   return outcomeResult(await inputRound.run({ planId: plan.id, digest: plan.digest, answer, client: round.client }, () => call.run(plan)));
 }
 
-async function ask(call: ApprovalCall, plan: Plan | ManifestPlan): Promise<ToolResult> {
+async function ask(call: ApprovalCall, plan: AnyPlan): Promise<ToolResult> {
   const { deps, tool } = call;
   const text = deps.session.approvalText(plan, deps.requester());
   const requestState = await deps.round.signer.mint({ tool, planId: plan.id, digest: plan.digest, args: argumentsHash(call.args), input: approvalKey }, deps.round.stateTtlMs);

@@ -7,6 +7,7 @@ import { ErrorCode, McpError, type ElicitRequestFormParams } from '@modelcontext
 import { z } from 'zod';
 import type { ManifestPlan } from '../core/gitops/model';
 import type { Plan } from '../core/plan/model';
+import type { TrialPlan } from '../core/trial/model';
 import type { ApprovalDecision, ApprovalText, Approver } from '../core/model';
 import { displayText } from '../core/text';
 
@@ -90,6 +91,11 @@ export class ElicitationApprover implements Approver {
 
   /** Writing manifests: the same question, naming files instead of a cluster. */
   async requestManifestApproval(plan: ManifestPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
+    return this.ask(plan, text, signal);
+  }
+
+  /** Starting a trial: the same question (its words from the stored trial plan: pods, N of M, window, restarts). */
+  async requestTrialApproval(plan: TrialPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
     return this.ask(plan, text, signal);
   }
 

@@ -140,6 +140,7 @@ export class ModernDispatcher {
     const deps: ToolDeps = {
       session: this.session,
       requester: () => requesterOf(clientInfo, this.options),
+      readOnly: this.options.readOnly ?? false,
       approvalVia,
       approvalChannel: () => approvalChannel(this.options, capabilities, '2026-07-28'),
       ...(this.options.workspaceRoot ? { workspaceRoot: this.options.workspaceRoot } : {}),

@@ -40,6 +40,7 @@ export const applyOutcomeOutput = {
     )
     .optional(),
   files: z.array(z.object({ folder: z.string(), path: z.string(), result: z.string(), message: z.string().optional() })).optional(),
+  trialId: z.string().optional().describe('a trial plan was applied: the trial that started (krr_trial_status, krr_revert_trial)'),
   message: z.string(),
 };
 
@@ -69,7 +70,8 @@ export function outcomeResult(outcome: ApplyOutcome): CallToolResult {
   }
   for (const conflict of (outcome.conflicts ?? []).slice(0, 30)) lines.push(`conflict (${conflict.included ? 'restored on request' : 'left as it is'}): ${describeConflict(conflict)}`);
   if (outcome.rollbackPlanId) lines.push(`A rollback plan is ready: ${outcome.rollbackPlanId} (krr_apply_plan with it needs its own approval).`);
-  lines.push(nextByStatus[outcome.status]);
+  // A started trial is watched and reverted, not rolled back from a snapshot.
+  lines.push(outcome.status === 'applied' && outcome.trialId ? `trialId: ${outcome.trialId}\nThe trial runs: krr_trial_status with this trialId shows how its pods do; it is reverted at the end of its window (or at once on a failed signal); krr_revert_trial ends it early; a trial that passed offers krr_persist_trial.` : nextByStatus[outcome.status]);
   const text = lines.join('\n');
   return outcome.status === 'applied' ? okResult(text, outcome) : notOkResult(text, outcome);
 }

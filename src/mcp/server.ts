@@ -12,7 +12,7 @@ import { tools } from './tools/index';
 
 export interface McpServerOptions {
   version: string;
-  /** Leaves out the tools that write (krr_apply_plan, krr_rollback). */
+  /** Leaves out the tools that write (krr_apply_plan, krr_rollback, krr_revert_trial). */
   readOnly?: boolean;
   /** Overrides the requester label; default: the client's name from its initialize request. */
   clientLabel?: (clientInfo: { name: string; version: string } | undefined) => string;
@@ -26,6 +26,7 @@ export interface McpServerOptions {
 
 const instructions =
   'Right-size Kubernetes workloads with krr. Typical flow: krr_status → krr_scan → krr_list_recommendations → krr_propose_changes → (only when the user asks) krr_apply_plan, which a person must approve; krr_rollback undoes an apply. ' +
+  'To try a recommendation on a few running pods first: krr_propose_trial → krr_apply_plan (a person approves) → krr_trial_status; it is reverted at its end, and krr_persist_trial proposes a passed trial for the template. ' +
   'You cannot approve changes; never claim a change was applied unless krr_apply_plan returned status "applied".';
 
 export function isWriteTool(tool: ToolDefinition): boolean {
@@ -94,6 +95,7 @@ export function createMcpServer(session: Session, options: McpServerOptions): Mc
   const deps: ToolDeps = {
     session,
     requester: () => requesterOf(server.server.getClientVersion(), options),
+    readOnly: options.readOnly ?? false,
     approvalVia: options.approvalVia ?? 'editor',
     approvalChannel: () => approvalChannel(options, server.server.getClientCapabilities(), '2025'),
     ...(options.workspaceRoot ? { workspaceRoot: options.workspaceRoot } : {}),

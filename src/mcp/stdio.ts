@@ -8,6 +8,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describeElicitation, ElicitationApprover } from './elicitationApprover';
 import { isModernMessage, metaKeys, ModernDispatcher, modernVersion } from './modern';
 import { createMcpServer } from './server';
+import { watchTrials } from './trialWatch';
 import { displayText } from '../core/text';
 
 export interface StdioServeOptions {
@@ -59,6 +60,8 @@ export async function serveStdio(options: StdioServeOptions): Promise<void> {
     stateTtlMs: () => options.settings.approvalTimeoutSeconds * 1000,
     stateDir: options.stateDir,
   });
+  // No editor runs the trial watch here; a read-only server writes nothing, so it does not revert either.
+  const watch = options.settings.readOnly ? undefined : watchTrials(session, () => options.settings.trial.pollSeconds, options.log);
   const closed = new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);
     process.stdin.once('close', resolve);
@@ -68,6 +71,7 @@ export async function serveStdio(options: StdioServeOptions): Promise<void> {
   serveModernOnStdio(transport, modern, options.log);
   options.log(`serving MCP on stdio (state in ${options.stateDir}${options.settings.readOnly ? ', read-only' : ''})`);
   await closed;
+  watch?.stop();
   session.dispose();
   await server.close();
 }

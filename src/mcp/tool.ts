@@ -15,6 +15,8 @@ export interface ToolDeps {
   requester(): Requester;
   /** Base for relative report paths; undefined = only absolute paths. */
   workspaceRoot?: string;
+  /** Writes are disabled for this server (--read-only, krr.readOnly): krr_trial_status then only reads. */
+  readOnly: boolean;
   /** Where the person sees and approves a plan: the editor (VS Code host) or the MCP client (elicitation, stdio). */
   approvalVia: 'editor' | 'elicitation';
   /** Whether a write can be approved for this request, and how (krr_status and the proposal text say it). */

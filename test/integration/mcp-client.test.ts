@@ -1,5 +1,5 @@
 // VS Code's own MCP client against our server, inside the real extension host, with the test cluster from
-// environment.ts: the ten tools appear in vscode.lm.tools, a read-only tool answers through vscode.lm.invokeTool,
+// environment.ts: the fourteen tools appear in vscode.lm.tools, a read-only tool answers through vscode.lm.invokeTool,
 // and the server logs the client's initialize.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,10 +16,14 @@ const toolNames = [
   'krr_list_recommendations',
   'krr_list_snapshots',
   'krr_load_report',
+  'krr_persist_trial',
   'krr_propose_changes',
+  'krr_propose_trial',
+  'krr_revert_trial',
   'krr_rollback',
   'krr_scan',
   'krr_status',
+  'krr_trial_status',
 ];
 
 function ourTools(): vscode.LanguageModelToolInformation[] {
@@ -52,7 +56,7 @@ describe('VS Code MCP client (against the test cluster)', function () {
     );
   });
 
-  it('lists all ten tools, marked as MCP tools', () => {
+  it('lists all fourteen tools, marked as MCP tools', () => {
     const names = ourTools().map((tool) => tool.name.replace(/^.*_(krr_[a-z_]+)$/, '$1')).sort();
     assert.deepEqual(names, toolNames);
     for (const tool of ourTools()) assert.ok(tool.tags.includes('mcp'), `${tool.name} tags: ${tool.tags.join(', ')}`);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Plan } from '../../src/core/plan/model';
 import type { TrialPlan } from '../../src/core/trial/model';
+import type { ManifestPlan } from '../../src/core/gitops/model';
 import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/model';
 import { Session, type SessionOptions } from '../../src/core/session/session';
 import { parseSessionSettings, type SessionSettings } from '../../src/core/settings';
@@ -22,6 +23,11 @@ export class ScriptedHuman implements Approver {
 
   async show(plan: Plan): Promise<void> {
     this.shown.push(plan);
+  }
+
+  /** A manifest write is asked like any plan: the same script answers it (and it is recorded in `asked`). */
+  async requestManifestApproval(plan: ManifestPlan, text: ApprovalText, signal: AbortSignal): Promise<ApprovalDecision> {
+    return this.requestApproval(plan as unknown as Plan, text, signal);
   }
 
   /** A trial is asked like any plan: the same script answers it (and it is recorded in `asked`). */

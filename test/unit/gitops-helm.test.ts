@@ -66,6 +66,22 @@ describe('Helm values: the key that feeds a container\'s resources, edited in th
     assert.equal(plan.files.some((changed) => changed.path === 'search/values.yaml'), false);
   });
 
+  it('allowLimitRemoval: a CPU limit values.yaml sets is removed for prod alone by a null in values-prod.yaml (Helm drops the default); helm renders no CPU limit there, values.yaml alone still has it', async () => {
+    const helm = builtHelm();
+    const folders = await workspaceFolders([dir]);
+    const removal = { ...target, desired: new Map<string, DesiredResources>([['search', { requests: {}, limits: { cpu: null } }]]) };
+    const plan = await proposeManifestPlan([removal], { folders, kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: 'prod-eu-1', finders: [helmFinder({ helmPath: helm })] });
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.deepEqual(plan.workloads[0]?.changes.map((change) => `${change.allocation}.${change.resource} ${change.from} -> ${change.to}`), ['limits.cpu 500m -> null']);
+    assert.deepEqual(plan.files.map((file) => file.path), ['search/values-prod.yaml']);
+    const before = readFileSync(path.join(dir, 'search', 'values-prod.yaml'), 'utf8');
+    assert.equal(plan.files[0]?.after, before.replace('    limits:\n      memory: 1Gi', '    limits:\n      memory: 1Gi\n      cpu: null'));
+    writeFileSync(path.join(dir, 'search', 'values-prod.yaml'), plan.files[0]?.after ?? '');
+    const render = (...files: string[]) => execFileSync(helm, ['template', 'search', path.join(dir, 'search'), ...files.flatMap((file) => ['-f', path.join(dir, 'search', file)])], { encoding: 'utf8' });
+    assert.match(render('values.yaml', 'values-prod.yaml'), /name: search\n[\s\S]*?resources:\n\s+limits:\n\s+memory: 1Gi\n\s+requests:/);
+    assert.match(render('values.yaml'), /name: search\n[\s\S]*?resources:\n\s+limits:\n\s+cpu: 500m\n/);
+  });
+
   it('without helm: the conventional search.resources block, marked as a guess', async () => {
     const folders = await workspaceFolders([dir]);
     const plan = await proposeManifestPlan([target], { folders, kubectlPath: 'kubectl', requester: human, now: new Date(), ttlSeconds: 600, context: 'prod-eu-1', finders: [helmFinder({ helmPath: path.join(dir, 'no-such-helm') })] });

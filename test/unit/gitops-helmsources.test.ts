@@ -171,6 +171,23 @@ describe('Flux HelmRelease: spec.values of the environment\'s HelmRelease, check
     assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /chosen by the live object's owner, Flux Kustomization flux-system\/apps \(deployed from apps\/staging\)/);
   });
 
+  it('allowLimitRemoval: the CPU limit staging\'s values patch sets is removed from it (the line goes); the chart renders no CPU limit; production renders as before', async () => {
+    const helm = builtHelm();
+    const patchFile = path.join(dir, 'apps/staging/web-values.yaml');
+    const original = readFileSync(patchFile, 'utf8').replace('          memory: 96Mi\n', '          memory: 96Mi\n        limits:\n          cpu: 400m # staging cap\n          memory: 192Mi\n');
+    writeFileSync(patchFile, original);
+    const productionBefore = kustomized(path.join(dir, 'apps/production'));
+    const plan = await propose(dir, [target('web', 'web', 'web', { requests: {}, limits: { cpu: null } }, { context: 'staging-eu-1' })], helm, 'staging-eu-1');
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.equal(plan.workloads[0]?.source.finder, 'helmrelease');
+    assert.deepEqual(plan.files.map((file) => file.path), ['apps/staging/web-values.yaml']);
+    assert.equal(plan.files[0]?.after, original.replace('          cpu: 400m # staging cap\n', ''));
+    applyFiles(dir, plan.files);
+    const release = kustomized(path.join(dir, 'apps/staging')).find((object) => (object as { kind?: string }).kind === 'HelmRelease') as { spec: { values: unknown } };
+    assert.deepEqual(renderedResources(helm, path.join(dir, 'charts/web'), 'web', 'web', [parse(readFileSync(path.join(dir, 'charts/web/values.yaml'), 'utf8')), release.spec.values]), { requests: { cpu: '150m', memory: '96Mi' }, limits: { memory: '192Mi' } });
+    assert.deepEqual(kustomized(path.join(dir, 'apps/production')), productionBefore);
+  });
+
   it('a chart from a HelmRepository (not in the workspace): spec.values.<component>.resources by convention, said to be a guess that could not be rendered', async () => {
     const helm = builtHelm();
     write(dir, {
@@ -185,6 +202,45 @@ describe('Flux HelmRelease: spec.values of the environment\'s HelmRelease, check
     assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /could not be rendered .*KRR wrote spec\.values\.<key>\.resources by convention and could not check what the chart makes of it/);
     assert.deepEqual(plan.files.map((file) => file.path), ['clusters/dev/cache/redis.yaml']);
     assert.ok(plan.files[0]?.after.includes('    master:\n      resources:\n        requests:\n          cpu: 250m\n'), plan.files[0]?.after);
+  });
+
+  it('a remote chart whose values name no key yet: the chart\'s naming convention picks it (redis-master → master, redis-replicas → replica, <release>-<chart> → top level); two keys that fit are refused', async () => {
+    const helm = builtHelm();
+    const release = (name: string, namespace: string, chart: string, values: string[]) => [
+      'apiVersion: helm.toolkit.fluxcd.io/v2', 'kind: HelmRelease', 'metadata:', `  name: ${name}`, `  namespace: ${namespace}`, 'spec:', '  chart:', '    spec:', `      chart: ${chart}`, '      sourceRef:', '        kind: HelmRepository', '        name: charts', '  values:', ...values, '',
+    ].join('\n');
+    write(dir, {
+      'clusters/dev/cache/redis.yaml': release('redis', 'cache', 'redis', ['    architecture: replication # both', '    auth:', '      enabled: false']),
+      // Released as `queue`, chart rabbitmq: the fullname is queue-rabbitmq.
+      'clusters/dev/queue/queue.yaml': release('queue', 'queue', 'oci://registry.example/charts/rabbitmq', ['    replicaCount: 1']),
+      // Both `replica` and `replicas` hold settings: which one configures the replicas is not known without the chart.
+      'clusters/dev/kv/kv.yaml': release('kv', 'kv', 'valkey', ['    replica:', '      persistence: {}', '    replicas:', '      count: 2']),
+    });
+    const statefulSet = (namespace: string, name: string, container: string, desired: DesiredResources) => ({ ...target(namespace, name, container, desired), kind: 'StatefulSet' as const });
+    const plan = await propose(dir, [
+      statefulSet('cache', 'redis-master', 'redis', { requests: { cpu: '250m', memory: '256Mi' }, limits: {} }),
+      statefulSet('cache', 'redis-replicas', 'redis', { requests: { cpu: '150m' }, limits: {} }),
+      statefulSet('queue', 'queue-rabbitmq', 'rabbitmq', { requests: { cpu: '400m' }, limits: {} }),
+      statefulSet('kv', 'kv-replicas', 'valkey', { requests: { cpu: '100m' }, limits: {} }),
+      // Named after no release: no HelmRelease claims it.
+      statefulSet('cache', 'sentinel', 'sentinel', { requests: { cpu: '100m' }, limits: {} }),
+    ], helm);
+    assert.deepEqual(plan.workloads.map((workload) => workload.name), ['redis-master', 'redis-replicas', 'queue-rabbitmq']);
+    for (const workload of plan.workloads) {
+      assert.equal(workload.source.guess, true);
+      assert.match(workload.notes.join('\n'), /could not be rendered .*could not check what the chart makes of it/);
+    }
+    assert.match(plan.workloads[0]?.source.label ?? '', /named redis-master \(the chart's fullname for release redis, then the component master\), so by the charts' naming convention its values are master\.resources for container redis/);
+    assert.match(plan.workloads[2]?.source.label ?? '', /named queue-rabbitmq \(the chart's fullname for release queue\), so by the charts' naming convention its values are resources for container rabbitmq/);
+    const redis = parse(plan.files.find((file) => file.path === 'clusters/dev/cache/redis.yaml')?.after ?? '') as { spec: { values: Record<string, unknown> } };
+    assert.deepEqual(redis.spec.values, { architecture: 'replication', auth: { enabled: false }, master: { resources: { requests: { cpu: '250m', memory: '256Mi' } } }, replica: { resources: { requests: { cpu: '150m' } } } });
+    // Byte for byte elsewhere: the comment and the lines before stay.
+    assert.ok(plan.files.find((file) => file.path === 'clusters/dev/cache/redis.yaml')?.after.startsWith(readFileSync(path.join(dir, 'clusters/dev/cache/redis.yaml'), 'utf8').trimEnd()));
+    const queue = parse(plan.files.find((file) => file.path === 'clusters/dev/queue/queue.yaml')?.after ?? '') as { spec: { values: Record<string, unknown> } };
+    assert.deepEqual(queue.spec.values, { replicaCount: 1, resources: { requests: { cpu: '400m' } } });
+    const kv = plan.unresolved.find((workload) => workload.name === 'kv-replicas');
+    assert.match(kv?.reason ?? '', /several values keys fit StatefulSet kv\/kv-replicas: replica\.resources, replicas\.resources; KRR does not pick one/);
+    assert.match(plan.unresolved.find((workload) => workload.name === 'sentinel')?.reason ?? '', /no manifest in the workspace folders .* defines StatefulSet cache\/sentinel/);
   });
 
   it('valuesFrom: a ConfigMap of the repository is read (a value it already holds is not written); spec.values, which wins, gets the rest', async () => {
@@ -262,6 +318,97 @@ describe('Argo CD Application with an in-repo Helm source: its values for that e
     const plan = await propose(dir, [target('shop-dev', 'shop', 'shop', { requests: { cpu: '40m' }, limits: {} })], helm);
     assert.deepEqual(plan.files.map((file) => file.path), ['charts/shop/env/dev.yaml']);
     assert.equal(normalizeRepoUrl('git@github.com:example/shop.git'), normalizeRepoUrl('https://GitHub.com/example/shop/'));
+  });
+});
+
+/**
+ * Argo CD app-of-apps through Kustomize (the Argo CD docs' pattern; none of the six real layouts has it): the parent
+ * Application points at argocd/<env>, a kustomization that includes the Application manifests of argocd/base and
+ * patches them per environment (a name suffix, the destination, values). Each Application is the output of a
+ * kustomization, not a file of its own.
+ */
+const kustomizedApps = {
+  ...webChart,
+  'argocd/base/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n',
+  'argocd/base/web.yaml': [
+    'apiVersion: argoproj.io/v1alpha1', 'kind: Application', 'metadata:', '  name: web', '  namespace: argocd', 'spec:', '  project: default', '  source:', '    repoURL: https://github.com/example/apps.git', '    targetRevision: main', '    path: charts/web', '    helm:', '      valuesObject:', '        replicaCount: 1', '  destination:', '    server: https://kubernetes.default.svc', '    namespace: web', '',
+  ].join('\n'),
+  'argocd/staging/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\nnameSuffix: -staging\npatches:\n  - path: web.yaml\n',
+  'argocd/staging/web.yaml': [
+    '# Staging: its own namespace, two replicas', 'apiVersion: argoproj.io/v1alpha1', 'kind: Application', 'metadata:', '  name: web', '  namespace: argocd', 'spec:', '  source:', '    helm:', '      valuesObject:', '        replicaCount: 2 # staging', '  destination:', '    namespace: web-staging', '',
+  ].join('\n'),
+  'argocd/production/kustomization.yaml': [
+    'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', '  - ../base', 'nameSuffix: -production', 'patches:', '  - target:', '      kind: Application', '      name: web', '    patch: |-', '      - op: replace', '        path: /spec/destination/namespace', '        value: web-production', '',
+  ].join('\n'),
+  // The parent: the app of apps, pointed at staging's kustomization.
+  'argocd/root-staging.yaml': ['apiVersion: argoproj.io/v1alpha1', 'kind: Application', 'metadata:', '  name: apps-staging', '  namespace: argocd', 'spec:', '  project: default', '  source:', '    repoURL: https://github.com/example/apps.git', '    path: argocd/staging', '  destination:', '    server: https://kubernetes.default.svc', '    namespace: argocd', ''].join('\n'),
+};
+
+describe('Argo CD Applications that kustomizations render (app of apps through Kustomize): read as rendered, edited where that environment alone sets them (issue 24)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'krr-argo-kustomize-'));
+    write(dir, kustomizedApps);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('staging: its own patch of the Application gets helm.valuesObject.<key>.resources, byte for byte elsewhere; the chart renders the recommended values for release web-staging; base and production render as before', async () => {
+    const helm = builtHelm();
+    const before = { base: kustomized(path.join(dir, 'argocd/base')), production: kustomized(path.join(dir, 'argocd/production')) };
+    const plan = await propose(dir, [target('web-staging', 'web-staging', 'web', { requests: { cpu: '250m', memory: '96Mi' }, limits: {} })], helm);
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.equal(plan.workloads[0]?.source.finder, 'argocd');
+    assert.match(plan.workloads[0]?.source.label ?? '', /argocd\/staging \(kustomization, from argocd\/base\/web\.yaml\) \(Argo CD Application web-staging, chart charts\/web\)$/);
+    assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /edited helm\.valuesObject of Application web-staging in argocd\/staging\/web\.yaml \(the strategic-merge patch only argocd\/staging reads\)/);
+    assert.deepEqual(plan.files.map((file) => file.path), ['argocd/staging/web.yaml']);
+    assert.equal(plan.files[0]?.after, kustomizedApps['argocd/staging/web.yaml'].replace('        replicaCount: 2 # staging\n', '        replicaCount: 2 # staging\n        web:\n          resources:\n            requests:\n              cpu: 250m\n              memory: 96Mi\n'));
+    applyFiles(dir, plan.files);
+    const application = kustomized(path.join(dir, 'argocd/staging')).find((object) => (object as { kind?: string }).kind === 'Application') as { spec: { source: { helm: { valuesObject: unknown } } } };
+    assert.deepEqual(renderedResources(helm, path.join(dir, 'charts/web'), 'web-staging', 'web-staging', [application.spec.source.helm.valuesObject]), { requests: { cpu: '250m', memory: '96Mi' } });
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/base')), before.base);
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/production')), before.production);
+  });
+
+  it('production (no patch of its own for the Application, the base file shared with staging): a new patch of its helm.valuesObject, listed in its kustomization; base and staging render as before', async () => {
+    const helm = builtHelm();
+    const before = { base: kustomized(path.join(dir, 'argocd/base')), staging: kustomized(path.join(dir, 'argocd/staging')) };
+    const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '250m' }, limits: {} })], helm);
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.deepEqual(plan.files.map((file) => file.path).sort(), ['argocd/production/krr-application-web-values.yaml', 'argocd/production/kustomization.yaml']);
+    assert.match(plan.workloads[0]?.notes.join('\n') ?? '', /created argocd\/production\/krr-application-web-values\.yaml, a patch of Application web-production's helm\.valuesObject in argocd\/production, because argocd\/base\/web\.yaml is shared with other environments/);
+    assert.equal(plan.files.find((file) => file.path === 'argocd/production/kustomization.yaml')?.after, `${kustomizedApps['argocd/production/kustomization.yaml']}  - path: krr-application-web-values.yaml\n`);
+    applyFiles(dir, plan.files);
+    const application = kustomized(path.join(dir, 'argocd/production')).find((object) => (object as { kind?: string }).kind === 'Application') as { spec: { destination: { namespace: string }; source: { helm: { valuesObject: unknown } } } };
+    assert.equal(application.spec.destination.namespace, 'web-production');
+    assert.deepEqual(application.spec.source.helm.valuesObject, { replicaCount: 1, web: { resources: { requests: { cpu: '250m' } } } });
+    assert.deepEqual(renderedResources(helm, path.join(dir, 'charts/web'), 'web-production', 'web-production', [application.spec.source.helm.valuesObject]), { requests: { cpu: '250m', memory: '64Mi' } });
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/base')), before.base);
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/staging')), before.staging);
+  });
+
+  it('an Application whose sources are a list (spec.sources) and no file of its own: refused with the reason, nothing written', async () => {
+    const helm = builtHelm();
+    write(dir, { 'argocd/base/web.yaml': kustomizedApps['argocd/base/web.yaml'].replace('  source:\n    repoURL', '  sources:\n  - repoURL') });
+    const base = readFileSync(path.join(dir, 'argocd/base/web.yaml'), 'utf8');
+    assert.match(base, / {2}sources:\n {2}- repoURL: https:\/\/github\.com\/example\/apps\.git\n {4}targetRevision: main\n {4}path: charts\/web\n {4}helm:\n/);
+    const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '250m' }, limits: {} })], helm);
+    assert.deepEqual(plan.files, []);
+    assert.match(plan.unresolved[0]?.reason ?? '', /Application web-production has no values of its own to write these resources in \(a patch in argocd\/production would have to patch spec\.sources, a list a strategic-merge patch replaces whole; argocd\/production renders the Application from argocd\/base\/web\.yaml, which argocd\/base, argocd\/staging read too/);
+  });
+
+  it('a patch of its own added for production: that patch is edited, and staging keeps its values', async () => {
+    const helm = builtHelm();
+    write(dir, {
+      'argocd/production/kustomization.yaml': kustomizedApps['argocd/production/kustomization.yaml'] + '  - path: values.yaml\n',
+      'argocd/production/values.yaml': 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n  namespace: argocd\nspec:\n  source:\n    helm:\n      valuesObject:\n        replicaCount: 3\n',
+    });
+    const staging = kustomized(path.join(dir, 'argocd/staging'));
+    const plan = await propose(dir, [target('web-production', 'web-production', 'web', { requests: { cpu: '300m' }, limits: {} })], helm);
+    assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+    assert.deepEqual(plan.files.map((file) => file.path), ['argocd/production/values.yaml']);
+    applyFiles(dir, plan.files);
+    assert.deepEqual(kustomized(path.join(dir, 'argocd/staging')), staging);
   });
 });
 

@@ -42,8 +42,11 @@ function builtHelm(): string {
 
 type JsonObject = Record<string, unknown>;
 type Amounts = { cpu: number; memory: number };
-/** krr's recommendation for one container: every value set, so the rendered resources must equal it exactly. */
-type Recommendation = { requests: Amounts; limits: Amounts };
+/**
+ * krr's recommendation for one container: every value set, so the rendered resources must equal it exactly; a null
+ * CPU limit is krr's "unset" (proposed with allowLimitRemoval: the rendering must have no CPU limit).
+ */
+type Recommendation = { requests: Amounts; limits: { cpu: number | null; memory: number } };
 
 const mi = 2 ** 20;
 
@@ -58,12 +61,26 @@ interface Target {
    * written: the rendering (a renderEveryRoot key, or `file <path>` for a plain manifest) of the target environment,
    * and the folder every written file is under; refused: the reason, and each candidate the reason must name.
    */
-  outcome: { written: string; under: string; files?: string[] } | { refused: RegExp; candidates?: RegExp[] };
+  outcome: { written: string; under: string; files?: string[]; release?: UnrenderedRelease } | { refused: RegExp; candidates?: RegExp[] };
+}
+
+/**
+ * A workload whose chart is not in the repository (a HelmRelease of a remote chart): what changes in the rendering is
+ * the HelmRelease's `spec.values.<values>.resources`, which must equal the recommendation; the workload itself is not
+ * rendered by anything in the repository.
+ */
+interface UnrenderedRelease {
+  name: string;
+  values: string[];
+  /** What the plan must say: that the chart could not be rendered. */
+  note: RegExp;
 }
 
 interface Proposal {
   /** The kube context scanned: it names the environment where several render the same workload. */
   context: string;
+  /** Proposed with allowLimitRemoval (krr's "unset" limits are removed from the source). */
+  allowLimitRemoval?: true;
   targets: Target[];
 }
 
@@ -84,7 +101,7 @@ function documentsOf(text: string): JsonObject[] {
     .filter((value): value is JsonObject => value !== null && typeof value === 'object');
 }
 
-function recommend(cpu: number, memory: number, cpuLimit: number, memoryLimit: number): Recommendation {
+function recommend(cpu: number, memory: number, cpuLimit: number | null, memoryLimit: number): Recommendation {
   return { requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } };
 }
 
@@ -107,6 +124,22 @@ const repositories: Array<{ repo: string; why: string; proposals: Proposal[] }> 
             live: fromRendering('kustomize overlays/nodeport-dev'),
             // The overlay's own strategic-merge patch (dev-patch.yaml, read by no other overlay) sets every value, naming
             // the Deployment as the base did before its namePrefix (community-solid-server): it is edited in place.
+            outcome: { written: 'kustomize overlays/nodeport-dev', under: 'overlays/nodeport-dev/', files: ['overlays/nodeport-dev/dev-patch.yaml'] },
+          },
+        ],
+      },
+      {
+        // krr recommends unsetting the CPU limit, with the opt-in: dev-patch.yaml sets it (500m) and the base sets none
+        // (`limits: {}`), so the key is removed from the patch; the six other overlays render as before.
+        context: 'k3s-nodeport-dev',
+        allowLimitRemoval: true,
+        targets: [
+          {
+            namespace: 'solid',
+            kind: 'Deployment',
+            name: 'css-community-solid-server',
+            containers: { 'community-solid-server': recommend(0.08, 192 * mi, null, 768 * mi) },
+            live: fromRendering('kustomize overlays/nodeport-dev'),
             outcome: { written: 'kustomize overlays/nodeport-dev', under: 'overlays/nodeport-dev/', files: ['overlays/nodeport-dev/dev-patch.yaml'] },
           },
         ],
@@ -252,9 +285,16 @@ const repositories: Array<{ repo: string; why: string; proposals: Proposal[] }> 
             name: 'redis-master',
             containers: { redis: recommend(0.1, 192 * mi, 0.25, 256 * mi) },
             live: () => redisMaster,
-            // Its only source is the HelmRelease's `spec.values` (a chart from a remote repository): no manifest in
-            // the workspace renders it, and KRR says so rather than guess. A HelmRelease finder would name the file.
-            outcome: { refused: /no manifest in the workspace folders \(repo\) defines StatefulSet demoapp-auth-dev\/redis-master/ },
+            // Its only source is the HelmRelease `redis` in dev's redis.yaml (read by dev alone), of the Bitnami chart
+            // from a HelmRepository, which no one can render here: redis-master is `<release>-<component>`, so by the
+            // chart's naming convention its values are spec.values.master.resources, written there with the plan
+            // saying the chart could not be rendered.
+            outcome: {
+              written: 'kustomize clusters/demo-000/apps/demoapp-auth/dev',
+              under: 'clusters/demo-000/apps/demoapp-auth/dev/',
+              files: ['clusters/demo-000/apps/demoapp-auth/dev/redis.yaml'],
+              release: { name: 'redis', values: ['master'], note: /the chart of HelmRelease redis could not be rendered \(.*comes from HelmRepository bitnami-oci.*\): KRR wrote spec\.values\.<key>\.resources by convention/ },
+            },
           },
         ],
       },
@@ -391,7 +431,9 @@ function assertOnlyTargetsChanged(key: string, before: string, after: string, ta
     for (const container of containersOf(object)) {
       const recommended: Recommendation | undefined = target.containers[container.name as string];
       const old = previousContainers.find((candidate) => candidate.name === container.name)?.resources;
-      const expected: unknown = recommended ? { ...(quantities(old) as object), requests: { ...(quantities(old) as Record<string, object>).requests, ...recommended.requests }, limits: { ...(quantities(old) as Record<string, object>).limits, ...recommended.limits } } : quantities(old);
+      // A null (krr's "unset", opted in) is a limit the rendering no longer has.
+      const limits = recommended ? Object.fromEntries(Object.entries({ ...(quantities(old) as Record<string, object>).limits, ...recommended.limits }).filter(([, value]) => value !== null)) : {};
+      const expected: unknown = recommended ? { ...(quantities(old) as object), requests: { ...(quantities(old) as Record<string, object>).requests, ...recommended.requests }, limits } : quantities(old);
       assert.deepEqual(quantities(container.resources), expected, `${key}: ${target.kind} ${target.name} container ${String(container.name)}`);
     }
   });
@@ -402,11 +444,41 @@ function assertOnlyTargetsChanged(key: string, before: string, after: string, ta
   );
 }
 
+function releaseOf(target: Target): UnrenderedRelease | undefined {
+  return 'written' in target.outcome ? target.outcome.release : undefined;
+}
+
+/** `after` is `before` but for the HelmRelease's spec.values.<values>.resources, which equal the recommendation. */
+function assertOnlyReleaseValuesChanged(key: string, before: string, after: string, target: Target, release: UnrenderedRelease): void {
+  const [was, now] = [documentsOf(before), documentsOf(after)];
+  assert.equal(now.length, was.length, `${key}: as many objects as before`);
+  const recommended = Object.values(target.containers);
+  assert.equal(recommended.length, 1, 'one container, one values key');
+  let seen = false;
+  now.forEach((object, index) => {
+    const previous = was[index] as JsonObject;
+    if (object.kind !== 'HelmRelease' || (object.metadata as JsonObject).name !== release.name) {
+      assert.deepEqual(object, previous, `${key}: ${String(object.kind)} ${String((object.metadata as JsonObject).name)} renders as before`);
+      return;
+    }
+    seen = true;
+    const valuesOf = (value: JsonObject) => (value.spec as JsonObject).values as JsonObject;
+    const holder = release.values.reduce<JsonObject>((node, part) => node[part] as JsonObject, valuesOf(object));
+    assert.deepEqual(quantities(holder.resources), recommended[0], `${key}: HelmRelease ${release.name} spec.values.${release.values.join('.')}.resources`);
+    const expected = structuredClone(object);
+    const expectedHolder = release.values.slice(0, -1).reduce<JsonObject>((node, part) => node[part] as JsonObject, valuesOf(expected));
+    delete expectedHolder[release.values.at(-1) as string];
+    assert.deepEqual(expected, previous, `${key}: HelmRelease ${release.name} differs only in spec.values.${release.values.join('.')}`);
+  });
+  assert.ok(seen, `${key} renders HelmRelease ${release.name}`);
+}
+
 interface WorkloadView {
   namespace: string;
   kind: string;
   name: string;
   files: Array<{ folder: string; path: string }>;
+  notes?: string[];
   reason?: string;
   candidates?: string[];
 }
@@ -448,7 +520,8 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
     // context, and the context names the environment (the overlay) where several render the same workload.
     const config = parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { contexts: Array<{ name: string; context: JsonObject }> };
     const main = config.contexts.find((context) => context.name === cluster.context) as { name: string; context: JsonObject };
-    for (const { proposals } of repositories) for (const { context } of proposals) config.contexts.push({ name: context, context: { ...main.context } });
+    // Each context once (two proposals may scan the same one): kubectl refuses a kubeconfig naming a context twice.
+    for (const context of new Set(repositories.flatMap(({ proposals }) => proposals.map((proposal) => proposal.context)))) config.contexts.push({ name: context, context: { ...main.context } });
     kubeconfig = path.join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, stringify(config), { mode: 0o600 });
     writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ confirmByTyping: [], declineCooldownSeconds: 0, helmPath: helm }));
@@ -536,7 +609,7 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
           );
           const scan = await call('krr_scan', { context: proposal.context, namespaces: [...new Set(proposal.targets.map((target) => target.namespace))], refresh: true });
           const reportId = structured<{ reportId: string }>(scan).reportId;
-          const result = await call('krr_propose_changes', { reportId, target: 'manifests', includeLimits: true, workloads: proposal.targets.map(({ namespace, kind, name }) => ({ namespace, kind, name })) });
+          const result = await call('krr_propose_changes', { reportId, target: 'manifests', includeLimits: true, ...(proposal.allowLimitRemoval ? { allowLimitRemoval: true } : {}), workloads: proposal.targets.map(({ namespace, kind, name }) => ({ namespace, kind, name })) });
           assert.equal(result.isError, undefined, textOf(result));
           const plan = structured<{ planId: string; workloads: WorkloadView[]; files: Array<{ path: string }> }>(result);
 
@@ -548,6 +621,7 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
               assert.ok(view.files.length > 0, `${target.name} has files to write`);
               for (const file of view.files) assert.ok(file.path.startsWith(target.outcome.under), `${target.name}: ${file.path} is under ${target.outcome.under}`);
               if (target.outcome.files) assert.deepEqual(view.files.map((file) => file.path).sort(), target.outcome.files);
+              if (target.outcome.release) assert.match((view.notes ?? []).join('\n'), target.outcome.release.note);
             } else {
               assert.deepEqual(view.files, [], `${target.name}: nothing written`);
               assert.match(view.reason ?? '', target.outcome.refused);
@@ -574,6 +648,12 @@ describe('gitops on six real repositories: end to end over MCP (target "manifest
           const expected = [...new Set(written.map((target) => target.outcome.written))].sort();
           assert.deepEqual(changedRenderings(before, after), expected);
           for (const key of expected) {
+            const unrendered = written.find((target) => target.outcome.written === key && releaseOf(target) !== undefined);
+            const release = unrendered ? releaseOf(unrendered) : undefined;
+            if (unrendered && release) {
+              assertOnlyReleaseValuesChanged(key, before.get(key) as string, after.get(key) as string, unrendered, release);
+              continue;
+            }
             assertOnlyTargetsChanged(
               key,
               before.get(key) as string,

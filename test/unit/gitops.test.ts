@@ -6,16 +6,17 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { AuditLog } from '../../src/core/audit';
 import { fileKeyStore } from '../../src/core/auditKey';
 import { executeManifestPlan, fileManifestWriter } from '../../src/core/gitops/apply';
-import { manifestApprovalText } from '../../src/core/gitops/approval';
+import { fileEditText, manifestApprovalText } from '../../src/core/gitops/approval';
 import type { ManifestPlan, ManifestSourceFinder, WorkloadTarget } from '../../src/core/gitops/model';
 import { plainManifestFinder } from '../../src/core/gitops/manifests';
 import { manifestPlanDigest, proposeManifestPlan } from '../../src/core/gitops/propose';
 import { indexWorkspace, workspaceFolders } from '../../src/core/gitops/workspace';
 import { containerNode } from '../../src/core/gitops/workload';
-import { applySplices, parseManifestFile, setContainerResources } from '../../src/core/gitops/yamlEdit';
+import { applySplices, parseManifestFile, setContainerResources, type FieldEdit } from '../../src/core/gitops/yamlEdit';
 import type { WorkloadKind } from '../../src/core/krr/model';
 import type { DesiredResources } from '../../src/core/plan/build';
 import type { ApprovalDecision, ApprovalText, Approver } from '../../src/core/model';
@@ -618,8 +619,14 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       assert.equal(again.status, 'used', 'a stale plan is spent');
     });
 
-    it('allowLimitRemoval on this path: a removal krr recommends is named in a note, never left silently', async () => {
+    it('allowLimitRemoval on this path: without it the limit is kept and the note says how to opt in; with it the key is removed from the manifest, byte for byte elsewhere', async () => {
       const root = copy('plain');
+      const manifest = path.join(root, 'apps/shop.yaml');
+      const original = readFileSync(manifest, 'utf8');
+      // The fixture's frontend gets a CPU limit, which krr recommends removing.
+      const withLimit = original.replace('          limits:\n            memory: 1Gi   # OOM guard\n', '          limits:\n            cpu: "2"   # burst\n            memory: 1Gi   # OOM guard\n');
+      assert.notEqual(withLimit, original);
+      writeFileSync(manifest, withLimit);
       const file = path.join(dir, 'removal.json');
       const amounts = (cpu: number, memory: number, limitCpu: number | null) => ({ requests: { cpu, memory }, limits: { cpu: limitCpu, memory: 1024 * mi } });
       writeFileSync(file, krrReportJson([{ namespace: 'shop', kind: 'Deployment', name: 'frontend', containers: { app: { current: amounts(0.5, 512 * mi, 2), recommended: amounts(0.25, 384 * mi, null) } } }], { cluster: null, pods: 'none' }));
@@ -632,8 +639,62 @@ describe('gitops: writing recommendations into workspace manifests', function ()
       const kept = await session.proposeManifests(selection, person);
       assert.deepEqual(kept.unresolved, []);
       assert.ok(kept.workloads[0]?.notes.includes('container app: krr recommends removing limits.cpu; kept (opt in with allowLimitRemoval).'), JSON.stringify(kept.workloads[0]?.notes));
+      assert.ok(kept.files[0]?.after.includes('            cpu: "2"   # burst\n'), 'without the opt-in the limit stays');
+      const withoutLimits = await session.proposeManifests({ ...selection, includeLimits: false }, person);
+      assert.ok(withoutLimits.workloads[0]?.notes.includes('container app: krr recommends removing limits.cpu; kept (limits are written only with includeLimits, a removal only with allowLimitRemoval too).'), JSON.stringify(withoutLimits.workloads[0]?.notes));
       const allowed = await session.proposeManifests({ ...selection, allowLimitRemoval: true }, person);
-      assert.ok(allowed.workloads[0]?.notes.some((note) => /^container app: krr recommends removing limits\.cpu; KRR does not remove a value from manifests/.test(note)), JSON.stringify(allowed.workloads[0]?.notes));
+      assert.deepEqual(allowed.unresolved, [], JSON.stringify(allowed.unresolved));
+      assert.ok(!allowed.workloads[0]?.notes.some((note) => /removing limits\.cpu/.test(note)), JSON.stringify(allowed.workloads[0]?.notes));
+      assert.deepEqual(allowed.workloads[0]?.changes.find((change) => change.allocation === 'limits' && change.resource === 'cpu'), { container: 'app', allocation: 'limits', resource: 'cpu', from: '2', to: null, fromAmount: 2, toAmount: null });
+      const after = allowed.files[0]?.after ?? '';
+      // Only the limit's line goes (the requests change in place); every other byte stays.
+      assert.equal(after.replace("cpu: '250m'", "cpu: '500m'").replace('memory: "384Mi"', 'memory: "512Mi"'), original);
+      const edit = allowed.files[0]?.edits.find((entry) => entry.field.endsWith('limits.cpu'));
+      assert.deepEqual(edit && { from: edit.from, to: edit.to }, { from: '2', to: null });
+      assert.match(fileEditText(edit as FieldEdit), /limits\.cpu 2 → \(removed\)$/);
+    });
+
+    it('allowLimitRemoval, Kustomize: a limit set only by the shared base is removed by a `null` in a new overlay patch, a limit the overlay patch sets over the base\'s is nulled there, one only the patch sets is removed from it; the other overlays render as before', async () => {
+      const root = mkdtempSync(path.join(dir, 'removal-kustomize-'));
+      const deployment = (name: string, limits: string) => ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', `  name: ${name}`, 'spec:', `  selector: {matchLabels: {app: ${name}}}`, '  template:', `    metadata: {labels: {app: ${name}}}`, '    spec:', '      containers:', `        - name: ${name}`, '          image: nginx:1.27', '          resources:', '            requests: {cpu: 100m, memory: 64Mi}', `            limits: ${limits}`, ''].join('\n');
+      const patch = (name: string, cpu: string) => ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', `  name: ${name}`, 'spec:', '  template:', '    spec:', '      containers:', `        - name: ${name}`, '          resources:', '            limits:', `              cpu: ${cpu}`, '              memory: 96Mi', ''].join('\n');
+      const files: Record<string, string> = {
+        'base/kustomization.yaml': 'resources:\n  - web.yaml\n  - worker.yaml\n',
+        'base/web.yaml': deployment('web', '{cpu: "1", memory: 128Mi}'),
+        'base/worker.yaml': deployment('worker', '{memory: 128Mi}'),
+        'prod/kustomization.yaml': 'resources:\n  - ../base\nnamespace: prod\n',
+        'dev/kustomization.yaml': 'resources:\n  - ../base\nnamespace: dev\npatches:\n  - path: web.yaml\n  - path: worker.yaml\n',
+        'dev/web.yaml': patch('web', '500m # dev bursts less'),
+        'dev/worker.yaml': patch('worker', '300m # only dev limits CPU'),
+      };
+      for (const [name, text] of Object.entries(files)) {
+        mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+        writeFileSync(path.join(root, name), text);
+      }
+      const render = (overlay: string) => execFileSync('kubectl', ['kustomize', path.join(root, overlay)], { encoding: 'utf8' });
+      const before = { prod: render('prod'), dev: render('dev') };
+      const removal = (namespace: string, name = 'web'): WorkloadTarget => ({ namespace, kind: 'Deployment', name, group: 'apps', context: null, desired: new Map([[name, { requests: {}, limits: { cpu: null } }]]) });
+      const plan = await proposeManifestPlan([removal('prod'), removal('dev'), removal('dev', 'worker')], { folders: await workspaceFolders([root]), kubectlPath: 'kubectl', requester: { type: 'model', via: 'test' }, now: new Date(), ttlSeconds: 600, context: null });
+      assert.deepEqual(plan.unresolved, [], JSON.stringify(plan.unresolved));
+      const byPath = new Map(plan.files.map((file) => [file.path, file.after]));
+      assert.deepEqual([...byPath.keys()].sort(), ['dev/web.yaml', 'dev/worker.yaml', 'prod/krr-deployment-web-resources.yaml', 'prod/kustomization.yaml']);
+      assert.equal(byPath.get('dev/web.yaml'), (files['dev/web.yaml'] as string).replace('cpu: 500m # dev bursts less', 'cpu: null # dev bursts less'));
+      assert.equal(byPath.get('dev/worker.yaml'), (files['dev/worker.yaml'] as string).replace('              cpu: 300m # only dev limits CPU\n', ''));
+      assert.match(byPath.get('prod/krr-deployment-web-resources.yaml') ?? '', /limits:\n\s+cpu: null\n/);
+      for (const [name, text] of byPath) writeFileSync(path.join(root, name), text);
+      for (const overlay of ['prod', 'dev'] as const) {
+        type Rendered = { spec: { template: { spec: { containers: Array<{ resources: { limits: Record<string, unknown> } }> } } } };
+        const [wasAll, nowAll] = [parseAllDocuments(before[overlay]).map((document) => document.toJS() as Rendered), parseAllDocuments(render(overlay)).map((document) => document.toJS() as Rendered)];
+        const limits = (object: Rendered) => object.spec.template.spec.containers[0]?.resources.limits ?? {};
+        for (const [index, now] of nowAll.entries()) {
+          const was = wasAll[index] as Rendered;
+          assert.equal(limits(now).cpu, undefined, `${overlay} renders no CPU limit`);
+          // prod's worker has none to remove: it renders exactly as before.
+          delete limits(was).cpu;
+          assert.deepEqual(now, was, `${overlay}: nothing else changed`);
+        }
+      }
+      assert.equal(readFileSync(path.join(root, 'base/web.yaml'), 'utf8'), files['base/web.yaml'], 'the shared base is not edited');
     });
 
     it('single use, the model\'s cool-down after a decline, a person\'s approval of the digest; a host that cannot ask refuses', async () => {

@@ -86,7 +86,7 @@ describe('mcp eras: 2026-07-28 and 2025 clients on the stdio server', function (
     assert.deepEqual(discover.result?.supportedVersions, ['2026-07-28']);
     assert.ok((discover.result?.capabilities as { tools?: unknown }).tools);
     const listed = await client.request('tools/list');
-    assert.equal((listed.result?.tools as unknown[]).length, 10);
+    assert.equal((listed.result?.tools as unknown[]).length, 14);
     assert.equal(listed.result?.ttlMs, 0);
 
     const { planId, digest, text } = await scanAndPropose(client);

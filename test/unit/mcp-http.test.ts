@@ -87,11 +87,11 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
     return data<{ planId: string; digest: string }>(proposed);
   }
 
-  it('lists the ten tools with the right annotations and strict input schemas', async () => {
+  it('lists the fourteen tools with the right annotations and strict input schemas', async () => {
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
-    assert.deepEqual([...byName.keys()].sort(), ['krr_apply_plan', 'krr_audit_log', 'krr_explain', 'krr_list_recommendations', 'krr_list_snapshots', 'krr_load_report', 'krr_propose_changes', 'krr_rollback', 'krr_scan', 'krr_status']);
-    for (const name of ['krr_status', 'krr_scan', 'krr_load_report', 'krr_list_recommendations', 'krr_explain', 'krr_propose_changes', 'krr_list_snapshots', 'krr_audit_log']) {
+    assert.deepEqual([...byName.keys()].sort(), ['krr_apply_plan', 'krr_audit_log', 'krr_explain', 'krr_list_recommendations', 'krr_list_snapshots', 'krr_load_report', 'krr_persist_trial', 'krr_propose_changes', 'krr_propose_trial', 'krr_revert_trial', 'krr_rollback', 'krr_scan', 'krr_status', 'krr_trial_status']);
+    for (const name of ['krr_status', 'krr_scan', 'krr_load_report', 'krr_list_recommendations', 'krr_explain', 'krr_propose_changes', 'krr_propose_trial', 'krr_trial_status', 'krr_persist_trial', 'krr_list_snapshots', 'krr_audit_log']) {
       assert.equal(byName.get(name)?.annotations?.readOnlyHint, true, name);
       assert.notEqual(byName.get(name)?.annotations?.destructiveHint, true, name);
     }
@@ -99,6 +99,9 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
       assert.equal(byName.get(name)?.annotations?.readOnlyHint, false, name);
       assert.equal(byName.get(name)?.annotations?.destructiveHint, true, name);
     }
+    // Putting pods back at their template size writes, but only undoes the trial a person approved.
+    assert.equal(byName.get('krr_revert_trial')?.annotations?.readOnlyHint, false);
+    assert.equal(byName.get('krr_revert_trial')?.annotations?.destructiveHint, false);
     for (const tool of tools) {
       assert.equal((tool.inputSchema as { additionalProperties?: unknown }).additionalProperties, false, `${tool.name} rejects unknown keys`);
       assert.ok(tool.outputSchema, `${tool.name} declares its structured output`);
@@ -113,7 +116,8 @@ describe('mcp over loopback HTTP (SDK client, test cluster, krr stand-in)', func
     try {
       const names = (await readOnlyClient.listTools()).tools.map((tool) => tool.name);
       assert.ok(names.includes('krr_propose_changes'));
-      assert.ok(!names.includes('krr_apply_plan') && !names.includes('krr_rollback'));
+      assert.ok(!names.includes('krr_apply_plan') && !names.includes('krr_rollback') && !names.includes('krr_revert_trial'));
+      assert.ok(names.includes('krr_trial_status'));
       const result = await call(readOnlyClient, 'krr_apply_plan', { planId: 'plan-x' });
       assert.equal(result.isError, true);
     } finally {

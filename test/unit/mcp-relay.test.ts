@@ -48,7 +48,7 @@ describe('mcp relay: stdio → the extension’s loopback HTTP server', function
     const client = new Client({ name: 'claude-code', version: '2.0.0' });
     await client.connect(relayTransport(discovery));
     try {
-      assert.equal((await client.listTools()).tools.length, 10);
+      assert.equal((await client.listTools()).tools.length, 14);
       const scan = (await client.callTool({ name: 'krr_scan', arguments: {} })) as CallToolResult;
       const reportId = (scan.structuredContent as { reportId: string }).reportId;
       const plan = (await client.callTool({ name: 'krr_propose_changes', arguments: { reportId, workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'frontend' }] } })) as CallToolResult;

@@ -3,9 +3,13 @@
 // (it refuses to lower a memory limit in place for a NotRequired container: the trial keeps the limit and says so in the
 // cluster's words), the watch reads what the kubelet reports, and every revert is checked through the API.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Pod } from '../../src/core/kube/pod';
 import type { TrialPlan } from '../../src/core/trial/model';
+import { fileManifestWriter } from '../../src/core/gitops/apply';
+import { Session } from '../../src/core/session/session';
 import { withoutIsolates } from '../../src/core/text';
 import { human, model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { asControlPlane } from '../support/test-cluster';
@@ -152,6 +156,56 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
     const reverted = await f.session.revertTrial(plan.id, human);
     assert.equal(reverted.state, 'reverted');
     assert.equal(memoryRequest(pod(plan.pods[0]?.name as string), 'spec'), '256Mi');
+  });
+
+  it('survives a restart: another process on the same state directory finds the running trial, watches and ends it', async () => {
+    const reportId = await start();
+    const plan = await proposeWhenReady(reportId);
+    f.human.answer = 'approve';
+    assert.equal((await f.session.apply(plan.id, human)).status, 'applied');
+    // The window reloads (or the stdio server restarts): a new session over the same state directory and audit key.
+    const restarted = new Session({ settings: () => f.settings, approver: f.human, stateDir: f.stateDir, kubectlCacheDir: path.join(f.stateDir, 'kube-cache'), now: () => new Date(Date.now() + offset) });
+    try {
+      const [found] = await restarted.listTrials();
+      assert.equal(found?.id, plan.id);
+      assert.equal(found?.state, 'running');
+      await until('the restarted watch to see the trial size', async () => ((await restarted.checkTrials(), (await restarted.getTrial(plan.id)).statuses[0]?.phase === 'applied') ? true : undefined));
+      offset = 29_000;
+      await restarted.checkTrials();
+      offset = 31_000;
+      const [ended] = await restarted.checkTrials();
+      assert.equal(ended?.state, 'passed', JSON.stringify(ended?.outcome));
+      assert.equal(memoryRequest(pod(plan.pods[0]?.name as string), 'spec'), '256Mi');
+    } finally {
+      restarted.dispose();
+    }
+  });
+
+  it('a passed trial of a workload whose manifests are in the workspace persists to the manifests, with the trial in the dialog and the digest', async () => {
+    const workspace = mkdtempSync(path.join(tmpdir(), 'krr-trial-ws-'));
+    try {
+      writeFileSync(path.join(workspace, 'frontend.yaml'), ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: frontend', '  namespace: shop', 'spec:', '  selector:', '    matchLabels: {app: frontend}', '  template:', '    metadata:', '      labels: {app: frontend}', '    spec:', '      containers:', '        - name: web', '          image: ghcr.io/example/frontend:1.9.3', '          resources:', '            requests: {cpu: 200m, memory: 256Mi}', '            limits: {cpu: 500m, memory: 256Mi}', ''].join('\n'));
+      f = await startSessionFixture({ settings: { trial: { windowSeconds: 30, pollSeconds: 1 } }, session: { now: () => new Date(Date.now() + offset), workspace: { folders: () => [workspace], writer: fileManifestWriter() } } });
+      const reportId = (await f.session.loadReport(sampleReport, human)).reportId;
+      const plan = await proposeWhenReady(reportId);
+      f.human.answer = 'approve';
+      assert.equal((await f.session.apply(plan.id, human)).status, 'applied');
+      await until('the kubelet to run the trial size', () => (memoryRequest(pod(plan.pods[0]?.name as string), 'status') === '198Mi' ? true : undefined));
+      await f.session.checkTrials();
+      offset = 26_000;
+      await f.session.checkTrials();
+      offset = 31_000;
+      assert.equal((await f.session.checkTrials())[0]?.state, 'passed');
+      const persist = await f.session.persistTrial(plan.id, human, 'manifests');
+      assert.ok('files' in persist);
+      const text = withoutIsolates(f.session.approvalText(persist, human).detail);
+      assert.ok(text.includes(`Tried first (trial ${plan.id}): ran 30 s on 1 pod at web request 198Mi: 0 OOM kills, 0 restarts.`), text);
+      assert.deepEqual(persist.trial, { id: plan.id, line: `Tried first (trial ${plan.id}): ran 30 s on 1 pod at web request 198Mi: 0 OOM kills, 0 restarts.` });
+      assert.equal((await f.session.apply(persist.id, human)).status, 'applied');
+      assert.match(readFileSync(path.join(workspace, 'frontend.yaml'), 'utf8'), /memory: 198Mi/);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 
   it('refuses what cannot be tried: more pods than krr.trial.maxPods, a Job, a workload not in the report', async () => {

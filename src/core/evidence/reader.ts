@@ -96,6 +96,29 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
   }
 }
 
+export type PrometheusAnswer = Array<{ metric: Record<string, string>; value?: readonly [number, SampleValue]; values?: ReadonlyArray<readonly [number, SampleValue]> }>;
+
+/**
+ * One instant query with the evidence's rules (the URL's basic auth, no redirects, bounded size, time and series,
+ * Prometheus' own shape), for readers of a few series beside the evidence (a trial's usage). `where` names the
+ * query in messages. The answer, or why there is none: never a guess.
+ */
+export async function queryOnce(options: Pick<ReadEvidenceOptions, 'url' | 'headers' | 'signal' | 'fetch' | 'limits'>, query: string, time: Date, where: string): Promise<{ ok: true; answer: PrometheusAnswer } | { ok: false; reason: string }> {
+  const limits = { ...evidenceLimits, ...options.limits };
+  const shown = describeUrl(options.url);
+  if (shown === null) return { ok: false, reason: 'krr.prometheusUrl is not an http(s) URL' };
+  const headerProblem = checkHeaders(options.headers ?? {});
+  if (headerProblem) return { ok: false, reason: headerProblem };
+  const { url, headers } = withUrlCredentials(options.url, options.headers ?? {});
+  try {
+    const answer = await runQuery({ name: 'series', type: 'instant', query, time: time.getTime() / 1000 }, where, { ...options, url, headers, signal: options.signal ?? new AbortController().signal, shown, limits, window: { end: time, historyHours: 1, stepSeconds: 60 } });
+    return { ok: true, answer };
+  } catch (error) {
+    if (error instanceof Unavailable) return { ok: false, reason: error.message };
+    return { ok: false, reason: `the query failed: ${displayText(error instanceof Error ? error.message : String(error), 300)}` };
+  }
+}
+
 function cancelled(): EvidenceResult {
   return { status: 'unavailable', reason: 'cancelled before Prometheus answered' };
 }
@@ -147,9 +170,9 @@ function apiUrl(base: string, endpoint: 'query' | 'query_range'): string {
   return url.toString();
 }
 
-type Answer = Array<{ metric: Record<string, string>; value?: readonly [number, SampleValue]; values?: ReadonlyArray<readonly [number, SampleValue]> }>;
+type Answer = PrometheusAnswer;
 
-async function runQuery(query: EvidenceQuery, namespace: string, options: ReadEvidenceOptions & { signal: AbortSignal; shown: string; limits: EvidenceLimits }): Promise<Answer> {
+async function runQuery(query: EvidenceQuery, namespace: string, options: Omit<ReadEvidenceOptions, 'window'> & { window?: EvidenceWindowSpec; signal: AbortSignal; shown: string; limits: EvidenceLimits }): Promise<Answer> {
   const { limits, shown } = options;
   const timeout = AbortSignal.timeout(limits.queryTimeoutMs);
   const signal = AbortSignal.any([options.signal, timeout]);

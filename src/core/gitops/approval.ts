@@ -35,12 +35,12 @@ export function renderedChangeText(workload: ManifestWorkload, change: FieldChan
 
 /** One edit of a file: its line, the field, the old value (or what is new) → the new one. */
 export function fileEditText(edit: FieldEdit): string {
-  return `line ${edit.line}: ${displayText(edit.field, 120)} ${edit.from === null ? newWhat(edit) : displayText(edit.from, 40)} → ${displayText(edit.to, 60)}`;
+  return `line ${edit.line}: ${displayText(edit.field, 120)} ${edit.from === null ? newWhat(edit) : displayText(edit.from, 40)} → ${edit.to === null ? '(removed)' : displayText(edit.to, 60)}`;
 }
 
 /** What an edit with no old value adds: a key, or an entry of a list (a patch listed in a kustomization: `- path: …`). */
 function newWhat(edit: FieldEdit): string {
-  return edit.to.startsWith('- ') ? '(new entry)' : '(new key)';
+  return edit.to?.startsWith('- ') ? '(new entry)' : '(new key)';
 }
 
 export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequester, now: Date = new Date()): ApprovalText {
@@ -63,6 +63,8 @@ export function manifestApprovalText(plan: ManifestPlan, requester: PlanRequeste
   }
   if (plan.workloads.length > maxListedWorkloads) lines.push(`…and ${plan.workloads.length - maxListedWorkloads} more workloads (see the diff).`);
   if (missing !== null) lines.push(`No usage evidence for these changes (${displayText(missing, 300)}).`);
+  // A persist plan: what the trial on running pods showed (stored in the plan, in its digest).
+  if (plan.trial) lines.push(displayText(plan.trial.line, 400));
   if (plan.unresolved.length > 0) lines.push(`${plan.unresolved.length} workload(s) without a usable source are not included.`);
   lines.push('', `Workspace folder: ${folders}. Nothing is sent to a cluster.`, '');
   for (const file of plan.files.slice(0, maxListedFiles)) {

@@ -18,19 +18,29 @@ import * as path from 'node:path';
 import { canonicalJson } from '../canonicalJson';
 import type { FieldChange } from '../plan/model';
 import { baselineOf, chartRenderInputs, charts, HelmMissing, helmTemplate, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
-import { chartAt, isRecord, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
-import { applicationSchema, declaredObjects, invalidateDeclared, isFolderRepository, type Application, type ApplicationSource } from './gitopsObjects';
-import type { FinderContext, ManifestSourceFinder, PreparedChange, SourceCandidate, WorkloadTarget } from './model';
-import { changesFor, checkRendered } from './workload';
+import { chartAt, chartDefaults, isRecord, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, type ChartDir, type LocatedKeys } from './helmValues';
+import { writeValuesResources } from './valuesResources';
+import { applicationSchema, declaredObjects, invalidateDeclared, isFolderRepository, type Application, type ApplicationSource, type Declared } from './gitopsObjects';
+import { closureOf, fileKey, kustomizeFinder, loadKustomizations, patchListing, readersOf, render, renderAt, type KustomizationInfo, type KustomizationSet } from './kustomize';
+import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, SourceCandidate, WorkloadTarget } from './model';
+import { changesFor, checkRendered, identityOf } from './workload';
 import type { WorkspaceFolder } from './workspace';
 import { WorkspaceInputError } from './workspace';
-import { applySplices, ManifestEditError, parseManifestFile, type FieldEdit, type TextSplice } from './yamlEdit';
+import { stringify } from 'yaml';
+import { applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, type FieldEdit, type TextSplice } from './yamlEdit';
 
-/** An Application as written: in a file (editable) or rendered by an app-of-apps chart (not). */
+/**
+ * An Application as written: in a file no kustomization uses (editable), rendered by an app-of-apps chart (not), or
+ * rendered by a kustomization root from a file it includes (its patches applied): editable in the root's own
+ * strategic-merge patch of it, else in its file when only this root reads it (`site`), else not (`why`).
+ */
 interface FoundApplication {
   folder: WorkspaceFolder;
   application: Application;
-  origin: { type: 'file'; file: string; documentIndex: number } | { type: 'chart'; dir: string };
+  origin:
+    | { type: 'file'; file: string; documentIndex: number }
+    | { type: 'chart'; dir: string }
+    | { type: 'kustomization'; root: KustomizationInfo; declared: { file: string; documentIndex: number }; site: { file: string; documentIndex: number; patch: boolean } | null; why?: string };
 }
 
 /** One Helm source of an Application that renders a chart of the folder. */
@@ -47,18 +57,83 @@ interface HelmSource {
 }
 
 function where(found: FoundApplication): string {
-  return found.origin.type === 'file' ? `${found.folder.name}/${found.origin.file}` : `${found.folder.name}/${found.origin.dir} (rendered)`;
+  const { origin } = found;
+  if (origin.type === 'file') return `${found.folder.name}/${origin.file}`;
+  if (origin.type === 'chart') return `${found.folder.name}/${origin.dir} (rendered)`;
+  return `${found.folder.name}/${origin.root.dir || '.'} (kustomization, from ${origin.declared.file})`;
+}
+
+function strip(info: KustomizationInfo, name: string): string {
+  let result = name;
+  if (info.namePrefix && result.startsWith(info.namePrefix)) result = result.slice(info.namePrefix.length);
+  if (info.nameSuffix && result.endsWith(info.nameSuffix)) result = result.slice(0, result.length - info.nameSuffix.length);
+  return result;
+}
+
+/** Whether only `root` (and kustomizations built on it) read `file`: then it is this environment's own. */
+function ownFile(set: KustomizationSet, root: KustomizationInfo, file: string): boolean {
+  return readersOf(set, root.folder, file).every((reader) => reader === root || closureOf(reader).has(root));
+}
+
+/**
+ * Where an Application a kustomization root renders is written for this root alone: the root's own strategic-merge
+ * patch of it (the last), else its file when no other kustomization reads it. Null: shared, with the reason.
+ */
+async function kustomizationSite(context: FinderContext, set: KustomizationSet, root: KustomizationInfo, declared: { file: string; documentIndex: number }, name: string): Promise<{ site: { file: string; documentIndex: number; patch: boolean } | null; why?: string }> {
+  for (const patch of [...root.patches].reverse()) {
+    if (patch.file === undefined || patch.listed === 'patchesJson6902' || !ownFile(set, root, patch.file)) continue;
+    const parsed = parseManifestFile(await context.files.read(root.folder, patch.file), patch.file);
+    const documentIndex = parsed.documents.findIndex((document) => {
+      const identity = identityOf(plainObjectOf(document, patch.file as string));
+      return identity !== null && identity.kind === 'Application' && (identity.name === name || (patch.target?.kind === 'Application' && patch.target.name === name));
+    });
+    if (documentIndex >= 0) return { site: { file: patch.file, documentIndex, patch: true } };
+  }
+  if (ownFile(set, root, declared.file)) return { site: { ...declared, patch: false } };
+  const others = readersOf(set, root.folder, declared.file).filter((reader) => !(reader === root || closureOf(reader).has(root))).map((reader) => reader.dir || '.');
+  return { site: null, why: `${root.dir || '.'} renders the Application from ${declared.file}, which ${others.join(', ')} read${others.length === 1 ? 's' : ''} too, and has no strategic-merge patch of its own for it` };
 }
 
 async function applications(options: HelmFinderOptions, context: FinderContext): Promise<{ list: FoundApplication[]; problems: string[] }> {
   const cached = context.cache.get('argocd:applications') as { list: FoundApplication[]; problems: string[] } | undefined;
   if (cached) return cached;
   const declared = await declaredObjects(context);
+  const set = await loadKustomizations(context);
   const list: FoundApplication[] = [];
   const problems = [...declared.problems];
+  const inKustomizations: Array<{ entry: Declared; application: Application }> = [];
+  const roots = new Set<KustomizationInfo>();
   for (const entry of declared.objects) {
     const parsed = applicationSchema.safeParse(entry.object);
-    if (parsed.success) list.push({ folder: entry.folder, application: parsed.data, origin: { type: 'file', file: entry.file, documentIndex: entry.documentIndex } });
+    if (!parsed.success) continue;
+    // A file a kustomization uses is read as that kustomization renders it (patches, prefixes applied), not as written.
+    if (!set.used.has(fileKey(entry.folder, entry.file))) {
+      list.push({ folder: entry.folder, application: parsed.data, origin: { type: 'file', file: entry.file, documentIndex: entry.documentIndex } });
+      continue;
+    }
+    inKustomizations.push({ entry, application: parsed.data });
+    const readers = readersOf(set, entry.folder, entry.file).filter((info) => !info.unread && !info.component);
+    for (const info of readers) if (!readers.some((other) => other !== info && closureOf(other).has(info))) roots.add(info);
+  }
+  // App-of-apps through Kustomize: every root that renders an Application file, rendered as Argo CD would.
+  for (const root of roots) {
+    const rendered = await render(context, root);
+    if ('error' in rendered) {
+      problems.push(`${root.folder.name}/${root.dir || '.'} (Applications): ${rendered.error}`);
+      continue;
+    }
+    for (const object of rendered.objects) {
+      const parsed = applicationSchema.safeParse(object);
+      if (!parsed.success) continue;
+      const name = strip(root, parsed.data.metadata.name);
+      const base = inKustomizations.find(({ entry, application }) => application.metadata.name === name && entry.folder.root === root.folder.root && [root, ...closureOf(root)].some((info) => info.resourceFiles.includes(entry.file)));
+      if (!base) {
+        problems.push(`${root.dir || '.'} renders Application ${parsed.data.metadata.name}, but KRR cannot tell which file declares it`);
+        continue;
+      }
+      const declaredAt = { file: base.entry.file, documentIndex: base.entry.documentIndex };
+      list.push({ folder: root.folder, application: parsed.data, origin: { type: 'kustomization', root, declared: declaredAt, ...(await kustomizationSite(context, set, root, declaredAt, name)) } });
+    }
   }
   // App-of-apps: a chart whose templates write Applications, rendered with its own values.
   for (const chart of charts(context)) {
@@ -184,11 +259,14 @@ export function argoApplicationFinder(options: HelmFinderOptions = {}): Manifest
     invalidate(context, folder, editedPaths) {
       // An app-of-apps chart's Applications change with its values: read again when a chart's file was edited.
       const chartFiles = charts(context).filter((chart) => chart.folder.root === folder.root).map((chart) => (chart.dir ? `${chart.dir}/` : ''));
-      if (invalidateDeclared(context, folder, editedPaths) || editedPaths.some((edited) => chartFiles.some((prefix) => edited.startsWith(prefix)))) context.cache.delete('argocd:applications');
+      // Applications a kustomization renders change with any file it reads: read again after any edit.
+      const fromKustomizations = (context.cache.get('argocd:applications') as { list: FoundApplication[] } | undefined)?.list.some((found) => found.origin.type === 'kustomization');
+      if (invalidateDeclared(context, folder, editedPaths) || fromKustomizations || editedPaths.some((edited) => chartFiles.some((prefix) => edited.startsWith(prefix)))) context.cache.delete('argocd:applications');
     },
     async renderInputs(context, folder) {
-      // Every chart of the folder may be an Application's source or an app-of-apps: what helm template reads of each.
-      return chartRenderInputs(context, folder);
+      // Every chart of the folder may be an Application's source or an app-of-apps: what helm template reads of each;
+      // and the kustomizations that may render Applications, rendered again to check an edit.
+      return [...((await kustomizeFinder.renderInputs?.(context, folder)) ?? []), ...chartRenderInputs(context, folder)];
     },
     async problems(context) {
       return [...(await applications(options, context)).problems, ...unusable];
@@ -216,9 +294,22 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
         if (other === found) continue;
         for (const source of await helmSources(context, other).catch(() => [])) for (const file of source.valueFiles) others.set(file, [...(others.get(file) ?? []), other.application.metadata.name]);
       }
+      // Where this Application's helm.valuesObject is written for it alone, or why nowhere.
+      const { origin } = found;
+      // A kustomization root with no file of its own for the Application gets a new strategic-merge patch of it.
+      const inlineSite: { file: string; documentIndex: number } | { newPatch: KustomizationInfo } | string =
+        origin.type === 'file'
+          ? origin
+          : origin.type === 'chart'
+            ? `the Application is written by the template of chart ${origin.dir || '.'}`
+            : (origin.site === null || origin.site.patch) && helm.at[1] === 'sources'
+              ? `${origin.site?.file ?? `a patch in ${origin.root.dir || '.'}`} would have to patch spec.sources, a list a strategic-merge patch replaces whole${origin.why ? `; ${origin.why}` : ''}`
+              : origin.site === null
+                ? { newPatch: origin.root }
+                : origin.site;
       const editable = (layer: Layer): string | null => {
         if (layer.site.type === 'fixed') return layer.site.why;
-        if (layer.site.type === 'inline') return found.origin.type === 'file' ? null : `the Application is written by the template of chart ${found.origin.dir || '.'}`;
+        if (layer.site.type === 'inline') return typeof inlineSite === 'string' ? inlineSite : null;
         if (/^values\.ya?ml$/.test(path.posix.relative(helm.chart.dir || '.', layer.site.file))) return `${layer.site.file} is the chart's own values.yaml, read by every environment of the chart`;
         const readers = others.get(layer.site.file);
         return readers ? `${layer.site.file} is listed by other Applications too (${readers.join(', ')})` : null;
@@ -232,27 +323,49 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
       let chosen: Layer | undefined;
       if (setting && editable(setting) === null) chosen = setting;
       else if (setting && setting.site.type === 'fixed') throw new ManifestEditError(`Application ${name} sets these resources in ${setting.what} (${editable(setting)}); edit it by hand`);
-      else chosen = [...layers].reverse().find((layer) => layer.site.type === 'file' && editable(layer) === null) ?? (found.origin.type === 'file' && !layers.some((layer) => layer.what === 'helm.values') ? { what: 'helm.valuesObject', values: {}, site: { type: 'inline' } } : undefined);
+      else chosen = [...layers].reverse().find((layer) => layer.site.type === 'file' && editable(layer) === null) ?? (typeof inlineSite !== 'string' && !layers.some((layer) => layer.what === 'helm.values') ? (layers.find((layer) => layer.site.type === 'inline') ?? { what: 'helm.valuesObject', values: {}, site: { type: 'inline' } }) : undefined);
       if (!chosen && byContainer.size > 0) {
-        const reasons = [...layers.map((layer) => editable(layer)).filter((why): why is string => why !== null), ...(found.origin.type === 'chart' ? [`the Application is written by the template of chart ${found.origin.dir || '.'}, so KRR cannot add helm.valuesObject to it`] : [])];
+        const reasons = [...new Set([...layers.map((layer) => editable(layer)).filter((why): why is string => why !== null), ...(typeof inlineSite === 'string' ? [`${inlineSite}, so KRR cannot add helm.valuesObject to it`] : [])])];
         throw new ManifestEditError(`Application ${name} has no values of its own to write these resources in (${reasons.join('; ') || 'no value file, and the Application is not written in a file'}): add a value file for this environment to its helm.valueFiles, or edit by hand`);
       }
-      const file = chosen?.site.type === 'file' ? chosen.site.file : found.origin.type === 'file' ? found.origin.file : '';
+      const file = chosen?.site.type === 'file' ? chosen.site.file : typeof inlineSite === 'string' ? '' : 'newPatch' in inlineSite ? inlineSite.newPatch.file : inlineSite.file;
+      // What sets values below the chosen layer (the chart's defaults, earlier value files): a removal of a value one
+      // of them sets is written as null, which Helm's merge drops with it.
+      const chosenIndex = chosen ? layers.indexOf(chosen) : -1;
+      const lower = (chosenIndex === -1 ? layers : layers.slice(0, chosenIndex)).reduce<unknown>((all, layer) => mergeValues(all, layer.values), await chartDefaults(context, helm.chart));
       const text = byContainer.size > 0 ? await context.files.read(found.folder, file) : '';
       const splices: TextSplice[] = [];
       const edits: FieldEdit[] = [];
-      if (byContainer.size > 0 && chosen) {
+      const newFiles: PreparedFile[] = [];
+      if (byContainer.size > 0 && chosen && typeof inlineSite !== 'string' && 'newPatch' in inlineSite && chosen.site.type !== 'file') {
+        const root = inlineSite.newPatch;
+        const patch = newApplicationPatch(root, found.application, strip(root, name), helm.at, byContainer, located.keys);
+        if (await context.files.exists(root.folder, patch.relativePath)) throw new ManifestEditError(`${patch.relativePath} exists but ${root.file} does not list it as a patch; list it or remove it, then propose again`);
+        newFiles.push(patch);
+        const listed = patchListing(parseManifestFile(text, file), path.posix.basename(patch.relativePath), root.file);
+        splices.push(listed);
+        edits.push({ line: insertedLine(text, listed, ['path']), field: 'patches', from: null, to: `- path: ${path.posix.basename(patch.relativePath)}` });
+        notes.push(`created ${patch.relativePath}, a patch of Application ${name}'s helm.valuesObject in ${root.dir || '.'}, because ${origin.type === 'kustomization' ? origin.declared.file : 'its file'} is shared with other environments`);
+      } else if (byContainer.size > 0 && chosen) {
         const parsed = parseManifestFile(text, file);
-        const documentIndex = chosen.site.type === 'file' ? 0 : found.origin.type === 'file' ? found.origin.documentIndex : 0;
+        const documentIndex = chosen.site.type === 'file' || typeof inlineSite === 'string' || 'newPatch' in inlineSite ? 0 : inlineSite.documentIndex;
         const document = parsed.documents[documentIndex];
         if (!document) throw new ManifestEditError(`${file} changed while it was read`);
         const at = chosen.site.type === 'file' ? [] : [...helm.at, 'helm', 'valuesObject'];
         for (const [container, list] of byContainer) {
-          const result = writeValuesResources(parsed, document, at, located.keys.get(container) as string[], list, at.join('.'));
+          const result = writeValuesResources(parsed, document, at, located.keys.get(container) as string[], list, at.join('.'), lower);
           splices.push(...result.splices);
           edits.push(...result.edits);
         }
-        notes.push(`edited ${chosen.site.type === 'file' ? `${file}, a value file only Application ${name} lists` : `helm.valuesObject of Application ${name} in ${file}`}, so other environments keep their values`);
+        notes.push(`edited ${chosen.site.type === 'file' ? `${file}, a value file only Application ${name} lists` : `helm.valuesObject of Application ${name} in ${file}${origin.type === 'kustomization' ? ` (${origin.site?.patch ? 'the strategic-merge patch' : 'the Application file'} only ${origin.root.dir || '.'} reads)` : ''}`}, so other environments keep their values`);
+      }
+      // An Application a kustomization renders: every rendering that reads the edited file, before the edit.
+      const set = await loadKustomizations(context);
+      const readersBefore = new Map<KustomizationInfo, Awaited<ReturnType<typeof render>>>();
+      if (origin.type === 'kustomization' && chosen?.site.type !== 'file' && byContainer.size > 0) {
+        // The edited file's readers; for a new patch, the root's kustomization file: the root and those built on it.
+        const readers = [origin.root, ...readersOf(set, origin.root.folder, file), ...set.list.filter((info) => closureOf(info).has(origin.root))];
+        for (const reader of new Set(readers)) readersBefore.set(reader, await render(context, reader));
       }
       const after = splices.length > 0 ? applySplices(text, splices) : text;
       let baseline: Baseline | null = null;
@@ -266,13 +379,21 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
       }
       return {
         before,
-        files: splices.length === 0 ? [] : [{ relativePath: file, text: after, edits }],
+        files: splices.length === 0 ? [] : [...newFiles, { relativePath: file, text: after, edits }],
         changes,
         notes,
-        async verify(_stagedRoot, verifyContext) {
+        async verify(stagedRoot, verifyContext) {
           let afterLayers: Layer[];
           if (chosen?.site.type === 'file') afterLayers = await layersOf(verifyContext, helm, new Map([[file, after]]));
-          else {
+          else if (origin.type === 'kustomization') {
+            // As the kustomization renders it now: the Application differs only in its valuesObject, which carries
+            // exactly the recommended values; every other rendering that reads the edited file stays as it was.
+            const checked = await kustomizationOutcome(verifyContext, stagedRoot, origin.root, readersBefore, name, [...helm.at, 'helm', 'valuesObject']);
+            if (typeof checked === 'string') return checked;
+            const expected = valuesWithChanges(helm.source.helm?.valuesObject ?? {}, located.keys, changes, lower);
+            if (canonicalJson(checked.inline ?? {}) !== canonicalJson(expected)) return `helm.valuesObject of Application ${name}, as ${origin.root.dir || '.'} renders it, would not carry exactly the recommended values`;
+            afterLayers = await layersOf(verifyContext, helm, new Map(), checked.inline ?? {});
+          } else {
             // The Application file: only this Application's values change, every other document stays as it was.
             const original = parseManifestFile(text, file).documents;
             const edited = parseManifestFile(after, file).documents;
@@ -281,7 +402,7 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
             const parsed = applicationSchema.safeParse(edited[index]?.toJS());
             if (!parsed.success) return `${file} would no longer hold a valid Application`;
             const inline = readAt(parsed.data, [...helm.at, 'helm', 'valuesObject']);
-            const expected = valuesWithChanges(helm.source.helm?.valuesObject ?? {}, located.keys, changes);
+            const expected = valuesWithChanges(helm.source.helm?.valuesObject ?? {}, located.keys, changes, lower);
             if (canonicalJson(inline) !== canonicalJson(expected)) return `helm.valuesObject of Application ${name} would not carry exactly the recommended values`;
             afterLayers = await layersOf(verifyContext, helm, new Map(), inline);
           }
@@ -301,6 +422,81 @@ function candidateFor(options: HelmFinderOptions, helm: HelmSource, located: Loc
       };
     },
   };
+}
+
+/**
+ * The isolation check of an edit of an Application a kustomization `root` renders: every rendering in `before` (those
+ * that read the edited file) renders the same objects in the same order, but that in `root` and those built on it an
+ * Application may differ in its valuesObject (at `at`) alone. Returns root's Application's valuesObject, or why not.
+ */
+async function kustomizationOutcome(context: FinderContext, stagedRoot: string, root: KustomizationInfo, before: ReadonlyMap<KustomizationInfo, Awaited<ReturnType<typeof render>>>, name: string, at: ReadonlyArray<string | number>): Promise<{ inline: unknown } | string> {
+  const changed: string[] = [];
+  let inline: unknown;
+  let seen = false;
+  const withoutValues = (object: unknown) => {
+    const copy = structuredClone(object) as Record<string, unknown>;
+    const holder = readAt(copy, at.slice(0, -1));
+    if (isRecord(holder)) delete holder[String(at.at(-1))];
+    return canonicalJson(copy);
+  };
+  for (const [reader, previous] of before) {
+    const where = reader.dir || '.';
+    if ('error' in previous) return `${where} reads the edited file but cannot be rendered, so it is not known to stay as it was: ${previous.error}`;
+    const now = await renderAt(context, stagedRoot, reader);
+    if ('error' in now) return `${where} does not render with the edit: ${now.error}`;
+    const sameEnvironment = reader === root || closureOf(reader).has(root);
+    if (!sameEnvironment || now.objects.length !== previous.objects.length) {
+      if (now.text !== previous.text) changed.push(where);
+      continue;
+    }
+    let differs = false;
+    now.objects.forEach((object, index) => {
+      const was = previous.objects[index];
+      if (canonicalJson(object) === canonicalJson(was)) return;
+      const application = identityOf(object)?.kind === 'Application' && identityOf(was)?.kind === 'Application' && withoutValues(object) === withoutValues(was);
+      if (!application) differs = true;
+    });
+    if (differs) changed.push(where);
+    if (reader === root) {
+      const application = now.objects.find((object) => identityOf(object)?.kind === 'Application' && identityOf(object)?.name === name);
+      seen = application !== undefined;
+      inline = readAt(application, at);
+    }
+  }
+  if (changed.length > 0) return `it would also change what ${changed.join(', ')} render${changed.length === 1 ? 's' : ''}; KRR changes only the environment the recommendation is for`;
+  if (!seen) return `${root.dir || '.'} would no longer render Application ${name}`;
+  return { inline };
+}
+
+/**
+ * A new strategic-merge patch of the Application `name` (as the root's resources name it) in `root`, setting
+ * `<at>.helm.valuesObject.<key>.resources` to the changes (a null removes a value kustomize merges from below).
+ */
+function newApplicationPatch(root: KustomizationInfo, application: Application, name: string, at: ReadonlyArray<string | number>, byContainer: ReadonlyMap<string, FieldChange[]>, keys: ReadonlyMap<string, string[]>): PreparedFile {
+  const fileName = `krr-application-${name}-values.yaml`;
+  const relativePath = root.dir ? `${root.dir}/${fileName}` : fileName;
+  const values: Record<string, unknown> = {};
+  for (const [container, list] of byContainer) {
+    let node = values;
+    for (const key of [...(keys.get(container) as string[]), 'resources']) node = (node[key] ??= {}) as Record<string, unknown>;
+    for (const change of list) ((node[change.allocation] ??= {}) as Record<string, unknown>)[change.resource] = change.to;
+  }
+  let spec: Record<string, unknown> = { helm: { valuesObject: values } };
+  for (const key of [...at].reverse()) spec = { [String(key)]: spec };
+  // A patch matches by namespace too: under a root that sets none, the Application keeps its base's namespace.
+  const namespace = root.namespace === undefined ? application.metadata.namespace : undefined;
+  const body = { apiVersion: application.apiVersion, kind: 'Application', metadata: { name, ...(namespace ? { namespace } : {}) }, ...spec };
+  const text = `# Container resources for this environment's Argo CD Application ${name} (krr's recommendation, written by KRR).\n# A strategic-merge patch: helm.valuesObject merges key by key, so only these values change.\n${stringify(body, { indent: 2, lineWidth: 0 })}`;
+  const written = parseManifestFile(text, relativePath).documents[0];
+  const edits: FieldEdit[] = [];
+  for (const [container, list] of byContainer) {
+    for (const change of list) {
+      const fieldPath = [...at, 'helm', 'valuesObject', ...(keys.get(container) as string[]), 'resources', change.allocation, change.resource];
+      const node = written?.getIn(fieldPath, true) as { range?: [number, number, number] } | undefined;
+      edits.push({ line: lineOf(text, node?.range?.[0] ?? 0), field: fieldPath.join('.'), from: null, to: change.to });
+    }
+  }
+  return { relativePath, text, edits };
 }
 
 function readResources(values: unknown, keyPath: readonly string[]): Record<string, unknown> | undefined {

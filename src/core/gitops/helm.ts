@@ -14,13 +14,14 @@
 //   each values-<env>.yaml) must stay exactly as it was: an edit of values.yaml that reaches another environment is
 //   refused (without helm, whenever other values files exist), naming them.
 import * as path from 'node:path';
-import { isMap, type YAMLMap } from 'yaml';
+import { isMap } from 'yaml';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, RenderInput, SourceCandidate, WorkloadTarget } from './model';
 import { WorkspaceInputError, type WorkspaceFolder } from './workspace';
 import { RenderError } from './render';
 import { chartMayName, readChartText, type ChartText } from './chartNames';
 import { changesFor, checkRendered, containersPath, identityOf, sameWorkload, workloadWithContainers } from './workload';
-import { applySplices, insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, plainObjectOf, setResources, type TextSplice } from './yamlEdit';
+import { applySplices, ManifestEditError, parseManifestFile, plainObjectOf, type TextSplice } from './yamlEdit';
+import { writeValuesResources } from './valuesResources';
 import { readPath } from '../plan/build';
 import { displayText } from '../text';
 import { canonicalJson } from '../canonicalJson';
@@ -322,30 +323,14 @@ function candidateFor(options: HelmFinderOptions, chart: Chart, release: string,
       if (env) notes.push(`edited ${env}, the values file for this environment (applied after ${base}), so other environments keep their values`);
       const splices: TextSplice[] = [];
       const edits = [];
+      // What the layers below the edited file set (a removal of a value one of them sets is written as null).
+      const lower = env ? (parseManifestFile(await context.files.read(chart.folder, base), base).documents[0]?.toJS() ?? {}) : {};
       for (const container of new Set(changes.map((change) => change.container))) {
         const keyPath = located.keys.get(container);
         if (!keyPath) continue;
-        const fields = changes.filter((change) => change.container === container).map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
-        const resources = document.getIn([...keyPath, 'resources'], true);
-        const prefix = [...keyPath, 'resources'].join('.');
-        if (isMap(resources)) {
-          const result = setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false);
-          splices.push(...result.splices);
-          edits.push(...result.edits);
-          continue;
-        }
-        // The file lacks the block: add it under the deepest mapping it has on the key path.
-        let depth = keyPath.length;
-        while (depth > 0 && !isMap(document.getIn(keyPath.slice(0, depth), true))) depth--;
-        const parent = (depth === 0 ? document.contents : document.getIn(keyPath.slice(0, depth), true)) as YAMLMap;
-        const block: Record<string, Record<string, string>> = {};
-        for (const field of fields) (block[field.allocation] ??= {})[field.resource] = field.value;
-        let value: unknown = { resources: block };
-        for (const key of [...keyPath.slice(depth)].reverse()) value = { [key]: value };
-        const [key, inner] = Object.entries(value as Record<string, unknown>)[0] as [string, unknown];
-        const splice = insertIntoMap(text, parent, { [key]: inner }, false);
-        splices.push(splice);
-        for (const field of fields) edits.push({ line: insertedLine(text, splice, [...keyPath.slice(depth), 'resources', field.allocation, field.resource]), field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value });
+        const result = writeValuesResources(parsed, document, [], keyPath, changes.filter((change) => change.container === container), '', lower);
+        splices.push(...result.splices);
+        edits.push(...result.edits);
       }
       const after = applySplices(text, splices);
       // The isolation invariant (docs/ARCHITECTURE.md): every rendering of the chart that reads the edited file keeps

@@ -16,18 +16,19 @@
 //   other kustomization that reads an edited file renders exactly as before; the chart (when rendered) gives the
 //   workload exactly the recommended values and its other objects stay as they were.
 import * as path from 'node:path';
-import { isMap, isScalar, isSeq, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { canonicalJson } from '../canonicalJson';
 import type { FieldChange } from '../plan/model';
 import { baselineOf, chartRenderInputs, matchesBaseline, namedAfterRelease, renderedWorkload, type Baseline, type HelmFinderOptions } from './helm';
-import { chartAt, HelmMissing, locateByConvention, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, workloadFromValues, writeValuesResources, type ChartDir, type LocatedKeys } from './helmValues';
+import { chartAt, chartDefaults, HelmMissing, locateByConvention, locateByRendering, mergeValues, renderWithValues, valuesWithChanges, workloadFromValues, type ChartDir, type LocatedKeys } from './helmValues';
+import { writeValuesResources } from './valuesResources';
 import { configMapSchema, declaredObjects, gitRepositorySchema, helmReleaseSchema, invalidateDeclared, isFolderRepository, type Declared, type HelmRelease } from './gitopsObjects';
-import { closureOf, contextScore, fileKey, kustomizeFinder, loadKustomizations, readersOf, render, type KustomizationInfo, type KustomizationSet } from './kustomize';
+import { closureOf, contextScore, fileKey, kustomizeFinder, loadKustomizations, patchListing, readersOf, render, type KustomizationInfo, type KustomizationSet } from './kustomize';
 import type { FinderContext, ManifestSourceFinder, PreparedChange, PreparedFile, RenderInput, SourceCandidate, WorkloadTarget } from './model';
 import { RenderError } from './render';
 import { changesFor, checkRendered, identityOf } from './workload';
 import { WorkspaceInputError } from './workspace';
-import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
+import { applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
 
 /** A HelmRelease as one environment deploys it. */
 interface Environment {
@@ -47,6 +48,13 @@ function helmReleaseOf(object: unknown): HelmRelease | null {
 
 function releaseNameOf(release: HelmRelease): string {
   return release.spec.releaseName ?? (release.spec.targetNamespace ? `${release.spec.targetNamespace}-${release.metadata.name}` : release.metadata.name);
+}
+
+/** The chart's name as its `fullname` helper uses it: the last part of `spec.chart.spec.chart` (a name, a path, an OCI reference); null for `chartRef`. */
+function chartNameOf(release: HelmRelease): string | null {
+  const chart = release.spec.chart?.spec.chart;
+  if (!chart) return null;
+  return chart.replace(/\/+$/, '').split('/').at(-1)?.replace(/:.*$/, '') || null;
 }
 
 function strip(info: KustomizationInfo, name: string): string {
@@ -178,7 +186,7 @@ export function helmReleaseFinder(options: HelmFinderOptions = {}): ManifestSour
           continue;
         }
         let located: LocatedKeys | null;
-        if (typeof chart === 'string') located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, `the chart could not be rendered: ${chart}`);
+        if (typeof chart === 'string') located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, `the chart could not be rendered: ${chart}`, chartNameOf(release));
         else {
           try {
             located = await locateByRendering(options, context, chart, releaseName, target, layers);
@@ -191,7 +199,7 @@ export function helmReleaseFinder(options: HelmFinderOptions = {}): ManifestSour
               continue;
             }
             if (!(error instanceof HelmMissing)) throw error;
-            located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, 'helm is not installed (or older than 3.16), so the chart could not be rendered');
+            located = locateByConvention(layers.reduce<unknown>((all, layer) => mergeValues(all, layer), {}), releaseName, target, 'helm is not installed (or older than 3.16), so the chart could not be rendered', chartNameOf(release));
           }
         }
         if (!located) continue;
@@ -272,6 +280,12 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
       if (!chart) notes.push(`the chart of HelmRelease ${release.metadata.name} could not be rendered (${located.evidence ?? 'not in the workspace'}): KRR wrote spec.values.<key>.resources by convention and could not check what the chart makes of it`);
       else if (located.guess) notes.push(`chart ${chart.dir || '.'} was not rendered (${located.evidence ?? 'no helm'}): the values key is a guess, not checked`);
       const site = await siteFor(context, environment, set);
+      // What sets values below spec.values (the chart's defaults, valuesFrom): a removal of a value one of them sets is
+      // written as null, which Helm's merge drops with it. In an overlay's patch the base HelmRelease's own spec.values
+      // is below too (a null there is kustomize's removal of the base's value).
+      const helmLower = layers.slice(0, -1).reduce<unknown>((all, layer) => mergeValues(all, layer), chart ? await chartDefaults(context, chart) : {});
+      const baseValues = (environment.declared.object as { spec?: { values?: unknown } }).spec?.values;
+      const writeLower = site.type === 'document' && site.file !== declared.file ? mergeValues(helmLower, baseValues ?? {}) : helmLower;
       const files = new Map<string, { parsed: ParsedFile; splices: TextSplice[]; edits: FieldEdit[] }>();
       const fileFor = async (relativePath: string) => {
         let entry = files.get(relativePath);
@@ -287,7 +301,7 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
           const document = entry.parsed.documents[site.documentIndex];
           if (!document) throw new ManifestEditError(`${site.file} changed while it was read`);
           for (const [container, list] of byContainer) {
-            const result = writeValuesResources(entry.parsed, document, ['spec', 'values'], located.keys.get(container) as string[], list, 'spec.values');
+            const result = writeValuesResources(entry.parsed, document, ['spec', 'values'], located.keys.get(container) as string[], list, 'spec.values', writeLower);
             entry.splices.push(...result.splices);
             entry.edits.push(...result.edits);
           }
@@ -296,7 +310,7 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
       }
       const prepared: PreparedFile[] = [...[...files].filter(([, entry]) => entry.splices.length > 0).map(([relativePath, entry]) => ({ relativePath, text: applySplices(entry.parsed.text, entry.splices), edits: entry.edits })), ...newFiles];
       // The HelmRelease as this environment should deploy it after the edit: the same, but for the new values.
-      const expectedRelease = { ...release, spec: { ...release.spec, values: valuesWithChanges(release.spec.values, located.keys, changes) } };
+      const expectedRelease = { ...release, spec: { ...release.spec, values: valuesWithChanges(release.spec.values, located.keys, changes, helmLower) } };
       // Before the edit is staged: every rendering that reads an edited file, and the chart's other objects.
       const readers = root ? [...new Set(prepared.flatMap((file) => readersOf(set, root.folder, file.relativePath)))] : [];
       const readersBefore = new Map<KustomizationInfo, unknown[] | string>();
@@ -344,7 +358,7 @@ function candidateFor(options: HelmFinderOptions, environment: Environment, char
               if (reader === root) afterRelease = difference.added[0];
               else {
                 const removed = difference.removed[0] as HelmRelease;
-                const expected = { ...removed, spec: { ...removed.spec, values: valuesWithChanges(removed.spec.values, located.keys, changes) } };
+                const expected = { ...removed, spec: { ...removed.spec, values: valuesWithChanges(removed.spec.values, located.keys, changes, helmLower) } };
                 if (canonicalJson(expected) !== canonicalJson(difference.added[0])) changed.push(reader.dir || '.');
               }
             }
@@ -439,21 +453,12 @@ async function writeNewPatch(
     for (const change of list) {
       const keys = ['spec', 'values', ...(located.keys.get(container) as string[]), 'resources', change.allocation, change.resource];
       const node = written?.getIn(keys, true) as { range?: [number, number, number] } | undefined;
-      edits.push({ line: lineOf(text, node?.range?.[0] ?? 0), field: keys.join('.'), from: null, to: change.to as string });
+      edits.push({ line: lineOf(text, node?.range?.[0] ?? 0), field: keys.join('.'), from: null, to: change.to });
     }
   }
   newFiles.push({ relativePath, text, edits });
   const kustomization = await fileFor(root.file);
-  const document = kustomization.parsed.documents[0];
-  const patches = document?.get('patches', true);
-  let listed: TextSplice;
-  if (isSeq(patches) && patches.items.length > 0) listed = appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false);
-  else if (isScalar(patches) && patches.value === null && patches.range) listed = { start: patches.range[0], end: patches.range[1], text: `\n  - path: ${fileName}` };
-  else if ((patches === undefined || patches === null) && isMap(document?.contents) && !document?.has('patches')) {
-    const original = kustomization.parsed.text;
-    const separator = original.length === 0 || original.endsWith('\n') ? '' : '\n';
-    listed = { start: original.length, end: original.length, text: `${separator}patches:\n  - path: ${fileName}\n` };
-  } else throw new ManifestEditError(`${root.file} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
+  const listed = patchListing(kustomization.parsed, fileName, root.file);
   kustomization.splices.push(listed);
   kustomization.edits.push({ line: insertedLine(kustomization.parsed.text, listed, ['path']), field: 'patches', from: null, to: `- path: ${fileName}` });
   notes.push(`created ${relativePath}, a patch of HelmRelease ${name}'s spec.values in ${root.dir || '.'}, because ${environment.declared.file} is shared with other environments`);

@@ -5,14 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isMap, type Document, type YAMLMap } from 'yaml';
 import { readPath } from '../plan/build';
 import type { FieldChange } from '../plan/model';
-import { escapeSetKey, HelmMissing, helmTemplate, namedAfterRelease, renderedCpu, renderedWorkload, resourceKeyPaths, type HelmFinderOptions } from './helm';
+import { escapeSetKey, HelmMissing, helmTemplate, renderedCpu, renderedWorkload, resourceKeyPaths, type HelmFinderOptions } from './helm';
 import type { FinderContext, WorkloadTarget } from './model';
 import { workloadWithContainers } from './workload';
 import type { WorkspaceFolder } from './workspace';
-import { insertedLine, insertIntoMap, ManifestEditError, parseManifestFile, setResources, type FieldEdit, type ParsedFile, type TextSplice } from './yamlEdit';
+import { removalOver } from './valuesResources';
+import { ManifestEditError, parseManifestFile } from './yamlEdit';
 
 /** A chart directory in a workspace folder (one with Chart.yaml). */
 export interface ChartDir {
@@ -105,21 +105,67 @@ export async function locateByRendering(options: HelmFinderOptions, context: Fin
 }
 
 /**
- * Without a render (the chart is not in the workspace, or helm cannot run): only a workload named after the release
- * (`<release>` or `<release>-<component>`) is taken, and only keys the values already hold: `<container>.resources`,
- * `<component>.resources`, or a top-level `resources` for a single container. A guess, said to be one.
+ * The names a chart's `fullname` helper gives what it renders for `release` (longest first): `<release>-<chart>`, or
+ * just `<release>` when the release already contains the chart's name (Helm's own `helm create` helper and Bitnami's).
  */
-export function locateByConvention(values: unknown, release: string, target: WorkloadTarget, why: string): LocatedKeys | null {
-  if (!namedAfterRelease(target, release)) return null;
+function fullnames(release: string, chart: string | null): string[] {
+  return chart && !release.includes(chart) ? [`${release}-${chart}`, release] : [release];
+}
+
+/** The values keys a component of a chart is conventionally configured under: `replicas` → `replica`, `query-frontend` → `queryFrontend`. */
+function componentKeys(component: string): string[] {
+  const camel = component.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+  const singular = /[^s]s$/.test(camel) ? camel.slice(0, -1) : null;
+  // The singular first: charts that name workloads `<fullname>-replicas` configure them under `replica` (Bitnami).
+  return [...new Set([...(singular ? [singular] : []), camel, component])];
+}
+
+/**
+ * Without a render (the chart is not in the workspace, or helm cannot run): only a workload named as the chart's
+ * `fullname` helper names what it renders — `<fullname>` or `<fullname>-<component>`, the fullname being `<release>` or
+ * `<release>-<chart>` — is taken. A key the values already hold wins: `<container>.resources`, then the component's
+ * key (`master.resources`; `replica.resources` for `<release>-replicas`), or a top-level `resources` for a single
+ * container of `<fullname>`. Where the values hold none yet, the convention names one: the component's key for
+ * `<fullname>-<component>`, the top-level `resources` for `<fullname>`; the values key naming the container it feeds.
+ * Several keys that fit, or several containers for one key: refused (ManifestEditError), never picked. A guess, said
+ * to be one.
+ */
+export function locateByConvention(values: unknown, release: string, target: WorkloadTarget, why: string, chart: string | null = null): LocatedKeys | null {
+  const fullname = fullnames(release, chart).find((name) => target.name === name || target.name.startsWith(`${name}-`));
+  if (fullname === undefined) return null;
   const keyPaths = resourceKeyPaths(values);
-  const component = target.name.startsWith(`${release}-`) ? target.name.slice(release.length + 1) : target.name;
+  const component = target.name === fullname ? null : target.name.slice(fullname.length + 1);
+  const what = `${target.kind} ${target.namespace}/${target.name}`;
+  // The component's key: one the values hold (with or without resources yet), else the convention's first.
+  let componentKey: string[] | null = null;
+  if (component !== null) {
+    const names = componentKeys(component);
+    const held = keyPaths.filter((keys) => names.includes(keys.at(-1) as string));
+    const mappings = names.filter((name) => isRecord(values) && isRecord(values[name]) && !held.some((keys) => keys.length === 1 && keys[0] === name));
+    const fitting = [...held, ...mappings.map((name) => [name])];
+    if (fitting.length > 1) throw new ManifestEditError(`the chart of release ${release} could not be rendered (${why}), and several values keys fit ${what}: ${fitting.map((keys) => `${keys.join('.')}.resources`).join(', ')}; KRR does not pick one — edit the right one by hand`);
+    componentKey = fitting[0] ?? [names[0] as string];
+  }
   const containers = [...target.desired.keys()];
   const keys = new Map<string, string[]>();
+  const unkeyed: string[] = [];
   for (const container of containers) {
-    const match = keyPaths.find((keys) => keys.at(-1) === container) ?? keyPaths.find((keys) => keys.at(-1) === component) ?? (containers.length === 1 && keyPaths.some((keys) => keys.length === 0) ? [] : undefined);
-    if (match) keys.set(container, match);
+    const named = keyPaths.find((keys) => keys.at(-1) === container);
+    if (named) keys.set(container, named);
+    else unkeyed.push(container);
   }
-  return keys.size === 0 ? null : { keys, rendered: null, guess: true, evidence: `${why}; the workload is named after the release ${release} and the values key is matched by its name` };
+  // The workload's own key (its component's, or the top-level one) feeds one container: which one, when several are left?
+  const own = componentKey ?? [];
+  if (unkeyed.length === 1) keys.set(unkeyed[0] as string, own);
+  else if (unkeyed.length > 1) {
+    const main = unkeyed.filter((container) => container === chart || container === release || container === component);
+    if (main.length !== 1) throw new ManifestEditError(`the chart of release ${release} could not be rendered (${why}), and ${what} has ${unkeyed.length} containers (${unkeyed.join(', ')}) with no values key of their own: KRR cannot tell which one ${own.length === 0 ? 'the top-level resources' : `${own.join('.')}.resources`} feeds — edit the values by hand`);
+    keys.set(main[0] as string, own);
+  }
+  if (keys.size === 0) return null;
+  const described = [...keys].map(([container, keyPath]) => `${[...keyPath, 'resources'].join('.')} for container ${container}`).join(', ');
+  const naming = component === null ? `${fullname} (the chart's fullname for release ${release})` : `${fullname}-${component} (the chart's fullname for release ${release}, then the component ${component})`;
+  return { keys, rendered: null, guess: true, evidence: `${why}; the workload is named ${naming}, so by the charts' naming convention its values are ${described}` };
 }
 
 export { HelmMissing };
@@ -133,12 +179,23 @@ export function workloadFromValues(values: unknown, located: LocatedKeys, target
   return workloadWithContainers(target, containers);
 }
 
-/** `values` with each change written at `<key>.resources.<allocation>.<resource>` (a new object). */
-export function valuesWithChanges(values: unknown, keys: ReadonlyMap<string, string[]>, changes: readonly FieldChange[]): unknown {
+/** `values` with each change written at `<key>.resources.<allocation>.<resource>` (a new object), a removal as writeValuesResources writes it over `lower`. */
+export function valuesWithChanges(values: unknown, keys: ReadonlyMap<string, string[]>, changes: readonly FieldChange[], lower?: unknown): unknown {
   const result = (isRecord(values) ? structuredClone(values) : {}) as Record<string, unknown>;
   for (const change of changes) {
     const keyPath = keys.get(change.container);
     if (!keyPath) continue;
+    const style = change.to === null ? removalOver(lower, keyPath)(change.allocation, change.resource) : null;
+    const resources = readPath(result, [...keyPath, 'resources']);
+    const block = isRecord(resources) ? resources[change.allocation] : undefined;
+    const present = isRecord(block) && block[change.resource] !== undefined && block[change.resource] !== null;
+    if (style === 'delete' || (style === 'values' && present)) {
+      // As the edit removes it: the key, and an allocation left empty with it (`resources` itself stays).
+      if (!isRecord(block) || !isRecord(resources)) continue;
+      delete block[change.resource];
+      if (Object.keys(block).length === 0) delete resources[change.allocation];
+      continue;
+    }
     let node = result;
     for (const key of [...keyPath, 'resources', change.allocation]) {
       if (!isRecord(node[key])) node[key] = {};
@@ -149,32 +206,3 @@ export function valuesWithChanges(values: unknown, keys: ReadonlyMap<string, str
   return result;
 }
 
-/**
- * Writes the changes of one container into a values mapping inside a YAML document: at `at` (keys from the document
- * root to the values mapping: ['spec', 'values'], [] for a values file) › key path › `resources`. What is missing on
- * the way is added under the deepest mapping that exists, byte-preserving (yamlEdit). `label` names the mapping in the
- * edits' fields ('spec.values'; '' for a values file).
- */
-export function writeValuesResources(parsed: ParsedFile, document: Document.Parsed, at: ReadonlyArray<string | number>, keyPath: readonly string[], changes: readonly FieldChange[], label: string): { splices: TextSplice[]; edits: FieldEdit[] } {
-  const fields = changes.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
-  const full: Array<string | number> = [...at, ...keyPath];
-  const prefix = [label, ...keyPath, 'resources'].filter((part) => part !== '').join('.');
-  const resources = document.getIn([...full, 'resources'], true);
-  if (isMap(resources)) return setResources(parsed, document, { level: 'resources', node: resources as YAMLMap }, fields, prefix, false);
-  if (resources !== undefined && resources !== null) throw new ManifestEditError(`${prefix} is not a mapping`);
-  let depth = full.length;
-  while (depth > 0 && !isMap(document.getIn(full.slice(0, depth), true))) depth--;
-  const parent = depth === 0 ? document.contents : document.getIn(full.slice(0, depth), true);
-  if (!isMap(parent)) throw new ManifestEditError(`${label || 'the values file'} is not a YAML mapping`);
-  const existing = depth < full.length ? parent.get(full[depth], true) : undefined;
-  if (existing !== undefined && existing !== null) throw new ManifestEditError(`${[...full.slice(0, depth + 1)].join('.')} is not a mapping`);
-  const block: Record<string, Record<string, string>> = {};
-  for (const field of fields) (block[field.allocation] ??= {})[field.resource] = field.value;
-  let value: unknown = { resources: block };
-  for (const key of [...full.slice(depth)].reverse()) value = { [key]: value };
-  const [key, inner] = Object.entries(value as Record<string, unknown>)[0] as [string, unknown];
-  // A key present but empty (`values:` alone, null) would be written twice: replaced as a whole instead.
-  const splice = insertIntoMap(parsed.text, parent as YAMLMap, { [key]: inner }, false);
-  const edits = fields.map((field) => ({ line: insertedLine(parsed.text, splice, [...full.slice(depth).map(String), 'resources', field.allocation, field.resource]), field: `${prefix}.${field.allocation}.${field.resource}`, from: null, to: field.value }));
-  return { splices: [splice], edits };
-}

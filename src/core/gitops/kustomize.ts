@@ -24,7 +24,7 @@ import { describeRemoteReference, remoteReferences, remoteStringIn } from './kus
 import { closureOf, fileKey, KustomizationGraph, readersOf, renderKey, selectorSchema, type KustomizationInfo, type KustomizationSet, type PatchEntry, type Selector } from './kustomizationGraph';
 import { prefetchKustomizations } from './kustomizeBatch';
 import { RenderError } from './render';
-import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type ResourcesHolder, type TextSplice } from './yamlEdit';
+import { appendToSeq, applySplices, insertedLine, lineOf, ManifestEditError, parseManifestFile, plainObjectOf, setContainerResources, setResources, type FieldEdit, type ParsedFile, type RemovalStyle, type ResourcesHolder, type TextSplice } from './yamlEdit';
 import { changesFor, checkRendered, containerNode, containersPath, identityOf, sameWorkload } from './workload';
 
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -273,7 +273,7 @@ async function checkPluginConfigurations(context: FinderContext, info: Kustomiza
   return null;
 }
 
-async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
+export async function renderAt(context: FinderContext, root: string, info: KustomizationInfo): Promise<Rendered> {
   const what = `kubectl kustomize ${info.dir || '.'}`;
   try {
     // Root-only loading (kustomize's default, stated so no configuration can change it): no file outside the
@@ -426,7 +426,7 @@ export const kustomizeFinder: ManifestSourceFinder = {
 };
 
 type Site =
-  | { type: 'document'; info: KustomizationInfo; file: string; documentIndex: number; what: string }
+  | { type: 'document'; info: KustomizationInfo; file: string; documentIndex: number; what: string; name: string }
   | { type: 'json6902'; info: KustomizationInfo; file: string; opIndex: number; suffix: Array<string | number>; what: string }
   // A patch written inline in the kustomization file (`file`): KRR does not rewrite one, but a layer other environments
   // share is not edited anyway (the change goes into a patch of the environment's own), so only then is it refused.
@@ -486,13 +486,19 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
         const document = entry.parsed.documents[site.type === 'document' ? site.documentIndex : 0];
         if (!document) throw new ManifestEditError(`${site.file} changed while it was read`);
         const json = site.file.toLowerCase().endsWith('.json');
-        const fields = siteChanges.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+        const fields = siteChanges.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to }));
         let result;
         if (site.type === 'document') {
           const container = siteChanges[0]?.container as string;
           const node = containerNode(document, target.kind, container);
           if (!node) throw new ManifestEditError(`${site.file} has no container ${container} in ${site.what}`);
-          result = setContainerResources(entry.parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json);
+          // A removal in a strategic-merge patch over a layer that sets the value too is written as null (which removes
+          // that value as well); otherwise, and in the resource file itself, the key goes.
+          let removal: RemovalStyle = 'delete';
+          if (site.info.patches.some((patch) => patch.file === site.file)) {
+            for (const change of siteChanges) if (change.to === null && (await setBelow(context, site, site.name, change, containers.indexOf(change.container), target))) removal = 'null';
+          }
+          result = setContainerResources(entry.parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json, removal);
         } else {
           result = editJson6902(entry.parsed, document, site, fields, json);
         }
@@ -602,7 +608,7 @@ function selects(selector: Selector | undefined, target: WorkloadTarget, names: 
  * The layer that decides one field for the workload as `info` sees it (named `name` there): the last patch of `info`
  * that sets it, else the resource file or the included kustomization the workload comes from (recursively).
  */
-async function locate(context: FinderContext, info: KustomizationInfo, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget): Promise<Site> {
+async function locate(context: FinderContext, info: KustomizationInfo, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget, patchesBelow = info.patches.length): Promise<Site> {
   // kustomize matches a patch by the resource's current name or any it had in the layers below (a base's namePrefix
   // `css-` renders `css-web`, and an overlay's patch may still say `web`).
   const names = [name, `${info.namePrefix}${name}${info.nameSuffix}`, ...(await earlierNames(context, info, name, target))];
@@ -615,7 +621,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
       if (/fieldPaths:[\s\S]*resources/.test(text)) throw new ManifestEditError(`${info.file} sets resources through replacements; KRR does not edit a replacement's source — change it by hand`);
     }
   }
-  for (const patch of [...info.patches].reverse()) {
+  for (const patch of info.patches.slice(0, patchesBelow).reverse()) {
     const text = patch.file !== undefined ? await context.files.read(info.folder, patch.file) : (patch.inline as string);
     const where = patch.file ?? `${info.file} ${patch.where}`;
     const documents = parseManifestFile(text, where).documents;
@@ -654,7 +660,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
       const container = containerNode(document, target.kind, change.container);
       if (!container || !hasPath(container, ['resources', change.allocation, change.resource])) continue;
       if (patch.file === undefined) return inlineSite(info, field, patch);
-      return { type: 'document', info, file: patch.file, documentIndex, what: `the strategic-merge patch ${patch.file}` };
+      return { type: 'document', info, file: patch.file, documentIndex, what: `the strategic-merge patch ${patch.file}`, name };
     }
   }
   for (const file of info.resourceFiles) {
@@ -669,7 +675,7 @@ async function locate(context: FinderContext, info: KustomizationInfo, name: str
       const identity = identityOf(document.toJS());
       return identity !== null && sameWorkload(identity, target, name);
     });
-    if (documentIndex >= 0) return { type: 'document', info, file, documentIndex, what: `${target.kind} ${name}` };
+    if (documentIndex >= 0) return { type: 'document', info, file, documentIndex, what: `${target.kind} ${name}`, name };
   }
   const graph = await KustomizationGraph.of(context, await loadKustomizations(context));
   const possible = info.includes.filter((base) => graph.mayRender(base, { kind: target.kind, group: target.group, name }));
@@ -714,6 +720,26 @@ async function earlierNames(context: FinderContext, info: KustomizationInfo, nam
   return [];
 }
 
+/**
+ * Whether a layer below the strategic-merge patch `site` (earlier patches of its kustomization, its resources, what it
+ * includes) sets the field too: then a removal is written as `null` in the patch (removing the key would let that value
+ * through), else the key is removed. Not known: assumed set (a null removes it either way).
+ */
+async function setBelow(context: FinderContext, site: Extract<Site, { type: 'document' }>, name: string, change: FieldChange, containerIndex: number, target: WorkloadTarget): Promise<boolean> {
+  const index = site.info.patches.findLastIndex((patch) => patch.file === site.file);
+  let below: Site;
+  try {
+    below = await locate(context, site.info, name, change, containerIndex, target, index);
+  } catch (error) {
+    if (error instanceof ManifestEditError) return true;
+    throw error;
+  }
+  if (below.type !== 'document') return true;
+  const document = parseManifestFile(await context.files.read(below.info.folder, below.file), below.file).documents[below.documentIndex];
+  const container = document ? containerNode(document, target.kind, change.container) : undefined;
+  return container === undefined || hasPath(container, ['resources', change.allocation, change.resource]);
+}
+
 function inlineSite(info: KustomizationInfo, field: string, patch: PatchEntry): Site {
   return { type: 'inline', info, file: info.file, refusal: `${field} is set by an inline patch in ${info.file} (${patch.where}); move it to a file to let KRR edit it, or edit it by hand` };
 }
@@ -727,7 +753,7 @@ function hasPath(map: YAMLMap, keys: readonly string[]): boolean {
   return isScalar(node);
 }
 
-function editJson6902(parsed: ParsedFile, document: Document.Parsed, site: Extract<Site, { type: 'json6902' }>, fields: Array<{ allocation: AllocationKind; resource: ResourceName; value: string }>, json: boolean) {
+function editJson6902(parsed: ParsedFile, document: Document.Parsed, site: Extract<Site, { type: 'json6902' }>, fields: Array<{ allocation: AllocationKind; resource: ResourceName; value: string | null }>, json: boolean) {
   const ops = document.contents;
   const op = isSeq(ops) ? ops.items[site.opIndex] : undefined;
   if (!isMap(op)) throw new ManifestEditError(`${site.file} changed while it was read`);
@@ -736,12 +762,15 @@ function editJson6902(parsed: ParsedFile, document: Document.Parsed, site: Extra
   if (site.suffix.length === 3) {
     if (!isScalar(value) || fields.length !== 1) throw new ManifestEditError(`${prefix} is not a single quantity`);
     const [start, end] = value.range as [number, number, number];
-    const field = fields[0] as { value: string };
+    const field = fields[0] as { value: string | null };
+    // The op sets this one value: removing it means rewriting the op, which KRR does not do.
+    if (field.value === null) throw new ManifestEditError(`${prefix} sets the value krr recommends removing, in a JSON6902 op of its own; remove that op by hand`);
     return { splices: [{ start, end, text: json || value.type === 'QUOTE_DOUBLE' ? JSON.stringify(field.value) : value.type === 'QUOTE_SINGLE' ? `'${field.value}'` : field.value }], edits: [{ line: lineOf(parsed.text, start), field: prefix, from: value.value === null ? null : String(value.value), to: field.value }] };
   }
   if (!isMap(value)) throw new ManifestEditError(`${prefix} is not a mapping`);
   const holder: ResourcesHolder = site.suffix.length === 2 ? { level: 'allocation', allocation: site.suffix[1] as AllocationKind, node: value } : { level: 'resources', node: value };
-  return setResources(parsed, document, holder, fields, prefix, json);
+  // The op replaces the whole mapping: a key removed from its value is removed from the result.
+  return setResources(parsed, document, holder, fields, prefix, json, 'delete');
 }
 
 /** Adds the changes to the overlay's strategic-merge patch for the workload, or creates one and lists it. */
@@ -758,10 +787,10 @@ async function writeOverlayPatch(
 ): Promise<void> {
   const byContainer = new Map<string, FieldChange[]>();
   for (const change of changes) byContainer.set(change.container, [...(byContainer.get(change.container) ?? []), change]);
-  const fieldsOf = (list: FieldChange[]) => list.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+  const fieldsOf = (list: FieldChange[]) => list.map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to }));
   const resourcesOf = (list: FieldChange[]) => {
-    const resources: Record<string, Record<string, string>> = {};
-    for (const change of list) (resources[change.allocation] ??= {})[change.resource] = change.to as string;
+    const resources: Record<string, Record<string, string | null>> = {};
+    for (const change of list) (resources[change.allocation] ??= {})[change.resource] = change.to;
     return resources;
   };
   // An existing strategic-merge patch file of this overlay for this workload, with a container list to extend.
@@ -781,13 +810,13 @@ async function writeOverlayPatch(
     for (const [container, list] of byContainer) {
       const node = containerNode(document, target.kind, container);
       if (node) {
-        const result = setContainerResources(entry.parsed, document, node, fieldsOf(list), `${containersPath(target.kind).join('.')}[${container}]`, json);
+        const result = setContainerResources(entry.parsed, document, node, fieldsOf(list), `${containersPath(target.kind).join('.')}[${container}]`, json, 'null');
         entry.splices.push(...result.splices);
         entry.edits.push(...result.edits);
       } else {
         const splice = appendToSeq(entry.parsed.text, containers, { name: container, resources: resourcesOf(list) }, json);
         entry.splices.push(splice);
-        for (const change of list) entry.edits.push({ line: insertedLine(entry.parsed.text, splice, ['resources', change.allocation, change.resource]), field: `${containersPath(target.kind).join('.')}[${container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string });
+        for (const change of list) entry.edits.push({ line: insertedLine(entry.parsed.text, splice, ['resources', change.allocation, change.resource]), field: `${containersPath(target.kind).join('.')}[${container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to });
       }
     }
     return;
@@ -815,23 +844,25 @@ async function writeOverlayPatch(
   // Each value's own line in the new file, for the approval.
   const edits: FieldEdit[] = changes.map((change) => {
     const node = written?.getIn([...containersPath(target.kind), containerIndex(change.container), 'resources', change.allocation, change.resource], true) as { range?: [number, number, number] } | undefined;
-    return { line: lineOf(text, node?.range?.[0] ?? 0), field: `${containersPath(target.kind).join('.')}[${change.container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to as string };
+    return { line: lineOf(text, node?.range?.[0] ?? 0), field: `${containersPath(target.kind).join('.')}[${change.container}].resources.${change.allocation}.${change.resource}`, from: null, to: change.to };
   });
   newFiles.push({ relativePath, text, edits });
   const kustomization = await fileFor(root.file);
-  const document = kustomization.parsed.documents[0];
-  const patches = document?.get('patches', true);
-  let listed: TextSplice;
-  if (isSeq(patches) && patches.items.length > 0) listed = appendToSeq(kustomization.parsed.text, patches, { path: fileName }, false);
-  else if (isScalar(patches) && patches.value === null && patches.range) {
-    // `patches:` with every entry commented out (null, read as an empty list): the new entry goes right under the key.
-    const [start, end] = patches.range;
-    listed = { start, end, text: `\n  - path: ${fileName}` };
-  } else if ((patches === undefined || patches === null) && !document?.has('patches')) {
-    const text = kustomization.parsed.text;
-    const separator = text.length === 0 || text.endsWith('\n') ? '' : '\n';
-    listed = { start: text.length, end: text.length, text: `${separator}patches:\n  - path: ${fileName}\n` };
-  } else throw new ManifestEditError(`${root.file} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
+  const listed = patchListing(kustomization.parsed, fileName, root.file);
   kustomization.splices.push(listed);
   kustomization.edits.push({ line: insertedLine(kustomization.parsed.text, listed, ['path']), field: 'patches', from: null, to: `- path: ${fileName}` });
+}
+
+/** The splice that lists a new patch file under `patches:` of a kustomization (appended, or the key added). */
+export function patchListing(parsed: ParsedFile, fileName: string, kustomizationFile: string): TextSplice {
+  const document = parsed.documents[0];
+  const patches = document?.get('patches', true);
+  if (isSeq(patches) && patches.items.length > 0) return appendToSeq(parsed.text, patches, { path: fileName }, false);
+  // `patches:` with every entry commented out (null, read as an empty list): the new entry goes right under the key.
+  if (isScalar(patches) && patches.value === null && patches.range) return { start: patches.range[0], end: patches.range[1], text: `\n  - path: ${fileName}` };
+  if ((patches === undefined || patches === null) && (document === undefined || document.contents === null || isMap(document.contents)) && !document?.has('patches')) {
+    const separator = parsed.text.length === 0 || parsed.text.endsWith('\n') ? '' : '\n';
+    return { start: parsed.text.length, end: parsed.text.length, text: `${separator}patches:\n  - path: ${fileName}\n` };
+  }
+  throw new ManifestEditError(`${kustomizationFile} has a \`patches\` entry KRR cannot extend (empty or not a list); add the patch ${fileName} by hand`);
 }

@@ -144,7 +144,7 @@ function candidateFor(file: WorkspaceFile, documentIndex: number, target: Worklo
       for (const container of new Set(changes.map((change) => change.container))) {
         const node = containerNode(document, target.kind, container);
         if (!node) throw new ManifestEditError(`${file.relativePath} has no container ${container}`);
-        const fields = changes.filter((change) => change.container === container).map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to as string }));
+        const fields = changes.filter((change) => change.container === container).map((change) => ({ allocation: change.allocation, resource: change.resource, value: change.to }));
         const result = setContainerResources(parsed, document, node, fields, `${containersPath(target.kind).join('.')}[${container}]`, json);
         splices.push(...result.splices);
         edits.push(...result.edits);

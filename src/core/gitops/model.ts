@@ -221,4 +221,6 @@ export interface ManifestPlan {
   unresolved: UnresolvedWorkload[];
   warnings: PolicyFinding[];
   sourceReportId?: string;
+  /** A persist plan: the trial that passed on this change, and the line its dialog shows (in the digest). */
+  trial?: { id: string; line: string };
 }

@@ -66,7 +66,7 @@ export interface ProposeManifestOptions {
  * the usage evidence beside them, which the dialog shows too (only the fields shown: the stored form keeps no more, see
  * session/store.ts).
  */
-export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' | 'workloads'>): string {
+export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' | 'workloads' | 'trial'>): string {
   const files = [...plan.files]
     .map((file) => ({ folder: file.folderRoot, path: file.path, beforeHash: file.beforeHash, afterHash: file.afterHash, edits: file.edits }))
     .sort((a, b) => `${a.folder}\0${a.path}`.localeCompare(`${b.folder}\0${b.path}`));
@@ -81,7 +81,8 @@ export function manifestPlanDigest(plan: Pick<ManifestPlan, 'context' | 'files' 
     // The HPA projection the dialog shows (core/hpa/projection), for the same reason only when present.
     ...(workload.hpa ? { hpa: workload.hpa } : {}),
   }));
-  return sha256(canonicalJson({ target: 'manifests', context: plan.context, files, workloads }));
+  // The trial a persist plan carries (its line is in the dialog); only when present, like the evidence.
+  return sha256(canonicalJson({ target: 'manifests', context: plan.context, files, workloads, ...(plan.trial ? { trial: plan.trial } : {}) }));
 }
 
 /**

@@ -84,13 +84,13 @@ function resourcesOf(object: unknown, kind: string, container: string): Resource
   return found ? (found.resources ?? {}) : null;
 }
 
-/** The fields to write for one container: only string values (a removal is never written to a manifest). */
-export function wantedFields(desired: DesiredResources): Array<{ allocation: AllocationKind; resource: ResourceName; value: string }> {
+/** The fields to write for one container: a value, or null for a removal (there only with allowLimitRemoval). */
+export function wantedFields(desired: DesiredResources): Array<{ allocation: AllocationKind; resource: ResourceName; value: string | null }> {
   const fields = [];
   for (const allocation of allocationKinds) {
     for (const resource of resourceNames) {
       const value = desired[allocation][resource];
-      if (typeof value === 'string') fields.push({ allocation, resource, value });
+      if (typeof value === 'string' || value === null) fields.push({ allocation, resource, value });
     }
   }
   return fields;
@@ -112,8 +112,9 @@ export function changesFor(object: unknown, kind: string, desired: ReadonlyMap<s
     for (const { allocation, resource, value } of wantedFields(wanted)) {
       const raw = resources[allocation]?.[resource];
       const from = raw === undefined || raw === null ? null : String(raw);
-      if (from !== null && safeSame(from, value)) continue;
-      changes.push({ container, allocation, resource, from, to: value, fromAmount: from === null ? null : safeParse(from), toAmount: parseQuantity(value) });
+      // A removal of what is not set is no change.
+      if (value === null ? from === null : from !== null && safeSame(from, value)) continue;
+      changes.push({ container, allocation, resource, from, to: value, fromAmount: from === null ? null : safeParse(from), toAmount: value === null ? null : parseQuantity(value) });
     }
   }
   return { changes, missing };
@@ -131,10 +132,11 @@ export function checkRendered(before: unknown, after: unknown, kind: string, cha
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
-  if (sameResources(expected, after)) return null;
+  // An emptied `limits: {}` or `resources: {}` reads as none (a chart prints `resources: {}` for empty values).
+  if (sameResources(withoutEmptyResources(expected, kind), withoutEmptyResources(after, kind))) return null;
   for (const change of changes) {
     const actual = resourcesOf(after, kind, change.container)?.[change.allocation]?.[change.resource];
-    if (actual === undefined || !safeSame(String(actual), change.to ?? '')) return `${change.container} ${change.allocation}.${change.resource} renders as ${actual === undefined ? 'unset' : String(actual)}, not ${change.to}`;
+    if (change.to === null ? actual !== undefined && actual !== null : actual === undefined || !safeSame(String(actual), change.to)) return `${change.container} ${change.allocation}.${change.resource} renders as ${actual === undefined ? 'unset' : String(actual)}, not ${change.to ?? 'unset'}`;
   }
   const names = (object: unknown) => {
     const containers = readPath(object, containersPath(kind));
@@ -152,10 +154,32 @@ export function withChanges(object: unknown, kind: string, changes: readonly Fie
     const container = Array.isArray(containers) ? (containers.find((item) => (item as { name?: unknown }).name === change.container) as Record<string, unknown> | undefined) : undefined;
     if (!container) throw new Error(`container ${change.container} is missing`);
     const resources = (container.resources ??= {}) as Record<string, Record<string, unknown>>;
+    if (change.to === null) {
+      // A removal: the key goes, and an allocation (then `resources`) left empty goes with it, as the edit removes it.
+      const block = resources[change.allocation];
+      if (block) delete block[change.resource];
+      if (block && Object.keys(block).length === 0) delete resources[change.allocation];
+      if (Object.keys(resources).length === 0) delete container.resources;
+      continue;
+    }
     const block = (resources[change.allocation] ??= {});
     block[change.resource] = change.to;
   }
   return expected;
+}
+
+/** A copy without empty allocation maps, and without `resources` left empty, in the containers. */
+function withoutEmptyResources(object: unknown, kind: string): unknown {
+  const copy = structuredClone(object);
+  const containers = readPath(copy, containersPath(kind));
+  if (!Array.isArray(containers)) return copy;
+  for (const container of containers as Array<Record<string, unknown>>) {
+    const resources = container?.resources as Record<string, unknown> | undefined;
+    if (!resources || typeof resources !== 'object') continue;
+    for (const [allocation, block] of Object.entries(resources)) if (block && typeof block === 'object' && Object.keys(block).length === 0) delete resources[allocation];
+    if (Object.keys(resources).length === 0) delete container.resources;
+  }
+  return copy;
 }
 
 function safeSame(a: string, b: string): boolean {

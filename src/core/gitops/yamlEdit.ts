@@ -162,6 +162,7 @@ function blockLines(value: Record<string, unknown>, indent: number): string {
 }
 
 function flowText(value: unknown, json: boolean): string {
+  if (value === null) return 'null';
   if (typeof value === 'string') return json ? JSON.stringify(value) : scalarText(value, undefined, false);
   const entries = Object.entries(value as Record<string, unknown>).map(([key, inner]) => `${json ? JSON.stringify(key) : key}: ${flowText(inner, json)}`);
   return `{ ${entries.join(', ')} }`;
@@ -193,7 +194,10 @@ export function insertIntoMap(text: string, map: YAMLMap, entries: Record<string
   const indent = columnOf(text, rangeOf(last.key as YamlNode)[0]);
   const lastEnd = rangeOf((last.value ?? last.key) as YamlNode)[1];
   const at = blockAppendOffset(text, lastEnd);
-  const body = pairs.map(([key, value]) => (typeof value === 'string' ? `${' '.repeat(indent)}${key}: ${scalarText(value, undefined, false)}` : blockLines({ [key]: value }, indent)));
+  const body = pairs.map(([key, value]) => {
+    if (value === null) return `${' '.repeat(indent)}${key}: null`;
+    return typeof value === 'string' ? `${' '.repeat(indent)}${key}: ${scalarText(value, undefined, false)}` : blockLines({ [key]: value }, indent);
+  });
   return { start: at, end: at, text: `\n${body.join('\n')}` };
 }
 
@@ -235,7 +239,56 @@ export interface FieldEdit {
   /** e.g. spec.template.spec.containers[app].resources.requests.cpu */
   field: string;
   from: string | null;
-  to: string;
+  /** null: the key is removed (krr recommends unsetting a limit, with allowLimitRemoval), or written as `null`. */
+  to: string | null;
+}
+
+/**
+ * How a value krr recommends removing (null) is written. `delete`: the key is removed where it is set, nothing where it
+ * is not (a manifest, a base: nothing below it). `null`: the key is set to `null` (a strategic-merge patch: null removes
+ * the field from what it patches; removing the key would let the base's value through). `values`: removed where set,
+ * else set to `null` (Helm values: a null removes a chart default).
+ */
+export type RemovalStyle = 'delete' | 'null' | 'values';
+
+/** The removal style per field, where it differs by field (a layer below sets one value but not another). */
+export type Removal = RemovalStyle | ((allocation: AllocationKind, resource: ResourceName) => RemovalStyle);
+
+/** The column a line starts at offset `offset` has only blanks before it. */
+function ownsLine(text: string, offset: number): boolean {
+  return /^[ \t]*$/.test(text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset));
+}
+
+/** A mapping's entries replaced by `{}` (its key stays: it is not KRR's to remove), the line break after it kept. */
+function emptyMap(text: string, map: YAMLMap): TextSplice {
+  const [start, end] = rangeOf(map as unknown as YamlNode);
+  return { start, end, text: text.slice(start, end).endsWith('\n') ? '{}\n' : '{}' };
+}
+
+/**
+ * Removes one entry of a mapping, byte-preserving elsewhere: a block entry with its whole lines (and the comment on
+ * them), a flow entry with the comma beside it. Removing the last entry of a mapping is the caller's to avoid (it
+ * removes the mapping's own key instead).
+ */
+export function removePair(text: string, map: YAMLMap, key: string): TextSplice {
+  const index = map.items.findIndex((pair) => isScalar(pair.key) && pair.key.value === key);
+  const pair = map.items[index];
+  if (!pair) throw new ManifestEditError(`no key ${key} to remove`);
+  const keyStart = rangeOf(pair.key as YamlNode)[0];
+  const valueEnd = pair.value ? rangeOf(pair.value as YamlNode)[1] : rangeOf(pair.key as YamlNode)[1];
+  if (map.flow) {
+    const next = map.items[index + 1];
+    if (next) return { start: keyStart, end: rangeOf(next.key as YamlNode)[0], text: '' };
+    const previous = map.items[index - 1];
+    if (!previous) throw new ManifestEditError(`${key} is the only entry of its mapping`);
+    const previousEnd = rangeOf((previous.value ?? previous.key) as YamlNode)[1];
+    return { start: previousEnd, end: valueEnd, text: '' };
+  }
+  if (!ownsLine(text, keyStart)) throw new ManifestEditError(`${key} does not start its own line; KRR does not remove it`);
+  const start = text.lastIndexOf('\n', keyStart - 1) + 1;
+  // The end of the line the value ends on (a block value's range may already end after its newline).
+  const lineEnd = valueEnd > 0 && text[valueEnd - 1] === '\n' ? valueEnd : text.indexOf('\n', valueEnd) === -1 ? text.length : text.indexOf('\n', valueEnd) + 1;
+  return { start, end: lineEnd, text: '' };
 }
 
 export interface ResourceEditResult {
@@ -255,11 +308,13 @@ export function setResources(
   file: ParsedFile,
   document: Document.Parsed,
   holder: ResourcesHolder,
-  values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string }>,
+  values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string | null }>,
   fieldPrefix: string,
   json: boolean,
+  removal: Removal = 'delete',
 ): ResourceEditResult {
   const { text } = file;
+  const styleOf = (allocation: AllocationKind, resource: ResourceName): RemovalStyle => (typeof removal === 'function' ? removal(allocation, resource) : removal);
   const splices: TextSplice[] = [];
   const edits: FieldEdit[] = [];
   const shared = sharedAnchors(document);
@@ -273,11 +328,13 @@ export function setResources(
   const resourcesField = holder.level === 'container' ? `${fieldPrefix}.resources` : fieldPrefix;
   if (holder.level === 'container') guard(resources, resourcesField);
   // Values to add, gathered per mapping they go into: each mapping gets one insertion (see insertIntoMap).
-  const intoResources: Record<string, Record<string, string>> = {};
+  const intoResources: Record<string, Record<string, string | null>> = {};
   // Each added value: its field, the keys leading to it inside the inserted text, and the splice (none: the one into
   // `resources`, made last).
-  const added: Array<{ field: string; keys: string[]; value: string; splice?: TextSplice }> = [];
-  const byAllocation = new Map<AllocationKind, Array<{ resource: ResourceName; value: string }>>();
+  const added: Array<{ field: string; keys: string[]; value: string | null; splice?: TextSplice }> = [];
+  const byAllocation = new Map<AllocationKind, Array<{ resource: ResourceName; value: string | null }>>();
+  // Allocation blocks every entry of which is removed: their key goes instead (an empty `limits:` would read null).
+  const emptied: Array<{ allocation: AllocationKind; field: string; removed: Array<{ field: string; from: string | null; line: number }> }> = [];
   for (const entry of values) byAllocation.set(entry.allocation, [...(byAllocation.get(entry.allocation) ?? []), entry]);
   let resourcesSplice: TextSplice | undefined;
   for (const [allocation, entries] of byAllocation) {
@@ -285,11 +342,25 @@ export function setResources(
     const blockField = holder.level === 'allocation' ? fieldPrefix : `${resourcesField}.${allocation}`;
     const block: unknown = holder.level === 'allocation' ? holder.node : isMap(resources) ? resources.get(allocation, true) : undefined;
     guard(block, blockField);
-    const toInsert: Record<string, string> = {};
+    const toInsert: Record<string, string | null> = {};
+    const removed: Array<{ resource: string; field: string; from: string | null; line: number }> = [];
     for (const { resource, value } of entries) {
       const field = `${blockField}.${resource}`;
       const node: unknown = isMap(block) ? block.get(resource, true) : undefined;
       guard(node, field);
+      if (value === null) {
+        if (node !== undefined && !isScalar(node)) throw new ManifestEditError(`${field} is not a scalar`);
+        const style = styleOf(allocation, resource);
+        const present = isScalar(node) && node.value !== null;
+        if (present && style !== 'null') removed.push({ resource, field, from: String(node.value), line: lineOf(text, rangeOf(node)[0]) });
+        else if (isScalar(node)) {
+          if (node.value === null) continue;
+          const [start, end] = rangeOf(node);
+          splices.push({ start, end, text: 'null' });
+          edits.push({ line: lineOf(text, start), field, from: String(node.value), to: null });
+        } else if (style !== 'delete') toInsert[resource] = null;
+        continue;
+      }
       if (isScalar(node)) {
         const [start, end] = rangeOf(node);
         const from = node.value === null ? null : String(node.value);
@@ -299,6 +370,14 @@ export function setResources(
       } else if (node !== undefined && node !== null) {
         throw new ManifestEditError(`${field} is not a scalar`);
       } else toInsert[resource] = value;
+    }
+    if (removed.length > 0 && isMap(block)) {
+      if (removed.length === block.items.length && Object.keys(toInsert).length === 0) emptied.push({ allocation, field: blockField, removed });
+      else
+        for (const entry of removed) {
+          splices.push(removePair(text, block, entry.resource));
+          edits.push({ line: entry.line, field: entry.field, from: entry.from, to: null });
+        }
     }
     if (Object.keys(toInsert).length === 0) continue;
     if (block !== undefined && block !== null && !isMap(block)) throw new ManifestEditError(`${blockField} is not a mapping`);
@@ -310,6 +389,15 @@ export function setResources(
       intoResources[allocation] = toInsert;
       for (const [resource, value] of Object.entries(toInsert)) added.push({ field: `${blockField}.${resource}`, keys: holder.level === 'container' && !isMap(resources) ? ['resources', allocation, resource] : [allocation, resource], value });
     }
+  }
+  if (emptied.length > 0) {
+    const allocations = holder.level === 'allocation' ? null : isMap(resources) ? resources : null;
+    if (allocations === null) splices.push(emptyMap(text, holder.node));
+    else if (emptied.length < allocations.items.length || Object.keys(intoResources).length > 0) for (const entry of emptied) splices.push(removePair(text, allocations, entry.allocation));
+    // Nothing left under `resources`: the key goes too where it is the container's, else the mapping is left empty.
+    else if (holder.level === 'container') splices.push(removePair(text, holder.node, 'resources'));
+    else splices.push(emptyMap(text, allocations));
+    edits.push(...emptied.flatMap((entry) => entry.removed.map(({ field, from, line }) => ({ line, field, from, to: null }))));
   }
   if (Object.keys(intoResources).length > 0) {
     if (isMap(resources)) resourcesSplice = insertIntoMap(text, resources, intoResources, json);
@@ -331,11 +419,12 @@ export function setContainerResources(
   file: ParsedFile,
   document: Document.Parsed,
   container: YAMLMap,
-  values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string }>,
+  values: ReadonlyArray<{ allocation: AllocationKind; resource: ResourceName; value: string | null }>,
   fieldPrefix: string,
   json: boolean,
+  removal: Removal = 'delete',
 ): ResourceEditResult {
-  return setResources(file, document, { level: 'container', node: container }, values, fieldPrefix, json);
+  return setResources(file, document, { level: 'container', node: container }, values, fieldPrefix, json, removal);
 }
 
 /** Anchors that some alias in the document refers to. */

@@ -145,8 +145,8 @@ export class SessionContext {
   readonly trialPlans = new Map<string, { plan: TrialPlan; state: StoredPlan['state'] }>();
   /** Trials started, in the state directory (one file each), so a reload or restart finds them. */
   readonly trials: TrialStore;
-  /** Trials this process is checking right now (the watch never checks one twice at once). */
-  readonly trialChecks = new Set<string>();
+  /** Trials this process is checking or reverting right now, and when that ends (never two at once for one trial). */
+  readonly trialChecks = new Map<string, Promise<unknown>>();
   readonly applying = new Set<string>();
   /** When a person last declined or left unanswered an apply, per context (the model's cool-down), in the state directory. */
   readonly declines: DeclineCooldowns;

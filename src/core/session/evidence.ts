@@ -62,17 +62,7 @@ export async function cachedEvidence(ctx: SessionContext, reportId: string, targ
 }
 
 async function readMissing(ctx: SessionContext, stored: StoredReport, cache: EvidenceCache, targets: EvidenceTarget[], namespaces: string[], signal?: AbortSignal): Promise<EvidenceResult> {
-  const settings = ctx.options.settings();
-  const url = settings.prometheusUrl as string;
-  const authHeader = await ctx.options.secrets?.prometheusAuthHeader();
-  // The same routing as a scan's; the effective URL is always the configured one, so this only documents the rule.
-  const auth = decidePrometheusAuth({ header: authHeader, configuredUrl: url, effectiveUrl: url });
-  const extra = decidePrometheusAuth({ header: settings.prometheusHeaders.length > 0 ? 'set' : undefined, configuredUrl: url, effectiveUrl: url });
-  const headers = { ...(extra.send ? parseHeaderLines(settings.prometheusHeaders) : {}), ...(auth.send && authHeader ? { authorization: authHeader } : {}) };
-  // A scan records its `label="value"`; a loaded report file takes the settings' value for the cluster it names.
-  const reportCluster = stored.summary.context ?? stored.summary.cluster ?? undefined;
-  const settingsValue = reportCluster === undefined ? settings.prometheusClusterLabel : (settings.prometheusClusterLabels[reportCluster] ?? settings.prometheusClusterLabel);
-  const clusterLabel = clusterSelectorOf(stored.summary.clusterLabel) ?? (settings.prometheusLabel && settingsValue ? { label: settings.prometheusLabel, value: settingsValue } : undefined);
+  const { url, headers, clusterLabel } = await prometheusAccess(ctx, stored.summary.context ?? stored.summary.cluster ?? undefined, stored.summary.clusterLabel);
   const started = Date.now();
   const result = await readEvidence({
     url,
@@ -96,6 +86,24 @@ async function readMissing(ctx: SessionContext, stored: StoredReport, cache: Evi
   ctx.log(`evidence for ${stored.summary.reportId}: ${result.containers.length} containers in ${namespaces.length} namespace(s), ${result.queries} Prometheus queries, ${Date.now() - started} ms`);
   await ctx.store.saveEvidence({ reportId: stored.summary.reportId, savedAt: stored.savedAt, readAt: result.readAt, queries: cache.queries, namespaces: [...cache.namespaces], containers: [...cache.containers.values()] });
   return result;
+}
+
+/**
+ * Where and how to read Prometheus for one cluster: krr.prometheusUrl, the headers its credential routing allows (the
+ * auth header and krr.prometheusHeaders only to that URL), and the centralized store's cluster selector (a scan's
+ * recorded `label="value"` first, else the settings' value for that cluster). Shared by the evidence and the trials.
+ */
+export async function prometheusAccess(ctx: SessionContext, cluster: string | undefined, recordedLabel?: string): Promise<{ url: string; headers: Record<string, string>; clusterLabel?: ClusterSelector }> {
+  const settings = ctx.options.settings();
+  const url = settings.prometheusUrl as string;
+  const authHeader = await ctx.options.secrets?.prometheusAuthHeader();
+  // The same routing as a scan's; the effective URL is always the configured one, so this only documents the rule.
+  const auth = decidePrometheusAuth({ header: authHeader, configuredUrl: url, effectiveUrl: url });
+  const extra = decidePrometheusAuth({ header: settings.prometheusHeaders.length > 0 ? 'set' : undefined, configuredUrl: url, effectiveUrl: url });
+  const headers = { ...(extra.send ? parseHeaderLines(settings.prometheusHeaders) : {}), ...(auth.send && authHeader ? { authorization: authHeader } : {}) };
+  const settingsValue = cluster === undefined ? settings.prometheusClusterLabel : (settings.prometheusClusterLabels[cluster] ?? settings.prometheusClusterLabel);
+  const clusterLabel = clusterSelectorOf(recordedLabel) ?? (settings.prometheusLabel && settingsValue ? { label: settings.prometheusLabel, value: settingsValue } : undefined);
+  return { url, headers, ...(clusterLabel ? { clusterLabel } : {}) };
 }
 
 async function loadStored(ctx: SessionContext, reportId: string, cache: EvidenceCache): Promise<void> {

@@ -7,23 +7,24 @@ import { planIdPattern } from './store';
 import { displayText } from '../text';
 import type { ManifestPlan } from '../gitops/model';
 import { restoreManifestPlan } from '../gitops/stored';
+import type { TrialPlan } from '../trial/model';
 import { workspaceFolders } from '../gitops/workspace';
 import { megabytes, type SessionContext, type StoredPlan } from './context';
 
 /**
  * getAnyPlan, also looking in the state directory (a plan another process proposed: a stdio server started per
- * call). Loads it into memory; claims nothing and asks nobody.
+ * call). Loads it into memory; claims nothing and asks nobody. Trial plans live in memory only.
  */
-export async function openAnyPlan(ctx: SessionContext, planId: string): Promise<Plan | ManifestPlan | undefined> {
-  if (!ctx.plans.has(planId) && !ctx.manifestPlans.has(planId)) {
+export async function openAnyPlan(ctx: SessionContext, planId: string): Promise<Plan | ManifestPlan | TrialPlan | undefined> {
+  if (!ctx.plans.has(planId) && !ctx.manifestPlans.has(planId) && !ctx.trialPlans.has(planId)) {
     if (!(await planFromState(ctx, planId))) await manifestPlanFromState(ctx, planId);
   }
   return getAnyPlan(ctx, planId);
 }
 
-/** A stored plan of either target (cluster or manifests), for hosts that ask about any of them. */
-export function getAnyPlan(ctx: SessionContext, planId: string): Plan | ManifestPlan | undefined {
-  return getPlan(ctx, planId) ?? getManifestPlan(ctx, planId);
+/** A stored plan of any target (cluster, manifests or trial), for hosts that ask about any of them (krr_apply_plan). */
+export function getAnyPlan(ctx: SessionContext, planId: string): Plan | ManifestPlan | TrialPlan | undefined {
+  return getPlan(ctx, planId) ?? getManifestPlan(ctx, planId) ?? ctx.trialPlans.get(planId)?.plan;
 }
 
 export function getManifestPlan(ctx: SessionContext, planId: string): ManifestPlan | undefined {

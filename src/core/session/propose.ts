@@ -25,7 +25,7 @@ import type { ManifestPlan, ManifestSourceFinder, UnresolvedWorkload, WorkloadTa
 import { helmFinder, type HelmFinderOptions } from '../gitops/helm';
 import { helmReleaseFinder } from '../gitops/helmRelease';
 import { argoApplicationFinder } from '../gitops/argoApplication';
-import { defaultFinders, proposeManifestPlan } from '../gitops/propose';
+import { defaultFinders, manifestPlanDigest, proposeManifestPlan } from '../gitops/propose';
 import { ManifestPlanNotStored, storedManifestPlan } from '../gitops/stored';
 import { groupByKind } from '../gitops/workload';
 import { workspaceFolders, WorkspaceInputError } from '../gitops/workspace';
@@ -213,7 +213,7 @@ async function nameGitOpsSources(ctx: SessionContext, plan: Plan, targets: reado
  * The manifest target: finds where each workload's resources are decided in the workspace folders and proposes the
  * edits as a plan of files (digest over each file's path, content hash and edits). Writes nothing.
  */
-export async function proposeManifests(ctx: SessionContext, args: ProposeArguments, requester: Requester, signal?: AbortSignal): Promise<ManifestPlan> {
+export async function proposeManifests(ctx: SessionContext, args: ProposeArguments, requester: Requester, signal?: AbortSignal, trial?: { id: string; line: string }): Promise<ManifestPlan> {
   const settings = ctx.options.settings();
   const workspace = ctx.options.workspace;
   const roots = workspace?.folders() ?? [];
@@ -271,11 +271,13 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
         // As for a cluster plan: a removal krr recommends is left out without the opt-in, and the plan says so.
         const wanted = desiredFromRecommendation(container, { includeLimits: args.includeLimits ?? false, allowLimitRemoval });
         desired.set(container.container, wanted.desired);
+        // A removal opted in (null) is written by the finders: the key is removed from the source (or set to null in a
+        // patch over a base); without the opt-in the value is kept, and the note says how to opt in.
         notes.push(...wanted.notes.filter((note) => note.rule === 'removal-not-included').map((note) => note.message));
-        // A manifest edit only sets values: a removal that was opted in is named, never dropped silently.
-        for (const allocation of ['requests', 'limits'] as const) {
-          for (const [resource, value] of Object.entries(wanted.desired[allocation])) {
-            if (value === null) notes.push(`container ${container.container}: krr recommends removing ${allocation}.${resource}; KRR does not remove a value from manifests, so it is kept — remove it by hand in the source named here.`);
+        // Limits left out altogether (no includeLimits): a removal krr recommends is still named, never dropped silently.
+        if (!(args.includeLimits ?? false)) {
+          for (const resource of ['cpu', 'memory'] as const) {
+            if (container.recommended.limits[resource].kind === 'unset' && container.current.limits[resource] !== null) notes.push(`container ${container.container}: krr recommends removing limits.${resource}; kept (limits are written only with includeLimits, a removal only with allowLimitRemoval too).`);
           }
         }
       }
@@ -332,6 +334,7 @@ export async function proposeManifests(ctx: SessionContext, args: ProposeArgumen
     throw error;
   }
   if (evidence.note) plan.warnings.push(evidence.note);
+  if (trial) plan = { ...plan, trial, digest: manifestPlanDigest({ ...plan, trial }) };
   ctx.manifestPlans.set(plan.id, { plan, state: 'proposed' });
   // Kept like a cluster plan, so a stdio server started per call can apply it in the next process.
   if (plan.files.length > 0) await persistManifestPlan(ctx, plan);

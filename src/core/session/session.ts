@@ -121,11 +121,11 @@ export class Session {
   }
 
   // ── plans.ts: stored plans ──────────────────────────────────────────────────────────────────────────────
-  openAnyPlan(planId: string): Promise<Plan | ManifestPlan | undefined> {
+  openAnyPlan(planId: string): Promise<Plan | ManifestPlan | TrialPlan | undefined> {
     return openAnyPlan(this.ctx, planId);
   }
 
-  getAnyPlan(planId: string): Plan | ManifestPlan | undefined {
+  getAnyPlan(planId: string): Plan | ManifestPlan | TrialPlan | undefined {
     return getAnyPlan(this.ctx, planId);
   }
 
@@ -146,7 +146,7 @@ export class Session {
   }
 
   // ── approve.ts: the dialog's words, whether apply would ask ─────────────────────────────────────────────
-  approvalText(plan: Plan | ManifestPlan, requester: Requester): ApprovalText {
+  approvalText(plan: Plan | ManifestPlan | TrialPlan, requester: Requester): ApprovalText {
     return approvalText(this.ctx, plan, requester);
   }
 

@@ -250,6 +250,8 @@ const planSchema = z.object({
     .array(z.object({ ...identity, container: z.string(), allocation, resource, wrote: z.string().nullable().optional(), live: z.string().nullable(), restore: z.string().nullable(), included: z.boolean() }))
     .optional(),
   sourceReportId: z.string().optional(),
+  // A persist plan's trial line (in the digest): dropped here, the stored plan would fail its digest.
+  trial: z.object({ id: z.string(), line: z.string() }).optional(),
 });
 
 // Evidence (evidence/model.ts): numbers Prometheus gave, checked again on the way back in.
@@ -288,7 +290,7 @@ const planFileSchema = z.object({ kind: z.literal('plan'), id: z.string().regex(
 
 // A manifest plan (target "manifests") without the files' content: hashes, edits and the changed lines (gitops/stored.ts).
 const sha = z.string().regex(/^[0-9a-f]{64}$/);
-const fieldEdit = z.object({ line: z.number().int(), field: z.string(), from: z.string().nullable(), to: z.string() });
+const fieldEdit = z.object({ line: z.number().int(), field: z.string(), from: z.string().nullable(), to: z.string().nullable() });
 const manifestPlanSchema = z.object({
   id: z.string().regex(planIdPattern),
   digest: sha,
@@ -327,6 +329,7 @@ const manifestPlanSchema = z.object({
   unresolved: z.array(z.object({ namespace: z.string(), kind: z.string(), name: z.string(), reason: z.string(), candidates: z.array(z.string()), sources: z.array(z.object({ id: z.string(), label: z.string() })).optional() })),
   warnings: z.array(finding),
   sourceReportId: z.string().optional(),
+  trial: z.object({ id: z.string(), line: z.string() }).optional(),
 });
 
 const manifestPlanFileSchema = z.object({ kind: z.literal('manifest-plan'), id: z.string().regex(planIdPattern), savedAt: z.iso.datetime(), plan: manifestPlanSchema });

@@ -20,7 +20,10 @@ import type { TrialPlan, TrialPod, TrialPodStatus, TrialRecord, TrialRevert } fr
 import { describeRun, notAppliedAtEnd, observeTrialPod } from '../trial/observe';
 import { selectTrialPods, serverVersionProblem, trialKindProblem, trialManifests, TrialRefusal } from '../trial/plan';
 import { readTrialPods, revertPods, startTrial, type TrialCluster } from '../trial/run';
+import { queryOnce } from '../evidence/reader';
+import { trialUsageOf, trialUsageQuery, type TrialUsage } from '../trial/usage';
 import { refusalBeforeAsking } from './approve';
+import { prometheusAccess } from './evidence';
 import { actorOf, messageOf, SessionError, type SessionContext } from './context';
 import { propose, proposeManifests } from './propose';
 import { reportById } from './review';
@@ -262,19 +265,34 @@ export async function getTrial(ctx: SessionContext, trialId: string): Promise<Tr
 export async function checkTrials(ctx: SessionContext, signal?: AbortSignal): Promise<TrialRecord[]> {
   const changed: TrialRecord[] = [];
   for (const record of await ctx.trials.list()) {
-    if (record.state !== 'running' || ctx.trialChecks.has(record.id)) continue;
-    ctx.trialChecks.add(record.id);
-    try {
-      const next = await checkTrial(ctx, record, signal);
-      if (next) changed.push(next);
-    } catch (error) {
-      ctx.log(`trial ${record.id}: the check failed (${messageOf(error)}); it is tried again at the next check`);
-    } finally {
-      ctx.trialChecks.delete(record.id);
+    if (record.state !== 'running') continue;
+    // Being checked or reverted already (the watch, a status call, a revert): wait for that, so what the caller reads
+    // next is its result, not the record from before it.
+    const inFlight = ctx.trialChecks.get(record.id);
+    if (inFlight) {
+      await inFlight.catch(() => undefined);
+      continue;
     }
+    const next = await exclusively(ctx, record.id, () => checkTrial(ctx, record, signal)).catch((error: unknown) => {
+      ctx.log(`trial ${record.id}: the check failed (${messageOf(error)}); it is tried again at the next check`);
+      return null;
+    });
+    if (next) changed.push(next);
   }
   if (changed.length > 0) ctx.emit({ type: 'trial' });
   return changed;
+}
+
+/** Runs `work` for one trial once no other check or revert of it runs in this process. */
+async function exclusively<T>(ctx: SessionContext, trialId: string, work: () => Promise<T>): Promise<T> {
+  for (let pending = ctx.trialChecks.get(trialId); pending; pending = ctx.trialChecks.get(trialId)) await pending.catch(() => undefined);
+  const running = work();
+  ctx.trialChecks.set(trialId, running);
+  try {
+    return await running;
+  } finally {
+    if (ctx.trialChecks.get(trialId) === running) ctx.trialChecks.delete(trialId);
+  }
 }
 
 async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: AbortSignal): Promise<TrialRecord | null> {
@@ -304,7 +322,20 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
       statuses.push(verdict.status);
       if (verdict.failure) failures.push(verdict.failure);
     }
-    const watched: TrialRecord = { ...record, statuses, checkedAt: now.toISOString() };
+    const usage = await trialUsageNow(ctx, record, now, signal);
+    if (usage.usage) {
+      for (const [container, percent] of Object.entries(usage.usage.throttledPercent)) {
+        const limitChanged = record.pods.some((pod) => pod.containers.some((entry) => entry.name === container && entry.changes.some((change) => change.resource === 'cpu' && change.allocation === 'limits')));
+        if (limitChanged && percent > settings.trial.maxThrottledPercent) failures.push(`container ${container} was throttled in ${percent}% of its CPU periods at the trial's CPU limit (more than krr.trial.maxThrottledPercent, ${settings.trial.maxThrottledPercent}%)`);
+      }
+    }
+    const watched: TrialRecord = {
+      ...record,
+      statuses,
+      checkedAt: now.toISOString(),
+      ...(usage.usage ? { peakMemory: usage.usage.peakMemory, throttledPercent: usage.usage.throttledPercent } : {}),
+      ...(usage.note ? { usageNote: usage.note } : {}),
+    };
     const remaining = statuses.filter((status) => status.phase !== 'gone');
     if (failures.length === 0 && remaining.length === 0) failures.push('every trial pod was replaced by its controller (the new pods run at the template\'s size); nothing is left to watch');
     if (failures.length === 0 && now.getTime() < endsAt) {
@@ -319,7 +350,7 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
     const minutes = (Math.min(now.getTime(), endsAt) - Date.parse(record.startedAt)) / 60000;
     const gone = statuses.filter((status) => status.phase === 'gone').length;
     const reason = passed
-      ? `${describeRun(remaining, minutes, record.pods.filter((pod) => remaining.some((status) => status.name === pod.name)), record.peakMemory, describeMemory)}${gone > 0 ? ` (${plural(gone, 'pod')} replaced by the controller during the trial)` : ''}`
+      ? `${describeRun(remaining, minutes, record.pods.filter((pod) => remaining.some((status) => status.name === pod.name)), watched.peakMemory, describeMemory, watched.throttledPercent)}${gone > 0 ? ` (${plural(gone, 'pod')} replaced by the controller during the trial)` : ''}`
       : failures.slice(0, 3).join('; ');
     const revert = await revertPods(record, record.pods, cluster, settings.applyConcurrency, () => ctx.now());
     const ended: TrialRecord = { ...watched, state: passed ? 'passed' : 'failed', outcome: { at: now.toISOString(), reason }, revert, statuses: markReverted(statuses, revert) };
@@ -334,19 +365,18 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
 
 /** Puts a trial's pods back now, at a person's (or the model's) request: part of the approved trial, so nobody is asked. */
 export async function revertTrial(ctx: SessionContext, trialId: string, requester: Requester): Promise<TrialRecord> {
-  const record = await ctx.trials.read(trialId);
-  if (!record) {
+  if (!(await ctx.trials.read(trialId))) {
     // A revert writes pods: asking for one the state directory does not vouch for is refused, and recorded.
     const message = `There is no trial ${displayText(trialId, 40)} this extension recorded (or its record was changed since); nothing was reverted.`;
     await ctx.audit({ action: 'refuse', actor: actorOf(requester), outcome: 'unknown', ...(/^plan-[0-9a-f]{12}$/.test(trialId) ? { planId: trialId } : {}), detail: { target: 'trial', message } });
     throw new SessionError('invalid-argument', message, 'List the trials (krr_trial_status without an id) and use one of their ids.');
   }
-  if (record.state !== 'running' && record.state !== 'overdue' && !(record.revert?.pods.some((pod) => pod.result === 'failed') ?? false)) {
-    throw new SessionError('invalid-argument', `Trial ${record.id} has ended (${record.state}) and its pods were reverted.`, 'Nothing to revert.');
-  }
-  if (ctx.trialChecks.has(record.id)) throw new SessionError('busy', `Trial ${record.id} is being checked right now.`, 'Try again in a moment.');
-  ctx.trialChecks.add(record.id);
-  try {
+  const ended = await exclusively(ctx, trialId, async () => {
+    // Read again once no check runs: the watch may have ended (and reverted) it meanwhile.
+    const record = await getTrial(ctx, trialId);
+    if (record.state !== 'running' && record.state !== 'overdue' && !(record.revert?.pods.some((pod) => pod.result === 'failed') ?? false)) {
+      throw new SessionError('invalid-argument', `Trial ${record.id} has ended (${record.state}) and its pods were reverted.`, 'Nothing to revert.');
+    }
     const settings = ctx.options.settings();
     const cluster = await trialCluster(ctx, record, 'approved');
     let revert: TrialRevert;
@@ -355,20 +385,19 @@ export async function revertTrial(ctx: SessionContext, trialId: string, requeste
     } finally {
       await cluster.close();
     }
-    const ended: TrialRecord = {
+    const next: TrialRecord = {
       ...record,
       state: record.state === 'running' || record.state === 'overdue' ? 'reverted' : record.state,
       outcome: record.state === 'running' || record.state === 'overdue' ? { at: ctx.now().toISOString(), reason: `reverted by ${describeParty(requester)}` } : (record.outcome ?? { at: ctx.now().toISOString(), reason: 'reverted' }),
       revert,
       statuses: markReverted(record.statuses, revert),
     };
-    await ctx.trials.save(ended);
-    await auditRevert(ctx, ended, actorOf(requester));
-    ctx.emit({ type: 'trial' });
-    return ended;
-  } finally {
-    ctx.trialChecks.delete(record.id);
-  }
+    await ctx.trials.save(next);
+    await auditRevert(ctx, next, actorOf(requester));
+    return next;
+  });
+  ctx.emit({ type: 'trial' });
+  return ended;
 }
 
 /**
@@ -380,10 +409,29 @@ export async function persistTrial(ctx: SessionContext, trialId: string, request
   if (record.state !== 'passed') throw new SessionError('invalid-argument', `Trial ${record.id} ${record.state === 'running' ? 'is still running' : `did not pass (${record.state}${record.outcome ? `: ${displayText(record.outcome.reason, 200)}` : ''})`}.`, 'Only a trial that passed offers its change for the template.');
   const args: ProposeArguments = { reportId: record.sourceReportId, workloads: [{ ...record.workload }], includeLimits: record.includeLimits, target };
   const trial = { id: record.id, line: `Tried first (trial ${record.id}): ${record.outcome?.reason ?? 'passed'}.` };
-  const plan = target === 'manifests' ? await proposeManifests(ctx, args, requester, signal) : await propose(ctx, args, requester, signal, undefined, trial);
+  const plan = target === 'manifests' ? await proposeManifests(ctx, args, requester, signal, trial) : await propose(ctx, args, requester, signal, undefined, trial);
   await ctx.trials.save({ ...record, persistPlanId: plan.id });
   ctx.emit({ type: 'trial' });
   return plan;
+}
+
+/**
+ * What Prometheus recorded of the trial pods since the trial began, when krr.prometheusUrl is set (same credential
+ * routing as the evidence); otherwise, or when it cannot answer, a note saying why — never a guess, never a failure.
+ */
+async function trialUsageNow(ctx: SessionContext, record: TrialRecord, now: Date, signal?: AbortSignal): Promise<{ usage?: TrialUsage; note?: string }> {
+  const settings = ctx.options.settings();
+  if (!settings.prometheusUrl) return { note: 'no Prometheus URL is configured (krr.prometheusUrl): no memory peak or CPU throttling for this trial' };
+  const access = await prometheusAccess(ctx, record.context);
+  const seconds = (now.getTime() - Date.parse(record.startedAt)) / 1000;
+  const query = trialUsageQuery(record.workload.namespace, record.pods.map((pod) => pod.name), seconds, access.clusterLabel);
+  const limits = { queryTimeoutMs: 15_000, maxResponseBytes: 1024 * 1024, maxSeries: 1000, ...ctx.options.evidenceLimits };
+  const result = await queryOnce({ url: access.url, headers: access.headers, limits, ...(signal ? { signal } : {}) }, query, now, `trial ${record.id}`);
+  if (!result.ok) {
+    ctx.log(`trial ${record.id}: usage not read: ${result.reason}`);
+    return { note: result.reason };
+  }
+  return { usage: trialUsageOf(result.answer) };
 }
 
 async function trialCluster(ctx: SessionContext, trial: Pick<TrialRecord, 'context' | 'workload' | 'pods'>, writes: 'approved' | 'dry-run'): Promise<TrialCluster & { close(): Promise<void> }> {

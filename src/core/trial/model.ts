@@ -114,5 +114,9 @@ export interface TrialRecord {
   revert?: TrialRevert;
   /** Peak memory working set per container during the trial, when Prometheus said (bytes). */
   peakMemory?: Record<string, number>;
+  /** Throttled share of CPU periods per container during the trial, in percent, when Prometheus said. */
+  throttledPercent?: Record<string, number>;
+  /** Why there is no usage from Prometheus (none configured, unreachable, refused). */
+  usageNote?: string;
   persistPlanId?: string;
 }

@@ -64,6 +64,10 @@ export async function revertPods(plan: Pick<TrialPlan, 'context' | 'workload'>, 
         results.push({ name: pod.name, result: 'gone', message: 'the pod was replaced (the new one runs at the template\'s size)' });
         return;
       }
+      if (live.metadata.deletionTimestamp) {
+        results.push({ name: pod.name, result: 'gone', message: 'the pod is being deleted (its replacement runs at the template\'s size)' });
+        return;
+      }
       if (!ownedBy(live, plan.workload)) {
         results.push({ name: pod.name, result: 'failed', message: `it is not a pod of ${plan.workload.kind} ${plan.workload.namespace}/${plan.workload.name}; left alone` });
         return;

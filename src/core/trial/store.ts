@@ -50,6 +50,8 @@ const recordSchema = z
     outcome: z.object({ at: z.string(), reason: z.string() }).optional(),
     revert: z.object({ at: z.string(), pods: z.array(z.object({ name: z.string(), result: z.enum(['reverted', 'gone', 'not-needed', 'failed']), message: z.string().optional() })) }).optional(),
     peakMemory: z.record(z.string(), z.number()).optional(),
+    throttledPercent: z.record(z.string(), z.number()).optional(),
+    usageNote: z.string().max(2000).optional(),
     persistPlanId: z.string().regex(idPattern).optional(),
   })
   .passthrough();

@@ -12,12 +12,14 @@ import { generatedId, sourceChoice, workloadRef } from '../arguments';
 import { gitopsOwnerSchema } from '../gitopsOwnerSchema';
 import { orNull } from '../portable';
 import { formatMoney } from '../summary';
-import { defineTool, errorResult, okResult, type ApprovalChannel } from '../tool';
+import { displayText } from '../../core/text';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { defineTool, errorResult, okResult, type ApprovalChannel, type ToolDeps } from '../tool';
 
 const identity = { namespace: z.string(), kind: z.string(), name: z.string() };
 const gitopsOwner = gitopsOwnerSchema.optional();
 const finding = z.object({ severity: z.enum(['block', 'warn', 'info']), rule: z.string(), message: z.string() });
-const fieldEdit = z.object({ line: z.number(), field: z.string(), from: orNull(z.string(), 'the field is added'), to: z.string() });
+const fieldEdit = z.object({ line: z.number(), field: z.string(), from: orNull(z.string(), 'the field is added'), to: orNull(z.string(), 'the field is removed') });
 
 export const krrProposeChanges = defineTool({
   name: 'krr_propose_changes',
@@ -110,20 +112,21 @@ export const krrProposeChanges = defineTool({
     expiresAt: z.string(),
   },
   annotations: { readOnlyHint: true, openWorldHint: true },
-  async handler(args, extra, { session, requester, approvalVia, approvalChannel }) {
+  async handler(args, extra, deps) {
+    const { session, requester } = deps;
     try {
-      if (args.target === 'manifests') {
-        const plan = await session.proposeManifests(args, requester(), extra.signal);
-        return okResult(describeManifestPlan(plan, approvalVia, approvalChannel()), manifestPlanView(plan));
-      }
-      const plan = await session.propose(args, requester(), extra.signal);
-      const structured = planView(plan);
-      return okResult(describePlan(plan, approvalVia, approvalChannel()), structured);
+      return proposalResult(args.target === 'manifests' ? await session.proposeManifests(args, requester(), extra.signal) : await session.propose(args, requester(), extra.signal), deps);
     } catch (error) {
       return errorResult(error);
     }
   },
 });
+
+/** A cluster or manifest plan as krr_propose_changes returns it (krr_persist_trial returns its plan the same way). */
+export function proposalResult(plan: Plan | ManifestPlan, { approvalVia, approvalChannel }: Pick<ToolDeps, 'approvalVia' | 'approvalChannel'>): CallToolResult {
+  if ('target' in plan && plan.target === 'manifests') return okResult(describeManifestPlan(plan, approvalVia, approvalChannel()), manifestPlanView(plan));
+  return okResult(describePlan(plan as Plan, approvalVia, approvalChannel()), planView(plan as Plan));
+}
 
 export function planView(plan: Plan) {
   return {
@@ -161,6 +164,8 @@ function describePlan(plan: Plan, approvalVia: 'editor' | 'elicitation', channel
   const lines = [
     `Plan ${plan.id} (digest ${plan.digest.slice(0, 12)}…) for context ${plan.context} (${plan.server}): ${plan.totals.objects} objects, ${plan.totals.changes} changes, ${formatMoney(plan.totals.monthlyCostDelta)}, risk ${plan.risk}${plan.riskReasons.length > 0 ? ` (${plan.riskReasons.join('; ')})` : ''}. Expires ${plan.expiresAt}.`,
   ];
+  // A persist plan: the trial it comes from, as its dialog says it.
+  if (plan.trial) lines.push(displayText(plan.trial.line, 400));
   for (const object of plan.objects.slice(0, 20)) {
     const changes = object.changes
       .map((change) => `${change.container} ${change.allocation}.${change.resource} ${change.from ?? 'unset'}→${change.to ?? 'unset'}${change.step ? ` (PARTIAL STEP: limit ${change.step.rule === 'max-decrease' ? '-' : '+'}${change.step.limitPercent}%; krr recommends ${change.step.recommended})` : ''}`)

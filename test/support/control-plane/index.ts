@@ -22,6 +22,8 @@ import { controlPlaneBinaries } from './binaries';
 import { FaultProxy } from './fault-proxy';
 import { HarnessApi } from './harness-api';
 import { NodeSimulator, defaultResizeDelayMs, type SimulatedNode } from './node-simulator';
+import type { CrashLoopBackOff, SimulatedUsage } from './oom-kill';
+import type { ScrapeTarget } from './usage-metrics';
 import { exitedEarly, freePort, startProcess, type Supervised } from './processes';
 
 export const adminUser = 'kubernetes-admin';
@@ -54,6 +56,18 @@ export interface ControlPlane extends TestCluster {
     remove(name: string): Promise<void>;
     /** From allocation to applied (PodResizeInProgress meanwhile); back to the default at close and at the next reset. */
     resizeDelayMs(ms: number): void;
+    /**
+     * What a container uses (oom-kill.ts): for the pod `name`, or every pod of the workload `name` (a Deployment's
+     * through its ReplicaSets), in `namespace`; `undefined` forgets it. A running container whose memory is above the
+     * limit it runs with is OOM-killed; the metrics endpoint reports it. Forgotten at close and at the next reset.
+     */
+    usage(namespace: string, name: string, container: string, usage: SimulatedUsage | undefined): void;
+    /** The crash-loop back-off (default 1 s doubling to 30 s: the kubelet's 10 s and 300 s over ten); reset likewise. */
+    crashLoopBackOff(backOff: CrashLoopBackOff): void;
+    /** How long a container above its memory limit runs, at the limit, before the kill (default 500 ms); reset likewise. */
+    oomKillDelayMs(ms: number): void;
+    /** The simulated kubelets' cAdvisor endpoint (job "kubelet") and kube-state-metrics (its own job), for startPrometheus({ scrape }). */
+    metricsTargets(): ScrapeTarget[];
   };
 }
 
@@ -275,6 +289,10 @@ async function attach(plane: RunningPlane, options: ControlPlaneOptions, release
       add: (name, node) => simulator.addNode(name, node),
       remove: (name) => simulator.removeNode(name),
       resizeDelayMs: (ms) => simulator.setResizeDelay(ms),
+      usage: (namespace, name, container, usage) => simulator.setUsage(namespace, name, container, usage),
+      crashLoopBackOff: (backOff) => simulator.setCrashLoopBackOff(backOff),
+      oomKillDelayMs: (ms) => simulator.setOomKillDelay(ms),
+      metricsTargets: () => simulator.metrics.targets(),
     },
     getObject: (apiVersion, kind, namespace, name) => {
       const path = objectPath(apiVersion, kind, namespace, name);
@@ -349,9 +367,10 @@ async function resetToSeed(plane: RunningPlane): Promise<void> {
   );
 }
 
-/** The simulated nodes as started: a test's dedicated nodes (and their pods) go, the resize delay is the default again. */
+/** The simulated nodes as started: a test's dedicated nodes (and their pods) go, delays, back-off and usage are the defaults again. */
 async function resetNodes(simulator: NodeSimulator): Promise<void> {
   simulator.setResizeDelay(defaultResizeDelayMs);
+  simulator.resetUsage();
   for (const name of simulator.dedicatedNodes()) await simulator.removeNode(name);
 }
 

@@ -20,12 +20,20 @@
 //   the system and the eviction threshold) take every pod by name hash, ignoring requests as before. `addNode`
 //   registers a dedicated node (any size, with or without in-place resize; tainted NoSchedule, so no DaemonSet pod)
 //   that takes only the pods naming it in spec.nodeName, so a test can fill a node without disturbing the others.
+//
+// Usage and OOM kills (rules in oom-kill.ts): `setUsage(namespace, name, container, { memory, cpu })` says what a
+// container demands. A running container whose demand is above the memory limit it runs with is OOM-killed after
+// oomKillDelayMs and restarted as a kubelet does (at once the first time, then after a crash-loop back-off); none set:
+// never killed. `metrics` serves cAdvisor- and kube-state-metrics-shaped series of it for a real Prometheus
+// (usage-metrics.ts).
 import { HarnessApi } from './harness-api';
-import { admitResize, needsRestart, sameResources, withResizeConditions, type NodeResources, type ResizablePod, type Resources } from './resize';
+import { bytesOf, defaultCrashLoopBackOff, defaultOomKillDelayMs, millicoresOf, stepContainer, withReadiness, type BackOffEntry, type CrashLoopBackOff, type LiveContainerStatus, type SimulatedUsage } from './oom-kill';
+import { admitResize, needsRestart, sameResources, withResizeConditions, type NodeResources, type PodCondition, type ResizablePod, type Resources } from './resize';
+import { UsageMetrics, type ContainerSnapshot, type PodSnapshot } from './usage-metrics';
 
 interface Pod extends ResizablePod {
-  metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string; name: string }> };
-  spec: ResizablePod['spec'] & { nodeName?: string; affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchFields?: Array<{ key: string; values?: string[] }> }> } } } };
+  metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }> };
+  spec: ResizablePod['spec'] & { nodeName?: string; restartPolicy?: string; affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchFields?: Array<{ key: string; values?: string[] }> }> } } } };
 }
 
 /** A container ID that changes when the container restarts, as a runtime's would. */
@@ -52,6 +60,19 @@ export const defaultResizeDelayMs = 500;
 /** Keeps DaemonSet pods off a dedicated node (pods naming it in spec.nodeName are not checked against NoSchedule). */
 export const dedicatedTaint = { key: 'simulator.krr.test/dedicated', value: 'true', effect: 'NoSchedule' };
 
+/** A container's simulated demand: bytes and millicores. */
+interface Demand {
+  memory: bigint | undefined;
+  cpu: bigint | undefined;
+}
+
+/** A pod's status as one sync leaves it. */
+interface SyncedStatus {
+  phase: string;
+  conditions: PodCondition[];
+  containerStatuses: LiveContainerStatus[];
+}
+
 /** What the kubelet allocated to a pod's containers (its checkpoint), and when: applying waits resizeDelayMs from then. */
 interface Allocation {
   containers: Map<string, Resources | undefined>;
@@ -65,6 +86,14 @@ export class NodeSimulator {
   private readonly nodes = new Map<string, SimulatedNode>();
   private readonly allocations = new Map<string, Allocation>();
   private readonly stalled = new Set<string>();
+  /** `namespace/name/container` → demand, where name is a pod's or its workload's. */
+  private readonly usages = new Map<string, Demand>();
+  /** The crash-loop back-off of each container, by `uid/container` (the kubelet keys it by pod and container). */
+  private readonly backOffs = new Map<string, BackOffEntry>();
+  private crashLoop: CrashLoopBackOff = defaultCrashLoopBackOff;
+  private oomKillDelay = defaultOomKillDelayMs;
+  /** The cAdvisor and kube-state-metrics endpoint. */
+  readonly metrics = new UsageMetrics();
   private resizeDelay = defaultResizeDelayMs;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -75,6 +104,7 @@ export class NodeSimulator {
   }
 
   async start(nodes: number): Promise<void> {
+    await this.metrics.listen();
     for (let index = 1; index <= nodes; index += 1) {
       const name = `sim-node-${index}`;
       await this.register(name, defaultNode, false);
@@ -119,10 +149,39 @@ export class NodeSimulator {
     this.stalled.clear();
   }
 
+  /**
+   * What a container demands, for the pods named `name` or owned by the workload `name` (directly, or through a
+   * ReplicaSet `<name>-<hash>`) in `namespace`; undefined forgets it. A pod's own name wins over its workload's.
+   */
+  setUsage(namespace: string, name: string, container: string, usage: SimulatedUsage | undefined): void {
+    const key = `${namespace}/${name}/${container}`;
+    if (usage === undefined) this.usages.delete(key);
+    else this.usages.set(key, { memory: bytesOf(usage.memory), cpu: millicoresOf(usage.cpu) });
+  }
+
+  /** The crash-loop back-off: the delay before the second restart of a failing container, doubling up to maxMs. */
+  setCrashLoopBackOff(backOff: CrashLoopBackOff): void {
+    if (!(backOff.initialMs > 0 && backOff.maxMs >= backOff.initialMs)) throw new Error(`crash-loop back-off ${backOff.initialMs}/${backOff.maxMs} ms: 0 < initial ≤ max`);
+    this.crashLoop = backOff;
+  }
+
+  /** How long a container above its memory limit runs (at the limit) before it is OOM-killed. */
+  setOomKillDelay(ms: number): void {
+    this.oomKillDelay = ms;
+  }
+
+  /** Usage, back-off and OOM delay as at start (a reset between tests). */
+  resetUsage(): void {
+    this.usages.clear();
+    this.crashLoop = defaultCrashLoopBackOff;
+    this.oomKillDelay = defaultOomKillDelayMs;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.metrics.close();
     this.api.destroy();
   }
 
@@ -160,6 +219,8 @@ export class NodeSimulator {
     const list = (await this.request('GET', '/api/v1/pods')) as { items: Pod[] };
     const live = new Set(list.items.map((pod) => pod.metadata.uid));
     for (const uid of this.allocations.keys()) if (!live.has(uid)) this.allocations.delete(uid);
+    for (const key of this.backOffs.keys()) if (!live.has(key.slice(0, key.indexOf('/')))) this.backOffs.delete(key);
+    const snapshots: PodSnapshot[] = [];
     for (const pod of list.items) {
       if (this.stopped) return;
       const base = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
@@ -174,9 +235,17 @@ export class NodeSimulator {
       }
       const node = this.nodes.get(pod.spec.nodeName);
       if (!node) continue; // bound to a node nobody simulates: its pods stay Pending, as with a kubelet that is down
-      const ready = pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True');
-      if (ready) {
-        if (node.inPlaceResize) await this.resize(pod, node, list.items).catch(() => undefined);
+      if ((pod.status?.containerStatuses?.length ?? 0) > 0) {
+        // Started: a kubelet sync (resize, OOM kills, restarts); the pod's metrics follow what it leaves. One pod
+        // the rules cannot read must not stop the others' syncs.
+        let synced: SyncedStatus;
+        try {
+          synced = this.sync(pod, node, list.items);
+          snapshots.push(this.snapshot(pod, node, synced));
+        } catch {
+          continue;
+        }
+        await this.write(pod, synced).catch(() => undefined);
         continue;
       }
       if (this.isStalled(pod)) continue;
@@ -203,16 +272,59 @@ export class NodeSimulator {
         },
       }, 'application/merge-patch+json').catch(() => undefined);
     }
+    this.metrics.observe(snapshots, Date.now());
+  }
+
+  /** One kubelet sync of a running pod: the resize (on a node that does them), then each container's life (oom-kill.ts). */
+  private sync(pod: Pod, node: SimulatedNode, pods: readonly Pod[]): SyncedStatus {
+    const now = Date.now();
+    const stamp = new Date(now).toISOString();
+    const resized = node.inPlaceResize ? this.resize(pod, node, pods, now) : { conditions: pod.status?.conditions ?? [], containerStatuses: pod.status?.containerStatuses ?? [] };
+    const allocation = this.allocations.get(pod.metadata.uid);
+    const specs = new Map(pod.spec.containers.map((container) => [container.name, container]));
+    const restartPolicy = pod.spec.restartPolicy ?? 'Always';
+    const containerStatuses = (resized.containerStatuses as LiveContainerStatus[]).map((status) => {
+      const container = specs.get(status.name);
+      const demand = this.demandOf(pod, status.name);
+      const key = `${pod.metadata.uid}/${status.name}`;
+      // A 1.33 kubelet reports the limit it applied; an older one only has the spec's.
+      const applied = node.inPlaceResize ? status.resources : container?.resources;
+      const step = stepContainer(status, {
+        memoryDemand: demand?.memory,
+        memoryLimit: bytesOf(applied?.limits?.memory),
+        allocated: node.inPlaceResize ? (allocation?.containers.get(status.name) ?? container?.resources ?? {}) : undefined,
+        restartPolicy,
+        backOff: this.backOffs.get(key),
+        settings: { ...this.crashLoop, oomKillDelayMs: this.oomKillDelay },
+        now,
+        podDesc: `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+        containerId: (restartCount) => containerId(pod, status.name, restartCount),
+      });
+      if (step.backOff) this.backOffs.set(key, step.backOff);
+      else this.backOffs.delete(key);
+      return step.status;
+    });
+    // kubelet_pods.go getPhase: with restartPolicy Never, a pod whose containers all ended non-zero has failed.
+    const phase = restartPolicy === 'Never' && containerStatuses.every((status) => status.state?.terminated) ? 'Failed' : (pod.status?.phase ?? 'Running');
+    return { phase, conditions: withReadiness(resized.conditions, containerStatuses, phase, stamp), containerStatuses };
+  }
+
+  /** Writes a sync's status when something changed: an idle pod costs no write (the simulator runs every 150 ms). */
+  private async write(pod: Pod, synced: SyncedStatus): Promise<void> {
+    const status = pod.status ?? {};
+    if (synced.phase === status.phase && JSON.stringify(synced.conditions) === JSON.stringify(status.conditions ?? []) && JSON.stringify(synced.containerStatuses) === JSON.stringify(status.containerStatuses ?? [])) return;
+    await this.request('PATCH', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { status: synced }, 'application/merge-patch+json');
   }
 
   /**
-   * One kubelet sync of a running pod's resize (kubelet.go handlePodResourcesResize, then the runtime's actuation):
-   * allocate the desired resources if the node can take them (else PodResizePending), and apply an allocation that
-   * has waited resizeDelayMs (PodResizeInProgress until then). Writes the status only when something changed.
+   * The resize half of a kubelet sync (kubelet.go handlePodResourcesResize, then the runtime's actuation): allocate
+   * the desired resources if the node can take them (else PodResizePending), and apply an allocation that has waited
+   * resizeDelayMs (PodResizeInProgress until then). A container that is not running takes the allocation as it is:
+   * it starts with it (isPodResizeInProgress skips it, and convertContainerStatusResources reports the allocation).
    */
-  private async resize(pod: Pod, node: SimulatedNode, pods: readonly Pod[]): Promise<void> {
+  private resize(pod: Pod, node: SimulatedNode, pods: readonly Pod[], now: number): { conditions: PodCondition[]; containerStatuses: LiveContainerStatus[] } {
     const uid = pod.metadata.uid;
-    const statuses = pod.status?.containerStatuses ?? [];
+    const statuses = (pod.status?.containerStatuses ?? []) as LiveContainerStatus[];
     const running = new Map(statuses.map((status) => [status.name, status]));
     let allocation = this.allocations.get(uid);
     if (!allocation) {
@@ -220,13 +332,14 @@ export class NodeSimulator {
       allocation = { containers: new Map(pod.spec.containers.map((container) => [container.name, running.get(container.name)?.resources ?? container.resources])), at: 0 };
       this.allocations.set(uid, allocation);
     }
-    const now = Date.now();
     let pending: { reason: string; message: string } | undefined;
     const current = allocation;
     if (!pod.spec.containers.every((container) => sameResources(container.resources, current.containers.get(container.name)))) {
       const others = pods.filter((other) => other.spec.nodeName === pod.spec.nodeName && other.metadata.uid !== uid && other.status?.phase !== 'Succeeded' && other.status?.phase !== 'Failed');
       const verdict = admitResize(pod, node.allocatable, others, (other, container) => this.allocations.get(other.metadata.uid ?? '')?.containers.get(container.name) ?? container.resources);
       if (verdict.fit) {
+        // A new allocation resets the crash-loop back-off of each container it changes (handlePodResourcesResize).
+        for (const container of pod.spec.containers) if (!sameResources(container.resources, current.containers.get(container.name))) this.backOffs.delete(`${uid}/${container.name}`);
         allocation = { containers: new Map(pod.spec.containers.map((container) => [container.name, container.resources])), at: now };
         this.allocations.set(uid, allocation);
       } else {
@@ -234,15 +347,19 @@ export class NodeSimulator {
       }
     }
     const allocated = allocation;
-    let inProgress = pod.spec.containers.some((container) => !sameResources(running.get(container.name)?.resources, allocated.containers.get(container.name)));
+    const isRunning = (status: LiveContainerStatus | undefined): boolean => status?.state?.running !== undefined;
+    let inProgress = pod.spec.containers.some((container) => isRunning(running.get(container.name)) && !sameResources(running.get(container.name)?.resources, allocated.containers.get(container.name)));
     // Unchanged statuses stay the very objects read, so an idle pod costs no write.
     let containerStatuses = statuses.map((status) => {
       const requests = allocated.containers.get(status.name)?.requests;
-      return requests ? { ...status, allocatedResources: requests } : status;
+      const withRequests = requests ? { ...status, allocatedResources: requests } : status;
+      if (isRunning(status) || sameResources(status.resources, allocated.containers.get(status.name))) return withRequests;
+      return { ...withRequests, resources: allocated.containers.get(status.name) ?? {} };
     });
     const stamp = new Date(now).toISOString();
     if (inProgress && now - allocated.at >= this.resizeDelay) {
       containerStatuses = containerStatuses.map((status) => {
+        if (!isRunning(status)) return status;
         const container = pod.spec.containers.find((entry) => entry.name === status.name);
         const resources = allocated.containers.get(status.name) ?? {};
         if (!container || !needsRestart(container, status.resources, resources)) return { ...status, resources };
@@ -259,9 +376,54 @@ export class NodeSimulator {
       });
       inProgress = false;
     }
-    const conditions = withResizeConditions(pod.status?.conditions ?? [], pending, inProgress, stamp);
-    if (JSON.stringify(conditions) === JSON.stringify(pod.status?.conditions ?? []) && JSON.stringify(containerStatuses) === JSON.stringify(statuses)) return;
-    await this.request('PATCH', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { status: { conditions, containerStatuses } }, 'application/merge-patch+json');
+    return { conditions: withResizeConditions(pod.status?.conditions ?? [], pending, inProgress, stamp), containerStatuses };
+  }
+
+  /** The demand set for this pod's container: by the pod's own name, else its workload's (as isStalled finds it). */
+  private demandOf(pod: Pod, container: string): Demand | undefined {
+    if (this.usages.size === 0) return undefined;
+    const namespace = pod.metadata.namespace;
+    const own = this.usages.get(`${namespace}/${pod.metadata.name}/${container}`);
+    if (own) return own;
+    for (const name of this.ownerNames(pod)) {
+      const demand = this.usages.get(`${namespace}/${name}/${container}`);
+      if (demand) return demand;
+    }
+    return undefined;
+  }
+
+  /** The names of a pod's owners: a StatefulSet, DaemonSet or Job directly, a Deployment through its ReplicaSet `<deployment>-<hash>`. */
+  private ownerNames(pod: Pod): string[] {
+    const names: string[] = [];
+    for (const owner of pod.metadata.ownerReferences ?? []) {
+      names.push(owner.name);
+      if (owner.kind === 'ReplicaSet') names.push(owner.name.replace(/-[a-z0-9]+$/, ''));
+    }
+    return names;
+  }
+
+  /** What the metrics endpoint reports of a pod after a sync. */
+  private snapshot(pod: Pod, node: SimulatedNode, synced: SyncedStatus): PodSnapshot {
+    const specs = new Map(pod.spec.containers.map((container) => [container.name, container]));
+    const owner = pod.metadata.ownerReferences?.find((reference) => reference.controller) ?? pod.metadata.ownerReferences?.[0];
+    const quantities = (list: Record<string, string> | undefined) => ({ cpu: millicoresOf(list?.cpu), memory: bytesOf(list?.memory) });
+    const containers = synced.containerStatuses.map((status): ContainerSnapshot => {
+      const spec = specs.get(status.name)?.resources;
+      const applied = node.inPlaceResize ? status.resources : spec;
+      return {
+        name: status.name,
+        containerID: status.containerID,
+        running: status.state?.running !== undefined,
+        ready: status.ready === true,
+        restartCount: status.restartCount ?? 0,
+        waitingReason: status.state?.waiting?.reason,
+        lastTerminatedReason: status.lastState?.terminated?.reason,
+        demand: this.demandOf(pod, status.name),
+        limits: quantities(applied?.limits),
+        spec: { requests: quantities(spec?.requests), limits: quantities(spec?.limits) },
+      };
+    });
+    return { namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, node: pod.spec.nodeName ?? '', phase: synced.phase, owner: owner ? { kind: owner.kind, name: owner.name } : undefined, containers };
   }
 
   /** A DaemonSet pod names its node in a required matchFields term; anything else goes to a node by name hash. */

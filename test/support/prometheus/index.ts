@@ -1,7 +1,8 @@
 // A real Prometheus and a real single-node VictoriaMetrics for tests, benches and `npm run test-cluster`, built from
 // their Go modules (test/prometheus/build.sh, test/victoriametrics/build.sh), started on loopback behind basic auth
 // with a random password per start, and loaded with a usage history from an OpenMetrics file (samples with
-// timestamps, ending in `# EOF`). Neither scrapes anything: what a query sees is exactly the file.
+// timestamps, ending in `# EOF`). Neither scrapes anything unless told: then Prometheus also scrapes the given targets
+// (the simulated nodes' live metrics), and what a query sees is the file plus what it scraped.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { exitedEarly, freePort, startProcess, type Supervised } from '../control-plane/processes';
 import { prometheusBinaries, victoriaMetricsBinaries } from './binaries';
@@ -21,6 +23,22 @@ export interface MetricsStoreOptions {
   openMetrics: string;
   /** Progress lines (what was loaded, how long it took); never a secret. */
   log?: (line: string) => void;
+}
+
+/** A plain-HTTP endpoint Prometheus scrapes; its series get `job` (and `labels`, e.g. a `cluster`). */
+export interface ScrapeTarget {
+  job: string;
+  url: string;
+  labels?: Record<string, string>;
+}
+
+export interface PrometheusOptions extends Omit<MetricsStoreOptions, 'openMetrics'> {
+  /** The history to load; none: an empty store (live scrapes only). */
+  openMetrics?: string;
+  /** Endpoints to scrape (e.g. `cluster.nodes.metricsTargets()`). */
+  scrape?: ScrapeTarget[];
+  /** Seconds between scrapes (default 1: a test sees a change within a second or two). */
+  scrapeIntervalSeconds?: number;
 }
 
 export interface MetricsStore {
@@ -42,10 +60,12 @@ export const storeUser = 'krr';
 
 /**
  * Prometheus, loaded with `promtool tsdb create-blocks-from openmetrics` (the backfill Prometheus documents) before it
- * starts, so the history is in persisted blocks, not in the head: queries see it at once, whatever its age.
+ * starts, so the history is in persisted blocks, not in the head: queries see it at once, whatever its age. With
+ * `scrape`, it also scrapes those targets; a scraped sample older than the history's last one is refused (out of
+ * bounds), so a history loaded beside live targets ends before now.
  */
-export async function startPrometheus(options: MetricsStoreOptions): Promise<MetricsStore> {
-  const input = readableInput(options.openMetrics);
+export async function startPrometheus(options: PrometheusOptions): Promise<MetricsStore> {
+  const input = options.openMetrics === undefined ? undefined : readableInput(options.openMetrics);
   const binaries = prometheusBinaries();
   const log = options.log ?? (() => undefined);
   const dir = temporaryDir('krr-prometheus-');
@@ -57,16 +77,17 @@ export async function startPrometheus(options: MetricsStoreOptions): Promise<Met
   try {
     const dataDir = join(dir, 'data');
     let started = performance.now();
-    // Blocks of up to 18 h (promtool rounds 24h down to a compaction range) instead of 2 h: a 14-day history is ~20
-    // blocks rather than ~170, and Prometheus opens and compacts fewer at start.
-    await run(binaries.promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', '--max-block-duration=24h', input, dataDir], { maxBuffer: 16 * 1024 * 1024 });
-    log(`prometheus: blocks created from ${input} in ${elapsed(started)}`);
+    if (input !== undefined) {
+      // Blocks of up to 18 h (promtool rounds 24h down to a compaction range) instead of 2 h: a 14-day history is ~20
+      // blocks rather than ~170, and Prometheus opens and compacts fewer at start.
+      await run(binaries.promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', '--max-block-duration=24h', input, dataDir], { maxBuffer: 16 * 1024 * 1024 });
+      log(`prometheus: blocks created from ${input} in ${elapsed(started)}`);
+    }
 
     const password = randomBytes(24).toString('base64url');
     const bcrypt = await bcryptHash(binaries.bcryptHash, password);
     writeFileSync(join(dir, 'web.yml'), `basic_auth_users:\n  ${storeUser}: ${JSON.stringify(bcrypt)}\n`, { mode: 0o600 });
-    // No scrape_configs: the loaded history is all there is.
-    writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 30s\n');
+    writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(options.scrape ?? [], options.scrapeIntervalSeconds ?? 1));
     const auth = writeAuthFile(dir, password);
 
     const port = await freePort();
@@ -142,6 +163,29 @@ export async function startVictoriaMetrics(options: MetricsStoreOptions): Promis
     await close();
     throw error;
   }
+}
+
+/**
+ * No scrape_configs without targets: the loaded history is all there is. Each target is a job of its own (its `job`
+ * label, as kube-prometheus names the kubelet's and kube-state-metrics' jobs); `instance` is dropped so that live series
+ * carry the very label set of the backfilled ones (../usage-history/README.md), and a query sees one series, not two.
+ */
+export function prometheusConfig(targets: readonly ScrapeTarget[], intervalSeconds: number): string {
+  if (!Number.isInteger(intervalSeconds) || intervalSeconds < 1) throw new Error(`scrape interval ${intervalSeconds}: a whole number of seconds ≥ 1`);
+  const jobs = targets.map((target) => {
+    const url = new URL(target.url);
+    if (url.protocol !== 'http:') throw new Error(`scrape target ${target.job}: plain http only, not ${url.protocol}`);
+    return {
+      job_name: target.job,
+      scrape_interval: `${intervalSeconds}s`,
+      scrape_timeout: `${intervalSeconds}s`,
+      metrics_path: url.pathname,
+      static_configs: [{ targets: [url.host], ...(target.labels ? { labels: target.labels } : {}) }],
+      metric_relabel_configs: [{ action: 'labeldrop', regex: 'instance' }],
+    };
+  });
+  if (new Set(jobs.map((job) => job.job_name)).size !== jobs.length) throw new Error('scrape targets: one job name each');
+  return stringify({ global: { scrape_interval: '30s' }, ...(jobs.length > 0 ? { scrape_configs: jobs } : {}) });
 }
 
 const buildInfoSchema = z.object({ status: z.literal('success'), data: z.object({ version: z.string().min(1) }) });
