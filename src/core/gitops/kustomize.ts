@@ -342,6 +342,9 @@ function label(info: KustomizationInfo): string {
   return `${info.folder.name}/${info.dir || '.'} (Kustomize)`;
 }
 
+/** What verifying a prepared change renders (its root and every kustomization that reads an edited file), for prefetch. */
+const verifyRenders = new WeakMap<PreparedChange, readonly KustomizationInfo[]>();
+
 export const kustomizeFinder: ManifestSourceFinder = {
   name: 'kustomize',
   async find(target, context) {
@@ -411,7 +414,7 @@ export const kustomizeFinder: ManifestSourceFinder = {
     if ('targets' in ahead) {
       // What find renders: every kustomization whose files say it can render one of the targets.
       infos = set.list.filter((info) => !info.component && info.error === undefined && ahead.targets.some((target) => graph.mayRender(info, target)));
-    } else infos = ahead.prepared.flatMap((change) => change.renders ?? []);
+    } else infos = ahead.prepared.flatMap((change) => verifyRenders.get(change) ?? []);
     await prefetchKustomizations(context, infos, graph);
   },
   async problems(context) {
@@ -518,12 +521,11 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
       for (const file of prepared) for (const reader of readersOf(set, root.folder, file.relativePath)) readers.add(reader);
       const baseline = new Map<KustomizationInfo, Rendered>();
       for (const reader of readers) baseline.set(reader, await render(context, reader));
-      return {
+      const change: PreparedChange = {
         before,
         files: prepared,
         changes,
         notes,
-        renders: [...baseline.keys()],
         async verify(stagedRoot, verifyContext) {
           const after = await renderAt(verifyContext, stagedRoot, root);
           if ('error' in after) return after.error;
@@ -546,6 +548,8 @@ function candidateFor(root: KustomizationInfo, before: unknown, set: Kustomizati
           return isolationProblem(root, target, changed, upstream, unchecked);
         },
       };
+      verifyRenders.set(change, [...baseline.keys()]);
+      return change;
     },
   };
 }

@@ -1,5 +1,4 @@
 // The manifest target: where a workload's resources are written in the workspace, and the plan a person approves.
-import type { KustomizationInfo } from './kustomizationGraph';
 import type { HpaProjection } from '../hpa/model';
 import type { EvidenceSummary } from '../evidence/planEvidence';
 import type { WorkloadKind } from '../krr/model';
@@ -155,8 +154,6 @@ export interface PreparedChange {
    * offered. Plain manifests are checked by parsing the edited text and get '' (no copy is made for them).
    */
   verify(stagedRoot: string, context: FinderContext): Promise<string | null>;
-  /** The kustomizations verify renders (the root and every one that reads an edited file), for prefetch. */
-  renders?: readonly KustomizationInfo[];
 }
 
 /** A file a manifest plan writes: its content hash at proposal time binds the approval. */

@@ -204,7 +204,7 @@ export async function proposeManifestPlan(targets: readonly WorkloadTarget[], op
           if (picked.length !== 1) continue;
           const candidate = picked[0] as SourceCandidate;
           const change = await candidate.prepare(context);
-          if (change.files.length > 0 && (change.renders?.length ?? 0) > 0) prepared.push({ folder: candidate.folder, change });
+          if (change.files.length > 0) prepared.push({ folder: candidate.folder, change });
         } catch (error) {
           // The proposal below meets the same error and says so (no kubectl at all: nothing more to run ahead).
           if (error instanceof KubectlError && error.kind === 'not-installed') return;
