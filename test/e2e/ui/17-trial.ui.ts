@@ -121,7 +121,8 @@ export const uiTest: UiTest = {
     await page.keyboard.press('Enter');
     await input.locator('.quick-input-title', { hasText: `trial ${trialId} (passed)` }).waitFor({ state: 'visible' });
     // The action list replaces the trial list in the same widget: filtered by typing, not clicked while it re-renders.
-    await until('the actions of a passed trial', async () => ((await input.locator('.monaco-list-row .label-name').allInnerTexts()).map((label) => label.trim()).join(', ') === 'Persist…, Details' ? true : undefined));
+    // Both actions of a passed trial are offered (each row waited for on its own: the list may re-render meanwhile).
+    for (const action of ['Persist…', 'Details']) await input.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: action }) }).first().waitFor({ state: 'visible', timeout: 30_000 });
     await page.keyboard.type('Details');
     await input.locator('.monaco-list-row', { hasText: 'Details' }).first().waitFor({ state: 'visible' });
     await page.keyboard.press('Enter');
