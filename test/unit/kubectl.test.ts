@@ -83,8 +83,9 @@ describe('Kubectl runner (real kubectl against the test cluster)', function () {
     const before = live();
     const result = await kubectl().patchJson(checkout, lowerCpu, { dryRun: true });
     assert.equal((result.spec as Json).template.spec.containers[0].resources.requests.cpu, '250m');
-    // The controller manager may still write status (observedGeneration) of an earlier change meanwhile: that moves
-    // resourceVersion and status, not what a patch would change (spec, generation); writes() proves no write of ours.
+    // The controller manager may still write status (observedGeneration) and the revision annotation of an earlier
+    // change meanwhile: that moves resourceVersion, status and that annotation, not what a patch would change (spec,
+    // generation); writes() proves no write of ours.
     assert.deepEqual(withoutControllerWrites(live()), withoutControllerWrites(before));
     assert.deepEqual(cluster.mutations().map((m) => [m.method, m.dryRun, m.status]), [['PATCH', true, 200]]);
     assert.deepEqual(cluster.writes(), []);
@@ -226,7 +227,9 @@ describe('Kubectl runner (real kubectl against the test cluster)', function () {
 /** The object without what kube-controller-manager writes on its own (status, its managedFields entry, and the resourceVersion that moves with them). */
 function withoutControllerWrites(object: Json): Json {
   const { status: _status, ...rest } = object;
-  const { resourceVersion: _resourceVersion, managedFields, ...metadata } = rest.metadata as Json;
-  const fields = Array.isArray(managedFields) ? managedFields.filter((entry: Json) => entry.subresource !== 'status') : managedFields;
-  return { ...rest, metadata: { ...metadata, managedFields: fields } };
+  // managedFields is the server's bookkeeping of who owns what: the controller taking over the revision annotation
+  // rewrites it. The spec, generation, labels and other annotations are what a write of ours would change.
+  const { resourceVersion: _resourceVersion, managedFields: _managedFields, annotations, ...metadata } = rest.metadata as Json;
+  const { 'deployment.kubernetes.io/revision': _revision, ...otherAnnotations } = (annotations ?? {}) as Json;
+  return { ...rest, metadata: { ...metadata, annotations: otherAnnotations } };
 }
