@@ -11,6 +11,7 @@ import { human, model, startSessionFixture, type SessionFixture } from '../suppo
 import { asControlPlane } from '../support/test-cluster';
 import { count } from './figures';
 import { attempt, type Observed } from './scenario';
+import { notYetTriable } from '../support/trial-ready';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 const sampleReport = path.join(__dirname, '..', 'fixtures', 'sample-report.json');
@@ -42,7 +43,7 @@ describe('abuse: trials (real control plane)', function () {
       try {
         return await f.session.proposeTrial({ reportId, workload: frontend, pods }, model);
       } catch (error) {
-        if (attemptNo > 60 || !/no running, ready pod/.test(String(error))) throw error;
+        if (attemptNo > 60 || !notYetTriable.test(String(error))) throw error;
         await sleep(500);
       }
     }

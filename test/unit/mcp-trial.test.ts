@@ -12,6 +12,7 @@ import { approveAll, ModernClient, type RpcReply } from '../support/modern-clien
 import { krrStandIn, resourcesOf } from '../support/session-fixture';
 import { connectStdioClient, serveArgs, serverProcess, serveTransport } from '../support/stdio-client';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
+import { notYetTriable } from '../support/trial-ready';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 
@@ -83,7 +84,7 @@ describe('mcp trials over stdio: krr_propose_trial → krr_apply_plan (elicitati
     const scan = structured<{ reportId: string }>(await propose({ tool: 'krr_scan' }));
     for (let attempt = 0; ; attempt++) {
       const result = await propose({ tool: 'krr_propose_trial', reportId: scan.reportId, ...frontend, ...extra });
-      if (!(result.isError === true && /no running, ready pod/.test(textOf(result))) || attempt >= 40) return result;
+      if (!(result.isError === true && notYetTriable.test(textOf(result))) || attempt >= 40) return result;
       await sleep(500);
     }
   }

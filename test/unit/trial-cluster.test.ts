@@ -13,6 +13,7 @@ import { Session } from '../../src/core/session/session';
 import { withoutIsolates } from '../../src/core/text';
 import { human, model, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { asControlPlane } from '../support/test-cluster';
+import { notYetTriable } from '../support/trial-ready';
 
 const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 const sampleReport = path.join(__dirname, '..', 'fixtures', 'sample-report.json');
@@ -44,7 +45,7 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
       try {
         return await f.session.proposeTrial({ reportId, workload: frontend, ...extra }, human);
       } catch (error) {
-        if (attempt > 60 || !/no running, ready pod|fewer/.test(String(error))) throw error;
+        if (attempt > 60 || !notYetTriable.test(String(error))) throw error;
         await sleep(500);
       }
     }

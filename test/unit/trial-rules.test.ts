@@ -7,7 +7,7 @@ import type { Pod } from '../../src/core/kube/pod';
 import type { DesiredResources } from '../../src/core/plan/build';
 import { trialDigest } from '../../src/core/trial/digest';
 import { notAppliedAtEnd, observeTrialPod } from '../../src/core/trial/observe';
-import { ownedBy, revertOps, selectTrialPods, serverVersionProblem, trialKindProblem } from '../../src/core/trial/plan';
+import { ownedBy, revertOps, rolloutProblem, selectTrialPods, serverVersionProblem, trialKindProblem } from '../../src/core/trial/plan';
 
 const workload = { namespace: 'shop', kind: 'Deployment' as const, name: 'frontend' };
 const resources = { requests: { cpu: '200m', memory: '256Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
@@ -75,6 +75,12 @@ describe('trial rules (pure)', () => {
     assert.equal(serverVersionProblem('v1.33.1'), null);
     assert.equal(serverVersionProblem('v1.35.0-gke.1'), null);
     assert.match(trialKindProblem('CronJob') ?? '', /run to completion/);
+    // A rollout under way replaces pods, trial pods too: refused until the controller has caught up.
+    assert.match(rolloutProblem('Deployment', { metadata: { generation: 3 }, spec: { replicas: 4 }, status: { observedGeneration: 3, replicas: 5, updatedReplicas: 2 } }) ?? '', /rolling out \(2 of 4 pods updated, 3 old still running\)/);
+    assert.match(rolloutProblem('Deployment', { metadata: { generation: 4 }, spec: { replicas: 4 }, status: { observedGeneration: 3, replicas: 4, updatedReplicas: 4 } }) ?? '', /not yet seen its latest change/);
+    assert.equal(rolloutProblem('Deployment', { metadata: { generation: 3 }, spec: { replicas: 4 }, status: { observedGeneration: 3, replicas: 4, updatedReplicas: 4 } }), null);
+    assert.match(rolloutProblem('StatefulSet', { metadata: {}, status: { currentRevision: 'a', updateRevision: 'b', updatedReplicas: 1 } }) ?? '', /rolling out/);
+    assert.match(rolloutProblem('DaemonSet', { metadata: {}, status: { desiredNumberScheduled: 3, updatedNumberScheduled: 1 } }) ?? '', /1 of 3 pods updated/);
     assert.equal(ownedBy(pod('x', { owner: 'frontend-6bdd4f5b6b' }), workload), true);
     assert.equal(ownedBy(pod('x', { owner: 'frontend-api-7c9' }), workload), false);
   });

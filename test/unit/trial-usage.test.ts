@@ -12,6 +12,7 @@ import { startPrometheus, type MetricsStore } from '../support/prometheus';
 import { human, startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { singleWorkloadReport } from '../support/single-workload-report';
 import { asControlPlane } from '../support/test-cluster';
+import { notYetTriable } from '../support/trial-ready';
 
 const Mi = 2 ** 20;
 const namespace = 'trial-lab';
@@ -87,7 +88,7 @@ describe('trials with usage: OOM kills and Prometheus (real control plane, node 
       try {
         return await f.session.proposeTrial({ reportId, workload: { namespace, kind: 'Deployment', name } }, human);
       } catch (error) {
-        if (attempt > 120 || !/no running, ready pod/.test(String(error))) throw error;
+        if (attempt > 120 || !notYetTriable.test(String(error))) throw error;
         await sleep(500);
       }
     }

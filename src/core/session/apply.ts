@@ -3,12 +3,12 @@
 import { executePlan, identityOf, type ApplyDependencies } from '../apply';
 import type { AuditAction } from '../audit';
 import type { Plan } from '../plan/model';
-import type { ApplyOutcome, Approver, Requester } from '../model';
+import type { ApplyOutcome, Requester } from '../model';
 import { displayText } from '../text';
 import { executeManifestPlan, filesChangedSinceProposal, staleManifestResult, type ManifestWriter } from '../gitops/apply';
 import { manifestApprovalText } from '../gitops/approval';
 import type { ManifestPlan } from '../gitops/model';
-import { askApproval, manifestCooldownKey, refusalBeforeAsking } from './approve';
+import { askApproval, askWithin, manifestCooldownKey, refusalBeforeAsking } from './approve';
 import { actorOf, messageOf, type SessionContext, type StoredPlan, truncate } from './context';
 import { manifestPlanFromState, planFromState } from './plans';
 import { proposeRollback } from './rollbackPlan';
@@ -185,14 +185,8 @@ async function applyManifests(ctx: SessionContext, planId: string, requester: Re
     }
     const approver = ctx.options.approver;
     const text = manifestApprovalText(plan, requester, ctx.now());
-    let decision: Awaited<ReturnType<NonNullable<Approver['requestManifestApproval']>>>;
-    if (!approver.requestManifestApproval) decision = { outcome: 'unavailable', reason: 'this host cannot ask a person to approve a manifest write' };
-    else {
-      const timeout = AbortSignal.timeout(settings.approvalTimeoutSeconds * 1000);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      const timedOut = new Promise<{ outcome: 'timeout' }>((resolve) => combined.addEventListener('abort', () => resolve({ outcome: 'timeout' }), { once: true }));
-      decision = await Promise.race([approver.requestManifestApproval(plan, text, combined), timedOut]).catch((error: unknown) => ({ outcome: 'declined' as const, reason: `the approval dialog failed: ${messageOf(error)}` }));
-    }
+    const ask = approver.requestManifestApproval?.bind(approver);
+    const decision = await askWithin(settings, signal, ask ? (combined) => ask(plan, text, combined) : null, 'this host cannot ask a person to approve a manifest write');
     stored.state = 'used';
     if (decision.outcome !== 'approved') {
       if (decision.outcome === 'declined' || decision.outcome === 'timeout') await ctx.declines.record(cooldownKey, ctx.now().getTime());

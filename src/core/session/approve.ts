@@ -2,7 +2,7 @@
 // context, the model's cool-down after a decline), the dialog's words, and asking the approver.
 import { approvalText as clusterApprovalText } from '../approval';
 import type { Plan } from '../plan/model';
-import type { ApprovalText, Requester } from '../model';
+import type { ApprovalDecision, ApprovalText, Requester } from '../model';
 import type { SessionSettings } from '../settings';
 import { displayText } from '../text';
 import { filesChangedSinceProposal } from '../gitops/apply';
@@ -81,12 +81,21 @@ function cooldownLeft(ctx: SessionContext, context: string, requester: Requester
 }
 
 export async function askApproval(ctx: SessionContext, plan: Plan, requester: Requester, settings: SessionSettings, signal?: AbortSignal) {
+  const text = approvalText(ctx, plan, requester);
+  return askWithin(settings, signal, (combined) => ctx.options.approver.requestApproval(plan, text, combined), 'this host cannot ask a person to approve');
+}
+
+/**
+ * Asks through `ask` (null: the host cannot ask this kind of plan) within krr.approvalTimeoutSeconds and the caller's
+ * signal: a timeout, a failing dialog or a host that cannot ask come back as decisions, never as throws.
+ */
+export async function askWithin(settings: SessionSettings, signal: AbortSignal | undefined, ask: ((signal: AbortSignal) => Promise<ApprovalDecision>) | null, unavailableReason: string): Promise<ApprovalDecision> {
+  if (!ask) return { outcome: 'unavailable', reason: unavailableReason };
   const timeout = AbortSignal.timeout(settings.approvalTimeoutSeconds * 1000);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const text = approvalText(ctx, plan, requester);
   const timedOut = new Promise<{ outcome: 'timeout' }>((resolve) => combined.addEventListener('abort', () => resolve({ outcome: 'timeout' }), { once: true }));
   try {
-    return await Promise.race([ctx.options.approver.requestApproval(plan, text, combined), timedOut]);
+    return await Promise.race([ask(combined), timedOut]);
   } catch (error) {
     return { outcome: 'declined' as const, reason: `the approval dialog failed: ${messageOf(error)}` };
   }

@@ -18,11 +18,11 @@ import { trialApprovalText } from '../trial/approval';
 import { trialDigest } from '../trial/digest';
 import type { TrialPlan, TrialPod, TrialPodStatus, TrialRecord, TrialRevert } from '../trial/model';
 import { describeRun, notAppliedAtEnd, observeTrialPod } from '../trial/observe';
-import { selectTrialPods, serverVersionProblem, trialKindProblem, trialManifests, TrialRefusal } from '../trial/plan';
+import { rolloutProblem, selectTrialPods, serverVersionProblem, trialKindProblem, trialManifests, TrialRefusal } from '../trial/plan';
 import { readTrialPods, revertPods, startTrial, type TrialCluster } from '../trial/run';
 import { queryOnce } from '../evidence/reader';
 import { trialUsageOf, trialUsageQuery, type TrialUsage } from '../trial/usage';
-import { refusalBeforeAsking } from './approve';
+import { askWithin, refusalBeforeAsking } from './approve';
 import { prometheusAccess } from './evidence';
 import { actorOf, messageOf, SessionError, type SessionContext } from './context';
 import { propose, proposeManifests } from './propose';
@@ -81,6 +81,9 @@ export async function proposeTrial(ctx: SessionContext, args: TrialArguments, re
     const versionProblem = serverVersionProblem(version.server);
     if (versionProblem) throw new TrialRefusal(versionProblem);
     const live = await kubectl.getObject(ref, signal);
+    // Pods a rollout is replacing would be replaced mid-trial too (and the new ones come at the template's size).
+    const rolling = rolloutProblem(kind, live);
+    if (rolling) throw new TrialRefusal(`${rolling}: its pods are being replaced, so a trial's pods would be too; try again once the rollout is done`);
     const matchLabels = (live.spec?.selector as { matchLabels?: unknown } | undefined)?.matchLabels;
     if (!isStringRecord(matchLabels)) throw new TrialRefusal(`${kind} ${namespace}/${name} selects its pods without matchLabels; a trial finds pods by them`);
     const pods = await kubectl.listPods(namespace, matchLabels, signal);
@@ -171,14 +174,8 @@ export async function applyTrial(ctx: SessionContext, planId: string, requester:
     }
     const text = trialApprovalText(plan, requester, settings.confirmByTyping, ctx.now());
     const approver = ctx.options.approver;
-    let decision: Awaited<ReturnType<NonNullable<typeof approver.requestTrialApproval>>>;
-    if (!approver.requestTrialApproval) decision = { outcome: 'unavailable', reason: 'this host cannot ask a person to approve a trial' };
-    else {
-      const timeout = AbortSignal.timeout(settings.approvalTimeoutSeconds * 1000);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      const timedOut = new Promise<{ outcome: 'timeout' }>((resolve) => combined.addEventListener('abort', () => resolve({ outcome: 'timeout' }), { once: true }));
-      decision = await Promise.race([approver.requestTrialApproval(plan, text, combined), timedOut]).catch((error: unknown) => ({ outcome: 'declined' as const, reason: `the approval dialog failed: ${messageOf(error)}` }));
-    }
+    const ask = approver.requestTrialApproval?.bind(approver);
+    const decision = await askWithin(settings, signal, ask ? (combined) => ask(plan, text, combined) : null, 'this host cannot ask a person to approve a trial');
     stored.state = 'used';
     if (decision.outcome !== 'approved') {
       if (decision.outcome === 'declined' || decision.outcome === 'timeout') await ctx.declines.record(plan.context, ctx.now().getTime());

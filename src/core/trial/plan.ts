@@ -30,6 +30,26 @@ export function serverVersionProblem(gitVersion: string | null): string | null {
   return `the cluster runs Kubernetes ${gitVersion}; in-place pod resize is on by default from 1.33 (before, the InPlacePodVerticalScaling feature gate is alpha and off), so a trial cannot resize its pods — use the ordinary plan`;
 }
 
+/**
+ * Why the workload is still rolling out (its pods are being replaced, so a trial's pods would be too), or null when its
+ * controller has caught up: observedGeneration current, every replica updated and available, no old pod left.
+ */
+export function rolloutProblem(kind: string, live: { metadata: { generation?: number | undefined }; spec?: Record<string, unknown> | undefined; status?: Record<string, unknown> | undefined }): string | null {
+  const status = live.status ?? {};
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  const observed = typeof status.observedGeneration === 'number' ? status.observedGeneration : undefined;
+  if (live.metadata.generation !== undefined && observed !== undefined && observed < live.metadata.generation) return 'its controller has not yet seen its latest change';
+  if (kind === 'Deployment' || kind === 'Rollout') {
+    const wanted = typeof live.spec?.replicas === 'number' ? live.spec.replicas : 1;
+    const updated = number(status.updatedReplicas);
+    const total = number(status.replicas);
+    if (updated < wanted || total > wanted) return `it is rolling out (${updated} of ${wanted} pods updated${total > wanted ? `, ${total - updated} old still running` : ''})`;
+  }
+  if (kind === 'StatefulSet' && status.updateRevision !== undefined && status.currentRevision !== status.updateRevision) return `it is rolling out (${number(status.updatedReplicas)} pods at the new revision)`;
+  if (kind === 'DaemonSet' && number(status.updatedNumberScheduled) < number(status.desiredNumberScheduled)) return `it is rolling out (${number(status.updatedNumberScheduled)} of ${number(status.desiredNumberScheduled)} pods updated)`;
+  return null;
+}
+
 /** Whether `pod` belongs to the workload: its controller is the workload itself, or a ReplicaSet named after it. */
 export function ownedBy(pod: Pod, workload: ObjectIdentity): boolean {
   const owner = pod.metadata.ownerReferences?.find((reference) => reference.controller !== false) ?? pod.metadata.ownerReferences?.[0];
