@@ -15,7 +15,7 @@ const layers: ReadonlyArray<{ name: string; prefixes: readonly string[] }> = [
     name: 'domain',
     prefixes: [
       'core/model', 'core/krr/', 'core/evidence/', 'core/hpa/', 'core/trial/', 'core/kube/', 'core/plan/', 'core/policy', 'core/gitops/', 'core/apply', 'core/auditKey', 'core/auditTable', 'core/auditEntry',
-      'core/auditChain', 'core/auditLock', 'core/auditCsv', 'core/auditRedaction',
+      'core/auditChain', 'core/signedFile', 'core/auditLock', 'core/auditCsv', 'core/auditRedaction',
       'core/audit', 'core/snapshots', 'core/approval', 'core/recommendations', 'core/reportCheck', 'core/savings',
     ],
   },

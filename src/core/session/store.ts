@@ -13,10 +13,10 @@
 // is still its own before the first write. A claim is never removed while its plan could still be applied.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { constants, lstat, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { hmac, sameDigest } from '../auditKey';
+import { readBounded, signedText, verifiedJson } from '../signedFile';
 import { syncDirectory, writeAll, writeFileAtomically } from '../durableFile';
 import { severityOrder, workloadKinds, type Report } from '../krr/model';
 import type { StoredManifestPlan } from '../gitops/stored';
@@ -473,7 +473,7 @@ export class StateStore {
       }
       const directory = this.directories[kind];
       await mkdir(directory, { recursive: true, mode: 0o700 });
-      await writeFileAtomically(directory, `${id}.json`, `${magic} ${hmac(key, json)}\n${json}\n`);
+      await writeFileAtomically(directory, `${id}.json`, signedText(magic, key, json));
       await this.sweep(kind, id);
       return true;
     } catch (error) {
@@ -497,11 +497,8 @@ export class StateStore {
     if (text === undefined) return undefined;
     const key = await this.options.key().catch(() => undefined);
     if (!key) return ignore('there is no audit key to check it with');
-    const newline = text.indexOf('\n');
-    const header = newline < 0 ? '' : text.slice(0, newline);
-    const json = text.slice(newline + 1).replace(/\n$/, '');
-    const [tag, mac] = header.split(' ');
-    if (tag !== magic || !mac || !sameDigest(mac, hmac(key, json))) return ignore('its signature does not match (not written by this product with this audit key, or changed since)');
+    const json = verifiedJson(magic, key, text);
+    if (json === null) return ignore('its signature does not match (not written by this product with this audit key, or changed since)');
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);
@@ -571,26 +568,6 @@ export class StateStore {
 }
 
 /** undefined when absent. Only a regular file (no symlink, FIFO or device: opened non-blocking), at most `max` bytes. */
-async function readBounded(file: string, max: number): Promise<string | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new Error('it is a symbolic link', { cause: error });
-    throw error;
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new Error('not a regular file');
-    if (info.size > max) throw new Error(`larger than ${Math.round(max / 1024 / 1024)} MB`);
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
 async function namesIn(directory: string): Promise<string[]> {
   try {
     return await readdir(directory);

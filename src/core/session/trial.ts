@@ -6,13 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { describeParty } from '../approval';
 import type { AuditAction } from '../audit';
 import { KubectlError } from '../kube/kubectl';
+import type { Pod } from '../kube/pod';
 import { assertDnsLabel, assertDnsSubdomain } from '../kube/names';
 import type { WorkloadKind } from '../krr/model';
 import type { ApplyOutcome, ProposeArguments, Requester } from '../model';
 import { desiredFromRecommendation, type DesiredResources } from '../plan/build';
 import type { Plan } from '../plan/model';
 import type { ManifestPlan } from '../gitops/model';
-import { QuantityError, describeMemory } from '../quantity';
+import { QuantityError } from '../quantity';
 import { displayText, nameText, plural } from '../text';
 import { trialApprovalText } from '../trial/approval';
 import { trialDigest } from '../trial/digest';
@@ -75,7 +76,8 @@ export async function proposeTrial(ctx: SessionContext, args: TrialArguments, re
   if (workload.cluster !== null && workload.cluster !== target.context) throw new SessionError('invalid-argument', `The report is from cluster ${workload.cluster}, but the current context is ${target.context}.`, 'Scan this context first.');
   const kubectl = ctx.kubectlFor(settings, target.context);
   const ref = { namespace, kind: kind as WorkloadKind, name };
-  let selection: ReturnType<typeof selectTrialPods> & { matchLabels?: Record<string, string> };
+  let listed: Pod[];
+  let selection: ReturnType<typeof selectTrialPods>;
   try {
     const version = await kubectl.version(signal);
     const versionProblem = serverVersionProblem(version.server);
@@ -86,8 +88,8 @@ export async function proposeTrial(ctx: SessionContext, args: TrialArguments, re
     if (rolling) throw new TrialRefusal(`${rolling}: its pods are being replaced, so a trial's pods would be too; try again once the rollout is done`);
     const matchLabels = (live.spec?.selector as { matchLabels?: unknown } | undefined)?.matchLabels;
     if (!isStringRecord(matchLabels)) throw new TrialRefusal(`${kind} ${namespace}/${name} selects its pods without matchLabels; a trial finds pods by them`);
-    const pods = await kubectl.listPods(namespace, matchLabels, signal);
-    selection = { ...selectTrialPods(ref, pods, desired, count), matchLabels };
+    listed = await kubectl.listPods(namespace, matchLabels, signal);
+    selection = selectTrialPods(ref, listed, desired, count);
   } catch (error) {
     if (error instanceof TrialRefusal) throw new SessionError('invalid-argument', `No trial for ${kind} ${namespace}/${name}: ${error.message}.`, 'Propose the change with krr_propose_changes instead.');
     if (error instanceof KubectlError) throw new SessionError('kubectl', error.message, 'Check the context and your access to the workload and its pods.');
@@ -100,7 +102,8 @@ export async function proposeTrial(ctx: SessionContext, args: TrialArguments, re
     // the limit (said in the dialog, in the cluster's words) and tries the rest; the persist plan still proposes it.
     for (const wanted of desired.values()) delete wanted.limits.memory;
     try {
-      selection = selectTrialPods(ref, selection.pods.length > 0 ? await kubectl.listPods(namespace, matchLabelsOf(selection), signal) : [], desired, count);
+      // The same pods as listed above, chosen again without the memory limit.
+      selection = selectTrialPods(ref, listed, desired, count);
     } catch (error) {
       if (error instanceof TrialRefusal) throw new SessionError('invalid-argument', `No trial for ${kind} ${namespace}/${name}: ${error.message} (the cluster refuses the memory limit in place: ${refusal.message}).`, 'Propose the change with krr_propose_changes instead.');
       throw error;
@@ -347,7 +350,7 @@ async function checkTrial(ctx: SessionContext, record: TrialRecord, signal?: Abo
     const minutes = (Math.min(now.getTime(), endsAt) - Date.parse(record.startedAt)) / 60000;
     const gone = statuses.filter((status) => status.phase === 'gone').length;
     const reason = passed
-      ? `${describeRun(remaining, minutes, record.pods.filter((pod) => remaining.some((status) => status.name === pod.name)), watched.peakMemory, describeMemory, watched.throttledPercent)}${gone > 0 ? ` (${plural(gone, 'pod')} replaced by the controller during the trial)` : ''}`
+      ? `${describeRun(remaining, minutes, record.pods.filter((pod) => remaining.some((status) => status.name === pod.name)), watched)}${gone > 0 ? ` (${plural(gone, 'pod')} replaced by the controller during the trial)` : ''}`
       : failures.slice(0, 3).join('; ');
     const revert = await revertPods(record, record.pods, cluster, settings.applyConcurrency, () => ctx.now());
     const ended: TrialRecord = { ...watched, state: passed ? 'passed' : 'failed', outcome: { at: now.toISOString(), reason }, revert, statuses: markReverted(statuses, revert) };
@@ -451,10 +454,6 @@ function markReverted(statuses: readonly TrialPodStatus[], revert: TrialRevert):
 }
 
 const memoryLimitDecreaseRefused = /memory limits cannot be decreased/i;
-
-function matchLabelsOf(selection: { matchLabels?: Record<string, string> }): Record<string, string> {
-  return selection.matchLabels ?? {};
-}
 
 /** Each trial pod's resize as a server-side dry run; the first refusal, in the cluster's words, or null. */
 async function dryRunResizes(ctx: SessionContext, context: string, namespace: string, pods: readonly TrialPod[], signal?: AbortSignal): Promise<{ message: string; clusterSays: string } | null> {

@@ -3,7 +3,9 @@
 // fails the trial. Pure: the watch (session/trial.ts) reads the pods and keeps the result.
 import { podResizeInProgress, podResizePending, isReady, type Pod } from '../kube/pod';
 import { normalizeBlock, sameBlock } from './plan';
+import { describeMemory } from '../quantity';
 import type { TrialPod, TrialPodStatus } from './model';
+import type { TrialUsage } from './usage';
 
 export interface PodVerdict {
   status: TrialPodStatus;
@@ -77,11 +79,11 @@ export function notAppliedAtEnd(status: TrialPodStatus): string | null {
 }
 
 /** One line for a person: "ran 30 min on 1 pod at 198Mi: 0 OOM kills, 0 restarts". */
-export function describeRun(statuses: readonly TrialPodStatus[], minutes: number, pods: readonly TrialPod[], peakMemory?: Readonly<Record<string, number>>, describeMemory?: (bytes: number) => string, throttledPercent?: Readonly<Record<string, number>>): string {
+export function describeRun(statuses: readonly TrialPodStatus[], minutes: number, pods: readonly TrialPod[], usage: Partial<TrialUsage> = {}): string {
   const sizes = [...new Set(pods.flatMap((pod) => pod.containers.flatMap((container) => container.changes.filter((change) => change.resource === 'memory').map((change) => `${container.name} ${change.allocation === 'limits' ? 'limit' : 'request'} ${change.to}`))))];
   const restarts = statuses.reduce((sum, status) => sum + status.restarts, 0);
   const oomKills = statuses.reduce((sum, status) => sum + status.oomKills, 0);
-  const peaks = peakMemory && describeMemory ? Object.entries(peakMemory).map(([container, bytes]) => `${container} peak ${describeMemory(bytes)}`) : [];
-  for (const [container, percent] of Object.entries(throttledPercent ?? {})) peaks.push(`${container} throttled ${percent}%`);
+  const peaks = Object.entries(usage.peakMemory ?? {}).map(([container, bytes]) => `${container} peak ${describeMemory(bytes)}`);
+  for (const [container, percent] of Object.entries(usage.throttledPercent ?? {})) peaks.push(`${container} throttled ${percent}%`);
   return `ran ${minutes < 1 ? `${Math.max(1, Math.round(minutes * 60))} s` : `${Math.round(minutes)} min`} on ${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}${sizes.length > 0 ? ` at ${sizes.slice(0, 3).join(', ')}` : ''}: ${peaks.length > 0 ? `${peaks.slice(0, 4).join(', ')}, ` : ''}${oomKills} OOM ${oomKills === 1 ? 'kill' : 'kills'}, ${restarts} ${restarts === 1 ? 'restart' : 'restarts'}`;
 }

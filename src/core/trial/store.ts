@@ -2,10 +2,10 @@
 // window reload and a server restart, and one whose window ended while nothing ran is found at the next start. Each
 // file is signed with the state key (derived from the audit key, like the stored plans): a revert writes the pods a
 // record names, so a record someone edited — another workload's pod, other sizes — is named in the log and skipped.
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { hmac, sameDigest } from '../auditKey';
+import { readBounded, signedText, verifiedJson } from '../signedFile';
 import { writeFileAtomically } from '../durableFile';
 import type { TrialRecord } from './model';
 
@@ -73,37 +73,34 @@ export class TrialStore {
     if (!key) throw new Error('the state key does not exist (the audit log has no key yet)');
     const json = JSON.stringify(record);
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    await writeFileAtomically(this.directory, `${record.id}.json`, `${magic} ${hmac(key, json)}\n${json}\n`);
+    await writeFileAtomically(this.directory, `${record.id}.json`, signedText(magic, key, json));
   }
 
   async read(id: string): Promise<TrialRecord | undefined> {
     if (!idPattern.test(id)) return undefined;
     const file = path.join(this.directory, `${id}.json`);
-    try {
-      const info = await stat(file);
-      if (!info.isFile() || info.size > maxTrialBytes) {
-        this.log(`ignored ${file}: not a regular file of at most ${maxTrialBytes / 1024 / 1024} MB`);
-        return undefined;
-      }
-      const text = await readFile(file, 'utf8');
-      const newline = text.indexOf('\n');
-      const [tag, mac] = (newline < 0 ? '' : text.slice(0, newline)).split(' ');
-      const json = text.slice(newline + 1).replace(/\n$/, '');
-      const key = await this.key().catch(() => undefined);
-      if (!key || tag !== magic || !mac || !sameDigest(mac, hmac(key, json))) {
-        this.log(`ignored ${file}: its signature does not match (not written by this product with this audit key, or changed since); it is not trusted`);
-        return undefined;
-      }
-      const parsed = recordSchema.safeParse(JSON.parse(json));
-      if (!parsed.success || parsed.data.id !== id) {
-        this.log(`ignored ${file}: it is not a trial this extension wrote (${parsed.success ? 'its id differs from its name' : parsed.error.issues[0]?.message ?? 'invalid'})`);
-        return undefined;
-      }
-      return parsed.data as unknown as TrialRecord;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.log(`could not read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    const ignore = (reason: string) => {
+      this.log(`ignored ${file}: ${reason}`);
       return undefined;
+    };
+    let text: string | undefined;
+    try {
+      text = await readBounded(file, maxTrialBytes);
+    } catch (error) {
+      return ignore(error instanceof Error ? error.message : String(error));
     }
+    if (text === undefined) return undefined;
+    const key = await this.key().catch(() => undefined);
+    const json = key ? verifiedJson(magic, key, text) : null;
+    if (json === null) return ignore('its signature does not match (not written by this product with this audit key, or changed since); it is not trusted');
+    let parsed;
+    try {
+      parsed = recordSchema.safeParse(JSON.parse(json));
+    } catch {
+      return ignore('not valid JSON');
+    }
+    if (!parsed.success || parsed.data.id !== id) return ignore(`it is not a trial this extension wrote (${parsed.success ? 'its id differs from its name' : parsed.error.issues[0]?.message ?? 'invalid'})`);
+    return parsed.data as unknown as TrialRecord;
   }
 
   /** Every stored trial, newest first. */
