@@ -1,5 +1,5 @@
 // evidence_scale: the evidence of N containers over 14 days from a real Prometheus (built from its Go module, behind
-// basic auth, loaded with the usage-history generator's series), read our way — five batched queries per namespace —
+// basic auth, loaded with the usage-history generator's series), read our way — five batched queries per namespace, a sixth where a pod was OOM-killed —
 // against krr's way on the same data in the same run: its six queries per container (promql-examples.txt:
 // PercentileCPULoader, CPUAmountLoader, MaxMemoryLoader, MemoryAmountLoader, MaxOOMKilledMemoryLoader, CPULoader) with
 // krr's default of 6 workers. Queries are counted at Prometheus (prometheus_http_requests_total on its /metrics).
@@ -35,17 +35,22 @@ const MiB = 1024 * 1024;
 const containersPerNamespace = 50;
 const patterns = ['steady', 'diurnal', 'weekly', 'spike', 'leak'] as const;
 
-export async function benchmarkEvidenceScale(options: { containers?: number; log?: (line: string) => void } = {}): Promise<EvidenceScaleFigures> {
-  const log = options.log ?? (() => undefined);
-  const containers = options.containers ?? Number(process.env.BENCH_EVIDENCE_CONTAINERS ?? 100);
-  const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
+/** The bench's world: N one-container Deployments, 50 to a namespace, the usage patterns in turn, ending an hour before `end`'s hour. */
+export function evidenceWorld(containers: number, now = Date.now()): UsageHistoryOptions {
+  const end = new Date(Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000);
   const workloads: WorkloadUsage[] = Array.from({ length: containers }, (_, index) => ({
     namespace: `team-${String(Math.floor(index / containersPerNamespace)).padStart(3, '0')}`,
     kind: 'Deployment',
     name: `svc-${index}`,
     containers: [{ name: 'app', pattern: patterns[index % patterns.length] as (typeof patterns)[number], cpu: 0.125 * (1 + (index % 4)), memory: 64 * MiB * (1 + (index % 3)) }],
   }));
-  const world: UsageHistoryOptions = { end, workloads };
+  return { end, workloads };
+}
+
+export async function benchmarkEvidenceScale(options: { containers?: number; log?: (line: string) => void } = {}): Promise<EvidenceScaleFigures> {
+  const log = options.log ?? (() => undefined);
+  const containers = options.containers ?? Number(process.env.BENCH_EVIDENCE_CONTAINERS ?? 100);
+  const world = evidenceWorld(containers);
   const directory = mkdtempSync(path.join(tmpdir(), 'krr-bench-evidence-'));
   let prometheus: MetricsStore | undefined;
   try {
@@ -57,50 +62,60 @@ export async function benchmarkEvidenceScale(options: { containers?: number; log
     prometheus = await startPrometheus({ openMetrics: file, log });
     const loadMs = performance.now() - started;
     rmSync(file, { force: true });
-    const store = prometheus;
-    const headers = { authorization: store.authHeader };
-    const targets: EvidenceTarget[] = workloads.map((workload) => ({ cluster: null, namespace: workload.namespace, kind: 'Deployment', name: workload.name, container: 'app' }));
-    const namespaces = new Set(workloads.map((workload) => workload.namespace)).size;
-    const window = { end, historyHours: 336, stepSeconds: 75 };
+    const measured = await measureEvidenceReads(prometheus, world);
+    return { containers, namespaces: measured.namespaces, days: 14, openmetrics_mb: round(stats.bytes / MiB, 0), load_ms: Math.round(loadMs), ...measured.figures };
+  } finally {
+    await prometheus?.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
 
-    // Warm the page cache for both ways alike: one namespace read once.
-    await readEvidence({ url: store.url, headers, targets: targets.slice(0, 1), window });
+export type EvidenceReadFigures = Pick<EvidenceScaleFigures, 'ms' | 'queries_per_namespace' | 'per_container_ms' | 'per_container_queries' | 'ratio_vs_per_container'>;
 
-    // krr's way: six queries per container, its default 6 workers.
-    const pods = new Map<string, string[]>();
-    for (const pod of podsOf(world)) pods.set(pod.workload.name, [...(pods.get(pod.workload.name) ?? []), pod.name]);
-    let before = await apiRequests(store);
-    started = performance.now();
-    await mapBounded(workloads, 6, async (workload) => {
-      for (const query of krrQueries(workload, pods.get(workload.name) ?? [], end)) await post(store, query.endpoint, query.params);
-    });
-    const perContainerMs = performance.now() - started;
-    const perContainerQueries = (await apiRequests(store)) - before;
+/**
+ * Both ways on a loaded store, in one run: krr's six queries per container (6 workers), then our read. Exported so
+ * that a store loaded once (2,500 containers is ~28 GB of OpenMetrics to backfill) can be measured again.
+ */
+export async function measureEvidenceReads(store: MetricsStore, world: UsageHistoryOptions): Promise<{ namespaces: number; figures: EvidenceReadFigures }> {
+  const { end, workloads } = world;
+  const containers = workloads.length;
+  const headers = { authorization: store.authHeader };
+  const targets: EvidenceTarget[] = workloads.map((workload) => ({ cluster: null, namespace: workload.namespace, kind: 'Deployment', name: workload.name, container: 'app' }));
+  const namespaces = new Set(workloads.map((workload) => workload.namespace)).size;
+  const window = { end, historyHours: 336, stepSeconds: 75 };
 
-    before = await apiRequests(store);
-    started = performance.now();
-    const result = await readEvidence({ url: store.url, headers, targets, window });
-    const ms = performance.now() - started;
-    const ours = (await apiRequests(store)) - before;
-    if (result.status !== 'available') throw new Error(`evidence_scale: ${result.reason}`);
-    const withData = result.containers.filter((evidence) => evidence.cpu.p95 !== null).length;
-    if (withData !== containers) throw new Error(`evidence_scale: ${withData} of ${containers} containers have a CPU p95`);
-    return {
-      containers,
-      namespaces,
-      days: 14,
-      openmetrics_mb: round(stats.bytes / MiB, 0),
-      load_ms: Math.round(loadMs),
+  // Warm the page cache for both ways alike: one namespace read once.
+  await readEvidence({ url: store.url, headers, targets: targets.slice(0, 1), window });
+
+  // krr's way: six queries per container, its default 6 workers.
+  const pods = new Map<string, string[]>();
+  for (const pod of podsOf(world)) pods.set(pod.workload.name, [...(pods.get(pod.workload.name) ?? []), pod.name]);
+  let before = await apiRequests(store);
+  let started = performance.now();
+  await mapBounded(workloads, 6, async (workload) => {
+    for (const query of krrQueries(workload, pods.get(workload.name) ?? [], end)) await post(store, query.endpoint, query.params);
+  });
+  const perContainerMs = performance.now() - started;
+  const perContainerQueries = (await apiRequests(store)) - before;
+
+  before = await apiRequests(store);
+  started = performance.now();
+  const result = await readEvidence({ url: store.url, headers, targets, window });
+  const ms = performance.now() - started;
+  const ours = (await apiRequests(store)) - before;
+  if (result.status !== 'available') throw new Error(`evidence_scale: ${result.reason}`);
+  const withData = result.containers.filter((evidence) => evidence.cpu.p95 !== null).length;
+  if (withData !== containers) throw new Error(`evidence_scale: ${withData} of ${containers} containers have a CPU p95`);
+  return {
+    namespaces,
+    figures: {
       ms: Math.round(ms),
       queries_per_namespace: round(ours / namespaces, 2),
       per_container_ms: Math.round(perContainerMs),
       per_container_queries: perContainerQueries,
       ratio_vs_per_container: round(ms / perContainerMs, 3),
-    };
-  } finally {
-    await prometheus?.close();
-    rmSync(directory, { recursive: true, force: true });
-  }
+    },
+  };
 }
 
 /** krr v1.29's queries for one container (../shared/krr/promql-examples.txt). */

@@ -37,12 +37,12 @@ interface Hostile {
   close(): Promise<void>;
 }
 
-/** Which of the reader's five queries a request is (queries.ts tags each branch with its signal). */
+/** Which of the reader's queries a request is (queries.ts tags each branch with its signal). */
 function queryName(url: string, body: string): string {
   if (url.endsWith('/query_range')) return 'series';
   const query = new URLSearchParams(body).get('query') ?? '';
   const first = /"signal", "(\w+)"/.exec(query)?.[1] ?? '';
-  return { p50: 'cpu', points: 'memory', throttled: 'events', pod: 'owners' }[first] ?? 'unknown';
+  return { p50: 'cpu', points: 'memory', throttled: 'events', pod: 'owners', oomKills: 'oomKills' }[first] ?? 'unknown';
 }
 
 async function listen(server: Server): Promise<string> {
@@ -358,11 +358,15 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
   it('NaN, +Inf and -Inf: read as no value, never as a number; the finite values beside them are kept', async () => {
     const reportId = await scan();
     const at = (signal: string, value: string) => ({ metric: { pod, container, signal }, value: [t(200), value] });
+    const asked: string[] = [];
     hostile.handler = (query, response) => {
+      asked.push(query.name);
       const answers: Record<string, string> = {
         cpu: vector([at('p50', 'NaN'), at('p95', '0.25'), at('p99', '+Inf')]),
         memory: vector([at('points', 'NaN'), at('first', '+Inf'), at('last', String(t(199)))]),
-        events: vector([at('throttled', 'NaN'), at('periods', '100'), at('restarts', '+Inf'), at('oomKills', '-Inf'), at('oomLimit', 'NaN')]),
+        // An OOMKilled reason (whatever its value) makes the reader ask for the pod's OOM kills, which answer -Inf.
+        events: vector([at('throttled', 'NaN'), at('periods', '100'), at('restarts', '+Inf'), at('oomSeen', 'NaN'), at('oomLimit', 'NaN')]),
+        oomKills: vector([at('oomKills', '-Inf')]),
         owners: vector([]),
         series: matrix([
           { metric: { pod, container, signal: 'cpu' }, values: [[t(1), 'NaN'], [t(2), '0.5'], [t(3), '+Inf'], [t(4), '-Inf']] },
@@ -383,6 +387,7 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
       points: 0,
     });
     assert.doesNotMatch(textOf(explained), /NaN|Infinity|Inf\b/);
+    assert.ok(asked.includes('oomKills'), `the OOM kills were asked: ${asked.join(', ')}`);
     // The stored evidence (state directory) holds the same: a reload cannot turn a null into a number either.
     const stored = readFileSync(path.join(f.stateDir, 'evidence', `${reportId}.json`), 'utf8');
     assert.doesNotMatch(stored, /NaN|Infinity/);

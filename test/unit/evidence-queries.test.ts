@@ -1,7 +1,7 @@
 // The evidence's PromQL: krr's step and window from the report, krr's cluster fragment in every selector, krr's
 // PercentileCPULoader form inside the p95, at most 8 HTTP queries per namespace, and buckets that tile the window.
 import assert from 'node:assert/strict';
-import { bucketOf, clusterFragment, namespaceQueries, promString, windowOfReport } from '../../src/core/evidence/queries';
+import { bucketOf, clusterFragment, namespaceQueries, oomKillsQuery, promString, windowOfReport } from '../../src/core/evidence/queries';
 
 const end = new Date('2026-12-01T12:00:00Z');
 
@@ -42,20 +42,36 @@ describe('evidence queries', () => {
     assert.ok(text('memory').includes('count_over_time(max(container_memory_working_set_bytes'));
     assert.ok(text('events').includes('max(kube_pod_container_resource_limits{resource="memory", namespace="shop"}) by (pod, container, job) * on (pod, container, job)'));
     assert.ok(text('events').includes('group_left(reason) max(kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace="shop"}) by (pod, container, job, reason)'));
-    for (const signal of ['throttled', 'periods', 'restarts', 'oomKills', 'oomLimit']) assert.ok(text('events').includes(`"signal", "${signal}"`), signal);
+    for (const signal of ['throttled', 'periods', 'restarts', 'oomSeen', 'oomLimit']) assert.ok(text('events').includes(`"signal", "${signal}"`), signal);
+    assert.ok(!text('events').includes('"oomKills"'), 'the OOM kills are counted only for the pods the events name (oomKillsQuery)');
     for (const metric of ['kube_pod_owner', 'kube_replicaset_owner', 'kube_job_owner']) assert.ok(text('owners').includes(`${metric}{namespace="shop"}`), metric);
+  });
+
+  it('counts OOM kills step by step only for the pods named, their names escaped as a pattern and a string', () => {
+    const window = { end, historyHours: 336, stepSeconds: 75 };
+    const some = oomKillsQuery('shop', window, undefined, ['api-7d9c6b8f5d-4xkqz', 'db-0.x', 'a"b\\c']);
+    assert.equal(some.name, 'oomKills');
+    assert.ok(some.type === 'instant' && some.time === end.getTime() / 1000);
+    // RE2 escapes (`.` → `\.`), then the PromQL string's own (`\` → `\\`, `"` → `\"`).
+    const pattern = 'pod=~"api-7d9c6b8f5d-4xkqz|db-0\\\\.x|a\\"b\\\\\\\\c"';
+    assert.equal(some.query.split(pattern).length - 1, 3, some.query);
+    assert.ok(some.query.includes('[1209600s:75s]') && some.query.includes('offset 75s'));
+    const all = oomKillsQuery('shop', window, { label: 'cluster', value: 'prod' }, null);
+    assert.ok(!all.query.includes('pod=~'));
+    for (const selector of selectors(all.query)) assert.ok(selector.endsWith(', cluster="prod"'), selector);
   });
 
   it("adds krr's cluster fragment `, <label>=\"<value>\"` to every selector of every query", () => {
     const cluster = { label: 'cluster', value: 'prod-eu-1' };
     let count = 0;
-    for (const query of namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 }, cluster)) {
+    const window = { end, historyHours: 336, stepSeconds: 75 };
+    for (const query of [...namespaceQueries('shop', window, cluster), oomKillsQuery('shop', window, cluster, ['api-1'])]) {
       for (const selector of selectors(query.query)) {
         count += 1;
         assert.ok(selector.endsWith(', cluster="prod-eu-1"'), `${query.name}: {${selector}}`);
       }
     }
-    assert.ok(count >= 20, `${count} selectors checked`);
+    assert.ok(count >= 22, `${count} selectors checked`);
     for (const query of namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 })) assert.ok(!query.query.includes('cluster='), query.name);
   });
 

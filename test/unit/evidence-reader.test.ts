@@ -57,7 +57,7 @@ const end = new Date('2026-12-01T12:00:00Z');
 const window = { end, historyHours: 336, stepSeconds: 75 };
 const target = { cluster: 'prod', namespace: 'shop', kind: 'Deployment' as const, name: 'api', container: 'app' };
 
-/** A well-formed answer for each of the five queries, with NaN and +Inf where a double could put them. */
+/** A well-formed answer for each of the five queries and the OOM kills' (the pod had an OOMKilled reason), with NaN and +Inf where a double could put them. */
 function wellFormed(request: Seen, response: ServerResponse): void {
   const query = new URLSearchParams(request.body).get('query') ?? '';
   const pod = { pod: 'api-7d9c6b8f5d-4xkqz', container: 'app' };
@@ -65,7 +65,8 @@ function wellFormed(request: Seen, response: ServerResponse): void {
   let body: unknown;
   if (query.includes('quantile_over_time')) body = vector([[{ ...pod, signal: 'p50' }, '0.1'], [{ ...pod, signal: 'p95' }, 'NaN'], [{ ...pod, signal: 'p99' }, '-Inf'], [{ ...pod, signal: 'max' }, '+Inf']]);
   else if (query.includes('count_over_time')) body = vector([[{ ...pod, signal: 'max' }, '134217728'], [{ ...pod, signal: 'points' }, '16128'], [{ ...pod, signal: 'first' }, String(end.getTime() / 1000 - 1209525)], [{ ...pod, signal: 'last' }, String(end.getTime() / 1000)]]);
-  else if (query.includes('oomKills')) body = vector([[{ ...pod, signal: 'restarts' }, '2'], [{ ...pod, signal: 'throttled' }, '10'], [{ ...pod, signal: 'periods' }, '0']]);
+  else if (query.includes('"oomSeen"')) body = vector([[{ ...pod, signal: 'restarts' }, '2'], [{ ...pod, signal: 'throttled' }, '10'], [{ ...pod, signal: 'periods' }, '0'], [{ ...pod, signal: 'oomSeen' }, '1']]);
+  else if (query.includes('"oomKills"')) body = vector([[{ ...pod, signal: 'oomKills' }, '1']]);
   else if (query.includes('kube_pod_owner')) body = vector([[{ signal: 'pod', pod: pod.pod, owner_kind: 'ReplicaSet', owner_name: 'api-7d9c6b8f5d' }, '1'], [{ signal: 'replicaset', replicaset: 'api-7d9c6b8f5d', owner_kind: 'Deployment', owner_name: 'api' }, '1']]);
   else body = { status: 'success', data: { resultType: 'matrix', result: [{ metric: { ...pod, signal: 'memory' }, values: [[end.getTime() / 1000 - 6300, '100'], [end.getTime() / 1000, '134217728']] }, { metric: { ...pod, signal: 'cpu' }, values: [[end.getTime() / 1000, 'NaN']] }] } };
   response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -121,8 +122,11 @@ describe('evidence reader against a hostile Prometheus double', function () {
     const result = await read(server.url);
     assert.equal(result.status, 'available', JSON.stringify(result));
     assert.ok(result.status === 'available');
-    assert.equal(result.queries, 5);
-    assert.equal(server.seen.length, 5);
+    assert.equal(result.queries, 6, 'five, and the OOM kills of the pod whose last termination was OOMKilled');
+    assert.equal(server.seen.length, 6);
+    const oomQuery = new URLSearchParams(server.seen.at(-1)?.body ?? '').get('query') ?? '';
+    assert.match(oomQuery, /"oomKills"/, 'the OOM kills are asked after the events named the pod');
+    assert.match(oomQuery, /pod=~"api-7d9c6b8f5d-4xkqz"/, 'for that pod only');
     assert.ok(server.seen.every((request) => request.path === '/prom/api/v1/query' || request.path === '/prom/api/v1/query_range'));
     const [evidence] = result.containers;
     assert.ok(evidence);
@@ -133,6 +137,7 @@ describe('evidence reader against a hostile Prometheus double', function () {
     assert.equal(evidence.memory.max, 134217728);
     assert.equal(evidence.memory.maxAt, end.toISOString());
     assert.equal(evidence.restarts, 2);
+    assert.equal(evidence.oomKills, 1);
     assert.equal(evidence.coverage.points, 16128);
     assertFiniteNumbers(result);
   });
@@ -273,20 +278,20 @@ describe('evidence in the session: credential routing, one read per report, kept
     const reportId = await loaded(s);
     const result = await s.evidenceFor(reportId);
     assert.equal(result.status, 'available', JSON.stringify(result));
-    assert.equal(server.seen.length, 5);
+    assert.equal(server.seen.length, 6, 'five queries and the OOM kills of the pod the events named');
     for (const request of server.seen) {
       assert.equal(request.headers.authorization, secret);
       assert.equal(request.headers['x-scope-orgid'], 'tenant-1');
     }
     // Cached with the report: the panel, the list and the approval reuse it.
     assert.deepEqual(await s.evidenceFor(reportId, [target]), { ...result, containers: result.status === 'available' ? result.containers : [] });
-    assert.equal(server.seen.length, 5);
+    assert.equal(server.seen.length, 6, 'no new query');
     // Another process (or a reload) finds it beside the report.
     const otherLogs: string[] = [];
     const other = session({ prometheusUrl: server.url }, otherLogs);
     const again = await other.evidenceFor(reportId);
     assert.equal(again.status, 'available');
-    assert.equal(server.seen.length, 5, 'no new query');
+    assert.equal(server.seen.length, 6, 'no new query');
     assert.equal((await other.cachedEvidence(reportId, [target])).length, 1);
     const stateFiles = readdirSync(path.join(directory, 'state'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
     assert.ok(stateFiles.some((entry) => entry.parentPath.endsWith('evidence')));

@@ -298,6 +298,9 @@ describe('simulated usage: OOM kills, crash-loop back-off and live metrics (node
       assert.ok(periods > 0 && (signal('busy', 'throttled') ?? 0) / periods > 0.9, JSON.stringify(signals));
       assert.equal(signal('hog', 'throttled'), 0);
       assert.ok((signal('hog', 'restarts') ?? 0) >= 1, JSON.stringify(signals));
+      // The OOMKilled reason names the pod whose kills the reader then counts (oomKillsQuery); the pod never killed is not named.
+      assert.equal(signal('hog', 'oomSeen'), 1, JSON.stringify(signals));
+      assert.equal(signal('busy', 'oomSeen'), undefined);
     });
   });
 });

@@ -1,7 +1,8 @@
 // The PromQL behind the evidence: krr's own loaders (PercentileCPULoader, MaxMemoryLoader, MemoryAmountLoader,
 // MaxOOMKilledMemoryLoader; ../shared/krr/promql-examples.txt), widened from one container to a whole namespace
-// (`by (pod, container)`) and batched so that a namespace costs five HTTP queries whatever its size. The subqueries
-// use krr's step and window, so the p95 here is the very number krr's CPU request came from.
+// (`by (pod, container)`) and batched so that a namespace costs five HTTP queries whatever its size, and a sixth, small
+// one for the pods that were OOM-killed in the window. The subqueries use krr's step and window, so the p95 here is the
+// very number krr's CPU request came from.
 import type { Report } from '../krr/model';
 
 /** krr's defaults (simple strategy): --history_duration 336 (hours), --timeframe_duration 1.25 (minutes). */
@@ -23,7 +24,7 @@ export interface ClusterSelector {
   value: string;
 }
 
-export type EvidenceQueryName = 'cpu' | 'memory' | 'events' | 'owners' | 'series';
+export type EvidenceQueryName = 'cpu' | 'memory' | 'events' | 'owners' | 'series' | 'oomKills';
 
 export type EvidenceQuery =
   | { name: EvidenceQueryName; type: 'instant'; query: string; time: number }
@@ -81,6 +82,11 @@ export function bucketOf(window: EvidenceWindowSpec): { seconds: number; count: 
   return { seconds, count: Math.min(maxBuckets, Math.ceil(steps / perBucket)) };
 }
 
+/** Beyond the window, for the OOMKilled reason series Prometheus' look-back (5 min by default) lets the first steps see. */
+const oomLookbackMarginSeconds = 3600;
+/** Above this many OOM-killed pods in a namespace, their kills are counted without a pod selector (a shorter query). */
+export const maxOomPodsSelected = 100;
+
 /** Tags one branch of a batched query with the signal it carries (`or` keeps both: their label sets differ). */
 function tagged(signal: string, expression: string): string {
   return `label_replace(${expression}, "signal", "${signal}", "", "")`;
@@ -117,16 +123,15 @@ export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, 
     tagged('last', `max by (pod, container) (max_over_time(timestamp(${memory})[${range}:${step}]))`),
   ].join(' or ');
 
-  const restartsOf = (offset: string) => `max by (pod, container) (kube_pod_container_status_restarts_total{namespace=${ns}${c}}${offset})`;
-  const oomReason = `max by (pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace=${ns}${c}})`;
   const events = [
     tagged('throttled', `sum by (pod, container) (increase(container_cpu_cfs_throttled_periods_total{${containers}}[${range}]))`),
     tagged('periods', `sum by (pod, container) (increase(container_cpu_cfs_periods_total{${containers}}[${range}]))`),
     // A pod's restart count only grows while it lives (kubelet's restartCount): max − min is exact; increase() would extrapolate to fractions.
     tagged('restarts', `max by (pod, container) (max_over_time(kube_pod_container_status_restarts_total{namespace=${ns}${c}}[${range}]) - min_over_time(kube_pod_container_status_restarts_total{namespace=${ns}${c}}[${range}]))`),
-    // An OOM kill is a restart while the last termination reason is OOMKilled: the restarts of each step, where the reason says so.
-    // The step differences telescope, so every restart is counted once whatever the scrape interval.
-    tagged('oomKills', `sum by (pod, container) (sum_over_time((clamp_min(${restartsOf('')} - ${restartsOf(` offset ${step}`)}, 0) * on (pod, container) ${oomReason})[${range}:${step}]))`),
+    // The containers whose last termination was an OOM kill at some time of the window (with a margin for Prometheus'
+    // look-back before its first step): only their pods are counted step by step (oomKillsQuery), which is the costliest
+    // evaluation of all when it runs over every pod of a namespace, and a kill is counted only where this series is.
+    tagged('oomSeen', `max by (pod, container) (max_over_time(kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace=${ns}${c}}[${duration(window.historyHours * 3600 + oomLookbackMarginSeconds)}]))`),
     // krr's MaxOOMKilledMemoryLoader: the memory limit the container had while its last termination was an OOM kill.
     tagged(
       'oomLimit',
@@ -161,4 +166,27 @@ export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, 
     { name: 'owners', type: 'instant', query: owners, time },
     { name: 'series', type: 'range', query: series, start: time - (bucket.count - 1) * bucket.seconds, end: time, step: bucket.seconds },
   ];
+}
+
+/** An RE2 pattern matching exactly these names (Prometheus anchors `=~`): every metacharacter escaped. */
+function alternation(names: readonly string[]): string {
+  return names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+}
+
+/**
+ * The OOM kills of a namespace's pods that had an OOMKilled last termination in the window (`oomSeen`), or of all its
+ * pods (`pods` null). An OOM kill is a restart while the last termination reason is OOMKilled: the restarts of each
+ * step, where the reason says so. The step differences telescope, so every restart is counted once whatever the scrape
+ * interval. A pod outside `pods` has no OOMKilled reason in the window, so this formula counts 0 for it anyway.
+ */
+export function oomKillsQuery(namespace: string, window: EvidenceWindowSpec, cluster: ClusterSelector | undefined, pods: readonly string[] | null): EvidenceQuery {
+  const c = clusterFragment(cluster);
+  const ns = promString(namespace);
+  const step = duration(window.stepSeconds);
+  const range = duration(window.historyHours * 3600);
+  const selected = pods === null ? '' : `, pod=~${promString(alternation(pods))}`;
+  const restartsOf = (offset: string) => `max by (pod, container) (kube_pod_container_status_restarts_total{namespace=${ns}${selected}${c}}${offset})`;
+  const oomReason = `max by (pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace=${ns}${selected}${c}})`;
+  const query = tagged('oomKills', `sum by (pod, container) (sum_over_time((clamp_min(${restartsOf('')} - ${restartsOf(` offset ${step}`)}, 0) * on (pod, container) ${oomReason})[${range}:${step}]))`);
+  return { name: 'oomKills', type: 'instant', query, time: window.end.getTime() / 1000 };
 }

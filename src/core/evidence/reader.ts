@@ -1,5 +1,6 @@
 // The evidence reader: what Prometheus recorded for a report's containers, read by the product itself over krr's
-// window with krr's queries (queries.ts), five HTTP queries per namespace, a few namespaces at a time. Bounded
+// window with krr's queries (queries.ts), five HTTP queries per namespace (a sixth where a pod was OOM-killed), a few
+// namespaces at a time. Bounded
 // (a timeout per query, a byte cap per answer read as a stream, a series cap), cancellable, and it never invents a
 // number: a missing series is null and zero coverage. The headers it is given (the auth header, krr.prometheusHeaders)
 // go only in the requests; they are never logged, returned, or put into a reason.
@@ -8,7 +9,7 @@ import type { Report } from '../krr/model';
 import { displayText } from '../text';
 import { maxEvidencePoints, type ContainerEvidence, type EvidencePoint, type EvidenceResult, type EvidenceTarget } from './model';
 import { finite, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
-import { namespaceQueries, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec } from './queries';
+import { maxOomPodsSelected, namespaceQueries, oomKillsQuery, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec } from './queries';
 
 export interface EvidenceLimits {
   /** Per HTTP query. */
@@ -17,7 +18,7 @@ export interface EvidenceLimits {
   maxResponseBytes: number;
   /** Per answer. */
   maxSeries: number;
-  /** Namespaces read at the same time (each runs its five queries together). */
+  /** Namespaces read at the same time (each runs its five queries together, then the OOM kills' where there were any). */
   namespaceConcurrency: number;
 }
 
@@ -82,11 +83,15 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
       } catch (error) {
         throw new Unavailable(error instanceof Error ? error.message : String(error));
       }
-      const answers = await Promise.all(planned.map(async (query) => [query.name, await run(query, namespace)] as const)).catch((error: unknown) => {
+      try {
+        const answers = new Map(await Promise.all(planned.map(async (query) => [query.name, await run(query, namespace)] as const)));
+        const killed = oomKilledPods(answers.get('events') ?? []);
+        if (killed.length > 0) answers.set('oomKills', await run(oomKillsQuery(namespace, options.window, options.clusterLabel, killed.length <= maxOomPodsSelected ? killed : null), namespace));
+        return assemble(list, answers, options.window);
+      } catch (error) {
         stop.abort();
         throw error;
-      });
-      return assemble(list, new Map(answers), options.window);
+      }
     });
     return { status: 'available', containers: perNamespace.flat(), readAt: new Date().toISOString(), queries };
   } catch (error) {
@@ -305,6 +310,13 @@ function instantValues(answer: Answer): Values {
   return values;
 }
 
+/** The pods whose last termination was an OOM kill somewhere in the window (the events' `oomSeen`), sorted. */
+function oomKilledPods(events: Answer): string[] {
+  const pods = new Set<string>();
+  for (const { metric } of events) if (metric.signal === 'oomSeen' && metric.pod !== undefined && metric.container !== undefined && podAndContainer(metric.pod, metric.container)) pods.add(metric.pod);
+  return [...pods].sort();
+}
+
 interface Owners {
   pods: Map<string, { kind: string; name: string }>;
   parents: Map<string, Map<string, { kind: string; name: string }>>;
@@ -359,6 +371,7 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
   const cpu = instantValues(answers.get('cpu') ?? []);
   const memory = instantValues(answers.get('memory') ?? []);
   const events = instantValues(answers.get('events') ?? []);
+  const oomKills = instantValues(answers.get('oomKills') ?? []);
   const owners = ownersOf(answers.get('owners') ?? []);
   const series = new Map<string, Map<string, ReadonlyArray<readonly [number, SampleValue]>>>();
   const seenPods = new Set(owners.pods.keys());
@@ -423,7 +436,7 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
         series: cpuSeries,
       },
       memory: { max: peak?.[1] ?? null, maxAt: peak ? new Date(peak[0] * 1000).toISOString() : null, series: memorySeries },
-      oomKills: Math.round(over(events, 'oomKills', sum) ?? 0),
+      oomKills: Math.round(over(oomKills, 'oomKills', sum) ?? 0),
       oomKilledLimit: over(events, 'oomLimit', max),
       restarts: Math.round(over(events, 'restarts', sum) ?? 0),
       coverage: {
