@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { mapBounded } from '../src/core/apply';
 import type { EvidenceTarget } from '../src/core/evidence/model';
-import { readEvidence } from '../src/core/evidence/reader';
+import { namespaceQueries, type EvidenceQuery, type EvidenceWindowSpec } from '../src/core/evidence/queries';
+import { evidenceLimits, readEvidence } from '../src/core/evidence/reader';
 import { startPrometheus, type MetricsStore } from '../test/support/prometheus';
 import { podsOf, writeUsageHistory, type UsageHistoryOptions, type WorkloadUsage } from '../test/support/usage-history';
 import { round } from './stats';
@@ -29,6 +30,13 @@ export interface EvidenceScaleFigures {
   per_container_ms: number;
   per_container_queries: number;
   ratio_vs_per_container: number;
+  /**
+   * The least any read of this evidence evaluates, on the same store, at the reader's concurrency: per namespace only
+   * krr's own p95 query, krr's points count and the chart's bucket maxima (which give both maxima) — no p50, p99,
+   * first or last sample, events or owners. What our read costs above it is what it shows beyond those numbers.
+   */
+  floor_ms: number;
+  floor_ratio_vs_per_container: number;
 }
 
 const MiB = 1024 * 1024;
@@ -70,7 +78,7 @@ export async function benchmarkEvidenceScale(options: { containers?: number; log
   }
 }
 
-export type EvidenceReadFigures = Pick<EvidenceScaleFigures, 'ms' | 'queries_per_namespace' | 'per_container_ms' | 'per_container_queries' | 'ratio_vs_per_container'>;
+export type EvidenceReadFigures = Pick<EvidenceScaleFigures, 'ms' | 'queries_per_namespace' | 'per_container_ms' | 'per_container_queries' | 'ratio_vs_per_container' | 'floor_ms' | 'floor_ratio_vs_per_container'>;
 
 /**
  * Both ways on a loaded store, in one run: krr's six queries per container (6 workers), then our read. Exported so
@@ -106,6 +114,12 @@ export async function measureEvidenceReads(store: MetricsStore, world: UsageHist
   if (result.status !== 'available') throw new Error(`evidence_scale: ${result.reason}`);
   const withData = result.containers.filter((evidence) => evidence.cpu.p95 !== null).length;
   if (withData !== containers) throw new Error(`evidence_scale: ${withData} of ${containers} containers have a CPU p95`);
+
+  started = performance.now();
+  await mapBounded([...new Set(workloads.map((workload) => workload.namespace))], evidenceLimits.namespaceConcurrency, async (namespace) => {
+    await Promise.all(floorQueries(namespace, window).map((query) => post(store, query.type === 'instant' ? 'query' : 'query_range', query.type === 'instant' ? { query: query.query, time: String(query.time) } : { query: query.query, start: String(query.start), end: String(query.end), step: String(query.step) })));
+  });
+  const floorMs = performance.now() - started;
   return {
     namespaces,
     figures: {
@@ -114,8 +128,42 @@ export async function measureEvidenceReads(store: MetricsStore, world: UsageHist
       per_container_ms: Math.round(perContainerMs),
       per_container_queries: perContainerQueries,
       ratio_vs_per_container: round(ms / perContainerMs, 3),
+      floor_ms: Math.round(floorMs),
+      floor_ratio_vs_per_container: round(floorMs / perContainerMs, 3),
     },
   };
+}
+
+/** The reader's own p95 and points branches (each one query here) and its bucket-maxima range query, for the floor. */
+function floorQueries(namespace: string, window: EvidenceWindowSpec): EvidenceQuery[] {
+  const planned = namespaceQueries(namespace, window);
+  const branch = (name: string, signal: string): EvidenceQuery => {
+    const query = planned.find((candidate) => candidate.name === name);
+    const found = query && topLevelBranches(query.query).find((text) => text.includes(`"signal", "${signal}"`));
+    if (!query || !found) throw new Error(`evidence_scale: no ${signal} branch in the ${name} query`);
+    return { ...query, query: found };
+  };
+  const series = planned.find((candidate) => candidate.name === 'series');
+  if (!series) throw new Error('evidence_scale: no series query');
+  return [branch('cpu', 'p95'), branch('memory', 'points'), series];
+}
+
+/** The operands of a query's top-level `or`s (queries.ts joins tagged branches with ` or `). */
+function topLevelBranches(query: string): string[] {
+  const branches: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let index = 0; index < query.length; index++) {
+    const char = query[index];
+    if (char === '(') depth += 1;
+    else if (char === ')') depth -= 1;
+    else if (depth === 0 && query.startsWith(' or ', index)) {
+      branches.push(query.slice(start, index));
+      start = index + 4;
+    }
+  }
+  branches.push(query.slice(start));
+  return branches;
 }
 
 /** krr v1.29's queries for one container (../shared/krr/promql-examples.txt). */
