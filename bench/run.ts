@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildProduction, measureInExtensionHost } from './activation';
+import { buildProduction, measureInExtensionHost, type HostFigures } from './activation';
 import { benchmarkApply, benchmarkProposeScale } from './apply';
 import { benchmarkEvidenceScale } from './evidenceScale';
 import { benchmarkFleetScan, benchmarkFleetSimulation } from './fleet';
@@ -172,12 +172,21 @@ async function main(): Promise<void> {
       try {
         results.activation = { bundle_bytes: build.figures.bundle_bytes, cli_bundle_bytes: build.figures.cli_bundle_bytes };
         row('activation', 'dist/extension.js (--production)', `${(build.figures.bundle_bytes / 1024 / 1024).toFixed(2)} MB`, '< 1.5 MB', check(build.figures.bundle_bytes, 1.5 * 1024 * 1024, '<'));
-        const host = await measureInExtensionHost(build.dir, reportFile);
-        if ('figures' in host) {
-          const f = host.figures;
-          Object.assign(results.activation, { ms: f.ms, require_ms: f.require_ms, vscode: f.vscode });
+        // Three extension hosts, the median run: one activation is a single sample of ~20 ms, which a busy moment of
+        // the machine (a plane that a previous benchmark is still stopping) can double.
+        let host = await measureInExtensionHost(build.dir, reportFile);
+        const runs: HostFigures[] = [];
+        for (let run = 0; 'figures' in host; run++) {
+          runs.push(host.figures);
+          if (run === 2) break;
+          host = await measureInExtensionHost(build.dir, reportFile);
+        }
+        const median = [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)];
+        if ('figures' in host && median) {
+          const f = median;
+          Object.assign(results.activation, { ms: f.ms, runs_ms: runs.map((run) => run.ms), require_ms: f.require_ms, vscode: f.vscode });
           results.memory_usage_optimization = { host_rss_before_mb: f.host_rss_before_mb, host_rss_after_mb: f.host_rss_after_mb, rss_delta_mb: f.rss_delta_mb, heap_used_delta_mb: f.heap_used_delta_mb, activation_heap_delta_mb: f.activation_heap_delta_mb, load_report_ms: f.load_report_ms };
-          row('activation', `activate() incl. loading the bundle (VS Code ${f.vscode})`, `${f.ms} ms`, '< 50 ms', check(f.ms, 50, '<'));
+          row('activation', `activate() incl. loading the bundle (VS Code ${f.vscode}; median of ${runs.map((run) => run.ms).join(', ')} ms)`, `${f.ms} ms`, '< 50 ms', check(f.ms, 50, '<'));
           row('activation', 'of which loading the bundle', `${f.require_ms} ms`, '', '');
           row('memory_usage_optimization', 'extension host RSS growth: activate + 5,000-scan report + review panel', `${f.rss_delta_mb} MB`, '', '');
           row('memory_usage_optimization', 'extension host heap growth (after GC)', `${f.heap_used_delta_mb} MB`, '', '');
