@@ -1,5 +1,5 @@
 // evidence_scale: the evidence of N containers over 14 days from a real Prometheus (built from its Go module, behind
-// basic auth, loaded with the usage-history generator's series), read our way — five batched queries per namespace, a sixth where a pod was OOM-killed —
+// basic auth, loaded with the usage-history generator's series), read our way — five batched queries per namespace, and follow-ups for the few pods that need them —
 // against krr's way on the same data in the same run: its six queries per container (promql-examples.txt:
 // PercentileCPULoader, CPUAmountLoader, MaxMemoryLoader, MemoryAmountLoader, MaxOOMKilledMemoryLoader, CPULoader) with
 // krr's default of 6 workers. Queries are counted at Prometheus (prometheus_http_requests_total on its /metrics).

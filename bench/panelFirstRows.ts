@@ -58,7 +58,7 @@ export async function benchmarkPanelFirstRows(buildDir: string, options: { clust
 
   // The scans keep the generated report's numbers (KRR_STANDIN_PROMETHEUS=fixed: the stand-in would otherwise compute
   // from this Prometheus, which holds none of the generated fleet). The seeded world's usage: the fleet's workloads have none, so their sparklines say "No usage data",
-  // while every panel still reads (five or six queries per namespace) and turns its usage column on.
+  // while every panel still reads (five to seven queries per namespace) and turns its usage column on.
   writeUsageHistory(path.join(work, 'usage.om'), { end: new Date(), workloads: seedWorld(), days: 1 });
   const prometheus = await startPrometheus({ openMetrics: path.join(work, 'usage.om') });
   const [user, password] = Buffer.from(prometheus.authHeader.replace(/^Basic /, ''), 'base64').toString('utf8').split(':');

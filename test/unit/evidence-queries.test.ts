@@ -1,7 +1,7 @@
 // The evidence's PromQL: krr's step and window from the report, krr's cluster fragment in every selector, krr's
 // PercentileCPULoader form inside the p95, at most 8 HTTP queries per namespace, and buckets that tile the window.
 import assert from 'node:assert/strict';
-import { bucketOf, clusterFragment, namespaceQueries, oomKillsQuery, promString, windowOfReport } from '../../src/core/evidence/queries';
+import { bucketOf, clusterFragment, coverageQuery, namespaceQueries, oomKillsQuery, promString, windowOfReport, windowSteps } from '../../src/core/evidence/queries';
 
 const end = new Date('2026-12-01T12:00:00Z');
 
@@ -61,11 +61,31 @@ describe('evidence queries', () => {
     for (const selector of selectors(all.query)) assert.ok(selector.endsWith(', cluster="prod"'), selector);
   });
 
+  it("knows the steps of krr's subquery (left-open window, multiples of the step) and asks the first and last sample only of the pods named", () => {
+    // 14 days at 75 s from a whole hour: 16,128 steps, the first one step after the window's start.
+    assert.deepEqual(windowSteps({ end, historyHours: 336, stepSeconds: 75 }), { firstMs: end.getTime() - 1_209_600_000 + 75_000, lastMs: end.getTime(), count: 16_128 });
+    // An end between steps: the last step before it; a window that is not a whole number of steps.
+    const odd = new Date(end.getTime() + 30_000);
+    const multiples: number[] = [];
+    for (let t = odd.getTime() - 3_600_000 + 1; t <= odd.getTime(); t++) if (t % 7000 === 0) multiples.push(t);
+    assert.deepEqual(windowSteps({ end: odd, historyHours: 1, stepSeconds: 7 }), { firstMs: multiples[0], lastMs: multiples.at(-1), count: multiples.length });
+    const some = coverageQuery('shop', { end, historyHours: 336, stepSeconds: 75 }, undefined, ['fresh-1', 'a.b']);
+    assert.equal(some.name, 'coverage');
+    assert.ok(some.query.includes('"signal", "first"') && some.query.includes('"signal", "last"'));
+    assert.equal(some.query.split('pod=~"fresh-1|a\\\\.b"').length - 1, 2, some.query);
+    assert.ok(some.query.includes('min_over_time(timestamp(max(container_memory_working_set_bytes{namespace="shop", pod=~'));
+    assert.ok(!coverageQuery('shop', { end, historyHours: 336, stepSeconds: 75 }, undefined, null).query.includes('pod=~'));
+    // The namespace's memory query counts krr's points per (container, pod, job), as krr's MemoryAmountLoader does.
+    const memory = namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 }).find((query) => query.name === 'memory')?.query ?? '';
+    assert.ok(memory.startsWith('label_replace(count_over_time(max(container_memory_working_set_bytes{namespace="shop", container!="", container!="POD"}) by (container, pod, job)[1209600s:75s])'), memory);
+    assert.ok(!memory.includes('timestamp('));
+  });
+
   it("adds krr's cluster fragment `, <label>=\"<value>\"` to every selector of every query", () => {
     const cluster = { label: 'cluster', value: 'prod-eu-1' };
     let count = 0;
     const window = { end, historyHours: 336, stepSeconds: 75 };
-    for (const query of [...namespaceQueries('shop', window, cluster), oomKillsQuery('shop', window, cluster, ['api-1'])]) {
+    for (const query of [...namespaceQueries('shop', window, cluster), oomKillsQuery('shop', window, cluster, ['api-1']), coverageQuery('shop', window, cluster, ['api-1'])]) {
       for (const selector of selectors(query.query)) {
         count += 1;
         assert.ok(selector.endsWith(', cluster="prod-eu-1"'), `${query.name}: {${selector}}`);

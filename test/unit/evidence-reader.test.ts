@@ -72,6 +72,10 @@ function wellFormed(request: Seen, response: ServerResponse): void {
   response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
+function wellFormedJson(response: ServerResponse, body: unknown): void {
+  response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
 function reasonOf(result: EvidenceResult): string {
   assert.equal(result.status, 'unavailable', JSON.stringify(result).slice(0, 500));
   return result.status === 'unavailable' ? result.reason : '';
@@ -139,7 +143,32 @@ describe('evidence reader against a hostile Prometheus double', function () {
     assert.equal(evidence.restarts, 2);
     assert.equal(evidence.oomKills, 1);
     assert.equal(evidence.coverage.points, 16128);
+    // One series with a point at every one of the window's 16,128 steps: there from its first step to its last, not asked.
+    assert.deepEqual([evidence.coverage.first, evidence.coverage.last], [new Date(end.getTime() - 1_209_600_000 + 75_000).toISOString(), end.toISOString()]);
+    assert.ok(!server.seen.some((request) => request.body.includes('timestamp(')), 'no query for the first and last sample');
     assertFiniteNumbers(result);
+  });
+
+  it("asks the first and last sample of a container whose points are not one series at every step (two scrape jobs here), and sums krr's points", async () => {
+    const pod = 'api-7d9c6b8f5d-4xkqz';
+    const server = await start((request, response) => {
+      const query = new URLSearchParams(request.body).get('query') ?? '';
+      if (query.includes('"signal", "points"')) {
+        // 8,064 + 8,064 = the window's 16,128 steps, from two jobs: the sum alone would pass for the whole window.
+        const rows = ['kubelet', 'cadvisor'].map((job) => ({ metric: { pod, container: 'app', job, signal: 'points' }, value: [end.getTime() / 1000, '8064'] }));
+        return wellFormedJson(response, { status: 'success', data: { resultType: 'vector', result: rows } });
+      }
+      if (query.includes('timestamp(')) {
+        const at = (signal: string, seconds: number) => ({ metric: { pod, container: 'app', signal }, value: [end.getTime() / 1000, String(seconds)] });
+        return wellFormedJson(response, { status: 'success', data: { resultType: 'vector', result: [at('first', end.getTime() / 1000 - 3600), at('last', end.getTime() / 1000 - 600)] } });
+      }
+      wellFormed(request, response);
+    });
+    const result = await read(server.url);
+    assert.ok(result.status === 'available', JSON.stringify(result));
+    const coverageQuery = server.seen.map((request) => new URLSearchParams(request.body).get('query') ?? '').find((query) => query.includes('timestamp('));
+    assert.ok(coverageQuery?.includes(`pod=~"${pod}"`), coverageQuery);
+    assert.deepEqual(result.containers[0]?.coverage, { points: 16128, first: new Date(end.getTime() - 3_600_000).toISOString(), last: new Date(end.getTime() - 600_000).toISOString() });
   });
 
   it('abandons an answer that streams past the byte cap, and closes the connection', async () => {

@@ -1,7 +1,8 @@
 // The PromQL behind the evidence: krr's own loaders (PercentileCPULoader, MaxMemoryLoader, MemoryAmountLoader,
 // MaxOOMKilledMemoryLoader; ../shared/krr/promql-examples.txt), widened from one container to a whole namespace
-// (`by (pod, container)`) and batched so that a namespace costs five HTTP queries whatever its size, and a sixth, small
-// one for the pods that were OOM-killed in the window. The subqueries use krr's step and window, so the p95 here is the
+// (`by (pod, container)`) and batched so that a namespace costs five HTTP queries whatever its size, and at most two
+// more, each for the few pods that need it: the OOM kills of the pods OOM-killed in the window, and the first and last
+// sample of the pods that were not there for the whole window. The subqueries use krr's step and window, so the p95 here is the
 // very number krr's CPU request came from.
 import type { Report } from '../krr/model';
 
@@ -24,7 +25,7 @@ export interface ClusterSelector {
   value: string;
 }
 
-export type EvidenceQueryName = 'cpu' | 'memory' | 'events' | 'owners' | 'series' | 'oomKills';
+export type EvidenceQueryName = 'cpu' | 'memory' | 'events' | 'owners' | 'series' | 'oomKills' | 'coverage';
 
 export type EvidenceQuery =
   | { name: EvidenceQueryName; type: 'instant'; query: string; time: number }
@@ -84,8 +85,8 @@ export function bucketOf(window: EvidenceWindowSpec): { seconds: number; count: 
 
 /** Beyond the window, for the OOMKilled reason series Prometheus' look-back (5 min by default) lets the first steps see. */
 const oomLookbackMarginSeconds = 3600;
-/** Above this many OOM-killed pods in a namespace, their kills are counted without a pod selector (a shorter query). */
-export const maxOomPodsSelected = 100;
+/** Above this many pods named for a follow-up query (OOM kills, coverage), it runs without a pod selector (a shorter query). */
+export const maxPodsSelected = 100;
 
 /** Tags one branch of a batched query with the signal it carries (`or` keeps both: their label sets differ). */
 function tagged(signal: string, expression: string): string {
@@ -115,13 +116,11 @@ export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, 
     tagged('p99', perPod(`quantile_over_time(0.99, ${cpuRate}[${range}:${step}])`)),
   ].join(' or ');
 
-  const memoryStats = [
-    // MemoryAmountLoader: the points krr counts against points_required.
-    tagged('points', `sum by (pod, container) (count_over_time(${memory}[${range}:${step}]))`),
-    // The subquery's own step times where the pod had a sample: first and last, to krr's step.
-    tagged('first', `min by (pod, container) (min_over_time(timestamp(${memory})[${range}:${step}]))`),
-    tagged('last', `max by (pod, container) (max_over_time(timestamp(${memory})[${range}:${step}]))`),
-  ].join(' or ');
+  // MemoryAmountLoader: the points krr counts against points_required, one series per (container, pod, job) as krr's
+  // own, summed by the reader. A container with one series and a point at every step of the window was there from its
+  // first step to its last, so its first and last sample need no evaluation of their own (coverageQuery is asked only
+  // for the other pods).
+  const memoryStats = tagged('points', `count_over_time(${memory}[${range}:${step}])`);
 
   const events = [
     tagged('throttled', `sum by (pod, container) (increase(container_cpu_cfs_throttled_periods_total{${containers}}[${range}]))`),
@@ -189,4 +188,33 @@ export function oomKillsQuery(namespace: string, window: EvidenceWindowSpec, clu
   const oomReason = `max by (pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace=${ns}${selected}${c}})`;
   const query = tagged('oomKills', `sum by (pod, container) (sum_over_time((clamp_min(${restartsOf('')} - ${restartsOf(` offset ${step}`)}, 0) * on (pod, container) ${oomReason})[${range}:${step}]))`);
   return { name: 'oomKills', type: 'instant', query, time: window.end.getTime() / 1000 };
+}
+
+/**
+ * The steps of krr's subquery over the window (Prometheus 3: left-open, `(end − window, end]`, at multiples of the step
+ * since the epoch), in whole milliseconds: the first, the last, and how many.
+ */
+export function windowSteps(window: EvidenceWindowSpec): { firstMs: number; lastMs: number; count: number } {
+  const stepMs = Math.round(window.stepSeconds * 1000);
+  const endMs = window.end.getTime();
+  const lastMs = Math.floor(endMs / stepMs) * stepMs;
+  const firstMs = (Math.floor((endMs - Math.round(window.historyHours * 3600 * 1000)) / stepMs) + 1) * stepMs;
+  return { firstMs, lastMs, count: Math.max(0, Math.round((lastMs - firstMs) / stepMs) + 1) };
+}
+
+/**
+ * The first and last step with a working-set sample of the named pods (`pods` null: every pod of the namespace): the
+ * subquery's own step times, to krr's step.
+ */
+export function coverageQuery(namespace: string, window: EvidenceWindowSpec, cluster: ClusterSelector | undefined, pods: readonly string[] | null): EvidenceQuery {
+  const c = clusterFragment(cluster);
+  const selected = pods === null ? '' : `, pod=~${promString(alternation(pods))}`;
+  const memory = `max(container_memory_working_set_bytes{namespace=${promString(namespace)}${selected}, container!="", container!="POD"${c}}) by (container, pod, job)`;
+  const step = duration(window.stepSeconds);
+  const range = duration(window.historyHours * 3600);
+  const query = [
+    tagged('first', `min by (pod, container) (min_over_time(timestamp(${memory})[${range}:${step}]))`),
+    tagged('last', `max by (pod, container) (max_over_time(timestamp(${memory})[${range}:${step}]))`),
+  ].join(' or ');
+  return { name: 'coverage', type: 'instant', query, time: window.end.getTime() / 1000 };
 }

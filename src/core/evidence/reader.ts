@@ -1,6 +1,6 @@
 // The evidence reader: what Prometheus recorded for a report's containers, read by the product itself over krr's
-// window with krr's queries (queries.ts), five HTTP queries per namespace (a sixth where a pod was OOM-killed), a few
-// namespaces at a time. Bounded
+// window with krr's queries (queries.ts), five HTTP queries per namespace (and one or two more for the few pods that
+// were OOM-killed or not there the whole window), a few namespaces at a time. Bounded
 // (a timeout per query, a byte cap per answer read as a stream, a series cap), cancellable, and it never invents a
 // number: a missing series is null and zero coverage. The headers it is given (the auth header, krr.prometheusHeaders)
 // go only in the requests; they are never logged, returned, or put into a reason.
@@ -9,7 +9,7 @@ import type { Report } from '../krr/model';
 import { displayText } from '../text';
 import { maxEvidencePoints, type ContainerEvidence, type EvidencePoint, type EvidenceResult, type EvidenceTarget } from './model';
 import { finite, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
-import { maxOomPodsSelected, namespaceQueries, oomKillsQuery, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec } from './queries';
+import { coverageQuery, maxPodsSelected, namespaceQueries, oomKillsQuery, windowSteps, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec } from './queries';
 
 export interface EvidenceLimits {
   /** Per HTTP query. */
@@ -18,7 +18,7 @@ export interface EvidenceLimits {
   maxResponseBytes: number;
   /** Per answer. */
   maxSeries: number;
-  /** Namespaces read at the same time (each runs its five queries together, then the OOM kills' where there were any). */
+  /** Namespaces read at the same time (each runs its five queries together, then its follow-ups together). */
   namespaceConcurrency: number;
 }
 
@@ -85,8 +85,15 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
       }
       try {
         const answers = new Map(await Promise.all(planned.map(async (query) => [query.name, await run(query, namespace)] as const)));
+        // Follow-ups for the few pods that need them: the OOM kills of those OOM-killed, the first and last sample of those not there the whole window.
+        const selection = (pods: string[]) => (pods.length <= maxPodsSelected ? pods : null);
         const killed = oomKilledPods(answers.get('events') ?? []);
-        if (killed.length > 0) answers.set('oomKills', await run(oomKillsQuery(namespace, options.window, options.clusterLabel, killed.length <= maxOomPodsSelected ? killed : null), namespace));
+        const partial = partlyCoveredPods(pointsOf(answers.get('memory') ?? []), windowSteps(options.window).count);
+        const followUps: EvidenceQuery[] = [
+          ...(killed.length > 0 ? [oomKillsQuery(namespace, options.window, options.clusterLabel, selection(killed))] : []),
+          ...(partial.length > 0 ? [coverageQuery(namespace, options.window, options.clusterLabel, selection(partial))] : []),
+        ];
+        for (const [name, answer] of await Promise.all(followUps.map(async (query) => [query.name, await run(query, namespace)] as const))) answers.set(name, answer);
         return assemble(list, answers, options.window);
       } catch (error) {
         stop.abort();
@@ -317,6 +324,32 @@ function oomKilledPods(events: Answer): string[] {
   return [...pods].sort();
 }
 
+/** krr's points per (pod, container): the sum of its series' counts (one per scrape job), and how many series there were. */
+function pointsOf(memory: Answer): Map<string, { points: number; series: number }> {
+  const points = new Map<string, { points: number; series: number }>();
+  for (const series of memory) {
+    const { signal, pod, container } = series.metric;
+    if (signal !== 'points' || pod === undefined || container === undefined || !series.value || !podAndContainer(pod, container)) continue;
+    const value = finite(series.value[1]);
+    if (value === null) continue;
+    const known = points.get(podKey(pod, container)) ?? { points: 0, series: 0 };
+    points.set(podKey(pod, container), { points: known.points + value, series: known.series + 1 });
+  }
+  return points;
+}
+
+/** One series with a point at every step: there from the window's first step to its last (no query needed for them). */
+function wholeWindow(entry: { points: number; series: number } | undefined, steps: number): boolean {
+  return entry !== undefined && entry.series === 1 && entry.points === steps;
+}
+
+/** The pods with a container that has points but not one series with a point at every step, sorted. */
+function partlyCoveredPods(points: Map<string, { points: number; series: number }>, steps: number): string[] {
+  const pods = new Set<string>();
+  for (const [key, entry] of points) if (!wholeWindow(entry, steps)) pods.add(key.slice(0, key.indexOf('\0')));
+  return [...pods].sort();
+}
+
 interface Owners {
   pods: Map<string, { kind: string; name: string }>;
   parents: Map<string, Map<string, { kind: string; name: string }>>;
@@ -369,7 +402,9 @@ function namePattern(kind: string, name: string): RegExp | null {
 
 function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answer>, window: EvidenceWindowSpec): ContainerEvidence[] {
   const cpu = instantValues(answers.get('cpu') ?? []);
-  const memory = instantValues(answers.get('memory') ?? []);
+  const points = pointsOf(answers.get('memory') ?? []);
+  const coverage = instantValues(answers.get('coverage') ?? []);
+  const steps = windowSteps(window);
   const events = instantValues(answers.get('events') ?? []);
   const oomKills = instantValues(answers.get('oomKills') ?? []);
   const owners = ownersOf(answers.get('owners') ?? []);
@@ -382,7 +417,8 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
     if (!bySignal) series.set(signal, (bySignal = new Map()));
     bySignal.set(podKey(pod, container), entry.values);
   }
-  for (const values of [cpu, memory, events]) for (const bySignal of values.values()) for (const key of bySignal.keys()) seenPods.add(key.slice(0, key.indexOf('\0')));
+  for (const values of [cpu, events]) for (const bySignal of values.values()) for (const key of bySignal.keys()) seenPods.add(key.slice(0, key.indexOf('\0')));
+  for (const key of points.keys()) seenPods.add(key.slice(0, key.indexOf('\0')));
 
   const podsOf = new Map<string, string[]>();
   for (const pod of [...seenPods].sort()) {
@@ -421,8 +457,13 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
     const memorySeries = merged(series.get('memory'), keys);
     // The buckets hold exactly the window's subquery points (queries.ts): their highest value is max_over_time, and its bucket is when.
     const peak = highest(memorySeries);
-    const first = over(memory, 'first', Math.min);
-    const last = over(memory, 'last', max);
+    // A container there the whole window starts at its first step and ends at its last; the others' are asked (coverageQuery).
+    const whole = keys.filter((key) => wholeWindow(points.get(key), steps.count));
+    const firstAsked = over(coverage, 'first', Math.min);
+    const lastAsked = over(coverage, 'last', max);
+    const first = whole.length > 0 ? steps.firstMs / 1000 : firstAsked;
+    const last = whole.length > 0 ? steps.lastMs / 1000 : lastAsked;
+    const pointsTotal = keys.reduce((total, key) => total + (points.get(key)?.points ?? 0), 0);
     return {
       ...target,
       window: evidenceWindow,
@@ -440,7 +481,7 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
       oomKilledLimit: over(events, 'oomLimit', max),
       restarts: Math.round(over(events, 'restarts', sum) ?? 0),
       coverage: {
-        points: Math.round(over(memory, 'points', sum) ?? 0),
+        points: Math.round(pointsTotal),
         first: first === null ? null : new Date(first * 1000).toISOString(),
         last: last === null ? null : new Date(last * 1000).toISOString(),
       },
