@@ -167,9 +167,13 @@ export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, 
   ];
 }
 
-/** An RE2 pattern matching exactly these names (Prometheus anchors `=~`): every metacharacter escaped. */
-function alternation(names: readonly string[]): string {
-  return names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+/**
+ * `, pod=~"…"` matching exactly these pods (Prometheus anchors `=~`; every RE2 metacharacter escaped, then the string's
+ * own), or nothing for every pod (`null`).
+ */
+function podMatcher(pods: readonly string[] | null): string {
+  if (pods === null) return '';
+  return `, pod=~${promString(pods.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}`;
 }
 
 /**
@@ -183,7 +187,7 @@ export function oomKillsQuery(namespace: string, window: EvidenceWindowSpec, clu
   const ns = promString(namespace);
   const step = duration(window.stepSeconds);
   const range = duration(window.historyHours * 3600);
-  const selected = pods === null ? '' : `, pod=~${promString(alternation(pods))}`;
+  const selected = podMatcher(pods);
   const restartsOf = (offset: string) => `max by (pod, container) (kube_pod_container_status_restarts_total{namespace=${ns}${selected}${c}}${offset})`;
   const oomReason = `max by (pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled", namespace=${ns}${selected}${c}})`;
   const query = tagged('oomKills', `sum by (pod, container) (sum_over_time((clamp_min(${restartsOf('')} - ${restartsOf(` offset ${step}`)}, 0) * on (pod, container) ${oomReason})[${range}:${step}]))`);
@@ -208,7 +212,7 @@ export function windowSteps(window: EvidenceWindowSpec): { firstMs: number; last
  */
 export function coverageQuery(namespace: string, window: EvidenceWindowSpec, cluster: ClusterSelector | undefined, pods: readonly string[] | null): EvidenceQuery {
   const c = clusterFragment(cluster);
-  const selected = pods === null ? '' : `, pod=~${promString(alternation(pods))}`;
+  const selected = podMatcher(pods);
   const memory = `max(container_memory_working_set_bytes{namespace=${promString(namespace)}${selected}, container!="", container!="POD"${c}}) by (container, pod, job)`;
   const step = duration(window.stepSeconds);
   const range = duration(window.historyHours * 3600);

@@ -88,13 +88,14 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
         // Follow-ups for the few pods that need them: the OOM kills of those OOM-killed, the first and last sample of those not there the whole window.
         const selection = (pods: string[]) => (pods.length <= maxPodsSelected ? pods : null);
         const killed = oomKilledPods(answers.get('events') ?? []);
-        const partial = partlyCoveredPods(pointsOf(answers.get('memory') ?? []), windowSteps(options.window).count);
+        const points = pointsOf(answers.get('memory') ?? []);
+        const partial = partlyCoveredPods(points, windowSteps(options.window).count);
         const followUps: EvidenceQuery[] = [
           ...(killed.length > 0 ? [oomKillsQuery(namespace, options.window, options.clusterLabel, selection(killed))] : []),
           ...(partial.length > 0 ? [coverageQuery(namespace, options.window, options.clusterLabel, selection(partial))] : []),
         ];
         for (const [name, answer] of await Promise.all(followUps.map(async (query) => [query.name, await run(query, namespace)] as const))) answers.set(name, answer);
-        return assemble(list, answers, options.window);
+        return assemble(list, answers, points, options.window);
       } catch (error) {
         stop.abort();
         throw error;
@@ -344,7 +345,7 @@ function wholeWindow(entry: { points: number; series: number } | undefined, step
 }
 
 /** The pods with a container that has points but not one series with a point at every step, sorted. */
-function partlyCoveredPods(points: Map<string, { points: number; series: number }>, steps: number): string[] {
+function partlyCoveredPods(points: ReadonlyMap<string, { points: number; series: number }>, steps: number): string[] {
   const pods = new Set<string>();
   for (const [key, entry] of points) if (!wholeWindow(entry, steps)) pods.add(key.slice(0, key.indexOf('\0')));
   return [...pods].sort();
@@ -400,9 +401,9 @@ function namePattern(kind: string, name: string): RegExp | null {
   }
 }
 
-function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answer>, window: EvidenceWindowSpec): ContainerEvidence[] {
+/** `points`: pointsOf the memory answer, which the follow-ups were chosen by. */
+function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answer>, points: ReadonlyMap<string, { points: number; series: number }>, window: EvidenceWindowSpec): ContainerEvidence[] {
   const cpu = instantValues(answers.get('cpu') ?? []);
-  const points = pointsOf(answers.get('memory') ?? []);
   const coverage = instantValues(answers.get('coverage') ?? []);
   const steps = windowSteps(window);
   const events = instantValues(answers.get('events') ?? []);
