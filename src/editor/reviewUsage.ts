@@ -67,7 +67,7 @@ export function usageFacts(evidence: ContainerEvidence, options: ChartOptions = 
   const cpuLine = cpu.max === null ? 'CPU: no samples' : `CPU p50 ${cores(cpu.p50)} · p95 ${cores(cpu.p95)} · p99 ${cores(cpu.p99)} · max ${cores(cpu.max)}${cpu.throttledPercent === null ? '' : ` · throttled in ${Math.round(cpu.throttledPercent * 10) / 10}% of periods`}`;
   const memory = evidence.memory;
   const oom = evidence.oomKills === 0 ? '0 OOM kills' : `${plural(evidence.oomKills, 'OOM kill')}${evidence.oomKilledLimit === null ? '' : ` (limit ${formatBytes(evidence.oomKilledLimit)})`}`;
-  const memoryLine = `${memory.max === null ? 'memory: no samples' : `memory peak ${formatBytes(memory.max)} on ${when(memory.maxAt, options)}`} · ${oom} · ${plural(evidence.restarts, 'restart')}`;
+  const memoryLine = `${memory.max === null ? 'memory: no samples' : `memory peak ${formatBytes(memory.max)}${memory.maxAt === null ? '' : ` on ${when(memory.maxAt, options)}`}`} · ${oom} · ${plural(evidence.restarts, 'restart')}`;
   const coverage = evidence.coverage;
   const coverageLine =
     coverage.points === 0

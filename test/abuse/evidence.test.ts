@@ -41,8 +41,9 @@ interface Hostile {
 function queryName(url: string, body: string): string {
   if (url.endsWith('/query_range')) return 'series';
   const query = new URLSearchParams(body).get('query') ?? '';
+  if (query.includes('"target", ')) return 'peaks';
   const first = /"signal", "(\w+)"/.exec(query)?.[1] ?? '';
-  return { p50: 'cpu', points: 'memory', throttled: 'events', pod: 'owners', oomKills: 'oomKills' }[first] ?? 'unknown';
+  return { p50: 'cpu', points: 'memory', throttled: 'events', pod: 'owners', oomKills: 'oomKills', first: 'coverage' }[first] ?? 'unknown';
 }
 
 async function listen(server: Server): Promise<string> {
@@ -367,6 +368,8 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
         // An OOMKilled reason (whatever its value) makes the reader ask for the pod's OOM kills, which answer -Inf.
         events: vector([at('throttled', 'NaN'), at('periods', '100'), at('restarts', '+Inf'), at('oomSeen', 'NaN'), at('oomLimit', 'NaN')]),
         oomKills: vector([at('oomKills', '-Inf')]),
+        // The step of the memory peak: +Inf is no moment (the peak keeps no time rather than a made-up one).
+        peaks: vector([{ metric: { target: '0' }, value: [t(200), '+Inf'] }]),
         owners: vector([]),
         series: matrix([
           { metric: { pod, container, signal: 'cpu' }, values: [[t(1), 'NaN'], [t(2), '0.5'], [t(3), '+Inf'], [t(4), '-Inf']] },
@@ -380,14 +383,14 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
     const [evidence] = (explained.structuredContent as { containers: Array<Record<string, unknown>> }).containers;
     assert.deepEqual(evidence && { cpu: evidence.cpu, memory: evidence.memory, oomKills: evidence.oomKills, oomKilledLimit: evidence.oomKilledLimit, restarts: evidence.restarts, points: (evidence.coverage as { points: number }).points }, {
       cpu: { p50: null, p95: 0.25, p99: null, max: 0.5, throttledPercent: null, series: [[t(2), 0.5]] },
-      memory: { max: 1048576, maxAt: new Date(t(2) * 1000).toISOString(), series: [[t(2), 1048576]] },
+      memory: { max: 1048576, maxAt: null, series: [[t(2), 1048576]] },
       oomKills: 0,
       oomKilledLimit: null,
       restarts: 0,
       points: 0,
     });
     assert.doesNotMatch(textOf(explained), /NaN|Infinity|Inf\b/);
-    assert.ok(asked.includes('oomKills'), `the OOM kills were asked: ${asked.join(', ')}`);
+    assert.ok(asked.includes('oomKills') && asked.includes('peaks'), `the OOM kills and the peak's step were asked: ${asked.join(', ')}`);
     // The stored evidence (state directory) holds the same: a reload cannot turn a null into a number either.
     const stored = readFileSync(path.join(f.stateDir, 'evidence', `${reportId}.json`), 'utf8');
     assert.doesNotMatch(stored, /NaN|Infinity/);

@@ -12,6 +12,7 @@ import { prometheusSecretKey } from '../../src/editor/prometheusAuth';
 import type { KrrTestApi } from '../../src/extension';
 import { krrReportJson, requestsOnly } from '../support/krr-report';
 import { podsOf } from '../support/usage-history';
+import { oomKillAt } from '../support/usage-history/patterns';
 import { krrApi } from './extensionHost';
 import { MiB, usageEnv, usageWorld } from './usageWorld';
 
@@ -79,11 +80,12 @@ describe('evidence: the usage behind a report from a real Prometheus (extension 
     const result = await api.session().evidenceFor(reportId);
     assert.equal(result.status, 'available', JSON.stringify(result));
     assert.ok(result.status === 'available');
-    // Five queries, the OOM kills of checkout-api's pod, and — only if a pod's history stopped short of the window's
-    // steps (the history ends when the test world started; Prometheus looks back 5 minutes) — their first and last sample.
+    // Five queries, the OOM kills of checkout-api's pod, the steps of the memory peaks, and — only if a pod's history
+    // stopped short of the window's steps (the history ends when the test world started; Prometheus looks back
+    // 5 minutes) — their first and last sample.
     const steps = 16_128;
     const shortOfWindow = result.containers.some((evidence) => evidence.coverage.points !== evidence.pods.length * steps);
-    assert.equal(result.queries, shortOfWindow ? 7 : 6, JSON.stringify(result.containers.map((evidence) => [evidence.name, evidence.pods.length, evidence.coverage])));
+    assert.equal(result.queries, shortOfWindow ? 8 : 7, JSON.stringify(result.containers.map((evidence) => [evidence.name, evidence.pods.length, evidence.coverage])));
     const byName = new Map<string, ContainerEvidence>(result.containers.map((evidence) => [`${evidence.name}/${evidence.container}`, evidence]));
     const world = usageWorld(new Date(required(usageEnv.end)));
     const podNames = (name: string) => podsOf(world).filter((pod) => pod.workload.name === name).map((pod) => pod.name).sort();
@@ -101,6 +103,12 @@ describe('evidence: the usage behind a report from a real Prometheus (extension 
     assert.ok(checkout);
     assert.deepEqual(checkout.pods, podNames('checkout-api'));
     assert.deepEqual([checkout.oomKills, checkout.restarts, checkout.oomKilledLimit, checkout.memory.max], [1, 1, 256 * MiB, 256 * MiB]);
+    // The peak's moment: the working set reaches the limit 5 minutes before the kill; its first sample there (every
+    // 60 s from the pod's start) is first seen at the next of krr's 75 s steps.
+    const [checkoutPod] = podsOf(world).filter((pod) => pod.workload.name === 'checkout-api');
+    assert.ok(checkoutPod);
+    const atLimit = checkoutPod.window.start + Math.ceil((oomKillAt(checkoutPod.window) - 300 - checkoutPod.window.start) / 60) * 60;
+    assert.equal(checkout.memory.maxAt, new Date(Math.ceil(atLimit / 75) * 75 * 1000).toISOString());
 
     // Read once: kept with the report in the extension's state directory, and asked for again without a query.
     const stored = path.join(api.stateDir, 'evidence', `${reportId}.json`);

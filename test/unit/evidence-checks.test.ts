@@ -46,6 +46,9 @@ describe('evidence: memory below the observed peak', () => {
     const findings = check([memory('limits', 512 * Mi, 256 * Mi)]);
     assert.deepEqual(findings.map((f) => [f.severity, f.rule, f.container]), [['block', 'memory-below-peak', 'api']]);
     assert.match(findings[0]?.message ?? '', /^container api: memory limit 256Mi is below the peak 310Mi seen on 2 Dec 09:14 UTC \(14 days of usage; blocked by krr\.policy\.memoryBelowPeak/);
+    // A peak whose step Prometheus did not name is blocked all the same, and no moment is made up for it.
+    const unnamed = check([memory('limits', 512 * Mi, 256 * Mi)], [recorded({ memoryPeakAt: null })]);
+    assert.match(unnamed[0]?.message ?? '', /^container api: memory limit 256Mi is below the peak 310Mi seen \(14 days of usage; blocked/);
   });
 
   it('blocks a request decrease below the peak too', () => {
@@ -199,6 +202,7 @@ describe('evidence: the summary a plan stores', () => {
       changedContainerLine(killed, [memory('requests', 512 * Mi, 300 * Mi)]),
       'memory peak 310Mi on 2 Dec 09:14 UTC · new request 300Mi = 3% below it · 1 OOM kill (at a limit of 256Mi) in 14 days · CPU p95 212m · throttled 0.4% of CFS periods · 3 restarts · data only since 4 Dec 00:00 UTC (2300 samples)',
     );
+    assert.equal(changedContainerLine(recorded({ memoryPeakAt: null }), [memory('limits', 512 * Mi, 347 * Mi)]), 'memory peak 310Mi · new limit 347Mi = 12% above it · 0 OOM kills in 14 days · CPU p95 212m', 'no moment where Prometheus named none');
     assert.equal(changedContainerLine({ container: 'api', status: 'none', reason: 'Prometheus at https://prom.example refused the credentials (401)' }, []), 'no usage evidence (Prometheus at https://prom.example refused the credentials (401))');
   });
 });

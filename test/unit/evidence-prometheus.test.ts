@@ -58,8 +58,8 @@ const podNames = (cluster: string, name: string) =>
     .map((pod) => pod.name)
     .sort();
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-/** Bucket ends are end − k·6300 s (192 buckets of 84 steps); a step at t lies in the bucket ending at the first end ≥ t. */
-const bucketEndOf = (t: number) => endSeconds - Math.floor((endSeconds - t) / 6300) * 6300;
+/** The generator's first working-set sample at or after t (one every 60 s from the pod's start). */
+const firstSampleFrom = (podStart: number, t: number) => podStart + Math.ceil((t - podStart) / 60) * 60;
 
 // Both stores krr supports: fleets outgrow one Prometheus into a centralized store, and the reader must agree with each.
 const stores: Array<[string, (options: MetricsStoreOptions) => Promise<MetricsStore>]> = [
@@ -122,7 +122,7 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
     queriesAtPrometheus = (await httpQueries()) - before;
     assert.equal(result.status, 'available', JSON.stringify(result));
     assert.ok(result.status === 'available');
-    assert.equal(result.queries, 7);
+    assert.equal(result.queries, 8);
     byName = new Map(result.containers.map((evidence) => [`${evidence.name}/${evidence.container}`, evidence]));
   });
 
@@ -138,8 +138,8 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
   };
   const close = (actual: number | null, expected: number, tolerance: number, what: string) => assert.ok(actual !== null && Math.abs(actual - expected) <= tolerance, `${what}: ${actual} ≠ ${expected} ± ${tolerance}`);
 
-  it(`costs five queries for the namespace, a sixth for its OOM-killed pod and a seventh for the first and last sample of the pods not there the whole window, counted at ${storeName}`, () => {
-    assert.equal(queriesAtPrometheus, 7);
+  it(`costs five queries for the namespace, a sixth for its OOM-killed pod, a seventh for the first and last sample of the pods not there the whole window and an eighth for the steps of the memory peaks, counted at ${storeName}`, () => {
+    assert.equal(queriesAtPrometheus, 8);
   });
 
   it('steady: every percentile is the level, memory the level, coverage every 75 s step of 14 days for both pods', () => {
@@ -151,7 +151,7 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
     assert.equal(e.coverage.points, 2 * (W / 75));
     assert.equal(e.coverage.first, iso(endSeconds - W + 75));
     assert.equal(e.coverage.last, end.toISOString());
-    assert.equal(e.memory.maxAt, iso(endSeconds - 191 * 6300), 'a constant peak: the first bucket');
+    assert.equal(e.memory.maxAt, iso(endSeconds - W + 75), 'a constant peak: the first step of the window');
     assert.deepEqual([e.restarts, e.oomKills, e.oomKilledLimit, e.cpu.throttledPercent], [0, 0, null, null]);
     assert.equal(e.memory.series.length, 192);
     assert.equal(e.cpu.series.length, 192);
@@ -178,7 +178,8 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
     const [pod] = podsOf(world).filter((candidate) => candidate.workload.name === 'spiky');
     assert.ok(pod);
     const [from] = spikeWindow(pod.window);
-    assert.equal(e.memory.maxAt, iso(bucketEndOf(Math.ceil(from / 75) * 75)));
+    // The first working-set sample of the spike (every 60 s from the pod's start), seen first by the step after it.
+    assert.equal(e.memory.maxAt, iso(Math.ceil(firstSampleFrom(pod.window.start, from) / 75) * 75));
     close(Math.max(...e.cpu.series.map(([, value]) => value)), 2, 1e-9, 'the CPU series keeps the spike');
     assert.equal(Math.max(...e.memory.series.map(([, value]) => value)), 256 * MiB);
     for (const [name, key] of [['spiky', 'spiky/app'], ['diurnal', 'diurnal/app']] as const) {
@@ -212,7 +213,8 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
     assert.equal(e.memory.max, 256 * MiB);
     const [pod] = podsOf(world).filter((candidate) => candidate.workload.name === 'oom');
     assert.ok(pod);
-    assert.ok(e.memory.maxAt !== null && Date.parse(e.memory.maxAt) / 1000 >= oomKillAt(pod.window) - 300 && Date.parse(e.memory.maxAt) / 1000 < oomKillAt(pod.window) + 6300);
+    // The working set sits at the limit from 5 minutes before the kill: its first sample there, at the next step.
+    assert.equal(e.memory.maxAt, iso(Math.ceil(firstSampleFrom(pod.window.start, oomKillAt(pod.window) - 300) / 75) * 75));
     const pods = podNames('prod-eu-1', 'oom').join('|');
     const krr = await krrValues(
       `max_over_time( max( max( kube_pod_container_resource_limits{ resource="memory", namespace="shop", pod=~"${pods}", container="app", cluster="prod-eu-1" } ) by (pod, container, job) * on(pod, container, job) group_left(reason) max( kube_pod_container_status_last_terminated_reason{ reason="OOMKilled", namespace="shop", pod=~"${pods}", container="app", cluster="prod-eu-1" } ) by (pod, container, job, reason) ) by (container, pod, job) [14d:75s] )`,
@@ -302,13 +304,13 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
         assert.deepEqual([app.container, app.oomKills, app.oomKilledLimit, app.memory.max], ['app', 1, 256 * MiB, 256 * MiB]);
         assert.ok(app.memory.series.length <= 200 && app.memory.series.length > 0);
         close(app.cpu.p95, 0.25, 1e-9, 'p95 through MCP (the staging series, higher, are not mixed in)');
-        assert.match(textOf(explained), /\[app\] 14 d: cpu p95 250m, max 250m · memory peak 256Mi on 28 Nov 12:15 UTC · 1 OOM kill \(at limit 256Mi\) · 1 restart · 16128 points \| recommended: cpu request 250m, memory request 200Mi, memory limit 200Mi/);
+        assert.match(textOf(explained), /\[app\] 14 d: cpu p95 250m, max 250m · memory peak 256Mi on 28 Nov 11:55 UTC · 1 OOM kill \(at limit 256Mi\) · 1 restart · 16128 points \| recommended: cpu request 250m, memory request 200Mi, memory limit 200Mi/);
         // The namespace was read whole: the list shows evidence for every row of it, without another query.
         const before = await httpQueries();
         const listed = data<{ rows: Array<{ name: string; evidence?: string }> }>(await call(client, 'krr_list_recommendations', { reportId, sort: 'name' }));
         assert.equal(await httpQueries(), before, 'listing asks Prometheus nothing');
         assert.deepEqual(listed.rows.map((row) => row.name), ['oom', 'steady']);
-        assert.match(listed.rows[0]?.evidence ?? '', /memory peak 256Mi on 28 Nov 12:15 UTC · 1 OOM kill/);
+        assert.match(listed.rows[0]?.evidence ?? '', /memory peak 256Mi on 28 Nov 11:55 UTC · 1 OOM kill/);
         assert.match(listed.rows[1]?.evidence ?? '', /cpu p95 250m, max 250m · memory peak 128Mi .* · 0 OOM kills · 0 restarts · 32256 points$/);
       } finally {
         await client.close();

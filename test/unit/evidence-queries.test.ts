@@ -1,7 +1,7 @@
 // The evidence's PromQL: krr's step and window from the report, krr's cluster fragment in every selector, krr's
 // PercentileCPULoader form inside the p95, at most 8 HTTP queries per namespace, and buckets that tile the window.
 import assert from 'node:assert/strict';
-import { bucketOf, clusterFragment, coverageQuery, namespaceQueries, oomKillsQuery, promString, windowOfReport, windowSteps } from '../../src/core/evidence/queries';
+import { bucketOf, clusterFragment, coverageQuery, namespaceQueries, oomKillsQuery, peakTimeQuery, promString, windowOfReport, windowSteps } from '../../src/core/evidence/queries';
 
 const end = new Date('2026-12-01T12:00:00Z');
 
@@ -81,17 +81,39 @@ describe('evidence queries', () => {
     assert.ok(!memory.includes('timestamp('));
   });
 
+  it("asks each memory peak's first step within its own bucket only: shifted to the bucket's end, its pods named, the peak as Prometheus gave it", () => {
+    const window = { end, historyHours: 336, stepSeconds: 75 };
+    const t = end.getTime() / 1000;
+    const query = peakTimeQuery('shop', window, undefined, [
+      { tag: '0', container: 'app', pods: ['api-7d9c6b8f5d-4xkqz', 'api-7d9c6b8f5d-b7m2p'], value: 268435456, bucketEnd: t },
+      { tag: '1', container: 'sidecar', pods: ['api-7d9c6b8f5d-4xkqz'], value: 1.5e21, bucketEnd: t - 3 * 6300 },
+      { tag: '2', container: 'odd"name', pods: ['a.b'], value: 0.5, bucketEnd: t - 6300.25 },
+    ]);
+    assert.deepEqual([query.name, query.type, query.type === 'instant' ? query.time : null], ['peaks', 'instant', t]);
+    const branches = query.query.split(' or ');
+    assert.equal(branches.length, 3);
+    assert.equal(
+      branches[0],
+      'label_replace(min(min_over_time(timestamp(max(container_memory_working_set_bytes{namespace="shop", pod=~"api-7d9c6b8f5d-4xkqz|api-7d9c6b8f5d-b7m2p", container="app"}) by (container, pod, job) >= 268435456)[6300s:75s])), "target", "0", "", "")',
+    );
+    // Shifted by whole milliseconds to the bucket's end; a double PromQL parses back to the same value.
+    assert.ok(branches[1]?.includes('container="sidecar"}) by (container, pod, job) >= 1.5e+21)[6300s:75s] offset 18900s))'), branches[1]);
+    assert.ok(branches[2]?.includes('pod=~"a\\\\.b", container="odd\\"name"}') && branches[2].includes('>= 0.5)[6300s:75s] offset 6300250ms))'), branches[2]);
+    assert.throws(() => peakTimeQuery('shop', window, undefined, [{ tag: '0', container: 'app', pods: ['a'], value: Number.NaN, bucketEnd: t }]), /not a number PromQL can compare with/);
+  });
+
   it("adds krr's cluster fragment `, <label>=\"<value>\"` to every selector of every query", () => {
     const cluster = { label: 'cluster', value: 'prod-eu-1' };
     let count = 0;
     const window = { end, historyHours: 336, stepSeconds: 75 };
-    for (const query of [...namespaceQueries('shop', window, cluster), oomKillsQuery('shop', window, cluster, ['api-1']), coverageQuery('shop', window, cluster, ['api-1'])]) {
+    const peak = { tag: '0', container: 'app', pods: ['api-1'], value: 1, bucketEnd: end.getTime() / 1000 };
+    for (const query of [...namespaceQueries('shop', window, cluster), oomKillsQuery('shop', window, cluster, ['api-1']), coverageQuery('shop', window, cluster, ['api-1']), peakTimeQuery('shop', window, cluster, [peak])]) {
       for (const selector of selectors(query.query)) {
         count += 1;
         assert.ok(selector.endsWith(', cluster="prod-eu-1"'), `${query.name}: {${selector}}`);
       }
     }
-    assert.ok(count >= 22, `${count} selectors checked`);
+    assert.ok(count >= 23, `${count} selectors checked`);
     for (const query of namespaceQueries('shop', { end, historyHours: 336, stepSeconds: 75 })) assert.ok(!query.query.includes('cluster='), query.name);
   });
 

@@ -2,6 +2,7 @@
 // wrongly, or redirects): bounded bytes, timeouts, cancellation, schema errors and refusals become a reason, never a
 // hang, a crash or a number; and the credentials go only where the person configured them, never into a result or log.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,8 @@ import type { EvidenceResult } from '../../src/core/evidence/model';
 import { prometheusResponseSchema } from '../../src/core/evidence/prometheusResponse';
 import { readEvidence, type ReadEvidenceOptions } from '../../src/core/evidence/reader';
 import { Session } from '../../src/core/session/session';
+import { StateStore } from '../../src/core/session/store';
+import { signedText } from '../../src/core/signedFile';
 import { parseSessionSettings, type SessionSettings } from '../../src/core/settings';
 import { strictInput } from '../../src/mcp/server';
 import { krrExplain } from '../../src/mcp/tools/krrExplain';
@@ -57,7 +60,7 @@ const end = new Date('2026-12-01T12:00:00Z');
 const window = { end, historyHours: 336, stepSeconds: 75 };
 const target = { cluster: 'prod', namespace: 'shop', kind: 'Deployment' as const, name: 'api', container: 'app' };
 
-/** A well-formed answer for each of the five queries and the OOM kills' (the pod had an OOMKilled reason), with NaN and +Inf where a double could put them. */
+/** A well-formed answer for each of the five queries, the OOM kills' (the pod had an OOMKilled reason) and the memory peak's step, with NaN and +Inf where a double could put them. */
 function wellFormed(request: Seen, response: ServerResponse): void {
   const query = new URLSearchParams(request.body).get('query') ?? '';
   const pod = { pod: 'api-7d9c6b8f5d-4xkqz', container: 'app' };
@@ -67,6 +70,7 @@ function wellFormed(request: Seen, response: ServerResponse): void {
   else if (query.includes('count_over_time')) body = vector([[{ ...pod, signal: 'max' }, '134217728'], [{ ...pod, signal: 'points' }, '16128'], [{ ...pod, signal: 'first' }, String(end.getTime() / 1000 - 1209525)], [{ ...pod, signal: 'last' }, String(end.getTime() / 1000)]]);
   else if (query.includes('"oomSeen"')) body = vector([[{ ...pod, signal: 'restarts' }, '2'], [{ ...pod, signal: 'throttled' }, '10'], [{ ...pod, signal: 'periods' }, '0'], [{ ...pod, signal: 'oomSeen' }, '1']]);
   else if (query.includes('"oomKills"')) body = vector([[{ ...pod, signal: 'oomKills' }, '1']]);
+  else if (query.includes('"target"')) body = vector([[{ target: '0' }, String(end.getTime() / 1000 - 150)]]);
   else if (query.includes('kube_pod_owner')) body = vector([[{ signal: 'pod', pod: pod.pod, owner_kind: 'ReplicaSet', owner_name: 'api-7d9c6b8f5d' }, '1'], [{ signal: 'replicaset', replicaset: 'api-7d9c6b8f5d', owner_kind: 'Deployment', owner_name: 'api' }, '1']]);
   else body = { status: 'success', data: { resultType: 'matrix', result: [{ metric: { ...pod, signal: 'memory' }, values: [[end.getTime() / 1000 - 6300, '100'], [end.getTime() / 1000, '134217728']] }, { metric: { ...pod, signal: 'cpu' }, values: [[end.getTime() / 1000, 'NaN']] }] } };
   response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -74,6 +78,11 @@ function wellFormed(request: Seen, response: ServerResponse): void {
 
 function wellFormedJson(response: ServerResponse, body: unknown): void {
   response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** The PromQL of a request (its body is form-encoded: `(` arrives as %28). */
+function queryOf(request: Seen): string {
+  return new URLSearchParams(request.body).get('query') ?? '';
 }
 
 function reasonOf(result: EvidenceResult): string {
@@ -126,11 +135,16 @@ describe('evidence reader against a hostile Prometheus double', function () {
     const result = await read(server.url);
     assert.equal(result.status, 'available', JSON.stringify(result));
     assert.ok(result.status === 'available');
-    assert.equal(result.queries, 6, 'five, and the OOM kills of the pod whose last termination was OOMKilled');
-    assert.equal(server.seen.length, 6);
-    const oomQuery = new URLSearchParams(server.seen.at(-1)?.body ?? '').get('query') ?? '';
-    assert.match(oomQuery, /"oomKills"/, 'the OOM kills are asked after the events named the pod');
+    assert.equal(result.queries, 7, 'five, the OOM kills of the pod whose last termination was OOMKilled, and the step of its memory peak');
+    assert.equal(server.seen.length, 7);
+    const asked = server.seen.map(queryOf);
+    const oomQuery = asked.find((query) => query.includes('"oomKills"')) ?? '';
+    assert.equal(asked.indexOf(oomQuery) >= 5, true, 'the OOM kills are asked after the events named the pod');
     assert.match(oomQuery, /pod=~"api-7d9c6b8f5d-4xkqz"/, 'for that pod only');
+    const peakQuery = asked.find((query) => query.includes('"target"')) ?? '';
+    assert.equal(asked.indexOf(peakQuery) >= 5, true, 'the peak is asked after the series found its bucket');
+    // The bucket ending at the window's end held the peak: no shift, only that pod, compared with the value Prometheus gave.
+    assert.match(peakQuery, /^label_replace\(min\(min_over_time\(timestamp\(max\(container_memory_working_set_bytes\{namespace="shop", pod=~"api-7d9c6b8f5d-4xkqz", container="app"\}\) by \(container, pod, job\) >= 134217728\)\[6300s:75s\]\)\), "target", "0", "", ""\)$/);
     assert.ok(server.seen.every((request) => request.path === '/prom/api/v1/query' || request.path === '/prom/api/v1/query_range'));
     const [evidence] = result.containers;
     assert.ok(evidence);
@@ -139,14 +153,35 @@ describe('evidence reader against a hostile Prometheus double', function () {
     assert.equal(evidence.cpu.throttledPercent, null, 'no CFS periods: no percentage (not a division by zero)');
     assert.deepEqual(evidence.cpu.series, []);
     assert.equal(evidence.memory.max, 134217728);
-    assert.equal(evidence.memory.maxAt, end.toISOString());
+    assert.equal(evidence.memory.maxAt, new Date(end.getTime() - 150_000).toISOString(), 'the step the peak query named, not the bucket');
     assert.equal(evidence.restarts, 2);
     assert.equal(evidence.oomKills, 1);
     assert.equal(evidence.coverage.points, 16128);
     // One series with a point at every one of the window's 16,128 steps: there from its first step to its last, not asked.
     assert.deepEqual([evidence.coverage.first, evidence.coverage.last], [new Date(end.getTime() - 1_209_600_000 + 75_000).toISOString(), end.toISOString()]);
-    assert.ok(!server.seen.some((request) => request.body.includes('timestamp(')), 'no query for the first and last sample');
+    assert.ok(!asked.some((query) => query.includes('"first"')), 'no query for the first and last sample');
     assertFiniteNumbers(result);
+  });
+
+  it("a peak's time is the step Prometheus names inside the bucket the series found it in, or none: a refused peak query, or a step outside that bucket, never the bucket's end", async () => {
+    const cases: Array<[string, (request: Seen, response: ServerResponse) => boolean, string | null]> = [
+      ['refused', (_request, response) => (wellFormedJson(response, { status: 'error', errorType: 'bad_data', error: 'parse error' }), true), null],
+      ['after the bucket', (_request, response) => (wellFormedJson(response, { status: 'success', data: { resultType: 'vector', result: [{ metric: { target: '0' }, value: [0, String(end.getTime() / 1000 + 75)] }] } }), true), null],
+      ['before the bucket', (_request, response) => (wellFormedJson(response, { status: 'success', data: { resultType: 'vector', result: [{ metric: { target: '0' }, value: [0, String(end.getTime() / 1000 - 6300)] }] } }), true), null],
+      ['another target', (_request, response) => (wellFormedJson(response, { status: 'success', data: { resultType: 'vector', result: [{ metric: { target: '1' }, value: [0, String(end.getTime() / 1000)] }] } }), true), null],
+      ['NaN', (_request, response) => (wellFormedJson(response, { status: 'success', data: { resultType: 'vector', result: [{ metric: { target: '0' }, value: [0, 'NaN'] }] } }), true), null],
+      ['the bucket\'s first step', (_request, response) => (wellFormedJson(response, { status: 'success', data: { resultType: 'vector', result: [{ metric: { target: '0' }, value: [0, String(end.getTime() / 1000 - 6300 + 75)] }] } }), true), new Date(end.getTime() - 6_225_000).toISOString()],
+    ];
+    for (const [name, answerPeak, expected] of cases) {
+      const server = await start((request, response) => (queryOf(request).includes('"target"') ? answerPeak(request, response) : wellFormed(request, response)));
+      const result = await read(server.url);
+      assert.ok(result.status === 'available', `${name}: ${JSON.stringify(result).slice(0, 300)}`);
+      assert.equal(result.containers[0]?.memory.max, 134217728, name);
+      assert.equal(result.containers[0]?.memory.maxAt, expected, name);
+    }
+    // Any other failure of the peak query is the read's failure, as for every query: one reason, no half-read evidence.
+    const broken = await start((request, response) => (queryOf(request).includes('"target"') ? response.writeHead(500).end('oops') : wellFormed(request, response)));
+    assert.match(reasonOf(await read(broken.url)), /answered HTTP 500 with something that is not JSON/);
   });
 
   it("asks the first and last sample of a container whose points are not one series at every step (two scrape jobs here), and sums krr's points", async () => {
@@ -288,6 +323,27 @@ describe('evidence in the session: credential routing, one read per report, kept
     return (await s.loadReport(file, { type: 'human', via: 'test' })).reportId;
   }
 
+  it("evidence stored before the peaks had their step (its maxAt was a bucket's end) is not shown: it is read again", async () => {
+    const server = await double(wellFormed);
+    servers.push(server);
+    const result = await readEvidence({ url: server.url, headers: { authorization: secret }, targets: [target], window });
+    assert.ok(result.status === 'available');
+    const key = randomBytes(32);
+    const logs: string[] = [];
+    const store = new StateStore({ stateDir: directory, key: async () => key, limits: { reports: 5, reportBytes: 1e7, plans: 5, planBytes: 1e7, reportTtlMs: 3_600_000 }, now: () => new Date(), log: (line) => logs.push(line) });
+    const record = { reportId: 'report-0123456789ab', savedAt: new Date().toISOString(), readAt: result.readAt, queries: result.queries, namespaces: ['shop'], containers: result.containers };
+    assert.equal(await store.saveEvidence(record), true);
+    assert.deepEqual((await store.readEvidence(record.reportId))?.containers, result.containers);
+    // The same file as an earlier version wrote it (no `peakTimes`), signed with the same key: a valid file, not shown.
+    const file = path.join(directory, 'evidence', `${record.reportId}.json`);
+    const body = JSON.parse(readFileSync(file, 'utf8').split('\n')[1] ?? '') as Record<string, unknown>;
+    assert.equal(body.peakTimes, 'step');
+    delete body.peakTimes;
+    writeFileSync(file, signedText('krr-mcp-state/1', key, JSON.stringify(body)));
+    assert.equal(await store.readEvidence(record.reportId), undefined);
+    assert.deepEqual(logs, [], 'not reported as an untrusted file: it is only an older one');
+  });
+
   it('without krr.prometheusUrl there is no evidence, and says so; nothing is asked of anyone', async () => {
     const server = await double(wellFormed);
     servers.push(server);
@@ -307,20 +363,20 @@ describe('evidence in the session: credential routing, one read per report, kept
     const reportId = await loaded(s);
     const result = await s.evidenceFor(reportId);
     assert.equal(result.status, 'available', JSON.stringify(result));
-    assert.equal(server.seen.length, 6, 'five queries and the OOM kills of the pod the events named');
+    assert.equal(server.seen.length, 7, 'five queries, the OOM kills of the pod the events named and the step of its memory peak');
     for (const request of server.seen) {
       assert.equal(request.headers.authorization, secret);
       assert.equal(request.headers['x-scope-orgid'], 'tenant-1');
     }
     // Cached with the report: the panel, the list and the approval reuse it.
     assert.deepEqual(await s.evidenceFor(reportId, [target]), { ...result, containers: result.status === 'available' ? result.containers : [] });
-    assert.equal(server.seen.length, 6, 'no new query');
+    assert.equal(server.seen.length, 7, 'no new query');
     // Another process (or a reload) finds it beside the report.
     const otherLogs: string[] = [];
     const other = session({ prometheusUrl: server.url }, otherLogs);
     const again = await other.evidenceFor(reportId);
     assert.equal(again.status, 'available');
-    assert.equal(server.seen.length, 6, 'no new query');
+    assert.equal(server.seen.length, 7, 'no new query');
     assert.equal((await other.cachedEvidence(reportId, [target])).length, 1);
     const stateFiles = readdirSync(path.join(directory, 'state'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
     assert.ok(stateFiles.some((entry) => entry.parentPath.endsWith('evidence')));

@@ -211,6 +211,8 @@ describe('review panel: usage evidence', () => {
       `memory peak 300Mi on ${formatTime(start + 120 * step, utc)} · 1 OOM kill (limit 256Mi) · 3 restarts`,
       '20,160 samples from 22 Nov 09:00 to 6 Dec 09:00 · 2 pods',
     ]);
+    const unnamed = evidenceOf('frontend', 'web');
+    assert.equal(usageFacts({ ...unnamed, memory: { ...unnamed.memory, maxAt: null } }, utc)[1], 'memory peak 300Mi · 1 OOM kill (limit 256Mi) · 3 restarts', 'no moment where Prometheus named none');
     const detail = rowDetail(evidenceOf('frontend', 'web'), rowOf('frontend', 'web'), utc);
     // The row's cells give the lines: an unset or unknown recommendation draws none.
     assert.deepEqual(detail.cpu.lines.map((line) => line.label), ['current request 500m', 'current limit 1 core', 'recommended request 250m']);

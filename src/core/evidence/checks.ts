@@ -4,7 +4,7 @@
 // workload is left out of the plan like any other block. Increases are never blocked here: they only move toward safety.
 import type { FieldChange, PolicyFinding } from '../plan/model';
 import { describeCpu, describeMemory } from '../quantity';
-import { describeMoment, formatPercent, windowDays, type EvidenceSummary } from './planEvidence';
+import { formatPercent, onMoment, windowDays, type EvidenceSummary } from './planEvidence';
 
 export type MemoryBelowPeakMode = 'block' | 'warn';
 
@@ -41,7 +41,7 @@ export function evidenceFindings(changes: readonly FieldChange[], evidence: read
           severity,
           rule: 'memory-below-peak',
           container: change.container,
-          message: `${label} ${describeMemory(change.toAmount)} is below the peak ${describeMemory(summary.memoryPeak)} seen on ${describeMoment(summary.memoryPeakAt)} (${days} days of usage; ${how}).`,
+          message: `${label} ${describeMemory(change.toAmount)} is below the peak ${describeMemory(summary.memoryPeak)} seen${onMoment(summary.memoryPeakAt)} (${days} days of usage; ${how}).`,
         });
       }
       if (change.allocation === 'limits' && summary.oomKilledLimit !== null && summary.oomKills > 0 && change.toAmount <= summary.oomKilledLimit) {

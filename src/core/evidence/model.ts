@@ -43,7 +43,10 @@ export interface CpuEvidence {
 export interface MemoryEvidence {
   /** Bytes: the highest working set of any of the workload's pods in the window. Null: no samples. */
   max: number | null;
-  /** ISO 8601 time of that peak, to the resolution of the series' buckets. */
+  /**
+   * ISO 8601: the first of krr's steps at which the working set reached that peak (the reader's peak query). Null when
+   * there is no peak, or Prometheus could not name its step (it refused the query); never a bucket's end.
+   */
   maxAt: string | null;
   /** Max over pods of the working set in each bucket, at most maxEvidencePoints. */
   series: EvidencePoint[];

@@ -113,6 +113,11 @@ export function describeMoment(iso: string | null): string {
   return iso !== null && Number.isFinite(Date.parse(iso)) ? shortTime(iso) : 'at an unknown time';
 }
 
+/** " on 2 Dec 09:14 UTC", or nothing when the moment is not known (a peak whose step Prometheus could not name). */
+export function onMoment(iso: string | null): string {
+  return iso !== null && Number.isFinite(Date.parse(iso)) ? ` on ${shortTime(iso)}` : '';
+}
+
 /** "12% above it", "3% below it", "equal to it". */
 function relation(value: number, reference: number): string {
   if (reference <= 0) return value > 0 ? 'above it' : 'equal to it';
@@ -138,7 +143,7 @@ export function evidenceLine(summary: EvidenceSummary, memory: readonly MemoryTa
   const parts: string[] = [];
   if (summary.memoryPeak === null) parts.push('no memory samples');
   else {
-    parts.push(`memory peak ${describeMemory(summary.memoryPeak)} on ${describeMoment(summary.memoryPeakAt)}`);
+    parts.push(`memory peak ${describeMemory(summary.memoryPeak)}${onMoment(summary.memoryPeakAt)}`);
     for (const target of memory) {
       const what = target.allocation === 'limits' ? 'limit' : 'request';
       parts.push(target.toAmount === null ? `${what} removed` : `new ${what} ${describeMemory(target.toAmount)} = ${relation(target.toAmount, summary.memoryPeak)}`);

@@ -1,8 +1,8 @@
 // The PromQL behind the evidence: krr's own loaders (PercentileCPULoader, MaxMemoryLoader, MemoryAmountLoader,
 // MaxOOMKilledMemoryLoader; ../shared/krr/promql-examples.txt), widened from one container to a whole namespace
-// (`by (pod, container)`) and batched so that a namespace costs five HTTP queries whatever its size, and at most two
-// more, each for the few pods that need it: the OOM kills of the pods OOM-killed in the window, and the first and last
-// sample of the pods that were not there for the whole window. The subqueries use krr's step and window, so the p95 here is the
+// (`by (pod, container)`) and batched so that a namespace costs five HTTP queries whatever its size, and at most three
+// more, each for the few pods that need it: the OOM kills of the pods OOM-killed in the window, the first and last
+// sample of the pods that were not there for the whole window, and the step of each memory peak within its bucket. The subqueries use krr's step and window, so the p95 here is the
 // very number krr's CPU request came from.
 import type { Report } from '../krr/model';
 
@@ -25,7 +25,7 @@ export interface ClusterSelector {
   value: string;
 }
 
-export type EvidenceQueryName = 'cpu' | 'memory' | 'events' | 'owners' | 'series' | 'oomKills' | 'coverage';
+export type EvidenceQueryName = 'cpu' | 'memory' | 'events' | 'owners' | 'series' | 'oomKills' | 'coverage' | 'peaks';
 
 export type EvidenceQuery =
   | { name: EvidenceQueryName; type: 'instant'; query: string; time: number }
@@ -221,4 +221,41 @@ export function coverageQuery(namespace: string, window: EvidenceWindowSpec, clu
     tagged('last', `max by (pod, container) (max_over_time(timestamp(${memory})[${range}:${step}]))`),
   ].join(' or ');
   return { name: 'coverage', type: 'instant', query, time: window.end.getTime() / 1000 };
+}
+
+/** A container's memory peak as the downsampled series showed it: its value, the end of the bucket it is in, and the pods that reached it there. */
+export interface PeakInBucket {
+  /** Names the answer's series (`target` label): the container's index in the reader's list. */
+  tag: string;
+  container: string;
+  pods: readonly string[];
+  /** Bytes, exactly as Prometheus answered it (its decimal form parses back to the same double). */
+  value: number;
+  /** Unix seconds: the end of the bucket (a `series` timestamp). */
+  bucketEnd: number;
+}
+
+/** Containers asked in one peak query at most (about 250 bytes each; proxies in front of Prometheus often cap a body at 1 MB). */
+export const maxPeaksAsked = 500;
+
+/**
+ * When each container's working set first reached its peak, to krr's step: one branch per container that reads only
+ * the bucket the series found the peak in (the subquery shifted to that bucket's end) and only the pods that reached
+ * it there, so it costs next to nothing however long the window. The steps are the same as the series' (multiples of
+ * the step, left-open), and the values the same samples, so `>=` the peak is true first at the peak's own step.
+ */
+export function peakTimeQuery(namespace: string, window: EvidenceWindowSpec, cluster: ClusterSelector | undefined, peaks: readonly PeakInBucket[]): EvidenceQuery {
+  const c = clusterFragment(cluster);
+  const ns = promString(namespace);
+  const step = duration(window.stepSeconds);
+  const width = duration(bucketOf(window).seconds);
+  const endMs = window.end.getTime();
+  const branches = peaks.map((peak) => {
+    if (!Number.isFinite(peak.value)) throw new Error(`a memory peak of ${peak.value} is not a number PromQL can compare with`);
+    const shiftMs = Math.max(0, Math.round(endMs - peak.bucketEnd * 1000));
+    const memory = `max(container_memory_working_set_bytes{namespace=${ns}${podMatcher(peak.pods)}, container=${promString(peak.container)}${c}}) by (container, pod, job)`;
+    const firstAtPeak = `min(min_over_time(timestamp(${memory} >= ${String(peak.value)})[${width}:${step}]${shiftMs > 0 ? ` offset ${duration(shiftMs / 1000)}` : ''}))`;
+    return `label_replace(${firstAtPeak}, "target", ${promString(peak.tag)}, "", "")`;
+  });
+  return { name: 'peaks', type: 'instant', query: branches.join(' or '), time: endMs / 1000 };
 }

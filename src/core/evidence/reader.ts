@@ -1,6 +1,6 @@
 // The evidence reader: what Prometheus recorded for a report's containers, read by the product itself over krr's
-// window with krr's queries (queries.ts), five HTTP queries per namespace (and one or two more for the few pods that
-// were OOM-killed or not there the whole window), a few namespaces at a time. Bounded
+// window with krr's queries (queries.ts), five HTTP queries per namespace (and up to three more for the few pods that
+// were OOM-killed or not there the whole window, and for the steps of the memory peaks), a few namespaces at a time. Bounded
 // (a timeout per query, a byte cap per answer read as a stream, a series cap), cancellable, and it never invents a
 // number: a missing series is null and zero coverage. The headers it is given (the auth header, krr.prometheusHeaders)
 // go only in the requests; they are never logged, returned, or put into a reason.
@@ -9,7 +9,7 @@ import type { Report } from '../krr/model';
 import { displayText } from '../text';
 import { maxEvidencePoints, type ContainerEvidence, type EvidencePoint, type EvidenceResult, type EvidenceTarget } from './model';
 import { finite, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
-import { coverageQuery, maxPodsSelected, namespaceQueries, oomKillsQuery, windowSteps, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec } from './queries';
+import { bucketOf, coverageQuery, maxPeaksAsked, maxPodsSelected, namespaceQueries, oomKillsQuery, peakTimeQuery, windowSteps, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec, type PeakInBucket } from './queries';
 
 export interface EvidenceLimits {
   /** Per HTTP query. */
@@ -49,6 +49,8 @@ export function targetsOfReport(report: Report, cluster?: string | null): Eviden
 }
 
 class Unavailable extends Error {}
+/** Prometheus answered the query with an error of its own (a valid answer that says no). */
+class Refused extends Unavailable {}
 
 /** What Prometheus holds for the targets, or why there is nothing: never a guess. */
 export async function readEvidence(options: ReadEvidenceOptions): Promise<EvidenceResult> {
@@ -90,12 +92,18 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
         const killed = oomKilledPods(answers.get('events') ?? []);
         const points = pointsOf(answers.get('memory') ?? []);
         const partial = partlyCoveredPods(points, windowSteps(options.window).count);
+        // The series found each memory peak to its bucket; the peak query finds its step within that bucket.
+        const peaks = peaksInBuckets(assemble(list, answers, points, options.window), memorySeriesOf(answers.get('series') ?? []));
         const followUps: EvidenceQuery[] = [
           ...(killed.length > 0 ? [oomKillsQuery(namespace, options.window, options.clusterLabel, selection(killed))] : []),
           ...(partial.length > 0 ? [coverageQuery(namespace, options.window, options.clusterLabel, selection(partial))] : []),
         ];
-        for (const [name, answer] of await Promise.all(followUps.map(async (query) => [query.name, await run(query, namespace)] as const))) answers.set(name, answer);
-        return assemble(list, answers, points, options.window);
+        const peakQuery = peaks.length > 0 ? peakTimeQuery(namespace, options.window, options.clusterLabel, peaks) : null;
+        const [peakAnswer] = await Promise.all([
+          peakQuery ? run(peakQuery, namespace).catch(peakTimesRefused) : Promise.resolve([]),
+          ...followUps.map(async (query) => answers.set(query.name, await run(query, namespace))),
+        ]);
+        return withPeakTimes(assemble(list, answers, points, options.window), peaks, peakAnswer, options.window);
       } catch (error) {
         stop.abort();
         throw error;
@@ -242,7 +250,7 @@ async function runQuery(query: EvidenceQuery, namespace: string, options: Omit<R
     throw new Unavailable(`Prometheus at ${shown} answered HTTP ${response.status} in a shape that is not Prometheus' API (${displayText(issue?.message ?? 'invalid', 120)} at ${issue?.path.join('.') || '(root)'}; ${where})`);
   }
   const body = parsed.data;
-  if (body.status === 'error') throw new Unavailable(`Prometheus at ${shown} refused the query (${displayText(body.errorType, 40)}: ${displayText(body.error, 300)}; ${where})`);
+  if (body.status === 'error') throw new Refused(`Prometheus at ${shown} refused the query (${displayText(body.errorType, 40)}: ${displayText(body.error, 300)}; ${where})`);
   if (body.data.result.length > limits.maxSeries) throw new Unavailable(`Prometheus at ${shown} answered ${body.data.result.length} series for one query (${where}), more than ${limits.maxSeries}; scan fewer namespaces at a time`);
   return body.data.result;
 }
@@ -401,6 +409,73 @@ function namePattern(kind: string, name: string): RegExp | null {
   }
 }
 
+type Series = ReadonlyArray<readonly [number, SampleValue]>;
+
+/** signal → pod/container → its downsampled series (the `series` answer). */
+function seriesOf(answer: Answer): Map<string, Map<string, Series>> {
+  const series = new Map<string, Map<string, Series>>();
+  for (const entry of answer) {
+    const { signal, pod, container } = entry.metric;
+    if (!signal || !pod || !container || !entry.values || !podAndContainer(pod, container)) continue;
+    let bySignal = series.get(signal);
+    if (!bySignal) series.set(signal, (bySignal = new Map()));
+    bySignal.set(podKey(pod, container), entry.values);
+  }
+  return series;
+}
+
+function memorySeriesOf(answer: Answer): Map<string, Series> {
+  return seriesOf(answer).get('memory') ?? new Map();
+}
+
+/**
+ * Where each container's memory peak is in the series: the earliest bucket holding it and the pods that reached it
+ * there (tagged with the container's index). Not asked: a container without a peak, with more pods at it than a
+ * selector names, or beyond maxPeaksAsked in its namespace; its peak keeps no time.
+ */
+function peaksInBuckets(evidence: readonly ContainerEvidence[], memory: ReadonlyMap<string, Series>): PeakInBucket[] {
+  const peaks: PeakInBucket[] = [];
+  evidence.forEach((container, index) => {
+    const value = container.memory.max;
+    if (value === null || peaks.length >= maxPeaksAsked) return;
+    const reached = new Map<number, string[]>();
+    for (const pod of container.pods) {
+      for (const [time, raw] of memory.get(podKey(pod, container.container)) ?? []) if (finite(raw) === value) reached.set(time, [...(reached.get(time) ?? []), pod]);
+    }
+    const bucketEnd = Math.min(...reached.keys());
+    const pods = reached.get(bucketEnd) ?? [];
+    if (pods.length === 0 || pods.length > maxPodsSelected) return;
+    peaks.push({ tag: String(index), container: container.container, pods, value, bucketEnd });
+  });
+  return peaks;
+}
+
+/** A Prometheus that refuses the peak query (an old or unusual one) costs the peaks their time, not the evidence. */
+function peakTimesRefused(error: unknown): Answer {
+  if (error instanceof Refused) return [];
+  throw error;
+}
+
+/**
+ * The peaks' times from the peak query: the step at which each first reached its peak, if it lies in the bucket it was
+ * asked in; otherwise none (null), never the bucket's end passed off as a moment.
+ */
+function withPeakTimes(evidence: readonly ContainerEvidence[], peaks: readonly PeakInBucket[], answer: Answer, window: EvidenceWindowSpec): ContainerEvidence[] {
+  const asked = new Map(peaks.map((peak) => [peak.tag, peak]));
+  const width = bucketOf(window).seconds;
+  const found = new Map<string, number>();
+  for (const { metric, value } of answer) {
+    const peak = metric.target === undefined ? undefined : asked.get(metric.target);
+    const time = value ? finite(value[1]) : null;
+    if (peak && time !== null && time > peak.bucketEnd - width && time <= peak.bucketEnd) found.set(peak.tag, time);
+  }
+  return evidence.map((container, index) => {
+    if (container.memory.max === null) return container;
+    const time = found.get(String(index));
+    return { ...container, memory: { ...container.memory, maxAt: time === undefined ? null : new Date(time * 1000).toISOString() } };
+  });
+}
+
 /** `points`: pointsOf the memory answer, which the follow-ups were chosen by. */
 function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answer>, points: ReadonlyMap<string, { points: number; series: number }>, window: EvidenceWindowSpec): ContainerEvidence[] {
   const cpu = instantValues(answers.get('cpu') ?? []);
@@ -409,15 +484,8 @@ function assemble(targets: readonly EvidenceTarget[], answers: Map<string, Answe
   const events = instantValues(answers.get('events') ?? []);
   const oomKills = instantValues(answers.get('oomKills') ?? []);
   const owners = ownersOf(answers.get('owners') ?? []);
-  const series = new Map<string, Map<string, ReadonlyArray<readonly [number, SampleValue]>>>();
+  const series = seriesOf(answers.get('series') ?? []);
   const seenPods = new Set(owners.pods.keys());
-  for (const entry of answers.get('series') ?? []) {
-    const { signal, pod, container } = entry.metric;
-    if (!signal || !pod || !container || !entry.values || !podAndContainer(pod, container)) continue;
-    let bySignal = series.get(signal);
-    if (!bySignal) series.set(signal, (bySignal = new Map()));
-    bySignal.set(podKey(pod, container), entry.values);
-  }
   for (const values of [cpu, events]) for (const bySignal of values.values()) for (const key of bySignal.keys()) seenPods.add(key.slice(0, key.indexOf('\0')));
   for (const key of points.keys()) seenPods.add(key.slice(0, key.indexOf('\0')));
 

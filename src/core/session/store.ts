@@ -280,6 +280,9 @@ const evidenceFileSchema = z.object({
   queries: z.number().int().min(0),
   namespaces: z.array(z.string()),
   containers: z.array(evidenceSchema),
+  // 'step': each memory peak's maxAt is the step it was reached at. Files written before that (Dec 2026) hold a
+  // bucket's end there, which would read as a moment: such evidence is read again rather than shown.
+  peakTimes: z.literal('step').optional(),
 });
 /** One report's evidence file is at most this (2,500 containers with both series take about 25 MB). */
 export const maxEvidenceFileBytes = 64 * 1024 * 1024;
@@ -369,7 +372,7 @@ export class StateStore {
   // ── evidence (beside its report: same id, same lifetime) ────────────────────────────────────────────────────
   /** Keeps a report's evidence; false when it could not or it is larger than maxEvidenceFileBytes (logged). */
   async saveEvidence(record: PersistedEvidence): Promise<boolean> {
-    const body = { kind: 'evidence' as const, id: record.reportId, savedAt: record.savedAt, readAt: record.readAt, queries: record.queries, namespaces: record.namespaces, containers: record.containers };
+    const body = { kind: 'evidence' as const, id: record.reportId, savedAt: record.savedAt, readAt: record.readAt, queries: record.queries, namespaces: record.namespaces, containers: record.containers, peakTimes: 'step' as const };
     return this.save('evidence', record.reportId, body, maxEvidenceFileBytes);
   }
 
@@ -377,7 +380,7 @@ export class StateStore {
   async readEvidence(reportId: string): Promise<PersistedEvidence | undefined> {
     if (!reportIdPattern.test(reportId)) return undefined;
     const body = await this.read('evidence', reportId, evidenceFileSchema);
-    if (!body) return undefined;
+    if (!body || body.peakTimes !== 'step') return undefined;
     if (Date.parse(body.savedAt) + this.options.limits.reportTtlMs <= this.options.now().getTime()) return undefined;
     return { reportId: body.id, savedAt: body.savedAt, readAt: body.readAt, queries: body.queries, namespaces: body.namespaces, containers: body.containers as ContainerEvidence[] };
   }

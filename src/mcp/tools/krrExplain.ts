@@ -19,11 +19,11 @@ export const krrExplain = defineTool({
   title: 'Explain a recommendation with usage',
   description:
     'Shows the usage behind one workload\'s recommendations, read by this extension from the configured Prometheus (krr.prometheusUrl) over krr\'s own window and step: ' +
-    'per container CPU p50/p95/p99/max (cores; p95 is the number krr\'s CPU request comes from) and throttled %, memory peak (bytes) and when, OOM kills and the limit that was OOM-killed, restarts, ' +
+    'per container CPU p50/p95/p99/max (cores; p95 is the number krr\'s CPU request comes from) and throttled %, memory peak (bytes) and when (the first of krr\'s steps at which it was reached), OOM kills and the limit that was OOM-killed, restarts, ' +
     'data coverage (points, first and last sample), and a CPU and a memory series of at most 200 points (bucket maxima). ' +
     'Reason from these numbers, not from guesses: a memory recommendation below the peak or below an OOM-killed limit is risky. ' +
     'status "unavailable" with a reason means there is no evidence (no Prometheus configured, unreachable, refused): say so and do not invent usage. ' +
-    'The first call for a namespace queries Prometheus (five to seven queries); later calls reuse the evidence kept with the report.',
+    'The first call for a namespace queries Prometheus (five to eight queries); later calls reuse the evidence kept with the report.',
   inputSchema: {
     reportId: generatedId.describe('the reportId from krr_scan or krr_load_report'),
     namespace: namespaceName,
