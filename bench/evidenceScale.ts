@@ -195,6 +195,6 @@ async function post(store: MetricsStore, endpoint: string, params: Record<string
 async function apiRequests(store: MetricsStore): Promise<number> {
   const text = await (await fetch(`${store.url}/metrics`, { headers: { authorization: store.authHeader } })).text();
   let total = 0;
-  for (const match of text.matchAll(/^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/(?:query|query_range)"[^}]*\} (\d+)/gm)) total += Number(match[1]);
+  for (const match of text.matchAll(/^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/(?:query|query_range|read)"[^}]*\} (\d+)/gm)) total += Number(match[1]);
   return total;
 }

@@ -13,7 +13,9 @@ import * as path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { evidenceLimits } from '../../src/core/evidence/reader';
+import { streamedContentType } from '../../src/core/evidence/remoteRead';
 import { startHttpHost, type HttpHost } from '../../src/mcp/http';
+import { floatBits, frame, twoSampleChunk } from '../support/remote-read';
 import { startSessionFixture, type SessionFixture } from '../support/session-fixture';
 import { startTestCluster, type TestCluster } from '../support/test-cluster';
 import { count } from './figures';
@@ -40,6 +42,8 @@ interface Hostile {
 /** Which of the reader's queries a request is (queries.ts tags each branch with its signal). */
 function queryName(url: string, body: string): string {
   if (url.endsWith('/query_range')) return 'series';
+  if (url.endsWith('/status/buildinfo')) return 'buildinfo';
+  if (url.endsWith('/read')) return 'read';
   const query = new URLSearchParams(body).get('query') ?? '';
   if (query.includes('"target", ')) return 'peaks';
   const first = /"signal", "(\w+)"/.exec(query)?.[1] ?? '';
@@ -89,8 +93,8 @@ const json = (response: ServerResponse, text: string, status = 200) => {
 };
 
 /** Writes `chunk` as fast as the client reads until it hangs up (or `limit` bytes), counting what went out. */
-function pour(hostile: Hostile, response: ServerResponse, head: string, chunk: string, limit: number): void {
-  response.writeHead(200, { 'content-type': 'application/json' });
+function pour(hostile: Hostile, response: ServerResponse, head: string, chunk: string, limit: number, contentType = 'application/json'): void {
+  response.writeHead(200, { 'content-type': contentType });
   let sent = 0;
   let open = true;
   response.on('close', () => {
@@ -338,6 +342,55 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
       process.stdout.write(`      ${elapsed} ms${hostile.written > 1024 * 1024 ? `, ${(hostile.written / 1024 / 1024).toFixed(0)} MiB written by the server, at most ${(hostile.largest / 1024 / 1024).toFixed(0)} MiB into one answer` : ''}\n`);
       // Each answer was abandoned near the 64 MiB cap (plus what the sockets buffer), not read to its 300 MB end.
       if (c.label.startsWith('an answer of hundreds')) assert.ok(hostile.largest < 2 * evidenceLimits.maxResponseBytes, `the reader stopped reading (${hostile.largest} bytes into one answer)`);
+    });
+  }
+
+  // A Prometheus 3 (by its buildinfo) whose remote read of the CPU counter is hostile; its PromQL answers are empty.
+  const remoteReads: Array<{ label: string; read: (hostile: Hostile, response: ServerResponse) => void; reason?: RegExp }> = [
+    {
+      label: 'hundreds of MB of stream',
+      read: (hostile, response) => {
+        pour(hostile, response, '', 'x'.repeat(65_536), hundredsOfMb, streamedContentType);
+      },
+    },
+    { label: 'random bytes as a stream', read: (_hostile, response) => response.writeHead(200, { 'content-type': streamedContentType }).end(Buffer.from(Array.from({ length: 4096 }, (_, index) => (index * 7919) % 251))) },
+    { label: 'a frame that declares 4 GiB', read: (_hostile, response) => response.writeHead(200, { 'content-type': streamedContentType }).end(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 1, 2, 3])) },
+    { label: 'a NaN counter sample', read: (_hostile, response) => response.writeHead(200, { 'content-type': streamedContentType }).end(frame({ pod, container }, [twoSampleChunk(Date.now() - 60_000, floatBits(1), 30_000, floatBits(Number.NaN))])) },
+    {
+      label: 'a stream that stalls after its headers',
+      read: (_hostile, response) => {
+        response.writeHead(200, { 'content-type': streamedContentType });
+        response.flushHeaders();
+      },
+      reason: new RegExp(`did not answer within ${queryTimeoutMs / 1000} s \\(namespace shop\\)`),
+    },
+  ];
+  for (const c of remoteReads) {
+    it(`remote read, ${c.label}: ${c.reason ? 'krr_explain ends within its bound with a reason' : 'the CPU numbers come from PromQL instead, none invented'}, and the server still serves`, async () => {
+      const reportId = await scan();
+      const asked: string[] = [];
+      hostile.written = 0;
+      hostile.largest = 0;
+      hostile.handler = (query, response) => {
+        asked.push(query.name);
+        if (query.name === 'buildinfo') return json(response, '{"status":"success","data":{"version":"3.16.0"}}');
+        if (query.name === 'read') return c.read(hostile, response);
+        json(response, query.name === 'series' ? matrix([]) : vector([]));
+      };
+      const explained = await bounded(`remote read: ${c.label}`, () => tool('krr_explain', { reportId, ...frontend }));
+      assert.equal(explained.isError, undefined, textOf(explained));
+      const data = explained.structuredContent as { status: string; reason?: string; containers: Array<{ cpu: { p95: number | null } }> };
+      assert.ok(asked.includes('read'), asked.join(', '));
+      if (c.reason) {
+        assert.equal(data.status, 'unavailable', textOf(explained));
+        assert.match(data.reason ?? '', c.reason);
+      } else {
+        assert.equal(data.status, 'available', textOf(explained));
+        assert.deepEqual(data.containers.map((evidence) => evidence.cpu.p95), [null]);
+        assert.ok(asked.includes('cpu'), `the CPU query was asked after the read: ${asked.join(', ')}`);
+      }
+      assert.ok(hostile.largest < 2 * evidenceLimits.maxResponseBytes, `the reader stopped reading (${hostile.largest} bytes)`);
+      await stillServes(reportId);
     });
   }
 

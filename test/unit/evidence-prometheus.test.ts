@@ -86,7 +86,7 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
     const text = await (await fetch(`${prometheus.url}/metrics`, { headers: { authorization: prometheus.authHeader } })).text();
     const counter =
       prometheus.kind === 'prometheus'
-        ? /^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/(query|query_range)"[^}]*\} (\d+)/gm
+        ? /^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/(query|query_range|read)"[^}]*\} (\d+)/gm
         : /^vm_http_requests_total\{path="\/api\/v1\/(query|query_range)"\} (\d+)/gm;
     let total = 0;
     for (const match of text.matchAll(counter)) total += Number(match[2]);
@@ -237,6 +237,24 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
       { pods: gone.pods, cpu: gone.cpu, memory: gone.memory, oomKills: gone.oomKills, oomKilledLimit: gone.oomKilledLimit, restarts: gone.restarts, coverage: gone.coverage },
       { pods: [], cpu: { p50: null, p95: null, p99: null, max: null, throttledPercent: null, series: [] }, memory: { max: null, maxAt: null, series: [] }, oomKills: 0, oomKilledLimit: null, restarts: 0, coverage: { points: 0, first: null, last: null } },
     );
+  });
+
+  it(`the CPU numbers from the counter's samples are PromQL's to the last bit (${storeName === 'Prometheus' ? 'one remote read per namespace' : 'VictoriaMetrics: PromQL'})`, async () => {
+    const targets = [...byName.values()].map(({ cluster, namespace, kind, name, container }) => ({ cluster, namespace, kind, name, container }));
+    const reads = async () => {
+      const text = await (await fetch(`${prometheus.url}/metrics`, { headers: { authorization: prometheus.authHeader } })).text();
+      return Number(/^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/read"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await reads();
+    const fromSamples = await readEvidence({ url: prometheus.url, headers: { authorization: prometheus.authHeader }, clusterLabel: prod, targets, window });
+    const afterSamples = await reads();
+    const fromPromql = await readEvidence({ url: prometheus.url, headers: { authorization: prometheus.authHeader }, clusterLabel: prod, targets, window, cpuFromSamples: false });
+    assert.equal(await reads(), afterSamples, 'cpuFromSamples false: no remote read');
+    assert.equal(afterSamples - before, prometheus.kind === 'prometheus' ? 1 : 0);
+    assert.ok(fromSamples.status === 'available' && fromPromql.status === 'available');
+    assert.deepEqual(fromSamples.containers, fromPromql.containers);
+    assert.equal(fromSamples.queries, fromPromql.queries, 'the remote read takes the place of the CPU query: as many requests');
+    assert.ok(fromSamples.containers.filter((evidence) => evidence.cpu.p95 !== null).length >= 7);
   });
 
   it("the cluster label selects the other cluster's series of the same namespace and name", async () => {

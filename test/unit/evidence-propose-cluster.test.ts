@@ -25,7 +25,7 @@ const frontend = { namespace: 'shop', kind: 'Deployment', name: 'frontend' };
 async function queriesAt(prometheus: MetricsStore): Promise<number> {
   const text = await (await fetch(`${prometheus.url}/metrics`, { headers: { authorization: prometheus.authHeader } })).text();
   let total = 0;
-  for (const match of text.matchAll(/^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/(query|query_range)"[^}]*\} (\d+)/gm)) total += Number(match[2]);
+  for (const match of text.matchAll(/^prometheus_http_requests_total\{[^}]*handler="\/api\/v1\/(query|query_range|read)"[^}]*\} (\d+)/gm)) total += Number(match[2]);
   return total;
 }
 

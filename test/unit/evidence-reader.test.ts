@@ -136,8 +136,11 @@ describe('evidence reader against a hostile Prometheus double', function () {
     assert.equal(result.status, 'available', JSON.stringify(result));
     assert.ok(result.status === 'available');
     assert.equal(result.queries, 7, 'five, the OOM kills of the pod whose last termination was OOMKilled, and the step of its memory peak');
-    assert.equal(server.seen.length, 7);
-    const asked = server.seen.map(queryOf);
+    // First the store's build (not a Prometheus 3 here: the CPU numbers come from PromQL), then the queries.
+    assert.equal(server.seen[0]?.path, '/prom/api/v1/status/buildinfo');
+    const queries = server.seen.slice(1);
+    assert.equal(queries.length, 7);
+    const asked = queries.map(queryOf);
     const oomQuery = asked.find((query) => query.includes('"oomKills"')) ?? '';
     assert.equal(asked.indexOf(oomQuery) >= 5, true, 'the OOM kills are asked after the events named the pod');
     assert.match(oomQuery, /pod=~"api-7d9c6b8f5d-4xkqz"/, 'for that pod only');
@@ -145,7 +148,7 @@ describe('evidence reader against a hostile Prometheus double', function () {
     assert.equal(asked.indexOf(peakQuery) >= 5, true, 'the peak is asked after the series found its bucket');
     // The bucket ending at the window's end held the peak: no shift, only that pod, compared with the value Prometheus gave.
     assert.match(peakQuery, /^label_replace\(min\(min_over_time\(timestamp\(max\(container_memory_working_set_bytes\{namespace="shop", pod=~"api-7d9c6b8f5d-4xkqz", container="app"\}\) by \(container, pod, job\) >= 134217728\)\[6300s:75s\]\)\), "target", "0", "", ""\)$/);
-    assert.ok(server.seen.every((request) => request.path === '/prom/api/v1/query' || request.path === '/prom/api/v1/query_range'));
+    assert.ok(queries.every((request) => request.path === '/prom/api/v1/query' || request.path === '/prom/api/v1/query_range'));
     const [evidence] = result.containers;
     assert.ok(evidence);
     assert.deepEqual(evidence.pods, ['api-7d9c6b8f5d-4xkqz']);
@@ -201,7 +204,7 @@ describe('evidence reader against a hostile Prometheus double', function () {
     });
     const result = await read(server.url);
     assert.ok(result.status === 'available', JSON.stringify(result));
-    const coverageQuery = server.seen.map((request) => new URLSearchParams(request.body).get('query') ?? '').find((query) => query.includes('timestamp('));
+    const coverageQuery = server.seen.map(queryOf).find((query) => query.includes('"first"'));
     assert.ok(coverageQuery?.includes(`pod=~"${pod}"`), coverageQuery);
     assert.deepEqual(result.containers[0]?.coverage, { points: 16128, first: new Date(end.getTime() - 3_600_000).toISOString(), last: new Date(end.getTime() - 600_000).toISOString() });
   });
@@ -363,20 +366,20 @@ describe('evidence in the session: credential routing, one read per report, kept
     const reportId = await loaded(s);
     const result = await s.evidenceFor(reportId);
     assert.equal(result.status, 'available', JSON.stringify(result));
-    assert.equal(server.seen.length, 7, 'five queries, the OOM kills of the pod the events named and the step of its memory peak');
+    assert.equal(server.seen.length, 8, "the store's build, five queries, the OOM kills of the pod the events named and the step of its memory peak");
     for (const request of server.seen) {
       assert.equal(request.headers.authorization, secret);
       assert.equal(request.headers['x-scope-orgid'], 'tenant-1');
     }
     // Cached with the report: the panel, the list and the approval reuse it.
     assert.deepEqual(await s.evidenceFor(reportId, [target]), { ...result, containers: result.status === 'available' ? result.containers : [] });
-    assert.equal(server.seen.length, 7, 'no new query');
+    assert.equal(server.seen.length, 8, 'no new query');
     // Another process (or a reload) finds it beside the report.
     const otherLogs: string[] = [];
     const other = session({ prometheusUrl: server.url }, otherLogs);
     const again = await other.evidenceFor(reportId);
     assert.equal(again.status, 'available');
-    assert.equal(server.seen.length, 7, 'no new query');
+    assert.equal(server.seen.length, 8, 'no new query');
     assert.equal((await other.cachedEvidence(reportId, [target])).length, 1);
     const stateFiles = readdirSync(path.join(directory, 'state'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
     assert.ok(stateFiles.some((entry) => entry.parentPath.endsWith('evidence')));

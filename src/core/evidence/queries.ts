@@ -96,8 +96,43 @@ function tagged(signal: string, expression: string): string {
 /**
  * The queries of one namespace (five, whatever its size): CPU statistics, memory statistics and coverage, the
  * events (throttling, restarts, OOM kills), the owners of its pods, and both downsampled series in one range query.
+ * `cpu: 'samples'`: without the CPU statistics and the CPU series (the reader computes them from the counter's samples,
+ * cpuFromSamples.ts; cpuQueries asks them of PromQL where it cannot).
  */
-export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): EvidenceQuery[] {
+export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector, options: { cpu: 'promql' | 'samples' } = { cpu: 'promql' }): EvidenceQuery[] {
+  const all = allQueries(namespace, window, cluster);
+  if (options.cpu === 'promql') return [all.cpu, all.memory, all.events, all.owners, all.series];
+  return [all.memory, all.events, all.owners, all.memorySeries];
+}
+
+/** The CPU statistics and the CPU series of a namespace in PromQL: what namespaceQueries leaves out with `cpu: 'samples'`. */
+export function cpuQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): EvidenceQuery[] {
+  const all = allQueries(namespace, window, cluster);
+  return [all.cpu, all.cpuSeries];
+}
+
+/**
+ * The remote read of the counter the CPU statistics come from: the selector of the reader's `rate(…)`, from one step
+ * before the window's first step (its rate looks back one step) to its last (milliseconds, both inclusive).
+ */
+export function cpuSamplesRead(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): { matchers: Array<{ type: 'equal' | 'notEqual'; name: string; value: string }>; startMs: number; endMs: number } {
+  clusterFragment(cluster);
+  const steps = windowSteps(window);
+  const stepMs = Math.round(window.stepSeconds * 1000);
+  return {
+    matchers: [
+      { type: 'equal', name: '__name__', value: 'container_cpu_usage_seconds_total' },
+      { type: 'equal', name: 'namespace', value: namespace },
+      { type: 'notEqual', name: 'container', value: '' },
+      { type: 'notEqual', name: 'container', value: 'POD' },
+      ...(cluster ? [{ type: 'equal' as const, name: cluster.label, value: cluster.value }] : []),
+    ],
+    startMs: steps.firstMs - stepMs + 1,
+    endMs: steps.lastMs,
+  };
+}
+
+function allQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): Record<'cpu' | 'memory' | 'events' | 'owners' | 'series' | 'cpuSeries' | 'memorySeries', EvidenceQuery> {
   const c = clusterFragment(cluster);
   const ns = promString(namespace);
   const step = duration(window.stepSeconds);
@@ -156,15 +191,19 @@ export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, 
   const width = duration(bucket.seconds);
   const windowStart = time - window.historyHours * 3600;
   const inWindow = (expression: string) => (bucket.count * bucket.seconds > window.historyHours * 3600 + 1e-6 ? `(${expression} and on () (vector(time()) > ${windowStart}))` : expression);
-  const series = [tagged('cpu', perPod(`max_over_time(${inWindow(cpuRate)}[${width}:${step}])`)), tagged('memory', perPod(`max_over_time(${inWindow(memory)}[${width}:${step}])`))].join(' or ');
+  const cpuBranch = tagged('cpu', perPod(`max_over_time(${inWindow(cpuRate)}[${width}:${step}])`));
+  const memoryBranch = tagged('memory', perPod(`max_over_time(${inWindow(memory)}[${width}:${step}])`));
+  const downsampled = (query: string): EvidenceQuery => ({ name: 'series', type: 'range', query, start: time - (bucket.count - 1) * bucket.seconds, end: time, step: bucket.seconds });
 
-  return [
-    { name: 'cpu', type: 'instant', query: cpu, time },
-    { name: 'memory', type: 'instant', query: memoryStats, time },
-    { name: 'events', type: 'instant', query: events, time },
-    { name: 'owners', type: 'instant', query: owners, time },
-    { name: 'series', type: 'range', query: series, start: time - (bucket.count - 1) * bucket.seconds, end: time, step: bucket.seconds },
-  ];
+  return {
+    cpu: { name: 'cpu', type: 'instant', query: cpu, time },
+    memory: { name: 'memory', type: 'instant', query: memoryStats, time },
+    events: { name: 'events', type: 'instant', query: events, time },
+    owners: { name: 'owners', type: 'instant', query: owners, time },
+    series: downsampled(`${cpuBranch} or ${memoryBranch}`),
+    cpuSeries: downsampled(cpuBranch),
+    memorySeries: downsampled(memoryBranch),
+  };
 }
 
 /**
