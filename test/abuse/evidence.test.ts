@@ -43,6 +43,7 @@ interface Hostile {
 function queryName(url: string, body: string): string {
   if (url.endsWith('/query_range')) return 'series';
   if (url.endsWith('/status/buildinfo')) return 'buildinfo';
+  if (url.endsWith('/status/flags')) return 'flags';
   if (url.endsWith('/read')) return 'read';
   const query = new URLSearchParams(body).get('query') ?? '';
   if (query.includes('"target", ')) return 'peaks';
@@ -345,7 +346,8 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
     });
   }
 
-  // A Prometheus 3 (by its buildinfo) whose remote read of the CPU counter is hostile; its PromQL answers are empty.
+  // A Prometheus 3 (by its buildinfo and flags) whose remote reads of the CPU counter and the working set are hostile;
+  // its PromQL answers are empty.
   const remoteReads: Array<{ label: string; read: (hostile: Hostile, response: ServerResponse) => void; reason?: RegExp }> = [
     {
       label: 'hundreds of MB of stream',
@@ -366,7 +368,7 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
     },
   ];
   for (const c of remoteReads) {
-    it(`remote read, ${c.label}: ${c.reason ? 'krr_explain ends within its bound with a reason' : 'the CPU numbers come from PromQL instead, none invented'}, and the server still serves`, async () => {
+    it(`remote read, ${c.label}: ${c.reason ? 'krr_explain ends within its bound with a reason' : 'the CPU and memory numbers come from PromQL instead, none invented'}, and the server still serves`, async () => {
       const reportId = await scan();
       const asked: string[] = [];
       hostile.written = 0;
@@ -374,6 +376,7 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
       hostile.handler = (query, response) => {
         asked.push(query.name);
         if (query.name === 'buildinfo') return json(response, '{"status":"success","data":{"version":"3.16.0"}}');
+        if (query.name === 'flags') return json(response, '{"status":"success","data":{"query.lookback-delta":"5m"}}');
         if (query.name === 'read') return c.read(hostile, response);
         json(response, query.name === 'series' ? matrix([]) : vector([]));
       };
@@ -387,7 +390,7 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
       } else {
         assert.equal(data.status, 'available', textOf(explained));
         assert.deepEqual(data.containers.map((evidence) => evidence.cpu.p95), [null]);
-        assert.ok(asked.includes('cpu'), `the CPU query was asked after the read: ${asked.join(', ')}`);
+        assert.ok(asked.includes('cpu') && asked.includes('memory'), `the CPU and memory queries were asked after the reads: ${asked.join(', ')}`);
       }
       assert.ok(hostile.largest < 2 * evidenceLimits.maxResponseBytes, `the reader stopped reading (${hostile.largest} bytes)`);
       await stillServes(reportId);

@@ -72,7 +72,7 @@ describe('evidence in a cluster proposal (real kubectl, test API server, a real 
     const reportId = await loadSample();
     const before = await queriesAt(prometheus);
     const plan = await f.session.propose({ reportId, workloads: [frontend], includeLimits: true }, human);
-    assert.equal((await queriesAt(prometheus)) - before, 6, "five queries for the namespace and one for its memory peak's step, counted at Prometheus");
+    assert.equal((await queriesAt(prometheus)) - before, 4, 'the events, the owners and a remote read each of the CPU counter and the working set, counted at Prometheus');
     assert.deepEqual(plan.objects, []);
     const reasons = plan.blocked[0]?.reasons.join(' ') ?? '';
     assert.ok(reasons.includes('container web: memory request 198Mi is below the peak 230Mi seen on 24 Nov 12:00 UTC (14 days of usage'), reasons);

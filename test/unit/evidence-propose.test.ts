@@ -100,7 +100,7 @@ describe('evidence in a proposal (manifests target, a real Prometheus with gener
     const { reportId } = await proposer.loadReport(report, person);
     const before = await queriesAt(prometheus);
     const plan = await proposer.proposeManifests({ reportId, workloads: [frontend], target: 'manifests' }, person);
-    assert.equal((await queriesAt(prometheus)) - before, 6, "five queries for the namespace and one for its memory peak's step, counted at Prometheus");
+    assert.equal((await queriesAt(prometheus)) - before, 4, 'the events, the owners and a remote read each of the CPU counter and the working set, counted at Prometheus');
     assert.equal(plan.files.length, 0, 'nothing offered');
     assert.ok(plan.unresolved[0]?.reason.includes(`blocked by policy: container app: memory request 384Mi is below the peak 400Mi seen on ${peakSeen} (14 days of usage; blocked by krr.policy.memoryBelowPeak`), plan.unresolved[0]?.reason);
   });

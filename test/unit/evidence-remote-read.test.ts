@@ -8,15 +8,17 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { cpuAnswersFromSamples, type SampleSeries } from '../../src/core/evidence/cpuFromSamples';
-import { readEvidence } from '../../src/core/evidence/reader';
-import { parseStreamedResponse, readRequestBody, RemoteReadError, streamedContentType } from '../../src/core/evidence/remoteRead';
+import { memoryAnswersFromSamples } from '../../src/core/evidence/memoryFromSamples';
+import { windowSteps } from '../../src/core/evidence/queries';
+import { prometheusDurationMs, readEvidence } from '../../src/core/evidence/reader';
+import { crc32c, parseStreamedResponse, readRequestBody, RemoteReadError, streamedContentType } from '../../src/core/evidence/remoteRead';
 import { ChunkError, decodeXorChunk, type DecodedSamples } from '../../src/core/evidence/xorChunk';
 import { floatBits, frame, staleNaN, twoSampleChunk } from '../support/remote-read';
 
 const fixture = readFileSync(path.join(__dirname, '../fixtures/remote-read/cpu-two-pods-1h.bin'));
 
 function samples(size = 16): DecodedSamples {
-  return { times: new Float64Array(size), values: new Float64Array(size), length: 0, lastTime: -Infinity };
+  return { times: new Float64Array(size), values: new Float64Array(size), length: 0, lastTime: -Infinity, keepStale: false, nonFinite: false };
 }
 
 describe('evidence: the CPU counter read as samples (remote read)', () => {
@@ -75,6 +77,12 @@ describe('evidence: the CPU counter read as samples (remote read)', () => {
     assert.throws(() => decodeXorChunk(new Uint8Array([0]), samples()), /shorter than its header/);
   });
 
+  it("checks each frame with CRC-32C (RFC 3720's known answers)", () => {
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+    assert.equal(crc32c(Buffer.alloc(32)), 0x8a9136aa);
+    assert.equal(crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43);
+  });
+
   it('refuses a frame whose checksum does not match, an answer cut short, a field longer than its frame, more series than allowed', () => {
     const good = frame({ pod: 'a', container: 'app' }, [twoSampleChunk(1_000, floatBits(1), 30_000, floatBits(2))]);
     assert.equal(parseStreamedResponse(good, 10).length, 1);
@@ -103,7 +111,8 @@ describe("evidence: krr's CPU numbers computed from samples", () => {
   const counter = (labels: Record<string, string>, value: (t: number) => number): SampleSeries => {
     const times: number[] = [];
     for (let t = endMs - 3_600_000 - 75_000; t <= endMs; t += 30_000) times.push(t);
-    return { labels, times: Float64Array.from(times), values: Float64Array.from(times.map(value)) };
+    const values = Float64Array.from(times.map(value));
+    return { labels, times: Float64Array.from(times), values, nonFinite: values.some((sample) => !Number.isFinite(sample)) };
   };
   const valueOf = (answers: NonNullable<ReturnType<typeof cpuAnswersFromSamples>>, pod: string, signal: string) => answers.cpu.find((row) => row.metric.pod === pod && row.metric.signal === signal)?.value?.[1];
 
@@ -145,13 +154,63 @@ describe("evidence: krr's CPU numbers computed from samples", () => {
     for (const odd of [Number.NaN, Number.POSITIVE_INFINITY]) {
       const series = counter({ pod: 'a', container: 'app' }, (t) => t / 1000);
       series.values[series.values.length - 2] = odd;
+      series.nonFinite = true;
       assert.equal(cpuAnswersFromSamples([series], window), null, String(odd));
     }
   });
 
   it('a series with one sample per window has no rate: no numbers rather than made-up ones', () => {
-    const sparse: SampleSeries = { labels: { pod: 'a', container: 'app' }, times: Float64Array.from([endMs - 600_000, endMs - 300_000, endMs]), values: Float64Array.from([1, 2, 3]) };
+    const sparse: SampleSeries = { labels: { pod: 'a', container: 'app' }, times: Float64Array.from([endMs - 600_000, endMs - 300_000, endMs]), values: Float64Array.from([1, 2, 3]), nonFinite: false };
     assert.deepEqual(cpuAnswersFromSamples([sparse], window), { cpu: [], series: [] });
+  });
+});
+
+describe("evidence: the memory numbers computed from samples (Prometheus 3's instant selector)", () => {
+  const end = new Date('2026-12-01T12:00:00Z');
+  const endMs = end.getTime();
+  const window = { end, historyHours: 1, stepSeconds: 75 };
+  const lookbackMs = 300_000;
+  const steps = windowSteps(window);
+  const gauge = (labels: Record<string, string>, samples: Array<[number, number]>): SampleSeries => ({ labels, times: Float64Array.from(samples.map(([t]) => t)), values: Float64Array.from(samples.map(([, v]) => v)), nonFinite: false });
+
+  it('a step sees the latest sample newer than the lookback; a staleness marker or a sample exactly lookback old is no value; points, first, last and the peak follow', () => {
+    const t = (step: number) => steps.firstMs + step * 75_000;
+    // A sample at each of steps 0–19 (100, and 500 at step 10), a staleness marker 1 ms before step 20, one sample at
+    // step 26 (300 s before step 30) and one at step 40.
+    const one = gauge({ pod: 'a', container: 'app', job: 'kubelet' }, [
+      ...Array.from({ length: 20 }, (_, step): [number, number] => [t(step), step === 10 ? 500 : 100]),
+      [t(20) - 1, Number.NaN],
+      [t(26), 300],
+      [t(40), 150],
+    ]);
+    const answers = memoryAnswersFromSamples([one], window, lookbackMs);
+    assert.ok(answers);
+    // Steps 0–19; none from the marker until step 26; 26–29 (at step 30 the sample is exactly lookback old: out);
+    // 40–43 (at step 44 the same): 20 + 4 + 4.
+    assert.equal(steps.count, 48);
+    assert.deepEqual(answers.memory, [{ metric: { pod: 'a', container: 'app', signal: 'points', job: 'kubelet' }, value: [endMs / 1000, 28] }]);
+    assert.deepEqual(answers.coverage.map((row) => [row.metric.signal, row.value?.[1]]), [['first', t(0) / 1000], ['last', t(43) / 1000]]);
+    assert.deepEqual(answers.peaks, [{ pod: 'a', container: 'app', max: 500, firstAt: t(10) / 1000 }]);
+    // One bucket per step (48 steps in an hour): the chart holds the value of every step that has one.
+    const chart = answers.series[0]?.values ?? [];
+    assert.equal(chart.length, 28);
+    const at = (step: number) => chart.find(([time]) => time === t(step) / 1000)?.[1];
+    assert.deepEqual([at(9), at(10), at(11), at(19)], [100, 500, 100, 100]);
+    assert.equal(at(20), undefined, 'the staleness marker ends the series (without it step 20 would see step 19, 75 s old)');
+    assert.deepEqual([at(26), at(29), at(30)], [300, 300, undefined], 'a sample exactly lookback old is out (Prometheus 3)');
+  });
+
+  it('two jobs of one pod: points per job (krr sums them), the chart and the peak over both; a NaN sample: not computed here', () => {
+    const t = (step: number) => steps.firstMs + step * 75_000;
+    const answers = memoryAnswersFromSamples([gauge({ pod: 'a', container: 'app', job: 'one' }, [[t(0), 10], [t(4), 10]]), gauge({ pod: 'a', container: 'app', job: 'two' }, [[t(2), 30]])], window, lookbackMs);
+    assert.ok(answers);
+    assert.deepEqual(answers.memory.map((row) => [row.metric.job, row.value?.[1]]), [['one', 8], ['two', 4]]);
+    assert.deepEqual(answers.peaks, [{ pod: 'a', container: 'app', max: 30, firstAt: t(2) / 1000 }]);
+    assert.equal(memoryAnswersFromSamples([{ ...gauge({ pod: 'a', container: 'app' }, [[t(0), 1]]), nonFinite: true }], window, lookbackMs), null);
+  });
+
+  it("reads the store's lookback delta as Prometheus writes durations", () => {
+    assert.deepEqual(['5m', '1m30s', '500ms', '1h', '2d', '0s', '', '5x', '-5m', '1.5m'].map(prometheusDurationMs), [300_000, 90_000, 500, 3_600_000, 172_800_000, null, null, null, null, null]);
   });
 });
 
@@ -169,6 +228,7 @@ describe('evidence: the reader falls back to PromQL wherever the samples cannot 
         const where = request.url ?? '';
         paths.push(where);
         if (where.endsWith('/status/buildinfo')) return response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"version":"3.16.0","revision":"x"}}');
+        if (where.endsWith('/status/flags')) return response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"query.lookback-delta":"5m","web.listen-address":":9090"}}');
         if (where.endsWith('/read')) return read(response);
         const result = where.endsWith('/query_range') ? { resultType: 'matrix', result: [] } : { resultType: 'vector', result: [] };
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: result }));
@@ -191,15 +251,17 @@ describe('evidence: the reader falls back to PromQL wherever the samples cannot 
     ['a chunk cut short', (response) => response.writeHead(200, { 'content-type': streamedContentType }).end(frame({ pod: 'api-1', container: 'app' }, [twoSampleChunk(end.getTime() - 30_000, floatBits(1), 30_000, floatBits(2)).subarray(0, 12)])), 'namespace'],
   ];
   for (const [name, read, scope] of cases) {
-    it(`${name}: the CPU numbers are asked of PromQL${scope === 'store' ? ', and the next namespace does not try the samples again' : ' for that namespace only'}`, async () => {
+    it(`${name}: the CPU and memory numbers are asked of PromQL${scope === 'store' ? ', and the next namespace does not try the samples again' : ' for that namespace only'}`, async () => {
       const server = await prometheus3(read);
       try {
         const result = await readEvidence({ url: server.url, targets, window, limits: { namespaceConcurrency: 1 } });
         assert.equal(result.status, 'available', JSON.stringify(result));
+        // The CPU counter and the working set, read together for the first namespace (and for the second where only that namespace's samples failed).
         const reads = server.paths.filter((where) => where.endsWith('/read')).length;
-        assert.equal(reads, scope === 'store' ? 1 : 2);
-        // Per namespace: memory, events, owners (instant) and the CPU query after the failed read; the other namespace the same.
+        assert.equal(reads, scope === 'store' ? 2 : 4);
+        // Per namespace: the events, the owners, and the CPU and memory queries after the failed reads (or from the start).
         assert.equal(cpuQueriesAsked(server.paths), 8);
+        assert.equal(server.paths.filter((where) => where.endsWith('/query_range')).length, scope === 'store' ? 3 : 4, 'the CPU and memory series: two ranges after the failed reads, one with both from the start');
       } finally {
         await server.close();
       }

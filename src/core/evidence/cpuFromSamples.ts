@@ -11,7 +11,10 @@ export interface SampleSeries {
   labels: Readonly<Record<string, string>>;
   /** Milliseconds, rising. */
   times: Float64Array;
+  /** NaN only for a staleness marker (where they are kept: memoryFromSamples). */
   values: Float64Array;
+  /** A sample other than a staleness marker was NaN or infinite. */
+  nonFinite: boolean;
 }
 
 type Row = { metric: Record<string, string>; value?: readonly [number, number]; values?: ReadonlyArray<readonly [number, number]> };
@@ -45,7 +48,7 @@ export function cpuAnswersFromSamples(series: Iterable<SampleSeries>, window: Ev
   // One rate per step per (container, pod, job): the max over that key's series (`max(rate(…)) by (container, pod, job)`).
   const byKey = new Map<string, { pod: string; container: string; job: string; rates: Float64Array }>();
   for (const one of series) {
-    for (const value of one.values) if (!Number.isFinite(value)) return null;
+    if (one.nonFinite) return null;
     const pod = one.labels.pod ?? '';
     const container = one.labels.container ?? '';
     const job = one.labels.job ?? '';
@@ -55,8 +58,8 @@ export function cpuAnswersFromSamples(series: Iterable<SampleSeries>, window: Ev
     ratesAtSteps(one, steps.firstMs, stepMs, steps.count, rangeSeconds, entry.rates);
   }
 
-  const cpu: Row[] = [];
-  const perPod = new Map<string, { pod: string; container: string; quantiles: number[]; buckets: Map<number, number> }>();
+  const perPod = new Map<string, { pod: string; container: string; quantiles: number[]; buckets: Float64Array }>();
+  const scratch = new Float64Array(steps.count);
   const time = window.end.getTime() / 1000;
   const bucket = bucketOf(window);
   const bucketMs = Math.round(bucket.seconds * 1000);
@@ -64,31 +67,36 @@ export function cpuAnswersFromSamples(series: Iterable<SampleSeries>, window: Ev
   const windowStartMs = endMs - Math.round(window.historyHours * 3600 * 1000);
   const firstBucketEndMs = endMs - (bucket.count - 1) * bucketMs;
   for (const entry of byKey.values()) {
-    const present = entry.rates.filter((rate) => !Number.isNaN(rate));
-    if (present.length === 0) continue;
-    present.sort();
-    const values = quantiles.map(([, q]) => quantile(q, present));
+    let length = 0;
+    for (const rate of entry.rates) if (rate === rate) scratch[length++] = rate;
+    if (length === 0) continue;
+    const values = quantilesOf(scratch.subarray(0, length));
     const podKey = `${entry.pod}\0${entry.container}`;
     let known = perPod.get(podKey);
-    if (!known) perPod.set(podKey, (known = { pod: entry.pod, container: entry.container, quantiles: values.map(() => Number.NEGATIVE_INFINITY), buckets: new Map() }));
+    if (!known) perPod.set(podKey, (known = { pod: entry.pod, container: entry.container, quantiles: values.map(() => Number.NEGATIVE_INFINITY), buckets: new Float64Array(bucket.count).fill(Number.NaN) }));
     known.quantiles = known.quantiles.map((value, index) => Math.max(value, values[index] as number));
     // Bucket maxima: the point at T holds the highest step value in (T − bucket, T], steps after the window's start.
+    const buckets = known.buckets;
     for (let index = 0; index < steps.count; index++) {
       const rate = entry.rates[index] as number;
-      if (Number.isNaN(rate)) continue;
+      if (rate !== rate) continue; // NaN: no rate at this step
       const stepTime = steps.firstMs + index * stepMs;
       if (stepTime <= windowStartMs) continue;
       const k = Math.ceil((stepTime - firstBucketEndMs) / bucketMs);
       if (k < 0 || k >= bucket.count) continue;
-      const bucketEnd = firstBucketEndMs + k * bucketMs;
-      const highest = known.buckets.get(bucketEnd);
-      if (highest === undefined || rate > highest) known.buckets.set(bucketEnd, rate);
+      const highest = buckets[k] as number;
+      if (highest !== highest || rate > highest) buckets[k] = rate;
     }
   }
+  const cpu: Row[] = [];
   const chart: Row[] = [];
   for (const { pod, container, quantiles: values, buckets } of perPod.values()) {
     quantiles.forEach(([signal], index) => cpu.push({ metric: { pod, container, signal }, value: [time, values[index] as number] }));
-    if (buckets.size > 0) chart.push({ metric: { pod, container, signal: 'cpu' }, values: [...buckets].sort((a, b) => a[0] - b[0]).map(([at, value]) => [at / 1000, value] as const) });
+    const points: Array<readonly [number, number]> = [];
+    buckets.forEach((value, k) => {
+      if (value === value) points.push([(firstBucketEndMs + k * bucketMs) / 1000, value]);
+    });
+    if (points.length > 0) chart.push({ metric: { pod, container, signal: 'cpu' }, values: points });
   }
   return { cpu, series: chart };
 }
@@ -142,13 +150,58 @@ function extrapolatedRate(times: Float64Array, values: Float64Array, from: numbe
   return result * factor;
 }
 
-/** promql/quantile.go quantile over ascending values (no NaN). */
-function quantile(q: number, sorted: Float64Array): number {
-  const n = sorted.length;
-  const rank = q * (n - 1);
-  const lowerIndex = Math.max(0, Math.floor(rank));
-  const upperIndex = Math.min(n - 1, lowerIndex + 1);
-  const weight = rank - Math.floor(rank);
-  if (weight === 0) return sorted[lowerIndex] as number;
-  return (sorted[lowerIndex] as number) * (1 - weight) + (sorted[upperIndex] as number) * weight;
+/**
+ * promql/quantile.go's quantile for each of krr's three quantiles (ascending) of values without NaN: the values at the
+ * sorted positions it interpolates between, found by selection (reorders `values`) instead of a whole sort — the same
+ * two values, so the same result. Each selection starts where the previous one left its value: everything before is
+ * no greater.
+ */
+function quantilesOf(values: Float64Array): number[] {
+  const n = values.length;
+  let from = 0;
+  return quantiles.map(([, q]) => {
+    const rank = q * (n - 1);
+    const lowerIndex = Math.max(0, Math.floor(rank));
+    const upperIndex = Math.min(n - 1, lowerIndex + 1);
+    const weight = rank - Math.floor(rank);
+    const lower = select(values, lowerIndex, from);
+    from = lowerIndex;
+    if (weight === 0) return lower;
+    // Everything after lowerIndex is no less than it: the next sorted value is the least of them.
+    let upper = lower;
+    if (upperIndex !== lowerIndex) {
+      upper = Number.POSITIVE_INFINITY;
+      for (let index = lowerIndex + 1; index < n; index++) if ((values[index] as number) < upper) upper = values[index] as number;
+    }
+    return lower * (1 - weight) + upper * weight;
+  });
+}
+
+/**
+ * The k-th smallest value (Hoare's selection) of values whose first `from` are already no greater than the rest:
+ * afterwards values[k] holds it, smaller or equal ones before, larger or equal after.
+ */
+function select(values: Float64Array, k: number, from: number): number {
+  let left = from;
+  let right = values.length - 1;
+  while (right > left) {
+    const pivot = values[(left + right) >> 1] as number;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while ((values[i] as number) < pivot) i++;
+      while ((values[j] as number) > pivot) j--;
+      if (i <= j) {
+        const swap = values[i] as number;
+        values[i] = values[j] as number;
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return values[k] as number;
 }

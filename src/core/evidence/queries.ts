@@ -93,41 +93,58 @@ function tagged(signal: string, expression: string): string {
   return `label_replace(${expression}, "signal", "${signal}", "", "")`;
 }
 
+/** Where the reader takes a signal's statistics and series from: PromQL, or the raw samples (cpuFromSamples.ts, memoryFromSamples.ts). */
+export type SignalSource = 'promql' | 'samples';
+
 /**
  * The queries of one namespace (five, whatever its size): CPU statistics, memory statistics and coverage, the
  * events (throttling, restarts, OOM kills), the owners of its pods, and both downsampled series in one range query.
- * `cpu: 'samples'`: without the CPU statistics and the CPU series (the reader computes them from the counter's samples,
- * cpuFromSamples.ts; cpuQueries asks them of PromQL where it cannot).
+ * A signal from `samples` leaves out its statistics and its series (cpuQueries and memoryQueries ask them of PromQL
+ * where the samples cannot be used).
  */
-export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector, options: { cpu: 'promql' | 'samples' } = { cpu: 'promql' }): EvidenceQuery[] {
+export function namespaceQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector, sources: { cpu: SignalSource; memory: SignalSource } = { cpu: 'promql', memory: 'promql' }): EvidenceQuery[] {
   const all = allQueries(namespace, window, cluster);
-  if (options.cpu === 'promql') return [all.cpu, all.memory, all.events, all.owners, all.series];
-  return [all.memory, all.events, all.owners, all.memorySeries];
+  const cpu = sources.cpu === 'promql';
+  const memory = sources.memory === 'promql';
+  const series = cpu && memory ? [all.series] : cpu ? [all.cpuSeries] : memory ? [all.memorySeries] : [];
+  return [...(cpu ? [all.cpu] : []), ...(memory ? [all.memory] : []), all.events, all.owners, ...series];
 }
 
-/** The CPU statistics and the CPU series of a namespace in PromQL: what namespaceQueries leaves out with `cpu: 'samples'`. */
+/** The CPU statistics and the CPU series of a namespace in PromQL: what namespaceQueries leaves out for CPU from samples. */
 export function cpuQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): EvidenceQuery[] {
   const all = allQueries(namespace, window, cluster);
   return [all.cpu, all.cpuSeries];
 }
 
+/** krr's points and the memory series of a namespace in PromQL: what namespaceQueries leaves out for memory from samples. */
+export function memoryQueries(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): EvidenceQuery[] {
+  const all = allQueries(namespace, window, cluster);
+  return [all.memory, all.memorySeries];
+}
+
 /**
- * The remote read of the counter the CPU statistics come from: the selector of the reader's `rate(…)`, from one step
- * before the window's first step (its rate looks back one step) to its last (milliseconds, both inclusive).
+ * The remote read of the samples a signal comes from: the selector of the reader's queries, from as far before the
+ * window's first step as that step looks back (`lookbackMs`: the rate's step for CPU, the store's lookback delta for
+ * memory) to its last step (milliseconds, both inclusive).
  */
-export function cpuSamplesRead(namespace: string, window: EvidenceWindowSpec, cluster?: ClusterSelector): { matchers: Array<{ type: 'equal' | 'notEqual'; name: string; value: string }>; startMs: number; endMs: number } {
+export function samplesRead(
+  metric: 'container_cpu_usage_seconds_total' | 'container_memory_working_set_bytes',
+  namespace: string,
+  window: EvidenceWindowSpec,
+  cluster: ClusterSelector | undefined,
+  lookbackMs: number,
+): { matchers: Array<{ type: 'equal' | 'notEqual'; name: string; value: string }>; startMs: number; endMs: number } {
   clusterFragment(cluster);
   const steps = windowSteps(window);
-  const stepMs = Math.round(window.stepSeconds * 1000);
   return {
     matchers: [
-      { type: 'equal', name: '__name__', value: 'container_cpu_usage_seconds_total' },
+      { type: 'equal', name: '__name__', value: metric },
       { type: 'equal', name: 'namespace', value: namespace },
       { type: 'notEqual', name: 'container', value: '' },
       { type: 'notEqual', name: 'container', value: 'POD' },
       ...(cluster ? [{ type: 'equal' as const, name: cluster.label, value: cluster.value }] : []),
     ],
-    startMs: steps.firstMs - stepMs + 1,
+    startMs: steps.firstMs - lookbackMs + 1,
     endMs: steps.lastMs,
   };
 }

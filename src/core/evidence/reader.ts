@@ -11,8 +11,9 @@ import { maxEvidencePoints, type ContainerEvidence, type EvidencePoint, type Evi
 import { finite, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
 import { z } from 'zod';
 import { cpuAnswersFromSamples, type SampleSeries } from './cpuFromSamples';
-import { bucketOf, coverageQuery, cpuQueries, cpuSamplesRead, maxPeaksAsked, maxPodsSelected, namespaceQueries, oomKillsQuery, peakTimeQuery, windowSteps, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec, type PeakInBucket } from './queries';
-import { parseStreamedResponse, readRequestBody, RemoteReadError, streamedContentType, type RemoteSeries } from './remoteRead';
+import { memoryAnswersFromSamples, type PodPeak } from './memoryFromSamples';
+import { bucketOf, coverageQuery, cpuQueries, maxPeaksAsked, memoryQueries, samplesRead, maxPodsSelected, namespaceQueries, oomKillsQuery, peakTimeQuery, windowSteps, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec, type PeakInBucket } from './queries';
+import { parseStreamedResponse, readRequestBody, RemoteReadError, streamedContentType, type LabelMatcher, type RemoteSeries } from './remoteRead';
 import { ChunkError, chunkSampleCount, decodeXorChunk, type DecodedSamples } from './xorChunk';
 
 export interface EvidenceLimits {
@@ -95,49 +96,76 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
     queries += 1;
     return runQuery(query, namespace, { ...options, url, headers, signal, shown, limits });
   };
-  // The CPU statistics from the counter's samples where the store streams them with Prometheus 3's arithmetic (its
-  // ranges left-open): one remote read per namespace instead of three quantile passes and a chart pass.
-  const cpuSource = { samples: options.cpuFromSamples !== false && (await isPrometheus3({ ...options, url, headers, signal, limits })) };
-  // Where they cannot be used for a namespace, its CPU statistics and series are asked of PromQL after all (two more
-  // queries), and a store that cannot stream them at all is read with PromQL from then on.
-  const readCpu = async (namespace: string): Promise<Map<string, Answer>> => {
-    const answers = new Map<string, Answer>();
+  // Where the store is a Prometheus 3, the CPU and memory statistics come from the raw samples (one remote read each per
+  // namespace) computed with its own arithmetic, instead of a dozen 14-day subquery passes at Prometheus; memory needs
+  // its lookback delta too. A store that cannot stream them is read with PromQL from then on.
+  const store = options.cpuFromSamples === false ? { samples: false, lookbackMs: null } : await storeAbilities({ ...options, url, headers, signal, limits });
+  const sources = { cpu: store.samples, memory: store.samples && store.lookbackMs !== null };
+  const request = { ...options, url, headers, signal, shown, limits };
+  /** The samples of one signal, or null where they cannot be used (the namespace then asks PromQL for it). */
+  const fromSamples = async <T>(signal: 'cpu' | 'memory', namespace: string, compute: (series: readonly RemoteSeries[]) => T | null): Promise<T | null> => {
     queries += 1;
+    const metric = signal === 'cpu' ? 'container_cpu_usage_seconds_total' : 'container_memory_working_set_bytes';
+    const lookbackMs = signal === 'cpu' ? Math.round(options.window.stepSeconds * 1000) : (store.lookbackMs ?? 0);
     try {
-      const computed = await readCpuSamples(namespace, { ...options, url, headers, signal, shown, limits });
-      answers.set('cpu', computed.cpu);
-      answers.set('series', computed.series);
-      return answers;
+      const computed = compute(await readSamples(samplesRead(metric, namespace, options.window, options.clusterLabel, lookbackMs), namespace, request));
+      if (computed === null) throw new SamplesUnusable('a sample is NaN or infinite', false);
+      return computed;
     } catch (error) {
+      if (error instanceof ChunkError) return null;
       if (!(error instanceof SamplesUnusable)) throw error;
-      if (error.store) cpuSource.samples = false;
+      if (error.store) sources.cpu = sources.memory = false;
+      return null;
     }
-    for (const [name, answer] of await Promise.all(cpuQueries(namespace, options.window, options.clusterLabel).map(async (query) => [query.name, await run(query, namespace)] as const))) answers.set(name, answer);
-    return answers;
   };
+  const runAll = async (planned: readonly EvidenceQuery[], namespace: string) => new Map(await Promise.all(planned.map(async (query) => [query.name, await run(query, namespace)] as const)));
   try {
     const perNamespace = await mapBounded([...byNamespace], limits.namespaceConcurrency, async ([namespace, list]) => {
-      const cpuFrom = cpuSource.samples ? 'samples' : 'promql';
+      const cpuFrom = sources.cpu ? 'samples' : 'promql';
+      const memoryFrom = sources.memory ? 'samples' : 'promql';
       let planned: EvidenceQuery[];
       try {
-        planned = namespaceQueries(namespace, options.window, options.clusterLabel, { cpu: cpuFrom });
+        planned = namespaceQueries(namespace, options.window, options.clusterLabel, { cpu: cpuFrom, memory: memoryFrom });
       } catch (error) {
         throw new Unavailable(error instanceof Error ? error.message : String(error));
       }
       try {
-        const [answered, cpu] = await Promise.all([Promise.all(planned.map(async (query) => [query.name, await run(query, namespace)] as const)), cpuFrom === 'samples' ? readCpu(namespace) : null]);
-        const answers = new Map(answered);
-        if (cpu) {
-          answers.set('cpu', cpu.get('cpu') ?? []);
-          answers.set('series', [...(answers.get('series') ?? []), ...(cpu.get('series') ?? [])]);
+        const [answers, cpu, memory] = await Promise.all([
+          runAll(planned, namespace),
+          cpuFrom === 'samples' ? fromSamples('cpu', namespace, (series) => cpuAnswersFromSamples(decodedSeries(series, false), options.window)) : null,
+          memoryFrom === 'samples' ? fromSamples('memory', namespace, (series) => memoryAnswersFromSamples(decodedSeries(series, true), options.window, store.lookbackMs ?? 0)) : null,
+        ]);
+        const addSeries = (rows: Answer) => answers.set('series', [...(answers.get('series') ?? []), ...rows]);
+        if (cpuFrom === 'samples') {
+          if (cpu) {
+            answers.set('cpu', cpu.cpu);
+            addSeries(cpu.series);
+          } else {
+            const asked = await runAll(cpuQueries(namespace, options.window, options.clusterLabel), namespace);
+            answers.set('cpu', asked.get('cpu') ?? []);
+            addSeries(asked.get('series') ?? []);
+          }
         }
-        // Follow-ups for the few pods that need them: the OOM kills of those OOM-killed, the first and last sample of those not there the whole window.
+        if (memoryFrom === 'samples') {
+          if (memory) {
+            answers.set('memory', memory.memory);
+            answers.set('coverage', memory.coverage);
+            addSeries(memory.series);
+          } else {
+            const asked = await runAll(memoryQueries(namespace, options.window, options.clusterLabel), namespace);
+            answers.set('memory', asked.get('memory') ?? []);
+            addSeries(asked.get('series') ?? []);
+          }
+        }
+        // Follow-ups for the few pods that need them: the OOM kills of those OOM-killed; with memory from PromQL, the
+        // first and last sample of those not there the whole window and the step of each memory peak (the samples gave both).
         const selection = (pods: string[]) => (pods.length <= maxPodsSelected ? pods : null);
         const killed = oomKilledPods(answers.get('events') ?? []);
         const points = pointsOf(answers.get('memory') ?? []);
-        const partial = partlyCoveredPods(points, windowSteps(options.window).count);
+        const podPeaks = memory?.peaks ?? null;
+        const partial = podPeaks ? [] : partlyCoveredPods(points, windowSteps(options.window).count);
         // The series found each memory peak to its bucket; the peak query finds its step within that bucket.
-        const peaks = peaksInBuckets(assemble(list, answers, points, options.window), memorySeriesOf(answers.get('series') ?? []));
+        const peaks = podPeaks ? [] : peaksInBuckets(assemble(list, answers, points, options.window), memorySeriesOf(answers.get('series') ?? []));
         const followUps: EvidenceQuery[] = [
           ...(killed.length > 0 ? [oomKillsQuery(namespace, options.window, options.clusterLabel, selection(killed))] : []),
           ...(partial.length > 0 ? [coverageQuery(namespace, options.window, options.clusterLabel, selection(partial))] : []),
@@ -147,7 +175,8 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
           peakQuery ? run(peakQuery, namespace).catch(peakTimesRefused) : Promise.resolve([]),
           ...followUps.map(async (query) => answers.set(query.name, await run(query, namespace))),
         ]);
-        return withPeakTimes(assemble(list, answers, points, options.window), peaks, peakAnswer, options.window);
+        const evidence = assemble(list, answers, points, options.window);
+        return podPeaks ? withPeakTimesFromSamples(evidence, podPeaks) : withPeakTimes(evidence, peaks, peakAnswer, options.window);
       } catch (error) {
         stop.abort();
         throw error;
@@ -229,7 +258,7 @@ function withUrlCredentials(base: string, headers: Readonly<Record<string, strin
   return { url: url.toString(), headers: hasAuthorization ? headers : { ...headers, authorization: `Basic ${basic}` } };
 }
 
-function apiUrl(base: string, endpoint: 'query' | 'query_range' | 'read' | 'status/buildinfo'): string {
+function apiUrl(base: string, endpoint: 'query' | 'query_range' | 'read' | 'status/buildinfo' | 'status/flags'): string {
   const url = new URL(base);
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/${endpoint}`;
   return url.toString();
@@ -240,41 +269,56 @@ type Answer = PrometheusAnswer;
 type StoreRequest = Omit<ReadEvidenceOptions, 'window'> & { window: EvidenceWindowSpec; url: string; headers: Readonly<Record<string, string>>; signal: AbortSignal; limits: EvidenceLimits };
 
 const buildInfoSchema = z.object({ status: z.literal('success'), data: z.object({ version: z.string(), application: z.string().optional() }) });
+const flagsSchema = z.object({ status: z.literal('success'), data: z.record(z.string(), z.string()) });
 
 /**
- * Whether the store says it is a Prometheus 3 (its buildinfo's version 3.x, no other application named): the server
- * whose remote read and range arithmetic cpuFromSamples follows. Anything else (VictoriaMetrics answers 2.24.0,
- * Mimir names itself, no answer) is read with PromQL.
+ * What the store can do for the samples path: whether it says it is a Prometheus 3 (its buildinfo's version 3.x, no
+ * other application named), the server whose remote read and arithmetic cpuFromSamples and memoryFromSamples follow,
+ * and its lookback delta (--query.lookback-delta, from its flags; null when it does not say). Anything else
+ * (VictoriaMetrics answers 2.24.0, Mimir names itself, no answer) is read with PromQL.
  */
-async function isPrometheus3(options: Pick<StoreRequest, 'url' | 'headers' | 'signal' | 'limits' | 'fetch'>): Promise<boolean> {
-  try {
-    const response = await (options.fetch ?? fetch)(apiUrl(options.url, 'status/buildinfo'), {
-      headers: { ...options.headers, accept: 'application/json' },
-      signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.limits.queryTimeoutMs)]),
-      redirect: 'manual',
-    });
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      return false;
+async function storeAbilities(options: Pick<StoreRequest, 'url' | 'headers' | 'signal' | 'limits' | 'fetch'>): Promise<{ samples: boolean; lookbackMs: number | null }> {
+  const get = async (endpoint: 'status/buildinfo' | 'status/flags'): Promise<unknown> => {
+    try {
+      const response = await (options.fetch ?? fetch)(apiUrl(options.url, endpoint), {
+        headers: { ...options.headers, accept: 'application/json' },
+        signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.limits.queryTimeoutMs)]),
+        redirect: 'manual',
+      });
+      if (response.status !== 200) {
+        await response.body?.cancel().catch(() => undefined);
+        return null;
+      }
+      return JSON.parse((await readCappedBytes(response, 256 * 1024)).toString('utf8'));
+    } catch {
+      return null;
     }
-    const parsed = buildInfoSchema.safeParse(JSON.parse((await readCappedBytes(response, 64 * 1024)).toString('utf8')));
-    return parsed.success && parsed.data.data.application === undefined && /^3\.\d+\.\d+/.test(parsed.data.data.version);
-  } catch {
-    return false;
-  }
+  };
+  const build = buildInfoSchema.safeParse(await get('status/buildinfo'));
+  if (!build.success || build.data.data.application !== undefined || !/^3\.\d+\.\d+/.test(build.data.data.version)) return { samples: false, lookbackMs: null };
+  const flags = flagsSchema.safeParse(await get('status/flags'));
+  return { samples: true, lookbackMs: flags.success ? prometheusDurationMs(flags.data.data['query.lookback-delta'] ?? '') : null };
+}
+
+/** A Prometheus duration ("5m", "1m30s", "500ms") in milliseconds; null when it is not one (or not positive). */
+export function prometheusDurationMs(text: string): number | null {
+  const match = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (!match || text === '') return null;
+  const units = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+  const ms = units.reduce((total, unit, index) => total + Number(match[index + 1] ?? 0) * unit, 0);
+  return ms > 0 && Number.isSafeInteger(ms) ? ms : null;
 }
 
 /**
- * A namespace's CPU statistics and CPU series from the samples of its CPU counter (one remote read, streamed XOR
- * chunks), computed as PromQL would (cpuFromSamples.ts). SamplesUnusable where they cannot be: the store does not
- * stream them, its answer is not what was asked, too large, or holds a sample PromQL treats apart.
+ * The series of one remote read (streamed XOR chunks). SamplesUnusable where they cannot be used: the store does not
+ * stream them (`store`), or this answer is too large, not what was asked, or holds chunks that are not float XOR.
  */
-async function readCpuSamples(namespace: string, options: StoreRequest & { shown: string }): Promise<{ cpu: Answer; series: Answer }> {
+async function readSamples(read: { matchers: LabelMatcher[]; startMs: number; endMs: number }, namespace: string, options: StoreRequest & { shown: string }): Promise<RemoteSeries[]> {
   const { limits, shown } = options;
   const where = `namespace ${displayText(namespace, 63)}`;
   const timeout = AbortSignal.timeout(limits.queryTimeoutMs);
   const signal = AbortSignal.any([options.signal, timeout]);
-  const read = cpuSamplesRead(namespace, options.window, options.clusterLabel);
+  const timedOut = () => new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(apiUrl(options.url, 'read'), {
@@ -285,7 +329,7 @@ async function readCpuSamples(namespace: string, options: StoreRequest & { shown
       redirect: 'manual',
     });
   } catch (error) {
-    if (timeout.aborted) throw new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
+    if (timeout.aborted) throw timedOut();
     if (options.signal.aborted) throw error;
     throw new Unavailable(`Prometheus at ${shown} is unreachable (${causeOf(error)}): check krr.prometheusUrl and that this machine can reach it (a port-forward, VPN or proxy)`);
   }
@@ -302,7 +346,7 @@ async function readCpuSamples(namespace: string, options: StoreRequest & { shown
     body = await readCappedBytes(response, limits.maxResponseBytes);
   } catch (error) {
     if (error instanceof Unavailable) throw new SamplesUnusable('remote read answered more than the cap', false);
-    if (timeout.aborted) throw new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
+    if (timeout.aborted) throw timedOut();
     if (options.signal.aborted) throw error;
     throw new SamplesUnusable(`remote read broke off (${causeOf(error)})`, false);
   }
@@ -314,24 +358,26 @@ async function readCpuSamples(namespace: string, options: StoreRequest & { shown
     throw error;
   }
   if (series.some((one) => one.chunks.some((chunk) => chunk.encoding !== 1))) throw new SamplesUnusable('remote read sent chunks that are not float XOR chunks', false);
-  try {
-    const computed = cpuAnswersFromSamples(decodedSeries(series), options.window);
-    if (!computed) throw new SamplesUnusable('a CPU sample is NaN or infinite', false);
-    return computed;
-  } catch (error) {
-    if (error instanceof ChunkError) throw new SamplesUnusable(error.message, false);
-    throw error;
-  }
+  return series;
 }
 
-/** Each series' samples, decoded when it is reached (one series' arrays at a time). */
-function* decodedSeries(series: readonly RemoteSeries[]): Generator<SampleSeries> {
+/**
+ * Each series' samples, decoded when it is reached into arrays reused for the next (cpuAnswersFromSamples reads each
+ * series before it asks for the next one and keeps none of it).
+ */
+function* decodedSeries(series: readonly RemoteSeries[], keepStale: boolean): Generator<SampleSeries> {
+  let times = new Float64Array(0);
+  let values = new Float64Array(0);
   for (const one of series) {
     let total = 0;
     for (const chunk of one.chunks) total += chunkSampleCount(chunk.data);
-    const out: DecodedSamples = { times: new Float64Array(total), values: new Float64Array(total), length: 0, lastTime: -Infinity };
+    if (times.length < total) {
+      times = new Float64Array(total);
+      values = new Float64Array(total);
+    }
+    const out: DecodedSamples = { times, values, length: 0, lastTime: -Infinity, keepStale, nonFinite: false };
     for (const chunk of one.chunks) decodeXorChunk(chunk.data, out);
-    yield { labels: one.labels, times: out.times.subarray(0, out.length), values: out.values.subarray(0, out.length) };
+    yield { labels: one.labels, times: times.subarray(0, out.length), values: values.subarray(0, out.length), nonFinite: out.nonFinite };
   }
 }
 
@@ -619,6 +665,24 @@ function withPeakTimes(evidence: readonly ContainerEvidence[], peaks: readonly P
     if (container.memory.max === null) return container;
     const time = found.get(String(index));
     return { ...container, memory: { ...container.memory, maxAt: time === undefined ? null : new Date(time * 1000).toISOString() } };
+  });
+}
+
+/**
+ * The peaks' times from the samples: the first step at which the workload's container reached its peak, the earliest
+ * of its pods that reached it (the same step the peak query would name).
+ */
+function withPeakTimesFromSamples(evidence: readonly ContainerEvidence[], podPeaks: readonly PodPeak[]): ContainerEvidence[] {
+  const byPod = new Map(podPeaks.map((peak) => [podKey(peak.pod, peak.container), peak]));
+  return evidence.map((container) => {
+    const max = container.memory.max;
+    if (max === null) return container;
+    let first: number | null = null;
+    for (const pod of container.pods) {
+      const peak = byPod.get(podKey(pod, container.container));
+      if (peak && peak.max === max && (first === null || peak.firstAt < first)) first = peak.firstAt;
+    }
+    return { ...container, memory: { ...container.memory, maxAt: first === null ? null : new Date(first * 1000).toISOString() } };
   });
 }
 

@@ -218,19 +218,42 @@ export function parseStreamedResponse(body: Uint8Array, maxSeries: number): Remo
   return series;
 }
 
-// CRC-32C (Castagnoli), the checksum of each frame.
-const crcTable = (() => {
-  const table = new Uint32Array(256);
+// CRC-32C (Castagnoli), the checksum of each frame: eight tables, eight bytes a step ("slicing by 8"), as a frame of a
+// 14-day namespace is megabytes.
+const crcTables = (() => {
+  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const first = tables[0] as Uint32Array;
   for (let index = 0; index < 256; index++) {
     let crc = index;
     for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
-    table[index] = crc >>> 0;
+    first[index] = crc >>> 0;
   }
-  return table;
+  for (let index = 0; index < 256; index++) {
+    for (let table = 1; table < 8; table++) {
+      const previous = (tables[table - 1] as Uint32Array)[index] as number;
+      (tables[table] as Uint32Array)[index] = (first[previous & 0xff] as number) ^ (previous >>> 8);
+    }
+  }
+  return tables;
 })();
 
 export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = crcTables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let crc = 0xffffffff;
-  for (let index = start; index < end; index++) crc = (crcTable[(crc ^ (data[index] as number)) & 0xff] as number) ^ (crc >>> 8);
+  let index = start;
+  for (; index + 8 <= end; index += 8) {
+    const low = (crc ^ ((data[index] as number) | ((data[index + 1] as number) << 8) | ((data[index + 2] as number) << 16) | ((data[index + 3] as number) << 24))) >>> 0;
+    const high = ((data[index + 4] as number) | ((data[index + 5] as number) << 8) | ((data[index + 6] as number) << 16) | ((data[index + 7] as number) << 24)) >>> 0;
+    crc =
+      (t7[low & 0xff] as number) ^
+      (t6[(low >>> 8) & 0xff] as number) ^
+      (t5[(low >>> 16) & 0xff] as number) ^
+      (t4[low >>> 24] as number) ^
+      (t3[high & 0xff] as number) ^
+      (t2[(high >>> 8) & 0xff] as number) ^
+      (t1[(high >>> 16) & 0xff] as number) ^
+      (t0[high >>> 24] as number);
+  }
+  for (; index < end; index++) crc = (t0[(crc ^ (data[index] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }

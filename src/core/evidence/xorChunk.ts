@@ -22,16 +22,25 @@ export function chunkSampleCount(data: Uint8Array): number {
   return ((data[0] as number) << 8) | (data[1] as number);
 }
 
-/** `n` ≤ 32 bits at bit `position`, most significant first, unsigned; bytes past the end read as 0 (the caller checks). */
+/** The chunk's bytes followed by zeros, so that a read of up to 64 bits past its end stays in the array (the caller checks its bits ran out). */
+let padded = new Uint8Array(1024);
+function withPadding(data: Uint8Array): Uint8Array {
+  if (padded.length < data.length + 16) padded = new Uint8Array(2 * data.length + 16);
+  padded.set(data);
+  padded.fill(0, data.length, data.length + 16);
+  return padded;
+}
+
+/** `n` ≤ 32 bits at bit `position` of a padded chunk, most significant first, unsigned. */
 function bitsAt(data: Uint8Array, position: number, n: number): number {
   if (n === 0) return 0;
   const index = position >> 3;
   const offset = position & 7;
-  const word = (((data[index] ?? 0) << 24) | ((data[index + 1] ?? 0) << 16) | ((data[index + 2] ?? 0) << 8) | (data[index + 3] ?? 0)) >>> 0;
+  const word = (((data[index] as number) << 24) | ((data[index + 1] as number) << 16) | ((data[index + 2] as number) << 8) | (data[index + 3] as number)) >>> 0;
   if (offset + n <= 32) return ((word << offset) >>> 0) >>> (32 - n);
   const extra = offset + n - 32;
   const head = ((word << offset) >>> 0) >>> offset;
-  return head * (1 << extra) + (((data[index + 4] ?? 0) >>> (8 - extra)) & ((1 << extra) - 1));
+  return head * (1 << extra) + (((data[index + 4] as number) >>> (8 - extra)) & ((1 << extra) - 1));
 }
 
 /** Where a series' decoded samples go: times (milliseconds) and values up to `length`, and the last time read (a staleness marker's too). */
@@ -40,116 +49,157 @@ export interface DecodedSamples {
   values: Float64Array;
   length: number;
   lastTime: number;
+  /**
+   * Staleness markers kept as samples whose value is NaN (an instant selector stops at one: the series is gone), or
+   * dropped (a range selector skips them). Either way no other NaN is kept as NaN: see `nonFinite`.
+   */
+  keepStale: boolean;
+  /** Set when a sample other than a staleness marker is NaN or infinite (PromQL treats those apart; the reader asks it instead). */
+  nonFinite: boolean;
 }
 
 /**
- * Appends the chunk's samples to `out`, skipping staleness markers as PromQL's range selection does. Its first sample
+ * Appends the chunk's samples to `out`, staleness markers kept or dropped as `out.keepStale` says. Its first sample
  * must come after `out.lastTime` (chunks of one series in order, not overlapping). Throws ChunkError for a malformed
  * chunk, or one with more samples than `out` has room for.
  */
-export function decodeXorChunk(data: Uint8Array, out: DecodedSamples): void {
-  const { times, values } = out;
+export function decodeXorChunk(chunk: Uint8Array, out: DecodedSamples): void {
+  const { times, values, keepStale } = out;
   let at = out.length;
-  const count = chunkSampleCount(data);
+  const count = chunkSampleCount(chunk);
   if (at + count > times.length || at + count > values.length) throw new ChunkError('an XOR chunk holds more samples than there is room for');
-  const totalBits = data.length * 8;
-  let position = 16;
-  const uvarint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (let byte = 0; byte < 10; byte++) {
-      const next = bitsAt(data, position, 8);
-      position += 8;
-      result += (next & 0x7f) * scale;
-      if (next < 0x80) return result;
-      scale *= 128;
-    }
-    throw new ChunkError('an XOR chunk with a varint longer than 10 bytes');
-  };
   if (count === 0) return;
+  const totalBits = chunk.length * 8;
+  const data = withPadding(chunk);
+  let position = 16;
   let previous = out.lastTime;
+  let nonFinite = out.nonFinite;
+  let time = 0;
+  let delta = 0;
   let high = 0;
   let low = 0;
-  const push = (time: number) => {
-    if (!(time > previous) || position > totalBits) throw new ChunkError(position > totalBits ? 'an XOR chunk shorter than its samples' : 'an XOR chunk whose times do not rise');
-    previous = time;
-    out.lastTime = time;
-    if (high === staleHigh && low === staleLow) return;
-    words[lowWord] = low;
-    words[highWord] = high;
-    times[at] = time;
-    values[at] = float[0] as number;
-    at += 1;
-    out.length = at;
-  };
-  const zigzag = uvarint();
-  let time = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
-  high = bitsAt(data, position, 32);
-  low = bitsAt(data, position + 32, 32);
-  position += 64;
-  push(time);
-  if (count === 1) return;
-  let delta = uvarint();
   let leading = 0;
   let trailing = 0;
-  for (let index = 1; index < count; index++) {
-    if (index > 1) {
-      // The delta of deltas: 0 | 10 + 14 bits | 110 + 17 | 1110 + 20 | 1111 + 64.
-      const prefix = bitsAt(data, position, 4);
-      if ((prefix & 0b1000) === 0) position += 1;
-      else {
-        const ones = (prefix & 0b0100) === 0 ? 1 : (prefix & 0b0010) === 0 ? 2 : (prefix & 0b0001) === 0 ? 3 : 4;
-        const size = [14, 17, 20, 64][ones - 1] as number;
-        position += Math.min(ones + 1, 4);
-        let deltaOfDelta: number;
-        if (size === 64) {
-          deltaOfDelta = (bitsAt(data, position, 32) | 0) * 4294967296 + bitsAt(data, position + 32, 32);
-          position += 64;
-        } else {
-          deltaOfDelta = bitsAt(data, position, size);
-          position += size;
-          // Negative numbers come back as high unsigned ones (Prometheus' docs/bstream.md).
-          if (deltaOfDelta > 2 ** (size - 1)) deltaOfDelta -= 2 ** size;
-        }
-        delta += deltaOfDelta;
-      }
-    }
-    time += delta;
-    // The value: 0 (unchanged) | 10 + the bits inside the previous window | 11 + 5 bits leading, 6 bits length, the bits.
-    const control = bitsAt(data, position, 2);
-    if ((control & 0b10) === 0) position += 1;
-    else {
-      position += 2;
-      if ((control & 0b01) !== 0) {
-        const header = bitsAt(data, position, 11);
-        position += 11;
-        leading = header >>> 6;
-        // 0 significant bits means 64 (xor.go: they overflow the 6 bits).
-        const significant = (header & 0x3f) || 64;
-        trailing = 64 - leading - significant;
-        if (trailing < 0) throw new ChunkError('an XOR chunk with more than 64 bits in a value');
-      } else if (index === 1) throw new ChunkError('an XOR chunk that reuses a window it never set');
-      const significant = 64 - leading - trailing;
-      let xorHigh = 0;
-      let xorLow: number;
-      if (significant > 32) {
-        xorHigh = bitsAt(data, position, significant - 32);
-        xorLow = bitsAt(data, position + significant - 32, 32);
-      } else xorLow = bitsAt(data, position, significant);
-      position += significant;
-      // Shift the significant bits back into place: left by `trailing` across the two words.
-      if (trailing >= 32) {
-        high ^= (xorLow << (trailing - 32)) >>> 0;
-      } else if (trailing === 0) {
-        high ^= xorHigh;
-        low ^= xorLow;
+  // One loop, one place that stores a sample (no closure per chunk: a 14-day namespace has tens of thousands of chunks).
+  for (let index = 0; index < count; index++) {
+    if (index === 0) {
+      const zigzag = uvarintAt(data, position);
+      position = varintEnd;
+      time = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+      high = bitsAt(data, position, 32);
+      low = bitsAt(data, position + 32, 32);
+      position += 64;
+    } else {
+      if (index === 1) {
+        delta = uvarintAt(data, position);
+        position = varintEnd;
       } else {
-        high ^= ((xorHigh << trailing) | (xorLow >>> (32 - trailing))) >>> 0;
-        low ^= (xorLow << trailing) >>> 0;
+        // The delta of deltas: 0 | 10 + 14 bits | 110 + 17 | 1110 + 20 | 1111 + 64.
+        const prefix = bitsAt(data, position, 4);
+        if ((prefix & 0b1000) === 0) position += 1;
+        else {
+          let size: number;
+          if ((prefix & 0b0100) === 0) {
+            size = 14;
+            position += 2;
+          } else if ((prefix & 0b0010) === 0) {
+            size = 17;
+            position += 3;
+          } else if ((prefix & 0b0001) === 0) {
+            size = 20;
+            position += 4;
+          } else {
+            size = 64;
+            position += 4;
+          }
+          let deltaOfDelta: number;
+          if (size === 64) {
+            deltaOfDelta = (bitsAt(data, position, 32) | 0) * 4294967296 + bitsAt(data, position + 32, 32);
+            position += 64;
+          } else {
+            deltaOfDelta = bitsAt(data, position, size);
+            position += size;
+            // Negative numbers come back as high unsigned ones (Prometheus' docs/bstream.md).
+            if (deltaOfDelta > 2 ** (size - 1)) deltaOfDelta -= 2 ** size;
+          }
+          delta += deltaOfDelta;
+        }
       }
-      high >>>= 0;
-      low >>>= 0;
+      time += delta;
+      // The value: 0 (unchanged) | 10 + the bits inside the previous window | 11 + 5 bits leading, 6 bits length, the bits.
+      const control = bitsAt(data, position, 2);
+      if ((control & 0b10) === 0) position += 1;
+      else {
+        position += 2;
+        if ((control & 0b01) !== 0) {
+          const header = bitsAt(data, position, 11);
+          position += 11;
+          leading = header >>> 6;
+          // 0 significant bits means 64 (xor.go: they overflow the 6 bits).
+          const significant = (header & 0x3f) || 64;
+          trailing = 64 - leading - significant;
+          if (trailing < 0) throw new ChunkError('an XOR chunk with more than 64 bits in a value');
+        } else if (index === 1) throw new ChunkError('an XOR chunk that reuses a window it never set');
+        const significant = 64 - leading - trailing;
+        let xorHigh = 0;
+        let xorLow: number;
+        if (significant > 32) {
+          xorHigh = bitsAt(data, position, significant - 32);
+          xorLow = bitsAt(data, position + significant - 32, 32);
+        } else xorLow = bitsAt(data, position, significant);
+        position += significant;
+        // Shift the significant bits back into place: left by `trailing` across the two words.
+        if (trailing >= 32) {
+          high ^= (xorLow << (trailing - 32)) >>> 0;
+        } else if (trailing === 0) {
+          high ^= xorHigh;
+          low ^= xorLow;
+        } else {
+          high ^= ((xorHigh << trailing) | (xorLow >>> (32 - trailing))) >>> 0;
+          low ^= (xorLow << trailing) >>> 0;
+        }
+        high >>>= 0;
+        low >>>= 0;
+      }
     }
-    push(time);
+    if (!(time > previous) || position > totalBits) throw new ChunkError(position > totalBits ? 'an XOR chunk shorter than its samples' : 'an XOR chunk whose times do not rise');
+    previous = time;
+    let value: number;
+    if (high === staleHigh && low === staleLow) {
+      if (!keepStale) continue;
+      value = Number.NaN;
+    } else {
+      words[lowWord] = low;
+      words[highWord] = high;
+      value = float[0] as number;
+      // An exponent of all ones: NaN or ±Inf.
+      if ((high & 0x7ff00000) === 0x7ff00000) nonFinite = true;
+    }
+    times[at] = time;
+    values[at] = value;
+    at += 1;
   }
+  out.length = at;
+  out.lastTime = previous;
+  out.nonFinite = nonFinite;
+}
+
+/** Where the last uvarintAt ended (a bit position): module state rather than an object per call. */
+let varintEnd = 0;
+
+/** An unsigned varint written byte by byte into the bit stream at `position` (xor.go writes the first times so). */
+function uvarintAt(data: Uint8Array, position: number): number {
+  let result = 0;
+  let scale = 1;
+  for (let byte = 0; byte < 10; byte++) {
+    const next = bitsAt(data, position, 8);
+    position += 8;
+    result += (next & 0x7f) * scale;
+    if (next < 0x80) {
+      varintEnd = position;
+      return result;
+    }
+    scale *= 128;
+  }
+  throw new ChunkError('an XOR chunk with a varint longer than 10 bytes');
 }
