@@ -268,14 +268,27 @@ describe('evidence: the reader falls back to PromQL wherever the samples cannot 
     });
   }
 
-  it('credentials refused on the remote read: the read fails with the same reason as for a query', async () => {
-    const server = await prometheus3((response) => response.writeHead(401).end());
+  it('the remote read refused (403: a proxy that lets only queries through): PromQL answers instead; credentials refused everywhere: the same reason as for a query', async () => {
+    const server = await prometheus3((response) => response.writeHead(403).end());
     try {
-      const result = await readEvidence({ url: server.url, targets, window });
+      const result = await readEvidence({ url: server.url, targets, window, limits: { namespaceConcurrency: 1 } });
+      assert.equal(result.status, 'available', JSON.stringify(result));
+      assert.equal(server.paths.filter((where) => where.endsWith('/read')).length, 2);
+      assert.equal(cpuQueriesAsked(server.paths), 8);
+    } finally {
+      await server.close();
+    }
+    const refusing = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => (request.url?.endsWith('/status/buildinfo') ? response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"version":"3.16.0"}}') : response.writeHead(401).end()));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await readEvidence({ url: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`, targets, window });
       assert.ok(result.status === 'unavailable');
       assert.match(result.reason, /^Prometheus refused the credentials \(HTTP 401\)/);
     } finally {
-      await server.close();
+      await new Promise<void>((resolve) => (refusing.closeAllConnections(), refusing.close(() => resolve())));
     }
   });
 });

@@ -333,10 +333,8 @@ async function readSamples(read: { matchers: LabelMatcher[]; startMs: number; en
     if (options.signal.aborted) throw error;
     throw new Unavailable(`Prometheus at ${shown} is unreachable (${causeOf(error)}): check krr.prometheusUrl and that this machine can reach it (a port-forward, VPN or proxy)`);
   }
-  if (response.status === 401 || response.status === 403) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new Unavailable(`Prometheus refused the credentials (HTTP ${response.status}) at ${shown}: set the auth header again (KRR: Set Prometheus Auth Header) or check krr.prometheusHeaders`);
-  }
+  // A refusal here (401, 403: a proxy that lets only queries through, or wrong credentials) is the store's: PromQL is
+  // asked instead, and wrong credentials are reported by its refusal.
   if (response.status !== 200 || !(response.headers.get('content-type') ?? '').startsWith('application/x-streamed-protobuf')) {
     await response.body?.cancel().catch(() => undefined);
     throw new SamplesUnusable(`remote read answered HTTP ${response.status}`, true);
