@@ -1,9 +1,12 @@
 // evidence_scale: the evidence of N containers over 14 days from a real Prometheus (built from its Go module, behind
-// basic auth, loaded with the usage-history generator's series), read our way — five batched queries per namespace, and follow-ups for the few pods that need them —
+// basic auth, loaded with the usage-history generator's series), read our way — from a Prometheus 3 the CPU counter's
+// and the working set's raw samples (two remote reads per namespace) and two batched queries, and follow-ups for the
+// few pods that need them —
 // against krr's way on the same data in the same run: its six queries per container (promql-examples.txt:
 // PercentileCPULoader, CPUAmountLoader, MaxMemoryLoader, MemoryAmountLoader, MaxOOMKilledMemoryLoader, CPULoader) with
 // krr's default of 6 workers. Queries are counted at Prometheus (prometheus_http_requests_total on its /metrics).
-// The scale is 2,500 containers; the history of one container is ~14 MB of OpenMetrics text (promtool's input),
+// The PromQL floor is what any read of krr's p95 and the chart through PromQL alone costs at least (krr's p95 query,
+// krr's points and the bucket maxima per namespace). The scale is 2,500 containers; the history of one container is ~14 MB of OpenMetrics text (promtool's input),
 // so BENCH_EVIDENCE_CONTAINERS sets N (default 100) and the figures say which N they were measured at.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 // evidence_scale at the issue's scale without its half hour of backfill each time: `load` fills a real Prometheus with
 // the bench's world once and serves it until stopped; `measure` runs the bench's own measurement (measureEvidenceReads:
-// krr's way, our read, the floor) against it, as often as needed.
+// krr's way, our read, the PromQL floor) against it, as often as needed.
 //
 //   npx tsx bench/evidenceStore.ts load 2500 /tmp/evidence-store.json    # ~30 min for 2,500 containers; Ctrl-C stops it
 //   npx tsx bench/evidenceStore.ts measure /tmp/evidence-store.json      # in another terminal
