@@ -357,6 +357,10 @@ describe('abuse: a hostile Prometheus answer to the evidence reader (krr_explain
     },
     { label: 'random bytes as a stream', read: (_hostile, response) => response.writeHead(200, { 'content-type': streamedContentType }).end(Buffer.from(Array.from({ length: 4096 }, (_, index) => (index * 7919) % 251))) },
     { label: 'a frame that declares 4 GiB', read: (_hostile, response) => response.writeHead(200, { 'content-type': streamedContentType }).end(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 1, 2, 3])) },
+    {
+      label: 'a hundred thousand chunks that each claim 65,535 samples in a few bytes',
+      read: (_hostile, response) => response.writeHead(200, { 'content-type': streamedContentType }).end(frame({ pod, container }, Array.from({ length: 100_000 }, () => new Uint8Array([0xff, 0xff, 1, 2, 3, 4])))),
+    },
     { label: 'a NaN counter sample', read: (_hostile, response) => response.writeHead(200, { 'content-type': streamedContentType }).end(frame({ pod, container }, [twoSampleChunk(Date.now() - 60_000, floatBits(1), 30_000, floatBits(Number.NaN))])) },
     {
       label: 'a stream that stalls after its headers',

@@ -12,7 +12,7 @@ import { memoryAnswersFromSamples } from '../../src/core/evidence/memoryFromSamp
 import { windowSteps } from '../../src/core/evidence/queries';
 import { prometheusDurationMs, readEvidence } from '../../src/core/evidence/reader';
 import { crc32c, parseStreamedResponse, readRequestBody, RemoteReadError, streamedContentType } from '../../src/core/evidence/remoteRead';
-import { ChunkError, decodeXorChunk, type DecodedSamples } from '../../src/core/evidence/xorChunk';
+import { ChunkError, chunkSampleCount, decodeXorChunk, type DecodedSamples } from '../../src/core/evidence/xorChunk';
 import { floatBits, frame, staleNaN, twoSampleChunk } from '../support/remote-read';
 
 const fixture = readFileSync(path.join(__dirname, '../fixtures/remote-read/cpu-two-pods-1h.bin'));
@@ -75,6 +75,9 @@ describe('evidence: the CPU counter read as samples (remote read)', () => {
     assert.throws(() => decodeXorChunk(chunk, out), /times do not rise/);
     assert.throws(() => decodeXorChunk(chunk, samples(1)), /more samples than there is room for/);
     assert.throws(() => decodeXorChunk(new Uint8Array([0]), samples()), /shorter than its header/);
+    // 65,535 samples claimed in five bytes: refused before any array is sized by the claim.
+    assert.throws(() => chunkSampleCount(new Uint8Array([0xff, 0xff, 0, 0, 0])), /claims more samples than its bytes can hold/);
+    assert.equal(chunkSampleCount(chunk), 2);
   });
 
   it("checks each frame with CRC-32C (RFC 3720's known answers)", () => {
@@ -114,10 +117,10 @@ describe("evidence: krr's CPU numbers computed from samples", () => {
     const values = Float64Array.from(times.map(value));
     return { labels, times: Float64Array.from(times), values, nonFinite: values.some((sample) => !Number.isFinite(sample)) };
   };
-  const valueOf = (answers: NonNullable<ReturnType<typeof cpuAnswersFromSamples>>, pod: string, signal: string) => answers.cpu.find((row) => row.metric.pod === pod && row.metric.signal === signal)?.value?.[1];
+  const valueOf = (answers: NonNullable<Awaited<ReturnType<typeof cpuAnswersFromSamples>>>, pod: string, signal: string) => answers.cpu.find((row) => row.metric.pod === pod && row.metric.signal === signal)?.value?.[1];
 
-  it('a steady counter: every percentile is its rate, and the chart holds it in every bucket', () => {
-    const answers = cpuAnswersFromSamples([counter({ pod: 'a', container: 'app' }, (t) => (0.5 * (t - endMs + 4_000_000)) / 1000)], window);
+  it('a steady counter: every percentile is its rate, and the chart holds it in every bucket', async () => {
+    const answers = await cpuAnswersFromSamples([counter({ pod: 'a', container: 'app' }, (t) => (0.5 * (t - endMs + 4_000_000)) / 1000)], window);
     assert.ok(answers);
     for (const signal of ['p50', 'p95', 'p99']) assert.equal(valueOf(answers, 'a', signal), 0.5, signal);
     const [chart] = answers.series;
@@ -126,16 +129,16 @@ describe("evidence: krr's CPU numbers computed from samples", () => {
     assert.equal(chart.values.at(-1)?.[0], endMs / 1000);
   });
 
-  it('a counter reset is counted as PromQL counts it (the value before the reset is added)', () => {
+  it('a counter reset is counted as PromQL counts it (the value before the reset is added)', async () => {
     const resetAt = endMs - 1_800_000;
-    const answers = cpuAnswersFromSamples([counter({ pod: 'a', container: 'app' }, (t) => (t < resetAt ? 1000 + (t - endMs + 4_000_000) / 1000 : (t - resetAt) / 1000))], window);
+    const answers = await cpuAnswersFromSamples([counter({ pod: 'a', container: 'app' }, (t) => (t < resetAt ? 1000 + (t - endMs + 4_000_000) / 1000 : (t - resetAt) / 1000))], window);
     assert.ok(answers);
     // One core throughout: a window holding the reset still reads 1 (the 1000 s offset does not become a spike).
     assert.ok(answers.series[0]?.values?.every(([, value]) => Math.abs(value - 1) < 1e-9), JSON.stringify(answers.series[0]?.values?.slice(20, 28)));
   });
 
-  it('two series of one (container, pod, job) count as their max; two jobs of one pod as the higher of their quantiles', () => {
-    const answers = cpuAnswersFromSamples(
+  it('two series of one (container, pod, job) count as their max; two jobs of one pod as the higher of their quantiles', async () => {
+    const answers = await cpuAnswersFromSamples(
       [
         counter({ pod: 'a', container: 'app', id: '1' }, (t) => (0.25 * t) / 1000),
         counter({ pod: 'a', container: 'app', id: '2' }, (t) => (0.75 * t) / 1000),
@@ -150,18 +153,18 @@ describe("evidence: krr's CPU numbers computed from samples", () => {
     assert.equal(answers.cpu.length, 6, 'three quantiles for each of the two pods');
   });
 
-  it('a NaN or infinite sample: not computed here (PromQL treats them apart; the reader asks it)', () => {
+  it('a NaN or infinite sample: not computed here (PromQL treats them apart; the reader asks it)', async () => {
     for (const odd of [Number.NaN, Number.POSITIVE_INFINITY]) {
       const series = counter({ pod: 'a', container: 'app' }, (t) => t / 1000);
       series.values[series.values.length - 2] = odd;
       series.nonFinite = true;
-      assert.equal(cpuAnswersFromSamples([series], window), null, String(odd));
+      assert.equal(await cpuAnswersFromSamples([series], window), null, String(odd));
     }
   });
 
-  it('a series with one sample per window has no rate: no numbers rather than made-up ones', () => {
+  it('a series with one sample per window has no rate: no numbers rather than made-up ones', async () => {
     const sparse: SampleSeries = { labels: { pod: 'a', container: 'app' }, times: Float64Array.from([endMs - 600_000, endMs - 300_000, endMs]), values: Float64Array.from([1, 2, 3]), nonFinite: false };
-    assert.deepEqual(cpuAnswersFromSamples([sparse], window), { cpu: [], series: [] });
+    assert.deepEqual(await cpuAnswersFromSamples([sparse], window), { cpu: [], series: [] });
   });
 });
 
@@ -173,7 +176,7 @@ describe("evidence: the memory numbers computed from samples (Prometheus 3's ins
   const steps = windowSteps(window);
   const gauge = (labels: Record<string, string>, samples: Array<[number, number]>): SampleSeries => ({ labels, times: Float64Array.from(samples.map(([t]) => t)), values: Float64Array.from(samples.map(([, v]) => v)), nonFinite: false });
 
-  it('a step sees the latest sample newer than the lookback; a staleness marker or a sample exactly lookback old is no value; points, first, last and the peak follow', () => {
+  it('a step sees the latest sample newer than the lookback; a staleness marker or a sample exactly lookback old is no value; points, first, last and the peak follow', async () => {
     const t = (step: number) => steps.firstMs + step * 75_000;
     // A sample at each of steps 0–19 (100, and 500 at step 10), a staleness marker 1 ms before step 20, one sample at
     // step 26 (300 s before step 30) and one at step 40.
@@ -183,7 +186,7 @@ describe("evidence: the memory numbers computed from samples (Prometheus 3's ins
       [t(26), 300],
       [t(40), 150],
     ]);
-    const answers = memoryAnswersFromSamples([one], window, lookbackMs);
+    const answers = await memoryAnswersFromSamples([one], window, lookbackMs);
     assert.ok(answers);
     // Steps 0–19; none from the marker until step 26; 26–29 (at step 30 the sample is exactly lookback old: out);
     // 40–43 (at step 44 the same): 20 + 4 + 4.
@@ -200,13 +203,13 @@ describe("evidence: the memory numbers computed from samples (Prometheus 3's ins
     assert.deepEqual([at(26), at(29), at(30)], [300, 300, undefined], 'a sample exactly lookback old is out (Prometheus 3)');
   });
 
-  it('two jobs of one pod: points per job (krr sums them), the chart and the peak over both; a NaN sample: not computed here', () => {
+  it('two jobs of one pod: points per job (krr sums them), the chart and the peak over both; a NaN sample: not computed here', async () => {
     const t = (step: number) => steps.firstMs + step * 75_000;
-    const answers = memoryAnswersFromSamples([gauge({ pod: 'a', container: 'app', job: 'one' }, [[t(0), 10], [t(4), 10]]), gauge({ pod: 'a', container: 'app', job: 'two' }, [[t(2), 30]])], window, lookbackMs);
+    const answers = await memoryAnswersFromSamples([gauge({ pod: 'a', container: 'app', job: 'one' }, [[t(0), 10], [t(4), 10]]), gauge({ pod: 'a', container: 'app', job: 'two' }, [[t(2), 30]])], window, lookbackMs);
     assert.ok(answers);
     assert.deepEqual(answers.memory.map((row) => [row.metric.job, row.value?.[1]]), [['one', 8], ['two', 4]]);
     assert.deepEqual(answers.peaks, [{ pod: 'a', container: 'app', max: 30, firstAt: t(2) / 1000 }]);
-    assert.equal(memoryAnswersFromSamples([{ ...gauge({ pod: 'a', container: 'app' }, [[t(0), 1]]), nonFinite: true }], window, lookbackMs), null);
+    assert.equal(await memoryAnswersFromSamples([{ ...gauge({ pod: 'a', container: 'app' }, [[t(0), 1]]), nonFinite: true }], window, lookbackMs), null);
   });
 
   it("reads the store's lookback delta as Prometheus writes durations", () => {

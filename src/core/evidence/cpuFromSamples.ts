@@ -39,15 +39,15 @@ function durationSeconds(ms: number): number {
 /**
  * krr's CPU numbers from the samples of `container_cpu_usage_seconds_total` over the window (and one step before it),
  * or null when a sample is NaN or infinite (PromQL's comparisons and sorting treat NaN apart; the reader asks PromQL instead).
- * `series` is read once, one series at a time (the reader decodes each as it comes).
+ * `series` is read once, one series at a time (the reader decodes each as it comes, and yields to the event loop between them).
  */
-export function cpuAnswersFromSamples(series: Iterable<SampleSeries>, window: EvidenceWindowSpec): CpuAnswers | null {
+export async function cpuAnswersFromSamples(series: AsyncIterable<SampleSeries> | Iterable<SampleSeries>, window: EvidenceWindowSpec): Promise<CpuAnswers | null> {
   const steps = windowSteps(window);
   const stepMs = Math.round(window.stepSeconds * 1000);
   const rangeSeconds = durationSeconds(stepMs);
   // One rate per step per (container, pod, job): the max over that key's series (`max(rate(…)) by (container, pod, job)`).
   const byKey = new Map<string, { pod: string; container: string; job: string; rates: Float64Array }>();
-  for (const one of series) {
+  for await (const one of series) {
     if (one.nonFinite) return null;
     const pod = one.labels.pod ?? '';
     const container = one.labels.container ?? '';

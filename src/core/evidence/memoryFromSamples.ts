@@ -31,12 +31,12 @@ export interface MemoryAnswers {
  * it (staleness markers kept as NaN), or null when a sample is NaN or infinite. `lookbackMs`: the store's
  * `--query.lookback-delta`. `series` is read once, one series at a time.
  */
-export function memoryAnswersFromSamples(series: Iterable<SampleSeries>, window: EvidenceWindowSpec, lookbackMs: number): MemoryAnswers | null {
+export async function memoryAnswersFromSamples(series: AsyncIterable<SampleSeries> | Iterable<SampleSeries>, window: EvidenceWindowSpec, lookbackMs: number): Promise<MemoryAnswers | null> {
   const steps = windowSteps(window);
   const stepMs = Math.round(window.stepSeconds * 1000);
   // The value of each (container, pod, job) at each step: the max over that key's series.
   const byKey = new Map<string, { pod: string; container: string; job: string; values: Float64Array }>();
-  for (const one of series) {
+  for await (const one of series) {
     if (one.nonFinite) return null;
     const pod = one.labels.pod ?? '';
     const container = one.labels.container ?? '';

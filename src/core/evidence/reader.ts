@@ -103,12 +103,12 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
   const sources = { cpu: store.samples, memory: store.samples && store.lookbackMs !== null };
   const request = { ...options, url, headers, signal, shown, limits };
   /** The samples of one signal, or null where they cannot be used (the namespace then asks PromQL for it). */
-  const fromSamples = async <T>(signal: 'cpu' | 'memory', namespace: string, compute: (series: readonly RemoteSeries[]) => T | null): Promise<T | null> => {
+  const fromSamples = async <T>(kind: 'cpu' | 'memory', namespace: string, compute: (series: readonly RemoteSeries[]) => Promise<T | null>): Promise<T | null> => {
     queries += 1;
-    const metric = signal === 'cpu' ? 'container_cpu_usage_seconds_total' : 'container_memory_working_set_bytes';
-    const lookbackMs = signal === 'cpu' ? Math.round(options.window.stepSeconds * 1000) : (store.lookbackMs ?? 0);
+    const metric = kind === 'cpu' ? 'container_cpu_usage_seconds_total' : 'container_memory_working_set_bytes';
+    const lookbackMs = kind === 'cpu' ? Math.round(options.window.stepSeconds * 1000) : (store.lookbackMs ?? 0);
     try {
-      const computed = compute(await readSamples(samplesRead(metric, namespace, options.window, options.clusterLabel, lookbackMs), namespace, request));
+      const computed = await compute(await readSamples(samplesRead(metric, namespace, options.window, options.clusterLabel, lookbackMs), namespace, request));
       if (computed === null) throw new SamplesUnusable('a sample is NaN or infinite', false);
       return computed;
     } catch (error) {
@@ -132,8 +132,8 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
       try {
         const [answers, cpu, memory] = await Promise.all([
           runAll(planned, namespace),
-          cpuFrom === 'samples' ? fromSamples('cpu', namespace, (series) => cpuAnswersFromSamples(decodedSeries(series, false), options.window)) : null,
-          memoryFrom === 'samples' ? fromSamples('memory', namespace, (series) => memoryAnswersFromSamples(decodedSeries(series, true), options.window, store.lookbackMs ?? 0)) : null,
+          cpuFrom === 'samples' ? fromSamples('cpu', namespace, (series) => cpuAnswersFromSamples(decodedSeries(series, false, signal), options.window)) : null,
+          memoryFrom === 'samples' ? fromSamples('memory', namespace, (series) => memoryAnswersFromSamples(decodedSeries(series, true, signal), options.window, store.lookbackMs ?? 0)) : null,
         ]);
         const addSeries = (rows: Answer) => answers.set('series', [...(answers.get('series') ?? []), ...rows]);
         if (cpuFrom === 'samples') {
@@ -359,16 +359,27 @@ async function readSamples(read: { matchers: LabelMatcher[]; startMs: number; en
   return series;
 }
 
+/** Samples of one series decoded at most (14 days at a scrape every quarter second): two arrays of 40 MB. */
+const maxSamplesPerSeries = 5_000_000;
+/** Series decoded between two turns of the event loop (the extension host serves everyone else meanwhile). */
+const seriesPerTurn = 8;
+
 /**
- * Each series' samples, decoded when it is reached into arrays reused for the next (cpuAnswersFromSamples reads each
- * series before it asks for the next one and keeps none of it).
+ * Each series' samples, decoded when it is reached into arrays reused for the next (the computations read each series
+ * before they ask for the next one and keep none of it); the event loop gets a turn every few series, and a cancel
+ * stops it there.
  */
-function* decodedSeries(series: readonly RemoteSeries[], keepStale: boolean): Generator<SampleSeries> {
+async function* decodedSeries(series: readonly RemoteSeries[], keepStale: boolean, signal: AbortSignal): AsyncGenerator<SampleSeries> {
   let times = new Float64Array(0);
   let values = new Float64Array(0);
-  for (const one of series) {
+  for (const [index, one] of series.entries()) {
+    if (index % seriesPerTurn === seriesPerTurn - 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      signal.throwIfAborted();
+    }
     let total = 0;
     for (const chunk of one.chunks) total += chunkSampleCount(chunk.data);
+    if (total > maxSamplesPerSeries) throw new ChunkError(`a series of ${total} samples (at most ${maxSamplesPerSeries} are decoded)`);
     if (times.length < total) {
       times = new Float64Array(total);
       values = new Float64Array(total);

@@ -16,10 +16,15 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const lowWord = littleEndian ? 0 : 1;
 const highWord = littleEndian ? 1 : 0;
 
-/** How many samples a chunk's header says it holds (its first two bytes, big-endian). */
+/**
+ * How many samples a chunk's header says it holds (its first two bytes, big-endian), refused where its bytes cannot
+ * hold them (after the first sample, each takes at least two bits): a claim is checked before arrays are sized by it.
+ */
 export function chunkSampleCount(data: Uint8Array): number {
   if (data.length < 2) throw new ChunkError('an XOR chunk shorter than its header');
-  return ((data[0] as number) << 8) | (data[1] as number);
+  const count = ((data[0] as number) << 8) | (data[1] as number);
+  if (count > 2 + ((data.length - 2) * 8) / 2) throw new ChunkError('an XOR chunk that claims more samples than its bytes can hold');
+  return count;
 }
 
 /** The chunk's bytes followed by zeros, so that a read of up to 64 bits past its end stays in the array (the caller checks its bits ran out). */
