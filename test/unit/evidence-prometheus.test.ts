@@ -253,7 +253,7 @@ for (const [storeName, startStore] of stores) describe(`evidence from a real ${s
     const before = await reads();
     const fromSamples = await readEvidence({ url: prometheus.url, headers: { authorization: prometheus.authHeader }, clusterLabel: prod, targets, window });
     const afterSamples = await reads();
-    const fromPromql = await readEvidence({ url: prometheus.url, headers: { authorization: prometheus.authHeader }, clusterLabel: prod, targets, window, cpuFromSamples: false });
+    const fromPromql = await readEvidence({ url: prometheus.url, headers: { authorization: prometheus.authHeader }, clusterLabel: prod, targets, window, rawSamples: false });
     assert.equal(await reads(), afterSamples, 'cpuFromSamples false: no remote read');
     assert.equal(afterSamples - before, prometheus.kind === 'prometheus' ? 2 : 0);
     assert.ok(fromSamples.status === 'available' && fromPromql.status === 'available');

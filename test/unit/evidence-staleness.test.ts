@@ -56,7 +56,7 @@ describe('evidence across staleness markers a real Prometheus wrote from its own
     const window = { end, historyHours: 30 / 3600, stepSeconds: 2 };
     const headers = { authorization: prometheus.authHeader };
     const fromSamples = await readEvidence({ url: prometheus.url, headers, targets, window });
-    const fromPromql = await readEvidence({ url: prometheus.url, headers, targets, window, cpuFromSamples: false });
+    const fromPromql = await readEvidence({ url: prometheus.url, headers, targets, window, rawSamples: false });
     assert.ok(fromSamples.status === 'available' && fromPromql.status === 'available', JSON.stringify([fromSamples, fromPromql]).slice(0, 500));
     assert.equal(fromSamples.queries, 4, 'the events, the owners and two remote reads: the samples were used');
     assert.deepEqual(fromSamples.containers, fromPromql.containers);

@@ -1,15 +1,18 @@
 // The evidence reader: what Prometheus recorded for a report's containers, read by the product itself over krr's
-// window with krr's queries (queries.ts), five HTTP queries per namespace (and up to three more for the few pods that
-// were OOM-killed or not there the whole window, and for the steps of the memory peaks), a few namespaces at a time. Bounded
+// window with krr's queries (queries.ts), a few namespaces at a time. From a Prometheus 3 the CPU and memory numbers
+// are computed from the raw samples (one remote read each per namespace; cpuFromSamples.ts, memoryFromSamples.ts) and
+// the events and owners asked in PromQL: four requests per namespace. From any other store, or where the samples
+// cannot be used: five PromQL queries per namespace (and up to three more for the few pods that were OOM-killed or not
+// there the whole window, and for the steps of the memory peaks). Bounded
 // (a timeout per query, a byte cap per answer read as a stream, a series cap), cancellable, and it never invents a
 // number: a missing series is null and zero coverage. The headers it is given (the auth header, krr.prometheusHeaders)
 // go only in the requests; they are never logged, returned, or put into a reason.
+import { z } from 'zod';
 import { mapBounded } from '../apply';
 import type { Report } from '../krr/model';
 import { displayText } from '../text';
 import { maxEvidencePoints, type ContainerEvidence, type EvidencePoint, type EvidenceResult, type EvidenceTarget } from './model';
 import { finite, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
-import { z } from 'zod';
 import { cpuAnswersFromSamples, type SampleSeries } from './cpuFromSamples';
 import { memoryAnswersFromSamples, type PodPeak } from './memoryFromSamples';
 import { bucketOf, coverageQuery, cpuQueries, maxPeaksAsked, memoryQueries, samplesRead, maxPodsSelected, namespaceQueries, oomKillsQuery, peakTimeQuery, windowSteps, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec, type PeakInBucket } from './queries';
@@ -45,10 +48,10 @@ export interface ReadEvidenceOptions {
   fetch?: typeof fetch;
   limits?: Partial<EvidenceLimits>;
   /**
-   * Compute the CPU statistics from the counter's samples (remote read) where the store is a Prometheus 3 (default
+   * Compute the CPU and memory evidence from the raw samples (remote read) where the store is a Prometheus 3 (default
    * true); false: always PromQL. Both give the same numbers (tested); the samples cost Prometheus a fraction.
    */
-  cpuFromSamples?: boolean;
+  rawSamples?: boolean;
 }
 
 /** Every container of a report, as evidence targets (cluster: the context the report's rows carry). */
@@ -99,7 +102,7 @@ export async function readEvidence(options: ReadEvidenceOptions): Promise<Eviden
   // Where the store is a Prometheus 3, the CPU and memory statistics come from the raw samples (one remote read each per
   // namespace) computed with its own arithmetic, instead of a dozen 14-day subquery passes at Prometheus; memory needs
   // its lookback delta too. A store that cannot stream them is read with PromQL from then on.
-  const store = options.cpuFromSamples === false ? { samples: false, lookbackMs: null } : await storeAbilities({ ...options, url, headers, signal, limits });
+  const store = options.rawSamples === false ? { samples: false, lookbackMs: null } : await storeAbilities({ ...options, url, headers, signal, limits });
   const sources = { cpu: store.samples, memory: store.samples && store.lookbackMs !== null };
   const request = { ...options, url, headers, signal, shown, limits };
   /** The samples of one signal, or null where they cannot be used (the namespace then asks PromQL for it). */
@@ -266,6 +269,32 @@ function apiUrl(base: string, endpoint: 'query' | 'query_range' | 'read' | 'stat
 
 type Answer = PrometheusAnswer;
 
+/**
+ * One POST to the store with the reader's rules: the given headers and the caller's (the auth header) to the
+ * configured URL only, no redirect followed (no header goes on to another place), a timeout per request; an
+ * unreachable store or a timeout is the read's failure, with a reason that says what to check.
+ */
+async function postToStore(
+  endpoint: 'query' | 'query_range' | 'read',
+  headers: Record<string, string>,
+  body: string | Uint8Array,
+  namespace: string,
+  options: Omit<ReadEvidenceOptions, 'window'> & { signal: AbortSignal; shown: string; limits: EvidenceLimits },
+): Promise<{ response: Response; timeout: AbortSignal; timedOut: () => Unavailable }> {
+  const { limits, shown } = options;
+  const timeout = AbortSignal.timeout(limits.queryTimeoutMs);
+  const where = `namespace ${displayText(namespace, 63)}`;
+  const timedOut = () => new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
+  try {
+    const response = await (options.fetch ?? fetch)(apiUrl(options.url, endpoint), { method: 'POST', headers: { ...options.headers, ...headers }, body, signal: AbortSignal.any([options.signal, timeout]), redirect: 'manual' });
+    return { response, timeout, timedOut };
+  } catch (error) {
+    if (timeout.aborted) throw timedOut();
+    if (options.signal.aborted) throw error;
+    throw new Unavailable(`Prometheus at ${shown} is unreachable (${causeOf(error)}): check krr.prometheusUrl and that this machine can reach it (a port-forward, VPN or proxy)`);
+  }
+}
+
 type StoreRequest = Omit<ReadEvidenceOptions, 'window'> & { window: EvidenceWindowSpec; url: string; headers: Readonly<Record<string, string>>; signal: AbortSignal; limits: EvidenceLimits };
 
 const buildInfoSchema = z.object({ status: z.literal('success'), data: z.object({ version: z.string(), application: z.string().optional() }) });
@@ -314,25 +343,14 @@ export function prometheusDurationMs(text: string): number | null {
  * stream them (`store`), or this answer is too large, not what was asked, or holds chunks that are not float XOR.
  */
 async function readSamples(read: { matchers: LabelMatcher[]; startMs: number; endMs: number }, namespace: string, options: StoreRequest & { shown: string }): Promise<RemoteSeries[]> {
-  const { limits, shown } = options;
-  const where = `namespace ${displayText(namespace, 63)}`;
-  const timeout = AbortSignal.timeout(limits.queryTimeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
-  const timedOut = () => new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
-  let response: Response;
-  try {
-    response = await (options.fetch ?? fetch)(apiUrl(options.url, 'read'), {
-      method: 'POST',
-      headers: { ...options.headers, 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-read-version': '0.1.0', accept: streamedContentType },
-      body: readRequestBody(read.matchers, read.startMs, read.endMs),
-      signal,
-      redirect: 'manual',
-    });
-  } catch (error) {
-    if (timeout.aborted) throw timedOut();
-    if (options.signal.aborted) throw error;
-    throw new Unavailable(`Prometheus at ${shown} is unreachable (${causeOf(error)}): check krr.prometheusUrl and that this machine can reach it (a port-forward, VPN or proxy)`);
-  }
+  const { limits } = options;
+  const { response, timeout, timedOut } = await postToStore(
+    'read',
+    { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-read-version': '0.1.0', accept: streamedContentType },
+    readRequestBody(read.matchers, read.startMs, read.endMs),
+    namespace,
+    options,
+  );
   // A refusal here (401, 403: a proxy that lets only queries through, or wrong credentials) is the store's: PromQL is
   // asked instead, and wrong credentials are reported by its refusal.
   if (response.status !== 200 || !(response.headers.get('content-type') ?? '').startsWith('application/x-streamed-protobuf')) {
@@ -392,29 +410,13 @@ async function* decodedSeries(series: readonly RemoteSeries[], keepStale: boolea
 
 async function runQuery(query: EvidenceQuery, namespace: string, options: Omit<ReadEvidenceOptions, 'window'> & { window?: EvidenceWindowSpec; signal: AbortSignal; shown: string; limits: EvidenceLimits }): Promise<Answer> {
   const { limits, shown } = options;
-  const timeout = AbortSignal.timeout(limits.queryTimeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
   const params: Record<string, string> =
     query.type === 'instant'
       ? { query: query.query, time: String(query.time) }
       : { query: query.query, start: String(query.start), end: String(query.end), step: String(query.step) };
   const where = `namespace ${displayText(namespace, 63)}`;
-  const timedOut = () => new Unavailable(`Prometheus at ${shown} did not answer within ${Math.round(limits.queryTimeoutMs / 1000)} s (${where}); it may be overloaded, or the window too long for it`);
-  let response: Response;
-  try {
-    // POST: a namespace's batched query is long; a redirect is not followed, so that no header goes on to another place.
-    response = await (options.fetch ?? fetch)(apiUrl(options.url, query.type === 'instant' ? 'query' : 'query_range'), {
-      method: 'POST',
-      headers: { ...options.headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams(params).toString(),
-      signal,
-      redirect: 'manual',
-    });
-  } catch (error) {
-    if (timeout.aborted) throw timedOut();
-    if (options.signal.aborted) throw error;
-    throw new Unavailable(`Prometheus at ${shown} is unreachable (${causeOf(error)}): check krr.prometheusUrl and that this machine can reach it (a port-forward, VPN or proxy)`);
-  }
+  // POST: a namespace's batched query is long.
+  const { response, timeout, timedOut } = await postToStore(query.type === 'instant' ? 'query' : 'query_range', { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, new URLSearchParams(params).toString(), namespace, options);
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel().catch(() => undefined);
     throw new Unavailable(`Prometheus at ${shown} redirects (HTTP ${response.status}); the evidence does not follow redirects (the credentials must not go elsewhere): set krr.prometheusUrl to the address it redirects to`);
