@@ -23,7 +23,7 @@ export const krrExplain = defineTool({
     'data coverage (points, first and last sample), and a CPU and a memory series of at most 200 points (bucket maxima). ' +
     'Reason from these numbers, not from guesses: a memory recommendation below the peak or below an OOM-killed limit is risky. ' +
     'status "unavailable" with a reason means there is no evidence (no Prometheus configured, unreachable, refused): say so and do not invent usage. ' +
-    'The first call for a namespace queries Prometheus (five to eight queries); later calls reuse the evidence kept with the report.',
+    'The first call for a namespace queries Prometheus (four to eight requests); later calls reuse the evidence kept with the report.',
   inputSchema: {
     reportId: generatedId.describe('the reportId from krr_scan or krr_load_report'),
     namespace: namespaceName,
