@@ -1,5 +1,7 @@
-// Prometheus' HTTP API answer (/api/v1/query, /api/v1/query_range), the one shape the evidence reader trusts.
-// Sample values travel as strings; "NaN", "+Inf" and "-Inf" are kept as what they are and never become numbers.
+// Prometheus' HTTP API answers the evidence reader trusts: a query's (/api/v1/query, /api/v1/query_range), and the
+// store's build and flags (/api/v1/status/buildinfo, /api/v1/status/flags), which say whether its raw samples can be
+// read (remoteRead.ts has the remote read's own shape). Sample values travel as strings; "NaN", "+Inf" and "-Inf" are
+// kept as what they are and never become numbers.
 import { z } from 'zod';
 
 /** A value that is not a finite number: Prometheus' spelling (Go's strconv.FormatFloat). */
@@ -41,3 +43,9 @@ export type PrometheusResponse = z.infer<typeof prometheusResponseSchema>;
 export function finite(value: SampleValue): number | null {
   return typeof value === 'number' ? value : null;
 }
+
+/** /api/v1/status/buildinfo: Prometheus' version; other stores answering it name themselves in `application` (Mimir) or answer a 2.x version (VictoriaMetrics). */
+export const buildInfoSchema = z.object({ status: z.literal('success'), data: z.object({ version: z.string(), application: z.string().optional() }) });
+
+/** /api/v1/status/flags: every command-line flag's value as a string (`query.lookback-delta`: "5m"). */
+export const flagsSchema = z.object({ status: z.literal('success'), data: z.record(z.string(), z.string()) });

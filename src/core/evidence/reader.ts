@@ -7,12 +7,11 @@
 // (a timeout per query, a byte cap per answer read as a stream, a series cap), cancellable, and it never invents a
 // number: a missing series is null and zero coverage. The headers it is given (the auth header, krr.prometheusHeaders)
 // go only in the requests; they are never logged, returned, or put into a reason.
-import { z } from 'zod';
 import { mapBounded } from '../apply';
 import type { Report } from '../krr/model';
 import { displayText } from '../text';
 import { maxEvidencePoints, type ContainerEvidence, type EvidencePoint, type EvidenceResult, type EvidenceTarget } from './model';
-import { finite, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
+import { buildInfoSchema, finite, flagsSchema, prometheusResponseSchema, type SampleValue } from './prometheusResponse';
 import { cpuAnswersFromSamples, type SampleSeries } from './cpuFromSamples';
 import { memoryAnswersFromSamples, type PodPeak } from './memoryFromSamples';
 import { bucketOf, coverageQuery, cpuQueries, maxPeaksAsked, memoryQueries, samplesRead, maxPodsSelected, namespaceQueries, oomKillsQuery, peakTimeQuery, windowSteps, type ClusterSelector, type EvidenceQuery, type EvidenceWindowSpec, type PeakInBucket } from './queries';
@@ -297,8 +296,6 @@ async function postToStore(
 
 type StoreRequest = Omit<ReadEvidenceOptions, 'window'> & { window: EvidenceWindowSpec; url: string; headers: Readonly<Record<string, string>>; signal: AbortSignal; limits: EvidenceLimits };
 
-const buildInfoSchema = z.object({ status: z.literal('success'), data: z.object({ version: z.string(), application: z.string().optional() }) });
-const flagsSchema = z.object({ status: z.literal('success'), data: z.record(z.string(), z.string()) });
 
 /**
  * What the store can do for the samples path: whether it says it is a Prometheus 3 (its buildinfo's version 3.x, no
