@@ -51,6 +51,15 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
     }
   }
 
+  /**
+   * Sets the sessions' clock to `ms` from the trial's end (its own endsAt, not a fixed offset from the test's start:
+   * the steps before may take seconds on a loaded machine, and a fixed "29 s" could already be past the window).
+   */
+  async function atWindowEnd(session: Pick<Session, 'getTrial'>, planId: string, ms: number): Promise<void> {
+    const record = await session.getTrial(planId);
+    offset = Date.parse(record.endsAt) + ms - Date.now();
+  }
+
   async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -91,9 +100,9 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
     assert.equal(running.state, 'running');
     assert.equal(running.statuses[0]?.phase, 'applied');
     // The watch keeps checking until the window ends (a jump of the whole window would look like no watch ran).
-    offset = 26_000;
+    await atWindowEnd(f.session, plan.id, -4_000);
     await f.session.checkTrials();
-    offset = 31_000;
+    await atWindowEnd(f.session, plan.id, 1_000);
     const [ended] = await f.session.checkTrials();
     assert.equal(ended?.state, 'passed', JSON.stringify(ended));
     assert.equal(ended?.outcome?.reason, 'ran 30 s on 1 pod at web request 198Mi: 0 OOM kills, 0 restarts');
@@ -171,9 +180,10 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
       assert.equal(found?.id, plan.id);
       assert.equal(found?.state, 'running');
       await until('the restarted watch to see the trial size', async () => ((await restarted.checkTrials(), (await restarted.getTrial(plan.id)).statuses[0]?.phase === 'applied') ? true : undefined));
-      offset = 29_000;
+      await atWindowEnd(restarted, plan.id, -4_000);
       await restarted.checkTrials();
-      offset = 31_000;
+      assert.equal((await restarted.getTrial(plan.id)).state, 'running');
+      await atWindowEnd(restarted, plan.id, 1_000);
       const [ended] = await restarted.checkTrials();
       assert.equal(ended?.state, 'passed', JSON.stringify(ended?.outcome));
       assert.equal(memoryRequest(pod(plan.pods[0]?.name as string), 'spec'), '256Mi');
@@ -193,9 +203,9 @@ describe('trials on the real control plane (pods/resize, simulated 1.33 kubelet)
       assert.equal((await f.session.apply(plan.id, human)).status, 'applied');
       await until('the kubelet to run the trial size', () => (memoryRequest(pod(plan.pods[0]?.name as string), 'status') === '198Mi' ? true : undefined));
       await f.session.checkTrials();
-      offset = 26_000;
+      await atWindowEnd(f.session, plan.id, -4_000);
       await f.session.checkTrials();
-      offset = 31_000;
+      await atWindowEnd(f.session, plan.id, 1_000);
       assert.equal((await f.session.checkTrials())[0]?.state, 'passed');
       const persist = await f.session.persistTrial(plan.id, human, 'manifests');
       assert.ok('files' in persist);
